@@ -1,0 +1,469 @@
+"""Exchangeable surplus: which needs a stream's available surplus can serve, and how much.
+
+:func:`feasible` is the rule book for one (stream, need) pair, a pure function. A pair is
+exchangeable when **all** of these hold (each one alone can make it fail):
+
+1. **kind**: same kind, or a steam stream serving a heat need;
+2. **temperature** (heat, steam): ``stream.temperature_c >= need.min_temperature_c +
+   need.approach_margin_k`` when the need sets a minimum;
+3. **EWC** (material): the stream has an EWC code, it starts with one of
+   ``need.accepts_ewc`` (code, sub-chapter or chapter), and a hazardous code only goes to a
+   need with ``accepts_hazardous``;
+4. **water quality**: the stream's class is in ``need.accepts_water_quality`` (empty = any);
+5. **gas**: the species equals ``need.gas_species`` when set (case-insensitive) and
+   ``stream.purity_pct >= need.min_purity_pct`` when set;
+6. **quantity**: the available surplus in the need's unit is at least ``need.min_quantity``
+   (relative tolerance 1e-9 for unit-conversion rounding); with ``need.max_quantity``, the
+   remaining capacity ``max_quantity - committed_to_need`` must also reach ``min_quantity``,
+   and the quantity offered is ``min(available, remaining)``; it must be positive;
+7. **distance**: the great-circle distance is within ``need.max_distance_km`` and
+   ``stream.max_distance_km``, each when set;
+8. **duration**: the surplus has been sustained for ``need.min_duration_s``;
+9. **window**: ``now`` lies in ``[need.active_from, need.active_until)``, open ends allowed;
+10. **company**: the two sites belong to different companies.
+
+:class:`Matcher` answers the same question for one stream against every open need, through
+an index (see :mod:`domain.match_index`) so that one call costs the same with 1,000 or
+100,000 open needs. It only prunes: every candidate is still checked by :func:`feasible`, so
+its answer equals a scan of :func:`feasible` over all needs (a tested property).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from domain import ewc as ewc_list
+from domain.benefits import estimate
+from domain.geo import haversine_km
+from domain.match_index import NeedIndex, compatible_need_kinds
+from domain.units import convert, to_canonical
+from schemas.alerts import Benefit
+from schemas.common import ResourceKind
+from schemas.registry import Exchange, Need, Park, Site, Stream
+from symbiosis.errors import ConfigurationError
+
+QUANTITY_TOLERANCE: Final = 1e-9
+"""Relative slack when comparing a converted quantity with a need's minimum."""
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """An exchangeable (stream, need) pair at one moment.
+
+    ``kind`` is the stream's kind (what is offered; a steam stream may serve a heat need),
+    ``available`` is in the stream's ``unit``, ``quantity`` (what the need can take of it) in
+    ``need_unit``. ``score`` orders matches: the CO2e avoided, t/yr.
+    """
+
+    stream: str
+    need: str
+    kind: ResourceKind
+    available: float
+    unit: str
+    quantity: float
+    need_unit: str
+    distance_km: float
+    benefit: Benefit
+    score: float
+
+
+def feasible(
+    site: Site,
+    stream: Stream,
+    need: Need,
+    need_site: Site,
+    available: float,
+    now: datetime,
+    sustained_s: float,
+    committed_to_need: float = 0.0,
+) -> Match | None:
+    """Whether ``stream`` (of ``site``) with ``available`` surplus can serve ``need``.
+
+    Args:
+        site: The site giving the stream.
+        stream: The surplus stream.
+        need: The need.
+        need_site: The site having the need.
+        available: Available surplus now, in ``stream.unit`` (measured minus committed).
+        now: The moment of the check, timezone-aware.
+        sustained_s: How long the surplus has stayed available, in seconds.
+        committed_to_need: Quantity already committed to ``need`` by active exchanges, in
+            ``need.unit``.
+
+    Returns:
+        The match with its quantity, distance and benefit, or None when any rule fails
+        (rules in the module docstring).
+
+    Raises:
+        UnitError: the stream's unit cannot be converted to the need's unit although kinds and
+            qualities match (a configuration error, never silently dropped).
+        ClassificationError: the stream's EWC code is not on the European List of Waste.
+    """
+    if site.company == need_site.company:
+        return None
+    if need.kind not in compatible_need_kinds(stream.kind):
+        return None
+    if sustained_s < need.min_duration_s:
+        return None
+    if need.active_from is not None and now < need.active_from:
+        return None
+    if need.active_until is not None and now >= need.active_until:
+        return None
+    distance = haversine_km(site.lat, site.lon, need_site.lat, need_site.lon)
+    if need.max_distance_km is not None and distance > need.max_distance_km:
+        return None
+    if stream.max_distance_km is not None and distance > stream.max_distance_km:
+        return None
+    if not _quality_ok(stream, need):
+        return None
+    quantity = _quantity(stream, need, available, committed_to_need)
+    if quantity is None:
+        return None
+    benefit = estimate(stream, need, quantity, distance)
+    return Match(
+        stream=stream.id,
+        need=need.id,
+        kind=stream.kind,
+        available=available,
+        unit=stream.unit,
+        quantity=quantity,
+        need_unit=need.unit,
+        distance_km=distance,
+        benefit=benefit,
+        score=benefit.co2e_t_per_yr,
+    )
+
+
+def rank(matches: Iterable[Match]) -> list[Match]:
+    """Matches best first: CO2e avoided descending, then distance, then need id."""
+    return sorted(matches, key=lambda m: (-m.score, m.distance_km, m.need))
+
+
+def _quality_ok(stream: Stream, need: Need) -> bool:
+    kind = need.kind
+    if kind in (ResourceKind.HEAT, ResourceKind.STEAM):
+        if need.min_temperature_c is None:
+            return True
+        supply = stream.temperature_c
+        return supply is not None and supply >= need.min_temperature_c + need.approach_margin_k
+    if kind is ResourceKind.MATERIAL:
+        if stream.ewc is None:
+            return False
+        hazardous = ewc_list.catalogue().is_hazardous(stream.ewc)
+        return ewc_list.accepts(
+            stream.ewc,
+            need.accepts_ewc,
+            hazardous=hazardous,
+            accepts_hazardous=need.accepts_hazardous,
+        )
+    if kind is ResourceKind.WATER:
+        return not need.accepts_water_quality or stream.water_quality in need.accepts_water_quality
+    if need.gas_species is not None and (
+        stream.gas_species is None or stream.gas_species.lower() != need.gas_species.lower()
+    ):
+        return False
+    return need.min_purity_pct is None or (
+        stream.purity_pct is not None and stream.purity_pct >= need.min_purity_pct
+    )
+
+
+def _quantity(stream: Stream, need: Need, available: float, committed: float) -> float | None:
+    in_need_unit = convert(
+        available,
+        stream.unit,
+        need.unit,
+        field=f"stream {stream.id!r} available for need {need.id!r}",
+        kind=stream.kind,
+        gas_species=stream.gas_species or need.gas_species,
+    )
+    floor = need.min_quantity * (1.0 - QUANTITY_TOLERANCE)
+    if in_need_unit < floor:
+        return None
+    quantity = in_need_unit
+    if need.max_quantity is not None:
+        remaining = need.max_quantity - committed
+        if remaining < floor:
+            return None
+        quantity = min(quantity, remaining)
+    return quantity if quantity > 0 else None
+
+
+class Matcher:
+    """Indexed matching of one stream's surplus against all open needs.
+
+    Holds the park's sites (with their streams), open needs and committed exchanges. Not
+    thread-safe; one matcher per stream processor. Deterministic: the same state and call
+    give the same list in the same order.
+    """
+
+    def __init__(
+        self,
+        sites: Iterable[Site] = (),
+        needs: Iterable[Need] = (),
+        exchanges: Iterable[Exchange] = (),
+    ) -> None:
+        self._sites: dict[str, Site] = {}
+        self._streams: dict[str, tuple[Site, Stream]] = {}
+        self._needs: dict[str, Need] = {}
+        self._needs_by_site: dict[str, set[str]] = {}
+        self._exchanges: dict[str, Exchange] = {}
+        self._committed: dict[str, dict[str, tuple[Exchange, float]]] = {}
+        self._index = NeedIndex()
+        for site in sites:
+            self.update_site(site)
+        for need in needs:
+            self.add_need(need)
+        for exchange in exchanges:
+            self.add_exchange(exchange)
+
+    @classmethod
+    def from_park(cls, park: Park) -> Matcher:
+        """A matcher holding a park file's sites, needs and exchanges.
+
+        Raises:
+            UnitError: a stream's or need's unit does not fit its kind.
+            ClassificationError: a material stream's EWC code is unknown.
+        """
+        return cls(park.sites, park.needs, park.exchanges)
+
+    def __len__(self) -> int:
+        """Number of open needs."""
+        return len(self._needs)
+
+    def stream(self, stream_id: str) -> tuple[Site, Stream]:
+        """The stream with this id and its site.
+
+        Raises:
+            KeyError: unknown stream.
+        """
+        return self._streams[stream_id]
+
+    def update_site(self, site: Site) -> None:
+        """Add or replace a site and its streams; re-index the needs it has.
+
+        Raises:
+            UnitError: a stream's unit cannot be expressed in its kind's canonical unit.
+            ClassificationError: a material stream's EWC code is not on the list.
+        """
+        for stream in site.streams:
+            _check_stream(stream)
+        old = self._sites.get(site.id)
+        if old is not None:
+            for stream in old.streams:
+                self._streams.pop(stream.id, None)
+        self._sites[site.id] = site
+        for stream in site.streams:
+            self._streams[stream.id] = (site, stream)
+        self._index.forget_streams()
+        for need_id in sorted(self._needs_by_site.get(site.id, ())):
+            need = self._needs[need_id]
+            self._index.remove(need_id)
+            self._index.add(need, site)
+
+    def add_need(self, need: Need) -> None:
+        """Open a need, or replace the one with the same id (keeping its exchanges).
+
+        Raises:
+            ConfigurationError: the need's site is unknown.
+            UnitError: the need's unit cannot be expressed in its kind's canonical unit.
+        """
+        site = self._sites.get(need.site)
+        if site is None:
+            raise ConfigurationError(f"need {need.id!r} names unknown site {need.site!r}")
+        _check_need(need)
+        old = self._needs.get(need.id)
+        if old is not None:
+            self._needs_by_site[old.site].discard(need.id)
+        self._needs[need.id] = need
+        self._needs_by_site.setdefault(need.site, set()).add(need.id)
+        self._index.add(need, site)
+        for exchange, _ in list(self._committed.get(need.id, {}).values()):
+            self.add_exchange(exchange)  # re-expressed in the (possibly new) unit
+
+    def remove_need(self, need_id: str) -> None:
+        """Close a need and forget its exchanges. Unknown ids are ignored."""
+        need = self._needs.pop(need_id, None)
+        if need is None:
+            return
+        self._needs_by_site[need.site].discard(need_id)
+        self._index.remove(need_id)
+        for exchange_id in list(self._committed.pop(need_id, {})):
+            self._exchanges.pop(exchange_id, None)
+
+    def add_exchange(self, exchange: Exchange) -> None:
+        """Record a committed exchange; its quantity counts against its need's capacity.
+
+        The quantity is converted to the need's unit (with the stream's kind, so an exchange
+        in t/h of steam counts against a heat need in MW). It counts while ``now`` lies in
+        ``[start, end)`` (open ends allowed). Replaces an exchange with the same id.
+
+        Raises:
+            ConfigurationError: the exchange names an unknown need.
+            UnitError: its unit cannot be converted to the need's unit.
+        """
+        need = self._needs.get(exchange.need)
+        if need is None:
+            raise ConfigurationError(
+                f"exchange {exchange.id!r} names unknown need {exchange.need!r}"
+            )
+        known = self._streams.get(exchange.stream)
+        kind = known[1].kind if known is not None else need.kind
+        species = (known[1].gas_species if known is not None else None) or need.gas_species
+        quantity = convert(
+            exchange.quantity,
+            exchange.unit,
+            need.unit,
+            field=f"exchange {exchange.id!r} quantity",
+            kind=kind,
+            gas_species=species,
+        )
+        self.remove_exchange(exchange.id)
+        self._exchanges[exchange.id] = exchange
+        self._committed.setdefault(exchange.need, {})[exchange.id] = (exchange, quantity)
+
+    def remove_exchange(self, exchange_id: str) -> None:
+        """Forget an exchange. Unknown ids are ignored."""
+        exchange = self._exchanges.pop(exchange_id, None)
+        if exchange is not None:
+            self._committed[exchange.need].pop(exchange_id, None)
+
+    def committed(self, need_id: str, now: datetime) -> float:
+        """Quantity committed to a need by exchanges active at ``now``, in the need's unit."""
+        total = 0.0
+        for exchange, quantity in self._committed.get(need_id, {}).values():
+            if exchange.start is not None and now < exchange.start:
+                continue
+            if exchange.end is not None and now >= exchange.end:
+                continue
+            total += quantity
+        return total
+
+    def match(
+        self, stream_id: str, available: float, *, now: datetime, sustained_s: float
+    ) -> list[Match]:
+        """Every need the stream's available surplus can serve now, best first.
+
+        Cost: the needs looked at are those of a compatible kind (for materials, accepting
+        the stream's EWC code; for gases, its species) filed in the stream's grid cell, with a
+        canonical minimum at most the available amount; of those, only needs passing the
+        company, duration, window and distance rules reach :func:`feasible`. It does not grow
+        with the number of open needs, only with the needs within reach. A stream and a need
+        that both leave the distance open fall back to all such needs of that kind.
+
+        Args:
+            stream_id: The stream.
+            available: Its available surplus, in the stream's unit.
+            now: The moment, timezone-aware.
+            sustained_s: How long the surplus has stayed available.
+
+        Returns:
+            The matches, ranked by :func:`rank`; equal to :meth:`scan`.
+
+        Raises:
+            KeyError: unknown stream.
+        """
+        site, stream = self._streams[stream_id]
+        found: list[Match] = []
+        for need_id in self._index.candidates(
+            site, stream, available, now=now, sustained_s=sustained_s
+        ):
+            need = self._needs[need_id]
+            m = feasible(
+                site,
+                stream,
+                need,
+                self._sites[need.site],
+                available,
+                now,
+                sustained_s,
+                self.committed(need_id, now),
+            )
+            if m is not None:
+                found.append(m)
+        return rank(found)
+
+    def scan(
+        self, stream_id: str, available: float, *, now: datetime, sustained_s: float
+    ) -> list[Match]:
+        """Same answer as :meth:`match` by checking every open need: the reference, O(needs).
+
+        Raises:
+            KeyError: unknown stream.
+        """
+        site, stream = self._streams[stream_id]
+        found = (
+            feasible(
+                site,
+                stream,
+                need,
+                self._sites[need.site],
+                available,
+                now,
+                sustained_s,
+                self.committed(need.id, now),
+            )
+            for need in self._needs.values()
+        )
+        return rank(m for m in found if m is not None)
+
+    def need(self, need_id: str) -> Need:
+        """The open need with this id.
+
+        Raises:
+            KeyError: no such open need.
+        """
+        return self._needs[need_id]
+
+    def check(
+        self, stream_id: str, need_id: str, available: float, *, now: datetime, sustained_s: float
+    ) -> Match | None:
+        """:func:`feasible` for one (stream, need) pair, with the need's committed capacity.
+
+        Used to re-check an open alert with a relaxed threshold (hysteresis). A need that was
+        removed meanwhile gives ``None``.
+
+        Raises:
+            KeyError: unknown stream.
+        """
+        site, stream = self._streams[stream_id]
+        need = self._needs.get(need_id)
+        if need is None:
+            return None
+        return feasible(
+            site,
+            stream,
+            need,
+            self._sites[need.site],
+            available,
+            now,
+            sustained_s,
+            self.committed(need_id, now),
+        )
+
+    def match_nominal(self, *, now: datetime) -> list[Match]:
+        """Matches of every stream at its nominal surplus, taken as sustained indefinitely.
+
+        Streams in site order; within a stream, best first. What ``symbiosis match`` prints.
+        """
+        out: list[Match] = []
+        for site in self._sites.values():
+            for stream in site.streams:
+                out += self.match(stream.id, stream.nominal, now=now, sustained_s=math.inf)
+        return out
+
+
+def _check_stream(stream: Stream) -> None:
+    field = f"stream {stream.id!r} unit"
+    if stream.kind is ResourceKind.MATERIAL and stream.ewc is not None:
+        ewc_list.catalogue().get(stream.ewc)
+    to_canonical(1.0, stream.unit, stream.kind, field=field, gas_species=stream.gas_species)
+
+
+def _check_need(need: Need) -> None:
+    to_canonical(
+        1.0, need.unit, need.kind, field=f"need {need.id!r} unit", gas_species=need.gas_species
+    )

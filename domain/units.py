@@ -1,0 +1,211 @@
+"""Canonical units per resource kind, and fast, cached unit conversion.
+
+Every rate the matcher compares is first expressed in its kind's canonical unit:
+
+========  ===========  ==========================================================
+kind      canonical    why
+========  ===========  ==========================================================
+heat      ``MW``       thermal power, what district-heating contracts quote
+steam     ``MW``       same energy basis as heat, so steam can serve a heat need
+water     ``m^3/h``    how process and cooling water flows are metered
+material  ``t/yr``     how by-product stocks and offtake contracts are quoted
+gas       ``t/yr``     mass, the basis of CO2 reuse and hydrogen accounting
+========  ===========  ==========================================================
+
+Conversions between dimensions are allowed only where a physical bridge exists, and each
+bridge lives here, in one place:
+
+* **steam**: a mass flow (``t/h``) <-> thermal power (``MW``) via
+  :data:`STEAM_NET_ENTHALPY_MWH_PER_T`;
+* **water**: a mass flow (``t/h``) <-> a volume flow (``m^3/h``) via
+  :data:`WATER_DENSITY_T_PER_M3`;
+* **gas**: a mass flow (``t/yr``) <-> a volume flow at normal conditions (``m^3/h``) via
+  the species' normal density in :data:`GAS_NORMAL_DENSITY_KG_PER_M3`. Write normal cubic
+  metres as ``m^3`` (``Nm^3`` would parse as newton times cubic metre and is rejected).
+
+pint is slow (~20 µs per conversion), and conversions sit on the hot path (one per ledger
+update per candidate need), so the factor for each ``(from_unit, to_unit, bridge)`` is computed
+once and cached; a cached conversion is one multiplication. Offset units (``degC``, ``degF``)
+are rejected for rates; temperatures go through :func:`to_celsius`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Final
+
+import pint
+
+from schemas.common import ResourceKind
+from schemas.units import UREG
+from symbiosis.errors import UnitError
+
+CANONICAL_UNITS: Final = MappingProxyType(
+    {
+        ResourceKind.HEAT: "MW",
+        ResourceKind.STEAM: "MW",
+        ResourceKind.WATER: "m^3/h",
+        ResourceKind.MATERIAL: "t/yr",
+        ResourceKind.GAS: "t/yr",
+    }
+)
+"""The unit every rate of a kind is compared in."""
+
+STEAM_NET_ENTHALPY_MWH_PER_T: Final = 0.655
+"""Heat delivered per tonne of steam, net of condensate return.
+
+Saturated steam at 10 bar(a) (h'' = 2778 kJ/kg) condensed and returned as saturated water at
+100 degC (h' = 419 kJ/kg) gives 2359 kJ/kg = 0.655 MWh/t (IAPWS-IF97 steam tables; the common
+rule of thumb is 0.63-0.70 MWh/t depending on pressure and return temperature).
+"""
+
+WATER_DENSITY_T_PER_M3: Final = 1.0
+"""Density of water for mass <-> volume flows (0.9982 t/m^3 at 20 degC; 1.0 within 0.2 %)."""
+
+GAS_NORMAL_DENSITY_KG_PER_M3: Final = MappingProxyType(
+    {
+        "co2": 1.977,
+        "h2": 0.0899,
+        "ch4": 0.717,
+        "n2": 1.2506,
+        "o2": 1.429,
+        "co": 1.250,
+        "ar": 1.784,
+    }
+)
+"""Gas densities at normal conditions (0 degC, 101.325 kPa; DIN 1343), kg per m^3.
+
+Source: CRC Handbook of Chemistry and Physics, densities of gases at STP. Keys are the
+lowercase species names used in park files (``Stream.gas_species``).
+"""
+
+_STEAM_BRIDGE: Final = UREG.Quantity(STEAM_NET_ENTHALPY_MWH_PER_T, "MWh/t")
+_WATER_BRIDGE: Final = UREG.Quantity(WATER_DENSITY_T_PER_M3, "t/m^3")
+
+
+def canonical_unit(kind: ResourceKind) -> str:
+    """The canonical unit of ``kind`` (see the module table)."""
+    return CANONICAL_UNITS[kind]
+
+
+def convert(
+    value: float,
+    from_unit: str,
+    to_unit: str,
+    *,
+    field: str,
+    kind: ResourceKind | None = None,
+    gas_species: str | None = None,
+) -> float:
+    """Convert ``value`` from ``from_unit`` to ``to_unit``.
+
+    Args:
+        value: The magnitude in ``from_unit``.
+        from_unit: Unit of ``value``, any string pint parses.
+        to_unit: Target unit.
+        field: What is converted, for the error message, e.g. ``"need 'x' min_quantity"``.
+        kind: Enables the kind's bridge between dimensions (steam: mass <-> energy, water:
+            mass <-> volume, gas: mass <-> volume with ``gas_species``).
+        gas_species: The gas, for a gas mass <-> volume bridge.
+
+    Returns:
+        ``value`` in ``to_unit``; exact up to float rounding of the cached factor.
+
+    Raises:
+        UnitError: a unit does not parse, is an offset unit, or the dimensions differ and no
+            bridge applies. The message names ``field`` and both units.
+    """
+    return value * factor(from_unit, to_unit, field=field, kind=kind, gas_species=gas_species)
+
+
+def to_canonical(
+    value: float,
+    unit: str,
+    kind: ResourceKind,
+    *,
+    field: str,
+    gas_species: str | None = None,
+) -> float:
+    """``value`` (in ``unit``) in the canonical unit of ``kind``.
+
+    Raises:
+        UnitError: as :func:`convert`.
+    """
+    return value * factor(
+        unit, CANONICAL_UNITS[kind], field=field, kind=kind, gas_species=gas_species
+    )
+
+
+def factor(
+    from_unit: str,
+    to_unit: str,
+    *,
+    field: str,
+    kind: ResourceKind | None = None,
+    gas_species: str | None = None,
+) -> float:
+    """The multiplier taking a value in ``from_unit`` to ``to_unit`` (cached per pair).
+
+    Raises:
+        UnitError: as :func:`convert`.
+    """
+    species = gas_species.lower() if gas_species is not None and kind is ResourceKind.GAS else None
+    try:
+        return _factor(from_unit, to_unit, kind, species)
+    except _NoConversionError as e:
+        raise UnitError(f"{field}: cannot convert {from_unit} to {to_unit}{e.reason}") from e
+
+
+def to_celsius(value: float, unit: str, *, field: str) -> float:
+    """A temperature in ``unit`` (``degC``, ``degF``, ``K``) in degrees Celsius.
+
+    Raises:
+        UnitError: the unit does not parse or is not a temperature; names ``field``.
+    """
+    try:
+        return float(UREG.Quantity(value, unit).to("degC").magnitude)
+    except (pint.errors.PintError, AttributeError, TypeError, ValueError, SyntaxError) as e:
+        raise UnitError(f"{field}: cannot convert {unit} to degC") from e
+
+
+class _NoConversionError(Exception):
+    def __init__(self, reason: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@lru_cache(maxsize=4096)
+def _factor(from_unit: str, to_unit: str, kind: ResourceKind | None, species: str | None) -> float:
+    try:
+        source = UREG.Unit(from_unit)
+        target = UREG.Unit(to_unit)
+    except (pint.errors.PintError, AttributeError, TypeError, ValueError, SyntaxError) as e:
+        raise _NoConversionError(" (unknown unit)") from e
+    for unit in (source, target):
+        if UREG.Quantity(0.0, unit).to_base_units().magnitude != 0:
+            raise _NoConversionError(f" ({unit:~} is an offset unit, not allowed for rates)")
+    one = UREG.Quantity(1.0, source)
+    candidates = [one]
+    bridge = _bridge(kind, species)
+    if bridge is not None:
+        candidates += [one * bridge, one / bridge]
+    for candidate in candidates:
+        if candidate.dimensionality == target.dimensionality:
+            return float(candidate.to(target).magnitude)
+    if kind is ResourceKind.GAS and species is None:
+        raise _NoConversionError(" (a gas mass <-> volume conversion needs gas_species)")
+    if kind is ResourceKind.GAS and species not in GAS_NORMAL_DENSITY_KG_PER_M3:
+        raise _NoConversionError(f" (no normal density known for gas {species!r})")
+    raise _NoConversionError()
+
+
+def _bridge(kind: ResourceKind | None, species: str | None) -> pint.Quantity[float] | None:
+    if kind is ResourceKind.STEAM:
+        return _STEAM_BRIDGE
+    if kind is ResourceKind.WATER:
+        return _WATER_BRIDGE
+    if kind is ResourceKind.GAS and species is not None:
+        density = GAS_NORMAL_DENSITY_KG_PER_M3.get(species)
+        return None if density is None else UREG.Quantity(density, "kg/m^3")
+    return None

@@ -1,0 +1,55 @@
+"""Building blocks shared by every payload: strict base model, slugs, UTC timestamps, kinds.
+
+Every model that crosses a boundary (HTTP, Kafka topic, park file, database row) derives from
+:class:`StrictModel`: unknown fields are rejected, values are validated on assignment, and
+instances are immutable so a payload cannot change after it was checked.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Final
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+SCHEMA_VERSION: Final = 1
+"""Version of every payload defined in :mod:`schemas`; bumped on any incompatible change."""
+
+SLUG_PATTERN: Final = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$"
+
+Slug = Annotated[
+    str,
+    StringConstraints(pattern=SLUG_PATTERN, min_length=1, max_length=64),
+    Field(description="Identifier: lowercase letters, digits, single '-' or '_' between them."),
+]
+"""An identifier of a site, stream, need, exchange, company or meter."""
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+"""A timezone-aware timestamp, normalised to UTC. Naive timestamps are rejected."""
+
+
+class ResourceKind(StrEnum):
+    """What a stream carries or a need takes."""
+
+    HEAT = "heat"
+    STEAM = "steam"
+    WATER = "water"
+    MATERIAL = "material"
+    GAS = "gas"
+
+
+class StrictModel(BaseModel):
+    """Base of every boundary model: no unknown fields, immutable, validated on construction."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=True,
+        validate_default=True,
+    )

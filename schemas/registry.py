@@ -1,0 +1,228 @@
+"""The park's registry: sites, the surplus streams they give, the needs they have, exchanges.
+
+A park file (YAML) is a :class:`Park`. The same models travel on the registry topics, one
+record per id. Cross-references (a need's site, an exchange's stream) are checked by
+:class:`Park`; a single record only checks itself.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal, Self
+
+from pydantic import Field, HttpUrl, model_validator
+
+from schemas.common import SCHEMA_VERSION, ResourceKind, Slug, StrictModel, UtcDatetime
+from schemas.units import UnitStr
+
+EwcCode = Annotated[
+    str,
+    Field(pattern=r"^\d{6}$", description="Six-digit European List of Waste code, e.g. '100105'."),
+]
+EwcPrefix = Annotated[
+    str,
+    Field(
+        pattern=r"^(\d{2}|\d{4}|\d{6})$",
+        description="An EWC chapter (2 digits), sub-chapter (4) or code (6).",
+    ),
+]
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+DistanceKm = Annotated[float, Field(gt=0, le=20_000)]
+
+
+class WaterQuality(StrEnum):
+    """Coarse water quality classes, from cleanest to dirtiest."""
+
+    DEMINERALISED = "demineralised"
+    POTABLE = "potable"
+    PROCESS = "process"
+    COOLING = "cooling"
+    GREY = "grey"
+    WASTEWATER = "wastewater"
+
+
+class ProfileStep(StrictModel):
+    """From ``at_s`` seconds into a simulation, the stream runs at ``factor`` x nominal."""
+
+    at_s: float = Field(ge=0)
+    factor: float = Field(ge=0, le=10)
+
+
+class Stream(StrictModel):
+    """A surplus a site can give, metered or declared, with its quality attributes."""
+
+    id: Slug
+    kind: ResourceKind
+    unit: UnitStr = Field(description="Unit of `nominal` and of the meters' readings.")
+    nominal: float = Field(ge=0, description="Typical surplus rate in `unit`.")
+    name: str | None = None
+    meters: list[Slug] = Field(
+        default_factory=list,
+        description="Meters measuring this stream; empty means one meter with the stream's id.",
+    )
+    temperature_c: float | None = Field(
+        default=None, ge=-50, le=1500, description="Supply temperature (heat, steam)."
+    )
+    max_distance_km: DistanceKm | None = Field(
+        default=None, description="How far this surplus can travel."
+    )
+    ewc: EwcCode | None = Field(default=None, description="Material: its EWC code.")
+    description: str | None = Field(default=None, description="Free text, e.g. from an ERP.")
+    water_quality: WaterQuality | None = None
+    gas_species: str | None = Field(default=None, description="Gas: e.g. 'co2', 'h2', 'ch4'.")
+    purity_pct: float | None = Field(default=None, ge=0, le=100, description="Gas purity.")
+    variability: float = Field(
+        default=0.05, ge=0, le=1, description="Simulator: relative noise around nominal."
+    )
+    profile: list[ProfileStep] = Field(
+        default_factory=list,
+        description="Simulator: piecewise-constant factor of nominal over time (default 1).",
+    )
+
+    @model_validator(mode="after")
+    def _quality_fits_kind(self) -> Self:
+        if self.kind in (ResourceKind.HEAT, ResourceKind.STEAM) and self.temperature_c is None:
+            raise ValueError(f"a {self.kind} stream needs temperature_c")
+        if self.kind is ResourceKind.MATERIAL and self.ewc is None and self.description is None:
+            raise ValueError("a material stream needs an ewc code or a description to classify")
+        return self
+
+    def factor_at(self, elapsed_s: float) -> float:
+        """The profile's factor ``elapsed_s`` seconds into a simulation (1 without a profile)."""
+        factor = 1.0
+        for step in sorted(self.profile, key=lambda p: p.at_s):
+            if step.at_s <= elapsed_s:
+                factor = step.factor
+        return factor
+
+    @property
+    def meter_ids(self) -> list[str]:
+        """The meters feeding this stream (the stream's own id when none are listed)."""
+        return self.meters or [self.id]
+
+
+class Site(StrictModel):
+    """A plant or facility of one company, at one place."""
+
+    id: Slug
+    name: str
+    company: Slug = Field(description="Tenant owning the site; a company never trades with itself.")
+    lat: Latitude
+    lon: Longitude
+    disclose_identity: bool = Field(
+        default=False, description="Partners' alerts may name this site's company."
+    )
+    streams: list[Stream] = Field(default_factory=list)
+
+
+class Subscription(StrictModel):
+    """Where a need's alerts are delivered, besides the alerts topic."""
+
+    webhook: HttpUrl | None = None
+
+
+class Need(StrictModel):
+    """What a site can take, and on which terms."""
+
+    id: Slug
+    site: Slug
+    kind: ResourceKind
+    unit: UnitStr
+    min_quantity: float = Field(ge=0, description="Smallest useful rate, in `unit`.")
+    max_quantity: float | None = Field(default=None, gt=0, description="Largest usable rate.")
+    max_distance_km: DistanceKm | None = None
+    min_temperature_c: float | None = Field(default=None, ge=-50, le=1500)
+    approach_margin_k: float = Field(
+        default=5.0, ge=0, le=200, description="Supply must exceed min_temperature_c by this."
+    )
+    accepts_ewc: list[EwcPrefix] = Field(default_factory=list)
+    accepts_hazardous: bool = False
+    accepts_water_quality: list[WaterQuality] = Field(default_factory=list)
+    gas_species: str | None = None
+    min_purity_pct: float | None = Field(default=None, ge=0, le=100)
+    min_duration_s: float = Field(
+        default=0, ge=0, description="Surplus must be sustained this long before it counts."
+    )
+    active_from: UtcDatetime | None = None
+    active_until: UtcDatetime | None = None
+    subscription: Subscription | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.max_quantity is not None and self.max_quantity < self.min_quantity:
+            raise ValueError("max_quantity is below min_quantity")
+        if (
+            self.active_from is not None
+            and self.active_until is not None
+            and self.active_until <= self.active_from
+        ):
+            raise ValueError("active_until is not after active_from")
+        if self.kind is ResourceKind.MATERIAL and not self.accepts_ewc:
+            raise ValueError("a material need must list accepts_ewc (codes or chapters)")
+        return self
+
+
+class Exchange(StrictModel):
+    """A committed flow from a stream to a need, for a period."""
+
+    id: Slug
+    stream: Slug
+    need: Slug
+    quantity: float = Field(gt=0)
+    unit: UnitStr
+    start: UtcDatetime | None = None
+    end: UtcDatetime | None = None
+
+
+class Park(StrictModel):
+    """A park file: its sites (with streams), needs and committed exchanges."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    park: str = Field(min_length=1, description="The park's name.")
+    sites: list[Site] = Field(min_length=1)
+    needs: list[Need] = Field(default_factory=list)
+    exchanges: list[Exchange] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Self:
+        _unique("site", [s.id for s in self.sites])
+        stream_ids = [st.id for s in self.sites for st in s.streams]
+        _unique("stream", stream_ids)
+        _unique("meter", [m for s in self.sites for st in s.streams for m in st.meter_ids])
+        _unique("need", [n.id for n in self.needs])
+        _unique("exchange", [x.id for x in self.exchanges])
+        site_ids = {s.id for s in self.sites}
+        for need in self.needs:
+            if need.site not in site_ids:
+                raise ValueError(f"need {need.id!r} names unknown site {need.site!r}")
+        streams, needs = set(stream_ids), {n.id for n in self.needs}
+        for x in self.exchanges:
+            if x.stream not in streams:
+                raise ValueError(f"exchange {x.id!r} names unknown stream {x.stream!r}")
+            if x.need not in needs:
+                raise ValueError(f"exchange {x.id!r} names unknown need {x.need!r}")
+        return self
+
+    def site(self, site_id: str) -> Site:
+        """The site with this id.
+
+        Raises:
+            KeyError: no such site.
+        """
+        for s in self.sites:
+            if s.id == site_id:
+                return s
+        raise KeyError(site_id)
+
+    def streams(self) -> list[tuple[Site, Stream]]:
+        """Every stream with the site that gives it, in file order."""
+        return [(s, st) for s in self.sites for st in s.streams]
+
+
+def _unique(what: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for i in ids:
+        if i in seen:
+            raise ValueError(f"{what} id {i!r} is used more than once")
+        seen.add(i)

@@ -1,0 +1,41 @@
+"""The one pint unit registry of the project, and the unit-string type that validates against it.
+
+Lives in the leaf package so that every payload can check its units where it is parsed;
+conversions and canonical units per kind live in :mod:`domain.units`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final
+
+import pint
+from pydantic import AfterValidator, Field
+
+UREG: Final[pint.UnitRegistry[float]] = pint.UnitRegistry(cache_folder=None)
+"""Shared registry: ``t`` is the metric tonne, ``yr`` the Julian year, ``degC`` an offset unit."""
+
+
+def parse_unit(text: str) -> pint.Unit:
+    """Parse a unit string such as ``MW``, ``t/d``, ``m^3/h``.
+
+    Raises:
+        ValueError: the text is not a unit pint knows (pydantic reports it against the field).
+    """
+    try:
+        unit = UREG.Unit(text)
+    except (pint.errors.PintError, AttributeError, TypeError, ValueError, SyntaxError) as e:
+        raise ValueError(f"{text!r} is not a unit pint understands") from e
+    return unit
+
+
+def _check_unit(text: str) -> str:
+    parse_unit(text)
+    return text
+
+
+UnitStr = Annotated[
+    str,
+    AfterValidator(_check_unit),
+    Field(min_length=1, max_length=32, examples=["MW", "t/d", "m^3/h"]),
+]
+"""A unit string that pint parses; kept as written so payloads round-trip unchanged."""

@@ -1,0 +1,60 @@
+"""The ``symbiosis demo`` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from domain.park import bundled_park_path, load_park
+from symbiosis.errors import SymbiosisError
+from symbiosis.logs import configure_logging
+from symbiosis.settings import get_settings
+
+err = Console(stderr=True)
+
+
+def demo(
+    park: Annotated[
+        Path | None,
+        typer.Option(help="Park file (YAML); default: the bundled Kalundborg demo park."),
+    ] = None,
+    duration: Annotated[
+        float, typer.Option(min=1, max=86_400, help="Seconds of simulated historian data.")
+    ] = 40.0,
+    rate_hz: Annotated[
+        float, typer.Option(min=0.01, max=1000, help="Readings per meter per second.")
+    ] = 5.0,
+    stack: Annotated[
+        bool,
+        typer.Option(
+            "--stack/--no-stack",
+            help="Start the local stack first (--no-stack: use the SYMBIOSIS_* services as set).",
+        ),
+    ] = True,
+) -> None:
+    """Run the whole pipeline on a park and print a JSON summary as the last line.
+
+    Historian simulator -> Kafka -> stream worker (ledger, matching, alerts) -> PostgreSQL.
+    Resets the demo's topics and tables first, so runs do not add up. The summary counts
+    what the database holds: readings_produced (acknowledged by Kafka), readings_stored,
+    ledger_streams, alerts_opened and the alerts with their stream, need and availability.
+    """
+    from symbiosis.demo import print_summary, run_demo
+    from symbiosis.stack import stack_up
+
+    configure_logging(level="WARNING")
+    settings = get_settings()
+    path = park or bundled_park_path()
+    try:
+        loaded = load_park(path)
+        if stack:
+            with err.status("starting the local stack ..."):
+                stack_up(settings)
+        result = run_demo(settings, loaded, path, duration, rate_hz)
+    except SymbiosisError as e:
+        err.print(f"[red]demo failed:[/red] {e}")
+        raise typer.Exit(1) from e
+    print_summary(result)

@@ -1,0 +1,31 @@
+"""The project's one error hierarchy. Every module raises a subclass, chaining the cause."""
+
+from __future__ import annotations
+
+
+class SymbiosisError(Exception):
+    """Root of every error this project raises on purpose."""
+
+
+class ConfigurationError(SymbiosisError):
+    """Settings or input files are wrong; the message says which field and why."""
+
+
+class ParkFileError(ConfigurationError):
+    """A park file cannot be read or does not validate; names the file, line and field."""
+
+
+class UnitError(SymbiosisError):
+    """A quantity cannot be parsed or converted; names the field and both units."""
+
+
+class ClassificationError(SymbiosisError):
+    """An EWC code is unknown or malformed."""
+
+
+class StackError(SymbiosisError):
+    """A local service (Kafka, PostgreSQL) could not be installed, started or stopped."""
+
+
+class PipelineError(SymbiosisError):
+    """A pipeline stage failed in a way it cannot recover from by retrying."""

@@ -1,0 +1,88 @@
+"""Topic and consumer-group chores on Kafka: reset topics, measure consumer lag."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable
+
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import GroupIdNotFoundError, KafkaError, UnknownTopicOrPartitionError
+
+from symbiosis.errors import PipelineError
+
+
+def recreate_topics(
+    bootstrap: str, topics: dict[str, dict[str, str]], partitions: int, groups: Iterable[str] = ()
+) -> None:
+    """Delete ``topics`` and consumer ``groups`` if they exist, then create the topics afresh.
+
+    Args:
+        bootstrap: Kafka bootstrap servers.
+        topics: topic name -> topic configs (e.g. ``{"cleanup.policy": "compact"}``).
+        partitions: partitions per topic.
+        groups: consumer groups whose committed offsets must be forgotten.
+
+    Raises:
+        PipelineError: Kafka refused or timed out.
+    """
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    try:
+        if groups:
+            # per-group results: groups that never existed are fine
+            with contextlib.suppress(GroupIdNotFoundError, KafkaError):
+                admin.delete_groups(list(groups))
+        existing = set(admin.list_topics())
+        doomed = [t for t in topics if t in existing]
+        if doomed:
+            with contextlib.suppress(UnknownTopicOrPartitionError):
+                admin.delete_topics(doomed, timeout_ms=30_000)
+            _wait(lambda: not set(doomed) & set(admin.list_topics()), "topic deletion")
+        new = [
+            NewTopic(name, num_partitions=partitions, replication_factor=1, topic_configs=conf)
+            for name, conf in topics.items()
+        ]
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                admin.create_topics(new, timeout_ms=30_000)
+                break
+            except KafkaError as e:  # deletion may still be in flight
+                if time.monotonic() > deadline:
+                    raise PipelineError(f"creating topics {list(topics)} failed: {e}") from e
+                time.sleep(0.5)
+    finally:
+        admin.close()
+
+
+def _wait(check: object, what: str, timeout_s: float = 30.0) -> None:
+    assert callable(check)
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise PipelineError(f"{what} did not finish in {timeout_s:.0f} s")
+        time.sleep(0.2)
+
+
+def group_lag(bootstrap: str, group: str, topics: Iterable[str]) -> int:
+    """Records of ``topics`` not yet committed by ``group`` (a group without offsets lags all)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        partitions = [
+            TopicPartition(t, p)
+            for t in topics
+            for p in sorted(consumer.partitions_for_topic(t) or ())
+        ]
+        ends = consumer.end_offsets(partitions)
+        committed = admin.list_group_offsets(group).get(group, {})
+        lag = 0
+        for tp in partitions:
+            meta = committed.get(tp)
+            done = meta.offset if meta is not None and meta.offset >= 0 else 0
+            lag += max(ends[tp] - done, 0)
+        return lag
+    finally:
+        consumer.close()
+        admin.close()

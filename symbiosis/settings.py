@@ -1,0 +1,106 @@
+"""The one settings object of every process, read from ``SYMBIOSIS_*`` environment variables.
+
+Defaults point at the local stack that ``symbiosis stack up`` starts; set
+``SYMBIOSIS_KAFKA_BOOTSTRAP`` and ``SYMBIOSIS_DATABASE_URL`` to run the same code against an
+existing Kafka cluster and TimescaleDB/PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Topics(BaseSettings):
+    """Kafka topic names (override with ``SYMBIOSIS_TOPICS__READINGS`` etc.)."""
+
+    model_config = SettingsConfigDict(extra="forbid")
+
+    readings: str = "symbiosis.readings"
+    ledger: str = "symbiosis.ledger"
+    alerts: str = "symbiosis.alerts"
+    rejected: str = "symbiosis.rejected"
+
+
+class Settings(BaseSettings):
+    """Where the services are and how the pipeline behaves.
+
+    Every field can be set by an environment variable named ``SYMBIOSIS_<FIELD>`` (nested with
+    ``__``). Invalid values fail at start-up with the field named.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="SYMBIOSIS_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    kafka_bootstrap: str = Field(
+        default="127.0.0.1:19092", description="Kafka bootstrap servers, comma separated."
+    )
+    database_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:15432/symbiosis",
+        description="libpq connection string of PostgreSQL/TimescaleDB.",
+    )
+    topics: Topics = Field(default_factory=Topics)
+    app_id: str = Field(
+        default="symbiosis",
+        pattern=r"^[a-z0-9][a-z0-9_.-]*$",
+        description="Prefix of consumer groups (<app_id>-streams, <app_id>-sink).",
+    )
+    partitions: int = Field(default=4, ge=1, le=1024, description="Partitions of new topics.")
+
+    stack_dir: Path = Field(
+        default=PROJECT_ROOT / ".stack",
+        description="Where the local stack keeps jars, data directories, logs and pid files.",
+    )
+    kafka_port: int = Field(default=19092, ge=1024, le=65535)
+    kafka_controller_port: int = Field(default=19093, ge=1024, le=65535)
+    kafka_heap: str = Field(default="512m", pattern=r"^\d+[mg]$")
+    postgres_port: int = Field(default=15432, ge=1024, le=65535)
+    postgres_bin: Path = Field(default=Path("/usr/lib/postgresql/15/bin"))
+    database_name: str = Field(default="symbiosis", pattern=r"^[a-z_][a-z0-9_]*$")
+
+    ledger_window_s: float = Field(
+        default=10.0, gt=0, description="Window over which measured surplus is averaged."
+    )
+    alert_hysteresis: float = Field(
+        default=0.1,
+        ge=0,
+        lt=1,
+        description="An open alert resolves only when available falls this fraction below "
+        "what the need requires.",
+    )
+    sink_batch_rows: int = Field(default=20_000, ge=1, description="Rows per COPY batch.")
+    sink_flush_s: float = Field(default=0.5, gt=0, description="Longest wait before a flush.")
+    metrics_port: int = Field(default=0, ge=0, le=65535, description="0: no metrics endpoint.")
+
+    def child_env(self) -> dict[str, str]:
+        """``SYMBIOSIS_*`` variables that make a child process read exactly these settings."""
+        env: dict[str, str] = {}
+        for name, value in self.model_dump(mode="json").items():
+            if isinstance(value, dict):
+                for sub, subvalue in value.items():
+                    env[f"SYMBIOSIS_{name.upper()}__{sub.upper()}"] = str(subvalue)
+            else:
+                env[f"SYMBIOSIS_{name.upper()}"] = str(value)
+        return env
+
+    @property
+    def streams_group(self) -> str:
+        """Consumer group (and faust app id) of the stream workers."""
+        return f"{self.app_id}-streams"
+
+    @property
+    def sink_group(self) -> str:
+        """Consumer group of the sinks."""
+        return f"{self.app_id}-sink"
+
+
+@cache
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,87 @@
+"""``symbiosis stack up | down | status``: the local Kafka broker and PostgreSQL cluster."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from symbiosis.errors import StackError
+from symbiosis.local_kafka import LocalKafka
+from symbiosis.local_postgres import LocalPostgres
+from symbiosis.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="Run the local stack: Apache Kafka (KRaft) and PostgreSQL 15.", no_args_is_help=True
+)
+err = Console(stderr=True)
+
+
+def stack_up(settings: Settings) -> None:
+    """Start both services (installing what is missing) and wait until they answer.
+
+    Raises:
+        StackError: a service could not be installed or started; names which and why.
+    """
+    LocalPostgres(settings).up()
+    LocalKafka(settings).up()
+
+
+def stack_down(settings: Settings) -> list[str]:
+    """Stop what :func:`stack_up` started; returns the names of services that were running."""
+    stopped = []
+    if LocalKafka(settings).down():
+        stopped.append("kafka")
+    if LocalPostgres(settings).down():
+        stopped.append("postgresql")
+    return stopped
+
+
+@app.command("up")
+def up() -> None:
+    """Install what is missing, start Kafka and PostgreSQL, wait until both answer."""
+    settings = get_settings()
+    started = time.monotonic()
+    try:
+        with err.status("starting PostgreSQL and Kafka ..."):
+            stack_up(settings)
+    except StackError as e:
+        err.print(f"[red]stack up failed:[/red] {e}")
+        raise typer.Exit(1) from e
+    err.print(
+        f"stack ready in {time.monotonic() - started:.1f} s: kafka {settings.kafka_bootstrap}, "
+        f"postgresql {settings.database_url}"
+    )
+
+
+@app.command("down")
+def down() -> None:
+    """Stop the Kafka broker and PostgreSQL cluster that 'stack up' started (data is kept)."""
+    try:
+        stopped = stack_down(get_settings())
+    except StackError as e:
+        err.print(f"[red]stack down failed:[/red] {e}")
+        raise typer.Exit(1) from e
+    err.print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
+
+
+@app.command("status")
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Show whether each service runs, where, and whether TimescaleDB is enabled."""
+    settings = get_settings()
+    rows = [LocalKafka(settings).status(), LocalPostgres(settings).status()]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    table = Table("service", "running", "ready", "pid", "address", "notes")
+    for r in rows:
+        notes = f"timescaledb: {r['timescaledb']}" if "timescaledb" in r else str(r["version"])
+        table.add_row(str(r["service"]), str(r["running"]), str(r["ready"]), str(r["pid"] or "-"),
+                      str(r["address"]), notes)  # fmt: skip
+    Console().print(table)

@@ -1,0 +1,60 @@
+"""Fixtures shared by the suite.
+
+Integration tests (marker ``integration``) use the real local stack: the ``stack`` fixture
+starts Kafka and PostgreSQL (installing what is missing) and fails the test loudly if they
+cannot start — there is no skip. They use their own database (``symbiosis_test``) and topics
+with a unique prefix per test, so they never touch the demo's data.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from domain.park import bundled_park_path
+from sinks.migrate import migrate
+from symbiosis.errors import StackError
+from symbiosis.local_postgres import LocalPostgres
+from symbiosis.settings import Settings, Topics
+
+TEST_DATABASE = "symbiosis_test"
+
+
+@pytest.fixture(scope="session")
+def stack() -> Settings:
+    """Settings pointing at the running local stack and the test database."""
+    from symbiosis.stack import stack_up
+
+    base = Settings()
+    try:
+        stack_up(base)
+        LocalPostgres(base).create_database(TEST_DATABASE)
+    except StackError as e:
+        pytest.fail(f"the local stack could not start: {e}", pytrace=False)
+    url = base.database_url.rsplit("/", 1)[0] + f"/{TEST_DATABASE}"
+    migrate(url)
+    return base.model_copy(update={"database_url": url})
+
+
+@pytest.fixture
+def settings(stack: Settings) -> Settings:
+    """Stack settings with topics unique to this test, and emptied tables."""
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    topics = Topics(
+        readings=f"{prefix}.readings",
+        ledger=f"{prefix}.ledger",
+        alerts=f"{prefix}.alerts",
+        rejected=f"{prefix}.rejected",
+    )
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        conn.execute("TRUNCATE readings, ledger, alerts")
+    return stack.model_copy(update={"topics": topics, "partitions": 2})
+
+
+@pytest.fixture
+def demo_park_path() -> Path:
+    """The bundled demo park file."""
+    return bundled_park_path()

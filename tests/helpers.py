@@ -1,0 +1,64 @@
+"""Helpers for integration tests: produce, consume, wait on real services."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+from kafka import KafkaConsumer
+
+from schemas.readings import Reading, ReadingBatch
+from symbiosis.settings import Settings
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def batch(stream: str, n: int, *, start: int = 0, value: float = 10.0, unit: str = "MW",
+          meter: str | None = None) -> ReadingBatch:  # fmt: skip
+    return ReadingBatch(
+        batch_id=f"{stream}-{start}-{n}",
+        stream=stream,
+        readings=[
+            Reading(
+                meter=meter or stream, ts=T0 + timedelta(seconds=start + i), value=value, unit=unit
+            )
+            for i in range(n)
+        ],
+    )
+
+
+def consume_all(settings: Settings, topic: str, expect: int, timeout_s: float = 30) -> list[bytes]:
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=1000,
+    )
+    out: list[bytes] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(out) < expect and time.monotonic() < deadline:
+            for polled in consumer.poll(timeout_ms=500).values():
+                out.extend(r.value for r in polled)
+    finally:
+        consumer.close()
+    return out
+
+
+def scalar(settings: Settings, sql: str) -> int:
+    with psycopg.connect(settings.database_url) as conn:
+        row = conn.execute(sql.encode()).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def wait_for(check: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")

@@ -1,0 +1,50 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from domain.park import load_park
+from ingest.simulator import Simulator
+from tests.test_integration_pipeline import PARK
+
+START = datetime(2026, 5, 1, tzinfo=UTC)
+
+
+def run(sim: Simulator, seconds: float, tick: float = 0.5) -> list:
+    out, t = [], 0.0
+    while t < seconds:
+        out += list(sim.tick(START, t, tick))
+        t += tick
+    return out
+
+
+def test_count_and_timestamps_follow_rate() -> None:
+    batches = run(Simulator(load_park(PARK), rate_hz=4, seed=1), 10)
+    readings = [r for b in batches for r in b.readings]
+    assert len(readings) == 2 * 10 * 4  # 2 streams, 10 s, 4 Hz
+    per_meter = {}
+    for r in readings:
+        per_meter.setdefault(r.meter, []).append(r.ts)
+    for stamps in per_meter.values():
+        assert len(set(stamps)) == len(stamps) == 40
+        assert stamps == sorted(stamps)
+
+
+def test_same_seed_same_values_and_profile_is_followed() -> None:
+    a = run(Simulator(load_park(PARK), rate_hz=2, seed=7), 20)
+    b = run(Simulator(load_park(PARK), rate_hz=2, seed=7), 20)
+    assert [r.value for x in a for r in x.readings] == [r.value for x in b for r in x.readings]
+    heat = [r for x in a if x.stream == "smelter-heat" for r in x.readings]
+    off = [r.value for r in heat if (r.ts - START).total_seconds() < 5]
+    on = [r.value for r in heat if 5 <= (r.ts - START).total_seconds() < 16]
+    assert off == [0.0] * len(off)
+    assert sum(on) / len(on) == pytest.approx(10, rel=0.05)
+
+
+def test_batch_ids_are_unique() -> None:
+    batches = run(Simulator(load_park(PARK), rate_hz=1, seed=0), 10)
+    assert len({b.batch_id for b in batches}) == len(batches)
+
+
+def test_rate_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="rate_hz"):
+        Simulator(load_park(PARK), rate_hz=0)
