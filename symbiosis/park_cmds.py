@@ -24,7 +24,9 @@ from schemas.alerts import Alert
 from schemas.common import ResourceKind
 from schemas.ledger import LedgerEntry
 from schemas.readings import Reading, ReadingBatch
+from schemas.offers import Offer
 from schemas.registry import Exchange, Need, Park, Site, Stream
+from schemas.rejections import Rejection
 from symbiosis.errors import SymbiosisError
 
 park_app = typer.Typer(help="Park files: validate and summarise.", no_args_is_help=True)
@@ -39,6 +41,8 @@ PAYLOAD_MODELS: Final[dict[str, type[BaseModel]]] = {
     "Stream": Stream,
     "Need": Need,
     "Exchange": Exchange,
+    "Offer": Offer,
+    "Rejection": Rejection,
 }
 """Models exported besides the park file, by the name of their schema file."""
 

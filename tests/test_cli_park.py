@@ -116,6 +116,8 @@ MODELS = [
     "Stream",
     "Need",
     "Exchange",
+    "Offer",
+    "Rejection",
 ]
 
 SAMPLES = {
@@ -159,6 +161,21 @@ SAMPLES = {
     "Need": {"id": "n", "site": "x", "kind": "heat", "unit": "kW", "min_quantity": 100},
     "Site": {"id": "x", "name": "X", "company": "c", "lat": 55.6, "lon": 11.1},
     "Exchange": {"id": "e", "stream": "s", "need": "n", "quantity": 1, "unit": "MW"},
+    "Offer": {
+        "id": "o1",
+        "site": "x",
+        "description": "FGD gypsum, wet",
+        "quantity": 240,
+        "unit": "t/wk",
+        "source": "stock.xlsx:14",
+    },
+    "Rejection": {
+        "stage": "sink",
+        "source": "symbiosis.readings/0/17",
+        "reason": "stream: String should match pattern",
+        "payload": "{}",
+        "ts": "2025-01-01T00:00:10Z",
+    },
 }
 
 

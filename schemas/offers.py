@@ -1,0 +1,45 @@
+"""ERP offers: declared by-product stock or forecasts ("240 t gypsum available next week")."""
+
+from __future__ import annotations
+
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+
+from schemas.common import SCHEMA_VERSION, ResourceKind, Slug, StrictModel, UtcDatetime
+from schemas.registry import EwcCode
+from schemas.units import UnitStr
+
+
+class Offer(StrictModel):
+    """One declared surplus from an ERP export, before or after classification.
+
+    Either ``ewc`` is given, or ``description`` is free text the classifier turns into a kind
+    and ranked EWC candidates. Quantities are a rate (``t/wk``) or a stock (``t``) with
+    ``available_from``/``available_until`` bounding when it can be collected.
+    """
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    id: Slug
+    site: Slug
+    stream: Slug | None = Field(default=None, description="The stream it adds to, if known.")
+    kind: ResourceKind | None = Field(default=None, description="Unset: classify the description.")
+    description: str = Field(min_length=1, max_length=500, description="As the ERP wrote it.")
+    ewc: EwcCode | None = None
+    quantity: float = Field(gt=0)
+    unit: UnitStr = Field(description="A rate (t/wk, t/d) or a stock (t, m^3).")
+    available_from: UtcDatetime | None = None
+    available_until: UtcDatetime | None = None
+    source: str = Field(
+        min_length=1, max_length=200, description="Where it came from, e.g. 'stock.xlsx:14'."
+    )
+
+    @model_validator(mode="after")
+    def _window(self) -> Self:
+        if (
+            self.available_from is not None
+            and self.available_until is not None
+            and self.available_until <= self.available_from
+        ):
+            raise ValueError("available_until is not after available_from")
+        return self
