@@ -23,8 +23,8 @@ from domain.park import load_park, nominal_available, park_json_schema
 from schemas.alerts import Alert
 from schemas.common import ResourceKind
 from schemas.ledger import LedgerEntry
-from schemas.readings import Reading, ReadingBatch
 from schemas.offers import Offer
+from schemas.readings import Reading, ReadingBatch
 from schemas.registry import Exchange, Need, Park, Site, Stream
 from schemas.rejections import Rejection
 from symbiosis.errors import SymbiosisError
