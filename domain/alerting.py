@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 EventName = Literal["opened", "updated", "resolved"]
 
@@ -59,6 +59,26 @@ class AlertTracker:
 
     update_threshold: float = 0.2
     pairs: dict[tuple[str, str], _PairState] = field(default_factory=dict)
+
+    def dump(self, stream: str) -> dict[str, list[Any]]:
+        """JSON-friendly snapshot of one stream's pairs (what a restart needs to go on)."""
+        return {
+            need: [st.feasible_since, st.alert_id, st.sequence, st.last_quantity]
+            for (s, need), st in self.pairs.items()
+            if s == stream
+        }
+
+    def load(self, stream: str, state: dict[str, list[Any]]) -> None:
+        """Replace one stream's pairs with a :meth:`dump` snapshot."""
+        for key in [k for k in self.pairs if k[0] == stream]:
+            del self.pairs[key]
+        for need, (since, alert_id, sequence, last_quantity) in state.items():
+            self.pairs[(stream, need)] = _PairState(
+                feasible_since=float(since),
+                alert_id=alert_id,
+                sequence=int(sequence),
+                last_quantity=float(last_quantity),
+            )
 
     def open_needs(self, stream: str) -> list[str]:
         """Needs with an open alert for ``stream`` (the caller re-checks them with hysteresis)."""

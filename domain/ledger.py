@@ -1,7 +1,7 @@
-"""The availability ledger of one stream: a sliding window of good readings.
+"""The availability ledger of one meter: a sliding window of good readings.
 
 Pure and synchronous: the stream processor feeds it readings already converted to the stream's
-unit and publishes what :meth:`StreamLedger.entry` returns.
+unit and persists :meth:`MeterWindow.to_state` between messages.
 """
 
 from __future__ import annotations
@@ -10,15 +10,20 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(slots=True)
-class StreamLedger:
-    """Measured surplus of one stream over the last ``window_s`` seconds of readings.
+class MeterWindow:
+    """Readings of one meter over the last ``window_s`` seconds.
 
-    Guarantees: only readings inside ``(newest - window_s, newest]`` count; a reading older than
-    the window when it arrives is ignored (it cannot change the present); ``available`` is
-    never negative.
+    Guarantees:
+        - Only readings inside ``(newest - window_s, newest]`` count.
+        - Readings are taken in time order per meter: a reading not newer than the newest one
+          already counted is ignored. That makes replays (at-least-once delivery, a historian
+          re-sending a batch) no-ops, so the window never counts a reading twice. Late,
+          out-of-order readings are still stored by the sink; they only miss the live ledger,
+          which is about the present.
     """
 
     window_s: float
@@ -26,29 +31,22 @@ class StreamLedger:
     total: float = 0.0
     total_sq: float = 0.0
     newest: float = -math.inf
-    available_since: float | None = None
 
     def add(self, ts: datetime, value: float) -> bool:
         """Count one good reading (value in the stream's unit); returns whether it counted."""
         t = ts.timestamp()
-        if t <= self.newest - self.window_s:
+        if t <= self.newest:
             return False
         self.samples.append((t, value))
         self.total += value
         self.total_sq += value * value
-        if t > self.newest:
-            self.newest = t
-        self._evict()
-        return True
-
-    def _evict(self) -> None:
-        cutoff = self.newest - self.window_s
-        while self.samples and self.samples[0][0] <= cutoff:
+        self.newest = t
+        cutoff = t - self.window_s
+        while self.samples[0][0] <= cutoff:
             _, v = self.samples.popleft()
             self.total -= v
             self.total_sq -= v * v
-        if not self.samples:
-            self.total = self.total_sq = 0.0
+        return True
 
     @property
     def count(self) -> int:
@@ -70,12 +68,18 @@ class StreamLedger:
         variance = max(self.total_sq / n - mean * mean, 0.0)
         return min(max(1.0 - math.sqrt(variance) / mean, 0.0), 1.0)
 
-    def available(self, committed: float) -> float:
-        """``max(measured - committed, 0)``; also tracks since when it has stayed above zero."""
-        value = max(self.measured - committed, 0.0)
-        if value > 0:
-            if self.available_since is None:
-                self.available_since = self.newest
-        else:
-            self.available_since = None
-        return value
+    def to_state(self) -> list[Any]:
+        """A JSON-friendly snapshot: ``[newest, [[t, v], ...]]``."""
+        return [None if self.newest == -math.inf else self.newest, [list(s) for s in self.samples]]
+
+    @classmethod
+    def from_state(cls, window_s: float, state: list[Any]) -> MeterWindow:
+        """Rebuild a window from :meth:`to_state` (sums recomputed, so they carry no drift)."""
+        newest, samples = state
+        window = cls(window_s)
+        for t, v in samples:
+            window.samples.append((float(t), float(v)))
+            window.total += v
+            window.total_sq += v * v
+        window.newest = -math.inf if newest is None else float(newest)
+        return window

@@ -410,6 +410,14 @@ class Matcher:
         )
         return rank(m for m in found if m is not None)
 
+    def site(self, site_id: str) -> Site:
+        """The site with this id.
+
+        Raises:
+            KeyError: unknown site.
+        """
+        return self._sites[site_id]
+
     def need(self, need_id: str) -> Need:
         """The open need with this id.
 

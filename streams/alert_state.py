@@ -2,14 +2,22 @@
 
 Thin around :mod:`domain.matching` and :mod:`domain.alerting`: for each ledger entry, find the
 needs the stream satisfies now, re-check open pairs with the hysteresis-relaxed threshold, and
-turn lifecycle events into alerts (redacted: the supplier's company only when it allows it).
+turn lifecycle events into alerts, redacted per the brief: the supplier's company is named only
+when its site allows it.
+
+State: a stream's pairs are snapshotted as bytes after every entry (for a changelog-backed
+table); alert ids and idempotency keys are deterministic, so an entry replayed after a crash
+re-emits the same keys and subscribers (and the sink) drop the repeats.
 """
 
 from __future__ import annotations
 
 import math
 
+import orjson
+
 from domain.alerting import AlertTracker, Candidate, LifecycleEvent
+from domain.geo import haversine_km
 from domain.matching import Match, Matcher
 from schemas.alerts import Alert, AlertEvent, Benefit
 from schemas.ledger import LedgerEntry
@@ -22,61 +30,80 @@ class AlertBook:
         """Wrap a matcher.
 
         Args:
-            matcher: holds the park's sites, needs and exchanges.
+            matcher: holds the registry's sites, needs and exchanges.
             hysteresis: an open alert stays open while available is at least
                 ``(1 - hysteresis)`` of what would open it.
         """
         self.matcher = matcher
         self.hysteresis = hysteresis
         self.tracker = AlertTracker()
-        self._last: dict[tuple[str, str], Match] = {}
+        self._snapshots: dict[str, bytes] = {}
 
-    def apply(self, entry: LedgerEntry) -> list[Alert]:
-        """Lifecycle events caused by one ledger entry, as alert payloads."""
+    def apply(self, entry: LedgerEntry, snapshot: bytes | None) -> tuple[list[Alert], bytes]:
+        """Lifecycle events caused by one ledger entry, and the stream's new snapshot.
+
+        Raises:
+            KeyError: the entry's stream is not registered with the matcher.
+        """
+        stream = entry.stream
+        if self._snapshots.get(stream) is not snapshot:
+            self.tracker.load(stream, orjson.loads(snapshot) if snapshot is not None else {})
         now = entry.updated_at
-        feasible = self.matcher.match(entry.stream, entry.available, now=now, sustained_s=math.inf)
+        feasible = self.matcher.match(stream, entry.available, now=now, sustained_s=math.inf)
         matches = {m.need: m for m in feasible}
         held: list[Candidate] = []
         relaxed = entry.available / (1.0 - self.hysteresis)
-        for need in self.tracker.open_needs(entry.stream):
+        for need in self.tracker.open_needs(stream):
             if need in matches:
                 continue
-            m = self.matcher.check(entry.stream, need, relaxed, now=now, sustained_s=math.inf)
+            m = self.matcher.check(stream, need, relaxed, now=now, sustained_s=math.inf)
             if m is not None:
                 matches[need] = m
                 held.append(self._candidate(m))
-        events = self.tracker.observe(
-            entry.stream, now, [self._candidate(m) for m in feasible], held
-        )
-        alerts = []
-        for ev in events:
-            m = matches.get(ev.need) or self._last[(ev.stream, ev.need)]
-            self._last[(ev.stream, ev.need)] = m
-            alerts.append(self._alert(ev, m, entry))
-            if ev.event == "resolved":
-                del self._last[(ev.stream, ev.need)]
-        return alerts
+        events = self.tracker.observe(stream, now, [self._candidate(m) for m in feasible], held)
+        alerts = [self._alert(ev, matches.get(ev.need), entry) for ev in events]
+        new = orjson.dumps(self.tracker.dump(stream))
+        self._snapshots[stream] = new
+        return alerts, new
 
     def _candidate(self, m: Match) -> Candidate:
         need = self.matcher.need(m.need)
         return Candidate(need=m.need, quantity=m.quantity, min_duration_s=need.min_duration_s)
 
-    def _alert(self, ev: LifecycleEvent, m: Match, entry: LedgerEntry) -> Alert:
-        site, _ = self.matcher.stream(m.stream)
-        resolved = ev.event == "resolved"
+    def _alert(self, ev: LifecycleEvent, m: Match | None, entry: LedgerEntry) -> Alert:
+        site, stream = self.matcher.stream(ev.stream)
+        if m is not None:
+            quantity, need_unit, distance, benefit = (
+                m.quantity,
+                m.need_unit,
+                m.distance_km,
+                m.benefit,
+            )
+        else:  # resolved: the pair no longer matches, describe it from the registry
+            quantity, benefit = 0.0, Benefit(co2e_t_per_yr=0.0)
+            need_unit, distance = self._static(ev.stream, ev.need)
         return Alert(
             alert_id=ev.alert_id,
             idempotency_key=ev.idempotency_key,
             event=AlertEvent(ev.event),
-            stream=m.stream,
-            need=m.need,
-            kind=m.kind,
+            stream=ev.stream,
+            need=ev.need,
+            kind=stream.kind,
             available=entry.available,
-            unit=m.unit,
-            quantity=0.0 if resolved else m.quantity,
-            need_unit=m.need_unit,
-            distance_km=m.distance_km,
-            benefit=Benefit(co2e_t_per_yr=0.0) if resolved else m.benefit,
+            unit=stream.unit,
+            quantity=quantity,
+            need_unit=need_unit,
+            distance_km=distance,
+            benefit=benefit,
             supplier_company=site.company if site.disclose_identity else None,
             ts=entry.updated_at,
         )
+
+    def _static(self, stream_id: str, need_id: str) -> tuple[str, float]:
+        site, stream = self.matcher.stream(stream_id)
+        try:
+            need = self.matcher.need(need_id)
+            need_site = self.matcher.site(need.site)
+        except KeyError:  # the need was withdrawn: that is why the alert resolves
+            return stream.unit, 0.0
+        return need.unit, haversine_km(site.lat, site.lon, need_site.lat, need_site.lon)

@@ -1,36 +1,55 @@
-"""The stream worker: a faust app with two agents.
+"""The stream worker: a faust app with two agents and a registry follower.
 
-- ``ledger``: readings topic (batches keyed by stream) -> per-stream ledger -> ledger topic.
-- ``alerts``: ledger topic -> matcher + lifecycle -> alerts topic.
+- ``follow_registry`` (task): every worker reads the whole compacted registry topics (sites,
+  needs, exchanges) into its matcher and ledger book, so a need registered while it runs is
+  matched from then on. Agents start processing once the registry has been read to its end.
+- ``ledger`` (agent): readings topic (batches keyed by stream) -> per-stream ledger ->
+  ledger topic (compacted, keyed by stream). Window state lives in a changelog-backed table.
+- ``alerts`` (agent): ledger topic -> matcher + lifecycle -> alerts topic. Lifecycle state
+  lives in a changelog-backed table.
 
-Payloads are bytes on the wire and :mod:`schemas` models in code (validated with pydantic,
-not ``faust.Record``). Invalid batches go to the rejected topic with the reason.
+Both tables are keyed by stream id like their source topics, so partitions (and their state)
+move together between workers; after a crash faust restores the tables from their changelogs
+and replays uncommitted messages, which the ledger ignores (readings not newer than a meter's
+newest) and the alert lifecycle turns into the same idempotency keys. Payloads are bytes on the
+wire and :mod:`schemas` models in code (pydantic, not ``faust.Record``). Invalid input goes to
+the rejected topic with the reason.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import faust
 import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
 from domain.matching import Matcher
 from schemas.ledger import LedgerEntry
 from schemas.readings import ReadingBatch
-from schemas.registry import Park
 from schemas.rejections import Rejection
 from streams.alert_state import AlertBook
 from streams.ledger_state import LedgerBook
+from streams.registry import RegistryView
 from symbiosis.errors import SymbiosisError
 from symbiosis.settings import Settings
 
 log = structlog.get_logger(__name__)
 
+LEDGER_TABLE = "ledger-state"
+ALERT_TABLE = "alert-state"
 
-def create_app(settings: Settings, park: Park) -> faust.App:
-    """Build the worker's faust app for ``park`` from ``settings`` (no environment reads)."""
+
+def changelog_topics(settings: Settings) -> list[str]:
+    """Names of the changelog topics faust keeps for the worker's tables."""
+    return [f"{settings.streams_group}-{t}-changelog" for t in (LEDGER_TABLE, ALERT_TABLE)]
+
+
+def create_app(settings: Settings) -> faust.App:
+    """Build the worker's faust app from ``settings`` (no environment reads)."""
     app = faust.App(
         settings.streams_group,
         broker=f"kafka://{settings.kafka_bootstrap}",
@@ -43,57 +62,110 @@ def create_app(settings: Settings, park: Park) -> faust.App:
         producer_acks=-1,
         web_enabled=False,
         broker_commit_livelock_soft_timeout=60.0,
+        table_cleanup_interval=3600.0,
     )
-    readings = app.topic(settings.topics.readings, value_serializer="raw")
-    ledger_topic = app.topic(settings.topics.ledger, value_serializer="raw", compacting=True)
-    alerts_topic = app.topic(settings.topics.alerts, value_serializer="raw")
-    rejected = app.topic(settings.topics.rejected, value_serializer="raw")
+    t = settings.topics
+    readings = app.topic(t.readings, value_serializer="raw", key_serializer="raw")
+    ledger_topic = app.topic(t.ledger, value_serializer="raw", key_serializer="raw")
+    alerts_topic = app.topic(t.alerts, value_serializer="raw", key_serializer="raw")
+    rejected = app.topic(t.rejected, value_serializer="raw", key_serializer="raw")
+    # bytes in, bytes out: the app's raw serializers apply to the tables' changelogs
+    ledger_state = app.Table(
+        LEDGER_TABLE, partitions=settings.partitions, key_type=bytes, value_type=bytes
+    )
+    alert_state = app.Table(
+        ALERT_TABLE, partitions=settings.partitions, key_type=bytes, value_type=bytes
+    )
 
-    book = LedgerBook(park, settings.ledger_window_s)
-    alert_book = AlertBook(Matcher.from_park(park), hysteresis=settings.alert_hysteresis)
+    matcher = Matcher()
+    book = LedgerBook(settings.ledger_window_s)
+    alert_book = AlertBook(matcher, hysteresis=settings.alert_hysteresis)
+    registry = RegistryView(t, matcher, book)
+    registry_ready = asyncio.Event()
 
-    async def reject(reason: str, payload: bytes, source: str) -> None:
+    async def reject(reason: str, payload: bytes | None, source: str) -> None:
         item = Rejection(
             stage="streams",
             source=source,
             reason=reason[:4000],
-            payload=payload[:65_536].decode("utf-8", errors="replace"),
+            payload=(payload or b"")[:65_536].decode("utf-8", errors="replace"),
             ts=datetime.now(UTC),
         )
         await rejected.send(value=item.model_dump_json().encode())
         log.warning("streams.rejected", source=source, reason=reason[:200])
 
+    @app.task
+    async def follow_registry() -> None:
+        # No group: the consumer is assigned every partition of the registry topics.
+        consumer = AIOKafkaConsumer(
+            *t.registry(),
+            bootstrap_servers=settings.kafka_bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            metadata_max_age_ms=5000,
+        )
+        await consumer.start()
+        try:
+            ends: dict[TopicPartition, int] | None = None
+            while True:
+                polled = await consumer.getmany(timeout_ms=500, max_records=5000)
+                for tp, records in polled.items():
+                    for rec in records:
+                        reason = registry.apply(tp.topic, rec.key, rec.value)
+                        if reason is not None:
+                            where = f"{tp.topic}/{tp.partition}/{rec.offset}"
+                            await reject(reason, rec.value, where)
+                if registry_ready.is_set():
+                    continue
+                assigned = consumer.assignment()
+                if {tp.topic for tp in assigned} != set(t.registry()):
+                    log.info("registry.waiting_for_topics", assigned=sorted(map(str, assigned)))
+                    continue
+                if ends is None:
+                    ends = await consumer.end_offsets(list(assigned))
+                positions = {tp: await consumer.position(tp) for tp in assigned}
+                if all(positions[tp] >= end for tp, end in ends.items()):
+                    registry_ready.set()
+                    log.info("registry.ready", records=registry.applied,
+                             pending_needs=len(registry.pending_needs))  # fmt: skip
+        finally:
+            await consumer.stop()
+
     @app.agent(readings)
     async def ledger(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for value in stream:
+        await registry_ready.wait()
+        async for event in stream.events():
+            value: bytes = event.value
             try:
                 batch = ReadingBatch.model_validate_json(value)
-                if not book.knows(batch.stream):
-                    raise SymbiosisError(f"stream: {batch.stream!r} is not a stream of the park")
-                entry = book.apply(batch)
+                key = batch.stream.encode()
+                entry, snapshot = book.apply(batch, ledger_state.get(key))
             except (ValidationError, SymbiosisError) as e:
-                await reject(str(e), value, settings.topics.readings)
+                await reject(
+                    str(e), value, f"{t.readings}/{event.message.partition}/{event.message.offset}"
+                )
                 continue
-            await ledger_topic.send(
-                key=entry.stream.encode(), value=entry.model_dump_json().encode()
-            )
+            ledger_state[key] = snapshot
+            await ledger_topic.send(key=key, value=entry.model_dump_json().encode())
             yield None
 
     @app.agent(ledger_topic)
     async def alerts(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for value in stream:
-            entry = LedgerEntry.model_validate_json(value)
-            for alert in alert_book.apply(entry):
-                await alerts_topic.send(
-                    key=f"{alert.stream}|{alert.need}".encode(),
-                    value=alert.model_dump_json().encode(),
-                )
-                log.info(
-                    "alert.emitted",
-                    lifecycle=alert.event.value,
-                    stream=alert.stream,
-                    need=alert.need,
-                )
+        await registry_ready.wait()
+        async for event in stream.events():
+            entry = LedgerEntry.model_validate_json(event.value)
+            key = entry.stream.encode()
+            try:
+                emitted, snapshot = alert_book.apply(entry, alert_state.get(key))
+            except (KeyError, SymbiosisError) as e:
+                await reject(f"alerting failed: {e!r}", event.value, t.ledger)
+                continue
+            alert_state[key] = snapshot
+            for alert in emitted:
+                await alerts_topic.send(key=key, value=alert.model_dump_json().encode())
+                log.info("alert.emitted", lifecycle=alert.event.value, stream=alert.stream,
+                         need=alert.need)  # fmt: skip
             yield None
 
     return app

@@ -1,98 +1,163 @@
-"""Per-stream ledger state held by the stream worker, built on :mod:`domain.ledger`.
+"""Per-stream ledger kept by the stream worker, built on :mod:`domain.ledger`.
 
-Thin glue: converts readings to the stream's unit, keeps one window per meter (a stream's
-measured surplus is the sum of its meters' means), subtracts committed exchanges and produces
-:class:`~schemas.ledger.LedgerEntry` values.
+Thin glue: the registry (sites with their streams, exchanges) arrives from compacted topics;
+readings are converted to the stream's unit and counted in one window per meter (a stream's
+measured surplus is the sum of its meters' means); committed exchanges are subtracted.
+
+State: each stream's windows are snapshotted as bytes after every batch so the worker can keep
+them in a changelog-backed table and recover them after a restart. A snapshot is only decoded
+when the table holds a different object than the one this book wrote last (after recovery or
+a rebalance), so the steady state costs one encode per batch.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from domain.ledger import StreamLedger
+import orjson
+
+from domain.ledger import MeterWindow
 from domain.units import convert
 from schemas.ledger import LedgerEntry
 from schemas.readings import ReadingBatch, ReadingQuality
-from schemas.registry import Park, Site, Stream
+from schemas.registry import Exchange, Site, Stream
+from symbiosis.errors import PipelineError
 
 
 @dataclass(slots=True)
-class _StreamState:
-    site: Site
-    stream: Stream
-    committed: float
-    meters: dict[str, StreamLedger] = field(default_factory=dict)
+class _Windows:
+    meters: dict[str, MeterWindow] = field(default_factory=dict)
     available_since: float | None = None
+    snapshot: bytes | None = None
 
 
 class LedgerBook:
-    """The ledger of every stream of a park; one :meth:`apply` per reading batch."""
+    """The ledger of every known stream; one :meth:`apply` per reading batch."""
 
-    def __init__(self, park: Park, window_s: float) -> None:
-        """Index the park's streams and their committed exchanges (in each stream's unit)."""
+    def __init__(self, window_s: float) -> None:
+        """An empty book; feed it sites and exchanges as the registry delivers them."""
         self.window_s = window_s
-        self._streams: dict[str, _StreamState] = {}
-        committed: dict[str, float] = {}
-        units = {st.id: st.unit for _, st in park.streams()}
-        for x in park.exchanges:
-            committed[x.stream] = committed.get(x.stream, 0.0) + convert(
-                x.quantity, x.unit, units[x.stream], field=f"exchange {x.id!r} quantity"
-            )
-        for site, st in park.streams():
-            self._streams[st.id] = _StreamState(site, st, committed.get(st.id, 0.0))
+        self._streams: dict[str, tuple[Site, Stream]] = {}
+        self._exchanges: dict[str, Exchange] = {}
+        self._windows: dict[str, _Windows] = {}
+
+    def update_site(self, site: Site) -> None:
+        """Register or replace a site and its streams."""
+        for stream in site.streams:
+            self._streams[stream.id] = (site, stream)
+
+    def set_exchange(self, exchange: Exchange) -> None:
+        """Register or replace a committed exchange."""
+        self._exchanges[exchange.id] = exchange
+
+    def remove_exchange(self, exchange_id: str) -> None:
+        """Forget an exchange (no error if unknown)."""
+        self._exchanges.pop(exchange_id, None)
 
     def knows(self, stream_id: str) -> bool:
-        """Whether ``stream_id`` is a stream of the park."""
+        """Whether ``stream_id`` is a registered stream."""
         return stream_id in self._streams
 
-    def apply(self, batch: ReadingBatch) -> LedgerEntry:
-        """Count a batch's good readings and return the stream's ledger entry after it.
+    def committed(self, stream_id: str, at: datetime) -> float:
+        """Quantity of exchanges from the stream active at ``at``, in the stream's unit.
 
         Raises:
-            KeyError: the batch names a stream the park does not have.
-            domain.units.UnitError: a reading's unit cannot be converted to the stream's unit.
+            UnitError: an exchange's unit does not convert to the stream's unit.
         """
-        state = self._streams[batch.stream]
-        unit = state.stream.unit
+        _, stream = self._streams[stream_id]
+        total = 0.0
+        for x in self._exchanges.values():
+            if x.stream != stream_id:
+                continue
+            if (x.start is not None and at < x.start) or (x.end is not None and at >= x.end):
+                continue
+            total += convert(
+                x.quantity, x.unit, stream.unit, field=f"exchange {x.id!r} quantity",
+                kind=stream.kind, gas_species=stream.gas_species,
+            )  # fmt: skip
+        return total
+
+    def apply(self, batch: ReadingBatch, snapshot: bytes | None) -> tuple[LedgerEntry, bytes]:
+        """Count a batch's good readings; return the stream's entry and its new snapshot.
+
+        Args:
+            batch: readings of one stream.
+            snapshot: what the worker's table holds for the stream (``None``: nothing yet).
+
+        Raises:
+            PipelineError: the batch names an unknown stream.
+            UnitError: a reading's unit cannot be converted to the stream's unit.
+        """
+        if batch.stream not in self._streams:
+            raise PipelineError(f"stream: {batch.stream!r} is not a registered stream")
+        site, stream = self._streams[batch.stream]
+        windows = self._windows_for(batch.stream, snapshot)
+        unit = stream.unit
         for r in batch.readings:
             if r.quality is not ReadingQuality.GOOD:
                 continue
-            value = (
-                r.value
-                if r.unit == unit
-                else convert(r.value, r.unit, unit, field=f"reading of meter {r.meter!r}")
-            )
-            ledger = state.meters.get(r.meter)
-            if ledger is None:
-                ledger = state.meters[r.meter] = StreamLedger(self.window_s)
-            ledger.add(r.ts, value)
-        return self._entry(state)
+            value = r.value
+            if r.unit != unit:
+                value = convert(
+                    r.value, r.unit, unit, field=f"reading of meter {r.meter!r}",
+                    kind=stream.kind, gas_species=stream.gas_species,
+                )  # fmt: skip
+            window = windows.meters.get(r.meter)
+            if window is None:
+                window = windows.meters[r.meter] = MeterWindow(self.window_s)
+            window.add(r.ts, value)
+        entry = self._entry(site, stream, windows)
+        windows.snapshot = orjson.dumps(
+            {"m": {k: w.to_state() for k, w in windows.meters.items()},
+             "s": windows.available_since}
+        )  # fmt: skip
+        return entry, windows.snapshot
 
-    def _entry(self, state: _StreamState) -> LedgerEntry:
-        meters = list(state.meters.values())
+    def _windows_for(self, stream_id: str, snapshot: bytes | None) -> _Windows:
+        cached = self._windows.get(stream_id)
+        if cached is not None and cached.snapshot is snapshot:
+            return cached
+        windows = _Windows()
+        if snapshot is not None:
+            state = orjson.loads(snapshot)
+            windows.meters = {
+                k: MeterWindow.from_state(self.window_s, v) for k, v in state["m"].items()
+            }
+            windows.available_since = state["s"]
+            windows.snapshot = snapshot
+        self._windows[stream_id] = windows
+        return windows
+
+    def _entry(self, site: Site, stream: Stream, windows: _Windows) -> LedgerEntry:
+        meters = list(windows.meters.values())
         measured = sum(m.measured for m in meters)
-        newest = max((m.newest for m in meters), default=0.0)
-        available = max(measured - state.committed, 0.0)
+        newest = max((m.newest for m in meters), default=-math.inf)
+        updated_at = (
+            datetime.fromtimestamp(newest, UTC) if newest > -math.inf else datetime.now(UTC)
+        )
+        committed = self.committed(stream.id, updated_at)
+        available = max(measured - committed, 0.0)
         if available <= 0:
-            state.available_since = None
-        elif state.available_since is None:
-            state.available_since = newest
+            windows.available_since = None
+        elif windows.available_since is None:
+            windows.available_since = updated_at.timestamp()
         return LedgerEntry(
-            stream=state.stream.id,
-            site=state.site.id,
-            kind=state.stream.kind,
-            unit=state.stream.unit,
+            stream=stream.id,
+            site=site.id,
+            kind=stream.kind,
+            unit=stream.unit,
             window_s=self.window_s,
             measured=measured,
-            committed=state.committed,
+            committed=committed,
             available=available,
             steadiness=min((m.steadiness for m in meters), default=0.0),
             samples=sum(m.count for m in meters),
             available_since=(
-                datetime.fromtimestamp(state.available_since, UTC)
-                if state.available_since is not None
+                datetime.fromtimestamp(windows.available_since, UTC)
+                if windows.available_since is not None
                 else None
             ),
-            updated_at=datetime.fromtimestamp(newest, UTC),
+            updated_at=updated_at,
         )

@@ -24,9 +24,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ingest.producer import ReadingsProducer
+from ingest.registry import RegistryPublisher
 from ingest.simulator import Simulator
 from schemas.registry import Park
 from sinks.migrate import migrate
+from streams.app import changelog_topics
 from symbiosis.errors import PipelineError
 from symbiosis.kafka_admin import group_lag, recreate_topics
 from symbiosis.procs import tail, terminate
@@ -73,13 +75,19 @@ def start_child(settings: Settings, name: str, args: list[str], logs: Path) -> C
 def reset(settings: Settings) -> None:
     """Fresh topics, forgotten consumer offsets and empty tables for a demo run."""
     t = settings.topics
+    compacted = {"cleanup.policy": "compact"}
     recreate_topics(
         settings.kafka_bootstrap,
         {
             t.readings: {},
-            t.ledger: {"cleanup.policy": "compact"},
+            t.ledger: compacted,
             t.alerts: {},
             t.rejected: {},
+            t.dead_letters: {},
+            t.sites: compacted,
+            t.needs: compacted,
+            t.exchanges: compacted,
+            **{name: compacted for name in changelog_topics(settings)},
         },
         settings.partitions,
         groups=[settings.sink_group, settings.streams_group],
@@ -199,9 +207,7 @@ def summary(settings: Settings, produced: int) -> dict[str, Any]:
     }
 
 
-def run_demo(
-    settings: Settings, park: Park, park_path: Path, duration_s: float, rate_hz: float
-) -> dict[str, Any]:
+def run_demo(settings: Settings, park: Park, duration_s: float, rate_hz: float) -> dict[str, Any]:
     """Run the pipeline on ``park`` for ``duration_s`` seconds; returns the summary.
 
     Raises:
@@ -211,9 +217,16 @@ def run_demo(
     err = sys.stderr
     print(f"demo: resetting topics and tables for park {park.park!r}", file=err)
     reset(settings)
+    publisher = RegistryPublisher(settings.kafka_bootstrap, settings.topics)
+    try:
+        records = publisher.park(park)
+        publisher.flush()
+    finally:
+        publisher.close()
+    print(f"demo: published {records} registry records (sites, needs, exchanges)", file=err)
     logs = settings.stack_dir / "logs" / settings.app_id
     children = [
-        start_child(settings, "streams", ["streams", str(park_path)], logs),
+        start_child(settings, "streams", ["streams"], logs),
         start_child(settings, "sink", ["sinks"], logs),
     ]
     try:

@@ -53,7 +53,7 @@ def demo(
         if stack:
             with err.status("starting the local stack ..."):
                 stack_up(settings)
-        result = run_demo(settings, loaded, path, duration, rate_hz)
+        result = run_demo(settings, loaded, duration, rate_hz)
     except SymbiosisError as e:
         err.print(f"[red]demo failed:[/red] {e}")
         raise typer.Exit(1) from e

@@ -25,6 +25,14 @@ class Topics(BaseSettings):
     ledger: str = "symbiosis.ledger"
     alerts: str = "symbiosis.alerts"
     rejected: str = "symbiosis.rejected"
+    sites: str = "symbiosis.registry.sites"
+    needs: str = "symbiosis.registry.needs"
+    exchanges: str = "symbiosis.registry.exchanges"
+    dead_letters: str = "symbiosis.alerts.dead"
+
+    def registry(self) -> list[str]:
+        """The compacted registry topics, in the order a worker applies them."""
+        return [self.sites, self.needs, self.exchanges]
 
 
 class Settings(BaseSettings):

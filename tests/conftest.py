@@ -43,12 +43,7 @@ def stack() -> Settings:
 def settings(stack: Settings) -> Settings:
     """Stack settings with topics unique to this test, and emptied tables."""
     prefix = f"test-{uuid.uuid4().hex[:10]}"
-    topics = Topics(
-        readings=f"{prefix}.readings",
-        ledger=f"{prefix}.ledger",
-        alerts=f"{prefix}.alerts",
-        rejected=f"{prefix}.rejected",
-    )
+    topics = Topics(**{name: f"{prefix}.{name}" for name in Topics.model_fields})
     with psycopg.connect(stack.database_url, autocommit=True) as conn:
         conn.execute("TRUNCATE readings, ledger, alerts")
     return stack.model_copy(update={"topics": topics, "partitions": 2})

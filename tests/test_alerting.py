@@ -80,3 +80,16 @@ def test_streams_are_independent() -> None:
     tr.observe("s1", at(0), [cand(10)], [])
     assert tr.observe("s2", at(1), [], []) == []
     assert tr.open_needs("s1") == ["n1"]
+
+
+def test_dump_and_load_continue_the_same_episode() -> None:
+    tr = AlertTracker()
+    opened = tr.observe("s1", at(0), [cand(10)], [])[0]
+    tr.observe("s2", at(0), [cand(5, need="n2")], [])
+    restored = AlertTracker()
+    restored.load("s1", tr.dump("s1"))
+    assert restored.open_needs("s1") == ["n1"]
+    assert restored.open_needs("s2") == []
+    resolved = restored.observe("s1", at(1), [], [])[0]
+    assert resolved.alert_id == opened.alert_id
+    assert resolved.idempotency_key == f"{opened.alert_id}:2"

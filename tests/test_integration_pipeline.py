@@ -21,7 +21,7 @@ def test_surplus_appears_alert_opens_then_resolves_and_nothing_is_lost(settings:
     run = settings.model_copy(
         update={"app_id": f"test-{uuid.uuid4().hex[:8]}", "ledger_window_s": 2.0}
     )
-    result = run_demo(run, load_park(PARK), PARK, duration_s=24, rate_hz=5)
+    result = run_demo(run, load_park(PARK), duration_s=24, rate_hz=5)
 
     assert result["readings_produced"] == 2 * 24 * 5
     assert result["readings_stored"] == result["readings_produced"]

@@ -2,50 +2,57 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.ledger import StreamLedger
+from domain.ledger import MeterWindow
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
+def at(s: float) -> datetime:
+    return T0 + timedelta(seconds=s)
+
+
 def test_mean_over_window_and_eviction() -> None:
-    ledger = StreamLedger(window_s=10)
+    w = MeterWindow(window_s=10)
     for i in range(10):
-        ledger.add(T0 + timedelta(seconds=i), 10.0)
-    assert ledger.count == 10
-    assert ledger.measured == pytest.approx(10.0)
-    # 10 s later the old readings fall out of the window
-    ledger.add(T0 + timedelta(seconds=20), 4.0)
-    assert ledger.count == 1
-    assert ledger.measured == pytest.approx(4.0)
+        w.add(at(i), 10.0)
+    assert w.count == 10
+    assert w.measured == pytest.approx(10.0)
+    w.add(at(20), 4.0)  # 10 s later the old readings fall out of the window
+    assert w.count == 1
+    assert w.measured == pytest.approx(4.0)
 
 
-def test_late_reading_outside_window_is_ignored() -> None:
-    ledger = StreamLedger(window_s=5)
-    ledger.add(T0 + timedelta(seconds=100), 1.0)
-    assert not ledger.add(T0, 1000.0)
-    assert ledger.measured == pytest.approx(1.0)
+def test_replayed_and_late_readings_are_not_counted_twice() -> None:
+    w = MeterWindow(window_s=60)
+    for i in range(5):
+        assert w.add(at(i), 10.0)
+    for i in range(5):  # a replayed batch
+        assert not w.add(at(i), 10.0)
+    assert not w.add(at(2.5), 1000.0)  # late, out of order
+    assert w.count == 5
+    assert w.measured == pytest.approx(10.0)
 
 
 def test_steadiness_drops_with_noise() -> None:
-    steady, noisy = StreamLedger(window_s=60), StreamLedger(window_s=60)
+    steady, noisy = MeterWindow(window_s=60), MeterWindow(window_s=60)
     for i in range(20):
-        steady.add(T0 + timedelta(seconds=i), 10.0)
-        noisy.add(T0 + timedelta(seconds=i), 10.0 + (5 if i % 2 else -5))
+        steady.add(at(i), 10.0)
+        noisy.add(at(i), 10.0 + (5 if i % 2 else -5))
     assert steady.steadiness == pytest.approx(1.0)
     assert noisy.steadiness == pytest.approx(0.5)
 
 
-def test_available_never_negative_and_tracks_since() -> None:
-    ledger = StreamLedger(window_s=10)
-    ledger.add(T0, 5.0)
-    assert ledger.available(committed=8.0) == 0.0
-    assert ledger.available_since is None
-    ledger.add(T0 + timedelta(seconds=1), 15.0)
-    assert ledger.available(committed=8.0) == pytest.approx(2.0)
-    assert ledger.available_since == (T0 + timedelta(seconds=1)).timestamp()
+def test_state_round_trip_keeps_window_and_order_guard() -> None:
+    w = MeterWindow(window_s=5)
+    for i in range(8):
+        w.add(at(i), float(i))
+    again = MeterWindow.from_state(5, w.to_state())
+    assert (again.count, again.measured, again.newest) == (w.count, w.measured, w.newest)
+    assert not again.add(at(7), 99.0)
+    assert again.add(at(8), 8.0)
 
 
 def test_empty_window() -> None:
-    ledger = StreamLedger(window_s=10)
-    assert ledger.measured == 0.0
-    assert ledger.steadiness == 0.0
+    w = MeterWindow(window_s=10)
+    assert (w.measured, w.steadiness, w.count) == (0.0, 0.0, 0)
+    assert MeterWindow.from_state(10, w.to_state()).newest == w.newest

@@ -19,7 +19,7 @@ import pytest
 from schemas.alerts import Alert, AlertEvent, Benefit
 from schemas.common import ResourceKind
 from schemas.ledger import LedgerEntry
-from sinks.migrate import migrate
+from sinks.migrate import migrate, migrations
 from sinks.writer import Batch, PostgresWriter
 from tests.helpers import T0, batch
 from tests.tsdb_engine import TsdbEngine, start_tsdb_engine
@@ -33,10 +33,13 @@ DAY0 = datetime(2026, 1, 1, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def tsdb() -> Iterator[TsdbEngine]:
     engine = start_tsdb_engine(PORT)
-    print(f"\nTimescaleDB test engine: ready in {engine.start_seconds:.2f} s, "
-          f"RSS {engine.rss_bytes() / 2**20:.0f} MiB, timescaledb {engine.timescaledb_version}")
+    print(
+        f"\nTimescaleDB test engine: ready in {engine.start_seconds:.2f} s, "
+        f"RSS {engine.rss_bytes() / 2**20:.0f} MiB, timescaledb {engine.timescaledb_version}"
+    )
     try:
         yield engine
+        print(f"\nTimescaleDB test engine: peak RSS {engine.rss_bytes(peak=True) / 2**20:.0f} MiB")
     finally:
         engine.stop()
 
@@ -63,16 +66,18 @@ def make_metrics(conn: psycopg.Connection[Any], name: str, *, chunk: str = "1 da
 
 
 def copy_rows(conn: psycopg.Connection[Any], table: str, rows: list[tuple[Any, ...]]) -> None:
-    with conn.cursor() as cur, cur.copy(
-        f"COPY {table} (device, ts, value) FROM STDIN (FORMAT BINARY)"
-    ) as copy:
+    with (
+        conn.cursor() as cur,
+        cur.copy(f"COPY {table} (device, ts, value) FROM STDIN (FORMAT BINARY)") as copy,
+    ):
         copy.set_types(["text", "timestamptz", "float8"])
         for row in rows:
             copy.write_row(row)
 
 
-def series(n: int, *, start: datetime = DAY0, step: timedelta = timedelta(minutes=1),
-           devices: int = 4) -> list[tuple[str, datetime, float]]:  # fmt: skip
+def series(
+    n: int, *, start: datetime = DAY0, step: timedelta = timedelta(minutes=1), devices: int = 4
+) -> list[tuple[str, datetime, float]]:
     return [(f"d{i % devices}", start + i * step, float(i)) for i in range(n)]
 
 
@@ -90,9 +95,11 @@ def test_create_hypertable_on_timestamptz_column(conn: psycopg.Connection[Any]) 
     make_metrics(conn, "ht_basic")
     # The older signature, as used by sinks/migrations/001_core.sql, works too.
     conn.execute("CREATE TABLE ht_old (ts timestamptz NOT NULL, v int)")
-    conn.execute("SELECT create_hypertable('ht_old', 'ts', chunk_time_interval => interval '7 days')")
-    names = {r[0] for r in conn.execute(
-        "SELECT hypertable_name FROM timescaledb_information.hypertables")}  # fmt: skip
+    conn.execute(
+        "SELECT create_hypertable('ht_old', 'ts', chunk_time_interval => interval '7 days')"
+    )
+    hypertables = conn.execute("SELECT hypertable_name FROM timescaledb_information.hypertables")
+    names = {r[0] for r in hypertables}
     assert {"ht_basic", "ht_old"} <= names
     conn.execute(
         "INSERT INTO ht_basic SELECT 'd', t, 1 FROM generate_series("
@@ -147,10 +154,14 @@ def test_staging_copy_and_merge_in_one_transaction(tsdb: TsdbEngine) -> None:
         conn.commit()
 
         # A failing transaction leaves nothing behind, and the connection recovers.
-        with pytest.raises(psycopg.errors.DivisionByZero), conn.transaction():
-            copy_rows(conn, "stage_ht_merge", series(10, start=DAY0 + timedelta(days=30)))
-            conn.execute("INSERT INTO ht_merge SELECT * FROM stage_ht_merge")
-            conn.execute("SELECT 1 / 0")
+        def failing() -> None:
+            with conn.transaction():
+                copy_rows(conn, "stage_ht_merge", series(10, start=DAY0 + timedelta(days=30)))
+                conn.execute("INSERT INTO ht_merge SELECT * FROM stage_ht_merge")
+                conn.execute("SELECT 1 / 0")
+
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            failing()
         assert one(conn, "SELECT count(*) FROM ht_merge") == 4_000
         conn.commit()
 
@@ -174,13 +185,16 @@ def _alert(i: int) -> Alert:
 
 def test_our_migrations_and_postgres_writer(tsdb: TsdbEngine) -> None:
     """sinks.migrate + sinks.writer.PostgresWriter, unchanged, on TimescaleDB."""
-    assert migrate(tsdb.url) == [1]
+    assert migrate(tsdb.url) == [m.version for m in migrations()]
     assert migrate(tsdb.url) == []
-    with tsdb.connect() as conn:
-        hypertables = dict(conn.execute(
+    # As sinks/consumer.py connects: psycopg's default prepare_threshold (5).
+    with tsdb.connect(prepare_threshold=5) as conn:
+        intervals = conn.execute(
             "SELECT h.hypertable_name, d.time_interval FROM timescaledb_information.hypertables h"
             " JOIN timescaledb_information.dimensions d USING (hypertable_schema, hypertable_name)"
-        ).fetchall())  # fmt: skip
+            " WHERE h.hypertable_name IN ('readings', 'ledger', 'alerts')"
+        )
+        hypertables = dict(intervals.fetchall())
         assert hypertables == {
             "readings": timedelta(days=1),
             "ledger": timedelta(days=7),
@@ -198,11 +212,13 @@ def test_our_migrations_and_postgres_writer(tsdb: TsdbEngine) -> None:
         result = writer.write(b)
         assert (result.readings, result.ledger, result.alerts) == (10_000, 20, 20)
 
-        # Replaying the same batch (a Kafka redelivery) stores nothing twice; more than 5
-        # writes also makes psycopg prepare its statements when prepare_threshold allows it.
+        # Replaying the same batch (a Kafka redelivery) stores nothing twice; after 5 writes
+        # psycopg runs the merge statements as prepared statements.
         for _ in range(6):
             again = writer.write(b)
             assert (again.readings, again.ledger, again.alerts) == (0, 0, 0)
+        prepared = [r[0] for r in conn.execute("SELECT statement FROM pg_prepared_statements")]
+        assert any(s.startswith('INSERT INTO "readings"') for s in prepared), prepared
 
         assert one(conn, "SELECT count(*) FROM readings") == 10_000
         assert one(conn, "SELECT count(*) FROM show_chunks('readings')") == 2
@@ -230,7 +246,8 @@ def test_time_bucket(conn: psycopg.Connection[Any]) -> None:
         (DAY0 - timedelta(hours=2), DAY0 + timedelta(hours=12)),
     ).fetchall()
     assert len(filled) == 14
-    assert filled[0][1] is None and filled[2][1] == 60
+    assert filled[0][1] is None
+    assert filled[2][1] == 60
 
 
 def test_continuous_aggregate_and_refresh(conn: psycopg.Connection[Any]) -> None:
@@ -242,8 +259,10 @@ def test_continuous_aggregate_and_refresh(conn: psycopg.Connection[Any]) -> None
         " FROM ht_cagg GROUP BY bucket, device WITH NO DATA"
     )
     assert one(conn, "SELECT count(*) FROM _timescaledb_catalog.continuous_agg") >= 1
-    conn.execute("CALL refresh_continuous_aggregate('ht_cagg_hourly', %s::timestamptz, %s::timestamptz)",
-                 (DAY0, DAY0 + timedelta(days=2)))  # fmt: skip
+    refresh = (
+        "CALL refresh_continuous_aggregate('ht_cagg_hourly', %s::timestamptz, %s::timestamptz)"
+    )
+    conn.execute(refresh, (DAY0, DAY0 + timedelta(days=2)))
     assert one(conn, "SELECT count(*) FROM ht_cagg_hourly") == 2 * 24 * 2
     assert one(conn, "SELECT sum(n) FROM ht_cagg_hourly") == 2 * 24 * 60
     first = conn.execute(
@@ -251,18 +270,20 @@ def test_continuous_aggregate_and_refresh(conn: psycopg.Connection[Any]) -> None
     ).fetchone()
     assert first == (DAY0, "d0", 30, sum(range(0, 60, 2)) / 30)
     # Late data is picked up by the next refresh of its window.
-    conn.execute("UPDATE ht_cagg SET value = value + 1000 WHERE ts < %s", (DAY0 + timedelta(hours=1),))
-    conn.execute("CALL refresh_continuous_aggregate('ht_cagg_hourly', %s::timestamptz, %s::timestamptz)",
-                 (DAY0, DAY0 + timedelta(hours=1)))  # fmt: skip
-    assert one(conn, "SELECT avg FROM ht_cagg_hourly WHERE bucket = %s AND device = 'd0'", (DAY0,)) == (
-        1000 + sum(range(0, 60, 2)) / 30
+    conn.execute(
+        "UPDATE ht_cagg SET value = value + 1000 WHERE ts < %s", (DAY0 + timedelta(hours=1),)
     )
+    conn.execute(refresh, (DAY0, DAY0 + timedelta(hours=1)))
+    assert one(
+        conn, "SELECT avg FROM ht_cagg_hourly WHERE bucket = %s AND device = 'd0'", (DAY0,)
+    ) == (1000 + sum(range(0, 60, 2)) / 30)
 
 
 def test_compression(conn: psycopg.Connection[Any]) -> None:
     make_metrics(conn, "ht_comp")
     copy_rows(conn, "ht_comp", series(3 * 24 * 60))  # 3 days -> 3 chunks
-    before = conn.execute("SELECT device, count(*), sum(value) FROM ht_comp GROUP BY 1 ORDER BY 1").fetchall()
+    per_device = "SELECT device, count(*), sum(value) FROM ht_comp GROUP BY 1 ORDER BY 1"
+    before = conn.execute(per_device).fetchall()
     conn.execute(
         "ALTER TABLE ht_comp SET (timescaledb.compress, timescaledb.compress_segmentby = 'device',"
         " timescaledb.compress_orderby = 'ts DESC')"
@@ -281,17 +302,20 @@ def test_compression(conn: psycopg.Connection[Any]) -> None:
         "SELECT before_compression_total_bytes, after_compression_total_bytes"
         " FROM hypertable_compression_stats('ht_comp')"
     ).fetchone()
-    assert stats is not None and stats[1] < stats[0]
+    assert stats is not None
+    assert stats[1] < stats[0]
     # Queries see the same rows, whether the chunk is compressed or not.
-    assert conn.execute(
-        "SELECT device, count(*), sum(value) FROM ht_comp GROUP BY 1 ORDER BY 1").fetchall() == before  # fmt: skip
-    assert one(conn, "SELECT value FROM ht_comp WHERE device = 'd1' AND ts = %s",
-               (DAY0 + timedelta(minutes=5),)) == 5.0  # fmt: skip
+    assert conn.execute(per_device).fetchall() == before
+    at = DAY0 + timedelta(minutes=5)
+    assert one(conn, "SELECT value FROM ht_comp WHERE device = 'd1' AND ts = %s", (at,)) == 5.0
     # A compression policy is a job too; it compresses the remaining chunk when run.
     job = one(conn, "SELECT add_compression_policy('ht_comp', compress_after => interval '1 day')")
     conn.execute("CALL run_job(%s)", (job,))
-    assert one(conn, "SELECT count(*) FROM timescaledb_information.chunks"
-                     " WHERE hypertable_name = 'ht_comp' AND is_compressed") == 3  # fmt: skip
+    compressed_chunks = (
+        "SELECT count(*) FROM timescaledb_information.chunks"
+        " WHERE hypertable_name = 'ht_comp' AND is_compressed"
+    )
+    assert one(conn, compressed_chunks) == 3
 
 
 def test_retention_policy_drops_old_chunks(conn: psycopg.Connection[Any]) -> None:
@@ -303,23 +327,26 @@ def test_retention_policy_drops_old_chunks(conn: psycopg.Connection[Any]) -> Non
     chunks_before = one(conn, "SELECT count(*) FROM show_chunks('ht_ret')")
     assert chunks_before >= 6
     job = one(conn, "SELECT add_retention_policy('ht_ret', drop_after => interval '30 days')")
-    assert one(conn, "SELECT proc_name FROM timescaledb_information.jobs WHERE job_id = %s",
-               (job,)) == "policy_retention"  # fmt: skip
+    proc = one(conn, "SELECT proc_name FROM timescaledb_information.jobs WHERE job_id = %s", (job,))
+    assert proc == "policy_retention"
     # No background workers in this engine: run the job explicitly.
     conn.execute("CALL run_job(%s)", (job,))
     assert one(conn, "SELECT count(*) FROM ht_ret") == 5
     assert one(conn, "SELECT min(value) FROM ht_ret") == 2.0
     assert one(conn, "SELECT count(*) FROM show_chunks('ht_ret')") < chunks_before
-    assert one(conn, "SELECT count(*) FROM show_chunks('ht_ret', older_than => interval '30 days')") == 0
+    old_chunks = "SELECT count(*) FROM show_chunks('ht_ret', older_than => interval '30 days')"
+    assert one(conn, old_chunks) == 0
 
 
 def test_two_connections_used_alternately(tsdb: TsdbEngine) -> None:
     with tsdb.connect(autocommit=True) as a, tsdb.connect() as b:
         make_metrics(a, "ht_alt")
         for i in range(20):
-            a.execute("INSERT INTO ht_alt VALUES ('a', %s, %s)", (DAY0 + timedelta(minutes=i), i))
+            a.execute("INSERT INTO ht_alt VALUES ('a', %s, %s)", (DAY0 + timedelta(minutes=i), 0))
             with b.transaction():
-                b.execute("INSERT INTO ht_alt VALUES ('b', %s, %s)", (DAY0 + timedelta(minutes=i), i))
+                b.execute(
+                    "INSERT INTO ht_alt VALUES ('b', %s, %s)", (DAY0 + timedelta(minutes=i), 0)
+                )
                 assert one(b, "SELECT count(*) FROM ht_alt") == 2 * i + 2
             b.commit()
             assert one(a, "SELECT count(*) FROM ht_alt WHERE device = 'b'") == i + 1
@@ -342,20 +369,21 @@ def test_concurrent_connections_do_not_interleave(tsdb: TsdbEngine) -> None:
     """Threads writing and reading at once: every exchange and transaction stays whole."""
     with tsdb.connect(autocommit=True) as setup:
         make_metrics(setup, "ht_conc")
-    errors: list[BaseException] = []
+    errors: list[Exception] = []
 
     def worker(n: int) -> None:
         try:
             with tsdb.connect(prepare_threshold=2) as c:  # prepared statements per connection
                 for j in range(10):
-                    rows = [(f"w{n}", DAY0 + timedelta(minutes=j * 100 + k), float(k))
-                            for k in range(100)]  # fmt: skip
+                    start = DAY0 + timedelta(minutes=j * 100)
+                    rows = series(100, start=start, devices=1)
+                    rows = [(f"w{n}", ts, value) for _, ts, value in rows]
                     with c.transaction():
                         copy_rows(c, "ht_conc", rows)
                         got = one(c, "SELECT count(*) FROM ht_conc WHERE device = %s", (f"w{n}",))
                         assert got == (j + 1) * 100
                     c.commit()
-        except BaseException as e:
+        except (psycopg.Error, AssertionError) as e:
             errors.append(e)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]

@@ -26,10 +26,10 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 import pytest
@@ -131,10 +131,11 @@ class TsdbEngine:
         kwargs.setdefault("connect_timeout", 10)
         return psycopg.connect(self.url, **kwargs)
 
-    def rss_bytes(self) -> int:
-        """Resident memory of the engine process (from /proc)."""
+    def rss_bytes(self, *, peak: bool = False) -> int:
+        """Resident memory of the engine process, now or at its peak (from /proc)."""
+        key = "VmHWM:" if peak else "VmRSS:"
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(key):
                 return int(line.split()[1]) * 1024
         return 0
 
@@ -228,14 +229,15 @@ def start_tsdb_engine(
 
 
 def tsdb_engine_fixture(
-    port: int = DEFAULT_PORT, *, scope: str = "module"
-) -> Callable[[], Iterator[TsdbEngine]]:
+    port: int = DEFAULT_PORT,
+    *,
+    scope: Literal["session", "package", "module", "class", "function"] = "module",
+) -> Any:
     """A pytest fixture that starts the engine on ``port`` and stops it afterwards.
 
-    ``tsdb = tsdb_engine_fixture(25433)`` in a test module gives tests a ``tsdb`` argument.
+    ``tsdb = tsdb_engine_fixture(25433)`` in a test module gives its tests a ``tsdb`` argument.
     """
 
-    @pytest.fixture(scope=scope)  # type: ignore[call-overload]
     def _engine() -> Iterator[TsdbEngine]:
         engine = start_tsdb_engine(port)
         try:
@@ -243,4 +245,4 @@ def tsdb_engine_fixture(
         finally:
             engine.stop()
 
-    return _engine  # type: ignore[no-any-return]
+    return pytest.fixture(scope=scope)(_engine)

@@ -1,0 +1,86 @@
+"""The worker's view of the registry: sites, needs and exchanges from compacted topics.
+
+Records arrive keyed by id, in any order across topics; a ``None`` value (tombstone) removes
+the id. A need whose site has not arrived yet, or an exchange whose need has not, waits in a
+pending set and is applied as soon as what it references is known, so start-up order does not
+matter. Invalid records are reported to the caller (for the rejected topic), never applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from domain.matching import Matcher
+from schemas.registry import Exchange, Need, Site
+from streams.ledger_state import LedgerBook
+from symbiosis.errors import SymbiosisError
+from symbiosis.settings import Topics
+
+Rejector = Callable[[str, bytes, str], None]
+
+
+@dataclass
+class RegistryView:
+    """Applies registry records to the matcher and the ledger book."""
+
+    topics: Topics
+    matcher: Matcher
+    book: LedgerBook
+    pending_needs: dict[str, Need] = field(default_factory=dict)
+    pending_exchanges: dict[str, Exchange] = field(default_factory=dict)
+    applied: int = 0
+
+    def apply(self, topic: str, key: bytes | None, value: bytes | None) -> str | None:
+        """Apply one record; returns a rejection reason, or ``None`` when it was accepted."""
+        record_id = key.decode("utf-8", errors="replace") if key else ""
+        try:
+            if topic == self.topics.sites:
+                if value is None:
+                    return "sites cannot be deleted through the registry (tombstone ignored)"
+                site = Site.model_validate_json(value)
+                self.matcher.update_site(site)
+                self.book.update_site(site)
+            elif topic == self.topics.needs:
+                if value is None:
+                    self.pending_needs.pop(record_id, None)
+                    self.matcher.remove_need(record_id)
+                else:
+                    need = Need.model_validate_json(value)
+                    self.pending_needs[need.id] = need
+            elif topic == self.topics.exchanges:
+                if value is None:
+                    self.pending_exchanges.pop(record_id, None)
+                    self.matcher.remove_exchange(record_id)
+                    self.book.remove_exchange(record_id)
+                else:
+                    exchange = Exchange.model_validate_json(value)
+                    self.pending_exchanges[exchange.id] = exchange
+            else:
+                return f"{topic} is not a registry topic"
+            self._settle()
+        except (ValidationError, SymbiosisError) as e:
+            return str(e)
+        self.applied += 1
+        return None
+
+    def _settle(self) -> None:
+        for need_id, need in list(self.pending_needs.items()):
+            try:
+                self.matcher.site(need.site)
+            except KeyError:
+                continue
+            del self.pending_needs[need_id]
+            self.matcher.add_need(need)
+        for exchange_id, x in list(self.pending_exchanges.items()):
+            try:
+                self.matcher.need(x.need)
+            except KeyError:
+                continue
+            if not self.book.knows(x.stream):
+                continue
+            del self.pending_exchanges[exchange_id]
+            self.matcher.add_exchange(x)
+            self.book.set_exchange(x)

@@ -1,0 +1,564 @@
+"""Webhook delivery against a real aiohttp server on 127.0.0.1 (real sockets, no HTTP mocks)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from schemas.alerts import Alert, AlertEvent, Benefit
+from schemas.common import ResourceKind
+from schemas.dead_letters import DeadLetter
+from schemas.registry import Need, Subscription
+from sinks.webhooks import (
+    ALERT_ID_HEADER,
+    IDEMPOTENCY_HEADER,
+    SIGNATURE_HEADER,
+    AttemptOutcome,
+    DeadLetterError,
+    DeliveryResult,
+    RetryPolicy,
+    WebhookDispatcher,
+    deliver,
+    parse_retry_after,
+    sign,
+    verify,
+    verify_header,
+)
+from symbiosis.errors import ConfigurationError, PipelineError
+
+SECRET = b"s3cret-shared-with-subscriber"
+NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+FAST = RetryPolicy(max_attempts=4, base_delay_s=0.5, max_delay_s=10.0, jitter=0.0, timeout_s=2.0)
+
+
+def make_alert(key: str = "a1:opened:1", need: str = "town-heat") -> Alert:
+    return Alert(
+        alert_id="a1",
+        idempotency_key=key,
+        event=AlertEvent.OPENED,
+        stream="ps-steam",
+        need=need,
+        kind=ResourceKind.STEAM,
+        available=30.0,
+        unit="MW",
+        quantity=12.0,
+        need_unit="MW",
+        distance_km=3.2,
+        benefit=Benefit(co2e_t_per_yr=1234.5),
+        ts=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+def make_need(need_id: str, webhook: str | None) -> Need:
+    return Need(
+        id=need_id,
+        site="district-heating",
+        kind=ResourceKind.HEAT,
+        unit="MW",
+        min_quantity=10,
+        subscription=Subscription(webhook=webhook) if webhook else None,  # type: ignore[arg-type]
+    )
+
+
+@dataclass
+class Sleeps:
+    """Fake sleep: records each delay and returns at once."""
+
+    delays: list[float] = field(default_factory=list)
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+
+
+Script = Callable[[int], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Receiver:
+    """A subscriber: records every request and answers with ``script(n)`` (n: 1-based)."""
+
+    script: Script
+    received: list[Received] = field(default_factory=list)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    in_flight: int = 0
+    max_in_flight: int = 0
+    url: str = ""
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        self.received.append(Received(dict(request.headers), body))
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self.script(len(self.received))
+        finally:
+            self.in_flight -= 1
+
+
+@asynccontextmanager
+async def serve(script: Script) -> AsyncIterator[Receiver]:
+    receiver = Receiver(script)
+    app = web.Application()
+    app.router.add_post("/hook", receiver.handle)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    receiver.url = f"http://{host}:{port}/hook"
+    try:
+        yield receiver
+    finally:
+        receiver.release.set()
+        await runner.cleanup()
+
+
+def statuses(*codes: int, headers: dict[str, str] | None = None) -> Script:
+    async def script(n: int) -> web.StreamResponse:
+        code = codes[min(n, len(codes)) - 1]
+        return web.Response(status=code, text=f"status {code}", headers=headers or {})
+
+    return script
+
+
+def run(coro: Coroutine[Any, Any, Any]) -> Any:
+    return asyncio.run(coro)
+
+
+# --- signatures --------------------------------------------------------------------------------
+
+
+def test_signature_verifies_and_rejects_wrong_secret_tampering_and_stale() -> None:
+    body = make_alert().model_dump_json().encode()
+    ts = int(NOW)
+    sig = sign(SECRET, ts, body)
+    assert len(sig) == 64
+    assert verify(SECRET, ts, body, sig, now=NOW + 10)
+    assert not verify(b"wrong", ts, body, sig, now=NOW)
+    assert not verify(SECRET, ts, body + b" ", sig, now=NOW)
+    assert not verify(SECRET, ts + 1, body, sig, now=NOW)  # timestamp is inside the MAC
+    assert not verify(SECRET, ts, body, sig, now=NOW + 301)  # stale
+    assert not verify(SECRET, ts, body, sig, now=NOW - 301)  # from the future
+    assert verify(SECRET, ts, body, sig, tolerance_s=3600, now=NOW + 3000)
+    assert not verify(SECRET, ts, body, "zz-not-hex-é", now=NOW)
+
+
+def test_signature_header_parsing() -> None:
+    body = b'{"x":1}'
+    ts = int(NOW)
+    good = sign(SECRET, ts, body)
+    assert verify_header(SECRET, f"t={ts},v1={good}", body, now=NOW)
+    assert verify_header(SECRET, f"t={ts}, v1={'0' * 64}, v1={good}", body, now=NOW)  # rotation
+    for bad in ["", "garbage", f"v1={good}", f"t={ts}", f"t=abc,v1={good}", f"t={ts},v1"]:
+        assert not verify_header(SECRET, bad, body, now=NOW), bad
+
+
+def test_delivered_request_is_signed_and_carries_idempotency_key() -> None:
+    alert = make_alert()
+
+    async def scenario() -> tuple[DeliveryResult, list[Received]]:
+        async with serve(statuses(204)) as rx, aiohttp.ClientSession() as session:
+            result = await deliver(
+                session, rx.url, alert, secret=SECRET, policy=FAST, now=lambda: NOW
+            )
+            return result, rx.received
+
+    result, received = run(scenario())
+    assert result == DeliveryResult(
+        delivered=True, attempts=1, status=204, error=None, permanent=False, url=result.url
+    )
+    (req,) = received
+    assert req.headers["Content-Type"] == "application/json"
+    assert req.headers[IDEMPOTENCY_HEADER] == alert.idempotency_key
+    assert req.headers[ALERT_ID_HEADER] == alert.alert_id
+    assert req.headers["Symbiosis-Event"] == "opened"
+    assert Alert.model_validate_json(req.body) == alert
+    header = req.headers[SIGNATURE_HEADER]
+    assert header.startswith(f"t={int(NOW)},v1=")
+    # the receiver's side: the right secret verifies, anything else does not
+    assert verify_header(SECRET, header, req.body, now=NOW + 5)
+    assert not verify_header(b"another-secret", header, req.body, now=NOW + 5)
+    assert not verify_header(SECRET, header, req.body.replace(b"30.0", b"31.0"), now=NOW + 5)
+    assert not verify_header(SECRET, header, req.body, now=NOW + 3600)
+
+
+# --- retries -----------------------------------------------------------------------------------
+
+
+def test_retries_5xx_then_succeeds() -> None:
+    async def scenario() -> tuple[DeliveryResult, Sleeps, int]:
+        sleeps = Sleeps()
+        async with serve(statuses(500, 503, 200)) as rx, aiohttp.ClientSession() as session:
+            result = await deliver(
+                session, rx.url, make_alert(), secret=SECRET, policy=FAST, sleep=sleeps
+            )
+            assert [r.headers["Symbiosis-Attempt"] for r in rx.received] == ["1", "2", "3"]
+            keys = {r.headers[IDEMPOTENCY_HEADER] for r in rx.received}
+            assert keys == {make_alert().idempotency_key}
+            return result, sleeps, len(rx.received)
+
+    result, sleeps, requests = run(scenario())
+    assert (result.delivered, result.attempts, result.status, requests) == (True, 3, 200, 3)
+    assert sleeps.delays == [0.5, 1.0]
+
+
+def test_429_honours_retry_after_seconds_and_caps_it() -> None:
+    async def attempt(retry_after: str) -> tuple[DeliveryResult, list[float]]:
+        sleeps = Sleeps()
+        script = statuses(429, 200, headers={"Retry-After": retry_after})
+        async with serve(script) as rx, aiohttp.ClientSession() as session:
+            result = await deliver(
+                session, rx.url, make_alert(), secret=SECRET, policy=FAST, sleep=sleeps
+            )
+        return result, sleeps.delays
+
+    result, delays = run(attempt("7"))
+    assert (result.delivered, result.attempts, delays) == (True, 2, [7.0])
+    result, delays = run(attempt("3600"))
+    assert (result.delivered, delays) == (True, [FAST.max_delay_s])
+
+
+def test_retry_after_http_date() -> None:
+    assert parse_retry_after("Thu, 01 Jan 2026 00:00:42 GMT", now=NOW) == 42.0
+    assert parse_retry_after("Thu, 01 Jan 2025 00:00:00 GMT", now=NOW) == 0.0
+    assert parse_retry_after("12", now=NOW) == 12.0
+    assert parse_retry_after("soon", now=NOW) is None
+    assert parse_retry_after(None, now=NOW) is None
+
+
+@pytest.mark.parametrize("code", [400, 401, 403, 404, 410, 422, 301])
+def test_client_errors_are_permanent(code: int) -> None:
+    async def scenario() -> tuple[DeliveryResult, list[float], int]:
+        sleeps = Sleeps()
+        async with serve(statuses(code, 200)) as rx, aiohttp.ClientSession() as session:
+            result = await deliver(
+                session, rx.url, make_alert(), secret=SECRET, policy=FAST, sleep=sleeps
+            )
+            return result, sleeps.delays, len(rx.received)
+
+    result, delays, requests = run(scenario())
+    assert (result.delivered, result.permanent, result.attempts, result.status) == (
+        False,
+        True,
+        1,
+        code,
+    )
+    assert (delays, requests) == ([], 1)
+    assert result.error is not None
+    assert result.error.startswith(f"HTTP {code}")
+
+
+def test_timeouts_are_retried() -> None:
+    policy = RetryPolicy(max_attempts=3, base_delay_s=0.1, jitter=0.0, timeout_s=0.2)
+
+    async def scenario() -> tuple[DeliveryResult, list[float]]:
+        sleeps = Sleeps()
+
+        async def slow_first(n: int) -> web.StreamResponse:
+            if n == 1:
+                await asyncio.wait_for(rx.release.wait(), timeout=2.0)
+            return web.Response(status=200)
+
+        async with serve(slow_first) as rx, aiohttp.ClientSession() as session:
+            result = await deliver(
+                session, rx.url, make_alert(), secret=SECRET, policy=policy, sleep=sleeps
+            )
+        return result, sleeps.delays
+
+    result, delays = run(scenario())
+    assert (result.delivered, result.attempts, delays) == (True, 2, [0.1])
+
+
+# --- dispatcher --------------------------------------------------------------------------------
+
+
+@dataclass
+class DeadLetters:
+    items: list[DeadLetter] = field(default_factory=list)
+    fail: bool = False
+
+    async def __call__(self, alert: Alert, result: DeliveryResult) -> None:
+        if self.fail:
+            raise RuntimeError("kafka down")
+        self.items.append(result.dead_letter(alert, ts=datetime(2026, 1, 1, 1, tzinfo=UTC)))
+
+
+def test_404_gives_up_at_once_and_dead_letters() -> None:
+    async def scenario() -> tuple[DeliveryResult | None, WebhookDispatcher, DeadLetters, str]:
+        dead = DeadLetters()
+        async with serve(statuses(404)) as rx, aiohttp.ClientSession() as session:
+            d = WebhookDispatcher(
+                session, secret=SECRET, policy=FAST, dead_letter=dead, sleep=Sleeps()
+            )
+            d.set_need(make_need("town-heat", rx.url))
+            return await d.dispatch(make_alert()), d, dead, rx.url
+
+    result, d, dead, url = run(scenario())
+    assert result is not None
+    assert (result.delivered, result.permanent, result.attempts, result.status) == (
+        False,
+        True,
+        1,
+        404,
+    )
+    (letter,) = dead.items
+    assert letter.alert == make_alert()
+    assert (letter.url, letter.attempts, letter.last_status, letter.permanent) == (
+        url,
+        1,
+        404,
+        True,
+    )
+    assert DeadLetter.model_validate_json(letter.model_dump_json()) == letter
+    assert (d.stats.attempts, d.stats.failed_permanent, d.stats.dead_lettered) == (1, 1, 1)
+
+
+def test_connection_refused_retries_max_attempts_then_dead_letters() -> None:
+    # a bound socket that does not listen: connecting to it is refused, and no one can take it
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/hook"
+
+        async def scenario() -> tuple[DeliveryResult | None, WebhookDispatcher, Sleeps]:
+            dead, sleeps = DeadLetters(), Sleeps()
+            async with aiohttp.ClientSession() as session:
+                d = WebhookDispatcher(
+                    session, secret=SECRET, policy=FAST, dead_letter=dead, sleep=sleeps
+                )
+                d.set_need(make_need("town-heat", url))
+                result = await d.dispatch(make_alert())
+                assert len(dead.items) == 1
+                assert not dead.items[0].permanent
+                return result, d, sleeps
+
+        result, d, sleeps = run(scenario())
+    assert result is not None
+    assert (result.delivered, result.permanent, result.attempts, result.status) == (
+        False,
+        False,
+        FAST.max_attempts,
+        None,
+    )
+    assert result.error is not None
+    assert "Connect" in result.error
+    assert sleeps.delays == [0.5, 1.0, 2.0]
+    assert (d.stats.attempts, d.stats.retryable_attempts, d.stats.dead_lettered) == (4, 4, 1)
+
+
+def test_dead_letter_failure_raises_so_alert_is_not_committed() -> None:
+    async def scenario() -> None:
+        async with serve(statuses(410)) as rx, aiohttp.ClientSession() as session:
+            d = WebhookDispatcher(
+                session, secret=SECRET, policy=FAST, dead_letter=DeadLetters(fail=True)
+            )
+            d.set_need(make_need("town-heat", rx.url))
+            with pytest.raises(DeadLetterError, match="kafka down") as info:
+                await d.dispatch(make_alert())
+            assert isinstance(info.value, PipelineError)
+            assert isinstance(info.value.__cause__, RuntimeError)
+            assert d.stats.dead_lettered == 0
+
+    run(scenario())
+
+
+def test_same_alert_twice_carries_same_idempotency_key() -> None:
+    async def scenario() -> list[Received]:
+        async with serve(statuses(200)) as rx, aiohttp.ClientSession() as session:
+            d = WebhookDispatcher(session, secret=SECRET, policy=FAST, dead_letter=DeadLetters())
+            d.set_need(make_need("town-heat", rx.url))
+            for _ in range(2):
+                result = await d.dispatch(make_alert())
+                assert result is not None
+                assert result.delivered
+            other = await d.dispatch(make_alert(key="a1:updated:2"))
+            assert other is not None
+            assert other.delivered
+            return rx.received
+
+    received = run(scenario())
+    keys = [r.headers[IDEMPOTENCY_HEADER] for r in received]
+    assert keys == ["a1:opened:1", "a1:opened:1", "a1:updated:2"]
+    assert received[0].body == received[1].body
+    seen: set[str] = set()
+    processed = []
+    for k in keys:  # what a receiver does: drop a key it has seen
+        if k not in seen:
+            seen.add(k)
+            processed.append(k)
+    assert processed == ["a1:opened:1", "a1:updated:2"]
+
+
+def test_need_without_webhook_is_skipped_and_registry_updates() -> None:
+    async def scenario() -> None:
+        async with aiohttp.ClientSession() as session:
+            d = WebhookDispatcher(session, secret=SECRET, policy=FAST, dead_letter=DeadLetters())
+            assert await d.dispatch(make_alert()) is None
+            d.set_need(make_need("town-heat", "https://example.org/hook"))
+            assert d.webhook_for("town-heat") == "https://example.org/hook"
+            d.set_need(make_need("town-heat", None))  # subscription dropped
+            assert d.webhook_for("town-heat") is None
+            d.set_need(make_need("town-heat", "https://example.org/hook"))
+            d.remove_need("town-heat")
+            d.remove_need("unknown")
+            assert dict(d.webhooks) == {}
+            assert await d.dispatch(make_alert()) is None
+
+    run(scenario())
+
+
+def test_concurrency_is_bounded() -> None:
+    async def scenario() -> tuple[list[DeliveryResult | None], int, int]:
+        async def slowish(n: int) -> web.StreamResponse:
+            await asyncio.sleep(0.02)
+            return web.Response(status=200)
+
+        async with serve(slowish) as rx, aiohttp.ClientSession() as session:
+            d = WebhookDispatcher(
+                session, secret=SECRET, policy=FAST, dead_letter=DeadLetters(), max_concurrency=2
+            )
+            d.set_need(make_need("town-heat", rx.url))
+            results = await asyncio.gather(
+                *(d.dispatch(make_alert(key=f"k{i}")) for i in range(10))
+            )
+            return list(results), rx.max_in_flight, d.stats.delivered
+
+    results, max_in_flight, delivered = run(scenario())
+    assert all(r is not None and r.delivered for r in results)
+    assert max_in_flight <= 2
+    assert delivered == 10
+
+
+def test_observer_sees_attempts_and_results() -> None:
+    @dataclass
+    class Recorder:
+        events: list[tuple[str, Any]] = field(default_factory=list)
+
+        def on_attempt(self, outcome: AttemptOutcome, status: int | None, latency_s: float) -> None:
+            assert latency_s >= 0
+            self.events.append(("attempt", (outcome, status)))
+
+        def on_result(self, result: DeliveryResult) -> None:
+            self.events.append(("result", result.delivered))
+
+        def on_dead_letter(self, result: DeliveryResult) -> None:
+            self.events.append(("dead", result.status))
+
+    async def scenario() -> Recorder:
+        rec = Recorder()
+        async with serve(statuses(502, 401)) as rx, aiohttp.ClientSession() as session:
+            d = WebhookDispatcher(
+                session,
+                secret=SECRET,
+                policy=FAST,
+                dead_letter=DeadLetters(),
+                observer=rec,
+                sleep=Sleeps(),
+            )
+            d.set_need(make_need("town-heat", rx.url))
+            await d.dispatch(make_alert())
+        return rec
+
+    assert run(scenario()).events == [
+        ("attempt", (AttemptOutcome.RETRYABLE, 502)),
+        ("attempt", (AttemptOutcome.PERMANENT, 401)),
+        ("result", False),
+        ("dead", 401),
+    ]
+
+
+def test_invalid_url_is_permanent() -> None:
+    async def scenario() -> DeliveryResult:
+        async with aiohttp.ClientSession() as session:
+            return await deliver(
+                session, "ftp://example.org/x", make_alert(), secret=SECRET, policy=FAST
+            )
+
+    result = run(scenario())
+    assert (result.delivered, result.permanent, result.attempts) == (False, True, 1)
+
+
+# --- backoff -----------------------------------------------------------------------------------
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    plain = RetryPolicy(max_attempts=10, base_delay_s=0.5, max_delay_s=10.0, jitter=0.0)
+    assert [plain.delay(n) for n in range(1, 9)] == [0.5, 1, 2, 4, 8, 10, 10, 10]
+    assert plain.delay(10_000) == 10.0  # no overflow
+
+    full = RetryPolicy(base_delay_s=0.5, max_delay_s=10.0, jitter=1.0)
+    a = [full.delay(n, random.Random(7)) for n in range(1, 12)]
+    b = [full.delay(n, random.Random(7)) for n in range(1, 12)]
+    assert a == b  # deterministic with a seeded rng
+    for n, d in enumerate(a, start=1):
+        assert 0.0 <= d <= full.ceiling(n) <= 10.0
+
+    half = RetryPolicy(base_delay_s=1.0, max_delay_s=30.0, jitter=0.5)
+    rng = random.Random(1)
+    for n in range(1, 10):
+        d = half.delay(n, rng)
+        assert half.ceiling(n) / 2 <= d <= half.ceiling(n)
+
+
+def test_jittered_delays_are_used_between_attempts() -> None:
+    policy = RetryPolicy(max_attempts=3, base_delay_s=1.0, max_delay_s=5.0, jitter=1.0)
+
+    async def scenario() -> list[float]:
+        sleeps = Sleeps()
+        async with serve(statuses(500)) as rx, aiohttp.ClientSession() as session:
+            await deliver(
+                session,
+                rx.url,
+                make_alert(),
+                secret=SECRET,
+                policy=policy,
+                sleep=sleeps,
+                rng=random.Random(3),
+            )
+        return sleeps.delays
+
+    rng = random.Random(3)
+    assert run(scenario()) == [policy.delay(1, rng), policy.delay(2, rng)]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"max_attempts": 0},
+        {"base_delay_s": -1},
+        {"jitter": 1.5},
+        {"jitter": -0.1},
+        {"timeout_s": 0},
+    ],
+)
+def test_policy_rejects_bad_values(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError):
+        RetryPolicy(**kwargs)
+
+
+def test_empty_secret_is_refused() -> None:
+    async def scenario() -> None:
+        async with aiohttp.ClientSession() as session:
+            with pytest.raises(ConfigurationError):
+                WebhookDispatcher(session, secret=b"", policy=FAST, dead_letter=DeadLetters())
+            with pytest.raises(ConfigurationError):
+                await deliver(
+                    session, "http://127.0.0.1:9/x", make_alert(), secret=b"", policy=FAST
+                )
+
+    run(scenario())
