@@ -109,7 +109,7 @@ class Sink:
             try:
                 result = self._connect().write(batch)
                 break
-            except psycopg.OperationalError as e:
+            except (psycopg.OperationalError, psycopg.InterfaceError) as e:
                 log.warning("sink.db_unavailable", error=str(e).strip()[:200], retry_in_s=delay)
                 if self.conn is not None:
                     self.conn.close()

@@ -1,0 +1,186 @@
+"""Running the pipeline's processes locally: the stream worker(s) and the sink as children.
+
+Used by ``symbiosis demo`` and by the failure tests (kill a worker, restart the database) so
+both drive exactly the same processes. Each child gets the parent's :class:`Settings` through
+its environment, logs to ``<stack_dir>/logs/<app_id>/<name>.log``, and runs in its own process
+group so it can be stopped (or killed) alone.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import structlog
+
+from ingest.registry import RegistryPublisher
+from schemas.registry import Park
+from sinks.migrate import migrate
+from streams.app import changelog_topics
+from symbiosis.errors import PipelineError
+from symbiosis.kafka_admin import group_lag, recreate_topics
+from symbiosis.procs import tail, terminate
+from symbiosis.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+CATCH_UP_TIMEOUT_S = 120.0
+
+ROLES: dict[str, list[str]] = {"streams": ["streams"], "sink": ["sinks"]}
+"""Child role -> ``python -m`` arguments."""
+
+
+@dataclass
+class Child:
+    """A pipeline process started by :class:`LocalPipeline`."""
+
+    name: str
+    role: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def check(self) -> None:
+        """Raise if the process has died.
+
+        Raises:
+            PipelineError: it exited; the message holds its log's tail.
+        """
+        if self.proc.poll() is not None:
+            raise PipelineError(
+                f"{self.name} exited with code {self.proc.returncode}\n"
+                f"--- last lines of {self.log_path} ---\n{tail(self.log_path)}"
+            )
+
+
+@dataclass
+class LocalPipeline:
+    """The pipeline's topics, tables and child processes for one ``app_id``."""
+
+    settings: Settings
+    children: dict[str, Child] = field(default_factory=dict)
+
+    @property
+    def logs(self) -> Path:
+        """Directory of the children's logs."""
+        return self.settings.stack_dir / "logs" / self.settings.app_id
+
+    def reset(self) -> None:
+        """Fresh topics (incl. registry and changelogs), no consumer offsets, empty tables."""
+        s = self.settings
+        t = s.topics
+        compacted = {"cleanup.policy": "compact"}
+        recreate_topics(
+            s.kafka_bootstrap,
+            {
+                t.readings: {},
+                t.ledger: compacted,
+                t.alerts: {},
+                t.rejected: {},
+                t.dead_letters: {},
+                t.sites: compacted,
+                t.needs: compacted,
+                t.exchanges: compacted,
+                **{name: compacted for name in changelog_topics(s)},
+            },
+            s.partitions,
+            groups=[s.sink_group, s.streams_group],
+        )
+        migrate(s.database_url)
+        with psycopg.connect(s.database_url, autocommit=True) as conn:
+            conn.execute("TRUNCATE readings, ledger, alerts")
+
+    def publish(self, park: Park) -> int:
+        """Publish a park's sites, needs and exchanges to the registry topics."""
+        publisher = RegistryPublisher(self.settings.kafka_bootstrap, self.settings.topics)
+        try:
+            records = publisher.park(park)
+            publisher.flush()
+        finally:
+            publisher.close()
+        return records
+
+    def start(self, role: str, name: str | None = None) -> Child:
+        """Start a child of ``role`` (``streams`` or ``sink``) under ``name`` (default: role)."""
+        name = name or role
+        self.logs.mkdir(parents=True, exist_ok=True)
+        path = self.logs / f"{name}.log"
+        with path.open("ab") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", *ROLES[role]],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env={**os.environ, **self.settings.child_env()},
+            )
+        child = self.children[name] = Child(name, role, proc, path)
+        log.info("pipeline.started", child=name, pid=proc.pid)
+        return child
+
+    def kill(self, name: str) -> None:
+        """``kill -9`` a child (and its process group), as a crash would."""
+        child = self.children[name]
+        os.killpg(child.proc.pid, signal.SIGKILL)
+        child.proc.wait(timeout=30)
+        log.info("pipeline.killed", child=name)
+
+    def restart(self, name: str) -> Child:
+        """Start a child again with the same role and name (after :meth:`kill` or a crash)."""
+        return self.start(self.children[name].role, name)
+
+    def check(self) -> None:
+        """Raise if any child has died."""
+        for child in self.children.values():
+            child.check()
+
+    def stop(self) -> None:
+        """Stop every child still running (SIGTERM, then SIGKILL after 30 s)."""
+        for child in self.children.values():
+            if child.proc.poll() is None:
+                terminate(child.proc.pid, timeout_s=30)
+
+    def lag(self) -> tuple[int, int]:
+        """Uncommitted records of the stream workers' and the sink's consumer groups."""
+        s, t = self.settings, self.settings.topics
+        return (
+            group_lag(s.kafka_bootstrap, s.streams_group, [t.readings, t.ledger]),
+            group_lag(s.kafka_bootstrap, s.sink_group, [t.readings, t.ledger, t.alerts]),
+        )
+
+    def stored_readings(self) -> int:
+        """Readings in the database."""
+        with psycopg.connect(self.settings.database_url) as conn:
+            row = conn.execute("SELECT count(*) FROM readings").fetchone()
+        return int(row[0]) if row else 0
+
+    def wait_caught_up(self, produced: int, timeout_s: float = CATCH_UP_TIMEOUT_S) -> float:
+        """Block until both groups have no lag and ``produced`` readings are stored.
+
+        Returns:
+            Seconds it took.
+
+        Raises:
+            PipelineError: a child died, or the pipeline did not catch up in time.
+        """
+        started = time.monotonic()
+        deadline = started + timeout_s
+        calm = 0
+        streams_lag = sink_lag = stored = -1
+        while time.monotonic() < deadline:
+            self.check()
+            streams_lag, sink_lag = self.lag()
+            stored = self.stored_readings()
+            calm = calm + 1 if (streams_lag, sink_lag) == (0, 0) and stored >= produced else 0
+            if calm >= 2:
+                return time.monotonic() - started
+            time.sleep(0.5)
+        raise PipelineError(
+            f"pipeline did not catch up in {timeout_s:.0f} s "
+            f"(streams lag {streams_lag}, sink lag {sink_lag}, stored {stored}/{produced})"
+        )
