@@ -14,7 +14,10 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from schemas.readings import ReadingBatch
+from symbiosis import metrics
 from symbiosis.errors import PipelineError
+
+STAGE = "ingest"
 
 
 class ReadingsProducer:
@@ -56,8 +59,11 @@ class ReadingsProducer:
     def _on_ack(self, n: int, _metadata: object) -> None:
         with self._lock:
             self.acked += n
+        metrics.EVENTS_OUT.labels(STAGE, self.topic).inc()
+        metrics.READINGS.labels(STAGE).inc(n)
 
     def _on_error(self, batch_id: str, exc: BaseException) -> None:
+        metrics.FAILURES.labels(STAGE, type(exc).__name__).inc()
         with self._lock:
             self.failures.append(f"{batch_id}: {exc}")
 

@@ -18,6 +18,7 @@ from types import FrameType
 import psycopg
 import structlog
 from kafka import KafkaConsumer, KafkaProducer
+from kafka.errors import KafkaError
 from pydantic import ValidationError
 
 from schemas.alerts import Alert
@@ -26,9 +27,14 @@ from schemas.readings import ReadingBatch
 from schemas.rejections import Rejection
 from sinks.migrate import migrate
 from sinks.writer import Batch, PostgresWriter
+from symbiosis import metrics
+from symbiosis.kafka_admin import group_lag_by_topic
 from symbiosis.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+STAGE = "sink"
+LAG_EVERY_S = 5.0
 
 
 @dataclass
@@ -80,9 +86,12 @@ class Sink:
 
     def _decode(self, topic: str, value: bytes, source: str, batch: Batch) -> None:
         t = self.settings.topics
+        metrics.EVENTS_IN.labels(STAGE, topic).inc()
         try:
             if topic == t.readings:
-                batch.add_readings(ReadingBatch.model_validate_json(value))
+                readings = ReadingBatch.model_validate_json(value)
+                batch.add_readings(readings)
+                metrics.READINGS.labels(STAGE).inc(len(readings.readings))
             elif topic == t.ledger:
                 batch.add_ledger(LedgerEntry.model_validate_json(value))
             elif topic == t.alerts:
@@ -92,6 +101,7 @@ class Sink:
 
     def _reject(self, source: str, value: bytes, reason: str) -> None:
         self.stats.rejected += 1
+        metrics.REJECTED.labels(STAGE).inc()
         rejection = Rejection(
             stage="sink",
             source=source,
@@ -107,9 +117,11 @@ class Sink:
         delay = 0.5
         while True:
             try:
-                result = self._connect().write(batch)
+                with metrics.DB_WRITE_SECONDS.time():
+                    result = self._connect().write(batch)
                 break
             except (psycopg.OperationalError, psycopg.InterfaceError) as e:
+                metrics.FAILURES.labels(STAGE, "database_unavailable").inc()
                 log.warning("sink.db_unavailable", error=str(e).strip()[:200], retry_in_s=delay)
                 if self.conn is not None:
                     self.conn.close()
@@ -118,6 +130,11 @@ class Sink:
                 delay = min(delay * 2, 10.0)
         self.rejects.flush()
         self.consumer.commit()
+        for table, rows in (("readings", result.readings), ("ledger", result.ledger),
+                            ("alerts", result.alerts)):  # fmt: skip
+            metrics.ROWS_WRITTEN.labels(table).inc(rows)
+        if batch.readings:
+            metrics.saw_event_time(STAGE, max(r[1] for r in batch.readings).timestamp())
         self.stats.readings += result.readings
         self.stats.ledger += result.ledger
         self.stats.alerts += result.alerts
@@ -128,9 +145,14 @@ class Sink:
         migrate(self.settings.database_url)
         batch = Batch()
         pending = 0  # records consumed since the last offset commit
-        last_flush = time.monotonic()
+        last_flush = last_lag = time.monotonic()
+        t = self.settings.topics
+        metrics.touch(STAGE, [t.readings, t.ledger, t.alerts])
         try:
             while not self._stop:
+                if time.monotonic() - last_lag >= LAG_EVERY_S:
+                    last_lag = time.monotonic()
+                    self._report_lag()
                 polled = self.consumer.poll(timeout_ms=200)
                 for tp, records in polled.items():
                     for rec in records:
@@ -155,9 +177,22 @@ class Sink:
                 self.conn.close()
         return self.stats
 
+    def _report_lag(self) -> None:
+        t = self.settings.topics
+        try:
+            lag = group_lag_by_topic(
+                self.settings.kafka_bootstrap, self.settings.sink_group,
+                [t.readings, t.ledger, t.alerts],
+            )  # fmt: skip
+        except KafkaError as e:  # lag is for dashboards: never stop the sink for it
+            log.warning("sink.lag_unavailable", error=str(e))
+            return
+        metrics.set_lag(self.settings.sink_group, lag)
+
 
 def run_sink(settings: Settings) -> SinkStats:
     """Run a sink until SIGTERM/SIGINT; returns its totals."""
+    metrics.serve(settings.metrics_port)
     sink = Sink(settings)
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:

@@ -3,10 +3,13 @@
 import faust
 
 from streams.app import create_app
+from symbiosis import metrics
 from symbiosis.logs import configure_logging
 from symbiosis.settings import get_settings
 
 if __name__ == "__main__":
     configure_logging()
-    app = create_app(get_settings())
+    settings = get_settings()
+    metrics.serve(settings.metrics_port)
+    app = create_app(settings)
     faust.Worker(app, loglevel="WARNING", redirect_stdouts=False).execute_from_commandline()

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 import faust
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 from pydantic import ValidationError
 
 from domain.matching import Matcher
@@ -34,10 +35,14 @@ from schemas.rejections import Rejection
 from streams.alert_state import AlertBook
 from streams.ledger_state import LedgerBook
 from streams.registry import RegistryView
+from symbiosis import metrics
 from symbiosis.errors import SymbiosisError
+from symbiosis.kafka_admin import group_lag_by_topic
 from symbiosis.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+STAGE = "streams"
 
 LEDGER_TABLE = "ledger-state"
 ALERT_TABLE = "alert-state"
@@ -92,6 +97,8 @@ def create_app(settings: Settings) -> faust.App:
             ts=datetime.now(UTC),
         )
         await rejected.send(value=item.model_dump_json().encode())
+        metrics.REJECTED.labels(STAGE).inc()
+        metrics.EVENTS_OUT.labels(STAGE, t.rejected).inc()
         log.warning("streams.rejected", source=source, reason=reason[:200])
 
     @app.task
@@ -137,6 +144,7 @@ def create_app(settings: Settings) -> faust.App:
         await registry_ready.wait()
         async for event in stream.events():
             value: bytes = event.value
+            metrics.EVENTS_IN.labels(STAGE, t.readings).inc()
             try:
                 batch = ReadingBatch.model_validate_json(value)
                 key = batch.stream.encode()
@@ -148,24 +156,45 @@ def create_app(settings: Settings) -> faust.App:
                 continue
             ledger_state[key] = snapshot
             await ledger_topic.send(key=key, value=entry.model_dump_json().encode())
+            metrics.READINGS.labels(STAGE).inc(len(batch.readings))
+            metrics.EVENTS_OUT.labels(STAGE, t.ledger).inc()
+            metrics.saw_event_time(STAGE, entry.updated_at.timestamp())
             yield None
 
     @app.agent(ledger_topic)
     async def alerts(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         await registry_ready.wait()
         async for event in stream.events():
+            metrics.EVENTS_IN.labels(STAGE, t.ledger).inc()
             entry = LedgerEntry.model_validate_json(event.value)
             key = entry.stream.encode()
             try:
                 emitted, snapshot = alert_book.apply(entry, alert_state.get(key))
             except (KeyError, SymbiosisError) as e:
+                metrics.FAILURES.labels(STAGE, "alerting").inc()
                 await reject(f"alerting failed: {e!r}", event.value, t.ledger)
                 continue
             alert_state[key] = snapshot
             for alert in emitted:
                 await alerts_topic.send(key=key, value=alert.model_dump_json().encode())
+                metrics.EVENTS_OUT.labels(STAGE, t.alerts).inc()
+                metrics.ALERTS.labels(alert.event.value).inc()
                 log.info("alert.emitted", lifecycle=alert.event.value, stream=alert.stream,
                          need=alert.need)  # fmt: skip
             yield None
 
+    @app.timer(interval=5.0)
+    async def report_lag() -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            lag = await loop.run_in_executor(
+                None, group_lag_by_topic, settings.kafka_bootstrap, settings.streams_group,
+                [t.readings, t.ledger],
+            )  # fmt: skip
+        except KafkaError as e:  # lag is for dashboards: never stop the worker for it
+            log.warning("streams.lag_unavailable", error=str(e))
+            return
+        metrics.set_lag(settings.streams_group, lag)
+
+    metrics.touch(STAGE, [t.readings, t.ledger, t.alerts, t.rejected])
     return app

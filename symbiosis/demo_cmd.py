@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from domain.park import bundled_park_path, load_park
+from symbiosis import metrics
 from symbiosis.errors import SymbiosisError
 from symbiosis.logs import configure_logging
 from symbiosis.settings import get_settings
@@ -27,6 +28,15 @@ def demo(
     rate_hz: Annotated[
         float, typer.Option(min=0.01, max=1000, help="Readings per meter per second.")
     ] = 5.0,
+    metrics_port: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=65000,
+            help="Prometheus /metrics on 127.0.0.1: this port for the simulator, +1 the stream "
+            "worker, +2 the sink (0: off).",
+        ),
+    ] = 19400,
     stack: Annotated[
         bool,
         typer.Option(
@@ -46,13 +56,14 @@ def demo(
     from symbiosis.stack import stack_up
 
     configure_logging(level="WARNING")
-    settings = get_settings()
+    settings = get_settings().model_copy(update={"metrics_port": metrics_port})
     path = park or bundled_park_path()
     try:
         loaded = load_park(path)
         if stack:
             with err.status("starting the local stack ..."):
                 stack_up(settings)
+        metrics.serve(settings.metrics_port)
         result = run_demo(settings, loaded, duration, rate_hz)
     except SymbiosisError as e:
         err.print(f"[red]demo failed:[/red] {e}")

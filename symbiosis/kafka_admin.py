@@ -67,6 +67,12 @@ def _wait(check: object, what: str, timeout_s: float = 30.0) -> None:
 
 def group_lag(bootstrap: str, group: str, topics: Iterable[str]) -> int:
     """Records of ``topics`` not yet committed by ``group`` (a group without offsets lags all)."""
+    return sum(group_lag_by_topic(bootstrap, group, topics).values())
+
+
+def group_lag_by_topic(bootstrap: str, group: str, topics: Iterable[str]) -> dict[str, int]:
+    """Per topic, records not yet committed by ``group``."""
+    topics = list(topics)
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     try:
@@ -77,11 +83,11 @@ def group_lag(bootstrap: str, group: str, topics: Iterable[str]) -> int:
         ]
         ends = consumer.end_offsets(partitions)
         committed = admin.list_group_offsets(group).get(group, {})
-        lag = 0
+        lag = {t: 0 for t in topics}
         for tp in partitions:
             meta = committed.get(tp)
             done = meta.offset if meta is not None and meta.offset >= 0 else 0
-            lag += max(ends[tp] - done, 0)
+            lag[tp.topic] += max(ends[tp] - done, 0)
         return lag
     finally:
         consumer.close()

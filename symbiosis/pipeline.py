@@ -64,6 +64,18 @@ class LocalPipeline:
 
     settings: Settings
     children: dict[str, Child] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+
+    def metrics_port(self, name: str) -> int:
+        """The metrics port of child ``name``; 0 when metrics are off.
+
+        Children get ``metrics_port + 1, + 2, ...`` in start order, kept across restarts.
+        """
+        if self.settings.metrics_port <= 0:
+            return 0
+        if name not in self.ports:
+            self.ports[name] = self.settings.metrics_port + 1 + len(self.ports)
+        return self.ports[name]
 
     @property
     def logs(self) -> Path:
@@ -117,7 +129,11 @@ class LocalPipeline:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                env={**os.environ, **self.settings.child_env()},
+                env={
+                    **os.environ,
+                    **self.settings.child_env(),
+                    "SYMBIOSIS_METRICS_PORT": str(self.metrics_port(name)),
+                },
             )
         child = self.children[name] = Child(name, role, proc, path)
         log.info("pipeline.started", child=name, pid=proc.pid)

@@ -230,3 +230,52 @@ def test_database_restart_mid_run_loses_and_duplicates_nothing(
     assert acked, "producer did not finish"
     pipeline.wait_caught_up(acked[0], timeout_s=180)
     _check_exactly_once_and_ledger(pipeline, acked[0], pipeline.settings.ledger_window_s)
+
+
+def _scrape(port: int) -> dict[str, float]:
+    """Prometheus text exposition -> {'name{labels}': value}."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            out[name] = float(value)
+    return out
+
+
+def _total(samples: dict[str, float], prefix: str, *labels: str) -> float:
+    return sum(
+        v for k, v in samples.items() if k.startswith(prefix) and all(x in k for x in labels)
+    )
+
+
+def test_every_process_serves_metrics_that_move(pipeline: LocalPipeline) -> None:
+    base = 19480 + uuid.uuid4().int % 400
+    pipeline.settings = pipeline.settings.model_copy(update={"metrics_port": base})
+    pipeline.publish(Park(park="p", sites=[SUPPLIER, TAKER], needs=[heat_need()]))
+    pipeline.start("streams")
+    pipeline.start("sink")
+    produced = produce(pipeline, batches("heat-0", [10.0] * 10, start_s=0))
+    pipeline.wait_caught_up(produced)
+    streams_port, sink_port = pipeline.metrics_port("streams"), pipeline.metrics_port("sink")
+    first_streams, first_sink = _scrape(streams_port), _scrape(sink_port)
+    assert _total(first_streams, "symbiosis_readings_total", 'stage="streams"') == 10
+    assert _total(first_streams, "symbiosis_alerts_total", 'event="opened"') == 1
+    assert _total(first_sink, "symbiosis_rows_written_total", 'table="readings"') == 10
+    assert _total(first_sink, "symbiosis_db_write_duration_seconds_count") >= 1
+    assert "symbiosis_data_freshness_seconds" in " ".join(first_sink)
+
+    produced += produce(pipeline, batches("heat-0", [10.0] * 5, start_s=10))
+    pipeline.wait_caught_up(produced)
+    time.sleep(6)  # the lag gauges refresh every 5 s
+    later_streams, later_sink = _scrape(streams_port), _scrape(sink_port)
+    assert _total(later_streams, "symbiosis_events_in_total", 'topic="', "readings") == 15
+    assert _total(later_sink, "symbiosis_rows_written_total", 'table="readings"') == 15
+    group = pipeline.settings.sink_group
+    assert _total(later_sink, "symbiosis_consumer_lag_records", f'group="{group}"') == 0
+    assert f'symbiosis_consumer_lag_records{{group="{pipeline.settings.streams_group}"' in " ".join(
+        later_streams
+    )
