@@ -22,6 +22,7 @@ from rich.table import Table
 from domain.park import load_park, nominal_available, park_json_schema
 from schemas.alerts import Alert
 from schemas.common import ResourceKind
+from schemas.dead_letters import DeadLetter
 from schemas.ledger import LedgerEntry
 from schemas.offers import Offer
 from schemas.readings import Reading, ReadingBatch
@@ -43,6 +44,7 @@ PAYLOAD_MODELS: Final[dict[str, type[BaseModel]]] = {
     "Exchange": Exchange,
     "Offer": Offer,
     "Rejection": Rejection,
+    "DeadLetter": DeadLetter,
 }
 """Models exported besides the park file, by the name of their schema file."""
 

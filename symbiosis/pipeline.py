@@ -32,7 +32,11 @@ log = structlog.get_logger(__name__)
 
 CATCH_UP_TIMEOUT_S = 120.0
 
-ROLES: dict[str, list[str]] = {"streams": ["streams"], "sink": ["sinks"]}
+ROLES: dict[str, list[str]] = {
+    "streams": ["streams"],
+    "sink": ["sinks"],
+    "delivery": ["sinks.delivery_main"],
+}
 """Child role -> ``python -m`` arguments."""
 
 
@@ -101,7 +105,7 @@ class LocalPipeline:
                 **{name: compacted for name in changelog_topics(s)},
             },
             s.partitions,
-            groups=[s.sink_group, s.streams_group],
+            groups=[s.sink_group, s.streams_group, f"{s.app_id}-delivery"],
         )
         migrate(s.database_url)
         with psycopg.connect(s.database_url, autocommit=True) as conn:

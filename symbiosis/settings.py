@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -86,10 +86,23 @@ class Settings(BaseSettings):
     sink_flush_s: float = Field(default=0.5, gt=0, description="Longest wait before a flush.")
     metrics_port: int = Field(default=0, ge=0, le=65535, description="0: no metrics endpoint.")
 
+    webhook_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="HMAC-SHA256 key signing webhook deliveries; empty: webhooks are not sent.",
+    )
+    webhook_max_attempts: int = Field(default=6, ge=1, le=50)
+    webhook_backoff_s: float = Field(default=0.5, ge=0, description="First retry delay.")
+    webhook_max_backoff_s: float = Field(default=60.0, ge=0, description="Caps Retry-After too.")
+    webhook_jitter: float = Field(default=0.5, ge=0, le=1)
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_max_concurrency: int = Field(default=32, ge=1)
+
     def child_env(self) -> dict[str, str]:
         """``SYMBIOSIS_*`` variables that make a child process read exactly these settings."""
         env: dict[str, str] = {}
-        for name, value in self.model_dump(mode="json").items():
+        dumped = self.model_dump(mode="json")
+        dumped["webhook_secret"] = self.webhook_secret.get_secret_value()
+        for name, value in dumped.items():
             if isinstance(value, dict):
                 for sub, subvalue in value.items():
                     env[f"SYMBIOSIS_{name.upper()}__{sub.upper()}"] = str(subvalue)

@@ -118,6 +118,7 @@ MODELS = [
     "Exchange",
     "Offer",
     "Rejection",
+    "DeadLetter",
 ]
 
 SAMPLES = {
@@ -168,6 +169,29 @@ SAMPLES = {
         "quantity": 240,
         "unit": "t/wk",
         "source": "stock.xlsx:14",
+    },
+    "DeadLetter": {
+        "alert": {
+            "alert_id": "al-1",
+            "idempotency_key": "al-1:1",
+            "event": "opened",
+            "stream": "asnaes-steam",
+            "need": "novo-steam",
+            "kind": "steam",
+            "available": 35,
+            "unit": "MW",
+            "quantity": 20,
+            "need_unit": "MW",
+            "distance_km": 3.2,
+            "benefit": {"co2e_t_per_yr": 40000},
+            "ts": "2025-01-01T00:00:10Z",
+        },
+        "url": "https://partner.example/hooks",
+        "attempts": 6,
+        "last_status": 503,
+        "error": "HTTP 503",
+        "permanent": False,
+        "ts": "2025-01-01T00:05:00Z",
     },
     "Rejection": {
         "stage": "sink",

@@ -1,0 +1,109 @@
+"""Webhook delivery on the real broker: signed alerts reach subscribers, failures dead-letter."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from pydantic import SecretStr
+
+from schemas.alerts import Alert
+from schemas.dead_letters import DeadLetter
+from schemas.registry import Need, Park, Subscription
+from sinks.webhooks import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify_header
+from symbiosis.pipeline import LocalPipeline
+from symbiosis.settings import Settings
+from tests.helpers import consume_all, wait_for
+from tests.test_integration_lifecycle import SUPPLIER, TAKER, batches, produce
+
+pytestmark = pytest.mark.integration
+
+SECRET = "s3cret-for-tests"
+
+
+class Receiver(ThreadingHTTPServer):
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.received: list[tuple[dict[str, str], bytes]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: Receiver
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.path.startswith("/gone"):
+            self.send_response(404)
+        else:
+            self.server.received.append((dict(self.headers), body))
+            self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+
+
+def test_alerts_are_signed_delivered_and_failures_dead_lettered(
+    settings: Settings, receiver: Receiver
+) -> None:
+    run = settings.model_copy(
+        update={
+            "app_id": f"t-{uuid.uuid4().hex[:8]}",
+            "ledger_window_s": 2.0,
+            "webhook_secret": SecretStr(SECRET),
+            "webhook_max_attempts": 2,
+            "webhook_backoff_s": 0.05,
+        }
+    )
+    subscribed = Need(
+        id="greenhouse-heat", site="greenhouse", kind="heat", unit="MW", min_quantity=5,
+        min_temperature_c=60, subscription=Subscription(webhook=f"{receiver.url}/hooks/heat"),
+    )  # fmt: skip
+    gone = subscribed.model_copy(
+        update={
+            "id": "greenhouse-heat-old",
+            "subscription": Subscription(webhook=f"{receiver.url}/gone"),
+        }
+    )
+    pipeline = LocalPipeline(run)
+    pipeline.reset()
+    pipeline.publish(Park(park="p", sites=[SUPPLIER, TAKER], needs=[subscribed, gone]))
+    try:
+        pipeline.start("streams")
+        pipeline.start("delivery")
+        produce(pipeline, batches("heat-0", [10.0] * 6, start_s=0))
+        wait_for(lambda: len(receiver.received) >= 1, 90, "a webhook delivery")
+        dead = [
+            DeadLetter.model_validate_json(v)
+            for v in consume_all(run, run.topics.dead_letters, 1, 90)
+        ]
+    finally:
+        pipeline.stop()
+
+    headers, body = receiver.received[0]
+    alert = Alert.model_validate_json(body)
+    assert (alert.stream, alert.need, alert.event.value) == ("heat-0", "greenhouse-heat", "opened")
+    assert headers[IDEMPOTENCY_HEADER] == alert.idempotency_key
+    assert verify_header(SECRET.encode(), headers[SIGNATURE_HEADER], body)
+    assert not verify_header(b"wrong", headers[SIGNATURE_HEADER], body)
+
+    assert len(dead) == 1
+    assert dead[0].alert.need == "greenhouse-heat-old"
+    assert dead[0].permanent
+    assert dead[0].last_status == 404
