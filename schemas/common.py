@@ -7,7 +7,7 @@ instances are immutable so a payload cannot change after it was checked.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Final
 
@@ -26,7 +26,14 @@ Slug = Annotated[
 """An identifier of a site, stream, need, exchange, company or meter."""
 
 
+_ZERO = timedelta(0)
+
+
 def _to_utc(value: datetime) -> datetime:
+    if value.tzinfo is UTC:
+        return value
+    if value.utcoffset() == _ZERO:  # already UTC under another tzinfo object: cheap path
+        return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
 
 

@@ -6,9 +6,9 @@ import math
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import AwareDatetime, Field, field_validator
 
-from schemas.common import SCHEMA_VERSION, Slug, StrictModel, UtcDatetime
+from schemas.common import SCHEMA_VERSION, Slug, StrictModel
 from schemas.units import UnitStr
 
 
@@ -21,10 +21,16 @@ class ReadingQuality(StrEnum):
 
 
 class Reading(StrictModel):
-    """One meter value at one instant."""
+    """One meter value at one instant.
+
+    ``ts`` must carry a timezone (naive timestamps are rejected); it is an instant, kept with
+    the offset it came with: the ledger and the database (``timestamptz``) only use the
+    instant, and skipping a per-reading conversion keeps validation of a 500-reading batch
+    near 1 ms. Other payloads normalise their timestamps to UTC.
+    """
 
     meter: Slug
-    ts: UtcDatetime
+    ts: AwareDatetime
     value: float
     unit: UnitStr
     quality: ReadingQuality = ReadingQuality.GOOD

@@ -34,7 +34,7 @@ from symbiosis.settings import Settings
 log = structlog.get_logger(__name__)
 
 STAGE = "sink"
-LAG_EVERY_S = 5.0
+LAG_EVERY_S = 15.0
 
 
 @dataclass

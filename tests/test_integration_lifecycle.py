@@ -270,7 +270,7 @@ def test_every_process_serves_metrics_that_move(pipeline: LocalPipeline) -> None
 
     produced += produce(pipeline, batches("heat-0", [10.0] * 5, start_s=10))
     pipeline.wait_caught_up(produced)
-    time.sleep(6)  # the lag gauges refresh every 5 s
+    time.sleep(16)  # the lag gauges refresh every 15 s
     later_streams, later_sink = _scrape(streams_port), _scrape(sink_port)
     assert _total(later_streams, "symbiosis_events_in_total", 'topic="', "readings") == 15
     assert _total(later_sink, "symbiosis_rows_written_total", 'table="readings"') == 15

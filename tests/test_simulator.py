@@ -48,3 +48,14 @@ def test_batch_ids_are_unique() -> None:
 def test_rate_must_be_positive() -> None:
     with pytest.raises(ValueError, match="rate_hz"):
         Simulator(load_park(PARK), rate_hz=0)
+
+
+def test_reading_timestamps_must_be_aware_and_keep_their_instant() -> None:
+    from pydantic import ValidationError
+
+    from schemas.readings import Reading
+
+    with pytest.raises(ValidationError, match="timezone"):
+        Reading(meter="m", ts="2026-05-01T10:00:00", value=1, unit="MW")
+    r = Reading(meter="m", ts="2026-05-01T12:00:00+02:00", value=1, unit="MW")
+    assert r.ts == datetime(2026, 5, 1, 10, tzinfo=UTC)
