@@ -9,6 +9,7 @@ stored; the writer's ``ON CONFLICT DO NOTHING`` skips them, so every row is stor
 
 from __future__ import annotations
 
+import math
 import signal
 import time
 from dataclasses import dataclass
@@ -18,16 +19,18 @@ from types import FrameType
 import psycopg
 import structlog
 from kafka import KafkaConsumer, KafkaProducer
-from kafka.errors import KafkaError
+from kafka.errors import CommitFailedError, KafkaError
 from pydantic import ValidationError
 
 from schemas.alerts import Alert
 from schemas.ledger import LedgerEntry
 from schemas.readings import ReadingBatch
 from schemas.rejections import Rejection
+from sinks import maintenance
 from sinks.migrate import migrate
-from sinks.writer import Batch, PostgresWriter
+from sinks.writer import Batch, PostgresWriter, WriteResult
 from symbiosis import metrics
+from symbiosis.errors import PipelineError
 from symbiosis.kafka_admin import group_lag_by_topic
 from symbiosis.settings import Settings
 
@@ -47,6 +50,35 @@ class SinkStats:
     ledger: int = 0
     alerts: int = 0
     flushes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """One valid record waiting for the next flush."""
+
+    source: str
+    value: bytes
+    model: ReadingBatch | LedgerEntry | Alert
+
+    @property
+    def rows(self) -> int:
+        return len(self.model.readings) if isinstance(self.model, ReadingBatch) else 1
+
+
+class _StopRequestedError(Exception):
+    """Raised inside the write loop when asked to stop while the database is away."""
+
+
+def _batch_of(items: list[_Item]) -> Batch:
+    batch = Batch()
+    for it in items:
+        if isinstance(it.model, ReadingBatch):
+            batch.add_readings(it.model)
+        elif isinstance(it.model, LedgerEntry):
+            batch.add_ledger(it.model)
+        else:
+            batch.add_alert(it.model)
+    return batch
 
 
 class Sink:
@@ -84,57 +116,102 @@ class Sink:
             self.writer = PostgresWriter(self.conn)
         return self.writer
 
-    def _decode(self, topic: str, value: bytes, source: str, batch: Batch) -> None:
+    def _decode(self, topic: str, value: bytes | None, source: str) -> _Item | None:
+        """Validate one record; invalid ones go to the rejected topic (``None`` returned)."""
         t = self.settings.topics
         metrics.EVENTS_IN.labels(STAGE, topic).inc()
+        model: ReadingBatch | LedgerEntry | Alert
         try:
             if topic == t.readings:
-                readings = ReadingBatch.model_validate_json(value)
-                batch.add_readings(readings)
-                metrics.READINGS.labels(STAGE).inc(len(readings.readings))
+                model = ReadingBatch.model_validate_json(value or b"")
+                metrics.READINGS.labels(STAGE).inc(len(model.readings))
             elif topic == t.ledger:
-                batch.add_ledger(LedgerEntry.model_validate_json(value))
-            elif topic == t.alerts:
-                batch.add_alert(Alert.model_validate_json(value))
+                model = LedgerEntry.model_validate_json(value or b"")
+            else:
+                model = Alert.model_validate_json(value or b"")
         except ValidationError as e:
             self._reject(source, value, str(e))
+            return None
+        return _Item(source, value or b"", model)
 
-    def _reject(self, source: str, value: bytes, reason: str) -> None:
+    def _reject(self, source: str, value: bytes | None, reason: str) -> None:
         self.stats.rejected += 1
         metrics.REJECTED.labels(STAGE).inc()
         rejection = Rejection(
             stage="sink",
             source=source,
             reason=reason[:4000],
-            payload=value[:65_536].decode("utf-8", errors="replace"),
+            payload=(value or b"")[:65_536].decode("utf-8", errors="replace"),
             ts=datetime.now(UTC),
         )
         self.rejects.send(self.settings.topics.rejected, rejection.model_dump_json().encode())
         log.warning("sink.rejected", source=source, reason=reason[:200])
 
-    def _flush(self, batch: Batch) -> None:
-        """Write the batch (retrying while the database is away), then commit offsets."""
+    def _write_retrying(self, batch: Batch) -> WriteResult:
+        """Write one batch, waiting out database outages (until :meth:`stop`).
+
+        Raises:
+            _StopRequestedError: asked to stop while the database was away (nothing committed).
+            psycopg.Error, PipelineError: the database refused the data itself.
+        """
         delay = 0.5
         while True:
             try:
                 with metrics.DB_WRITE_SECONDS.time():
-                    result = self._connect().write(batch)
-                break
+                    return self._connect().write(batch)
             except (psycopg.OperationalError, psycopg.InterfaceError) as e:
                 metrics.FAILURES.labels(STAGE, "database_unavailable").inc()
                 log.warning("sink.db_unavailable", error=str(e).strip()[:200], retry_in_s=delay)
                 if self.conn is not None:
                     self.conn.close()
                 self.writer = None
+                if self._stop:
+                    raise _StopRequestedError from e
                 time.sleep(delay)
                 delay = min(delay * 2, 10.0)
+
+    def _write(self, items: list[_Item]) -> WriteResult:
+        """Write items; if the database refuses the data, find and reject the culprits.
+
+        A record can be valid for the schema and still be refused (a NUL byte in a text, a
+        timestamp out of range): the batch is split in halves until the refused records are
+        isolated; they go to the rejected topic with the database's reason, the rest is stored.
+        """
+        try:
+            return self._write_retrying(_batch_of(items))
+        except (psycopg.Error, PipelineError) as e:
+            metrics.FAILURES.labels(STAGE, "database_refused").inc()
+            if len(items) == 1:
+                self._reject(items[0].source, items[0].value, f"the database refused it: {e}")
+                return WriteResult(0, 0, 0)
+            mid = len(items) // 2
+            first, second = self._write(items[:mid]), self._write(items[mid:])
+            return WriteResult(
+                first.readings + second.readings,
+                first.ledger + second.ledger,
+                first.alerts + second.alerts,
+            )
+
+    def _flush(self, items: list[_Item]) -> None:
+        """Store ``items`` (rejecting what the database refuses), then commit offsets."""
+        result = self._write(items) if items else WriteResult(0, 0, 0)
         self.rejects.flush()
-        self.consumer.commit()
+        try:
+            self.consumer.commit()
+        except CommitFailedError as e:
+            # A rebalance took partitions away: their rows are stored; the new owner re-reads
+            # them from the last commit and the natural keys keep them stored once.
+            metrics.FAILURES.labels(STAGE, "commit_failed").inc()
+            log.warning("sink.commit_failed", error=str(e)[:200])
         for table, rows in (("readings", result.readings), ("ledger", result.ledger),
                             ("alerts", result.alerts)):  # fmt: skip
             metrics.ROWS_WRITTEN.labels(table).inc(rows)
-        if batch.readings:
-            metrics.saw_event_time(STAGE, max(r[1] for r in batch.readings).timestamp())
+        newest = [
+            r.ts.timestamp() for it in items if isinstance(it.model, ReadingBatch)
+            for r in it.model.readings
+        ]  # fmt: skip
+        if newest:
+            metrics.saw_event_time(STAGE, max(newest))
         self.stats.readings += result.readings
         self.stats.ledger += result.ledger
         self.stats.alerts += result.alerts
@@ -143,9 +220,11 @@ class Sink:
     def run(self) -> SinkStats:
         """Consume until :meth:`stop`; flushes and commits what it holds before returning."""
         migrate(self.settings.database_url)
-        batch = Batch()
-        pending = 0  # records consumed since the last offset commit
+        items: list[_Item] = []
+        rows = 0  # rows held in items
+        pending = 0  # records consumed since the last offset commit (incl. rejected ones)
         last_flush = last_lag = time.monotonic()
+        last_maintenance = -math.inf  # once at start-up: partitions ahead, DEFAULT drained
         t = self.settings.topics
         metrics.touch(STAGE, [t.readings, t.ledger, t.alerts])
         try:
@@ -153,29 +232,56 @@ class Sink:
                 if time.monotonic() - last_lag >= LAG_EVERY_S:
                     last_lag = time.monotonic()
                     self._report_lag()
+                if time.monotonic() - last_maintenance >= maintenance.RECOMMENDED_INTERVAL_S:
+                    last_maintenance = time.monotonic()
+                    self._maintain()
                 polled = self.consumer.poll(timeout_ms=200)
                 for tp, records in polled.items():
                     for rec in records:
                         pending += 1
-                        source = f"{tp.topic}/{tp.partition}/{rec.offset}"
-                        self._decode(tp.topic, rec.value, source, batch)
+                        item = self._decode(
+                            tp.topic, rec.value, f"{tp.topic}/{tp.partition}/{rec.offset}"
+                        )
+                        if item is not None:
+                            items.append(item)
+                            rows += item.rows
                 due = time.monotonic() - last_flush >= self.settings.sink_flush_s
-                if len(batch) >= self.settings.sink_batch_rows or (due and pending):
-                    self._flush(batch)
+                if rows >= self.settings.sink_batch_rows or (due and pending):
+                    self._flush(items)
                     self.stats.records += pending
-                    batch, pending = Batch(), 0
+                    items, rows, pending = [], 0, 0
                     last_flush = time.monotonic()
                 elif due:
                     last_flush = time.monotonic()
             if pending:
-                self._flush(batch)
+                self._flush(items)
                 self.stats.records += pending
+        except _StopRequestedError:
+            log.warning("sink.stopped_during_outage", uncommitted_records=pending)
         finally:
             self.consumer.close(autocommit=False)
             self.rejects.close()
             if self.conn is not None:
                 self.conn.close()
         return self.stats
+
+    def _maintain(self) -> None:
+        """Partition and aggregate upkeep on plain PostgreSQL (a no-op on TimescaleDB).
+
+        Runs on its own short-lived connection, between flushes; a failure is logged and
+        retried at the next interval, it never stops the sink.
+        """
+        try:
+            with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
+                report = maintenance.run_maintenance(conn)
+        except (psycopg.Error, PipelineError) as e:
+            metrics.FAILURES.labels(STAGE, "maintenance").inc()
+            log.warning("sink.maintenance_failed", error=str(e).strip()[:300])
+            return
+        if report.partitions_created or report.partitions_dropped or report.aggregate_ranges:
+            log.info("sink.maintenance", engine=report.engine, created=report.partitions_created,
+                     dropped=len(report.partitions_dropped), aggregates=report.aggregate_ranges,
+                     skipped=list(report.skipped))  # fmt: skip
 
     def _report_lag(self) -> None:
         t = self.settings.topics

@@ -15,7 +15,7 @@ import signal
 
 import aiohttp
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import ValidationError
 
 from schemas.alerts import Alert
@@ -100,7 +100,12 @@ async def run_delivery(settings: Settings, stop: asyncio.Event) -> None:
                 session, secret=secret, policy=policy, dead_letter=dead_letter,
                 max_concurrency=settings.webhook_max_concurrency, observer=_Observer(),
             )  # fmt: skip
-            follower = asyncio.create_task(_follow_needs(needs, dispatcher, stop))
+            needs_ready = asyncio.Event()
+            follower = asyncio.create_task(_follow_needs(needs, dispatcher, stop, needs_ready))
+            # Alerts wait until every need (and its webhook) is known: otherwise a backlog
+            # after a restart would find no webhook for new needs and be committed undelivered.
+            await needs_ready.wait()
+            log.info("delivery.ready", webhooks=len(dispatcher.webhooks))
             try:
                 while not stop.is_set():
                     polled = await alerts.getmany(timeout_ms=500, max_records=500)
@@ -109,7 +114,7 @@ async def run_delivery(settings: Settings, stop: asyncio.Event) -> None:
                         for rec in records:
                             metrics.EVENTS_IN.labels(STAGE, tp.topic).inc()
                             try:
-                                batch.append(Alert.model_validate_json(rec.value))
+                                batch.append(Alert.model_validate_json(rec.value or b""))
                             except ValidationError as e:
                                 metrics.REJECTED.labels(STAGE).inc()
                                 log.warning("delivery.invalid_alert", error=str(e)[:200])
@@ -126,12 +131,20 @@ async def run_delivery(settings: Settings, stop: asyncio.Event) -> None:
 
 
 async def _follow_needs(
-    consumer: AIOKafkaConsumer, dispatcher: WebhookDispatcher, stop: asyncio.Event
+    consumer: AIOKafkaConsumer,
+    dispatcher: WebhookDispatcher,
+    stop: asyncio.Event,
+    ready: asyncio.Event,
 ) -> None:
+    """Keep the dispatcher's webhooks in step with the needs topic; set ``ready`` once read."""
+    ends: dict[TopicPartition, int] | None = None
     while not stop.is_set():
         polled = await consumer.getmany(timeout_ms=500)
         for records in polled.values():
             for rec in records:
+                if rec.key is None:
+                    log.warning("delivery.need_without_key", offset=rec.offset)
+                    continue
                 if rec.value is None:
                     dispatcher.remove_need(rec.key.decode())
                     continue
@@ -139,6 +152,15 @@ async def _follow_needs(
                     dispatcher.set_need(Need.model_validate_json(rec.value))
                 except ValidationError as e:
                     log.warning("delivery.invalid_need", error=str(e)[:200])
+        if ready.is_set():
+            continue
+        assigned = consumer.assignment()
+        if not assigned:
+            continue
+        if ends is None:
+            ends = await consumer.end_offsets(list(assigned))
+        if all([await consumer.position(tp) >= end for tp, end in ends.items()]):
+            ready.set()
 
 
 def main(settings: Settings) -> None:

@@ -6,12 +6,20 @@ real tables, in one transaction.
 Guarantee: after :meth:`PostgresWriter.write` returns, every row given is stored exactly once
 (rows already present, e.g. from a replayed Kafka batch, are skipped); if it raises, nothing of
 the call is stored.
+
+On plain PostgreSQL the tables are range-partitioned (migration 002): before the write
+transaction the writer makes sure partitions cover each table's time span
+(:func:`sinks.maintenance.ensure_partitions_for`, cached per process, so normally free). Rows
+for which no partition could be created in time go to the DEFAULT partition, so an insert never
+fails for a missing partition. On TimescaleDB, chunks are created by the insert itself.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
+from operator import itemgetter
 from typing import Final
 
 import orjson
@@ -22,6 +30,7 @@ from psycopg.types.json import Jsonb
 from schemas.alerts import Alert
 from schemas.ledger import LedgerEntry
 from schemas.readings import ReadingBatch
+from sinks.maintenance import ensure_partitions_for, partitioned_tables
 
 ReadingRow = tuple[str, datetime, str, float, str, str, str]
 LedgerRow = tuple[
@@ -38,6 +47,7 @@ class _Table:
     columns: tuple[str, ...]
     types: tuple[str, ...]
     key: tuple[str, ...]
+    time_index: int  # position of the partitioning (time) column in a row
 
     def _cols(self) -> sql.Composed:
         return sql.SQL(", ").join(map(sql.Identifier, self.columns))
@@ -67,6 +77,7 @@ READINGS: Final = _Table(
     ("meter", "ts", "stream", "value", "unit", "quality", "batch_id"),
     ("text", "timestamptz", "text", "float8", "text", "text", "text"),
     ("meter", "ts"),
+    1,
 )
 LEDGER: Final = _Table(
     "ledger",
@@ -75,6 +86,7 @@ LEDGER: Final = _Table(
     ("text", "timestamptz", "text", "text", "text", "float8", "float8", "float8", "float8",
      "float8", "int4", "timestamptz"),
     ("stream", "updated_at"),
+    1,
 )  # fmt: skip
 ALERTS: Final = _Table(
     "alerts",
@@ -83,6 +95,7 @@ ALERTS: Final = _Table(
     ("timestamptz", "text", "text", "text", "text", "text", "text", "float8", "text", "float8",
      "text", "float8", "float8", "jsonb"),
     ("idempotency_key", "ts"),
+    0,
 )  # fmt: skip
 
 
@@ -133,17 +146,38 @@ class PostgresWriter:
     """Writes :class:`Batch` es over one connection (reconnects are the caller's policy)."""
 
     def __init__(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
+        """Prepare the session's staging tables and learn which tables are partitioned.
+
+        Raises:
+            psycopg.Error: the tables do not exist (migrations not applied) or the database
+                failed.
+            PipelineError: the catalog query failed.
+        """
         self.conn = conn
         with conn.transaction():
             for table in (READINGS, LEDGER, ALERTS):
                 conn.execute(table.stage_ddl())
+            self._partitioned = partitioned_tables(conn)
 
     def write(self, batch: Batch) -> WriteResult:
         """Store a batch in one transaction.
 
+        The connection must be outside a transaction: on plain PostgreSQL a missing partition
+        is created (and committed) in a short transaction of its own first.
+
         Raises:
             psycopg.Error: the transaction failed and was rolled back.
+            PipelineError: the database refused to create a partition for a reason other than
+                a busy lock (a busy lock only sends the rows to the DEFAULT partition).
         """
+        for table, rows in ((READINGS, batch.readings), (LEDGER, batch.ledger),
+                            (ALERTS, batch.alerts)):  # fmt: skip
+            if rows and table.name in self._partitioned:
+                at = itemgetter(table.time_index)
+                ensure_partitions_for(
+                    self.conn, table.name, min(map(at, rows)), max(map(at, rows)),
+                    instants=partial(map, at, rows),
+                )  # fmt: skip
         counts = []
         with self.conn.transaction(), self.conn.cursor() as cur:
             for table, rows in ((READINGS, batch.readings), (LEDGER, batch.ledger),

@@ -13,12 +13,15 @@ re-emits the same keys and subscribers (and the sink) drop the repeats.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import orjson
 
 from domain.alerting import AlertTracker, Candidate, LifecycleEvent
+from domain.benefits import estimate
 from domain.geo import haversine_km
 from domain.matching import Match, Matcher
+from domain.units import convert
 from schemas.alerts import Alert, AlertEvent, Benefit
 from schemas.ledger import LedgerEntry
 
@@ -57,7 +60,8 @@ class AlertBook:
             if need in matches:
                 continue
             m = self.matcher.check(stream, need, relaxed, now=now, sustained_s=math.inf)
-            if m is not None:
+            if m is not None:  # still open: describe it with what is really available
+                m = self._actual(m, entry.available)
                 matches[need] = m
                 held.append(self._candidate(m))
         events = self.tracker.observe(stream, now, [self._candidate(m) for m in feasible], held)
@@ -65,6 +69,21 @@ class AlertBook:
         new = orjson.dumps(self.tracker.dump(stream))
         self._snapshots[stream] = new
         return alerts, new
+
+    def _actual(self, relaxed: Match, available: float) -> Match:
+        """A held pair's match re-expressed at the real ``available`` (not the relaxed one)."""
+        _, stream = self.matcher.stream(relaxed.stream)
+        need = self.matcher.need(relaxed.need)
+        in_need_unit = convert(
+            available, stream.unit, need.unit, field=f"stream {stream.id!r} available",
+            kind=stream.kind, gas_species=stream.gas_species or need.gas_species,
+        )  # fmt: skip
+        quantity = min(relaxed.quantity, in_need_unit)
+        benefit = estimate(stream, need, quantity, relaxed.distance_km)
+        return replace(
+            relaxed, available=available, quantity=quantity, benefit=benefit,
+            score=benefit.co2e_t_per_yr,
+        )  # fmt: skip
 
     def _candidate(self, m: Match) -> Candidate:
         need = self.matcher.need(m.need)

@@ -56,6 +56,7 @@ def changelog_topics(settings: Settings) -> list[str]:
 
 def create_app(settings: Settings) -> faust.App:
     """Build the worker's faust app from ``settings`` (no environment reads)."""
+    (settings.stack_dir / "faust").mkdir(parents=True, exist_ok=True)  # faust makes one level
     app = faust.App(
         settings.streams_group,
         broker=f"kafka://{settings.kafka_bootstrap}",
@@ -67,6 +68,7 @@ def create_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         web_enabled=False,
+        datadir=str(settings.stack_dir / "faust" / settings.streams_group),
         broker_commit_livelock_soft_timeout=60.0,
         consumer_max_fetch_size=8 * 1024 * 1024,  # batches are ~40 kB messages
         stream_buffer_maxsize=16_384,
@@ -122,10 +124,9 @@ def create_app(settings: Settings) -> faust.App:
                 polled = await consumer.getmany(timeout_ms=500, max_records=5000)
                 for tp, records in polled.items():
                     for rec in records:
-                        reason = registry.apply(tp.topic, rec.key, rec.value)
-                        if reason is not None:
-                            where = f"{tp.topic}/{tp.partition}/{rec.offset}"
-                            await reject(reason, rec.value, where)
+                        for refused in registry.apply(tp.topic, rec.key, rec.value):
+                            where = f"{tp.topic}/{tp.partition}/{rec.offset} ({refused.item_id})"
+                            await reject(refused.reason, refused.payload, where)
                 if registry_ready.is_set():
                     continue
                 assigned = consumer.assignment()
@@ -148,14 +149,18 @@ def create_app(settings: Settings) -> faust.App:
         async for event in stream.events():
             value: bytes = event.value
             metrics.EVENTS_IN.labels(STAGE, t.readings).inc()
+            where = f"{t.readings}/{event.message.partition}/{event.message.offset}"
             try:
                 batch = ReadingBatch.model_validate_json(value)
                 key = batch.stream.encode()
                 entry, snapshot = book.apply(batch, ledger_state.get(key))
             except (ValidationError, SymbiosisError) as e:
-                await reject(
-                    str(e), value, f"{t.readings}/{event.message.partition}/{event.message.offset}"
-                )
+                await reject(str(e), value, where)
+                continue
+            except Exception as e:  # faust would ack and skip it silently: reject instead
+                metrics.FAILURES.labels(STAGE, "internal").inc()
+                log.exception("streams.ledger_failed", source=where)
+                await reject(f"internal error: {e!r}", value, where)
                 continue
             ledger_state[key] = snapshot
             await ledger_topic.send(key=key, value=entry.model_dump_json().encode())
@@ -169,21 +174,31 @@ def create_app(settings: Settings) -> faust.App:
         await registry_ready.wait()
         async for event in stream.events():
             metrics.EVENTS_IN.labels(STAGE, t.ledger).inc()
-            entry = LedgerEntry.model_validate_json(event.value)
-            key = entry.stream.encode()
+            where = f"{t.ledger}/{event.message.partition}/{event.message.offset}"
             try:
+                entry = LedgerEntry.model_validate_json(event.value or b"")
+                key = entry.stream.encode()
                 emitted, snapshot = alert_book.apply(entry, alert_state.get(key))
-            except (KeyError, SymbiosisError) as e:
+            except (ValidationError, KeyError, SymbiosisError) as e:
                 metrics.FAILURES.labels(STAGE, "alerting").inc()
-                await reject(f"alerting failed: {e!r}", event.value, t.ledger)
+                await reject(f"alerting failed: {e!r}", event.value, where)
                 continue
-            alert_state[key] = snapshot
+            except Exception as e:  # faust would ack and skip it silently: reject instead
+                metrics.FAILURES.labels(STAGE, "internal").inc()
+                log.exception("streams.alerting_failed", source=where)
+                await reject(f"internal error: {e!r}", event.value, where)
+                continue
+            # Output before state: wait until Kafka has every alert of this entry, then save
+            # the lifecycle. A crash in between replays the entry and re-emits the same
+            # idempotency keys (dropped downstream); the reverse order could lose an event.
             for alert in emitted:
-                await alerts_topic.send(key=key, value=alert.model_dump_json().encode())
+                sent = await alerts_topic.send(key=key, value=alert.model_dump_json().encode())
+                await sent
                 metrics.EVENTS_OUT.labels(STAGE, t.alerts).inc()
                 metrics.ALERTS.labels(alert.event.value).inc()
                 log.info("alert.emitted", lifecycle=alert.event.value, stream=alert.stream,
                          need=alert.need)  # fmt: skip
+            alert_state[key] = snapshot
             yield None
 
     @app.timer(interval=LAG_EVERY_S)

@@ -82,37 +82,52 @@ class LedgerBook:
     def apply(self, batch: ReadingBatch, snapshot: bytes | None) -> tuple[LedgerEntry, bytes]:
         """Count a batch's good readings; return the stream's entry and its new snapshot.
 
+        All or nothing: the batch is checked and converted before any window changes, and a
+        failure afterwards drops the cached windows, so a rejected batch never leaves a trace
+        in the ledger (the next batch starts again from the table's snapshot).
+
         Args:
             batch: readings of one stream.
             snapshot: what the worker's table holds for the stream (``None``: nothing yet).
 
         Raises:
-            PipelineError: the batch names an unknown stream.
+            PipelineError: the batch names an unknown stream, or a meter not listed for it.
             UnitError: a reading's unit cannot be converted to the stream's unit.
         """
         if batch.stream not in self._streams:
             raise PipelineError(f"stream: {batch.stream!r} is not a registered stream")
         site, stream = self._streams[batch.stream]
-        windows = self._windows_for(batch.stream, snapshot)
-        unit = stream.unit
-        for r in batch.readings:
+        meters = set(stream.meter_ids)
+        good: list[tuple[str, datetime, float]] = []
+        for i, r in enumerate(batch.readings):
+            if r.meter not in meters:
+                raise PipelineError(
+                    f"readings[{i}].meter: {r.meter!r} is not a meter of stream {stream.id!r}"
+                )
             if r.quality is not ReadingQuality.GOOD:
                 continue
             value = r.value
-            if r.unit != unit:
+            if r.unit != stream.unit:
                 value = convert(
-                    r.value, r.unit, unit, field=f"reading of meter {r.meter!r}",
+                    r.value, r.unit, stream.unit, field=f"readings[{i}] of meter {r.meter!r}",
                     kind=stream.kind, gas_species=stream.gas_species,
                 )  # fmt: skip
-            window = windows.meters.get(r.meter)
-            if window is None:
-                window = windows.meters[r.meter] = MeterWindow(self.window_s)
-            window.add(r.ts, value)
-        entry = self._entry(site, stream, windows)
-        windows.snapshot = orjson.dumps(
-            {"m": {k: w.to_state() for k, w in windows.meters.items()},
-             "s": windows.available_since}
-        )  # fmt: skip
+            good.append((r.meter, r.ts, value))
+        windows = self._windows_for(batch.stream, snapshot)
+        try:
+            for meter, ts, value in good:
+                window = windows.meters.get(meter)
+                if window is None:
+                    window = windows.meters[meter] = MeterWindow(self.window_s)
+                window.add(ts, value)
+            entry = self._entry(site, stream, windows, max(r.ts for r in batch.readings))
+            windows.snapshot = orjson.dumps(
+                {"m": {k: w.to_state() for k, w in windows.meters.items()},
+                 "s": windows.available_since}
+            )  # fmt: skip
+        except BaseException:
+            self._windows.pop(batch.stream, None)
+            raise
         return entry, windows.snapshot
 
     def _windows_for(self, stream_id: str, snapshot: bytes | None) -> _Windows:
@@ -130,13 +145,17 @@ class LedgerBook:
         self._windows[stream_id] = windows
         return windows
 
-    def _entry(self, site: Site, stream: Stream, windows: _Windows) -> LedgerEntry:
-        meters = list(windows.meters.values())
+    def _entry(
+        self, site: Site, stream: Stream, windows: _Windows, batch_newest: datetime
+    ) -> LedgerEntry:
+        newest = max((m.newest for m in windows.meters.values()), default=-math.inf)
+        # A meter that went quiet (or only reports bad values) stops counting once its newest
+        # good reading is a whole window older than the stream's newest.
+        meters = [m for m in windows.meters.values() if m.newest > newest - self.window_s]
         measured = sum(m.measured for m in meters)
-        newest = max((m.newest for m in meters), default=-math.inf)
-        updated_at = (
-            datetime.fromtimestamp(newest, UTC) if newest > -math.inf else datetime.now(UTC)
-        )
+        # deterministic (a replay gives the same row): without any good reading yet, the
+        # batch's own newest timestamp
+        updated_at = datetime.fromtimestamp(newest, UTC) if newest > -math.inf else batch_newest
         committed = self.committed(stream.id, updated_at)
         available = max(measured - committed, 0.0)
         if available <= 0:

@@ -8,8 +8,8 @@ matter. Invalid records are reported to the caller (for the rejected topic), nev
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pydantic import ValidationError
 
@@ -19,7 +19,13 @@ from streams.ledger_state import LedgerBook
 from symbiosis.errors import SymbiosisError
 from symbiosis.settings import Topics
 
-Rejector = Callable[[str, bytes, str], None]
+
+class Refused(NamedTuple):
+    """A registry item that was not applied, and why."""
+
+    reason: str
+    payload: bytes
+    item_id: str
 
 
 @dataclass
@@ -33,13 +39,17 @@ class RegistryView:
     pending_exchanges: dict[str, Exchange] = field(default_factory=dict)
     applied: int = 0
 
-    def apply(self, topic: str, key: bytes | None, value: bytes | None) -> str | None:
-        """Apply one record; returns a rejection reason, or ``None`` when it was accepted."""
+    def apply(self, topic: str, key: bytes | None, value: bytes | None) -> list[Refused]:
+        """Apply one record (and whatever was waiting for it); returns what was refused.
+
+        Each refused item names itself: the record, or a pending need or exchange that could
+        not be applied when what it references arrived. One bad item never blocks the others.
+        """
         record_id = key.decode("utf-8", errors="replace") if key else ""
         try:
             if topic == self.topics.sites:
                 if value is None:
-                    return "sites cannot be deleted through the registry (tombstone ignored)"
+                    return [Refused("sites cannot be deleted (tombstone ignored)", b"", record_id)]
                 site = Site.model_validate_json(value)
                 self.matcher.update_site(site)
                 self.book.update_site(site)
@@ -59,21 +69,24 @@ class RegistryView:
                     exchange = Exchange.model_validate_json(value)
                     self.pending_exchanges[exchange.id] = exchange
             else:
-                return f"{topic} is not a registry topic"
-            self._settle()
+                return [Refused(f"{topic} is not a registry topic", value or b"", record_id)]
         except (ValidationError, SymbiosisError) as e:
-            return str(e)
+            return [Refused(str(e), value or b"", record_id)]
         self.applied += 1
-        return None
+        return self._settle()
 
-    def _settle(self) -> None:
+    def _settle(self) -> list[Refused]:
+        refused: list[Refused] = []
         for need_id, need in list(self.pending_needs.items()):
             try:
                 self.matcher.site(need.site)
             except KeyError:
                 continue
             del self.pending_needs[need_id]
-            self.matcher.add_need(need)
+            try:
+                self.matcher.add_need(need)
+            except SymbiosisError as e:
+                refused.append(Refused(str(e), need.model_dump_json().encode(), need_id))
         for exchange_id, x in list(self.pending_exchanges.items()):
             try:
                 self.matcher.need(x.need)
@@ -82,5 +95,10 @@ class RegistryView:
             if not self.book.knows(x.stream):
                 continue
             del self.pending_exchanges[exchange_id]
-            self.matcher.add_exchange(x)
-            self.book.set_exchange(x)
+            try:
+                self.matcher.add_exchange(x)
+                self.book.set_exchange(x)
+            except SymbiosisError as e:
+                self.matcher.remove_exchange(exchange_id)
+                refused.append(Refused(str(e), x.model_dump_json().encode(), exchange_id))
+        return refused

@@ -95,7 +95,7 @@ class LocalPipeline:
             s.kafka_bootstrap,
             {
                 t.readings: {},
-                t.ledger: compacted,
+                t.ledger: {},  # history: the sink stores every entry, so no compaction
                 t.alerts: {},
                 t.rejected: {},
                 t.dead_letters: {},

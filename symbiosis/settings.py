@@ -10,16 +10,19 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-class Topics(BaseSettings):
-    """Kafka topic names (override with ``SYMBIOSIS_TOPICS__READINGS`` etc.)."""
+class Topics(BaseModel):
+    """Kafka topic names (override with ``SYMBIOSIS_TOPICS__READINGS`` etc.).
 
-    model_config = SettingsConfigDict(extra="forbid")
+    A plain model, not settings of its own: only the prefixed nested variables reach it.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
     readings: str = "symbiosis.readings"
     ledger: str = "symbiosis.ledger"

@@ -12,7 +12,8 @@ from kafka import KafkaConsumer
 from schemas.readings import Reading, ReadingBatch
 from symbiosis.settings import Settings
 
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+# Recent, whole-hour event time: older data would fall to the sink's retention (90 days).
+T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
 
 
 def batch(stream: str, n: int, *, start: int = 0, value: float = 10.0, unit: str = "MW",

@@ -30,7 +30,14 @@ SUPPLIER = Site(
     lat=55.0,
     lon=11.0,
     streams=[
-        Stream(id=f"heat-{i}", kind="heat", unit="MW", nominal=10, temperature_c=120)
+        Stream(
+            id=f"heat-{i}",
+            kind="heat",
+            unit="MW",
+            nominal=10,
+            temperature_c=120,
+            meters=[f"heat-{i}", f"heat-{i}-m0", f"heat-{i}-m1"],
+        )
         for i in range(3)
     ],
 )

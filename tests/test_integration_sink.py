@@ -97,3 +97,25 @@ def test_invalid_payload_goes_to_rejected_topic_with_reason(settings: Settings) 
     assert "stream" in rejected[0].reason
     assert "readings" in rejected[0].source
     assert orjson.loads(rejected[0].payload)["stream"] == "Bad Id"
+
+
+def test_record_the_database_refuses_is_rejected_and_the_rest_stored(settings: Settings) -> None:
+    poisoned = batch("p", 2, start=50).model_copy(update={"batch_id": "nul\x00byte"})
+    producer = ReadingsProducer(settings.kafka_bootstrap, settings.topics.readings)
+    for b in (batch("ok1", 4), poisoned, batch("ok2", 3, start=100)):
+        producer.send(b)
+    assert producer.flush() == 9
+    producer.close()
+    sink, thread = _run_sink(settings)
+    try:
+        wait_for(lambda: sink.stats.records >= 3, 60, "the sink to consume all three")
+    finally:
+        sink.stop()
+        thread.join(30)
+    assert not thread.is_alive()
+    assert scalar(settings, "SELECT count(*) FROM readings") == 7
+    [rejected] = [
+        Rejection.model_validate_json(v) for v in consume_all(settings, settings.topics.rejected, 1)
+    ]
+    assert "database refused" in rejected.reason
+    assert '"batch_id":"nul\\u0000byte"' in rejected.payload

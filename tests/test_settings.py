@@ -34,3 +34,10 @@ def test_child_env_reproduces_the_settings(monkeypatch: pytest.MonkeyPatch) -> N
 def test_group_names_follow_app_id() -> None:
     s = Settings(app_id="park-a")
     assert (s.streams_group, s.sink_group) == ("park-a-streams", "park-a-sink")
+
+
+def test_unprefixed_variables_do_not_rename_topics(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("READINGS", "oops")
+    monkeypatch.setenv("ALERTS", "oops")
+    assert Settings().topics.readings == "symbiosis.readings"
+    assert Settings().topics.alerts == "symbiosis.alerts"

@@ -196,15 +196,15 @@ def test_our_migrations_and_postgres_writer(tsdb: TsdbEngine) -> None:
         )
         hypertables = dict(intervals.fetchall())
         assert hypertables == {
-            "readings": timedelta(days=1),
-            "ledger": timedelta(days=7),
-            "alerts": timedelta(days=7),
+            "readings": timedelta(hours=1),
+            "ledger": timedelta(days=1),
+            "alerts": timedelta(days=30),
         }
         conn.commit()
 
         writer = PostgresWriter(conn)
         b = Batch()
-        for i in range(5):  # 5 x 2,000 readings, spanning 2 days (2 chunks)
+        for i in range(5):  # 5 x 2,000 readings over ~23 h: 7 hourly chunks
             b.add_readings(batch(f"s{i}", 2_000, start=i * 20_000))
         for i in range(20):
             b.add_ledger(_ledger(i))
@@ -221,7 +221,7 @@ def test_our_migrations_and_postgres_writer(tsdb: TsdbEngine) -> None:
         assert any(s.startswith('INSERT INTO "readings"') for s in prepared), prepared
 
         assert one(conn, "SELECT count(*) FROM readings") == 10_000
-        assert one(conn, "SELECT count(*) FROM show_chunks('readings')") == 2
+        assert one(conn, "SELECT count(*) FROM show_chunks('readings')") == 7
         assert one(conn, "SELECT count(*) FROM ledger") == 20
         assert one(conn, "SELECT payload->>'alert_id' FROM alerts ORDER BY ts LIMIT 1") == (
             "ps-steam:kf-heat:0"

@@ -1,8 +1,9 @@
--- 001: readings, ledger history and alerts.
--- Works on plain PostgreSQL 15; when the timescaledb extension is present the three tables
--- become hypertables (1-day chunks for readings, 7-day for ledger and alerts).
--- Idempotency: every table has a natural unique key that includes its time column, so a
--- replayed Kafka batch is inserted with ON CONFLICT DO NOTHING and stored exactly once.
+-- 001: readings, ledger history and alerts: columns and natural keys, the same on both engines.
+-- The storage layout (hypertables on TimescaleDB, range partitions on plain PostgreSQL 15),
+-- indexes, compression and retention are 002_storage.sql; availability aggregates 003.
+-- Idempotency: every table has a natural unique key that includes its time column (required
+-- for a unique key on a hypertable or a partitioned table), so a replayed Kafka batch is
+-- inserted with ON CONFLICT DO NOTHING and stored exactly once.
 
 CREATE TABLE readings (
     meter    text             NOT NULL,
@@ -14,7 +15,6 @@ CREATE TABLE readings (
     batch_id text             NOT NULL,
     PRIMARY KEY (meter, ts)
 );
-CREATE INDEX readings_stream_ts ON readings (stream, ts DESC);
 
 CREATE TABLE ledger (
     stream          text             NOT NULL,
@@ -49,14 +49,3 @@ CREATE TABLE alerts (
     payload         jsonb            NOT NULL,
     PRIMARY KEY (idempotency_key, ts)
 );
-CREATE INDEX alerts_pair ON alerts (stream, need, ts DESC);
-
-DO $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN
-        PERFORM create_hypertable('readings', 'ts', chunk_time_interval => interval '1 day');
-        PERFORM create_hypertable('ledger', 'updated_at', chunk_time_interval => interval '7 days');
-        PERFORM create_hypertable('alerts', 'ts', chunk_time_interval => interval '7 days');
-    END IF;
-END
-$$;

@@ -1,0 +1,85 @@
+from datetime import timedelta
+
+import pytest
+
+from schemas.readings import Reading, ReadingBatch
+from schemas.registry import Exchange, Site, Stream
+from streams.ledger_state import LedgerBook
+from symbiosis.errors import PipelineError, UnitError
+from tests.helpers import T0
+
+SITE = Site(
+    id="plant", name="Plant", company="co", lat=55.0, lon=11.0,
+    streams=[Stream(id="heat", kind="heat", unit="MW", nominal=10, temperature_c=90,
+                    meters=["a", "b"])],
+)  # fmt: skip
+
+
+def batch(
+    *readings: tuple[str, float, float], unit: str = "MW", quality: str = "good"
+) -> ReadingBatch:
+    return ReadingBatch(
+        batch_id="b",
+        stream="heat",
+        readings=[
+            Reading(meter=m, ts=T0 + timedelta(seconds=s), value=v, unit=unit, quality=quality)
+            for m, s, v in readings
+        ],
+    )
+
+
+def book() -> LedgerBook:
+    b = LedgerBook(window_s=10)
+    b.update_site(SITE)
+    return b
+
+
+def test_meters_are_summed_and_units_converted() -> None:
+    entry, _ = book().apply(batch(("a", 0, 4.0), ("b", 0, 6.0)), None)
+    assert entry.measured == pytest.approx(10.0)
+    entry, _ = book().apply(batch(("a", 0, 4000.0), ("b", 0, 6000.0), unit="kW"), None)
+    assert entry.measured == pytest.approx(10.0)
+
+
+def test_a_meter_that_went_quiet_stops_counting_after_a_window() -> None:
+    b = book()
+    snap = None
+    entry, snap = b.apply(batch(("a", 0, 5.0), ("b", 0, 5.0)), snap)
+    assert entry.measured == pytest.approx(10.0)
+    entry, snap = b.apply(batch(("a", 5, 5.0)), snap)
+    assert entry.measured == pytest.approx(10.0)  # b still inside the window
+    entry, snap = b.apply(batch(("a", 11, 5.0)), snap)
+    assert entry.measured == pytest.approx(5.0)  # b's newest is now a window old
+
+
+def test_unlisted_meter_is_rejected_with_the_field() -> None:
+    with pytest.raises(PipelineError, match=r"readings\[1\]\.meter: 'c'"):
+        book().apply(batch(("a", 0, 1.0), ("c", 0, 1.0)), None)
+
+
+def test_rejected_batch_leaves_no_trace() -> None:
+    b = book()
+    entry, snap = b.apply(batch(("a", 0, 5.0)), None)
+    with pytest.raises(UnitError):
+        b.apply(batch(("a", 1, 500.0), ("b", 1, 1.0), unit="t/h"), snap)
+    entry, _ = b.apply(batch(("a", 2, 5.0)), snap)
+    assert entry.measured == pytest.approx(5.0)
+    assert entry.samples == 2
+
+
+def test_committed_exchange_is_subtracted_and_available_never_negative() -> None:
+    b = book()
+    b.set_exchange(Exchange(id="x", stream="heat", need="n", quantity=3000, unit="kW"))
+    entry, _ = b.apply(batch(("a", 0, 5.0), ("b", 0, 3.0)), None)
+    assert (entry.committed, entry.available) == (pytest.approx(3.0), pytest.approx(5.0))
+    b.set_exchange(Exchange(id="x", stream="heat", need="n", quantity=30, unit="MW"))
+    entry, _ = b.apply(batch(("a", 1, 5.0)), None)
+    assert entry.available == 0.0
+
+
+def test_bad_readings_only_batch_gives_a_deterministic_entry() -> None:
+    one, _ = book().apply(batch(("a", 3, 5.0), quality="bad"), None)
+    two, _ = book().apply(batch(("a", 3, 5.0), quality="bad"), None)
+    assert one == two
+    assert one.updated_at == T0 + timedelta(seconds=3)
+    assert one.samples == 0

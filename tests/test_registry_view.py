@@ -1,0 +1,69 @@
+from domain.matching import Matcher
+from schemas.registry import Exchange, Need, Site, Stream
+from streams.ledger_state import LedgerBook
+from streams.registry import RegistryView
+from symbiosis.settings import Topics
+
+T = Topics()
+SITE = Site(
+    id="plant", name="Plant", company="a", lat=55.0, lon=11.0,
+    streams=[Stream(id="heat", kind="heat", unit="MW", nominal=10, temperature_c=90)],
+)  # fmt: skip
+FARM = Site(id="farm", name="Farm", company="b", lat=55.01, lon=11.0)
+
+
+def need(need_id: str, unit: str = "MW") -> Need:
+    return Need(
+        id=need_id, site="farm", kind="heat", unit=unit, min_quantity=1, min_temperature_c=60
+    )
+
+
+def view() -> RegistryView:
+    return RegistryView(T, Matcher(), LedgerBook(10))
+
+
+def send(v: RegistryView, topic: str, key: str, model: object | None) -> list:
+    value = model.model_dump_json().encode() if model is not None else None  # type: ignore[attr-defined]
+    return v.apply(topic, key.encode(), value)
+
+
+def test_records_apply_in_any_order() -> None:
+    v = view()
+    assert (
+        send(
+            v, T.exchanges, "x1", Exchange(id="x1", stream="heat", need="n1", quantity=2, unit="MW")
+        )
+        == []
+    )
+    assert send(v, T.needs, "n1", need("n1")) == []
+    assert v.pending_needs  # waiting for the sites
+    assert v.pending_exchanges
+    assert send(v, T.sites, "farm", FARM) == []
+    assert send(v, T.sites, "plant", SITE) == []
+    assert not v.pending_needs
+    assert not v.pending_exchanges
+    assert v.matcher.need("n1").id == "n1"
+    assert (
+        v.book.committed("heat", __import__("datetime").datetime.now(__import__("datetime").UTC))
+        == 2
+    )
+
+
+def test_a_bad_need_is_refused_under_its_own_id_and_does_not_block_others() -> None:
+    v = view()
+    send(v, T.needs, "bad", need("bad", unit="t/h"))  # a heat need in a mass flow
+    send(v, T.needs, "good", need("good"))
+    refused = send(v, T.sites, "farm", FARM)
+    assert [r.item_id for r in refused] == ["bad"]
+    assert "t/h" in refused[0].reason
+    assert v.matcher.need("good").id == "good"
+
+
+def test_tombstone_withdraws_a_need_and_invalid_json_is_refused() -> None:
+    v = view()
+    send(v, T.sites, "farm", FARM)
+    send(v, T.needs, "n1", need("n1"))
+    assert send(v, T.needs, "n1", None) == []
+    assert len(v.matcher) == 0
+    [refused] = v.apply(T.needs, b"n2", b"{not json")
+    assert refused.item_id == "n2"
