@@ -1,3 +1,5 @@
+from datetime import UTC, datetime
+
 from domain.matching import Matcher
 from schemas.registry import Exchange, Need, Site, Stream
 from streams.ledger_state import LedgerBook
@@ -43,10 +45,7 @@ def test_records_apply_in_any_order() -> None:
     assert not v.pending_needs
     assert not v.pending_exchanges
     assert v.matcher.need("n1").id == "n1"
-    assert (
-        v.book.committed("heat", __import__("datetime").datetime.now(__import__("datetime").UTC))
-        == 2
-    )
+    assert v.book.committed("heat", datetime.now(UTC)) == 2
 
 
 def test_a_bad_need_is_refused_under_its_own_id_and_does_not_block_others() -> None:
