@@ -44,6 +44,7 @@ test: lint typecheck pytest
 
 bench: install stack-up
 	$(BIN)/python bench/bench_matching.py
+	$(BIN)/python bench/bench_pipeline.py
 
 clean:
 	-$(BIN)/symbiosis stack down

@@ -28,6 +28,7 @@ MAX_COVER_CELLS: Final = 64
 
 _KM_PER_DEG: Final = EARTH_RADIUS_KM * math.pi / 180.0
 _PAD_DEG: Final = 1e-7  # absorbs float rounding at the edge of a reach (~1 cm)
+_PAD_RAD: Final = math.radians(_PAD_DEG)
 
 Cell = int
 """A grid cell at some level, as ``row * columns(level) + column``: one small int, cheap to
@@ -47,6 +48,26 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(1.0, max(0.0, h))))
 
 
+def normalize(lat: float, lon: float) -> tuple[float, float]:
+    """Canonical coordinates of the point ``haversine_km`` reads from (lat, lon), in degrees.
+
+    Guarantees: the result has ``-90 <= lat <= 90`` and ``-180 <= lon <= 180`` (180 only
+    through float rounding of a longitude just below -180), names the same point on the
+    sphere (the same unit vector up to float rounding), and is returned unchanged when
+    ``lat`` is in [-90, 90] and ``lon`` in [-180, 180). A latitude past a pole is reflected
+    over it onto the far meridian, as the sphere's geometry (and :func:`haversine_km`) has
+    it.
+    """
+    if -90.0 <= lat <= 90.0 and -180.0 <= lon < 180.0:
+        return lat, lon
+    lat = math.remainder(lat, 360.0)  # exact, in [-180, 180]
+    if lat > 90.0:
+        lat, lon = 180.0 - lat, lon + 180.0
+    elif lat < -90.0:
+        lat, lon = -180.0 - lat, lon + 180.0
+    return lat, (lon + 180.0) % 360.0 - 180.0
+
+
 def cell_deg(level: int) -> float:
     """Side of a cell at ``level``, in degrees."""
     return 360.0 / (1 << (TOP_LEVEL - level))
@@ -61,7 +82,13 @@ def _cols(level: int) -> int:
 
 
 def cell_of(lat: float, lon: float, level: int) -> Cell:
-    """The cell containing the point at ``level``."""
+    """The cell containing the point at ``level``.
+
+    Any finite coordinates are accepted and read as :func:`normalize` does (a latitude past
+    a pole counts on the far meridian, as :func:`haversine_km` has it), so the cell is
+    always that of the point the distances are measured from.
+    """
+    lat, lon = normalize(lat, lon)
     size = cell_deg(level)
     cols = _cols(level)
     row = min(int((lat + 90.0) // size), _rows(level) - 1)
@@ -80,33 +107,38 @@ def level_for(radius_km: float) -> int:
 def cells_within(lat: float, lon: float, radius_km: float, level: int) -> list[Cell]:
     """Cells at ``level`` containing every point within ``radius_km`` of (lat, lon).
 
-    Uses the exact bounding box of a spherical cap (latitude +- r/R; longitude
-    +- asin(sin(r/R) / cos(lat)), or all longitudes when the cap reaches a pole), padded by
-    about a centimetre. Sorted, without duplicates.
+    Takes the exact bounding box of the spherical cap of radius ``radius_km`` plus about a
+    centimetre: latitudes ``lat +- d`` with ``d = (radius_km + 1 cm) / R``, and longitudes
+    ``lon +- asin(sin(d) / cos(lat))`` (plus 1e-7 degree), or every longitude when that
+    latitude band reaches a pole (the cap then holds the pole, or comes within a centimetre
+    of it) or ``d`` is a quarter circle or more. Longitudes wrap at the antimeridian.
+
+    Guarantees: for any finite (lat, lon) (read as :func:`normalize` does), every point
+    ``p`` with ``haversine_km(lat, lon, *p) <= radius_km`` has ``cell_of(*p, level)`` in the
+    result, at every latitude (poles included) and for any radius, however many cells it
+    spans; the pad absorbs float rounding in the distance. The result is sorted, without
+    duplicates, and for a cap clear of the poles holds only the cells its box overlaps.
     """
-    delta = radius_km / EARTH_RADIUS_KM
-    dlat = math.degrees(delta) + _PAD_DEG
-    lat_lo, lat_hi = max(-90.0, lat - dlat), min(90.0, lat + dlat)
+    lat, lon = normalize(lat, lon)
+    delta = radius_km / EARTH_RADIUS_KM + _PAD_RAD
+    dlat = math.degrees(delta)
     size = cell_deg(level)
     rows, cols = _rows(level), _cols(level)
-    row_lo = int((lat_lo + 90.0) // size)
+    lat_lo, lat_hi = max(-90.0, lat - dlat), min(90.0, lat + dlat)
+    row_lo = min(int((lat_lo + 90.0) // size), rows - 1)
     row_hi = min(int((lat_hi + 90.0) // size), rows - 1)
-    full = lat + dlat >= 90.0 or lat - dlat <= -90.0 or delta >= math.pi / 2
-    if not full:
-        ratio = math.sin(delta) / math.cos(math.radians(lat))
-        full = ratio >= 1.0
-    if full:
-        col_set = set(range(cols))
+    if lat + dlat >= 90.0 or lat - dlat <= -90.0 or delta >= math.pi / 2:
+        col_list = list(range(cols))  # the band reaches a pole: all longitudes
     else:
+        # the band lies strictly between the poles, so cos(lat) > sin(delta) > 0
+        ratio = min(1.0, math.sin(delta) / math.cos(math.radians(lat)))
         dlon = math.degrees(math.asin(ratio)) + _PAD_DEG
         col_lo = math.floor((lon - dlon + 180.0) / size)
         col_hi = math.floor((lon + dlon + 180.0) / size)
-        col_set = (
-            set(range(cols))
-            if col_hi - col_lo + 1 >= cols
-            else {c % cols for c in range(col_lo, col_hi + 1)}
-        )
-    col_list = sorted(col_set)
+        if col_hi - col_lo + 1 >= cols:
+            col_list = list(range(cols))
+        else:
+            col_list = sorted({c % cols for c in range(col_lo, col_hi + 1)})  # wraps at 180
     return [r * cols + c for r in range(row_lo, row_hi + 1) for c in col_list]
 
 
@@ -116,6 +148,10 @@ def cover(lat: float, lon: float, radius_km: float) -> tuple[int, list[Cell]]:
     Starts at ``level_for(radius_km / COVER_SPLIT)`` (cells about half the radius tall) and
     moves up until the cover has at most :data:`MAX_COVER_CELLS` cells (far north or south a
     small reach spans many columns).
+
+    Guarantees: the cells are :func:`cells_within` at the returned level, so they hold every
+    point within ``radius_km`` of any finite (lat, lon), poles and antimeridian included;
+    there are at most :data:`MAX_COVER_CELLS` of them (the top level is one cell).
     """
     level = level_for(radius_km / COVER_SPLIT)
     while True:
