@@ -24,7 +24,10 @@ the cheap rules reject a candidate without touching the ``Need`` and ``Site`` ob
 
 The index only prunes: it returns a superset of the needs :func:`domain.matching.feasible`
 accepts (quantity bound padded by 1e-6 relative; cell covers padded by a centimetre). No need
-is returned twice for one call.
+is returned twice for one call. That holds anywhere on the globe, poles and antimeridian
+included, and for any finite coordinates: :mod:`domain.geo` files a site by the point
+:func:`domain.geo.haversine_km` measures from, so a latitude past a pole (``model_copy``
+skips the schema's bounds) counts on the far meridian, as it does in ``feasible``.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from domain.generate import ANCHOR, generate_park
@@ -477,6 +477,10 @@ def test_index_equals_brute_force_scan(args):
 
 @PROPERTY
 @given(args=park_args)
+@example(  # a site moved past the North Pole (lat 90.04) was looked up in the wrong cell
+    args={"companies": 9, "streams": 1, "needs": 16, "seed": 3949, "region_km": 300.0,
+          "center": (89.9, 0.0), "unlimited": 0.0}
+)  # fmt: skip
 def test_index_stays_exact_under_updates(args):
     sites, needs, rng = build(args)
     half = len(needs) // 2
@@ -616,6 +620,42 @@ def test_replacing_a_need_keeps_its_exchanges_in_the_new_unit():
     assert got["heat-b"].need_unit == "kW"
     m.remove_need("heat-b")
     assert m.committed("heat-b", NOW) == 0.0
+
+
+def test_a_site_moved_past_the_pole_is_matched_like_the_scan_does():
+    # model_copy skips validation: lat 90.037 is (89.963, lon + 180) to haversine_km, and so
+    # to feasible(); the index must file and look it up there too
+    a = site("a", "a-co", 89.95, -34.65, [stream(id="heat-a")])
+    b = site("b", "b-co", 89.95236199142647, 122.44604938018858)
+    m = Matcher([a, b], [need(id="near", site="b", max_distance_km=3.1)])
+    m.update_site(a.model_copy(update={"lat": 90.03731725651386}))
+    got = m.match("heat-a", 10.0, now=NOW, sustained_s=HOUR)
+    assert [x.need for x in got] == ["near"]
+    assert got == m.scan("heat-a", 10.0, now=NOW, sustained_s=HOUR)
+    m.update_site(b.model_copy(update={"lat": 90.04}))  # the need's site past the pole
+    m.update_site(a)
+    got = m.match("heat-a", 10.0, now=NOW, sustained_s=HOUR)
+    assert got == m.scan("heat-a", 10.0, now=NOW, sustained_s=HOUR)
+
+
+@pytest.mark.parametrize(
+    ("a_at", "b_at"),
+    [
+        ((89.99, 0.0), (89.99, 180.0)),  # across the North Pole, 2.2 km apart
+        ((-89.99, 45.0), (-89.995, -135.0)),  # across the South Pole
+        ((0.0, 179.9), (0.0, -179.9)),  # across the antimeridian, 22 km apart
+        ((65.0, -179.99), (65.05, 179.95)),
+    ],
+)
+def test_matcher_finds_partners_across_a_pole_or_the_antimeridian(a_at, b_at):
+    a = site("a", "a-co", *a_at, [stream(id="heat-a"), stream(id="far-a", max_distance_km=30)])
+    b = site("b", "b-co", *b_at)
+    m = Matcher([a, b], [need(id="near", site="b", max_distance_km=30),
+                         need(id="any", site="b", max_distance_km=None)])  # fmt: skip
+    for sid in ("heat-a", "far-a"):
+        got = m.match(sid, 10.0, now=NOW, sustained_s=HOUR)
+        assert {x.need for x in got} == {"near", "any"}
+        assert got == m.scan(sid, 10.0, now=NOW, sustained_s=HOUR)
 
 
 def test_matcher_agrees_with_feasible_at_the_cheap_rules_edges():
