@@ -119,7 +119,7 @@ async def run_delivery(settings: Settings, stop: asyncio.Event) -> None:
                                 metrics.REJECTED.labels(STAGE).inc()
                                 log.warning("delivery.invalid_alert", error=str(e)[:200])
                     if batch:
-                        await asyncio.gather(*(dispatcher.dispatch(a) for a in batch))
+                        await _dispatch_in_order(dispatcher, batch)
                     if polled:
                         await alerts.commit()
             finally:
@@ -128,6 +128,22 @@ async def run_delivery(settings: Settings, stop: asyncio.Event) -> None:
         await alerts.stop()
         await needs.stop()
         await producer.stop()
+
+
+async def _dispatch_in_order(dispatcher: WebhookDispatcher, alerts: list[Alert]) -> None:
+    """Deliver concurrently across alerts, one event after another within an alert.
+
+    So a subscriber never gets an alert's ``resolved`` before its ``opened``.
+    """
+    by_alert: dict[str, list[Alert]] = {}
+    for alert in alerts:
+        by_alert.setdefault(alert.alert_id, []).append(alert)
+
+    async def in_order(events: list[Alert]) -> None:
+        for event in events:
+            await dispatcher.dispatch(event)
+
+    await asyncio.gather(*(in_order(events) for events in by_alert.values()))
 
 
 async def _follow_needs(
@@ -146,7 +162,8 @@ async def _follow_needs(
                     log.warning("delivery.need_without_key", offset=rec.offset)
                     continue
                 if rec.value is None:
-                    dispatcher.remove_need(rec.key.decode())
+                    # A withdrawn need keeps its webhook: its open alerts resolve next, and the
+                    # subscriber must get that 'resolved'. Only alerts of that need use it.
                     continue
                 try:
                     dispatcher.set_need(Need.model_validate_json(rec.value))

@@ -88,7 +88,7 @@ def create_app(settings: Settings) -> faust.App:
     )
 
     matcher = Matcher()
-    book = LedgerBook(settings.ledger_window_s)
+    book = LedgerBook(settings.ledger_window_s, max_skew_s=settings.max_clock_skew_s)
     alert_book = AlertBook(matcher, hysteresis=settings.alert_hysteresis)
     registry = RegistryView(t, matcher, book)
     registry_ready = asyncio.Event()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 
@@ -36,15 +36,25 @@ class _Windows:
 class LedgerBook:
     """The ledger of every known stream; one :meth:`apply` per reading batch."""
 
-    def __init__(self, window_s: float) -> None:
-        """An empty book; feed it sites and exchanges as the registry delivers them."""
+    def __init__(self, window_s: float, *, max_skew_s: float = 300.0) -> None:
+        """An empty book; feed it sites and exchanges as the registry delivers them.
+
+        Args:
+            window_s: averaging window of every meter.
+            max_skew_s: a reading more than this ahead of the wall clock is refused (a meter
+                with a wrong clock would otherwise freeze its window until that time).
+        """
         self.window_s = window_s
+        self.max_skew_s = max_skew_s
         self._streams: dict[str, tuple[Site, Stream]] = {}
         self._exchanges: dict[str, Exchange] = {}
         self._windows: dict[str, _Windows] = {}
 
     def update_site(self, site: Site) -> None:
-        """Register or replace a site and its streams."""
+        """Register or replace a site and its streams (streams it no longer lists are dropped)."""
+        for stream_id in [k for k, (s, _) in self._streams.items() if s.id == site.id]:
+            del self._streams[stream_id]
+            self._windows.pop(stream_id, None)
         for stream in site.streams:
             self._streams[stream.id] = (site, stream)
 
@@ -98,11 +108,17 @@ class LedgerBook:
             raise PipelineError(f"stream: {batch.stream!r} is not a registered stream")
         site, stream = self._streams[batch.stream]
         meters = set(stream.meter_ids)
+        latest = datetime.now(UTC) + timedelta(seconds=self.max_skew_s)
         good: list[tuple[str, datetime, float]] = []
         for i, r in enumerate(batch.readings):
             if r.meter not in meters:
                 raise PipelineError(
                     f"readings[{i}].meter: {r.meter!r} is not a meter of stream {stream.id!r}"
+                )
+            if r.ts > latest:
+                raise PipelineError(
+                    f"readings[{i}].ts: {r.ts.isoformat()} is more than {self.max_skew_s:.0f} s "
+                    "in the future (meter clock wrong?)"
                 )
             if r.quality is not ReadingQuality.GOOD:
                 continue

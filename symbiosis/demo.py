@@ -9,9 +9,11 @@ children, and print one JSON summary line built from what the database holds.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 from datetime import UTC, datetime
+from types import FrameType
 from typing import Any, TextIO
 
 import psycopg
@@ -80,7 +82,8 @@ def summary(settings: Settings, produced: int) -> dict[str, Any]:
                    a.quantity, a.need_unit, a.distance_km, a.co2e_t_per_yr, a.event
             FROM alerts a
             WHERE a.alert_id IN (SELECT alert_id FROM alerts WHERE event = 'opened')
-            ORDER BY a.alert_id, a.ts DESC, a.idempotency_key DESC
+            ORDER BY a.alert_id, a.ts DESC,
+                     split_part(a.idempotency_key, ':', 2)::int DESC
             """
         ).fetchall()
     alerts = [
@@ -109,6 +112,8 @@ def run_demo(settings: Settings, park: Park, duration_s: float, rate_hz: float) 
         StackError: Kafka or PostgreSQL is not reachable.
     """
     err = sys.stderr
+    # SIGTERM (e.g. `timeout make demo`) unwinds like Ctrl-C, so the children are stopped too
+    signal.signal(signal.SIGTERM, _interrupt)
     pipeline = LocalPipeline(settings)
     print(f"demo: resetting topics and tables for park {park.park!r}", file=err)
     pipeline.reset()
@@ -125,6 +130,10 @@ def run_demo(settings: Settings, park: Park, duration_s: float, rate_hz: float) 
     finally:
         pipeline.stop()
     return summary(settings, produced)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def print_summary(result: dict[str, Any]) -> None:

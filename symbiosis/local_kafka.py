@@ -178,11 +178,11 @@ class LocalKafka:
             StackError: install or start failed, or the broker was not ready in time (the
                 message holds the tail of its log).
         """
-        self.install()
-        self._write_config()
-        if self.pid() is not None:
+        if self.pid() is not None:  # ours, already running: never swap jars under it
             wait_until(self.ready, timeout_s=READY_TIMEOUT_S, what="Kafka", log=self.log_file)
             return
+        self.install()
+        self._write_config()
         if self.ready():
             raise StackError(
                 f"something else already answers on {self.bootstrap}; stop it or set "

@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     postgres_bin: Path = Field(default=Path("/usr/lib/postgresql/15/bin"))
     database_name: str = Field(default="symbiosis", pattern=r"^[a-z_][a-z0-9_]*$")
 
+    max_clock_skew_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Readings timestamped further than this in the future are rejected.",
+    )
     ledger_window_s: float = Field(
         default=10.0, gt=0, description="Window over which measured surplus is averaged."
     )

@@ -83,3 +83,23 @@ def test_bad_readings_only_batch_gives_a_deterministic_entry() -> None:
     assert one == two
     assert one.updated_at == T0 + timedelta(seconds=3)
     assert one.samples == 0
+
+
+def test_reading_from_the_future_is_refused() -> None:
+    from datetime import UTC, datetime
+
+    future = ReadingBatch(
+        batch_id="f",
+        stream="heat",
+        readings=[
+            Reading(meter="a", ts=datetime.now(UTC) + timedelta(hours=2), value=1, unit="MW")
+        ],
+    )
+    with pytest.raises(PipelineError, match=r"readings\[0\]\.ts: .* in the future"):
+        book().apply(future, None)
+
+
+def test_a_stream_removed_from_its_site_is_forgotten() -> None:
+    b = book()
+    b.update_site(SITE.model_copy(update={"streams": []}))
+    assert not b.knows("heat")
