@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
+from typing import Any
 
 import psycopg
 import structlog
@@ -103,6 +104,7 @@ class Sink:
         self.rejects = KafkaProducer(
             bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True
         )
+        self._reject_futures: list[Any] = []
         self.conn: psycopg.Connection[tuple[object, ...]] | None = None
         self.writer: PostgresWriter | None = None
 
@@ -144,7 +146,9 @@ class Sink:
             payload=(value or b"")[:65_536].decode("utf-8", errors="replace"),
             ts=datetime.now(UTC),
         )
-        self.rejects.send(self.settings.topics.rejected, rejection.model_dump_json().encode())
+        self._reject_futures.append(
+            self.rejects.send(self.settings.topics.rejected, rejection.model_dump_json().encode())
+        )
         log.warning("sink.rejected", source=source, reason=reason[:200])
 
     def _write_retrying(self, batch: Batch) -> WriteResult:
@@ -159,16 +163,22 @@ class Sink:
             try:
                 with metrics.DB_WRITE_SECONDS.time():
                     return self._connect().write(batch)
+            except PipelineError as e:
+                if not isinstance(e.__cause__, psycopg.OperationalError | psycopg.InterfaceError):
+                    raise  # the data was refused, not the connection lost
+                failure: Exception = e
             except (psycopg.OperationalError, psycopg.InterfaceError) as e:
-                metrics.FAILURES.labels(STAGE, "database_unavailable").inc()
-                log.warning("sink.db_unavailable", error=str(e).strip()[:200], retry_in_s=delay)
-                if self.conn is not None:
-                    self.conn.close()
-                self.writer = None
-                if self._stop:
-                    raise _StopRequestedError from e
-                time.sleep(delay)
-                delay = min(delay * 2, 10.0)
+                failure = e
+            # the database is away: wait and retry
+            metrics.FAILURES.labels(STAGE, "database_unavailable").inc()
+            log.warning("sink.db_unavailable", error=str(failure).strip()[:200], retry_in_s=delay)
+            if self.conn is not None:
+                self.conn.close()
+            self.writer = None
+            if self._stop:
+                raise _StopRequestedError from failure
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
 
     def _write(self, items: list[_Item]) -> WriteResult:
         """Write items; if the database refuses the data, find and reject the culprits.
@@ -196,6 +206,12 @@ class Sink:
         """Store ``items`` (rejecting what the database refuses), then commit offsets."""
         result = self._write(items) if items else WriteResult(0, 0, 0)
         self.rejects.flush()
+        failed = [f.exception for f in self._reject_futures if f.failed()]
+        self._reject_futures.clear()
+        if failed:  # never commit past a rejection that did not reach its topic
+            raise PipelineError(
+                f"{len(failed)} rejections were not accepted by Kafka: {failed[:3]}"
+            )
         try:
             self.consumer.commit()
         except CommitFailedError as e:
