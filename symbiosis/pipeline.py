@@ -48,14 +48,16 @@ class Child:
     role: str
     proc: subprocess.Popen[bytes]
     log_path: Path
+    killed: bool = False
+    """Killed on purpose (:meth:`LocalPipeline.kill`): its death is not a failure."""
 
     def check(self) -> None:
-        """Raise if the process has died.
+        """Raise if the process has died (unless it was killed on purpose).
 
         Raises:
             PipelineError: it exited; the message holds its log's tail.
         """
-        if self.proc.poll() is not None:
+        if not self.killed and self.proc.poll() is not None:
             raise PipelineError(
                 f"{self.name} exited with code {self.proc.returncode}\n"
                 f"--- last lines of {self.log_path} ---\n{tail(self.log_path)}"
@@ -146,6 +148,7 @@ class LocalPipeline:
     def kill(self, name: str) -> None:
         """``kill -9`` a child (and its process group), as a crash would."""
         child = self.children[name]
+        child.killed = True
         os.killpg(child.proc.pid, signal.SIGKILL)
         child.proc.wait(timeout=30)
         log.info("pipeline.killed", child=name)

@@ -286,3 +286,25 @@ def test_every_process_serves_metrics_that_move(pipeline: LocalPipeline) -> None
     assert f'symbiosis_consumer_lag_records{{group="{pipeline.settings.streams_group}"' in " ".join(
         later_streams
     )
+
+
+def test_two_workers_share_the_partitions(pipeline: LocalPipeline) -> None:
+    base = 19480 + uuid.uuid4().int % 400
+    pipeline.settings = pipeline.settings.model_copy(update={"metrics_port": base})
+    pipeline.publish(Park(park="p", sites=[SUPPLIER, TAKER], needs=[heat_need()]))
+    pipeline.start("streams", "streams-a")
+    pipeline.start("streams", "streams-b")
+    pipeline.start("sink")
+    thread, acked = _produce_in_background(pipeline, seconds=300, hz=5)
+    thread.join(120)
+    assert acked, "producer did not finish"
+    pipeline.wait_caught_up(acked[0], timeout_s=240)
+    # heat-2 hashes to partition 0, heat-0 and heat-1 to partition 1 (of 2): each worker owns one
+    handled = {
+        name: _total(
+            _scrape(pipeline.metrics_port(name)), "symbiosis_readings_total", 'stage="streams"'
+        )
+        for name in ("streams-a", "streams-b")
+    }
+    assert all(n > 0 for n in handled.values()), handled
+    _check_exactly_once_and_ledger(pipeline, acked[0], pipeline.settings.ledger_window_s)
