@@ -92,3 +92,25 @@ def group_lag_by_topic(bootstrap: str, group: str, topics: Iterable[str]) -> dic
     finally:
         consumer.close()
         admin.close()
+
+
+def group_state(bootstrap: str, group: str) -> str | None:
+    """The consumer group's state (``Stable``, ``PreparingRebalance``, ``Empty``...), or None."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    try:
+        for g in admin.list_groups():
+            if g["group_id"] == group:
+                return str(g["group_state"])
+        return None
+    finally:
+        admin.close()
+
+
+def wait_group_empty(bootstrap: str, group: str, timeout_s: float = 120.0) -> None:
+    """Block until no member is left in ``group`` (a killed member's session has expired).
+
+    Raises:
+        PipelineError: members still there after ``timeout_s``.
+    """
+    _wait(lambda: group_state(bootstrap, group) in (None, "Empty", "Dead"),
+          f"consumer group {group} to empty", timeout_s)  # fmt: skip
