@@ -372,16 +372,7 @@ class Matcher:
             site, stream, available, now=now, sustained_s=sustained_s
         ):
             need = self._needs[need_id]
-            m = feasible(
-                site,
-                stream,
-                need,
-                self._sites[need.site],
-                available,
-                now,
-                sustained_s,
-                self.committed(need_id, now),
-            )
+            m = self._feasible(site, stream, need, available, now, sustained_s)
             if m is not None:
                 found.append(m)
         return rank(found)
@@ -396,16 +387,7 @@ class Matcher:
         """
         site, stream = self._streams[stream_id]
         found = (
-            feasible(
-                site,
-                stream,
-                need,
-                self._sites[need.site],
-                available,
-                now,
-                sustained_s,
-                self.committed(need.id, now),
-            )
+            self._feasible(site, stream, need, available, now, sustained_s)
             for need in self._needs.values()
         )
         return rank(m for m in found if m is not None)
@@ -441,6 +423,18 @@ class Matcher:
         need = self._needs.get(need_id)
         if need is None:
             return None
+        return self._feasible(site, stream, need, available, now, sustained_s)
+
+    def _feasible(
+        self,
+        site: Site,
+        stream: Stream,
+        need: Need,
+        available: float,
+        now: datetime,
+        sustained_s: float,
+    ) -> Match | None:
+        """:func:`feasible` with the need's site and its committed capacity looked up."""
         return feasible(
             site,
             stream,
@@ -449,7 +443,7 @@ class Matcher:
             available,
             now,
             sustained_s,
-            self.committed(need_id, now),
+            self.committed(need.id, now),
         )
 
     def match_nominal(self, *, now: datetime) -> list[Match]:

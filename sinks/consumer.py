@@ -13,7 +13,6 @@ import math
 import signal
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
@@ -139,13 +138,7 @@ class Sink:
     def _reject(self, source: str, value: bytes | None, reason: str) -> None:
         self.stats.rejected += 1
         metrics.REJECTED.labels(STAGE).inc()
-        rejection = Rejection(
-            stage="sink",
-            source=source,
-            reason=reason[:4000],
-            payload=(value or b"")[:65_536].decode("utf-8", errors="replace"),
-            ts=datetime.now(UTC),
-        )
+        rejection = Rejection.of(STAGE, source, reason, value)
         self._reject_futures.append(
             self.rejects.send(self.settings.topics.rejected, rejection.model_dump_json().encode())
         )

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import faust
 import structlog
@@ -94,13 +93,7 @@ def create_app(settings: Settings) -> faust.App:
     registry_ready = asyncio.Event()
 
     async def reject(reason: str, payload: bytes | None, source: str) -> None:
-        item = Rejection(
-            stage="streams",
-            source=source,
-            reason=reason[:4000],
-            payload=(payload or b"")[:65_536].decode("utf-8", errors="replace"),
-            ts=datetime.now(UTC),
-        )
+        item = Rejection.of(STAGE, source, reason, payload)
         await rejected.send(value=item.model_dump_json().encode())
         metrics.REJECTED.labels(STAGE).inc()
         metrics.EVENTS_OUT.labels(STAGE, t.rejected).inc()
