@@ -12,4 +12,4 @@ if __name__ == "__main__":
     settings = get_settings()
     metrics.serve(settings.metrics_port)
     app = create_app(settings)
-    faust.Worker(app, loglevel="WARNING", redirect_stdouts=False).execute_from_commandline()
+    faust.Worker(app, loglevel="INFO", redirect_stdouts=False).execute_from_commandline()

@@ -193,8 +193,23 @@ class LocalPipeline:
             row = conn.execute("SELECT count(*) FROM readings").fetchone()
         return int(row[0]) if row else 0
 
-    def wait_caught_up(self, produced: int, timeout_s: float = CATCH_UP_TIMEOUT_S) -> float:
+    def wait_caught_up(
+        self,
+        produced: int,
+        timeout_s: float = CATCH_UP_TIMEOUT_S,
+        *,
+        restart_stalled: str | None = None,
+        stall_s: float = 90.0,
+    ) -> float:
         """Block until both groups have no lag and ``produced`` readings are stored.
+
+        Args:
+            produced: readings that must be stored.
+            timeout_s: overall limit.
+            restart_stalled: a stream worker to restart, as a liveness probe would, when the
+                workers' lag stays above zero without falling for ``stall_s`` seconds
+                (faust-streaming 0.15 can stall restoring its tables; see README).
+            stall_s: how long the lag may stay flat before that restart.
 
         Returns:
             Seconds it took.
@@ -206,9 +221,17 @@ class LocalPipeline:
         deadline = started + timeout_s
         calm = 0
         streams_lag = sink_lag = stored = -1
+        best_lag, best_at = None, started
         while time.monotonic() < deadline:
             self.check()
             streams_lag, sink_lag = self.lag()
+            if best_lag is None or streams_lag < best_lag:
+                best_lag, best_at = streams_lag, time.monotonic()
+            elif restart_stalled and streams_lag > 0 and time.monotonic() - best_at > stall_s:
+                log.warning("pipeline.worker_stalled", child=restart_stalled, lag=streams_lag)
+                self.kill(restart_stalled)
+                self.restart(restart_stalled)
+                best_lag, best_at = None, time.monotonic()
             stored = self.stored_readings()
             calm = calm + 1 if (streams_lag, sink_lag) == (0, 0) and stored >= produced else 0
             if calm >= 2:
