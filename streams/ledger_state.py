@@ -47,7 +47,8 @@ class LedgerBook:
         self.window_s = window_s
         self.max_skew_s = max_skew_s
         self._streams: dict[str, tuple[Site, Stream]] = {}
-        self._exchanges: dict[str, Exchange] = {}
+        self._meters: dict[str, frozenset[str]] = {}
+        self._exchanges: dict[str, dict[str, Exchange]] = {}  # stream id -> exchange id -> it
         self._windows: dict[str, _Windows] = {}
 
     def update_site(self, site: Site) -> None:
@@ -57,14 +58,17 @@ class LedgerBook:
             self._windows.pop(stream_id, None)
         for stream in site.streams:
             self._streams[stream.id] = (site, stream)
+            self._meters[stream.id] = frozenset(stream.meter_ids)
 
     def set_exchange(self, exchange: Exchange) -> None:
         """Register or replace a committed exchange."""
-        self._exchanges[exchange.id] = exchange
+        self.remove_exchange(exchange.id)
+        self._exchanges.setdefault(exchange.stream, {})[exchange.id] = exchange
 
     def remove_exchange(self, exchange_id: str) -> None:
         """Forget an exchange (no error if unknown)."""
-        self._exchanges.pop(exchange_id, None)
+        for by_id in self._exchanges.values():
+            by_id.pop(exchange_id, None)
 
     def knows(self, stream_id: str) -> bool:
         """Whether ``stream_id`` is a registered stream."""
@@ -78,9 +82,7 @@ class LedgerBook:
         """
         _, stream = self._streams[stream_id]
         total = 0.0
-        for x in self._exchanges.values():
-            if x.stream != stream_id:
-                continue
+        for x in self._exchanges.get(stream_id, {}).values():
             if (x.start is not None and at < x.start) or (x.end is not None and at >= x.end):
                 continue
             total += convert(
@@ -107,7 +109,7 @@ class LedgerBook:
         if batch.stream not in self._streams:
             raise PipelineError(f"stream: {batch.stream!r} is not a registered stream")
         site, stream = self._streams[batch.stream]
-        meters = set(stream.meter_ids)
+        meters = self._meters[batch.stream]
         latest = datetime.now(UTC) + timedelta(seconds=self.max_skew_s)
         good: list[tuple[str, datetime, float]] = []
         for i, r in enumerate(batch.readings):

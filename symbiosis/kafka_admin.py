@@ -11,6 +11,7 @@ from kafka.admin import NewTopic
 from kafka.errors import GroupIdNotFoundError, KafkaError, UnknownTopicOrPartitionError
 
 from symbiosis.errors import PipelineError
+from symbiosis.procs import wait_until
 
 
 def recreate_topics(
@@ -38,7 +39,10 @@ def recreate_topics(
         if doomed:
             with contextlib.suppress(UnknownTopicOrPartitionError):
                 admin.delete_topics(doomed, timeout_ms=30_000)
-            _wait(lambda: not set(doomed) & set(admin.list_topics()), "topic deletion")
+            wait_until(
+                lambda: not set(doomed) & set(admin.list_topics()),
+                timeout_s=30, what="topic deletion", error=PipelineError,
+            )  # fmt: skip
         new = [
             NewTopic(name, num_partitions=partitions, replication_factor=1, topic_configs=conf)
             for name, conf in topics.items()
@@ -54,15 +58,6 @@ def recreate_topics(
                 time.sleep(0.5)
     finally:
         admin.close()
-
-
-def _wait(check: object, what: str, timeout_s: float = 30.0) -> None:
-    assert callable(check)
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise PipelineError(f"{what} did not finish in {timeout_s:.0f} s")
-        time.sleep(0.2)
 
 
 def group_lag(bootstrap: str, group: str, topics: Iterable[str]) -> int:
@@ -112,5 +107,7 @@ def wait_group_empty(bootstrap: str, group: str, timeout_s: float = 120.0) -> No
     Raises:
         PipelineError: members still there after ``timeout_s``.
     """
-    _wait(lambda: group_state(bootstrap, group) in (None, "Empty", "Dead"),
-          f"consumer group {group} to empty", timeout_s)  # fmt: skip
+    wait_until(
+        lambda: group_state(bootstrap, group) in (None, "Empty", "Dead"),
+        timeout_s=timeout_s, what=f"consumer group {group} emptying", error=PipelineError,
+    )  # fmt: skip

@@ -12,7 +12,6 @@ import hashlib
 import shutil
 import subprocess
 import uuid
-from pathlib import Path
 
 import structlog
 
@@ -232,8 +231,3 @@ class LocalKafka:
             "version": "3.9.1 (KRaft, single node)",
             "log": str(self.log_file),
         }
-
-
-def jars_present(home: Path) -> bool:
-    """Whether the broker's jars have been fetched into ``home/lib``."""
-    return any((home / "lib").glob("kafka_2.13-*.jar"))

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from symbiosis.errors import StackError
+from symbiosis.errors import StackError, SymbiosisError
 
 
 def read_pid(pid_file: Path) -> int | None:
@@ -46,7 +46,12 @@ def tail(path: Path, lines: int = 40) -> str:
 
 
 def wait_until(
-    check: Callable[[], bool], *, timeout_s: float, what: str, log: Path | None = None
+    check: Callable[[], bool],
+    *,
+    timeout_s: float,
+    what: str,
+    log: Path | None = None,
+    error: type[SymbiosisError] = StackError,
 ) -> None:
     """Poll ``check`` until it returns true.
 
@@ -61,7 +66,7 @@ def wait_until(
         time.sleep(delay)
         delay = min(delay * 1.5, 1.0)
     detail = f"\n--- last lines of {log} ---\n{tail(log)}" if log is not None else ""
-    raise StackError(f"{what} not ready after {timeout_s:.0f} s{detail}")
+    raise error(f"{what} not ready after {timeout_s:.0f} s{detail}")
 
 
 def terminate(pid: int, *, timeout_s: float = 30.0) -> None:
