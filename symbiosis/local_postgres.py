@@ -7,6 +7,7 @@ to run as root) and the package is installed with apt when missing.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import shutil
@@ -30,16 +31,55 @@ def _is_root() -> bool:
     return os.geteuid() == 0
 
 
+def _traversable(path: Path) -> bool:
+    """Whether every existing parent of ``path`` lets other users (the server user) through."""
+    return all(not p.exists() or os.stat(p).st_mode & 0o001 for p in path.parents)
+
+
+def _server_home(stack_dir: Path) -> Path:
+    """Where the cluster lives: ``<stack_dir>/postgres``, or the server user's home.
+
+    As root, when the server user cannot reach ``<stack_dir>`` (e.g. a project under a private
+    ``mktemp -d`` directory), the cluster goes under that user's own home, in a folder named
+    after the project path, so each project keeps its own.
+    """
+    home = stack_dir / "postgres"
+    if not _is_root() or _traversable(home):
+        return home
+    try:
+        server_home = Path(pwd.getpwnam(SERVER_USER).pw_dir)
+    except KeyError:  # package not installed yet: install() creates the user; keep the default
+        return home
+    digest = hashlib.sha256(str(stack_dir.resolve()).encode()).hexdigest()[:12]
+    return server_home / f"symbiosis-{digest}"
+
+
 class LocalPostgres:
     """Install, initialise, start, stop and inspect the project's PostgreSQL cluster."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.home = settings.stack_dir / "postgres"
-        self.data = self.home / "data"
-        self.run_dir = self.home / "run"
-        self.log_file = self.home / "postgres.log"
         self.bin = settings.postgres_bin
+
+    @property
+    def home(self) -> Path:
+        """The cluster's folder (decided when asked: the server user may be new)."""
+        return _server_home(self.settings.stack_dir)
+
+    @property
+    def data(self) -> Path:
+        """The data directory."""
+        return self.home / "data"
+
+    @property
+    def run_dir(self) -> Path:
+        """The socket directory."""
+        return self.home / "run"
+
+    @property
+    def log_file(self) -> Path:
+        """The server log."""
+        return self.home / "postgres.log"
 
     @property
     def admin_url(self) -> str:
@@ -115,13 +155,11 @@ class LocalPostgres:
                 os.chown(path, user.pw_uid, user.pw_gid)
             if self.data.exists():
                 os.chown(self.data, user.pw_uid, user.pw_gid)
-            # The server user must be able to reach the stack directory.
-            for parent in self.home.parents:
-                if parent.exists() and not os.stat(parent).st_mode & 0o001:
-                    raise StackError(
-                        f"{parent} is not traversable by the '{SERVER_USER}' user; "
-                        "set SYMBIOSIS_STACK_DIR to a directory it can reach"
-                    )
+            if not _traversable(self.home):  # _server_home chose a reachable place
+                raise StackError(
+                    f"{self.home} is not reachable by the '{SERVER_USER}' user; "
+                    "set SYMBIOSIS_STACK_DIR to a directory it can reach"
+                )
 
     def _initdb(self) -> None:
         if (self.data / "PG_VERSION").exists():
