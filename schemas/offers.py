@@ -11,6 +11,24 @@ from schemas.registry import EwcCode
 from schemas.units import UnitStr
 
 
+class OfferClassification(StrictModel):
+    """How an offer's kind and EWC code were decided: given by the ERP, or by the classifier."""
+
+    method: Literal["erp", "classifier"] = Field(
+        description="'erp': kind and code as the export gave them; 'classifier': from the text."
+    )
+    confidence: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Classifier: heuristic score of its decision (the chosen EWC code's for a "
+        "material, the kind's otherwise); not a calibrated probability.",
+    )
+    candidates: tuple[EwcCode, ...] = Field(
+        default=(), max_length=5, description="Classifier: EWC candidates, best first."
+    )
+
+
 class Offer(StrictModel):
     """One declared surplus from an ERP export, before or after classification.
 
@@ -32,6 +50,9 @@ class Offer(StrictModel):
     available_until: UtcDatetime | None = None
     source: str = Field(
         min_length=1, max_length=200, description="Where it came from, e.g. 'stock.xlsx:14'."
+    )
+    classification: OfferClassification | None = Field(
+        default=None, description="How kind and EWC code were decided; unset: not recorded."
     )
 
     @model_validator(mode="after")

@@ -114,6 +114,19 @@ class Site(StrictModel):
         default=False, description="Partners' alerts may name this site's company."
     )
     streams: list[Stream] = Field(default_factory=list)
+    tag_map: dict[Annotated[str, Field(min_length=1, max_length=256)], Slug] = Field(
+        default_factory=dict,
+        description="Historian tag (PI point, OMF container id) -> meter of this site, for "
+        "pushes that name tags instead of meters.",
+    )
+
+    @model_validator(mode="after")
+    def _tags_name_own_meters(self) -> Self:
+        meters = {m for st in self.streams for m in st.meter_ids}
+        for tag, meter in self.tag_map.items():
+            if meter not in meters:
+                raise ValueError(f"tag_map[{tag!r}]: {meter!r} is not a meter of this site")
+        return self
 
 
 class Subscription(StrictModel):

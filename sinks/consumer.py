@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from schemas.alerts import Alert
 from schemas.ledger import LedgerEntry
+from schemas.offers import Offer
 from schemas.readings import ReadingBatch
 from schemas.rejections import Rejection
 from sinks import maintenance
@@ -49,6 +50,7 @@ class SinkStats:
     readings: int = 0
     ledger: int = 0
     alerts: int = 0
+    offers: int = 0
     flushes: int = 0
 
 
@@ -58,7 +60,7 @@ class _Item:
 
     source: str
     value: bytes
-    model: ReadingBatch | LedgerEntry | Alert
+    model: ReadingBatch | LedgerEntry | Alert | Offer
 
     @property
     def rows(self) -> int:
@@ -76,6 +78,8 @@ def _batch_of(items: list[_Item]) -> Batch:
             batch.add_readings(it.model)
         elif isinstance(it.model, LedgerEntry):
             batch.add_ledger(it.model)
+        elif isinstance(it.model, Offer):
+            batch.add_offer(it.model)
         else:
             batch.add_alert(it.model)
     return batch
@@ -93,6 +97,7 @@ class Sink:
             t.readings,
             t.ledger,
             t.alerts,
+            t.offers,
             bootstrap_servers=settings.kafka_bootstrap,
             group_id=settings.sink_group,
             enable_auto_commit=False,
@@ -121,13 +126,15 @@ class Sink:
         """Validate one record; invalid ones go to the rejected topic (``None`` returned)."""
         t = self.settings.topics
         metrics.EVENTS_IN.labels(STAGE, topic).inc()
-        model: ReadingBatch | LedgerEntry | Alert
+        model: ReadingBatch | LedgerEntry | Alert | Offer
         try:
             if topic == t.readings:
                 model = ReadingBatch.model_validate_json(value or b"")
                 metrics.READINGS.labels(STAGE).inc(len(model.readings))
             elif topic == t.ledger:
                 model = LedgerEntry.model_validate_json(value or b"")
+            elif topic == t.offers:
+                model = Offer.model_validate_json(value or b"")
             else:
                 model = Alert.model_validate_json(value or b"")
         except ValidationError as e:
@@ -186,18 +193,19 @@ class Sink:
             metrics.FAILURES.labels(STAGE, "database_refused").inc()
             if len(items) == 1:
                 self._reject(items[0].source, items[0].value, f"the database refused it: {e}")
-                return WriteResult(0, 0, 0)
+                return WriteResult(0, 0, 0, 0)
             mid = len(items) // 2
             first, second = self._write(items[:mid]), self._write(items[mid:])
             return WriteResult(
                 first.readings + second.readings,
                 first.ledger + second.ledger,
                 first.alerts + second.alerts,
+                first.offers + second.offers,
             )
 
     def _flush(self, items: list[_Item]) -> None:
         """Store ``items`` (rejecting what the database refuses), then commit offsets."""
-        result = self._write(items) if items else WriteResult(0, 0, 0)
+        result = self._write(items) if items else WriteResult(0, 0, 0, 0)
         self.rejects.flush()
         failed = [f.exception for f in self._reject_futures if f.failed()]
         self._reject_futures.clear()
@@ -213,7 +221,7 @@ class Sink:
             metrics.FAILURES.labels(STAGE, "commit_failed").inc()
             log.warning("sink.commit_failed", error=str(e)[:200])
         for table, rows in (("readings", result.readings), ("ledger", result.ledger),
-                            ("alerts", result.alerts)):  # fmt: skip
+                            ("alerts", result.alerts), ("offers", result.offers)):  # fmt: skip
             metrics.ROWS_WRITTEN.labels(table).inc(rows)
         # a batch's last reading stands for it: historians send in time order, and a per-reading
         # pass here would cost more than the gauge is worth
@@ -227,6 +235,7 @@ class Sink:
         self.stats.readings += result.readings
         self.stats.ledger += result.ledger
         self.stats.alerts += result.alerts
+        self.stats.offers += result.offers
         self.stats.flushes += 1
 
     def run(self) -> SinkStats:
@@ -238,7 +247,7 @@ class Sink:
         last_flush = last_lag = time.monotonic()
         last_maintenance = -math.inf  # once at start-up: partitions ahead, DEFAULT drained
         t = self.settings.topics
-        metrics.touch(STAGE, [t.readings, t.ledger, t.alerts])
+        metrics.touch(STAGE, [t.readings, t.ledger, t.alerts, t.offers])
         try:
             while not self._stop:
                 if time.monotonic() - last_lag >= LAG_EVERY_S:
@@ -300,7 +309,7 @@ class Sink:
         try:
             lag = group_lag_by_topic(
                 self.settings.kafka_bootstrap, self.settings.sink_group,
-                [t.readings, t.ledger, t.alerts],
+                [t.readings, t.ledger, t.alerts, t.offers],
             )  # fmt: skip
         except KafkaError as e:  # lag is for dashboards: never stop the sink for it
             log.warning("sink.lag_unavailable", error=str(e))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from operator import itemgetter
-from typing import Final
+from typing import Any, Final
 
 import orjson
 import psycopg
@@ -29,6 +29,7 @@ from psycopg.types.json import Jsonb
 
 from schemas.alerts import Alert
 from schemas.ledger import LedgerEntry
+from schemas.offers import Offer
 from schemas.readings import ReadingBatch
 from sinks.maintenance import ensure_partitions_for, partitioned_tables
 
@@ -36,6 +37,10 @@ ReadingRow = tuple[str, datetime, str, float, str, str, str]
 LedgerRow = tuple[
     str, datetime, str, str, str, float, float, float, float, float, int, datetime | None
 ]
+OfferRow = tuple[
+    str, str, str | None, str | None, str, str | None, float, str, datetime | None,
+    datetime | None, str, Jsonb,
+]  # fmt: skip
 AlertRow = tuple[
     datetime, str, str, str, str, str, str, float, str, float, str, float, float, Jsonb
 ]
@@ -104,6 +109,17 @@ ALERTS: Final = _Table(
 )  # fmt: skip
 
 
+OFFERS: Final = _Table(
+    "offers",
+    ("id", "site", "stream", "kind", "description", "ewc", "quantity", "unit", "available_from",
+     "available_until", "source", "payload"),
+    ("text", "text", "text", "text", "text", "text", "float8", "text", "timestamptz",
+     "timestamptz", "text", "jsonb"),
+    ("id",),
+    -1,  # not partitioned
+)  # fmt: skip
+
+
 @dataclass(slots=True)
 class Batch:
     """Rows collected from Kafka records, waiting for one database transaction."""
@@ -111,9 +127,23 @@ class Batch:
     readings: list[ReadingRow] = field(default_factory=list)
     ledger: list[LedgerRow] = field(default_factory=list)
     alerts: list[AlertRow] = field(default_factory=list)
+    offers: list[OfferRow] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.readings) + len(self.ledger) + len(self.alerts)
+        return len(self.readings) + len(self.ledger) + len(self.alerts) + len(self.offers)
+
+    def tables(self) -> list[tuple[_Table, list[Any]]]:
+        """Each table with its queued rows, in write order."""
+        return [(READINGS, self.readings), (LEDGER, self.ledger), (ALERTS, self.alerts),
+                (OFFERS, self.offers)]  # fmt: skip
+
+    def add_offer(self, o: Offer) -> None:
+        """Queue one ERP offer."""
+        self.offers.append(
+            (o.id, o.site, o.stream, o.kind.value if o.kind else None, o.description, o.ewc,
+             o.quantity, o.unit, o.available_from, o.available_until, o.source,
+             Jsonb(orjson.loads(o.model_dump_json())))
+        )  # fmt: skip
 
     def add_readings(self, batch: ReadingBatch) -> None:
         """Queue every reading of a batch (one row each)."""
@@ -145,6 +175,7 @@ class WriteResult:
     readings: int
     ledger: int
     alerts: int
+    offers: int = 0
 
 
 class PostgresWriter:
@@ -171,7 +202,7 @@ class PostgresWriter:
         self.fallbacks = 0
         """Batches whose direct COPY met a duplicate and took the staging path instead."""
         with conn.transaction():
-            for table in (READINGS, LEDGER, ALERTS):
+            for table, _ in Batch().tables():
                 conn.execute(table.stage_ddl())
             self._partitioned = partitioned_tables(conn)
 
@@ -186,8 +217,7 @@ class PostgresWriter:
             PipelineError: the database refused to create a partition for a reason other than
                 a busy lock (a busy lock only sends the rows to the DEFAULT partition).
         """
-        for table, rows in ((READINGS, batch.readings), (LEDGER, batch.ledger),
-                            (ALERTS, batch.alerts)):  # fmt: skip
+        for table, rows in batch.tables():
             if rows and table.name in self._partitioned:
                 at = itemgetter(table.time_index)
                 ensure_partitions_for(
@@ -196,8 +226,7 @@ class PostgresWriter:
                 )  # fmt: skip
         counts = []
         with self.conn.transaction(), self.conn.cursor() as cur:
-            for table, rows in ((READINGS, batch.readings), (LEDGER, batch.ledger),
-                                (ALERTS, batch.alerts)):  # fmt: skip
+            for table, rows in batch.tables():
                 if not rows:
                     counts.append(0)
                     continue

@@ -28,6 +28,9 @@ app.command("demo")(demo_cmd.demo)
 from symbiosis import park_cmds  # noqa: E402
 
 park_cmds.register(app)
+from symbiosis import api_cmds  # noqa: E402
+
+api_cmds.register(app)
 
 
 def main() -> None:

@@ -15,6 +15,18 @@ class ParkFileError(ConfigurationError):
     """A park file cannot be read or does not validate; names the file, line and field."""
 
 
+class UnknownReferenceError(ConfigurationError):
+    """A record names a site, stream or need that is not (yet) registered."""
+
+
+class AccessDeniedError(SymbiosisError):
+    """A tenant asked for something outside its scope (answered 403, never with details)."""
+
+
+class ErpImportError(ConfigurationError):
+    """An ERP export or its column mapping cannot be read; names the file and field or column."""
+
+
 class UnitError(SymbiosisError):
     """A quantity cannot be parsed or converted; names the field and both units."""
 

@@ -8,10 +8,45 @@ from collections.abc import Iterable
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
-from kafka.errors import GroupIdNotFoundError, KafkaError, UnknownTopicOrPartitionError
+from kafka.errors import (
+    GroupIdNotFoundError,
+    KafkaError,
+    TopicAlreadyExistsError,
+    UnknownTopicOrPartitionError,
+)
 
 from symbiosis.errors import PipelineError
 from symbiosis.procs import wait_until
+
+
+def ensure_topics(bootstrap: str, topics: dict[str, dict[str, str]], partitions: int) -> list[str]:
+    """Create those of ``topics`` that do not exist yet (existing ones are left as they are).
+
+    Returns:
+        The topics created now.
+
+    Raises:
+        PipelineError: Kafka refused or timed out.
+    """
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    except KafkaError as e:
+        raise PipelineError(f"cannot reach Kafka at {bootstrap}: {e}") from e
+    try:
+        missing = [t for t in topics if t not in set(admin.list_topics())]
+        if missing:
+            new = [
+                NewTopic(name, num_partitions=partitions, replication_factor=1,
+                         topic_configs=topics[name])
+                for name in missing
+            ]  # fmt: skip
+            with contextlib.suppress(TopicAlreadyExistsError):  # a concurrent creator won
+                admin.create_topics(new, timeout_ms=30_000)
+        return missing
+    except KafkaError as e:
+        raise PipelineError(f"creating topics failed: {e}") from e
+    finally:
+        admin.close()
 
 
 def recreate_topics(

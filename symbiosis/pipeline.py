@@ -91,27 +91,16 @@ class LocalPipeline:
     def reset(self) -> None:
         """Fresh topics (incl. registry and changelogs), no consumer offsets, empty tables."""
         s = self.settings
-        t = s.topics
         compacted = {"cleanup.policy": "compact"}
         recreate_topics(
             s.kafka_bootstrap,
-            {
-                t.readings: {},
-                t.ledger: {},  # history: the sink stores every entry, so no compaction
-                t.alerts: {},
-                t.rejected: {},
-                t.dead_letters: {},
-                t.sites: compacted,
-                t.needs: compacted,
-                t.exchanges: compacted,
-                **{name: compacted for name in changelog_topics(s)},
-            },
+            {**s.topics.configs(), **{name: compacted for name in changelog_topics(s)}},
             s.partitions,
             groups=[s.sink_group, s.streams_group, f"{s.app_id}-delivery"],
         )
         migrate(s.database_url)
         with psycopg.connect(s.database_url, autocommit=True) as conn:
-            conn.execute("TRUNCATE readings, ledger, alerts")
+            conn.execute("TRUNCATE readings, ledger, alerts, offers")
 
     def publish(self, park: Park) -> int:
         """Publish a park's sites, needs and exchanges to the registry topics."""

@@ -32,6 +32,18 @@ class Topics(BaseModel):
     needs: str = "symbiosis.registry.needs"
     exchanges: str = "symbiosis.registry.exchanges"
     dead_letters: str = "symbiosis.alerts.dead"
+    offers: str = "symbiosis.offers"
+
+    def configs(self) -> dict[str, dict[str, str]]:
+        """Every topic with its Kafka configs: registry topics are compacted, the rest not.
+
+        The ledger is history (the sink stores every entry), so it is not compacted either.
+        """
+        compacted = {"cleanup.policy": "compact"}
+        return {
+            name: (compacted if name in self.registry() else {})
+            for name in self.model_dump().values()
+        }
 
     def registry(self) -> list[str]:
         """The compacted registry topics, in the order a worker applies them."""
@@ -93,6 +105,30 @@ class Settings(BaseSettings):
     sink_batch_rows: int = Field(default=20_000, ge=1, description="Rows per COPY batch.")
     sink_flush_s: float = Field(default=0.5, gt=0, description="Longest wait before a flush.")
     metrics_port: int = Field(default=0, ge=0, le=65535, description="0: no metrics endpoint.")
+
+    api_host: str = Field(default="127.0.0.1", description="Where the HTTP API listens.")
+    api_port: int = Field(default=18080, ge=1, le=65535)
+    api_max_body_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, description="Larger request bodies get 413."
+    )
+    api_max_batch_readings: int = Field(
+        default=10_000, ge=1, le=100_000, description="Readings per push; more get 413."
+    )
+    api_ack_timeout_s: float = Field(
+        default=30.0, gt=0, description="How long a push waits for Kafka's acknowledgement."
+    )
+    api_token_cache_s: float = Field(
+        default=30.0, ge=0, description="How long a verified token is trusted without a lookup."
+    )
+
+    mqtt_host: str = Field(default="127.0.0.1", description="MQTT broker of the bridge.")
+    mqtt_port: int = Field(default=11883, ge=1, le=65535)
+    mqtt_topic_root: str = Field(
+        default="park",
+        pattern=r"^[^#+]+$",
+        description="Root of the Unified-Namespace tree: <root>/<company>/<site>/<meter>.",
+    )
+    mosquitto_bin: Path = Field(default=Path("/usr/sbin/mosquitto"))
 
     webhook_secret: SecretStr = Field(
         default=SecretStr(""),

@@ -45,7 +45,7 @@ def settings(stack: Settings) -> Settings:
     prefix = f"test-{uuid.uuid4().hex[:10]}"
     topics = Topics(**{name: f"{prefix}.{name}" for name in Topics.model_fields})
     with psycopg.connect(stack.database_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE readings, ledger, alerts")
+        conn.execute("TRUNCATE readings, ledger, alerts, offers")
     return stack.model_copy(update={"topics": topics, "partitions": 2})
 
 

@@ -1,0 +1,172 @@
+"""Who owns what: the registry indexed for ingest and access control.
+
+A :class:`Directory` holds the latest site (with its streams, meters and tag map), need and
+exchange records by id, and answers the questions the API and the MQTT bridge ask on every
+request: which stream and site a meter belongs to, which company owns a site, stream or need,
+which meter a historian tag names. Pure and synchronous; callers serialise access.
+
+Guarantees:
+    - A meter, stream or tag belongs to exactly one site: a site record that would take
+      another site's meter or stream id is refused with :class:`ConfigurationError`, and the
+      directory is left unchanged.
+    - A site never changes company: re-publishing a site under another company is refused
+      (a tenant cannot take over another tenant's site by re-registering it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from schemas.registry import Exchange, Need, Site, Stream
+from symbiosis.errors import ConfigurationError, UnknownReferenceError
+
+
+@dataclass(frozen=True, slots=True)
+class MeterRef:
+    """Where a meter belongs."""
+
+    meter: str
+    stream: Stream
+    site: Site
+
+    @property
+    def company(self) -> str:
+        """The company owning the meter."""
+        return self.site.company
+
+
+@dataclass
+class Directory:
+    """The registry by id; see the module docstring for the guarantees."""
+
+    sites: dict[str, Site] = field(default_factory=dict)
+    needs: dict[str, Need] = field(default_factory=dict)
+    exchanges: dict[str, Exchange] = field(default_factory=dict)
+    _meters: dict[str, MeterRef] = field(default_factory=dict)
+    _streams: dict[str, tuple[Site, Stream]] = field(default_factory=dict)
+
+    def put_site(self, site: Site) -> None:
+        """Add or replace a site with its streams, meters and tag map.
+
+        Raises:
+            ConfigurationError: see :meth:`check_site`; nothing changed.
+        """
+        self.check_site(site)
+        old = self.sites.get(site.id)
+        if old is not None:
+            for stream in old.streams:
+                self._streams.pop(stream.id, None)
+                for meter in stream.meter_ids:
+                    self._meters.pop(meter, None)
+        self.sites[site.id] = site
+        for stream in site.streams:
+            self._streams[stream.id] = (site, stream)
+            for meter in stream.meter_ids:
+                self._meters[meter] = MeterRef(meter, stream, site)
+
+    def check_site(self, site: Site) -> None:
+        """Whether :meth:`put_site` would take ``site``; changes nothing.
+
+        Raises:
+            ConfigurationError: the site belongs to another company, or one of its stream or
+                meter ids belongs to another site (not named: it may be another tenant's).
+        """
+        old = self.sites.get(site.id)
+        if old is not None and old.company != site.company:
+            raise ConfigurationError(f"company: site {site.id!r} belongs to another company")
+        for stream in site.streams:
+            taken = self._streams.get(stream.id)
+            if taken is not None and taken[0].id != site.id:
+                raise ConfigurationError(
+                    f"streams: stream id {stream.id!r} is already used by another site"
+                )
+            for meter in stream.meter_ids:
+                ref = self._meters.get(meter)
+                if ref is not None and ref.site.id != site.id:
+                    raise ConfigurationError(
+                        f"streams: meter id {meter!r} is already used by another site"
+                    )
+
+    def put_need(self, need: Need) -> None:
+        """Add or replace a need.
+
+        Raises:
+            UnknownReferenceError: its site is unknown.
+        """
+        self.check_need(need)
+        self.needs[need.id] = need
+
+    def check_need(self, need: Need) -> None:
+        """Whether :meth:`put_need` would take ``need``; changes nothing.
+
+        Raises:
+            UnknownReferenceError: its site is unknown.
+        """
+        if need.site not in self.sites:
+            raise UnknownReferenceError(f"site: need {need.id!r} names unknown site {need.site!r}")
+
+    def remove_need(self, need_id: str) -> None:
+        """Forget a need (unknown ids are ignored)."""
+        self.needs.pop(need_id, None)
+
+    def put_exchange(self, exchange: Exchange) -> None:
+        """Add or replace an exchange.
+
+        Raises:
+            UnknownReferenceError: its stream or need is unknown.
+        """
+        self.check_exchange(exchange)
+        self.exchanges[exchange.id] = exchange
+
+    def check_exchange(self, exchange: Exchange) -> None:
+        """Whether :meth:`put_exchange` would take ``exchange``; changes nothing.
+
+        Raises:
+            UnknownReferenceError: its stream or need is unknown.
+        """
+        if exchange.stream not in self._streams:
+            raise UnknownReferenceError(
+                f"stream: exchange {exchange.id!r} names unknown stream {exchange.stream!r}"
+            )
+        if exchange.need not in self.needs:
+            raise UnknownReferenceError(
+                f"need: exchange {exchange.id!r} names unknown need {exchange.need!r}"
+            )
+
+    def remove_exchange(self, exchange_id: str) -> None:
+        """Forget an exchange (unknown ids are ignored)."""
+        self.exchanges.pop(exchange_id, None)
+
+    def meter(self, meter_id: str) -> MeterRef | None:
+        """The meter's stream and site, or ``None`` for an unregistered meter."""
+        return self._meters.get(meter_id)
+
+    def stream(self, stream_id: str) -> tuple[Site, Stream] | None:
+        """The stream with its site, or ``None``."""
+        return self._streams.get(stream_id)
+
+    def tag(self, site_id: str, tag: str) -> str | None:
+        """The meter a site's historian tag names, or ``None``."""
+        site = self.sites.get(site_id)
+        return site.tag_map.get(tag) if site is not None else None
+
+    def company_of_stream(self, stream_id: str) -> str | None:
+        """The company giving this stream, or ``None`` when unknown."""
+        found = self._streams.get(stream_id)
+        return found[0].company if found is not None else None
+
+    def company_of_need(self, need_id: str) -> str | None:
+        """The company having this need, or ``None`` when the need or its site is unknown."""
+        need = self.needs.get(need_id)
+        if need is None:
+            return None
+        site = self.sites.get(need.site)
+        return site.company if site is not None else None
+
+    def streams_of(self, company: str | None) -> set[str]:
+        """Ids of the streams a company gives (every stream for ``None``: the operator)."""
+        return {sid for sid, (site, _) in self._streams.items() if company in (None, site.company)}
+
+    def needs_of(self, company: str | None) -> set[str]:
+        """Ids of the needs a company has (every need for ``None``: the operator)."""
+        return {nid for nid in self.needs if company in (None, self.company_of_need(nid))}

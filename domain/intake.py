@@ -1,0 +1,217 @@
+"""The rules every pushed reading passes before it reaches Kafka (HTTP API and MQTT bridge).
+
+:func:`check_readings` takes raw rows (decoded JSON), validates each against
+:class:`~schemas.readings.Reading`, and checks it against the registry: the meter is registered,
+belongs to the pushing company, is not timestamped too far in the future, and its unit converts
+to the stream's unit. It returns the valid readings grouped by stream and one
+:class:`RowError` per bad field, naming the row and the field as the client sent them.
+:func:`omf_rows` maps PI Web API / OMF-style values (``tag`` or ``meter``, ``timestamp``,
+``value``, ``units``, ``good``) onto the same rows through a site's tag map.
+
+Pure: no I/O; the caller decides what to publish, what to reject and what status to answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Final
+
+from pydantic import ValidationError
+
+from domain.directory import Directory
+from domain.units import factor
+from schemas.readings import Reading, ReadingQuality
+from symbiosis.errors import UnitError
+
+UNMAPPED: Final = object()
+"""Placeholder :func:`omf_rows` leaves for an item it could not map (already an error)."""
+
+OMF_FIELDS: Final[Mapping[str, str]] = {"ts": "timestamp", "unit": "units", "quality": "good"}
+"""Our reading field -> the OMF-style name, for error messages on OMF pushes."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One bad field of one row.
+
+    Attributes:
+        row: Position of the row in the request (0-based).
+        field: The field as the client named it, e.g. ``readings[3].value``.
+        reason: Why it was refused.
+        forbidden: The row names a meter of another company (the request answers 403).
+        payload: The row as received, for the rejected topic.
+    """
+
+    row: int
+    field: str
+    reason: str
+    forbidden: bool = False
+    payload: object = None
+
+
+@dataclass
+class CheckedReadings:
+    """Valid readings by stream (in input order) and every error found."""
+
+    by_stream: dict[str, list[Reading]] = field(default_factory=dict)
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> int:
+        """Number of valid readings."""
+        return sum(len(rs) for rs in self.by_stream.values())
+
+    @property
+    def rejected_rows(self) -> int:
+        """Number of distinct rows with at least one error."""
+        return len({e.row for e in self.errors})
+
+    @property
+    def forbidden(self) -> bool:
+        """Whether any row names another company's meter."""
+        return any(e.forbidden for e in self.errors)
+
+
+def _add_error(
+    errors: list[RowError],
+    row: int,
+    raw: object,
+    name: str,
+    reason: str,
+    *,
+    forbidden: bool = False,
+) -> None:
+    errors.append(RowError(row, name, reason, forbidden, raw))
+
+
+def _loc(loc: tuple[int | str, ...], names: Mapping[str, str]) -> str:
+    parts = [names.get(str(p), str(p)) for p in loc]
+    return ".".join(parts) if parts else "(row)"
+
+
+def check_readings(
+    rows: Sequence[object],
+    directory: Directory,
+    *,
+    company: str | None,
+    now: datetime,
+    max_skew_s: float,
+    prefix: str = "readings",
+    names: Mapping[str, str] | None = None,
+) -> CheckedReadings:
+    """Validate raw reading rows against the schema and the registry.
+
+    Args:
+        rows: Decoded JSON values, one per reading (objects with ``meter, ts, value, unit,
+            quality``).
+        directory: The registry.
+        company: The pushing tenant; ``None`` for the operator, who may push for any meter.
+        now: The current time (readings newer than ``now + max_skew_s`` are refused).
+        max_skew_s: How far in the future a timestamp may be.
+        prefix: Name of the rows' list in error fields (``readings`` -> ``readings[3].ts``).
+        names: Renames our field names in errors (see :data:`OMF_FIELDS`).
+
+    Returns:
+        The valid readings by stream and one error per bad field; a row with an error never
+        appears among the valid readings.
+    """
+    names = names or {}
+    latest = now + timedelta(seconds=max_skew_s)
+    out = CheckedReadings()
+    for i, raw in enumerate(rows):
+        if raw is UNMAPPED:
+            continue
+        where = f"{prefix}[{i}]"
+        error = partial(_add_error, out.errors, i, raw)
+        try:
+            reading = Reading.model_validate(raw)
+        except ValidationError as e:
+            for err in e.errors(include_url=False):
+                error(f"{where}.{_loc(err['loc'], names)}", err["msg"])
+            continue
+        meter_field = f"{where}.{names.get('meter', 'meter')}"
+        ref = directory.meter(reading.meter)
+        if ref is None:
+            error(meter_field, f"{reading.meter!r} is not a registered meter")
+            continue
+        if company is not None and ref.company != company:
+            error(meter_field, f"{reading.meter!r} is not a meter of {company!r}", forbidden=True)
+            continue
+        if reading.ts > latest:
+            error(
+                f"{where}.{names.get('ts', 'ts')}",
+                f"{reading.ts.isoformat()} is more than {max_skew_s:.0f} s in the future",
+            )
+            continue
+        stream = ref.stream
+        if reading.unit != stream.unit:
+            try:
+                factor(
+                    reading.unit, stream.unit, field=f"meter {reading.meter!r}",
+                    kind=stream.kind, gas_species=stream.gas_species,
+                )  # fmt: skip
+            except UnitError as e:
+                error(f"{where}.{names.get('unit', 'unit')}", str(e))
+                continue
+        out.by_stream.setdefault(stream.id, []).append(reading)
+    return out
+
+
+def omf_rows(
+    items: Sequence[object], directory: Directory, site_id: str
+) -> tuple[list[object], list[RowError]]:
+    """Map OMF-style values of one site onto reading rows.
+
+    Each item is an object with ``tag`` (looked up in the site's ``tag_map``) or ``meter``,
+    ``timestamp``, ``value``, optional ``units`` (default: the stream's unit) and optional
+    ``good`` (default true; false maps to quality ``bad``).
+
+    Returns:
+        One row per item (:data:`UNMAPPED` where the item could not be mapped) and the
+        mapping errors, fields named as the client sent them (``[3].tag``).
+    """
+    rows: list[object] = []
+    errors: list[RowError] = []
+    allowed = {"tag", "meter", "timestamp", "value", "units", "good"}
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            errors.append(RowError(i, f"[{i}]", "must be an object", payload=item))
+            rows.append(UNMAPPED)
+            continue
+        unknown = sorted(set(item) - allowed)
+        if unknown:
+            errors.append(RowError(i, f"[{i}].{unknown[0]}", "unknown field", payload=item))
+            rows.append(UNMAPPED)
+            continue
+        tag, meter = item.get("tag"), item.get("meter")
+        if (tag is None) == (meter is None):
+            errors.append(RowError(i, f"[{i}].tag", "give exactly one of tag, meter", payload=item))
+            rows.append(UNMAPPED)
+            continue
+        if tag is not None:
+            meter = directory.tag(site_id, str(tag))
+            if meter is None:
+                errors.append(
+                    RowError(
+                        i, f"[{i}].tag", f"{tag!r} is not in the tag map of site {site_id!r}",
+                        payload=item,
+                    )
+                )  # fmt: skip
+                rows.append(UNMAPPED)
+                continue
+        units = item.get("units")
+        if units is None and isinstance(meter, str):
+            ref = directory.meter(meter)
+            units = ref.stream.unit if ref is not None else None
+        good = item.get("good", True)
+        quality: object = good
+        if isinstance(good, bool):
+            quality = ReadingQuality.GOOD if good else ReadingQuality.BAD
+        rows.append(
+            {"meter": meter, "ts": item.get("timestamp"), "value": item.get("value"),
+             "unit": units, "quality": quality}
+        )  # fmt: skip
+    return rows, errors

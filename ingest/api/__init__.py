@@ -1,0 +1,1 @@
+"""The HTTP API: historians push readings, tenants manage their registry and read their data."""

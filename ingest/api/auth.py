@@ -1,0 +1,53 @@
+"""Bearer-token authentication: every route but ``/healthz`` and the docs needs a token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import psycopg
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from ingest.api.errors import ApiError
+from ingest.api.services import Services
+from ingest.api.tokens import Principal
+
+_bearer = HTTPBearer(auto_error=False, description="A token from `symbiosis token issue`.")
+
+
+def services(request: Request) -> Services:
+    """The running process's services."""
+    svc: Services = request.app.state.services
+    return svc
+
+
+def authenticate(svc: Services, token: str | None) -> Principal:
+    """The caller behind a bearer token.
+
+    Raises:
+        ApiError: 401 without a valid token; 503 when the token store cannot be reached.
+    """
+    if not token:
+        raise ApiError(401, "send `Authorization: Bearer <token>`")
+    try:
+        principal = svc.tokens.verify(token)
+    except psycopg.Error as e:
+        raise ApiError(503, "the token store is unavailable; retry") from e
+    if principal is None:
+        raise ApiError(401, "unknown or revoked token")
+    return principal
+
+
+def principal(
+    request: Request,
+    svc: Annotated[Services, Depends(services)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """FastAPI dependency: the authenticated caller (also kept on ``request.state``)."""
+    who = authenticate(svc, credentials.credentials if credentials else None)
+    request.state.principal = who
+    return who
+
+
+Caller = Annotated[Principal, Depends(principal)]
+Svc = Annotated[Services, Depends(services)]

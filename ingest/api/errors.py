@@ -1,0 +1,139 @@
+"""One error shape for every answer that is not a success, and the request size limit.
+
+Every 4xx/5xx body is an :class:`~schemas.views.ErrorBody`: ``error`` (a stable code),
+``message`` and ``errors`` (one entry per bad field, rows 0-based). Handlers here turn
+FastAPI's validation errors and :class:`ApiError` into that shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from schemas.views import ErrorBody, FieldError
+
+CODES: Final = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """An answer other than success, raised by a route."""
+
+    def __init__(
+        self, status: int, message: str, errors: Sequence[FieldError] = (), code: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = ErrorBody(
+            error=code or CODES.get(status, "error"), message=message, errors=list(errors)
+        )
+
+
+def field_name(loc: Iterable[int | str]) -> str:
+    """``("body", "streams", 0, "unit")`` -> ``streams[0].unit``."""
+    out = ""
+    for part in loc:
+        if part in ("body", "query", "path", "header") and not out:
+            continue
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(body)"
+
+
+def validation_errors(errors: Sequence[Any]) -> list[FieldError]:
+    """FastAPI/pydantic error dicts as :class:`FieldError` s."""
+    return [
+        FieldError(field=field_name(e.get("loc", ())), reason=str(e.get("msg", "invalid")))
+        for e in errors
+    ]
+
+
+def respond(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> JSONResponse:
+    """An error answer."""
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+async def _api_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return respond(exc.status, exc.body, headers)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    body = ErrorBody(error=CODES.get(exc.status_code, "error"), message=str(exc.detail))
+    return respond(exc.status_code, body, dict(exc.headers or {}))
+
+
+def install(app: FastAPI) -> None:
+    """Register the error handlers (validation errors are handled in the app, see there)."""
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+
+
+def invalid(exc: RequestValidationError) -> ApiError:
+    """A validation error as a 422 naming every bad field."""
+    return ApiError(422, "the request is not valid", validation_errors(exc.errors()))
+
+
+class BodyLimitMiddleware:
+    """Answers 413 to requests whose body exceeds ``max_bytes`` (declared or streamed)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, counting its body; answer 413 once it is over the limit."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = ErrorBody(
+            error="too_large", message=f"the request body exceeds {self.max_bytes} bytes"
+        )
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await respond(413, too_large)(scope, receive, send)
+                return
+        seen = 0
+        started = False
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLargeError
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited, tracking_send)
+        except _TooLargeError:
+            if not started:
+                await respond(413, too_large)(scope, receive, send)
+
+
+class _TooLargeError(Exception):
+    pass

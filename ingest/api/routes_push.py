@@ -1,0 +1,138 @@
+"""Historian pushes: our JSON shape and PI Web API / OMF-style values mapped by tag."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from domain.intake import OMF_FIELDS, omf_rows
+from ingest.api.auth import Caller, Svc
+from ingest.api.errors import ApiError
+from ingest.gateway import Submission
+from schemas.views import ErrorBody, FieldError, PushResult
+from symbiosis.errors import PipelineError
+
+router = APIRouter(prefix="/v1", tags=["push"])
+
+_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    200: {"model": PushResult, "description": "Every reading accepted (acknowledged by Kafka)."},
+    400: {"model": ErrorBody, "description": "Not JSON, or not the documented shape."},
+    401: {"model": ErrorBody, "description": "No valid token."},
+    403: {
+        "model": ErrorBody,
+        "description": "A row names a meter of another company; nothing was accepted.",
+    },
+    413: {"model": ErrorBody, "description": "Body or number of readings over the limit."},
+    422: {
+        "model": PushResult,
+        "description": "Some rows refused (each named with its field and reason, and sent to "
+        "the rejected topic); the others were accepted.",
+    },
+    503: {"model": ErrorBody, "description": "Kafka did not acknowledge in time; retry."},
+}
+
+
+def _json_body(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        raise ApiError(400, f"the body is not JSON: {e}") from e
+
+
+def _answer(result: Submission) -> JSONResponse:
+    if result.forbidden:
+        raise ApiError(
+            403,
+            "the push names meters of another company; nothing was accepted",
+            [FieldError(row=e.row, field=e.field, reason=e.reason) for e in result.errors
+             if e.forbidden],
+        )  # fmt: skip
+    body = PushResult(
+        accepted=result.accepted,
+        rejected=result.rejected_rows,
+        errors=[FieldError(row=e.row, field=e.field, reason=e.reason) for e in result.errors],
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=422 if result.errors else 200)
+
+
+async def _submit(svc: Svc, rows: list[Any], **kwargs: Any) -> JSONResponse:
+    limit = svc.settings.api_max_batch_readings
+    if len(rows) > limit:
+        raise ApiError(413, f"{len(rows)} readings in one push; the limit is {limit}")
+    try:
+        result = await run_in_threadpool(svc.gateway.submit, rows, **kwargs)
+    except PipelineError as e:
+        raise ApiError(503, f"not accepted, retry: {e}") from e
+    return _answer(result)
+
+
+@router.post(
+    "/readings",
+    summary="Push readings (our JSON shape)",
+    response_model=PushResult,
+    responses=_RESPONSES,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Push"}}},
+        }
+    },
+)
+async def push_readings(request: Request, caller: Caller, svc: Svc) -> JSONResponse:
+    """Push ``{"readings": [{meter, ts, value, unit, quality}, ...]}``.
+
+    Each reading is checked on its own: the meter must be registered and belong to the caller's
+    company, ``ts`` must carry a timezone and not lie in the future beyond the allowed clock
+    skew, the unit must convert to the stream's unit. Valid readings are published once Kafka
+    acknowledges them; invalid rows are answered (422) and sent to the rejected topic.
+    """
+    body = await request.body()
+    data = _json_body(body)
+    if not isinstance(data, dict) or not isinstance(data.get("readings"), list):
+        raise ApiError(400, 'expected an object {"readings": [...]}')
+    if set(data) - {"readings"}:
+        raise ApiError(400, f"unknown top-level field {sorted(set(data) - {'readings'})[0]!r}")
+    return await _submit(
+        svc, data["readings"], company=caller.company, source="POST /v1/readings", body=body
+    )
+
+
+@router.post(
+    "/sites/{site_id}/omf",
+    summary="Push PI Web API / OMF-style values (tags mapped by the site's tag map)",
+    response_model=PushResult,
+    responses=_RESPONSES,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OmfPush"}}},
+        }
+    },
+)
+async def push_omf(site_id: str, request: Request, caller: Caller, svc: Svc) -> JSONResponse:
+    """Push ``[{tag|meter, timestamp, value, units, good}, ...]`` for one site.
+
+    ``tag`` is looked up in the site's ``tag_map``; ``units`` defaults to the stream's unit;
+    ``good: false`` stores the value with quality ``bad`` (it does not count in the ledger).
+    Same checks and answers as ``POST /v1/readings``; fields are named as sent.
+    """
+    with svc.registry.locked() as directory:
+        site = directory.sites.get(site_id)
+        if site is None:
+            raise ApiError(404, f"site {site_id!r} is not registered")
+        if not caller.owns(site.company):
+            raise ApiError(403, f"site {site_id!r} is not a site of {caller.company!r}")
+    body = await request.body()
+    data = _json_body(body)
+    if not isinstance(data, list):
+        raise ApiError(400, "expected a JSON array of values")
+    with svc.registry.locked() as directory:
+        rows, errors = omf_rows(data, directory, site_id)
+    return await _submit(
+        svc, rows, company=caller.company, source=f"POST /v1/sites/{site_id}/omf", body=body,
+        prefix="", names=OMF_FIELDS, earlier_errors=errors,
+    )  # fmt: skip

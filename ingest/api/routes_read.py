@@ -1,0 +1,180 @@
+"""Reads, scoped to the caller: its registry, its ledger and readings, its alerts (redacted).
+
+A company reads only its own raw data (readings, ledger of its streams, its sites, needs and
+the exchanges it is a party to). Alerts are visible to the supplier (in full) and to the
+need's company (redacted per :func:`domain.disclosure.alert_view`). The operator sees all.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Final
+
+import psycopg
+from fastapi import APIRouter, Query
+from psycopg.rows import dict_row
+
+from domain.disclosure import alert_view
+from ingest.api.auth import Caller, Svc
+from ingest.api.errors import ApiError
+from ingest.api.services import Services
+from ingest.api.tokens import Principal
+from schemas.alerts import Alert
+from schemas.common import Slug, StrictModel, UtcDatetime
+from schemas.ledger import LedgerEntry
+from schemas.offers import Offer
+from schemas.readings import ReadingQuality
+from schemas.registry import Exchange, Need, Site
+from schemas.views import AlertView, ErrorBody
+from schemas.views import Caller as CallerView
+
+router = APIRouter(prefix="/v1", tags=["read"])
+
+_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    401: {"model": ErrorBody, "description": "No valid token."},
+    403: {"model": ErrorBody, "description": "Not the caller's data."},
+    503: {"model": ErrorBody, "description": "The database is unavailable; retry."},
+}
+Hours = Annotated[float, Query(gt=0, le=24 * 366, description="How far back, in hours.")]
+
+
+class StoredReading(StrictModel):
+    """A reading as stored."""
+
+    meter: Slug
+    stream: Slug
+    ts: UtcDatetime
+    value: float
+    unit: str
+    quality: ReadingQuality
+
+
+def _scope(caller: Principal) -> str | None:
+    return None if caller.is_operator else caller.company
+
+
+def _query(svc: Services, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
+    try:
+        with svc.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(sql.encode(), params)
+            return cur.fetchall()
+    except psycopg.Error as e:
+        raise ApiError(503, f"the database is unavailable: {type(e).__name__}") from e
+
+
+@router.get("/me", response_model=CallerView, responses=_RESPONSES)
+def me(caller: Caller) -> CallerView:
+    """Who the token belongs to."""
+    return CallerView(role=caller.role, company=caller.company, token_prefix=caller.prefix)
+
+
+@router.get("/sites", response_model=list[Site], responses=_RESPONSES)
+def sites(caller: Caller, svc: Svc) -> list[Site]:
+    """The caller's sites with their streams (all sites for the operator)."""
+    with svc.registry.locked() as d:
+        return [s for s in d.sites.values() if caller.owns(s.company)]
+
+
+@router.get("/needs", response_model=list[Need], responses=_RESPONSES)
+def needs(caller: Caller, svc: Svc) -> list[Need]:
+    """The caller's needs."""
+    with svc.registry.locked() as d:
+        return [d.needs[n] for n in sorted(d.needs_of(_scope(caller)))]
+
+
+@router.get("/exchanges", response_model=list[Exchange], responses=_RESPONSES)
+def exchanges(caller: Caller, svc: Svc) -> list[Exchange]:
+    """Exchanges the caller is a party to (supplier or receiver)."""
+    with svc.registry.locked() as d:
+        return [
+            x for x in d.exchanges.values()
+            if caller.owns(d.company_of_stream(x.stream)) or caller.owns(d.company_of_need(x.need))
+        ]  # fmt: skip
+
+
+@router.get("/ledger", response_model=list[LedgerEntry], responses=_RESPONSES)
+def ledger(caller: Caller, svc: Svc, hours: Hours = 24) -> list[LedgerEntry]:
+    """The latest ledger entry of each of the caller's streams updated in the last ``hours``."""
+    with svc.registry.locked() as d:
+        streams = sorted(d.streams_of(_scope(caller)))
+    rows = _query(
+        svc,
+        "SELECT DISTINCT ON (stream) stream, site, kind, unit, window_s, measured, committed,"
+        " available, steadiness, samples, available_since, updated_at FROM ledger"
+        " WHERE stream = ANY(%s) AND updated_at > now() - %s"
+        " ORDER BY stream, updated_at DESC",
+        (streams, timedelta(hours=hours)),
+    )
+    return [LedgerEntry.model_validate(r) for r in rows]
+
+
+@router.get("/alerts", response_model=list[AlertView], responses=_RESPONSES)
+def alerts(
+    caller: Caller,
+    svc: Svc,
+    hours: Hours = 24,
+    open_only: Annotated[bool, Query(description="Only alerts not resolved yet.")] = True,
+) -> list[AlertView]:
+    """The latest state of each alert on the caller's streams or needs, as the caller may see it."""
+    scope = _scope(caller)
+    with svc.registry.locked() as d:
+        streams, own_needs = sorted(d.streams_of(scope)), sorted(d.needs_of(scope))
+    rows = _query(
+        svc,
+        "SELECT payload FROM (SELECT DISTINCT ON (alert_id) alert_id, event, payload"
+        " FROM alerts WHERE ts > now() - %s AND (stream = ANY(%s) OR need = ANY(%s))"
+        " ORDER BY alert_id, ts DESC) latest WHERE NOT %s OR event <> 'resolved'"
+        " ORDER BY alert_id",
+        (timedelta(hours=hours), streams, own_needs, open_only),
+    )
+    out: list[AlertView] = []
+    with svc.registry.locked() as d:
+        for r in rows:
+            alert = Alert.model_validate(r["payload"])
+            found = d.stream(alert.stream)
+            site, stream = found if found is not None else (None, None)
+            out.append(alert_view(alert, site, stream, scope))
+    return out
+
+
+@router.get("/readings", response_model=list[StoredReading], responses=_RESPONSES)
+def readings(
+    caller: Caller,
+    svc: Svc,
+    meter: Annotated[str, Query(min_length=1, max_length=64)],
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> list[StoredReading]:
+    """Stored readings of one of the caller's meters, newest first."""
+    with svc.registry.locked() as d:
+        ref = d.meter(meter)
+    if ref is None:
+        raise ApiError(404, f"meter {meter!r} is not registered")
+    if not caller.owns(ref.company):
+        raise ApiError(403, f"meter {meter!r} is not a meter of {caller.company!r}")
+    rows = _query(
+        svc,
+        "SELECT meter, stream, ts, value, unit, quality FROM readings"
+        " WHERE meter = %s AND (%s::timestamptz IS NULL OR ts >= %s)"
+        " ORDER BY ts DESC LIMIT %s",
+        (meter, since, since, limit),
+    )
+    return [StoredReading.model_validate(r) for r in rows]
+
+
+@router.get("/offers", response_model=list[Offer], responses=_RESPONSES)
+def offers(
+    caller: Caller, svc: Svc, limit: Annotated[int, Query(ge=1, le=10_000)] = 1000
+) -> list[Offer]:
+    """ERP offers of the caller's sites (imported with ``symbiosis import``), newest first."""
+    own: list[str] | None = None  # the operator: every offer, also of unregistered sites
+    if not caller.is_operator:
+        with svc.registry.locked() as d:
+            own = sorted(s.id for s in d.sites.values() if caller.owns(s.company))
+    rows = _query(
+        svc,
+        "SELECT payload FROM offers WHERE %s::text[] IS NULL OR site = ANY(%s)"
+        " ORDER BY stored_at DESC, id LIMIT %s",
+        (own, own, limit),
+    )
+    return [Offer.model_validate(r["payload"]) for r in rows]

@@ -1,0 +1,141 @@
+"""Pushed readings -> Kafka, with the same rules for every door (HTTP API, MQTT bridge).
+
+:meth:`ReadingGateway.submit` checks raw rows with :func:`domain.intake.check_readings`, then:
+
+- if any row names another company's meter, nothing is published; the request is rejected
+  as a whole (one rejection carrying the request and every reason);
+- otherwise the valid readings are published as :class:`~schemas.readings.ReadingBatch` es
+  keyed by stream, and each bad row goes to the rejected topic with its reasons.
+
+It returns only after Kafka acknowledged every record it published (readings and rejections),
+so an answer of "accepted" means the readings are on the topic, and nothing refused is lost
+without a trace. Re-sending accepted readings is harmless: the ledger ignores readings not
+newer than a meter's newest, and the sink stores each (meter, ts) once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Final
+
+import orjson
+from kafka.producer.future import FutureRecordMetadata
+
+from domain.intake import RowError, check_readings
+from ingest.publisher import Publisher
+from ingest.registry_follower import RegistryFollower
+from schemas.readings import ReadingBatch
+from schemas.rejections import Rejection
+from symbiosis import metrics
+from symbiosis.settings import Settings
+
+STAGE: Final = "ingest"
+MAX_BATCH: Final = 10_000  # ReadingBatch.readings max_length
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What happened to one push.
+
+    Attributes:
+        accepted: Readings acknowledged by Kafka.
+        errors: One entry per bad field (rows named as the client sent them).
+        forbidden: The push named another company's meter; nothing was published.
+    """
+
+    accepted: int
+    errors: list[RowError] = field(default_factory=list)
+    forbidden: bool = False
+
+    @property
+    def rejected_rows(self) -> int:
+        """Rows refused (each with at least one error; all rows when forbidden)."""
+        return len({e.row for e in self.errors})
+
+
+class ReadingGateway:
+    """Checks, publishes and rejects pushed readings; see the module docstring."""
+
+    def __init__(
+        self, settings: Settings, publisher: Publisher, registry: RegistryFollower
+    ) -> None:
+        self.settings = settings
+        self.publisher = publisher
+        self.registry = registry
+
+    def _reject(self, rejection: Rejection) -> FutureRecordMetadata:
+        value = rejection.model_dump_json().encode()
+        return self.publisher.send(self.settings.topics.rejected, None, value)
+
+    def submit(
+        self,
+        rows: Sequence[object],
+        *,
+        company: str | None,
+        source: str,
+        body: bytes = b"",
+        prefix: str = "readings",
+        names: Mapping[str, str] | None = None,
+        earlier_errors: Sequence[RowError] = (),
+    ) -> Submission:
+        """Check and publish one push; blocks until Kafka acknowledged what was published.
+
+        Args:
+            rows: Decoded reading rows (see :func:`domain.intake.check_readings`).
+            company: The pushing tenant; ``None`` for the operator.
+            source: Where the push came from, for rejections (``POST /v1/readings``).
+            body: The raw request, carried by the rejection of a forbidden push.
+            prefix: Name of the rows' list in error fields.
+            names: Field renames for error messages (OMF pushes).
+            earlier_errors: Errors found before (e.g. mapping OMF tags); their rows are
+                rejected with the others.
+
+        Raises:
+            PipelineError: Kafka did not acknowledge in time; the caller answers 503 and the
+                client retries (safe, see the module docstring).
+        """
+        with self.registry.locked() as directory:
+            checked = check_readings(
+                rows, directory, company=company, now=datetime.now(UTC),
+                max_skew_s=self.settings.max_clock_skew_s, prefix=prefix, names=names,
+            )  # fmt: skip
+        errors = [*earlier_errors, *checked.errors]
+        errors.sort(key=lambda e: e.row)
+        topics = self.settings.topics
+        futures: list[FutureRecordMetadata] = []
+        if checked.forbidden:
+            reasons = "; ".join(f"{e.field}: {e.reason}" for e in errors if e.forbidden)
+            rejection = Rejection.of(STAGE, source, f"forbidden: {reasons}", body)
+            futures.append(
+                self.publisher.send(topics.rejected, None, rejection.model_dump_json().encode())
+            )
+            self.publisher.wait(futures, self.settings.api_ack_timeout_s)
+            metrics.REJECTED.labels(STAGE).inc(len(rows))
+            return Submission(0, errors, forbidden=True)
+        for stream, readings in checked.by_stream.items():
+            for start in range(0, len(readings), MAX_BATCH):
+                batch = ReadingBatch(
+                    batch_id=f"i-{uuid.uuid4().hex}",
+                    stream=stream,
+                    readings=readings[start : start + MAX_BATCH],
+                )
+                futures.append(
+                    self.publisher.send(topics.readings, stream, batch.model_dump_json().encode())
+                )
+        by_row: dict[int, list[RowError]] = {}
+        for e in errors:
+            by_row.setdefault(e.row, []).append(e)
+        for row, row_errors in by_row.items():
+            reason = "; ".join(f"{e.field}: {e.reason}" for e in row_errors)
+            payload = orjson.dumps(row_errors[0].payload, default=str)
+            rejection = Rejection.of(STAGE, f"{source} row {row}", reason, payload)
+            futures.append(
+                self.publisher.send(topics.rejected, None, rejection.model_dump_json().encode())
+            )
+        self.publisher.wait(futures, self.settings.api_ack_timeout_s)
+        metrics.READINGS.labels(STAGE).inc(checked.accepted)
+        metrics.REJECTED.labels(STAGE).inc(len(by_row))
+        return Submission(checked.accepted, errors)

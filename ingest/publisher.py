@@ -1,0 +1,84 @@
+"""One idempotent, ``acks=all`` Kafka producer for request/response style ingest.
+
+The HTTP API, the MQTT bridge and the ERP import answer "accepted" only for what Kafka
+acknowledged: :meth:`Publisher.send` returns a future per record and :meth:`Publisher.wait`
+blocks until those futures (and only those: other threads may share the producer) are
+acknowledged, raising if any was not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+from kafka.producer.future import FutureRecordMetadata
+
+from symbiosis import metrics
+from symbiosis.errors import PipelineError
+
+STAGE = "ingest"
+
+
+class Publisher:
+    """Thread-safe sender of keyed records; see the module docstring for the guarantee."""
+
+    def __init__(self, bootstrap: str, **overrides: Any) -> None:
+        """Connect to Kafka.
+
+        Raises:
+            PipelineError: the brokers cannot be reached.
+        """
+        config: dict[str, Any] = {
+            "bootstrap_servers": bootstrap,
+            "acks": "all",
+            "enable_idempotence": True,
+            "linger_ms": 2,
+            "batch_size": 256 * 1024,
+            "max_request_size": 8 * 1024 * 1024,
+            **overrides,
+        }
+        try:
+            self._producer = KafkaProducer(**config)
+        except KafkaError as e:
+            raise PipelineError(f"cannot reach Kafka at {bootstrap}: {e}") from e
+
+    def send(self, topic: str, key: str | None, value: bytes | None) -> FutureRecordMetadata:
+        """Queue one record (``value=None``: a tombstone); returns its acknowledgement future."""
+        future: FutureRecordMetadata = self._producer.send(
+            topic, key=key.encode() if key is not None else None, value=value
+        )
+        return future
+
+    def wait(self, futures: Iterable[FutureRecordMetadata], timeout_s: float) -> int:
+        """Block until every future is acknowledged; returns how many were.
+
+        Raises:
+            PipelineError: a record was refused, or not acknowledged within ``timeout_s``
+                (it may still arrive later: callers answer "not accepted", so a client
+                retries, and every consumer treats a repeat as a no-op).
+        """
+        pending = list(futures)
+        if pending:
+            try:
+                self._producer.flush(timeout=timeout_s)
+            except KafkaError as e:
+                metrics.FAILURES.labels(STAGE, "kafka_not_acknowledged").inc(len(pending))
+                raise PipelineError(f"Kafka did not acknowledge within {timeout_s} s: {e}") from e
+        failed: list[str] = []
+        for f in pending:
+            try:
+                f.get(timeout=0)
+            except KafkaError as e:
+                failed.append(f"{type(e).__name__}: {e}")
+        if failed:
+            metrics.FAILURES.labels(STAGE, "kafka_not_acknowledged").inc(len(failed))
+            raise PipelineError(
+                f"Kafka did not acknowledge {len(failed)} of {len(pending)} records: {failed[0]}"
+            )
+        return len(pending)
+
+    def close(self) -> None:
+        """Flush what is queued and close the connection."""
+        self._producer.close(timeout=30)

@@ -1,0 +1,156 @@
+"""A live :class:`~domain.directory.Directory` fed by the compacted registry topics.
+
+A background thread reads the sites, needs and exchanges topics from the beginning (no consumer
+group: every API replica and bridge keeps its own full copy, like a table) and applies each
+record under a lock. :meth:`RegistryFollower.wait_ready` returns once everything that was on the
+topics at start-up has been applied, so a process never answers from a half-read registry.
+Writes made through this process are applied at once as well (:meth:`RegistryFollower.apply`),
+so a client reads its own writes without waiting for the round trip.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import structlog
+from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
+from pydantic import ValidationError
+
+from domain.directory import Directory
+from schemas.registry import Exchange, Need, Site
+from symbiosis.errors import PipelineError, SymbiosisError, UnknownReferenceError
+from symbiosis.procs import wait_until
+from symbiosis.settings import Topics
+
+log = structlog.get_logger(__name__)
+
+
+class RegistryFollower:
+    """Keeps a directory in step with the registry topics; see the module docstring."""
+
+    def __init__(self, bootstrap: str, topics: Topics) -> None:
+        self.topics = topics
+        self.directory = Directory()
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._bootstrap = bootstrap
+        self._thread = threading.Thread(target=self._run, name="registry-follower", daemon=True)
+        self.applied = 0
+
+    @contextmanager
+    def locked(self) -> Iterator[Directory]:
+        """The directory, held still for the duration of the block."""
+        with self._lock:
+            yield self.directory
+
+    def start(self) -> None:
+        """Start following in the background."""
+        self._thread.start()
+
+    def wait_ready(self, timeout_s: float = 60.0) -> None:
+        """Block until the registry present at start-up has been read.
+
+        Raises:
+            PipelineError: Kafka could not be read, or not within ``timeout_s``.
+        """
+        wait_until(
+            lambda: self._ready.is_set() or self._error is not None,
+            timeout_s=timeout_s,
+            what="the registry (reading its topics)",
+            error=PipelineError,
+        )
+        if self._error is not None:
+            raise PipelineError(f"reading the registry failed: {self._error}") from self._error
+
+    def stop(self) -> None:
+        """Stop the thread and wait for it."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def apply(self, topic: str, key: str, value: bytes | None) -> None:
+        """Apply one registry record (``None``: tombstone).
+
+        Raises:
+            ConfigurationError: the record conflicts with the registry (see
+                :class:`~domain.directory.Directory`).
+            pydantic.ValidationError: the record is not a valid site, need or exchange.
+        """
+        t = self.topics
+        with self._lock:
+            d = self.directory
+            if topic == t.sites and value is not None:
+                d.put_site(Site.model_validate_json(value))
+            elif topic == t.needs:
+                if value is None:
+                    d.remove_need(key)
+                else:
+                    d.put_need(Need.model_validate_json(value))
+            elif topic == t.exchanges:
+                if value is None:
+                    d.remove_exchange(key)
+                else:
+                    d.put_exchange(Exchange.model_validate_json(value))
+            self.applied += 1
+
+    def _run(self) -> None:
+        try:
+            consumer = KafkaConsumer(
+                bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None
+            )
+        except KafkaError as e:
+            self._error = e
+            return
+        try:
+            self._follow(consumer)
+        except Exception as e:  # noqa: BLE001 - surfaced through wait_ready and the log
+            self._error = e
+            log.error("registry.follow_failed", error=repr(e))
+        finally:
+            consumer.close()
+
+    def _follow(self, consumer: KafkaConsumer) -> None:
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in self.topics.registry()
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        end = {tp: off for tp, off in consumer.end_offsets(partitions).items() if off > 0}
+        if not end:
+            self._ready.set()
+        # Sites first: a need or exchange naming a site not read yet waits for the next pass.
+        waiting: list[tuple[str, str, bytes | None]] = []
+        while not self._stop.is_set():
+            for tp, records in consumer.poll(timeout_ms=200, max_records=5000).items():
+                for rec in records:
+                    key = rec.key.decode("utf-8", errors="replace") if rec.key else ""
+                    waiting.append((tp.topic, key, rec.value))
+                    if tp in end and rec.offset + 1 >= end[tp]:
+                        del end[tp]
+            waiting = self._apply_all(waiting)
+            if not end and not self._ready.is_set():
+                self._ready.set()
+                log.info("registry.ready", records=self.applied, waiting=len(waiting))
+
+    def _apply_all(
+        self, records: list[tuple[str, str, bytes | None]]
+    ) -> list[tuple[str, str, bytes | None]]:
+        order = {topic: i for i, topic in enumerate(self.topics.registry())}
+        still: list[tuple[str, str, bytes | None]] = []
+        for topic, key, value in sorted(records, key=lambda r: order.get(r[0], 99)):
+            try:
+                self.apply(topic, key, value)
+            except ValidationError as e:
+                log.warning("registry.invalid_record", topic=topic, key=key, error=str(e)[:200])
+            except UnknownReferenceError:  # names something not read yet: retry next pass
+                still.append((topic, key, value))
+            except SymbiosisError as e:
+                log.warning("registry.refused", topic=topic, key=key, error=str(e)[:200])
+        return still[-10_000:]

@@ -1,0 +1,70 @@
+"""What the HTTP API answers: push results, errors, and alerts as a given tenant may see them."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from schemas.alerts import AlertEvent, Benefit
+from schemas.common import ResourceKind, Slug, StrictModel, UtcDatetime
+from schemas.units import UnitStr
+
+
+class FieldError(StrictModel):
+    """One bad field: which row (0-based, when the input is a list), which field, and why."""
+
+    row: int | None = None
+    field: str
+    reason: str
+
+
+class PushResult(StrictModel):
+    """Outcome of a push: readings acknowledged by Kafka, rows refused and why.
+
+    Accepted readings are on the readings topic even when other rows were refused (the answer
+    is then 422); re-sending them is harmless.
+    """
+
+    accepted: int = Field(ge=0)
+    rejected: int = Field(ge=0)
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+class ErrorBody(StrictModel):
+    """Every 4xx/5xx answer: a machine-readable code, a sentence, and the bad fields."""
+
+    error: str = Field(description="e.g. invalid_input, forbidden, unauthorized, too_large.")
+    message: str
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+class Caller(StrictModel):
+    """Who a token belongs to."""
+
+    role: str
+    company: Slug | None = None
+    token_prefix: str
+
+
+class AlertView(StrictModel):
+    """An alert as one tenant may see it.
+
+    The supplier and the operator see everything. A partner (the need's company) sees the kind,
+    a quality summary, a quantity band, a distance band and the benefit (``redacted``), and the
+    stream and supplier company only when the supplier allows its identity to be disclosed.
+    """
+
+    alert_id: str
+    event: AlertEvent
+    need: Slug
+    kind: ResourceKind
+    quality: str = Field(description="e.g. 'steam, 200-250 degC' or 'EWC 100105'.")
+    available_band: str = Field(description="e.g. '20-50 MW'.")
+    distance_band: str = Field(description="e.g. '2-5 km'.")
+    benefit: Benefit
+    ts: UtcDatetime
+    redacted: bool
+    stream: Slug | None = None
+    supplier_company: Slug | None = None
+    available: float | None = None
+    unit: UnitStr | None = None
+    distance_km: float | None = None

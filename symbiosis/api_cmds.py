@@ -1,0 +1,133 @@
+"""``symbiosis api``, ``symbiosis token issue|revoke|list`` and ``symbiosis db migrate``."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+import psycopg
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from ingest.api import tokens
+from schemas.common import SLUG_PATTERN
+from sinks.migrate import migrate
+from symbiosis.errors import SymbiosisError
+from symbiosis.logs import configure_logging
+from symbiosis.settings import get_settings
+
+token_app = typer.Typer(
+    help="Per-company API tokens (only their SHA-256 is stored; a token is shown once).",
+    no_args_is_help=True,
+)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+_err = Console(stderr=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    _err.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    return typer.Exit(1)
+
+
+def api(
+    host: Annotated[str | None, typer.Option(help="Listen address (default: settings).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: SYMBIOSIS_API_PORT).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the HTTP API (OpenAPI document at /openapi.json, interactive docs at /docs).
+
+    Applies pending database migrations first; needs Kafka and the database up
+    (`symbiosis stack up`). Stop with Ctrl-C.
+    """
+    settings = get_settings()
+    configure_logging()
+    try:
+        migrate(settings.database_url)
+    except (SymbiosisError, psycopg.Error) as e:
+        raise _fail(f"cannot prepare the database: {e}") from e
+    uvicorn.run(
+        "ingest.api.main:app",
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        workers=workers,
+        log_level="warning",
+    )
+
+
+@token_app.command("issue")
+def issue(
+    company: Annotated[
+        str | None, typer.Argument(help="The company (tenant) the token acts for.")
+    ] = None,
+    operator: Annotated[
+        bool, typer.Option("--operator", help="An operator token: sees and may do everything.")
+    ] = False,
+    label: Annotated[str, typer.Option(help="A note on what the token is for.")] = "",
+) -> None:
+    """Issue a token and print it once (store it now: it cannot be shown again)."""
+    if operator == (company is not None):
+        raise _fail("give a COMPANY, or --operator (not both)")
+    if company is not None and not re.match(SLUG_PATTERN, company):
+        raise _fail(f"company: {company!r} is not a slug (lowercase letters, digits, - or _)")
+    settings = get_settings()
+    try:
+        migrate(settings.database_url)
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            token = tokens.issue(conn, company, label=label)
+    except (SymbiosisError, psycopg.Error) as e:
+        raise _fail(str(e)) from e
+    typer.echo(token)
+
+
+@token_app.command("revoke")
+def revoke(
+    prefix: Annotated[str, typer.Argument(help="The token, or its first 10 characters.")],
+) -> None:
+    """Revoke a token (API processes stop accepting it within SYMBIOSIS_API_TOKEN_CACHE_S)."""
+    try:
+        with psycopg.connect(get_settings().database_url, autocommit=True) as conn:
+            n = tokens.revoke(conn, prefix)
+    except (SymbiosisError, psycopg.Error) as e:
+        raise _fail(str(e)) from e
+    if n == 0:
+        raise _fail(f"no live token starts with {prefix[:10]!r}")
+    typer.echo(f"revoked {n} token(s)")
+
+
+@token_app.command("list")
+def list_tokens() -> None:
+    """List tokens by prefix, company, role and state (never the tokens themselves)."""
+    try:
+        with psycopg.connect(get_settings().database_url, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT prefix, coalesce(company, '-'), role, label, created_at, revoked_at"
+                " FROM api_tokens ORDER BY created_at"
+            ).fetchall()
+    except psycopg.Error as e:
+        raise _fail(str(e)) from e
+    table = Table("prefix", "company", "role", "label", "created", "revoked")
+    for prefix, company, role, label, created, revoked in rows:
+        table.add_row(
+            str(prefix), str(company), str(role), str(label), f"{created:%Y-%m-%d %H:%M}",
+            f"{revoked:%Y-%m-%d %H:%M}" if revoked else "",
+        )  # fmt: skip
+    Console().print(table)
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply pending migrations (the sink and the API also do this when they start)."""
+    try:
+        applied = migrate(get_settings().database_url)
+    except (SymbiosisError, psycopg.Error) as e:
+        raise _fail(str(e)) from e
+    typer.echo(f"applied: {applied}" if applied else "up to date")
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the ``symbiosis`` app."""
+    app.command("api")(api)
+    app.add_typer(token_app, name="token")
+    app.add_typer(db_app, name="db")

@@ -1,0 +1,74 @@
+"""A running API on the real stack for tests: the demo park registered, tokens, a sink thread."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from fastapi.testclient import TestClient
+
+from domain.park import bundled_park_path, load_park
+from ingest.api import tokens
+from ingest.api.app import create_app
+from ingest.registry import RegistryPublisher
+from schemas.registry import Park
+from sinks.consumer import Sink
+from symbiosis.kafka_admin import ensure_topics
+from symbiosis.settings import Settings
+
+# Companies of the demo park used by the tests:
+SUPPLIER = "kalundborg-refinery"  # gives refinery-fuel-gas; does not disclose its identity
+PARTNER = "saint-gobain"  # Gyproc: need gyproc-fuel-gas (and gyproc-gypsum)
+DISCLOSING = "orsted"  # gives asnaes-steam, asnaes-gypsum; discloses its identity
+OUTSIDER = "argo"
+
+
+@dataclass
+class ApiEnv:
+    settings: Settings
+    client: TestClient
+    park: Park
+    tokens: dict[str, str]  # company (or "operator") -> token
+    sink: Sink
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    def readings(self, meter: str, n: int, *, value: float = 3000.0, unit: str = "m^3/h",
+                 start: datetime | None = None) -> list[dict[str, Any]]:  # fmt: skip
+        t0 = start or datetime.now(UTC) - timedelta(minutes=5)
+        return [
+            {"meter": meter, "ts": (t0 + timedelta(seconds=i)).isoformat(), "value": value,
+             "unit": unit}
+            for i in range(n)
+        ]  # fmt: skip
+
+
+@contextmanager
+def api_env(settings: Settings, *, sink: bool = True) -> Iterator[ApiEnv]:
+    """Topics created, demo park published, one token per company plus the operator."""
+    ensure_topics(settings.kafka_bootstrap, settings.topics.configs(), settings.partitions)
+    park = load_park(bundled_park_path())
+    publisher = RegistryPublisher(settings.kafka_bootstrap, settings.topics)
+    publisher.park(park)
+    publisher.flush()
+    publisher.close()
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        issued = {s.company: tokens.issue(conn, s.company, label="test") for s in park.sites}
+        issued["operator"] = tokens.issue(conn, None, label="test")
+    runner = Sink(settings.model_copy(update={"sink_flush_s": 0.2}))
+    thread = threading.Thread(target=runner.run, daemon=True)
+    if sink:
+        thread.start()
+    try:
+        with TestClient(create_app(settings)) as client:
+            yield ApiEnv(settings, client, park, issued, runner)
+    finally:
+        runner.stop()
+        if sink:
+            thread.join(30)

@@ -1,0 +1,239 @@
+"""The HTTP API on the real stack: pushes reach the database, tenants stay in their scope."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import psycopg
+import pytest
+from kafka import KafkaProducer
+
+from schemas.alerts import Alert, AlertEvent, Benefit
+from schemas.rejections import Rejection
+from symbiosis.settings import Settings
+from tests.api_env import DISCLOSING, OUTSIDER, PARTNER, SUPPLIER, ApiEnv, api_env
+from tests.helpers import consume_all, scalar, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def env(stack: Settings) -> Iterator[ApiEnv]:
+    """One API for the module (its tests use distinct meters and check their own rows)."""
+    import uuid
+
+    from symbiosis.settings import Topics
+
+    prefix = f"test-api-{uuid.uuid4().hex[:8]}"
+    topics = Topics(**{name: f"{prefix}.{name}" for name in Topics.model_fields})
+    settings = stack.model_copy(update={"topics": topics, "partitions": 2})
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute("TRUNCATE readings, ledger, alerts, offers")
+    with api_env(settings) as e:
+        yield e
+
+
+def _rejections(env: ApiEnv, expect: int) -> list[Rejection]:
+    raw = consume_all(env.settings, env.settings.topics.rejected, expect, timeout_s=20)
+    return [Rejection.model_validate_json(v) for v in raw]
+
+
+def test_a_historian_batch_pushed_over_http_is_stored(env: ApiEnv) -> None:
+    rows = env.readings("refinery-fuel-gas", 120)
+    r = env.client.post("/v1/readings", json={"readings": rows}, headers=env.auth(SUPPLIER))
+    assert r.status_code == 200, r.text
+    assert r.json() == {"accepted": 120, "rejected": 0, "errors": []}
+    count = "SELECT count(*) FROM readings WHERE meter = 'refinery-fuel-gas'"
+    wait_for(lambda: scalar(env.settings, count) == 120, 30, "120 readings stored")
+    got = env.client.get(
+        "/v1/readings",
+        params={"meter": "refinery-fuel-gas", "limit": 5},
+        headers=env.auth(SUPPLIER),
+    )
+    assert got.status_code == 200
+    assert [x["value"] for x in got.json()] == [3000.0] * 5
+
+
+def test_a_company_cannot_push_for_or_read_another_companys_meters(env: ApiEnv) -> None:
+    before = scalar(env.settings, "SELECT count(*) FROM readings WHERE meter = 'asnaes-steam'")
+    rows = env.readings("novo-process-heat", 3, unit="MW", value=5) + env.readings(
+        "asnaes-steam", 2, unit="MW", value=40
+    )
+    r = env.client.post("/v1/readings", json={"readings": rows}, headers=env.auth(OUTSIDER))
+    assert r.status_code == 403
+    body = r.json()
+    assert body["error"] == "forbidden"
+    assert {e["row"] for e in body["errors"]} == {0, 1, 2, 3, 4}
+    read = env.client.get(
+        "/v1/readings", params={"meter": "asnaes-steam"}, headers=env.auth(PARTNER)
+    )
+    assert read.status_code == 403
+    assert env.client.get("/v1/ledger", headers=env.auth(OUTSIDER)).json() == []
+    rejected = [x for x in _rejections(env, 1) if x.reason.startswith("forbidden")]
+    assert rejected
+    assert "asnaes-steam" in rejected[0].reason
+    assert (
+        scalar(env.settings, "SELECT count(*) FROM readings WHERE meter = 'asnaes-steam'") == before
+    )
+
+
+def test_bad_rows_are_named_rejected_with_reason_and_the_rest_stored(env: ApiEnv) -> None:
+    rows = env.readings("refinery-cooling-water", 4, unit="m^3/h", value=300)
+    rows[1]["value"] = "lots"
+    rows[2]["unit"] = "MW"  # energy is not a water flow
+    rows[3]["ts"] = "2026-01-01T00:00:00"  # no timezone
+    rows.append({"meter": "no-such-meter", "ts": rows[0]["ts"], "value": 1, "unit": "m^3/h"})
+    r = env.client.post("/v1/readings", json={"readings": rows}, headers=env.auth(SUPPLIER))
+    assert r.status_code == 422
+    body = r.json()
+    assert body["accepted"] == 1
+    assert body["rejected"] == 4
+    fields = {e["field"] for e in body["errors"]}
+    assert fields == {
+        "readings[1].value", "readings[2].unit", "readings[3].ts", "readings[4].meter",
+    }  # fmt: skip
+    sources = {
+        x.source for x in _rejections(env, 4) if x.source.startswith("POST /v1/readings row")
+    }
+    assert {"POST /v1/readings row 1", "POST /v1/readings row 4"} <= sources
+    count = "SELECT count(*) FROM readings WHERE meter = 'refinery-cooling-water'"
+    wait_for(lambda: scalar(env.settings, count) == 1, 30, "the valid reading stored")
+
+
+def test_omf_values_are_mapped_by_the_sites_tag_map(env: ApiEnv) -> None:
+    site = next(s for s in env.park.sites if s.id == "refinery").model_dump(mode="json")
+    site["tag_map"] = {"KR.GAS.FLOW.PV": "refinery-fuel-gas"}
+    put = env.client.put("/v1/sites/refinery", json=site, headers=env.auth(SUPPLIER))
+    assert put.status_code == 200, put.text
+    t0 = datetime.now(UTC) - timedelta(minutes=30)
+    values = [
+        {"tag": "KR.GAS.FLOW.PV", "timestamp": (t0 + timedelta(seconds=i)).isoformat(),
+         "value": 2900.0, "good": i != 1}
+        for i in range(3)
+    ] + [{"tag": "KR.UNKNOWN", "timestamp": t0.isoformat(), "value": 1.0}]  # fmt: skip
+    r = env.client.post("/v1/sites/refinery/omf", json=values, headers=env.auth(SUPPLIER))
+    assert r.status_code == 422
+    assert r.json()["accepted"] == 3
+    assert [e["field"] for e in r.json()["errors"]] == ["[3].tag"]
+    t1 = t0 + timedelta(seconds=3)
+    q = (
+        "SELECT count(*) FROM readings WHERE meter = 'refinery-fuel-gas'"
+        f" AND ts >= '{t0.isoformat()}' AND ts < '{t1.isoformat()}'"
+    )
+    wait_for(lambda: scalar(env.settings, q) == 3, 30, "3 OMF readings stored")
+    assert scalar(env.settings, q + " AND quality = 'bad'") == 1
+    other = env.client.post("/v1/sites/refinery/omf", json=values[:1], headers=env.auth(PARTNER))
+    assert other.status_code == 403
+
+
+def test_registry_writes_stay_inside_the_callers_company(env: ApiEnv) -> None:
+    need = {
+        "id": "gyproc-more-gypsum", "site": "gyproc", "kind": "material", "unit": "t/yr",
+        "min_quantity": 1000, "accepts_ewc": ["100105"],
+        "subscription": {"webhook": "https://gyproc.example/alerts"},
+    }  # fmt: skip
+    assert (
+        env.client.put(f"/v1/needs/{need['id']}", json=need, headers=env.auth(PARTNER)).status_code
+        == 200
+    )
+    assert need["id"] in {
+        n["id"] for n in env.client.get("/v1/needs", headers=env.auth(PARTNER)).json()
+    }
+    stolen = {**need, "id": "argo-on-gyproc"}
+    assert (
+        env.client.put(
+            "/v1/needs/argo-on-gyproc", json=stolen, headers=env.auth(OUTSIDER)
+        ).status_code
+        == 403
+    )
+    site = next(s for s in env.park.sites if s.id == "gyproc").model_dump(mode="json")
+    assert (
+        env.client.put(
+            "/v1/sites/gyproc", json={**site, "company": OUTSIDER}, headers=env.auth(OUTSIDER)
+        ).status_code
+        == 403
+    )
+    assert (
+        env.client.delete(f"/v1/needs/{need['id']}", headers=env.auth(OUTSIDER)).status_code == 403
+    )
+    bad = {**need, "min_quantity": -1, "colour": "blue"}
+    r = env.client.put(f"/v1/needs/{need['id']}", json=bad, headers=env.auth(PARTNER))
+    assert r.status_code == 422
+    assert {"min_quantity", "colour"} <= {e["field"] for e in r.json()["errors"]}
+    assert any(x.source == f"PUT /v1/needs/{need['id']}" for x in _rejections(env, 1))
+    assert (
+        env.client.delete(f"/v1/needs/{need['id']}", headers=env.auth(PARTNER)).status_code == 204
+    )
+
+
+def test_tokens_are_required_and_revocable(env: ApiEnv) -> None:
+    assert env.client.get("/v1/me").status_code == 401
+    bad = {"Authorization": "Bearer sym_not-a-token"}
+    assert env.client.post("/v1/readings", json={"readings": []}, headers=bad).status_code == 401
+    me = env.client.get("/v1/me", headers=env.auth("operator")).json()
+    assert me["role"] == "operator"
+    assert me["company"] is None
+    with psycopg.connect(env.settings.database_url) as conn:
+        stored = {r[0] for r in conn.execute("SELECT token_sha256 FROM api_tokens")}
+    assert not any(t in stored for t in env.tokens.values())  # only hashes are stored
+
+
+def test_limits_answer_413(env: ApiEnv) -> None:
+    limit = env.settings.api_max_batch_readings
+    many = {"readings": env.readings("refinery-fuel-gas", 1) * (limit + 1)}
+    assert env.client.post("/v1/readings", json=many, headers=env.auth(SUPPLIER)).status_code == 413
+    huge = b'{"readings": [' + b" " * env.settings.api_max_body_bytes + b"]}"
+    r = env.client.post("/v1/readings", content=huge, headers=env.auth(SUPPLIER))
+    assert r.status_code == 413
+    assert r.json()["error"] == "too_large"
+
+
+def _alert(stream: str, need: str, event: AlertEvent = AlertEvent.OPENED) -> Alert:
+    now = datetime.now(UTC)
+    return Alert(
+        alert_id=f"{stream}--{need}", idempotency_key=f"{stream}--{need}--{event}",
+        event=event, stream=stream, need=need, kind="gas", available=2987.5, unit="m^3/h",
+        quantity=2500, need_unit="m^3/h", distance_km=0.8,
+        benefit=Benefit(co2e_t_per_yr=1234.0), ts=now,
+    )  # fmt: skip
+
+
+def test_alerts_are_redacted_for_partners_unless_the_supplier_discloses(env: ApiEnv) -> None:
+    producer = KafkaProducer(bootstrap_servers=env.settings.kafka_bootstrap, acks="all")
+    for a in (
+        _alert("refinery-fuel-gas", "gyproc-fuel-gas"),
+        _alert("asnaes-gypsum", "gyproc-gypsum"),
+    ):
+        producer.send(
+            env.settings.topics.alerts, key=a.stream.encode(), value=a.model_dump_json().encode()
+        )
+    producer.flush()
+    producer.close()
+    wait_for(lambda: scalar(env.settings, "SELECT count(*) FROM alerts") >= 2, 30, "alerts stored")
+
+    partner = {
+        a["alert_id"]: a for a in env.client.get("/v1/alerts", headers=env.auth(PARTNER)).json()
+    }
+    hidden = partner["refinery-fuel-gas--gyproc-fuel-gas"]
+    assert hidden["redacted"]
+    assert hidden["stream"] is None
+    assert hidden["supplier_company"] is None
+    assert hidden["available"] is None
+    assert hidden["distance_km"] is None
+    assert hidden["available_band"] == "2000-5000 m^3/h"
+    assert hidden["distance_band"] == "< 1 km"
+    assert hidden["benefit"]["co2e_t_per_yr"] == 1234.0
+    assert "kalundborg-refinery" not in orjson.dumps(hidden).decode()
+    shown = partner["asnaes-gypsum--gyproc-gypsum"]
+    assert shown["supplier_company"] == DISCLOSING
+    assert shown["stream"] == "asnaes-gypsum"
+    assert shown["available"] is None  # still a band for partners
+
+    supplier = env.client.get("/v1/alerts", headers=env.auth(SUPPLIER)).json()
+    assert [a["alert_id"] for a in supplier] == ["refinery-fuel-gas--gyproc-fuel-gas"]
+    assert supplier[0]["available"] == 2987.5
+    assert not supplier[0]["redacted"]
+    assert env.client.get("/v1/alerts", headers=env.auth(OUTSIDER)).json() == []
+    assert len(env.client.get("/v1/alerts", headers=env.auth("operator")).json()) == 2
