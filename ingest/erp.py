@@ -123,8 +123,9 @@ ColumnName = Annotated[str, StringConstraints(min_length=1)]
 
 
 def _did_you_mean(name: str, choices: Collection[str]) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    folded = {str(c).casefold(): str(c) for c in choices}
+    close = difflib.get_close_matches(name.casefold(), list(folded), n=1, cutoff=0.5)
+    return f" (did you mean {folded[close[0]]!r}?)" if close else ""
 
 
 def _check_targets(names: Collection[str]) -> None:
@@ -214,6 +215,11 @@ class ColumnMapping(StrictModel):
         return value
 
     @model_validator(mode="after")
+    def _defaults_valid(self) -> ColumnMapping:
+        normalised_defaults(self)  # raises ValueError naming the default
+        return self
+
+    @model_validator(mode="after")
     def _required_covered(self) -> ColumnMapping:
         if "id" in self.defaults:
             raise ValueError("defaults: 'id' cannot be a constant; use id_template")
@@ -278,12 +284,14 @@ def load_mapping(path: Path) -> ColumnMapping:
     try:
         return ColumnMapping.model_validate(data)
     except ValidationError as e:
-        issues = [
-            f"{path}: {'.'.join(str(p) for p in err['loc']) or 'mapping'}: "
-            f"{err['msg'].removeprefix('Value error, ')}"
-            for err in e.errors(include_url=False)
-        ]
+        issues = [_mapping_issue(path, err) for err in e.errors(include_url=False)]
         raise ErpImportError("\n".join(issues)) from e
+
+
+def _mapping_issue(path: Path, err: ErrorDetails) -> str:
+    where = ".".join(str(p) for p in err["loc"])
+    message = err["msg"].removeprefix("Value error, ")
+    return f"{path}: {where}: {message}" if where else f"{path}: {message}"
 
 
 # --- value normalisers (raise ValueError with a reason a user understands) ---------------------
@@ -451,6 +459,62 @@ def _cell(value: object) -> Any:
         value = value.strip()
         return value or None
     return value
+
+
+def _normalisers(
+    mapping: ColumnMapping,
+    *,
+    excel_serials: bool = False,
+    epoch: Callable[[], datetime | None] = lambda: None,
+) -> dict[str, Callable[[object], Any]]:
+    """Per target field: cell -> normalised value (raises ValueError with the reason)."""
+    zone = ZoneInfo(mapping.timezone)
+
+    def when(value: object) -> datetime:
+        return parse_datetime(
+            value,
+            tz=zone,
+            date_format=mapping.date_format,
+            excel_serials=excel_serials,
+            excel_epoch=epoch(),
+        )
+
+    def quantity(value: object) -> float:
+        return parse_quantity(value, decimal_comma=mapping.decimal_comma)
+
+    def unit(value: object) -> str:
+        text = _text(value)
+        parse_unit(text)
+        return text
+
+    return {
+        "id": _slug_value,
+        "site": _slug_value,
+        "stream": _slug_value,
+        "kind": lambda v: _text(v).lower(),
+        "description": _text,
+        "ewc": _ewc_value,
+        "quantity": quantity,
+        "unit": unit,
+        "available_from": when,
+        "available_until": when,
+    }
+
+
+def normalised_defaults(mapping: ColumnMapping) -> dict[str, Any]:
+    """The mapping's ``defaults``, normalised as cells are.
+
+    Raises:
+        ValueError: a default is invalid (``defaults.<field>: reason``).
+    """
+    normalisers = _normalisers(mapping)
+    defaults: dict[str, Any] = {}
+    for target, value in mapping.defaults.items():
+        try:
+            defaults[target] = normalisers[target](value)
+        except ValueError as e:
+            raise ValueError(f"defaults.{target}: {e}") from e
+    return defaults
 
 
 @lru_cache(maxsize=16_384)
@@ -814,41 +878,13 @@ class _Converter:
         self._encoding = mapping.encoding
         self._check_replacement = fmt in ("csv", "jsonl")
         self.excel_epoch: datetime | None = None
-        zone = ZoneInfo(mapping.timezone)
-
-        def when(value: object) -> datetime:
-            return parse_datetime(
-                value,
-                tz=zone,
-                date_format=mapping.date_format,
-                excel_serials=fmt == "xlsx",
-                excel_epoch=self.excel_epoch,
-            )
-
-        def quantity(value: object) -> float:
-            return parse_quantity(value, decimal_comma=mapping.decimal_comma)
-
-        self._normalisers: dict[str, Callable[[object], Any]] = {
-            "id": _slug_value,
-            "site": _slug_value,
-            "stream": _slug_value,
-            "kind": lambda v: _text(v).lower(),
-            "description": _text,
-            "ewc": _ewc_value,
-            "quantity": quantity,
-            "unit": _text,
-            "available_from": when,
-            "available_until": when,
-        }
-        self._defaults: dict[str, Any] = {}
-        for target, value in mapping.defaults.items():
-            try:
-                normalised = self._normalisers[target](value)
-                if target == "unit":
-                    parse_unit(normalised)
-            except ValueError as e:
-                raise ErpImportError(f"mapping: defaults.{target}: {e}") from e
-            self._defaults[target] = normalised
+        self._normalisers = _normalisers(
+            mapping, excel_serials=fmt == "xlsx", epoch=lambda: self.excel_epoch
+        )
+        try:
+            self._defaults = normalised_defaults(mapping)
+        except ValueError as e:  # checked by load_mapping; here for hand-built mappings
+            raise ErpImportError(f"mapping: {e}") from e
         self._seen: dict[str, int] = {}
 
     def _field(self, target: str) -> str:
@@ -945,6 +981,7 @@ class _Converter:
         else:
             message = err["msg"].removeprefix("Value error, ")
             shown = repr(err["input"])
+            shown = shown if len(shown) <= 80 else shown[:76] + "...'"
             if loc and shown not in message:
                 message += f" (got {shown})"
         issues[target] = message
@@ -966,7 +1003,7 @@ class ErpExport:
     """
 
     def __init__(self, path: Path, mapping: ColumnMapping) -> None:
-        """Open the file and check the mapping against it; reads no data row.
+        """Open the file and check the mapping against it; converts no row yet.
 
         Raises:
             ErpImportError: unknown format, the file is missing or unreadable (not CSV, not

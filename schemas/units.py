@@ -28,7 +28,9 @@ def parse_unit(text: str) -> pint.Unit:
     """
     try:
         unit = UREG.Unit(text)
-    except (pint.errors.PintError, AttributeError, TypeError, ValueError, SyntaxError) as e:
+    # pint's parser lets many internal errors through on odd text (tokenize.TokenError for
+    # "{", KeyError, IndexError...): every one of them means "not a unit" here.
+    except Exception as e:  # noqa: BLE001
         raise ValueError(f"{text!r} is not a unit pint understands") from e
     return unit
 

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from domain.park import bundled_park_path, load_park
 from ingest.api import tokens
 from ingest.api.app import create_app
+from ingest.api.services import Services
 from ingest.registry import RegistryPublisher
 from schemas.registry import Park
 from sinks.consumer import Sink
@@ -65,10 +66,12 @@ def api_env(settings: Settings, *, sink: bool = True) -> Iterator[ApiEnv]:
     thread = threading.Thread(target=runner.run, daemon=True)
     if sink:
         thread.start()
+    services = Services.open(settings)  # shared: every client of the app reuses it
     try:
-        with TestClient(create_app(settings)) as client:
+        with TestClient(create_app(settings, services)) as client:
             yield ApiEnv(settings, client, park, issued, runner)
     finally:
+        services.close()
         runner.stop()
         if sink:
             thread.join(30)

@@ -15,6 +15,7 @@ from domain.units import (
     to_celsius,
 )
 from schemas.common import ResourceKind
+from schemas.units import parse_unit
 from symbiosis.errors import UnitError
 
 
@@ -122,3 +123,12 @@ def test_round_trip_within_a_kind(kind, data, value):
     direct = to_canonical(value, a, kind, field="x")
     via_b = to_canonical(there, b, kind, field="x")
     assert via_b == pytest.approx(direct, rel=1e-12, abs=1e-12)
+
+
+@given(st.text(max_size=32))
+def test_any_text_either_parses_as_a_unit_or_is_a_clear_validation_error(text: str) -> None:
+    # found by fuzzing the API: "{" made pint raise tokenize.TokenError (an HTTP 500)
+    try:
+        parse_unit(text)
+    except ValueError as e:
+        assert "is not a unit pint understands" in str(e)

@@ -32,6 +32,23 @@ CODES: Final = {
 }
 
 
+COMMON_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    400: {"model": ErrorBody, "description": "The body is not JSON or not the documented shape."},
+    401: {"model": ErrorBody, "description": "No valid token."},
+    413: {"model": ErrorBody, "description": "The body (or number of items) is over the limit."},
+    503: {"model": ErrorBody, "description": "Kafka or the database is unavailable; retry."},
+}
+"""Answers every route may give; routes document their own (403, 404, 409, 422) besides."""
+
+
+def responses(**by_status: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for error statuses: ``responses(s403="...", s404="...")``."""
+    return {
+        int(k.removeprefix("s")): {"model": ErrorBody, "description": v}
+        for k, v in by_status.items()
+    }
+
+
 class ApiError(Exception):
     """An answer other than success, raised by a route."""
 

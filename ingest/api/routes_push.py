@@ -11,28 +11,24 @@ from fastapi.responses import JSONResponse
 
 from domain.intake import OMF_FIELDS, omf_rows
 from ingest.api.auth import Caller, Svc
-from ingest.api.errors import ApiError
+from ingest.api.errors import COMMON_RESPONSES, ApiError, responses
 from ingest.gateway import Submission
-from schemas.views import ErrorBody, FieldError, PushResult
+from schemas.views import FieldError, PushResult
 from symbiosis.errors import PipelineError
 
-router = APIRouter(prefix="/v1", tags=["push"])
+router = APIRouter(prefix="/v1", tags=["push"], responses=COMMON_RESPONSES)
 
 _RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     200: {"model": PushResult, "description": "Every reading accepted (acknowledged by Kafka)."},
-    400: {"model": ErrorBody, "description": "Not JSON, or not the documented shape."},
-    401: {"model": ErrorBody, "description": "No valid token."},
-    403: {
-        "model": ErrorBody,
-        "description": "A row names a meter of another company; nothing was accepted.",
-    },
-    413: {"model": ErrorBody, "description": "Body or number of readings over the limit."},
+    **responses(
+        s403="A row names a meter of another company; nothing was accepted.",
+        s404="No such site (OMF pushes).",
+    ),
     422: {
         "model": PushResult,
         "description": "Some rows refused (each named with its field and reason, and sent to "
         "the rejected topic); the others were accepted.",
     },
-    503: {"model": ErrorBody, "description": "Kafka did not acknowledge in time; retry."},
 }
 
 

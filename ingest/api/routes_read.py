@@ -16,7 +16,7 @@ from psycopg.rows import dict_row
 
 from domain.disclosure import alert_view
 from ingest.api.auth import Caller, Svc
-from ingest.api.errors import ApiError
+from ingest.api.errors import COMMON_RESPONSES, ApiError, responses
 from ingest.api.services import Services
 from ingest.api.tokens import Principal
 from schemas.alerts import Alert
@@ -25,16 +25,12 @@ from schemas.ledger import LedgerEntry
 from schemas.offers import Offer
 from schemas.readings import ReadingQuality
 from schemas.registry import Exchange, Need, Site
-from schemas.views import AlertView, ErrorBody
+from schemas.views import AlertView
 from schemas.views import Caller as CallerView
 
-router = APIRouter(prefix="/v1", tags=["read"])
+router = APIRouter(prefix="/v1", tags=["read"], responses=COMMON_RESPONSES)
 
-_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
-    401: {"model": ErrorBody, "description": "No valid token."},
-    403: {"model": ErrorBody, "description": "Not the caller's data."},
-    503: {"model": ErrorBody, "description": "The database is unavailable; retry."},
-}
+_RESPONSES: Final = responses(s403="Not the caller's data.", s404="No such meter.")
 Hours = Annotated[float, Query(gt=0, le=24 * 366, description="How far back, in hours.")]
 
 

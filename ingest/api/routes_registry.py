@@ -7,7 +7,7 @@ it up from the topic. A tenant writes only for its own company; the operator for
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
@@ -15,22 +15,19 @@ from pydantic import BaseModel
 
 from domain.directory import Directory
 from ingest.api.auth import Caller, Svc
-from ingest.api.errors import ApiError
+from ingest.api.errors import COMMON_RESPONSES, ApiError, responses
 from ingest.api.services import Services
 from schemas.registry import Exchange, Need, Site, Stream
-from schemas.views import ErrorBody
 from symbiosis.errors import ConfigurationError, PipelineError, UnknownReferenceError
 
-router = APIRouter(prefix="/v1", tags=["registry"])
+router = APIRouter(prefix="/v1", tags=["registry"], responses=COMMON_RESPONSES)
 
-_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
-    401: {"model": ErrorBody, "description": "No valid token."},
-    403: {"model": ErrorBody, "description": "Not the caller's company."},
-    404: {"model": ErrorBody, "description": "No such record."},
-    409: {"model": ErrorBody, "description": "Conflicts with another tenant's record."},
-    422: {"model": ErrorBody, "description": "Invalid record; every bad field is named."},
-    503: {"model": ErrorBody, "description": "Kafka did not acknowledge in time; retry."},
-}
+_RESPONSES: Final = responses(
+    s403="Not the caller's company.",
+    s404="No such record.",
+    s409="Conflicts with another tenant's record.",
+    s422="Invalid record; every bad field is named.",
+)
 
 
 def _same_id(path_id: str, body_id: str) -> None:
