@@ -80,6 +80,8 @@ class ReadingGateway:
         prefix: str = "readings",
         names: Mapping[str, str] | None = None,
         earlier_errors: Sequence[RowError] = (),
+        row_sources: Sequence[str] | None = None,
+        all_or_nothing: bool = True,
     ) -> Submission:
         """Check and publish one push; blocks until Kafka acknowledged what was published.
 
@@ -92,6 +94,11 @@ class ReadingGateway:
             names: Field renames for error messages (OMF pushes).
             earlier_errors: Errors found before (e.g. mapping OMF tags); their rows are
                 rejected with the others.
+            row_sources: Where each row came from (e.g. its MQTT topic), for its rejection;
+                default ``"<source> row <i>"``.
+            all_or_nothing: A row naming another company's meter refuses the whole push
+                (HTTP: one request, one answer). ``False`` rejects only those rows (MQTT:
+                independent messages batched together).
 
         Raises:
             PipelineError: Kafka did not acknowledge in time; the caller answers 503 and the
@@ -106,7 +113,7 @@ class ReadingGateway:
         errors.sort(key=lambda e: e.row)
         topics = self.settings.topics
         futures: list[FutureRecordMetadata] = []
-        if checked.forbidden:
+        if checked.forbidden and all_or_nothing:
             reasons = "; ".join(f"{e.field}: {e.reason}" for e in errors if e.forbidden)
             rejection = Rejection.of(STAGE, source, f"forbidden: {reasons}", body)
             futures.append(
@@ -131,7 +138,8 @@ class ReadingGateway:
         for row, row_errors in by_row.items():
             reason = "; ".join(f"{e.field}: {e.reason}" for e in row_errors)
             payload = orjson.dumps(row_errors[0].payload, default=str)
-            rejection = Rejection.of(STAGE, f"{source} row {row}", reason, payload)
+            where = row_sources[row] if row_sources is not None else f"{source} row {row}"
+            rejection = Rejection.of(STAGE, where, reason, payload)
             futures.append(
                 self.publisher.send(topics.rejected, None, rejection.model_dump_json().encode())
             )

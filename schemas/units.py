@@ -30,7 +30,7 @@ def parse_unit(text: str) -> pint.Unit:
         unit = UREG.Unit(text)
     # pint's parser lets many internal errors through on odd text (tokenize.TokenError for
     # "{", KeyError, IndexError...): every one of them means "not a unit" here.
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         raise ValueError(f"{text!r} is not a unit pint understands") from e
     return unit
 

@@ -1,8 +1,14 @@
-"""``symbiosis api``, ``symbiosis token issue|revoke|list`` and ``symbiosis db migrate``."""
+"""The ingest services and their chores.
+
+``symbiosis api`` (HTTP API), ``symbiosis mqtt-bridge`` (MQTT -> Kafka), ``symbiosis token
+issue|revoke|list`` (tenants' API tokens) and ``symbiosis db migrate``.
+"""
 
 from __future__ import annotations
 
 import re
+import signal
+import threading
 from typing import Annotated
 
 import psycopg
@@ -12,9 +18,14 @@ from rich.console import Console
 from rich.table import Table
 
 from ingest.api import tokens
+from ingest.gateway import ReadingGateway
+from ingest.mqtt_bridge import MqttBridge
+from ingest.publisher import Publisher
+from ingest.registry_follower import RegistryFollower
 from schemas.common import SLUG_PATTERN
 from sinks.migrate import migrate
 from symbiosis.errors import SymbiosisError
+from symbiosis.kafka_admin import ensure_topics
 from symbiosis.logs import configure_logging
 from symbiosis.settings import get_settings
 
@@ -54,6 +65,45 @@ def api(
         workers=workers,
         log_level="warning",
     )
+
+
+def mqtt_bridge() -> None:
+    """Forward a plant's MQTT topic tree to Kafka (until Ctrl-C or SIGTERM).
+
+    Subscribes to ``<SYMBIOSIS_MQTT_TOPIC_ROOT>/#`` on SYMBIOSIS_MQTT_HOST:PORT with QoS 1.
+    Topics are ``<root>/<company>/<site>/.../<meter>``; a payload is one reading
+    ``{"ts": "...", "value": 12.5, "unit": "MW"}`` or an array of them. Readings pass the same
+    checks as the HTTP API; a message is acknowledged to the broker only once Kafka has its
+    readings (or their rejection). Start a local broker with `symbiosis stack up --mqtt`.
+    """
+    settings = get_settings()
+    configure_logging()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        ensure_topics(settings.kafka_bootstrap, settings.topics.configs(), settings.partitions)
+        publisher = Publisher(settings.kafka_bootstrap)
+        registry = RegistryFollower(settings.kafka_bootstrap, settings.topics)
+        registry.start()
+        registry.wait_ready()
+        bridge = MqttBridge(
+            ReadingGateway(settings, publisher, registry),
+            host=settings.mqtt_host,
+            port=settings.mqtt_port,
+            root=settings.mqtt_topic_root,
+            client_id=f"{settings.app_id}-mqtt-bridge",
+        )
+        bridge.start()
+    except SymbiosisError as e:
+        raise _fail(str(e)) from e
+    broker = f"mqtt://{settings.mqtt_host}:{settings.mqtt_port}/{settings.mqtt_topic_root}/#"
+    _err.print(f"bridging {broker} -> {settings.topics.readings}")
+    stop.wait()
+    bridge.stop()
+    registry.stop()
+    publisher.close()
+    _err.print(f"stopped: {bridge.stats}")
 
 
 @token_app.command("issue")
@@ -129,5 +179,6 @@ def db_migrate() -> None:
 def register(app: typer.Typer) -> None:
     """Add these commands to the ``symbiosis`` app."""
     app.command("api")(api)
+    app.command("mqtt-bridge")(mqtt_bridge)
     app.add_typer(token_app, name="token")
     app.add_typer(db_app, name="db")

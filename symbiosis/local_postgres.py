@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pwd
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import psycopg
 import structlog
 
 from symbiosis.errors import StackError
-from symbiosis.procs import read_pid, tail, wait_until
+from symbiosis.procs import apt_install, read_pid, tail, wait_until
 from symbiosis.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -111,26 +110,9 @@ class LocalPostgres:
         Raises:
             StackError: binaries missing and we are not root, or apt failed.
         """
-        if (self.bin / "postgres").exists():
-            return
-        if not _is_root() or shutil.which("apt-get") is None:
-            raise StackError(
-                f"PostgreSQL 15 server binaries not found in {self.bin}; install them with "
-                "'apt-get install postgresql-15' (as root) or set SYMBIOSIS_POSTGRES_BIN"
-            )
-        log.info("postgres.install", package="postgresql-15")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for cmd in (
-            ["apt-get", "update", "-q"],
-            ["apt-get", "install", "-y", "-q", "postgresql-15"],
-        ):
-            done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-            if done.returncode != 0:
-                raise StackError(
-                    f"{' '.join(cmd)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
-                )
         if not (self.bin / "postgres").exists():
-            raise StackError(f"postgresql-15 installed but {self.bin}/postgres is still missing")
+            log.info("postgres.install", package="postgresql-15")
+        apt_install("postgresql-15", binary=self.bin / "postgres", setting="SYMBIOSIS_POSTGRES_BIN")
 
     def timescaledb_available(self) -> bool:
         """Whether the TimescaleDB extension is installed for this server."""

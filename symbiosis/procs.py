@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -94,3 +96,31 @@ def port_open(host: str, port: int, *, timeout_s: float = 1.0) -> bool:
             return True
     except OSError:
         return False
+
+
+def apt_install(package: str, *, binary: Path, setting: str) -> None:
+    """Install a Debian package when ``binary`` is missing (as root, with apt-get).
+
+    Args:
+        package: The Debian package, e.g. ``mosquitto``.
+        binary: A file the package provides; nothing is done when it exists.
+        setting: The setting pointing at the binary, named in the error for non-root users.
+
+    Raises:
+        StackError: the binary is missing and we are not root or have no apt-get, apt failed,
+            or the package did not provide the binary.
+    """
+    if binary.exists():
+        return
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        raise StackError(
+            f"{binary} not found; install it with 'apt-get install {package}' (as root) "
+            f"or set {setting}"
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", package]):
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+        if done.returncode != 0:
+            raise StackError(f"{' '.join(cmd)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    if not binary.exists():
+        raise StackError(f"{package} installed but {binary} is still missing")

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from symbiosis.errors import StackError
 from symbiosis.local_kafka import LocalKafka
+from symbiosis.local_mosquitto import LocalMosquitto
 from symbiosis.local_postgres import LocalPostgres
 from symbiosis.settings import Settings, get_settings
 
@@ -38,17 +39,25 @@ def stack_down(settings: Settings) -> list[str]:
         stopped.append("kafka")
     if LocalPostgres(settings).down():
         stopped.append("postgresql")
+    if LocalMosquitto(settings).down():
+        stopped.append("mosquitto")
     return stopped
 
 
 @app.command("up")
-def up() -> None:
+def up(
+    mqtt: Annotated[
+        bool, typer.Option("--mqtt", help="Also start the MQTT broker (for the MQTT bridge).")
+    ] = False,
+) -> None:
     """Install what is missing, start Kafka and PostgreSQL, wait until both answer."""
     settings = get_settings()
     started = time.monotonic()
     try:
         with err.status("starting PostgreSQL and Kafka ..."):
             stack_up(settings)
+            if mqtt:
+                LocalMosquitto(settings).up()
     except StackError as e:
         err.print(f"[red]stack up failed:[/red] {e}")
         raise typer.Exit(1) from e
@@ -60,7 +69,7 @@ def up() -> None:
 
 @app.command("down")
 def down() -> None:
-    """Stop the Kafka broker and PostgreSQL cluster that 'stack up' started (data is kept)."""
+    """Stop the services that 'stack up' started (Kafka, PostgreSQL, Mosquitto; data is kept)."""
     try:
         stopped = stack_down(get_settings())
     except StackError as e:
@@ -75,7 +84,11 @@ def status(
 ) -> None:
     """Show whether each service runs, where, and whether TimescaleDB is enabled."""
     settings = get_settings()
-    rows = [LocalKafka(settings).status(), LocalPostgres(settings).status()]
+    rows = [
+        LocalKafka(settings).status(),
+        LocalPostgres(settings).status(),
+        LocalMosquitto(settings).status(),
+    ]
     if as_json:
         typer.echo(json.dumps(rows))
         return

@@ -131,4 +131,7 @@ def test_any_text_either_parses_as_a_unit_or_is_a_clear_validation_error(text: s
     try:
         parse_unit(text)
     except ValueError as e:
-        assert "is not a unit pint understands" in str(e)
+        message = str(e)
+    else:
+        return
+    assert "is not a unit pint understands" in message

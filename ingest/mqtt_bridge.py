@@ -1,0 +1,246 @@
+"""MQTT -> Kafka: a plant's Unified-Namespace topic tree, with the same rules as the HTTP API.
+
+Topics are ``<root>/<company>/<site>/[<area>/...]<meter>``; a message is one reading or a
+JSON array of readings ``{"ts" (or "timestamp"), "value", "unit", "quality"?}`` of that meter.
+The company in the topic is the pushing tenant: the meter must be registered at that site of
+that company (give each company broker credentials limited to ``<root>/<company>/#`` with a
+Mosquitto ACL pattern, so the topic cannot lie).
+
+Delivery: the bridge subscribes with QoS 1 and a persistent session and acknowledges a
+message to the broker only after Kafka acknowledged its readings (or its rejection), so a
+crash or a Kafka outage loses nothing: unacknowledged messages are delivered again. Messages
+are batched (``flush_s``/``max_batch``) and checked by :class:`~ingest.gateway.ReadingGateway`;
+bad readings go to the rejected topic with the topic they came from.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import orjson
+import paho.mqtt.client as mqtt
+import structlog
+from paho.mqtt.enums import CallbackAPIVersion
+
+from domain.intake import UNMAPPED, RowError
+from ingest.gateway import ReadingGateway
+from symbiosis.errors import PipelineError
+
+log = structlog.get_logger(__name__)
+
+
+class _Message(NamedTuple):
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    session: int  # which connection delivered it: message ids are per connection
+
+
+@dataclass
+class BridgeStats:
+    """Totals since start."""
+
+    messages: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    kafka_failures: int = 0
+
+
+def _text(payload: bytes) -> str:
+    return payload[:4096].decode("utf-8", "replace")
+
+
+def parse_message(
+    root: str, topic: str, payload: bytes
+) -> tuple[str, list[object], list[RowError]]:
+    """The tenant named by a topic, the message's reading rows, and what is wrong with them.
+
+    Args:
+        root: The tree's root, e.g. ``park``.
+        topic: ``<root>/<company>/<site>/.../<meter>``.
+        payload: One JSON reading object or an array of them.
+
+    Returns:
+        ``(company, rows, errors)``: rows in our reading shape (``meter`` from the topic);
+        a row that cannot be read is :data:`~domain.intake.UNMAPPED` with its error
+        (row numbers are positions in the message, fields are prefixed by the topic).
+    """
+    parts = topic.removeprefix(root.rstrip("/") + "/").split("/")
+    if not topic.startswith(root.rstrip("/") + "/") or len(parts) < 3 or not all(parts):
+        reason = f"topic must be {root}/<company>/<site>/.../<meter>"
+        return "", [UNMAPPED], [RowError(0, topic, reason, payload=_text(payload))]
+    company, site, meter = parts[0], parts[1], parts[-1]
+    try:
+        data = orjson.loads(payload)
+    except orjson.JSONDecodeError as e:
+        reason = f"payload is not JSON: {e}"
+        return company, [UNMAPPED], [RowError(0, topic, reason, payload=_text(payload))]
+    items = data if isinstance(data, list) else [data]
+    rows: list[object] = []
+    errors: list[RowError] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            rows.append(UNMAPPED)
+            errors.append(RowError(i, f"{topic}[{i}]", "must be an object", payload=item))
+            continue
+        row: dict[str, Any] = dict(item)
+        if "timestamp" in row and "ts" not in row:
+            row["ts"] = row.pop("timestamp")
+        named = row.setdefault("meter", meter)
+        if named != meter:
+            rows.append(UNMAPPED)
+            reason = f"{named!r} differs from the topic's meter"
+            errors.append(RowError(i, f"{topic}[{i}].meter", reason, payload=item))
+            continue
+        row["_site"] = site
+        rows.append(row)
+    return company, rows, errors
+
+
+class MqttBridge:
+    """Subscribes to the tree and forwards readings; see the module docstring."""
+
+    def __init__(
+        self,
+        gateway: ReadingGateway,
+        *,
+        host: str,
+        port: int,
+        root: str,
+        client_id: str,
+        flush_s: float = 0.1,
+        max_batch: int = 5000,
+    ) -> None:
+        self.gateway = gateway
+        self.root = root.rstrip("/")
+        self.flush_s = flush_s
+        self.max_batch = max_batch
+        self.stats = BridgeStats()
+        self._inbox: queue.Queue[_Message] = queue.Queue()
+        self._stop = threading.Event()
+        self._subscribed = threading.Event()
+        self._session = 0
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=False,  # the broker keeps QoS 1 messages while we are away
+            manual_ack=True,
+        )
+        self._client.on_connect = self._on_connect
+        self._client.on_message = self._on_message
+        self._client.on_subscribe = lambda *_: self._subscribed.set()
+        self._host, self._port = host, port
+        self._worker = threading.Thread(target=self._forward_loop, name="mqtt-forward", daemon=True)
+
+    def start(self, timeout_s: float = 20.0) -> None:
+        """Connect, subscribe and start forwarding; returns once subscribed.
+
+        Raises:
+            PipelineError: the broker could not be reached or did not confirm in time.
+        """
+        try:
+            self._client.connect(self._host, self._port, keepalive=30)
+        except OSError as e:
+            where = f"{self._host}:{self._port}"
+            raise PipelineError(f"cannot reach the MQTT broker {where}: {e}") from e
+        self._client.loop_start()
+        self._worker.start()
+        if not self._subscribed.wait(timeout_s):
+            self.stop()
+            raise PipelineError(f"the MQTT broker did not confirm a subscription in {timeout_s} s")
+
+    def stop(self) -> None:
+        """Forward what was received, then disconnect."""
+        self._stop.set()
+        if self._worker.is_alive():
+            self._worker.join(timeout=30)
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _on_connect(
+        self, client: mqtt.Client, _u: object, _f: object, reason: Any, _p: object
+    ) -> None:
+        if reason.is_failure:
+            log.error("mqtt.connect_refused", reason=str(reason))
+            return
+        self._session += 1
+        client.subscribe(f"{self.root}/#", qos=1)
+        log.info("mqtt.subscribed", topic=f"{self.root}/#")
+
+    def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        self._inbox.put(_Message(msg.topic, bytes(msg.payload), msg.mid, msg.qos, self._session))
+
+    def _forward_loop(self) -> None:
+        while not (self._stop.is_set() and self._inbox.empty()):
+            batch: list[_Message] = []
+            deadline = time.monotonic() + self.flush_s
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self._inbox.get(timeout=max(deadline - time.monotonic(), 0.001)))
+                except queue.Empty:
+                    break
+            if batch:
+                self._forward(batch)
+
+    def _forward(self, batch: list[_Message]) -> None:
+        """Check and publish one batch; acknowledge its messages once Kafka has them."""
+        groups: dict[str, tuple[list[object], list[RowError], list[str], list[_Message]]] = (
+            defaultdict(lambda: ([], [], [], []))
+        )
+        session = self._session
+        for m in batch:
+            if m.session != session:  # from a dropped connection: the broker sends it again
+                continue
+            company, rows, errors = parse_message(self.root, m.topic, m.payload)
+            g_rows, g_errors, g_sources, g_msgs = groups[company]
+            offset = len(g_rows)
+            g_rows.extend(self._with_site_check(rows, errors, m.topic))
+            g_errors.extend(
+                RowError(e.row + offset, e.field, e.reason, e.forbidden, e.payload) for e in errors
+            )
+            g_sources.extend(f"mqtt {m.topic}" for _ in rows)
+            g_msgs.append(m)
+        for company, (rows, errors, sources, msgs) in groups.items():
+            try:
+                result = self.gateway.submit(
+                    rows, company=company, source="mqtt", prefix="mqtt", earlier_errors=errors,
+                    row_sources=sources, all_or_nothing=False,
+                )  # fmt: skip
+            except PipelineError as e:  # Kafka away: do not ack; the broker redelivers
+                self.stats.kafka_failures += 1
+                log.warning("mqtt.kafka_unavailable", error=str(e)[:200])
+                self._client.reconnect()
+                time.sleep(1.0)
+                return
+            self.stats.accepted += result.accepted
+            self.stats.rejected += result.rejected_rows
+            for m in msgs:
+                if m.qos > 0:
+                    self._client.ack(m.mid, m.qos)
+        self.stats.messages += len(batch)
+
+    def _with_site_check(
+        self, rows: list[object], errors: list[RowError], topic: str
+    ) -> list[object]:
+        """Rows with the topic's site checked against the meter's registered site."""
+        out: list[object] = []
+        with self.gateway.registry.locked() as directory:
+            for i, row in enumerate(rows):
+                if not isinstance(row, dict):
+                    out.append(row)
+                    continue
+                site = row.pop("_site")
+                ref = directory.meter(str(row.get("meter")))
+                if ref is not None and ref.site.id != site:
+                    reason = f"meter {ref.meter!r} is not at site {site!r}"
+                    errors.append(RowError(i, topic, reason, payload=row))
+                    out.append(UNMAPPED)
+                else:
+                    out.append(row)
+        return out

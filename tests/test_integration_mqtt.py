@@ -1,0 +1,166 @@
+"""The MQTT bridge against a real Mosquitto (Debian's package), Kafka and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import paho.mqtt.client as mqtt
+import psycopg
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from domain.park import bundled_park_path, load_park
+from ingest.gateway import ReadingGateway
+from ingest.mqtt_bridge import MqttBridge
+from ingest.publisher import Publisher
+from ingest.registry import RegistryPublisher
+from ingest.registry_follower import RegistryFollower
+from schemas.rejections import Rejection
+from sinks.consumer import Sink
+from symbiosis.errors import StackError
+from symbiosis.kafka_admin import ensure_topics
+from symbiosis.local_mosquitto import LocalMosquitto
+from symbiosis.settings import Settings, Topics
+from tests.helpers import consume_all, scalar, wait_for
+
+pytestmark = pytest.mark.integration
+
+ROOT = "park"
+GAS = f"{ROOT}/kalundborg-refinery/refinery/refinery-fuel-gas"
+
+
+@pytest.fixture(scope="module")
+def broker(stack: Settings) -> Iterator[Settings]:
+    """Mosquitto on the project's MQTT port, started here (and stopped if we started it)."""
+    local = LocalMosquitto(stack)
+    ours = local.pid() is None
+    try:
+        local.up()
+    except StackError as e:
+        pytest.fail(f"Mosquitto could not start: {e}", pytrace=False)
+    yield stack
+    if ours:
+        local.down()
+
+
+@dataclass
+class Env:
+    settings: Settings
+    gateway: ReadingGateway
+    client_id: str
+
+    def bridge(self) -> MqttBridge:
+        s = self.settings
+        b = MqttBridge(self.gateway, host=s.mqtt_host, port=s.mqtt_port, root=ROOT,
+                       client_id=self.client_id, flush_s=0.05)  # fmt: skip
+        b.start()
+        return b
+
+
+@pytest.fixture(scope="module")
+def env(broker: Settings) -> Iterator[Env]:
+    prefix = f"test-mqtt-{uuid.uuid4().hex[:8]}"
+    topics = Topics(**{name: f"{prefix}.{name}" for name in Topics.model_fields})
+    settings = broker.model_copy(update={"topics": topics, "partitions": 2, "sink_flush_s": 0.2})
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute("TRUNCATE readings, ledger, alerts, offers")
+    ensure_topics(settings.kafka_bootstrap, topics.configs(), settings.partitions)
+    registry_out = RegistryPublisher(settings.kafka_bootstrap, topics)
+    registry_out.park(load_park(bundled_park_path()))
+    registry_out.flush()
+    registry_out.close()
+    publisher = Publisher(settings.kafka_bootstrap)
+    registry = RegistryFollower(settings.kafka_bootstrap, topics)
+    registry.start()
+    registry.wait_ready()
+    sink = Sink(settings)
+    thread = threading.Thread(target=sink.run, daemon=True)
+    thread.start()
+    try:
+        yield Env(settings, ReadingGateway(settings, publisher, registry), f"bridge-{prefix}")
+    finally:
+        sink.stop()
+        thread.join(30)
+        registry.stop()
+        publisher.close()
+
+
+def _publish(settings: Settings, messages: list[tuple[str, Any]]) -> None:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"plant-{uuid.uuid4().hex[:6]}")
+    client.connect(settings.mqtt_host, settings.mqtt_port)
+    client.loop_start()
+    try:
+        for topic, payload in messages:
+            data = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+            client.publish(topic, data, qos=1).wait_for_publish(timeout=10)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def _readings(n: int, t0: datetime, value: float = 2950.0) -> list[dict[str, Any]]:
+    return [
+        {"timestamp": (t0 + timedelta(seconds=i)).isoformat(), "value": value, "unit": "m^3/h"}
+        for i in range(n)
+    ]
+
+
+def _stored_since(settings: Settings, t0: datetime) -> int:
+    return scalar(
+        settings,
+        "SELECT count(*) FROM readings WHERE meter = 'refinery-fuel-gas'"
+        f" AND ts >= '{t0.isoformat()}' AND ts < '{(t0 + timedelta(minutes=5)).isoformat()}'",
+    )
+
+
+def test_unified_namespace_readings_reach_the_database(env: Env) -> None:
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    bridge = env.bridge()
+    try:
+        rows = _readings(50, t0)
+        _publish(env.settings, [(GAS, rows[i : i + 10]) for i in range(0, 50, 10)])
+        wait_for(lambda: _stored_since(env.settings, t0) == 50, 30, "50 MQTT readings stored")
+    finally:
+        bridge.stop()
+    assert bridge.stats.accepted == 50
+    assert bridge.stats.rejected == 0
+
+
+def test_bad_messages_are_rejected_with_their_topic_and_reason(env: Env) -> None:
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=4)
+    bridge = env.bridge()
+    try:
+        _publish(env.settings, [
+            (f"{ROOT}/argo/refinery/refinery-fuel-gas", _readings(1, t0)),  # not argo's meter
+            (f"{ROOT}/kalundborg-refinery/gyproc/refinery-fuel-gas", _readings(1, t0)),  # site
+            (GAS, b"{not json"),
+            (GAS, [{"timestamp": t0.isoformat(), "value": "high", "unit": "m^3/h"}]),
+            (GAS, _readings(2, t0 + timedelta(seconds=30))),  # good, in the same batch
+        ])  # fmt: skip
+        wait_for(lambda: bridge.stats.rejected >= 4, 30, "4 rejected messages")
+        wait_for(lambda: _stored_since(env.settings, t0) == 2, 30, "the 2 good readings")
+    finally:
+        bridge.stop()
+    raw = consume_all(env.settings, env.settings.topics.rejected, 4, timeout_s=20)
+    reasons = {(r.source, r.reason) for r in map(Rejection.model_validate_json, raw)}
+    assert any("argo" in src and "is not a meter of 'argo'" in why for src, why in reasons)
+    assert any("is not at site 'gyproc'" in why for _, why in reasons)
+    assert any(src == f"mqtt {GAS}" and "not JSON" in why for src, why in reasons)
+    assert any(".value" in why for _, why in reasons)
+
+
+def test_messages_sent_while_the_bridge_is_down_are_not_lost(env: Env) -> None:
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5)
+    env.bridge().stop()  # the broker now holds a persistent session for the bridge
+    _publish(env.settings, [(GAS, r) for r in _readings(20, t0)])
+    bridge = env.bridge()
+    try:
+        wait_for(lambda: _stored_since(env.settings, t0) == 20, 30, "20 queued readings stored")
+    finally:
+        bridge.stop()
