@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import httpx
 import orjson
 import psycopg
 import pytest
 from kafka import KafkaProducer
 
 from schemas.alerts import Alert, AlertEvent, Benefit
+from schemas.ledger import LedgerEntry
 from schemas.rejections import Rejection
 from symbiosis.settings import Settings
 from tests.api_env import DISCLOSING, OUTSIDER, PARTNER, SUPPLIER, ApiEnv, api_env
@@ -237,3 +243,79 @@ def test_alerts_are_redacted_for_partners_unless_the_supplier_discloses(env: Api
     assert not supplier[0]["redacted"]
     assert env.client.get("/v1/alerts", headers=env.auth(OUTSIDER)).json() == []
     assert len(env.client.get("/v1/alerts", headers=env.auth("operator")).json()) == 2
+
+
+def test_exchanges_are_committed_by_a_party_and_read_by_the_parties(env: ApiEnv) -> None:
+    x = {"id": "kr-gas-to-gyproc", "stream": "refinery-fuel-gas", "need": "gyproc-fuel-gas",
+         "quantity": 1000, "unit": "m^3/h"}  # fmt: skip
+    assert (
+        env.client.put(f"/v1/exchanges/{x['id']}", json=x, headers=env.auth(OUTSIDER)).status_code
+        == 403
+    )
+    assert (
+        env.client.put(f"/v1/exchanges/{x['id']}", json=x, headers=env.auth(PARTNER)).status_code
+        == 200
+    )
+    for who in (SUPPLIER, PARTNER, "operator"):
+        ids = {e["id"] for e in env.client.get("/v1/exchanges", headers=env.auth(who)).json()}
+        assert x["id"] in ids, who
+    assert x["id"] not in {
+        e["id"] for e in env.client.get("/v1/exchanges", headers=env.auth(OUTSIDER)).json()
+    }
+    unknown = {**x, "id": "kr-gas-to-nowhere", "need": "no-such-need"}
+    r = env.client.put("/v1/exchanges/kr-gas-to-nowhere", json=unknown, headers=env.auth(PARTNER))
+    assert r.status_code == 422
+    assert "no-such-need" in r.json()["message"]
+    assert (
+        env.client.delete(f"/v1/exchanges/{x['id']}", headers=env.auth(SUPPLIER)).status_code == 204
+    )
+
+
+def test_the_ledger_shows_only_the_callers_streams(env: ApiEnv) -> None:
+    now = datetime.now(UTC)
+    producer = KafkaProducer(bootstrap_servers=env.settings.kafka_bootstrap, acks="all")
+    for stream, site, kind, unit in (("refinery-fuel-gas", "refinery", "gas", "m^3/h"),
+                                     ("asnaes-steam", "asnaes", "steam", "MW")):  # fmt: skip
+        entry = LedgerEntry(
+            stream=stream, site=site, kind=kind, unit=unit, window_s=10, measured=10,
+            committed=0, available=10, steadiness=1, samples=10, updated_at=now,
+        )  # fmt: skip
+        producer.send(
+            env.settings.topics.ledger, key=stream.encode(), value=entry.model_dump_json().encode()
+        )
+    producer.flush()
+    producer.close()
+    wait_for(lambda: scalar(env.settings, "SELECT count(*) FROM ledger") >= 2, 30, "ledger stored")
+    own = [e["stream"] for e in env.client.get("/v1/ledger", headers=env.auth(SUPPLIER)).json()]
+    assert own == ["refinery-fuel-gas"]
+    everything = {
+        e["stream"] for e in env.client.get("/v1/ledger", headers=env.auth("operator")).json()
+    }
+    assert {"refinery-fuel-gas", "asnaes-steam"} <= everything
+
+
+def test_symbiosis_api_serves_the_openapi_document(env: ApiEnv) -> None:
+    port = 28080
+    child = {**os.environ, **env.settings.child_env(), "SYMBIOSIS_API_PORT": str(port)}
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "symbiosis"), "api"], env=child,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+                return False
+
+        wait_for(healthy, 60, "symbiosis api to answer /healthz")
+        doc = httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=5).json()
+        assert {"/v1/readings", "/v1/sites/{site_id}/omf", "/v1/alerts"} <= set(doc["paths"])
+        assert "Push" in doc["components"]["schemas"]
+        me = httpx.get(f"http://127.0.0.1:{port}/v1/me", headers=env.auth(PARTNER), timeout=5)
+        assert me.json()["company"] == PARTNER
+    finally:
+        proc.terminate()
+        proc.wait(30)
