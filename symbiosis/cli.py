@@ -31,6 +31,9 @@ park_cmds.register(app)
 from symbiosis import api_cmds  # noqa: E402
 
 api_cmds.register(app)
+from symbiosis import import_cmd  # noqa: E402
+
+import_cmd.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,78 @@
+"""Reading ERP exports (CSV, JSON, JSON Lines, XLSX) into :class:`~schemas.offers.Offer` s.
+
+A *column mapping* (YAML or JSON, :func:`load_mapping`) says which source column feeds which
+offer field, which constants fill the rest, and how the export writes numbers and dates. An
+export is read as a stream (:class:`ErpExport`): CSV and JSON Lines line by line, XLSX through
+openpyxl's read-only mode (a JSON array is parsed whole). Each data row becomes an
+:class:`Offer` or a :class:`RowError` naming the row's line and the source column at fault; a
+bad row never stops the import. Problems with the file itself (missing, unreadable, a mapped
+column not in the header) raise :class:`~symbiosis.errors.ErpImportError` when the export is
+opened, before any row is read.
+
+Normalisation, per offer field:
+
+* every cell: text is stripped; an empty cell is no value, which a ``defaults`` entry fills;
+* ``id``, ``site``, ``stream``: lower-case slugs (``"Board Plant"`` -> ``board-plant``); without
+  an id column, ``id_template`` (default ``{stem}-{line}``) names the offer;
+* ``kind``: lower case;
+* ``ewc``: ``10 01 05``, ``10.01.05``, ``100105*`` or a number that lost its leading zero
+  (``20101``) -> ``"100105"``/``"020101"``; the code must be on the List of Waste;
+* ``quantity``: a number; ``1,234.5`` (thousands commas) or, with ``decimal_comma``,
+  ``1.234,5``;
+* dates: ISO 8601, Excel date cells (or serial numbers in an XLSX), or ``date_format``
+  (``strptime``); a time without a timezone is taken in the mapping's ``timezone``, a date
+  alone as midnight at its start.
+
+A row without an EWC code whose kind is empty or ``material`` is classified from its
+description (:func:`domain.classify.classify`); ``Offer.classification`` records how each offer
+was decided.
+
+Modules: :mod:`.mapping` (the column mapping), :mod:`.values` (cell normalisers),
+:mod:`.sources` (file readers), :mod:`.convert` (rows -> offers or row errors).
+"""
+
+from ingest.erp.convert import ROW_FIELD, ErpExport, RowError, read_offers
+from ingest.erp.mapping import (
+    EXTENSIONS,
+    REQUIRED_TARGETS,
+    TARGETS,
+    TEMPLATE_FIELDS,
+    ColumnMapping,
+    ColumnName,
+    ExportFormat,
+    Scalar,
+    TargetField,
+    load_mapping,
+)
+from ingest.erp.sources import KEY_SCAN_RECORDS, RawRow
+from ingest.erp.values import (
+    normalise_ewc,
+    normalised_defaults,
+    parse_datetime,
+    parse_quantity,
+    slugify,
+)
+
+__all__ = [
+    "EXTENSIONS",
+    "KEY_SCAN_RECORDS",
+    "REQUIRED_TARGETS",
+    "ROW_FIELD",
+    "TARGETS",
+    "TEMPLATE_FIELDS",
+    "ColumnMapping",
+    "ColumnName",
+    "ErpExport",
+    "ExportFormat",
+    "RawRow",
+    "RowError",
+    "Scalar",
+    "TargetField",
+    "load_mapping",
+    "normalise_ewc",
+    "normalised_defaults",
+    "parse_datetime",
+    "parse_quantity",
+    "read_offers",
+    "slugify",
+]

@@ -1,0 +1,233 @@
+"""The column mapping: which source column feeds which offer field, constants, and its checks."""
+
+from __future__ import annotations
+
+import codecs
+import difflib
+import string
+from collections.abc import Collection, Mapping
+from datetime import date, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated, Any, Final, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
+
+from ingest.erp.values import normalised_defaults
+from schemas.common import StrictModel
+from symbiosis.errors import ErpImportError
+
+TargetField = Literal[
+    "id",
+    "site",
+    "stream",
+    "kind",
+    "description",
+    "ewc",
+    "quantity",
+    "unit",
+    "available_from",
+    "available_until",
+]
+"""An :class:`Offer` field a source column (or a default) can feed."""
+
+TARGETS: Final[tuple[str, ...]] = get_args(TargetField)
+REQUIRED_TARGETS: Final = ("site", "description", "quantity", "unit")
+"""Targets every row needs, from a column or a default (``id`` has ``id_template``)."""
+
+ExportFormat = Literal["csv", "json", "jsonl", "xlsx"]
+EXTENSIONS: Final[Mapping[str, ExportFormat]] = MappingProxyType(
+    {
+        ".csv": "csv",
+        ".tsv": "csv",
+        ".txt": "csv",
+        ".json": "json",
+        ".jsonl": "jsonl",
+        ".ndjson": "jsonl",
+        ".xlsx": "xlsx",
+        ".xlsm": "xlsx",
+    }
+)
+"""Format by data-file extension, when the mapping does not name one."""
+
+TEMPLATE_FIELDS: Final = frozenset({"stem", "line", "site"})
+
+_ORDER: Final = {t: i for i, t in enumerate(TARGETS)}
+
+Scalar = str | int | float | datetime | date
+ColumnName = Annotated[str, StringConstraints(min_length=1)]
+
+
+def _did_you_mean(name: str, choices: Collection[str]) -> str:
+    folded = {str(c).casefold(): str(c) for c in choices}
+    close = difflib.get_close_matches(name.casefold(), list(folded), n=1, cutoff=0.5)
+    return f" (did you mean {folded[close[0]]!r}?)" if close else ""
+
+
+def _check_targets(names: Collection[str]) -> None:
+    for name in names:
+        if name not in _ORDER:
+            raise ValueError(
+                f"unknown target field {name!r}{_did_you_mean(name, TARGETS)}; "
+                f"targets are: {', '.join(TARGETS)}"
+            )
+
+
+class ColumnMapping(StrictModel):
+    """How to read one ERP's exports: which column feeds which offer field, and constants.
+
+    Loaded by :func:`load_mapping`; every check below runs there, naming the field at fault.
+    """
+
+    format: ExportFormat | None = Field(
+        default=None,
+        description="Unset: from the data file's extension (.csv .tsv .txt .json .jsonl "
+        ".ndjson .xlsx .xlsm). 'json' on a .jsonl file reads JSON Lines.",
+    )
+    sheet: str | None = Field(default=None, description="XLSX: the worksheet; unset: the first.")
+    delimiter: (
+        Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=1)] | None
+    ) = Field(default=None, description="CSV: one character; unset: ',' (a tab for .tsv).")
+    encoding: str = Field(default="utf-8-sig", description="CSV and JSON: text encoding.")
+    records: str | None = Field(
+        default=None,
+        description="JSON whose top level is an object: the key (dotted path) of the records.",
+    )
+    columns: dict[str, ColumnName] = Field(
+        default_factory=dict, description="Target offer field -> source column or key."
+    )
+    defaults: dict[str, Scalar] = Field(
+        default_factory=dict,
+        description="Target offer field -> constant, used when there is no column or its cell "
+        "is empty.",
+    )
+    id_template: str = Field(
+        default="{stem}-{line}",
+        description="Offer id without an id column; placeholders {stem} (file name without "
+        "extension), {line}, {site}. Made a slug.",
+    )
+    decimal_comma: bool = Field(default=False, description="Quantities are written 1.234,5.")
+    timezone: str = Field(default="UTC", description="IANA zone of dates without one.")
+    date_format: str | None = Field(
+        default=None, description="strptime format of text dates; unset: ISO 8601."
+    )
+
+    @field_validator("columns", "defaults")
+    @classmethod
+    def _known_targets(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _check_targets(value)
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+        except LookupError as e:
+            raise ValueError(f"unknown encoding {value!r}") from e
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"{value!r} is not an IANA timezone (e.g. 'Europe/Berlin')") from e
+        return value
+
+    @field_validator("id_template")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError as e:
+            raise ValueError(f"{value!r} is not a valid template: {e}") from e
+        unknown = names - TEMPLATE_FIELDS
+        if unknown or not names:
+            raise ValueError(
+                f"{value!r} may use only {{stem}}, {{line}} and {{site}} and must use one"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _defaults_valid(self) -> ColumnMapping:
+        normalised_defaults(self)  # raises ValueError naming the default
+        return self
+
+    @model_validator(mode="after")
+    def _required_covered(self) -> ColumnMapping:
+        if "id" in self.defaults:
+            raise ValueError("defaults: 'id' cannot be a constant; use id_template")
+        missing = [t for t in REQUIRED_TARGETS if t not in self.columns and t not in self.defaults]
+        if missing:
+            raise ValueError(
+                f"columns: no column or default for required field(s) {', '.join(missing)}"
+            )
+        return self
+
+    def resolve_format(self, path: Path) -> ExportFormat:
+        """The format of a data file: the mapping's, else from its extension.
+
+        Raises:
+            ErpImportError: no format in the mapping and an unknown extension.
+        """
+        suffix = path.suffix.lower()
+        if self.format is None:
+            fmt = EXTENSIONS.get(suffix)
+            if fmt is None:
+                raise ErpImportError(
+                    f"{path}: cannot tell the format from the extension {suffix!r}; set "
+                    "'format: csv|json|jsonl|xlsx' in the mapping"
+                )
+            return fmt
+        if self.format == "json" and EXTENSIONS.get(suffix) == "jsonl":
+            return "jsonl"
+        return self.format
+
+
+def load_mapping(path: Path) -> ColumnMapping:
+    """Read and validate a column-mapping file (YAML, or JSON which YAML reads too).
+
+    Raises:
+        ErpImportError: the file is missing or unreadable, not YAML/JSON, not a mapping at the
+            top, or fails a check of :class:`ColumnMapping` (every problem listed, each as
+            ``file: field: reason``).
+    """
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as e:
+        raise ErpImportError(f"{path}: no such mapping file") from e
+    except IsADirectoryError as e:
+        raise ErpImportError(f"{path}: is a directory, not a mapping file") from e
+    except UnicodeDecodeError as e:
+        raise ErpImportError(f"{path}: not UTF-8 text (bad byte at offset {e.start})") from e
+    except OSError as e:
+        raise ErpImportError(f"{path}: cannot read: {e.strerror or e}") from e
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ErpImportError(f"{where}: YAML syntax error: {e.problem or e.context}") from e
+    except yaml.YAMLError as e:
+        raise ErpImportError(f"{path}: YAML syntax error: {e}") from e
+    if not isinstance(data, dict):
+        raise ErpImportError(
+            f"{path}: the top level must be a mapping with 'columns', 'defaults', ...; "
+            f"got {'nothing' if data is None else type(data).__name__}"
+        )
+    try:
+        return ColumnMapping.model_validate(data)
+    except ValidationError as e:
+        issues = [_mapping_issue(path, err) for err in e.errors(include_url=False)]
+        raise ErpImportError("\n".join(issues)) from e
+
+
+def _mapping_issue(path: Path, err: ErrorDetails) -> str:
+    where = ".".join(str(p) for p in err["loc"])
+    message = err["msg"].removeprefix("Value error, ")
+    return f"{path}: {where}: {message}" if where else f"{path}: {message}"

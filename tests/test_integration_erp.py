@@ -1,0 +1,88 @@
+"""``symbiosis import`` of a 100,000-row ERP export on the real stack: offers stored, bad rows
+reported by line and rejected with their reason, progress shown."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+import yaml
+
+from schemas.rejections import Rejection
+from sinks.consumer import Sink
+from symbiosis.kafka_admin import ensure_topics
+from symbiosis.settings import Settings, Topics
+from tests.erp_files import MAPPING, expected_bad_field, write_erp_file
+from tests.helpers import consume_all, scalar, wait_for
+
+pytestmark = pytest.mark.integration
+
+ROWS = 100_000
+
+
+def test_a_100k_row_export_is_stored_except_its_bad_rows(stack: Settings, tmp_path: Path) -> None:
+    prefix = f"test-erp-{uuid.uuid4().hex[:8]}"
+    topics = Topics(**{name: f"{prefix}.{name}" for name in Topics.model_fields})
+    settings = stack.model_copy(update={"topics": topics, "partitions": 2, "sink_flush_s": 0.2})
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute("TRUNCATE offers")
+    ensure_topics(settings.kafka_bootstrap, topics.configs(), settings.partitions)
+
+    export = tmp_path / "stock.csv"
+    bad_lines = write_erp_file(export, ROWS, "csv", bad_every=997)
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(yaml.safe_dump(MAPPING))
+    report = tmp_path / "bad.csv"
+
+    sink = Sink(settings)
+    thread = threading.Thread(target=sink.run, daemon=True)
+    thread.start()
+    try:
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "symbiosis"), "import", str(export),
+             "--mapping", str(mapping), "--errors", str(report)],
+            env={**os.environ, **settings.child_env()}, capture_output=True, text=True,
+            timeout=600, check=False,
+        )  # fmt: skip
+        assert done.returncode == 1, done.stderr[-3000:]  # some rows were bad
+        summary = json.loads(done.stdout.strip().splitlines()[-1])
+        good = ROWS - len(bad_lines)
+        assert summary == {
+            "file": str(export), "rows": ROWS, "offers": good, "rejected": len(bad_lines),
+            "published": good, "dry_run": False,
+        }  # fmt: skip
+        progress = [ln for ln in done.stderr.splitlines() if ln.startswith("importing stock.csv")]
+        assert len(progress) >= 5, done.stderr[:2000]  # one line per tenth of the file
+        assert progress[-1].endswith(f"{ROWS:,} rows")
+
+        with report.open() as f:
+            reported = list(csv.DictReader(f))
+        assert [int(r["line"]) for r in reported] == bad_lines
+        assert [r["field"] for r in reported] == [
+            expected_bad_field(k) for k in range(len(bad_lines))
+        ]
+
+        wait_for(
+            lambda: scalar(settings, "SELECT count(*) FROM offers") >= good, 120, "offers stored"
+        )
+        assert scalar(settings, "SELECT count(*) FROM offers") == good
+        classified = (
+            "SELECT count(*) FROM offers WHERE payload->'classification'->>'method' = 'classifier'"
+        )
+        assert scalar(settings, classified) > 0  # rows without EWC codes were classified
+    finally:
+        sink.stop()
+        thread.join(60)
+    rejected = [
+        Rejection.model_validate_json(v)
+        for v in consume_all(settings, topics.rejected, len(bad_lines), timeout_s=30)
+    ]
+    assert sorted(int(r.source.rsplit(":", 1)[1]) for r in rejected) == bad_lines
