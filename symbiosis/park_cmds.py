@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from domain.park import load_park, nominal_available, park_json_schema
+from ingest.api.app import create_app
 from schemas.alerts import Alert
 from schemas.common import ResourceKind
 from schemas.dead_letters import DeadLetter
@@ -29,6 +30,7 @@ from schemas.readings import Reading, ReadingBatch
 from schemas.registry import Exchange, Need, Park, Site, Stream
 from schemas.rejections import Rejection
 from symbiosis.errors import SymbiosisError
+from symbiosis.settings import get_settings
 
 park_app = typer.Typer(help="Park files: validate and summarise.", no_args_is_help=True)
 schemas_app = typer.Typer(help="JSON Schemas of the park file and payloads.", no_args_is_help=True)
@@ -104,7 +106,10 @@ def export(
         Path, typer.Argument(metavar="DIR", help="Where to write <Name>.schema.json files.")
     ],
 ) -> None:
-    """Write the JSON Schema of the park file and of every payload, one file per model."""
+    """Write the JSON Schema of the park file and of every payload, one file per model.
+
+    Also writes ``openapi.json``, the HTTP API's OpenAPI document (served at /openapi.json).
+    """
     schemas: dict[str, dict[str, Any]] = {"Park": park_json_schema()}
     for name, model in PAYLOAD_MODELS.items():
         schema = model.model_json_schema()
@@ -117,6 +122,10 @@ def export(
             text = json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
             path.write_text(text, encoding="utf-8")
             typer.echo(str(path))
+        path = directory / "openapi.json"
+        document = create_app(get_settings()).openapi()
+        path.write_text(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        typer.echo(str(path))
     except OSError as e:
         raise _fail(f"{directory}: cannot write schemas: {e.strerror or e}") from e
 

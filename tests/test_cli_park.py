@@ -207,7 +207,11 @@ def test_schemas_export(tmp_path: Path) -> None:
     out = tmp_path / "docs" / "schemas"
     result = runner.invoke(app, ["schemas", "export", str(out)])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == sorted(f"{m}.schema.json" for m in MODELS)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [*(f"{m}.schema.json" for m in MODELS), "openapi.json"]
+    )
+    openapi = json.loads((out / "openapi.json").read_text())
+    assert openapi["openapi"].startswith("3.") and "/v1/readings" in openapi["paths"]
     schemas = {m: json.loads((out / f"{m}.schema.json").read_text()) for m in MODELS}
     for name, schema in schemas.items():
         jsonschema.Draft202012Validator.check_schema(schema)
