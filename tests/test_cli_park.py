@@ -211,7 +211,8 @@ def test_schemas_export(tmp_path: Path) -> None:
         [*(f"{m}.schema.json" for m in MODELS), "openapi.json"]
     )
     openapi = json.loads((out / "openapi.json").read_text())
-    assert openapi["openapi"].startswith("3.") and "/v1/readings" in openapi["paths"]
+    assert openapi["openapi"].startswith("3.")
+    assert "/v1/readings" in openapi["paths"]
     schemas = {m: json.loads((out / f"{m}.schema.json").read_text()) for m in MODELS}
     for name, schema in schemas.items():
         jsonschema.Draft202012Validator.check_schema(schema)
