@@ -19,7 +19,8 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 demo: install
-	@$(BIN)/symbiosis demo --duration $(DURATION) $(if $(PARK),--park $(PARK))
+	@$(BIN)/symbiosis demo --duration $(DURATION) $(if $(PARK),--park $(PARK)) \
+		--screenshot .stack/demo/dashboard.png
 
 stack-up: install
 	@$(BIN)/symbiosis stack up

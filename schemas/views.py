@@ -68,3 +68,74 @@ class AlertView(StrictModel):
     available: float | None = None
     unit: UnitStr | None = None
     distance_km: float | None = None
+
+
+class MapSite(StrictModel):
+    """A site on the dashboard's map (the company only where the viewer may know it)."""
+
+    id: Slug
+    name: str | None = None
+    company: Slug | None = None
+    lat: float
+    lon: float
+    own: bool = Field(description="One of the viewer's sites.")
+
+
+class SiteAvailability(StrictModel):
+    """Available surplus of one kind at one site, in the kind's canonical unit."""
+
+    site: Slug
+    kind: ResourceKind
+    available: float
+    unit: UnitStr
+    streams: int = Field(ge=0, description="Streams summed.")
+
+
+class Flow(StrictModel):
+    """A line on the map: an open alert (possible exchange) or an active exchange."""
+
+    id: str
+    status: str = Field(description="'alert' (exchangeable now) or 'exchange' (committed).")
+    kind: ResourceKind
+    from_site: Slug | None = Field(description="Unset when the supplier is not disclosed.")
+    to_site: Slug
+    label: str = Field(description="Quantity (or its band) and unit.")
+    co2e_t_per_yr: float
+
+
+class Kpis(StrictModel):
+    """Park KPIs over the viewer's scope: committed exchanges, and what open alerts could add."""
+
+    co2e_avoided_t_per_yr: float
+    tonnes_diverted_per_yr: float
+    water_reused_m3_per_yr: float
+    potential_co2e_t_per_yr: float = Field(description="Open alerts' benefit if all were taken.")
+    open_alerts: int
+    active_exchanges: int
+
+
+class ExchangeView(StrictModel):
+    """A committed exchange with its yearly benefit."""
+
+    id: Slug
+    stream: Slug
+    need: Slug
+    from_site: Slug
+    to_site: Slug
+    kind: ResourceKind
+    quantity: float
+    unit: UnitStr
+    co2e_t_per_yr: float
+
+
+class Dashboard(StrictModel):
+    """Everything the control-room page shows, as the viewer may see it."""
+
+    generated_at: UtcDatetime
+    viewer: Caller
+    kpis: Kpis
+    sites: list[MapSite]
+    availability: list[SiteAvailability]
+    flows: list[Flow]
+    alerts: list[AlertView]
+    exchanges: list[ExchangeView]

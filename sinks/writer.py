@@ -184,7 +184,7 @@ class PostgresWriter:
     def __init__(
         self, conn: psycopg.Connection[tuple[object, ...]], *, optimistic: bool = True
     ) -> None:
-        """Prepare the session's staging tables and learn which tables are partitioned.
+        """Learn which tables are partitioned (staging tables are made on first use).
 
         Args:
             conn: a connection outside any transaction.
@@ -201,9 +201,9 @@ class PostgresWriter:
         self.optimistic = optimistic
         self.fallbacks = 0
         """Batches whose direct COPY met a duplicate and took the staging path instead."""
+        self._staged: set[str] = set()
+        """Tables whose session staging table exists (made on first use, see write())."""
         with conn.transaction():
-            for table, _ in Batch().tables():
-                conn.execute(table.stage_ddl())
             self._partitioned = partitioned_tables(conn)
 
     def write(self, batch: Batch) -> WriteResult:
@@ -224,6 +224,11 @@ class PostgresWriter:
                     self.conn, table.name, min(map(at, rows)), max(map(at, rows)),
                     instants=partial(map, at, rows),
                 )  # fmt: skip
+        for table, rows in batch.tables():
+            if rows and table.name not in self._staged:
+                with self.conn.transaction():
+                    self.conn.execute(table.stage_ddl())
+                self._staged.add(table.name)
         counts = []
         with self.conn.transaction(), self.conn.cursor() as cur:
             for table, rows in batch.tables():

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ingest.api import tokens
+from ingest.api.__main__ import serve
 from ingest.gateway import ReadingGateway
 from ingest.mqtt_bridge import MqttBridge
 from ingest.publisher import Publisher
@@ -45,7 +46,9 @@ def _fail(message: str) -> typer.Exit:
 def api(
     host: Annotated[str | None, typer.Option(help="Listen address (default: settings).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: SYMBIOSIS_API_PORT).")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (each follows the registry itself).")
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (OpenAPI document at /openapi.json, interactive docs at /docs).
 
@@ -53,11 +56,14 @@ def api(
     (`symbiosis stack up`). Stop with Ctrl-C.
     """
     settings = get_settings()
-    configure_logging()
     try:
         migrate(settings.database_url)
     except (SymbiosisError, psycopg.Error) as e:
         raise _fail(f"cannot prepare the database: {e}") from e
+    if workers == 1:
+        serve(settings, host=host, port=port)
+        return
+    configure_logging()
     uvicorn.run(
         "ingest.api.main:app",
         host=host or settings.api_host,

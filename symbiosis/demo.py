@@ -13,6 +13,7 @@ import signal
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
@@ -21,9 +22,11 @@ import structlog
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from ingest.api import tokens
 from ingest.producer import ReadingsProducer
 from ingest.simulator import Simulator
 from schemas.registry import Park
+from symbiosis.errors import SymbiosisError
 from symbiosis.pipeline import LocalPipeline
 from symbiosis.settings import Settings
 
@@ -104,8 +107,19 @@ def summary(settings: Settings, produced: int) -> dict[str, Any]:
     }
 
 
-def run_demo(settings: Settings, park: Park, duration_s: float, rate_hz: float) -> dict[str, Any]:
+def run_demo(
+    settings: Settings,
+    park: Park,
+    duration_s: float,
+    rate_hz: float,
+    *,
+    screenshot: Path | None = None,
+) -> dict[str, Any]:
     """Run the pipeline on ``park`` for ``duration_s`` seconds; returns the summary.
+
+    The API serves the dashboard during the run; an operator token is issued for the run and
+    revoked at its end. With ``screenshot``, the dashboard is saved as a PNG once the
+    pipeline has caught up (a failing browser only costs the picture, not the run).
 
     Raises:
         PipelineError: a stage died or did not catch up (with its log's tail).
@@ -119,17 +133,37 @@ def run_demo(settings: Settings, park: Park, duration_s: float, rate_hz: float) 
     pipeline.reset()
     records = pipeline.publish(park)
     print(f"demo: published {records} registry records (sites, needs, exchanges)", file=err)
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        token = tokens.issue(conn, None, label="demo run")
+    url = f"http://{settings.api_host}:{settings.api_port}/dashboard#token={token}"
     try:
         pipeline.start("streams")
         pipeline.start("sink")
-        print(f"demo: worker and sink started (logs in {pipeline.logs})", file=err)
+        pipeline.start("api")
+        print(f"demo: worker, sink and API started (logs in {pipeline.logs})", file=err)
+        print(f"demo: live dashboard at {url}", file=err)
         produced = simulate(settings, park, duration_s, rate_hz, pipeline, err)
         print(f"demo: {produced} readings accepted by Kafka; waiting for the pipeline", file=err)
         took = pipeline.wait_caught_up(produced)
         print(f"demo: caught up in {took:.1f} s", file=err)
+        if screenshot is not None:
+            _screenshot(settings, url, screenshot)
     finally:
         pipeline.stop()
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            tokens.revoke(conn, token[:10])
     return summary(settings, produced)
+
+
+def _screenshot(settings: Settings, url: str, path: Path) -> None:
+    from symbiosis.browser import screenshot_dashboard
+
+    try:
+        screenshot_dashboard(settings, url, path)
+    except SymbiosisError as e:
+        print(f"demo: no dashboard screenshot: {e}", file=sys.stderr)
+        return
+    print(f"demo: dashboard screenshot saved to {path}", file=sys.stderr)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -37,6 +37,13 @@ def demo(
             "worker, +2 the sink (0: off).",
         ),
     ] = 19400,
+    screenshot: Annotated[
+        Path | None,
+        typer.Option(
+            help="Save a PNG of the live dashboard at the end of the run (headless Chromium "
+            "from Debian's package, installed when missing).",
+        ),
+    ] = None,
     stack: Annotated[
         bool,
         typer.Option(
@@ -47,7 +54,9 @@ def demo(
 ) -> None:
     """Run the whole pipeline on a park and print a JSON summary as the last line.
 
-    Historian simulator -> Kafka -> stream worker (ledger, matching, alerts) -> PostgreSQL.
+    Historian simulator -> Kafka -> stream worker (ledger, matching, alerts) -> PostgreSQL,
+    with the HTTP API serving the live dashboard (its URL, with an operator token valid for
+    the run, is printed at the start).
     Resets the demo's topics and tables first, so runs do not add up. The summary counts
     what the database holds: readings_produced (acknowledged by Kafka), readings_stored,
     ledger_streams, alerts_opened and the alerts with their stream, need and availability.
@@ -64,7 +73,7 @@ def demo(
             with err.status("starting the local stack ..."):
                 stack_up(settings)
         metrics.serve(settings.metrics_port)
-        result = run_demo(settings, loaded, duration, rate_hz)
+        result = run_demo(settings, loaded, duration, rate_hz, screenshot=screenshot)
     except SymbiosisError as e:
         err.print(f"[red]demo failed:[/red] {e}")
         raise typer.Exit(1) from e

@@ -36,6 +36,7 @@ ROLES: dict[str, list[str]] = {
     "streams": ["streams"],
     "sink": ["sinks"],
     "delivery": ["sinks.delivery_main"],
+    "api": ["ingest.api"],
 }
 """Child role -> ``python -m`` arguments."""
 
@@ -113,7 +114,7 @@ class LocalPipeline:
         return records
 
     def start(self, role: str, name: str | None = None) -> Child:
-        """Start a child of ``role`` (``streams`` or ``sink``) under ``name`` (default: role)."""
+        """Start a child of ``role`` (a key of :data:`ROLES`) under ``name`` (default: role)."""
         name = name or role
         self.logs.mkdir(parents=True, exist_ok=True)
         path = self.logs / f"{name}.log"

@@ -98,11 +98,11 @@ def port_open(host: str, port: int, *, timeout_s: float = 1.0) -> bool:
         return False
 
 
-def apt_install(package: str, *, binary: Path, setting: str) -> None:
-    """Install a Debian package when ``binary`` is missing (as root, with apt-get).
+def apt_install(*packages: str, binary: Path, setting: str) -> None:
+    """Install Debian packages when ``binary`` is missing (as root, with apt-get).
 
     Args:
-        package: The Debian package, e.g. ``mosquitto``.
+        packages: The Debian packages, e.g. ``mosquitto``.
         binary: A file the package provides; nothing is done when it exists.
         setting: The setting pointing at the binary, named in the error for non-root users.
 
@@ -114,13 +114,14 @@ def apt_install(package: str, *, binary: Path, setting: str) -> None:
         return
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         raise StackError(
-            f"{binary} not found; install it with 'apt-get install {package}' (as root) "
+            f"{binary} not found; install it with 'apt-get install {' '.join(packages)}' "
+            "(as root) "
             f"or set {setting}"
         )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", package]):
+    for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", *packages]):
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
         if done.returncode != 0:
             raise StackError(f"{' '.join(cmd)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
     if not binary.exists():
-        raise StackError(f"{package} installed but {binary} is still missing")
+        raise StackError(f"{' '.join(packages)} installed but {binary} is still missing")

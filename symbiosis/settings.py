@@ -129,6 +129,10 @@ class Settings(BaseSettings):
         description="Root of the Unified-Namespace tree: <root>/<company>/<site>/<meter>.",
     )
     mosquitto_bin: Path = Field(default=Path("/usr/sbin/mosquitto"))
+    chromium_bin: Path = Field(
+        default=Path("/usr/bin/chromium"), description="Browser for screenshots and UI tests."
+    )
+    chromedriver_bin: Path = Field(default=Path("/usr/bin/chromedriver"))
 
     webhook_secret: SecretStr = Field(
         default=SecretStr(""),

@@ -15,10 +15,11 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from prometheus_client import make_asgi_app
 from pydantic import BaseModel, Field
 
-from ingest.api import errors, routes_push, routes_read, routes_registry
+from ingest.api import errors, routes_dashboard, routes_push, routes_read, routes_registry
 from ingest.api.auth import authenticate
 from ingest.api.services import Services
 from schemas.common import StrictModel
@@ -139,6 +140,13 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(routes_push.router)
     app.include_router(routes_registry.router)
     app.include_router(routes_read.router)
+    app.include_router(routes_dashboard.router)
+
+    app.mount("/metrics", make_asgi_app())  # Prometheus, like every other process
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/dashboard")
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, Any]:

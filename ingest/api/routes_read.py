@@ -7,19 +7,16 @@ need's company (redacted per :func:`domain.disclosure.alert_view`). The operator
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Annotated, Any, Final
+from datetime import datetime
+from typing import Annotated, Final
 
-import psycopg
 from fastapi import APIRouter, Query
-from psycopg.rows import dict_row
 
 from domain.disclosure import alert_view
+from ingest.api import queries
 from ingest.api.auth import Caller, Svc
 from ingest.api.errors import COMMON_RESPONSES, ApiError, responses
-from ingest.api.services import Services
 from ingest.api.tokens import Principal
-from schemas.alerts import Alert
 from schemas.common import Slug, StrictModel, UtcDatetime
 from schemas.ledger import LedgerEntry
 from schemas.offers import Offer
@@ -47,15 +44,6 @@ class StoredReading(StrictModel):
 
 def _scope(caller: Principal) -> str | None:
     return None if caller.is_operator else caller.company
-
-
-def _query(svc: Services, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
-    try:
-        with svc.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(sql.encode(), params)
-            return cur.fetchall()
-    except psycopg.Error as e:
-        raise ApiError(503, f"the database is unavailable: {type(e).__name__}") from e
 
 
 @router.get("/me", response_model=CallerView, responses=_RESPONSES)
@@ -93,15 +81,7 @@ def ledger(caller: Caller, svc: Svc, hours: Hours = 24) -> list[LedgerEntry]:
     """The latest ledger entry of each of the caller's streams updated in the last ``hours``."""
     with svc.registry.locked() as d:
         streams = sorted(d.streams_of(_scope(caller)))
-    rows = _query(
-        svc,
-        "SELECT DISTINCT ON (stream) stream, site, kind, unit, window_s, measured, committed,"
-        " available, steadiness, samples, available_since, updated_at FROM ledger"
-        " WHERE stream = ANY(%s) AND updated_at > now() - %s"
-        " ORDER BY stream, updated_at DESC",
-        (streams, timedelta(hours=hours)),
-    )
-    return [LedgerEntry.model_validate(r) for r in rows]
+    return queries.latest_ledger(svc, streams, hours)
 
 
 @router.get("/alerts", response_model=list[AlertView], responses=_RESPONSES)
@@ -115,18 +95,10 @@ def alerts(
     scope = _scope(caller)
     with svc.registry.locked() as d:
         streams, own_needs = sorted(d.streams_of(scope)), sorted(d.needs_of(scope))
-    rows = _query(
-        svc,
-        "SELECT payload FROM (SELECT DISTINCT ON (alert_id) alert_id, event, payload"
-        " FROM alerts WHERE ts > now() - %s AND (stream = ANY(%s) OR need = ANY(%s))"
-        " ORDER BY alert_id, ts DESC) latest WHERE NOT %s OR event <> 'resolved'"
-        " ORDER BY alert_id",
-        (timedelta(hours=hours), streams, own_needs, open_only),
-    )
+    found_alerts = queries.latest_alerts(svc, streams, own_needs, hours, open_only=open_only)
     out: list[AlertView] = []
     with svc.registry.locked() as d:
-        for r in rows:
-            alert = Alert.model_validate(r["payload"])
+        for alert in found_alerts:
             found = d.stream(alert.stream)
             site, stream = found if found is not None else (None, None)
             out.append(alert_view(alert, site, stream, scope))
@@ -148,14 +120,14 @@ def readings(
         raise ApiError(404, f"meter {meter!r} is not registered")
     if not caller.owns(ref.company):
         raise ApiError(403, f"meter {meter!r} is not a meter of {caller.company!r}")
-    rows = _query(
+    found = queries.rows(
         svc,
         "SELECT meter, stream, ts, value, unit, quality FROM readings"
         " WHERE meter = %s AND (%s::timestamptz IS NULL OR ts >= %s)"
         " ORDER BY ts DESC LIMIT %s",
         (meter, since, since, limit),
     )
-    return [StoredReading.model_validate(r) for r in rows]
+    return [StoredReading.model_validate(r) for r in found]
 
 
 @router.get("/offers", response_model=list[Offer], responses=_RESPONSES)
@@ -167,10 +139,10 @@ def offers(
     if not caller.is_operator:
         with svc.registry.locked() as d:
             own = sorted(s.id for s in d.sites.values() if caller.owns(s.company))
-    rows = _query(
+    found = queries.rows(
         svc,
         "SELECT payload FROM offers WHERE %s::text[] IS NULL OR site = ANY(%s)"
         " ORDER BY stored_at DESC, id LIMIT %s",
         (own, own, limit),
     )
-    return [Offer.model_validate(r["payload"]) for r in rows]
+    return [Offer.model_validate(r["payload"]) for r in found]

@@ -1,0 +1,28 @@
+"""``python -m ingest.api``: serve the API with this process's settings.
+
+``symbiosis api`` and the demo run it.
+"""
+
+from __future__ import annotations
+
+import uvicorn
+
+from ingest.api.app import create_app
+from symbiosis.logs import configure_logging
+from symbiosis.settings import Settings, get_settings
+
+
+def serve(settings: Settings, *, host: str | None = None, port: int | None = None) -> None:
+    """Serve until SIGINT/SIGTERM (uvicorn shuts down gracefully: open pushes finish)."""
+    configure_logging()
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level="warning",
+        timeout_graceful_shutdown=10,
+    )
+
+
+if __name__ == "__main__":
+    serve(get_settings())
