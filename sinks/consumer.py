@@ -287,7 +287,7 @@ class Sink:
         return self.stats
 
     def _maintain(self) -> None:
-        """Partition and aggregate upkeep on plain PostgreSQL (a no-op on TimescaleDB).
+        """Partition and aggregate upkeep on plain PostgreSQL; the stale-streams gauge.
 
         Runs on its own short-lived connection, between flushes; a failure is logged and
         retried at the next interval, it never stops the sink.
@@ -295,10 +295,12 @@ class Sink:
         try:
             with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
                 report = maintenance.run_maintenance(conn)
+                stale = maintenance.stale_streams(conn, self.settings.stale_after_s)
         except (psycopg.Error, PipelineError) as e:
             metrics.FAILURES.labels(STAGE, "maintenance").inc()
             log.warning("sink.maintenance_failed", error=str(e).strip()[:300])
             return
+        metrics.STALE_STREAMS.set(stale)
         if report.partitions_created or report.partitions_dropped or report.aggregate_ranges:
             log.info("sink.maintenance", engine=report.engine, created=report.partitions_created,
                      dropped=len(report.partitions_dropped), aggregates=report.aggregate_ranges,

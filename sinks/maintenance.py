@@ -525,3 +525,20 @@ def _autocommit(conn: Conn) -> Iterator[None]:
         yield
     finally:
         conn.autocommit = False
+
+
+def stale_streams(conn: Conn, stale_after_s: float) -> int:
+    """Streams that reported in the last day but not in the last ``stale_after_s``.
+
+    Read from the 15-minute availability aggregate (cheap at any scale), so a stream counts as
+    stale once its newest bucket ended more than ``stale_after_s`` ago: detection lags by up to
+    one bucket plus the aggregate's refresh interval.
+    """
+    found = _scalar(
+        conn,
+        "SELECT count(*) FROM (SELECT stream, max(bucket) AS newest FROM availability_15m"
+        " WHERE bucket > now() - interval '1 day' GROUP BY stream) s"
+        " WHERE newest + interval '15 minutes' < now() - make_interval(secs => %s)",
+        (stale_after_s,),
+    )
+    return int(found or 0)

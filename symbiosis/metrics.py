@@ -60,6 +60,12 @@ FRESHNESS: Final = Gauge(
     ["stage"],
 )
 
+STALE_STREAMS: Final = Gauge(
+    "symbiosis_stale_streams",
+    "Streams that reported in the last day but not in the last SYMBIOSIS_STALE_AFTER_S "
+    "(silent meters), as of the sink's last maintenance.",
+)
+
 _newest: dict[str, float] = {}
 
 

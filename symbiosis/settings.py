@@ -103,6 +103,9 @@ class Settings(BaseSettings):
         "what the need requires.",
     )
     sink_batch_rows: int = Field(default=20_000, ge=1, description="Rows per COPY batch.")
+    stale_after_s: float = Field(
+        default=900.0, gt=0, description="A stream silent this long counts as stale."
+    )
     sink_flush_s: float = Field(default=0.5, gt=0, description="Longest wait before a flush.")
     metrics_port: int = Field(default=0, ge=0, le=65535, description="0: no metrics endpoint.")
 

@@ -232,7 +232,7 @@ def db() -> Iterator[str]:
         started = time.perf_counter()
         migrate(url)
         print(
-            f"\nmigrations 001-003 on PostgreSQL: {(time.perf_counter() - started) * 1000:.0f} ms"
+            f"\nmigrations 001-004 on PostgreSQL: {(time.perf_counter() - started) * 1000:.0f} ms"
         )
         yield url
 
@@ -593,3 +593,19 @@ def test_cached_partition_check_costs_microseconds(conn: psycopg.Connection[Any]
     print(f"\ncached partition check: {per_call * 1e6:.1f} us per table and batch;"
           f" min/max over 20,000 rows: {span * 1e3:.2f} ms")  # fmt: skip
     assert per_call < 0.001
+
+
+def test_stale_streams_are_those_silent_longer_than_the_threshold(db: str) -> None:
+    now = datetime.now(UTC)
+    with psycopg.connect(db) as conn:
+        rows = [
+            ledger_row("quiet", now - timedelta(hours=3), 5, 5),  # reported, then silent
+            ledger_row("lively", now - timedelta(minutes=1), 5, 5),
+            ledger_row("gone", now - timedelta(days=3), 5, 5),  # silent too long: not counted
+        ]
+        PostgresWriter(conn).write(Batch(ledger=rows))
+        conn.commit()
+        maintenance.refresh_aggregates(conn, now - timedelta(days=4), now + timedelta(hours=1))
+        conn.commit()
+        assert maintenance.stale_streams(conn, 900) == 1
+        assert maintenance.stale_streams(conn, 6 * 3600) == 0
