@@ -321,7 +321,7 @@ class Sink:
 
 def run_sink(settings: Settings) -> SinkStats:
     """Run a sink until SIGTERM/SIGINT; returns its totals."""
-    metrics.serve(settings.metrics_port)
+    metrics.serve(settings.metrics_port, addr=settings.metrics_host)
     sink = Sink(settings)
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:

@@ -182,7 +182,7 @@ async def _follow_needs(
 
 def main(settings: Settings) -> None:
     """Run the delivery process until SIGTERM/SIGINT."""
-    metrics.serve(settings.metrics_port)
+    metrics.serve(settings.metrics_port, addr=settings.metrics_host)
     stop = asyncio.Event()
 
     async def runner() -> None:

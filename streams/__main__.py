@@ -10,6 +10,6 @@ from symbiosis.settings import get_settings
 if __name__ == "__main__":
     configure_logging()
     settings = get_settings()
-    metrics.serve(settings.metrics_port)
+    metrics.serve(settings.metrics_port, addr=settings.metrics_host)
     app = create_app(settings)
     faust.Worker(app, loglevel="INFO", redirect_stdouts=False).execute_from_commandline()

@@ -48,6 +48,9 @@ def chrome(
     for arg in (
         "--headless=new", f"--window-size={width},{height}", "--disable-gpu",
         "--disable-dev-shm-usage", "--hide-scrollbars", "--force-device-scale-factor=1",
+        # no calls home: this machine's network is closed, and a control room's may be too
+        "--no-first-run", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--disable-quic",
     ):  # fmt: skip
         options.add_argument(arg)
     if os.geteuid() == 0:

@@ -72,7 +72,7 @@ def demo(
         if stack:
             with err.status("starting the local stack ..."):
                 stack_up(settings)
-        metrics.serve(settings.metrics_port)
+        metrics.serve(settings.metrics_port, addr=settings.metrics_host)
         result = run_demo(settings, loaded, duration, rate_hz, screenshot=screenshot)
     except SymbiosisError as e:
         err.print(f"[red]demo failed:[/red] {e}")

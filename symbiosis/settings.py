@@ -108,6 +108,11 @@ class Settings(BaseSettings):
     )
     sink_flush_s: float = Field(default=0.5, gt=0, description="Longest wait before a flush.")
     metrics_port: int = Field(default=0, ge=0, le=65535, description="0: no metrics endpoint.")
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        description="Address of the metrics endpoint; 0.0.0.0 in containers, so Prometheus "
+        "can scrape it from outside.",
+    )
 
     api_host: str = Field(default="127.0.0.1", description="Where the HTTP API listens.")
     api_port: int = Field(default=18080, ge=1, le=65535)

@@ -1,0 +1,698 @@
+"""The deployment files in deploy/: valid against their schemas, and consistent with the code.
+
+Offline and without Docker or a cluster:
+- every Kubernetes document in deploy/k8s is validated against the Kubernetes JSON schemas
+  bundled with ``kubernetes-validate``, in strict mode (unknown fields are errors);
+- deploy/compose/compose.yaml is validated against the Compose Specification's JSON Schema,
+  vendored as deploy/compose/compose-spec.schema.json (provenance in deploy/README.md);
+- cross-references: kustomization resources, ConfigMaps/Secrets, depends_on targets, bind mounts,
+  SYMBIOSIS_* names and values against ``Settings``, replicas against partitions, the topic list
+  against the code's topic names, the commands against the real modules and CLI.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import typer.main
+import yaml
+from pydantic import BaseModel
+
+from streams.app import changelog_topics
+from symbiosis.cli import app as cli_app
+from symbiosis.settings import Settings, Topics
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+K8S = DEPLOY / "k8s"
+COMPOSE_DIR = DEPLOY / "compose"
+COMPOSE_FILE = COMPOSE_DIR / "compose.yaml"
+COMPOSE_SCHEMA = COMPOSE_DIR / "compose-spec.schema.json"
+TOPICS_DIR = K8S / "kafka-topics"
+TOPICS_FILE = TOPICS_DIR / "topics.txt"
+TOPICS_SCRIPT = TOPICS_DIR / "kafka-topics.sh"
+
+K8S_VERSION = "1.37"
+NAMESPACE = "symbiosis"
+APP_IMAGE = "symbiosis"
+# processes that consume with a consumer group, so partitions cap their replicas
+GROUP_WORKERS = ("streams", "sink", "delivery")
+# Prometheus scrapes these (jobs symbiosis-api, -streams, -sink, -delivery)
+SCRAPED = ("api", "streams", "sink", "delivery")
+# the MQTT bridge serves no HTTP endpoint: nothing to probe or scrape
+NO_PROBES = ("mqtt-bridge",)
+# ConfigMaps made with kubectl from deploy/prometheus and deploy/grafana (see deploy/README.md)
+EXTERNAL_CONFIGMAPS = {
+    "prometheus-config",
+    "grafana-provisioning-datasources",
+    "grafana-provisioning-dashboards",
+    "grafana-dashboards",
+}
+# written by the monitoring work and possibly not there yet: the only mounts allowed to be missing
+PENDING_MOUNTS = (
+    DEPLOY / "prometheus",
+    DEPLOY / "grafana" / "provisioning",
+    DEPLOY / "grafana" / "dashboards",
+)
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job")
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Validation must not reach the network: any connection attempt fails the test."""
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError(f"network access during a deploy-manifest test: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def setting_env_names() -> set[str]:
+    """Every ``SYMBIOSIS_*`` variable ``Settings`` reads (nested models with ``__``)."""
+    names: set[str] = set()
+    for field, info in Settings.model_fields.items():
+        names.add(f"SYMBIOSIS_{field.upper()}")
+        model = info.annotation
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            names |= {f"SYMBIOSIS_{field.upper()}__{sub.upper()}" for sub in model.model_fields}
+    return names
+
+
+def unknown_settings(names: Any) -> list[str]:
+    """The ``SYMBIOSIS_*`` names among ``names`` that no setting reads."""
+    known = setting_env_names()
+    return sorted(n for n in names if n.startswith("SYMBIOSIS_") and n.upper() not in known)
+
+
+def settings_from_env(env: dict[str, str]) -> Settings:
+    """Settings built from ``SYMBIOSIS_*`` values as a process would read them."""
+    kwargs: dict[str, Any] = {}
+    for name, value in env.items():
+        if not name.startswith("SYMBIOSIS_"):
+            continue
+        field, _, sub = name.removeprefix("SYMBIOSIS_").lower().partition("__")
+        if sub:
+            kwargs.setdefault(field, {})[sub] = value
+        else:
+            kwargs[field] = value
+    return Settings(**kwargs)
+
+
+def expected_topics(app_id: str) -> dict[str, bool]:
+    """Every topic the code uses -> whether it is compacted."""
+    topics = {name: configs.get("cleanup.policy") == "compact" for name, configs in
+              Topics().configs().items()}  # fmt: skip
+    settings = Settings.model_construct(app_id=app_id)
+    topics |= dict.fromkeys(changelog_topics(settings), True)  # faust table changelogs
+    # faust's leader-election topic (faust.assignor.leader_assignor), one partition
+    topics[f"{settings.streams_group}-__assignor-__leader"] = False
+    return topics
+
+
+def read_topics_file() -> dict[str, tuple[str, list[str]]]:
+    """topics.txt: name -> (partitions, configs)."""
+    topics: dict[str, tuple[str, list[str]]] = {}
+    for line in TOPICS_FILE.read_text().splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, partitions, configs = line.split()
+        assert name not in topics, f"{name} listed twice"
+        topics[name] = (partitions, [] if configs == "-" else configs.split(","))
+    return topics
+
+
+def check_command(argv: list[str]) -> None:
+    """``argv`` starts a real module (``python -m``) or a real ``symbiosis`` subcommand."""
+    if argv[:2] == ["python", "-m"]:
+        module = argv[2]
+        spec = importlib.util.find_spec(module)
+        assert spec is not None, f"no module {module}"
+        if spec.submodule_search_locations is not None:  # a package: needs a __main__
+            assert importlib.util.find_spec(f"{module}.__main__"), f"{module} has no __main__"
+        return
+    assert argv[0] == "symbiosis", f"unexpected command {argv}"
+    command: Any = typer.main.get_command(cli_app)
+    for word in argv[1:]:
+        if word.startswith("-"):
+            break
+        if not hasattr(command, "commands"):
+            break  # arguments of a leaf command
+        assert word in command.commands, f"`{' '.join(argv)}`: no subcommand {word!r}"
+        command = command.commands[word]
+
+
+# --- Kubernetes -------------------------------------------------------------------------------
+
+
+def k8s_manifest_files() -> list[Path]:
+    return sorted(p for p in K8S.glob("*.yaml") if p.name != "kustomization.yaml")
+
+
+def k8s_documents() -> list[tuple[str, dict[str, Any]]]:
+    docs = []
+    for path in k8s_manifest_files():
+        docs += [(path.name, d) for d in yaml.safe_load_all(path.read_text()) if d is not None]
+    return docs
+
+
+DOCS = k8s_documents()
+
+
+def kustomization() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    return data
+
+
+def by_kind(kind: str) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for _, d in DOCS if d["kind"] == kind}
+
+
+def pod_spec(doc: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = doc["spec"]["template"]["spec"]
+    return spec
+
+
+def workloads() -> Iterator[dict[str, Any]]:
+    return (d for _, d in DOCS if d["kind"] in WORKLOAD_KINDS)
+
+
+def all_containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = pod_spec(doc)
+    return [*spec.get("initContainers", []), *spec["containers"]]
+
+
+def is_app_image(container: dict[str, Any]) -> bool:
+    return bool(container["image"].split(":")[0] == APP_IMAGE)
+
+
+def app_deployments() -> dict[str, dict[str, Any]]:
+    return {
+        name: d
+        for name, d in by_kind("Deployment").items()
+        if any(is_app_image(c) for c in pod_spec(d)["containers"])
+    }
+
+
+def container_env(container: dict[str, Any]) -> dict[str, str | None]:
+    """The container's environment: envFrom ConfigMaps, then env (None: from a Secret etc.)."""
+    configmaps = by_kind("ConfigMap")
+    env: dict[str, str | None] = {}
+    for source in container.get("envFrom", []):
+        env |= configmaps[source["configMapRef"]["name"]]["data"]
+    for var in container.get("env", []):
+        env[var["name"]] = var.get("value")
+    return env
+
+
+def symbiosis_config() -> dict[str, str]:
+    data: dict[str, str] = by_kind("ConfigMap")["symbiosis-config"]["data"]
+    return data
+
+
+def k8s_partitions() -> int:
+    return int(symbiosis_config()["SYMBIOSIS_PARTITIONS"])
+
+
+def test_k8s_manifests_exist() -> None:
+    kinds = {d["kind"] for _, d in DOCS}
+    assert {"Namespace", "Deployment", "StatefulSet", "Service", "Job"} <= kinds
+    assert {"PodDisruptionBudget", "HorizontalPodAutoscaler", "Secret", "ConfigMap"} <= kinds
+
+
+@pytest.mark.parametrize(
+    "doc", [d for _, d in DOCS], ids=[f"{f}:{d['kind']}/{d['metadata']['name']}" for f, d in DOCS]
+)
+def test_k8s_document_is_valid(doc: dict[str, Any]) -> None:
+    # raises ValidationError (bad or unknown field) or SchemaNotFoundError (unknown kind)
+    kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (["spec", "template", "spec", "containers", 0, "livenesProbe"], {}),  # unknown field
+        (["spec", "replicas"], "two"),  # wrong type
+        (["spec", "template", "metadata", "annotations", "prometheus.io/port"], 9464),
+    ],
+)
+def test_k8s_validation_rejects_mistakes(path: list[Any], value: Any) -> None:
+    doc = copy.deepcopy(by_kind("Deployment")["streams"])
+    node = doc
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+
+
+def test_kustomization_lists_every_manifest() -> None:
+    k = kustomization()
+    assert k["namespace"] == NAMESPACE
+    assert sorted(k["resources"]) == sorted(p.name for p in k8s_manifest_files())
+    for generator in k.get("configMapGenerator", []):
+        for file in generator["files"]:
+            assert (K8S / file).is_file(), file
+    assert [i["name"] for i in k["images"]] == [APP_IMAGE]
+
+
+def test_k8s_documents_are_in_the_namespace() -> None:
+    for file, doc in DOCS:
+        if doc["kind"] != "Namespace":
+            assert doc["metadata"].get("namespace") == NAMESPACE, f"{file}: {doc['kind']}"
+
+
+def test_k8s_configmaps_and_secrets_exist() -> None:
+    configmaps = set(by_kind("ConfigMap"))
+    configmaps |= {g["name"] for g in kustomization()["configMapGenerator"]}
+    configmaps |= EXTERNAL_CONFIGMAPS
+    secrets = by_kind("Secret")
+    for doc in workloads():
+        name = f"{doc['kind']}/{doc['metadata']['name']}"
+        for volume in pod_spec(doc).get("volumes", []):
+            if "configMap" in volume:
+                assert volume["configMap"]["name"] in configmaps, f"{name}: {volume}"
+        for c in all_containers(doc):
+            for source in c.get("envFrom", []):
+                assert source["configMapRef"]["name"] in by_kind("ConfigMap"), f"{name}"
+            for var in c.get("env", []):
+                ref = var.get("valueFrom", {}).get("secretKeyRef")
+                if ref:
+                    assert ref["key"] in secrets[ref["name"]]["stringData"], f"{name}: {ref}"
+
+
+def test_k8s_secrets_are_placeholders() -> None:
+    secrets = by_kind("Secret")
+    assert secrets
+    for name, secret in secrets.items():
+        assert "data" not in secret, f"{name}: use stringData templates, not encoded values"
+        for key, value in secret["stringData"].items():
+            assert "CHANGE_ME" in value, f"{name}.{key} must be a marked placeholder"
+
+
+def test_k8s_env_names_are_settings() -> None:
+    checked = 0
+    for doc in workloads():
+        for c in filter(is_app_image, all_containers(doc)):
+            names = list(container_env(c))
+            assert unknown_settings(names) == [], f"{doc['metadata']['name']}/{c['name']}"
+            checked += sum(n.startswith("SYMBIOSIS_") for n in names)
+    assert checked > 20
+
+
+def test_k8s_app_settings_parse() -> None:
+    for name, doc in app_deployments().items():
+        for c in all_containers(doc):
+            if is_app_image(c):
+                env = {k: v for k, v in container_env(c).items() if v is not None}
+                settings = settings_from_env(env)
+                assert settings.partitions == k8s_partitions(), name
+                assert settings.kafka_bootstrap.count(":9092") == 3, name
+
+
+def test_k8s_app_commands_exist() -> None:
+    for doc in workloads():
+        for c in all_containers(doc):
+            if is_app_image(c):
+                check_command(c["command"])
+
+
+def test_k8s_app_pods_are_annotated_for_prometheus() -> None:
+    deployments = app_deployments()
+    assert set(SCRAPED) <= set(deployments)
+    for name, doc in deployments.items():
+        annotations = doc["spec"]["template"]["metadata"].get("annotations", {})
+        assert annotations.get("prometheus.io/scrape") in ("true", "false"), name
+        if annotations["prometheus.io/scrape"] == "false":
+            assert name not in SCRAPED, name
+            continue
+        main = pod_spec(doc)["containers"][0]
+        ports = {p["containerPort"] for p in main["ports"]}
+        assert int(annotations["prometheus.io/port"]) in ports, name
+        assert annotations["prometheus.io/path"].startswith("/metrics"), name
+        # prometheus-kubernetes.yml names the job symbiosis-<component>, as the rules expect
+        assert doc["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"] == name
+        env = container_env(main)
+        if name != "api":  # the API serves /metrics on its own port
+            assert env["SYMBIOSIS_METRICS_PORT"] == annotations["prometheus.io/port"], name
+
+
+def test_k8s_replicas_within_partitions() -> None:
+    deployments = by_kind("Deployment")
+    for name in GROUP_WORKERS:
+        assert 1 <= deployments[name]["spec"]["replicas"] <= k8s_partitions(), name
+    assert deployments["mqtt-bridge"]["spec"]["replicas"] <= 1
+    assert deployments["mqtt-bridge"]["spec"]["strategy"]["type"] == "Recreate"
+    topics_config = by_kind("ConfigMap")["kafka-topics-config"]["data"]
+    assert int(topics_config["PARTITIONS"]) == k8s_partitions()
+    assert topics_config["BOOTSTRAP"] == symbiosis_config()["SYMBIOSIS_KAFKA_BOOTSTRAP"]
+    hpa = by_kind("HorizontalPodAutoscaler")["api"]["spec"]
+    assert hpa["scaleTargetRef"]["name"] == "api"
+    assert "replicas" not in deployments["api"]["spec"], "the HPA owns the API's replicas"
+
+
+def test_k8s_pod_templates() -> None:
+    for doc in workloads():
+        name = doc["metadata"]["name"]
+        spec = pod_spec(doc)
+        # service links would inject e.g. KAFKA_PORT, which the Kafka image turns into a property
+        assert spec.get("enableServiceLinks") is False, name
+        for c in all_containers(doc):
+            assert c["resources"]["requests"], f"{name}/{c['name']}"
+            assert c["resources"]["limits"]["memory"], f"{name}/{c['name']}"
+        if doc["kind"] != "Job" and name not in NO_PROBES:
+            for c in spec["containers"]:
+                assert c.get("readinessProbe"), f"{name}/{c['name']}"
+                assert c.get("livenessProbe"), f"{name}/{c['name']}"
+
+
+def test_k8s_stateful_services() -> None:
+    services = by_kind("Service")
+    statefulsets = by_kind("StatefulSet")
+    for name in ("kafka", "timescaledb"):
+        governing = services[statefulsets[name]["spec"]["serviceName"]]
+        assert governing["spec"]["clusterIP"] == "None", name
+        assert statefulsets[name]["spec"]["volumeClaimTemplates"], name
+    assert statefulsets["kafka"]["spec"]["replicas"] == 3
+    pdbs = {d["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] for d in
+            by_kind("PodDisruptionBudget").values()}  # fmt: skip
+    assert {"kafka", *GROUP_WORKERS} <= pdbs
+    kafka_env = container_env(pod_spec(statefulsets["kafka"])["containers"][0])
+    voters = kafka_env["KAFKA_CONTROLLER_QUORUM_VOTERS"]
+    assert voters is not None
+    assert len(voters.split(",")) == statefulsets["kafka"]["spec"]["replicas"]
+    assert kafka_env["KAFKA_MIN_INSYNC_REPLICAS"] == "2"
+    assert kafka_env["KAFKA_DEFAULT_REPLICATION_FACTOR"] == "3"
+
+
+def test_k8s_processes_that_create_topics_wait_for_them() -> None:
+    # the API, the MQTT bridge and faust create missing topics with replication factor 1
+    for name in ("api", "streams", "mqtt-bridge", "delivery"):
+        init = pod_spec(by_kind("Deployment")[name]).get("initContainers", [])
+        commands = [c["command"] for c in init]
+        assert ["/bin/sh", "/topics/kafka-topics.sh", "wait"] in commands, name
+
+
+def test_k8s_monitoring_matches_deploy_monitoring_files() -> None:
+    # checked once the monitoring files exist (they are written separately)
+    prometheus = pod_spec(by_kind("StatefulSet")["prometheus"])["containers"][0]
+    config = next(a for a in prometheus["args"] if a.startswith("--config.file="))
+    config_file = DEPLOY / "prometheus" / Path(config.split("=", 1)[1]).name
+    if config_file.parent.is_dir():
+        assert config_file.is_file(), config
+    grafana = pod_spec(by_kind("Deployment")["grafana"])["containers"][0]
+    mounts = {m["name"]: m["mountPath"] for m in grafana["volumeMounts"]}
+    for provider_file in (DEPLOY / "grafana" / "provisioning" / "dashboards").glob("*.y*ml"):
+        for provider in yaml.safe_load(provider_file.read_text())["providers"]:
+            assert provider["options"]["path"] == mounts["dashboards"], provider_file.name
+    for source_file in (DEPLOY / "grafana" / "provisioning" / "datasources").glob("*.y*ml"):
+        for source in yaml.safe_load(source_file.read_text())["datasources"]:
+            host = source["url"].removeprefix("http://").split(":")[0]
+            assert host in by_kind("Service"), f"{source_file.name}: {source['url']}"
+        for name in re.findall(r"\$__env\{(\w+)\}", source_file.read_text()):
+            assert name in container_env(grafana), f"{source_file.name} reads {name}"
+
+
+# --- Compose ----------------------------------------------------------------------------------
+
+
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(COMPOSE_FILE.read_text())
+    return data
+
+
+def compose_schema() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(COMPOSE_SCHEMA.read_text())
+    return data
+
+
+def compose_errors(doc: dict[str, Any]) -> list[str]:
+    schema = compose_schema()
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(doc)]
+    # rules the spec keeps apart from the schema: a service has an image or a build
+    constraint = schema["definitions"]["constraints"]["service"]
+    for name, service in doc.get("services", {}).items():
+        errors += [f"{name}: {e.message}" for e in jsonschema.Draft201909Validator(
+            constraint).iter_errors(service)]  # fmt: skip
+    return errors
+
+
+def compose_partitions(service: dict[str, Any]) -> int:
+    return int(service["environment"]["SYMBIOSIS_PARTITIONS"])
+
+
+def test_compose_schema_is_the_compose_specification() -> None:
+    schema = compose_schema()
+    assert schema["title"] == "Compose Specification"
+    jsonschema.validators.validator_for(schema).check_schema(schema)
+
+
+def test_compose_file_is_valid() -> None:
+    assert compose_errors(compose()) == []
+
+
+@pytest.mark.parametrize(
+    ("service", "key", "value"),
+    [
+        ("streams", "replica", 2),  # unknown key
+        ("api", "depends_on", {"migrate": {"condition": "service_done"}}),
+        ("sink", "healthcheck", {"test": ["CMD", "true"], "intervall": "5s"}),
+    ],
+)
+def test_compose_validation_rejects_mistakes(service: str, key: str, value: Any) -> None:
+    doc = compose()
+    doc["services"][service][key] = value
+    assert compose_errors(doc) != []
+
+
+def test_compose_depends_on_targets_exist() -> None:
+    services = compose()["services"]
+    for name, service in services.items():
+        for target in service.get("depends_on", {}):
+            assert target in services, f"{name} depends on a missing service {target}"
+            assert target != name
+
+
+def test_compose_bind_mounts_exist() -> None:
+    mounts = 0
+    for name, service in compose()["services"].items():
+        for volume in service.get("volumes", []):
+            if isinstance(volume, str):
+                source = volume.split(":")[0]
+                if not source.startswith((".", "/")):
+                    continue  # a named volume
+            elif volume["type"] == "bind":
+                source = volume["source"]
+            else:
+                continue
+            path = (COMPOSE_DIR / source).resolve()
+            mounts += 1
+            pending = any(path == p or p in path.parents for p in PENDING_MOUNTS)
+            assert path.exists() or pending, f"{name}: bind mount {source} does not exist"
+    assert mounts >= 4
+
+
+def test_compose_build_uses_the_dockerfile() -> None:
+    for name, service in compose()["services"].items():
+        if "build" in service:
+            context = (COMPOSE_DIR / service["build"]["context"]).resolve()
+            assert context == ROOT, name
+            assert (context / service["build"]["dockerfile"]).is_file(), name
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert "FROM ${PYTHON_IMAGE}" in dockerfile
+    assert "ARG PYTHON_IMAGE=python:3.11-slim" in dockerfile
+    assert "pip install ." in dockerfile
+    assert "USER 10001" in dockerfile
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".venv", ".stack", ".git", "tests"} <= set(ignored)
+
+
+def test_compose_env_names_are_settings() -> None:
+    checked = 0
+    for name, service in compose()["services"].items():
+        if "build" not in service:
+            continue  # not a symbiosis process (Grafana reads SYMBIOSIS_GRAFANA_DB_PASSWORD)
+        env = service.get("environment", {})
+        assert isinstance(env, dict), f"{name}: use a mapping for environment"
+        assert unknown_settings(env) == [], name
+        checked += sum(n.startswith("SYMBIOSIS_") for n in env)
+    assert checked > 20
+
+
+def test_compose_app_settings_parse_and_commands_exist() -> None:
+    apps = {n: s for n, s in compose()["services"].items() if "build" in s}
+    assert {"api", "streams", "sink", "delivery", "migrate", "mqtt-bridge"} <= set(apps)
+    for name, service in apps.items():
+        # values from .env (${...}) are not known here
+        env = {k: str(v) for k, v in service["environment"].items() if "${" not in str(v)}
+        settings = settings_from_env(env)
+        assert settings.kafka_bootstrap.count(":9092") == 3, name
+        check_command(service["command"])
+
+
+def test_compose_replicas_within_partitions() -> None:
+    services = compose()["services"]
+    for name in GROUP_WORKERS:
+        service = services[name]
+        assert 1 <= service["deploy"]["replicas"] <= compose_partitions(service), name
+        assert "container_name" not in service, f"{name}: replicas need generated names"
+    assert services["mqtt-bridge"]["deploy"]["replicas"] == 1
+    assert int(services["topics"]["environment"]["PARTITIONS"]) == compose_partitions(
+        services["api"]
+    )
+
+
+def test_compose_startup_order() -> None:
+    services = compose()["services"]
+    for name in ("api", "streams", "delivery", "mqtt-bridge", "sink"):
+        depends = services[name]["depends_on"]
+        assert depends["topics"]["condition"] == "service_completed_successfully", name
+    assert services["api"]["depends_on"]["migrate"]["condition"] == (
+        "service_completed_successfully"
+    )
+    for broker in ("kafka-0", "kafka-1", "kafka-2"):
+        assert services["topics"]["depends_on"][broker]["condition"] == "service_healthy"
+        assert "healthcheck" in services[broker]
+    for name in ("api", "streams", "sink", "delivery", "timescaledb", "prometheus", "grafana"):
+        assert "healthcheck" in services[name], name
+
+
+def test_compose_monitoring_targets_are_services() -> None:
+    # checked once the monitoring files exist (they are written separately)
+    services = compose()["services"]
+    config_file = DEPLOY / "prometheus" / "prometheus.yml"
+    if config_file.is_file():
+        for job in yaml.safe_load(config_file.read_text())["scrape_configs"]:
+            hosts = [t.split(":")[0] for c in job.get("static_configs", []) for t in c["targets"]]
+            hosts += [n for c in job.get("dns_sd_configs", []) for n in c["names"]]
+            for host in hosts:
+                assert host in services or host == "localhost", f"{job['job_name']}: {host}"
+    for source_file in (DEPLOY / "grafana" / "provisioning" / "datasources").glob("*.y*ml"):
+        for source in yaml.safe_load(source_file.read_text())["datasources"]:
+            host = source["url"].removeprefix("http://").split(":")[0]
+            assert host in services, f"{source_file.name}: {source['url']}"
+    grafana_env = services["grafana"]["environment"]
+    for source_file in (DEPLOY / "grafana" / "provisioning" / "datasources").glob("*.y*ml"):
+        for name in re.findall(r"\$__env\{(\w+)\}", source_file.read_text()):
+            assert name in grafana_env, f"{source_file.name} reads {name}"
+
+
+def test_compose_secrets_come_from_the_env_file() -> None:
+    services = compose()["services"]
+    assert "${" in services["delivery"]["environment"]["SYMBIOSIS_WEBHOOK_SECRET"]
+    assert "${" in services["timescaledb"]["environment"]["POSTGRES_PASSWORD"]
+    example = (COMPOSE_DIR / ".env.example").read_text().splitlines()
+    for line in example:
+        key, _, value = line.partition("=")
+        if key.endswith(("PASSWORD", "SECRET")):
+            assert "CHANGE_ME" in value, key
+
+
+# --- Topics -----------------------------------------------------------------------------------
+
+
+def test_topics_file_lists_the_codes_topics() -> None:
+    app_id = symbiosis_config()["SYMBIOSIS_APP_ID"]
+    assert compose()["services"]["api"]["environment"]["SYMBIOSIS_APP_ID"] == app_id
+    listed = read_topics_file()
+    expected = expected_topics(app_id)
+    assert sorted(listed) == sorted(expected)
+    for name, (partitions, configs) in listed.items():
+        assert ("cleanup.policy=compact" in configs) == expected[name], name
+        assert partitions == ("1" if name.endswith("__leader") else "default"), name
+
+
+def test_topics_script_syntax() -> None:
+    subprocess.run(["sh", "-n", str(TOPICS_SCRIPT)], check=True, timeout=30)
+
+
+def _fake_kafka(tmp_path: Path, *, topics_exit: int = 0) -> tuple[Path, Path]:
+    """A directory of stand-ins for the Kafka tools; the second path logs kafka-topics calls."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(parents=True)
+    log = tmp_path / "calls.log"
+    tools = {
+        "kafka-broker-api-versions.sh": 'for i in 0 1 2; do echo "k$i:9092 (id: $i rack: null)'
+        ' -> ("; done\n',
+        "kafka-topics.sh": f'echo "$*" >> "{log}"\nexit {topics_exit}\n',
+    }
+    for name, body in tools.items():
+        tool = bin_dir / name
+        tool.write_text("#!/bin/sh\n" + body)
+        tool.chmod(0o755)
+    return bin_dir, log
+
+
+def _run_topics_script(bin_dir: Path, mode: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "BOOTSTRAP": "k0:9092,k1:9092,k2:9092",
+        "PARTITIONS": "7",
+        "KAFKA_BIN": str(bin_dir),
+    }
+    return subprocess.run(
+        ["sh", str(TOPICS_SCRIPT), mode], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_topics_script_creates_every_topic_with_rf3(tmp_path: Path) -> None:
+    bin_dir, log = _fake_kafka(tmp_path)
+    result = _run_topics_script(bin_dir, "create")
+    assert result.returncode == 0, result.stdout + result.stderr
+    created: dict[str, list[str]] = {}
+    for call in log.read_text().splitlines():
+        args = call.split()
+        assert "--create" in args
+        assert "--if-not-exists" in args
+        assert args[args.index("--replication-factor") + 1] == "3"
+        created[args[args.index("--topic") + 1]] = args
+    expected = expected_topics(symbiosis_config()["SYMBIOSIS_APP_ID"])
+    assert sorted(created) == sorted(expected)
+    for name, args in created.items():
+        assert args[args.index("--partitions") + 1] == ("1" if name.endswith("__leader") else "7")
+        assert ("cleanup.policy=compact" in args) == expected[name], name
+
+
+def test_topics_script_waits_and_fails_loudly(tmp_path: Path) -> None:
+    bin_dir, log = _fake_kafka(tmp_path)
+    assert _run_topics_script(bin_dir, "wait").returncode == 0
+    assert all("--describe" in call for call in log.read_text().splitlines())
+    failing_dir, _ = _fake_kafka(tmp_path / "failing", topics_exit=1)
+    assert _run_topics_script(failing_dir, "create").returncode != 0  # the Job retries
+    assert _run_topics_script(bin_dir, "delete").returncode == 2
+
+
+def test_helpers_catch_mistakes() -> None:
+    assert unknown_settings(["SYMBIOSIS_TOPICS__READINGS", "SYMBIOSIS_PARTITIONS", "PATH"]) == []
+    assert unknown_settings(["SYMBIOSIS_KAFKA_BOOTSTRAPS", "SYMBIOSIS_TOPICS__READING"]) == [
+        "SYMBIOSIS_KAFKA_BOOTSTRAPS",
+        "SYMBIOSIS_TOPICS__READING",
+    ]
+    with pytest.raises(ValueError, match="partitions"):
+        settings_from_env({"SYMBIOSIS_PARTITIONS": "twelve"})
+    with pytest.raises(AssertionError):
+        check_command(["python", "-m", "streams_nope"])
+    with pytest.raises(AssertionError):
+        check_command(["symbiosis", "db", "migrat"])
+
+
+def test_sh_is_available() -> None:
+    assert shutil.which("sh"), "the topic-script tests need a POSIX sh"
