@@ -35,6 +35,7 @@ from schemas.common import SLUG_PATTERN, ResourceKind
 from schemas.registry import Park
 from schemas.units import UREG, parse_unit
 from symbiosis.errors import ParkFileError, UnitError
+from symbiosis.files import read_text
 
 Loc = tuple[str | int, ...]
 """Where a value sits in the park file: mapping keys and sequence indexes from the top."""
@@ -134,16 +135,7 @@ def load_park(path: Path) -> Park:
             or a YAML syntax error with its line).
     """
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError as e:
-        raise ParkFileError(f"{source}: no such file") from e
-    except IsADirectoryError as e:
-        raise ParkFileError(f"{source}: is a directory, not a park file") from e
-    except UnicodeDecodeError as e:
-        raise ParkFileError(f"{source}: not UTF-8 text (bad byte at offset {e.start})") from e
-    except OSError as e:
-        raise ParkFileError(f"{source}: cannot read: {e.strerror or e}") from e
+    text = read_text(path, what="a park file", error=ParkFileError)
     return parse_park(text, source)
 
 

@@ -33,7 +33,10 @@ from symbiosis import metrics
 from symbiosis.settings import Settings
 
 STAGE: Final = "ingest"
-MAX_BATCH: Final = 10_000  # ReadingBatch.readings max_length
+MAX_BATCH: Final = 2_000
+"""Readings per Kafka record. A reading is at most ~250 bytes of JSON (bounded ids and units),
+so a record stays well under the broker's default ``message.max.bytes`` (1 MiB); 10,000 (the
+schema's limit) made MessageSizeTooLarge records, found by bench/bench_ingest.py."""
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from kafka import KafkaProducer
-from kafka.errors import KafkaError
-
+from ingest.publisher import Publisher
 from schemas.readings import ReadingBatch
 from symbiosis import metrics
 from symbiosis.errors import PipelineError
@@ -33,26 +31,12 @@ class ReadingsProducer:
         self.acked = 0
         self.failures: list[str] = []
         self._lock = threading.Lock()
-        config: dict[str, Any] = {
-            "bootstrap_servers": bootstrap,
-            "acks": "all",
-            "enable_idempotence": True,
-            "linger_ms": 5,
-            "batch_size": 256 * 1024,
-            "max_request_size": 8 * 1024 * 1024,
-            **overrides,
-        }
-        try:
-            self._producer = KafkaProducer(**config)
-        except KafkaError as e:
-            raise PipelineError(f"cannot reach Kafka at {bootstrap}: {e}") from e
+        self._publisher = Publisher(bootstrap, **{"linger_ms": 5, **overrides})
 
     def send(self, batch: ReadingBatch) -> None:
         """Queue one batch; its readings count as accepted when the broker acknowledges it."""
         n = len(batch.readings)
-        future = self._producer.send(
-            self.topic, key=batch.stream.encode(), value=batch.model_dump_json().encode()
-        )
+        future = self._publisher.send(self.topic, batch.stream, batch.model_dump_json().encode())
         future.add_callback(self._on_ack, n)
         future.add_errback(self._on_error, batch.batch_id)
 
@@ -73,14 +57,11 @@ class ReadingsProducer:
         Raises:
             PipelineError: a batch could not be delivered (after the producer's retries).
         """
-        try:
-            self._producer.flush(timeout=timeout_s)
-        except KafkaError as e:
-            raise PipelineError(f"flushing the producer failed: {e}") from e
+        self._publisher.flush(timeout_s)
         if self.failures:
             raise PipelineError(f"{len(self.failures)} batches failed: {self.failures[:3]}")
         return self.acked
 
     def close(self) -> None:
         """Flush and close the connection."""
-        self._producer.close(timeout=30)
+        self._publisher.close()

@@ -62,10 +62,10 @@ class Publisher:
         pending = list(futures)
         if pending:
             try:
-                self._producer.flush(timeout=timeout_s)
-            except KafkaError as e:
+                self.flush(timeout_s)
+            except PipelineError:
                 metrics.FAILURES.labels(STAGE, "kafka_not_acknowledged").inc(len(pending))
-                raise PipelineError(f"Kafka did not acknowledge within {timeout_s} s: {e}") from e
+                raise
         failed: list[str] = []
         for f in pending:
             try:
@@ -78,6 +78,17 @@ class Publisher:
                 f"Kafka did not acknowledge {len(failed)} of {len(pending)} records: {failed[0]}"
             )
         return len(pending)
+
+    def flush(self, timeout_s: float) -> None:
+        """Wait until everything queued (by any thread) is sent or has failed.
+
+        Raises:
+            PipelineError: not done within ``timeout_s``.
+        """
+        try:
+            self._producer.flush(timeout=timeout_s)
+        except KafkaError as e:
+            raise PipelineError(f"flushing the producer failed: {e}") from e
 
     def close(self) -> None:
         """Flush what is queued and close the connection."""

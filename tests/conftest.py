@@ -8,17 +8,16 @@ with a unique prefix per test, so they never touch the demo's data.
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from domain.park import bundled_park_path
 from sinks.migrate import migrate
 from symbiosis.errors import StackError
 from symbiosis.local_postgres import LocalPostgres
-from symbiosis.settings import Settings, Topics
+from symbiosis.settings import Settings
+from tests.helpers import isolated
 
 TEST_DATABASE = "symbiosis_test"
 
@@ -42,11 +41,7 @@ def stack() -> Settings:
 @pytest.fixture
 def settings(stack: Settings) -> Settings:
     """Stack settings with topics unique to this test, and emptied tables."""
-    prefix = f"test-{uuid.uuid4().hex[:10]}"
-    topics = Topics(**{name: f"{prefix}.{name}" for name in Topics.model_fields})
-    with psycopg.connect(stack.database_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE readings, ledger, alerts, offers")
-    return stack.model_copy(update={"topics": topics, "partitions": 2})
+    return isolated(stack, "t")
 
 
 @pytest.fixture

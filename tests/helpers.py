@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 from kafka import KafkaConsumer
 
 from schemas.readings import Reading, ReadingBatch
-from symbiosis.settings import Settings
+from symbiosis.settings import Settings, Topics
 
 # Recent, whole-hour event time: older data would fall to the sink's retention (90 days).
 T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
@@ -63,3 +65,12 @@ def wait_for(check: Callable[[], bool], timeout_s: float, what: str) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def isolated(stack: Settings, name: str, **updates: Any) -> Settings:
+    """Stack settings with topics of their own (``test-<name>-<random>.*``), emptied tables."""
+    prefix = f"test-{name}-{uuid.uuid4().hex[:8]}"
+    topics = Topics(**{field: f"{prefix}.{field}" for field in Topics.model_fields})
+    with psycopg.connect(stack.database_url, autocommit=True) as conn:
+        conn.execute("TRUNCATE readings, ledger, alerts, offers")
+    return stack.model_copy(update={"topics": topics, "partitions": 2, **updates})

@@ -167,7 +167,7 @@ def test_mapping_file_that_is_not_a_mapping(tmp_path: Path, text: str, expected:
 
 
 def test_missing_mapping_file(tmp_path: Path) -> None:
-    with pytest.raises(ErpImportError, match="no such mapping file"):
+    with pytest.raises(ErpImportError, match=r"nope\.yaml: no such file"):
         load_mapping(tmp_path / "nope.yaml")
 
 

@@ -20,7 +20,7 @@ from schemas.ledger import LedgerEntry
 from schemas.rejections import Rejection
 from symbiosis.settings import Settings
 from tests.api_env import DISCLOSING, OUTSIDER, PARTNER, SUPPLIER, ApiEnv, api_env
-from tests.helpers import consume_all, scalar, wait_for
+from tests.helpers import consume_all, isolated, scalar, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -28,15 +28,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def env(stack: Settings) -> Iterator[ApiEnv]:
     """One API for the module (its tests use distinct meters and check their own rows)."""
-    import uuid
-
-    from symbiosis.settings import Topics
-
-    prefix = f"test-api-{uuid.uuid4().hex[:8]}"
-    topics = Topics(**{name: f"{prefix}.{name}" for name in Topics.model_fields})
-    settings = stack.model_copy(update={"topics": topics, "partitions": 2})
-    with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE readings, ledger, alerts, offers")
+    settings = isolated(stack, "api")
     with api_env(settings) as e:
         yield e
 
@@ -319,3 +311,14 @@ def test_symbiosis_api_serves_the_openapi_document(env: ApiEnv) -> None:
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_a_push_of_the_largest_allowed_size_is_accepted(env: ApiEnv) -> None:
+    # one stream, 10,000 readings (the limit): split into records the broker accepts
+    start = datetime.now(UTC) - timedelta(days=3)
+    rows = env.readings("refinery-fuel-gas", env.settings.api_max_batch_readings, start=start)
+    for i, row in enumerate(rows):
+        row["ts"] = (start + timedelta(milliseconds=i)).isoformat()
+    r = env.client.post("/v1/readings", json={"readings": rows}, headers=env.auth(SUPPLIER))
+    assert r.status_code == 200, r.text
+    assert r.json()["accepted"] == env.settings.api_max_batch_readings

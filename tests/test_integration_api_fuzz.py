@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,20 +26,16 @@ from schemathesis.checks import (
 )
 
 from ingest.api.app import create_app
-from symbiosis.settings import Settings, Topics
+from symbiosis.settings import Settings
 from tests.api_env import SUPPLIER, ApiEnv, api_env
-from tests.helpers import scalar, wait_for
+from tests.helpers import isolated, scalar, wait_for
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def env(stack: Settings) -> Iterator[ApiEnv]:
-    prefix = f"test-fuzz-{uuid.uuid4().hex[:8]}"
-    topics = Topics(**{name: f"{prefix}.{name}" for name in Topics.model_fields})
-    s = stack.model_copy(update={"topics": topics, "partitions": 2})
-    with psycopg.connect(s.database_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE readings, ledger, alerts, offers")
+    s = isolated(stack, "fuzz")
     with api_env(s) as e:
         yield e
 

@@ -26,7 +26,8 @@ from ingest.producer import ReadingsProducer
 from ingest.simulator import Simulator
 from symbiosis.browser import chrome, wait_for
 from symbiosis.pipeline import LocalPipeline
-from symbiosis.settings import PROJECT_ROOT, Settings, Topics
+from symbiosis.settings import PROJECT_ROOT, Settings
+from tests.helpers import isolated
 
 pytestmark = pytest.mark.integration
 
@@ -66,11 +67,8 @@ def _simulate(settings: Settings, stop: threading.Event) -> None:
 
 @pytest.fixture(scope="module")
 def live(stack: Settings) -> Iterator[Live]:
-    prefix = f"test-ui-{uuid.uuid4().hex[:8]}"
-    topics = Topics(**{name: f"{prefix}.{name}" for name in Topics.model_fields})
-    settings = stack.model_copy(
-        update={"topics": topics, "partitions": 2, "app_id": prefix, "api_port": PORT}
-    )
+    app_id = f"test-ui-{uuid.uuid4().hex[:8]}"
+    settings = isolated(stack, "ui", app_id=app_id, api_port=PORT)
     pipeline = LocalPipeline(settings)
     pipeline.reset()
     park = load_park(bundled_park_path())

@@ -9,19 +9,17 @@ import os
 import subprocess
 import sys
 import threading
-import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 import yaml
 
 from schemas.rejections import Rejection
 from sinks.consumer import Sink
 from symbiosis.kafka_admin import ensure_topics
-from symbiosis.settings import Settings, Topics
+from symbiosis.settings import Settings
 from tests.erp_files import MAPPING, expected_bad_field, write_erp_file
-from tests.helpers import consume_all, scalar, wait_for
+from tests.helpers import consume_all, isolated, scalar, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -29,11 +27,8 @@ ROWS = 100_000
 
 
 def test_a_100k_row_export_is_stored_except_its_bad_rows(stack: Settings, tmp_path: Path) -> None:
-    prefix = f"test-erp-{uuid.uuid4().hex[:8]}"
-    topics = Topics(**{name: f"{prefix}.{name}" for name in Topics.model_fields})
-    settings = stack.model_copy(update={"topics": topics, "partitions": 2, "sink_flush_s": 0.2})
-    with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE offers")
+    settings = isolated(stack, "erp", sink_flush_s=0.2)
+    topics = settings.topics
     ensure_topics(settings.kafka_bootstrap, topics.configs(), settings.partitions)
 
     export = tmp_path / "stock.csv"

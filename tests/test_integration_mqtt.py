@@ -11,7 +11,6 @@ from typing import Any
 
 import orjson
 import paho.mqtt.client as mqtt
-import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -26,8 +25,8 @@ from sinks.consumer import Sink
 from symbiosis.errors import StackError
 from symbiosis.kafka_admin import ensure_topics
 from symbiosis.local_mosquitto import LocalMosquitto
-from symbiosis.settings import Settings, Topics
-from tests.helpers import consume_all, scalar, wait_for
+from symbiosis.settings import Settings
+from tests.helpers import consume_all, isolated, scalar, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -65,11 +64,9 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(broker: Settings) -> Iterator[Env]:
-    prefix = f"test-mqtt-{uuid.uuid4().hex[:8]}"
-    topics = Topics(**{name: f"{prefix}.{name}" for name in Topics.model_fields})
-    settings = broker.model_copy(update={"topics": topics, "partitions": 2, "sink_flush_s": 0.2})
-    with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        conn.execute("TRUNCATE readings, ledger, alerts, offers")
+    settings = isolated(broker, "mqtt", sink_flush_s=0.2)
+    topics = settings.topics
+    prefix = topics.readings.split(".")[0]
     ensure_topics(settings.kafka_bootstrap, topics.configs(), settings.partitions)
     registry_out = RegistryPublisher(settings.kafka_bootstrap, topics)
     registry_out.park(load_park(bundled_park_path()))

@@ -19,6 +19,7 @@ from pydantic_core import ErrorDetails
 from ingest.erp.values import normalised_defaults
 from schemas.common import StrictModel
 from symbiosis.errors import ErpImportError
+from symbiosis.files import read_text
 
 TargetField = Literal[
     "id",
@@ -197,16 +198,7 @@ def load_mapping(path: Path) -> ColumnMapping:
             top, or fails a check of :class:`ColumnMapping` (every problem listed, each as
             ``file: field: reason``).
     """
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError as e:
-        raise ErpImportError(f"{path}: no such mapping file") from e
-    except IsADirectoryError as e:
-        raise ErpImportError(f"{path}: is a directory, not a mapping file") from e
-    except UnicodeDecodeError as e:
-        raise ErpImportError(f"{path}: not UTF-8 text (bad byte at offset {e.start})") from e
-    except OSError as e:
-        raise ErpImportError(f"{path}: cannot read: {e.strerror or e}") from e
+    text = read_text(path, what="a mapping file", error=ErpImportError)
     try:
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as e:

@@ -19,6 +19,7 @@ import orjson
 from ingest.erp.mapping import ColumnMapping, ExportFormat, _did_you_mean
 from ingest.erp.values import _cell, _text
 from symbiosis.errors import ErpImportError
+from symbiosis.files import file_errors
 
 KEY_SCAN_RECORDS: Final = 1000
 """JSON: a mapped key none of the first this-many records has is a file-level error."""
@@ -303,14 +304,8 @@ _SOURCES: Final[Mapping[ExportFormat, Callable[[Path, ColumnMapping], _Source]]]
 
 
 def _open_source(path: Path, mapping: ColumnMapping, fmt: ExportFormat) -> _Source:
-    try:
+    with file_errors(path, what="an export file", error=ErpImportError):
         source = _SOURCES[fmt](path, mapping)
-    except FileNotFoundError as e:
-        raise ErpImportError(f"{path}: no such file") from e
-    except IsADirectoryError as e:
-        raise ErpImportError(f"{path}: is a directory, not an export file") from e
-    except OSError as e:
-        raise ErpImportError(f"{path}: cannot read: {e.strerror or e}") from e
     try:
         _check_columns(path, mapping, source, fmt)
     except ErpImportError:
