@@ -44,6 +44,9 @@ class Directory:
     exchanges: dict[str, Exchange] = field(default_factory=dict)
     _meters: dict[str, MeterRef] = field(default_factory=dict)
     _streams: dict[str, tuple[Site, Stream]] = field(default_factory=dict)
+    _retired: dict[str, str] = field(default_factory=dict)
+    """Stream and meter ids a site dropped -> the company that used them (stored data under
+    those ids stays that company's, so no other company may take them)."""
 
     def put_site(self, site: Site) -> None:
         """Add or replace a site with its streams, meters and tag map.
@@ -56,8 +59,10 @@ class Directory:
         if old is not None:
             for stream in old.streams:
                 self._streams.pop(stream.id, None)
+                self._retired[f"stream:{stream.id}"] = old.company
                 for meter in stream.meter_ids:
                     self._meters.pop(meter, None)
+                    self._retired[f"meter:{meter}"] = old.company
         self.sites[site.id] = site
         for stream in site.streams:
             self._streams[stream.id] = (site, stream)
@@ -69,20 +74,26 @@ class Directory:
 
         Raises:
             ConfigurationError: the site belongs to another company, or one of its stream or
-                meter ids belongs to another site (not named: it may be another tenant's).
+                meter ids belongs to another site, or was used by another company before
+                (its stored readings and ledger stay that company's). The other site or
+                company is not named: it may be another tenant's.
         """
         old = self.sites.get(site.id)
         if old is not None and old.company != site.company:
             raise ConfigurationError(f"company: site {site.id!r} belongs to another company")
         for stream in site.streams:
             taken = self._streams.get(stream.id)
-            if taken is not None and taken[0].id != site.id:
+            if (taken is not None and taken[0].id != site.id) or self._retired.get(
+                f"stream:{stream.id}", site.company
+            ) != site.company:
                 raise ConfigurationError(
                     f"streams: stream id {stream.id!r} is already used by another site"
                 )
             for meter in stream.meter_ids:
                 ref = self._meters.get(meter)
-                if ref is not None and ref.site.id != site.id:
+                if (ref is not None and ref.site.id != site.id) or self._retired.get(
+                    f"meter:{meter}", site.company
+                ) != site.company:
                     raise ConfigurationError(
                         f"streams: meter id {meter!r} is already used by another site"
                     )

@@ -11,7 +11,7 @@ import itertools
 import math
 from typing import Final
 
-from schemas.alerts import Alert
+from schemas.alerts import Alert, Benefit
 from schemas.common import ResourceKind
 from schemas.registry import Site, Stream
 from schemas.views import AlertView
@@ -68,6 +68,22 @@ def quality_summary(stream: Stream | None, kind: ResourceKind) -> str:
     return str(kind)
 
 
+def rough(value: float, digits: int = 2) -> float:
+    """``value`` to ``digits`` significant digits (exact figures would give quantities away)."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    return round(value, digits - 1 - math.floor(math.log10(abs(value))))
+
+
+def rough_benefit(b: Benefit) -> Benefit:
+    """A benefit as a partner sees it: each figure to two significant digits."""
+    return Benefit(
+        co2e_t_per_yr=rough(b.co2e_t_per_yr),
+        diverted_t_per_yr=rough(b.diverted_t_per_yr),
+        water_m3_per_yr=rough(b.water_m3_per_yr),
+    )
+
+
 def alert_view(
     alert: Alert, site: Site | None, stream: Stream | None, viewer: str | None
 ) -> AlertView:
@@ -81,7 +97,9 @@ def alert_view(
 
     Returns:
         Everything for the operator and the supplier; for anyone else (the need's company)
-        bands and summaries, and the supplier's identity only when its site discloses it.
+        bands, summaries and a benefit rounded to two significant digits (water reused or
+        tonnes diverted would otherwise give the quantity back), and the supplier's identity
+        only when its site discloses it.
     """
     full = viewer is None or (site is not None and site.company == viewer)
     disclosed = full or (site is not None and site.disclose_identity)
@@ -93,7 +111,7 @@ def alert_view(
         quality=quality_summary(stream, alert.kind),
         available_band=quantity_band(alert.available, alert.unit),
         distance_band=distance_band(alert.distance_km),
-        benefit=alert.benefit,
+        benefit=alert.benefit if full else rough_benefit(alert.benefit),
         ts=alert.ts,
         redacted=not full,
         stream=alert.stream if disclosed else None,

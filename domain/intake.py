@@ -88,8 +88,7 @@ def _add_error(
 
 
 def _loc(loc: tuple[int | str, ...], names: Mapping[str, str]) -> str:
-    parts = [names.get(str(p), str(p)) for p in loc]
-    return ".".join(parts) if parts else "(row)"
+    return ".".join(names.get(str(p), str(p)) for p in loc)
 
 
 def check_readings(
@@ -130,7 +129,8 @@ def check_readings(
             reading = Reading.model_validate(raw)
         except ValidationError as e:
             for err in e.errors(include_url=False):
-                error(f"{where}.{_loc(err['loc'], names)}", err["msg"])
+                name = _loc(err["loc"], names)
+                error(f"{where}.{name}" if name else where, err["msg"])
             continue
         meter_field = f"{where}.{names.get('meter', 'meter')}"
         ref = directory.meter(reading.meter)

@@ -185,8 +185,15 @@ class MqttBridge:
                     batch.append(self._inbox.get(timeout=max(deadline - time.monotonic(), 0.001)))
                 except queue.Empty:
                     break
-            if batch:
+            if not batch:
+                continue
+            try:
                 self._forward(batch)
+            except Exception as e:  # noqa: BLE001 - the loop must outlive any one batch
+                # nothing of this batch is acknowledged: the broker delivers it again
+                self.stats.kafka_failures += 1
+                log.error("mqtt.forward_failed", error=repr(e)[:300])
+                self._drop_session()
 
     def _forward(self, batch: list[_Message]) -> None:
         """Check and publish one batch; acknowledge its messages once Kafka has them."""
@@ -215,8 +222,7 @@ class MqttBridge:
             except PipelineError as e:  # Kafka away: do not ack; the broker redelivers
                 self.stats.kafka_failures += 1
                 log.warning("mqtt.kafka_unavailable", error=str(e)[:200])
-                self._client.reconnect()
-                time.sleep(1.0)
+                self._drop_session()
                 return
             self.stats.accepted += result.accepted
             self.stats.rejected += result.rejected_rows
@@ -224,6 +230,14 @@ class MqttBridge:
                 if m.qos > 0:
                     self._client.ack(m.mid, m.qos)
         self.stats.messages += len(batch)
+
+    def _drop_session(self) -> None:
+        """Reconnect, so the broker sends every unacknowledged message again; back off first."""
+        time.sleep(1.0)
+        try:
+            self._client.reconnect()
+        except OSError as e:  # broker away too: paho's loop keeps trying to reconnect
+            log.warning("mqtt.reconnect_failed", error=str(e)[:200])
 
     def _with_site_check(
         self, rows: list[object], errors: list[RowError], topic: str

@@ -8,6 +8,7 @@ acknowledged, raising if any was not.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,8 +25,13 @@ STAGE = "ingest"
 class Publisher:
     """Thread-safe sender of keyed records; see the module docstring for the guarantee."""
 
-    def __init__(self, bootstrap: str, **overrides: Any) -> None:
+    def __init__(self, bootstrap: str, *, max_block_s: float = 30.0, **overrides: Any) -> None:
         """Connect to Kafka.
+
+        Args:
+            bootstrap: Kafka bootstrap servers.
+            max_block_s: Longest :meth:`send` blocks (topic metadata missing, buffer full).
+            overrides: Other ``KafkaProducer`` settings.
 
         Raises:
             PipelineError: the brokers cannot be reached.
@@ -37,6 +43,7 @@ class Publisher:
             "linger_ms": 2,
             "batch_size": 256 * 1024,
             "max_request_size": 8 * 1024 * 1024,
+            "max_block_ms": int(max_block_s * 1000),
             **overrides,
         }
         try:
@@ -45,10 +52,19 @@ class Publisher:
             raise PipelineError(f"cannot reach Kafka at {bootstrap}: {e}") from e
 
     def send(self, topic: str, key: str | None, value: bytes | None) -> FutureRecordMetadata:
-        """Queue one record (``value=None``: a tombstone); returns its acknowledgement future."""
-        future: FutureRecordMetadata = self._producer.send(
-            topic, key=key.encode() if key is not None else None, value=value
-        )
+        """Queue one record (``value=None``: a tombstone); returns its acknowledgement future.
+
+        Raises:
+            PipelineError: the record could not even be queued (no metadata for the topic or
+                the buffer full for ``max_block_s``, or the record is too large).
+        """
+        try:
+            future: FutureRecordMetadata = self._producer.send(
+                topic, key=key.encode() if key is not None else None, value=value
+            )
+        except KafkaError as e:
+            metrics.FAILURES.labels(STAGE, type(e).__name__).inc()
+            raise PipelineError(f"Kafka did not take a record for {topic}: {e}") from e
         return future
 
     def wait(self, futures: Iterable[FutureRecordMetadata], timeout_s: float) -> int:
@@ -60,22 +76,18 @@ class Publisher:
                 retries, and every consumer treats a repeat as a no-op).
         """
         pending = list(futures)
-        if pending:
-            try:
-                self.flush(timeout_s)
-            except PipelineError:
-                metrics.FAILURES.labels(STAGE, "kafka_not_acknowledged").inc(len(pending))
-                raise
+        deadline = time.monotonic() + timeout_s
         failed: list[str] = []
-        for f in pending:
+        for f in pending:  # only the caller's records: others' batches never delay it
             try:
-                f.get(timeout=0)
+                f.get(timeout=max(deadline - time.monotonic(), 0.0))
             except KafkaError as e:
                 failed.append(f"{type(e).__name__}: {e}")
         if failed:
             metrics.FAILURES.labels(STAGE, "kafka_not_acknowledged").inc(len(failed))
             raise PipelineError(
-                f"Kafka did not acknowledge {len(failed)} of {len(pending)} records: {failed[0]}"
+                f"Kafka did not acknowledge {len(failed)} of {len(pending)} records "
+                f"within {timeout_s:g} s: {failed[0]}"
             )
         return len(pending)
 

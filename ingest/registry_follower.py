@@ -67,6 +67,11 @@ class RegistryFollower:
         if self._error is not None:
             raise PipelineError(f"reading the registry failed: {self._error}") from self._error
 
+    @property
+    def alive(self) -> bool:
+        """Whether the follower thread runs and has not failed (a frozen registry is not)."""
+        return self._thread.is_alive() and self._error is None
+
     def stop(self) -> None:
         """Stop the thread and wait for it."""
         self._stop.set()

@@ -222,7 +222,7 @@ def test_alerts_are_redacted_for_partners_unless_the_supplier_discloses(env: Api
     assert hidden["distance_km"] is None
     assert hidden["available_band"] == "2000-5000 m^3/h"
     assert hidden["distance_band"] == "< 1 km"
-    assert hidden["benefit"]["co2e_t_per_yr"] == 1234.0
+    assert hidden["benefit"]["co2e_t_per_yr"] == 1200.0  # two significant digits
     assert "kalundborg-refinery" not in orjson.dumps(hidden).decode()
     shown = partner["asnaes-gypsum--gyproc-gypsum"]
     assert shown["supplier_company"] == DISCLOSING
@@ -322,3 +322,48 @@ def test_a_push_of_the_largest_allowed_size_is_accepted(env: ApiEnv) -> None:
     r = env.client.post("/v1/readings", json={"readings": rows}, headers=env.auth(SUPPLIER))
     assert r.status_code == 200, r.text
     assert r.json()["accepted"] == env.settings.api_max_batch_readings
+
+
+def test_bodies_that_are_not_json_are_answered_400_and_rejected(env: ApiEnv) -> None:
+    headers = {**env.auth(SUPPLIER), "Content-Type": "application/json"}
+    push = env.client.post("/v1/readings", content=b"meter,ts,value\n", headers=headers)
+    assert push.status_code == 400
+    assert push.json()["error"] == "bad_request"
+    put = env.client.put("/v1/needs/n-1", content=b"\xff{", headers=headers)
+    assert put.status_code in (400, 422)
+    stranger = env.client.post(
+        "/v1/readings", content=b"{", headers={"Content-Type": "application/json"}
+    )
+    assert stranger.status_code == 401
+    sources = {r.source for r in _rejections(env, 2)}
+    assert {"POST /v1/readings", "PUT /v1/needs/n-1"} <= sources
+
+
+def test_the_dashboard_follows_the_callers_scope(env: ApiEnv) -> None:
+    producer = KafkaProducer(bootstrap_servers=env.settings.kafka_bootstrap, acks="all")
+    for a in (
+        _alert("refinery-fuel-gas", "gyproc-fuel-gas"),
+        _alert("asnaes-gypsum", "gyproc-gypsum"),
+    ):
+        producer.send(
+            env.settings.topics.alerts, key=a.stream.encode(), value=a.model_dump_json().encode()
+        )
+    producer.flush()
+    producer.close()
+    wait_for(lambda: scalar(env.settings, "SELECT count(*) FROM alerts") >= 2, 30, "alerts stored")
+
+    partner = env.client.get("/v1/dashboard", headers=env.auth(PARTNER)).json()
+    assert {(f["from_site"], f["to_site"]) for f in partner["flows"] if f["status"] == "alert"} == {
+        ("asnaes", "gyproc")  # the refinery does not disclose itself: no line from it
+    }
+    assert "refinery" not in {s["id"] for s in partner["sites"]}
+    assert partner["kpis"]["open_alerts"] == 2
+    assert partner["kpis"]["potential_co2e_t_per_yr"] == 2 * 1200.0  # rounded for partners
+
+    supplier = env.client.get("/v1/dashboard", headers=env.auth(SUPPLIER)).json()
+    assert [f for f in supplier["flows"] if f["status"] == "alert"] == []  # gyproc undisclosed
+    assert "gyproc" not in {s["id"] for s in supplier["sites"]}
+    assert [a["need"] for a in supplier["alerts"]] == ["gyproc-fuel-gas"]
+
+    operator = env.client.get("/v1/dashboard", headers=env.auth("operator")).json()
+    assert len([f for f in operator["flows"] if f["status"] == "alert"]) == 2

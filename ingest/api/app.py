@@ -7,6 +7,7 @@ at ``/openapi.json`` (interactive at ``/docs``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,13 +19,16 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse
 from prometheus_client import make_asgi_app
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ingest.api import errors, routes_dashboard, routes_push, routes_read, routes_registry
 from ingest.api.auth import authenticate
 from ingest.api.services import Services
+from ingest.api.tokens import Principal
 from schemas.common import StrictModel
 from schemas.readings import Reading
 from schemas.rejections import Rejection
+from schemas.views import ErrorBody
 from symbiosis import metrics
 from symbiosis.errors import PipelineError
 from symbiosis.settings import Settings
@@ -80,32 +84,68 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     return build
 
 
-async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
-    """422 naming every bad field; an authenticated caller's invalid write is also rejected."""
-    assert isinstance(exc, RequestValidationError)
+async def _record_refusal(request: Request, reason: str) -> JSONResponse | None:
+    """Put a refused write (its body and why) on the rejected topic.
+
+    Only for authenticated callers (strangers cannot fill the topic).
+
+    Returns:
+        ``None`` when recorded or not a write; otherwise the answer to give instead (401 for
+        a bad token, 503 when Kafka did not take the record).
+    """
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return None
     svc: Services = request.app.state.services
-    who = getattr(request.state, "principal", None)
-    if who is None:
+    who: Principal | None = getattr(request.state, "principal", None)
+    if who is None:  # the body failed before the route's dependencies ran
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else None
         try:
-            who = authenticate(svc, token)
+            who = await run_in_threadpool(authenticate, svc, token)
         except errors.ApiError as e:
             return errors.respond(e.status, e.body, {"WWW-Authenticate": "Bearer"})
+    assert who is not None
+    try:
+        body = await asyncio.wait_for(request.body(), timeout=5)
+    except Exception:  # noqa: BLE001 - a body that could not be read whole is recorded empty
+        body = b""
+    rejection = Rejection.of(STAGE, f"{request.method} {request.url.path}", reason, body)
+    future = svc.publisher.send(
+        svc.settings.topics.rejected, who.company, rejection.model_dump_json().encode()
+    )
+    try:
+        await run_in_threadpool(svc.publisher.wait, [future], svc.settings.api_ack_timeout_s)
+    except PipelineError as e:
+        return errors.respond(503, errors.ApiError(503, f"not recorded, retry: {e}").body)
+    metrics.REJECTED.labels(STAGE).inc()
+    return None
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """422 naming every bad field; the refused write is also put on the rejected topic."""
+    assert isinstance(exc, RequestValidationError)
     answer = errors.invalid(exc)
-    if request.method in ("POST", "PUT", "PATCH"):
-        reason = "; ".join(f"{e.field}: {e.reason}" for e in answer.body.errors)
-        body = await request.body()
-        rejection = Rejection.of(STAGE, f"{request.method} {request.url.path}", reason, body)
-        future = svc.publisher.send(
-            svc.settings.topics.rejected, who.company, rejection.model_dump_json().encode()
-        )
-        try:
-            await run_in_threadpool(svc.publisher.wait, [future], svc.settings.api_ack_timeout_s)
-        except PipelineError as e:
-            return errors.respond(503, errors.ApiError(503, f"not recorded, retry: {e}").body)
-        metrics.REJECTED.labels(STAGE).inc()
-    return errors.respond(422, answer.body)
+    reason = "; ".join(f"{e.field}: {e.reason}" for e in answer.body.errors)
+    return await _record_refusal(request, reason) or errors.respond(422, answer.body)
+
+
+async def _bad_body(request: Request, exc: Exception) -> JSONResponse:
+    """400 for a body that is not JSON or not the shape; also put on the rejected topic."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, errors.ApiError):
+        status, body = exc.status, exc.body
+    else:
+        assert isinstance(exc, StarletteHTTPException)
+        status = exc.status_code
+        body = ErrorBody(error=errors.CODES.get(status, "error"), message=str(exc.detail))
+        headers = dict(exc.headers or {})
+    if status == 400:
+        refused = await _record_refusal(request, f"400: {body.message}")
+        if refused is not None:
+            return refused
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return errors.respond(status, body, headers or None)
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -134,7 +174,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         "(`symbiosis token issue`). Errors: an `ErrorBody` naming every bad field.",
         lifespan=lifespan,
     )
-    errors.install(app)
+    app.add_exception_handler(errors.ApiError, _bad_body)
+    app.add_exception_handler(StarletteHTTPException, _bad_body)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_middleware(errors.BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)
     app.include_router(routes_push.router)
@@ -148,11 +189,14 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     def root() -> RedirectResponse:
         return RedirectResponse("/dashboard")
 
-    @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, Any]:
-        """Liveness: the registry has been read; how many records it holds."""
+    @app.get("/healthz", tags=["ops"], responses={503: {"description": "Not following."}})
+    def healthz() -> JSONResponse:
+        """Liveness: the registry follower is alive; how many records it applied."""
         svc: Services = app.state.services
-        return {"status": "ok", "registry_records": svc.registry.applied}
+        alive = svc.registry.alive
+        body = {"status": "ok" if alive else "registry follower stopped",
+                "registry_records": svc.registry.applied}  # fmt: skip
+        return JSONResponse(body, status_code=200 if alive else 503)
 
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app

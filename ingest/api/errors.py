@@ -1,8 +1,8 @@
 """One error shape for every answer that is not a success, and the request size limit.
 
 Every 4xx/5xx body is an :class:`~schemas.views.ErrorBody`: ``error`` (a stable code),
-``message`` and ``errors`` (one entry per bad field, rows 0-based). Handlers here turn
-FastAPI's validation errors and :class:`ApiError` into that shape.
+``message`` and ``errors`` (one entry per bad field, rows 0-based). The app's exception
+handlers (``ingest/api/app.py``) turn FastAPI's errors and :class:`ApiError` into that shape.
 """
 
 from __future__ import annotations
@@ -10,10 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
-from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from schemas.views import ErrorBody, FieldError
@@ -83,24 +81,6 @@ def validation_errors(errors: Sequence[Any]) -> list[FieldError]:
 def respond(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> JSONResponse:
     """An error answer."""
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
-
-
-async def _api_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return respond(exc.status, exc.body, headers)
-
-
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    body = ErrorBody(error=CODES.get(exc.status_code, "error"), message=str(exc.detail))
-    return respond(exc.status_code, body, dict(exc.headers or {}))
-
-
-def install(app: FastAPI) -> None:
-    """Register the error handlers (validation errors are handled in the app, see there)."""
-    app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
 
 
 def invalid(exc: RequestValidationError) -> ApiError:

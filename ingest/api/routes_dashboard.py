@@ -113,15 +113,20 @@ def build(svc: Services, caller: Principal) -> Dashboard:
             view = alert_view(a, site, stream, scope)
             views.append(view)
             need = d.needs.get(a.need)
-            if need is None:
+            need_site = d.sites.get(need.site) if need is not None else None
+            if need is None or need_site is None:
+                continue
+            # the receiving site is drawn only for its company, the operator, or if it
+            # discloses its identity (a supplier learns of demand, not of whose)
+            to_shown = caller.owns(need_site.company) or need_site.disclose_identity
+            from_shown = site is not None and view.stream is not None
+            if not (to_shown and from_shown):
                 continue
             flows.append(
                 Flow(
                     id=a.alert_id, status="alert", kind=a.kind,
-                    from_site=site.id if site is not None and view.stream is not None else None,
-                    to_site=need.site,
-                    label=view.available_band,
-                    co2e_t_per_yr=a.benefit.co2e_t_per_yr,
+                    from_site=site.id if site is not None else None, to_site=need.site,
+                    label=view.available_band, co2e_t_per_yr=view.benefit.co2e_t_per_yr,
                 )
             )  # fmt: skip
         with_benefits = _exchange_views(d, caller, now)
@@ -156,7 +161,7 @@ def build(svc: Services, caller: Principal) -> Dashboard:
             co2e_avoided_t_per_yr=committed.co2e_t_per_yr,
             tonnes_diverted_per_yr=committed.diverted_t_per_yr,
             water_reused_m3_per_yr=committed.water_m3_per_yr,
-            potential_co2e_t_per_yr=sum(a.benefit.co2e_t_per_yr for a in alerts),
+            potential_co2e_t_per_yr=sum(v.benefit.co2e_t_per_yr for v in views),
             open_alerts=len(views),
             active_exchanges=len(exchanges),
         ),
@@ -204,7 +209,11 @@ async def dashboard_events(request: Request, caller: Caller, svc: Svc) -> Stream
     async def events() -> AsyncIterator[bytes]:
         last = b""
         quiet_since = time.monotonic()
+        token = request.headers.get("authorization", "")[7:].strip()
         while not await request.is_disconnected():
+            # a revoked token stops the stream (within the token cache's lifetime)
+            if await run_in_threadpool(svc.tokens.verify, token) is None:
+                return
             board = await run_in_threadpool(cached, svc, caller)
             body = board.model_dump_json(exclude={"generated_at"}).encode()
             if body != last:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from domain.intake import OMF_FIELDS, omf_rows
+from domain.intake import OMF_FIELDS, RowError, omf_rows
 from ingest.api.auth import Caller, Svc
 from ingest.api.errors import COMMON_RESPONSES, ApiError, responses
 from ingest.gateway import Submission
@@ -126,8 +126,12 @@ async def push_omf(site_id: str, request: Request, caller: Caller, svc: Svc) -> 
     data = _json_body(body)
     if not isinstance(data, list):
         raise ApiError(400, "expected a JSON array of values")
-    with svc.registry.locked() as directory:
-        rows, errors = omf_rows(data, directory, site_id)
+
+    def mapped() -> tuple[list[object], list[RowError]]:
+        with svc.registry.locked() as directory:
+            return omf_rows(data, directory, site_id)
+
+    rows, errors = await run_in_threadpool(mapped)
     return await _submit(
         svc, rows, company=caller.company, source=f"POST /v1/sites/{site_id}/omf", body=body,
         prefix="", names=OMF_FIELDS, earlier_errors=errors,

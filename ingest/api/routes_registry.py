@@ -7,15 +7,17 @@ it up from the topic. A tenant writes only for its own company; the operator for
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Final
 
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from domain.directory import Directory
 from ingest.api.auth import Caller, Svc
-from ingest.api.errors import COMMON_RESPONSES, ApiError, responses
+from ingest.api.errors import COMMON_RESPONSES, ApiError, responses, validation_errors
 from ingest.api.services import Services
 from schemas.registry import Exchange, Need, Site, Stream
 from symbiosis.errors import ConfigurationError, PipelineError, UnknownReferenceError
@@ -35,17 +37,27 @@ def _same_id(path_id: str, body_id: str) -> None:
         raise ApiError(422, f"id: {body_id!r} differs from the path's {path_id!r}")
 
 
-def _publish(svc: Services, topic: str, key: str, record: BaseModel | None) -> None:
-    """Publish, wait for the acknowledgement, then apply locally (read your writes)."""
+def _publish(
+    svc: Services, check: Callable[[], None], topic: str, key: str, record: BaseModel | None
+) -> None:
+    """Check, publish, wait for the acknowledgement, apply locally (read your writes).
+
+    One write at a time per process: two tenants racing for the same new id cannot both pass
+    the check (several API replicas still can; see the README's note on registry writes).
+    """
     value = record.model_dump_json().encode() if record is not None else None
-    future = svc.publisher.send(topic, key, value)
-    svc.publisher.wait([future], svc.settings.api_ack_timeout_s)
-    svc.registry.apply(topic, key, value)
+    with svc.registry_writes:
+        check()
+        future = svc.publisher.send(topic, key, value)
+        svc.publisher.wait([future], svc.settings.api_ack_timeout_s)
+        svc.registry.apply(topic, key, value)
 
 
-async def _publish_async(svc: Services, topic: str, key: str, record: BaseModel | None) -> None:
+async def _publish_async(
+    svc: Services, check: Callable[[], None], topic: str, key: str, record: BaseModel | None
+) -> None:
     try:
-        await run_in_threadpool(_publish, svc, topic, key, record)
+        await run_in_threadpool(_publish, svc, check, topic, key, record)
     except PipelineError as e:
         raise ApiError(503, f"not accepted, retry: {e}") from e
     except ConfigurationError as e:  # changed under us between check and apply
@@ -69,8 +81,8 @@ def _check_site(svc: Services, caller: Caller, site: Site) -> None:
 async def put_site(site_id: str, site: Site, caller: Caller, svc: Svc) -> Site:
     """Register or replace a site with its streams (and historian tag map)."""
     _same_id(site_id, site.id)
-    _check_site(svc, caller, site)
-    await _publish_async(svc, svc.settings.topics.sites, site.id, site)
+    check = partial(_check_site, svc, caller, site)
+    await _publish_async(svc, check, svc.settings.topics.sites, site.id, site)
     return site
 
 
@@ -82,17 +94,19 @@ async def put_stream(
     _same_id(stream_id, stream.id)
     with svc.registry.locked() as d:
         old = d.sites.get(site_id)
-    if old is None:
-        raise ApiError(404, f"site {site_id!r} is not registered")
+    if old is None or not caller.owns(old.company):  # one answer: ids of others stay unknown
+        raise ApiError(404, f"site {site_id!r} is not one of the caller's sites")
     streams = [s for s in old.streams if s.id != stream.id] + [stream]
     try:
         site = Site.model_validate(
             {**old.model_dump(), "streams": [s.model_dump() for s in streams]}
         )
-    except ValueError as e:
-        raise ApiError(422, f"the site with this stream is not valid: {e}") from e
-    _check_site(svc, caller, site)
-    await _publish_async(svc, svc.settings.topics.sites, site.id, site)
+    except ValidationError as e:
+        raise ApiError(
+            422, "the site with this stream is not valid", validation_errors(e.errors())
+        ) from e
+    check = partial(_check_site, svc, caller, site)
+    await _publish_async(svc, check, svc.settings.topics.sites, site.id, site)
     return site
 
 
@@ -112,20 +126,23 @@ def _check_need(svc: Services, caller: Caller, need: Need) -> None:
 async def put_need(need_id: str, need: Need, caller: Caller, svc: Svc) -> Need:
     """Register or replace a need; its subscription says where alerts are delivered."""
     _same_id(need_id, need.id)
-    _check_need(svc, caller, need)
-    await _publish_async(svc, svc.settings.topics.needs, need.id, need)
+    check = partial(_check_need, svc, caller, need)
+    await _publish_async(svc, check, svc.settings.topics.needs, need.id, need)
     return need
 
 
 @router.delete("/needs/{need_id}", status_code=204, responses=_RESPONSES)
 async def delete_need(need_id: str, caller: Caller, svc: Svc) -> Response:
     """Withdraw a need; its open alerts resolve."""
-    with svc.registry.locked() as d:
-        if need_id not in d.needs:
-            raise ApiError(404, f"need {need_id!r} is not registered")
-        if not caller.owns(d.company_of_need(need_id)):
-            raise ApiError(403, f"need {need_id!r} belongs to another company")
-    await _publish_async(svc, svc.settings.topics.needs, need_id, None)
+
+    def check() -> None:
+        with svc.registry.locked() as d:
+            if need_id not in d.needs:
+                raise ApiError(404, f"need {need_id!r} is not registered")
+            if not caller.owns(d.company_of_need(need_id)):
+                raise ApiError(403, f"need {need_id!r} belongs to another company")
+
+    await _publish_async(svc, check, svc.settings.topics.needs, need_id, None)
     return Response(status_code=204)
 
 
@@ -151,19 +168,22 @@ def _check_exchange(svc: Services, caller: Caller, x: Exchange) -> None:
 async def put_exchange(exchange_id: str, exchange: Exchange, caller: Caller, svc: Svc) -> Exchange:
     """Commit (or change) an exchange; its quantity stops counting as available."""
     _same_id(exchange_id, exchange.id)
-    _check_exchange(svc, caller, exchange)
-    await _publish_async(svc, svc.settings.topics.exchanges, exchange.id, exchange)
+    check = partial(_check_exchange, svc, caller, exchange)
+    await _publish_async(svc, check, svc.settings.topics.exchanges, exchange.id, exchange)
     return exchange
 
 
 @router.delete("/exchanges/{exchange_id}", status_code=204, responses=_RESPONSES)
 async def delete_exchange(exchange_id: str, caller: Caller, svc: Svc) -> Response:
     """End an exchange."""
-    with svc.registry.locked() as d:
-        x = d.exchanges.get(exchange_id)
-        if x is None:
-            raise ApiError(404, f"exchange {exchange_id!r} is not registered")
-        if not _party(d, caller, x):
-            raise ApiError(403, f"exchange {exchange_id!r} belongs to other companies")
-    await _publish_async(svc, svc.settings.topics.exchanges, exchange_id, None)
+
+    def check() -> None:
+        with svc.registry.locked() as d:
+            x = d.exchanges.get(exchange_id)
+            if x is None:
+                raise ApiError(404, f"exchange {exchange_id!r} is not registered")
+            if not _party(d, caller, x):
+                raise ApiError(403, f"exchange {exchange_id!r} belongs to other companies")
+
+    await _publish_async(svc, check, svc.settings.topics.exchanges, exchange_id, None)
     return Response(status_code=204)

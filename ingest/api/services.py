@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 import psycopg
 import structlog
@@ -29,6 +30,8 @@ class Services:
     gateway: ReadingGateway
     pool: ConnectionPool[Conn]
     tokens: TokenVerifier
+    registry_writes: threading.Lock = field(default_factory=threading.Lock)
+    """Held from a registry write's check to its local apply (one write at a time)."""
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
@@ -39,7 +42,7 @@ class Services:
             ConfigurationError: the database cannot be reached or lacks the API's tables.
         """
         ensure_topics(settings.kafka_bootstrap, settings.topics.configs(), settings.partitions)
-        publisher = Publisher(settings.kafka_bootstrap)
+        publisher = Publisher(settings.kafka_bootstrap, max_block_s=settings.api_ack_timeout_s)
         registry = RegistryFollower(settings.kafka_bootstrap, settings.topics)
         registry.start()
         pool: ConnectionPool[Conn] = ConnectionPool(
