@@ -156,6 +156,11 @@ class Directory:
         """The stream with its site, or ``None``."""
         return self._streams.get(stream_id)
 
+    def gas_species(self, stream_id: str) -> str | None:
+        """The gas a stream carries (``None`` for other kinds or an unknown stream)."""
+        found = self._streams.get(stream_id)
+        return found[1].gas_species if found is not None else None
+
     def tag(self, site_id: str, tag: str) -> str | None:
         """The meter a site's historian tag names, or ``None``."""
         site = self.sites.get(site_id)

@@ -198,18 +198,23 @@ def _alert(stream: str, need: str, event: AlertEvent = AlertEvent.OPENED) -> Ale
     )  # fmt: skip
 
 
-def test_alerts_are_redacted_for_partners_unless_the_supplier_discloses(env: ApiEnv) -> None:
+def _store_two_alerts(env: ApiEnv) -> None:
+    """The alerts a worker would emit: refinery gas (undisclosed) and Asnaes gypsum (disclosed),
+    both to Gyproc's needs; stored by the sink (replays are stored once)."""
     producer = KafkaProducer(bootstrap_servers=env.settings.kafka_bootstrap, acks="all")
     for a in (
         _alert("refinery-fuel-gas", "gyproc-fuel-gas"),
         _alert("asnaes-gypsum", "gyproc-gypsum"),
     ):
-        producer.send(
-            env.settings.topics.alerts, key=a.stream.encode(), value=a.model_dump_json().encode()
-        )
+        value = a.model_dump_json().encode()
+        producer.send(env.settings.topics.alerts, key=a.stream.encode(), value=value)
     producer.flush()
     producer.close()
     wait_for(lambda: scalar(env.settings, "SELECT count(*) FROM alerts") >= 2, 30, "alerts stored")
+
+
+def test_alerts_are_redacted_for_partners_unless_the_supplier_discloses(env: ApiEnv) -> None:
+    _store_two_alerts(env)
 
     partner = {
         a["alert_id"]: a for a in env.client.get("/v1/alerts", headers=env.auth(PARTNER)).json()
@@ -340,17 +345,7 @@ def test_bodies_that_are_not_json_are_answered_400_and_rejected(env: ApiEnv) -> 
 
 
 def test_the_dashboard_follows_the_callers_scope(env: ApiEnv) -> None:
-    producer = KafkaProducer(bootstrap_servers=env.settings.kafka_bootstrap, acks="all")
-    for a in (
-        _alert("refinery-fuel-gas", "gyproc-fuel-gas"),
-        _alert("asnaes-gypsum", "gyproc-gypsum"),
-    ):
-        producer.send(
-            env.settings.topics.alerts, key=a.stream.encode(), value=a.model_dump_json().encode()
-        )
-    producer.flush()
-    producer.close()
-    wait_for(lambda: scalar(env.settings, "SELECT count(*) FROM alerts") >= 2, 30, "alerts stored")
+    _store_two_alerts(env)
 
     partner = env.client.get("/v1/dashboard", headers=env.auth(PARTNER)).json()
     assert {(f["from_site"], f["to_site"]) for f in partner["flows"] if f["status"] == "alert"} == {

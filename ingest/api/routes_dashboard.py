@@ -40,7 +40,6 @@ from schemas.views import (
     MapSite,
     SiteAvailability,
 )
-from schemas.views import Caller as CallerView
 from symbiosis.errors import SymbiosisError
 
 router = APIRouter(tags=["dashboard"], responses=COMMON_RESPONSES)
@@ -95,7 +94,7 @@ def build(svc: Services, caller: Principal) -> Dashboard:
     Raises:
         ApiError: 503 when the database is unavailable.
     """
-    scope = None if caller.is_operator else caller.company
+    scope = caller.scope
     now = datetime.now(UTC)
     with svc.registry.locked() as d:
         streams, needs = sorted(d.streams_of(scope)), sorted(d.needs_of(scope))
@@ -156,7 +155,7 @@ def build(svc: Services, caller: Principal) -> Dashboard:
     ]  # fmt: skip
     return Dashboard(
         generated_at=now,
-        viewer=CallerView(role=caller.role, company=caller.company, token_prefix=caller.prefix),
+        viewer=caller.view(),
         kpis=Kpis(
             co2e_avoided_t_per_yr=committed.co2e_t_per_yr,
             tonnes_diverted_per_yr=committed.diverted_t_per_yr,
@@ -175,21 +174,16 @@ def build(svc: Services, caller: Principal) -> Dashboard:
 
 def cached(svc: Services, caller: Principal) -> Dashboard:
     """:func:`build`, shared by every viewer of the same scope for ``DASHBOARD_POLL_S``."""
-    key = None if caller.is_operator else caller.company
+    key = caller.scope
     now = time.monotonic()
     with _cache_lock:
         hit = _cache.get(key)
     if hit is not None and now - hit[0] < DASHBOARD_POLL_S:
-        return hit[1].model_copy(update={"viewer": build_viewer(caller)})
+        return hit[1].model_copy(update={"viewer": caller.view()})
     board = build(svc, caller)
     with _cache_lock:
         _cache[key] = (now, board)
     return board
-
-
-def build_viewer(caller: Principal) -> CallerView:
-    """The viewer part of a dashboard."""
-    return CallerView(role=caller.role, company=caller.company, token_prefix=caller.prefix)
 
 
 @router.get("/v1/dashboard", response_model=Dashboard)

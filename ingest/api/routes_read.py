@@ -16,7 +16,6 @@ from domain.disclosure import alert_view
 from ingest.api import queries
 from ingest.api.auth import Caller, Svc
 from ingest.api.errors import COMMON_RESPONSES, ApiError, responses
-from ingest.api.tokens import Principal
 from schemas.common import Slug, StrictModel, UtcDatetime
 from schemas.ledger import LedgerEntry
 from schemas.offers import Offer
@@ -42,14 +41,10 @@ class StoredReading(StrictModel):
     quality: ReadingQuality
 
 
-def _scope(caller: Principal) -> str | None:
-    return None if caller.is_operator else caller.company
-
-
 @router.get("/me", response_model=CallerView, responses=_RESPONSES)
 def me(caller: Caller) -> CallerView:
     """Who the token belongs to."""
-    return CallerView(role=caller.role, company=caller.company, token_prefix=caller.prefix)
+    return caller.view()
 
 
 @router.get("/sites", response_model=list[Site], responses=_RESPONSES)
@@ -63,7 +58,7 @@ def sites(caller: Caller, svc: Svc) -> list[Site]:
 def needs(caller: Caller, svc: Svc) -> list[Need]:
     """The caller's needs."""
     with svc.registry.locked() as d:
-        return [d.needs[n] for n in sorted(d.needs_of(_scope(caller)))]
+        return [d.needs[n] for n in sorted(d.needs_of(caller.scope))]
 
 
 @router.get("/exchanges", response_model=list[Exchange], responses=_RESPONSES)
@@ -80,7 +75,7 @@ def exchanges(caller: Caller, svc: Svc) -> list[Exchange]:
 def ledger(caller: Caller, svc: Svc, hours: Hours = 24) -> list[LedgerEntry]:
     """The latest ledger entry of each of the caller's streams updated in the last ``hours``."""
     with svc.registry.locked() as d:
-        streams = sorted(d.streams_of(_scope(caller)))
+        streams = sorted(d.streams_of(caller.scope))
     return queries.latest_ledger(svc, streams, hours)
 
 
@@ -92,7 +87,7 @@ def alerts(
     open_only: Annotated[bool, Query(description="Only alerts not resolved yet.")] = True,
 ) -> list[AlertView]:
     """The latest state of each alert on the caller's streams or needs, as the caller may see it."""
-    scope = _scope(caller)
+    scope = caller.scope
     with svc.registry.locked() as d:
         streams, own_needs = sorted(d.streams_of(scope)), sorted(d.needs_of(scope))
     found_alerts = queries.latest_alerts(svc, streams, own_needs, hours, open_only=open_only)

@@ -19,6 +19,7 @@ from typing import Final, Literal
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from schemas.views import Caller
 from symbiosis.errors import ConfigurationError
 
 PREFIX: Final = "sym_"
@@ -38,6 +39,15 @@ class Principal:
     def is_operator(self) -> bool:
         """The operator sees everything and may act for any company."""
         return self.role == "operator"
+
+    @property
+    def scope(self) -> str | None:
+        """The company whose data this caller sees; ``None`` for the operator (everything)."""
+        return None if self.is_operator else self.company
+
+    def view(self) -> Caller:
+        """What ``GET /v1/me`` and the dashboard say about the caller."""
+        return Caller(role=self.role, company=self.company, token_prefix=self.prefix)
 
     def owns(self, company: str | None) -> bool:
         """Whether this caller may act for ``company`` (the operator may for all)."""
