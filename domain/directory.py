@@ -11,6 +11,8 @@ Guarantees:
       directory is left unchanged.
     - A site never changes company: re-publishing a site under another company is refused
       (a tenant cannot take over another tenant's site by re-registering it).
+    - Ids are retired per company: a stream, meter or need id that one company dropped can
+      be registered again by that company only, never by another.
 """
 
 from __future__ import annotations
@@ -44,9 +46,12 @@ class Directory:
     exchanges: dict[str, Exchange] = field(default_factory=dict)
     _meters: dict[str, MeterRef] = field(default_factory=dict)
     _streams: dict[str, tuple[Site, Stream]] = field(default_factory=dict)
+    withdrawn: dict[str, Need] = field(default_factory=dict)
+    """Needs withdrawn since this directory started, by id (their last record)."""
     _retired: dict[str, str] = field(default_factory=dict)
-    """Stream and meter ids a site dropped -> the company that used them (stored data under
-    those ids stays that company's, so no other company may take them)."""
+    """Stream, meter and need ids dropped -> the company that used them (stored data, alerts
+    and webhook events under those ids stay that company's, so no other company may take
+    them)."""
 
     def put_site(self, site: Site) -> None:
         """Add or replace a site with its streams, meters and tag map.
@@ -98,27 +103,72 @@ class Directory:
                         f"streams: meter id {meter!r} is already used by another site"
                     )
 
+    def retire(self, kind: str, item_id: str, company: str) -> None:
+        """Record that ``item_id`` (a ``stream``, ``meter`` or ``need`` id) is ``company``'s.
+
+        For retirements remembered elsewhere (the API's database) and read back at start-up.
+        """
+        self._retired.setdefault(f"{kind}:{item_id}", company)
+
+    def retired(self) -> dict[tuple[str, str], str]:
+        """Every retired id: ``(kind, id) -> company``."""
+        out: dict[tuple[str, str], str] = {}
+        for key, company in self._retired.items():
+            kind, _, item_id = key.partition(":")
+            out[(kind, item_id)] = company
+        return out
+
     def put_need(self, need: Need) -> None:
         """Add or replace a need.
 
         Raises:
             UnknownReferenceError: its site is unknown.
+            ConfigurationError: the id is (or was) another company's need.
         """
         self.check_need(need)
         self.needs[need.id] = need
+        self.withdrawn.pop(need.id, None)
 
     def check_need(self, need: Need) -> None:
         """Whether :meth:`put_need` would take ``need``; changes nothing.
 
         Raises:
             UnknownReferenceError: its site is unknown.
+            ConfigurationError: the id belongs to another company's need, or did before it was
+                withdrawn (its alerts and webhook events stay that company's). The other
+                company is not named.
         """
-        if need.site not in self.sites:
+        site = self.sites.get(need.site)
+        if site is None:
             raise UnknownReferenceError(f"site: need {need.id!r} names unknown site {need.site!r}")
+        owner = self.owner_of_need(need.id)
+        if owner is not None and owner != site.company:
+            raise ConfigurationError(f"id: need id {need.id!r} is already used")
 
     def remove_need(self, need_id: str) -> None:
-        """Forget a need (unknown ids are ignored)."""
-        self.needs.pop(need_id, None)
+        """Withdraw a need (unknown ids are ignored).
+
+        Its id stays its company's (:meth:`owner_of_need`), and its last record is kept in
+        :attr:`withdrawn`, so the alerts that resolve after it still reach only that company.
+        """
+        need = self.needs.pop(need_id, None)
+        if need is None:
+            return
+        company = self.company_of_need_record(need)
+        if company is not None:
+            self._retired[f"need:{need_id}"] = company
+        self.withdrawn[need_id] = need
+
+    def company_of_need_record(self, need: Need) -> str | None:
+        """The company of a need's site, or ``None`` when the site is unknown."""
+        site = self.sites.get(need.site)
+        return site.company if site is not None else None
+
+    def owner_of_need(self, need_id: str) -> str | None:
+        """The company a need id belongs to: its registered or withdrawn need's company."""
+        need = self.needs.get(need_id) or self.withdrawn.get(need_id)
+        owner = self.company_of_need_record(need) if need is not None else None
+        return owner or self._retired.get(f"need:{need_id}")
 
     def put_exchange(self, exchange: Exchange) -> None:
         """Add or replace an exchange.

@@ -7,6 +7,7 @@ summary, and the supplier's identity only when its site allows disclosure.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 from typing import Final
@@ -84,8 +85,19 @@ def rough_benefit(b: Benefit) -> Benefit:
     )
 
 
+def pseudonym(alert_id: str, key: bytes) -> str:
+    """The id a partner sees for an alert: stable (one episode, one id) and opaque.
+
+    An alert id is a hash of (stream, need, start): a partner who knows its need and roughly
+    when the alert opened could confirm a guessed supplier stream by hashing candidates.
+    Keyed with a deployment secret, the partner's id confirms nothing.
+    """
+    digest = hashlib.blake2s(alert_id.encode(), key=key[:32], digest_size=8).hexdigest()
+    return f"alp-{digest}"
+
+
 def alert_view(
-    alert: Alert, site: Site | None, stream: Stream | None, viewer: str | None
+    alert: Alert, site: Site | None, stream: Stream | None, viewer: str | None, *, key: bytes
 ) -> AlertView:
     """The alert as ``viewer`` may see it.
 
@@ -94,6 +106,8 @@ def alert_view(
         site: The supplier's site (``None`` if no longer registered: then nothing identifies it).
         stream: The supplier's stream.
         viewer: The viewing company; ``None`` for the operator.
+        key: The deployment's disclosure key: a redacted view's ``alert_id`` is
+            :func:`pseudonym` of the real one.
 
     Returns:
         Everything for the operator and the supplier; for anyone else (the need's company)
@@ -104,7 +118,7 @@ def alert_view(
     full = viewer is None or (site is not None and site.company == viewer)
     disclosed = full or (site is not None and site.disclose_identity)
     return AlertView(
-        alert_id=alert.alert_id,
+        alert_id=alert.alert_id if full else pseudonym(alert.alert_id, key),
         event=alert.event,
         need=alert.need,
         kind=alert.kind,

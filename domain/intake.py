@@ -2,8 +2,10 @@
 
 :func:`check_readings` takes raw rows (decoded JSON), validates each against
 :class:`~schemas.readings.Reading`, and checks it against the registry: the meter is registered,
-belongs to the pushing company, is not timestamped too far in the future, and its unit converts
-to the stream's unit. It returns the valid readings grouped by stream and one
+belongs to the pushing company, is not timestamped too far in the future, its value is not
+negative (unless the stream allows it), and its unit converts to the stream's unit. Before the
+schema, the JSON types are checked strictly (:func:`json_type_errors`): the schema alone would
+take ``"5"`` or ``true`` for a number. It returns the valid readings grouped by stream and one
 :class:`RowError` per bad field, naming the row and the field as the client sent them.
 :func:`omf_rows` maps PI Web API / OMF-style values (``tag`` or ``meter``, ``timestamp``,
 ``value``, ``units``, ``good``) onto the same rows through a site's tag map.
@@ -28,6 +30,8 @@ from symbiosis.errors import UnitError
 
 UNMAPPED: Final = object()
 """Placeholder :func:`omf_rows` leaves for an item it could not map (already an error)."""
+
+_MISSING: Final = object()
 
 OMF_FIELDS: Final[Mapping[str, str]] = {"ts": "timestamp", "unit": "units", "quality": "good"}
 """Our reading field -> the OMF-style name, for error messages on OMF pushes."""
@@ -91,6 +95,48 @@ def _loc(loc: tuple[int | str, ...], names: Mapping[str, str]) -> str:
     return ".".join(names.get(str(p), str(p)) for p in loc)
 
 
+STRING_FIELDS: Final = ("meter", "ts", "unit", "quality")
+"""Reading fields that must be JSON strings (``ts`` too: an epoch number is refused)."""
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def json_type_errors(raw: Mapping[str, object]) -> list[tuple[str, str]]:
+    """The fields of one decoded JSON reading whose JSON type is wrong, as ``(field, reason)``.
+
+    ``value`` must be a JSON number (int or float; not a boolean, not a string), ``meter``,
+    ``ts``, ``unit`` and ``quality`` must be strings. Missing fields are left to the schema.
+
+    Why here and not pydantic's strict mode: rows arrive as decoded JSON (dicts), and strict
+    validation of Python input wants a ``datetime`` for ``ts`` and a ``ReadingQuality`` for
+    ``quality``, so it would refuse every valid row; strict JSON validation would mean encoding
+    each row again. A few ``isinstance`` checks on the dict cost far less than the schema.
+    """
+    errors: list[tuple[str, str]] = []
+    value = raw.get("value", _MISSING)
+    if value is not _MISSING and (isinstance(value, bool) or not isinstance(value, int | float)):
+        errors.append(("value", f"must be a number, not {_json_type(value)}"))
+    for name in STRING_FIELDS:
+        v = raw.get(name, _MISSING)
+        if v is not _MISSING and not isinstance(v, str):
+            errors.append((name, f"must be a string, not {_json_type(v)}"))
+    return errors
+
+
 def check_readings(
     rows: Sequence[object],
     directory: Directory,
@@ -108,7 +154,8 @@ def check_readings(
             quality``).
         directory: The registry.
         company: The pushing tenant; ``None`` for the operator, who may push for any meter.
-        now: The current time (readings newer than ``now + max_skew_s`` are refused).
+        now: The current time (readings newer than ``now + max_skew_s`` are refused; the
+            schema refuses instants outside its fixed window, see :class:`Reading`).
         max_skew_s: How far in the future a timestamp may be.
         prefix: Name of the rows' list in error fields (``readings`` -> ``readings[3].ts``).
         names: Renames our field names in errors (see :data:`OMF_FIELDS`).
@@ -125,20 +172,27 @@ def check_readings(
             continue
         where = f"{prefix}[{i}]"
         error = partial(_add_error, out.errors, i, raw)
+        typed = json_type_errors(raw) if isinstance(raw, dict) else []
+        for name, reason in typed:
+            error(f"{where}.{names.get(name, name)}", reason)
         try:
             reading = Reading.model_validate(raw)
         except ValidationError as e:
+            bad = {name for name, _ in typed}
             for err in e.errors(include_url=False):
+                if err["loc"] and err["loc"][0] in bad:
+                    continue  # already named with its JSON type
                 name = _loc(err["loc"], names)
                 error(f"{where}.{name}" if name else where, err["msg"])
             continue
+        if typed:
+            continue
         meter_field = f"{where}.{names.get('meter', 'meter')}"
         ref = directory.meter(reading.meter)
-        if ref is None:
-            error(meter_field, f"{reading.meter!r} is not a registered meter")
-            continue
-        if company is not None and ref.company != company:
-            error(meter_field, f"{reading.meter!r} is not a meter of {company!r}", forbidden=True)
+        # one answer for an unknown meter and another company's: ids of others stay unknown
+        if ref is None or (company is not None and ref.company != company):
+            what = "one of the caller's registered meters" if company else "a registered meter"
+            error(meter_field, f"{reading.meter!r} is not {what}")
             continue
         if reading.ts > latest:
             error(
@@ -147,6 +201,13 @@ def check_readings(
             )
             continue
         stream = ref.stream
+        # ``allows_negative`` is an optional field of Stream (absent: not allowed)
+        if reading.value < 0 and not getattr(stream, "allows_negative", False):
+            error(
+                f"{where}.{names.get('value', 'value')}",
+                f"a surplus rate cannot be negative (stream {stream.id!r}), got {reading.value:g}",
+            )
+            continue
         if reading.unit != stream.unit:
             try:
                 factor(

@@ -30,9 +30,11 @@ class Totals:
 
 
 def active(exchange: Exchange, at: datetime) -> bool:
-    """Whether the exchange runs at ``at`` (open-ended on either side when unset)."""
-    return (exchange.start is None or exchange.start <= at) and (
-        exchange.end is None or at < exchange.end
+    """Whether the exchange is agreed and runs at ``at`` (open-ended when unset)."""
+    return (
+        exchange.committed
+        and (exchange.start is None or exchange.start <= at)
+        and (exchange.end is None or at < exchange.end)
     )
 
 

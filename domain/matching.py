@@ -301,10 +301,16 @@ class Matcher:
         in t/h of steam counts against a heat need in MW). It counts while ``now`` lies in
         ``[start, end)`` (open ends allowed). Replaces an exchange with the same id.
 
+        Only an active exchange counts: a proposal (not yet accepted) is dropped, replacing an
+        earlier version of the same id.
+
         Raises:
             ConfigurationError: the exchange names an unknown need.
             UnitError: its unit cannot be converted to the need's unit.
         """
+        if not exchange.committed:
+            self.remove_exchange(exchange.id)
+            return
         need = self._needs.get(exchange.need)
         if need is None:
             raise ConfigurationError(

@@ -377,6 +377,8 @@ def _describe(err: Mapping[str, Any]) -> str:
         return msg.split(", ", 1)[1] if ", " in msg else msg
     if kind == "missing":
         return "required field is missing"
+    if kind == "finite_number":
+        return "must be a finite number"
     if kind == "extra_forbidden":
         return _unknown_field(loc)
     if kind == "string_pattern_mismatch":

@@ -38,7 +38,7 @@ from typing import Final
 import pint
 
 from schemas.common import ResourceKind
-from schemas.units import UREG
+from schemas.units import UNIT_MAX_CHARS, UREG
 from symbiosis.errors import UnitError
 
 CANONICAL_UNITS: Final = MappingProxyType(
@@ -150,6 +150,9 @@ def factor(
     Raises:
         UnitError: as :func:`convert`.
     """
+    for text in (from_unit, to_unit):
+        if len(text) > UNIT_MAX_CHARS:  # before pint: its parser is slow on long text
+            raise UnitError(f"{field}: a unit has at most {UNIT_MAX_CHARS} characters")
     species = gas_species.lower() if gas_species is not None and kind is ResourceKind.GAS else None
     try:
         return _factor(from_unit, to_unit, kind, species)

@@ -26,11 +26,11 @@ from kafka.producer.future import FutureRecordMetadata
 
 from domain.intake import RowError, check_readings
 from ingest.publisher import Publisher
-from ingest.registry_follower import RegistryFollower
 from schemas.readings import ReadingBatch
 from schemas.rejections import Rejection
 from symbiosis import metrics
 from symbiosis.settings import Settings
+from topics.registry_follower import RegistryFollower
 
 STAGE: Final = "ingest"
 MAX_BATCH: Final = 2_000

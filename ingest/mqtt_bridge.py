@@ -6,6 +6,10 @@ The company in the topic is the pushing tenant: the meter must be registered at 
 that company (give each company broker credentials limited to ``<root>/<company>/#`` with a
 Mosquitto ACL pattern, so the topic cannot lie).
 
+Credentials and TLS come from the settings (``SYMBIOSIS_MQTT_USERNAME``, ``_PASSWORD``,
+``_TLS``, ``_CA_FILE``, ``_CLIENT_CERT``, ``_CLIENT_KEY``): see :func:`mqtt_client` and the
+broker side in deploy/mosquitto/.
+
 Delivery: the bridge subscribes with QoS 1 and a persistent session and acknowledges a
 message to the broker only after Kafka acknowledged its readings (or its rejection), so a
 crash or a Kafka outage loses nothing: unacknowledged messages are delivered again. Messages
@@ -20,6 +24,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import orjson
@@ -29,7 +34,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from domain.intake import UNMAPPED, RowError
 from ingest.gateway import ReadingGateway
-from symbiosis.errors import PipelineError
+from symbiosis.errors import ConfigurationError, PipelineError
+from symbiosis.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -103,8 +109,78 @@ def parse_message(
     return company, rows, errors
 
 
+def _existing_file(path: Path | None, setting: str) -> str | None:
+    if path is None:
+        return None
+    if not path.is_file():
+        raise ConfigurationError(f"{setting}: {path} does not exist or is not a file")
+    return str(path)
+
+
+def mqtt_client(settings: Settings, client_id: str) -> mqtt.Client:
+    """The bridge's paho client, configured but not connected.
+
+    A persistent session with manual acknowledgements, and the settings' credentials and TLS:
+    ``mqtt_username``/``mqtt_password`` (none: anonymous, as the local stack's broker allows),
+    and with ``mqtt_tls`` the CA file (none: the system's CAs), an optional client certificate
+    and key, and hostname verification unless ``mqtt_tls_insecure``.
+
+    Raises:
+        ConfigurationError: a file is missing or unreadable, or the settings contradict each
+            other (TLS files without ``mqtt_tls``, a password without a user name); the
+            message names the setting.
+    """
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        clean_session=False,  # the broker keeps QoS 1 messages while we are away
+        manual_ack=True,
+    )
+    password = settings.mqtt_password.get_secret_value()
+    if settings.mqtt_username:
+        client.username_pw_set(settings.mqtt_username, password or None)
+        if not settings.mqtt_tls:
+            log.warning("mqtt.credentials_without_tls", host=settings.mqtt_host)
+    elif password:
+        raise ConfigurationError(
+            "SYMBIOSIS_MQTT_PASSWORD is set but SYMBIOSIS_MQTT_USERNAME is not"
+        )
+    tls_only = {
+        "SYMBIOSIS_MQTT_CA_FILE": settings.mqtt_ca_file,
+        "SYMBIOSIS_MQTT_CLIENT_CERT": settings.mqtt_client_cert,
+        "SYMBIOSIS_MQTT_CLIENT_KEY": settings.mqtt_client_key,
+        "SYMBIOSIS_MQTT_TLS_INSECURE": settings.mqtt_tls_insecure or None,
+    }
+    if not settings.mqtt_tls:
+        named = [name for name, value in tls_only.items() if value is not None]
+        if named:
+            raise ConfigurationError(
+                f"{', '.join(named)} set but SYMBIOSIS_MQTT_TLS is false: set it to true"
+            )
+        return client
+    ca_file = _existing_file(settings.mqtt_ca_file, "SYMBIOSIS_MQTT_CA_FILE")
+    cert = _existing_file(settings.mqtt_client_cert, "SYMBIOSIS_MQTT_CLIENT_CERT")
+    key = _existing_file(settings.mqtt_client_key, "SYMBIOSIS_MQTT_CLIENT_KEY")
+    if key is not None and cert is None:
+        raise ConfigurationError(
+            "SYMBIOSIS_MQTT_CLIENT_KEY is set but SYMBIOSIS_MQTT_CLIENT_CERT is not"
+        )
+    try:
+        client.tls_set(ca_certs=ca_file, certfile=cert, keyfile=key)
+    except (OSError, ValueError) as e:  # ssl.SSLError is an OSError
+        files = ", ".join(f"{n}={v}" for n, v in tls_only.items() if isinstance(v, Path))
+        raise ConfigurationError(f"cannot load the MQTT TLS files ({files or 'none'}): {e}") from e
+    if settings.mqtt_tls_insecure:
+        log.warning("mqtt.tls_insecure", note="the broker's host name is not verified")
+        client.tls_insecure_set(True)
+    return client
+
+
 class MqttBridge:
-    """Subscribes to the tree and forwards readings; see the module docstring."""
+    """Subscribes to the tree and forwards readings; see the module docstring.
+
+    The client's credentials and TLS come from ``settings`` (default: the gateway's).
+    """
 
     def __init__(
         self,
@@ -116,6 +192,7 @@ class MqttBridge:
         client_id: str,
         flush_s: float = 0.1,
         max_batch: int = 5000,
+        settings: Settings | None = None,
     ) -> None:
         self.gateway = gateway
         self.root = root.rstrip("/")
@@ -126,12 +203,8 @@ class MqttBridge:
         self._stop = threading.Event()
         self._subscribed = threading.Event()
         self._session = 0
-        self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id,
-            clean_session=False,  # the broker keeps QoS 1 messages while we are away
-            manual_ack=True,
-        )
+        self._refused: str | None = None
+        self._client = mqtt_client(settings or gateway.settings, client_id)
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
         self._client.on_subscribe = lambda *_: self._subscribed.set()
@@ -142,17 +215,20 @@ class MqttBridge:
         """Connect, subscribe and start forwarding; returns once subscribed.
 
         Raises:
-            PipelineError: the broker could not be reached or did not confirm in time.
+            PipelineError: the broker could not be reached, refused the connection (e.g. bad
+                credentials) or did not confirm in time.
         """
         try:
             self._client.connect(self._host, self._port, keepalive=30)
-        except OSError as e:
+        except OSError as e:  # includes TLS handshake failures (ssl.SSLError)
             where = f"{self._host}:{self._port}"
             raise PipelineError(f"cannot reach the MQTT broker {where}: {e}") from e
         self._client.loop_start()
         self._worker.start()
         if not self._subscribed.wait(timeout_s):
             self.stop()
+            if self._refused is not None:
+                raise PipelineError(f"the MQTT broker refused the connection: {self._refused}")
             raise PipelineError(f"the MQTT broker did not confirm a subscription in {timeout_s} s")
 
     def stop(self) -> None:
@@ -167,6 +243,7 @@ class MqttBridge:
         self, client: mqtt.Client, _u: object, _f: object, reason: Any, _p: object
     ) -> None:
         if reason.is_failure:
+            self._refused = str(reason)
             log.error("mqtt.connect_refused", reason=str(reason))
             return
         self._session += 1

@@ -7,6 +7,7 @@ whole topics, so a need published while they run is matched from then on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from kafka import KafkaProducer
@@ -21,8 +22,10 @@ from symbiosis.settings import Topics
 class RegistryPublisher:
     """Writes registry records with an idempotent, ``acks=all`` producer."""
 
-    def __init__(self, bootstrap: str, topics: Topics) -> None:
-        """Connect to Kafka.
+    def __init__(
+        self, bootstrap: str, topics: Topics, *, options: Mapping[str, Any] | None = None
+    ) -> None:
+        """Connect to Kafka (``options``: client settings, e.g. SASL_SSL).
 
         Raises:
             PipelineError: the brokers cannot be reached.
@@ -31,8 +34,9 @@ class RegistryPublisher:
         self._futures: list[Any] = []
         try:
             self._producer = KafkaProducer(
-                bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
-            )
+                bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
+                **(options or {}),
+            )  # fmt: skip
         except KafkaError as e:
             raise PipelineError(f"cannot reach Kafka at {bootstrap}: {e}") from e
 

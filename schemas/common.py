@@ -34,7 +34,10 @@ def _to_utc(value: datetime) -> datetime:
         return value
     if value.utcoffset() == _ZERO:  # already UTC under another tzinfo object: cheap path
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as e:  # e.g. 0001-01-01T00:00:00+23:59 is in year 0 in UTC
+        raise ValueError("the instant is outside the years 1 to 9999 in UTC") from e
 
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
@@ -52,11 +55,16 @@ class ResourceKind(StrEnum):
 
 
 class StrictModel(BaseModel):
-    """Base of every boundary model: no unknown fields, immutable, validated on construction."""
+    """Base of every boundary model: no unknown fields, immutable, validated on construction.
+
+    Numbers must be finite (``allow_inf_nan=False``): ``Infinity`` or ``NaN`` in any payload is
+    refused where it enters, so no stage ever sums or stores one.
+    """
 
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
         str_strip_whitespace=True,
         validate_default=True,
+        allow_inf_nan=False,
     )

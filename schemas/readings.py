@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
-import math
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Final, Literal
 
-from pydantic import AwareDatetime, Field, field_validator
+from pydantic import AwareDatetime, Field
 
 from schemas.common import SCHEMA_VERSION, Slug, StrictModel
 from schemas.units import UnitStr
+
+EARLIEST_READING_TS: Final = datetime(1970, 1, 1, tzinfo=UTC)
+"""No reading is older than the Unix epoch: an earlier instant is a broken clock or an attack
+(``0001-01-01T00:00:00+23:59`` lies before year 1 in UTC, which Python's ``datetime`` cannot
+even convert to)."""
+
+LATEST_READING_TS: Final = datetime(2200, 1, 1, tzinfo=UTC)
+"""No reading is newer than this; far beyond any clock skew, far inside what every stage (Python,
+PostgreSQL, the partitioning) handles. Intake also refuses readings ahead of its own clock."""
+
+MAX_ABS_VALUE: Final = 1e12
+"""No meter rate in any supported unit is this large; anything above would overflow sums."""
+
+ReadingTs = Annotated[AwareDatetime, Field(ge=EARLIEST_READING_TS, le=LATEST_READING_TS)]
+"""A timezone-aware instant within [:data:`EARLIEST_READING_TS`, :data:`LATEST_READING_TS`].
+
+pydantic-core compares the instants (offsets taken into account) without converting to a Python
+``datetime`` first, so an input such as year 1 at +23:59 is refused, never raises (tested)."""
+
+ReadingValue = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_ABS_VALUE, le=MAX_ABS_VALUE)]
+"""A finite number of magnitude at most :data:`MAX_ABS_VALUE`."""
 
 
 class ReadingQuality(StrEnum):
@@ -23,24 +44,21 @@ class ReadingQuality(StrEnum):
 class Reading(StrictModel):
     """One meter value at one instant.
 
-    ``ts`` must carry a timezone (naive timestamps are rejected); it is an instant, kept with
-    the offset it came with: the ledger and the database (``timestamptz``) only use the
-    instant, and skipping a per-reading conversion keeps validation of a 500-reading batch
-    near 1 ms. Other payloads normalise their timestamps to UTC.
+    ``ts`` must carry a timezone (naive timestamps are rejected) and lie within
+    [:data:`EARLIEST_READING_TS`, :data:`LATEST_READING_TS`]; it is an instant, kept with the
+    offset it came with: the ledger and the database (``timestamptz``) only use the instant,
+    and skipping a per-reading conversion keeps validation of a 500-reading batch near 1 ms.
+    Other payloads normalise their timestamps to UTC. ``value`` must be finite and at most
+    :data:`MAX_ABS_VALUE` in magnitude. Both bounds are pydantic-core constraints (no Python
+    call per reading), checked wherever a reading is parsed: API, MQTT bridge, stream worker
+    and sink refuse the same readings.
     """
 
     meter: Slug
-    ts: AwareDatetime
-    value: float
+    ts: ReadingTs
+    value: ReadingValue
     unit: UnitStr
     quality: ReadingQuality = ReadingQuality.GOOD
-
-    @field_validator("value")
-    @classmethod
-    def _finite(cls, v: float) -> float:
-        if not math.isfinite(v):
-            raise ValueError("value must be a finite number")
-        return v
 
 
 class ReadingBatch(StrictModel):

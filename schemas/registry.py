@@ -56,6 +56,11 @@ class Stream(StrictModel):
     kind: ResourceKind
     unit: UnitStr = Field(description="Unit of `nominal` and of the meters' readings.")
     nominal: float = Field(ge=0, description="Typical surplus rate in `unit`.")
+    allows_negative: bool = Field(
+        default=False,
+        description="Readings may be negative (e.g. a net balance); otherwise a negative "
+        "reading is refused at intake.",
+    )
     name: str | None = None
     meters: list[Slug] = Field(
         default_factory=list,
@@ -130,9 +135,16 @@ class Site(StrictModel):
 
 
 class Subscription(StrictModel):
-    """Where a need's alerts are delivered, besides the alerts topic."""
+    """Where a need's alerts are delivered, besides the alerts topic.
 
-    webhook: HttpUrl | None = None
+    Events are signed with a secret of this subscription alone (see
+    :mod:`domain.subscriptions`); ``secret_version`` and ``rotated_at`` say which one. They
+    are set by ``POST /v1/needs/{id}/webhook-secret``, not by hand.
+    """
+
+    webhook: HttpUrl | None = Field(default=None, description="https URL receiving alerts.")
+    secret_version: int = Field(default=1, ge=1, le=1_000_000)
+    rotated_at: UtcDatetime | None = None
 
 
 class Need(StrictModel):
@@ -176,8 +188,21 @@ class Need(StrictModel):
         return self
 
 
-class Exchange(StrictModel):
-    """A committed flow from a stream to a need, for a period."""
+class ExchangeStatus(StrEnum):
+    """Where an exchange stands: only an ``active`` one takes surplus off the ledger."""
+
+    PROPOSED = "proposed"
+    """Put by one party; waits for the other party to accept. Counts nowhere."""
+    ACTIVE = "active"
+    """Accepted by the other party (or committed by the operator, or in a park file)."""
+
+
+class ExchangeTerms(StrictModel):
+    """What a party proposes: a flow from a stream to a need, for a period.
+
+    The body of ``PUT /v1/exchanges/{id}``. The status is not the proposer's to set: a tenant's
+    proposal waits for the other party's acceptance.
+    """
 
     id: Slug
     stream: Slug
@@ -186,6 +211,36 @@ class Exchange(StrictModel):
     unit: UnitStr
     start: UtcDatetime | None = None
     end: UtcDatetime | None = None
+
+    @model_validator(mode="after")
+    def _period(self) -> Self:
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError("end is not after start")
+        return self
+
+
+class Exchange(ExchangeTerms):
+    """A flow from a stream to a need, for a period, as the registry holds it.
+
+    Both parties consent: a tenant's write is ``proposed`` (by ``proposed_by``) and becomes
+    ``active`` when the other party accepts (``accepted_by``). Park files and the operator
+    write active exchanges directly.
+    """
+
+    status: ExchangeStatus = ExchangeStatus.ACTIVE
+    proposed_by: Slug | None = Field(default=None, description="Company that proposed it.")
+    accepted_by: Slug | None = Field(default=None, description="Company that accepted it.")
+
+    @property
+    def committed(self) -> bool:
+        """Whether both parties agreed: only then does it count against surplus and need."""
+        return self.status is ExchangeStatus.ACTIVE
+
+    def terms(self) -> ExchangeTerms:
+        """The proposed terms alone (no status)."""
+        return ExchangeTerms.model_validate(
+            self.model_dump(include=set(ExchangeTerms.model_fields))
+        )
 
 
 class Park(StrictModel):

@@ -37,6 +37,17 @@ class ErrorBody(StrictModel):
     errors: list[FieldError] = Field(default_factory=list)
 
 
+class WebhookSecret(StrictModel):
+    """The key a need's webhook events are signed with (shown to the need's company only)."""
+
+    need: Slug
+    version: int = Field(ge=1)
+    secret: str = Field(description="whsec_<base64 key>: verify with its decoded bytes.")
+    previous: str | None = Field(
+        default=None, description="The rotated-out secret, still signing during its grace."
+    )
+
+
 class Caller(StrictModel):
     """Who a token belongs to."""
 

@@ -5,6 +5,11 @@ rows until ``sink_batch_rows`` or ``sink_flush_s``, write them in one transactio
 (:class:`~sinks.writer.PostgresWriter`), and only then commit the consumed offsets. A crash
 between the database commit and the offset commit replays records whose rows are already
 stored; the writer's ``ON CONFLICT DO NOTHING`` skips them, so every row is stored once.
+
+One record can never stop the sink: a record that fails to decode, or that the write path
+raises on for any reason other than a lost database connection, goes to the rejected topic with
+the reason, and the others are stored. Offsets are committed only after every consumed record
+is stored or its rejection acknowledged by Kafka.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import psycopg
 import structlog
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import CommitFailedError, KafkaError
+from psycopg.pq import TransactionStatus
 from pydantic import ValidationError
 
 from schemas.alerts import Alert
@@ -34,6 +40,7 @@ from symbiosis import metrics
 from symbiosis.errors import PipelineError
 from symbiosis.kafka_admin import group_lag_by_topic
 from symbiosis.settings import Settings
+from topics.kafka_security import kafka_client_options
 
 log = structlog.get_logger(__name__)
 
@@ -85,6 +92,26 @@ def _batch_of(items: list[_Item]) -> Batch:
     return batch
 
 
+def _newest_event_time(items: list[_Item], refused: list[_Item]) -> float | None:
+    """Unix time of the newest stored reading batch, for the freshness gauge; never raises.
+
+    A batch's last reading stands for it: historians send in time order, and a per-reading
+    pass here would cost more than the gauge is worth. Refused records do not count.
+    """
+    skip = {id(it) for it in refused}
+    newest: float | None = None
+    for it in items:
+        if not isinstance(it.model, ReadingBatch) or id(it) in skip:
+            continue
+        try:
+            t = it.model.readings[-1].ts.timestamp()
+        except (ArithmeticError, ValueError, OSError):  # the schema's window makes this moot
+            continue
+        if newest is None or t > newest:
+            newest = t
+    return newest
+
+
 class Sink:
     """Consume the pipeline's topics and store them; see the module docstring for guarantees."""
 
@@ -93,6 +120,7 @@ class Sink:
         self.stats = SinkStats()
         self._stop = False
         t = settings.topics
+        self._kafka_options = kafka_client_options(settings)
         self.consumer = KafkaConsumer(
             t.readings,
             t.ledger,
@@ -104,10 +132,12 @@ class Sink:
             auto_offset_reset="earliest",
             max_poll_records=5000,
             fetch_max_bytes=64 * 1024 * 1024,
+            **self._kafka_options,
         )
         self.rejects = KafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True
-        )
+            bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True,
+            **self._kafka_options,
+        )  # fmt: skip
         self._reject_futures: list[Any] = []
         self.conn: psycopg.Connection[tuple[object, ...]] | None = None
         self.writer: PostgresWriter | None = None
@@ -123,7 +153,12 @@ class Sink:
         return self.writer
 
     def _decode(self, topic: str, value: bytes | None, source: str) -> _Item | None:
-        """Validate one record; invalid ones go to the rejected topic (``None`` returned)."""
+        """Validate one record; invalid ones go to the rejected topic (``None`` returned).
+
+        Any exception, not only a validation error, rejects the record: a payload that makes
+        a validator raise something else (e.g. ``OverflowError`` converting an extreme
+        timestamp to UTC) must not stop the sink on every restart.
+        """
         t = self.settings.topics
         metrics.EVENTS_IN.labels(STAGE, topic).inc()
         model: ReadingBatch | LedgerEntry | Alert | Offer
@@ -139,6 +174,10 @@ class Sink:
                 model = Alert.model_validate_json(value or b"")
         except ValidationError as e:
             self._reject(source, value, str(e))
+            return None
+        except Exception as e:  # noqa: BLE001 - any failure of one record rejects that record
+            metrics.FAILURES.labels(STAGE, "decode_error").inc()
+            self._reject(source, value, f"cannot decode: {type(e).__name__}: {e}")
             return None
         return _Item(source, value or b"", model)
 
@@ -180,22 +219,39 @@ class Sink:
             time.sleep(delay)
             delay = min(delay * 2, 10.0)
 
-    def _write(self, items: list[_Item]) -> WriteResult:
-        """Write items; if the database refuses the data, find and reject the culprits.
+    def _write(self, items: list[_Item], refused: list[_Item] | None = None) -> WriteResult:
+        """Write items; if the database or the write path refuses the data, reject the culprits.
 
         A record can be valid for the schema and still be refused (a NUL byte in a text, a
-        timestamp out of range): the batch is split in halves until the refused records are
-        isolated; they go to the rejected topic with the database's reason, the rest is stored.
+        timestamp out of range), or make the write path raise (any exception other than a lost
+        connection, which :meth:`_write_retrying` waits out): the batch is split in halves until
+        the refused records are isolated; they go to the rejected topic with the reason (and
+        into ``refused``), the rest is stored.
+
+        Raises:
+            _StopRequestedError: asked to stop while the database was away.
         """
         try:
             return self._write_retrying(_batch_of(items))
-        except (psycopg.Error, PipelineError) as e:
-            metrics.FAILURES.labels(STAGE, "database_refused").inc()
+        except _StopRequestedError:
+            raise
+        except Exception as e:  # noqa: BLE001 - isolate the records the write path raises on
+            self._discard_dirty_connection()
+            database = isinstance(e, psycopg.Error) or isinstance(e.__cause__, psycopg.Error)
+            metrics.FAILURES.labels(STAGE, "database_refused" if database else "write_error").inc()
             if len(items) == 1:
-                self._reject(items[0].source, items[0].value, f"the database refused it: {e}")
+                reason = (
+                    f"the database refused it: {e}"
+                    if database
+                    else f"cannot be stored: {e if isinstance(e, PipelineError) else repr(e)}"
+                )
+                self._reject(items[0].source, items[0].value, reason)
+                if refused is not None:
+                    refused.append(items[0])
                 return WriteResult(0, 0, 0, 0)
             mid = len(items) // 2
-            first, second = self._write(items[:mid]), self._write(items[mid:])
+            first = self._write(items[:mid], refused)
+            second = self._write(items[mid:], refused)
             return WriteResult(
                 first.readings + second.readings,
                 first.ledger + second.ledger,
@@ -203,9 +259,23 @@ class Sink:
                 first.offers + second.offers,
             )
 
+    def _discard_dirty_connection(self) -> None:
+        """Drop the connection if a failed write left it inside a transaction or broken.
+
+        The writer's transactions roll back on any exception, so this is a safety net: a
+        connection in an odd state would make the next (innocent) write fail and be rejected.
+        """
+        conn = self.conn
+        if conn is None or conn.closed:
+            return
+        if conn.info.transaction_status != TransactionStatus.IDLE:
+            conn.close()
+            self.writer = None
+
     def _flush(self, items: list[_Item]) -> None:
         """Store ``items`` (rejecting what the database refuses), then commit offsets."""
-        result = self._write(items) if items else WriteResult(0, 0, 0, 0)
+        refused: list[_Item] = []
+        result = self._write(items, refused) if items else WriteResult(0, 0, 0, 0)
         self.rejects.flush()
         failed = [f.exception for f in self._reject_futures if f.failed()]
         self._reject_futures.clear()
@@ -223,15 +293,9 @@ class Sink:
         for table, rows in (("readings", result.readings), ("ledger", result.ledger),
                             ("alerts", result.alerts), ("offers", result.offers)):  # fmt: skip
             metrics.ROWS_WRITTEN.labels(table).inc(rows)
-        # a batch's last reading stands for it: historians send in time order, and a per-reading
-        # pass here would cost more than the gauge is worth
-        newest = [
-            it.model.readings[-1].ts.timestamp()
-            for it in items
-            if isinstance(it.model, ReadingBatch)
-        ]
-        if newest:
-            metrics.saw_event_time(STAGE, max(newest))
+        newest = _newest_event_time(items, refused)
+        if newest is not None:
+            metrics.saw_event_time(STAGE, newest)
         self.stats.readings += result.readings
         self.stats.ledger += result.ledger
         self.stats.alerts += result.alerts
@@ -311,7 +375,7 @@ class Sink:
         try:
             lag = group_lag_by_topic(
                 self.settings.kafka_bootstrap, self.settings.sink_group,
-                [t.readings, t.ledger, t.alerts, t.offers],
+                [t.readings, t.ledger, t.alerts, t.offers], self._kafka_options,
             )  # fmt: skip
         except KafkaError as e:  # lag is for dashboards: never stop the sink for it
             log.warning("sink.lag_unavailable", error=str(e))

@@ -1,25 +1,37 @@
 """The alert-delivery process: alerts topic -> subscribers' webhooks, at least once.
 
-Reads the needs registry (compacted topic, all partitions, no group) to know each need's
-webhook, consumes the alerts topic in its own consumer group, and hands every alert to
-:class:`~sinks.webhooks.WebhookDispatcher` (signed POST, retries with backoff). An alert whose
-delivery fails for good is written to the dead-letter topic. Offsets are committed only after
-every alert of a poll was delivered or dead-lettered, so a crash redelivers (same idempotency
-key) rather than loses.
+Follows the registry (compacted topics, all partitions, no group; the same follower as the
+API's) to know each need's webhook and company and each supplier's disclosure, consumes the
+alerts topic in its own consumer group, and hands every alert, through its subscriber's own queue
+(:mod:`sinks.subscriber_queues`: a slow webhook delays only its own alerts), to
+:class:`~sinks.webhooks.WebhookDispatcher`: the body is the alert as the need's company may see
+it (the disclosure policy), signed with that subscription's own key, retried with backoff, and
+sent only to addresses the SSRF guard allows. An alert whose
+delivery fails for good is written to the dead-letter topic. Per partition, offsets are
+committed only up to the oldest alert not yet delivered or dead-lettered, so a crash redelivers
+(same idempotency key) rather than loses.
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
+import socket
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import aiohttp
 import structlog
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 
+from domain.subscriptions import WebhookEvent, webhook_event
+from domain.url_guard import UrlGuard
 from schemas.alerts import Alert
-from schemas.registry import Need
+from sinks.subscriber_queues import SubscriberQueues
 from sinks.webhooks import (
     AttemptOutcome,
     DeliveryResult,
@@ -29,6 +41,8 @@ from sinks.webhooks import (
 from symbiosis import metrics
 from symbiosis.errors import ConfigurationError
 from symbiosis.settings import Settings
+from topics.kafka_security import kafka_client_options
+from topics.registry_follower import RegistryFollower
 
 log = structlog.get_logger(__name__)
 
@@ -55,15 +69,46 @@ def delivery_group(settings: Settings) -> str:
     return f"{settings.app_id}-delivery"
 
 
+class GuardedResolver(AbstractResolver):
+    """aiohttp's resolver, refusing every address the SSRF guard refuses (at connect time)."""
+
+    def __init__(self, guard: UrlGuard) -> None:
+        self._inner = DefaultResolver()
+        self._guard = guard
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        """Resolve ``host``; raises :class:`RefusedAddressError` for a refused address."""
+        found = await self._inner.resolve(host, port, family)
+        for entry in found:
+            self._guard.check_address(entry["host"])
+        return found
+
+    async def close(self) -> None:
+        """Close the wrapped resolver."""
+        await self._inner.close()
+
+
+def url_guard(settings: Settings) -> UrlGuard:
+    """The deployment's SSRF guard."""
+    return UrlGuard(
+        allow_private=settings.webhook_allow_private,
+        require_https=settings.webhook_require_https,
+    )
+
+
 async def run_delivery(settings: Settings, stop: asyncio.Event) -> None:
     """Deliver alerts until ``stop`` is set.
 
     Raises:
         ConfigurationError: no webhook secret is configured.
+        PipelineError: the registry could not be read.
     """
-    secret = settings.webhook_secret.get_secret_value().encode()
-    if not secret:
+    master = settings.webhook_secret.get_secret_value().encode()
+    if not master:
         raise ConfigurationError("SYMBIOSIS_WEBHOOK_SECRET is empty: webhooks cannot be signed")
+    disclosure_key = settings.disclosure_key_bytes()
     t = settings.topics
     policy = RetryPolicy(
         max_attempts=settings.webhook_max_attempts,
@@ -72,17 +117,16 @@ async def run_delivery(settings: Settings, stop: asyncio.Event) -> None:
         jitter=settings.webhook_jitter,
         timeout_s=settings.webhook_timeout_s,
     )
+    options = kafka_client_options(settings)
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True
-    )
-    needs = AIOKafkaConsumer(
-        t.needs, bootstrap_servers=settings.kafka_bootstrap, group_id=None,
-        enable_auto_commit=False, auto_offset_reset="earliest", metadata_max_age_ms=5000,
+        bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True,
+        **options,
     )  # fmt: skip
     alerts = AIOKafkaConsumer(
         t.alerts, bootstrap_servers=settings.kafka_bootstrap, group_id=delivery_group(settings),
-        enable_auto_commit=False, auto_offset_reset="earliest",
+        enable_auto_commit=False, auto_offset_reset="earliest", **options,
     )  # fmt: skip
+    registry = RegistryFollower(settings.kafka_bootstrap, t, options=options)
 
     async def dead_letter(alert: Alert, result: DeliveryResult) -> None:
         payload = result.dead_letter(alert).model_dump_json().encode()
@@ -91,93 +135,81 @@ async def run_delivery(settings: Settings, stop: asyncio.Event) -> None:
         log.warning("delivery.dead_letter", alert=alert.alert_id, url=result.url,
                     attempts=result.attempts, status=result.status)  # fmt: skip
 
+    def resolve(alert: Alert) -> WebhookEvent | None:
+        with registry.locked() as d:
+            return webhook_event(alert, d, master, datetime.now(UTC), disclosure_key=disclosure_key)
+
+    guard = url_guard(settings)
+    registry.start()
     await producer.start()
-    await needs.start()
     await alerts.start()
     try:
-        async with aiohttp.ClientSession() as session:
+        # Alerts wait until every need (and its webhook) is known: otherwise a backlog after
+        # a restart would find no webhook for new needs and be committed undelivered.
+        await asyncio.get_running_loop().run_in_executor(None, registry.wait_ready)
+        connector = aiohttp.TCPConnector(resolver=GuardedResolver(guard))
+        async with aiohttp.ClientSession(connector=connector) as session:
             dispatcher = WebhookDispatcher(
-                session, secret=secret, policy=policy, dead_letter=dead_letter,
+                session, resolve=resolve, policy=policy, dead_letter=dead_letter,
                 max_concurrency=settings.webhook_max_concurrency, observer=_Observer(),
+                guard=guard,
             )  # fmt: skip
-            needs_ready = asyncio.Event()
-            follower = asyncio.create_task(_follow_needs(needs, dispatcher, stop, needs_ready))
-            # Alerts wait until every need (and its webhook) is known: otherwise a backlog
-            # after a restart would find no webhook for new needs and be committed undelivered.
-            await needs_ready.wait()
-            log.info("delivery.ready", webhooks=len(dispatcher.webhooks))
+            log.info("delivery.ready", registry_records=registry.applied)
+            queues: SubscriberQueues[TopicPartition] = SubscriberQueues(
+                _handler(dispatcher), max_pending=settings.webhook_max_pending
+            )
             try:
-                while not stop.is_set():
-                    polled = await alerts.getmany(timeout_ms=500, max_records=500)
-                    batch: list[Alert] = []
-                    for tp, records in polled.items():
-                        for rec in records:
-                            metrics.EVENTS_IN.labels(STAGE, tp.topic).inc()
-                            try:
-                                batch.append(Alert.model_validate_json(rec.value or b""))
-                            except ValidationError as e:
-                                metrics.REJECTED.labels(STAGE).inc()
-                                log.warning("delivery.invalid_alert", error=str(e)[:200])
-                    if batch:
-                        await _dispatch_in_order(dispatcher, batch)
-                    if polled:
-                        await alerts.commit()
+                await _consume(alerts, queues, resolve, stop)
             finally:
-                follower.cancel()
+                await queues.drain(timeout_s=5.0)
+                await _commit(alerts, queues)
+                await queues.close()
     finally:
+        registry.stop()
         await alerts.stop()
-        await needs.stop()
         await producer.stop()
 
 
-async def _dispatch_in_order(dispatcher: WebhookDispatcher, alerts: list[Alert]) -> None:
-    """Deliver concurrently across alerts, one event after another within an alert.
+def _handler(dispatcher: WebhookDispatcher) -> Callable[[object], Awaitable[None]]:
+    async def handle(item: object) -> None:
+        assert isinstance(item, Alert)
+        await dispatcher.dispatch(item)
 
-    So a subscriber never gets an alert's ``resolved`` before its ``opened``.
-    """
-    by_alert: dict[str, list[Alert]] = {}
-    for alert in alerts:
-        by_alert.setdefault(alert.alert_id, []).append(alert)
-
-    async def in_order(events: list[Alert]) -> None:
-        for event in events:
-            await dispatcher.dispatch(event)
-
-    await asyncio.gather(*(in_order(events) for events in by_alert.values()))
+    return handle
 
 
-async def _follow_needs(
-    consumer: AIOKafkaConsumer,
-    dispatcher: WebhookDispatcher,
+async def _consume(
+    alerts: AIOKafkaConsumer,
+    queues: SubscriberQueues[TopicPartition],
+    resolve: Callable[[Alert], WebhookEvent | None],
     stop: asyncio.Event,
-    ready: asyncio.Event,
 ) -> None:
-    """Keep the dispatcher's webhooks in step with the needs topic; set ``ready`` once read."""
-    ends: dict[TopicPartition, int] | None = None
+    """Poll alerts into their subscribers' queues; commit what is done, every poll."""
     while not stop.is_set():
-        polled = await consumer.getmany(timeout_ms=500)
-        for records in polled.values():
+        queues.check()
+        polled = await alerts.getmany(timeout_ms=500, max_records=500)
+        for tp, records in polled.items():
             for rec in records:
-                if rec.key is None:
-                    log.warning("delivery.need_without_key", offset=rec.offset)
-                    continue
-                if rec.value is None:
-                    # A withdrawn need keeps its webhook: its open alerts resolve next, and the
-                    # subscriber must get that 'resolved'. Only alerts of that need use it.
-                    continue
+                metrics.EVENTS_IN.labels(STAGE, tp.topic).inc()
                 try:
-                    dispatcher.set_need(Need.model_validate_json(rec.value))
+                    alert = Alert.model_validate_json(rec.value or b"")
                 except ValidationError as e:
-                    log.warning("delivery.invalid_need", error=str(e)[:200])
-        if ready.is_set():
-            continue
-        assigned = consumer.assignment()
-        if not assigned:
-            continue
-        if ends is None:
-            ends = await consumer.end_offsets(list(assigned))
-        if all([await consumer.position(tp) >= end for tp, end in ends.items()]):
-            ready.set()
+                    metrics.REJECTED.labels(STAGE).inc()
+                    log.warning("delivery.invalid_alert", error=str(e)[:200])
+                    await queues.put(None, tp, rec.offset, None)
+                    continue
+                event = resolve(alert)
+                await queues.put(event.url if event is not None else None, tp, rec.offset, alert)
+        await _commit(alerts, queues)
+
+
+async def _commit(alerts: AIOKafkaConsumer, queues: SubscriberQueues[TopicPartition]) -> None:
+    """Commit, per partition, up to the oldest alert not yet delivered or dead-lettered."""
+    offsets = queues.offsets.committable()
+    assigned = alerts.assignment()
+    mine = {tp: off for tp, off in offsets.items() if tp in assigned}
+    if mine:
+        await alerts.commit({tp: OffsetAndMetadata(off, "") for tp, off in mine.items()})
 
 
 def main(settings: Settings) -> None:

@@ -1,16 +1,19 @@
 """Alert delivery to subscribers' webhooks: signed, retried with backoff, dead-lettered.
 
-Each alert is POSTed as its JSON (``Alert.model_dump_json()``) to the webhook of its need, with
-these headers::
+Each alert is POSTed to the webhook of its need as the need's company may see it: the body is
+the :class:`~schemas.views.AlertView` built by the disclosure policy
+(:func:`domain.subscriptions.webhook_event`), never the raw alert, with these headers::
 
     Content-Type: application/json
     Idempotency-Key: <alert.idempotency_key>    # same on every retry and every redelivery
     Symbiosis-Alert-Id: <alert.alert_id>         # stable from opened to resolved
     Symbiosis-Event: opened | updated | resolved
     Symbiosis-Attempt: <n>                        # 1 for the first try (not signed, informative)
-    Symbiosis-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>
+    Symbiosis-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>[,v1=<hex>]
 
-The signature is Stripe-style: ``hex(HMAC-SHA256(secret, f"{t}.".encode() + raw_body))``. Binding
+The signature is Stripe-style: ``hex(HMAC-SHA256(key, f"{t}.".encode() + raw_body))``, with the
+subscription's own key (``whsec_<base64 key>``; two ``v1`` while a rotated-out key is in its
+grace period). Binding
 the timestamp into the MAC lets a receiver reject replays older than a tolerance (5 minutes by
 default, :func:`verify`); every attempt is signed afresh, so a retry after a long backoff is not
 stale. Receivers must verify over the raw body bytes, before parsing the JSON.
@@ -24,7 +27,8 @@ Guarantees and failure modes:
 * Retried: connection errors, timeouts, 408, 429 and 5xx, with exponential backoff and jitter
   (:class:`RetryPolicy`), honouring ``Retry-After`` (seconds or HTTP date, capped at the policy's
   ``max_delay_s``). Not retried: any other status outside 2xx (3xx included, redirects are not
-  followed) and an invalid URL; these are permanent failures.
+  followed), an invalid URL and a URL the SSRF guard refuses (:mod:`domain.url_guard`); these
+  are permanent failures.
 * Nothing dropped silently: :class:`WebhookDispatcher` hands every final failure to its
   ``dead_letter`` callback (the dead-letter topic, whose payload is
   :class:`~schemas.dead_letters.DeadLetter`) and raises :class:`DeadLetterError` if that
@@ -43,21 +47,21 @@ import hmac
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
-from types import MappingProxyType
 from typing import Final, Protocol
 
 import aiohttp
 import structlog
 from yarl import URL
 
+from domain.subscriptions import WebhookEvent
+from domain.url_guard import RefusedAddressError, UrlGuard
 from schemas.alerts import Alert
 from schemas.dead_letters import DeadLetter
-from schemas.registry import Need
 from symbiosis.errors import ConfigurationError, PipelineError
 
 log = structlog.get_logger(__name__)
@@ -97,9 +101,13 @@ def sign(secret: bytes, timestamp: int, body: bytes) -> str:
     return hmac.new(secret, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
 
 
-def signature_header(secret: bytes, timestamp: int, body: bytes) -> str:
-    """Build the ``Symbiosis-Signature`` header value: ``t=<unix>,v1=<hex>``."""
-    return f"t={timestamp},v1={sign(secret, timestamp, body)}"
+def signature_header(secret: bytes | Sequence[bytes], timestamp: int, body: bytes) -> str:
+    """Build the ``Symbiosis-Signature`` header value: ``t=<unix>,v1=<hex>[,v1=<hex>...]``.
+
+    One ``v1`` per key (newest first), so a subscriber keeps verifying during a rotation.
+    """
+    keys = [secret] if isinstance(secret, bytes) else list(secret)
+    return ",".join([f"t={timestamp}", *(f"v1={sign(k, timestamp, body)}" for k in keys)])
 
 
 def verify(
@@ -353,7 +361,7 @@ def _is_retryable_status(status: int) -> bool:
     return status in (408, 429) or status >= 500
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """The URL without credentials, query or fragment, for logs (tokens often hide there)."""
     try:
         return str(URL(url).with_user(None).with_query(None).with_fragment(None))
@@ -371,43 +379,45 @@ async def _snippet(response: aiohttp.ClientResponse) -> str:
 
 async def deliver(
     session: aiohttp.ClientSession,
-    url: str,
+    event: WebhookEvent,
     alert: Alert,
     *,
-    secret: bytes,
     policy: RetryPolicy,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     now: Callable[[], float] = time.time,
     rng: random.Random | None = None,
     limiter: asyncio.Semaphore | None = None,
     observer: DeliveryObserver | None = None,
+    guard: UrlGuard | None = None,
 ) -> DeliveryResult:
-    """POST one alert to one webhook, retrying transient failures.
+    """POST one alert's event to its subscriber's webhook, retrying transient failures.
 
     Args:
         session: Client session to send with (its connector pools connections; not closed here).
-        url: The webhook.
-        alert: The alert; its JSON is the body, its ``idempotency_key`` the ``Idempotency-Key``.
-        secret: The signing secret (non-empty).
+        event: Where to, the body (the alert as the subscriber may see it) and signing keys.
+        alert: The alert itself: its ids go in the headers (``Idempotency-Key`` and so on).
         policy: Attempts, backoff and per-attempt timeout.
         sleep: Awaited with each backoff delay (inject a fake to test without waiting).
         now: Unix time, for the signature timestamp and ``Retry-After`` dates.
         rng: Source of backoff jitter (seed it for deterministic delays).
         limiter: Held during each HTTP attempt (not during backoff) to bound concurrency.
         observer: Told about every attempt and the result.
+        guard: Checks the URL before each attempt (e.g. no private addresses); a refused URL
+            fails at once, permanently. Names are checked again when resolved, by the
+            session's resolver (see :mod:`domain.url_guard`).
 
     Returns:
         The outcome. Failures are reported in it, never raised: connection errors, timeouts,
-        408/429/5xx are retried up to ``policy.max_attempts``; other non-2xx statuses and an
-        invalid URL end it at once with ``permanent=True``.
+        408/429/5xx are retried up to ``policy.max_attempts``; other non-2xx statuses, an
+        invalid or refused URL end it at once with ``permanent=True``.
 
     Raises:
-        ConfigurationError: If ``secret`` is empty.
+        ConfigurationError: If ``event`` has no signing key.
         asyncio.CancelledError: If cancelled; the alert may or may not have been received.
     """
-    if not secret:
-        raise ConfigurationError("webhook signing secret is empty")
-    body = alert.model_dump_json().encode()
+    if not event.keys or not all(event.keys):
+        raise ConfigurationError("webhook signing key is empty")
+    url, body = event.url, event.body
     timeout = aiohttp.ClientTimeout(total=policy.timeout_s)
     status: int | None = None
     error: str | None = None
@@ -418,16 +428,18 @@ async def deliver(
         headers = {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
-            IDEMPOTENCY_HEADER: alert.idempotency_key,
-            ALERT_ID_HEADER: alert.alert_id,
+            IDEMPOTENCY_HEADER: event.idempotency_key or alert.idempotency_key,
+            ALERT_ID_HEADER: event.alert_id or alert.alert_id,
             EVENT_HEADER: str(alert.event),
             ATTEMPT_HEADER: str(attempt),
-            SIGNATURE_HEADER: signature_header(secret, timestamp, body),
+            SIGNATURE_HEADER: signature_header(event.keys, timestamp, body),
         }
         retry_after: float | None = None
         outcome: AttemptOutcome
         started = time.perf_counter()
         try:
+            if guard is not None:
+                guard.check_url(url)
             if limiter is None:
                 status, retry_after, error = await _post(session, url, body, headers, timeout, now)
             else:
@@ -437,6 +449,8 @@ async def deliver(
                     )
         except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as e:
             status, error, outcome = None, f"invalid webhook URL: {e}", AttemptOutcome.PERMANENT
+        except RefusedAddressError as e:
+            status, error, outcome = None, str(e), AttemptOutcome.PERMANENT
         except TimeoutError:
             status, error = None, f"timed out after {policy.timeout_s:g}s"
             outcome = AttemptOutcome.RETRYABLE
@@ -462,7 +476,7 @@ async def deliver(
                 status=status,
                 error=None if delivered else error,
                 permanent=outcome is AttemptOutcome.PERMANENT,
-                url=url,
+                url=redact_url(url),
             )
             if observer is not None:
                 observer.on_result(result)
@@ -476,7 +490,7 @@ async def deliver(
         log.debug(
             "webhook attempt failed, retrying",
             alert_id=alert.alert_id,
-            url=_redact(url),
+            url=redact_url(url),
             attempt=attempt,
             status=status,
             error=error,
@@ -512,20 +526,25 @@ DeadLetterSink = Callable[[Alert, DeliveryResult], Awaitable[None]]
 """Takes an undeliverable alert and its result; e.g. publishes ``result.dead_letter(alert)``."""
 
 
+EventResolver = Callable[[Alert], WebhookEvent | None]
+"""The webhook event of an alert (redacted body, URL, keys), or ``None`` if it has no webhook."""
+
+
 class WebhookDispatcher:
     """Delivers alerts to the webhooks of their needs, bounded in concurrency.
 
-    Keeps ``need id -> webhook URL`` (fed from the registry with :meth:`set_need` and
-    :meth:`remove_need`). :meth:`dispatch` may be called from many tasks at once; at most
-    ``max_concurrency`` HTTP requests are in flight (backoff waits hold no slot, so a dead
-    subscriber does not starve the others).
+    ``resolve`` turns an alert into what its subscriber receives (see
+    :func:`domain.subscriptions.webhook_event`): the dispatcher never sends an alert's raw
+    JSON. :meth:`dispatch` may be called from many tasks at once; at most ``max_concurrency``
+    HTTP requests are in flight (backoff waits hold no slot, so a dead subscriber does not
+    starve the others).
     """
 
     def __init__(
         self,
         session: aiohttp.ClientSession,
         *,
-        secret: bytes,
+        resolve: EventResolver,
         policy: RetryPolicy,
         dead_letter: DeadLetterSink,
         max_concurrency: int = 32,
@@ -533,12 +552,13 @@ class WebhookDispatcher:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         now: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        guard: UrlGuard | None = None,
     ) -> None:
         """Create a dispatcher.
 
         Args:
             session: Client session used for every request (owned by the caller).
-            secret: Signing secret shared with subscribers (non-empty).
+            resolve: The event of an alert (body as its subscriber may see it, URL, keys).
             policy: Retry and timeout policy of each delivery.
             dead_letter: Awaited with each alert whose delivery failed for good.
             max_concurrency: Most HTTP requests in flight at once (>= 1).
@@ -547,54 +567,26 @@ class WebhookDispatcher:
             sleep: Backoff sleep (inject a fake in tests).
             now: Unix time source.
             rng: Source of backoff jitter.
+            guard: Checks each URL before each attempt (SSRF guard); none when omitted.
 
         Raises:
-            ConfigurationError: If ``secret`` is empty or ``max_concurrency`` < 1.
+            ConfigurationError: If ``max_concurrency`` < 1.
         """
-        if not secret:
-            raise ConfigurationError(
-                "webhook signing secret is empty (set SYMBIOSIS_WEBHOOK_SECRET)"
-            )
         if max_concurrency < 1:
             raise ConfigurationError(f"max_concurrency must be >= 1, got {max_concurrency}")
         self._session = session
-        self._secret = secret
+        self._resolve = resolve
         self._policy = policy
         self._dead_letter = dead_letter
         self._limiter = asyncio.Semaphore(max_concurrency)
         self._sleep = sleep
         self._now = now
         self._rng = rng
-        self._urls: dict[str, str] = {}
+        self._guard = guard
         self.stats = WebhookStats()
         self._observers: tuple[DeliveryObserver, ...] = (
             (self.stats,) if observer is None else (self.stats, observer)
         )
-
-    # registry
-
-    def set_need(self, need: Need) -> None:
-        """Record (or replace) a need's webhook; a need without one is removed."""
-        webhook = need.subscription.webhook if need.subscription is not None else None
-        if webhook is None:
-            self._urls.pop(need.id, None)
-        else:
-            self._urls[need.id] = str(webhook)
-
-    def remove_need(self, need_id: str) -> None:
-        """Forget a need's webhook (no error if unknown). Deliveries under way finish."""
-        self._urls.pop(need_id, None)
-
-    def webhook_for(self, need_id: str) -> str | None:
-        """The webhook alerts of ``need_id`` go to, if any."""
-        return self._urls.get(need_id)
-
-    @property
-    def webhooks(self) -> Mapping[str, str]:
-        """Read-only view of ``need id -> webhook URL``."""
-        return MappingProxyType(self._urls)
-
-    # delivery
 
     async def dispatch(self, alert: Alert) -> DeliveryResult | None:
         """Deliver ``alert`` to its need's webhook, dead-lettering it if that fails for good.
@@ -606,22 +598,23 @@ class WebhookDispatcher:
         Raises:
             DeadLetterError: The delivery failed and ``dead_letter`` raised too: the alert is
                 neither delivered nor dead-lettered; do not commit it (redeliver later).
+            ConfigurationError: No signing key (no master secret configured).
             asyncio.CancelledError: If cancelled; treat the alert as not delivered.
         """
-        url = self._urls.get(alert.need)
-        if url is None:
+        event = self._resolve(alert)
+        if event is None:
             return None
         result = await deliver(
             self._session,
-            url,
+            event,
             alert,
-            secret=self._secret,
             policy=self._policy,
             sleep=self._sleep,
             now=self._now,
             rng=self._rng,
             limiter=self._limiter,
             observer=_Fanout(self._observers),
+            guard=self._guard,
         )
         if result.delivered:
             return result
@@ -629,7 +622,7 @@ class WebhookDispatcher:
             "webhook delivery failed, dead-lettering",
             alert_id=alert.alert_id,
             need=alert.need,
-            url=_redact(url),
+            url=result.url,
             attempts=result.attempts,
             status=result.status,
             error=result.error,

@@ -30,8 +30,9 @@ from psycopg.types.json import Jsonb
 from schemas.alerts import Alert
 from schemas.ledger import LedgerEntry
 from schemas.offers import Offer
-from schemas.readings import ReadingBatch
+from schemas.readings import EARLIEST_READING_TS, LATEST_READING_TS, ReadingBatch
 from sinks.maintenance import ensure_partitions_for, partitioned_tables
+from symbiosis.errors import PipelineError
 
 ReadingRow = tuple[str, datetime, str, float, str, str, str]
 LedgerRow = tuple[
@@ -215,15 +216,33 @@ class PostgresWriter:
         Raises:
             psycopg.Error: the transaction failed and was rolled back.
             PipelineError: the database refused to create a partition for a reason other than
-                a busy lock (a busy lock only sends the rows to the DEFAULT partition).
+                a busy lock (a busy lock only sends the rows to the DEFAULT partition); a
+                reading's time lies outside the schema's window
+                (:data:`~schemas.readings.EARLIEST_READING_TS` ..
+                :data:`~schemas.readings.LATEST_READING_TS`: only rows that bypassed validation);
+                or the rows' times cannot be placed in partitions (Python cannot convert them).
         """
         for table, rows in batch.tables():
-            if rows and table.name in self._partitioned:
-                at = itemgetter(table.time_index)
-                ensure_partitions_for(
-                    self.conn, table.name, min(map(at, rows)), max(map(at, rows)),
-                    instants=partial(map, at, rows),
-                )  # fmt: skip
+            partitioned = table.name in self._partitioned
+            if not rows or not (partitioned or table is READINGS):
+                continue
+            at = itemgetter(table.time_index)
+            lo, hi = min(map(at, rows)), max(map(at, rows))  # aware datetimes: never raises
+            if table is READINGS and (lo < EARLIEST_READING_TS or hi > LATEST_READING_TS):
+                # year 1 at +23:59 is year 0 in UTC, which Python's datetime cannot convert
+                raise PipelineError(
+                    f"reading times must lie within {EARLIEST_READING_TS.isoformat()} .. "
+                    f"{LATEST_READING_TS.isoformat()}, got {lo.isoformat()} .. {hi.isoformat()}"
+                )
+            if partitioned:
+                try:
+                    ensure_partitions_for(
+                        self.conn, table.name, lo, hi, instants=partial(map, at, rows)
+                    )
+                except (ArithmeticError, ValueError) as e:
+                    raise PipelineError(
+                        f"cannot place {table.name} rows in partitions: {type(e).__name__}: {e}"
+                    ) from e
         for table, rows in batch.tables():
             if rows and table.name not in self._staged:
                 with self.conn.transaction():

@@ -38,6 +38,7 @@ from symbiosis import metrics
 from symbiosis.errors import SymbiosisError
 from symbiosis.kafka_admin import group_lag_by_topic
 from symbiosis.settings import Settings
+from topics.kafka_security import faust_broker_credentials, kafka_client_options
 
 log = structlog.get_logger(__name__)
 
@@ -56,9 +57,11 @@ def changelog_topics(settings: Settings) -> list[str]:
 def create_app(settings: Settings) -> faust.App:
     """Build the worker's faust app from ``settings`` (no environment reads)."""
     (settings.stack_dir / "faust").mkdir(parents=True, exist_ok=True)  # faust makes one level
+    options = kafka_client_options(settings)
     app = faust.App(
         settings.streams_group,
         broker=f"kafka://{settings.kafka_bootstrap}",
+        broker_credentials=faust_broker_credentials(settings),
         store="memory://",
         topic_partitions=settings.partitions,
         topic_replication_factor=1,
@@ -109,6 +112,7 @@ def create_app(settings: Settings) -> faust.App:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             metadata_max_age_ms=5000,
+            **options,
         )
         await consumer.start()
         try:
@@ -200,7 +204,7 @@ def create_app(settings: Settings) -> faust.App:
         try:
             lag = await loop.run_in_executor(
                 None, group_lag_by_topic, settings.kafka_bootstrap, settings.streams_group,
-                [t.readings, t.ledger],
+                [t.readings, t.ledger], options,
             )  # fmt: skip
         except KafkaError as e:  # lag is for dashboards: never stop the worker for it
             log.warning("streams.lag_unavailable", error=str(e))

@@ -23,7 +23,7 @@ from domain.units import convert
 from schemas.ledger import LedgerEntry
 from schemas.readings import ReadingBatch, ReadingQuality
 from schemas.registry import Exchange, Site, Stream
-from symbiosis.errors import PipelineError
+from symbiosis.errors import PipelineError, SymbiosisError
 
 
 @dataclass(slots=True)
@@ -48,7 +48,8 @@ class LedgerBook:
         self.max_skew_s = max_skew_s
         self._streams: dict[str, tuple[Site, Stream]] = {}
         self._meters: dict[str, frozenset[str]] = {}
-        self._exchanges: dict[str, dict[str, Exchange]] = {}  # stream id -> exchange id -> it
+        # stream id -> exchange id -> (exchange, quantity in the stream's unit)
+        self._exchanges: dict[str, dict[str, tuple[Exchange, float]]] = {}
         self._windows: dict[str, _Windows] = {}
 
     def update_site(self, site: Site) -> None:
@@ -59,11 +60,38 @@ class LedgerBook:
         for stream in site.streams:
             self._streams[stream.id] = (site, stream)
             self._meters[stream.id] = frozenset(stream.meter_ids)
+            # the stream's unit may have changed: convert its exchanges again; one that no
+            # longer converts stops counting (its record stays on the registry topic)
+            for x, _ in list(self._exchanges.get(stream.id, {}).values()):
+                try:
+                    self.set_exchange(x)
+                except SymbiosisError:
+                    self.remove_exchange(x.id)
 
     def set_exchange(self, exchange: Exchange) -> None:
-        """Register or replace a committed exchange."""
+        """Register or replace an exchange; only an active one counts (a proposal is dropped).
+
+        Its quantity is converted to the stream's unit here, once, so a unit that does not
+        convert is refused at registration and never fails a reading batch later.
+
+        Raises:
+            PipelineError: the exchange names an unknown stream (nothing changed).
+            UnitError: its unit does not convert to the stream's unit (nothing changed).
+        """
+        if not exchange.committed:
+            self.remove_exchange(exchange.id)
+            return
+        found = self._streams.get(exchange.stream)
+        if found is None:
+            raise PipelineError(f"stream: exchange {exchange.id!r} names an unknown stream")
+        stream = found[1]
+        quantity = convert(
+            exchange.quantity, exchange.unit, stream.unit,
+            field=f"exchange {exchange.id!r} quantity", kind=stream.kind,
+            gas_species=stream.gas_species,
+        )  # fmt: skip
         self.remove_exchange(exchange.id)
-        self._exchanges.setdefault(exchange.stream, {})[exchange.id] = exchange
+        self._exchanges.setdefault(exchange.stream, {})[exchange.id] = (exchange, quantity)
 
     def remove_exchange(self, exchange_id: str) -> None:
         """Forget an exchange (no error if unknown)."""
@@ -75,20 +103,12 @@ class LedgerBook:
         return stream_id in self._streams
 
     def committed(self, stream_id: str, at: datetime) -> float:
-        """Quantity of exchanges from the stream active at ``at``, in the stream's unit.
-
-        Raises:
-            UnitError: an exchange's unit does not convert to the stream's unit.
-        """
-        _, stream = self._streams[stream_id]
+        """Quantity of active exchanges from the stream running at ``at``, in its unit."""
         total = 0.0
-        for x in self._exchanges.get(stream_id, {}).values():
+        for x, quantity in self._exchanges.get(stream_id, {}).values():
             if (x.start is not None and at < x.start) or (x.end is not None and at >= x.end):
                 continue
-            total += convert(
-                x.quantity, x.unit, stream.unit, field=f"exchange {x.id!r} quantity",
-                kind=stream.kind, gas_species=stream.gas_species,
-            )  # fmt: skip
+            total += quantity
         return total
 
     def apply(self, batch: ReadingBatch, snapshot: bytes | None) -> tuple[LedgerEntry, bytes]:

@@ -100,5 +100,6 @@ class RegistryView:
                 self.book.set_exchange(x)
             except SymbiosisError as e:
                 self.matcher.remove_exchange(exchange_id)
+                self.book.remove_exchange(exchange_id)
                 refused.append(Refused(str(e), x.model_dump_json().encode(), exchange_id))
         return refused

@@ -22,13 +22,14 @@ from ingest.api.__main__ import serve
 from ingest.gateway import ReadingGateway
 from ingest.mqtt_bridge import MqttBridge
 from ingest.publisher import Publisher
-from ingest.registry_follower import RegistryFollower
 from schemas.common import SLUG_PATTERN
 from sinks.migrate import migrate
 from symbiosis.errors import SymbiosisError
 from symbiosis.kafka_admin import ensure_topics
 from symbiosis.logs import configure_logging
 from symbiosis.settings import get_settings
+from topics.kafka_security import kafka_client_options
+from topics.registry_follower import RegistryFollower
 
 token_app = typer.Typer(
     help="Per-company API tokens (only their SHA-256 is stored; a token is shown once).",
@@ -88,9 +89,12 @@ def mqtt_bridge() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        ensure_topics(settings.kafka_bootstrap, settings.topics.configs(), settings.partitions)
-        publisher = Publisher(settings.kafka_bootstrap)
-        registry = RegistryFollower(settings.kafka_bootstrap, settings.topics)
+        options = kafka_client_options(settings)
+        ensure_topics(
+            settings.kafka_bootstrap, settings.topics.configs(), settings.partitions, options
+        )
+        publisher = Publisher(settings.kafka_bootstrap, **options)
+        registry = RegistryFollower(settings.kafka_bootstrap, settings.topics, options=options)
         registry.start()
         registry.wait_ready()
         bridge = MqttBridge(

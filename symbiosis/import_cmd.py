@@ -33,6 +33,7 @@ from ingest.publisher import Publisher
 from schemas.rejections import Rejection
 from symbiosis.errors import ErpImportError, SymbiosisError
 from symbiosis.settings import get_settings
+from topics.kafka_security import kafka_client_options
 
 STAGE: Final = "ingest"
 ACK_TIMEOUT_S: Final = 120.0
@@ -41,6 +42,8 @@ SHOWN_ERRORS: Final = 10
 """Bad rows listed in the summary table; the report file has all of them."""
 PROGRESS_EVERY: Final = 500
 """Rows between progress-bar updates."""
+FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r", "\n")
+"""A report cell starting so is a formula to a spreadsheet program (CSV injection, OWASP)."""
 
 HELP: Final = """Import an ERP export of surplus stock (CSV, JSON, JSON Lines or XLSX) as offers.
 
@@ -80,6 +83,15 @@ def register(app: typer.Typer) -> None:
 def _stop(message: str) -> typer.Exit:
     typer.echo(message, err=True)
     return typer.Exit(2)
+
+
+def neutralised(cell: str) -> str:
+    """A report cell a spreadsheet program shows as text: ``'`` before a formula start.
+
+    The field and reason of a bad row come from the export (column names, cell values), so a
+    hostile export could otherwise plant ``=HYPERLINK(...)`` in the report.
+    """
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 def _open_report(path: Path) -> IO[str]:
@@ -125,7 +137,7 @@ class _Run:
         if len(self.first_errors) < SHOWN_ERRORS:
             self.first_errors.append(error)
         if self.report is not None:
-            self.report.writerow([error.line, error.field, error.reason])
+            self.report.writerow([error.line, neutralised(error.field), neutralised(error.reason)])
         if self.publisher is not None:
             rejection = Rejection.of(
                 STAGE, source, f"{error.field}: {error.reason}", error.payload()
@@ -240,7 +252,8 @@ def import_file(
         typer.Option(
             "--errors",
             metavar="REPORT.csv",
-            help="Write every bad row's line,field,reason to this CSV file.",
+            help="Write every bad row's line,field,reason to this CSV file (a cell that "
+            "would start a spreadsheet formula, =+-@, gets a leading ').",
             show_default=False,
         ),
     ] = None,
@@ -260,7 +273,8 @@ def import_file(
             report = stack.enter_context(_open_report(errors)) if errors is not None else None
             publisher = None
             if not dry_run:
-                publisher = Publisher(get_settings().kafka_bootstrap)
+                settings = get_settings()
+                publisher = Publisher(settings.kafka_bootstrap, **kafka_client_options(settings))
                 stack.callback(publisher.close)
         except SymbiosisError as e:
             raise _stop(str(e)) from e

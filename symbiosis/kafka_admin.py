@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
@@ -19,7 +20,12 @@ from symbiosis.errors import PipelineError
 from symbiosis.procs import wait_until
 
 
-def ensure_topics(bootstrap: str, topics: dict[str, dict[str, str]], partitions: int) -> list[str]:
+def ensure_topics(
+    bootstrap: str,
+    topics: dict[str, dict[str, str]],
+    partitions: int,
+    options: Mapping[str, Any] | None = None,
+) -> list[str]:
     """Create those of ``topics`` that do not exist yet (existing ones are left as they are).
 
     Returns:
@@ -29,7 +35,9 @@ def ensure_topics(bootstrap: str, topics: dict[str, dict[str, str]], partitions:
         PipelineError: Kafka refused or timed out.
     """
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap, request_timeout_ms=30_000, **(options or {})
+        )
     except KafkaError as e:
         raise PipelineError(f"cannot reach Kafka at {bootstrap}: {e}") from e
     try:
@@ -50,7 +58,11 @@ def ensure_topics(bootstrap: str, topics: dict[str, dict[str, str]], partitions:
 
 
 def recreate_topics(
-    bootstrap: str, topics: dict[str, dict[str, str]], partitions: int, groups: Iterable[str] = ()
+    bootstrap: str,
+    topics: dict[str, dict[str, str]],
+    partitions: int,
+    groups: Iterable[str] = (),
+    options: Mapping[str, Any] | None = None,
 ) -> None:
     """Delete ``topics`` and consumer ``groups`` if they exist, then create the topics afresh.
 
@@ -59,11 +71,14 @@ def recreate_topics(
         topics: topic name -> topic configs (e.g. ``{"cleanup.policy": "compact"}``).
         partitions: partitions per topic.
         groups: consumer groups whose committed offsets must be forgotten.
+        options: Kafka client settings (security), as from ``kafka_client_options``.
 
     Raises:
         PipelineError: Kafka refused or timed out.
     """
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=30_000, **(options or {})
+    )
     try:
         if groups:
             # per-group results: groups that never existed are fine
@@ -95,16 +110,24 @@ def recreate_topics(
         admin.close()
 
 
-def group_lag(bootstrap: str, group: str, topics: Iterable[str]) -> int:
+def group_lag(
+    bootstrap: str, group: str, topics: Iterable[str], options: Mapping[str, Any] | None = None
+) -> int:
     """Records of ``topics`` not yet committed by ``group`` (a group without offsets lags all)."""
-    return sum(group_lag_by_topic(bootstrap, group, topics).values())
+    return sum(group_lag_by_topic(bootstrap, group, topics, options).values())
 
 
-def group_lag_by_topic(bootstrap: str, group: str, topics: Iterable[str]) -> dict[str, int]:
+def group_lag_by_topic(
+    bootstrap: str, group: str, topics: Iterable[str], options: Mapping[str, Any] | None = None
+) -> dict[str, int]:
     """Per topic, records not yet committed by ``group``."""
     topics = list(topics)
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=10_000, **(options or {})
+    )
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **(options or {})
+    )
     try:
         partitions = [
             TopicPartition(t, p)
@@ -124,9 +147,11 @@ def group_lag_by_topic(bootstrap: str, group: str, topics: Iterable[str]) -> dic
         admin.close()
 
 
-def group_state(bootstrap: str, group: str) -> str | None:
+def group_state(bootstrap: str, group: str, options: Mapping[str, Any] | None = None) -> str | None:
     """The consumer group's state (``Stable``, ``PreparingRebalance``, ``Empty``...), or None."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=10_000, **(options or {})
+    )
     try:
         for g in admin.list_groups():
             if g["group_id"] == group:
@@ -136,13 +161,18 @@ def group_state(bootstrap: str, group: str) -> str | None:
         admin.close()
 
 
-def wait_group_empty(bootstrap: str, group: str, timeout_s: float = 120.0) -> None:
+def wait_group_empty(
+    bootstrap: str,
+    group: str,
+    timeout_s: float = 120.0,
+    options: Mapping[str, Any] | None = None,
+) -> None:
     """Block until no member is left in ``group`` (a killed member's session has expired).
 
     Raises:
         PipelineError: members still there after ``timeout_s``.
     """
     wait_until(
-        lambda: group_state(bootstrap, group) in (None, "Empty", "Dead"),
+        lambda: group_state(bootstrap, group, options) in (None, "Empty", "Dead"),
         timeout_s=timeout_s, what=f"consumer group {group} emptying", error=PipelineError,
     )  # fmt: skip

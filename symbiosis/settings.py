@@ -7,11 +7,16 @@ existing Kafka cluster and TimescaleDB/PostgreSQL.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from functools import cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PROCESS_KEY = secrets.token_bytes(32)
+"""Alert pseudonym key of this process when no disclosure key or webhook secret is set."""
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,6 +68,21 @@ class Settings(BaseSettings):
 
     kafka_bootstrap: str = Field(
         default="127.0.0.1:19092", description="Kafka bootstrap servers, comma separated."
+    )
+    kafka_security_protocol: str = Field(
+        default="PLAINTEXT",
+        pattern=r"^(PLAINTEXT|SASL_SSL)$",
+        description="PLAINTEXT (the local stack) or SASL_SSL (production: deploy/README.md).",
+    )
+    kafka_sasl_mechanism: str = Field(
+        default="SCRAM-SHA-512", pattern=r"^(SCRAM-SHA-512|SCRAM-SHA-256|PLAIN)$"
+    )
+    kafka_sasl_username: str | None = Field(default=None, description="SASL_SSL only.")
+    kafka_sasl_password: SecretStr = Field(default=SecretStr(""), description="SASL_SSL only.")
+    kafka_ssl_cafile: Path | None = Field(
+        default=None,
+        description="PEM file of the CA that signed the brokers' certificates (SASL_SSL); "
+        "unset: the system's CAs.",
     )
     database_url: str = Field(
         default="postgresql://postgres@127.0.0.1:15432/symbiosis",
@@ -125,6 +145,18 @@ class Settings(BaseSettings):
     api_ack_timeout_s: float = Field(
         default=30.0, gt=0, description="How long a push waits for Kafka's acknowledgement."
     )
+    api_rate_per_s: float = Field(
+        default=50.0, gt=0, description="Requests per second per company (429 beyond it)."
+    )
+    api_rate_burst: int = Field(default=200, ge=1, description="Requests a company may burst.")
+    api_registry_writes_per_min: float = Field(
+        default=120.0, gt=0, description="Registry writes per minute per company (429 beyond)."
+    )
+    api_max_sites_per_company: int = Field(default=200, ge=1)
+    api_max_needs_per_company: int = Field(default=1000, ge=1)
+    api_max_webhooks_per_company: int = Field(
+        default=100, ge=0, description="Needs with a webhook subscription per company."
+    )
     api_token_cache_s: float = Field(
         default=30.0, ge=0, description="How long a verified token is trusted without a lookup."
     )
@@ -136,6 +168,27 @@ class Settings(BaseSettings):
         pattern=r"^[^#+]+$",
         description="Root of the Unified-Namespace tree: <root>/<company>/<site>/<meter>.",
     )
+    mqtt_username: str | None = Field(
+        default=None, description="The bridge's broker user; unset: anonymous (local stack)."
+    )
+    mqtt_password: SecretStr = Field(default=SecretStr(""), description="Needs mqtt_username.")
+    mqtt_tls: bool = Field(default=False, description="Connect with TLS (production: 8883).")
+    mqtt_ca_file: Path | None = Field(
+        default=None,
+        description="PEM file of the CA that signed the broker's certificate (mqtt_tls); "
+        "unset: the system's CAs.",
+    )
+    mqtt_client_cert: Path | None = Field(
+        default=None, description="PEM client certificate, if the broker asks for one."
+    )
+    mqtt_client_key: Path | None = Field(
+        default=None, description="Its private key (unset: inside mqtt_client_cert)."
+    )
+    mqtt_tls_insecure: bool = Field(
+        default=False,
+        description="Skip the check that the broker's certificate names mqtt_host. Tests "
+        "only, never in production: anyone in the path can then impersonate the broker.",
+    )
     mosquitto_bin: Path = Field(default=Path("/usr/sbin/mosquitto"))
     chromium_bin: Path = Field(
         default=Path("/usr/bin/chromium"), description="Browser for screenshots and UI tests."
@@ -144,7 +197,14 @@ class Settings(BaseSettings):
 
     webhook_secret: SecretStr = Field(
         default=SecretStr(""),
-        description="HMAC-SHA256 key signing webhook deliveries; empty: webhooks are not sent.",
+        description="Master key from which each subscription's own webhook signing key is "
+        "derived; empty: webhooks are not sent.",
+    )
+    disclosure_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Keys the opaque alert ids partners see (redacted alerts), so an id "
+        "confirms no guess about a supplier. Empty: derived from the webhook secret; both "
+        "empty: random per process (ids then change across restarts).",
     )
     webhook_max_attempts: int = Field(default=6, ge=1, le=50)
     webhook_backoff_s: float = Field(default=0.5, ge=0, description="First retry delay.")
@@ -152,12 +212,23 @@ class Settings(BaseSettings):
     webhook_jitter: float = Field(default=0.5, ge=0, le=1)
     webhook_timeout_s: float = Field(default=10.0, gt=0)
     webhook_max_concurrency: int = Field(default=32, ge=1)
+    webhook_max_pending: int = Field(
+        default=10_000, ge=1, description="Alerts held in subscribers' queues before polling waits."
+    )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Webhooks may point at loopback, private and link-local addresses (the "
+        "local stack and tests only: in production this opens SSRF).",
+    )
+    webhook_require_https: bool = Field(
+        default=True, description="Webhook URLs must use https (off for the local stack)."
+    )
 
     def child_env(self) -> dict[str, str]:
         """``SYMBIOSIS_*`` variables that make a child process read exactly these settings."""
         env: dict[str, str] = {}
-        dumped = self.model_dump(mode="json")
-        dumped["webhook_secret"] = self.webhook_secret.get_secret_value()
+        dumped = self.model_dump(mode="json", exclude_none=True)  # unset: not passed
+        dumped |= {k: v.get_secret_value() for k, v in self if isinstance(v, SecretStr)}
         for name, value in dumped.items():
             if isinstance(value, dict):
                 for sub, subvalue in value.items():
@@ -165,6 +236,13 @@ class Settings(BaseSettings):
             else:
                 env[f"SYMBIOSIS_{name.upper()}"] = str(value)
         return env
+
+    def disclosure_key_bytes(self) -> bytes:
+        """The key of partners' alert pseudonyms (see :attr:`disclosure_key`)."""
+        given = self.disclosure_key.get_secret_value() or self.webhook_secret.get_secret_value()
+        if given:
+            return hashlib.sha256(b"symbiosis-disclosure/" + given.encode()).digest()
+        return _PROCESS_KEY
 
     @property
     def streams_group(self) -> str:

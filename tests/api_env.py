@@ -29,6 +29,22 @@ DISCLOSING = "orsted"  # gives asnaes-steam, asnaes-gypsum; discloses its identi
 OUTSIDER = "argo"
 
 
+PUBLIC_ADDRESS = "93.184.215.14"  # a public address; nothing is ever sent to it
+
+
+def stub_resolve(host: str, port: int) -> list[str]:
+    """Webhook hosts as the SSRF guard sees them in tests (no DNS, no traffic).
+
+    ``*.example`` names resolve to a public address; ``*.internal.example`` to the cloud
+    metadata address; anything else does not resolve.
+    """
+    if host.endswith(".internal.example"):
+        return ["169.254.169.254"]
+    if host.endswith(".example"):
+        return [PUBLIC_ADDRESS]
+    raise OSError(f"{host} does not resolve")
+
+
 @dataclass
 class ApiEnv:
     settings: Settings
@@ -67,6 +83,7 @@ def api_env(settings: Settings, *, sink: bool = True) -> Iterator[ApiEnv]:
     if sink:
         thread.start()
     services = Services.open(settings)  # shared: every client of the app reuses it
+    services.resolve_host = stub_resolve
     try:
         with TestClient(create_app(settings, services)) as client:
             yield ApiEnv(settings, client, park, issued, runner)

@@ -5,10 +5,15 @@ No Kafka, no database: the CLI runs with ``--dry-run``, or with a fake publisher
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import csv
 import json
+import os
 import re
+import threading
 import time
+import zipfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -22,12 +27,15 @@ from typer.testing import CliRunner
 
 from domain.ewc import catalogue
 from ingest.erp import (
+    DEFAULT_LIMITS,
     ROW_FIELD,
     ColumnMapping,
     ErpExport,
+    ImportLimits,
     RowError,
     load_mapping,
     normalise_ewc,
+    normalised_defaults,
     parse_datetime,
     parse_quantity,
     read_offers,
@@ -42,7 +50,8 @@ from symbiosis.errors import ErpImportError
 from tests.erp_files import MAPPING, expected_bad_field, write_erp_file
 
 runner = CliRunner()
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "erp"
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs" / "erp"
 BERLIN = {"timezone": "Europe/Berlin"}
 
 
@@ -730,3 +739,222 @@ def test_cli_publishes_offers_and_rejections_in_acknowledged_chunks(
     assert rejections[0].stage == "ingest"
     assert rejections[0].reason.startswith("Qty: ")
     assert json.loads(rejections[0].payload)["Qty"] == "-5"
+
+
+# --- hostile exports ---------------------------------------------------------------------------
+
+
+def test_a_json_document_over_the_cap_is_refused_naming_the_file_and_cap(tmp_path: Path) -> None:
+    record = {"No": "a", "Plant": "p", "Text": "FGD gypsum", "Qty": 3, "Unit": "t"}
+    m = ColumnMapping(columns={k: v for k, v in SIMPLE["columns"].items() if v in record})
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps([record] * 200))
+    assert path.stat().st_size > 2000
+    with pytest.raises(ErpImportError) as info:
+        read_offers(path, m, limits=ImportLimits(json_bytes=2000))
+    message = str(info.value)
+    assert message.startswith(f"{path}: ")
+    assert "over the 2,000 bytes cap" in message
+    assert "JSON Lines (.jsonl" in message
+    assert DEFAULT_LIMITS.json_bytes == 64 * 2**20
+    # Under the cap it reads; the same records as JSON Lines have no document cap.
+    assert len(list(read_offers(path, m, limits=ImportLimits(json_bytes=10**6)))) == 200
+    lines = tmp_path / "s.jsonl"
+    lines.write_text("".join(json.dumps(record | {"No": f"r{i}"}) + "\n" for i in range(200)))
+    offers, errors = split(list(read_offers(lines, m, limits=ImportLimits(json_bytes=2000))))
+    assert (len(offers), errors) == (200, [])
+
+
+def test_a_json_stream_without_a_size_is_cut_at_the_cap(tmp_path: Path) -> None:
+    fifo = tmp_path / "s.json"
+    os.mkfifo(fifo)  # st_size 0: only the bounded read catches it
+
+    def write() -> None:
+        with contextlib.suppress(BrokenPipeError):  # the reader stopped at the cap
+            fifo.write_text("[" + "1," * 5000 + "1]")
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    with pytest.raises(ErpImportError, match=r"the file is over the 1,000 bytes cap"):
+        read_offers(fifo, mapping(), limits=ImportLimits(json_bytes=1000))
+    writer.join(10)
+
+
+def test_over_long_lines_are_bad_rows_and_reading_goes_on(tmp_path: Path) -> None:
+    limits = ImportLimits(line_bytes=1000)
+    long_text = "x" * 5000
+    path = write_csv(tmp_path, HEADER + f"a,p,{long_text},,,1,t,,\nb,p,Gypsum,,,1,t,,\n")
+    offers, errors = split(
+        list(read_offers(path, ColumnMapping.model_validate(SIMPLE), limits=limits))
+    )
+    assert [o.source for o in offers] == ["stock.csv:3"]
+    assert [(e.line, e.field, e.reason) for e in errors] == [
+        (2, ROW_FIELD, "line 2 is longer than 1,000 characters")
+    ]
+    record = {"No": "a", "Plant": "p", "Text": long_text, "Qty": 1, "Unit": "t"}
+    lines = tmp_path / "s.jsonl"
+    lines.write_text(json.dumps(record) + "\n" + json.dumps(record | {"No": "b", "Text": "ash"}))
+    m = ColumnMapping(columns={k: v for k, v in SIMPLE["columns"].items() if v in record})
+    offers, errors = split(list(read_offers(lines, m, limits=limits)))
+    assert [o.id for o in offers] == ["b"]
+    assert [(e.line, e.field, e.reason) for e in errors] == [
+        (1, ROW_FIELD, "line 1 is longer than 1,000 bytes")
+    ]
+
+
+def workbook_bytes(tmp_path: Path) -> Path:
+    path = tmp_path / "stock.xlsx"
+    write_erp_file(path, 3, "xlsx")
+    return path
+
+
+def add_member(path: Path, name: str, data: bytes, method: int = zipfile.ZIP_DEFLATED) -> None:
+    with zipfile.ZipFile(path, "a", compression=method) as archive:
+        archive.writestr(name, data)
+
+
+def test_an_xlsx_zip_bomb_is_refused_before_openpyxl_opens_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = workbook_bytes(tmp_path)
+    assert len(list(read_offers(path, mapping()))) == 3
+    # A sheet-sized member of repeated bytes: 2 MiB deflated to about 2 KiB (1000:1).
+    add_member(path, "xl/media/padding.xml", b"<c>0</c>" * (2**18))
+    assert path.stat().st_size < 50_000
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("openpyxl opened a refused workbook")
+
+    monkeypatch.setattr(openpyxl, "load_workbook", never)
+    with pytest.raises(ErpImportError) as info:
+        read_offers(path, mapping())
+    message = str(info.value)
+    assert message.startswith(f"{path}: refused as a zip bomb: member 'xl/media/padding.xml'")
+    assert "(the cap is 200:1)" in message
+    # Over the total cap, whatever the ratio.
+    with pytest.raises(ErpImportError, match=r"would inflate to 2 MiB, over the 1 MiB cap"):
+        read_offers(path, mapping(), limits=ImportLimits(xlsx_uncompressed_bytes=2**20,
+                                                         xlsx_ratio=10**6))  # fmt: skip
+
+
+def test_an_xlsx_member_compressed_other_than_by_deflate_is_refused(tmp_path: Path) -> None:
+    path = workbook_bytes(tmp_path)
+    add_member(path, "xl/media/x.bin", b"0" * 100, zipfile.ZIP_BZIP2)
+    with pytest.raises(ErpImportError, match=r"member 'xl/media/x.bin' uses compression method 12"):
+        read_offers(path, mapping())
+
+
+def test_invalid_utf8_in_one_row_rejects_that_row_naming_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "stock.csv"
+    path.write_bytes(
+        HEADER.encode()
+        + b"a,p,Gypsum,,,1,t,,\n"
+        + b"b,p,Gips f\xc3\x28r Platten,,,1,t,,\n"  # 3: an invalid two-byte sequence
+        + b"c,p,Gypsum,,,1,t,,\xff\n"  # 4: in the last column
+        + b"d,p,Ash \xef\xbf\xbd,,,2,t,,\n"  # 5: a real U+FFFD is text, not a bad byte
+    )
+    offers, errors = split(list(read_offers(path, ColumnMapping.model_validate(SIMPLE))))
+    assert [o.id for o in offers] == ["a", "d"]
+    assert offers[1].description == "Ash \ufffd"
+    assert [(e.line, e.field) for e in errors] == [(3, "Text"), (4, "Until")]
+    assert errors[0].reason == (
+        "not valid utf-8: byte 0xC3 in \"Gips f\\xc3(r Platten\"; set 'encoding' in the mapping "
+        "(e.g. cp1252)"
+    )
+    assert errors[1].reason.startswith('not valid utf-8: byte 0xFF in "\\xff"')
+    assert errors[0].raw["Text"] == "Gips f\\xc3(r Platten"  # the bytes shown, not replaced
+    assert json.loads(errors[0].payload())["Text"] == "Gips f\\xc3(r Platten"
+
+
+def test_invalid_bytes_in_the_header_or_a_json_lines_record(tmp_path: Path) -> None:
+    header = tmp_path / "h.csv"
+    header.write_bytes(HEADER.encode().replace(b"Text", b"T\xe4xt") + b"a,p,x,,,1,t,,\n")
+    with pytest.raises(ErpImportError) as info:
+        read_offers(header, ColumnMapping.model_validate(SIMPLE))
+    assert str(info.value) == (
+        f"{header}:1: the header is not valid utf-8: byte 0xE4 in \"T\\xe4xt\"; set 'encoding' "
+        "in the mapping (e.g. cp1252)"
+    )
+    lines = tmp_path / "s.jsonl"
+    lines.write_bytes(
+        b'{"No": "a", "Plant": "p", "Text": "Gips f\xfcr", "Qty": 1, "Unit": "t"}\n'
+        b"{not json \xfc\n"
+        b'{"No": "b", "Plant": "p", "Text": "Gypsum", "Qty": 1, "Unit": "t"}\n'
+    )
+    keys = {"No", "Plant", "Text", "Qty", "Unit"}
+    m = ColumnMapping(columns={k: v for k, v in SIMPLE["columns"].items() if v in keys})
+    offers, errors = split(list(read_offers(lines, m)))
+    assert [o.id for o in offers] == ["b"]
+    assert [(e.line, e.field) for e in errors] == [(1, "Text"), (2, ROW_FIELD)]
+    assert all(e.reason.startswith("not valid utf-8: byte 0xFC") for e in errors)
+    assert errors[0].raw["Text"] == "Gips f\\xfcr"
+
+
+def test_a_utf16_export_still_reads_and_its_bad_sequences_are_bad_rows(tmp_path: Path) -> None:
+    path = tmp_path / "u.tsv"
+    good = (HEADER + "a,p,Gips für,,,1,t,,\n").replace(",", "\t").encode("utf-16-le")
+    bad = "b\tp\tx".encode("utf-16-le") + b"\x00\xd8" + "\t\t\t1\tt\t\t\n".encode("utf-16-le")
+    path.write_bytes(good + bad + "c\tp\tAsh\t\t\t1\tt\t\t\n".encode("utf-16-le"))
+    m = ColumnMapping.model_validate({**SIMPLE, "encoding": "utf-16-le"})
+    offers, errors = split(list(read_offers(path, m)))
+    assert [o.description for o in offers] == ["Gips für", "Ash"]
+    assert [(e.line, e.field) for e in errors] == [(3, "Text")]
+    assert errors[0].reason.startswith("not valid utf-16-le: byte 0x00")
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        ('=HYPERLINK("http://evil")', '\'=HYPERLINK("http://evil")'),
+        ("+1", "'+1"),
+        ("-5 is not", "'-5 is not"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("Qty", "Qty"),
+        ("'-5' is not a number", "'-5' is not a number"),
+        ("", ""),
+    ],
+)
+def test_report_cells_are_formula_neutralised(cell: str, written: str) -> None:
+    assert import_cmd.neutralised(cell) == written
+
+
+def test_cli_errors_report_does_not_carry_formulas(tmp_path: Path) -> None:
+    hostile = {"id": "=cmd|' /C calc'!A0", "site": "@Plant", "description": "+Text",
+               "quantity": "-Qty", "unit": "Unit"}  # fmt: skip
+    data = write_csv(
+        tmp_path,
+        ",".join(f'"{c}"' for c in hostile.values()) + "\n"
+        "a,p,Gypsum,0,t\n"  # 2: quantity not > 0 -> field -Qty
+        "b,p,,1,t\n"  # 3: description empty -> field +Text
+        "c,p,Gypsum,1,t\n"  # 4: fine
+        "=1+1,p,Gypsum,1,t,extra\n",  # 5: a row-level problem
+    )
+    mapping_path = write_mapping(tmp_path, {"columns": hostile})
+    report = tmp_path / "errors.csv"
+    result = runner.invoke(
+        app, ["import", str(data), "-m", str(mapping_path), "--dry-run", "--errors", str(report)]
+    )
+    assert result.exit_code == 1, result.output
+    with report.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert rows[1:] == [
+        ["2", "'-Qty", "Input should be greater than 0 (got 0.0)"],
+        ["3", "'+Text", "required, but the cell is empty"],
+        ["5", "(row)", "6 cells, but the header has 5 columns"],
+    ]
+    assert not any(cell.startswith(import_cmd.FORMULA_STARTS) for row in rows for cell in row)
+
+
+def test_values_does_not_import_mapping() -> None:
+    """The mapping imports the normalisers; they take a protocol, not the mapping (no cycle)."""
+    tree = ast.parse((ROOT / "ingest" / "erp" / "values.py").read_text(encoding="utf-8"))
+    imported = {
+        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert "ingest.erp.mapping" not in imported
+    assert normalised_defaults(mapping(defaults={"unit": "t", "site": "Board Plant"})) == {
+        "unit": "t",
+        "site": "board-plant",
+    }

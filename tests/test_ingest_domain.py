@@ -18,6 +18,7 @@ from schemas.ledger import LedgerEntry
 from schemas.registry import Exchange, Need, Site, Stream
 from symbiosis.errors import ConfigurationError, UnknownReferenceError
 
+KEY = b"disclosure-key-for-tests"
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 GAS = Stream(id="gas", kind="gas", unit="m^3/h", nominal=3000, gas_species="ch4",
              purity_pct=55, meters=["gas-m1", "gas-m2"])  # fmt: skip
@@ -116,11 +117,15 @@ def test_each_bad_field_is_named_by_row() -> None:
     assert not checked.forbidden
 
 
-def test_another_companys_meter_is_forbidden_but_the_operator_may_push() -> None:
+def test_another_companys_meter_looks_unregistered_but_the_operator_may_push() -> None:
     d = directory()
-    checked = check_readings([row()], d, company="b", now=NOW, max_skew_s=300)
-    assert checked.forbidden
-    assert checked.accepted == 0
+    theirs = check_readings([row()], d, company="b", now=NOW, max_skew_s=300)
+    unknown = check_readings([row("nope")], d, company="b", now=NOW, max_skew_s=300)
+    assert theirs.accepted == 0
+    assert [e.reason for e in theirs.errors] == [
+        e.reason.replace("'nope'", "'gas-m1'") for e in unknown.errors
+    ]  # one answer: the meter's owner is not revealed
+    assert not theirs.forbidden
     assert check_readings([row()], d, company=None, now=NOW, max_skew_s=300).accepted == 1
 
 
@@ -141,6 +146,79 @@ def test_omf_values_map_through_the_sites_tag_map() -> None:
     checked = check_readings(rows, directory(), company="a", now=NOW + timedelta(seconds=1),
                              max_skew_s=300, prefix="", names=OMF_FIELDS)  # fmt: skip
     assert checked.accepted == 2
+
+
+ATTACK_TS = "0001-01-01T00:00:00+23:59"  # year 0 in UTC: Python cannot even convert it
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "reason"),
+    [
+        ({"ts": ATTACK_TS}, "ts", "greater than or equal to 1970-01-01T00:00:00Z"),
+        ({"ts": "1969-12-31T23:59:59Z"}, "ts", "greater than or equal to 1970-01-01"),
+        ({"ts": "1970-01-01T00:30:00+01:00"}, "ts", "greater than or equal to 1970-01-01"),
+        ({"ts": "2200-01-01T00:00:01Z"}, "ts", "less than or equal to 2200-01-01"),
+        ({"ts": 1700000000}, "ts", "must be a string, not a number"),
+        ({"value": "5"}, "value", "must be a number, not a string"),
+        ({"value": True}, "value", "must be a number, not a boolean"),
+        ({"value": None}, "value", "must be a number, not null"),
+        ({"value": 1e308}, "value", "less than or equal to 1000000000000"),
+        ({"value": -1e308}, "value", "greater than or equal to -1000000000000"),
+        ({"value": -5}, "value", "a surplus rate cannot be negative"),
+        ({"value": -0.001}, "value", "a surplus rate cannot be negative"),
+        ({"meter": 7}, "meter", "must be a string, not a number"),
+        ({"unit": ["m^3/h"]}, "unit", "must be a string, not an array"),
+        ({"quality": 1}, "quality", "must be a string, not a number"),
+    ],
+)
+def test_strict_intake_refuses_each_bad_field_by_name(
+    fields: dict[str, object], field: str, reason: str
+) -> None:
+    checked = check_readings([row(), row(**fields)], directory(), company="a", now=NOW,
+                             max_skew_s=300)  # fmt: skip
+    assert [(e.row, e.field) for e in checked.errors] == [(1, f"readings[1].{field}")]
+    assert reason in checked.errors[0].reason
+    assert checked.accepted == 1  # the good row still goes through
+
+
+def test_strict_intake_names_every_bad_field_once() -> None:
+    rows = [row(ts=1700000000, value="5", unit=None), row(ts=ATTACK_TS, value=True)]
+    checked = check_readings(rows, directory(), company="a", now=NOW, max_skew_s=300)
+    got = sorted((e.field, e.reason) for e in checked.errors)
+    assert got == [
+        ("readings[0].ts", "must be a string, not a number"),
+        ("readings[0].unit", "must be a string, not null"),
+        ("readings[0].value", "must be a number, not a string"),
+        ("readings[1].ts", "Input should be greater than or equal to 1970-01-01T00:00:00Z"),
+        ("readings[1].value", "must be a number, not a boolean"),
+    ]
+    assert checked.accepted == 0
+
+
+def test_strict_intake_accepts_json_numbers_offsets_and_the_window_edges() -> None:
+    rows = [row(value=5), row(value=0), row(value=1e12), row(ts="2026-11-22T17:29:00+05:30"),
+            row(ts="1970-01-01T01:00:00+01:00"), row(quality="uncertain")]  # fmt: skip
+    checked = check_readings(rows, directory(), company="a", now=NOW, max_skew_s=300)
+    assert checked.errors == []
+    assert checked.accepted == 6
+    assert checked.by_stream["gas"][3].ts.utcoffset() == timedelta(hours=5, minutes=30)  # kept
+
+
+def test_a_stream_that_allows_negative_values_takes_them() -> None:
+    d = Directory()
+    d.put_site(A.model_copy(update={"streams": [GAS.model_copy(update={"allows_negative": True})]}))
+    checked = check_readings([row(value=-5)], d, company="a", now=NOW, max_skew_s=300)
+    assert checked.errors == []
+    assert checked.by_stream["gas"][0].value == -5
+
+
+def test_omf_names_strictly_typed_fields_as_the_client_sent_them() -> None:
+    items = [{"meter": "gas-m1", "timestamp": 1700000000, "value": "5", "good": "yes"}]
+    rows, errors = omf_rows(items, directory(), "plant-a")
+    assert errors == []
+    checked = check_readings(rows, directory(), company="a", now=NOW, max_skew_s=300,
+                             prefix="", names=OMF_FIELDS)  # fmt: skip
+    assert sorted(e.field for e in checked.errors) == ["[0].good", "[0].timestamp", "[0].value"]
 
 
 JUNK = st.one_of(st.none(), st.integers(), st.text(), st.dictionaries(st.text(), st.text()))
@@ -185,7 +263,7 @@ def _alert() -> Alert:
 
 
 def test_a_partner_sees_bands_and_no_supplier_unless_disclosed() -> None:
-    hidden = alert_view(_alert(), A, GAS, viewer="b")
+    hidden = alert_view(_alert(), A, GAS, viewer="b", key=KEY)
     assert hidden.redacted
     assert (hidden.stream, hidden.supplier_company, hidden.available, hidden.distance_km) == (
         None, None, None, None,
@@ -194,10 +272,12 @@ def test_a_partner_sees_bands_and_no_supplier_unless_disclosed() -> None:
     assert hidden.distance_band == "1-2 km"
     assert hidden.quality == "gas, ch4 >= 55 %"
     assert hidden.benefit.co2e_t_per_yr == 24000  # rounded: exact figures give the quantity away
-    shown = alert_view(_alert(), A.model_copy(update={"disclose_identity": True}), GAS, "b")
+    shown = alert_view(
+        _alert(), A.model_copy(update={"disclose_identity": True}), GAS, "b", key=KEY
+    )
     assert (shown.stream, shown.supplier_company, shown.available) == ("gas", "a", None)
     for viewer in ("a", None):  # the supplier, the operator
-        full = alert_view(_alert(), A, GAS, viewer)
+        full = alert_view(_alert(), A, GAS, viewer, key=KEY)
         assert not full.redacted
         assert (full.available, full.benefit.co2e_t_per_yr) == (2987.5, 24243.3)
 

@@ -10,9 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from pydantic import SecretStr
 
-from schemas.alerts import Alert
+from domain.subscriptions import signing_key
 from schemas.dead_letters import DeadLetter
 from schemas.registry import Need, Park, Subscription
+from schemas.views import AlertView
 from sinks.webhooks import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify_header
 from symbiosis.pipeline import LocalPipeline
 from symbiosis.settings import Settings
@@ -67,6 +68,8 @@ def test_alerts_are_signed_delivered_and_failures_dead_lettered(
             "app_id": f"t-{uuid.uuid4().hex[:8]}",
             "ledger_window_s": 2.0,
             "webhook_secret": SecretStr(SECRET),
+            "webhook_allow_private": True,  # the receiver listens on 127.0.0.1
+            "webhook_require_https": False,
             "webhook_max_attempts": 2,
             "webhook_backoff_s": 0.05,
         }
@@ -97,11 +100,23 @@ def test_alerts_are_signed_delivered_and_failures_dead_lettered(
         pipeline.stop()
 
     headers, body = receiver.received[0]
-    alert = Alert.model_validate_json(body)
-    assert (alert.stream, alert.need, alert.event.value) == ("heat-0", "greenhouse-heat", "opened")
-    assert headers[IDEMPOTENCY_HEADER] == alert.idempotency_key
-    assert verify_header(SECRET.encode(), headers[SIGNATURE_HEADER], body)
-    assert not verify_header(b"wrong", headers[SIGNATURE_HEADER], body)
+    view = AlertView.model_validate_json(body)
+    assert (view.need, view.event.value, view.kind.value) == ("greenhouse-heat", "opened", "heat")
+    # the smelter does not disclose itself: the partner's webhook gets bands, not its identity,
+    # exactly what GET /v1/alerts shows the partner
+    assert view.redacted
+    assert (view.stream, view.supplier_company, view.available, view.distance_km) == (
+        None, None, None, None,
+    )  # fmt: skip
+    for secret_fact in (b"heat-0", b"smelter", b"metal-co"):
+        assert secret_fact not in body
+    assert headers[IDEMPOTENCY_HEADER].startswith(view.alert_id)
+    # signed with the subscription's own key, not with the deployment's master secret
+    own = signing_key(SECRET.encode(), TAKER.company, "greenhouse-heat", 1)
+    assert verify_header(own, headers[SIGNATURE_HEADER], body)
+    assert not verify_header(SECRET.encode(), headers[SIGNATURE_HEADER], body)
+    other = signing_key(SECRET.encode(), TAKER.company, "greenhouse-heat-old", 1)
+    assert not verify_header(other, headers[SIGNATURE_HEADER], body)
 
     assert len(dead) == 1
     assert dead[0].alert.need == "greenhouse-heat-old"

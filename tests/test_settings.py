@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -41,3 +43,62 @@ def test_unprefixed_variables_do_not_rename_topics(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("ALERTS", "oops")
     assert Settings().topics.readings == "symbiosis.readings"
     assert Settings().topics.alerts == "symbiosis.alerts"
+
+
+def _reproduce(monkeypatch: pytest.MonkeyPatch, original: Settings) -> Settings:
+    for key, value in original.child_env().items():
+        monkeypatch.setenv(key, value)
+    return Settings()
+
+
+def test_child_env_passes_secrets_in_clear(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = Settings(
+        webhook_secret="w-secret", mqtt_password="m-secret", kafka_sasl_password="k-secret"
+    )
+    env = original.child_env()
+    assert env["SYMBIOSIS_MQTT_PASSWORD"] == "m-secret"
+    assert env["SYMBIOSIS_KAFKA_SASL_PASSWORD"] == "k-secret"
+    assert env["SYMBIOSIS_WEBHOOK_SECRET"] == "w-secret"
+    child = _reproduce(monkeypatch, original)
+    assert child == original
+    assert child.mqtt_password.get_secret_value() == "m-secret"
+
+
+def test_child_env_leaves_unset_optional_settings_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    # "None" in a variable would be read as a user name "None" or a file named None
+    original = Settings()
+    env = original.child_env()
+    for name in ("MQTT_USERNAME", "MQTT_CA_FILE", "KAFKA_SASL_USERNAME", "KAFKA_SSL_CAFILE"):
+        assert f"SYMBIOSIS_{name}" not in env
+    child = _reproduce(monkeypatch, original)
+    assert child.mqtt_username is None
+    assert child.mqtt_ca_file is None
+    assert child == original
+
+
+def test_child_env_reproduces_security_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    original = Settings(
+        mqtt_username="bridge",
+        mqtt_password="pw",
+        mqtt_tls=True,
+        mqtt_ca_file=tmp_path / "ca.crt",
+        mqtt_client_cert=tmp_path / "c.crt",
+        mqtt_client_key=tmp_path / "c.key",
+        mqtt_tls_insecure=True,
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_mechanism="SCRAM-SHA-256",
+        kafka_sasl_username="symbiosis",
+        kafka_sasl_password="kpw",
+        kafka_ssl_cafile=tmp_path / "kafka-ca.crt",
+    )
+    assert _reproduce(monkeypatch, original) == original
+
+
+def test_security_settings_default_to_the_local_stack() -> None:
+    s = Settings()
+    assert (s.mqtt_username, s.mqtt_tls, s.mqtt_tls_insecure) == (None, False, False)
+    assert s.mqtt_password.get_secret_value() == ""
+    assert s.kafka_security_protocol == "PLAINTEXT"
+    assert "m-secret" not in repr(Settings(mqtt_password="m-secret"))

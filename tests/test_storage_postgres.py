@@ -232,7 +232,7 @@ def db() -> Iterator[str]:
         started = time.perf_counter()
         migrate(url)
         print(
-            f"\nmigrations 001-004 on PostgreSQL: {(time.perf_counter() - started) * 1000:.0f} ms"
+            f"\nmigrations 001-005 on PostgreSQL: {(time.perf_counter() - started) * 1000:.0f} ms"
         )
         yield url
 
@@ -270,7 +270,7 @@ def test_migrations_apply_on_empty_database_and_are_idempotent(db: str) -> None:
     assert migrate(db) == []  # the fixture applied them all
     with psycopg.connect(db) as conn:
         versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")]
-        assert versions == [m.version for m in migrations()] == [1, 2, 3, 4]
+        assert versions == [m.version for m in migrations()] == [1, 2, 3, 4, 5]
         assert maintenance.engine(conn) == "postgresql"
         assert maintenance.partitioned_tables(conn) == {"readings", "ledger", "alerts"}
         strategy = conn.execute(
@@ -343,7 +343,7 @@ def test_database_of_the_first_001_is_upgraded_with_its_rows() -> None:
             b.alerts.append(alert_row("old-s", "old-n", MIDNIGHT - 40 * DAY))
             assert PostgresWriter(conn).write(b).readings == 3  # unpartitioned: no DDL
             conn.commit()
-        assert migrate(url) == [2, 3, 4]
+        assert migrate(url) == [2, 3, 4, 5]
         with psycopg.connect(url) as conn:
             assert maintenance.partitioned_tables(conn) == {"readings", "ledger", "alerts"}
             counts = partition_counts(conn, "readings")

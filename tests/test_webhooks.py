@@ -15,10 +15,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from domain.subscriptions import WebhookEvent
+from domain.url_guard import UrlGuard
 from schemas.alerts import Alert, AlertEvent, Benefit
 from schemas.common import ResourceKind
 from schemas.dead_letters import DeadLetter
-from schemas.registry import Need, Subscription
 from sinks.webhooks import (
     ALERT_ID_HEADER,
     IDEMPOTENCY_HEADER,
@@ -59,15 +60,16 @@ def make_alert(key: str = "a1:opened:1", need: str = "town-heat") -> Alert:
     )
 
 
-def make_need(need_id: str, webhook: str | None) -> Need:
-    return Need(
-        id=need_id,
-        site="district-heating",
-        kind=ResourceKind.HEAT,
-        unit="MW",
-        min_quantity=10,
-        subscription=Subscription(webhook=webhook) if webhook else None,  # type: ignore[arg-type]
+def ev(url: str, alert: Alert | None = None) -> WebhookEvent:
+    """What a subscriber gets: here the transport is under test, so any body will do."""
+    return WebhookEvent(
+        url=url, body=(alert or make_alert()).model_dump_json().encode(), keys=(SECRET,)
     )
+
+
+def to(url: str) -> Callable[[Alert], WebhookEvent | None]:
+    """A resolver sending every alert of need town-heat to ``url``."""
+    return lambda alert: ev(url, alert) if alert.need == "town-heat" else None
 
 
 @dataclass
@@ -174,9 +176,7 @@ def test_delivered_request_is_signed_and_carries_idempotency_key() -> None:
 
     async def scenario() -> tuple[DeliveryResult, list[Received]]:
         async with serve(statuses(204)) as rx, aiohttp.ClientSession() as session:
-            result = await deliver(
-                session, rx.url, alert, secret=SECRET, policy=FAST, now=lambda: NOW
-            )
+            result = await deliver(session, ev(rx.url), alert, policy=FAST, now=lambda: NOW)
             return result, rx.received
 
     result, received = run(scenario())
@@ -205,9 +205,7 @@ def test_retries_5xx_then_succeeds() -> None:
     async def scenario() -> tuple[DeliveryResult, Sleeps, int]:
         sleeps = Sleeps()
         async with serve(statuses(500, 503, 200)) as rx, aiohttp.ClientSession() as session:
-            result = await deliver(
-                session, rx.url, make_alert(), secret=SECRET, policy=FAST, sleep=sleeps
-            )
+            result = await deliver(session, ev(rx.url), make_alert(), policy=FAST, sleep=sleeps)
             assert [r.headers["Symbiosis-Attempt"] for r in rx.received] == ["1", "2", "3"]
             keys = {r.headers[IDEMPOTENCY_HEADER] for r in rx.received}
             assert keys == {make_alert().idempotency_key}
@@ -223,9 +221,7 @@ def test_429_honours_retry_after_seconds_and_caps_it() -> None:
         sleeps = Sleeps()
         script = statuses(429, 200, headers={"Retry-After": retry_after})
         async with serve(script) as rx, aiohttp.ClientSession() as session:
-            result = await deliver(
-                session, rx.url, make_alert(), secret=SECRET, policy=FAST, sleep=sleeps
-            )
+            result = await deliver(session, ev(rx.url), make_alert(), policy=FAST, sleep=sleeps)
         return result, sleeps.delays
 
     result, delays = run(attempt("7"))
@@ -247,9 +243,7 @@ def test_client_errors_are_permanent(code: int) -> None:
     async def scenario() -> tuple[DeliveryResult, list[float], int]:
         sleeps = Sleeps()
         async with serve(statuses(code, 200)) as rx, aiohttp.ClientSession() as session:
-            result = await deliver(
-                session, rx.url, make_alert(), secret=SECRET, policy=FAST, sleep=sleeps
-            )
+            result = await deliver(session, ev(rx.url), make_alert(), policy=FAST, sleep=sleeps)
             return result, sleeps.delays, len(rx.received)
 
     result, delays, requests = run(scenario())
@@ -276,9 +270,7 @@ def test_timeouts_are_retried() -> None:
             return web.Response(status=200)
 
         async with serve(slow_first) as rx, aiohttp.ClientSession() as session:
-            result = await deliver(
-                session, rx.url, make_alert(), secret=SECRET, policy=policy, sleep=sleeps
-            )
+            result = await deliver(session, ev(rx.url), make_alert(), policy=policy, sleep=sleeps)
         return result, sleeps.delays
 
     result, delays = run(scenario())
@@ -304,9 +296,8 @@ def test_404_gives_up_at_once_and_dead_letters() -> None:
         dead = DeadLetters()
         async with serve(statuses(404)) as rx, aiohttp.ClientSession() as session:
             d = WebhookDispatcher(
-                session, secret=SECRET, policy=FAST, dead_letter=dead, sleep=Sleeps()
+                session, resolve=to(rx.url), policy=FAST, dead_letter=dead, sleep=Sleeps()
             )
-            d.set_need(make_need("town-heat", rx.url))
             return await d.dispatch(make_alert()), d, dead, rx.url
 
     result, d, dead, url = run(scenario())
@@ -339,9 +330,8 @@ def test_connection_refused_retries_max_attempts_then_dead_letters() -> None:
             dead, sleeps = DeadLetters(), Sleeps()
             async with aiohttp.ClientSession() as session:
                 d = WebhookDispatcher(
-                    session, secret=SECRET, policy=FAST, dead_letter=dead, sleep=sleeps
+                    session, resolve=to(url), policy=FAST, dead_letter=dead, sleep=sleeps
                 )
-                d.set_need(make_need("town-heat", url))
                 result = await d.dispatch(make_alert())
                 assert len(dead.items) == 1
                 assert not dead.items[0].permanent
@@ -365,9 +355,8 @@ def test_dead_letter_failure_raises_so_alert_is_not_committed() -> None:
     async def scenario() -> None:
         async with serve(statuses(410)) as rx, aiohttp.ClientSession() as session:
             d = WebhookDispatcher(
-                session, secret=SECRET, policy=FAST, dead_letter=DeadLetters(fail=True)
+                session, resolve=to(rx.url), policy=FAST, dead_letter=DeadLetters(fail=True)
             )
-            d.set_need(make_need("town-heat", rx.url))
             with pytest.raises(DeadLetterError, match="kafka down") as info:
                 await d.dispatch(make_alert())
             assert isinstance(info.value, PipelineError)
@@ -380,8 +369,9 @@ def test_dead_letter_failure_raises_so_alert_is_not_committed() -> None:
 def test_same_alert_twice_carries_same_idempotency_key() -> None:
     async def scenario() -> list[Received]:
         async with serve(statuses(200)) as rx, aiohttp.ClientSession() as session:
-            d = WebhookDispatcher(session, secret=SECRET, policy=FAST, dead_letter=DeadLetters())
-            d.set_need(make_need("town-heat", rx.url))
+            d = WebhookDispatcher(
+                session, resolve=to(rx.url), policy=FAST, dead_letter=DeadLetters()
+            )
             for _ in range(2):
                 result = await d.dispatch(make_alert())
                 assert result is not None
@@ -404,22 +394,30 @@ def test_same_alert_twice_carries_same_idempotency_key() -> None:
     assert processed == ["a1:opened:1", "a1:updated:2"]
 
 
-def test_need_without_webhook_is_skipped_and_registry_updates() -> None:
+def test_alert_without_webhook_event_is_skipped() -> None:
     async def scenario() -> None:
         async with aiohttp.ClientSession() as session:
-            d = WebhookDispatcher(session, secret=SECRET, policy=FAST, dead_letter=DeadLetters())
+            d = WebhookDispatcher(
+                session, resolve=lambda alert: None, policy=FAST, dead_letter=DeadLetters()
+            )
             assert await d.dispatch(make_alert()) is None
-            d.set_need(make_need("town-heat", "https://example.org/hook"))
-            assert d.webhook_for("town-heat") == "https://example.org/hook"
-            d.set_need(make_need("town-heat", None))  # subscription dropped
-            assert d.webhook_for("town-heat") is None
-            d.set_need(make_need("town-heat", "https://example.org/hook"))
-            d.remove_need("town-heat")
-            d.remove_need("unknown")
-            assert dict(d.webhooks) == {}
-            assert await d.dispatch(make_alert()) is None
+            assert d.stats.attempts == 0
 
     run(scenario())
+
+
+def test_guard_refuses_private_target_permanently_without_connecting() -> None:
+    async def scenario() -> tuple[DeliveryResult, int]:
+        async with serve(statuses(204)) as rx, aiohttp.ClientSession() as session:
+            result = await deliver(
+                session, ev(rx.url), make_alert(), policy=FAST, guard=UrlGuard(require_https=False)
+            )
+            return result, len(rx.received)
+
+    result, received = run(scenario())
+    assert (result.delivered, result.permanent, received) == (False, True, 0)
+    assert result.error is not None
+    assert "loopback" in result.error
 
 
 def test_concurrency_is_bounded() -> None:
@@ -430,9 +428,12 @@ def test_concurrency_is_bounded() -> None:
 
         async with serve(slowish) as rx, aiohttp.ClientSession() as session:
             d = WebhookDispatcher(
-                session, secret=SECRET, policy=FAST, dead_letter=DeadLetters(), max_concurrency=2
+                session,
+                resolve=to(rx.url),
+                policy=FAST,
+                dead_letter=DeadLetters(),
+                max_concurrency=2,
             )
-            d.set_need(make_need("town-heat", rx.url))
             results = await asyncio.gather(
                 *(d.dispatch(make_alert(key=f"k{i}")) for i in range(10))
             )
@@ -464,13 +465,12 @@ def test_observer_sees_attempts_and_results() -> None:
         async with serve(statuses(502, 401)) as rx, aiohttp.ClientSession() as session:
             d = WebhookDispatcher(
                 session,
-                secret=SECRET,
+                resolve=to(rx.url),
                 policy=FAST,
                 dead_letter=DeadLetters(),
                 observer=rec,
                 sleep=Sleeps(),
             )
-            d.set_need(make_need("town-heat", rx.url))
             await d.dispatch(make_alert())
         return rec
 
@@ -485,9 +485,7 @@ def test_observer_sees_attempts_and_results() -> None:
 def test_invalid_url_is_permanent() -> None:
     async def scenario() -> DeliveryResult:
         async with aiohttp.ClientSession() as session:
-            return await deliver(
-                session, "ftp://example.org/x", make_alert(), secret=SECRET, policy=FAST
-            )
+            return await deliver(session, ev("ftp://example.org/x"), make_alert(), policy=FAST)
 
     result = run(scenario())
     assert (result.delivered, result.permanent, result.attempts) == (False, True, 1)
@@ -523,9 +521,8 @@ def test_jittered_delays_are_used_between_attempts() -> None:
         async with serve(statuses(500)) as rx, aiohttp.ClientSession() as session:
             await deliver(
                 session,
-                rx.url,
+                ev(rx.url),
                 make_alert(),
-                secret=SECRET,
                 policy=policy,
                 sleep=sleeps,
                 rng=random.Random(3),
@@ -554,11 +551,8 @@ def test_policy_rejects_bad_values(kwargs: dict[str, Any]) -> None:
 def test_empty_secret_is_refused() -> None:
     async def scenario() -> None:
         async with aiohttp.ClientSession() as session:
+            empty = WebhookEvent(url="http://127.0.0.1:9/x", body=b"{}", keys=(b"",))
             with pytest.raises(ConfigurationError):
-                WebhookDispatcher(session, secret=b"", policy=FAST, dead_letter=DeadLetters())
-            with pytest.raises(ConfigurationError):
-                await deliver(
-                    session, "http://127.0.0.1:9/x", make_alert(), secret=b"", policy=FAST
-                )
+                await deliver(session, empty, make_alert(), policy=FAST)
 
     run(scenario())

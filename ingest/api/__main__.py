@@ -8,13 +8,19 @@ from __future__ import annotations
 import uvicorn
 
 from ingest.api.app import create_app
+from symbiosis import metrics
 from symbiosis.logs import configure_logging
 from symbiosis.settings import Settings, get_settings
 
 
 def serve(settings: Settings, *, host: str | None = None, port: int | None = None) -> None:
-    """Serve until SIGINT/SIGTERM (uvicorn shuts down gracefully: open pushes finish)."""
+    """Serve until SIGINT/SIGTERM (uvicorn shuts down gracefully: open pushes finish).
+
+    Prometheus metrics are served apart, on ``SYMBIOSIS_METRICS_PORT`` (an internal port, like
+    every other process), never on the public API port.
+    """
     configure_logging()
+    metrics.serve(settings.metrics_port, addr=settings.metrics_host)
     uvicorn.run(
         create_app(settings),
         host=host or settings.api_host,

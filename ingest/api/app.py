@@ -17,7 +17,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse
-from prometheus_client import make_asgi_app
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -134,6 +133,7 @@ async def _bad_body(request: Request, exc: Exception) -> JSONResponse:
     headers: dict[str, str] = {}
     if isinstance(exc, errors.ApiError):
         status, body = exc.status, exc.body
+        headers = dict(exc.headers)
     else:
         assert isinstance(exc, StarletteHTTPException)
         status = exc.status_code
@@ -177,13 +177,12 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_exception_handler(errors.ApiError, _bad_body)
     app.add_exception_handler(StarletteHTTPException, _bad_body)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_middleware(errors.JsonOnlyMiddleware)
     app.add_middleware(errors.BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)
     app.include_router(routes_push.router)
     app.include_router(routes_registry.router)
     app.include_router(routes_read.router)
     app.include_router(routes_dashboard.router)
-
-    app.mount("/metrics", make_asgi_app())  # Prometheus, like every other process
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

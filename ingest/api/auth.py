@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 import psycopg
@@ -46,6 +47,14 @@ def principal(
     """FastAPI dependency: the authenticated caller (also kept on ``request.state``)."""
     who = authenticate(svc, credentials.credentials if credentials else None)
     request.state.principal = who
+    if not who.is_operator:
+        wait = svc.request_rate.take(who.company or "")
+        if wait is not None:
+            raise ApiError(
+                429,
+                f"over the company's request rate ({svc.settings.api_rate_per_s:g}/s); retry later",
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            )
     return who
 
 

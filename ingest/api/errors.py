@@ -26,6 +26,7 @@ CODES: Final = {
     413: "too_large",
     415: "unsupported_media_type",
     422: "invalid_input",
+    429: "too_many_requests",
     503: "unavailable",
 }
 
@@ -34,6 +35,11 @@ COMMON_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     400: {"model": ErrorBody, "description": "The body is not JSON or not the documented shape."},
     401: {"model": ErrorBody, "description": "No valid token."},
     413: {"model": ErrorBody, "description": "The body (or number of items) is over the limit."},
+    429: {
+        "model": ErrorBody,
+        "description": "The company's request rate is over its limit; retry after "
+        "`Retry-After` seconds.",
+    },
     503: {"model": ErrorBody, "description": "Kafka or the database is unavailable; retry."},
 }
 """Answers every route may give; routes document their own (403, 404, 409, 422) besides."""
@@ -51,10 +57,16 @@ class ApiError(Exception):
     """An answer other than success, raised by a route."""
 
     def __init__(
-        self, status: int, message: str, errors: Sequence[FieldError] = (), code: str = ""
+        self,
+        status: int,
+        message: str,
+        errors: Sequence[FieldError] = (),
+        code: str = "",
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
+        self.headers = headers or {}
         self.body = ErrorBody(
             error=code or CODES.get(status, "error"), message=message, errors=list(errors)
         )
@@ -134,3 +146,41 @@ class BodyLimitMiddleware:
 
 class _TooLargeError(Exception):
     pass
+
+
+_WRITES: Final = frozenset({"POST", "PUT", "PATCH"})
+
+
+def _is_json(content_type: bytes) -> bool:
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media == b"application/json" or (
+        media.startswith(b"application/") and media.endswith(b"+json")
+    )
+
+
+class JsonOnlyMiddleware:
+    """Answers 415 to a write whose body is not declared JSON (``text/plain``, forms...).
+
+    Every body this API takes is JSON; refusing other media types at the door keeps a
+    browser's cross-site form post (which cannot send ``application/json`` without a
+    preflight) from ever reaching a route. A write without a body (e.g. an accept) passes.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass JSON writes and everything else on; answer 415 to other bodies."""
+        if scope["type"] == "http" and scope.get("method") in _WRITES:
+            headers = dict(scope.get("headers", ()))
+            has_body = headers.get(b"content-length", b"0") not in (b"0", b"") or (
+                b"transfer-encoding" in headers
+            )
+            if has_body and not _is_json(headers.get(b"content-type", b"")):
+                body = ErrorBody(
+                    error="unsupported_media_type",
+                    message="send the body as JSON (Content-Type: application/json)",
+                )
+                await respond(415, body)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

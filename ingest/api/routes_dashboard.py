@@ -109,7 +109,7 @@ def build(svc: Services, caller: Principal) -> Dashboard:
         for a in alerts:
             found = d.stream(a.stream)
             site, stream = found if found is not None else (None, None)
-            view = alert_view(a, site, stream, scope)
+            view = alert_view(a, site, stream, scope, key=svc.disclosure_key)
             views.append(view)
             need = d.needs.get(a.need)
             need_site = d.sites.get(need.site) if need is not None else None
@@ -123,7 +123,7 @@ def build(svc: Services, caller: Principal) -> Dashboard:
                 continue
             flows.append(
                 Flow(
-                    id=a.alert_id, status="alert", kind=a.kind,
+                    id=view.alert_id, status="alert", kind=a.kind,
                     from_site=site.id if site is not None else None, to_site=need.site,
                     label=view.available_band, co2e_t_per_yr=view.benefit.co2e_t_per_yr,
                 )

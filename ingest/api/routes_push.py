@@ -57,6 +57,13 @@ def _answer(result: Submission) -> JSONResponse:
 
 async def _submit(svc: Svc, rows: list[Any], **kwargs: Any) -> JSONResponse:
     limit = svc.settings.api_max_batch_readings
+    if not rows:  # answered in the documented 422 shape of a push
+        field = "readings" if kwargs.get("source", "").endswith("/readings") else "(body)"
+        empty = PushResult(
+            accepted=0, rejected=0,
+            errors=[FieldError(field=field, reason="at least one reading is needed")],
+        )  # fmt: skip
+        return JSONResponse(empty.model_dump(mode="json"), status_code=422)
     if len(rows) > limit:
         raise ApiError(413, f"{len(rows)} readings in one push; the limit is {limit}")
     try:
@@ -118,10 +125,8 @@ async def push_omf(site_id: str, request: Request, caller: Caller, svc: Svc) -> 
     """
     with svc.registry.locked() as directory:
         site = directory.sites.get(site_id)
-        if site is None:
-            raise ApiError(404, f"site {site_id!r} is not registered")
-        if not caller.owns(site.company):
-            raise ApiError(403, f"site {site_id!r} is not a site of {caller.company!r}")
+        if site is None or not caller.owns(site.company):  # one answer for absent and others'
+            raise ApiError(404, f"site {site_id!r} is not one of the caller's sites")
     body = await request.body()
     data = _json_body(body)
     if not isinstance(data, list):

@@ -26,7 +26,9 @@ from schemas.views import Caller as CallerView
 
 router = APIRouter(prefix="/v1", tags=["read"], responses=COMMON_RESPONSES)
 
-_RESPONSES: Final = responses(s403="Not the caller's data.", s404="No such meter.")
+_RESPONSES: Final = responses(
+    s404="No such meter among the caller's (absent and others' look the same)."
+)
 Hours = Annotated[float, Query(gt=0, le=24 * 366, description="How far back, in hours.")]
 
 
@@ -96,7 +98,7 @@ def alerts(
         for alert in found_alerts:
             found = d.stream(alert.stream)
             site, stream = found if found is not None else (None, None)
-            out.append(alert_view(alert, site, stream, scope))
+            out.append(alert_view(alert, site, stream, scope, key=svc.disclosure_key))
     return out
 
 
@@ -111,10 +113,8 @@ def readings(
     """Stored readings of one of the caller's meters, newest first."""
     with svc.registry.locked() as d:
         ref = d.meter(meter)
-    if ref is None:
-        raise ApiError(404, f"meter {meter!r} is not registered")
-    if not caller.owns(ref.company):
-        raise ApiError(403, f"meter {meter!r} is not a meter of {caller.company!r}")
+    if ref is None or not caller.owns(ref.company):  # one answer: others' ids stay unknown
+        raise ApiError(404, "meter: not one of the caller's meters")
     found = queries.rows(
         svc,
         "SELECT meter, stream, ts, value, unit, quality FROM readings"

@@ -7,27 +7,37 @@ it up from the topic. A tenant writes only for its own company; the operator for
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import partial
 from typing import Final
 
+import psycopg
+import structlog
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 
 from domain.directory import Directory
+from domain.exchanges import InvalidTermsError, Parties, acceptance, check_terms, proposal
+from domain.subscriptions import secret_text, signing_keys
+from domain.url_guard import RefusedAddressError
 from ingest.api.auth import Caller, Svc
 from ingest.api.errors import COMMON_RESPONSES, ApiError, responses, validation_errors
 from ingest.api.services import Services
-from schemas.registry import Exchange, Need, Site, Stream
+from schemas.registry import Exchange, ExchangeTerms, Need, Site, Stream, Subscription
+from schemas.views import FieldError, WebhookSecret
 from symbiosis.errors import ConfigurationError, PipelineError, UnknownReferenceError
+
+log = structlog.get_logger(__name__)
 
 router = APIRouter(prefix="/v1", tags=["registry"], responses=COMMON_RESPONSES)
 
 _RESPONSES: Final = responses(
     s403="Not the caller's company.",
-    s404="No such record.",
-    s409="Conflicts with another tenant's record.",
+    s404="No such record among the caller's (absent and others' look the same).",
+    s409="The id is, or was, another tenant's; or a proposal awaits the other party.",
     s422="Invalid record; every bad field is named.",
 )
 
@@ -38,30 +48,79 @@ def _same_id(path_id: str, body_id: str) -> None:
 
 
 def _publish(
-    svc: Services, check: Callable[[], None], topic: str, key: str, record: BaseModel | None
-) -> None:
+    svc: Services, decide: Callable[[], BaseModel | None], topic: str, key: str
+) -> BaseModel | None:
     """Check, publish, wait for the acknowledgement, apply locally (read your writes).
+
+    ``decide`` checks the write against the registry and returns the record to publish
+    (``None``: a tombstone). The record is validated again as it is serialised before it is
+    sent, so nothing reaches the compacted topic that a follower would refuse.
 
     One write at a time per process: two tenants racing for the same new id cannot both pass
     the check (several API replicas still can; see the README's note on registry writes).
+
+    Raises:
+        ApiError: 422 if the record does not survive its own serialisation.
     """
-    value = record.model_dump_json().encode() if record is not None else None
     with svc.registry_writes:
-        check()
+        record = decide()
+        value = record.model_dump_json().encode() if record is not None else None
+        if record is not None and value is not None:
+            try:
+                type(record).model_validate_json(value)
+            except ValidationError as e:
+                raise ApiError(422, "the record is not valid as stored",
+                               validation_errors(e.errors())) from e  # fmt: skip
         future = svc.publisher.send(topic, key, value)
         svc.publisher.wait([future], svc.settings.api_ack_timeout_s)
         svc.registry.apply(topic, key, value)
+        try:
+            svc.persist_retired()
+        except psycopg.Error as e:  # the write stands; the next write stores it
+            log.warning("registry.retired_not_stored", error=str(e)[:200])
+        return record
+
+
+def _checked(check: Callable[[], None], record: BaseModel | None) -> Callable[[], BaseModel | None]:
+    """A ``decide`` for :func:`_publish` whose record is known before the check."""
+
+    def decide() -> BaseModel | None:
+        check()
+        return record
+
+    return decide
 
 
 async def _publish_async(
-    svc: Services, check: Callable[[], None], topic: str, key: str, record: BaseModel | None
-) -> None:
+    svc: Services,
+    caller: Caller,
+    decide: Callable[[], BaseModel | None],
+    topic: str,
+    key: str,
+) -> BaseModel | None:
+    if not caller.is_operator:
+        wait = svc.registry_write_rate.take(caller.company or "")
+        if wait is not None:
+            raise ApiError(
+                429,
+                "over the company's rate of registry writes "
+                f"({svc.settings.api_registry_writes_per_min:g}/min); retry later",
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            )
     try:
-        await run_in_threadpool(_publish, svc, check, topic, key, record)
+        return await run_in_threadpool(_publish, svc, decide, topic, key)
     except PipelineError as e:
         raise ApiError(503, f"not accepted, retry: {e}") from e
     except ConfigurationError as e:  # changed under us between check and apply
         raise ApiError(409, str(e)) from e
+
+
+def _quota(what: str, used: int, limit: int) -> None:
+    """Refuse a write that would take a company past one of its quotas (409)."""
+    if used >= limit:
+        raise ApiError(
+            409, f"quota: the company has {used} {what}, the most allowed", code="quota_exceeded"
+        )
 
 
 def _check_site(svc: Services, caller: Caller, site: Site) -> None:
@@ -70,7 +129,10 @@ def _check_site(svc: Services, caller: Caller, site: Site) -> None:
     with svc.registry.locked() as d:
         old = d.sites.get(site.id)
         if old is not None and not caller.owns(old.company):
-            raise ApiError(403, f"site {site.id!r} belongs to another company")
+            raise ApiError(409, f"id: site id {site.id!r} is already used")
+        if old is None and not caller.is_operator:
+            used = sum(1 for s in d.sites.values() if s.company == site.company)
+            _quota("sites", used, svc.settings.api_max_sites_per_company)
         try:
             d.check_site(site)
         except ConfigurationError as e:
@@ -82,7 +144,7 @@ async def put_site(site_id: str, site: Site, caller: Caller, svc: Svc) -> Site:
     """Register or replace a site with its streams (and historian tag map)."""
     _same_id(site_id, site.id)
     check = partial(_check_site, svc, caller, site)
-    await _publish_async(svc, check, svc.settings.topics.sites, site.id, site)
+    await _publish_async(svc, caller, _checked(check, site), svc.settings.topics.sites, site.id)
     return site
 
 
@@ -106,29 +168,131 @@ async def put_stream(
             422, "the site with this stream is not valid", validation_errors(e.errors())
         ) from e
     check = partial(_check_site, svc, caller, site)
-    await _publish_async(svc, check, svc.settings.topics.sites, site.id, site)
+    await _publish_async(svc, caller, _checked(check, site), svc.settings.topics.sites, site.id)
     return site
 
 
 def _check_need(svc: Services, caller: Caller, need: Need) -> None:
     with svc.registry.locked() as d:
         site = d.sites.get(need.site)
-        if site is None:
-            raise ApiError(422, f"site: {need.site!r} is not a registered site")
-        if not caller.owns(site.company):
-            raise ApiError(403, f"site: {need.site!r} is not a site of the caller's company")
+        if site is None or not caller.owns(site.company):  # one answer: others' ids stay unknown
+            raise ApiError(422, f"site: {need.site!r} is not one of the caller's sites")
+        try:
+            d.check_need(need)
+        except ConfigurationError as e:  # the id is, or was, another company's need
+            raise ApiError(409, str(e)) from e
+        if caller.is_operator:
+            return
         old = d.needs.get(need.id)
-        if old is not None and not caller.owns(d.company_of_need(need.id)):
-            raise ApiError(403, f"need {need.id!r} belongs to another company")
+        mine = [d.needs[n] for n in d.needs_of(site.company) if n != need.id]
+        if old is None:
+            _quota("needs", len(mine), svc.settings.api_max_needs_per_company)
+        hooked = sum(1 for n in mine if n.subscription is not None and n.subscription.webhook)
+        if need.subscription is not None and need.subscription.webhook is not None:
+            _quota("webhook subscriptions", hooked, svc.settings.api_max_webhooks_per_company)
+
+
+def _with_server_fields(svc: Services, need: Need) -> Need:
+    """``need`` with its subscription's secret version kept from the registered need.
+
+    The version is the server's to set (rotation), whatever the body says.
+    """
+    if need.subscription is None:
+        return need
+    with svc.registry.locked() as d:
+        old = d.needs.get(need.id)
+    old_sub = old.subscription if old is not None else None
+    kept: dict[str, object] = {"secret_version": 1, "rotated_at": None}
+    if old_sub is not None:
+        kept = {"secret_version": old_sub.secret_version, "rotated_at": old_sub.rotated_at}
+    return need.model_copy(update={"subscription": need.subscription.model_copy(update=kept)})
+
+
+async def _check_webhook(svc: Services, need: Need) -> None:
+    """The SSRF guard at registration: the URL and every address its host resolves to."""
+    webhook = need.subscription.webhook if need.subscription is not None else None
+    if webhook is None:
+        return
+    try:
+        await run_in_threadpool(svc.url_guard.check_resolved, str(webhook), svc.resolve_host)
+    except RefusedAddressError as e:
+        field = "subscription.webhook"
+        reason = str(e).removeprefix("webhook: ")
+        raise ApiError(422, f"{field}: {reason}", [FieldError(field=field, reason=reason)]) from e
 
 
 @router.put("/needs/{need_id}", response_model=Need, responses=_RESPONSES)
 async def put_need(need_id: str, need: Need, caller: Caller, svc: Svc) -> Need:
-    """Register or replace a need; its subscription says where alerts are delivered."""
+    """Register or replace a need; its subscription says where alerts are delivered.
+
+    A webhook must be an https URL whose host resolves to public addresses only. Events are
+    signed with the subscription's own secret: read it with
+    ``GET /v1/needs/{id}/webhook-secret``.
+    """
     _same_id(need_id, need.id)
+    await _check_webhook(svc, need)
+    need = _with_server_fields(svc, need)
     check = partial(_check_need, svc, caller, need)
-    await _publish_async(svc, check, svc.settings.topics.needs, need.id, need)
+    await _publish_async(svc, caller, _checked(check, need), svc.settings.topics.needs, need.id)
     return need
+
+
+def _own_need(svc: Services, caller: Caller, need_id: str) -> tuple[Need, str]:
+    """The caller's need with its company.
+
+    Raises:
+        ApiError: 404 alike for an absent need and another company's.
+    """
+    with svc.registry.locked() as d:
+        need = d.needs.get(need_id)
+        company = d.company_of_need(need_id)
+    if need is None or company is None or not caller.owns(company):
+        raise ApiError(404, f"need {need_id!r} is not one of the caller's needs")
+    return need, company
+
+
+def _secret_of(svc: Services, need: Need, company: str) -> WebhookSecret:
+    master = svc.settings.webhook_secret.get_secret_value().encode()
+    if not master:
+        raise ApiError(503, "webhooks are not configured here (no SYMBIOSIS_WEBHOOK_SECRET)")
+    keys = signing_keys(master, company, need, datetime.now(UTC))
+    sub = need.subscription
+    return WebhookSecret(
+        need=need.id,
+        version=sub.secret_version if sub is not None else 1,
+        secret=secret_text(keys[0]),
+        previous=secret_text(keys[1]) if len(keys) > 1 else None,
+    )
+
+
+@router.get("/needs/{need_id}/webhook-secret", response_model=WebhookSecret, responses=_RESPONSES)
+def get_webhook_secret(need_id: str, caller: Caller, svc: Svc) -> WebhookSecret:
+    """The secret this need's webhook events are signed with (only its company sees it)."""
+    need, company = _own_need(svc, caller, need_id)
+    return _secret_of(svc, need, company)
+
+
+@router.post("/needs/{need_id}/webhook-secret", response_model=WebhookSecret, responses=_RESPONSES)
+async def rotate_webhook_secret(need_id: str, caller: Caller, svc: Svc) -> WebhookSecret:
+    """Rotate the secret; the new one signs at once.
+
+    For 24 hours the previous one signs too (two ``v1`` signatures), so the subscriber can
+    switch without a gap.
+    """
+    rotated: list[tuple[Need, str]] = []
+
+    def decide() -> Need:
+        need, company = _own_need(svc, caller, need_id)
+        sub = need.subscription or Subscription()
+        new = sub.model_copy(
+            update={"secret_version": sub.secret_version + 1, "rotated_at": datetime.now(UTC)}
+        )
+        record = need.model_copy(update={"subscription": new})
+        rotated.append((record, company))
+        return record
+
+    await _publish_async(svc, caller, decide, svc.settings.topics.needs, need_id)
+    return _secret_of(svc, *rotated[-1])
 
 
 @router.delete("/needs/{need_id}", status_code=204, responses=_RESPONSES)
@@ -137,53 +301,132 @@ async def delete_need(need_id: str, caller: Caller, svc: Svc) -> Response:
 
     def check() -> None:
         with svc.registry.locked() as d:
-            if need_id not in d.needs:
-                raise ApiError(404, f"need {need_id!r} is not registered")
-            if not caller.owns(d.company_of_need(need_id)):
-                raise ApiError(403, f"need {need_id!r} belongs to another company")
+            if need_id not in d.needs or not caller.owns(d.company_of_need(need_id)):
+                raise ApiError(404, f"need {need_id!r} is not one of the caller's needs")
 
-    await _publish_async(svc, check, svc.settings.topics.needs, need_id, None)
+    await _publish_async(svc, caller, _checked(check, None), svc.settings.topics.needs, need_id)
     return Response(status_code=204)
 
 
-def _party(d: Directory, caller: Caller, x: Exchange) -> bool:
-    """Whether the caller gives the exchange's stream or has its need."""
-    return caller.owns(d.company_of_stream(x.stream)) or caller.owns(d.company_of_need(x.need))
+def _parties(d: Directory, stream_id: str, need_id: str) -> Parties | None:
+    """The two sides of an exchange between these ids, or ``None`` if either is unknown."""
+    supplier = d.stream(stream_id)
+    need = d.needs.get(need_id)
+    site = d.sites.get(need.site) if need is not None else None
+    if supplier is None or need is None or site is None:
+        return None
+    return Parties(supplier, (site, need))
+
+
+def _exchange_of_caller(d: Directory, caller: Caller, exchange_id: str) -> tuple[Exchange, Parties]:
+    """The exchange and its parties, if the caller is one of them.
+
+    Raises:
+        ApiError: 404 alike for an unknown exchange and another companies' one.
+    """
+    x = d.exchanges.get(exchange_id)
+    parties = _parties(d, x.stream, x.need) if x is not None else None
+    if (
+        x is None
+        or parties is None
+        or not (caller.owns(parties.supplier_company) or caller.owns(parties.receiver_company))
+    ):
+        raise ApiError(404, f"exchange {exchange_id!r} is not one of the caller's exchanges")
+    return x, parties
+
+
+def _invalid(e: InvalidTermsError) -> ApiError:
+    return ApiError(422, str(e), [FieldError(field=e.field, reason=e.reason)])
 
 
 def _check_exchange(svc: Services, caller: Caller, x: Exchange) -> None:
     with svc.registry.locked() as d:
-        try:
-            d.check_exchange(x)
-        except UnknownReferenceError as e:
-            raise ApiError(422, str(e)) from e
-        if not _party(d, caller, x):
+        parties = _parties(d, x.stream, x.need)
+        if parties is None:
+            try:
+                d.check_exchange(x)
+            except UnknownReferenceError as e:
+                raise ApiError(422, str(e)) from e
+            raise ApiError(422, f"need: {x.need!r} has no registered site")
+        if not (caller.owns(parties.supplier_company) or caller.owns(parties.receiver_company)):
             raise ApiError(403, "neither the stream nor the need is the caller's company's")
         old = d.exchanges.get(x.id)
-        if old is not None and not _party(d, caller, old):
-            raise ApiError(403, f"exchange {x.id!r} belongs to other companies")
+        old_parties = _parties(d, old.stream, old.need) if old is not None else None
+        if old is not None and (
+            old_parties is None
+            or not (
+                caller.owns(old_parties.supplier_company)
+                or caller.owns(old_parties.receiver_company)
+            )
+        ):
+            raise ApiError(409, f"id: exchange id {x.id!r} is already used")
+        try:
+            check_terms(x, parties)
+        except InvalidTermsError as e:
+            raise _invalid(e) from e
 
 
 @router.put("/exchanges/{exchange_id}", response_model=Exchange, responses=_RESPONSES)
-async def put_exchange(exchange_id: str, exchange: Exchange, caller: Caller, svc: Svc) -> Exchange:
-    """Commit (or change) an exchange; its quantity stops counting as available."""
-    _same_id(exchange_id, exchange.id)
-    check = partial(_check_exchange, svc, caller, exchange)
-    await _publish_async(svc, check, svc.settings.topics.exchanges, exchange.id, exchange)
-    return exchange
+async def put_exchange(
+    exchange_id: str, terms: ExchangeTerms, caller: Caller, svc: Svc
+) -> Exchange:
+    """Propose (or change) an exchange; it counts once the other party accepts it.
+
+    A company's write is a proposal (``status: proposed``): the other party accepts it with
+    ``POST /v1/exchanges/{id}/accept``. Changing the terms of an exchange makes it a proposal
+    again; putting the same terms again changes nothing. The operator's write is active at once.
+    """
+    _same_id(exchange_id, terms.id)
+    with svc.registry.locked() as d:
+        old = d.exchanges.get(terms.id)
+    if old is not None and old.terms() == terms:
+        with svc.registry.locked() as d:
+            try:
+                _exchange_of_caller(d, caller, terms.id)
+            except ApiError:
+                pass  # not the caller's: the write below answers 409 like any taken id
+            else:
+                return old
+    record = proposal(terms, caller.company if not caller.is_operator else None)
+    check = partial(_check_exchange, svc, caller, record)
+    await _publish_async(
+        svc, caller, _checked(check, record), svc.settings.topics.exchanges, record.id
+    )
+    return record
+
+
+@router.post("/exchanges/{exchange_id}/accept", response_model=Exchange, responses=_RESPONSES)
+async def accept_exchange(exchange_id: str, caller: Caller, svc: Svc) -> Exchange:
+    """Accept the other party's proposal: from now on the exchange takes surplus off the ledger.
+
+    Answers 409 to the proposing party (the other one must accept); accepting an active
+    exchange again changes nothing.
+    """
+
+    def decide() -> Exchange:
+        with svc.registry.locked() as d:
+            x, parties = _exchange_of_caller(d, caller, exchange_id)
+            try:
+                check_terms(x, parties)
+                return x if x.committed else acceptance(x, caller.scope, parties)
+            except InvalidTermsError as e:
+                raise (ApiError(409, str(e)) if e.field == "id" else _invalid(e)) from e
+
+    topic = svc.settings.topics.exchanges
+    record = await _publish_async(svc, caller, decide, topic, exchange_id)
+    assert isinstance(record, Exchange)
+    return record
 
 
 @router.delete("/exchanges/{exchange_id}", status_code=204, responses=_RESPONSES)
 async def delete_exchange(exchange_id: str, caller: Caller, svc: Svc) -> Response:
-    """End an exchange."""
+    """End an exchange, or withdraw or decline a proposal (either party)."""
 
     def check() -> None:
         with svc.registry.locked() as d:
-            x = d.exchanges.get(exchange_id)
-            if x is None:
-                raise ApiError(404, f"exchange {exchange_id!r} is not registered")
-            if not _party(d, caller, x):
-                raise ApiError(403, f"exchange {exchange_id!r} belongs to other companies")
+            _exchange_of_caller(d, caller, exchange_id)
 
-    await _publish_async(svc, check, svc.settings.topics.exchanges, exchange_id, None)
+    await _publish_async(
+        svc, caller, _checked(check, None), svc.settings.topics.exchanges, exchange_id
+    )
     return Response(status_code=204)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from dataclasses import dataclass, field
 
@@ -9,15 +10,27 @@ import psycopg
 import structlog
 from psycopg_pool import ConnectionPool
 
+from domain.url_guard import Resolver, UrlGuard
+from ingest.api.limits import RateLimiter
 from ingest.api.tokens import Conn, TokenVerifier
 from ingest.gateway import ReadingGateway
 from ingest.publisher import Publisher
-from ingest.registry_follower import RegistryFollower
 from symbiosis.errors import ConfigurationError, PipelineError
 from symbiosis.kafka_admin import ensure_topics
 from symbiosis.settings import Settings
+from topics.kafka_security import kafka_client_options
+from topics.registry_follower import RegistryFollower
 
 log = structlog.get_logger(__name__)
+
+
+def system_resolve(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to, through the system resolver.
+
+    Raises:
+        OSError: the name does not resolve.
+    """
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
 
 
 @dataclass
@@ -32,6 +45,34 @@ class Services:
     tokens: TokenVerifier
     registry_writes: threading.Lock = field(default_factory=threading.Lock)
     """Held from a registry write's check to its local apply (one write at a time)."""
+    stored: set[tuple[str, str]] = field(default_factory=set)
+    """Retired ids known to be in the database."""
+    request_rate: RateLimiter = field(init=False)
+    """Requests per company (every route); the operator is not limited."""
+    registry_write_rate: RateLimiter = field(init=False)
+    """Registry writes per company: bounds how fast a tenant can probe with needs."""
+    resolve_host: Resolver = field(default=system_resolve)
+    """Resolves webhook hosts for the SSRF guard at registration (a stub in tests)."""
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.request_rate = RateLimiter(s.api_rate_per_s, s.api_rate_burst)
+        self.registry_write_rate = RateLimiter(
+            s.api_registry_writes_per_min / 60.0, s.api_registry_writes_per_min
+        )
+
+    @property
+    def disclosure_key(self) -> bytes:
+        """Keys the alert ids partners see (see :func:`domain.disclosure.pseudonym`)."""
+        return self.settings.disclosure_key_bytes()
+
+    @property
+    def url_guard(self) -> UrlGuard:
+        """The deployment's SSRF guard for webhook URLs."""
+        return UrlGuard(
+            allow_private=self.settings.webhook_allow_private,
+            require_https=self.settings.webhook_require_https,
+        )
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
@@ -41,9 +82,14 @@ class Services:
             PipelineError: Kafka cannot be reached or the registry not read in time.
             ConfigurationError: the database cannot be reached or lacks the API's tables.
         """
-        ensure_topics(settings.kafka_bootstrap, settings.topics.configs(), settings.partitions)
-        publisher = Publisher(settings.kafka_bootstrap, max_block_s=settings.api_ack_timeout_s)
-        registry = RegistryFollower(settings.kafka_bootstrap, settings.topics)
+        options = kafka_client_options(settings)
+        ensure_topics(
+            settings.kafka_bootstrap, settings.topics.configs(), settings.partitions, options
+        )
+        publisher = Publisher(
+            settings.kafka_bootstrap, max_block_s=settings.api_ack_timeout_s, **options
+        )
+        registry = RegistryFollower(settings.kafka_bootstrap, settings.topics, options=options)
         registry.start()
         pool: ConnectionPool[Conn] = ConnectionPool(
             settings.database_url, min_size=1, max_size=8, open=False, timeout=10,
@@ -53,6 +99,7 @@ class Services:
             pool.open(wait=True, timeout=30)
             with pool.connection() as conn:
                 conn.execute("SELECT 1 FROM api_tokens LIMIT 1")
+                conn.execute("SELECT 1 FROM retired_ids LIMIT 1")
             registry.wait_ready()
         except psycopg.errors.UndefinedTable as e:
             cls._stop(publisher, registry, pool)
@@ -67,6 +114,13 @@ class Services:
         except Exception:
             cls._stop(publisher, registry, pool)
             raise
+        stored: set[tuple[str, str]] = set()
+        with pool.connection() as conn, registry.locked() as d:
+            for kind, item_id, company in conn.execute(
+                "SELECT kind, id, company FROM retired_ids"
+            ).fetchall():
+                d.retire(str(kind), str(item_id), str(company))
+                stored.add((str(kind), str(item_id)))
         log.info("api.ready", registry_records=registry.applied)
         return cls(
             settings=settings,
@@ -75,6 +129,7 @@ class Services:
             gateway=ReadingGateway(settings, publisher, registry),
             pool=pool,
             tokens=TokenVerifier(pool, settings.api_token_cache_s),
+            stored=stored,
         )
 
     @staticmethod
@@ -82,6 +137,25 @@ class Services:
         registry.stop()
         publisher.close()
         pool.close()
+
+    def persist_retired(self) -> None:
+        """Store every retired id not stored yet (see migration 005).
+
+        Raises:
+            psycopg.Error: the database is unavailable (the write already reached Kafka; the
+                retirement stays in memory and is stored with the next write).
+        """
+        with self.registry.locked() as d:
+            new = [(k, i, c) for (k, i), c in d.retired().items() if (k, i) not in self.stored]
+        if not new:
+            return
+        with self.pool.connection() as conn:
+            conn.cursor().executemany(
+                "INSERT INTO retired_ids (kind, id, company) VALUES (%s, %s, %s)"
+                " ON CONFLICT (kind, id) DO NOTHING",
+                new,
+            )
+        self.stored.update((k, i) for k, i, _ in new)
 
     def close(self) -> None:
         """Stop following the registry, flush the producer, close the pool."""

@@ -10,11 +10,13 @@ dictionary), and verification costs one indexed lookup, cached for ``api_token_c
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -23,6 +25,8 @@ from schemas.views import Caller
 from symbiosis.errors import ConfigurationError
 
 PREFIX: Final = "sym_"
+_TOKEN_SHAPE: Final = re.compile(re.escape(PREFIX) + r"[A-Za-z0-9_-]{43}")
+"""What :func:`new_token` issues: the prefix and 32 random bytes in url-safe base64."""
 Role = Literal["company", "operator"]
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -97,12 +101,19 @@ def revoke(conn: Conn, prefix: str) -> int:
 
 
 class TokenVerifier:
-    """Looks tokens up in the database, caching answers (also misses) for ``ttl_s``."""
+    """Looks tokens up in the database, caching answers for ``ttl_s``.
 
-    def __init__(self, pool: ConnectionPool[Conn], ttl_s: float) -> None:
+    Known tokens and unknown ones are cached apart, each bounded (least recently used out
+    first), so a flood of random tokens only ever evicts other unknown tokens: valid callers
+    keep their cache entries. A token not of the issued shape is refused without a lookup.
+    """
+
+    def __init__(self, pool: ConnectionPool[Conn], ttl_s: float, max_entries: int = 10_000) -> None:
         self.pool = pool
         self.ttl_s = ttl_s
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self.max_entries = max_entries
+        self._known: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        self._unknown: OrderedDict[str, float] = OrderedDict()
         self._lock = threading.Lock()
 
     def verify(self, token: str) -> Principal | None:
@@ -111,30 +122,42 @@ class TokenVerifier:
         Raises:
             psycopg.Error: the database cannot be reached (the API answers 503).
         """
-        if not token.startswith(PREFIX) or len(token) > 200:
+        if not _TOKEN_SHAPE.fullmatch(token):
             return None
         digest = token_sha256(token)
         now = time.monotonic()
         with self._lock:
-            hit = self._cache.get(digest)
-        if hit is not None and now - hit[0] < self.ttl_s:
-            return hit[1]
+            known = self._known.get(digest)
+            if known is not None and now - known[0] < self.ttl_s:
+                self._known.move_to_end(digest)
+                return known[1]
+            missed = self._unknown.get(digest)
+            if missed is not None and now - missed < self.ttl_s:
+                return None
         with self.pool.connection() as conn:
             row = conn.execute(
                 "SELECT role, company, prefix FROM api_tokens"
                 " WHERE token_sha256 = %s AND revoked_at IS NULL",
                 (digest,),
             ).fetchone()
-        principal = None
-        if row is not None:
+        with self._lock:
+            self._known.pop(digest, None)
+            self._unknown.pop(digest, None)
+            if row is None:
+                self._unknown[digest] = now
+                _bound(self._unknown, self.max_entries)
+                return None
             role, company, prefix = row
             principal = Principal(
                 "operator" if role == "operator" else "company",
                 str(company) if company is not None else None,
                 str(prefix),
             )
-        with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[digest] = (now, principal)
+            self._known[digest] = (now, principal)
+            _bound(self._known, self.max_entries)
         return principal
+
+
+def _bound(cache: OrderedDict[str, Any], size: int) -> None:
+    while len(cache) > size:
+        cache.popitem(last=False)

@@ -3,11 +3,17 @@
 A *column mapping* (YAML or JSON, :func:`load_mapping`) says which source column feeds which
 offer field, which constants fill the rest, and how the export writes numbers and dates. An
 export is read as a stream (:class:`ErpExport`): CSV and JSON Lines line by line, XLSX through
-openpyxl's read-only mode (a JSON array is parsed whole). Each data row becomes an
+openpyxl's read-only mode (a JSON document is parsed whole). Each data row becomes an
 :class:`Offer` or a :class:`RowError` naming the row's line and the source column at fault; a
 bad row never stops the import. Problems with the file itself (missing, unreadable, a mapped
 column not in the header) raise :class:`~symbiosis.errors.ErpImportError` when the export is
 opened, before any row is read.
+
+Exports are untrusted, so :class:`ImportLimits` caps what one can make the import hold: a
+``.json`` document over 64 MiB is refused (JSON Lines has no cap), an XLSX workbook whose zip
+members would inflate past 256 MiB in all or more than 200:1 each is refused as a zip bomb, and
+a CSV or JSON Lines line over 1 MiB is a bad row. Bytes that are not valid in the encoding make
+their row a bad row naming the column (``not valid utf-8: ...``); nothing is replaced.
 
 Normalisation, per offer field:
 
@@ -28,10 +34,12 @@ description (:func:`domain.classify.classify`); ``Offer.classification`` records
 was decided.
 
 Modules: :mod:`.mapping` (the column mapping), :mod:`.values` (cell normalisers),
-:mod:`.sources` (file readers), :mod:`.convert` (rows -> offers or row errors).
+:mod:`.sources` (file readers), :mod:`.convert` (rows -> offers or row errors), :mod:`.limits`
+(the caps).
 """
 
 from ingest.erp.convert import ROW_FIELD, ErpExport, RowError, read_offers
+from ingest.erp.limits import DEFAULT_LIMITS, ImportLimits
 from ingest.erp.mapping import (
     EXTENSIONS,
     REQUIRED_TARGETS,
@@ -54,6 +62,7 @@ from ingest.erp.values import (
 )
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "EXTENSIONS",
     "KEY_SCAN_RECORDS",
     "REQUIRED_TARGETS",
@@ -64,6 +73,7 @@ __all__ = [
     "ColumnName",
     "ErpExport",
     "ExportFormat",
+    "ImportLimits",
     "RawRow",
     "RowError",
     "Scalar",

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from domain.classify import Classification, classify
+from ingest.erp.limits import DEFAULT_LIMITS, ImportLimits
 from ingest.erp.mapping import _ORDER, ColumnMapping, ExportFormat
 from ingest.erp.sources import _READ_ERRORS, RawRow, _open_source, _XlsxSource
 from ingest.erp.values import _cell, _normalisers, normalised_defaults, slugify
@@ -37,7 +38,8 @@ class RowError:
     Attributes:
         line: as :attr:`RawRow.line`.
         field: the source column at fault; the offer field's name when no column feeds it,
-            ``"(row)"`` when the row could not be split into fields.
+            ``"(row)"`` when the row as a whole is at fault (it could not be split into
+            fields, or a line is over the length cap).
         reason: why; lists every problem of the row when there are several.
         raw: the row as read, source column -> cell.
     """
@@ -63,8 +65,6 @@ class _Converter:
         self._stem = slugify(path.stem) or "row"
         self._columns: dict[str, str] = dict(mapping.columns)
         self._template = mapping.id_template
-        self._encoding = mapping.encoding
-        self._check_replacement = fmt in ("csv", "jsonl")
         self.excel_epoch: datetime | None = None
         self._normalisers = _normalisers(
             mapping, excel_serials=fmt == "xlsx", epoch=lambda: self.excel_epoch
@@ -80,18 +80,13 @@ class _Converter:
 
     def __call__(self, row: RawRow) -> Offer | RowError:
         if row.problem is not None:
-            return RowError(row.line, ROW_FIELD, row.problem, row.values)
+            field = ROW_FIELD if row.field is None else row.field
+            return RowError(row.line, field, row.problem, row.values)
         values: dict[str, Any] = {}
         issues: dict[str, str] = {}
         for target, column in self._columns.items():
             cell = _cell(row.values.get(column))
             if cell is None:
-                continue
-            if self._check_replacement and isinstance(cell, str) and "\ufffd" in cell:
-                issues[target] = (
-                    f"has bytes that are not {self._encoding}; set 'encoding' in the mapping "
-                    "(e.g. cp1252)"
-                )
                 continue
             try:
                 values[target] = self._normalisers[target](cell)
@@ -190,20 +185,30 @@ class ErpExport:
     context manager (or call :meth:`close`).
     """
 
-    def __init__(self, path: Path, mapping: ColumnMapping) -> None:
+    def __init__(
+        self, path: Path, mapping: ColumnMapping, *, limits: ImportLimits = DEFAULT_LIMITS
+    ) -> None:
         """Open the file and check the mapping against it; converts no row yet.
+
+        Args:
+            path: the export.
+            mapping: how to read it.
+            limits: caps on what the export may make the import hold (see
+                :class:`~ingest.erp.limits.ImportLimits`).
 
         Raises:
             ErpImportError: unknown format, the file is missing or unreadable (not CSV, not
-                JSON, not an XLSX workbook, no such sheet, no header, undecodable JSON), a
-                mapped column is not in the header (or in none of the first JSON records) or
-                appears twice, or a ``defaults`` value is invalid.
+                JSON, not an XLSX workbook, no such sheet, no header, undecodable JSON or CSV
+                header), over a cap (a JSON document over ``limits.json_bytes``, an XLSX
+                workbook inflating past its caps), a mapped column is not in the header (or in
+                none of the first JSON records) or appears twice, or a ``defaults`` value is
+                invalid.
         """
         self.path = path
         self.mapping = mapping
         self.format: ExportFormat = mapping.resolve_format(path)
         self._convert = _Converter(path, mapping, self.format)
-        self._source = _open_source(path, mapping, self.format)
+        self._source = _open_source(path, mapping, self.format, limits)
         if isinstance(self._source, _XlsxSource):
             self._convert.excel_epoch = self._source.epoch
         self.rows_read = 0
@@ -260,7 +265,9 @@ class ErpExport:
         self.close()
 
 
-def read_offers(path: Path, mapping: ColumnMapping) -> Iterator[Offer | RowError]:
+def read_offers(
+    path: Path, mapping: ColumnMapping, *, limits: ImportLimits = DEFAULT_LIMITS
+) -> Iterator[Offer | RowError]:
     """Every data row of an export as an :class:`Offer` or a :class:`RowError`, in file order.
 
     The file is opened and checked now, so file-level problems raise here, before any row is
@@ -269,7 +276,7 @@ def read_offers(path: Path, mapping: ColumnMapping) -> Iterator[Offer | RowError
     Raises:
         ErpImportError: as :class:`ErpExport`; while iterating, as :meth:`ErpExport.rows`.
     """
-    export = ErpExport(path, mapping)
+    export = ErpExport(path, mapping, limits=limits)
 
     def iterate() -> Iterator[Offer | RowError]:
         with export:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import itertools
+import json
 import os
+import re
 import zipfile
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Final, Literal, NamedTuple
@@ -16,6 +20,7 @@ from xml.etree.ElementTree import ParseError
 import openpyxl  # type: ignore[import-untyped,unused-ignore]
 import orjson
 
+from ingest.erp.limits import ImportLimits, size_text
 from ingest.erp.mapping import ColumnMapping, ExportFormat, _did_you_mean
 from ingest.erp.values import _cell, _text
 from symbiosis.errors import ErpImportError
@@ -24,6 +29,24 @@ from symbiosis.files import file_errors
 KEY_SCAN_RECORDS: Final = 1000
 """JSON: a mapped key none of the first this-many records has is a file-level error."""
 _READ_ERRORS: Final = (OSError, zipfile.BadZipFile, ParseError, EOFError)
+_ZIP_METHODS: Final = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
+"""Compression methods of XLSX members (bzip2 and lzma inflate a whole read at once)."""
+
+# CSV and JSON Lines are decoded with this error handler: each byte that is not valid in the
+# encoding becomes a lone low surrogate U+DC00 + byte, which no strict decoding yields. A row
+# with one is rejected, naming the column (_undecodable_row); nothing is silently replaced.
+_UNDECODABLE: Final = "ingest.erp.undecodable"
+_MARKS: Final = re.compile("[\udc00-\udcff]")
+
+
+def _mark_undecodable(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    return "".join(chr(0xDC00 + b) for b in bad), error.end
+
+
+codecs.register_error(_UNDECODABLE, _mark_undecodable)
 
 
 class RawRow(NamedTuple):
@@ -33,12 +56,15 @@ class RawRow(NamedTuple):
         line: the line a user sees: CSV and JSON Lines physical line (the first, for a quoted
             value spanning lines), XLSX sheet row, JSON record number (1-based).
         values: source column (or key) -> cell.
-        problem: why the row could not be split into fields (extra cells, not JSON), or None.
+        problem: why the row could not be split into fields (extra cells, not JSON, bytes not
+            in the encoding, a line over the length cap), or None.
+        field: the source column at fault for ``problem``; None: the row as a whole.
     """
 
     line: int
     values: dict[str, Any]
     problem: str | None = None
+    field: str | None = None
 
 
 class _Source(ABC):
@@ -82,48 +108,146 @@ def _split(line: int, names: list[str], cells: Sequence[Any]) -> RawRow:
     return RawRow(line, dict(zip(names, cells, strict=False)), problem)
 
 
+def _encoding_name(encoding: str) -> str:
+    name = codecs.lookup(encoding).name
+    return "utf-8" if name == "utf-8-sig" else name  # the BOM is optional
+
+
+def _escaped(value: Any) -> Any:
+    r"""``value`` with each undecodable byte written ``\xNN`` (in strings, lists, objects)."""
+    if isinstance(value, str):
+        return _MARKS.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", value)
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    if isinstance(value, dict):
+        return {_escaped(k): _escaped(v) for k, v in value.items()}
+    return value
+
+
+def _marked(value: Any) -> str | None:
+    """The first string in ``value`` (or in its lists and objects) with an undecodable byte."""
+    if isinstance(value, str):
+        return value if _MARKS.search(value) else None
+    items: Iterable[Any] = ()
+    if isinstance(value, dict):
+        items = itertools.chain.from_iterable(value.items())
+    elif isinstance(value, list):
+        items = value
+    return next((found for found in map(_marked, items) if found is not None), None)
+
+
+def _undecodable_reason(text: str, encoding: str) -> str:
+    first = _MARKS.search(text)
+    if first is None:
+        return f"not valid {encoding}"
+    start, end = first.span()
+    shown = _escaped(text[max(0, start - 20) : end + 20])
+    shown = "..." * (start > 20) + shown + "..." * (end + 20 < len(text))
+    hint = " (e.g. cp1252)" if encoding == "utf-8" else ""
+    return (
+        f'not valid {encoding}: byte 0x{ord(first.group()) - 0xDC00:02X} in "{shown}"; set '
+        f"'encoding' in the mapping{hint}"
+    )
+
+
+def _undecodable_row(row: RawRow, encoding: str) -> RawRow:
+    """``row`` rejected for its first cell with undecodable bytes (unchanged if it has none)."""
+    for column, cell in row.values.items():
+        field: str | None = column
+        text = _marked(cell)
+        if _MARKS.search(column):
+            field, text = None, column
+        if text is not None:
+            reason = _undecodable_reason(text, encoding)
+            return RawRow(row.line, _escaped(row.values), reason, field)
+    return row
+
+
 class _CsvSource(_Source):
     unit = "bytes"
 
-    def __init__(self, path: Path, mapping: ColumnMapping) -> None:
+    def __init__(self, path: Path, mapping: ColumnMapping, limits: ImportLimits) -> None:
         self._raw: IO[bytes] = path.open("rb")
         self.total = os.fstat(self._raw.fileno()).st_size
         self._text = io.TextIOWrapper(
-            self._raw, encoding=mapping.encoding, errors="replace", newline=""
+            self._raw, encoding=mapping.encoding, errors=_UNDECODABLE, newline=""
         )
+        self._encoding = _encoding_name(mapping.encoding)
+        self._max_line = limits.line_bytes
+        self._line = 0
+        """Physical lines read."""
+        self._long_line: int | None = None
+        """A line of the current record over the length cap (the CSV reader saw it blank)."""
+        self._undecodable = False
+        """The current record has bytes not in the encoding."""
         delimiter = mapping.delimiter or ("\t" if path.suffix.lower() == ".tsv" else ",")
-        self._reader = csv.reader(self._text, delimiter=delimiter)
+        self._reader = csv.reader(self._lines(), delimiter=delimiter)
         try:
-            cells = next((row for row in self._reader if any(c.strip() for c in row)), None)
-        except csv.Error as e:
-            self._text.close()
-            raise ErpImportError(f"{path}:{self._reader.line_num}: not CSV: {e}") from e
+            cells = self._header(path)
         except BaseException:
             self._text.close()
             raise
-        if cells is None:
-            self._text.close()
-            raise ErpImportError(f"{path}: the file is empty: no header line")
         self._names, self.duplicates = _header(cells)
         self.keys = self._names
 
+    def _lines(self) -> Iterator[str]:
+        """Physical lines for the CSV reader, never one longer than the cap held whole."""
+        readline, limit = self._text.readline, self._max_line
+        while line := readline(limit):
+            self._line += 1
+            if len(line) == limit and not line.endswith(("\n", "\r")):
+                while len(rest := readline(limit)) == limit and not rest.endswith(("\n", "\r")):
+                    pass
+                self._long_line = self._long_line or self._line
+                yield "\n"
+                continue
+            if _MARKS.search(line):
+                self._undecodable = True
+            yield line
+
+    def _next(self) -> list[str] | None:
+        """The next record (None at the end), its problem flags reset first."""
+        self._long_line, self._undecodable = None, False
+        return next(self._reader, None)
+
+    def _too_long(self) -> str:
+        return f"line {self._long_line} is longer than {self._max_line:,} characters"
+
+    def _header(self, path: Path) -> list[str]:
+        while True:
+            start = self._line + 1
+            try:
+                cells = self._next()
+            except csv.Error as e:
+                raise ErpImportError(f"{path}:{self._line}: not CSV: {e}") from e
+            if self._long_line is not None:
+                raise ErpImportError(f"{path}:{start}: the header: {self._too_long()}")
+            if cells is None:
+                raise ErpImportError(f"{path}: the file is empty: no header line")
+            if self._undecodable:
+                reason = _undecodable_reason(next(filter(_MARKS.search, cells), ""), self._encoding)
+                raise ErpImportError(f"{path}:{start}: the header is {reason}")
+            if any(c.strip() for c in cells):
+                return cells
+
     def rows(self) -> Iterator[RawRow]:
         names = self._names
-        end = self._reader.line_num
         while True:
-            start = end + 1
+            start = self._line + 1
             try:
-                cells = next(self._reader)
-            except StopIteration:
-                return
+                cells = self._next()
             except csv.Error as e:
-                end = self._reader.line_num
                 yield RawRow(start, {}, f"not CSV: {e}")
                 continue
-            end = self._reader.line_num
+            if self._long_line is not None:
+                yield RawRow(start, {}, self._too_long())
+                continue
+            if cells is None:
+                return
             if not any(c.strip() for c in cells):
                 continue
-            yield _split(start, names, cells)
+            row = _split(start, names, cells)
+            yield _undecodable_row(row, self._encoding) if self._undecodable else row
 
     def done(self) -> int:
         return self._raw.tell()
@@ -132,10 +256,50 @@ class _CsvSource(_Source):
         self._text.close()
 
 
+def _check_zip(path: Path, limits: ImportLimits) -> None:
+    """Refuse a workbook whose members would inflate past the caps (a zip bomb).
+
+    The sizes are those the zip directory declares; zipfile stops inflating a member at its
+    declared size (and then fails its CRC check), so they bound what openpyxl can unpack.
+
+    Raises:
+        ErpImportError: not a zip file, a member compressed other than by deflate, a member
+            over the ratio cap, or the members over the total cap.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, EOFError) as e:
+        raise ErpImportError(f"{path}: not a readable XLSX workbook: {e}") from e
+    total = 0
+    for member in members:
+        name = member.filename[:100]
+        if member.compress_type not in _ZIP_METHODS:
+            raise ErpImportError(
+                f"{path}: not a readable XLSX workbook: member {name!r} uses compression "
+                f"method {member.compress_type} (XLSX uses deflate)"
+            )
+        total += member.file_size
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > limits.xlsx_ratio_min_bytes and ratio > limits.xlsx_ratio:
+            raise ErpImportError(
+                f"{path}: refused as a zip bomb: member {name!r} would inflate "
+                f"{ratio:,.0f}:1 to {size_text(member.file_size)} (the cap is "
+                f"{limits.xlsx_ratio:,g}:1)"
+            )
+    if total > limits.xlsx_uncompressed_bytes:
+        raise ErpImportError(
+            f"{path}: refused: the workbook would inflate to {size_text(total)}, over the "
+            f"{size_text(limits.xlsx_uncompressed_bytes)} cap for XLSX exports; export CSV "
+            "(read as a stream) instead, or split the export"
+        )
+
+
 class _XlsxSource(_Source):
     unit = "rows"
 
-    def __init__(self, path: Path, mapping: ColumnMapping) -> None:
+    def __init__(self, path: Path, mapping: ColumnMapping, limits: ImportLimits) -> None:
+        _check_zip(path, limits)
         try:
             self._book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except FileNotFoundError:
@@ -196,7 +360,7 @@ class _XlsxSource(_Source):
         self._book.close()
 
 
-def _record_keys(records: Iterator[object]) -> set[str]:
+def _record_keys(records: Iterable[object]) -> set[str]:
     keys: set[str] = set()
     for _, record in zip(range(KEY_SCAN_RECORDS), records, strict=False):
         if isinstance(record, dict):
@@ -210,11 +374,31 @@ def _record_row(line: int, record: object) -> RawRow:
     return RawRow(line, {"(record)": record}, f"not an object but {type(record).__name__}")
 
 
+def _read_capped(path: Path, cap: int) -> bytes:
+    """The whole file, refused when it is over ``cap`` bytes (checked before reading it)."""
+
+    def refuse(size: str) -> ErpImportError:
+        return ErpImportError(
+            f"{path}: {size} is over the {size_text(cap)} cap for a JSON export, which is "
+            "parsed whole in memory; export JSON Lines (.jsonl, one record per line, read as a "
+            "stream) or CSV instead"
+        )
+
+    with path.open("rb") as file:
+        size = os.fstat(file.fileno()).st_size
+        if size > cap:
+            raise refuse(size_text(size))
+        data = file.read(cap + 1)  # not a regular file, or growing: stop past the cap
+    if len(data) > cap:
+        raise refuse("the file")
+    return data
+
+
 class _JsonSource(_Source):
     unit = "records"
 
-    def __init__(self, path: Path, mapping: ColumnMapping) -> None:
-        data = path.read_bytes()
+    def __init__(self, path: Path, mapping: ColumnMapping, limits: ImportLimits) -> None:
+        data = _read_capped(path, limits.json_bytes)
         try:
             document = orjson.loads(data.decode(mapping.encoding))
         except UnicodeDecodeError as e:
@@ -224,6 +408,7 @@ class _JsonSource(_Source):
             ) from e
         except orjson.JSONDecodeError as e:
             raise ErpImportError(f"{path}: not JSON: {e}") from e
+        del data
         records = document
         if isinstance(document, dict):
             if mapping.records is None:
@@ -243,7 +428,7 @@ class _JsonSource(_Source):
         self._records: list[object] = records
         self.total = len(records)
         self._index = 0
-        self.keys = _record_keys(iter(records))
+        self.keys = _record_keys(records)
 
     def rows(self) -> Iterator[RawRow]:
         for index, record in enumerate(self._records, start=1):
@@ -260,33 +445,53 @@ class _JsonSource(_Source):
 class _JsonLinesSource(_Source):
     unit = "bytes"
 
-    def __init__(self, path: Path, mapping: ColumnMapping) -> None:
+    def __init__(self, path: Path, mapping: ColumnMapping, limits: ImportLimits) -> None:
         self._raw: IO[bytes] = path.open("rb")
         self.total = os.fstat(self._raw.fileno()).st_size
-        self._encoding = mapping.encoding
+        self._codec = mapping.encoding
+        self._encoding = _encoding_name(mapping.encoding)
+        self._max_line = limits.line_bytes
         try:
-            self.keys = _record_keys(record for _, record, _ in self._parsed())
+            self.keys = _record_keys(row.values for row in self.rows() if row.problem is None)
             self._raw.seek(0)
         except BaseException:
             self._raw.close()
             raise
 
-    def _parsed(self) -> Iterator[tuple[int, object, str | None]]:
-        for line, data in enumerate(self._raw, start=1):
-            text = data.decode(self._encoding, errors="replace").strip()
+    def rows(self) -> Iterator[RawRow]:
+        readline, limit = self._raw.readline, self._max_line
+        line = 0
+        while data := readline(limit):  # a line, or its first `limit` bytes
+            line += 1
+            if len(data) == limit and not data.endswith(b"\n"):
+                while len(rest := readline(limit)) == limit and not rest.endswith(b"\n"):
+                    pass
+                yield RawRow(line, {}, f"line {line} is longer than {size_text(limit)}")
+                continue
+            text = data.decode(self._codec, _UNDECODABLE).strip()
             if not text:
                 continue
+            if _MARKS.search(text):
+                yield self._undecodable(line, text)
+                continue
             try:
-                yield line, orjson.loads(text), None
+                record = orjson.loads(text)
             except orjson.JSONDecodeError as e:
-                yield line, text, f"not JSON: {e}"
+                yield RawRow(line, {"(line)": text}, f"not JSON: {e}")
+                continue
+            yield _record_row(line, record)
 
-    def rows(self) -> Iterator[RawRow]:
-        for line, record, problem in self._parsed():
-            if problem is None:
-                yield _record_row(line, record)
-            else:
-                yield RawRow(line, {"(line)": record}, problem)
+    def _undecodable(self, line: int, text: str) -> RawRow:
+        """The bad row of a line with bytes not in the encoding, naming the key if it can."""
+        try:
+            record = json.loads(text)  # orjson refuses the surrogates that mark the bytes
+        except ValueError:
+            record = None
+        if not isinstance(record, dict):
+            return RawRow(
+                line, {"(line)": _escaped(text)}, _undecodable_reason(text, self._encoding)
+            )
+        return _undecodable_row(RawRow(line, record), self._encoding)
 
     def done(self) -> int:
         return self._raw.tell()
@@ -295,7 +500,7 @@ class _JsonLinesSource(_Source):
         self._raw.close()
 
 
-_SOURCES: Final[Mapping[ExportFormat, Callable[[Path, ColumnMapping], _Source]]] = {
+_SOURCES: Final[Mapping[ExportFormat, Callable[[Path, ColumnMapping, ImportLimits], _Source]]] = {
     "csv": _CsvSource,
     "json": _JsonSource,
     "jsonl": _JsonLinesSource,
@@ -303,9 +508,11 @@ _SOURCES: Final[Mapping[ExportFormat, Callable[[Path, ColumnMapping], _Source]]]
 }
 
 
-def _open_source(path: Path, mapping: ColumnMapping, fmt: ExportFormat) -> _Source:
+def _open_source(
+    path: Path, mapping: ColumnMapping, fmt: ExportFormat, limits: ImportLimits
+) -> _Source:
     with file_errors(path, what="an export file", error=ErpImportError):
-        source = _SOURCES[fmt](path, mapping)
+        source = _SOURCES[fmt](path, mapping, limits)
     try:
         _check_columns(path, mapping, source, fmt)
     except ErpImportError:

@@ -5,17 +5,14 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, tzinfo
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 from zoneinfo import ZoneInfo
 
 from domain.ewc import catalogue
 from schemas.common import SLUG_PATTERN
 from schemas.units import parse_unit
-
-if TYPE_CHECKING:
-    from ingest.erp.mapping import ColumnMapping
 
 _SLUG = re.compile(SLUG_PATTERN)
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
@@ -27,6 +24,29 @@ _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
 _DECIMAL_COMMA = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d*)(?:,\d*)?")
 _EXCEL_MAX_SERIAL: Final = 2_958_466  # 9999-12-31
+
+
+class ValueSettings(Protocol):
+    """What normalising needs of a column mapping: :class:`~ingest.erp.mapping.ColumnMapping`.
+
+    A protocol, so that this module need not import the mapping module, which imports it.
+    """
+
+    @property
+    def timezone(self) -> str:
+        """IANA zone of dates without one."""
+
+    @property
+    def date_format(self) -> str | None:
+        """``strptime`` format of text dates; None: ISO 8601."""
+
+    @property
+    def decimal_comma(self) -> bool:
+        """Quantities are written ``1.234,5``."""
+
+    @property
+    def defaults(self) -> Mapping[str, object]:
+        """Target offer field -> constant."""
 
 
 def slugify(text: str) -> str:
@@ -194,7 +214,7 @@ def _cell(value: object) -> Any:
 
 
 def _normalisers(
-    mapping: ColumnMapping,
+    mapping: ValueSettings,
     *,
     excel_serials: bool = False,
     epoch: Callable[[], datetime | None] = lambda: None,
@@ -233,7 +253,7 @@ def _normalisers(
     }
 
 
-def normalised_defaults(mapping: ColumnMapping) -> dict[str, Any]:
+def normalised_defaults(mapping: ValueSettings) -> dict[str, Any]:
     """The mapping's ``defaults``, normalised as cells are.
 
     Raises:

@@ -11,8 +11,9 @@ so a client reads its own writes without waiting for the round trip.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 import structlog
 from kafka import KafkaConsumer, TopicPartition
@@ -31,8 +32,12 @@ log = structlog.get_logger(__name__)
 class RegistryFollower:
     """Keeps a directory in step with the registry topics; see the module docstring."""
 
-    def __init__(self, bootstrap: str, topics: Topics) -> None:
+    def __init__(
+        self, bootstrap: str, topics: Topics, *, options: Mapping[str, Any] | None = None
+    ) -> None:
+        """Follow ``topics`` on ``bootstrap``; ``options``: Kafka client settings (security)."""
         self.topics = topics
+        self._options = dict(options or {})
         self.directory = Directory()
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -106,8 +111,9 @@ class RegistryFollower:
     def _run(self) -> None:
         try:
             consumer = KafkaConsumer(
-                bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None
-            )
+                bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None,
+                **self._options,
+            )  # fmt: skip
         except KafkaError as e:
             self._error = e
             return

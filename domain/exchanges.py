@@ -1,0 +1,107 @@
+"""What makes exchange terms acceptable, and who must consent: pure rules, no I/O.
+
+An exchange takes surplus off a supplier's ledger and capacity off a receiver's need, so it
+must (1) be agreed by both companies: one proposes, the other accepts (the operator may
+commit directly); (2) name a quantity both sides can read: its unit converts to the stream's
+unit and to the need's unit; (3) be possible: the quantity is at most the stream's nominal
+rate; (4) join two different companies.
+
+The API calls :func:`check_terms` before it publishes a proposal or an acceptance, so a record
+that would fail the ledger or the matcher later never reaches the registry topics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from domain.match_index import compatible_need_kinds
+from domain.units import convert
+from schemas.registry import Exchange, ExchangeStatus, ExchangeTerms, Need, Site, Stream
+from symbiosis.errors import ConfigurationError, UnitError
+
+NOMINAL_TOLERANCE: Final = 1e-9
+"""Relative slack on "quantity <= nominal", for float rounding of unit conversions."""
+
+
+class InvalidTermsError(ConfigurationError):
+    """Exchange terms that cannot hold; ``field`` names the bad field (reject, do not retry)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Parties:
+    """The two sides of an exchange."""
+
+    supplier: tuple[Site, Stream]
+    receiver: tuple[Site, Need]
+
+    @property
+    def supplier_company(self) -> str:
+        """Company giving the stream."""
+        return self.supplier[0].company
+
+    @property
+    def receiver_company(self) -> str:
+        """Company having the need."""
+        return self.receiver[0].company
+
+    def includes(self, company: str) -> bool:
+        """Whether ``company`` is one of the two sides."""
+        return company in (self.supplier_company, self.receiver_company)
+
+
+def check_terms(terms: ExchangeTerms, parties: Parties) -> None:
+    """Check that ``terms`` can hold between these parties.
+
+    Raises:
+        InvalidTermsError: same company on both sides; kinds the need cannot take (steam may
+            serve heat); a unit that does not convert to the stream's or the need's unit; a
+            quantity above the stream's nominal rate.
+    """
+    (_, stream), (_, need) = parties.supplier, parties.receiver
+    if parties.supplier_company == parties.receiver_company:
+        raise InvalidTermsError("need", "a company does not exchange with itself")
+    if need.kind not in compatible_need_kinds(stream.kind):
+        raise InvalidTermsError("need", f"a {need.kind} need cannot take a {stream.kind} stream")
+    species = stream.gas_species or need.gas_species
+    try:
+        in_stream_unit = convert(
+            terms.quantity, terms.unit, stream.unit, field="unit", kind=stream.kind,
+            gas_species=species,
+        )  # fmt: skip
+        convert(terms.quantity, terms.unit, need.unit, field="unit", kind=stream.kind,
+                gas_species=species)  # fmt: skip
+    except UnitError as e:
+        raise InvalidTermsError("unit", str(e).removeprefix("unit: ")) from e
+    if in_stream_unit > stream.nominal * (1 + NOMINAL_TOLERANCE):
+        raise InvalidTermsError(
+            "quantity", "is more than the stream's nominal rate (it cannot give more than that)"
+        )
+
+
+def proposal(terms: ExchangeTerms, by: str | None) -> Exchange:
+    """The registry record of ``terms`` written by ``by`` (``None``: the operator).
+
+    A company's write is a proposal; the operator's is active at once.
+    """
+    status = ExchangeStatus.ACTIVE if by is None else ExchangeStatus.PROPOSED
+    return Exchange(**terms.model_dump(), status=status, proposed_by=by)
+
+
+def acceptance(exchange: Exchange, by: str | None, parties: Parties) -> Exchange:
+    """The record once ``by`` (``None``: the operator) accepts ``exchange``.
+
+    Raises:
+        InvalidTermsError: ``by`` proposed it (the other party must accept), or is no party.
+    """
+    if by is not None:
+        if not parties.includes(by):
+            raise InvalidTermsError("id", "is not an exchange of the caller's company")
+        if exchange.proposed_by == by:
+            raise InvalidTermsError("id", "was proposed by the caller: the other party accepts it")
+    return exchange.model_copy(update={"status": ExchangeStatus.ACTIVE, "accepted_by": by})

@@ -1,0 +1,144 @@
+"""One queue per subscriber, so a slow or dead webhook delays only its own alerts.
+
+The delivery process reads alerts in partition order but must not deliver them in that order
+across subscribers: one endpoint that times out for minutes would hold every other tenant's
+alerts behind it. :class:`SubscriberQueues` gives each subscriber (webhook URL) its own FIFO
+and worker task; events of one subscriber stay in order (so an alert's ``resolved`` never
+overtakes its ``opened``), subscribers never wait for each other (the dispatcher's limiter
+still bounds requests in flight across all of them).
+
+Offsets: :class:`OffsetTracker` says, per partition, up to where every alert has been delivered
+or dead-lettered; only that is committed, so a crash redelivers (same idempotency keys) and
+never loses. Memory is bounded: :meth:`SubscriberQueues.put` waits while ``max_pending`` alerts
+are in the queues.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+P = TypeVar("P")  # a partition id (aiokafka's TopicPartition in the process, anything in tests)
+
+
+@dataclass
+class OffsetTracker(Generic[P]):
+    """Which offsets of each partition are done; what may be committed."""
+
+    _pending: dict[P, set[int]] = field(default_factory=dict)
+    _next: dict[P, int] = field(default_factory=dict)
+    """Per partition: one past the highest offset seen."""
+
+    def seen(self, partition: P, offset: int) -> None:
+        """An offset was read and is being handled."""
+        self._pending.setdefault(partition, set()).add(offset)
+        self._next[partition] = max(self._next.get(partition, 0), offset + 1)
+
+    def done(self, partition: P, offset: int) -> None:
+        """An offset was handled for good (delivered, dead-lettered or skipped)."""
+        self._pending.get(partition, set()).discard(offset)
+
+    @property
+    def pending(self) -> int:
+        """Offsets seen and not done, over every partition."""
+        return sum(len(p) for p in self._pending.values())
+
+    def committable(self) -> dict[P, int]:
+        """Per partition, the offset to commit: everything before it is done."""
+        out: dict[P, int] = {}
+        for partition, upper in self._next.items():
+            waiting = self._pending.get(partition)
+            out[partition] = min(waiting) if waiting else upper
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Queued(Generic[P]):
+    """One alert waiting for its subscriber, with where it was read."""
+
+    partition: P
+    offset: int
+    item: object
+
+
+class SubscriberQueues(Generic[P]):
+    """Per-subscriber FIFOs with one worker each; see the module docstring.
+
+    Args:
+        handle: Awaited with each item, in order per subscriber. It must not raise for one
+            item's failure (the dispatcher dead-letters); if it raises anyway, the queues stop
+            and :meth:`check` re-raises, so the process stops and redelivers.
+        max_pending: Most items held at once; :meth:`put` waits beyond it.
+    """
+
+    def __init__(self, handle: Callable[[object], Awaitable[None]], max_pending: int) -> None:
+        self._handle = handle
+        self._max_pending = max_pending
+        self._queues: dict[str, asyncio.Queue[Queued[P]]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._room = asyncio.Condition()
+        self.offsets: OffsetTracker[P] = OffsetTracker()
+        self._failure: BaseException | None = None
+
+    async def put(self, subscriber: str | None, partition: P, offset: int, item: object) -> None:
+        """Queue ``item`` for ``subscriber`` (``None``: nothing to send, done at once)."""
+        self.check()
+        self.offsets.seen(partition, offset)
+        if subscriber is None:
+            self.offsets.done(partition, offset)
+            return
+        async with self._room:
+            await self._room.wait_for(lambda: self.offsets.pending <= self._max_pending)
+        queue = self._queues.get(subscriber)
+        if queue is None:
+            queue = self._queues[subscriber] = asyncio.Queue()
+            self._workers[subscriber] = asyncio.create_task(self._work(queue))
+        queue.put_nowait(Queued(partition, offset, item))
+
+    async def _work(self, queue: asyncio.Queue[Queued[P]]) -> None:
+        while True:
+            queued = await queue.get()
+            try:
+                await self._handle(queued.item)
+            except asyncio.CancelledError:
+                raise
+            except BaseException as e:  # noqa: BLE001 - surfaced by check(); nothing committed
+                self._failure = e
+                log.error("delivery.worker_failed", error=repr(e)[:300])
+                return
+            self.offsets.done(queued.partition, queued.offset)
+            async with self._room:
+                self._room.notify_all()
+
+    def check(self) -> None:
+        """Re-raise a worker's failure (the process must stop and redeliver).
+
+        Raises:
+            BaseException: whatever a worker's ``handle`` raised.
+        """
+        if self._failure is not None:
+            raise self._failure
+
+    @property
+    def subscribers(self) -> int:
+        """Subscribers with a queue."""
+        return len(self._queues)
+
+    async def drain(self, timeout_s: float) -> None:
+        """Wait until every queued item is handled, or ``timeout_s`` passed."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while self.offsets.pending and loop.time() < deadline and self._failure is None:
+            await asyncio.sleep(0.05)
+
+    async def close(self) -> None:
+        """Stop the workers (items still queued stay uncommitted: they are redelivered)."""
+        for task in self._workers.values():
+            task.cancel()
+        await asyncio.gather(*self._workers.values(), return_exceptions=True)
