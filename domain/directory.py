@@ -110,6 +110,22 @@ class Directory:
         """
         self._retired.setdefault(f"{kind}:{item_id}", company)
 
+    def retirements_of(self, site: Site) -> list[tuple[str, str, str]]:
+        """The ``(kind, id, company)`` that :meth:`put_site` of ``site`` would retire.
+
+        The stream and meter ids its registered version has and it drops.
+        """
+        old = self.sites.get(site.id)
+        if old is None:
+            return []
+        kept = {("stream", st.id) for st in site.streams} | {
+            ("meter", m) for st in site.streams for m in st.meter_ids
+        }
+        dropped = [("stream", st.id) for st in old.streams] + [
+            ("meter", m) for st in old.streams for m in st.meter_ids
+        ]
+        return [(kind, i, old.company) for kind, i in dropped if (kind, i) not in kept]
+
     def retired(self) -> dict[tuple[str, str], str]:
         """Every retired id: ``(kind, id) -> company``."""
         out: dict[tuple[str, str], str] = {}
@@ -220,6 +236,11 @@ class Directory:
         """The company giving this stream, or ``None`` when unknown."""
         found = self._streams.get(stream_id)
         return found[0].company if found is not None else None
+
+    def site_of_need(self, need_id: str) -> Site | None:
+        """The site of a registered or withdrawn need, or ``None``."""
+        need = self.needs.get(need_id) or self.withdrawn.get(need_id)
+        return self.sites.get(need.site) if need is not None else None
 
     def company_of_need(self, need_id: str) -> str | None:
         """The company having this need, or ``None`` when the need or its site is unknown."""

@@ -69,19 +69,24 @@ def quality_summary(stream: Stream | None, kind: ResourceKind) -> str:
     return str(kind)
 
 
-def rough(value: float, digits: int = 2) -> float:
-    """``value`` to ``digits`` significant digits (exact figures would give quantities away)."""
-    if value == 0 or not math.isfinite(value):
-        return value
-    return round(value, digits - 1 - math.floor(math.log10(abs(value))))
+def band_floor(value: float) -> float:
+    """The lower edge of the 1-2-5 band holding ``value`` (0 for zero or less)."""
+    return band(value)[0]
 
 
-def rough_benefit(b: Benefit) -> Benefit:
-    """A benefit as a partner sees it: each figure to two significant digits."""
-    return Benefit(
-        co2e_t_per_yr=rough(b.co2e_t_per_yr),
-        diverted_t_per_yr=rough(b.diverted_t_per_yr),
-        water_m3_per_yr=rough(b.water_m3_per_yr),
+def banded_benefit(b: Benefit) -> Benefit:
+    """A benefit as a partner sees it: each figure at the lower edge of its 1-2-5 band.
+
+    Benefits grow in proportion to the quantity (CO2e of heat per MW, tonnes diverted are the
+    tonnage itself), so any finer figure, even rounded to two digits, would give the exact
+    quantity back within a band; a band of the benefit tells no more than the quantity band.
+    """
+    return b.model_copy(
+        update={
+            "co2e_t_per_yr": band_floor(b.co2e_t_per_yr),
+            "diverted_t_per_yr": band_floor(b.diverted_t_per_yr),
+            "water_m3_per_yr": band_floor(b.water_m3_per_yr),
+        }
     )
 
 
@@ -97,7 +102,13 @@ def pseudonym(alert_id: str, key: bytes) -> str:
 
 
 def alert_view(
-    alert: Alert, site: Site | None, stream: Stream | None, viewer: str | None, *, key: bytes
+    alert: Alert,
+    site: Site | None,
+    stream: Stream | None,
+    viewer: str | None,
+    *,
+    key: bytes,
+    receiver: Site | None = None,
 ) -> AlertView:
     """The alert as ``viewer`` may see it.
 
@@ -108,15 +119,20 @@ def alert_view(
         viewer: The viewing company; ``None`` for the operator.
         key: The deployment's disclosure key: a redacted view's ``alert_id`` is
             :func:`pseudonym` of the real one.
+        receiver: The need's site: the supplier sees the exact distance only when it
+            discloses its identity (exact distances from several sites would locate it).
 
     Returns:
-        Everything for the operator and the supplier; for anyone else (the need's company)
-        bands, summaries and a benefit rounded to two significant digits (water reused or
-        tonnes diverted would otherwise give the quantity back), and the supplier's identity
-        only when its site discloses it.
+        Everything for the operator; the same for the supplier but the exact distance to a
+        receiver that does not disclose itself; for anyone else (the need's company) bands,
+        summaries, a banded benefit (:func:`banded_benefit`), a pseudonymous alert id, and
+        the supplier's identity only when its site discloses it.
     """
     full = viewer is None or (site is not None and site.company == viewer)
     disclosed = full or (site is not None and site.disclose_identity)
+    exact_distance = viewer is None or (
+        full and receiver is not None and receiver.disclose_identity
+    )
     return AlertView(
         alert_id=alert.alert_id if full else pseudonym(alert.alert_id, key),
         event=alert.event,
@@ -125,12 +141,12 @@ def alert_view(
         quality=quality_summary(stream, alert.kind),
         available_band=quantity_band(alert.available, alert.unit),
         distance_band=distance_band(alert.distance_km),
-        benefit=alert.benefit if full else rough_benefit(alert.benefit),
+        benefit=alert.benefit if full else banded_benefit(alert.benefit),
         ts=alert.ts,
         redacted=not full,
         stream=alert.stream if disclosed else None,
         supplier_company=site.company if disclosed and site is not None else None,
         available=alert.available if full else None,
         unit=alert.unit if full else None,
-        distance_km=alert.distance_km if full else None,
+        distance_km=alert.distance_km if exact_distance else None,
     )

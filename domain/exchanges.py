@@ -17,6 +17,7 @@ from typing import Final
 
 from domain.match_index import compatible_need_kinds
 from domain.units import convert
+from schemas.common import ResourceKind
 from schemas.registry import Exchange, ExchangeStatus, ExchangeTerms, Need, Site, Stream
 from symbiosis.errors import ConfigurationError, UnitError
 
@@ -56,7 +57,10 @@ class Parties:
 
 
 def check_terms(terms: ExchangeTerms, parties: Parties) -> None:
-    """Check that ``terms`` can hold between these parties.
+    """Check that ``terms`` can hold between these parties (both sides).
+
+    For the operator's writes and for an acceptance, whose caller may learn both sides' units
+    and kinds (the acceptor sees the proposal and owns its own side).
 
     Raises:
         InvalidTermsError: same company on both sides; kinds the need cannot take (steam may
@@ -68,20 +72,52 @@ def check_terms(terms: ExchangeTerms, parties: Parties) -> None:
         raise InvalidTermsError("need", "a company does not exchange with itself")
     if need.kind not in compatible_need_kinds(stream.kind):
         raise InvalidTermsError("need", f"a {need.kind} need cannot take a {stream.kind} stream")
-    species = stream.gas_species or need.gas_species
-    try:
-        in_stream_unit = convert(
-            terms.quantity, terms.unit, stream.unit, field="unit", kind=stream.kind,
-            gas_species=species,
-        )  # fmt: skip
-        convert(terms.quantity, terms.unit, need.unit, field="unit", kind=stream.kind,
-                gas_species=species)  # fmt: skip
-    except UnitError as e:
-        raise InvalidTermsError("unit", str(e).removeprefix("unit: ")) from e
+    check_supplier_side(terms, stream, gas_species=need.gas_species)
+    _convert(terms, need.unit, stream.kind, stream.gas_species or need.gas_species)
+
+
+def check_supplier_side(
+    terms: ExchangeTerms, stream: Stream, *, gas_species: str | None = None
+) -> None:
+    """Check a supplier's own side: the unit reads in the stream's unit, quantity <= nominal.
+
+    Names nothing of the other side.
+
+    Raises:
+        InvalidTermsError: the unit does not convert, or the quantity is above nominal.
+    """
+    in_stream_unit = _convert(terms, stream.unit, stream.kind, stream.gas_species or gas_species)
     if in_stream_unit > stream.nominal * (1 + NOMINAL_TOLERANCE):
         raise InvalidTermsError(
             "quantity", "is more than the stream's nominal rate (it cannot give more than that)"
         )
+
+
+def check_receiver_side(terms: ExchangeTerms, need: Need) -> None:
+    """Check a receiver's own side: the unit reads in the need's unit.
+
+    As the need's kind, or as steam for a heat need. Names nothing of the other side.
+
+    Raises:
+        InvalidTermsError: the unit does not convert.
+    """
+    kinds = [need.kind, *([ResourceKind.STEAM] if need.kind is ResourceKind.HEAT else [])]
+    for i, kind in enumerate(kinds):
+        try:
+            _convert(terms, need.unit, kind, need.gas_species)
+        except InvalidTermsError:
+            if i == len(kinds) - 1:
+                raise
+        else:
+            return
+
+
+def _convert(terms: ExchangeTerms, unit: str, kind: ResourceKind, species: str | None) -> float:
+    try:
+        return convert(terms.quantity, terms.unit, unit, field="unit", kind=kind,
+                       gas_species=species)  # fmt: skip
+    except UnitError as e:
+        raise InvalidTermsError("unit", str(e).removeprefix("unit: ")) from e
 
 
 def proposal(terms: ExchangeTerms, by: str | None) -> Exchange:

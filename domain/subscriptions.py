@@ -7,7 +7,8 @@ that does not disclose itself is not named, and its quantity and distance are ba
 Each subscription has its own signing secret, so one partner cannot sign events for another.
 Secrets are not stored anywhere: each is derived from the deployment's master secret
 (``SYMBIOSIS_WEBHOOK_SECRET``) and the subscription's identity,
-``HMAC-SHA256(master, "symbiosis-webhook/<company>/<need>/<version>")``, and shown to the need's
+``HMAC-SHA256(master, "symbiosis-webhook/<company>/<need>/<key id>/<version>")`` (the key id
+is random per subscription), and shown to the need's
 company as ``whsec_<base64 of the 32 key bytes>`` (the Standard Webhooks secret format). Rotating
 bumps the subscription's ``secret_version``; the previous key keeps signing alongside the new
 one for :data:`ROTATION_GRACE` so the subscriber can switch without losing events.
@@ -33,15 +34,21 @@ ROTATION_GRACE: Final = timedelta(hours=24)
 """How long a rotated-out key still signs events (beside the new one)."""
 
 
-def signing_key(master: bytes, company: str, need_id: str, version: int) -> bytes:
+def signing_key(
+    master: bytes, company: str, need_id: str, version: int, key_id: str | None = None
+) -> bytes:
     """The 32 key bytes of one subscription version.
+
+    ``key_id`` is the subscription's random id (set by the API): a subscription removed and
+    created again gets a new one, so it never signs with a key of its earlier life.
 
     Raises:
         ConfigurationError: ``master`` is empty (webhooks cannot be signed).
     """
     if not master:
         raise ConfigurationError("SYMBIOSIS_WEBHOOK_SECRET is empty: webhooks cannot be signed")
-    label = f"symbiosis-webhook/{company}/{need_id}/{version}".encode()
+    kid = f"{key_id}/" if key_id else ""
+    label = f"symbiosis-webhook/{company}/{need_id}/{kid}{version}".encode()
     return hmac.new(master, label, hashlib.sha256).digest()
 
 
@@ -74,10 +81,11 @@ def signing_keys(master: bytes, company: str, need: Need, now: datetime) -> tupl
     """
     sub = need.subscription
     version = sub.secret_version if sub is not None else 1
-    keys = [signing_key(master, company, need.id, version)]
+    kid = sub.key_id if sub is not None else None
+    keys = [signing_key(master, company, need.id, version, kid)]
     rotated = sub.rotated_at if sub is not None else None
     if version > 1 and rotated is not None and now - rotated < ROTATION_GRACE:
-        keys.append(signing_key(master, company, need.id, version - 1))
+        keys.append(signing_key(master, company, need.id, version - 1, kid))
     return tuple(keys)
 
 
@@ -127,7 +135,9 @@ def webhook_event(
         return None
     found = directory.stream(alert.stream)
     site, stream = found if found is not None else (None, None)
-    view = alert_view(alert, site, stream, company, key=disclosure_key)
+    view = alert_view(
+        alert, site, stream, company, key=disclosure_key, receiver=directory.sites.get(need.site)
+    )
     sequence = alert.idempotency_key.rsplit(":", 1)[-1]
     return WebhookEvent(
         url=str(need.subscription.webhook),

@@ -22,11 +22,16 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Final
 from urllib.parse import urlsplit
 
 from symbiosis.errors import ConfigurationError
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+NAME_REFUSED: Final = "webhook: the host must resolve to public addresses only"
+_NAT64: Final = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_GLOBAL_UNICAST_V6: Final = ipaddress.ip_network("2000::/3")
+_TEREDO: Final = ipaddress.ip_network("2001::/32")
 Resolver = Callable[[str, int], Iterable[str]]
 """``(host, port) -> addresses`` (text); raises ``OSError`` when the name does not resolve."""
 
@@ -41,6 +46,10 @@ def address_refusal(address: IpAddress) -> str | None:
         inner = address.ipv4_mapped or address.sixtofour
         if inner is not None:
             return address_refusal(inner)
+        if any(address in net for net in _NAT64):  # NAT64 reaches the IPv4 in the low bits
+            return address_refusal(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        if address not in _GLOBAL_UNICAST_V6 or address in _TEREDO:
+            return "not a global unicast IPv6 address"
     if address.is_loopback:
         return "a loopback address"
     if address.is_link_local:
@@ -117,16 +126,23 @@ class UrlGuard:
     def check_resolved(self, url: str, resolve: Resolver) -> None:
         """Check a URL and every address its host resolves to (at registration).
 
+        A name that does not resolve and one that resolves inside get the same answer, so
+        registering webhooks cannot map the deployment's internal DNS.
+
         Raises:
             RefusedAddressError: the URL, or one of its addresses, is refused, or the host
                 does not resolve.
         """
         host, port = self.check_url(url)
+        refused = RefusedAddressError(NAME_REFUSED)
         try:
             addresses = list(resolve(host, port))
         except OSError as e:
-            raise RefusedAddressError(f"webhook: the host {host!r} does not resolve") from e
+            raise refused from e
         if not addresses:
-            raise RefusedAddressError(f"webhook: the host {host!r} does not resolve")
+            raise refused
         for address in addresses:
-            self.check_address(address)
+            try:
+                self.check_address(address)
+            except RefusedAddressError as e:
+                raise refused from e

@@ -25,6 +25,14 @@ class Benefit(StrictModel):
     co2e_t_per_yr: float = Field(description="CO2-equivalent avoided, tonnes per year.")
     diverted_t_per_yr: float = Field(default=0, ge=0, description="Tonnes kept from landfill.")
     water_m3_per_yr: float = Field(default=0, ge=0, description="Cubic metres of water reused.")
+    quantified: bool = Field(
+        default=True,
+        description="False when the CO2e could not be estimated (e.g. a gas with neither a "
+        "species nor a heating value): `co2e_t_per_yr` is then 0, meaning not quantified.",
+    )
+    note: str | None = Field(
+        default=None, max_length=300, description="Why the benefit is not quantified."
+    )
 
 
 class Alert(StrictModel):

@@ -18,15 +18,19 @@ from schemas.common import SCHEMA_VERSION, StrictModel, UtcDatetime
 class DeadLetter(StrictModel):
     """One undeliverable alert and why: the payload of the dead-letter topic.
 
-    ``url`` is the webhook exactly as registered (it may embed a subscriber's token, so the
-    topic is for operators only). Replaying ``alert`` is safe: it keeps its
-    ``idempotency_key``, so a subscriber that already received it drops the repeat.
+    ``url`` is the webhook without credentials, query or fragment (they may hold a
+    subscriber's token); replay through the registry's current subscription. Replaying
+    ``alert`` is safe: it keeps its ``idempotency_key``, so a subscriber that already received
+    it drops the repeat. ``attempts`` is 0 when the subscriber's backlog was full and the alert
+    was not tried.
     """
 
     schema_version: Literal[1] = SCHEMA_VERSION
     alert: Alert
     url: str = Field(min_length=1, max_length=2048, description="Webhook the alert was sent to.")
-    attempts: int = Field(ge=1, description="HTTP attempts made, the first one included.")
+    attempts: int = Field(
+        ge=0, description="HTTP attempts made, the first one included (0: backlog full)."
+    )
     last_status: int | None = Field(
         default=None,
         ge=100,

@@ -77,6 +77,20 @@ class Stream(StrictModel):
     water_quality: WaterQuality | None = None
     gas_species: str | None = Field(default=None, description="Gas: e.g. 'co2', 'h2', 'ch4'.")
     purity_pct: float | None = Field(default=None, ge=0, le=100, description="Gas purity.")
+    density_kg_per_m3: float | None = Field(
+        default=None,
+        gt=0,
+        le=100,
+        description="Gas: density in kg per normal m^3 (0 degC, 101.325 kPa); bridges mass and "
+        "volume flows, and wins over the species' normal density.",
+    )
+    heating_value_mj_per_m3: float | None = Field(
+        default=None,
+        gt=0,
+        le=500,
+        description="Gas: lower heating value as delivered, MJ per normal m^3; the benefit of a "
+        "fuel gas is counted with it (purity does not scale it).",
+    )
     variability: float = Field(
         default=0.05, ge=0, le=1, description="Simulator: relative noise around nominal."
     )
@@ -138,11 +152,18 @@ class Subscription(StrictModel):
     """Where a need's alerts are delivered, besides the alerts topic.
 
     Events are signed with a secret of this subscription alone (see
-    :mod:`domain.subscriptions`); ``secret_version`` and ``rotated_at`` say which one. They
-    are set by ``POST /v1/needs/{id}/webhook-secret``, not by hand.
+    :mod:`domain.subscriptions`); ``key_id``, ``secret_version`` and ``rotated_at`` say which
+    one. The API sets them (a new subscription, ``POST /v1/needs/{id}/webhook-secret``),
+    whatever a body says.
     """
 
     webhook: HttpUrl | None = Field(default=None, description="https URL receiving alerts.")
+    key_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{16,64}$",
+        description="Random, set by the API for each new subscription: a re-created "
+        "subscription never signs with an earlier key.",
+    )
     secret_version: int = Field(default=1, ge=1, le=1_000_000)
     rotated_at: UtcDatetime | None = None
 
@@ -166,6 +187,13 @@ class Need(StrictModel):
     accepts_water_quality: list[WaterQuality] = Field(default_factory=list)
     gas_species: str | None = None
     min_purity_pct: float | None = Field(default=None, ge=0, le=100)
+    density_kg_per_m3: float | None = Field(
+        default=None,
+        gt=0,
+        le=100,
+        description="Gas: density in kg per normal m^3, bridging mass and volume flows when "
+        "the stream gives neither a density nor a species of known density.",
+    )
     min_duration_s: float = Field(
         default=0, ge=0, description="Surplus must be sustained this long before it counts."
     )

@@ -24,7 +24,8 @@ import aiohttp
 import structlog
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError
 from aiokafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 
@@ -37,6 +38,7 @@ from sinks.webhooks import (
     DeliveryResult,
     RetryPolicy,
     WebhookDispatcher,
+    redact_url,
 )
 from symbiosis import metrics
 from symbiosis.errors import ConfigurationError
@@ -123,7 +125,7 @@ async def run_delivery(settings: Settings, stop: asyncio.Event) -> None:
         **options,
     )  # fmt: skip
     alerts = AIOKafkaConsumer(
-        t.alerts, bootstrap_servers=settings.kafka_bootstrap, group_id=delivery_group(settings),
+        bootstrap_servers=settings.kafka_bootstrap, group_id=delivery_group(settings),
         enable_auto_commit=False, auto_offset_reset="earliest", **options,
     )  # fmt: skip
     registry = RegistryFollower(settings.kafka_bootstrap, t, options=options)
@@ -155,9 +157,19 @@ async def run_delivery(settings: Settings, stop: asyncio.Event) -> None:
                 guard=guard,
             )  # fmt: skip
             log.info("delivery.ready", registry_records=registry.applied)
+
+            async def backlog_full(item: object) -> None:
+                assert isinstance(item, Alert)
+                event = resolve(item)
+                url = redact_url(event.url) if event is not None else "<none>"
+                await dead_letter(item, _backlog_full(url))
+
             queues: SubscriberQueues[TopicPartition] = SubscriberQueues(
-                _handler(dispatcher), max_pending=settings.webhook_max_pending
-            )
+                _handler(dispatcher), overflow=backlog_full,
+                max_pending=settings.webhook_max_pending,
+                max_per_subscriber=settings.webhook_max_pending_per_subscriber,
+            )  # fmt: skip
+            alerts.subscribe([t.alerts], listener=_Revoked(queues))
             try:
                 await _consume(alerts, queues, resolve, stop)
             finally:
@@ -168,6 +180,26 @@ async def run_delivery(settings: Settings, stop: asyncio.Event) -> None:
         registry.stop()
         await alerts.stop()
         await producer.stop()
+
+
+def _backlog_full(url: str) -> DeliveryResult:
+    return DeliveryResult(
+        delivered=False, attempts=0, status=None, permanent=False, url=url,
+        error="the subscriber's backlog is full (it is slow or down): not tried",
+    )  # fmt: skip
+
+
+class _Revoked(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Forgets the offsets of partitions a rebalance takes away (their new owner commits)."""
+
+    def __init__(self, queues: SubscriberQueues[TopicPartition]) -> None:
+        self._queues = queues
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        self._queues.offsets.forget(revoked)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        return None
 
 
 def _handler(dispatcher: WebhookDispatcher) -> Callable[[object], Awaitable[None]]:
@@ -208,8 +240,15 @@ async def _commit(alerts: AIOKafkaConsumer, queues: SubscriberQueues[TopicPartit
     offsets = queues.offsets.committable()
     assigned = alerts.assignment()
     mine = {tp: off for tp, off in offsets.items() if tp in assigned}
-    if mine:
+    if not mine:
+        return
+    try:
         await alerts.commit({tp: OffsetAndMetadata(off, "") for tp, off in mine.items()})
+    except CommitFailedError as e:
+        # a rebalance took partitions away: their new owner redelivers from its last commit
+        # (same idempotency keys); ours are forgotten by the rebalance listener
+        metrics.FAILURES.labels(STAGE, "commit_failed").inc()
+        log.warning("delivery.commit_failed", error=str(e)[:200])
 
 
 def main(settings: Settings) -> None:

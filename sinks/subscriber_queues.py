@@ -9,14 +9,15 @@ still bounds requests in flight across all of them).
 
 Offsets: :class:`OffsetTracker` says, per partition, up to where every alert has been delivered
 or dead-lettered; only that is committed, so a crash redelivers (same idempotency keys) and
-never loses. Memory is bounded: :meth:`SubscriberQueues.put` waits while ``max_pending`` alerts
-are in the queues.
+never loses; partitions a rebalance takes away are forgotten. Memory is bounded: one subscriber
+holds at most ``max_per_subscriber`` alerts (more are handed to ``overflow``, e.g. the
+dead-letter topic), and :meth:`SubscriberQueues.put` waits while ``max_pending`` are held in all.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -43,6 +44,12 @@ class OffsetTracker(Generic[P]):
     def done(self, partition: P, offset: int) -> None:
         """An offset was handled for good (delivered, dead-lettered or skipped)."""
         self._pending.get(partition, set()).discard(offset)
+
+    def forget(self, partitions: Iterable[P]) -> None:
+        """Drop partitions taken away by a rebalance (their new owner commits them)."""
+        for partition in partitions:
+            self._pending.pop(partition, None)
+            self._next.pop(partition, None)
 
     @property
     def pending(self) -> int:
@@ -74,34 +81,68 @@ class SubscriberQueues(Generic[P]):
         handle: Awaited with each item, in order per subscriber. It must not raise for one
             item's failure (the dispatcher dead-letters); if it raises anyway, the queues stop
             and :meth:`check` re-raises, so the process stops and redelivers.
-        max_pending: Most items held at once; :meth:`put` waits beyond it.
+        overflow: Awaited with an item whose subscriber already holds ``max_per_subscriber``
+            items (e.g. dead-letter it as "backlog full"): one dead endpoint never holds
+            more than its share, and never stops the others.
+        max_pending: Most items held at once over all subscribers; :meth:`put` waits beyond.
+        max_per_subscriber: Most items one subscriber holds (queued or being handled).
     """
 
-    def __init__(self, handle: Callable[[object], Awaitable[None]], max_pending: int) -> None:
+    def __init__(
+        self,
+        handle: Callable[[object], Awaitable[None]],
+        *,
+        overflow: Callable[[object], Awaitable[None]],
+        max_pending: int,
+        max_per_subscriber: int,
+    ) -> None:
         self._handle = handle
+        self._overflow = overflow
         self._max_pending = max_pending
+        self._max_per_subscriber = max_per_subscriber
         self._queues: dict[str, asyncio.Queue[Queued[P]]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
+        self._held: dict[str, int] = {}
+        """Items per subscriber: queued or being handled."""
         self._room = asyncio.Condition()
         self.offsets: OffsetTracker[P] = OffsetTracker()
         self._failure: BaseException | None = None
+        self._closing = False
+        self.overflowed = 0
 
     async def put(self, subscriber: str | None, partition: P, offset: int, item: object) -> None:
-        """Queue ``item`` for ``subscriber`` (``None``: nothing to send, done at once)."""
+        """Queue ``item`` for ``subscriber`` (``None``: nothing to send, done at once).
+
+        Raises:
+            BaseException: a worker's failure (see :meth:`check`), also while waiting.
+        """
         self.check()
         self.offsets.seen(partition, offset)
         if subscriber is None:
             self.offsets.done(partition, offset)
             return
+        if self._held.get(subscriber, 0) >= self._max_per_subscriber:
+            await self._overflow(item)
+            self.overflowed += 1
+            self.offsets.done(partition, offset)
+            return
         async with self._room:
-            await self._room.wait_for(lambda: self.offsets.pending <= self._max_pending)
+            await self._room.wait_for(
+                lambda: (
+                    self.offsets.pending <= self._max_pending
+                    or self._failure is not None
+                    or self._closing
+                )
+            )
+        self.check()
         queue = self._queues.get(subscriber)
         if queue is None:
             queue = self._queues[subscriber] = asyncio.Queue()
-            self._workers[subscriber] = asyncio.create_task(self._work(queue))
+            self._workers[subscriber] = asyncio.create_task(self._work(subscriber, queue))
+        self._held[subscriber] = self._held.get(subscriber, 0) + 1
         queue.put_nowait(Queued(partition, offset, item))
 
-    async def _work(self, queue: asyncio.Queue[Queued[P]]) -> None:
+    async def _work(self, subscriber: str, queue: asyncio.Queue[Queued[P]]) -> None:
         while True:
             queued = await queue.get()
             try:
@@ -111,8 +152,11 @@ class SubscriberQueues(Generic[P]):
             except BaseException as e:  # noqa: BLE001 - surfaced by check(); nothing committed
                 self._failure = e
                 log.error("delivery.worker_failed", error=repr(e)[:300])
+                async with self._room:
+                    self._room.notify_all()
                 return
             self.offsets.done(queued.partition, queued.offset)
+            self._held[subscriber] -= 1
             async with self._room:
                 self._room.notify_all()
 
@@ -139,6 +183,9 @@ class SubscriberQueues(Generic[P]):
 
     async def close(self) -> None:
         """Stop the workers (items still queued stay uncommitted: they are redelivered)."""
+        self._closing = True
+        async with self._room:
+            self._room.notify_all()
         for task in self._workers.values():
             task.cancel()
         await asyncio.gather(*self._workers.values(), return_exceptions=True)

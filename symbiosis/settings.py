@@ -215,6 +215,12 @@ class Settings(BaseSettings):
     webhook_max_pending: int = Field(
         default=10_000, ge=1, description="Alerts held in subscribers' queues before polling waits."
     )
+    webhook_max_pending_per_subscriber: int = Field(
+        default=500,
+        ge=1,
+        description="Alerts one subscriber's queue holds; beyond, they are dead-lettered as "
+        "'backlog full' (a dead endpoint never holds back the others).",
+    )
     webhook_allow_private: bool = Field(
         default=False,
         description="Webhooks may point at loopback, private and link-local addresses (the "

@@ -1226,6 +1226,8 @@ NEEDED_FLOWS = [
     (OUTSIDE, "grafana", 3000), ("grafana", "prometheus", 9090),
     # the bridge to the MQTT broker (outside), with DNS
     ("mqtt-bridge", OUTSIDE, 8883),
+    # webhook delivery to subscribers (public https only; the app's SSRF guard refuses the rest)
+    ("delivery", OUTSIDE, 443),
 ]  # fmt: skip
 DENIED_FLOWS = [
     (OUTSIDE, "kafka", 9092), (OUTSIDE, "timescaledb", 5432), (OUTSIDE, "streams", 9464),
@@ -1236,6 +1238,7 @@ DENIED_FLOWS = [
     ("mqtt-bridge", "timescaledb", 5432), ("prometheus", "timescaledb", 5432),
     ("api", "sink", 9464), ("grafana", "streams", 9464), ("api", "prometheus", 9090),
     ("mqtt-bridge", OUTSIDE, 1883), ("mqtt-bridge", OUTSIDE, 443), ("mqtt-bridge", "api", 18080),
+    ("delivery", OUTSIDE, 80), ("delivery", "api", 18080), ("delivery", "prometheus", 9090),
 ]  # fmt: skip
 
 

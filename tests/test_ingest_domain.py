@@ -271,7 +271,9 @@ def test_a_partner_sees_bands_and_no_supplier_unless_disclosed() -> None:
     assert hidden.available_band == "2000-5000 m^3/h"
     assert hidden.distance_band == "1-2 km"
     assert hidden.quality == "gas, ch4 >= 55 %"
-    assert hidden.benefit.co2e_t_per_yr == 24000  # rounded: exact figures give the quantity away
+    assert hidden.benefit.co2e_t_per_yr == 20000  # its band's floor: finer figures give the
+    # quantity back (CO2e grows in proportion to it)
+    assert hidden.alert_id.startswith("alp-")
     shown = alert_view(
         _alert(), A.model_copy(update={"disclose_identity": True}), GAS, "b", key=KEY
     )
@@ -280,6 +282,14 @@ def test_a_partner_sees_bands_and_no_supplier_unless_disclosed() -> None:
         full = alert_view(_alert(), A, GAS, viewer, key=KEY)
         assert not full.redacted
         assert (full.available, full.benefit.co2e_t_per_yr) == (2987.5, 24243.3)
+    # the supplier gets the exact distance only to a receiver that discloses itself: exact
+    # distances from several of its sites would locate the receiver
+    receiver = Site(id="b-site", name="B", company="b", lat=55.0, lon=11.0)
+    supplier = alert_view(_alert(), A, GAS, "a", key=KEY, receiver=receiver)
+    assert (supplier.distance_km, supplier.distance_band) == (None, "1-2 km")
+    open_receiver = receiver.model_copy(update={"disclose_identity": True})
+    assert alert_view(_alert(), A, GAS, "a", key=KEY, receiver=open_receiver).distance_km == 1.1
+    assert alert_view(_alert(), A, GAS, None, key=KEY, receiver=receiver).distance_km == 1.1
 
 
 # --- KPIs ----------------------------------------------------------------------------------------

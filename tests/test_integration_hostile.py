@@ -19,6 +19,7 @@ from pydantic import SecretStr
 
 from domain.subscriptions import key_of, signing_key, webhook_event
 from schemas.alerts import Alert, AlertEvent, Benefit
+from schemas.units import parse_unit
 from symbiosis.settings import Settings
 from tests.api_env import DISCLOSING, OUTSIDER, PARTNER, SUPPLIER, ApiEnv, api_env
 from tests.helpers import isolated, scalar, wait_for
@@ -47,23 +48,56 @@ def _exchange(**over: object) -> dict[str, object]:
 
 
 def test_a_partner_cannot_zero_a_rivals_surplus_alone(env: ApiEnv) -> None:
-    x = _exchange(id="hostile-zero", quantity=1e9)
-    r = env.client.put("/v1/exchanges/hostile-zero", json=x, headers=env.auth(PARTNER))
-    assert r.status_code == 422
-    assert [e["field"] for e in r.json()["errors"]] == ["quantity"]  # above the nominal rate
-
+    # a receiver cannot name an undisclosed supplier's stream: the same answer as for none
+    hidden = env.client.put(
+        "/v1/exchanges/hostile-zero", json=_exchange(id="hostile-zero", quantity=1e9),
+        headers=env.auth(PARTNER),
+    )  # fmt: skip
+    absent = env.client.put(
+        "/v1/exchanges/hostile-zero",
+        json=_exchange(id="hostile-zero", stream="no-such-stream", quantity=1e9),
+        headers=env.auth(PARTNER),
+    )  # fmt: skip
+    assert hidden.status_code == absent.status_code == 422
+    assert hidden.json()["message"] == absent.json()["message"].replace(
+        "no-such-stream", "refinery-fuel-gas"
+    )
+    # the supplier proposes to the need it sees in its alerts; never more than it can give
+    over = env.client.put(
+        "/v1/exchanges/hostile-zero", json=_exchange(id="hostile-zero", quantity=1e9),
+        headers=env.auth(SUPPLIER),
+    )  # fmt: skip
+    assert over.status_code == 422
+    assert [e["field"] for e in over.json()["errors"]] == ["quantity"]
     proposal = env.client.put(
         "/v1/exchanges/hostile-zero", json=_exchange(id="hostile-zero", quantity=2000),
-        headers=env.auth(PARTNER),
+        headers=env.auth(SUPPLIER),
     )  # fmt: skip
     assert proposal.status_code == 200
     assert proposal.json()["status"] == "proposed"
     with env.client.app.state.services.registry.locked() as d:  # type: ignore[attr-defined]
         assert not d.exchanges["hostile-zero"].committed  # the ledger does not count it
+    own = env.client.post("/v1/exchanges/hostile-zero/accept", headers=env.auth(SUPPLIER))
+    assert own.status_code == 409  # the proposer cannot accept it
     # the proposal does not give the supplier's site away on the partner's dashboard
     board = env.client.get("/v1/dashboard", headers=env.auth(PARTNER)).json()
     assert "refinery" not in {s["id"] for s in board["sites"]}
     assert "hostile-zero" not in {x["id"] for x in board["exchanges"]}
+    # the partner accepts the terms it saw; changed terms meanwhile are refused
+    seen = {k: v for k, v in proposal.json().items() if k in _exchange()}
+    changed = env.client.put(
+        "/v1/exchanges/hostile-zero", json=_exchange(id="hostile-zero", quantity=1500),
+        headers=env.auth(SUPPLIER),
+    )  # fmt: skip
+    assert changed.status_code == 200
+    stale = env.client.post(
+        "/v1/exchanges/hostile-zero/accept", json=seen, headers=env.auth(PARTNER)
+    )
+    assert stale.status_code == 409
+    fresh = {k: v for k, v in changed.json().items() if k in _exchange()}
+    ok = env.client.post("/v1/exchanges/hostile-zero/accept", json=fresh, headers=env.auth(PARTNER))
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["status"] == "active"
     assert env.client.delete("/v1/exchanges/hostile-zero", headers=env.auth(SUPPLIER)).status_code \
         == 204  # fmt: skip
 
@@ -73,7 +107,7 @@ def test_a_unit_that_does_not_convert_is_refused_before_it_reaches_the_ledger(
 ) -> None:
     r = env.client.put(
         "/v1/exchanges/hostile-unit", json=_exchange(id="hostile-unit", unit="MW"),
-        headers=env.auth(PARTNER),
+        headers=env.auth(SUPPLIER),
     )  # fmt: skip
     assert r.status_code == 422
     assert [e["field"] for e in r.json()["errors"]] == ["unit"]
@@ -81,6 +115,17 @@ def test_a_unit_that_does_not_convert_is_refused_before_it_reaches_the_ledger(
     same = _exchange(id="hostile-self", stream="asnaes-steam", need="asnaes-fuel-gas")
     r = env.client.put("/v1/exchanges/hostile-self", json=same, headers=env.auth(DISCLOSING))
     assert r.status_code == 422
+
+
+def test_a_stranger_learns_nothing_from_proposing(env: ApiEnv) -> None:
+    theirs = _exchange(id="hostile-stranger")  # both ids exist, neither is argo's
+    made_up = _exchange(id="hostile-stranger", stream="no-stream", need="no-need")
+    answers = [
+        env.client.put("/v1/exchanges/hostile-stranger", json=x, headers=env.auth(OUTSIDER))
+        for x in (theirs, made_up)
+    ]
+    assert [a.status_code for a in answers] == [422, 422]
+    assert answers[0].json() == answers[1].json()
 
 
 # --- high: one push cannot stop the sink ----------------------------------------------------
@@ -199,7 +244,8 @@ def test_each_subscription_has_its_own_rotatable_secret(env: ApiEnv) -> None:
     assert first.status_code == 200
     secret = first.json()["secret"]
     assert secret.startswith("whsec_")
-    assert key_of(secret) == signing_key(MASTER.encode(), PARTNER, "hostile-hooked", 1)
+    key_id = put.json()["subscription"]["key_id"]
+    assert key_of(secret) == signing_key(MASTER.encode(), PARTNER, "hostile-hooked", 1, key_id)
     assert key_of(secret) != MASTER.encode()
     rotated = env.client.post("/v1/needs/hostile-hooked/webhook-secret", headers=env.auth(PARTNER))
     assert rotated.status_code == 200
@@ -208,6 +254,13 @@ def test_each_subscription_has_its_own_rotatable_secret(env: ApiEnv) -> None:
     assert body["secret"] != secret
     assert env.client.post("/v1/needs/hostile-hooked/webhook-secret",
                            headers=env.auth(OUTSIDER)).status_code == 404  # fmt: skip
+    # a subscription removed and created again never signs with a key of its earlier life
+    assert env.client.delete("/v1/needs/hostile-hooked", headers=env.auth(PARTNER)).status_code \
+        == 204  # fmt: skip
+    again = env.client.put("/v1/needs/hostile-hooked", json=need, headers=env.auth(PARTNER))
+    assert again.json()["subscription"]["key_id"] != key_id
+    fresh = env.client.get("/v1/needs/hostile-hooked/webhook-secret", headers=env.auth(PARTNER))
+    assert fresh.json()["secret"] not in (secret, body["secret"])
 
 
 def test_a_body_not_declared_json_is_refused(env: ApiEnv) -> None:
@@ -359,3 +412,18 @@ def test_a_retired_id_survives_a_restart_with_compacted_topics(
         taken = {**need, "site": argo_site}
         r = fresh.client.put("/v1/needs/hostile-durable", json=taken, headers=fresh.auth(OUTSIDER))
         assert r.status_code == 409, r.text
+
+
+def test_a_huge_unit_string_is_refused_before_pint_parses_it(env: ApiEnv) -> None:
+    need = {"id": "hostile-unit-dos", "site": "gyproc", "kind": "gas", "unit": "M" * 8000,
+            "min_quantity": 10}  # fmt: skip
+    misses = parse_unit.cache_info().misses
+    r = env.client.put("/v1/needs/hostile-unit-dos", json=need, headers=env.auth(PARTNER))
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "unit"
+    assert parse_unit.cache_info().misses == misses  # pint (~0.9 s on it) never saw it
+
+
+def test_metrics_are_not_served_on_the_public_api_port(env: ApiEnv) -> None:
+    for path in ("/metrics", "/metrics/"):
+        assert env.client.get(path).status_code == 404

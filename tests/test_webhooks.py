@@ -556,3 +556,37 @@ def test_empty_secret_is_refused() -> None:
                 await deliver(session, empty, make_alert(), policy=FAST)
 
     run(scenario())
+
+
+def test_the_connect_time_resolver_refuses_a_name_that_resolves_inside() -> None:
+    """DNS rebinding: the name passed at registration, then resolves to the metadata address."""
+    from aiohttp.abc import ResolveResult
+
+    from sinks.delivery import GuardedResolver
+
+    class Rebound:
+        async def resolve(self, host: str, port: int = 0, family: int = 0) -> list[ResolveResult]:
+            return [
+                ResolveResult(hostname=host, host="169.254.169.254", port=port, family=2,
+                              proto=0, flags=0)
+            ]  # fmt: skip
+
+        async def close(self) -> None:
+            pass
+
+    async def scenario() -> DeliveryResult:
+        guard = UrlGuard(require_https=False)
+        resolver = GuardedResolver(guard)
+        resolver._inner = Rebound()  # type: ignore[assignment]
+        connector = aiohttp.TCPConnector(resolver=resolver)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            return await deliver(
+                session, ev("http://rebind.example/hook?token=s3cret"), make_alert(),
+                policy=FAST, guard=guard,
+            )  # fmt: skip
+
+    result = run(scenario())
+    assert (result.delivered, result.permanent, result.attempts) == (False, True, 1)
+    assert result.error is not None
+    assert "link-local" in result.error
+    assert "s3cret" not in result.url  # URLs are reported without their query

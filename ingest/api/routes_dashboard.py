@@ -109,7 +109,9 @@ def build(svc: Services, caller: Principal) -> Dashboard:
         for a in alerts:
             found = d.stream(a.stream)
             site, stream = found if found is not None else (None, None)
-            view = alert_view(a, site, stream, scope, key=svc.disclosure_key)
+            view = alert_view(
+                a, site, stream, scope, key=svc.disclosure_key, receiver=d.site_of_need(a.need)
+            )
             views.append(view)
             need = d.needs.get(a.need)
             need_site = d.sites.get(need.site) if need is not None else None

@@ -98,7 +98,9 @@ def alerts(
         for alert in found_alerts:
             found = d.stream(alert.stream)
             site, stream = found if found is not None else (None, None)
-            out.append(alert_view(alert, site, stream, scope, key=svc.disclosure_key))
+            receiver = d.site_of_need(alert.need)
+            view = alert_view(alert, site, stream, scope, key=svc.disclosure_key, receiver=receiver)
+            out.append(view)
     return out
 
 

@@ -7,28 +7,38 @@ it up from the topic. A tenant writes only for its own company; the operator for
 
 from __future__ import annotations
 
+import asyncio
 import math
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
-from typing import Final
+from typing import Annotated, Final
 
 import psycopg
 import structlog
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Body, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 
 from domain.directory import Directory
-from domain.exchanges import InvalidTermsError, Parties, acceptance, check_terms, proposal
+from domain.exchanges import (
+    InvalidTermsError,
+    Parties,
+    acceptance,
+    check_receiver_side,
+    check_supplier_side,
+    check_terms,
+    proposal,
+)
 from domain.subscriptions import secret_text, signing_keys
-from domain.url_guard import RefusedAddressError
+from domain.url_guard import NAME_REFUSED, RefusedAddressError
 from ingest.api.auth import Caller, Svc
 from ingest.api.errors import COMMON_RESPONSES, ApiError, responses, validation_errors
 from ingest.api.services import Services
-from schemas.registry import Exchange, ExchangeTerms, Need, Site, Stream, Subscription
+from schemas.registry import Exchange, ExchangeTerms, Need, Site, Stream
 from schemas.views import FieldError, WebhookSecret
-from symbiosis.errors import ConfigurationError, PipelineError, UnknownReferenceError
+from symbiosis.errors import ConfigurationError, PipelineError
 
 log = structlog.get_logger(__name__)
 
@@ -91,22 +101,39 @@ def _checked(check: Callable[[], None], record: BaseModel | None) -> Callable[[]
     return decide
 
 
+def _take_write(svc: Services, caller: Caller) -> None:
+    """Count one registry write against the company's rate (the operator is not limited).
+
+    Raises:
+        ApiError: 429 with ``Retry-After`` when the company is over its rate.
+    """
+    if caller.is_operator:
+        return
+    wait = svc.registry_write_rate.take(caller.company or "")
+    if wait is not None:
+        raise ApiError(
+            429,
+            "over the company's rate of registry writes "
+            f"({svc.settings.api_registry_writes_per_min:g}/min); retry later",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+
+
 async def _publish_async(
     svc: Services,
     caller: Caller,
     decide: Callable[[], BaseModel | None],
     topic: str,
     key: str,
+    *,
+    counted: bool = False,
 ) -> BaseModel | None:
-    if not caller.is_operator:
-        wait = svc.registry_write_rate.take(caller.company or "")
-        if wait is not None:
-            raise ApiError(
-                429,
-                "over the company's rate of registry writes "
-                f"({svc.settings.api_registry_writes_per_min:g}/min); retry later",
-                headers={"Retry-After": str(max(1, math.ceil(wait)))},
-            )
+    """:func:`_publish` in the thread pool.
+
+    Counts one write against the company's rate, unless the route did already (``counted``).
+    """
+    if not counted:
+        _take_write(svc, caller)
     try:
         return await run_in_threadpool(_publish, svc, decide, topic, key)
     except PipelineError as e:
@@ -137,6 +164,19 @@ def _check_site(svc: Services, caller: Caller, site: Site) -> None:
             d.check_site(site)
         except ConfigurationError as e:
             raise ApiError(409, str(e)) from e
+        retired = d.retirements_of(site)
+    _retire_first(svc, retired)
+
+
+def _retire_first(svc: Services, items: list[tuple[str, str, str]]) -> None:
+    """Store retirements before publishing the write that causes them (503 if impossible).
+
+    So no restart, however soon, and no compaction of the registry topics can forget them.
+    """
+    try:
+        svc.store_retirements(items)
+    except psycopg.Error as e:
+        raise ApiError(503, "not accepted, retry: the database is unavailable") from e
 
 
 @router.put("/sites/{site_id}", response_model=Site, responses=_RESPONSES)
@@ -192,31 +232,52 @@ def _check_need(svc: Services, caller: Caller, need: Need) -> None:
             _quota("webhook subscriptions", hooked, svc.settings.api_max_webhooks_per_company)
 
 
-def _with_server_fields(svc: Services, need: Need) -> Need:
-    """``need`` with its subscription's secret version kept from the registered need.
+def _with_server_fields(d: Directory, need: Need) -> Need:
+    """``need`` with its subscription's key fields set by the server, whatever the body says.
 
-    The version is the server's to set (rotation), whatever the body says.
+    An existing subscription keeps its key id, version and rotation time; a new one (no
+    registered need with a subscription under this id) gets a fresh random key id. Called
+    under the write lock, so a rotation cannot be undone by a racing write.
     """
     if need.subscription is None:
         return need
-    with svc.registry.locked() as d:
-        old = d.needs.get(need.id)
+    old = d.needs.get(need.id)
     old_sub = old.subscription if old is not None else None
-    kept: dict[str, object] = {"secret_version": 1, "rotated_at": None}
-    if old_sub is not None:
-        kept = {"secret_version": old_sub.secret_version, "rotated_at": old_sub.rotated_at}
+    kept: dict[str, object] = {
+        "key_id": secrets.token_hex(16), "secret_version": 1, "rotated_at": None,
+    }  # fmt: skip
+    if old_sub is not None and old_sub.key_id is not None:
+        kept = {"key_id": old_sub.key_id, "secret_version": old_sub.secret_version,
+                "rotated_at": old_sub.rotated_at}  # fmt: skip
     return need.model_copy(update={"subscription": need.subscription.model_copy(update=kept)})
 
 
-async def _check_webhook(svc: Services, need: Need) -> None:
-    """The SSRF guard at registration: the URL and every address its host resolves to."""
+WEBHOOK_RESOLVE_TIMEOUT_S: Final = 5.0
+
+
+async def _check_webhook(svc: Services, caller: Caller, need: Need) -> None:
+    """The SSRF guard at registration: the URL and every address its host resolves to.
+
+    Runs after the rate limit and the ownership check (a stranger's write never makes us
+    resolve anything), with a time limit; slow and refused names get the same answer.
+    """
     webhook = need.subscription.webhook if need.subscription is not None else None
     if webhook is None:
         return
+    with svc.registry.locked() as d:
+        site = d.sites.get(need.site)
+    if site is None or not caller.owns(site.company):
+        raise ApiError(422, f"site: {need.site!r} is not one of the caller's sites")
+    field = "subscription.webhook"
     try:
-        await run_in_threadpool(svc.url_guard.check_resolved, str(webhook), svc.resolve_host)
+        await asyncio.wait_for(
+            run_in_threadpool(svc.url_guard.check_resolved, str(webhook), svc.resolve_host),
+            timeout=WEBHOOK_RESOLVE_TIMEOUT_S,
+        )
+    except TimeoutError as e:
+        reason = NAME_REFUSED.removeprefix("webhook: ")
+        raise ApiError(422, f"{field}: {reason}", [FieldError(field=field, reason=reason)]) from e
     except RefusedAddressError as e:
-        field = "subscription.webhook"
         reason = str(e).removeprefix("webhook: ")
         raise ApiError(422, f"{field}: {reason}", [FieldError(field=field, reason=reason)]) from e
 
@@ -230,11 +291,18 @@ async def put_need(need_id: str, need: Need, caller: Caller, svc: Svc) -> Need:
     ``GET /v1/needs/{id}/webhook-secret``.
     """
     _same_id(need_id, need.id)
-    await _check_webhook(svc, need)
-    need = _with_server_fields(svc, need)
-    check = partial(_check_need, svc, caller, need)
-    await _publish_async(svc, caller, _checked(check, need), svc.settings.topics.needs, need.id)
-    return need
+    _take_write(svc, caller)
+    await _check_webhook(svc, caller, need)
+
+    def decide() -> Need:
+        _check_need(svc, caller, need)
+        with svc.registry.locked() as d:
+            return _with_server_fields(d, need)
+
+    topic = svc.settings.topics.needs
+    record = await _publish_async(svc, caller, decide, topic, need.id, counted=True)
+    assert isinstance(record, Need)
+    return record
 
 
 def _own_need(svc: Services, caller: Caller, need_id: str) -> tuple[Need, str]:
@@ -283,7 +351,9 @@ async def rotate_webhook_secret(need_id: str, caller: Caller, svc: Svc) -> Webho
 
     def decide() -> Need:
         need, company = _own_need(svc, caller, need_id)
-        sub = need.subscription or Subscription()
+        sub = need.subscription
+        if sub is None or sub.webhook is None:
+            raise ApiError(409, f"need {need_id!r} has no webhook subscription to rotate")
         new = sub.model_copy(
             update={"secret_version": sub.secret_version + 1, "rotated_at": datetime.now(UTC)}
         )
@@ -301,8 +371,10 @@ async def delete_need(need_id: str, caller: Caller, svc: Svc) -> Response:
 
     def check() -> None:
         with svc.registry.locked() as d:
-            if need_id not in d.needs or not caller.owns(d.company_of_need(need_id)):
+            company = d.company_of_need(need_id)
+            if need_id not in d.needs or company is None or not caller.owns(company):
                 raise ApiError(404, f"need {need_id!r} is not one of the caller's needs")
+        _retire_first(svc, [("need", need_id, company)])
 
     await _publish_async(svc, caller, _checked(check, None), svc.settings.topics.needs, need_id)
     return Response(status_code=204)
@@ -340,16 +412,36 @@ def _invalid(e: InvalidTermsError) -> ApiError:
 
 
 def _check_exchange(svc: Services, caller: Caller, x: Exchange) -> None:
+    """Check a proposal (or an operator's exchange) against what the caller may know.
+
+    The caller must give the stream or have the need. The other side must be one the caller
+    may name: for a receiver, a stream whose site discloses its identity (an undisclosed
+    supplier proposes itself, to the need it sees in its alerts); for a supplier, a
+    registered need. Unknown and not-nameable ids get the same answer, and only the caller's
+    own side is checked here (the other side's unit, kind and rate are checked when that
+    party accepts), so a proposal learns nothing of another company's records.
+    """
     with svc.registry.locked() as d:
         parties = _parties(d, x.stream, x.need)
-        if parties is None:
-            try:
-                d.check_exchange(x)
-            except UnknownReferenceError as e:
-                raise ApiError(422, str(e)) from e
-            raise ApiError(422, f"need: {x.need!r} has no registered site")
-        if not (caller.owns(parties.supplier_company) or caller.owns(parties.receiver_company)):
-            raise ApiError(403, "neither the stream nor the need is the caller's company's")
+        own_stream = parties is not None and caller.owns(parties.supplier_company)
+        own_need = parties is not None and caller.owns(parties.receiver_company)
+        found_stream, need = d.stream(x.stream), d.needs.get(x.need)
+        if found_stream is not None and caller.owns(found_stream[0].company) and not own_need:
+            if parties is None:  # the supplier names a need that is not registered
+                raise ApiError(422, f"need: {x.need!r} is not a registered need")
+        elif need is not None and caller.owns(d.company_of_need(need.id)) and not own_stream:
+            nameable = parties is not None and (
+                caller.is_operator or parties.supplier[0].disclose_identity
+            )
+            if not nameable:
+                raise ApiError(
+                    422, f"stream: {x.stream!r} is not a stream open to the caller's proposals"
+                )
+        elif not (own_stream or own_need):
+            raise ApiError(
+                422, "stream, need: the caller neither gives the stream nor has the need"
+            )
+        assert parties is not None
         old = d.exchanges.get(x.id)
         old_parties = _parties(d, old.stream, old.need) if old is not None else None
         if old is not None and (
@@ -361,7 +453,14 @@ def _check_exchange(svc: Services, caller: Caller, x: Exchange) -> None:
         ):
             raise ApiError(409, f"id: exchange id {x.id!r} is already used")
         try:
-            check_terms(x, parties)
+            if parties.supplier_company == parties.receiver_company:
+                raise InvalidTermsError("need", "a company does not exchange with itself")
+            if caller.is_operator:
+                check_terms(x, parties)
+            elif own_stream:
+                check_supplier_side(x, parties.supplier[1])
+            else:
+                check_receiver_side(x, parties.receiver[1])
         except InvalidTermsError as e:
             raise _invalid(e) from e
 
@@ -396,21 +495,33 @@ async def put_exchange(
 
 
 @router.post("/exchanges/{exchange_id}/accept", response_model=Exchange, responses=_RESPONSES)
-async def accept_exchange(exchange_id: str, caller: Caller, svc: Svc) -> Exchange:
+async def accept_exchange(
+    exchange_id: str,
+    caller: Caller,
+    svc: Svc,
+    expected: Annotated[
+        ExchangeTerms | None,
+        Body(description="The terms the acceptor saw; 409 if the proposal changed since."),
+    ] = None,
+) -> Exchange:
     """Accept the other party's proposal: from now on the exchange takes surplus off the ledger.
 
-    Answers 409 to the proposing party (the other one must accept); accepting an active
-    exchange again changes nothing.
+    Send the terms you saw as the body: if the proposer changed them meanwhile, the answer is
+    409 and nothing is accepted. Answers 409 to the proposing party (the other one must
+    accept); accepting an active exchange again changes nothing.
     """
 
     def decide() -> Exchange:
         with svc.registry.locked() as d:
             x, parties = _exchange_of_caller(d, caller, exchange_id)
+            if expected is not None and expected != x.terms():
+                raise ApiError(409, "the terms changed since: read them again, then accept")
             try:
-                check_terms(x, parties)
-                return x if x.committed else acceptance(x, caller.scope, parties)
+                record = x if x.committed else acceptance(x, caller.scope, parties)
+                check_terms(x, parties)  # after the who-check: only the acceptor learns why
             except InvalidTermsError as e:
                 raise (ApiError(409, str(e)) if e.field == "id" else _invalid(e)) from e
+            return record
 
     topic = svc.settings.topics.exchanges
     record = await _publish_async(svc, caller, decide, topic, exchange_id)

@@ -138,6 +138,22 @@ class Services:
         publisher.close()
         pool.close()
 
+    def store_retirements(self, items: list[tuple[str, str, str]]) -> None:
+        """Store ``(kind, id, company)`` retirements before the write that causes them.
+
+        Raises:
+            psycopg.Error: the database is unavailable (then nothing may be published).
+        """
+        if not items:
+            return
+        with self.pool.connection() as conn:
+            conn.cursor().executemany(
+                "INSERT INTO retired_ids (kind, id, company) VALUES (%s, %s, %s)"
+                " ON CONFLICT (kind, id) DO NOTHING",
+                items,
+            )
+        self.stored.update((k, i) for k, i, _ in items)
+
     def persist_retired(self) -> None:
         """Store every retired id not stored yet (see migration 005).
 
