@@ -46,12 +46,12 @@ from ingest.api.services import Services
 from ingest.gateway import ReadingGateway
 from ingest.mqtt_bridge import MqttBridge
 from ingest.registry import RegistryPublisher
+from runtime.settings import Settings, Topics
 from sinks.migrate import migrate
-from symbiosis.kafka_admin import ensure_topics
 from symbiosis.local_mosquitto import LocalMosquitto
 from symbiosis.local_postgres import LocalPostgres
-from symbiosis.settings import Settings, Topics
 from symbiosis.stack import stack_up
+from topics.kafka_admin import ensure_topics
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.erp_files import MAPPING, write_erp_file

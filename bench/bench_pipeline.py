@@ -35,11 +35,11 @@ import orjson
 import psycopg
 from kafka import KafkaConsumer, KafkaProducer
 
+from runtime.settings import Settings, Topics
 from schemas.registry import Need, Park, Site, Stream
 from sinks.writer import Batch, PostgresWriter
 from symbiosis.local_postgres import LocalPostgres
 from symbiosis.pipeline import LocalPipeline
-from symbiosis.settings import Settings, Topics
 from symbiosis.stack import stack_up
 
 METERS_PER_STREAM = 50

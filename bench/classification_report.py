@@ -20,8 +20,8 @@ from importlib import resources
 from unittest import mock
 
 from domain import classify as classifier
+from domain.errors import ClassificationError
 from schemas.common import ResourceKind
-from symbiosis.errors import ClassificationError
 
 KINDS = [k.value for k in ResourceKind]
 

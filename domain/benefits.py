@@ -14,8 +14,12 @@ exchange running at ``quantity`` (in the need's unit) all year:
 * **water**: each m3 displaces mains supply (``water_supply``), plus wastewater treatment
   (``water_treatment``) when the stream is grey water or wastewater. ``water_m3_per_yr`` is
   the volume.
-* **gas**: a fuel gas (a species with an ``lhv_*`` factor, scaled by purity) displaces natural
-  gas on an energy basis; other gases earn no CO2e credit.
+* **gas**: a fuel gas displaces natural gas on an energy basis. The energy comes from the
+  stream's ``heating_value_mj_per_m3`` (MJ per normal m3, of the gas as delivered) when given,
+  else from the species' ``lhv_*`` factor scaled by purity; other species the project knows
+  earn no CO2e credit. A gas with neither a species nor a heating value, a species the project
+  does not know, or a quantity that cannot be put in the heating value's basis (mass without
+  a density) gives a benefit with ``quantified=False`` and a ``note`` saying why (CO2e 0).
 
 CO2e may be negative (a long haul of a low-value material). Results are not rounded.
 """
@@ -30,11 +34,11 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Final
 
-from domain.units import convert, to_canonical
+from domain.errors import ConfigurationError, UnitError
+from domain.units import GAS_NORMAL_DENSITY_KG_PER_M3, convert, gas_density, to_canonical
 from schemas.alerts import Benefit
 from schemas.common import ResourceKind
 from schemas.registry import Need, Stream, WaterQuality
-from symbiosis.errors import ConfigurationError
 
 FACTORS_FILE: Final = "benefit-factors.csv"
 
@@ -52,6 +56,8 @@ _EXPECTED_UNITS: Final = MappingProxyType(
 """Factors the rules need, with the unit the code assumes; the loader checks both."""
 
 _PREFIX_UNITS: Final = MappingProxyType({"displaced_": "kg CO2e/t", "lhv_": "MWh/t"})
+_MJ_PER_MWH: Final = 3600.0
+_NOTE_MAX_CHARS: Final = 300
 _TREATED_QUALITIES: Final = frozenset({WaterQuality.GREY, WaterQuality.WASTEWATER})
 
 
@@ -124,10 +130,12 @@ def estimate(
         table: Factors to use; the bundled table by default.
 
     Returns:
-        CO2e avoided (t/yr, may be negative), tonnes diverted and m3 reused per year.
+        CO2e avoided (t/yr, may be negative), tonnes diverted and m3 reused per year. For a
+        gas whose CO2e cannot be estimated, ``quantified`` is False and ``note`` says why.
 
     Raises:
-        UnitError: ``need.unit`` cannot be expressed in its kind's canonical unit.
+        UnitError: ``need.unit`` cannot be expressed in its kind's canonical unit (not for a
+            gas: its benefit is then not quantified).
     """
     t = table if table is not None else factors()
     label = f"need {need.id!r} quantity"
@@ -153,11 +161,45 @@ def estimate(
         return Benefit(
             co2e_t_per_yr=t_per_yr * (credit - haul) / 1000.0, diverted_t_per_yr=t_per_yr
         )
+    return _gas(stream, need, quantity, t, label)
+
+
+def _gas(stream: Stream, need: Need, quantity: float, t: FactorTable, label: str) -> Benefit:
     species = stream.gas_species or need.gas_species
-    t_per_yr = to_canonical(quantity, need.unit, kind, field=label, gas_species=species)
+    density = gas_density(stream, need)
+    kind = ResourceKind.GAS
+    try:
+        if stream.heating_value_mj_per_m3 is not None:
+            m3_per_yr = convert(
+                quantity, need.unit, "m^3/yr", field=label, kind=kind, gas_species=species,
+                density_kg_per_m3=density,
+            )  # fmt: skip
+            mwh_per_yr = m3_per_yr * stream.heating_value_mj_per_m3 / _MJ_PER_MWH
+            return Benefit(co2e_t_per_yr=mwh_per_yr * t.value("natural_gas_co2") / 1000.0)
+        if species is None:
+            return _not_quantified(
+                "a gas with neither gas_species nor heating_value_mj_per_m3: CO2e not quantified"
+            )
+        lhv = t.fuel_lhv_mwh_per_t(species)
+        if lhv == 0.0:
+            if species.lower() in GAS_NORMAL_DENSITY_KG_PER_M3:
+                return Benefit(co2e_t_per_yr=0.0)  # a known gas that is not a fuel
+            return _not_quantified(
+                f"no heating value known for gas {species!r}: CO2e not quantified "
+                "(give heating_value_mj_per_m3)"
+            )
+        t_per_yr = to_canonical(
+            quantity, need.unit, kind, field=label, gas_species=species, density_kg_per_m3=density
+        )
+    except UnitError as e:
+        return _not_quantified(f"CO2e not quantified: {e}")
     purity = (stream.purity_pct if stream.purity_pct is not None else 100.0) / 100.0
-    mwh_per_yr = t_per_yr * purity * t.fuel_lhv_mwh_per_t(species)
+    mwh_per_yr = t_per_yr * purity * lhv
     return Benefit(co2e_t_per_yr=mwh_per_yr * t.value("natural_gas_co2") / 1000.0)
+
+
+def _not_quantified(note: str) -> Benefit:
+    return Benefit(co2e_t_per_yr=0.0, quantified=False, note=note[:_NOTE_MAX_CHARS])
 
 
 @cache

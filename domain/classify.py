@@ -40,9 +40,9 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Final, Literal, cast, get_args
 
+from domain.errors import ClassificationError
 from domain.ewc import EwcEntry, catalogue
 from schemas.common import ResourceKind
-from symbiosis.errors import ClassificationError
 
 LexiconKind = Literal[
     "heat", "steam", "water", "material", "gas", "none", "source", "hazard", "safe"

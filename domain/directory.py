@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from domain.errors import ConfigurationError, UnknownReferenceError
 from schemas.registry import Exchange, Need, Site, Stream
-from symbiosis.errors import ConfigurationError, UnknownReferenceError
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from symbiosis.errors import ClassificationError
+from domain.errors import ClassificationError
 
 
 @dataclass(frozen=True, slots=True)

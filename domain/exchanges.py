@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from domain.errors import ConfigurationError, UnitError
 from domain.match_index import compatible_need_kinds
 from domain.units import convert
 from schemas.common import ResourceKind
 from schemas.registry import Exchange, ExchangeStatus, ExchangeTerms, Need, Site, Stream
-from symbiosis.errors import ConfigurationError, UnitError
 
 NOMINAL_TOLERANCE: Final = 1e-9
 """Relative slack on "quantity <= nominal", for float rounding of unit conversions."""

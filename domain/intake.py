@@ -24,9 +24,9 @@ from typing import Final
 from pydantic import ValidationError
 
 from domain.directory import Directory
+from domain.errors import UnitError
 from domain.units import factor
 from schemas.readings import Reading, ReadingQuality
-from symbiosis.errors import UnitError
 
 UNMAPPED: Final = object()
 """Placeholder :func:`omf_rows` leaves for an item it could not map (already an error)."""

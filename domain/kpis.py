@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.benefits import estimate
+from domain.errors import UnitError
 from domain.geo import haversine_km
 from domain.units import canonical_unit, convert, to_canonical
 from schemas.alerts import Benefit
 from schemas.common import ResourceKind
 from schemas.ledger import LedgerEntry
 from schemas.registry import Exchange, Need, Site, Stream
-from symbiosis.errors import UnitError
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,11 @@ Needs are bucketed by
   probes its code's chapter, sub-chapter and code, so it meets exactly the needs accepting its
   code), for gases the species (``"*"`` for a need naming none; a stream probes its species
   and ``"*"``), empty otherwise;
+* **basis**: the unit the need's minimum is filed in, :func:`domain.units.basis_unit` (the
+  kind's canonical unit; for a gas, ``t/yr`` for a mass flow and normal ``m^3/h`` for a volume
+  flow, so filing never needs a gas species). A gas stream probes both bases, its available
+  amount converted with its own density or species; when it has neither, the basis of the
+  other dimension is not bounded by quantity (:func:`domain.matching.feasible` decides);
 * **place**, on the hierarchical grid of :mod:`domain.geo`:
 
   - a need with ``max_distance_km`` is filed in the cells its reach covers, at the level
@@ -17,7 +22,7 @@ Needs are bucketed by
     ``max_distance_km`` looks up the cells its reach covers, and a stream with no limit either
     looks up the single top-level cell (every such need: unavoidable, any of them may match).
 
-Within a bucket needs are sorted by their minimum quantity in the kind's canonical unit, so a
+Within a bucket needs are sorted by their minimum quantity in the bucket's basis unit, so a
 bisection skips every need whose minimum exceeds the available amount. Each filed entry also
 carries a compact copy of the need's company, place, reach, minimum duration and window, so
 the cheap rules reject a candidate without touching the ``Need`` and ``Site`` objects.
@@ -39,11 +44,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+from domain.errors import UnitError
 from domain.geo import LEVELS, TOP_LEVEL, Cell, cell_of, cover, haversine_km
-from domain.units import to_canonical
+from domain.units import CANONICAL_UNITS, GAS_VOLUME_UNIT, basis_unit, factor
 from schemas.common import ResourceKind
 from schemas.registry import Need, Site, Stream
-from symbiosis.errors import UnitError
 
 _MAX_ID: Final = "\U0010ffff"  # sorts after every slug
 _SLACK: Final = 1e-6
@@ -51,13 +56,13 @@ _TIME_SLACK_S: Final = 1e-3
 _ANY_SPECIES: Final = "*"
 
 Entry = tuple[float, str, str, float, float, float, float, float, float]
-"""A filed need: (minimum quantity in the canonical unit, need id, company, lat, lon, reach
+"""A filed need: (minimum quantity in the basis unit, need id, company, lat, lon, reach
 km, minimum duration s, active from, active until as POSIX seconds). Buckets sort by the first
 two (ids are unique, so the rest is never compared); the rest is a compact copy of what the
 cheap rules read, so rejecting a candidate touches only this tuple."""
 Bound = tuple[float, str]
-Group = tuple[ResourceKind, str]
-"""(need kind, sub-key)."""
+Group = tuple[ResourceKind, str, str]
+"""(need kind, sub-key, basis unit)."""
 Grid = dict[int, dict[Cell, list[Entry]]]
 """level -> cell -> bucket, for one group."""
 
@@ -75,6 +80,14 @@ class _Filed:
 class _StreamPlace:
     cells: tuple[Cell, ...]
     reach: tuple[int, tuple[Cell, ...]] | None
+
+
+_GAS_BASES: Final = (CANONICAL_UNITS[ResourceKind.GAS], GAS_VOLUME_UNIT)
+
+
+def _bases(need_kind: ResourceKind) -> tuple[str, ...]:
+    """The basis units needs of ``need_kind`` may be filed in."""
+    return _GAS_BASES if need_kind is ResourceKind.GAS else (CANONICAL_UNITS[need_kind],)
 
 
 def compatible_need_kinds(kind: ResourceKind) -> tuple[ResourceKind, ...]:
@@ -124,16 +137,12 @@ class NeedIndex:
         """File a need located at ``site`` (replacing one with the same id).
 
         Raises:
-            UnitError: its unit cannot be expressed in its kind's canonical unit.
+            UnitError: its unit is not a rate of its kind (cannot be put in its basis unit).
         """
         self.remove(need.id)
-        minimum = to_canonical(
-            need.min_quantity,
-            need.unit,
-            need.kind,
-            field=f"need {need.id!r} min_quantity",
-            gas_species=need.gas_species,
-        )
+        field = f"need {need.id!r} min_quantity"
+        basis = basis_unit(need.unit, need.kind, field=field)
+        minimum = need.min_quantity * factor(need.unit, basis, field=field, kind=need.kind)
         filed = _Filed(
             entry=(
                 minimum,
@@ -146,7 +155,7 @@ class NeedIndex:
                 need.active_from.timestamp() if need.active_from is not None else -math.inf,
                 need.active_until.timestamp() if need.active_until is not None else math.inf,
             ),
-            groups=tuple((need.kind, sub) for sub in need_subkeys(need)),
+            groups=tuple((need.kind, sub, basis) for sub in need_subkeys(need)),
             lat=site.lat,
             lon=site.lon,
             reach_km=need.max_distance_km,
@@ -213,7 +222,6 @@ class NeedIndex:
         checked on the compact filed copy (time with a millisecond of slack).
         """
         check = _Check(
-            bound=(self._limit(stream, available), _MAX_ID),
             company=site.company,
             lat=site.lat,
             lon=site.lon,
@@ -222,32 +230,41 @@ class NeedIndex:
             sustained_s=sustained_s,
         )
         place = self._place(site, stream)
+        bounds: dict[str, Bound] = {}
         for need_kind in compatible_need_kinds(stream.kind):
-            for sub in stream_subkeys(stream, need_kind):
-                group = (need_kind, sub)
-                reach = self._reach.get(group)
-                if reach:
-                    for level, cell_map in reach.items():
-                        yield from check.filter(cell_map.get(place.cells[level]))
-                point = self._point.get(group)
-                if point:
-                    level, cells = _point_cells(place)
-                    cell_map = point.get(level, {})
-                    for cell in cells:
-                        yield from check.filter(cell_map.get(cell))
+            for basis in _bases(need_kind):
+                bound = bounds.get(basis)
+                for sub in stream_subkeys(stream, need_kind):
+                    group = (need_kind, sub, basis)
+                    reach = self._reach.get(group)
+                    point = self._point.get(group)
+                    if not reach and not point:
+                        continue
+                    if bound is None:
+                        bound = bounds[basis] = (self._limit(stream, available, basis), _MAX_ID)
+                    if reach:
+                        for level, cell_map in reach.items():
+                            yield from check.filter(cell_map.get(place.cells[level]), bound)
+                    if point:
+                        level, cells = _point_cells(place)
+                        cell_map = point.get(level, {})
+                        for cell in cells:
+                            yield from check.filter(cell_map.get(cell), bound)
 
-    def _limit(self, stream: Stream, available: float) -> float:
+    def _limit(self, stream: Stream, available: float, basis: str) -> float:
+        """``available`` in ``basis``, padded; unbounded when the stream alone cannot say."""
         try:
-            canonical = to_canonical(
-                available,
+            in_basis = available * factor(
                 stream.unit,
-                stream.kind,
+                basis,
                 field=f"stream {stream.id!r} available",
+                kind=stream.kind,
                 gas_species=stream.gas_species,
+                density_kg_per_m3=stream.density_kg_per_m3,
             )
         except UnitError:
             return math.inf
-        return canonical * (1.0 + _SLACK) + _SLACK
+        return in_basis * (1.0 + _SLACK) + _SLACK
 
     def _place(self, site: Site, stream: Stream) -> _StreamPlace:
         place = self._places.get(stream.id)
@@ -270,7 +287,6 @@ def _point_cells(place: _StreamPlace) -> tuple[int, tuple[Cell, ...]]:
 
 @dataclass(frozen=True, slots=True)
 class _Check:
-    bound: Bound
     company: str
     lat: float
     lon: float
@@ -278,12 +294,12 @@ class _Check:
     now: float
     sustained_s: float
 
-    def filter(self, bucket: list[Entry] | None) -> Iterator[str]:
+    def filter(self, bucket: list[Entry] | None, bound: Bound) -> Iterator[str]:
         if not bucket:
             return
         now, sustained, company = self.now, self.sustained_s, self.company
         lat, lon, reach = self.lat, self.lon, self.reach_km
-        for i in range(bisect_right(bucket, self.bound)):
+        for i in range(bisect_right(bucket, bound)):
             _, need_id, need_company, n_lat, n_lon, n_reach, duration, t_from, t_until = bucket[i]
             if (
                 need_company == company

@@ -15,7 +15,9 @@ exchangeable when **all** of these hold (each one alone can make it fail):
 6. **quantity**: the available surplus in the need's unit is at least ``need.min_quantity``
    (relative tolerance 1e-9 for unit-conversion rounding); with ``need.max_quantity``, the
    remaining capacity ``max_quantity - committed_to_need`` must also reach ``min_quantity``,
-   and the quantity offered is ``min(available, remaining)``; it must be positive;
+   and the quantity offered is ``min(available, remaining)``; it must be positive. Units
+   convert in the dimension both sides share; a gas mass <-> volume conversion uses the
+   density of :func:`domain.units.gas_density` (the stream's, else the need's);
 7. **distance**: the great-circle distance is within ``need.max_distance_km`` and
    ``stream.max_distance_km``, each when set;
 8. **duration**: the surplus has been sustained for ``need.min_duration_s``;
@@ -25,7 +27,11 @@ exchangeable when **all** of these hold (each one alone can make it fail):
 :class:`Matcher` answers the same question for one stream against every open need, through
 an index (see :mod:`domain.match_index`) so that one call costs the same with 1,000 or
 100,000 open needs. It only prunes: every candidate is still checked by :func:`feasible`, so
-its answer equals a scan of :func:`feasible` over all needs (a tested property).
+its answer equals a scan of :func:`feasible` over all needs (a tested property). A pair whose
+quantities cannot be compared (:func:`feasible` raises :class:`~domain.errors.UnitError`,
+e.g. a gas by mass against one by volume with no density on either side) does not match; the
+matcher records it with its reason (:meth:`Matcher.incomparable`) and the other pairs are
+matched as usual.
 """
 
 from __future__ import annotations
@@ -38,13 +44,13 @@ from typing import Final
 
 from domain import ewc as ewc_list
 from domain.benefits import estimate
+from domain.errors import ConfigurationError, SymbiosisError, UnitError
 from domain.geo import haversine_km
 from domain.match_index import NeedIndex, compatible_need_kinds
-from domain.units import convert, to_canonical
+from domain.units import basis_unit, convert, factor, gas_density
 from schemas.alerts import Benefit
 from schemas.common import ResourceKind
 from schemas.registry import Exchange, Need, Park, Site, Stream
-from symbiosis.errors import ConfigurationError
 
 QUANTITY_TOLERANCE: Final = 1e-9
 """Relative slack when comparing a converted quantity with a need's minimum."""
@@ -69,6 +75,19 @@ class Match:
     distance_km: float
     benefit: Benefit
     score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Incomparable:
+    """A (stream, need) pair whose quantities cannot be compared.
+
+    It passed every rule checked before the quantity; ``reason`` is the conversion error,
+    naming the stream, the need and both units.
+    """
+
+    stream: str
+    need: str
+    reason: str
 
 
 def feasible(
@@ -172,6 +191,7 @@ def _quality_ok(stream: Stream, need: Need) -> bool:
 
 
 def _quantity(stream: Stream, need: Need, available: float, committed: float) -> float | None:
+    gas = stream.kind is ResourceKind.GAS
     in_need_unit = convert(
         available,
         stream.unit,
@@ -179,6 +199,7 @@ def _quantity(stream: Stream, need: Need, available: float, committed: float) ->
         field=f"stream {stream.id!r} available for need {need.id!r}",
         kind=stream.kind,
         gas_species=stream.gas_species or need.gas_species,
+        density_kg_per_m3=gas_density(stream, need) if gas else None,
     )
     floor = need.min_quantity * (1.0 - QUANTITY_TOLERANCE)
     if in_need_unit < floor:
@@ -212,6 +233,7 @@ class Matcher:
         self._needs_by_site: dict[str, set[str]] = {}
         self._exchanges: dict[str, Exchange] = {}
         self._committed: dict[str, dict[str, tuple[Exchange, float]]] = {}
+        self._incomparable: dict[tuple[str, str], str] = {}
         self._index = NeedIndex()
         for site in sites:
             self.update_site(site)
@@ -221,14 +243,47 @@ class Matcher:
             self.add_exchange(exchange)
 
     @classmethod
-    def from_park(cls, park: Park) -> Matcher:
+    def from_park(cls, park: Park, *, problems: list[str] | None = None) -> Matcher:
         """A matcher holding a park file's sites, needs and exchanges.
+
+        Args:
+            park: The park.
+            problems: When given, a need or an exchange that cannot be added is left out and
+                described here (one sentence each) instead of raising: an exchange whose
+                quantity cannot be expressed in its need's unit is not counted, and its need
+                is left out too when it has a ``max_quantity`` (its remaining capacity would
+                be unknown).
 
         Raises:
             UnitError: a stream's or need's unit does not fit its kind.
             ClassificationError: a material stream's EWC code is unknown.
         """
-        return cls(park.sites, park.needs, park.exchanges)
+        if problems is None:
+            return cls(park.sites, park.needs, park.exchanges)
+        matcher = cls(park.sites)
+        for need in park.needs:
+            try:
+                matcher.add_need(need)
+            except SymbiosisError as e:
+                problems.append(f"need {need.id!r} left out: {e}")
+        left_out: set[str] = set()
+        for exchange in park.exchanges:
+            if exchange.need in left_out:
+                continue
+            try:
+                matcher.add_exchange(exchange)
+            except SymbiosisError as e:
+                taker = matcher._needs.get(exchange.need)
+                if taker is not None and taker.max_quantity is not None:
+                    matcher.remove_need(taker.id)
+                    left_out.add(taker.id)
+                    problems.append(
+                        f"need {taker.id!r} left out: its remaining capacity is unknown, "
+                        f"exchange {exchange.id!r} cannot be counted against it: {e}"
+                    )
+                else:
+                    problems.append(f"exchange {exchange.id!r} not counted: {e}")
+        return matcher
 
     def __len__(self) -> int:
         """Number of open needs."""
@@ -255,6 +310,7 @@ class Matcher:
         if old is not None:
             for stream in old.streams:
                 self._streams.pop(stream.id, None)
+            self._forget_incomparable(streams={st.id for st in old.streams})
         self._sites[site.id] = site
         for stream in site.streams:
             self._streams[stream.id] = (site, stream)
@@ -278,6 +334,7 @@ class Matcher:
         old = self._needs.get(need.id)
         if old is not None:
             self._needs_by_site[old.site].discard(need.id)
+            self._forget_incomparable(need=need.id)
         self._needs[need.id] = need
         self._needs_by_site.setdefault(need.site, set()).add(need.id)
         self._index.add(need, site)
@@ -290,6 +347,7 @@ class Matcher:
         if need is None:
             return
         self._needs_by_site[need.site].discard(need_id)
+        self._forget_incomparable(need=need_id)
         self._index.remove(need_id)
         for exchange_id in list(self._committed.pop(need_id, {})):
             self._exchanges.pop(exchange_id, None)
@@ -317,8 +375,9 @@ class Matcher:
                 f"exchange {exchange.id!r} names unknown need {exchange.need!r}"
             )
         known = self._streams.get(exchange.stream)
-        kind = known[1].kind if known is not None else need.kind
-        species = (known[1].gas_species if known is not None else None) or need.gas_species
+        stream = known[1] if known is not None else None
+        kind = stream.kind if stream is not None else need.kind
+        species = (stream.gas_species if stream is not None else None) or need.gas_species
         quantity = convert(
             exchange.quantity,
             exchange.unit,
@@ -326,6 +385,7 @@ class Matcher:
             field=f"exchange {exchange.id!r} quantity",
             kind=kind,
             gas_species=species,
+            density_kg_per_m3=gas_density(stream, need),
         )
         self.remove_exchange(exchange.id)
         self._exchanges[exchange.id] = exchange
@@ -355,7 +415,7 @@ class Matcher:
 
         Cost: the needs looked at are those of a compatible kind (for materials, accepting
         the stream's EWC code; for gases, its species) filed in the stream's grid cell, with a
-        canonical minimum at most the available amount; of those, only needs passing the
+        minimum (in its basis unit) at most the available amount; of those, only needs passing the
         company, duration, window and distance rules reach :func:`feasible`. It does not grow
         with the number of open needs, only with the needs within reach. A stream and a need
         that both leave the distance open fall back to all such needs of that kind.
@@ -367,7 +427,9 @@ class Matcher:
             sustained_s: How long the surplus has stayed available.
 
         Returns:
-            The matches, ranked by :func:`rank`; equal to :meth:`scan`.
+            The matches, ranked by :func:`rank`; equal to :meth:`scan`. A candidate pair
+            whose quantities cannot be compared is left out and recorded (see
+            :meth:`incomparable`).
 
         Raises:
             KeyError: unknown stream.
@@ -397,6 +459,27 @@ class Matcher:
             for need in self._needs.values()
         )
         return rank(m for m in found if m is not None)
+
+    def incomparable(self) -> list[Incomparable]:
+        """Pairs left out because their quantities cannot be compared, by stream then need.
+
+        Holds the pairs met by :meth:`match`, :meth:`scan` or :meth:`check` so far, each with
+        its latest reason; a pair is dropped when it compares again or its need or site is
+        replaced or removed.
+        """
+        return [
+            Incomparable(stream=s, need=n, reason=reason)
+            for (s, n), reason in sorted(self._incomparable.items())
+        ]
+
+    def _forget_incomparable(
+        self, *, streams: set[str] | None = None, need: str | None = None
+    ) -> None:
+        if not self._incomparable:
+            return
+        for pair in list(self._incomparable):
+            if (streams is not None and pair[0] in streams) or pair[1] == need:
+                del self._incomparable[pair]
 
     def site(self, site_id: str) -> Site:
         """The site with this id.
@@ -440,17 +523,27 @@ class Matcher:
         now: datetime,
         sustained_s: float,
     ) -> Match | None:
-        """:func:`feasible` with the need's site and its committed capacity looked up."""
-        return feasible(
-            site,
-            stream,
-            need,
-            self._sites[need.site],
-            available,
-            now,
-            sustained_s,
-            self.committed(need.id, now),
-        )
+        """:func:`feasible` with the need's site and its committed capacity looked up.
+
+        A pair whose quantities cannot be compared gives None and is recorded.
+        """
+        try:
+            m = feasible(
+                site,
+                stream,
+                need,
+                self._sites[need.site],
+                available,
+                now,
+                sustained_s,
+                self.committed(need.id, now),
+            )
+        except UnitError as e:
+            self._incomparable[(stream.id, need.id)] = str(e)
+            return None
+        if self._incomparable:
+            self._incomparable.pop((stream.id, need.id), None)
+        return m
 
     def match_nominal(self, *, now: datetime) -> list[Match]:
         """Matches of every stream at its nominal surplus, taken as sustained indefinitely.
@@ -465,13 +558,15 @@ class Matcher:
 
 
 def _check_stream(stream: Stream) -> None:
-    field = f"stream {stream.id!r} unit"
     if stream.kind is ResourceKind.MATERIAL and stream.ewc is not None:
         ewc_list.catalogue().get(stream.ewc)
-    to_canonical(1.0, stream.unit, stream.kind, field=field, gas_species=stream.gas_species)
+    _check_rate(stream.unit, stream.kind, field=f"stream {stream.id!r} unit")
 
 
 def _check_need(need: Need) -> None:
-    to_canonical(
-        1.0, need.unit, need.kind, field=f"need {need.id!r} unit", gas_species=need.gas_species
-    )
+    _check_rate(need.unit, need.kind, field=f"need {need.id!r} unit")
+
+
+def _check_rate(unit: str, kind: ResourceKind, *, field: str) -> None:
+    """``unit`` is a rate of ``kind``: it converts to its basis unit (no gas bridge needed)."""
+    factor(unit, basis_unit(unit, kind, field=field), field=field, kind=kind)

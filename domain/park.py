@@ -4,7 +4,7 @@ A park file describes sites, the surplus streams they give and the needs they ha
 documented in the README and by :func:`park_json_schema`). Reading one is strict: every problem is
 reported at once, each naming the file, the line and the field, e.g.::
 
-    parks/x.yaml:14: sites[0].streams[1].unit: 'MWW' is not a unit pint understands
+    x.yaml:14: sites[0].streams[1].unit: 'MWW' is not a unit pint understands; did you mean 'MW'?
 
 Besides what the models check, this module checks what needs the domain: units are rates of the
 right dimension for their kind, EWC codes are on the European List of Waste, and cross-references
@@ -30,12 +30,12 @@ from pydantic import BaseModel, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from domain import ewc
-from domain.units import convert, to_canonical
+from domain.errors import ParkFileError, UnitError
+from domain.files import read_text
+from domain.units import basis_unit, convert, factor
 from schemas.common import SLUG_PATTERN, ResourceKind
 from schemas.registry import Park
 from schemas.units import UREG, parse_unit
-from symbiosis.errors import ParkFileError, UnitError
-from symbiosis.files import read_text
 
 Loc = tuple[str | int, ...]
 """Where a value sits in the park file: mapping keys and sequence indexes from the top."""
@@ -200,8 +200,10 @@ def park_json_schema() -> dict[str, Any]:
         "streams), the needs of its sites and the exchanges already committed. Ids are lowercase "
         "slugs, unique per kind; units are any unit pint parses, and must be a rate of the "
         "kind (heat: power; steam: power or mass flow; water: volume or mass flow; material: "
-        "mass flow; gas: mass flow, or volume flow in normal m^3 with a gas_species of known "
-        "density); EWC codes must be on the European List of Waste; a need's site and an "
+        "mass flow; gas: mass flow, or volume flow in normal m^3 such as m^3/h, Nm3/h, scf/d; "
+        "comparing a gas mass flow with a volume flow needs a gas_species of known density or "
+        "density_kg_per_m3); plant spellings such as m3/h, m³/h and t/y are read as m^3/h and "
+        "t/yr; EWC codes must be on the European List of Waste; a need's site and an "
         "exchange's stream and need must exist in the file. EWC codes may be written unquoted: "
         "they are read as written, leading zeros kept."
     )
@@ -251,6 +253,7 @@ def nominal_available(park: Park, now: datetime) -> dict[str, float]:
             field=f"exchange {x.id!r} quantity",
             kind=stream.kind,
             gas_species=stream.gas_species,
+            density_kg_per_m3=stream.density_kg_per_m3,
         )
     return {stream_id: max(value, 0.0) for stream_id, value in available.items()}
 
@@ -507,7 +510,7 @@ def _suggest(name: str, known: set[str]) -> str:
 
 def _domain_issues(data: Any) -> Found:
     found: Found = []
-    supplies: dict[str, tuple[ResourceKind, str, str | None]] = {}
+    supplies: dict[str, tuple[ResourceKind, str, str | None, float | None]] = {}
     for loc, stream in _streams(data):
         rate_issues = _rate_issues(loc, stream, "stream")
         found += rate_issues + _finite_issues(loc, stream)
@@ -516,13 +519,14 @@ def _domain_issues(data: Any) -> Found:
             found.append(((*loc, "ewc"), f"EWC code {code!r} is not on the European List of Waste"))
         kind, unit, stream_id = _kind(stream), _unit(stream), stream.get("id")
         if isinstance(stream_id, str) and kind is not None and unit is not None and not rate_issues:
-            species = stream.get("gas_species")
+            species, density = stream.get("gas_species"), stream.get("density_kg_per_m3")
             supplies.setdefault(
                 stream_id,
                 (
                     kind,
                     str(stream["unit"]).strip(),
                     species if isinstance(species, str) else None,
+                    _positive(density),
                 ),
             )
 
@@ -543,7 +547,7 @@ def _domain_issues(data: Any) -> Found:
         supply = supplies.get(stream_ref) if isinstance(stream_ref, str) else None
         if supply is None:
             continue  # unknown stream: reported by the reference check
-        stream_kind, stream_unit, stream_species = supply
+        stream_kind, stream_unit, stream_species, stream_density = supply
         unit = _unit(x)
         if unit is not None:
             try:
@@ -554,6 +558,7 @@ def _domain_issues(data: Any) -> Found:
                     field=f"exchange {x.get('id')!r} unit",
                     kind=stream_kind,
                     gas_species=stream_species,
+                    density_kg_per_m3=stream_density,
                 )
             except UnitError as e:
                 found.append(((*loc, "unit"), f"{e}, the unit of stream {stream_ref!r}"))
@@ -619,18 +624,18 @@ def _rate_issues(loc: Loc, entry: Mapping[str, Any], what: str) -> Found:
         wanted = " or ".join(label for _, label in _RATES[kind])
         message = f"{text!r} is not a rate a {kind} {what} can be given in: use {wanted}"
         return [((*loc, "unit"), message)]
-    species = entry.get("gas_species")
-    try:
-        to_canonical(
-            1.0,
-            text,
-            kind,
-            field=f"{what} {entry.get('id')!r} unit",
-            gas_species=species if isinstance(species, str) else None,
-        )
+    field = f"{what} {entry.get('id')!r} unit"
+    try:  # in the dimension it is given in: a gas by volume needs no species to be valid
+        factor(text, basis_unit(text, kind, field=field), field=field, kind=kind)
     except UnitError as e:
         return [((*loc, "unit"), str(e))]
     return []
+
+
+def _positive(value: Any) -> float | None:
+    """A density as written, when it is a usable one (the model reports the others)."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+    return float(value) if ok and math.isfinite(value) else None
 
 
 def _finite_issues(loc: Loc, entry: Mapping[str, Any]) -> Found:

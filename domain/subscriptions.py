@@ -25,9 +25,9 @@ from typing import Final
 
 from domain.directory import Directory
 from domain.disclosure import alert_view
+from domain.errors import ConfigurationError
 from schemas.alerts import Alert
 from schemas.registry import Need
-from symbiosis.errors import ConfigurationError
 
 SECRET_PREFIX: Final = "whsec_"  # noqa: S105 - the format's prefix, not a secret
 ROTATION_GRACE: Final = timedelta(hours=24)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
-from symbiosis.errors import ConfigurationError
+from domain.errors import ConfigurationError
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 NAME_REFUSED: Final = "webhook: the host must resolve to public addresses only"

@@ -26,10 +26,10 @@ from kafka.producer.future import FutureRecordMetadata
 
 from domain.intake import RowError, check_readings
 from ingest.publisher import Publisher
+from runtime import metrics
+from runtime.settings import Settings
 from schemas.readings import ReadingBatch
 from schemas.rejections import Rejection
-from symbiosis import metrics
-from symbiosis.settings import Settings
 from topics.registry_follower import RegistryFollower
 
 STAGE: Final = "ingest"
@@ -104,7 +104,7 @@ class ReadingGateway:
                 independent messages batched together).
 
         Raises:
-            PipelineError: Kafka did not acknowledge in time; the caller answers 503 and the
+            TransientError: Kafka did not acknowledge in time; the caller answers 503 and the
                 client retries (safe, see the module docstring).
         """
         with self.registry.locked() as directory:

@@ -32,10 +32,10 @@ import paho.mqtt.client as mqtt
 import structlog
 from paho.mqtt.enums import CallbackAPIVersion
 
+from domain.errors import ConfigurationError, TransientError, UnavailableError
 from domain.intake import UNMAPPED, RowError
 from ingest.gateway import ReadingGateway
-from symbiosis.errors import ConfigurationError, PipelineError
-from symbiosis.settings import Settings
+from runtime.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -215,21 +215,23 @@ class MqttBridge:
         """Connect, subscribe and start forwarding; returns once subscribed.
 
         Raises:
-            PipelineError: the broker could not be reached, refused the connection (e.g. bad
-                credentials) or did not confirm in time.
+            UnavailableError: the broker could not be reached or did not confirm in time.
+            ConfigurationError: the broker refused the connection (e.g. bad credentials).
         """
         try:
             self._client.connect(self._host, self._port, keepalive=30)
         except OSError as e:  # includes TLS handshake failures (ssl.SSLError)
             where = f"{self._host}:{self._port}"
-            raise PipelineError(f"cannot reach the MQTT broker {where}: {e}") from e
+            raise UnavailableError(f"cannot reach the MQTT broker {where}: {e}") from e
         self._client.loop_start()
         self._worker.start()
         if not self._subscribed.wait(timeout_s):
             self.stop()
             if self._refused is not None:
-                raise PipelineError(f"the MQTT broker refused the connection: {self._refused}")
-            raise PipelineError(f"the MQTT broker did not confirm a subscription in {timeout_s} s")
+                raise ConfigurationError(f"the MQTT broker refused the connection: {self._refused}")
+            raise UnavailableError(
+                f"the MQTT broker did not confirm a subscription in {timeout_s} s"
+            )
 
     def stop(self) -> None:
         """Forward what was received, then disconnect."""
@@ -296,7 +298,7 @@ class MqttBridge:
                     rows, company=company, source="mqtt", prefix="mqtt", earlier_errors=errors,
                     row_sources=sources, all_or_nothing=False,
                 )  # fmt: skip
-            except PipelineError as e:  # Kafka away: do not ack; the broker redelivers
+            except TransientError as e:  # Kafka away: do not ack; the broker redelivers
                 self.stats.kafka_failures += 1
                 log.warning("mqtt.kafka_unavailable", error=str(e)[:200])
                 self._drop_session()

@@ -10,10 +10,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from domain.errors import UnavailableError
 from ingest.publisher import Publisher
+from runtime import metrics
 from schemas.readings import ReadingBatch
-from symbiosis import metrics
-from symbiosis.errors import PipelineError
 
 STAGE = "ingest"
 
@@ -25,7 +25,7 @@ class ReadingsProducer:
         """Connect to Kafka.
 
         Raises:
-            PipelineError: the brokers cannot be reached.
+            UnavailableError: the brokers cannot be reached.
         """
         self.topic = topic
         self.acked = 0
@@ -55,11 +55,11 @@ class ReadingsProducer:
         """Wait for every queued batch; returns readings acknowledged so far.
 
         Raises:
-            PipelineError: a batch could not be delivered (after the producer's retries).
+            UnavailableError: a batch could not be delivered (after the producer's retries).
         """
         self._publisher.flush(timeout_s)
         if self.failures:
-            raise PipelineError(f"{len(self.failures)} batches failed: {self.failures[:3]}")
+            raise UnavailableError(f"{len(self.failures)} batches failed: {self.failures[:3]}")
         return self.acked
 
     def close(self) -> None:

@@ -16,8 +16,8 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from kafka.producer.future import FutureRecordMetadata
 
-from symbiosis import metrics
-from symbiosis.errors import PipelineError
+from domain.errors import UnavailableError
+from runtime import metrics
 
 STAGE = "ingest"
 
@@ -34,7 +34,7 @@ class Publisher:
             overrides: Other ``KafkaProducer`` settings.
 
         Raises:
-            PipelineError: the brokers cannot be reached.
+            UnavailableError: the brokers cannot be reached.
         """
         config: dict[str, Any] = {
             "bootstrap_servers": bootstrap,
@@ -49,13 +49,13 @@ class Publisher:
         try:
             self._producer = KafkaProducer(**config)
         except KafkaError as e:
-            raise PipelineError(f"cannot reach Kafka at {bootstrap}: {e}") from e
+            raise UnavailableError(f"cannot reach Kafka at {bootstrap}: {e}") from e
 
     def send(self, topic: str, key: str | None, value: bytes | None) -> FutureRecordMetadata:
         """Queue one record (``value=None``: a tombstone); returns its acknowledgement future.
 
         Raises:
-            PipelineError: the record could not even be queued (no metadata for the topic or
+            UnavailableError: the record could not even be queued (no metadata for the topic or
                 the buffer full for ``max_block_s``, or the record is too large).
         """
         try:
@@ -64,14 +64,14 @@ class Publisher:
             )
         except KafkaError as e:
             metrics.FAILURES.labels(STAGE, type(e).__name__).inc()
-            raise PipelineError(f"Kafka did not take a record for {topic}: {e}") from e
+            raise UnavailableError(f"Kafka did not take a record for {topic}: {e}") from e
         return future
 
     def wait(self, futures: Iterable[FutureRecordMetadata], timeout_s: float) -> int:
         """Block until every future is acknowledged; returns how many were.
 
         Raises:
-            PipelineError: a record was refused, or not acknowledged within ``timeout_s``
+            UnavailableError: a record was refused, or not acknowledged within ``timeout_s``
                 (it may still arrive later: callers answer "not accepted", so a client
                 retries, and every consumer treats a repeat as a no-op).
         """
@@ -85,7 +85,7 @@ class Publisher:
                 failed.append(f"{type(e).__name__}: {e}")
         if failed:
             metrics.FAILURES.labels(STAGE, "kafka_not_acknowledged").inc(len(failed))
-            raise PipelineError(
+            raise UnavailableError(
                 f"Kafka did not acknowledge {len(failed)} of {len(pending)} records "
                 f"within {timeout_s:g} s: {failed[0]}"
             )
@@ -95,12 +95,12 @@ class Publisher:
         """Wait until everything queued (by any thread) is sent or has failed.
 
         Raises:
-            PipelineError: not done within ``timeout_s``.
+            UnavailableError: not done within ``timeout_s``.
         """
         try:
             self._producer.flush(timeout=timeout_s)
         except KafkaError as e:
-            raise PipelineError(f"flushing the producer failed: {e}") from e
+            raise UnavailableError(f"flushing the producer failed: {e}") from e
 
     def close(self) -> None:
         """Flush what is queued and close the connection."""

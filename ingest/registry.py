@@ -14,9 +14,9 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from pydantic import BaseModel
 
+from domain.errors import UnavailableError
+from runtime.settings import Topics
 from schemas.registry import Exchange, Need, Park, Site
-from symbiosis.errors import PipelineError
-from symbiosis.settings import Topics
 
 
 class RegistryPublisher:
@@ -28,7 +28,7 @@ class RegistryPublisher:
         """Connect to Kafka (``options``: client settings, e.g. SASL_SSL).
 
         Raises:
-            PipelineError: the brokers cannot be reached.
+            UnavailableError: the brokers cannot be reached.
         """
         self.topics = topics
         self._futures: list[Any] = []
@@ -38,7 +38,7 @@ class RegistryPublisher:
                 **(options or {}),
             )  # fmt: skip
         except KafkaError as e:
-            raise PipelineError(f"cannot reach Kafka at {bootstrap}: {e}") from e
+            raise UnavailableError(f"cannot reach Kafka at {bootstrap}: {e}") from e
 
     def _send(self, topic: str, key: str, model: BaseModel | None) -> None:
         value = model.model_dump_json().encode() if model is not None else None
@@ -74,16 +74,18 @@ class RegistryPublisher:
         """Wait until Kafka acknowledged everything sent.
 
         Raises:
-            PipelineError: a record could not be delivered.
+            UnavailableError: a record could not be delivered.
         """
         try:
             self._producer.flush(timeout=timeout_s)
         except KafkaError as e:
-            raise PipelineError(f"publishing the registry failed: {e}") from e
+            raise UnavailableError(f"publishing the registry failed: {e}") from e
         failed = [f.exception for f in self._futures if f.failed()]
         self._futures.clear()
         if failed:
-            raise PipelineError(f"{len(failed)} registry records were not accepted: {failed[:3]}")
+            raise UnavailableError(
+                f"{len(failed)} registry records were not accepted: {failed[:3]}"
+            )
 
     def close(self) -> None:
         """Flush and close."""

@@ -28,6 +28,9 @@ from kafka.errors import CommitFailedError, KafkaError
 from psycopg.pq import TransactionStatus
 from pydantic import ValidationError
 
+from domain.errors import SymbiosisError, UnavailableError
+from runtime import metrics
+from runtime.settings import Settings
 from schemas.alerts import Alert
 from schemas.ledger import LedgerEntry
 from schemas.offers import Offer
@@ -36,10 +39,7 @@ from schemas.rejections import Rejection
 from sinks import maintenance
 from sinks.migrate import migrate
 from sinks.writer import Batch, PostgresWriter, WriteResult
-from symbiosis import metrics
-from symbiosis.errors import PipelineError
-from symbiosis.kafka_admin import group_lag_by_topic
-from symbiosis.settings import Settings
+from topics.kafka_admin import group_lag_by_topic
 from topics.kafka_security import kafka_client_options
 
 log = structlog.get_logger(__name__)
@@ -195,19 +195,15 @@ class Sink:
 
         Raises:
             _StopRequestedError: asked to stop while the database was away (nothing committed).
-            psycopg.Error, PipelineError: the database refused the data itself.
+            psycopg.Error, InvalidRecordError: the database refused the data itself.
         """
         delay = 0.5
         while True:
             try:
                 with metrics.DB_WRITE_SECONDS.time():
                     return self._connect().write(batch)
-            except PipelineError as e:
-                if not isinstance(e.__cause__, psycopg.OperationalError | psycopg.InterfaceError):
-                    raise  # the data was refused, not the connection lost
+            except (psycopg.OperationalError, psycopg.InterfaceError, UnavailableError) as e:
                 failure: Exception = e
-            except (psycopg.OperationalError, psycopg.InterfaceError) as e:
-                failure = e
             # the database is away: wait and retry
             metrics.FAILURES.labels(STAGE, "database_unavailable").inc()
             log.warning("sink.db_unavailable", error=str(failure).strip()[:200], retry_in_s=delay)
@@ -243,7 +239,7 @@ class Sink:
                 reason = (
                     f"the database refused it: {e}"
                     if database
-                    else f"cannot be stored: {e if isinstance(e, PipelineError) else repr(e)}"
+                    else f"cannot be stored: {e if isinstance(e, SymbiosisError) else repr(e)}"
                 )
                 self._reject(items[0].source, items[0].value, reason)
                 if refused is not None:
@@ -280,7 +276,7 @@ class Sink:
         failed = [f.exception for f in self._reject_futures if f.failed()]
         self._reject_futures.clear()
         if failed:  # never commit past a rejection that did not reach its topic
-            raise PipelineError(
+            raise UnavailableError(
                 f"{len(failed)} rejections were not accepted by Kafka: {failed[:3]}"
             )
         try:
@@ -360,7 +356,7 @@ class Sink:
             with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
                 report = maintenance.run_maintenance(conn)
                 stale = maintenance.stale_streams(conn, self.settings.stale_after_s)
-        except (psycopg.Error, PipelineError) as e:
+        except (psycopg.Error, SymbiosisError) as e:
             metrics.FAILURES.labels(STAGE, "maintenance").inc()
             log.warning("sink.maintenance_failed", error=str(e).strip()[:300])
             return

@@ -29,8 +29,11 @@ from aiokafka.errors import CommitFailedError
 from aiokafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 
+from domain.errors import ConfigurationError
 from domain.subscriptions import WebhookEvent, webhook_event
 from domain.url_guard import UrlGuard
+from runtime import metrics
+from runtime.settings import Settings
 from schemas.alerts import Alert
 from sinks.subscriber_queues import SubscriberQueues
 from sinks.webhooks import (
@@ -40,9 +43,6 @@ from sinks.webhooks import (
     WebhookDispatcher,
     redact_url,
 )
-from symbiosis import metrics
-from symbiosis.errors import ConfigurationError
-from symbiosis.settings import Settings
 from topics.kafka_security import kafka_client_options
 from topics.registry_follower import RegistryFollower
 

@@ -38,7 +38,7 @@ import structlog
 from psycopg import errors
 from psycopg.pq import TransactionStatus
 
-from symbiosis.errors import PipelineError
+from domain.errors import PipelineError, UnavailableError
 
 log = structlog.get_logger(__name__)
 
@@ -73,7 +73,7 @@ def engine(conn: Conn) -> Engine:
         ``"timescaledb"`` if the extension is installed in the database, else ``"postgresql"``.
 
     Raises:
-        PipelineError: the query failed.
+        UnavailableError: the query failed.
     """
     try:
         with conn.transaction():
@@ -81,7 +81,7 @@ def engine(conn: Conn) -> Engine:
                 "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')"
             ).fetchone()
     except psycopg.Error as e:
-        raise PipelineError(f"cannot tell the storage engine: {e}") from e
+        raise UnavailableError(f"cannot tell the storage engine: {e}") from e
     return "timescaledb" if row is not None and row[0] else "postgresql"
 
 
@@ -89,7 +89,7 @@ def partitioned_tables(conn: Conn) -> frozenset[str]:
     """Which of :data:`TABLES` are range-partitioned (plain PostgreSQL); empty on TimescaleDB.
 
     Raises:
-        PipelineError: the query failed.
+        UnavailableError: the query failed.
     """
     try:
         with conn.transaction():
@@ -99,7 +99,7 @@ def partitioned_tables(conn: Conn) -> frozenset[str]:
                 (list(TABLES),),
             ).fetchall()
     except psycopg.Error as e:
-        raise PipelineError(f"cannot list partitioned tables: {e}") from e
+        raise UnavailableError(f"cannot list partitioned tables: {e}") from e
     return frozenset(str(r[0]) for r in rows)
 
 
@@ -136,7 +136,7 @@ def run_maintenance(
         What was done, and which steps were skipped for a busy lock.
 
     Raises:
-        PipelineError: a step failed for another reason than a busy lock (its transaction is
+        UnavailableError: a step failed for another reason than a busy lock (its transaction is
             rolled back; earlier steps stay done).
     """
     started = time.monotonic()
@@ -190,7 +190,7 @@ def ensure_partitions_ahead(conn: Conn, *, now: datetime | None = None) -> int:
         Partitions created (0 on TimescaleDB).
 
     Raises:
-        PipelineError: the database failed, or a lock stayed busy past :data:`LOCK_TIMEOUT_S`.
+        UnavailableError: the database failed, or a lock stayed busy past :data:`LOCK_TIMEOUT_S`.
     """
     tables = sorted(partitioned_tables(conn))
     return sum(_strict(conn, f"ahead {t}", partial(_ahead, conn, t, now)) for t in tables)
@@ -203,7 +203,7 @@ def drain_default_partitions(conn: Conn) -> int:
         Partitions created (0 on TimescaleDB).
 
     Raises:
-        PipelineError: the database failed, or a lock stayed busy past :data:`LOCK_TIMEOUT_S`.
+        UnavailableError: the database failed, or a lock stayed busy past :data:`LOCK_TIMEOUT_S`.
     """
     tables = sorted(partitioned_tables(conn))
     return sum(_strict(conn, f"drain {t}", partial(_drain, conn, t)) for t in tables)
@@ -219,7 +219,7 @@ def drop_expired_partitions(conn: Conn, *, now: datetime | None = None) -> list[
         The dropped partitions' names (empty on TimescaleDB).
 
     Raises:
-        PipelineError: the database failed, or a lock stayed busy past :data:`LOCK_TIMEOUT_S`.
+        UnavailableError: the database failed, or a lock stayed busy past :data:`LOCK_TIMEOUT_S`.
     """
     dropped: list[str] = []
     for table in sorted(partitioned_tables(conn)):
@@ -240,7 +240,7 @@ def refresh_aggregates(
     transaction (TimescaleDB's refresh commits as it goes).
 
     Raises:
-        PipelineError: the refresh failed, or the connection is inside a transaction.
+        UnavailableError: the refresh failed, or the connection is inside a transaction.
     """
     try:
         if engine(conn) == "timescaledb":
@@ -256,7 +256,7 @@ def refresh_aggregates(
             with conn.transaction():
                 conn.execute("SELECT symbiosis_refresh_aggregates(%s, %s)", (start, end))
     except psycopg.Error as e:
-        raise PipelineError(f"refreshing the availability aggregates failed: {e}") from e
+        raise UnavailableError(f"refreshing the availability aggregates failed: {e}") from e
 
 
 def run_policies_now(conn: Conn) -> list[int]:
@@ -272,12 +272,12 @@ def run_policies_now(conn: Conn) -> list[int]:
         The ids of the jobs run, in order.
 
     Raises:
-        PipelineError: a job failed, or the connection is inside a transaction.
+        UnavailableError: a job failed, or the connection is inside a transaction.
     """
     if engine(conn) == "postgresql":
         report = run_maintenance(conn)
         if report.skipped:
-            raise PipelineError(f"maintenance steps skipped for busy locks: {report.skipped}")
+            raise UnavailableError(f"maintenance steps skipped for busy locks: {report.skipped}")
         return []
     try:
         with conn.transaction():
@@ -293,7 +293,7 @@ def run_policies_now(conn: Conn) -> list[int]:
             for job in ids:
                 conn.execute("CALL run_job(%s)", (job,))
     except psycopg.Error as e:
-        raise PipelineError(f"running the TimescaleDB policy jobs failed: {e}") from e
+        raise UnavailableError(f"running the TimescaleDB policy jobs failed: {e}") from e
     log.info("storage.policies_run", jobs=ids)
     return ids
 
@@ -382,7 +382,7 @@ def ensure_partitions_for(
     Raises:
         psycopg.OperationalError: the connection failed (unchanged, so the sink's reconnect
             loop handles it like any other write failure).
-        PipelineError: the database rejected the call (e.g. no storage policy for the table).
+        UnavailableError: the database rejected the call (e.g. no storage policy for the table).
     """
     key = _key(conn, table)
     with _coverage_lock:
@@ -414,7 +414,7 @@ def ensure_partitions_for(
     except (psycopg.OperationalError, psycopg.InterfaceError):
         raise
     except psycopg.Error as e:
-        raise PipelineError(f"cannot ensure partitions of {table}: {e}") from e
+        raise UnavailableError(f"cannot ensure partitions of {table}: {e}") from e
     with _coverage_lock:
         _coverage[key] = coverage
     if created:
@@ -499,7 +499,7 @@ def _guarded(conn: Conn, lock_timeout_s: float, what: str, run: Callable[[], T])
     except _BUSY:
         raise
     except psycopg.Error as e:
-        raise PipelineError(f"storage maintenance ({what}) failed: {e}") from e
+        raise UnavailableError(f"storage maintenance ({what}) failed: {e}") from e
 
 
 def _strict(conn: Conn, what: str, run: Callable[[], T]) -> T:
@@ -507,7 +507,7 @@ def _strict(conn: Conn, what: str, run: Callable[[], T]) -> T:
     try:
         return _guarded(conn, LOCK_TIMEOUT_S, what, run)
     except _BUSY as e:
-        raise PipelineError(f"storage maintenance ({what}): lock busy: {e}") from e
+        raise UnavailableError(f"storage maintenance ({what}): lock busy: {e}") from e
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from importlib import resources
 import psycopg
 import structlog
 
-from symbiosis.errors import PipelineError
+from domain.errors import PipelineError
 
 log = structlog.get_logger(__name__)
 

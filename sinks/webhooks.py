@@ -58,11 +58,11 @@ import aiohttp
 import structlog
 from yarl import URL
 
+from domain.errors import ConfigurationError, PipelineError
 from domain.subscriptions import WebhookEvent
 from domain.url_guard import RefusedAddressError, UrlGuard
 from schemas.alerts import Alert
 from schemas.dead_letters import DeadLetter
-from symbiosis.errors import ConfigurationError, PipelineError
 
 log = structlog.get_logger(__name__)
 

@@ -27,12 +27,12 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from domain.errors import InvalidRecordError
 from schemas.alerts import Alert
 from schemas.ledger import LedgerEntry
 from schemas.offers import Offer
 from schemas.readings import EARLIEST_READING_TS, LATEST_READING_TS, ReadingBatch
 from sinks.maintenance import ensure_partitions_for, partitioned_tables
-from symbiosis.errors import PipelineError
 
 ReadingRow = tuple[str, datetime, str, float, str, str, str]
 LedgerRow = tuple[
@@ -196,7 +196,7 @@ class PostgresWriter:
         Raises:
             psycopg.Error: the tables do not exist (migrations not applied) or the database
                 failed.
-            PipelineError: the catalog query failed.
+            InvalidRecordError: the catalog query failed.
         """
         self.conn = conn
         self.optimistic = optimistic
@@ -215,7 +215,7 @@ class PostgresWriter:
 
         Raises:
             psycopg.Error: the transaction failed and was rolled back.
-            PipelineError: the database refused to create a partition for a reason other than
+            InvalidRecordError: the database refused to create a partition for a reason other than
                 a busy lock (a busy lock only sends the rows to the DEFAULT partition); a
                 reading's time lies outside the schema's window
                 (:data:`~schemas.readings.EARLIEST_READING_TS` ..
@@ -230,7 +230,7 @@ class PostgresWriter:
             lo, hi = min(map(at, rows)), max(map(at, rows))  # aware datetimes: never raises
             if table is READINGS and (lo < EARLIEST_READING_TS or hi > LATEST_READING_TS):
                 # year 1 at +23:59 is year 0 in UTC, which Python's datetime cannot convert
-                raise PipelineError(
+                raise InvalidRecordError(
                     f"reading times must lie within {EARLIEST_READING_TS.isoformat()} .. "
                     f"{LATEST_READING_TS.isoformat()}, got {lo.isoformat()} .. {hi.isoformat()}"
                 )
@@ -240,7 +240,7 @@ class PostgresWriter:
                         self.conn, table.name, lo, hi, instants=partial(map, at, rows)
                     )
                 except (ArithmeticError, ValueError) as e:
-                    raise PipelineError(
+                    raise InvalidRecordError(
                         f"cannot place {table.name} rows in partitions: {type(e).__name__}: {e}"
                     ) from e
         for table, rows in batch.tables():

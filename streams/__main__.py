@@ -2,10 +2,10 @@
 
 import faust
 
+from runtime import metrics
+from runtime.logs import configure_logging
+from runtime.settings import get_settings
 from streams.app import create_app
-from symbiosis import metrics
-from symbiosis.logs import configure_logging
-from symbiosis.settings import get_settings
 
 if __name__ == "__main__":
     configure_logging()

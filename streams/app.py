@@ -27,17 +27,17 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from pydantic import ValidationError
 
+from domain.errors import SymbiosisError
 from domain.matching import Matcher
+from runtime import metrics
+from runtime.settings import Settings
 from schemas.ledger import LedgerEntry
 from schemas.readings import ReadingBatch
 from schemas.rejections import Rejection
 from streams.alert_state import AlertBook
 from streams.ledger_state import LedgerBook
 from streams.registry import RegistryView
-from symbiosis import metrics
-from symbiosis.errors import SymbiosisError
-from symbiosis.kafka_admin import group_lag_by_topic
-from symbiosis.settings import Settings
+from topics.kafka_admin import group_lag_by_topic
 from topics.kafka_security import faust_broker_credentials, kafka_client_options
 
 log = structlog.get_logger(__name__)

@@ -18,12 +18,12 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
+from domain.errors import InvalidRecordError, SymbiosisError
 from domain.ledger import MeterWindow
 from domain.units import convert
 from schemas.ledger import LedgerEntry
 from schemas.readings import ReadingBatch, ReadingQuality
 from schemas.registry import Exchange, Site, Stream
-from symbiosis.errors import PipelineError, SymbiosisError
 
 
 @dataclass(slots=True)
@@ -75,7 +75,7 @@ class LedgerBook:
         convert is refused at registration and never fails a reading batch later.
 
         Raises:
-            PipelineError: the exchange names an unknown stream (nothing changed).
+            InvalidRecordError: the exchange names an unknown stream (nothing changed).
             UnitError: its unit does not convert to the stream's unit (nothing changed).
         """
         if not exchange.committed:
@@ -83,7 +83,7 @@ class LedgerBook:
             return
         found = self._streams.get(exchange.stream)
         if found is None:
-            raise PipelineError(f"stream: exchange {exchange.id!r} names an unknown stream")
+            raise InvalidRecordError(f"stream: exchange {exchange.id!r} names an unknown stream")
         stream = found[1]
         quantity = convert(
             exchange.quantity, exchange.unit, stream.unit,
@@ -123,22 +123,22 @@ class LedgerBook:
             snapshot: what the worker's table holds for the stream (``None``: nothing yet).
 
         Raises:
-            PipelineError: the batch names an unknown stream, or a meter not listed for it.
+            InvalidRecordError: the batch names an unknown stream, or a meter not listed for it.
             UnitError: a reading's unit cannot be converted to the stream's unit.
         """
         if batch.stream not in self._streams:
-            raise PipelineError(f"stream: {batch.stream!r} is not a registered stream")
+            raise InvalidRecordError(f"stream: {batch.stream!r} is not a registered stream")
         site, stream = self._streams[batch.stream]
         meters = self._meters[batch.stream]
         latest = datetime.now(UTC) + timedelta(seconds=self.max_skew_s)
         good: list[tuple[str, datetime, float]] = []
         for i, r in enumerate(batch.readings):
             if r.meter not in meters:
-                raise PipelineError(
+                raise InvalidRecordError(
                     f"readings[{i}].meter: {r.meter!r} is not a meter of stream {stream.id!r}"
                 )
             if r.ts > latest:
-                raise PipelineError(
+                raise InvalidRecordError(
                     f"readings[{i}].ts: {r.ts.isoformat()} is more than {self.max_skew_s:.0f} s "
                     "in the future (meter clock wrong?)"
                 )

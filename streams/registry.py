@@ -13,11 +13,11 @@ from typing import NamedTuple
 
 from pydantic import ValidationError
 
+from domain.errors import SymbiosisError
 from domain.matching import Matcher
+from runtime.settings import Topics
 from schemas.registry import Exchange, Need, Site
 from streams.ledger_state import LedgerBook
-from symbiosis.errors import SymbiosisError
-from symbiosis.settings import Topics
 
 
 class Refused(NamedTuple):

@@ -17,17 +17,17 @@ import uvicorn
 from rich.console import Console
 from rich.table import Table
 
+from domain.errors import SymbiosisError
 from ingest.api import tokens
 from ingest.api.__main__ import serve
 from ingest.gateway import ReadingGateway
 from ingest.mqtt_bridge import MqttBridge
 from ingest.publisher import Publisher
+from runtime.logs import configure_logging
+from runtime.settings import get_settings
 from schemas.common import SLUG_PATTERN
 from sinks.migrate import migrate
-from symbiosis.errors import SymbiosisError
-from symbiosis.kafka_admin import ensure_topics
-from symbiosis.logs import configure_logging
-from symbiosis.settings import get_settings
+from topics.kafka_admin import ensure_topics
 from topics.kafka_security import kafka_client_options
 from topics.registry_follower import RegistryFollower
 

@@ -16,9 +16,9 @@ from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 
-from symbiosis.errors import StackError
+from domain.errors import StackError
+from runtime.settings import Settings
 from symbiosis.procs import apt_install
-from symbiosis.settings import Settings
 
 
 def install(settings: Settings) -> None:

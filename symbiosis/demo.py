@@ -22,13 +22,13 @@ import structlog
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from domain.errors import SymbiosisError
 from ingest.api import tokens
 from ingest.producer import ReadingsProducer
 from ingest.simulator import Simulator
+from runtime.settings import Settings
 from schemas.registry import Park
-from symbiosis.errors import SymbiosisError
 from symbiosis.pipeline import LocalPipeline
-from symbiosis.settings import Settings
 
 log = structlog.get_logger(__name__)
 

@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from domain.errors import SymbiosisError
 from domain.park import bundled_park_path, load_park
-from symbiosis import metrics
-from symbiosis.errors import SymbiosisError
-from symbiosis.logs import configure_logging
-from symbiosis.settings import get_settings
+from runtime import metrics
+from runtime.logs import configure_logging
+from runtime.settings import get_settings
 
 err = Console(stderr=True)
 

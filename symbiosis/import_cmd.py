@@ -28,11 +28,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from domain.errors import ErpImportError, SymbiosisError
 from ingest.erp import ErpExport, RowError, load_mapping
 from ingest.publisher import Publisher
+from runtime.settings import get_settings
 from schemas.rejections import Rejection
-from symbiosis.errors import ErpImportError, SymbiosisError
-from symbiosis.settings import get_settings
 from topics.kafka_security import kafka_client_options
 
 STAGE: Final = "ingest"

@@ -15,9 +15,10 @@ import uuid
 
 import structlog
 
-from symbiosis.errors import StackError
-from symbiosis.procs import port_open, read_pid, tail, terminate, wait_until
-from symbiosis.settings import PROJECT_ROOT, Settings
+from domain.errors import StackError
+from runtime.settings import PROJECT_ROOT, Settings
+from runtime.waiting import tail, wait_until
+from symbiosis.procs import port_open, read_pid, terminate
 
 log = structlog.get_logger(__name__)
 

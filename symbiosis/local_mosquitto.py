@@ -12,9 +12,10 @@ import subprocess
 
 import structlog
 
-from symbiosis.errors import StackError
-from symbiosis.procs import apt_install, port_open, read_pid, tail, terminate, wait_until
-from symbiosis.settings import Settings
+from domain.errors import StackError
+from runtime.settings import Settings
+from runtime.waiting import tail, wait_until
+from symbiosis.procs import apt_install, port_open, read_pid, terminate
 
 log = structlog.get_logger(__name__)
 

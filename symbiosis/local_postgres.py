@@ -16,9 +16,10 @@ from pathlib import Path
 import psycopg
 import structlog
 
-from symbiosis.errors import StackError
-from symbiosis.procs import apt_install, read_pid, tail, wait_until
-from symbiosis.settings import Settings
+from domain.errors import StackError
+from runtime.settings import Settings
+from runtime.waiting import tail, wait_until
+from symbiosis.procs import apt_install, read_pid
 
 log = structlog.get_logger(__name__)
 

@@ -1,7 +1,10 @@
 """``symbiosis park check``, ``symbiosis schemas export`` and ``symbiosis match``.
 
 Every command reports a bad input as one clear message on stderr and exits 1 (typer exits 2 on
-usage errors); none prints a traceback for a problem in the input.
+usage errors); none prints a traceback for a problem in the input. ``match`` is the exception
+for a problem of one item in a valid park (a pair whose quantities cannot be compared, an
+exchange that cannot be counted): it says so on stderr, one line per item, matches the rest
+and exits 0.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from domain.errors import SymbiosisError
 from domain.park import load_park, nominal_available, park_json_schema
 from ingest.api.app import create_app
+from runtime.settings import get_settings
 from schemas.alerts import Alert
 from schemas.common import ResourceKind
 from schemas.dead_letters import DeadLetter
@@ -29,8 +34,6 @@ from schemas.offers import Offer
 from schemas.readings import Reading, ReadingBatch
 from schemas.registry import Exchange, Need, Park, Site, Stream
 from schemas.rejections import Rejection
-from symbiosis.errors import SymbiosisError
-from symbiosis.settings import get_settings
 
 park_app = typer.Typer(help="Park files: validate and summarise.", no_args_is_help=True)
 schemas_app = typer.Typer(help="JSON Schemas of the park file and payloads.", no_args_is_help=True)
@@ -135,14 +138,18 @@ def match(park_file: ParkArg) -> None:
 
     Uses the live pipeline's matcher with each stream's nominal surplus minus what active
     exchanges already take from it, sustained indefinitely, at the current time. Lines are
-    sorted by stream, then need.
+    sorted by stream, then need. A benefit that cannot be quantified has ``co2e_t_per_yr``
+    null and a ``benefit_note``. A pair whose quantities cannot be compared, or an exchange
+    that cannot be counted, is reported on stderr (one line each, naming it and why); the
+    other pairs still match and the exit code stays 0.
     """
     from domain.matching import Matcher  # the matcher builds an index: only load it when used
 
     park = _load(park_file)
     now = datetime.now(UTC)
+    problems: list[str] = []
     try:
-        matcher = Matcher.from_park(park)
+        matcher = Matcher.from_park(park, problems=problems)
         available = nominal_available(park, now)
         matches = [
             m
@@ -151,6 +158,9 @@ def match(park_file: ParkArg) -> None:
         ]
     except SymbiosisError as e:
         raise _fail(f"{park_file}: {e}") from e
+    problems += [f"not compared: {pair.reason}" for pair in matcher.incomparable()]
+    for problem in problems:
+        typer.echo(f"{park_file}: {problem}", err=True)
     for m in sorted(matches, key=lambda m: (m.stream, m.need)):
         line = {
             "stream": m.stream,
@@ -161,8 +171,10 @@ def match(park_file: ParkArg) -> None:
             "quantity": _num(m.quantity),
             "need_unit": m.need_unit,
             "distance_km": round(m.distance_km, 3),
-            "co2e_t_per_yr": _num(m.benefit.co2e_t_per_yr),
+            "co2e_t_per_yr": _num(m.benefit.co2e_t_per_yr) if m.benefit.quantified else None,
         }
+        if m.benefit.note is not None:
+            line["benefit_note"] = m.benefit.note
         typer.echo(json.dumps(line, ensure_ascii=False))
 
 

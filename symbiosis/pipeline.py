@@ -19,14 +19,15 @@ from pathlib import Path
 import psycopg
 import structlog
 
+from domain.errors import PipelineError
 from ingest.registry import RegistryPublisher
+from runtime.settings import Settings
+from runtime.waiting import tail
 from schemas.registry import Park
 from sinks.migrate import migrate
 from streams.app import changelog_topics
-from symbiosis.errors import PipelineError
-from symbiosis.kafka_admin import group_lag, recreate_topics, wait_group_empty
-from symbiosis.procs import tail, terminate
-from symbiosis.settings import Settings
+from symbiosis.procs import terminate
+from topics.kafka_admin import group_lag, recreate_topics, wait_group_empty
 
 log = structlog.get_logger(__name__)
 

@@ -8,10 +8,9 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-from symbiosis.errors import StackError, SymbiosisError
+from domain.errors import StackError
 
 
 def read_pid(pid_file: Path) -> int | None:
@@ -36,39 +35,6 @@ def alive(pid: int) -> bool:
     except OSError:
         return True
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    """The last ``lines`` lines of a log file, or a note that it does not exist."""
-    try:
-        text = path.read_text(errors="replace")
-    except FileNotFoundError:
-        return f"(no log at {path})"
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def wait_until(
-    check: Callable[[], bool],
-    *,
-    timeout_s: float,
-    what: str,
-    log: Path | None = None,
-    error: type[SymbiosisError] = StackError,
-) -> None:
-    """Poll ``check`` until it returns true.
-
-    Raises:
-        StackError: ``timeout_s`` passed first; the message carries the log's tail.
-    """
-    deadline = time.monotonic() + timeout_s
-    delay = 0.1
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(delay)
-        delay = min(delay * 1.5, 1.0)
-    detail = f"\n--- last lines of {log} ---\n{tail(log)}" if log is not None else ""
-    raise error(f"{what} not ready after {timeout_s:.0f} s{detail}")
 
 
 def terminate(pid: int, *, timeout_s: float = 30.0) -> None:

@@ -10,11 +10,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from symbiosis.errors import StackError
+from domain.errors import StackError
+from runtime.settings import Settings, get_settings
 from symbiosis.local_kafka import LocalKafka
 from symbiosis.local_mosquitto import LocalMosquitto
 from symbiosis.local_postgres import LocalPostgres
-from symbiosis.settings import Settings, get_settings
 
 app = typer.Typer(
     help="Run the local stack: Apache Kafka (KRaft) and PostgreSQL 15.", no_args_is_help=True

@@ -17,10 +17,10 @@ from ingest.api import tokens
 from ingest.api.app import create_app
 from ingest.api.services import Services
 from ingest.registry import RegistryPublisher
+from runtime.settings import Settings
 from schemas.registry import Park
 from sinks.consumer import Sink
-from symbiosis.kafka_admin import ensure_topics
-from symbiosis.settings import Settings
+from topics.kafka_admin import ensure_topics
 
 # Companies of the demo park used by the tests:
 SUPPLIER = "kalundborg-refinery"  # gives refinery-fuel-gas; does not disclose its identity

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from domain.errors import StackError
 from domain.park import bundled_park_path
+from runtime.settings import Settings
 from sinks.migrate import migrate
-from symbiosis.errors import StackError
 from symbiosis.local_postgres import LocalPostgres
-from symbiosis.settings import Settings
 from tests.helpers import isolated
 
 TEST_DATABASE = "symbiosis_test"

@@ -11,8 +11,8 @@ from typing import Any
 import psycopg
 from kafka import KafkaConsumer
 
+from runtime.settings import Settings, Topics
 from schemas.readings import Reading, ReadingBatch
-from symbiosis.settings import Settings, Topics
 
 # Recent, whole-hour event time: older data would fall to the sink's retention (90 days).
 T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)

@@ -12,8 +12,9 @@ import pytest
 
 from domain.benefits import estimate as _estimate
 from domain.benefits import factors, parse_factors
+from domain.errors import ConfigurationError
+from schemas.alerts import Benefit
 from schemas.registry import Need, Stream
-from symbiosis.errors import ConfigurationError
 
 
 def stream(**kw):
@@ -157,3 +158,69 @@ def test_a_factor_without_source_is_a_configuration_error():
     lines = [*_table_without("water_supply"), "water_supply,0.1,kg CO2e/m3,water,d,,2024"]
     with pytest.raises(ConfigurationError, match="no source"):
         parse_factors(lines)
+
+
+# --- gas: heating value, or "not quantified" ----------------------------------------------------
+
+
+def test_gas_without_species_uses_the_heating_value():
+    # 1,000 Nm3/h x 8766 h = 8,766,000 Nm3; x 36 MJ / 3600 = 87,660 MWh; x 0.20196 = 17,703.8 t
+    s = stream(kind="gas", unit="Nm3/h", heating_value_mj_per_m3=36.0)
+    b = estimate(s, need(kind="gas", unit="m3/h"), 1000.0)
+    assert b.quantified is True
+    assert b.note is None
+    assert b.co2e_t_per_yr == pytest.approx(87_660 * 0.20196, rel=1e-9)
+
+
+def test_heating_value_of_a_need_in_mass_uses_the_density():
+    # 8,766 t/yr at 0.8 kg/Nm3 = 10,957,500 Nm3 x 30 MJ / 3600 = 91,312.5 MWh
+    s = stream(kind="gas", unit="t/h", heating_value_mj_per_m3=30.0, density_kg_per_m3=0.8)
+    b = estimate(s, need(kind="gas", unit="t/yr"), 8766.0)
+    assert b.co2e_t_per_yr == pytest.approx(91_312.5 * 0.20196, rel=1e-9)
+
+
+def test_heating_value_wins_over_the_species_factor():
+    s = stream(kind="gas", unit="m^3/h", gas_species="ch4", purity_pct=55,
+               heating_value_mj_per_m3=20.0)  # fmt: skip
+    b = estimate(s, need(kind="gas", unit="m^3/h"), 1000.0)
+    # 8,766,000 Nm3 x 20 MJ / 3600 = 48,700 MWh (purity does not scale a heating value)
+    assert b.co2e_t_per_yr == pytest.approx(48_700 * 0.20196, rel=1e-9)
+
+
+def test_gas_without_species_or_heating_value_is_not_quantified():
+    s = stream(kind="gas", unit="m^3/h")
+    b = estimate(s, need(kind="gas", unit="m^3/h"), 1000.0)
+    assert (b.co2e_t_per_yr, b.quantified) == (0.0, False)
+    assert b.note == (
+        "a gas with neither gas_species nor heating_value_mj_per_m3: CO2e not quantified"
+    )
+    assert b.model_dump()["diverted_t_per_yr"] == 0  # the old fields are all still there
+
+
+def test_gas_of_an_unknown_species_is_not_quantified():
+    b = estimate(stream(kind="gas", unit="t/yr", gas_species="biogas"),
+                 need(kind="gas", unit="t/yr"), 1000.0)  # fmt: skip
+    assert not b.quantified
+    assert "no heating value known for gas 'biogas'" in (b.note or "")
+
+
+def test_heating_value_of_a_need_in_mass_without_density_is_not_quantified():
+    s = stream(kind="gas", unit="m^3/h", heating_value_mj_per_m3=30.0)
+    b = estimate(s, need(kind="gas", unit="t/yr"), 1000.0)
+    assert not b.quantified
+    assert "needs gas_species or density_kg_per_m3" in (b.note or "")
+
+
+def test_known_non_fuel_gas_is_quantified_as_zero():
+    b = estimate(stream(kind="gas", unit="m^3/h", gas_species="co2"),
+                 need(kind="gas", unit="m^3/h"), 1000.0)  # fmt: skip
+    assert (b.co2e_t_per_yr, b.quantified, b.note) == (0.0, True, None)
+
+
+def test_a_quantified_benefit_keeps_its_json_shape_plus_the_optional_fields():
+    b = estimate(stream(kind="gas", unit="t/yr", gas_species="h2"),
+                 need(kind="gas", unit="t/yr"), 1.0)  # fmt: skip
+    dumped = b.model_dump()
+    assert set(dumped) == {"co2e_t_per_yr", "diverted_t_per_yr", "water_m3_per_yr",
+                           "quantified", "note"}  # fmt: skip
+    assert Benefit.model_validate({"co2e_t_per_yr": 1.0}).quantified is True  # old payloads

@@ -20,9 +20,9 @@ from domain.classify import (
     lexicon,
     tokenise,
 )
+from domain.errors import ClassificationError
 from domain.ewc import catalogue
 from schemas.common import ResourceKind
-from symbiosis.errors import ClassificationError
 
 SCRAP_PLASTIC_CODES = {"070213", "120105", "160119", "170203", "191204", "200139", "150102"}
 

@@ -86,7 +86,8 @@ def test_park_check_bad_file(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr.strip() == (
-        f"{path}:11: sites[0].streams[0].unit: 'MWW' is not a unit pint understands"
+        f"{path}:11: sites[0].streams[0].unit: 'MWW' is not a unit pint understands; "
+        "did you mean 'MW'?"
     )
     assert isinstance(result.exception, SystemExit)
 

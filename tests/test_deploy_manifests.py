@@ -35,9 +35,9 @@ import typer.main
 import yaml
 from pydantic import BaseModel
 
+from runtime.settings import Settings, Topics
 from streams.app import changelog_topics
 from symbiosis.cli import app as cli_app
-from symbiosis.settings import Settings, Topics
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"

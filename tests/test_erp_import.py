@@ -25,6 +25,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from domain.errors import ErpImportError
 from domain.ewc import catalogue
 from ingest.erp import (
     DEFAULT_LIMITS,
@@ -46,7 +47,6 @@ from schemas.offers import Offer
 from schemas.rejections import Rejection
 from symbiosis import import_cmd
 from symbiosis.cli import app
-from symbiosis.errors import ErpImportError
 from tests.erp_files import MAPPING, expected_bad_field, write_erp_file
 
 runner = CliRunner()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from domain.errors import ClassificationError, SymbiosisError
 from domain.ewc import EwcEntry, accepts, catalogue, normalise_code
-from symbiosis.errors import ClassificationError, SymbiosisError
 
 
 def test_catalogue_holds_the_whole_list() -> None:

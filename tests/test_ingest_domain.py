@@ -11,12 +11,12 @@ from hypothesis import strategies as st
 
 from domain.directory import Directory
 from domain.disclosure import alert_view, band, distance_band, quantity_band
+from domain.errors import ConfigurationError, UnknownReferenceError
 from domain.intake import OMF_FIELDS, UNMAPPED, check_readings, omf_rows
 from domain.kpis import active, availability_by_kind, exchange_benefit, totals
 from schemas.alerts import Alert, Benefit
 from schemas.ledger import LedgerEntry
 from schemas.registry import Exchange, Need, Site, Stream
-from symbiosis.errors import ConfigurationError, UnknownReferenceError
 
 KEY = b"disclosure-key-for-tests"
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)

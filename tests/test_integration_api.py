@@ -15,10 +15,10 @@ import psycopg
 import pytest
 from kafka import KafkaProducer
 
+from runtime.settings import Settings
 from schemas.alerts import Alert, AlertEvent, Benefit
 from schemas.ledger import LedgerEntry
 from schemas.rejections import Rejection
-from symbiosis.settings import Settings
 from tests.api_env import DISCLOSING, OUTSIDER, PARTNER, SUPPLIER, ApiEnv, api_env
 from tests.helpers import consume_all, isolated, scalar, wait_for
 

@@ -26,7 +26,7 @@ from schemathesis.checks import (
 )
 
 from ingest.api.app import create_app
-from symbiosis.settings import Settings
+from runtime.settings import Settings
 from tests.api_env import SUPPLIER, ApiEnv, api_env
 from tests.helpers import isolated, scalar, wait_for
 

@@ -24,9 +24,9 @@ from ingest.api.app import create_app
 from ingest.api.services import Services
 from ingest.producer import ReadingsProducer
 from ingest.simulator import Simulator
+from runtime.settings import PROJECT_ROOT, Settings
 from symbiosis.browser import chrome, wait_for
 from symbiosis.pipeline import LocalPipeline
-from symbiosis.settings import PROJECT_ROOT, Settings
 from tests.helpers import isolated
 
 pytestmark = pytest.mark.integration

@@ -18,9 +18,9 @@ from kafka import KafkaProducer
 from pydantic import SecretStr
 
 from domain.subscriptions import key_of, signing_key, webhook_event
+from runtime.settings import Settings
 from schemas.alerts import Alert, AlertEvent, Benefit
 from schemas.units import parse_unit
-from symbiosis.settings import Settings
 from tests.api_env import DISCLOSING, OUTSIDER, PARTNER, SUPPLIER, ApiEnv, api_env
 from tests.helpers import isolated, scalar, wait_for
 

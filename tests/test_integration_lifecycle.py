@@ -14,11 +14,11 @@ import pytest
 
 from ingest.producer import ReadingsProducer
 from ingest.registry import RegistryPublisher
+from runtime.settings import Settings
 from schemas.readings import Reading, ReadingBatch
 from schemas.registry import Need, Park, Site, Stream
 from symbiosis.local_postgres import LocalPostgres
 from symbiosis.pipeline import LocalPipeline
-from symbiosis.settings import Settings
 from tests.helpers import T0
 
 pytestmark = pytest.mark.integration

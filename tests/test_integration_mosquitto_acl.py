@@ -20,8 +20,9 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from ingest.mqtt_bridge import mqtt_client
-from symbiosis.procs import apt_install, port_open, wait_until
-from symbiosis.settings import Settings
+from runtime.settings import Settings
+from runtime.waiting import wait_until
+from symbiosis.procs import apt_install, port_open
 from tests.tls_files import TlsFiles, make_tls_files
 
 pytestmark = pytest.mark.integration

@@ -14,18 +14,18 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from domain.errors import StackError
 from domain.park import bundled_park_path, load_park
 from ingest.gateway import ReadingGateway
 from ingest.mqtt_bridge import MqttBridge
 from ingest.publisher import Publisher
 from ingest.registry import RegistryPublisher
+from runtime.settings import Settings
 from schemas.rejections import Rejection
 from sinks.consumer import Sink
-from symbiosis.errors import StackError
-from symbiosis.kafka_admin import ensure_topics
 from symbiosis.local_mosquitto import LocalMosquitto
-from symbiosis.settings import Settings
 from tests.helpers import consume_all, isolated, scalar, wait_for
+from topics.kafka_admin import ensure_topics
 from topics.registry_follower import RegistryFollower
 
 pytestmark = pytest.mark.integration

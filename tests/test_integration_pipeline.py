@@ -9,8 +9,8 @@ import psycopg
 import pytest
 
 from domain.park import load_park
+from runtime.settings import Settings
 from symbiosis.demo import run_demo
-from symbiosis.settings import Settings
 
 pytestmark = pytest.mark.integration
 

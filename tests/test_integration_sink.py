@@ -10,11 +10,11 @@ import pytest
 from kafka import KafkaProducer
 
 from ingest.producer import ReadingsProducer
+from runtime.settings import Settings
 from schemas.ledger import LedgerEntry
 from schemas.readings import Reading, ReadingBatch, ReadingQuality
 from schemas.rejections import Rejection
 from sinks.consumer import Sink, _Item
-from symbiosis.settings import Settings
 from tests.helpers import T0, batch, consume_all, scalar, wait_for
 
 ATTACK_TS = "0001-01-01T00:00:00+23:59"  # year 0 in UTC: Python's datetime cannot convert it

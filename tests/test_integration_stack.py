@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from symbiosis.errors import StackError
+from domain.errors import StackError
+from runtime.settings import Settings
+from runtime.waiting import wait_until
 from symbiosis.local_kafka import LocalKafka
 from symbiosis.local_postgres import LocalPostgres
-from symbiosis.procs import alive, wait_until
-from symbiosis.settings import Settings
+from symbiosis.procs import alive
 from symbiosis.stack import stack_down, stack_up
 
 pytestmark = pytest.mark.integration

@@ -13,8 +13,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
-from symbiosis.errors import ConfigurationError
-from symbiosis.settings import Settings
+from domain.errors import ConfigurationError
+from runtime.settings import Settings
 from tests.tls_files import TlsFiles, make_tls_files
 from topics.kafka_security import faust_broker_credentials, kafka_client_options
 

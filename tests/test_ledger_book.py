@@ -2,10 +2,10 @@ from datetime import timedelta
 
 import pytest
 
+from domain.errors import InvalidRecordError, UnitError
 from schemas.readings import Reading, ReadingBatch
 from schemas.registry import Exchange, Site, Stream
 from streams.ledger_state import LedgerBook
-from symbiosis.errors import PipelineError, UnitError
 from tests.helpers import T0
 
 SITE = Site(
@@ -53,7 +53,7 @@ def test_a_meter_that_went_quiet_stops_counting_after_a_window() -> None:
 
 
 def test_unlisted_meter_is_rejected_with_the_field() -> None:
-    with pytest.raises(PipelineError, match=r"readings\[1\]\.meter: 'c'"):
+    with pytest.raises(InvalidRecordError, match=r"readings\[1\]\.meter: 'c'"):
         book().apply(batch(("a", 0, 1.0), ("c", 0, 1.0)), None)
 
 
@@ -95,7 +95,7 @@ def test_reading_from_the_future_is_refused() -> None:
             Reading(meter="a", ts=datetime.now(UTC) + timedelta(hours=2), value=1, unit="MW")
         ],
     )
-    with pytest.raises(PipelineError, match=r"readings\[0\]\.ts: .* in the future"):
+    with pytest.raises(InvalidRecordError, match=r"readings\[0\]\.ts: .* in the future"):
         book().apply(future, None)
 
 

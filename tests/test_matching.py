@@ -16,11 +16,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from domain.errors import ConfigurationError, UnitError
 from domain.generate import ANCHOR, generate_park
 from domain.geo import EARTH_RADIUS_KM, cell_of, cells_within, cover, haversine_km, level_for
 from domain.matching import Match, Matcher, feasible, rank
 from schemas.registry import Exchange, Need, Site, Stream
-from symbiosis.errors import ConfigurationError, UnitError
 
 NOW = datetime(2025, 6, 1, 12, tzinfo=UTC)
 HOUR = 3600.0
@@ -198,6 +198,48 @@ def test_gas_volume_flow_converts_with_the_species_density():
     # 1 m3/h of CO2 = 17.33 t/yr
     assert check(s, gas_need(), available=0.28) is None  # 4.85 t/yr < 5
     assert check(s, gas_need(), available=0.29) is not None
+
+
+def test_gas_volume_against_volume_needs_no_species():
+    s = gas(None, purity=None, unit="Nm³/h")
+    n = gas_need(None, min_purity=None, unit="m3/h")
+    assert check(s, n, available=4.9) is None
+    m = check(s, n, available=5.0)
+    assert m is not None
+    assert (m.quantity, m.unit, m.need_unit) == (5.0, "Nm³/h", "m3/h")
+    assert check(s, gas_need(None, min_purity=None, unit="kNm3/h"), available=5000.0) is not None
+
+
+def test_gas_mass_against_mass_needs_no_species():
+    s = gas(None, purity=None, unit="t/y")
+    m = check(s, gas_need(None, min_purity=None, unit="t/yr"), available=5.0)
+    assert m is not None
+    assert m.quantity == pytest.approx(5.0)
+
+
+def test_gas_mass_against_volume_with_an_explicit_density():
+    n = gas_need(None, min_purity=None, unit="m^3/h")  # min 5 m3/h
+    s = gas(None, purity=None, unit="kg/h").model_copy(update={"density_kg_per_m3": 2.0})
+    assert check(s, n, available=9.9) is None  # 4.95 m3/h
+    assert check(s, n, available=10.0).quantity == pytest.approx(5.0)
+    # no density on the stream: the need's density bridges
+    bare = gas(None, purity=None, unit="kg/h")
+    dense_need = n.model_copy(update={"density_kg_per_m3": 2.0})
+    assert check(bare, dense_need, available=10.0).quantity == pytest.approx(5.0)
+    # the stream's own density wins over the need's
+    assert check(s, n.model_copy(update={"density_kg_per_m3": 1.0}), available=10.0).quantity == (
+        pytest.approx(5.0)
+    )
+
+
+def test_gas_mass_against_volume_without_species_or_density_is_an_error_naming_the_pair():
+    s = gas(None, purity=None, unit="t/yr")
+    with pytest.raises(UnitError) as e:
+        check(s, gas_need(None, min_purity=None, unit="Nm3/h"))
+    assert str(e.value) == (
+        "stream 's' available for need 'n': cannot convert t/yr to Nm3/h "
+        "(a gas mass <-> volume conversion needs gas_species or density_kg_per_m3)"
+    )
 
 
 # --- rule 6: quantity -------------------------------------------------------------------------

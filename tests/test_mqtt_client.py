@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from domain.errors import ConfigurationError
 from ingest.mqtt_bridge import MqttBridge, mqtt_client
-from symbiosis.errors import ConfigurationError
-from symbiosis.settings import Settings
+from runtime.settings import Settings
 from tests.tls_files import TlsFiles, make_tls_files
 
 

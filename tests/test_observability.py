@@ -15,9 +15,9 @@ import pytest
 import yaml
 from prometheus_client import REGISTRY
 
-import symbiosis.metrics  # noqa: F401 - registers every metric of the project
+import runtime.metrics  # noqa: F401 - registers every metric of the project
+from runtime.settings import Settings
 from sinks.migrate import migrate
-from symbiosis.settings import Settings
 from tests.tsdb_engine import TsdbEngine, start_tsdb_engine
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"

@@ -8,6 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from domain.errors import ParkFileError
 from domain.park import (
     DEMO_PARK,
     ParkValidationError,
@@ -19,7 +20,6 @@ from domain.park import (
 )
 from schemas.common import ResourceKind
 from schemas.registry import WaterQuality
-from symbiosis.errors import ParkFileError
 
 BASE = """\
 park: Test park
@@ -125,7 +125,10 @@ def test_unknown_unit(tmp_path: Path) -> None:
     with pytest.raises(ParkFileError) as info:
         load_park(path)
     line = line_of(text, "unit: MWW")
-    expected = f"{path}:{line}: sites[0].streams[0].unit: 'MWW' is not a unit pint understands"
+    expected = (
+        f"{path}:{line}: sites[0].streams[0].unit: 'MWW' is not a unit pint understands; "
+        "did you mean 'MW'?"
+    )
     assert str(info.value) == expected
 
 
@@ -192,15 +195,26 @@ def test_steam_may_be_given_as_mass_flow() -> None:
     parse_park(text, "x.yaml")
 
 
-def test_gas_volume_needs_a_species_to_convert() -> None:
+def test_gas_volume_without_species_is_valid() -> None:
+    # compared by volume with volume needs; only a mass <-> volume pair needs a species
     text = edit(
         "  - id: town\n",
         "  - id: town\n    streams:\n      - id: town-gas\n"
         "        kind: gas\n        unit: m^3/h\n        nominal: 100\n",
     )
+    park = parse_park(text, "x.yaml")
+    assert park.site("town").streams[0].unit == "m^3/h"
+
+
+def test_gas_power_unit_is_not_a_rate_of_gas() -> None:
+    text = edit(
+        "  - id: town\n",
+        "  - id: town\n    streams:\n      - id: town-gas\n"
+        "        kind: gas\n        unit: GJ/h\n        nominal: 100\n",
+    )
     [error] = errors_of(text)
-    assert error.startswith(f"x.yaml:{line_of(text, 'unit: m^3/h')}: sites[1].streams[0].unit: ")
-    assert "gas_species" in error
+    assert error.startswith(f"x.yaml:{line_of(text, 'unit: GJ/h')}: sites[1].streams[0].unit: ")
+    assert "use volume flow (m^3/h) or mass flow (t/yr)" in error
 
 
 def test_yaml_syntax_error_has_its_line() -> None:

@@ -1,10 +1,10 @@
 from datetime import UTC, datetime
 
 from domain.matching import Matcher
+from runtime.settings import Topics
 from schemas.registry import Exchange, Need, Site, Stream
 from streams.ledger_state import LedgerBook
 from streams.registry import RegistryView
-from symbiosis.settings import Topics
 
 T = Topics()
 SITE = Site(

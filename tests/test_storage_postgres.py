@@ -22,12 +22,12 @@ import pytest
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from domain.errors import StackError
+from runtime.settings import Settings
 from sinks import maintenance
 from sinks.migrate import migrate, migrations
 from sinks.writer import AlertRow, Batch, LedgerRow, PostgresWriter, ReadingRow
-from symbiosis.errors import StackError
 from symbiosis.local_postgres import LocalPostgres
-from symbiosis.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.directory import Directory
+from domain.errors import ConfigurationError, UnitError
 from domain.exchanges import InvalidTermsError, Parties, acceptance, check_terms, proposal
 from domain.subscriptions import ROTATION_GRACE, key_of, secret_text, signing_key, webhook_event
 from domain.url_guard import RefusedAddressError, UrlGuard, address_refusal
@@ -15,7 +16,6 @@ from schemas.alerts import Alert, AlertEvent, Benefit
 from schemas.registry import ExchangeStatus, ExchangeTerms, Need, Site, Stream, Subscription
 from schemas.views import AlertView
 from streams.ledger_state import LedgerBook
-from symbiosis.errors import ConfigurationError, UnitError
 
 NOW = datetime(2026, 12, 3, tzinfo=UTC)
 STEAM = Stream(id="ps-steam", kind="steam", unit="MW", nominal=40, temperature_c=250)

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from domain.errors import ConfigurationError, PipelineError
 from domain.subscriptions import WebhookEvent
 from domain.url_guard import UrlGuard
 from schemas.alerts import Alert, AlertEvent, Benefit
@@ -35,7 +36,6 @@ from sinks.webhooks import (
     verify,
     verify_header,
 )
-from symbiosis.errors import ConfigurationError, PipelineError
 
 SECRET = b"s3cret-shared-with-subscriber"
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z

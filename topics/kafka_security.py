@@ -18,8 +18,8 @@ from __future__ import annotations
 import ssl
 from typing import TYPE_CHECKING, Any
 
-from symbiosis.errors import ConfigurationError
-from symbiosis.settings import Settings
+from domain.errors import ConfigurationError
+from runtime.settings import Settings
 
 if TYPE_CHECKING:
     import faust

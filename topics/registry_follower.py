@@ -21,10 +21,10 @@ from kafka.errors import KafkaError
 from pydantic import ValidationError
 
 from domain.directory import Directory
+from domain.errors import SymbiosisError, UnavailableError, UnknownReferenceError
+from runtime.settings import Topics
+from runtime.waiting import wait_until
 from schemas.registry import Exchange, Need, Site
-from symbiosis.errors import PipelineError, SymbiosisError, UnknownReferenceError
-from symbiosis.procs import wait_until
-from symbiosis.settings import Topics
 
 log = structlog.get_logger(__name__)
 
@@ -61,16 +61,16 @@ class RegistryFollower:
         """Block until the registry present at start-up has been read.
 
         Raises:
-            PipelineError: Kafka could not be read, or not within ``timeout_s``.
+            UnavailableError: Kafka could not be read, or not within ``timeout_s``.
         """
         wait_until(
             lambda: self._ready.is_set() or self._error is not None,
             timeout_s=timeout_s,
             what="the registry (reading its topics)",
-            error=PipelineError,
+            error=UnavailableError,
         )
         if self._error is not None:
-            raise PipelineError(f"reading the registry failed: {self._error}") from self._error
+            raise UnavailableError(f"reading the registry failed: {self._error}") from self._error
 
     @property
     def alive(self) -> bool:

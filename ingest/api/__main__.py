@@ -8,9 +8,9 @@ from __future__ import annotations
 import uvicorn
 
 from ingest.api.app import create_app
-from symbiosis import metrics
-from symbiosis.logs import configure_logging
-from symbiosis.settings import Settings, get_settings
+from runtime import metrics
+from runtime.logs import configure_logging
+from runtime.settings import Settings, get_settings
 
 
 def serve(settings: Settings, *, host: str | None = None, port: int | None = None) -> None:

@@ -20,17 +20,17 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from domain.errors import TransientError
 from ingest.api import errors, routes_dashboard, routes_push, routes_read, routes_registry
 from ingest.api.auth import authenticate
 from ingest.api.services import Services
 from ingest.api.tokens import Principal
+from runtime import metrics
+from runtime.settings import Settings
 from schemas.common import StrictModel
 from schemas.readings import Reading
 from schemas.rejections import Rejection
 from schemas.views import ErrorBody
-from symbiosis import metrics
-from symbiosis.errors import PipelineError
-from symbiosis.settings import Settings
 
 STAGE = "ingest"
 
@@ -114,7 +114,7 @@ async def _record_refusal(request: Request, reason: str) -> JSONResponse | None:
     )
     try:
         await run_in_threadpool(svc.publisher.wait, [future], svc.settings.api_ack_timeout_s)
-    except PipelineError as e:
+    except TransientError as e:
         return errors.respond(503, errors.ApiError(503, f"not recorded, retry: {e}").body)
     metrics.REJECTED.labels(STAGE).inc()
     return None
@@ -152,7 +152,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     """The API app; opens its own :class:`Services` at start-up unless given ones.
 
     Raises:
-        PipelineError, ConfigurationError: at start-up, when Kafka, the registry or the
+        TransientError, ConfigurationError: at start-up, when Kafka, the registry or the
             database cannot be used (the process does not start half-working).
     """
 

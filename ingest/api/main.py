@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from ingest.api.app import create_app
-from symbiosis.settings import get_settings
+from runtime.settings import get_settings
 
 app = create_app(get_settings())

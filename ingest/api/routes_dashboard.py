@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 
 from domain.directory import Directory
 from domain.disclosure import alert_view
+from domain.errors import SymbiosisError
 from domain.kpis import active, availability_by_kind, exchange_benefit, totals
 from ingest.api import queries
 from ingest.api.auth import Caller, Svc
@@ -40,7 +41,6 @@ from schemas.views import (
     MapSite,
     SiteAvailability,
 )
-from symbiosis.errors import SymbiosisError
 
 router = APIRouter(tags=["dashboard"], responses=COMMON_RESPONSES)
 

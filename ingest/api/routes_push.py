@@ -9,12 +9,12 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from domain.errors import TransientError
 from domain.intake import OMF_FIELDS, RowError, omf_rows
 from ingest.api.auth import Caller, Svc
 from ingest.api.errors import COMMON_RESPONSES, ApiError, responses
 from ingest.gateway import Submission
 from schemas.views import FieldError, PushResult
-from symbiosis.errors import PipelineError
 
 router = APIRouter(prefix="/v1", tags=["push"], responses=COMMON_RESPONSES)
 
@@ -68,7 +68,7 @@ async def _submit(svc: Svc, rows: list[Any], **kwargs: Any) -> JSONResponse:
         raise ApiError(413, f"{len(rows)} readings in one push; the limit is {limit}")
     try:
         result = await run_in_threadpool(svc.gateway.submit, rows, **kwargs)
-    except PipelineError as e:
+    except TransientError as e:
         raise ApiError(503, f"not accepted, retry: {e}") from e
     return _answer(result)
 

@@ -22,6 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 
 from domain.directory import Directory
+from domain.errors import ConfigurationError, InvalidInputError, TransientError
 from domain.exchanges import (
     InvalidTermsError,
     Parties,
@@ -38,7 +39,6 @@ from ingest.api.errors import COMMON_RESPONSES, ApiError, responses, validation_
 from ingest.api.services import Services
 from schemas.registry import Exchange, ExchangeTerms, Need, Site, Stream
 from schemas.views import FieldError, WebhookSecret
-from symbiosis.errors import ConfigurationError, PipelineError
 
 log = structlog.get_logger(__name__)
 
@@ -136,9 +136,9 @@ async def _publish_async(
         _take_write(svc, caller)
     try:
         return await run_in_threadpool(_publish, svc, decide, topic, key)
-    except PipelineError as e:
+    except TransientError as e:
         raise ApiError(503, f"not accepted, retry: {e}") from e
-    except ConfigurationError as e:  # changed under us between check and apply
+    except InvalidInputError as e:  # changed under us between check and apply
         raise ApiError(409, str(e)) from e
 
 

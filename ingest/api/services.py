@@ -10,14 +10,14 @@ import psycopg
 import structlog
 from psycopg_pool import ConnectionPool
 
+from domain.errors import ConfigurationError, TransientError
 from domain.url_guard import Resolver, UrlGuard
 from ingest.api.limits import RateLimiter
 from ingest.api.tokens import Conn, TokenVerifier
 from ingest.gateway import ReadingGateway
 from ingest.publisher import Publisher
-from symbiosis.errors import ConfigurationError, PipelineError
-from symbiosis.kafka_admin import ensure_topics
-from symbiosis.settings import Settings
+from runtime.settings import Settings
+from topics.kafka_admin import ensure_topics
 from topics.kafka_security import kafka_client_options
 from topics.registry_follower import RegistryFollower
 
@@ -79,7 +79,7 @@ class Services:
         """Connect to Kafka and the database and read the registry.
 
         Raises:
-            PipelineError: Kafka cannot be reached or the registry not read in time.
+            TransientError: Kafka cannot be reached or the registry not read in time.
             ConfigurationError: the database cannot be reached or lacks the API's tables.
         """
         options = kafka_client_options(settings)
@@ -106,9 +106,9 @@ class Services:
             raise ConfigurationError(
                 "the database lacks the API's tables: run `symbiosis db migrate`"
             ) from e
-        except (psycopg.Error, PipelineError) as e:
+        except (psycopg.Error, TransientError) as e:
             cls._stop(publisher, registry, pool)
-            if isinstance(e, PipelineError):
+            if isinstance(e, TransientError):
                 raise
             raise ConfigurationError(f"cannot use the database: {e}") from e
         except Exception:

@@ -21,8 +21,8 @@ from typing import Any, Final, Literal
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from domain.errors import ConfigurationError
 from schemas.views import Caller
-from symbiosis.errors import ConfigurationError
 
 PREFIX: Final = "sym_"
 _TOKEN_SHAPE: Final = re.compile(re.escape(PREFIX) + r"[A-Za-z0-9_-]{43}")

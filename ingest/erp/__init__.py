@@ -6,7 +6,7 @@ export is read as a stream (:class:`ErpExport`): CSV and JSON Lines line by line
 openpyxl's read-only mode (a JSON document is parsed whole). Each data row becomes an
 :class:`Offer` or a :class:`RowError` naming the row's line and the source column at fault; a
 bad row never stops the import. Problems with the file itself (missing, unreadable, a mapped
-column not in the header) raise :class:`~symbiosis.errors.ErpImportError` when the export is
+column not in the header) raise :class:`~domain.errors.ErpImportError` when the export is
 opened, before any row is read.
 
 Exports are untrusted, so :class:`ImportLimits` caps what one can make the import hold: a

@@ -15,12 +15,12 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from domain.classify import Classification, classify
+from domain.errors import ClassificationError, ErpImportError
 from ingest.erp.limits import DEFAULT_LIMITS, ImportLimits
 from ingest.erp.mapping import _ORDER, ColumnMapping, ExportFormat
 from ingest.erp.sources import _READ_ERRORS, RawRow, _open_source, _XlsxSource
 from ingest.erp.values import _cell, _normalisers, normalised_defaults, slugify
 from schemas.offers import Offer
-from symbiosis.errors import ClassificationError, ErpImportError
 
 ROW_FIELD: Final = "(row)"
 """The field of a :class:`RowError` for a row that could not be split into fields."""

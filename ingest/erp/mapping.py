@@ -16,10 +16,10 @@ import yaml
 from pydantic import Field, StringConstraints, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
+from domain.errors import ErpImportError
+from domain.files import read_text
 from ingest.erp.values import normalised_defaults
 from schemas.common import StrictModel
-from symbiosis.errors import ErpImportError
-from symbiosis.files import read_text
 
 TargetField = Literal[
     "id",

@@ -20,11 +20,11 @@ from xml.etree.ElementTree import ParseError
 import openpyxl  # type: ignore[import-untyped,unused-ignore]
 import orjson
 
+from domain.errors import ErpImportError
+from domain.files import file_errors
 from ingest.erp.limits import ImportLimits, size_text
 from ingest.erp.mapping import ColumnMapping, ExportFormat, _did_you_mean
 from ingest.erp.values import _cell, _text
-from symbiosis.errors import ErpImportError
-from symbiosis.files import file_errors
 
 KEY_SCAN_RECORDS: Final = 1000
 """JSON: a mapped key none of the first this-many records has is a file-level error."""

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from symbiosis.errors import SymbiosisError
+from domain.errors import SymbiosisError
 
 
 @contextmanager

@@ -16,8 +16,8 @@ from kafka.errors import (
     UnknownTopicOrPartitionError,
 )
 
-from symbiosis.errors import PipelineError
-from symbiosis.procs import wait_until
+from domain.errors import UnavailableError
+from runtime.waiting import wait_until
 
 
 def ensure_topics(
@@ -32,14 +32,14 @@ def ensure_topics(
         The topics created now.
 
     Raises:
-        PipelineError: Kafka refused or timed out.
+        UnavailableError: Kafka refused or timed out.
     """
     try:
         admin = KafkaAdminClient(
             bootstrap_servers=bootstrap, request_timeout_ms=30_000, **(options or {})
         )
     except KafkaError as e:
-        raise PipelineError(f"cannot reach Kafka at {bootstrap}: {e}") from e
+        raise UnavailableError(f"cannot reach Kafka at {bootstrap}: {e}") from e
     try:
         missing = [t for t in topics if t not in set(admin.list_topics())]
         if missing:
@@ -52,7 +52,7 @@ def ensure_topics(
                 admin.create_topics(new, timeout_ms=30_000)
         return missing
     except KafkaError as e:
-        raise PipelineError(f"creating topics failed: {e}") from e
+        raise UnavailableError(f"creating topics failed: {e}") from e
     finally:
         admin.close()
 
@@ -74,7 +74,7 @@ def recreate_topics(
         options: Kafka client settings (security), as from ``kafka_client_options``.
 
     Raises:
-        PipelineError: Kafka refused or timed out.
+        UnavailableError: Kafka refused or timed out.
     """
     admin = KafkaAdminClient(
         bootstrap_servers=bootstrap, request_timeout_ms=30_000, **(options or {})
@@ -91,7 +91,7 @@ def recreate_topics(
                 admin.delete_topics(doomed, timeout_ms=30_000)
             wait_until(
                 lambda: not set(doomed) & set(admin.list_topics()),
-                timeout_s=30, what="topic deletion", error=PipelineError,
+                timeout_s=30, what="topic deletion", error=UnavailableError,
             )  # fmt: skip
         new = [
             NewTopic(name, num_partitions=partitions, replication_factor=1, topic_configs=conf)
@@ -104,7 +104,7 @@ def recreate_topics(
                 break
             except KafkaError as e:  # deletion may still be in flight
                 if time.monotonic() > deadline:
-                    raise PipelineError(f"creating topics {list(topics)} failed: {e}") from e
+                    raise UnavailableError(f"creating topics {list(topics)} failed: {e}") from e
                 time.sleep(0.5)
     finally:
         admin.close()
@@ -170,9 +170,9 @@ def wait_group_empty(
     """Block until no member is left in ``group`` (a killed member's session has expired).
 
     Raises:
-        PipelineError: members still there after ``timeout_s``.
+        UnavailableError: members still there after ``timeout_s``.
     """
     wait_until(
         lambda: group_state(bootstrap, group, options) in (None, "Empty", "Dead"),
-        timeout_s=timeout_s, what=f"consumer group {group} emptying", error=PipelineError,
+        timeout_s=timeout_s, what=f"consumer group {group} emptying", error=UnavailableError,
     )  # fmt: skip
