@@ -1,13 +1,13 @@
 # The two commands: `make demo` and `make test`. Both install what is missing first.
 #   make demo [DURATION=40] [PARK=path/to/park.yaml]
-#   make test
+#   make test         (make test-unit: the unit tests alone, no services)
 PY       ?= $(shell command -v python3.11 || command -v python3)
 VENV     := .venv
 BIN      := $(VENV)/bin
 DURATION ?= 40
 PARK     ?=
 
-.PHONY: install demo test lint typecheck pytest stack-up stack-down status bench clean
+.PHONY: install demo test test-unit lint typecheck pytest stack-up stack-down status bench clean
 
 $(BIN)/.installed: pyproject.toml
 	@echo "installing: Python venv and dependencies into $(VENV)" >&2
@@ -40,6 +40,10 @@ typecheck: install
 
 pytest: install stack-up
 	$(BIN)/pytest
+
+# the unit tests alone: no services, well under 30 s
+test-unit: install
+	$(BIN)/pytest tests/unit
 
 test: lint typecheck pytest
 

@@ -54,7 +54,7 @@ from symbiosis.stack import stack_up
 from topics.kafka_admin import ensure_topics
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.erp_files import MAPPING, write_erp_file
+from ingest.erp.samples import MAPPING, write_erp_file
 
 PORT = 28095
 METER, COMPANY, SITE = "refinery-fuel-gas", "kalundborg-refinery", "refinery"

@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -13,6 +14,9 @@ from kafka import KafkaConsumer
 
 from runtime.settings import Settings, Topics
 from schemas.readings import Reading, ReadingBatch
+
+APPEARING_HEAT_PARK = Path(__file__).resolve().parent / "data" / "appearing-heat.yaml"
+"""A small park whose heat surplus appears mid-run (simulator and pipeline tests)."""
 
 # Recent, whole-hour event time: older data would fall to the sink's retention (90 days).
 T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)

@@ -4,7 +4,7 @@ import pytest
 
 from domain.park import load_park
 from ingest.simulator import Simulator
-from tests.test_integration_pipeline import PARK
+from tests.helpers import APPEARING_HEAT_PARK as PARK
 
 START = datetime(2026, 5, 1, tzinfo=UTC)
 

@@ -42,15 +42,15 @@ from ingest.erp import (
     read_offers,
     slugify,
 )
+from ingest.erp.samples import MAPPING, expected_bad_field, write_erp_file
 from schemas.common import SLUG_PATTERN
 from schemas.offers import Offer
 from schemas.rejections import Rejection
 from symbiosis import import_cmd
 from symbiosis.cli import app
-from tests.erp_files import MAPPING, expected_bad_field, write_erp_file
 
 runner = CliRunner()
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "erp"
 BERLIN = {"timezone": "Europe/Berlin"}
 

@@ -19,7 +19,7 @@ import pytest
 from sinks import maintenance
 from sinks.migrate import migrate
 from sinks.writer import Batch, PostgresWriter
-from tests.test_storage_postgres import (
+from tests.integration.test_storage_postgres import (
     DAY,
     aggregate_batch,
     alert_row,

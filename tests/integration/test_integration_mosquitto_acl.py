@@ -27,7 +27,7 @@ from tests.tls_files import TlsFiles, make_tls_files
 
 pytestmark = pytest.mark.integration
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "deploy" / "mosquitto"
+TEMPLATES = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto"
 BRIDGE = "symbiosis-bridge"
 PASSWORDS = {BRIDGE: "bridge-pw", "kalundborg-refinery": "refinery-pw", "novo-nordisk": "novo-pw"}
 

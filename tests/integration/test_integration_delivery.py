@@ -18,7 +18,7 @@ from schemas.views import AlertView
 from sinks.webhooks import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify_header
 from symbiosis.pipeline import LocalPipeline
 from tests.helpers import consume_all, wait_for
-from tests.test_integration_lifecycle import SUPPLIER, TAKER, batches, produce
+from tests.integration.test_integration_lifecycle import SUPPLIER, TAKER, batches, produce
 
 pytestmark = pytest.mark.integration
 

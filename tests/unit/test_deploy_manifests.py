@@ -39,7 +39,7 @@ from runtime.settings import Settings, Topics
 from streams.app import changelog_topics
 from symbiosis.cli import app as cli_app
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 COMPOSE_DIR = DEPLOY / "compose"

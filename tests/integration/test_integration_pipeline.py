@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -11,10 +10,11 @@ import pytest
 from domain.park import load_park
 from runtime.settings import Settings
 from symbiosis.demo import run_demo
+from tests.helpers import APPEARING_HEAT_PARK
 
 pytestmark = pytest.mark.integration
 
-PARK = Path(__file__).parent / "data" / "appearing-heat.yaml"
+PARK = APPEARING_HEAT_PARK
 
 
 def test_surplus_appears_alert_opens_then_resolves_and_nothing_is_lost(settings: Settings) -> None:

@@ -1,4 +1,4 @@
-"""ERP export files for tests: CSV, JSON, JSON Lines and XLSX with deliberately bad rows.
+"""Synthetic ERP exports for tests and benchmarks: CSV, JSON, JSON Lines and XLSX, bad rows too.
 
 The files look like a stock export of an ERP: realistic material texts, EWC codes written the
 ways ERPs write them (``10 01 05``, ``10.01.02``, ``120101``), mostly without one, an empty
@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import openpyxl
+import openpyxl  # type: ignore[import-untyped,unused-ignore]
 
 COLUMNS = (
     "Material No",

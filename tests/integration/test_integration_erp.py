@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ingest.erp.samples import MAPPING, expected_bad_field, write_erp_file
 from runtime.settings import Settings
 from schemas.rejections import Rejection
 from sinks.consumer import Sink
-from tests.erp_files import MAPPING, expected_bad_field, write_erp_file
 from tests.helpers import consume_all, isolated, scalar, wait_for
 from topics.kafka_admin import ensure_topics
 
