@@ -18,8 +18,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 _PROCESS_KEY = secrets.token_bytes(32)
 """Alert pseudonym key of this process when no disclosure key or webhook secret is set."""
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
 
 class Topics(BaseModel):
     """Kafka topic names (override with ``SYMBIOSIS_TOPICS__READINGS`` etc.).
@@ -96,16 +94,11 @@ class Settings(BaseSettings):
     )
     partitions: int = Field(default=4, ge=1, le=1024, description="Partitions of new topics.")
 
-    stack_dir: Path = Field(
-        default=PROJECT_ROOT / ".stack",
-        description="Where the local stack keeps jars, data directories, logs and pid files.",
+    state_dir: Path = Field(
+        default=Path(".state"),
+        description="Where a process keeps local state (the stream worker's faust data); a "
+        "relative path is taken from the working directory.",
     )
-    kafka_port: int = Field(default=19092, ge=1024, le=65535)
-    kafka_controller_port: int = Field(default=19093, ge=1024, le=65535)
-    kafka_heap: str = Field(default="512m", pattern=r"^\d+[mg]$")
-    postgres_port: int = Field(default=15432, ge=1024, le=65535)
-    postgres_bin: Path = Field(default=Path("/usr/lib/postgresql/15/bin"))
-    database_name: str = Field(default="symbiosis", pattern=r"^[a-z_][a-z0-9_]*$")
 
     max_clock_skew_s: float = Field(
         default=300.0,
@@ -189,11 +182,6 @@ class Settings(BaseSettings):
         description="Skip the check that the broker's certificate names mqtt_host. Tests "
         "only, never in production: anyone in the path can then impersonate the broker.",
     )
-    mosquitto_bin: Path = Field(default=Path("/usr/sbin/mosquitto"))
-    chromium_bin: Path = Field(
-        default=Path("/usr/bin/chromium"), description="Browser for screenshots and UI tests."
-    )
-    chromedriver_bin: Path = Field(default=Path("/usr/bin/chromedriver"))
 
     webhook_secret: SecretStr = Field(
         default=SecretStr(""),

@@ -56,7 +56,7 @@ def changelog_topics(settings: Settings) -> list[str]:
 
 def create_app(settings: Settings) -> faust.App:
     """Build the worker's faust app from ``settings`` (no environment reads)."""
-    (settings.stack_dir / "faust").mkdir(parents=True, exist_ok=True)  # faust makes one level
+    (settings.state_dir / "faust").mkdir(parents=True, exist_ok=True)  # faust makes one level
     options = kafka_client_options(settings)
     app = faust.App(
         settings.streams_group,
@@ -70,7 +70,7 @@ def create_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         web_enabled=False,
-        datadir=str(settings.stack_dir / "faust" / settings.streams_group),
+        datadir=str(settings.state_dir / "faust" / settings.streams_group),
         broker_commit_livelock_soft_timeout=60.0,
         consumer_max_fetch_size=8 * 1024 * 1024,  # batches are ~40 kB messages
         stream_buffer_maxsize=16_384,

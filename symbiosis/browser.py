@@ -17,11 +17,11 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 
 from domain.errors import StackError
-from runtime.settings import Settings
 from symbiosis.procs import apt_install
+from symbiosis.stack_settings import StackSettings
 
 
-def install(settings: Settings) -> None:
+def install(settings: StackSettings) -> None:
     """Install ``chromium`` and ``chromium-driver`` when the driver is missing (as root).
 
     Raises:
@@ -35,7 +35,7 @@ def install(settings: Settings) -> None:
 
 @contextmanager
 def chrome(
-    settings: Settings, *, width: int = 1600, height: int = 1200
+    settings: StackSettings, *, width: int = 1600, height: int = 1200
 ) -> Iterator[webdriver.Chrome]:
     """A headless Chromium session, quit on exit.
 
@@ -80,7 +80,7 @@ def wait_for(
 
 
 def screenshot_dashboard(
-    settings: Settings, url: str, path: Path, *, min_alerts: int = 1, timeout_s: float = 30
+    settings: StackSettings, url: str, path: Path, *, min_alerts: int = 1, timeout_s: float = 30
 ) -> Path:
     """Open the dashboard at ``url`` (token in the fragment), wait for data, save a PNG.
 

@@ -26,15 +26,15 @@ from domain.errors import SymbiosisError
 from ingest.api import tokens
 from ingest.producer import ReadingsProducer
 from ingest.simulator import Simulator
-from runtime.settings import Settings
 from schemas.registry import Park
 from symbiosis.pipeline import LocalPipeline
+from symbiosis.stack_settings import StackSettings
 
 log = structlog.get_logger(__name__)
 
 
 def simulate(
-    settings: Settings,
+    settings: StackSettings,
     park: Park,
     duration_s: float,
     rate_hz: float,
@@ -73,7 +73,7 @@ def simulate(
         producer.close()
 
 
-def summary(settings: Settings, produced: int) -> dict[str, Any]:
+def summary(settings: StackSettings, produced: int) -> dict[str, Any]:
     """The run's summary, read back from the database (what was really stored)."""
     with psycopg.connect(settings.database_url) as conn:
         stored = conn.execute("SELECT count(*) FROM readings").fetchone()
@@ -108,7 +108,7 @@ def summary(settings: Settings, produced: int) -> dict[str, Any]:
 
 
 def run_demo(
-    settings: Settings,
+    settings: StackSettings,
     park: Park,
     duration_s: float,
     rate_hz: float,
@@ -155,7 +155,7 @@ def run_demo(
     return summary(settings, produced)
 
 
-def _screenshot(settings: Settings, url: str, path: Path) -> None:
+def _screenshot(settings: StackSettings, url: str, path: Path) -> None:
     from symbiosis.browser import screenshot_dashboard
 
     try:

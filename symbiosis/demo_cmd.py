@@ -12,7 +12,7 @@ from domain.errors import SymbiosisError
 from domain.park import bundled_park_path, load_park
 from runtime import metrics
 from runtime.logs import configure_logging
-from runtime.settings import get_settings
+from symbiosis.stack_settings import get_stack_settings
 
 err = Console(stderr=True)
 
@@ -65,7 +65,7 @@ def demo(
     from symbiosis.stack import stack_up
 
     configure_logging(level="WARNING")
-    settings = get_settings().model_copy(update={"metrics_port": metrics_port})
+    settings = get_stack_settings().model_copy(update={"metrics_port": metrics_port})
     path = park or bundled_park_path()
     try:
         loaded = load_park(path)

@@ -16,9 +16,9 @@ import uuid
 import structlog
 
 from domain.errors import StackError
-from runtime.settings import PROJECT_ROOT, Settings
 from runtime.waiting import tail, wait_until
 from symbiosis.procs import port_open, read_pid, terminate
+from symbiosis.stack_settings import PROJECT_ROOT, StackSettings
 
 log = structlog.get_logger(__name__)
 
@@ -29,7 +29,7 @@ READY_TIMEOUT_S = 120.0
 class LocalKafka:
     """Install, start, stop and inspect the project's broker."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: StackSettings) -> None:
         self.settings = settings
         self.home = settings.stack_dir / "kafka"
         self.lib = self.home / "lib"

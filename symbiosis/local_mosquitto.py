@@ -13,9 +13,9 @@ import subprocess
 import structlog
 
 from domain.errors import StackError
-from runtime.settings import Settings
 from runtime.waiting import tail, wait_until
 from symbiosis.procs import apt_install, port_open, read_pid, terminate
+from symbiosis.stack_settings import StackSettings
 
 log = structlog.get_logger(__name__)
 
@@ -25,7 +25,7 @@ READY_TIMEOUT_S = 20.0
 class LocalMosquitto:
     """Install, start, stop and inspect the project's MQTT broker."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: StackSettings) -> None:
         self.settings = settings
         self.home = settings.stack_dir / "mosquitto"
         self.config = self.home / "mosquitto.conf"

@@ -17,9 +17,9 @@ import psycopg
 import structlog
 
 from domain.errors import StackError
-from runtime.settings import Settings
 from runtime.waiting import tail, wait_until
 from symbiosis.procs import apt_install, read_pid
+from symbiosis.stack_settings import StackSettings
 
 log = structlog.get_logger(__name__)
 
@@ -57,7 +57,7 @@ def _server_home(stack_dir: Path) -> Path:
 class LocalPostgres:
     """Install, initialise, start, stop and inspect the project's PostgreSQL cluster."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: StackSettings) -> None:
         self.settings = settings
         self.bin = settings.postgres_bin
 

@@ -1,7 +1,7 @@
 """Running the pipeline's processes locally: the stream worker(s) and the sink as children.
 
 Used by ``symbiosis demo`` and by the failure tests (kill a worker, restart the database) so
-both drive exactly the same processes. Each child gets the parent's :class:`Settings` through
+both drive exactly the same processes. Each child gets the parent's :class:`StackSettings` through
 its environment, logs to ``<stack_dir>/logs/<app_id>/<name>.log``, and runs in its own process
 group so it can be stopped (or killed) alone.
 """
@@ -21,12 +21,12 @@ import structlog
 
 from domain.errors import PipelineError
 from ingest.registry import RegistryPublisher
-from runtime.settings import Settings
 from runtime.waiting import tail
 from schemas.registry import Park
 from sinks.migrate import migrate
 from streams.app import changelog_topics
 from symbiosis.procs import terminate
+from symbiosis.stack_settings import StackSettings
 from topics.kafka_admin import group_lag, recreate_topics, wait_group_empty
 
 log = structlog.get_logger(__name__)
@@ -70,7 +70,7 @@ class Child:
 class LocalPipeline:
     """The pipeline's topics, tables and child processes for one ``app_id``."""
 
-    settings: Settings
+    settings: StackSettings
     children: dict[str, Child] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
 

@@ -11,10 +11,10 @@ from rich.console import Console
 from rich.table import Table
 
 from domain.errors import StackError
-from runtime.settings import Settings, get_settings
 from symbiosis.local_kafka import LocalKafka
 from symbiosis.local_mosquitto import LocalMosquitto
 from symbiosis.local_postgres import LocalPostgres
+from symbiosis.stack_settings import StackSettings, get_stack_settings
 
 app = typer.Typer(
     help="Run the local stack: Apache Kafka (KRaft) and PostgreSQL 15.", no_args_is_help=True
@@ -22,7 +22,7 @@ app = typer.Typer(
 err = Console(stderr=True)
 
 
-def stack_up(settings: Settings) -> None:
+def stack_up(settings: StackSettings) -> None:
     """Start both services (installing what is missing) and wait until they answer.
 
     Raises:
@@ -32,7 +32,7 @@ def stack_up(settings: Settings) -> None:
     LocalKafka(settings).up()
 
 
-def stack_down(settings: Settings) -> list[str]:
+def stack_down(settings: StackSettings) -> list[str]:
     """Stop what :func:`stack_up` started; returns the names of services that were running."""
     stopped = []
     if LocalKafka(settings).down():
@@ -51,7 +51,7 @@ def up(
     ] = False,
 ) -> None:
     """Install what is missing, start Kafka and PostgreSQL, wait until both answer."""
-    settings = get_settings()
+    settings = get_stack_settings()
     started = time.monotonic()
     try:
         with err.status("starting PostgreSQL and Kafka ..."):
@@ -71,7 +71,7 @@ def up(
 def down() -> None:
     """Stop the services that 'stack up' started (Kafka, PostgreSQL, Mosquitto; data is kept)."""
     try:
-        stopped = stack_down(get_settings())
+        stopped = stack_down(get_stack_settings())
     except StackError as e:
         err.print(f"[red]stack down failed:[/red] {e}")
         raise typer.Exit(1) from e
@@ -83,7 +83,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Show whether each service runs, where, and whether TimescaleDB is enabled."""
-    settings = get_settings()
+    settings = get_stack_settings()
     rows = [
         LocalKafka(settings).status(),
         LocalPostgres(settings).status(),

@@ -17,6 +17,7 @@ from domain.park import bundled_park_path
 from runtime.settings import Settings
 from sinks.migrate import migrate
 from symbiosis.local_postgres import LocalPostgres
+from symbiosis.stack_settings import StackSettings
 from tests.helpers import isolated
 
 TEST_DATABASE = "symbiosis_test"
@@ -27,7 +28,7 @@ def stack() -> Settings:
     """Settings pointing at the running local stack and the test database."""
     from symbiosis.stack import stack_up
 
-    base = Settings()
+    base = StackSettings()
     try:
         stack_up(base)
         LocalPostgres(base).create_database(TEST_DATABASE)

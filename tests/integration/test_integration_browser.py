@@ -24,9 +24,10 @@ from ingest.api.app import create_app
 from ingest.api.services import Services
 from ingest.producer import ReadingsProducer
 from ingest.simulator import Simulator
-from runtime.settings import PROJECT_ROOT, Settings
+from runtime.settings import Settings
 from symbiosis.browser import chrome, wait_for
 from symbiosis.pipeline import LocalPipeline
+from symbiosis.stack_settings import PROJECT_ROOT
 from tests.helpers import isolated
 
 pytestmark = pytest.mark.integration

@@ -23,6 +23,7 @@ from ingest.mqtt_bridge import mqtt_client
 from runtime.settings import Settings
 from runtime.waiting import wait_until
 from symbiosis.procs import apt_install, port_open
+from symbiosis.stack_settings import StackSettings
 from tests.tls_files import TlsFiles, make_tls_files
 
 pytestmark = pytest.mark.integration
@@ -65,7 +66,7 @@ def _render(template: str, replacements: dict[str, str]) -> str:
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    binary = Settings().mosquitto_bin
+    binary = StackSettings().mosquitto_bin
     apt_install("mosquitto", binary=binary, setting="SYMBIOSIS_MOSQUITTO_BIN")
     home = tmp_path_factory.mktemp("mosquitto")
     tls = make_tls_files(home / "tls")

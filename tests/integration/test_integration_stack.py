@@ -11,24 +11,24 @@ from pathlib import Path
 import pytest
 
 from domain.errors import StackError
-from runtime.settings import Settings
 from runtime.waiting import wait_until
 from symbiosis.local_kafka import LocalKafka
 from symbiosis.local_postgres import LocalPostgres
 from symbiosis.procs import alive
 from symbiosis.stack import stack_down, stack_up
+from symbiosis.stack_settings import StackSettings
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def other_stack(stack: Settings) -> Iterator[Settings]:
+def other_stack(stack: StackSettings) -> Iterator[StackSettings]:
     # under the main stack dir: the postgres user must be able to reach it
     root = stack.stack_dir / "test-stacks" / uuid.uuid4().hex[:8]
     (root / "kafka").mkdir(parents=True)
     # reuse the jars fetched for the main stack instead of calling mvn again
     (root / "kafka" / "lib").symlink_to(stack.stack_dir / "kafka" / "lib")
-    yield Settings(
+    yield StackSettings(
         stack_dir=root,
         kafka_port=29092,
         kafka_controller_port=29093,
@@ -40,7 +40,9 @@ def other_stack(stack: Settings) -> Iterator[Settings]:
     shutil.rmtree(root, ignore_errors=True)
 
 
-def test_up_is_idempotent_and_down_stops_exactly_what_up_started(other_stack: Settings) -> None:
+def test_up_is_idempotent_and_down_stops_exactly_what_up_started(
+    other_stack: StackSettings,
+) -> None:
     try:
         stack_up(other_stack)
         kafka, pg = LocalKafka(other_stack), LocalPostgres(other_stack)
@@ -63,10 +65,10 @@ def test_up_is_idempotent_and_down_stops_exactly_what_up_started(other_stack: Se
     assert stack_down(other_stack) == []  # nothing left to stop
 
 
-def test_port_taken_by_someone_else_is_a_clear_error(stack: Settings, tmp_path: Path) -> None:
+def test_port_taken_by_someone_else_is_a_clear_error(stack: StackSettings, tmp_path: Path) -> None:
     os.chmod(tmp_path, 0o755)
     (tmp_path / "kafka").mkdir()
     (tmp_path / "kafka" / "lib").symlink_to(stack.stack_dir / "kafka" / "lib")
-    squatter = Settings(stack_dir=tmp_path, kafka_port=stack.kafka_port)
+    squatter = StackSettings(stack_dir=tmp_path, kafka_port=stack.kafka_port)
     with pytest.raises(StackError, match="something else already answers"):
         LocalKafka(squatter).up()
