@@ -39,6 +39,7 @@ from schemas.rejections import Rejection
 from sinks import maintenance
 from sinks.migrate import migrate
 from sinks.writer import Batch, PostgresWriter, WriteResult
+from topics.catalogue import decode
 from topics.kafka_admin import group_lag_by_topic
 from topics.kafka_security import kafka_client_options
 
@@ -163,15 +164,11 @@ class Sink:
         metrics.EVENTS_IN.labels(STAGE, topic).inc()
         model: ReadingBatch | LedgerEntry | Alert | Offer
         try:
-            if topic == t.readings:
-                model = ReadingBatch.model_validate_json(value or b"")
+            decoded = decode(t, topic, value)
+            assert isinstance(decoded, ReadingBatch | LedgerEntry | Alert | Offer)
+            model = decoded
+            if isinstance(model, ReadingBatch):
                 metrics.READINGS.labels(STAGE).inc(len(model.readings))
-            elif topic == t.ledger:
-                model = LedgerEntry.model_validate_json(value or b"")
-            elif topic == t.offers:
-                model = Offer.model_validate_json(value or b"")
-            else:
-                model = Alert.model_validate_json(value or b"")
         except ValidationError as e:
             self._reject(source, value, str(e))
             return None

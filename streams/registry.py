@@ -15,9 +15,11 @@ from pydantic import ValidationError
 
 from domain.errors import SymbiosisError
 from domain.matching import Matcher
+from domain.registry_records import decode_record
 from runtime.settings import Topics
 from schemas.registry import Exchange, Need, Site
 from streams.ledger_state import LedgerBook
+from topics.catalogue import registry_kind
 
 
 class Refused(NamedTuple):
@@ -46,30 +48,28 @@ class RegistryView:
         not be applied when what it references arrived. One bad item never blocks the others.
         """
         record_id = key.decode("utf-8", errors="replace") if key else ""
+        kind = registry_kind(self.topics, topic)
+        if kind is None:
+            return [Refused(f"{topic} is not a registry topic", value or b"", record_id)]
         try:
-            if topic == self.topics.sites:
-                if value is None:
-                    return [Refused("sites cannot be deleted (tombstone ignored)", b"", record_id)]
-                site = Site.model_validate_json(value)
-                self.matcher.update_site(site)
-                self.book.update_site(site)
-            elif topic == self.topics.needs:
-                if value is None:
+            record = decode_record(kind, value)
+            if isinstance(record, Site):
+                self.matcher.update_site(record)
+                self.book.update_site(record)
+            elif kind == "need":
+                if record is None:
                     self.pending_needs.pop(record_id, None)
                     self.matcher.remove_need(record_id)
                 else:
-                    need = Need.model_validate_json(value)
-                    self.pending_needs[need.id] = need
-            elif topic == self.topics.exchanges:
-                if value is None:
-                    self.pending_exchanges.pop(record_id, None)
-                    self.matcher.remove_exchange(record_id)
-                    self.book.remove_exchange(record_id)
-                else:
-                    exchange = Exchange.model_validate_json(value)
-                    self.pending_exchanges[exchange.id] = exchange
+                    assert isinstance(record, Need)
+                    self.pending_needs[record.id] = record
+            elif record is None:
+                self.pending_exchanges.pop(record_id, None)
+                self.matcher.remove_exchange(record_id)
+                self.book.remove_exchange(record_id)
             else:
-                return [Refused(f"{topic} is not a registry topic", value or b"", record_id)]
+                assert isinstance(record, Exchange)
+                self.pending_exchanges[record.id] = record
         except (ValidationError, SymbiosisError) as e:
             return [Refused(str(e), value or b"", record_id)]
         self.applied += 1

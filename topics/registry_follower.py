@@ -22,9 +22,10 @@ from pydantic import ValidationError
 
 from domain.directory import Directory
 from domain.errors import SymbiosisError, UnavailableError, UnknownReferenceError
+from domain.registry_records import apply_record, decode_record
 from runtime.settings import Topics
 from runtime.waiting import wait_until
-from schemas.registry import Exchange, Need, Site
+from topics.catalogue import registry_kind
 
 log = structlog.get_logger(__name__)
 
@@ -91,21 +92,12 @@ class RegistryFollower:
                 :class:`~domain.directory.Directory`).
             pydantic.ValidationError: the record is not a valid site, need or exchange.
         """
-        t = self.topics
+        kind = registry_kind(self.topics, topic)
+        if kind is None:
+            return
+        record = decode_record(kind, value)
         with self._lock:
-            d = self.directory
-            if topic == t.sites and value is not None:
-                d.put_site(Site.model_validate_json(value))
-            elif topic == t.needs:
-                if value is None:
-                    d.remove_need(key)
-                else:
-                    d.put_need(Need.model_validate_json(value))
-            elif topic == t.exchanges:
-                if value is None:
-                    d.remove_exchange(key)
-                else:
-                    d.put_exchange(Exchange.model_validate_json(value))
+            apply_record(self.directory, kind, key, record)
             self.applied += 1
 
     def _run(self) -> None:

@@ -1,0 +1,50 @@
+"""The topic catalogue agrees with the settings, and registry records apply in one place."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from domain.directory import Directory
+from domain.errors import InvalidRecordError, UnknownReferenceError
+from domain.registry_records import KINDS, apply_record, decode_record
+from runtime.settings import Topics
+from schemas.readings import ReadingBatch
+from schemas.registry import Need, Site
+from topics.catalogue import CATALOGUE, decode, registry_kind, spec_of
+
+
+def test_every_topic_has_one_entry_and_compaction_agrees() -> None:
+    topics = Topics()
+    assert sorted(s.field for s in CATALOGUE) == sorted(Topics.model_fields)
+    configs = topics.configs()
+    for spec in CATALOGUE:
+        name = getattr(topics, spec.field)
+        assert (configs[name].get("cleanup.policy") == "compact") == spec.compacted, name
+    assert [registry_kind(topics, n) for n in topics.registry()] == list(KINDS)
+
+
+def test_decode_by_topic_name_follows_the_deployments_names() -> None:
+    topics = Topics(readings="park-a.readings")
+    assert spec_of(topics, "park-a.readings").payload is ReadingBatch
+    with pytest.raises(KeyError):
+        spec_of(topics, "symbiosis.readings")
+    with pytest.raises(ValidationError):
+        decode(topics, "park-a.readings", b'{"nope": 1}')
+    assert registry_kind(topics, "park-a.readings") is None
+
+
+def test_records_apply_to_a_directory_in_one_place() -> None:
+    d = Directory()
+    site = Site(id="s", name="S", company="c", lat=1, lon=1)
+    need = Need(id="n", site="s", kind="heat", unit="MW", min_quantity=1)
+    with pytest.raises(UnknownReferenceError):  # its site is not there yet: apply it later
+        apply_record(d, "need", "n", need)
+    apply_record(d, "site", "s", decode_record("site", site.model_dump_json().encode()))
+    apply_record(d, "need", "n", decode_record("need", need.model_dump_json().encode()))
+    assert d.owner_of_need("n") == "c"
+    apply_record(d, "need", "n", decode_record("need", None))  # a tombstone withdraws it
+    assert "n" not in d.needs
+    assert "n" in d.withdrawn
+    with pytest.raises(InvalidRecordError, match="sites cannot be deleted"):
+        decode_record("site", None)

@@ -1,0 +1,90 @@
+"""The one catalogue of topics: what each carries, keyed by what, kept how.
+
+Names come from the settings (:class:`runtime.settings.Topics`, overridable per deployment);
+this catalogue says, for each, its payload model (a :mod:`schemas` model), its key, whether it
+is compacted, and for the registry topics which kind of record it holds. Stages decode with
+:func:`decode` instead of their own ``if topic == ...`` chains.
+
+A new topic is a field of :class:`~runtime.settings.Topics` and an entry here (a test checks
+that both agree).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from pydantic import BaseModel
+
+from domain.registry_records import RegistryKind
+from runtime.settings import Topics
+from schemas.alerts import Alert
+from schemas.dead_letters import DeadLetter
+from schemas.ledger import LedgerEntry
+from schemas.offers import Offer
+from schemas.readings import ReadingBatch
+from schemas.registry import Exchange, Need, Site
+from schemas.rejections import Rejection
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """One topic of the pipeline.
+
+    Attributes:
+        field: Its field in :class:`~runtime.settings.Topics` (where its name is set).
+        payload: The model of its values.
+        key: What its records are keyed by.
+        compacted: Kept as the latest record per key (the registry) rather than as history.
+        registry: The kind of registry record it holds, for registry topics.
+    """
+
+    field: str
+    payload: type[BaseModel]
+    key: str
+    compacted: bool = False
+    registry: RegistryKind | None = None
+
+
+CATALOGUE: Final[tuple[TopicSpec, ...]] = (
+    TopicSpec("readings", ReadingBatch, "stream id"),
+    TopicSpec("ledger", LedgerEntry, "stream id"),
+    TopicSpec("alerts", Alert, "stream id"),
+    TopicSpec("rejected", Rejection, "company or stage (may be empty)"),
+    TopicSpec("sites", Site, "site id", compacted=True, registry="site"),
+    TopicSpec("needs", Need, "need id", compacted=True, registry="need"),
+    TopicSpec("exchanges", Exchange, "exchange id", compacted=True, registry="exchange"),
+    TopicSpec("dead_letters", DeadLetter, "alert id"),
+    TopicSpec("offers", Offer, "offer id"),
+)
+_BY_FIELD: Final = {spec.field: spec for spec in CATALOGUE}
+
+
+def spec_of(topics: Topics, name: str) -> TopicSpec:
+    """The spec of the topic named ``name`` in this deployment.
+
+    Raises:
+        KeyError: not a topic of the pipeline.
+    """
+    for field, topic in topics.model_dump().items():
+        if topic == name:
+            return _BY_FIELD[field]
+    raise KeyError(name)
+
+
+def decode(topics: Topics, name: str, value: bytes | None) -> BaseModel:
+    """A record's value as its topic's payload model.
+
+    Raises:
+        KeyError: not a topic of the pipeline.
+        pydantic.ValidationError: the value is not a valid payload of that topic.
+    """
+    return spec_of(topics, name).payload.model_validate_json(value or b"")
+
+
+def registry_kind(topics: Topics, name: str) -> RegistryKind | None:
+    """The kind of registry record topic ``name`` holds; ``None`` for other topics."""
+    try:
+        return spec_of(topics, name).registry
+    except KeyError:
+        return None
