@@ -17,7 +17,7 @@ from typing import Final
 
 from domain.errors import ConfigurationError, UnitError
 from domain.match_index import compatible_need_kinds
-from domain.units import convert
+from domain.units import convert, gas_density
 from schemas.common import ResourceKind
 from schemas.registry import Exchange, ExchangeStatus, ExchangeTerms, Need, Site, Stream
 
@@ -72,12 +72,17 @@ def check_terms(terms: ExchangeTerms, parties: Parties) -> None:
         raise InvalidTermsError("need", "a company does not exchange with itself")
     if need.kind not in compatible_need_kinds(stream.kind):
         raise InvalidTermsError("need", f"a {need.kind} need cannot take a {stream.kind} stream")
-    check_supplier_side(terms, stream, gas_species=need.gas_species)
-    _convert(terms, need.unit, stream.kind, stream.gas_species or need.gas_species)
+    density = gas_density(stream, need)
+    check_supplier_side(terms, stream, gas_species=need.gas_species, density=density)
+    _convert(terms, need.unit, stream.kind, stream.gas_species or need.gas_species, density)
 
 
 def check_supplier_side(
-    terms: ExchangeTerms, stream: Stream, *, gas_species: str | None = None
+    terms: ExchangeTerms,
+    stream: Stream,
+    *,
+    gas_species: str | None = None,
+    density: float | None = None,
 ) -> None:
     """Check a supplier's own side: the unit reads in the stream's unit, quantity <= nominal.
 
@@ -86,7 +91,10 @@ def check_supplier_side(
     Raises:
         InvalidTermsError: the unit does not convert, or the quantity is above nominal.
     """
-    in_stream_unit = _convert(terms, stream.unit, stream.kind, stream.gas_species or gas_species)
+    in_stream_unit = _convert(
+        terms, stream.unit, stream.kind, stream.gas_species or gas_species,
+        density if density is not None else gas_density(stream),
+    )  # fmt: skip
     if in_stream_unit > stream.nominal * (1 + NOMINAL_TOLERANCE):
         raise InvalidTermsError(
             "quantity", "is more than the stream's nominal rate (it cannot give more than that)"
@@ -104,7 +112,7 @@ def check_receiver_side(terms: ExchangeTerms, need: Need) -> None:
     kinds = [need.kind, *([ResourceKind.STEAM] if need.kind is ResourceKind.HEAT else [])]
     for i, kind in enumerate(kinds):
         try:
-            _convert(terms, need.unit, kind, need.gas_species)
+            _convert(terms, need.unit, kind, need.gas_species, gas_density(need))
         except InvalidTermsError:
             if i == len(kinds) - 1:
                 raise
@@ -112,10 +120,16 @@ def check_receiver_side(terms: ExchangeTerms, need: Need) -> None:
             return
 
 
-def _convert(terms: ExchangeTerms, unit: str, kind: ResourceKind, species: str | None) -> float:
+def _convert(
+    terms: ExchangeTerms,
+    unit: str,
+    kind: ResourceKind,
+    species: str | None,
+    density: float | None = None,
+) -> float:
     try:
         return convert(terms.quantity, terms.unit, unit, field="unit", kind=kind,
-                       gas_species=species)  # fmt: skip
+                       gas_species=species, density_kg_per_m3=density)  # fmt: skip
     except UnitError as e:
         raise InvalidTermsError("unit", str(e).removeprefix("unit: ")) from e
 

@@ -213,6 +213,7 @@ def check_readings(
                 factor(
                     reading.unit, stream.unit, field=f"meter {reading.meter!r}",
                     kind=stream.kind, gas_species=stream.gas_species,
+                    density_kg_per_m3=stream.density_kg_per_m3,
                 )  # fmt: skip
             except UnitError as e:
                 error(f"{where}.{names.get('unit', 'unit')}", str(e))

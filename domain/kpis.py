@@ -13,7 +13,7 @@ from datetime import datetime
 from domain.benefits import estimate
 from domain.errors import UnitError
 from domain.geo import haversine_km
-from domain.units import canonical_unit, convert, to_canonical
+from domain.units import canonical_unit, convert, gas_density, to_canonical
 from schemas.alerts import Benefit
 from schemas.common import ResourceKind
 from schemas.ledger import LedgerEntry
@@ -50,6 +50,7 @@ def exchange_benefit(
     quantity = convert(
         exchange.quantity, exchange.unit, need.unit, field=f"exchange {exchange.id!r} quantity",
         kind=stream.kind, gas_species=stream.gas_species or need.gas_species,
+        density_kg_per_m3=gas_density(stream, need),
     )  # fmt: skip
     distance = haversine_km(s_site.lat, s_site.lon, n_site.lat, n_site.lon)
     return estimate(stream, need, quantity, distance)

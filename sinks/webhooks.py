@@ -417,86 +417,97 @@ async def deliver(
     """
     if not event.keys or not all(event.keys):
         raise ConfigurationError("webhook signing key is empty")
-    url, body = event.url, event.body
     timeout = aiohttp.ClientTimeout(total=policy.timeout_s)
-    status: int | None = None
-    error: str | None = None
     attempt = 0
     while True:
         attempt += 1
-        timestamp = int(now())
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-            IDEMPOTENCY_HEADER: event.idempotency_key or alert.idempotency_key,
-            ALERT_ID_HEADER: event.alert_id or alert.alert_id,
-            EVENT_HEADER: str(alert.event),
-            ATTEMPT_HEADER: str(attempt),
-            SIGNATURE_HEADER: signature_header(event.keys, timestamp, body),
-        }
-        retry_after: float | None = None
-        outcome: AttemptOutcome
         started = time.perf_counter()
-        try:
-            if guard is not None:
-                guard.check_url(url)
-            if limiter is None:
-                status, retry_after, error = await _post(session, url, body, headers, timeout, now)
-            else:
-                async with limiter:
-                    status, retry_after, error = await _post(
-                        session, url, body, headers, timeout, now
-                    )
-        except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as e:
-            status, error, outcome = None, f"invalid webhook URL: {e}", AttemptOutcome.PERMANENT
-        except RefusedAddressError as e:
-            status, error, outcome = None, str(e), AttemptOutcome.PERMANENT
-        except TimeoutError:
-            status, error = None, f"timed out after {policy.timeout_s:g}s"
-            outcome = AttemptOutcome.RETRYABLE
-        except (aiohttp.ClientError, OSError) as e:
-            status, error = None, f"{type(e).__name__}: {e}"
-            outcome = AttemptOutcome.RETRYABLE
-        else:
-            if 200 <= status <= 299:
-                outcome = AttemptOutcome.DELIVERED
-            elif _is_retryable_status(status):
-                outcome = AttemptOutcome.RETRYABLE
-            else:
-                outcome = AttemptOutcome.PERMANENT
-        latency = time.perf_counter() - started
+        tried = await _attempt(
+            session, event, alert, attempt, timeout=timeout, now=now, limiter=limiter, guard=guard
+        )
         if observer is not None:
-            observer.on_attempt(outcome, status, latency)
-
-        if outcome is not AttemptOutcome.RETRYABLE or attempt >= policy.max_attempts:
-            delivered = outcome is AttemptOutcome.DELIVERED
+            observer.on_attempt(tried.outcome, tried.status, time.perf_counter() - started)
+        if tried.outcome is not AttemptOutcome.RETRYABLE or attempt >= policy.max_attempts:
+            delivered = tried.outcome is AttemptOutcome.DELIVERED
             result = DeliveryResult(
                 delivered=delivered,
                 attempts=attempt,
-                status=status,
-                error=None if delivered else error,
-                permanent=outcome is AttemptOutcome.PERMANENT,
-                url=redact_url(url),
+                status=tried.status,
+                error=None if delivered else tried.error,
+                permanent=tried.outcome is AttemptOutcome.PERMANENT,
+                url=redact_url(event.url),
             )
             if observer is not None:
                 observer.on_result(result)
             return result
-
         wait = (
-            policy.retry_after_delay(retry_after)
-            if retry_after is not None
+            policy.retry_after_delay(tried.retry_after)
+            if tried.retry_after is not None
             else policy.delay(attempt, rng)
         )
-        log.debug(
-            "webhook attempt failed, retrying",
-            alert_id=alert.alert_id,
-            url=redact_url(url),
-            attempt=attempt,
-            status=status,
-            error=error,
-            retry_in_s=round(wait, 3),
-        )
+        log.debug("webhook attempt failed, retrying", alert_id=alert.alert_id,
+                  url=redact_url(event.url), attempt=attempt, status=tried.status,
+                  error=tried.error, retry_in_s=round(wait, 3))  # fmt: skip
         await sleep(wait)
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    outcome: AttemptOutcome
+    status: int | None
+    error: str | None
+    retry_after: float | None = None
+
+
+async def _attempt(
+    session: aiohttp.ClientSession,
+    event: WebhookEvent,
+    alert: Alert,
+    attempt: int,
+    *,
+    timeout: aiohttp.ClientTimeout,
+    now: Callable[[], float],
+    limiter: asyncio.Semaphore | None,
+    guard: UrlGuard | None,
+) -> _Attempt:
+    """One signed POST of ``event``, classified: delivered, retryable or permanent."""
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        IDEMPOTENCY_HEADER: event.idempotency_key or alert.idempotency_key,
+        ALERT_ID_HEADER: event.alert_id or alert.alert_id,
+        EVENT_HEADER: str(alert.event),
+        ATTEMPT_HEADER: str(attempt),
+        SIGNATURE_HEADER: signature_header(event.keys, int(now()), event.body),
+    }
+    try:
+        if guard is not None:
+            guard.check_url(event.url)
+        if limiter is None:
+            status, retry_after, error = await _post(
+                session, event.url, event.body, headers, timeout, now
+            )
+        else:
+            async with limiter:
+                status, retry_after, error = await _post(
+                    session, event.url, event.body, headers, timeout, now
+                )
+    except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as e:
+        return _Attempt(AttemptOutcome.PERMANENT, None, f"invalid webhook URL: {e}")
+    except RefusedAddressError as e:
+        return _Attempt(AttemptOutcome.PERMANENT, None, str(e))
+    except TimeoutError:
+        total = timeout.total or 0.0
+        return _Attempt(AttemptOutcome.RETRYABLE, None, f"timed out after {total:g}s")
+    except (aiohttp.ClientError, OSError) as e:
+        return _Attempt(AttemptOutcome.RETRYABLE, None, f"{type(e).__name__}: {e}")
+    if 200 <= status <= 299:
+        outcome = AttemptOutcome.DELIVERED
+    elif _is_retryable_status(status):
+        outcome = AttemptOutcome.RETRYABLE
+    else:
+        outcome = AttemptOutcome.PERMANENT
+    return _Attempt(outcome, status, error, retry_after)
 
 
 async def _post(

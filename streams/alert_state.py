@@ -21,7 +21,7 @@ from domain.alerting import AlertTracker, Candidate, LifecycleEvent
 from domain.benefits import estimate
 from domain.geo import haversine_km
 from domain.matching import Match, Matcher
-from domain.units import convert
+from domain.units import convert, gas_density
 from schemas.alerts import Alert, AlertEvent, Benefit
 from schemas.ledger import LedgerEntry
 
@@ -77,6 +77,7 @@ class AlertBook:
         in_need_unit = convert(
             available, stream.unit, need.unit, field=f"stream {stream.id!r} available",
             kind=stream.kind, gas_species=stream.gas_species or need.gas_species,
+            density_kg_per_m3=gas_density(stream, need),
         )  # fmt: skip
         quantity = min(relaxed.quantity, in_need_unit)
         benefit = estimate(stream, need, quantity, relaxed.distance_km)

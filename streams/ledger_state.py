@@ -88,7 +88,7 @@ class LedgerBook:
         quantity = convert(
             exchange.quantity, exchange.unit, stream.unit,
             field=f"exchange {exchange.id!r} quantity", kind=stream.kind,
-            gas_species=stream.gas_species,
+            gas_species=stream.gas_species, density_kg_per_m3=stream.density_kg_per_m3,
         )  # fmt: skip
         self.remove_exchange(exchange.id)
         self._exchanges.setdefault(exchange.stream, {})[exchange.id] = (exchange, quantity)
@@ -149,6 +149,7 @@ class LedgerBook:
                 value = convert(
                     r.value, r.unit, stream.unit, field=f"readings[{i}] of meter {r.meter!r}",
                     kind=stream.kind, gas_species=stream.gas_species,
+                    density_kg_per_m3=stream.density_kg_per_m3,
                 )  # fmt: skip
             good.append((r.meter, r.ts, value))
         windows = self._windows_for(batch.stream, snapshot)

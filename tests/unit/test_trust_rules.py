@@ -211,3 +211,15 @@ def test_registration_resolves_the_host_and_checks_every_address() -> None:
     with pytest.raises(RefusedAddressError, match="https"):
         guard.check_url("http://ok.example/h")
     UrlGuard(require_https=False).check_url("http://ok.example/h")
+
+
+def test_a_gas_bridged_only_by_a_density_converts_in_exchanges_and_the_ledger() -> None:
+    gas = Stream(id="off-gas", kind="gas", unit="t/h", nominal=10, density_kg_per_m3=0.8)
+    supplier = Site(id="ps", name="P", company="utility", lat=55.0, lon=11.0, streams=[gas])
+    need = Need(id="fuel", site="dh", kind="gas", unit="m^3/h", min_quantity=100)
+    terms_in_volume = terms(stream="off-gas", need="fuel", quantity=5000, unit="m^3/h")  # 4 t/h
+    check_terms(terms_in_volume, Parties((supplier, gas), (TAKER, need)))
+    book = LedgerBook(60.0)
+    book.update_site(supplier)
+    book.set_exchange(proposal(terms_in_volume, None))
+    assert book.committed("off-gas", NOW) == pytest.approx(4.0)
