@@ -45,7 +45,7 @@ from ingest.api.app import create_app
 from ingest.api.services import Services
 from ingest.gateway import ReadingGateway
 from ingest.mqtt_bridge import MqttBridge
-from ingest.registry import RegistryPublisher
+from ingest.registry_publisher import RegistryPublisher
 from runtime.settings import Settings, Topics
 from sinks.migrate import migrate
 from symbiosis.local_mosquitto import LocalMosquitto

@@ -79,6 +79,9 @@ def generate_park(
 ) -> Park:
     """A random but valid park.
 
+    Long because: one park, built site by site; the parts share the random generator and the
+    growing id sets.
+
     Args:
         companies: Number of companies (each has at least one site).
         streams_per_site: Surplus streams per site.

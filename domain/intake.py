@@ -149,6 +149,9 @@ def check_readings(
 ) -> CheckedReadings:
     """Validate raw reading rows against the schema and the registry.
 
+    Long because: one check after another, in the order a client reads the errors; splitting
+    them would scatter the row's context.
+
     Args:
         rows: Decoded JSON values, one per reading (objects with ``meter, ts, value, unit,
             quality``).

@@ -44,7 +44,7 @@ from typing import Final
 
 from domain import ewc as ewc_list
 from domain.benefits import estimate
-from domain.errors import ConfigurationError, SymbiosisError, UnitError
+from domain.errors import SymbiosisError, UnitError, UnknownReferenceError
 from domain.geo import haversine_km
 from domain.match_index import NeedIndex, compatible_need_kinds
 from domain.units import basis_unit, convert, factor, gas_density
@@ -101,6 +101,9 @@ def feasible(
     committed_to_need: float = 0.0,
 ) -> Match | None:
     """Whether ``stream`` (of ``site``) with ``available`` surplus can serve ``need``.
+
+    Long because: the brief's rules, one after another in the order the module docstring lists
+    them; each returns early with no match.
 
     Args:
         site: The site giving the stream.
@@ -324,12 +327,12 @@ class Matcher:
         """Open a need, or replace the one with the same id (keeping its exchanges).
 
         Raises:
-            ConfigurationError: the need's site is unknown.
+            UnknownReferenceError: the need's site is unknown.
             UnitError: the need's unit cannot be expressed in its kind's canonical unit.
         """
         site = self._sites.get(need.site)
         if site is None:
-            raise ConfigurationError(f"need {need.id!r} names unknown site {need.site!r}")
+            raise UnknownReferenceError(f"need {need.id!r} names unknown site {need.site!r}")
         _check_need(need)
         old = self._needs.get(need.id)
         if old is not None:
@@ -363,7 +366,7 @@ class Matcher:
         earlier version of the same id.
 
         Raises:
-            ConfigurationError: the exchange names an unknown need.
+            UnknownReferenceError: the exchange names an unknown need.
             UnitError: its unit cannot be converted to the need's unit.
         """
         if not exchange.committed:
@@ -371,7 +374,7 @@ class Matcher:
             return
         need = self._needs.get(exchange.need)
         if need is None:
-            raise ConfigurationError(
+            raise UnknownReferenceError(
                 f"exchange {exchange.id!r} names unknown need {exchange.need!r}"
             )
         known = self._streams.get(exchange.stream)

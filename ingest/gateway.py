@@ -25,7 +25,7 @@ import orjson
 from kafka.producer.future import FutureRecordMetadata
 
 from domain.intake import RowError, check_readings
-from ingest.publisher import Publisher
+from ingest.acked_publisher import Publisher
 from runtime import metrics
 from runtime.settings import Settings
 from schemas.readings import ReadingBatch
@@ -69,10 +69,6 @@ class ReadingGateway:
         self.publisher = publisher
         self.registry = registry
 
-    def _reject(self, rejection: Rejection) -> FutureRecordMetadata:
-        value = rejection.model_dump_json().encode()
-        return self.publisher.send(self.settings.topics.rejected, None, value)
-
     def submit(
         self,
         rows: Sequence[object],
@@ -87,6 +83,9 @@ class ReadingGateway:
         all_or_nothing: bool = True,
     ) -> Submission:
         """Check and publish one push; blocks until Kafka acknowledged what was published.
+
+        Long because: most of it is the documented contract of every door (arguments, what
+        is published, what is answered).
 
         Args:
             rows: Decoded reading rows (see :func:`domain.intake.check_readings`).

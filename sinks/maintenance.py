@@ -123,6 +123,9 @@ def run_maintenance(
 ) -> MaintenanceReport:
     """Run every plain-PostgreSQL maintenance step once; on TimescaleDB, do nothing.
 
+    Long because: the maintenance steps in their required order, each in its own transaction
+    with its own failure record.
+
     Safe to call from several processes at once and at any frequency; cheap when there is
     nothing to do (a few catalog queries). The connection must not be inside a transaction.
 
@@ -181,19 +184,6 @@ def run_maintenance(
         elapsed_s=round(report.elapsed_s, 3),
     )
     return report
-
-
-def ensure_partitions_ahead(conn: Conn, *, now: datetime | None = None) -> int:
-    """Create the partitions from ``now`` to ``now`` + each table's ``premake`` (PostgreSQL).
-
-    Returns:
-        Partitions created (0 on TimescaleDB).
-
-    Raises:
-        UnavailableError: the database failed, or a lock stayed busy past :data:`LOCK_TIMEOUT_S`.
-    """
-    tables = sorted(partitioned_tables(conn))
-    return sum(_strict(conn, f"ahead {t}", partial(_ahead, conn, t, now)) for t in tables)
 
 
 def drain_default_partitions(conn: Conn) -> int:
@@ -351,6 +341,9 @@ def ensure_partitions_for(
     instants: Callable[[], Iterable[datetime]] | None = None,
 ) -> int:
     """Make sure partitions of ``table`` cover ``[min_ts, max_ts]`` before rows are written.
+
+    Long because: the partition arithmetic and its two database paths (create, or detach the
+    default's rows) belong together.
 
     For the writer on plain PostgreSQL (do not call it for a hypertable). Cost: when the span
     lies inside the partitions this process already knows (the normal case: maintenance keeps

@@ -1,28 +1,21 @@
-"""Alert glue for the stream worker: matcher + lifecycle tracker -> :class:`Alert` payloads.
+"""Alert state for the stream worker: load and save each stream's lifecycles around the decision.
 
-Thin around :mod:`domain.matching` and :mod:`domain.alerting`: for each ledger entry, find the
-needs the stream satisfies now, re-check open pairs with the hysteresis-relaxed threshold, and
-turn lifecycle events into alerts, redacted per the brief: the supplier's company is named only
-when its site allows it.
-
-State: a stream's pairs are snapshotted as bytes after every entry (for a changelog-backed
-table); alert ids and idempotency keys are deterministic, so an entry replayed after a crash
-re-emits the same keys and subscribers (and the sink) drop the repeats.
+The decision itself (matching, hysteresis, lifecycle, the alerts' content) is pure and lives in
+:class:`domain.alert_decisions.AlertDecisions`. Here: a stream's pairs are snapshotted as bytes
+after every entry (for a changelog-backed table), and loaded back when the table holds another
+object than the one this book wrote (after a recovery or a rebalance). Alert ids and idempotency
+keys are deterministic, so an entry replayed after a crash re-emits the same keys and
+subscribers (and the sink) drop the repeats.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import replace
-
 import orjson
 
-from domain.alerting import AlertTracker, Candidate, LifecycleEvent
-from domain.benefits import estimate
-from domain.geo import haversine_km
-from domain.matching import Match, Matcher
-from domain.units import convert, gas_density
-from schemas.alerts import Alert, AlertEvent, Benefit
+from domain.alert_decisions import AlertDecisions
+from domain.alerting import AlertTracker
+from domain.matching import Matcher
+from schemas.alerts import Alert
 from schemas.ledger import LedgerEntry
 
 
@@ -37,10 +30,14 @@ class AlertBook:
             hysteresis: an open alert stays open while available is at least
                 ``(1 - hysteresis)`` of what would open it.
         """
-        self.matcher = matcher
-        self.hysteresis = hysteresis
+        self.decisions = AlertDecisions(matcher, hysteresis=hysteresis)
         self.tracker = AlertTracker()
         self._snapshots: dict[str, bytes] = {}
+
+    @property
+    def matcher(self) -> Matcher:
+        """The matcher the decisions use."""
+        return self.decisions.matcher
 
     def apply(self, entry: LedgerEntry, snapshot: bytes | None) -> tuple[list[Alert], bytes]:
         """Lifecycle events caused by one ledger entry, and the stream's new snapshot.
@@ -51,79 +48,7 @@ class AlertBook:
         stream = entry.stream
         if self._snapshots.get(stream) is not snapshot:
             self.tracker.load(stream, orjson.loads(snapshot) if snapshot is not None else {})
-        now = entry.updated_at
-        feasible = self.matcher.match(stream, entry.available, now=now, sustained_s=math.inf)
-        matches = {m.need: m for m in feasible}
-        held: list[Candidate] = []
-        relaxed = entry.available / (1.0 - self.hysteresis)
-        for need in self.tracker.open_needs(stream):
-            if need in matches:
-                continue
-            m = self.matcher.check(stream, need, relaxed, now=now, sustained_s=math.inf)
-            if m is not None:  # still open: describe it with what is really available
-                m = self._actual(m, entry.available)
-                matches[need] = m
-                held.append(self._candidate(m))
-        events = self.tracker.observe(stream, now, [self._candidate(m) for m in feasible], held)
-        alerts = [self._alert(ev, matches.get(ev.need), entry) for ev in events]
+        alerts = self.decisions.decide(entry, self.tracker)
         new = orjson.dumps(self.tracker.dump(stream))
         self._snapshots[stream] = new
         return alerts, new
-
-    def _actual(self, relaxed: Match, available: float) -> Match:
-        """A held pair's match re-expressed at the real ``available`` (not the relaxed one)."""
-        _, stream = self.matcher.stream(relaxed.stream)
-        need = self.matcher.need(relaxed.need)
-        in_need_unit = convert(
-            available, stream.unit, need.unit, field=f"stream {stream.id!r} available",
-            kind=stream.kind, gas_species=stream.gas_species or need.gas_species,
-            density_kg_per_m3=gas_density(stream, need),
-        )  # fmt: skip
-        quantity = min(relaxed.quantity, in_need_unit)
-        benefit = estimate(stream, need, quantity, relaxed.distance_km)
-        return replace(
-            relaxed, available=available, quantity=quantity, benefit=benefit,
-            score=benefit.co2e_t_per_yr,
-        )  # fmt: skip
-
-    def _candidate(self, m: Match) -> Candidate:
-        need = self.matcher.need(m.need)
-        return Candidate(need=m.need, quantity=m.quantity, min_duration_s=need.min_duration_s)
-
-    def _alert(self, ev: LifecycleEvent, m: Match | None, entry: LedgerEntry) -> Alert:
-        site, stream = self.matcher.stream(ev.stream)
-        if m is not None:
-            quantity, need_unit, distance, benefit = (
-                m.quantity,
-                m.need_unit,
-                m.distance_km,
-                m.benefit,
-            )
-        else:  # resolved: the pair no longer matches, describe it from the registry
-            quantity, benefit = 0.0, Benefit(co2e_t_per_yr=0.0)
-            need_unit, distance = self._static(ev.stream, ev.need)
-        return Alert(
-            alert_id=ev.alert_id,
-            idempotency_key=ev.idempotency_key,
-            event=AlertEvent(ev.event),
-            stream=ev.stream,
-            need=ev.need,
-            kind=stream.kind,
-            available=entry.available,
-            unit=stream.unit,
-            quantity=quantity,
-            need_unit=need_unit,
-            distance_km=distance,
-            benefit=benefit,
-            supplier_company=site.company if site.disclose_identity else None,
-            ts=entry.updated_at,
-        )
-
-    def _static(self, stream_id: str, need_id: str) -> tuple[str, float]:
-        site, stream = self.matcher.stream(stream_id)
-        try:
-            need = self.matcher.need(need_id)
-            need_site = self.matcher.site(need.site)
-        except KeyError:  # the need was withdrawn: that is why the alert resolves
-            return stream.unit, 0.0
-        return need.unit, haversine_km(site.lat, site.lon, need_site.lat, need_site.lon)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from domain.errors import InvalidRecordError, SymbiosisError
+from domain.errors import InvalidRecordError, SymbiosisError, UnknownReferenceError
 from domain.ledger import MeterWindow
 from domain.units import convert
 from schemas.ledger import LedgerEntry
@@ -75,7 +75,7 @@ class LedgerBook:
         convert is refused at registration and never fails a reading batch later.
 
         Raises:
-            InvalidRecordError: the exchange names an unknown stream (nothing changed).
+            UnknownReferenceError: the exchange names an unknown stream (nothing changed).
             UnitError: its unit does not convert to the stream's unit (nothing changed).
         """
         if not exchange.committed:
@@ -83,7 +83,7 @@ class LedgerBook:
             return
         found = self._streams.get(exchange.stream)
         if found is None:
-            raise InvalidRecordError(f"stream: exchange {exchange.id!r} names an unknown stream")
+            raise UnknownReferenceError(f"stream: exchange {exchange.id!r} names an unknown stream")
         stream = found[1]
         quantity = convert(
             exchange.quantity, exchange.unit, stream.unit,
@@ -123,11 +123,12 @@ class LedgerBook:
             snapshot: what the worker's table holds for the stream (``None``: nothing yet).
 
         Raises:
-            InvalidRecordError: the batch names an unknown stream, or a meter not listed for it.
+            UnknownReferenceError: the batch names an unknown stream.
+            InvalidRecordError: a meter not listed for the stream, or a time in the future.
             UnitError: a reading's unit cannot be converted to the stream's unit.
         """
         if batch.stream not in self._streams:
-            raise InvalidRecordError(f"stream: {batch.stream!r} is not a registered stream")
+            raise UnknownReferenceError(f"stream: {batch.stream!r} is not a registered stream")
         site, stream = self._streams[batch.stream]
         meters = self._meters[batch.stream]
         latest = datetime.now(UTC) + timedelta(seconds=self.max_skew_s)

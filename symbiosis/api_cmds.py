@@ -18,11 +18,11 @@ from rich.console import Console
 from rich.table import Table
 
 from domain.errors import SymbiosisError
+from ingest.acked_publisher import Publisher
 from ingest.api import tokens
 from ingest.api.__main__ import serve
 from ingest.gateway import ReadingGateway
 from ingest.mqtt_bridge import MqttBridge
-from ingest.publisher import Publisher
 from runtime.logs import configure_logging
 from runtime.settings import get_settings
 from schemas.common import SLUG_PATTERN

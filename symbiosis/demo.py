@@ -24,7 +24,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from domain.errors import SymbiosisError
 from ingest.api import tokens
-from ingest.producer import ReadingsProducer
+from ingest.batch_producer import ReadingsProducer
 from ingest.simulator import Simulator
 from schemas.registry import Park
 from symbiosis.pipeline import LocalPipeline

@@ -60,7 +60,11 @@ def demo(
     Resets the demo's topics and tables first, so runs do not add up. The summary counts
     what the database holds: readings_produced (acknowledged by Kafka), readings_stored,
     ledger_streams, alerts_opened and the alerts with their stream, need and availability.
-    """
+
+    \f
+    Long because: a CLI command: most lines declare its options and their help (the form feed
+    above ends what ``--help`` shows).
+    """  # noqa: D301 - \f ends what --help shows
     from symbiosis.demo import print_summary, run_demo
     from symbiosis.stack import stack_up
 

@@ -29,8 +29,8 @@ from rich.progress import (
 from rich.table import Table
 
 from domain.errors import ErpImportError, SymbiosisError
+from ingest.acked_publisher import Publisher
 from ingest.erp import ErpExport, RowError, load_mapping
-from ingest.publisher import Publisher
 from runtime.settings import get_settings
 from schemas.rejections import Rejection
 from topics.kafka_security import kafka_client_options
@@ -264,7 +264,11 @@ def import_file(
         ),
     ] = 5000,
 ) -> None:
-    """Import an ERP export as offers (the full help is :data:`HELP`)."""
+    """Import an ERP export as offers (the full help is :data:`HELP`).
+
+    \f
+    Long because: a CLI command: most lines declare its options and their help.
+    """  # noqa: D301 - \f ends what --help shows
     stderr = Console(stderr=True, highlight=False)
     failure: str | None = None
     with ExitStack() as stack:

@@ -20,7 +20,7 @@ import psycopg
 import structlog
 
 from domain.errors import PipelineError
-from ingest.registry import RegistryPublisher
+from ingest.registry_publisher import RegistryPublisher
 from runtime.waiting import tail
 from schemas.registry import Park
 from sinks.migrate import migrate
@@ -36,7 +36,7 @@ CATCH_UP_TIMEOUT_S = 120.0
 ROLES: dict[str, list[str]] = {
     "streams": ["streams"],
     "sink": ["sinks"],
-    "delivery": ["sinks.delivery_main"],
+    "delivery": ["delivery"],
     "api": ["ingest.api"],
 }
 """Child role -> ``python -m`` arguments."""

@@ -16,7 +16,7 @@ from domain.park import bundled_park_path, load_park
 from ingest.api import tokens
 from ingest.api.app import create_app
 from ingest.api.services import Services
-from ingest.registry import RegistryPublisher
+from ingest.registry_publisher import RegistryPublisher
 from runtime.settings import Settings
 from schemas.registry import Park
 from sinks.consumer import Sink

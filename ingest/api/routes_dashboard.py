@@ -91,6 +91,9 @@ def _exchange_views(
 def build(svc: Services, caller: Principal) -> Dashboard:
     """The dashboard as ``caller`` may see it (see the module docstring for the rules).
 
+    Long because: one view assembled under one registry lock, so its parts (alerts, flows,
+    sites) agree with each other.
+
     Raises:
         ApiError: 503 when the database is unavailable.
     """

@@ -12,10 +12,10 @@ from psycopg_pool import ConnectionPool
 
 from domain.errors import ConfigurationError, TransientError
 from domain.url_guard import Resolver, UrlGuard
+from ingest.acked_publisher import Publisher
 from ingest.api.limits import RateLimiter
 from ingest.api.tokens import Conn, TokenVerifier
 from ingest.gateway import ReadingGateway
-from ingest.publisher import Publisher
 from runtime.settings import Settings
 from topics.kafka_admin import ensure_topics
 from topics.kafka_security import kafka_client_options

@@ -22,7 +22,7 @@ from domain.park import bundled_park_path, load_park
 from ingest.api import tokens
 from ingest.api.app import create_app
 from ingest.api.services import Services
-from ingest.producer import ReadingsProducer
+from ingest.batch_producer import ReadingsProducer
 from ingest.simulator import Simulator
 from runtime.settings import Settings
 from symbiosis.browser import chrome, wait_for

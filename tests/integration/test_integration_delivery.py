@@ -10,12 +10,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from pydantic import SecretStr
 
+from delivery.webhooks import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify_header
 from domain.subscriptions import signing_key
 from runtime.settings import Settings
 from schemas.dead_letters import DeadLetter
 from schemas.registry import Need, Park, Subscription
 from schemas.views import AlertView
-from sinks.webhooks import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify_header
 from symbiosis.pipeline import LocalPipeline
 from tests.helpers import consume_all, wait_for
 from tests.integration.test_integration_lifecycle import SUPPLIER, TAKER, batches, produce

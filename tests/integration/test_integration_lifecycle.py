@@ -12,8 +12,8 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from ingest.producer import ReadingsProducer
-from ingest.registry import RegistryPublisher
+from ingest.batch_producer import ReadingsProducer
+from ingest.registry_publisher import RegistryPublisher
 from runtime.settings import Settings
 from schemas.readings import Reading, ReadingBatch
 from schemas.registry import Need, Park, Site, Stream

@@ -16,10 +16,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from domain.errors import StackError
 from domain.park import bundled_park_path, load_park
+from ingest.acked_publisher import Publisher
 from ingest.gateway import ReadingGateway
 from ingest.mqtt_bridge import MqttBridge
-from ingest.publisher import Publisher
-from ingest.registry import RegistryPublisher
+from ingest.registry_publisher import RegistryPublisher
 from runtime.settings import Settings
 from schemas.rejections import Rejection
 from sinks.consumer import Sink

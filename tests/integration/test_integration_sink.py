@@ -9,7 +9,7 @@ import orjson
 import pytest
 from kafka import KafkaProducer
 
-from ingest.producer import ReadingsProducer
+from ingest.batch_producer import ReadingsProducer
 from runtime.settings import Settings
 from schemas.ledger import LedgerEntry
 from schemas.readings import Reading, ReadingBatch, ReadingQuality

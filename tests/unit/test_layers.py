@@ -2,9 +2,9 @@
 
 From the bottom: ``schemas`` (payload models) <- ``domain`` (pure rules, the error hierarchy)
 <- ``runtime`` (settings, logging, metrics) <- ``topics`` (the Kafka side every stage shares)
-<- the stages ``ingest``, ``streams``, ``sinks`` (which never import each other: they meet at
-topics whose payloads are ``schemas`` models) <- ``symbiosis`` (the CLI, the local stack, the
-demo). A package may import only packages below it; ``bench/`` imports no tests.
+<- the stages ``ingest``, ``streams``, ``sinks``, ``delivery`` (which never import each other:
+they meet at topics whose payloads are ``schemas`` models) <- ``symbiosis`` (the CLI, the local
+stack, the demo). A package may import only packages below it; ``bench/`` imports no tests.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ LAYERS: dict[str, int] = {
     "ingest": 4,
     "streams": 4,
     "sinks": 4,
+    "delivery": 4,
     "symbiosis": 5,
 }
 

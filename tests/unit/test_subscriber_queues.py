@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sinks.subscriber_queues import OffsetTracker, SubscriberQueues
+from delivery.subscriber_queues import OffsetTracker, SubscriberQueues
 
 
 async def never(item: object) -> None:

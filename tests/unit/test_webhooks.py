@@ -15,13 +15,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from domain.errors import ConfigurationError, PipelineError
-from domain.subscriptions import WebhookEvent
-from domain.url_guard import UrlGuard
-from schemas.alerts import Alert, AlertEvent, Benefit
-from schemas.common import ResourceKind
-from schemas.dead_letters import DeadLetter
-from sinks.webhooks import (
+from delivery.webhooks import (
     ALERT_ID_HEADER,
     IDEMPOTENCY_HEADER,
     SIGNATURE_HEADER,
@@ -36,6 +30,12 @@ from sinks.webhooks import (
     verify,
     verify_header,
 )
+from domain.errors import ConfigurationError, PipelineError
+from domain.subscriptions import WebhookEvent
+from domain.url_guard import UrlGuard
+from schemas.alerts import Alert, AlertEvent, Benefit
+from schemas.common import ResourceKind
+from schemas.dead_letters import DeadLetter
 
 SECRET = b"s3cret-shared-with-subscriber"
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z
@@ -562,7 +562,7 @@ def test_the_connect_time_resolver_refuses_a_name_that_resolves_inside() -> None
     """DNS rebinding: the name passed at registration, then resolves to the metadata address."""
     from aiohttp.abc import ResolveResult
 
-    from sinks.delivery import GuardedResolver
+    from delivery.process import GuardedResolver
 
     class Rebound:
         async def resolve(self, host: str, port: int = 0, family: int = 0) -> list[ResolveResult]:

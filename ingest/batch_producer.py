@@ -11,7 +11,7 @@ import threading
 from typing import Any
 
 from domain.errors import UnavailableError
-from ingest.publisher import Publisher
+from ingest.acked_publisher import Publisher
 from runtime import metrics
 from schemas.readings import ReadingBatch
 

@@ -392,6 +392,9 @@ async def deliver(
 ) -> DeliveryResult:
     """POST one alert's event to its subscriber's webhook, retrying transient failures.
 
+    Long because: most of it is its documented contract (arguments, retries, failure modes); the
+    attempt itself is :func:`_attempt`.
+
     Args:
         session: Client session to send with (its connector pools connections; not closed here).
         event: Where to, the body (the alert as the subscriber may see it) and signing keys.

@@ -1,8 +1,8 @@
-"""``python -m sinks.delivery_main``: deliver alerts to webhooks until SIGTERM."""
+"""``python -m delivery``: deliver alerts to webhooks until SIGTERM."""
 
+from delivery.process import main
 from runtime.logs import configure_logging
 from runtime.settings import get_settings
-from sinks.delivery import main
 
 if __name__ == "__main__":
     configure_logging()

@@ -3,8 +3,8 @@
 Follows the registry (compacted topics, all partitions, no group; the same follower as the
 API's) to know each need's webhook and company and each supplier's disclosure, consumes the
 alerts topic in its own consumer group, and hands every alert, through its subscriber's own queue
-(:mod:`sinks.subscriber_queues`: a slow webhook delays only its own alerts), to
-:class:`~sinks.webhooks.WebhookDispatcher`: the body is the alert as the need's company may see
+(:mod:`delivery.subscriber_queues`: a slow webhook delays only its own alerts), to
+:class:`~delivery.webhooks.WebhookDispatcher`: the body is the alert as the need's company may see
 it (the disclosure policy), signed with that subscription's own key, retried with backoff, and
 sent only to addresses the SSRF guard allows. An alert whose
 delivery fails for good is written to the dead-letter topic. Per partition, offsets are
@@ -29,20 +29,20 @@ from aiokafka.errors import CommitFailedError
 from aiokafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 
-from domain.errors import ConfigurationError
-from domain.subscriptions import WebhookEvent, webhook_event
-from domain.url_guard import UrlGuard
-from runtime import metrics
-from runtime.settings import Settings
-from schemas.alerts import Alert
-from sinks.subscriber_queues import SubscriberQueues
-from sinks.webhooks import (
+from delivery.subscriber_queues import SubscriberQueues
+from delivery.webhooks import (
     AttemptOutcome,
     DeliveryResult,
     RetryPolicy,
     WebhookDispatcher,
     redact_url,
 )
+from domain.errors import ConfigurationError
+from domain.subscriptions import WebhookEvent, webhook_event
+from domain.url_guard import UrlGuard
+from runtime import metrics
+from runtime.settings import Settings
+from schemas.alerts import Alert
 from topics.kafka_security import kafka_client_options
 from topics.registry_follower import RegistryFollower
 
@@ -100,25 +100,29 @@ def url_guard(settings: Settings) -> UrlGuard:
     )
 
 
-async def run_delivery(settings: Settings, stop: asyncio.Event) -> None:
-    """Deliver alerts until ``stop`` is set.
-
-    Raises:
-        ConfigurationError: no webhook secret is configured.
-        PipelineError: the registry could not be read.
-    """
-    master = settings.webhook_secret.get_secret_value().encode()
-    if not master:
-        raise ConfigurationError("SYMBIOSIS_WEBHOOK_SECRET is empty: webhooks cannot be signed")
-    disclosure_key = settings.disclosure_key_bytes()
-    t = settings.topics
-    policy = RetryPolicy(
+def retry_policy(settings: Settings) -> RetryPolicy:
+    """The deployment's webhook retry policy."""
+    return RetryPolicy(
         max_attempts=settings.webhook_max_attempts,
         base_delay_s=settings.webhook_backoff_s,
         max_delay_s=settings.webhook_max_backoff_s,
         jitter=settings.webhook_jitter,
         timeout_s=settings.webhook_timeout_s,
     )
+
+
+async def run_delivery(settings: Settings, stop: asyncio.Event) -> None:
+    """Deliver alerts until ``stop`` is set.
+
+    Raises:
+        ConfigurationError: no webhook secret is configured.
+        TransientError: the registry could not be read.
+    """
+    master = settings.webhook_secret.get_secret_value().encode()
+    if not master:
+        raise ConfigurationError("SYMBIOSIS_WEBHOOK_SECRET is empty: webhooks cannot be signed")
+    disclosure_key = settings.disclosure_key_bytes()
+    t = settings.topics
     options = kafka_client_options(settings)
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True,
@@ -141,7 +145,6 @@ async def run_delivery(settings: Settings, stop: asyncio.Event) -> None:
         with registry.locked() as d:
             return webhook_event(alert, d, master, datetime.now(UTC), disclosure_key=disclosure_key)
 
-    guard = url_guard(settings)
     registry.start()
     await producer.start()
     await alerts.start()
@@ -149,37 +152,48 @@ async def run_delivery(settings: Settings, stop: asyncio.Event) -> None:
         # Alerts wait until every need (and its webhook) is known: otherwise a backlog after
         # a restart would find no webhook for new needs and be committed undelivered.
         await asyncio.get_running_loop().run_in_executor(None, registry.wait_ready)
-        connector = aiohttp.TCPConnector(resolver=GuardedResolver(guard))
-        async with aiohttp.ClientSession(connector=connector) as session:
-            dispatcher = WebhookDispatcher(
-                session, resolve=resolve, policy=policy, dead_letter=dead_letter,
-                max_concurrency=settings.webhook_max_concurrency, observer=_Observer(),
-                guard=guard,
-            )  # fmt: skip
-            log.info("delivery.ready", registry_records=registry.applied)
-
-            async def backlog_full(item: object) -> None:
-                assert isinstance(item, Alert)
-                event = resolve(item)
-                url = redact_url(event.url) if event is not None else "<none>"
-                await dead_letter(item, _backlog_full(url))
-
-            queues: SubscriberQueues[TopicPartition] = SubscriberQueues(
-                _handler(dispatcher), overflow=backlog_full,
-                max_pending=settings.webhook_max_pending,
-                max_per_subscriber=settings.webhook_max_pending_per_subscriber,
-            )  # fmt: skip
-            alerts.subscribe([t.alerts], listener=_Revoked(queues))
-            try:
-                await _consume(alerts, queues, resolve, stop)
-            finally:
-                await queues.drain(timeout_s=5.0)
-                await _commit(alerts, queues)
-                await queues.close()
+        log.info("delivery.ready", registry_records=registry.applied)
+        await _deliver_until_stopped(settings, alerts, resolve, dead_letter, stop)
     finally:
         registry.stop()
         await alerts.stop()
         await producer.stop()
+
+
+async def _deliver_until_stopped(
+    settings: Settings,
+    alerts: AIOKafkaConsumer,
+    resolve: Callable[[Alert], WebhookEvent | None],
+    dead_letter: Callable[[Alert, DeliveryResult], Awaitable[None]],
+    stop: asyncio.Event,
+) -> None:
+    """The dispatcher behind the SSRF guard, per-subscriber queues, the consuming loop."""
+    guard = url_guard(settings)
+    connector = aiohttp.TCPConnector(resolver=GuardedResolver(guard))
+    async with aiohttp.ClientSession(connector=connector) as session:
+        dispatcher = WebhookDispatcher(
+            session, resolve=resolve, policy=retry_policy(settings), dead_letter=dead_letter,
+            max_concurrency=settings.webhook_max_concurrency, observer=_Observer(), guard=guard,
+        )  # fmt: skip
+
+        async def backlog_full(item: object) -> None:
+            assert isinstance(item, Alert)
+            event = resolve(item)
+            url = redact_url(event.url) if event is not None else "<none>"
+            await dead_letter(item, _backlog_full(url))
+
+        queues: SubscriberQueues[TopicPartition] = SubscriberQueues(
+            _handler(dispatcher), overflow=backlog_full,
+            max_pending=settings.webhook_max_pending,
+            max_per_subscriber=settings.webhook_max_pending_per_subscriber,
+        )  # fmt: skip
+        alerts.subscribe([settings.topics.alerts], listener=_Revoked(queues))
+        try:
+            await _consume(alerts, queues, resolve, stop)
+        finally:
+            await queues.drain(timeout_s=5.0)
+            await _commit(alerts, queues)
+            await queues.close()
 
 
 def _backlog_full(url: str) -> DeliveryResult:
