@@ -51,6 +51,7 @@ from sinks.migrate import migrate
 from symbiosis.local_mosquitto import LocalMosquitto
 from symbiosis.local_postgres import LocalPostgres
 from symbiosis.stack import stack_up
+from symbiosis.stack_settings import StackSettings
 from topics.kafka_admin import ensure_topics
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -61,7 +62,7 @@ METER, COMPANY, SITE = "refinery-fuel-gas", "kalundborg-refinery", "refinery"
 
 
 def setup() -> Settings:
-    base = Settings()
+    base = StackSettings()
     stack_up(base)
     LocalMosquitto(base).up()
     LocalPostgres(base).create_database("symbiosis_bench")

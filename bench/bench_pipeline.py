@@ -35,12 +35,13 @@ import orjson
 import psycopg
 from kafka import KafkaConsumer, KafkaProducer
 
-from runtime.settings import Settings, Topics
+from runtime.settings import Topics
 from schemas.registry import Need, Park, Site, Stream
 from sinks.writer import Batch, PostgresWriter
 from symbiosis.local_postgres import LocalPostgres
 from symbiosis.pipeline import LocalPipeline
 from symbiosis.stack import stack_up
+from symbiosis.stack_settings import StackSettings
 
 METERS_PER_STREAM = 50
 
@@ -169,7 +170,7 @@ def main() -> None:
     )  # fmt: skip
     args = ap.parse_args()
 
-    base = Settings()
+    base = StackSettings()
     stack_up(base)
     LocalPostgres(base).create_database("symbiosis_bench")
     run_id = uuid.uuid4().hex[:6]
