@@ -23,11 +23,11 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from domain.errors import StackError
-from runtime.settings import Settings
 from sinks import maintenance
 from sinks.migrate import migrate, migrations
 from sinks.writer import AlertRow, Batch, LedgerRow, PostgresWriter, ReadingRow
 from symbiosis.local_postgres import LocalPostgres
+from symbiosis.stack_settings import StackSettings
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +43,7 @@ MIDNIGHT = datetime(2026, 6, 15, tzinfo=UTC)
 
 
 def _admin_url() -> str:
-    pg = LocalPostgres(Settings())
+    pg = LocalPostgres(StackSettings())
     try:
         with psycopg.connect(pg.admin_url, autocommit=True, connect_timeout=3) as conn:
             conn.execute("SELECT 1")
