@@ -100,15 +100,10 @@ def url_guard(settings: Settings) -> UrlGuard:
     )
 
 
-def retry_policy(settings: Settings) -> RetryPolicy:
-    """The deployment's webhook retry policy."""
-    return RetryPolicy(
-        max_attempts=settings.webhook_max_attempts,
-        base_delay_s=settings.webhook_backoff_s,
-        max_delay_s=settings.webhook_max_backoff_s,
-        jitter=settings.webhook_jitter,
-        timeout_s=settings.webhook_timeout_s,
-    )
+def retry_policy(s: Settings) -> RetryPolicy:
+    """The deployment's webhook retry policy (attempts, backoff, its cap, jitter, timeout)."""
+    return RetryPolicy(s.webhook_max_attempts, s.webhook_backoff_s, s.webhook_max_backoff_s,
+                       s.webhook_jitter, s.webhook_timeout_s)  # fmt: skip
 
 
 async def run_delivery(settings: Settings, stop: asyncio.Event) -> None:

@@ -50,7 +50,11 @@ class _Message(NamedTuple):
 
 @dataclass
 class BridgeStats:
-    """Totals since start."""
+    """Totals since start.
+
+    Messages received from the broker; readings accepted and rejected; how often Kafka was
+    away (those messages were not acknowledged to the broker, which redelivers them).
+    """
 
     messages: int = 0
     accepted: int = 0

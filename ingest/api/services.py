@@ -163,15 +163,7 @@ class Services:
         """
         with self.registry.locked() as d:
             new = [(k, i, c) for (k, i), c in d.retired().items() if (k, i) not in self.stored]
-        if not new:
-            return
-        with self.pool.connection() as conn:
-            conn.cursor().executemany(
-                "INSERT INTO retired_ids (kind, id, company) VALUES (%s, %s, %s)"
-                " ON CONFLICT (kind, id) DO NOTHING",
-                new,
-            )
-        self.stored.update((k, i) for k, i, _ in new)
+        self.store_retirements(new)
 
     def close(self) -> None:
         """Stop following the registry, flush the producer, close the pool."""
