@@ -594,7 +594,9 @@ def test_haversine_is_a_metric(a, b, c):
     assert ab == pytest.approx(ba, abs=1e-9)
     assert haversine_km(*a, *a) == pytest.approx(0.0, abs=1e-9)
     assert 0.0 <= ab <= math.pi * EARTH_RADIUS_KM + 1e-6
-    assert haversine_km(*a, *c) <= ab + haversine_km(*b, *c) + 1e-6
+    bc = haversine_km(*b, *c)
+    # float rounding near antipodes reaches a few micrometres on 20,000 km: a relative margin
+    assert haversine_km(*a, *c) <= (ab + bc) * (1 + 1e-9) + 1e-6
 
 
 def test_haversine_known_distance():
