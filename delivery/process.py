@@ -18,6 +18,7 @@ import asyncio
 import signal
 import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import aiohttp
@@ -172,10 +173,8 @@ async def _deliver_until_stopped(
         )  # fmt: skip
 
         async def backlog_full(item: object) -> None:
-            assert isinstance(item, Alert)
-            event = resolve(item)
-            url = redact_url(event.url) if event is not None else "<none>"
-            await dead_letter(item, _backlog_full(url))
+            assert isinstance(item, _Queued)
+            await dead_letter(item.alert, _backlog_full(redact_url(item.event.url)))
 
         queues: SubscriberQueues[TopicPartition] = SubscriberQueues(
             _handler(dispatcher), overflow=backlog_full,
@@ -189,6 +188,14 @@ async def _deliver_until_stopped(
             await queues.drain(timeout_s=5.0)
             await _commit(alerts, queues)
             await queues.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    """An alert with its webhook event, resolved once when it was read."""
+
+    alert: Alert
+    event: WebhookEvent
 
 
 def _backlog_full(url: str) -> DeliveryResult:
@@ -213,8 +220,8 @@ class _Revoked(ConsumerRebalanceListener):  # type: ignore[misc]
 
 def _handler(dispatcher: WebhookDispatcher) -> Callable[[object], Awaitable[None]]:
     async def handle(item: object) -> None:
-        assert isinstance(item, Alert)
-        await dispatcher.dispatch(item)
+        assert isinstance(item, _Queued)
+        await dispatcher.dispatch(item.alert, item.event)
 
     return handle
 
@@ -240,7 +247,8 @@ async def _consume(
                     await queues.put(None, tp, rec.offset, None)
                     continue
                 event = resolve(alert)
-                await queues.put(event.url if event is not None else None, tp, rec.offset, alert)
+                queued = _Queued(alert, event) if event is not None else None
+                await queues.put(event.url if event is not None else None, tp, rec.offset, queued)
         await _commit(alerts, queues)
 
 

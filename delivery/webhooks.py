@@ -602,8 +602,13 @@ class WebhookDispatcher:
             (self.stats,) if observer is None else (self.stats, observer)
         )
 
-    async def dispatch(self, alert: Alert) -> DeliveryResult | None:
+    async def dispatch(
+        self, alert: Alert, event: WebhookEvent | None = None
+    ) -> DeliveryResult | None:
         """Deliver ``alert`` to its need's webhook, dead-lettering it if that fails for good.
+
+        ``event`` is the alert's webhook event when the caller resolved it already (the
+        delivery process does, to pick the subscriber's queue); otherwise it is resolved here.
 
         Returns:
             None if the need has no webhook (nothing sent); otherwise the delivery's result,
@@ -614,8 +619,12 @@ class WebhookDispatcher:
                 neither delivered nor dead-lettered; do not commit it (redeliver later).
             ConfigurationError: No signing key (no master secret configured).
             asyncio.CancelledError: If cancelled; treat the alert as not delivered.
+
+        ``event`` is the alert's webhook event when the caller resolved it already (the
+        delivery process does, to pick the subscriber's queue); otherwise it is resolved here.
         """
-        event = self._resolve(alert)
+        if event is None:
+            event = self._resolve(alert)
         if event is None:
             return None
         result = await deliver(

@@ -126,14 +126,6 @@ class Directory:
         ]
         return [(kind, i, old.company) for kind, i in dropped if (kind, i) not in kept]
 
-    def retired(self) -> dict[tuple[str, str], str]:
-        """Every retired id: ``(kind, id) -> company``."""
-        out: dict[tuple[str, str], str] = {}
-        for key, company in self._retired.items():
-            kind, _, item_id = key.partition(":")
-            out[(kind, item_id)] = company
-        return out
-
     def put_need(self, need: Need) -> None:
         """Add or replace a need.
 

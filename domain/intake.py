@@ -204,8 +204,7 @@ def check_readings(
             )
             continue
         stream = ref.stream
-        # ``allows_negative`` is an optional field of Stream (absent: not allowed)
-        if reading.value < 0 and not getattr(stream, "allows_negative", False):
+        if reading.value < 0 and not stream.allows_negative:
             error(
                 f"{where}.{names.get('value', 'value')}",
                 f"a surplus rate cannot be negative (stream {stream.id!r}), got {reading.value:g}",

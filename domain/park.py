@@ -70,7 +70,6 @@ _PATTERNS: Final = {
     r"^(\d{2}|\d{4}|\d{6})$": "must be an EWC chapter (2 digits), sub-chapter (4) or code (6)",
 }
 """Friendlier words for the patterns of the models' string fields."""
-_FINITE_FIELDS: Final = ("nominal", "min_quantity", "max_quantity", "quantity")
 
 _POWER: Final = UREG.Unit("W")
 _MASS_FLOW: Final = UREG.Unit("kg/s")
@@ -513,7 +512,7 @@ def _domain_issues(data: Any) -> Found:
     supplies: dict[str, tuple[ResourceKind, str, str | None, float | None]] = {}
     for loc, stream in _streams(data):
         rate_issues = _rate_issues(loc, stream, "stream")
-        found += rate_issues + _finite_issues(loc, stream)
+        found += rate_issues
         code = stream.get("ewc")
         if _is_code(code, 6) and code not in ewc.catalogue().entries:
             found.append(((*loc, "ewc"), f"EWC code {code!r} is not on the European List of Waste"))
@@ -534,7 +533,6 @@ def _domain_issues(data: Any) -> Found:
     for i, need in _entries(data, "needs"):
         loc = ("needs", i)
         found += _rate_issues(loc, need, "need")
-        found += _finite_issues(loc, need)
         found += _prefix_issues(loc, need.get("accepts_ewc"))
         kind, need_id = _kind(need), need.get("id")
         if isinstance(need_id, str) and kind is not None:
@@ -542,7 +540,6 @@ def _domain_issues(data: Any) -> Found:
 
     for i, x in _entries(data, "exchanges"):
         loc = ("exchanges", i)
-        found += _finite_issues(loc, x)
         stream_ref, need_ref = x.get("stream"), x.get("need")
         supply = supplies.get(stream_ref) if isinstance(stream_ref, str) else None
         if supply is None:
@@ -636,11 +633,3 @@ def _positive(value: Any) -> float | None:
     """A density as written, when it is a usable one (the model reports the others)."""
     ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
     return float(value) if ok and math.isfinite(value) else None
-
-
-def _finite_issues(loc: Loc, entry: Mapping[str, Any]) -> Found:
-    return [
-        ((*loc, name), "must be a finite number")
-        for name in _FINITE_FIELDS
-        if isinstance(value := entry.get(name), float) and math.isinf(value)
-    ]

@@ -39,7 +39,7 @@ from schemas.rejections import Rejection
 from sinks import maintenance
 from sinks.migrate import migrate
 from sinks.writer import Batch, PostgresWriter, WriteResult
-from topics.catalogue import decode
+from topics.catalogue import decode, index
 from topics.kafka_admin import group_lag_by_topic
 from topics.kafka_security import kafka_client_options
 
@@ -121,6 +121,7 @@ class Sink:
         self.stats = SinkStats()
         self._stop = False
         t = settings.topics
+        self._topics = index(t)
         self._kafka_options = kafka_client_options(settings)
         self.consumer = KafkaConsumer(
             t.readings,
@@ -160,11 +161,10 @@ class Sink:
         a validator raise something else (e.g. ``OverflowError`` converting an extreme
         timestamp to UTC) must not stop the sink on every restart.
         """
-        t = self.settings.topics
         metrics.EVENTS_IN.labels(STAGE, topic).inc()
         model: ReadingBatch | LedgerEntry | Alert | Offer
         try:
-            decoded = decode(t, topic, value)
+            decoded = decode(self._topics, topic, value)
             assert isinstance(decoded, ReadingBatch | LedgerEntry | Alert | Offer)
             model = decoded
             if isinstance(model, ReadingBatch):

@@ -19,7 +19,7 @@ from domain.registry_records import decode_record
 from runtime.settings import Topics
 from schemas.registry import Exchange, Need, Site
 from streams.ledger_state import LedgerBook
-from topics.catalogue import registry_kind
+from topics.catalogue import TopicIndex, index, registry_kind
 
 
 class Refused(NamedTuple):
@@ -40,6 +40,10 @@ class RegistryView:
     pending_needs: dict[str, Need] = field(default_factory=dict)
     pending_exchanges: dict[str, Exchange] = field(default_factory=dict)
     applied: int = 0
+    _index: TopicIndex = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._index = index(self.topics)
 
     def apply(self, topic: str, key: bytes | None, value: bytes | None) -> list[Refused]:
         """Apply one record (and whatever was waiting for it); returns what was refused.
@@ -48,7 +52,7 @@ class RegistryView:
         not be applied when what it references arrived. One bad item never blocks the others.
         """
         record_id = key.decode("utf-8", errors="replace") if key else ""
-        kind = registry_kind(self.topics, topic)
+        kind = registry_kind(self._index, topic)
         if kind is None:
             return [Refused(f"{topic} is not a registry topic", value or b"", record_id)]
         try:

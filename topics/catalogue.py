@@ -2,8 +2,9 @@
 
 Names come from the settings (:class:`runtime.settings.Topics`, overridable per deployment);
 this catalogue says, for each, its payload model (a :mod:`schemas` model), its key, whether it
-is compacted, and for the registry topics which kind of record it holds. Stages decode with
-:func:`decode` instead of their own ``if topic == ...`` chains.
+is compacted, and for the registry topics which kind of record it holds. Stages build
+:func:`index` once and decode with :func:`decode` instead of their own ``if topic == ...``
+chains.
 
 A new topic is a field of :class:`~runtime.settings.Topics` and an entry here (a test checks
 that both agree).
@@ -11,7 +12,9 @@ that both agree).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Final
 
 from pydantic import BaseModel
@@ -57,34 +60,28 @@ CATALOGUE: Final[tuple[TopicSpec, ...]] = (
     TopicSpec("dead_letters", DeadLetter, "alert id"),
     TopicSpec("offers", Offer, "offer id"),
 )
-_BY_FIELD: Final = {spec.field: spec for spec in CATALOGUE}
 
 
-def spec_of(topics: Topics, name: str) -> TopicSpec:
-    """The spec of the topic named ``name`` in this deployment.
-
-    Raises:
-        KeyError: not a topic of the pipeline.
-    """
-    for field, topic in topics.model_dump().items():
-        if topic == name:
-            return _BY_FIELD[field]
-    raise KeyError(name)
+TopicIndex = Mapping[str, TopicSpec]
+"""Topic name (as this deployment names it) -> its spec; see :func:`index`."""
 
 
-def decode(topics: Topics, name: str, value: bytes | None) -> BaseModel:
+def index(topics: Topics) -> TopicIndex:
+    """This deployment's topics by name. Build it once: lookups are then per record."""
+    return MappingProxyType({getattr(topics, spec.field): spec for spec in CATALOGUE})
+
+
+def decode(topics: TopicIndex, name: str, value: bytes | None) -> BaseModel:
     """A record's value as its topic's payload model.
 
     Raises:
         KeyError: not a topic of the pipeline.
         pydantic.ValidationError: the value is not a valid payload of that topic.
     """
-    return spec_of(topics, name).payload.model_validate_json(value or b"")
+    return topics[name].payload.model_validate_json(value or b"")
 
 
-def registry_kind(topics: Topics, name: str) -> RegistryKind | None:
+def registry_kind(topics: TopicIndex, name: str) -> RegistryKind | None:
     """The kind of registry record topic ``name`` holds; ``None`` for other topics."""
-    try:
-        return spec_of(topics, name).registry
-    except KeyError:
-        return None
+    spec = topics.get(name)
+    return spec.registry if spec is not None else None

@@ -25,7 +25,7 @@ from domain.errors import SymbiosisError, UnavailableError, UnknownReferenceErro
 from domain.registry_records import apply_record, decode_record
 from runtime.settings import Topics
 from runtime.waiting import wait_until
-from topics.catalogue import registry_kind
+from topics.catalogue import index, registry_kind
 
 log = structlog.get_logger(__name__)
 
@@ -38,6 +38,7 @@ class RegistryFollower:
     ) -> None:
         """Follow ``topics`` on ``bootstrap``; ``options``: Kafka client settings (security)."""
         self.topics = topics
+        self._index = index(topics)
         self._options = dict(options or {})
         self.directory = Directory()
         self._lock = threading.RLock()
@@ -92,7 +93,7 @@ class RegistryFollower:
                 :class:`~domain.directory.Directory`).
             pydantic.ValidationError: the record is not a valid site, need or exchange.
         """
-        kind = registry_kind(self.topics, topic)
+        kind = registry_kind(self._index, topic)
         if kind is None:
             return
         record = decode_record(kind, value)

@@ -84,10 +84,6 @@ def _publish(
         future = svc.publisher.send(topic, key, value)
         svc.publisher.wait([future], svc.settings.api_ack_timeout_s)
         svc.registry.apply(topic, key, value)
-        try:
-            svc.persist_retired()
-        except psycopg.Error as e:  # the write stands; the next write stores it
-            log.warning("registry.retired_not_stored", error=str(e)[:200])
         return record
 
 

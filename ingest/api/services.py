@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import psycopg
 import structlog
@@ -45,8 +46,6 @@ class Services:
     tokens: TokenVerifier
     registry_writes: threading.Lock = field(default_factory=threading.Lock)
     """Held from a registry write's check to its local apply (one write at a time)."""
-    stored: set[tuple[str, str]] = field(default_factory=set)
-    """Retired ids known to be in the database."""
     request_rate: RateLimiter = field(init=False)
     """Requests per company (every route); the operator is not limited."""
     registry_write_rate: RateLimiter = field(init=False)
@@ -61,7 +60,7 @@ class Services:
             s.api_registry_writes_per_min / 60.0, s.api_registry_writes_per_min
         )
 
-    @property
+    @cached_property
     def disclosure_key(self) -> bytes:
         """Keys the alert ids partners see (see :func:`domain.disclosure.pseudonym`)."""
         return self.settings.disclosure_key_bytes()
@@ -114,13 +113,11 @@ class Services:
         except Exception:
             cls._stop(publisher, registry, pool)
             raise
-        stored: set[tuple[str, str]] = set()
         with pool.connection() as conn, registry.locked() as d:
             for kind, item_id, company in conn.execute(
                 "SELECT kind, id, company FROM retired_ids"
             ).fetchall():
                 d.retire(str(kind), str(item_id), str(company))
-                stored.add((str(kind), str(item_id)))
         log.info("api.ready", registry_records=registry.applied)
         return cls(
             settings=settings,
@@ -129,7 +126,6 @@ class Services:
             gateway=ReadingGateway(settings, publisher, registry),
             pool=pool,
             tokens=TokenVerifier(pool, settings.api_token_cache_s),
-            stored=stored,
         )
 
     @staticmethod
@@ -152,18 +148,6 @@ class Services:
                 " ON CONFLICT (kind, id) DO NOTHING",
                 items,
             )
-        self.stored.update((k, i) for k, i, _ in items)
-
-    def persist_retired(self) -> None:
-        """Store every retired id not stored yet (see migration 005).
-
-        Raises:
-            psycopg.Error: the database is unavailable (the write already reached Kafka; the
-                retirement stays in memory and is stored with the next write).
-        """
-        with self.registry.locked() as d:
-            new = [(k, i, c) for (k, i), c in d.retired().items() if (k, i) not in self.stored]
-        self.store_retirements(new)
 
     def close(self) -> None:
         """Stop following the registry, flush the producer, close the pool."""

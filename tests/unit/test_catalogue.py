@@ -11,7 +11,7 @@ from domain.registry_records import KINDS, apply_record, decode_record
 from runtime.settings import Topics
 from schemas.readings import ReadingBatch
 from schemas.registry import Need, Site
-from topics.catalogue import CATALOGUE, decode, registry_kind, spec_of
+from topics.catalogue import CATALOGUE, decode, index, registry_kind
 
 
 def test_every_topic_has_one_entry_and_compaction_agrees() -> None:
@@ -21,14 +21,15 @@ def test_every_topic_has_one_entry_and_compaction_agrees() -> None:
     for spec in CATALOGUE:
         name = getattr(topics, spec.field)
         assert (configs[name].get("cleanup.policy") == "compact") == spec.compacted, name
-    assert [registry_kind(topics, n) for n in topics.registry()] == list(KINDS)
+    assert [registry_kind(index(topics), n) for n in topics.registry()] == list(KINDS)
 
 
 def test_decode_by_topic_name_follows_the_deployments_names() -> None:
-    topics = Topics(readings="park-a.readings")
-    assert spec_of(topics, "park-a.readings").payload is ReadingBatch
+    topics = index(Topics(readings="park-a.readings"))
+    assert topics["park-a.readings"].payload is ReadingBatch
+    assert "symbiosis.readings" not in topics
     with pytest.raises(KeyError):
-        spec_of(topics, "symbiosis.readings")
+        decode(topics, "symbiosis.readings", b"{}")
     with pytest.raises(ValidationError):
         decode(topics, "park-a.readings", b'{"nope": 1}')
     assert registry_kind(topics, "park-a.readings") is None
