@@ -7,7 +7,11 @@ alerts topic in its own consumer group, and hands every alert, through its subsc
 :class:`~delivery.webhooks.WebhookDispatcher`: the body is the alert as the need's company may see
 it (the disclosure policy), signed with that subscription's own key, retried with backoff, and
 sent only to addresses the SSRF guard allows. An alert whose
-delivery fails for good is written to the dead-letter topic. Per partition, offsets are
+delivery fails for good is written to the dead-letter topic. A webhook that answers 410 Gone
+disables its subscription: this process stops sending to it at once and publishes a
+:class:`~schemas.registry.WebhookState` on the registry's webhook-states topic, so every
+delivery process (and the API, which shows it) knows after a restart too; registering the need
+again or rotating its secret enables it again. Per partition, offsets are
 committed only up to the oldest alert not yet delivered or dead-lettered, so a crash redelivers
 (same idempotency key) rather than loses.
 """
@@ -34,12 +38,13 @@ from delivery.subscriber_queues import SubscriberQueues
 from delivery.webhooks import (
     AttemptOutcome,
     DeliveryResult,
+    GoneSink,
     RetryPolicy,
     WebhookDispatcher,
     redact_url,
 )
 from domain.errors import ConfigurationError
-from domain.subscriptions import WebhookEvent, webhook_event
+from domain.subscriptions import WebhookEvent, gone_state, webhook_event
 from domain.url_guard import UrlGuard
 from runtime import metrics
 from runtime.settings import Settings
@@ -137,6 +142,15 @@ async def run_delivery(settings: Settings, stop: asyncio.Event) -> None:
         log.warning("delivery.dead_letter", alert=alert.alert_id, url=result.url,
                     attempts=result.attempts, status=result.status)  # fmt: skip
 
+    async def gone(alert: Alert, event: WebhookEvent, result: DeliveryResult) -> None:
+        state = gone_state(event, result.status or 410, datetime.now(UTC))
+        await producer.send_and_wait(
+            t.webhook_states, state.model_dump_json().encode(), key=state.need.encode()
+        )
+        metrics.FAILURES.labels(STAGE, "webhook_gone").inc()
+        metrics.EVENTS_OUT.labels(STAGE, t.webhook_states).inc()
+        log.warning("delivery.subscription_disabled", need=state.need, url=result.url)
+
     def resolve(alert: Alert) -> WebhookEvent | None:
         with registry.locked() as d:
             return webhook_event(alert, d, master, datetime.now(UTC), disclosure_key=disclosure_key)
@@ -149,7 +163,7 @@ async def run_delivery(settings: Settings, stop: asyncio.Event) -> None:
         # a restart would find no webhook for new needs and be committed undelivered.
         await asyncio.get_running_loop().run_in_executor(None, registry.wait_ready)
         log.info("delivery.ready", registry_records=registry.applied)
-        await _deliver_until_stopped(settings, alerts, resolve, dead_letter, stop)
+        await _deliver_until_stopped(settings, alerts, resolve, dead_letter, gone, stop)
     finally:
         registry.stop()
         await alerts.stop()
@@ -161,6 +175,7 @@ async def _deliver_until_stopped(
     alerts: AIOKafkaConsumer,
     resolve: Callable[[Alert], WebhookEvent | None],
     dead_letter: Callable[[Alert, DeliveryResult], Awaitable[None]],
+    gone: GoneSink,
     stop: asyncio.Event,
 ) -> None:
     """The dispatcher behind the SSRF guard, per-subscriber queues, the consuming loop."""
@@ -170,6 +185,7 @@ async def _deliver_until_stopped(
         dispatcher = WebhookDispatcher(
             session, resolve=resolve, policy=retry_policy(settings), dead_letter=dead_letter,
             max_concurrency=settings.webhook_max_concurrency, observer=_Observer(), guard=guard,
+            on_gone=gone,
         )  # fmt: skip
 
         async def backlog_full(item: object) -> None:
@@ -202,6 +218,7 @@ def _backlog_full(url: str) -> DeliveryResult:
     return DeliveryResult(
         delivered=False, attempts=0, status=None, permanent=False, url=url,
         error="the subscriber's backlog is full (it is slow or down): not tried",
+        reason="backlog_full",
     )  # fmt: skip
 
 

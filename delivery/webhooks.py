@@ -1,34 +1,47 @@
-"""Alert delivery to subscribers' webhooks: signed, retried with backoff, dead-lettered.
+"""Alert delivery to subscribers' webhooks: Standard Webhooks, retried with backoff, dead-lettered.
 
 Each alert is POSTed to the webhook of its need as the need's company may see it: the body is
-the :class:`~schemas.views.AlertView` built by the disclosure policy
-(:func:`domain.subscriptions.webhook_event`), never the raw alert, with these headers::
+built by :func:`domain.subscriptions.webhook_event` from the :class:`~schemas.views.AlertView`
+of the disclosure policy, never the raw alert, in the subscription's format (``standard``:
+``{"type", "timestamp", "data"}``; ``cloudevents``: a CloudEvent in structured JSON mode;
+``legacy``: the bare view). Headers follow Standard Webhooks (https://www.standardwebhooks.com)::
 
-    Content-Type: application/json
-    Idempotency-Key: <alert.idempotency_key>    # same on every retry and every redelivery
-    Symbiosis-Alert-Id: <alert.alert_id>         # stable from opened to resolved
+    Content-Type: application/json                 # application/cloudevents+json for cloudevents
+    webhook-id: msg_<alert id>_<event>_<sequence>   # same on every retry and every redelivery
+    webhook-timestamp: <unix seconds>               # of this attempt
+    webhook-signature: v1,<base64 HMAC-SHA256>[ v1,<base64>]
+
+``v1 = base64(HMAC-SHA256(key, f"{id}.{timestamp}.".encode() + raw_body))`` with the
+subscription's own key (``whsec_<base64 key>``; two signatures, space separated, while a
+rotated-out key is in its grace period). Any Standard Webhooks verifier checks it (the tests
+use the ``standardwebhooks`` package's); it refuses timestamps more than 5 minutes away, and
+every attempt is signed afresh, so a retry after a long backoff is not stale.
+
+``legacy`` subscriptions (deprecated) also get the headers of before, beside those above::
+
+    Idempotency-Key: <alert id>:<sequence>
+    Symbiosis-Alert-Id: <alert id>
     Symbiosis-Event: opened | updated | resolved
-    Symbiosis-Attempt: <n>                        # 1 for the first try (not signed, informative)
-    Symbiosis-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>[,v1=<hex>]
-
-The signature is Stripe-style: ``hex(HMAC-SHA256(key, f"{t}.".encode() + raw_body))``, with the
-subscription's own key (``whsec_<base64 key>``; two ``v1`` while a rotated-out key is in its
-grace period). Binding
-the timestamp into the MAC lets a receiver reject replays older than a tolerance (5 minutes by
-default, :func:`verify`); every attempt is signed afresh, so a retry after a long backoff is not
-stale. Receivers must verify over the raw body bytes, before parsing the JSON.
+    Symbiosis-Attempt: <n>
+    Symbiosis-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of f"{t}." + body>[,v1=<hex>]
 
 Guarantees and failure modes:
 
 * At-least-once: an alert may arrive more than once (a retry after a lost response, a replay
-  from the dead-letter topic, a pipeline restart); receivers dedupe on ``Idempotency-Key``.
+  from the dead-letter topic, a pipeline restart); receivers dedupe on ``webhook-id``.
 * No ordering between alerts: concurrent deliveries and retries can reorder them; receivers
-  order by the payload's ``ts`` within an ``alert_id``.
+  order by the payload's ``timestamp`` within an alert id.
 * Retried: connection errors, timeouts, 408, 429 and 5xx, with exponential backoff and jitter
   (:class:`RetryPolicy`), honouring ``Retry-After`` (seconds or HTTP date, capped at the policy's
-  ``max_delay_s``). Not retried: any other status outside 2xx (3xx included, redirects are not
-  followed), an invalid URL and a URL the SSRF guard refuses (:mod:`domain.url_guard`); these
-  are permanent failures.
+  ``max_delay_s``). The delivery process sends one event at a time per subscriber, so a 429,
+  502 or 504 (or any retried failure) also holds back that subscriber's later events: it is
+  throttled, the others are not. Not retried: any other status outside 2xx (3xx included,
+  redirects are not followed), an invalid URL and a URL the SSRF guard refuses
+  (:mod:`domain.url_guard`); these are permanent failures.
+* 410 Gone disables the subscription: the alert is dead-lettered (reason ``gone``), the
+  dispatcher sends nothing more to that subscription, and its ``on_gone`` callback records it
+  (the delivery process publishes a :class:`~schemas.registry.WebhookState`, so it survives a
+  restart; registering the need again or rotating its secret enables it again).
 * Nothing dropped silently: :class:`WebhookDispatcher` hands every final failure to its
   ``dead_letter`` callback (the dead-letter topic, whose payload is
   :class:`~schemas.dead_letters.DeadLetter`) and raises :class:`DeadLetterError` if that
@@ -42,6 +55,7 @@ dispatcher always keeps plain counters in :attr:`WebhookDispatcher.stats`.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import random
@@ -62,11 +76,14 @@ from domain.errors import ConfigurationError, PipelineError
 from domain.subscriptions import WebhookEvent
 from domain.url_guard import RefusedAddressError, UrlGuard
 from schemas.alerts import Alert
-from schemas.dead_letters import DeadLetter
+from schemas.dead_letters import DeadLetter, DeadLetterReason
 
 log = structlog.get_logger(__name__)
 
-SIGNATURE_HEADER: Final = "Symbiosis-Signature"
+WEBHOOK_ID_HEADER: Final = "webhook-id"
+WEBHOOK_TIMESTAMP_HEADER: Final = "webhook-timestamp"
+WEBHOOK_SIGNATURE_HEADER: Final = "webhook-signature"
+LEGACY_SIGNATURE_HEADER: Final = "Symbiosis-Signature"
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 ALERT_ID_HEADER: Final = "Symbiosis-Alert-Id"
 EVENT_HEADER: Final = "Symbiosis-Event"
@@ -75,6 +92,7 @@ USER_AGENT: Final = "symbiosis-webhooks/1"
 DEFAULT_TOLERANCE_S: Final = 300.0
 """How old (or how far in the future) a signature timestamp may be before :func:`verify` refuses."""
 
+GONE: Final = 410
 _MAX_ERROR_CHARS: Final = 2000
 _SNIPPET_BYTES: Final = 256
 _DIGITS: Final = re.compile(r"[0-9]+")
@@ -87,8 +105,60 @@ class DeadLetterError(PipelineError):
 # --- signatures --------------------------------------------------------------------------------
 
 
+def sign_standard(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
+    """One Standard Webhooks signature: ``v1,<base64 HMAC-SHA256>``.
+
+    Args:
+        key: The subscription's key (the bytes of its ``whsec_`` secret).
+        msg_id: The ``webhook-id`` (no ``.`` in it).
+        timestamp: The ``webhook-timestamp``, Unix seconds.
+        body: The exact bytes of the request body.
+
+    Returns:
+        ``v1,`` and the base64 HMAC-SHA256 over ``f"{msg_id}.{timestamp}.".encode() + body``.
+    """
+    mac = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
+
+
+def standard_signature_header(
+    keys: Sequence[bytes], msg_id: str, timestamp: int, body: bytes
+) -> str:
+    """The ``webhook-signature`` value: one ``v1,<base64>`` per key (newest first), space separated.
+
+    A subscriber accepts the event if any one matches, so a rotation loses nothing.
+    """
+    return " ".join(sign_standard(k, msg_id, timestamp, body) for k in keys)
+
+
+def webhook_headers(event: WebhookEvent, timestamp: int, attempt: int) -> dict[str, str]:
+    """The headers of one attempt of ``event``, signed at ``timestamp`` (Unix seconds).
+
+    The Standard Webhooks headers for every format; the old ``Symbiosis-*`` headers and
+    ``Idempotency-Key`` besides them for a ``legacy`` subscription.
+    """
+    headers = {
+        "Content-Type": event.content_type,
+        "User-Agent": USER_AGENT,
+        WEBHOOK_ID_HEADER: event.webhook_id,
+        WEBHOOK_TIMESTAMP_HEADER: str(timestamp),
+        WEBHOOK_SIGNATURE_HEADER: standard_signature_header(
+            event.keys, event.webhook_id, timestamp, event.body
+        ),
+    }
+    if event.format == "legacy":
+        headers |= {
+            IDEMPOTENCY_HEADER: event.idempotency_key,
+            ALERT_ID_HEADER: event.alert_id,
+            EVENT_HEADER: event.event,
+            ATTEMPT_HEADER: str(attempt),
+            LEGACY_SIGNATURE_HEADER: signature_header(event.keys, timestamp, event.body),
+        }
+    return headers
+
+
 def sign(secret: bytes, timestamp: int, body: bytes) -> str:
-    """Sign a webhook body.
+    """Sign a webhook body the legacy way (``Symbiosis-Signature``; deprecated).
 
     Args:
         secret: The shared secret of the subscriber (raw bytes).
@@ -102,7 +172,7 @@ def sign(secret: bytes, timestamp: int, body: bytes) -> str:
 
 
 def signature_header(secret: bytes | Sequence[bytes], timestamp: int, body: bytes) -> str:
-    """Build the ``Symbiosis-Signature`` header value: ``t=<unix>,v1=<hex>[,v1=<hex>...]``.
+    """Build the legacy ``Symbiosis-Signature`` value: ``t=<unix>,v1=<hex>[,v1=<hex>...]``.
 
     One ``v1`` per key (newest first), so a subscriber keeps verifying during a rotation.
     """
@@ -119,7 +189,7 @@ def verify(
     tolerance_s: float = DEFAULT_TOLERANCE_S,
     now: float | None = None,
 ) -> bool:
-    """Check a webhook signature, for subscribers.
+    """Check a legacy webhook signature (deprecated: verify ``webhook-signature`` instead).
 
     The comparison is constant-time. A timestamp further than ``tolerance_s`` from ``now`` (past
     or future) is refused even with a correct MAC, so a captured request cannot be replayed later.
@@ -150,7 +220,7 @@ def verify_header(
     tolerance_s: float = DEFAULT_TOLERANCE_S,
     now: float | None = None,
 ) -> bool:
-    """Check a whole ``Symbiosis-Signature`` header value (``t=<unix>,v1=<hex>[,v1=...]``).
+    """Check a whole legacy ``Symbiosis-Signature`` value (``t=<unix>,v1=<hex>[,v1=...]``).
 
     Several ``v1`` entries are accepted (any one matching suffices), so a secret can be rotated
     by signing with both secrets for a while.
@@ -275,6 +345,7 @@ class DeliveryResult:
         permanent: True if it failed without retrying further because retrying cannot help
             (4xx other than 408/429, 3xx, invalid URL); False when delivered or retries ran out.
         url: The webhook it was sent to.
+        reason: Why it was given up, when not told by the fields above (``backlog_full``).
     """
 
     delivered: bool
@@ -283,11 +354,20 @@ class DeliveryResult:
     error: str | None
     permanent: bool
     url: str
+    reason: DeadLetterReason | None = None
+
+    @property
+    def gone(self) -> bool:
+        """The endpoint answered 410 Gone: it wants no more events (disable it)."""
+        return not self.delivered and self.status == GONE
 
     def dead_letter(self, alert: Alert, *, ts: datetime | None = None) -> DeadLetter:
         """The dead-letter topic payload for this failed delivery of ``alert``."""
         error = None if self.error is None else self.error[:_MAX_ERROR_CHARS]
         status = self.status if self.status is not None and 100 <= self.status <= 599 else None
+        reason: DeadLetterReason = self.reason or (
+            "gone" if self.gone else "refused" if self.permanent else "exhausted"
+        )
         return DeadLetter(
             alert=alert,
             url=self.url,
@@ -295,6 +375,7 @@ class DeliveryResult:
             last_status=status,
             error=error,
             permanent=self.permanent,
+            reason=reason,
             ts=ts or datetime.now(UTC),
         )
 
@@ -330,6 +411,10 @@ class WebhookStats:
     failed: int = 0
     failed_permanent: int = 0
     dead_lettered: int = 0
+    disabled: int = 0
+    """Subscriptions disabled because their endpoint answered 410 Gone."""
+    skipped_disabled: int = 0
+    """Alerts not sent because their subscription was disabled."""
     latency_sum_s: float = 0.0
     latency_max_s: float = 0.0
 
@@ -398,7 +483,7 @@ async def deliver(
     Args:
         session: Client session to send with (its connector pools connections; not closed here).
         event: Where to, the body (the alert as the subscriber may see it) and signing keys.
-        alert: The alert itself: its ids go in the headers (``Idempotency-Key`` and so on).
+        alert: The alert itself (named in the logs).
         policy: Attempts, backoff and per-attempt timeout.
         sleep: Awaited with each backoff delay (inject a fake to test without waiting).
         now: Unix time, for the signature timestamp and ``Retry-After`` dates.
@@ -426,7 +511,7 @@ async def deliver(
         attempt += 1
         started = time.perf_counter()
         tried = await _attempt(
-            session, event, alert, attempt, timeout=timeout, now=now, limiter=limiter, guard=guard
+            session, event, attempt, timeout=timeout, now=now, limiter=limiter, guard=guard
         )
         if observer is not None:
             observer.on_attempt(tried.outcome, tried.status, time.perf_counter() - started)
@@ -465,7 +550,6 @@ class _Attempt:
 async def _attempt(
     session: aiohttp.ClientSession,
     event: WebhookEvent,
-    alert: Alert,
     attempt: int,
     *,
     timeout: aiohttp.ClientTimeout,
@@ -474,15 +558,7 @@ async def _attempt(
     guard: UrlGuard | None,
 ) -> _Attempt:
     """One signed POST of ``event``, classified: delivered, retryable or permanent."""
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        IDEMPOTENCY_HEADER: event.idempotency_key or alert.idempotency_key,
-        ALERT_ID_HEADER: event.alert_id or alert.alert_id,
-        EVENT_HEADER: str(alert.event),
-        ATTEMPT_HEADER: str(attempt),
-        SIGNATURE_HEADER: signature_header(event.keys, int(now()), event.body),
-    }
+    headers = webhook_headers(event, int(now()), attempt)
     try:
         if guard is not None:
             guard.check_url(event.url)
@@ -543,6 +619,9 @@ DeadLetterSink = Callable[[Alert, DeliveryResult], Awaitable[None]]
 EventResolver = Callable[[Alert], WebhookEvent | None]
 """The webhook event of an alert (redacted body, URL, keys), or ``None`` if it has no webhook."""
 
+GoneSink = Callable[[Alert, WebhookEvent, DeliveryResult], Awaitable[None]]
+"""Told that an endpoint answered 410 Gone; e.g. records its subscription as disabled."""
+
 
 class WebhookDispatcher:
     """Delivers alerts to the webhooks of their needs, bounded in concurrency.
@@ -551,7 +630,9 @@ class WebhookDispatcher:
     :func:`domain.subscriptions.webhook_event`): the dispatcher never sends an alert's raw
     JSON. :meth:`dispatch` may be called from many tasks at once; at most ``max_concurrency``
     HTTP requests are in flight (backoff waits hold no slot, so a dead subscriber does not
-    starve the others).
+    starve the others). A subscription whose endpoint answered 410 Gone gets nothing more from
+    this dispatcher (:attr:`WebhookEvent.subscription` names it: a rotated or re-pointed
+    subscription is another one).
     """
 
     def __init__(
@@ -567,6 +648,7 @@ class WebhookDispatcher:
         now: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         guard: UrlGuard | None = None,
+        on_gone: GoneSink | None = None,
     ) -> None:
         """Create a dispatcher.
 
@@ -582,6 +664,9 @@ class WebhookDispatcher:
             now: Unix time source.
             rng: Source of backoff jitter.
             guard: Checks each URL before each attempt (SSRF guard); none when omitted.
+            on_gone: Awaited when an endpoint answers 410 Gone (before the alert is
+                dead-lettered), e.g. to record the subscription as disabled. If it raises, the
+                subscription stays disabled in this dispatcher and the error is logged.
 
         Raises:
             ConfigurationError: If ``max_concurrency`` < 1.
@@ -597,6 +682,8 @@ class WebhookDispatcher:
         self._now = now
         self._rng = rng
         self._guard = guard
+        self._on_gone = on_gone
+        self._disabled: set[tuple[str, str | None, int, str]] = set()
         self.stats = WebhookStats()
         self._observers: tuple[DeliveryObserver, ...] = (
             (self.stats,) if observer is None else (self.stats, observer)
@@ -611,21 +698,17 @@ class WebhookDispatcher:
         delivery process does, to pick the subscriber's queue); otherwise it is resolved here.
 
         Returns:
-            None if the need has no webhook (nothing sent); otherwise the delivery's result,
-            which, if not delivered, has been handed to ``dead_letter`` already.
+            None if the need has no webhook or a disabled one (nothing sent); otherwise the
+            delivery's result, handed to ``dead_letter`` already if not delivered.
 
         Raises:
             DeadLetterError: The delivery failed and ``dead_letter`` raised too: the alert is
                 neither delivered nor dead-lettered; do not commit it (redeliver later).
             ConfigurationError: No signing key (no master secret configured).
             asyncio.CancelledError: If cancelled; treat the alert as not delivered.
-
-        ``event`` is the alert's webhook event when the caller resolved it already (the
-        delivery process does, to pick the subscriber's queue); otherwise it is resolved here.
         """
-        if event is None:
-            event = self._resolve(alert)
-        if event is None:
+        event = self._resolve(alert) if event is None else event
+        if event is None or self._skipped(alert, event):
             return None
         result = await deliver(
             self._session,
@@ -641,6 +724,8 @@ class WebhookDispatcher:
         )
         if result.delivered:
             return result
+        if result.gone:
+            await self._disable(alert, event, result)
         log.warning(
             "webhook delivery failed, dead-lettering",
             alert_id=alert.alert_id,
@@ -661,6 +746,30 @@ class WebhookDispatcher:
         for observer in self._observers:
             observer.on_dead_letter(result)
         return result
+
+    def _skipped(self, alert: Alert, event: WebhookEvent) -> bool:
+        """Whether ``event``'s subscription is disabled (410 Gone): then it is not sent."""
+        if event.subscription not in self._disabled:
+            return False
+        self.stats.skipped_disabled += 1
+        log.info("webhook subscription disabled (410 Gone), not sent", need=alert.need,
+                 alert_id=alert.alert_id, url=redact_url(event.url))  # fmt: skip
+        return True
+
+    async def _disable(self, alert: Alert, event: WebhookEvent, result: DeliveryResult) -> None:
+        """Send nothing more to ``event``'s subscription; tell ``on_gone``."""
+        if event.subscription in self._disabled:
+            return
+        self._disabled.add(event.subscription)
+        self.stats.disabled += 1
+        log.warning("webhook answered 410 Gone: subscription disabled",
+                    need=alert.need, url=result.url)  # fmt: skip
+        if self._on_gone is None:
+            return
+        try:
+            await self._on_gone(alert, event, result)
+        except Exception as e:  # noqa: BLE001 - disabled here anyway; a restart finds 410 again
+            log.error("webhook disable not recorded", need=alert.need, error=repr(e)[:300])
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from domain.errors import ConfigurationError, UnknownReferenceError
-from schemas.registry import Exchange, Need, Site, Stream
+from schemas.registry import Exchange, Need, Site, Stream, SubscriptionDisabled, WebhookState
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,8 @@ class Directory:
     _streams: dict[str, tuple[Site, Stream]] = field(default_factory=dict)
     withdrawn: dict[str, Need] = field(default_factory=dict)
     """Needs withdrawn since this directory started, by id (their last record)."""
+    webhook_states: dict[str, WebhookState] = field(default_factory=dict)
+    """Subscriptions the delivery process stopped sending to (410 Gone), by need id."""
     _retired: dict[str, str] = field(default_factory=dict)
     """Stream, meter and need ids dropped -> the company that used them (stored data, alerts
     and webhook events under those ids stay that company's, so no other company may take
@@ -205,6 +207,41 @@ class Directory:
     def remove_exchange(self, exchange_id: str) -> None:
         """Forget an exchange (unknown ids are ignored)."""
         self.exchanges.pop(exchange_id, None)
+
+    def put_webhook_state(self, state: WebhookState) -> None:
+        """Record that a need's subscription was disabled (it answered 410 Gone)."""
+        self.webhook_states[state.need] = state
+
+    def remove_webhook_state(self, need_id: str) -> None:
+        """Forget a need's webhook state: its subscription sends again."""
+        self.webhook_states.pop(need_id, None)
+
+    def webhook_disabled(self, need: Need) -> SubscriptionDisabled | None:
+        """Why ``need``'s subscription is disabled, or ``None`` when events are sent to it.
+
+        A state applies only to the subscription it names (key id, secret version, URL): a
+        rotated or re-pointed subscription sends again, even before the state is withdrawn.
+        """
+        sub = need.subscription
+        if sub is None or sub.webhook is None:
+            return None
+        if sub.disabled is not None:
+            return sub.disabled
+        state = self.webhook_states.get(need.id)
+        if state is None:
+            return None
+        same = (state.key_id, state.secret_version, str(state.webhook)) == (
+            sub.key_id, sub.secret_version, str(sub.webhook),
+        )  # fmt: skip
+        return state.disabled if same else None
+
+    def with_webhook_state(self, need: Need) -> Need:
+        """``need`` as the API shows it: its subscription marked disabled when it is."""
+        disabled = self.webhook_disabled(need)
+        if disabled is None or need.subscription is None:
+            return need
+        sub = need.subscription.model_copy(update={"disabled": disabled})
+        return need.model_copy(update={"subscription": sub})
 
     def meter(self, meter_id: str) -> MeterRef | None:
         """The meter's stream and site, or ``None`` for an unregistered meter."""

@@ -1,10 +1,12 @@
 """The registry's records, and the one applier that turns them into a :class:`Directory`.
 
 The registry travels on compacted topics, one per kind of record (sites with their streams,
-needs, exchanges), keyed by id; a tombstone (no value) withdraws a need or an exchange (sites
-are never deleted). Every process that keeps a directory (the API, the MQTT bridge, webhook
-delivery) applies records through :func:`apply_record`; the stream worker decodes them with
-:func:`decode_record` and feeds its matcher and ledger.
+needs, exchanges, webhook states), keyed by id; a tombstone (no value) withdraws a need, an
+exchange or a webhook state (sites are never deleted). Webhook states are written by the
+delivery process (a subscription whose endpoint answered 410 Gone) and withdrawn by the API.
+Every process that keeps a directory (the API, the MQTT bridge, webhook delivery) applies
+records through :func:`apply_record`; the stream worker decodes them with
+:func:`decode_record` and feeds its matcher and ledger (it ignores webhook states).
 
 A new kind of registry record is a model in :mod:`schemas.registry`, a member of
 :data:`RegistryKind` with its model in :data:`MODELS`, a case in :func:`apply_record` (and the
@@ -19,21 +21,25 @@ from pydantic import BaseModel
 
 from domain.directory import Directory
 from domain.errors import InvalidRecordError
-from schemas.registry import Exchange, Need, Site
+from schemas.registry import Exchange, Need, Site, WebhookState
 
-RegistryKind = Literal["site", "need", "exchange"]
+RegistryKind = Literal["site", "need", "exchange", "webhook_state"]
 """The kinds of registry record, in the order a follower applies them (what a need or an
 exchange references comes first)."""
 
-KINDS: Final[tuple[RegistryKind, ...]] = ("site", "need", "exchange")
+KINDS: Final[tuple[RegistryKind, ...]] = ("site", "need", "exchange", "webhook_state")
 MODELS: Final[dict[RegistryKind, type[BaseModel]]] = {
     "site": Site,
     "need": Need,
     "exchange": Exchange,
+    "webhook_state": WebhookState,
 }
 
+Record = Site | Need | Exchange | WebhookState
+"""A decoded registry record."""
 
-def decode_record(kind: RegistryKind, value: bytes | None) -> Site | Need | Exchange | None:
+
+def decode_record(kind: RegistryKind, value: bytes | None) -> Record | None:
     """The record's model, or ``None`` for a tombstone.
 
     Raises:
@@ -45,13 +51,11 @@ def decode_record(kind: RegistryKind, value: bytes | None) -> Site | Need | Exch
             raise InvalidRecordError("sites cannot be deleted (tombstone ignored)")
         return None
     model = MODELS[kind].model_validate_json(value)
-    assert isinstance(model, Site | Need | Exchange)
+    assert isinstance(model, Site | Need | Exchange | WebhookState)
     return model
 
 
-def apply_record(
-    directory: Directory, kind: RegistryKind, key: str, record: Site | Need | Exchange | None
-) -> None:
+def apply_record(directory: Directory, kind: RegistryKind, key: str, record: Record | None) -> None:
     """Apply one decoded record (``None``: the tombstone of ``key``) to ``directory``.
 
     Raises:
@@ -68,6 +72,12 @@ def apply_record(
         else:
             assert isinstance(record, Need)
             directory.put_need(record)
+    elif kind == "webhook_state":
+        if record is None:
+            directory.remove_webhook_state(key)
+        else:
+            assert isinstance(record, WebhookState)
+            directory.put_webhook_state(record)
     elif record is None:
         directory.remove_exchange(key)
     else:

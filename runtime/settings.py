@@ -34,6 +34,7 @@ class Topics(BaseModel):
     sites: str = "symbiosis.registry.sites"
     needs: str = "symbiosis.registry.needs"
     exchanges: str = "symbiosis.registry.exchanges"
+    webhook_states: str = "symbiosis.registry.webhook-states"
     dead_letters: str = "symbiosis.alerts.dead"
     offers: str = "symbiosis.offers"
 
@@ -50,7 +51,7 @@ class Topics(BaseModel):
 
     def registry(self) -> list[str]:
         """The compacted registry topics, in the order a worker applies them."""
-        return [self.sites, self.needs, self.exchanges]
+        return [self.sites, self.needs, self.exchanges, self.webhook_states]
 
 
 class Settings(BaseSettings):

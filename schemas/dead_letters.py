@@ -14,6 +14,11 @@ from pydantic import Field
 from schemas.alerts import Alert
 from schemas.common import SCHEMA_VERSION, StrictModel, UtcDatetime
 
+DeadLetterReason = Literal["refused", "gone", "exhausted", "backlog_full"]
+"""Why delivery was given up: the subscriber refused it (a 4xx or 3xx, an invalid or refused
+URL), its webhook is gone (410: the subscription is disabled), the retries ran out, or its
+backlog was full."""
+
 
 class DeadLetter(StrictModel):
     """One undeliverable alert and why: the payload of the dead-letter topic.
@@ -43,5 +48,10 @@ class DeadLetter(StrictModel):
     permanent: bool = Field(
         description="True: the subscriber refused it (e.g. 4xx), retrying will not help; "
         "false: it was unreachable or failing until the retries ran out."
+    )
+    reason: DeadLetterReason | None = Field(
+        default=None,
+        description="refused, gone (410: the subscription is disabled), exhausted or "
+        "backlog_full; null in dead letters written before it was recorded.",
     )
     ts: UtcDatetime = Field(description="When delivery was given up.")

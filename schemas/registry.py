@@ -148,13 +148,27 @@ class Site(StrictModel):
         return self
 
 
+WebhookFormat = Literal["standard", "cloudevents", "legacy"]
+"""How a subscription's events are sent (see :mod:`domain.subscriptions`)."""
+
+
+class SubscriptionDisabled(StrictModel):
+    """Why events are no longer sent to a subscription's webhook."""
+
+    reason: Literal["gone"] = Field(
+        description="gone: the endpoint answered 410 Gone (it wants no more events)."
+    )
+    status: int = Field(ge=100, le=599, description="The HTTP status that disabled it.")
+    at: UtcDatetime = Field(description="When it was disabled.")
+
+
 class Subscription(StrictModel):
     """Where a need's alerts are delivered, besides the alerts topic.
 
     Events are signed with a secret of this subscription alone (see
     :mod:`domain.subscriptions`); ``key_id``, ``secret_version`` and ``rotated_at`` say which
     one. The API sets them (a new subscription, ``POST /v1/needs/{id}/webhook-secret``),
-    whatever a body says.
+    whatever a body says; ``disabled`` is shown by the API and never taken from a body.
     """
 
     webhook: HttpUrl | None = Field(default=None, description="https URL receiving alerts.")
@@ -166,6 +180,20 @@ class Subscription(StrictModel):
     )
     secret_version: int = Field(default=1, ge=1, le=1_000_000)
     rotated_at: UtcDatetime | None = None
+    format: WebhookFormat | None = Field(
+        default=None,
+        description="standard: Standard Webhooks (body {type, timestamp, data}, headers "
+        "webhook-id, webhook-timestamp, webhook-signature); cloudevents: the same headers, the "
+        "body a CloudEvent in structured JSON mode; legacy (deprecated): the bare alert body "
+        "with the Symbiosis-Signature header besides the Standard Webhooks ones. Unset: the API "
+        "sets standard for a new subscription and keeps an existing one's; a record without it "
+        "(registered before Standard Webhooks) is delivered as legacy.",
+    )
+    disabled: SubscriptionDisabled | None = Field(
+        default=None,
+        description="Read-only: set when the webhook answered 410 Gone; no events are sent "
+        "until the need is registered again (PUT) or its secret rotated.",
+    )
 
 
 class Need(StrictModel):
@@ -322,3 +350,20 @@ def _unique(what: str, ids: list[str]) -> None:
         if i in seen:
             raise ValueError(f"{what} id {i!r} is used more than once")
         seen.add(i)
+
+
+class WebhookState(StrictModel):
+    """A subscription the delivery process stopped sending to: a registry record.
+
+    Published by the delivery process, keyed by need id, when a webhook answers 410 Gone; it
+    applies only to the subscription it names (its key id, secret version and URL), so a
+    rotated or re-pointed subscription is sending again. The API tombstones it when the need
+    is registered again or its secret rotated.
+    """
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    need: Slug
+    key_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{16,64}$")
+    secret_version: int = Field(ge=1, le=1_000_000)
+    webhook: HttpUrl
+    disabled: SubscriptionDisabled

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from schemas.alerts import AlertEvent, Benefit
@@ -79,6 +81,38 @@ class AlertView(StrictModel):
     available: float | None = None
     unit: UnitStr | None = None
     distance_km: float | None = None
+
+
+AlertWebhookType = Literal["alert.opened", "alert.updated", "alert.resolved"]
+
+
+class AlertWebhook(StrictModel):
+    """The body of an alert webhook (Standard Webhooks payload structure).
+
+    ``data`` is the alert as the need's company may see it, exactly as ``GET /v1/alerts``
+    shows it; ``type`` and ``timestamp`` are its event and time.
+    """
+
+    type: AlertWebhookType
+    timestamp: UtcDatetime = Field(description="When the event happened (ISO 8601, UTC).")
+    data: AlertView
+
+
+class AlertCloudEvent(StrictModel):
+    """The body of an alert webhook in CloudEvents 1.0 structured JSON mode (per subscription).
+
+    ``id`` equals the ``webhook-id`` header; ``data`` is the same view as in
+    :class:`AlertWebhook`.
+    """
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(description="Same on every retry of the event (the webhook-id).")
+    source: str = Field(description="/symbiosis/needs/<need id>")
+    type: str = Field(description="e.g. symbiosis.alert.opened")
+    subject: str = Field(description="The alert id as the need's company sees it.")
+    time: UtcDatetime
+    datacontenttype: Literal["application/json"] = "application/json"
+    data: AlertView
 
 
 class MapSite(StrictModel):

@@ -57,7 +57,9 @@ class RegistryView:
             return [Refused(f"{topic} is not a registry topic", value or b"", record_id)]
         try:
             record = decode_record(kind, value)
-            if isinstance(record, Site):
+            if kind == "webhook_state":
+                pass  # whom delivery sends to: nothing the matcher or the ledger needs
+            elif isinstance(record, Site):
                 self.matcher.update_site(record)
                 self.book.update_site(record)
             elif kind == "need":

@@ -32,8 +32,9 @@ from schemas.dead_letters import DeadLetter
 from schemas.ledger import LedgerEntry
 from schemas.offers import Offer
 from schemas.readings import Reading, ReadingBatch
-from schemas.registry import Exchange, Need, Park, Site, Stream
+from schemas.registry import Exchange, Need, Park, Site, Stream, WebhookState
 from schemas.rejections import Rejection
+from schemas.views import AlertCloudEvent, AlertWebhook
 
 park_app = typer.Typer(help="Park files: validate and summarise.", no_args_is_help=True)
 schemas_app = typer.Typer(help="JSON Schemas of the park file and payloads.", no_args_is_help=True)
@@ -50,6 +51,9 @@ PAYLOAD_MODELS: Final[dict[str, type[BaseModel]]] = {
     "Offer": Offer,
     "Rejection": Rejection,
     "DeadLetter": DeadLetter,
+    "WebhookState": WebhookState,
+    "AlertWebhook": AlertWebhook,
+    "AlertCloudEvent": AlertCloudEvent,
 }
 """Models exported besides the park file, by the name of their schema file."""
 

@@ -26,7 +26,7 @@ from schemas.dead_letters import DeadLetter
 from schemas.ledger import LedgerEntry
 from schemas.offers import Offer
 from schemas.readings import ReadingBatch
-from schemas.registry import Exchange, Need, Site
+from schemas.registry import Exchange, Need, Site, WebhookState
 from schemas.rejections import Rejection
 
 
@@ -57,6 +57,7 @@ CATALOGUE: Final[tuple[TopicSpec, ...]] = (
     TopicSpec("sites", Site, "site id", compacted=True, registry="site"),
     TopicSpec("needs", Need, "need id", compacted=True, registry="need"),
     TopicSpec("exchanges", Exchange, "exchange id", compacted=True, registry="exchange"),
+    TopicSpec("webhook_states", WebhookState, "need id", compacted=True, registry="webhook_state"),
     TopicSpec("dead_letters", DeadLetter, "alert id"),
     TopicSpec("offers", Offer, "offer id"),
 )

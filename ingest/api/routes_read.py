@@ -58,9 +58,9 @@ def sites(caller: Caller, svc: Svc) -> list[Site]:
 
 @router.get("/needs", response_model=list[Need], responses=_RESPONSES)
 def needs(caller: Caller, svc: Svc) -> list[Need]:
-    """The caller's needs."""
+    """The caller's needs (a subscription whose webhook answered 410 Gone shows ``disabled``)."""
     with svc.registry.locked() as d:
-        return [d.needs[n] for n in sorted(d.needs_of(caller.scope))]
+        return [d.with_webhook_state(d.needs[n]) for n in sorted(d.needs_of(caller.scope))]
 
 
 @router.get("/exchanges", response_model=list[Exchange], responses=_RESPONSES)

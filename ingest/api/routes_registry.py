@@ -232,8 +232,11 @@ def _with_server_fields(d: Directory, need: Need) -> Need:
     """``need`` with its subscription's key fields set by the server, whatever the body says.
 
     An existing subscription keeps its key id, version and rotation time; a new one (no
-    registered need with a subscription under this id) gets a fresh random key id. Called
-    under the write lock, so a rotation cannot be undone by a racing write.
+    registered need with a subscription under this id) gets a fresh random key id. A format
+    left out is kept from the existing subscription (unset there: one registered before
+    Standard Webhooks, still ``legacy``), and is ``standard`` for a new one. ``disabled`` is
+    never taken from a body. Called under the write lock, so a rotation cannot be undone by a
+    racing write.
     """
     if need.subscription is None:
         return need
@@ -241,11 +244,27 @@ def _with_server_fields(d: Directory, need: Need) -> Need:
     old_sub = old.subscription if old is not None else None
     kept: dict[str, object] = {
         "key_id": secrets.token_hex(16), "secret_version": 1, "rotated_at": None,
+        "format": need.subscription.format or "standard", "disabled": None,
     }  # fmt: skip
     if old_sub is not None and old_sub.key_id is not None:
         kept = {"key_id": old_sub.key_id, "secret_version": old_sub.secret_version,
-                "rotated_at": old_sub.rotated_at}  # fmt: skip
+                "rotated_at": old_sub.rotated_at, "disabled": None,
+                "format": need.subscription.format or old_sub.format}  # fmt: skip
     return need.model_copy(update={"subscription": need.subscription.model_copy(update=kept)})
+
+
+async def _enable_webhook(svc: Services, caller: Caller, need_id: str) -> None:
+    """Withdraw the need's webhook state, if a 410 Gone disabled its subscription.
+
+    Registering the need again or rotating its secret enables the subscription again. The
+    state names the subscription it disabled, so one that changed is sending already; the
+    tombstone also re-enables one registered again unchanged.
+    """
+    with svc.registry.locked() as d:
+        if need_id not in d.webhook_states:
+            return
+    topic = svc.settings.topics.webhook_states
+    await _publish_async(svc, caller, _checked(lambda: None, None), topic, need_id, counted=True)
 
 
 WEBHOOK_RESOLVE_TIMEOUT_S: Final = 5.0
@@ -283,8 +302,10 @@ async def put_need(need_id: str, need: Need, caller: Caller, svc: Svc) -> Need:
     """Register or replace a need; its subscription says where alerts are delivered.
 
     A webhook must be an https URL whose host resolves to public addresses only. Events are
-    signed with the subscription's own secret: read it with
-    ``GET /v1/needs/{id}/webhook-secret``.
+    Standard Webhooks signed with the subscription's own secret: read it with
+    ``GET /v1/needs/{id}/webhook-secret``. ``subscription.format`` chooses the body
+    (``standard``, ``cloudevents``, or the deprecated ``legacy``). Registering a need again
+    enables a subscription that its webhook's 410 Gone disabled.
     """
     _same_id(need_id, need.id)
     _take_write(svc, caller)
@@ -298,6 +319,7 @@ async def put_need(need_id: str, need: Need, caller: Caller, svc: Svc) -> Need:
     topic = svc.settings.topics.needs
     record = await _publish_async(svc, caller, decide, topic, need.id, counted=True)
     assert isinstance(record, Need)
+    await _enable_webhook(svc, caller, need.id)
     return record
 
 
@@ -341,7 +363,7 @@ async def rotate_webhook_secret(need_id: str, caller: Caller, svc: Svc) -> Webho
     """Rotate the secret; the new one signs at once.
 
     For 24 hours the previous one signs too (two ``v1`` signatures), so the subscriber can
-    switch without a gap.
+    switch without a gap. Rotating enables a subscription that a 410 Gone disabled.
     """
     rotated: list[tuple[Need, str]] = []
 
@@ -358,6 +380,7 @@ async def rotate_webhook_secret(need_id: str, caller: Caller, svc: Svc) -> Webho
         return record
 
     await _publish_async(svc, caller, decide, svc.settings.topics.needs, need_id)
+    await _enable_webhook(svc, caller, need_id)
     return _secret_of(svc, *rotated[-1])
 
 

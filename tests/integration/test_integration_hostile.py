@@ -17,7 +17,7 @@ import pytest
 from kafka import KafkaProducer
 from pydantic import SecretStr
 
-from domain.subscriptions import key_of, signing_key, webhook_event
+from domain.subscriptions import WebhookEvent, gone_state, key_of, signing_key, webhook_event
 from runtime.settings import Settings
 from schemas.alerts import Alert, AlertEvent, Benefit
 from schemas.units import parse_unit
@@ -261,6 +261,63 @@ def test_each_subscription_has_its_own_rotatable_secret(env: ApiEnv) -> None:
     assert again.json()["subscription"]["key_id"] != key_id
     fresh = env.client.get("/v1/needs/hostile-hooked/webhook-secret", headers=env.auth(PARTNER))
     assert fresh.json()["secret"] not in (secret, body["secret"])
+
+
+def _gone(env: ApiEnv, need_id: str) -> None:
+    """What the delivery process publishes when the need's webhook answers 410 Gone."""
+    sub = next(n for n in _needs(env) if n["id"] == need_id)["subscription"]
+    event = WebhookEvent(url=sub["webhook"], body=b"", keys=(), need=need_id,
+                         key_id=sub["key_id"], secret_version=sub["secret_version"])  # fmt: skip
+    state = gone_state(event, 410, datetime.now(UTC))
+    producer = KafkaProducer(bootstrap_servers=env.settings.kafka_bootstrap, acks="all")
+    producer.send(env.settings.topics.webhook_states, key=need_id.encode(),
+                  value=state.model_dump_json().encode())  # fmt: skip
+    producer.flush()
+    producer.close()
+
+
+def _needs(env: ApiEnv) -> list[dict[str, object]]:
+    return env.client.get("/v1/needs", headers=env.auth(PARTNER)).json()  # type: ignore[no-any-return]
+
+
+def _disabled(env: ApiEnv, need_id: str) -> object:
+    need = next(n for n in _needs(env) if n["id"] == need_id)
+    return need["subscription"]["disabled"]  # type: ignore[index]
+
+
+def test_a_gone_subscription_shows_disabled_until_registered_again_or_rotated(
+    env: ApiEnv,
+) -> None:
+    forged = {"reason": "gone", "status": 410, "at": "2026-01-01T00:00:00Z"}
+    need = {"id": "hostile-gone", "site": "gyproc", "kind": "gas", "unit": "m^3/h",
+            "min_quantity": 10, "subscription": {"webhook": "https://gyproc.example/gone",
+                                                 "disabled": forged}}  # fmt: skip
+    put = env.client.put("/v1/needs/hostile-gone", json=need, headers=env.auth(PARTNER))
+    assert put.status_code == 200, put.text
+    sub = put.json()["subscription"]
+    assert (sub["format"], sub["disabled"]) == ("standard", None)  # the server's to set
+    _gone(env, "hostile-gone")
+    wait_for(lambda: _disabled(env, "hostile-gone") is not None, 30, "shown disabled")
+    assert _disabled(env, "hostile-gone")["reason"] == "gone"  # type: ignore[index]
+    # registering it again (unchanged) enables it
+    again = env.client.put("/v1/needs/hostile-gone", json=need, headers=env.auth(PARTNER))
+    assert again.status_code == 200
+    assert again.json()["subscription"]["disabled"] is None
+    assert _disabled(env, "hostile-gone") is None
+    # so does rotating its secret
+    _gone(env, "hostile-gone")
+    wait_for(lambda: _disabled(env, "hostile-gone") is not None, 30, "shown disabled again")
+    rotated = env.client.post("/v1/needs/hostile-gone/webhook-secret", headers=env.auth(PARTNER))
+    assert rotated.status_code == 200
+    assert _disabled(env, "hostile-gone") is None
+    # an explicit format is kept; a later write without one keeps it too
+    ce = {**need, "subscription": {"webhook": "https://gyproc.example/gone",
+                                   "format": "cloudevents"}}  # fmt: skip
+    assert env.client.put("/v1/needs/hostile-gone", json=ce, headers=env.auth(PARTNER)).json()[
+        "subscription"]["format"] == "cloudevents"  # fmt: skip
+    plain = {**need, "subscription": {"webhook": "https://gyproc.example/gone"}}
+    assert env.client.put("/v1/needs/hostile-gone", json=plain, headers=env.auth(PARTNER)).json()[
+        "subscription"]["format"] == "cloudevents"  # fmt: skip
 
 
 def test_a_body_not_declared_json_is_refused(env: ApiEnv) -> None:

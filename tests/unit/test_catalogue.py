@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from pydantic import ValidationError
 
@@ -10,7 +12,7 @@ from domain.errors import InvalidRecordError, UnknownReferenceError
 from domain.registry_records import KINDS, apply_record, decode_record
 from runtime.settings import Topics
 from schemas.readings import ReadingBatch
-from schemas.registry import Need, Site
+from schemas.registry import Need, Site, SubscriptionDisabled, WebhookState
 from topics.catalogue import CATALOGUE, decode, index, registry_kind
 
 
@@ -49,3 +51,16 @@ def test_records_apply_to_a_directory_in_one_place() -> None:
     assert "n" in d.withdrawn
     with pytest.raises(InvalidRecordError, match="sites cannot be deleted"):
         decode_record("site", None)
+
+
+def test_a_webhook_state_applies_and_its_tombstone_withdraws_it() -> None:
+    d = Directory()
+    state = WebhookState(
+        need="n", secret_version=1, webhook="https://c.example/hook",  # type: ignore[arg-type]
+        disabled=SubscriptionDisabled(reason="gone", status=410, at=datetime.now(UTC)),
+    )  # fmt: skip
+    value = state.model_dump_json().encode()
+    apply_record(d, "webhook_state", "n", decode_record("webhook_state", value))
+    assert d.webhook_states["n"] == state
+    apply_record(d, "webhook_state", "n", decode_record("webhook_state", None))
+    assert "n" not in d.webhook_states

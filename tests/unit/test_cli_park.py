@@ -120,6 +120,9 @@ MODELS = [
     "Offer",
     "Rejection",
     "DeadLetter",
+    "WebhookState",
+    "AlertWebhook",
+    "AlertCloudEvent",
 ]
 
 SAMPLES = {

@@ -66,3 +66,18 @@ def test_tombstone_withdraws_a_need_and_invalid_json_is_refused() -> None:
     assert len(v.matcher) == 0
     [refused] = v.apply(T.needs, b"n2", b"{not json")
     assert refused.item_id == "n2"
+
+
+def test_webhook_states_are_read_and_ignored_by_the_worker() -> None:
+    from schemas.registry import SubscriptionDisabled, WebhookState
+
+    v = view()
+    send(v, T.sites, "farm", FARM)
+    send(v, T.needs, "n1", need("n1"))
+    state = WebhookState(
+        need="n1", secret_version=1, webhook="https://farm.example/hook",  # type: ignore[arg-type]
+        disabled=SubscriptionDisabled(reason="gone", status=410, at=datetime.now(UTC)),
+    )  # fmt: skip
+    assert send(v, T.webhook_states, "n1", state) == []
+    assert send(v, T.webhook_states, "n1", None) == []  # a tombstone withdraws nothing else
+    assert v.matcher.need("n1").id == "n1"

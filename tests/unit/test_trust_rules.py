@@ -10,11 +10,27 @@ import pytest
 from domain.directory import Directory
 from domain.errors import ConfigurationError, UnitError
 from domain.exchanges import InvalidTermsError, Parties, acceptance, check_terms, proposal
-from domain.subscriptions import ROTATION_GRACE, key_of, secret_text, signing_key, webhook_event
+from domain.subscriptions import (
+    ROTATION_GRACE,
+    WebhookEvent,
+    gone_state,
+    key_of,
+    secret_text,
+    signing_key,
+    webhook_event,
+)
 from domain.url_guard import RefusedAddressError, UrlGuard, address_refusal
 from schemas.alerts import Alert, AlertEvent, Benefit
-from schemas.registry import ExchangeStatus, ExchangeTerms, Need, Site, Stream, Subscription
-from schemas.views import AlertView
+from schemas.registry import (
+    ExchangeStatus,
+    ExchangeTerms,
+    Need,
+    Site,
+    Stream,
+    Subscription,
+    WebhookFormat,
+)
+from schemas.views import AlertCloudEvent, AlertView, AlertWebhook
 from streams.ledger_state import LedgerBook
 
 NOW = datetime(2026, 12, 3, tzinfo=UTC)
@@ -163,6 +179,84 @@ def test_a_rotated_key_keeps_signing_during_its_grace_period() -> None:
         signing_key(b"master", "town", "town-heat", 1),
     )
     assert after.keys == during.keys[:1]
+
+
+def hooked(fmt: WebhookFormat | None, **sub: object) -> Directory:
+    d = directory()
+    subscription = Subscription.model_validate(
+        {"webhook": "https://town.example/hook", "key_id": "0123456789abcdef", "format": fmt,
+         **sub}
+    )  # fmt: skip
+    d.put_need(HEAT.model_copy(update={"subscription": subscription}))
+    return d
+
+
+def event_of(d: Directory, a: Alert | None = None) -> WebhookEvent:
+    event = webhook_event(a or alert(), d, b"master", NOW, disclosure_key=b"k")
+    assert event is not None
+    return event
+
+
+def test_a_standard_event_wraps_the_view_and_adds_nothing_to_it() -> None:
+    event = event_of(hooked("standard"))
+    body = AlertWebhook.model_validate_json(event.body)
+    legacy = event_of(hooked(None))  # a subscription from before Standard Webhooks
+    assert (event.format, legacy.format) == ("standard", "legacy")
+    assert body.data == AlertView.model_validate_json(legacy.body)  # the same view
+    assert body.type == "alert.opened"
+    assert body.timestamp == NOW == body.data.ts
+    assert event.body.startswith(b'{"type":"alert.opened","timestamp":"2026-12-03T00:00:00Z"')
+    assert event.content_type == "application/json"
+    for secret_fact in (b"ps-steam", b"utility", b'"a1"'):
+        assert secret_fact not in event.body
+
+
+def test_the_webhook_id_is_stable_per_event_and_discloses_nothing() -> None:
+    d = hooked("standard")
+    first, again = event_of(d), event_of(d)
+    updated = event_of(d, alert().model_copy(
+        update={"event": AlertEvent.UPDATED, "idempotency_key": "a1:updated:2"}))  # fmt: skip
+    view = AlertView.model_validate_json(first.body.split(b'"data":', 1)[1][:-1])
+    assert first.webhook_id == again.webhook_id == f"msg_{view.alert_id}_opened_1"
+    assert updated.webhook_id == f"msg_{view.alert_id}_updated_2"
+    assert "." not in first.webhook_id
+    assert "a1" not in first.webhook_id.split("_")  # the pseudonym, never the real id
+    other = webhook_event(alert(), d, b"master", NOW, disclosure_key=b"other-key")
+    assert other is not None
+    assert other.webhook_id != first.webhook_id
+
+
+def test_a_cloudevents_subscription_gets_a_structured_cloudevent() -> None:
+    event = event_of(hooked("cloudevents"))
+    cloud = AlertCloudEvent.model_validate_json(event.body)
+    assert event.content_type.startswith("application/cloudevents+json")
+    assert (cloud.specversion, cloud.id, cloud.type, cloud.source) == (
+        "1.0", event.webhook_id, "symbiosis.alert.opened", "/symbiosis/needs/town-heat",
+    )  # fmt: skip
+    assert cloud.subject == cloud.data.alert_id == event.alert_id
+    assert cloud.time == NOW
+    assert cloud.data.redacted
+
+
+def test_a_gone_subscription_gets_nothing_until_it_changes() -> None:
+    d = hooked("standard")
+    event = event_of(d)
+    d.put_webhook_state(gone_state(event, 410, NOW))
+    assert webhook_event(alert(), d, b"master", NOW, disclosure_key=b"k") is None
+    shown = d.with_webhook_state(d.needs["town-heat"])
+    assert shown.subscription is not None
+    assert shown.subscription.disabled is not None
+    assert (shown.subscription.disabled.reason, shown.subscription.disabled.status) == (
+        "gone", 410,
+    )  # fmt: skip
+    # rotated (or re-pointed): another subscription, sending again before the state is withdrawn
+    rotated = hooked("standard", secret_version=2, rotated_at=NOW)
+    rotated.put_webhook_state(gone_state(event, 410, NOW))
+    assert webhook_event(alert(), rotated, b"master", NOW, disclosure_key=b"k") is not None
+    assert rotated.with_webhook_state(rotated.needs["town-heat"]).subscription.disabled is None  # type: ignore[union-attr]
+    # withdrawn (the API's tombstone when the need is registered again): sending again
+    d.remove_webhook_state("town-heat")
+    assert webhook_event(alert(), d, b"master", NOW, disclosure_key=b"k") is not None
 
 
 def test_secret_text_round_trips_and_an_empty_master_is_refused() -> None:

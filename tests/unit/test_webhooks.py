@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import random
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -14,11 +16,16 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from delivery.webhooks import (
     ALERT_ID_HEADER,
     IDEMPOTENCY_HEADER,
-    SIGNATURE_HEADER,
+    LEGACY_SIGNATURE_HEADER,
+    WEBHOOK_ID_HEADER,
+    WEBHOOK_SIGNATURE_HEADER,
+    WEBHOOK_TIMESTAMP_HEADER,
     AttemptOutcome,
     DeadLetterError,
     DeliveryResult,
@@ -27,11 +34,14 @@ from delivery.webhooks import (
     deliver,
     parse_retry_after,
     sign,
+    sign_standard,
+    standard_signature_header,
     verify,
     verify_header,
+    webhook_headers,
 )
 from domain.errors import ConfigurationError, PipelineError
-from domain.subscriptions import WebhookEvent
+from domain.subscriptions import WebhookEvent, gone_state, secret_text
 from domain.url_guard import UrlGuard
 from schemas.alerts import Alert, AlertEvent, Benefit
 from schemas.common import ResourceKind
@@ -60,11 +70,24 @@ def make_alert(key: str = "a1:opened:1", need: str = "town-heat") -> Alert:
     )
 
 
-def ev(url: str, alert: Alert | None = None) -> WebhookEvent:
+def ev(
+    url: str, alert: Alert | None = None, *, fmt: str = "standard", version: int = 1
+) -> WebhookEvent:
     """What a subscriber gets: here the transport is under test, so any body will do."""
+    alert = alert or make_alert()
+    sequence = alert.idempotency_key.rsplit(":", 1)[-1]
     return WebhookEvent(
-        url=url, body=(alert or make_alert()).model_dump_json().encode(), keys=(SECRET,)
-    )
+        url=url, body=alert.model_dump_json().encode(), keys=(SECRET,),
+        alert_id=alert.alert_id, idempotency_key=alert.idempotency_key,
+        webhook_id=f"msg_{alert.alert_id}_{alert.event.value}_{sequence}",
+        event=alert.event.value, format=fmt, need=alert.need,  # type: ignore[arg-type]
+        key_id="0123456789abcdef", secret_version=version,
+    )  # fmt: skip
+
+
+def verified(req: Received, secret: bytes = SECRET) -> Any:
+    """What a Standard Webhooks receiver does: the package's own verifier, on the raw body."""
+    return Webhook(secret_text(secret)).verify(req.body, req.headers)
 
 
 def to(url: str) -> Callable[[Alert], WebhookEvent | None]:
@@ -171,12 +194,45 @@ def test_signature_header_parsing() -> None:
         assert not verify_header(SECRET, bad, body, now=NOW), bad
 
 
-def test_delivered_request_is_signed_and_carries_idempotency_key() -> None:
+def test_standard_signatures_pass_the_standardwebhooks_verifier() -> None:
+    """Our signer against the package's verifier: one key, two keys (a rotation), refusals."""
+    body = make_alert().model_dump_json().encode()
+    msg_id, now = "msg_alp-0011223344556677_opened_1", int(time.time())
+    old_key, new_key = b"k" * 32, b"n" * 32
+    one = {
+        WEBHOOK_ID_HEADER: msg_id, WEBHOOK_TIMESTAMP_HEADER: str(now),
+        WEBHOOK_SIGNATURE_HEADER: standard_signature_header([new_key], msg_id, now, body),
+    }  # fmt: skip
+    two = {**one, WEBHOOK_SIGNATURE_HEADER: standard_signature_header(
+        [new_key, old_key], msg_id, now, body)}  # fmt: skip
+    assert one[WEBHOOK_SIGNATURE_HEADER].startswith("v1,")
+    assert len(base64.b64decode(one[WEBHOOK_SIGNATURE_HEADER][3:])) == 32
+    assert len(two[WEBHOOK_SIGNATURE_HEADER].split(" ")) == 2
+    assert Webhook(secret_text(new_key)).verify(body, one) == make_alert().model_dump(mode="json")
+    # during a rotation both the new and the old secret verify the same request
+    for key in (new_key, old_key):
+        Webhook(secret_text(key)).verify(body, two)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret_text(old_key)).verify(body, one)  # only the new key signed it
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret_text(b"x" * 32)).verify(body, two)  # a stranger's key
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret_text(new_key)).verify(body.replace(b"30.0", b"31.0"), one)  # tampered
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret_text(new_key)).verify(body, {**one, WEBHOOK_ID_HEADER: "msg_other"})
+    stale = now - 301
+    old = {**one, WEBHOOK_TIMESTAMP_HEADER: str(stale),
+           WEBHOOK_SIGNATURE_HEADER: sign_standard(new_key, msg_id, stale, body)}  # fmt: skip
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        Webhook(secret_text(new_key)).verify(body, old)
+
+
+def test_delivered_request_follows_standard_webhooks() -> None:
     alert = make_alert()
 
     async def scenario() -> tuple[DeliveryResult, list[Received]]:
         async with serve(statuses(204)) as rx, aiohttp.ClientSession() as session:
-            result = await deliver(session, ev(rx.url), alert, policy=FAST, now=lambda: NOW)
+            result = await deliver(session, ev(rx.url), alert, policy=FAST)
             return result, rx.received
 
     result, received = run(scenario())
@@ -185,17 +241,54 @@ def test_delivered_request_is_signed_and_carries_idempotency_key() -> None:
     )
     (req,) = received
     assert req.headers["Content-Type"] == "application/json"
+    assert req.headers[WEBHOOK_ID_HEADER] == "msg_a1_opened_1"
+    assert abs(int(req.headers[WEBHOOK_TIMESTAMP_HEADER]) - time.time()) < 60
+    assert Alert.model_validate(verified(req)) == alert
+    # none of the deprecated headers for a standard subscription
+    for legacy in (LEGACY_SIGNATURE_HEADER, IDEMPOTENCY_HEADER, ALERT_ID_HEADER,
+                   "Symbiosis-Event", "Symbiosis-Attempt"):  # fmt: skip
+        assert legacy not in req.headers
+    with pytest.raises(WebhookVerificationError):
+        verified(req, b"another-secret")
+    with pytest.raises(WebhookVerificationError):
+        verified(Received(req.headers, req.body.replace(b"30.0", b"31.0")))
+
+
+def test_a_legacy_subscription_gets_the_old_headers_beside_the_standard_ones() -> None:
+    alert = make_alert()
+
+    async def scenario() -> list[Received]:
+        async with serve(statuses(204)) as rx, aiohttp.ClientSession() as session:
+            await deliver(session, ev(rx.url, fmt="legacy"), alert, policy=FAST)
+            return rx.received
+
+    (req,) = run(scenario())
+    assert Alert.model_validate(verified(req)) == alert
     assert req.headers[IDEMPOTENCY_HEADER] == alert.idempotency_key
     assert req.headers[ALERT_ID_HEADER] == alert.alert_id
     assert req.headers["Symbiosis-Event"] == "opened"
-    assert Alert.model_validate_json(req.body) == alert
-    header = req.headers[SIGNATURE_HEADER]
-    assert header.startswith(f"t={int(NOW)},v1=")
-    # the receiver's side: the right secret verifies, anything else does not
-    assert verify_header(SECRET, header, req.body, now=NOW + 5)
-    assert not verify_header(b"another-secret", header, req.body, now=NOW + 5)
-    assert not verify_header(SECRET, header, req.body.replace(b"30.0", b"31.0"), now=NOW + 5)
-    assert not verify_header(SECRET, header, req.body, now=NOW + 3600)
+    assert req.headers["Symbiosis-Attempt"] == "1"
+    header = req.headers[LEGACY_SIGNATURE_HEADER]
+    ts = int(req.headers[WEBHOOK_TIMESTAMP_HEADER])
+    assert header.startswith(f"t={ts},v1=")  # one timestamp for both schemes
+    assert verify_header(SECRET, header, req.body)
+    assert not verify_header(b"another-secret", header, req.body)
+    assert not verify_header(SECRET, header, req.body.replace(b"30.0", b"31.0"))
+    assert not verify_header(SECRET, header, req.body, now=ts + 3600)
+
+
+def test_headers_carry_one_signature_per_key_during_a_rotation() -> None:
+    event = ev("https://x.example/hook")
+    rotated = WebhookEvent(**{**_fields(event), "keys": (b"new-key", SECRET)})
+    headers = webhook_headers(rotated, int(time.time()), 1)
+    assert len(headers[WEBHOOK_SIGNATURE_HEADER].split(" ")) == 2
+    req = Received(headers, rotated.body)
+    verified(req)  # the old secret still verifies
+    verified(req, b"new-key")
+
+
+def _fields(event: WebhookEvent) -> dict[str, Any]:
+    return {name: getattr(event, name) for name in WebhookEvent.__dataclass_fields__}
 
 
 # --- retries -----------------------------------------------------------------------------------
@@ -206,9 +299,10 @@ def test_retries_5xx_then_succeeds() -> None:
         sleeps = Sleeps()
         async with serve(statuses(500, 503, 200)) as rx, aiohttp.ClientSession() as session:
             result = await deliver(session, ev(rx.url), make_alert(), policy=FAST, sleep=sleeps)
-            assert [r.headers["Symbiosis-Attempt"] for r in rx.received] == ["1", "2", "3"]
-            keys = {r.headers[IDEMPOTENCY_HEADER] for r in rx.received}
-            assert keys == {make_alert().idempotency_key}
+            ids = {r.headers[WEBHOOK_ID_HEADER] for r in rx.received}
+            assert ids == {"msg_a1_opened_1"}  # the same id on every retry
+            for r in rx.received:  # each attempt is signed afresh
+                verified(r)
             return result, sleeps, len(rx.received)
 
     result, sleeps, requests = run(scenario())
@@ -366,7 +460,7 @@ def test_dead_letter_failure_raises_so_alert_is_not_committed() -> None:
     run(scenario())
 
 
-def test_same_alert_twice_carries_same_idempotency_key() -> None:
+def test_same_alert_twice_carries_same_webhook_id() -> None:
     async def scenario() -> list[Received]:
         async with serve(statuses(200)) as rx, aiohttp.ClientSession() as session:
             d = WebhookDispatcher(
@@ -382,8 +476,8 @@ def test_same_alert_twice_carries_same_idempotency_key() -> None:
             return rx.received
 
     received = run(scenario())
-    keys = [r.headers[IDEMPOTENCY_HEADER] for r in received]
-    assert keys == ["a1:opened:1", "a1:opened:1", "a1:updated:2"]
+    keys = [r.headers[WEBHOOK_ID_HEADER] for r in received]
+    assert keys == ["msg_a1_opened_1", "msg_a1_opened_1", "msg_a1_opened_2"]
     assert received[0].body == received[1].body
     seen: set[str] = set()
     processed = []
@@ -391,7 +485,7 @@ def test_same_alert_twice_carries_same_idempotency_key() -> None:
         if k not in seen:
             seen.add(k)
             processed.append(k)
-    assert processed == ["a1:opened:1", "a1:updated:2"]
+    assert processed == ["msg_a1_opened_1", "msg_a1_opened_2"]
 
 
 def test_alert_without_webhook_event_is_skipped() -> None:
@@ -590,3 +684,84 @@ def test_the_connect_time_resolver_refuses_a_name_that_resolves_inside() -> None
     assert result.error is not None
     assert "link-local" in result.error
     assert "s3cret" not in result.url  # URLs are reported without their query
+
+
+# --- Standard Webhooks status handling ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [429, 502, 504])
+def test_throttling_statuses_are_retried_and_retry_after_is_honoured(code: int) -> None:
+    async def scenario() -> tuple[DeliveryResult, list[float]]:
+        sleeps = Sleeps()
+        script = statuses(code, code, 200, headers={"Retry-After": "4"})
+        async with serve(script) as rx, aiohttp.ClientSession() as session:
+            result = await deliver(session, ev(rx.url), make_alert(), policy=FAST, sleep=sleeps)
+        return result, sleeps.delays
+
+    result, delays = run(scenario())
+    assert (result.delivered, result.attempts, delays) == (True, 3, [4.0, 4.0])
+
+
+@dataclass
+class Gone:
+    calls: list[tuple[Alert, WebhookEvent, DeliveryResult]] = field(default_factory=list)
+    fail: bool = False
+
+    async def __call__(self, alert: Alert, event: WebhookEvent, result: DeliveryResult) -> None:
+        self.calls.append((alert, event, result))
+        if self.fail:
+            raise RuntimeError("kafka down")
+
+
+@pytest.mark.parametrize("recording_fails", [False, True])
+def test_410_gone_disables_the_subscription(recording_fails: bool) -> None:
+    """No retry, dead-lettered as gone, recorded once, nothing more sent to that subscription;
+    the same need after a rotation (another subscription) is sent to again."""
+    second = make_alert(key="a1:updated:2")
+
+    async def scenario() -> tuple[WebhookDispatcher, DeadLetters, Gone, list[Any], int]:
+        dead, gone = DeadLetters(), Gone(fail=recording_fails)
+        async with serve(statuses(410, 200)) as rx, aiohttp.ClientSession() as session:
+            d = WebhookDispatcher(session, resolve=to(rx.url), policy=FAST, dead_letter=dead,
+                                  sleep=Sleeps(), on_gone=gone)  # fmt: skip
+            results = [await d.dispatch(make_alert()), await d.dispatch(second)]
+            sent_before_rotation = len(rx.received)
+            results.append(await d.dispatch(second, ev(rx.url, second, version=2)))
+            return d, dead, gone, results, sent_before_rotation
+
+    d, dead, gone, results, sent = run(scenario())
+    first, skipped, rotated = results
+    assert first is not None
+    assert (first.gone, first.attempts, first.permanent, first.status) == (True, 1, True, 410)
+    assert skipped is None
+    assert sent == 1
+    assert rotated is not None
+    assert rotated.delivered
+    (letter,) = dead.items
+    assert (letter.reason, letter.last_status, letter.permanent) == ("gone", 410, True)
+    ((alert, event, result),) = gone.calls
+    assert (alert, event.secret_version, result.status) == (make_alert(), 1, 410)
+    assert (d.stats.disabled, d.stats.skipped_disabled, d.stats.dead_lettered) == (1, 1, 1)
+
+
+def test_the_gone_record_names_the_subscription_it_disables() -> None:
+    event = ev("https://partner.example/hook")
+    state = gone_state(event, 410, datetime(2026, 1, 1, tzinfo=UTC))
+    assert (state.need, state.key_id, state.secret_version, str(state.webhook)) == (
+        "town-heat", "0123456789abcdef", 1, "https://partner.example/hook",
+    )  # fmt: skip
+    assert (state.disabled.reason, state.disabled.status) == ("gone", 410)
+
+
+def test_dead_letters_say_why() -> None:
+    ts = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def reason(**kw: Any) -> str | None:
+        base: dict[str, Any] = {"delivered": False, "attempts": 1, "status": None,
+                                "error": "x", "permanent": False, "url": "u"}  # fmt: skip
+        return DeliveryResult(**{**base, **kw}).dead_letter(make_alert(), ts=ts).reason
+
+    assert reason(status=410, permanent=True) == "gone"
+    assert reason(status=404, permanent=True) == "refused"
+    assert reason(status=503) == "exhausted"
+    assert reason(attempts=0, reason="backlog_full") == "backlog_full"
