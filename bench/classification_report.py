@@ -20,6 +20,7 @@ from importlib import resources
 from unittest import mock
 
 from domain import classify as classifier
+from domain.classify import engine
 from domain.errors import ClassificationError
 from schemas.common import ResourceKind
 
@@ -100,10 +101,11 @@ def main() -> None:
     args = parser.parse_args()
     items = load_items()
     if args.no_lexicon:
-        with mock.patch.object(classifier, "lexicon", return_value={}):
-            classifier._index.cache_clear()
+        no_terms = engine._Terms({}, {})
+        with mock.patch.object(engine, "_terms", return_value=no_terms):
+            engine._classify_shape.cache_clear()
             outcomes = run(items)
-        classifier._index.cache_clear()
+        engine._classify_shape.cache_clear()
     else:
         outcomes = run(items)
     report(outcomes, errors=args.errors)

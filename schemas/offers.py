@@ -27,6 +27,16 @@ class OfferClassification(StrictModel):
     candidates: tuple[EwcCode, ...] = Field(
         default=(), max_length=5, description="Classifier: EWC candidates, best first."
     )
+    needs_review: bool = Field(
+        default=False,
+        description="Classifier: too unsure to decide; a person picks the code from the "
+        "candidates (the offer then has no ewc).",
+    )
+    language: str | None = Field(
+        default=None,
+        pattern=r"^[a-z]{2}$",
+        description="Classifier: the language the description was read in (ISO 639-1).",
+    )
 
 
 class Offer(StrictModel):

@@ -43,6 +43,9 @@ api_cmds.register(app)
 from symbiosis import import_cmd  # noqa: E402
 
 import_cmd.register(app)
+from symbiosis import classify_cmd  # noqa: E402
+
+classify_cmd.register(app)
 
 
 def _version(show: bool) -> None:

@@ -32,6 +32,7 @@ from domain.errors import ErpImportError, SymbiosisError
 from ingest.acked_publisher import Publisher
 from ingest.erp import ErpExport, RowError, load_mapping
 from runtime.settings import get_settings
+from schemas.offers import Offer
 from schemas.rejections import Rejection
 from topics.kafka_security import kafka_client_options
 
@@ -48,8 +49,10 @@ FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r", "\n")
 HELP: Final = """Import an ERP export of surplus stock (CSV, JSON, JSON Lines or XLSX) as offers.
 
 Each row is validated and normalised; a row without an EWC code is classified from its
-description. Good rows go to the offers topic, bad rows to the rejected topic and to the
---errors report (line,field,reason), and the first bad rows are listed on stderr. The last
+description and unit, in the description's language. Good rows go to the offers topic, bad
+rows to the rejected topic and to the --errors report (line,field,reason), and the first bad
+rows are listed on stderr. A row the classifier is unsure of is published without a code,
+with its three best candidates, and listed (stderr and report) as "needs review". The last
 line on stdout is a JSON summary. Exit 0: all rows good; 1: some rejected, the rest
 published; 2: the file or mapping cannot be read, or Kafka failed.
 
@@ -111,7 +114,13 @@ def _open_report(path: Path) -> IO[str]:
 class _Run:
     """Counts and sinks of one import: report file, Kafka, the first errors."""
 
-    def __init__(self, publisher: Publisher | None, report: IO[str] | None, batch: int) -> None:
+    def __init__(
+        self,
+        publisher: Publisher | None,
+        report: IO[str] | None,
+        batch: int,
+        description_column: str = "description",
+    ) -> None:
         settings = get_settings()
         self.offers_topic = settings.topics.offers
         self.rejected_topic = settings.topics.rejected
@@ -122,8 +131,21 @@ class _Run:
         self.rejected = 0
         self.published = 0
         self.first_errors: list[RowError] = []
+        self.review = 0
+        self.first_reviews: list[Offer] = []
+        self.description_column = description_column
         self._offer_acks: list[FutureRecordMetadata] = []
         self._rejection_acks: list[FutureRecordMetadata] = []
+
+    def needs_review(self, offer: Offer) -> None:
+        """Count (and report) an offer whose classification awaits a person's choice."""
+        self.review += 1
+        if len(self.first_reviews) < SHOWN_ERRORS:
+            self.first_reviews.append(offer)
+        if self.report is not None:
+            line = offer.source.rsplit(":", 1)[-1]
+            field = neutralised(self.description_column)
+            self.report.writerow([line, field, neutralised(_review_reason(offer))])
 
     def offer(self, key: str, value: bytes) -> None:
         self.offers += 1
@@ -200,6 +222,8 @@ def _run(export: ErpExport, run: _Run, console: Console) -> None:
                 run.bad_row(item, f"{name}:{item.line}")
             else:
                 run.offer(item.id, item.model_dump_json().encode())
+                if item.classification is not None and item.classification.needs_review:
+                    run.needs_review(item)
             if n % PROGRESS_EVERY == 0:
                 done, total = export.progress()
                 progress.update(task, completed=done, total=total, rows=n)
@@ -210,6 +234,29 @@ def _run(export: ErpExport, run: _Run, console: Console) -> None:
         progress.update(task, completed=total or done, total=total or done, rows=export.rows_read)
         if plain is not None:
             plain.update(total or done, total or done, export.rows_read)
+
+
+def _review_reason(offer: Offer) -> str:
+    """Why an offer awaits review, and the choice put to the person."""
+    found = offer.classification
+    codes = ", ".join(found.candidates) if found is not None and found.candidates else "none"
+    kind = offer.kind.value if offer.kind is not None else "unknown"
+    return f"needs review: read as {kind}, EWC candidates {codes} (published without a code)"
+
+
+def _review_table(run: _Run) -> Table:
+    title = f"{run.review:,} row{'s' if run.review != 1 else ''} to review (published, no EWC code)"
+    table = Table(title=title, title_justify="left")
+    table.add_column("line", justify="right")
+    table.add_column("description")
+    table.add_column("candidates")
+    for offer in run.first_reviews:
+        found = offer.classification
+        codes = ", ".join(found.candidates) if found is not None else ""
+        table.add_row(offer.source.rsplit(":", 1)[-1], escape(offer.description), codes)
+    if run.review > len(run.first_reviews):
+        table.add_row("...", f"{run.review - len(run.first_reviews):,} more", "")
+    return table
 
 
 def _error_table(run: _Run) -> Table:
@@ -273,7 +320,8 @@ def import_file(
     failure: str | None = None
     with ExitStack() as stack:
         try:
-            export = stack.enter_context(ErpExport(file, load_mapping(mapping)))
+            columns = load_mapping(mapping)
+            export = stack.enter_context(ErpExport(file, columns))
             report = stack.enter_context(_open_report(errors)) if errors is not None else None
             publisher = None
             if not dry_run:
@@ -282,11 +330,13 @@ def import_file(
                 stack.callback(publisher.close)
         except SymbiosisError as e:
             raise _stop(str(e)) from e
-        run = _Run(publisher, report, batch)
+        run = _Run(publisher, report, batch, columns.columns.get("description", "description"))
         try:
             _run(export, run, stderr)
         except SymbiosisError as e:
             failure = f"import stopped: {e}"
+    if run.first_reviews:
+        stderr.print(_review_table(run))
     if run.first_errors:
         stderr.print(_error_table(run))
     if failure is not None:
@@ -296,6 +346,7 @@ def import_file(
         "rows": export.rows_read,
         "offers": run.offers,
         "rejected": run.rejected,
+        "needs_review": run.review,
         "published": run.published,
         "dry_run": dry_run,
     }

@@ -26,9 +26,13 @@ ROW_FIELD: Final = "(row)"
 """The field of a :class:`RowError` for a row that could not be split into fields."""
 
 
+REVIEW_CANDIDATES: Final = 3
+"""Candidates kept on an offer the classifier is unsure of (the question put to a person)."""
+
+
 @lru_cache(maxsize=16_384)
-def _classify(description: str) -> Classification:
-    return classify(description)
+def _classify(description: str, unit: str | None) -> Classification:
+    return classify(description, unit=unit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +137,9 @@ class _Converter:
         description = values.get("description")
         if description is None:
             return
+        unit = values.get("unit") if "unit" not in issues else None
         try:
-            found = _classify(description)
+            found = _classify(description, unit if isinstance(unit, str) else None)
         except ClassificationError as e:
             if kind is None:
                 issues["description"] = str(e)
@@ -145,12 +150,17 @@ class _Converter:
         codes = tuple(c.code for c in found.candidates)
         confidence = found.kind_confidence
         if kind == "material" and found.candidates:
-            values["ewc"] = codes[0]
             confidence = found.candidates[0].confidence
+            if found.needs_review:  # a question, not a wrong code given with confidence
+                codes = codes[:REVIEW_CANDIDATES]
+            else:
+                values["ewc"] = codes[0]
         values["classification"] = {
             "method": "classifier",
             "confidence": confidence,
             "candidates": codes,
+            "needs_review": found.needs_review,
+            "language": found.language,
         }
 
     def _add_issue(self, issues: dict[str, str], err: ErrorDetails) -> None:

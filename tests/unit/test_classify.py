@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from domain.classify import (
     Classification,
     LexiconKind,
-    _parse_lexicon_row,
     classify,
     lexicon,
+    parse_row,
     tokenise,
 )
 from domain.errors import ClassificationError
@@ -339,7 +339,7 @@ def test_lexicon_loads_and_names_only_known_codes_and_prefixes() -> None:
 )
 def test_malformed_lexicon_rows_are_refused(row: dict[str, str], message: str) -> None:
     with pytest.raises(ClassificationError, match=message):
-        _parse_lexicon_row(row, 7)
+        parse_row(row, 7)
 
 
 # --- accuracy on the labelled EIP exchange names -------------------------------------------

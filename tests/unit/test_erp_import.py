@@ -120,7 +120,10 @@ def test_documented_example_mapping_reads_the_documented_example_file() -> None:
     by_id = {o.id: o for o in offers}
     assert by_id["gyp-0001"].quantity == 1240.5  # 1.240,5 with decimal_comma
     assert by_id["gyp-0001"].ewc == "100105"
-    assert by_id["acd-0003"].ewc == "060101"  # spent sulfuric acid, classified
+    acid = by_id["acd-0003"]  # spent sulfuric acid: 06 01 01 or 10 01 09 (power station)?
+    assert acid.classification is not None
+    assert acid.classification.needs_review
+    assert (acid.ewc, acid.classification.candidates[0]) == (None, "060101")
     assert by_id["hea-0005"].kind == "heat"
     assert by_id["slg-0006"].classification is not None
     assert by_id["slg-0006"].classification.method == "classifier"
@@ -226,7 +229,9 @@ def test_tsv_uses_a_tab(tmp_path: Path) -> None:
     path = write_csv(tmp_path, HEADER.replace(",", "\t") + "a\tp\tGypsum\t\t\t5\tt\t\t\n", "s.tsv")
     offers, errors = split(list(read_offers(path, ColumnMapping.model_validate(SIMPLE))))
     assert not errors
-    assert offers[0].ewc == "100105"
+    assert offers[0].description == "Gypsum"
+    assert offers[0].classification is not None
+    assert offers[0].classification.candidates[0] == "100105"
 
 
 def test_json_top_level_list_and_jsonl_with_bad_lines(tmp_path: Path) -> None:
@@ -498,10 +503,12 @@ def test_rows_without_ewc_are_classified(tmp_path: Path) -> None:
     offers, errors = split(read_simple(tmp_path, rows))
     by_id = {o.id: o for o in offers}
     a = by_id["a"]
-    assert (a.kind, a.ewc) == ("material", "060101")
+    assert (a.kind, a.ewc) == ("material", None)  # two chapters fit: a question, not a guess
     assert a.classification is not None
     assert a.classification.method == "classifier"
-    assert a.classification.candidates[0] == "060101"
+    assert a.classification.needs_review
+    assert a.classification.language == "en"
+    assert a.classification.candidates == ("060101", "100109", "060106")
     assert a.classification.confidence is not None
     assert 0 < a.classification.confidence <= 1
     b = by_id["b"]
@@ -641,20 +648,31 @@ def test_cli_dry_run_reports_bad_rows_and_exits_1(tmp_path: Path) -> None:
         ["import", str(data), "--mapping", str(mapping_path), "--dry-run", "--errors", str(report)],
     )
     assert result.exit_code == 1, result.output
+    offers = [o for o in read_offers(data, load_mapping(mapping_path)) if isinstance(o, Offer)]
+    review = [o for o in offers if o.classification and o.classification.needs_review]
+    assert review  # the sample has descriptions that fit two chapters
     assert last_json(result.stdout) == {
         "file": str(data),
         "rows": 40,
         "offers": 36,
         "rejected": 4,
+        "needs_review": len(review),
         "published": 0,
         "dry_run": True,
     }
     with report.open(newline="", encoding="utf-8") as f:
         lines = list(csv.reader(f))
     assert lines[0] == ["line", "field", "reason"]
-    assert [(int(r[0]), r[1]) for r in lines[1:]] == [
+    asked = [r for r in lines[1:] if r[2].startswith("needs review:")]
+    assert sorted(int(r[0]) for r in asked) == sorted(
+        int(o.source.rsplit(":", 1)[1]) for o in review
+    )
+    assert all(r[1] == MAPPING["columns"]["description"] for r in asked)
+    assert all("EWC candidates" in r[2] for r in asked)
+    assert [(int(r[0]), r[1]) for r in lines[1:] if r not in asked] == [
         (line, expected_bad_field(k)) for k, line in enumerate(bad)
     ]
+    assert "to review" in result.stderr
     assert "4 bad rows" in result.stderr
     assert "tonnez" in result.stderr
 
@@ -939,9 +957,10 @@ def test_cli_errors_report_does_not_carry_formulas(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     with report.open(newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
-    assert rows[1:] == [
+    assert [r if not r[2].startswith("needs review:") else r[:2] for r in rows[1:]] == [
         ["2", "'-Qty", "Input should be greater than 0 (got 0.0)"],
         ["3", "'+Text", "required, but the cell is empty"],
+        ["4", "'+Text"],  # Gypsum: FGD (10 01 05) or construction (17 08 02)? a question
         ["5", "(row)", "6 cells, but the header has 5 columns"],
     ]
     assert not any(cell.startswith(import_cmd.FORMULA_STARTS) for row in rows for cell in row)

@@ -1,0 +1,260 @@
+"""Ranking EWC codes for a material: lexicon priors, reference-text similarity, source, hazard.
+
+* Codes a lexicon term names carry a prior by rank (1.0, 0.9, 0.8... for the head term, x 0.85
+  for another material term); the similarity to the official texts only breaks near-ties.
+* With no lexicon code, the similarity to the official texts of the description's language
+  (and to the English texts, for the English words in it) proposes the codes.
+* A source term ("power station", "Kläranlage") keeps codes under its sub-chapters and halves the
+  others; if none lies under them, the most similar codes there (or its ``99`` code) are added.
+* Without a hazard word, mirror-hazardous entries are halved (the non-hazardous entry of a pair
+  comes first); with one, non-hazardous entries are halved and the hazardous mirrors of the named
+  codes added.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Final, Literal
+
+from domain.classify.lexicon import LexiconTerm
+from domain.ewc import EwcEntry, catalogue
+
+_HEAD_WEIGHT: Final = 1.0
+_MODIFIER_WEIGHT: Final = 0.85
+_RANK_STEP: Final = 0.1
+_PRIOR_FLOOR: Final = 0.9
+"""A lexicon code scores prior x (0.9 + 0.1 x similarity) when its terms cover the whole text:
+then similarity only breaks near-ties; the less they cover, the lower the floor
+(:data:`_CONTEXT_WEIGHT`)."""
+_SIMILARITY_BESIDE_LEXICON: Final = 0.5
+"""A code only the similarity proposes, when the lexicon named others, scores 0.5 x cosine (plus
+:data:`_CONTEXT_WEIGHT` x the uncovered share)."""
+_SIMILARITY_ONLY_SCALE: Final = 0.7
+"""With no lexicon code at all, a code scores 0.7 x cosine."""
+_CONTEXT_WEIGHT: Final = 0.6
+"""How much the words a lexicon term leaves uncovered shift the weight to similarity (tuned on the
+evaluation set's dev split: "scrubber sludge from BF gas cleaning" is a blast-furnace sludge, not
+any sludge)."""
+_OUTSIDE_SOURCE_FACTOR: Final = 0.5
+_HAZARD_FACTOR: Final = 0.5
+
+_MENTION: Final = re.compile(r"(?<!\d)(\d{2})[ .]?(\d{2})[ .]?(\d{2})(?!\d)")
+_OTHER_THAN: Final = re.compile(
+    r"(?:other than|except|inne niz|autres? que|sauf|distint[oa]s? de|excepto|divers[oi] da|"
+    r"andere als|ausser|mit ausnahme|anders dan|andet end|annat an|med undantag)\W+$"
+)
+"""Words before a written code that point to its non-hazardous mirror ("other than 10 02 13")."""
+_MIRROR_REF = re.compile(r"others? than (?:those|that|the wastes)? ?mentioned in ([\d ,and]+)")
+_CODE_REF = re.compile(r"\d\d \d\d \d\d")
+
+
+@dataclass(frozen=True, slots=True)
+class EwcCandidate:
+    """One ranked EWC code proposed for a material.
+
+    Attributes:
+        code: six-digit code, e.g. ``"100105"``.
+        description: its official (English) description.
+        hazardous: whether the code is hazardous (the asterisk of the legal text).
+        confidence: heuristic score in [0, 1]; higher is better.
+        source: ``"lexicon"`` when a lexicon term named the code, ``"similarity"`` when only the
+            text similarity (or a source term's sub-chapter) proposed it.
+    """
+
+    code: str
+    description: str
+    hazardous: bool
+    confidence: float
+    source: Literal["lexicon", "similarity"]
+
+    @property
+    def chapter(self) -> str:
+        """The two-digit chapter, e.g. ``"10"``."""
+        return self.code[:2]
+
+    @property
+    def sub_chapter(self) -> str:
+        """The four-digit sub-chapter, e.g. ``"1001"``."""
+        return self.code[:4]
+
+
+def _mirror_siblings(entries: Iterable[EwcEntry]) -> dict[str, tuple[str, ...]]:
+    """Map each mirror non-hazardous code to the hazardous codes its description refers to."""
+    by_code = {e.code: e for e in entries}
+    siblings: dict[str, tuple[str, ...]] = {}
+    for entry in by_code.values():
+        if entry.hazardous:
+            continue
+        found = _MIRROR_REF.search(entry.description)
+        if not found:
+            continue
+        refs = [r.replace(" ", "") for r in _CODE_REF.findall(found.group(1))]
+        hazardous = tuple(r for r in refs if r in by_code and by_code[r].hazardous)
+        if hazardous:
+            siblings[entry.code] = hazardous
+    return siblings
+
+
+@cache
+def mirrors() -> Mapping[str, tuple[str, ...]]:
+    """Non-hazardous mirror code -> its hazardous siblings (from the English texts)."""
+    return _mirror_siblings(catalogue().entries.values())
+
+
+@cache
+def _mirrors_of() -> Mapping[str, tuple[str, ...]]:
+    """Hazardous code -> the non-hazardous entries that name it ("other than ... 10 02 13")."""
+    found: dict[str, list[str]] = {}
+    for plain, hazardous in mirrors().items():
+        for code in hazardous:
+            found.setdefault(code, []).append(plain)
+    return {code: tuple(plains) for code, plains in found.items()}
+
+
+def mentioned_codes(folded: str) -> dict[str, float]:
+    """EWC codes a description writes out, as priors (1.0).
+
+    ``"... (inne niż 10 02 13)"`` / ``"other than 10 02 13"`` name the non-hazardous mirror
+    entry that refers to 10 02 13; a code written alone names itself. Numbers that are not
+    codes on the list are ignored.
+    """
+    ewc = catalogue()
+    named: dict[str, float] = {}
+    for found in _MENTION.finditer(folded):
+        code = "".join(found.groups())
+        if code not in ewc.entries:
+            continue
+        before = folded[max(0, found.start() - 40) : found.start()]
+        negated = _OTHER_THAN.search(before.replace("*", " "))
+        for target in _mirrors_of().get(code, ()) if negated else (code,):
+            named[target] = 1.0
+    return named
+
+
+def _under(code: str, prefixes: Iterable[str]) -> bool:
+    return any(code.startswith(p) for p in prefixes)
+
+
+def _lexicon_priors(materials: list[LexiconTerm], head: LexiconTerm | None) -> dict[str, float]:
+    priors: dict[str, float] = {}
+    for term in materials:
+        weight = _HEAD_WEIGHT if term is head else _MODIFIER_WEIGHT
+        for rank, code in enumerate(term.codes):
+            prior = weight * max(0.5, 1.0 - _RANK_STEP * rank)
+            priors[code] = max(priors.get(code, 0.0), prior)
+    return priors
+
+
+def _source_priors(
+    priors: dict[str, float], prefixes: tuple[str, ...], sims: Mapping[str, float]
+) -> dict[str, float]:
+    if not prefixes:
+        return dict(priors)
+    if any(_under(c, prefixes) for c in priors):
+        return {
+            c: p if _under(c, prefixes) else p * _OUTSIDE_SOURCE_FACTOR for c, p in priors.items()
+        }
+    ewc = catalogue()
+    inside = sorted(
+        (c for c in sims if _under(c, prefixes) and sims[c] > 0.0), key=lambda c: (-sims[c], c)
+    )[:5]
+    if not inside:
+        inside = [f"{p}99" for p in prefixes if len(p) == 4 and f"{p}99" in ewc.entries]
+    narrowed = {c: p * _OUTSIDE_SOURCE_FACTOR for c, p in priors.items()}
+    for rank, code in enumerate(inside):
+        narrowed[code] = max(narrowed.get(code, 0.0), 0.9 * (1.0 - _RANK_STEP * rank))
+    return narrowed
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """Ranked candidates and how clearly the best one's chapter leads.
+
+    Attributes:
+        candidates: the best codes, best first.
+        chapter_margin: the best score minus the best score of a code in another chapter
+            (the best score itself when no other chapter scored): small means the text could as
+            well be from another industry, the question a person should answer.
+    """
+
+    candidates: tuple[EwcCandidate, ...]
+    chapter_margin: float
+
+
+def rank_candidates(
+    materials: list[LexiconTerm],
+    head: LexiconTerm | None,
+    prefixes: tuple[str, ...],
+    sims: Mapping[str, float],
+    mentioned: Mapping[str, float],
+    *,
+    hazardous_hint: bool,
+    top: int,
+    coverage: float = 1.0,
+) -> Ranking:
+    """The ``top`` best EWC codes for a material, best first (see the module docstring).
+
+    Args:
+        materials: the material lexicon terms found in the text.
+        head: the head term when it is one of ``materials``.
+        prefixes: the source terms' chapters and sub-chapters.
+        sims: code -> cosine similarity of the text to the official texts.
+        mentioned: codes the text writes out (:func:`mentioned_codes`), as priors.
+        hazardous_hint: the text says hazardous or contaminated.
+        top: how many to return.
+        coverage: share of the text's content words the material terms cover. The less they
+            cover, the more the rest of the text (its similarity to the official texts) counts.
+    """
+    ewc = catalogue()
+    named = _lexicon_priors(materials, head)
+    for code, prior in mentioned.items():
+        named[code] = max(named.get(code, 0.0), prior)
+    priors = _source_priors(named, prefixes, sims)
+    from_lexicon = set(named)
+    if hazardous_hint:
+        for code in list(priors):
+            for sibling in mirrors().get(code, ()):
+                priors[sibling] = max(priors.get(sibling, 0.0), priors[code])
+                if code in named:
+                    from_lexicon.add(sibling)
+    pool = set(priors) | set(heapq.nsmallest(max(2 * top, 10), sims, key=lambda c: (-sims[c], c)))
+    scores: dict[str, float] = {}
+    floor = _PRIOR_FLOOR - _CONTEXT_WEIGHT * (1.0 - coverage)
+    beside = _SIMILARITY_BESIDE_LEXICON + _CONTEXT_WEIGHT * (1.0 - coverage)
+    for code in pool:
+        entry = ewc.entries[code]
+        sim = sims.get(code, 0.0)
+        if code in priors:
+            score = priors[code] * (floor + (1.0 - floor) * sim)
+        else:
+            score = (beside if priors else _SIMILARITY_ONLY_SCALE) * sim
+            if prefixes and not _under(code, prefixes):
+                score *= _OUTSIDE_SOURCE_FACTOR
+        if hazardous_hint:
+            if not entry.hazardous:
+                score *= _HAZARD_FACTOR
+        elif entry.hazardous and (entry.entry_type == "mirror_hazardous" or code not in named):
+            score *= _HAZARD_FACTOR
+        if score > 0.0:
+            scores[code] = min(1.0, score)
+    ranked = sorted(scores, key=lambda c: (-scores[c], c))
+    margin = 0.0
+    if ranked:
+        best = ranked[0]
+        rival = next((scores[c] for c in ranked if c[:2] != best[:2]), 0.0)
+        margin = scores[best] - rival
+    candidates = tuple(
+        EwcCandidate(
+            code=code,
+            description=ewc.entries[code].description,
+            hazardous=ewc.entries[code].hazardous,
+            confidence=round(scores[code], 4),
+            source="lexicon" if code in from_lexicon else "similarity",
+        )
+        for code in ranked[:top]
+    )
+    return Ranking(candidates, round(margin, 4))

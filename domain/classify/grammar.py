@@ -1,0 +1,163 @@
+"""The little grammar the classifier needs per language: function words, fillers, head side.
+
+A description is a noun phrase. Its **main clause** runs from its first content word to the
+next preposition ("Steam *from flue gas*", "Boues *de station d'épuration*"). Its **head**, the
+word saying what the thing is, is the last noun of the main clause in English, German, Dutch,
+Danish, Swedish and Chinese ("FGD gypsum", "Sattdampf", "余热蒸汽") and the first in French,
+Spanish, Italian and Polish ("cendres volantes", "vapor de baja presión", "popiół lotny").
+
+Fillers ("surplus", "excedente", "Überschuss") say how much, not what: they are skipped, so
+"excedente de vapor" is steam. Words here are folded (no accents), as the text is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from domain.classify.text import fold
+
+HEAD_FIRST: Final[frozenset[str]] = frozenset({"fr", "es", "it", "pl"})
+"""Languages whose noun phrases put the head first."""
+
+COMPOUNDING: Final[frozenset[str]] = frozenset({"de", "nl", "da", "sv"})
+"""Languages that write compounds as one word (Sattdampf, afvalwater, spildevand, flygaska)."""
+
+
+def _folded(table: Mapping[str, str]) -> dict[str, frozenset[str]]:
+    return {lang: frozenset(fold(text).split()) for lang, text in table.items()}
+
+
+PREPOSITIONS: Final = _folded(
+    {
+        "en": "from of for with in by to at after via on ex",
+        "de": "aus von vom für mit in im bei beim zur zum nach ab auf an unter über durch",
+        "nl": "van uit voor met in bij na op aan door naar",
+        "da": "fra af til med i ved efter på",
+        "sv": "från av för med i vid efter till på ur",
+        "fr": "de du des d pour avec en par à au aux après issu issus issue issues provenant sur "
+        "sous chez",
+        "es": "de del para con en por a al tras procedente procedentes sobre bajo desde",
+        "it": "di da del della dello dei degli delle dal dalla per con in a al allo su sul sulla",
+        "pl": "z ze od do dla w we na przy po pod nad przez",
+        "zh": "",
+    }
+)
+"""Words that end the main clause (a preposition as the text's first word does not)."""
+
+FUNCTION_WORDS: Final = _folded(
+    {
+        "en": "a an and or the as other than those that not no only such its their per approx "
+        "ca total containing contain substance hazardous dangerous waste wastes including "
+        "include except example which have has them mentioned otherwise specified site off use "
+        "used",
+        "de": "der die das den dem des ein eine einer und oder als nicht kein keine ca etwa "
+        "gesamt je",
+        "nl": "de het een en of als niet geen ca totaal per",
+        "da": "en et og eller som ikke den det de ca samlet pr",
+        "sv": "en ett och eller som inte den det de ca totalt per",
+        "fr": "le la les l un une et ou que qui non ne pas env environ total par",
+        "es": "el la los las un una y o que no ni aprox total por",
+        "it": "il lo la i gli le l un una e o che non ca circa totale",
+        "pl": "i oraz lub albo nie ok okolo razem",
+        "zh": "",
+    }
+)
+
+FILLERS: Final = _folded(
+    {
+        "en": "by product byproduct coproduct surplus excess spare available export overflow "
+        "extra residual leftover approx",
+        "de": "nebenprodukt nebenprodukte koppelprodukt uberschuss uberschussig verfugbar rest",
+        "nl": "bijproduct restproduct overschot beschikbaar rest",
+        "da": "biprodukt restprodukt overskud overskydende tilgaengelig",
+        "sv": "biprodukt restprodukt overskott tillganglig",
+        "fr": "sous produit coproduit surplus excedent exces excedentaire disponible",
+        "es": "subproducto subproductos excedente excedentes exceso sobrante disponible",
+        "it": "sottoprodotto sottoprodotti eccesso eccedenza eccedente surplus disponibile",
+        "pl": "produkt uboczny nadwyzka nadmiar dostepny dostepna",
+        "zh": "",
+    }
+)
+"""Words that say how much or whether, never what; skipped when looking for the head."""
+
+UNIT_WORDS: Final[frozenset[str]] = frozenset(
+    [
+        "t",
+        "h",
+        "d",
+        "a",
+        "y",
+        "yr",
+        "kg",
+        "g",
+        "m3",
+        "m",
+        "nm3",
+        "knm3",
+        "mnm3",
+        "sm3",
+        "scm",
+        "scf",
+        "mscf",
+        "mmscf",
+        "l",
+        "hl",
+        "mw",
+        "kw",
+        "gw",
+        "mwh",
+        "kwh",
+        "gwh",
+        "gj",
+        "mj",
+        "tj",
+        "gcal",
+        "mwth",
+        "bar",
+        "barg",
+        "bara",
+        "mpa",
+        "kpa",
+        "psi",
+        "psig",
+        "deg",
+        "c",
+        "f",
+        "k",
+        "pct",
+        "ppm",
+        "month",
+        "mo",
+        "week",
+        "wk",
+        "day",
+        "jahr",
+        "an",
+        "ano",
+        "anno",
+        "rok",
+        "ar",
+        "h1",
+        "s",
+        "min",
+    ]
+)
+"""Unit words that appear inside descriptions ("12 bar", "40 kNm3/h"); never a head."""
+
+DESTINATIONS: Final = _folded(
+    {
+        "en": "to for",
+        "de": "zur zum fur nach",
+        "nl": "naar voor",
+        "da": "til",
+        "sv": "till for",
+        "fr": "pour vers",
+        "es": "para hacia",
+        "it": "per verso",
+        "pl": "dla do",
+        "zh": "",
+    }
+)
+"""Prepositions that name where a thing goes ("fly ash *to cement works*"): a source term after
+one says nothing about where the thing comes from."""

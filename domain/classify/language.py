@@ -1,0 +1,89 @@
+"""Which language a description is written in, from the words it shares with each vocabulary.
+
+A general-purpose detector (trained on sentences) is the wrong tool for three-word ERP phrases
+full of codes and abbreviations ("Sattdampf 12 bar", "BFG 40 kNm3/h"), and it would cost more
+than the whole classification. The words that matter here are known: each language's official
+List of Waste text and its lexicon. A word found in few languages says more than one found in
+many (its vote is split between them); a compound ("Sattdampf") votes through its known last
+part. Letters only some languages use (ł, ø, å, ñ...) add a small vote. Chinese characters decide
+at once. Ties, and texts with no known word, go to English.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from functools import cache, lru_cache
+from typing import Final
+
+from domain.classify.grammar import COMPOUNDING, FILLERS, FUNCTION_WORDS, PREPOSITIONS
+from domain.classify.references import reference_index
+from domain.classify.text import LANGUAGES, has_han
+
+_MIN_PART: Final = 4
+_LETTER_HINTS: Final[Mapping[str, tuple[str, ...]]] = {
+    "ł": ("pl",), "ą": ("pl",), "ę": ("pl",), "ś": ("pl",), "ć": ("pl",), "ń": ("pl",),
+    "ż": ("pl",), "ź": ("pl",), "ø": ("da",), "æ": ("da",), "å": ("sv", "da"),
+    "ä": ("de", "sv"), "ö": ("de", "sv"), "ü": ("de",), "ß": ("de",), "ñ": ("es",),
+    "ç": ("fr",), "è": ("fr", "it"), "ê": ("fr",), "ò": ("it",), "ù": ("it", "fr"),
+    "ì": ("it",),
+}  # fmt: skip
+_LETTER_VOTE: Final = 1.0
+
+
+@cache
+def _word_languages() -> Mapping[str, frozenset[str]]:
+    found: defaultdict[str, set[str]] = defaultdict(set)
+    for lang in LANGUAGES:
+        if lang == "zh":
+            continue
+        grammar = FUNCTION_WORDS[lang] | PREPOSITIONS[lang] | FILLERS[lang]
+        for word in reference_index(lang).words | grammar:
+            found[word].add(lang)
+    return {w: frozenset(langs) for w, langs in found.items()}
+
+
+@lru_cache(maxsize=100_000)
+def languages_of(word: str) -> frozenset[str]:
+    """The languages whose vocabulary has a folded word, or its last part for a compound."""
+    known = _word_languages()
+    hit = known.get(word)
+    if hit is not None:
+        return hit
+    if word.isalpha() and len(word) >= 2 * _MIN_PART - 1:
+        for cut in range(3, len(word) - _MIN_PART + 1):
+            tail = known.get(word[cut:])
+            if tail is not None:
+                compounding = tail & COMPOUNDING
+                if compounding:
+                    return compounding
+    return frozenset()
+
+
+def guess_language(folded_words: Iterable[str], original: str) -> str:
+    """The most likely language of a description (an ISO 639-1 code of ``LANGUAGES``).
+
+    Args:
+        folded_words: the folded words of the text (:func:`~domain.classify.text.words`).
+        original: the text as given (for letters that folding removes).
+    """
+    votes: defaultdict[str, float] = defaultdict(float)
+    han = 0
+    for word in folded_words:
+        if has_han(word):
+            han += 1
+            continue
+        if word.isdigit():
+            continue
+        langs = languages_of(word)
+        for lang in langs:
+            votes[lang] += 1.0 / len(langs)
+    if han:
+        return "zh"  # Chinese exports mix in Latin abbreviations ("高炉煤气 BFG")
+    for char in set(original.lower()) & _LETTER_HINTS.keys():
+        for lang in _LETTER_HINTS[char]:
+            votes[lang] += _LETTER_VOTE / len(_LETTER_HINTS[char])
+    if not votes:
+        return "en"
+    best = max(votes.values())
+    return next(lang for lang in LANGUAGES if votes.get(lang) == best)

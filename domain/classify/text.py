@@ -1,0 +1,163 @@
+"""Text normalisation for the classifier: folding, words, per-language stems, Chinese segments.
+
+Every text, the query and the reference texts alike, goes through the same steps, so what is lost
+on one side is lost on the other:
+
+1. **Fold**: case-folded, accents and diacritics removed (``"Popiół"`` -> ``"popiol"``,
+   ``"Abwärme"`` -> ``"abwarme"``, ``"ånga"`` -> ``"anga"``), superscripts made digits
+   (``"m³"`` -> ``"m3"``). ERP exports drop accents often; folding makes that harmless.
+2. **Words**: runs of letters and digits (formulas survive: ``"co2"``, ``"h2so4"``). Chinese runs
+   are kept whole and segmented later against the Chinese vocabulary (:func:`segment_han`).
+3. **Stems**: the Snowball stemmer of the text's language (PyStemmer, the C implementation of
+   the Snowball algorithms, for every supported European language), English with the project's
+   own rules (UK spelling, plurals, ``-ing``/``-ed``), kept because the English lexicon and its
+   tests were written against them. Stems are cached per (language, word): an export repeats
+   its vocabulary, so a word is stemmed once per process.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from functools import cache, lru_cache
+from typing import Final
+
+import Stemmer
+
+LANGUAGES: Final[tuple[str, ...]] = ("en", "de", "fr", "es", "it", "pl", "nl", "da", "sv", "zh")
+"""Languages the classifier reads, as ISO 639-1 codes; English first (it wins ties)."""
+
+_SNOWBALL: Final[Mapping[str, str]] = {
+    "de": "german",
+    "fr": "french",
+    "es": "spanish",
+    "it": "italian",
+    "pl": "polish",
+    "nl": "dutch",
+    "da": "danish",
+    "sv": "swedish",
+}
+
+_FOLD_TABLE: Final = str.maketrans(
+    {
+        "ł": "l", "ø": "o", "æ": "ae", "ß": "ss", "đ": "d", "œ": "oe", "\u0131": "i",
+        "þ": "th", "³": "3", "²": "2", "¹": "1", "°": " deg ", "º": " deg ",
+        "\u2103": " deg c", "\u2109": " deg f", "µ": "u", "·": " ", "\u2019": "'",
+    }
+)  # fmt: skip
+
+_HAN_CHARS: Final = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORD: Final = re.compile(rf"[{_HAN_CHARS}]+|[^\W_{_HAN_CHARS}]+")
+_HAN: Final = re.compile(rf"[{_HAN_CHARS}]")
+
+_SPELLING: Final[Mapping[str, str]] = {
+    "aluminum": "aluminium",
+    "fiber": "fibre",
+    "fibers": "fibres",
+    "tire": "tyre",
+    "tires": "tyres",
+    "color": "colour",
+    "gases": "gas",
+    "ashes": "ash",
+    "leaves": "leaf",
+}
+"""English whole-word rewrites applied before stemming (US to UK, irregular plurals)."""
+
+
+def fold(text: str) -> str:
+    """Case-fold and strip accents: what both sides of every comparison see.
+
+    ``"Sattdampf 12 bar"`` -> ``"sattdampf 12 bar"``, ``"Popiół LOTNY"`` -> ``"popiol lotny"``,
+    ``"Nm³/h"`` -> ``"nm3/h"``, ``"180 °C"`` -> ``"180  deg c"``. Chinese passes unchanged.
+    """
+    folded = text.casefold().translate(_FOLD_TABLE)
+    if folded.isascii():
+        return folded
+    decomposed = unicodedata.normalize("NFKD", folded).translate(_FOLD_TABLE)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def words(folded: str) -> list[str]:
+    """Runs of letters and digits of a folded text, in order; a Chinese run is one word.
+
+    A Chinese run ends where Latin letters or digits start: ``"余热40t"`` -> ``["余热", "40t"]``.
+    """
+    return _WORD.findall(folded)
+
+
+def has_han(word: str) -> bool:
+    """Whether a word contains a Chinese character."""
+    return not word.isascii() and _HAN.search(word) is not None
+
+
+def _english_stem(word: str) -> str:
+    word = _SPELLING.get(word, word)
+    word = word.replace("sulf", "sulph")
+    word = re.sub(r"iz(e|ed|es|ing|ation|ations)$", r"is\1", word)
+    if len(word) > 4 and word.endswith("ies"):
+        word = word[:-3] + "y"
+    elif word.endswith(("sses", "shes", "ches", "xes", "zes")):
+        word = word[:-2]
+    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "as", "os")):
+        word = word[:-1]
+    if len(word) >= 6 and word.endswith("ing"):
+        word = word[:-3]
+    elif len(word) >= 6 and word.endswith("ed") and not word.endswith("eed"):
+        word = word[:-2]
+    return _SPELLING.get(word, word)
+
+
+@cache
+def _stemmer(lang: str) -> Stemmer.Stemmer:
+    return Stemmer.Stemmer(_SNOWBALL[lang])
+
+
+@lru_cache(maxsize=200_000)
+def stem(lang: str, word: str) -> str:
+    """The stem of one folded word in a language; digits and formulas pass unchanged.
+
+    Chinese words are not stemmed. A Snowball stem shorter than three letters falls back to the
+    word (Snowball over-strips short words: Spanish ``"agua"`` -> ``"agu"`` is kept, ``"gas"``
+    stays ``"gas"``).
+    """
+    if lang == "en":
+        return _english_stem(word)
+    if lang == "zh" or not word.isalpha():
+        return word
+    stemmed: str = _stemmer(lang).stemWord(word)
+    return stemmed if len(stemmed) >= 3 else word
+
+
+def stems(lang: str, folded_words: Iterable[str]) -> tuple[str, ...]:
+    """:func:`stem` of each word, in order."""
+    return tuple(stem(lang, w) for w in folded_words)
+
+
+def tokenise(text: str, lang: str = "en") -> tuple[str, ...]:
+    """Folded, stemmed tokens of a text in one language (Chinese runs kept whole).
+
+    ``tokenise("Fly ashes")`` -> ``("fly", "ash")``; ``tokenise("Flugaschen", "de")`` ->
+    ``("flugasch",)``.
+    """
+    return stems(lang, words(fold(text)))
+
+
+def segment_han(run: str, vocabulary: Mapping[str, object], longest: int) -> list[str]:
+    """Split a Chinese run into vocabulary words by forward maximum matching.
+
+    At each position the longest vocabulary word starting there is taken; a character no word
+    starts with is skipped (it carries no resource meaning the vocabulary knows).
+    """
+    found: list[str] = []
+    i = 0
+    while i < len(run):
+        for size in range(min(longest, len(run) - i), 0, -1):
+            piece = run[i : i + size]
+            if piece in vocabulary:
+                found.append(piece)
+                i += size
+                break
+        else:
+            i += 1
+    return found
