@@ -25,6 +25,8 @@ from domain.ewc import EwcEntry, catalogue
 
 _HEAD_WEIGHT: Final = 1.0
 _MODIFIER_WEIGHT: Final = 0.85
+_DETAIL_WEIGHT: Final = 0.6
+"""A material term outside the main clause ("..., biomass fuel", "(spent lime + PAC)")."""
 _RANK_STEP: Final = 0.1
 _PRIOR_FLOOR: Final = 0.9
 """A lexicon code scores prior x (0.9 + 0.1 x similarity) when its terms cover the whole text:
@@ -139,10 +141,14 @@ def _under(code: str, prefixes: Iterable[str]) -> bool:
     return any(code.startswith(p) for p in prefixes)
 
 
-def _lexicon_priors(materials: list[LexiconTerm], head: LexiconTerm | None) -> dict[str, float]:
+def _lexicon_priors(
+    materials: list[LexiconTerm], head: LexiconTerm | None, details: frozenset[int]
+) -> dict[str, float]:
     priors: dict[str, float] = {}
-    for term in materials:
+    for n, term in enumerate(materials):
         weight = _HEAD_WEIGHT if term is head else _MODIFIER_WEIGHT
+        if n in details and term is not head:
+            weight = _DETAIL_WEIGHT
         for rank, code in enumerate(term.codes):
             prior = weight * max(0.5, 1.0 - _RANK_STEP * rank)
             priors[code] = max(priors.get(code, 0.0), prior)
@@ -185,43 +191,17 @@ class Ranking:
     chapter_margin: float
 
 
-def rank_candidates(
-    materials: list[LexiconTerm],
-    head: LexiconTerm | None,
-    prefixes: tuple[str, ...],
+def _scores(
+    pool: set[str],
+    priors: Mapping[str, float],
+    named: Mapping[str, float],
     sims: Mapping[str, float],
-    mentioned: Mapping[str, float],
-    *,
+    prefixes: tuple[str, ...],
     hazardous_hint: bool,
-    top: int,
-    coverage: float = 1.0,
-) -> Ranking:
-    """The ``top`` best EWC codes for a material, best first (see the module docstring).
-
-    Args:
-        materials: the material lexicon terms found in the text.
-        head: the head term when it is one of ``materials``.
-        prefixes: the source terms' chapters and sub-chapters.
-        sims: code -> cosine similarity of the text to the official texts.
-        mentioned: codes the text writes out (:func:`mentioned_codes`), as priors.
-        hazardous_hint: the text says hazardous or contaminated.
-        top: how many to return.
-        coverage: share of the text's content words the material terms cover. The less they
-            cover, the more the rest of the text (its similarity to the official texts) counts.
-    """
+    coverage: float,
+) -> dict[str, float]:
+    """Each pooled code's score in (0, 1]: prior and similarity, source and hazard factors."""
     ewc = catalogue()
-    named = _lexicon_priors(materials, head)
-    for code, prior in mentioned.items():
-        named[code] = max(named.get(code, 0.0), prior)
-    priors = _source_priors(named, prefixes, sims)
-    from_lexicon = set(named)
-    if hazardous_hint:
-        for code in list(priors):
-            for sibling in mirrors().get(code, ()):
-                priors[sibling] = max(priors.get(sibling, 0.0), priors[code])
-                if code in named:
-                    from_lexicon.add(sibling)
-    pool = set(priors) | set(heapq.nsmallest(max(2 * top, 10), sims, key=lambda c: (-sims[c], c)))
     scores: dict[str, float] = {}
     floor = _PRIOR_FLOOR - _CONTEXT_WEIGHT * (1.0 - coverage)
     beside = _SIMILARITY_BESIDE_LEXICON + _CONTEXT_WEIGHT * (1.0 - coverage)
@@ -241,6 +221,49 @@ def rank_candidates(
             score *= _HAZARD_FACTOR
         if score > 0.0:
             scores[code] = min(1.0, score)
+    return scores
+
+
+def rank_candidates(
+    materials: list[LexiconTerm],
+    head: LexiconTerm | None,
+    prefixes: tuple[str, ...],
+    sims: Mapping[str, float],
+    mentioned: Mapping[str, float],
+    *,
+    hazardous_hint: bool,
+    top: int,
+    coverage: float = 1.0,
+    details: frozenset[int] = frozenset(),
+) -> Ranking:
+    """The ``top`` best EWC codes for a material, best first (see the module docstring).
+
+    Args:
+        materials: the material lexicon terms found in the text.
+        head: the head term when it is one of ``materials``.
+        prefixes: the source terms' chapters and sub-chapters.
+        sims: code -> cosine similarity of the text to the official texts.
+        mentioned: codes the text writes out (:func:`mentioned_codes`), as priors.
+        hazardous_hint: the text says hazardous or contaminated.
+        top: how many to return.
+        coverage: share of the text's content words the material terms cover. The less they
+            cover, the more the rest of the text (its similarity to the official texts) counts.
+        details: positions in ``materials`` of terms outside the main clause (weighed less).
+    """
+    ewc = catalogue()
+    named = _lexicon_priors(materials, head, details)
+    for code, prior in mentioned.items():
+        named[code] = max(named.get(code, 0.0), prior)
+    priors = _source_priors(named, prefixes, sims)
+    from_lexicon = set(named)
+    if hazardous_hint:
+        for code in list(priors):
+            for sibling in mirrors().get(code, ()):
+                priors[sibling] = max(priors.get(sibling, 0.0), priors[code])
+                if code in named:
+                    from_lexicon.add(sibling)
+    pool = set(priors) | set(heapq.nsmallest(max(2 * top, 10), sims, key=lambda c: (-sims[c], c)))
+    scores = _scores(pool, priors, named, sims, prefixes, hazardous_hint, coverage)
     ranked = sorted(scores, key=lambda c: (-scores[c], c))
     margin = 0.0
     if ranked:
