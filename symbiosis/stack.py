@@ -82,19 +82,29 @@ def down() -> None:
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Show whether each service runs, where, and whether TimescaleDB is enabled."""
+    """Show whether each service runs, where, and whether TimescaleDB is enabled.
+
+    Exit code 0 when every service is ready, 1 when one is not (scripts can wait on it).
+    """
     settings = get_stack_settings()
     rows = [
         LocalKafka(settings).status(),
         LocalPostgres(settings).status(),
         LocalMosquitto(settings).status(),
     ]
+    all_ready = all(r["ready"] for r in rows)
     if as_json:
         typer.echo(json.dumps(rows))
-        return
-    table = Table("service", "running", "ready", "pid", "address", "notes")
-    for r in rows:
-        notes = f"timescaledb: {r['timescaledb']}" if "timescaledb" in r else str(r["version"])
-        table.add_row(str(r["service"]), str(r["running"]), str(r["ready"]), str(r["pid"] or "-"),
-                      str(r["address"]), notes)  # fmt: skip
-    Console().print(table)
+    else:
+        table = Table("service", "running", "ready", "pid", "address", "notes")
+        for r in rows:
+            notes = f"timescaledb: {r['timescaledb']}" if "timescaledb" in r else str(r["version"])
+            table.add_row(str(r["service"]), _yes_no(r["running"]), _yes_no(r["ready"]),
+                          str(r["pid"] or "-"), str(r["address"]), notes)  # fmt: skip
+        Console().print(table)
+    if not all_ready:
+        raise typer.Exit(1)
+
+
+def _yes_no(value: object) -> str:
+    return "yes" if value else "no"
