@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from domain.errors import ConfigurationError, UnknownReferenceError
+from schemas.omf import OmfContainer, OmfRecord, OmfType, split_omf_key
 from schemas.registry import Exchange, Need, Site, Stream, SubscriptionDisabled, WebhookState
 
 
@@ -50,6 +51,10 @@ class Directory:
     """Needs withdrawn since this directory started, by id (their last record)."""
     webhook_states: dict[str, WebhookState] = field(default_factory=dict)
     """Subscriptions the delivery process stopped sending to (410 Gone), by need id."""
+    omf_types: dict[str, dict[str, OmfType]] = field(default_factory=dict)
+    """OMF types by company, then id (see :mod:`schemas.omf`)."""
+    omf_containers: dict[str, dict[str, OmfContainer]] = field(default_factory=dict)
+    """OMF containers by company, then id."""
     _retired: dict[str, str] = field(default_factory=dict)
     """Stream, meter and need ids dropped -> the company that used them (stored data, alerts
     and webhook events under those ids stay that company's, so no other company may take
@@ -242,6 +247,31 @@ class Directory:
             return need
         sub = need.subscription.model_copy(update={"disabled": disabled})
         return need.model_copy(update={"subscription": sub})
+
+    def put_omf(self, key: str, record: OmfRecord) -> None:
+        """Add or replace a company's OMF type or container (the API checked it).
+
+        Raises:
+            ConfigurationError: the key is not the record's own (a record cannot land in
+                another company's book).
+        """
+        if key != record.key:
+            raise ConfigurationError(f"key: {key!r} is not the OMF record's key {record.key!r}")
+        if record.type is not None:
+            self.omf_types.setdefault(record.type.company, {})[record.type.id] = record.type
+        elif record.container is not None:
+            book = self.omf_containers.setdefault(record.container.company, {})
+            book[record.container.id] = record.container
+
+    def remove_omf(self, key: str) -> None:
+        """Forget a company's OMF type or container (tombstone; unknown keys are ignored)."""
+        parts = split_omf_key(key)
+        if parts is None:
+            return
+        company, kind, item_id = parts
+        books = self.omf_types if kind == "type" else self.omf_containers
+        book: dict[str, OmfType] | dict[str, OmfContainer] = books.get(company, {})
+        book.pop(item_id, None)
 
     def meter(self, meter_id: str) -> MeterRef | None:
         """The meter's stream and site, or ``None`` for an unregistered meter."""

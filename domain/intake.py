@@ -15,7 +15,7 @@ Pure: no I/O; the caller decides what to publish, what to reject and what status
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -95,6 +95,24 @@ def _loc(loc: tuple[int | str, ...], names: Mapping[str, str]) -> str:
     return ".".join(names.get(str(p), str(p)) for p in loc)
 
 
+Locate = Callable[[int, str], str]
+"""Names a field for the client: ``(row, our field name)`` -> the field as the client sent it
+(``(3, "value")`` -> ``readings[3].value``; ``""`` names the row itself)."""
+
+
+def field_locator(prefix: str = "readings", names: Mapping[str, str] | None = None) -> Locate:
+    """The usual :data:`Locate`: ``<prefix>[<row>].<field>``, fields renamed by ``names``."""
+    renames = names or {}
+
+    def locate(row: int, name: str) -> str:
+        where = f"{prefix}[{row}]"
+        if not name:
+            return where
+        return f"{where}.{_loc(tuple(name.split('.')), renames)}"
+
+    return locate
+
+
 STRING_FIELDS: Final = ("meter", "ts", "unit", "quality")
 """Reading fields that must be JSON strings (``ts`` too: an epoch number is refused)."""
 
@@ -146,6 +164,7 @@ def check_readings(
     max_skew_s: float,
     prefix: str = "readings",
     names: Mapping[str, str] | None = None,
+    locate: Locate | None = None,
 ) -> CheckedReadings:
     """Validate raw reading rows against the schema and the registry.
 
@@ -162,22 +181,23 @@ def check_readings(
         max_skew_s: How far in the future a timestamp may be.
         prefix: Name of the rows' list in error fields (``readings`` -> ``readings[3].ts``).
         names: Renames our field names in errors (see :data:`OMF_FIELDS`).
+        locate: Names each row's fields instead of ``prefix`` and ``names`` (rows mapped from
+            another shape, e.g. OMF values: ``[2].values[5].Pressure``).
 
     Returns:
         The valid readings by stream and one error per bad field; a row with an error never
         appears among the valid readings.
     """
-    names = names or {}
+    at = locate or field_locator(prefix, names)
     latest = now + timedelta(seconds=max_skew_s)
     out = CheckedReadings()
     for i, raw in enumerate(rows):
         if raw is UNMAPPED:
             continue
-        where = f"{prefix}[{i}]"
         error = partial(_add_error, out.errors, i, raw)
         typed = json_type_errors(raw) if isinstance(raw, dict) else []
         for name, reason in typed:
-            error(f"{where}.{names.get(name, name)}", reason)
+            error(at(i, name), reason)
         try:
             reading = Reading.model_validate(raw)
         except ValidationError as e:
@@ -185,12 +205,11 @@ def check_readings(
             for err in e.errors(include_url=False):
                 if err["loc"] and err["loc"][0] in bad:
                     continue  # already named with its JSON type
-                name = _loc(err["loc"], names)
-                error(f"{where}.{name}" if name else where, err["msg"])
+                error(at(i, ".".join(str(p) for p in err["loc"])), err["msg"])
             continue
         if typed:
             continue
-        meter_field = f"{where}.{names.get('meter', 'meter')}"
+        meter_field = at(i, "meter")
         ref = directory.meter(reading.meter)
         # one answer for an unknown meter and another company's: ids of others stay unknown
         if ref is None or (company is not None and ref.company != company):
@@ -199,14 +218,14 @@ def check_readings(
             continue
         if reading.ts > latest:
             error(
-                f"{where}.{names.get('ts', 'ts')}",
+                at(i, "ts"),
                 f"{reading.ts.isoformat()} is more than {max_skew_s:.0f} s in the future",
             )
             continue
         stream = ref.stream
         if reading.value < 0 and not stream.allows_negative:
             error(
-                f"{where}.{names.get('value', 'value')}",
+                at(i, "value"),
                 f"a surplus rate cannot be negative (stream {stream.id!r}), got {reading.value:g}",
             )
             continue
@@ -218,7 +237,7 @@ def check_readings(
                     density_kg_per_m3=stream.density_kg_per_m3,
                 )  # fmt: skip
             except UnitError as e:
-                error(f"{where}.{names.get('unit', 'unit')}", str(e))
+                error(at(i, "unit"), str(e))
                 continue
         out.by_stream.setdefault(stream.id, []).append(reading)
     return out

@@ -48,6 +48,21 @@ class MeterWindow:
             self.total_sq -= v * v
         return True
 
+    def stop(self, ts: datetime) -> bool:
+        """The meter reported at ``ts`` that it cannot measure (a ``bad`` reading).
+
+        Newer than the newest reading: the window is emptied (it counts nothing, so its stream's
+        surplus stops being available) and later good readings start it again; returns whether
+        it did. Not newer: ignored, like a replayed reading.
+        """
+        t = ts.timestamp()
+        if t <= self.newest:
+            return False
+        self.samples.clear()
+        self.total = self.total_sq = 0.0
+        self.newest = t
+        return True
+
     @property
     def count(self) -> int:
         """Good readings in the window."""

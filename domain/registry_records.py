@@ -1,12 +1,14 @@
 """The registry's records, and the one applier that turns them into a :class:`Directory`.
 
 The registry travels on compacted topics, one per kind of record (sites with their streams,
-needs, exchanges, webhook states), keyed by id; a tombstone (no value) withdraws a need, an
-exchange or a webhook state (sites are never deleted). Webhook states are written by the
+needs, exchanges, webhook states, companies' OMF types and containers), keyed by id; a
+tombstone (no value) withdraws a need, an exchange, a webhook state or an OMF definition
+(sites are never deleted). Webhook states are written by the
 delivery process (a subscription whose endpoint answered 410 Gone) and withdrawn by the API.
 Every process that keeps a directory (the API, the MQTT bridge, webhook delivery) applies
 records through :func:`apply_record`; the stream worker decodes them with
-:func:`decode_record` and feeds its matcher and ledger (it ignores webhook states).
+:func:`decode_record` and feeds its matcher and ledger (it ignores webhook states and OMF
+definitions, which only the API reads data with).
 
 A new kind of registry record is a model in :mod:`schemas.registry`, a member of
 :data:`RegistryKind` with its model in :data:`MODELS`, a case in :func:`apply_record` (and the
@@ -21,21 +23,23 @@ from pydantic import BaseModel
 
 from domain.directory import Directory
 from domain.errors import InvalidRecordError
+from schemas.omf import OmfRecord
 from schemas.registry import Exchange, Need, Site, WebhookState
 
-RegistryKind = Literal["site", "need", "exchange", "webhook_state"]
+RegistryKind = Literal["site", "need", "exchange", "webhook_state", "omf"]
 """The kinds of registry record, in the order a follower applies them (what a need or an
 exchange references comes first)."""
 
-KINDS: Final[tuple[RegistryKind, ...]] = ("site", "need", "exchange", "webhook_state")
+KINDS: Final[tuple[RegistryKind, ...]] = ("site", "need", "exchange", "webhook_state", "omf")
 MODELS: Final[dict[RegistryKind, type[BaseModel]]] = {
     "site": Site,
     "need": Need,
     "exchange": Exchange,
     "webhook_state": WebhookState,
+    "omf": OmfRecord,
 }
 
-Record = Site | Need | Exchange | WebhookState
+Record = Site | Need | Exchange | WebhookState | OmfRecord
 """A decoded registry record."""
 
 
@@ -51,7 +55,7 @@ def decode_record(kind: RegistryKind, value: bytes | None) -> Record | None:
             raise InvalidRecordError("sites cannot be deleted (tombstone ignored)")
         return None
     model = MODELS[kind].model_validate_json(value)
-    assert isinstance(model, Site | Need | Exchange | WebhookState)
+    assert isinstance(model, Site | Need | Exchange | WebhookState | OmfRecord)
     return model
 
 
@@ -72,6 +76,12 @@ def apply_record(directory: Directory, kind: RegistryKind, key: str, record: Rec
         else:
             assert isinstance(record, Need)
             directory.put_need(record)
+    elif kind == "omf":
+        if record is None:
+            directory.remove_omf(key)
+        else:
+            assert isinstance(record, OmfRecord)
+            directory.put_omf(key, record)
     elif kind == "webhook_state":
         if record is None:
             directory.remove_webhook_state(key)

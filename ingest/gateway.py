@@ -24,7 +24,7 @@ from typing import Final
 import orjson
 from kafka.producer.future import FutureRecordMetadata
 
-from domain.intake import RowError, check_readings
+from domain.intake import Locate, RowError, check_readings
 from ingest.acked_publisher import Publisher
 from runtime import metrics
 from runtime.settings import Settings
@@ -78,6 +78,7 @@ class ReadingGateway:
         body: bytes = b"",
         prefix: str = "readings",
         names: Mapping[str, str] | None = None,
+        locate: Locate | None = None,
         earlier_errors: Sequence[RowError] = (),
         row_sources: Sequence[str] | None = None,
         all_or_nothing: bool = True,
@@ -94,6 +95,8 @@ class ReadingGateway:
             body: The raw request, carried by the rejection of a forbidden push.
             prefix: Name of the rows' list in error fields.
             names: Field renames for error messages (OMF pushes).
+            locate: Names each row's fields instead of ``prefix`` and ``names`` (see
+                :data:`domain.intake.Locate`; OMF data messages).
             earlier_errors: Errors found before (e.g. mapping OMF tags); their rows are
                 rejected with the others.
             row_sources: Where each row came from (e.g. its MQTT topic), for its rejection;
@@ -110,6 +113,7 @@ class ReadingGateway:
             checked = check_readings(
                 rows, directory, company=company, now=datetime.now(UTC),
                 max_skew_s=self.settings.max_clock_skew_s, prefix=prefix, names=names,
+                locate=locate,
             )  # fmt: skip
         errors = [*earlier_errors, *checked.errors]
         errors.sort(key=lambda e: e.row)

@@ -2,9 +2,15 @@
 
 Topics are ``<root>/<company>/<site>/[<area>/...]<meter>``; a message is one reading or a
 JSON array of readings ``{"ts" (or "timestamp"), "value", "unit", "quality"?}`` of that meter.
-The company in the topic is the pushing tenant: the meter must be registered at that site of
-that company (give each company broker credentials limited to ``<root>/<company>/#`` with a
-Mosquitto ACL pattern, so the topic cannot lie).
+The bridge also reads United Manufacturing Hub's ``_historian`` messages on
+``umh/v1/<company>/<site>/.../_historian/...`` (``timestamp_ms`` and one or more tags, mapped
+to meters by the site's tag map or by name: :mod:`ingest.umh_historian`); other UMH schemas are
+ignored. And it is a Sparkplug B host application: ``spBv1.0/<company>/<type>/<site>[/<device>]``
+(births, data, deaths; :mod:`ingest.sparkplug_host`), publishing its retained
+``spBv1.0/STATE/<host id>`` (with an offline Will) and rebirth requests. The company in the
+topic is the pushing tenant: the meter must be registered at that site of that company (give
+each company broker credentials limited to ``<root>/<company>/#``, ``umh/v1/<company>/#`` and
+``spBv1.0/<company>/#`` with Mosquitto ACL patterns, so the topic cannot lie).
 
 Credentials and TLS come from the settings (``SYMBIOSIS_MQTT_USERNAME``, ``_PASSWORD``,
 ``_TLS``, ``_CA_FILE``, ``_CLIENT_CERT``, ``_CLIENT_KEY``): see :func:`mqtt_client` and the
@@ -14,7 +20,9 @@ Delivery: the bridge subscribes with QoS 1 and a persistent session and acknowle
 message to the broker only after Kafka acknowledged its readings (or its rejection), so a
 crash or a Kafka outage loses nothing: unacknowledged messages are delivered again. Messages
 are batched (``flush_s``/``max_batch``) and checked by :class:`~ingest.gateway.ReadingGateway`;
-bad readings go to the rejected topic with the topic they came from.
+bad readings go to the rejected topic with the topic they came from. Sparkplug B publishes
+births and data with QoS 0 (its specification): a message lost on the way shows as a ``seq`` gap,
+answered by a rebirth request.
 """
 
 from __future__ import annotations
@@ -35,6 +43,15 @@ from paho.mqtt.enums import CallbackAPIVersion
 from domain.errors import ConfigurationError, TransientError, UnavailableError
 from domain.intake import UNMAPPED, RowError
 from ingest.gateway import ReadingGateway
+from ingest.sparkplug_host import NAMESPACE as SPARKPLUG_NAMESPACE
+from ingest.sparkplug_host import (
+    SparkplugHost,
+    is_sparkplug_topic,
+    state_payload,
+    state_topic,
+)
+from ingest.umh_historian import PREFIX as UMH_PREFIX
+from ingest.umh_historian import is_umh_topic, parse_historian
 from runtime.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -48,17 +65,28 @@ class _Message(NamedTuple):
     session: int  # which connection delivered it: message ids are per connection
 
 
+class _Parsed(NamedTuple):
+    company: str
+    rows: list[object]
+    errors: list[RowError]
+    sources: list[str]  # per row, where its rejection says it came from
+
+
 @dataclass
 class BridgeStats:
     """Totals since start.
 
-    Messages received from the broker; readings accepted and rejected; how often Kafka was
-    away (those messages were not acknowledged to the broker, which redelivers them).
+    Messages received from the broker; readings accepted and rejected; UMH messages of
+    another schema than ``_historian`` (acknowledged, not readings); Sparkplug messages that
+    carry no readings (host state, commands, data awaiting a rebirth); how often Kafka was away
+    (those messages were not acknowledged to the broker, which redelivers them).
     """
 
     messages: int = 0
     accepted: int = 0
     rejected: int = 0
+    ignored: int = 0
+    sparkplug_control: int = 0
     kafka_failures: int = 0
 
 
@@ -198,6 +226,7 @@ class MqttBridge:
         max_batch: int = 5000,
         settings: Settings | None = None,
     ) -> None:
+        settings = settings or gateway.settings
         self.gateway = gateway
         self.root = root.rstrip("/")
         self.flush_s = flush_s
@@ -208,7 +237,13 @@ class MqttBridge:
         self._subscribed = threading.Event()
         self._session = 0
         self._refused: str | None = None
-        self._client = mqtt_client(settings or gateway.settings, client_id)
+        self._client = mqtt_client(settings, client_id)
+        self.sparkplug = SparkplugHost(settings.sparkplug_reorder_timeout_s)
+        self._state_topic = state_topic(settings.sparkplug_host_id)
+        self._state_ts = int(time.time() * 1000)  # the Will and the birth carry the same one
+        self._client.will_set(
+            self._state_topic, state_payload(False, self._state_ts), qos=1, retain=True
+        )
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
         self._client.on_subscribe = lambda *_: self._subscribed.set()
@@ -238,10 +273,17 @@ class MqttBridge:
             )
 
     def stop(self) -> None:
-        """Forward what was received, then disconnect."""
+        """Forward what was received, say the Sparkplug host is offline, then disconnect."""
         self._stop.set()
         if self._worker.is_alive():
             self._worker.join(timeout=30)
+        if self._client.is_connected():
+            offline = state_payload(False, int(time.time() * 1000))
+            info = self._client.publish(self._state_topic, offline, qos=1, retain=True)
+            try:
+                info.wait_for_publish(timeout=5)
+            except (RuntimeError, ValueError) as e:
+                log.warning("mqtt.sparkplug_state_offline_failed", error=str(e)[:200])
         self._client.disconnect()
         self._client.loop_stop()
 
@@ -253,8 +295,11 @@ class MqttBridge:
             log.error("mqtt.connect_refused", reason=str(reason))
             return
         self._session += 1
-        client.subscribe(f"{self.root}/#", qos=1)
-        log.info("mqtt.subscribed", topic=f"{self.root}/#")
+        topics = [f"{self.root}/#", f"{UMH_PREFIX}/#", f"{SPARKPLUG_NAMESPACE}/#"]
+        client.subscribe([(topic, 1) for topic in topics])
+        online = state_payload(True, self._state_ts)
+        client.publish(self._state_topic, online, qos=1, retain=True)
+        log.info("mqtt.subscribed", topics=topics, sparkplug_state=self._state_topic)
 
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         self._inbox.put(_Message(msg.topic, bytes(msg.payload), msg.mid, msg.qos, self._session))
@@ -268,6 +313,8 @@ class MqttBridge:
                     batch.append(self._inbox.get(timeout=max(deadline - time.monotonic(), 0.001)))
                 except queue.Empty:
                     break
+            for topic, payload in self.sparkplug.due():
+                self._command(topic, payload)
             if not batch:
                 continue
             try:
@@ -284,17 +331,24 @@ class MqttBridge:
             defaultdict(lambda: ([], [], [], []))
         )
         session = self._session
+        ignored: list[_Message] = []
         for m in batch:
             if m.session != session:  # from a dropped connection: the broker sends it again
                 continue
-            company, rows, errors = parse_message(self.root, m.topic, m.payload)
+            parsed = self._parse(m)
+            if parsed is None:
+                ignored.append(m)
+                if is_sparkplug_topic(m.topic):  # host state, commands, births awaited
+                    self.stats.sparkplug_control += 1
+                continue
+            company, rows, errors, sources = parsed
             g_rows, g_errors, g_sources, g_msgs = groups[company]
             offset = len(g_rows)
             g_rows.extend(self._with_site_check(rows, errors, m.topic))
             g_errors.extend(
                 RowError(e.row + offset, e.field, e.reason, e.forbidden, e.payload) for e in errors
             )
-            g_sources.extend(f"mqtt {m.topic}" for _ in rows)
+            g_sources.extend(sources)
             g_msgs.append(m)
         for company, (rows, errors, sources, msgs) in groups.items():
             try:
@@ -312,7 +366,42 @@ class MqttBridge:
             for m in msgs:
                 if m.qos > 0:
                     self._client.ack(m.mid, m.qos)
+        for m in ignored:
+            if m.qos > 0:
+                self._client.ack(m.mid, m.qos)
+        self.stats.ignored += sum(1 for m in ignored if not is_sparkplug_topic(m.topic))
         self.stats.messages += len(batch)
+
+    def _parse(self, m: _Message) -> _Parsed | None:
+        """A message's tenant, rows, errors and row sources; ``None``: not readings (ignored).
+
+        ``<root>/...`` topics hold our reading shape (:func:`parse_message`), ``umh/v1/...``
+        topics United Manufacturing Hub's (:func:`~ingest.umh_historian.parse_historian`).
+        """
+        if is_sparkplug_topic(m.topic):
+            with self.gateway.registry.locked() as directory:
+                spb = self.sparkplug.handle(m.topic, m.payload, directory)
+            for topic, payload in spb.commands:
+                self._command(topic, payload)
+            if spb.ignored:
+                return None
+            sources = [f"mqtt {m.topic} {label}".rstrip() for label in spb.labels]
+            return _Parsed(spb.company, spb.rows, spb.errors, sources)
+        if is_umh_topic(m.topic):
+            with self.gateway.registry.locked() as directory:
+                umh = parse_historian(m.topic, m.payload, directory)
+            if umh.ignored:
+                log.debug("mqtt.umh_schema_ignored", topic=m.topic)
+                return None
+            sources = [f"mqtt {m.topic} {label}".rstrip() for label in umh.labels]
+            return _Parsed(umh.company, umh.rows, umh.errors, sources)
+        company, rows, errors = parse_message(self.root, m.topic, m.payload)
+        return _Parsed(company, rows, errors, [f"mqtt {m.topic}"] * len(rows))
+
+    def _command(self, topic: str, payload: bytes) -> None:
+        """Send a Sparkplug command (a rebirth request: QoS 0, not retained, as specified)."""
+        log.info("mqtt.sparkplug_rebirth_requested", topic=topic)
+        self._client.publish(topic, payload, qos=0)
 
     def _drop_session(self) -> None:
         """Reconnect, so the broker sends every unacknowledged message again; back off first."""

@@ -35,6 +35,7 @@ class Topics(BaseModel):
     needs: str = "symbiosis.registry.needs"
     exchanges: str = "symbiosis.registry.exchanges"
     webhook_states: str = "symbiosis.registry.webhook-states"
+    omf: str = "symbiosis.registry.omf"
     dead_letters: str = "symbiosis.alerts.dead"
     offers: str = "symbiosis.offers"
 
@@ -51,7 +52,7 @@ class Topics(BaseModel):
 
     def registry(self) -> list[str]:
         """The compacted registry topics, in the order a worker applies them."""
-        return [self.sites, self.needs, self.exchanges, self.webhook_states]
+        return [self.sites, self.needs, self.exchanges, self.webhook_states, self.omf]
 
 
 class Settings(BaseSettings):
@@ -182,6 +183,21 @@ class Settings(BaseSettings):
         default=False,
         description="Skip the check that the broker's certificate names mqtt_host. Tests "
         "only, never in production: anyone in the path can then impersonate the broker.",
+    )
+
+    sparkplug_host_id: str = Field(
+        default="symbiosis",
+        pattern=r"^[^/#+]+$",
+        description="The bridge's Sparkplug B host application id: it publishes the retained "
+        "spBv1.0/STATE/<id> message (edge nodes configured with this primary host id wait "
+        "for it).",
+    )
+    sparkplug_reorder_timeout_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="How long a skipped Sparkplug seq is awaited before the edge node is "
+        "asked to rebirth.",
     )
 
     webhook_secret: SecretStr = Field(

@@ -31,6 +31,35 @@ class PushResult(StrictModel):
     errors: list[FieldError] = Field(default_factory=list)
 
 
+class OmfResult(StrictModel):
+    """Outcome of an OMF message (``POST /omf``); with ``errors``, the answer is 400.
+
+    Accepted readings are on the readings topic even when other values were refused;
+    re-sending them is harmless (each ``(meter, ts)`` is stored once).
+    """
+
+    messagetype: Literal["type", "container", "data"]
+    action: Literal["create", "update", "delete"]
+    applied: int = Field(
+        default=0, ge=0, description="Types or containers created, replaced or deleted."
+    )
+    unchanged: int = Field(
+        default=0,
+        ge=0,
+        description="Definitions identical to the kept ones, deletes of absent ones.",
+    )
+    accepted: int = Field(default=0, ge=0, description="Readings acknowledged by Kafka.")
+    rejected: int = Field(
+        default=0, ge=0, description="Values refused (each on the rejected topic, named in errors)."
+    )
+    ignored: int = Field(
+        default=0,
+        ge=0,
+        description="Values not read: static and link data, nulls, properties mapped to no meter.",
+    )
+    errors: list[FieldError] = Field(default_factory=list)
+
+
 class ErrorBody(StrictModel):
     """Every 4xx/5xx answer: a machine-readable code, a sentence, and the bad fields."""
 
@@ -154,7 +183,10 @@ class Kpis(StrictModel):
     co2e_avoided_t_per_yr: float
     tonnes_diverted_per_yr: float
     water_reused_m3_per_yr: float
-    potential_co2e_t_per_yr: float = Field(description="Open alerts' benefit if all were taken.")
+    potential_co2e_t_per_yr: float = Field(
+        description="Open alerts' yearly CO2e with each surplus and each demand counted once "
+        "(allocated greedily by benefit per unit, domain.kpis.allocate)."
+    )
     open_alerts: int
     active_exchanges: int
 

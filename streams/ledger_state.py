@@ -114,6 +114,13 @@ class LedgerBook:
     def apply(self, batch: ReadingBatch, snapshot: bytes | None) -> tuple[LedgerEntry, bytes]:
         """Count a batch's good readings; return the stream's entry and its new snapshot.
 
+        A ``bad`` reading newer than its meter's newest empties that meter's window
+        (:meth:`~domain.ledger.MeterWindow.stop`: e.g. a Sparkplug edge node died), so the
+        stream counts nothing of it until its next good reading; ``uncertain`` ones are skipped.
+
+        Long because: it checks and converts the whole batch before touching any window (all
+        or nothing), then applies it with the rollback that guarantee needs.
+
         All or nothing: the batch is checked and converted before any window changes, and a
         failure afterwards drops the cached windows, so a rejected batch never leaves a trace
         in the ledger (the next batch starts again from the table's snapshot).
@@ -132,7 +139,8 @@ class LedgerBook:
         site, stream = self._streams[batch.stream]
         meters = self._meters[batch.stream]
         latest = datetime.now(UTC) + timedelta(seconds=self.max_skew_s)
-        good: list[tuple[str, datetime, float]] = []
+        # a good reading's value; None: a bad one (the meter cannot measure, so it stops)
+        good: list[tuple[str, datetime, float | None]] = []
         for i, r in enumerate(batch.readings):
             if r.meter not in meters:
                 raise InvalidRecordError(
@@ -143,9 +151,12 @@ class LedgerBook:
                     f"readings[{i}].ts: {r.ts.isoformat()} is more than {self.max_skew_s:.0f} s "
                     "in the future (meter clock wrong?)"
                 )
+            if r.quality is ReadingQuality.BAD:
+                good.append((r.meter, r.ts, None))
+                continue
             if r.quality is not ReadingQuality.GOOD:
                 continue
-            value = r.value
+            value: float | None = r.value
             if r.unit != stream.unit:
                 value = convert(
                     r.value, r.unit, stream.unit, field=f"readings[{i}] of meter {r.meter!r}",
@@ -159,7 +170,10 @@ class LedgerBook:
                 window = windows.meters.get(meter)
                 if window is None:
                     window = windows.meters[meter] = MeterWindow(self.window_s)
-                window.add(ts, value)
+                if value is None:
+                    window.stop(ts)
+                else:
+                    window.add(ts, value)
             entry = self._entry(site, stream, windows, max(r.ts for r in batch.readings))
             windows.snapshot = orjson.dumps(
                 {"m": {k: w.to_state() for k, w in windows.meters.items()},
@@ -189,8 +203,9 @@ class LedgerBook:
         self, site: Site, stream: Stream, windows: _Windows, batch_newest: datetime
     ) -> LedgerEntry:
         newest = max((m.newest for m in windows.meters.values()), default=-math.inf)
-        # A meter that went quiet (or only reports bad values) stops counting once its newest
-        # good reading is a whole window older than the stream's newest.
+        # A meter that went quiet (or only reports uncertain values) stops counting once its
+        # newest reading is a whole window older than the stream's newest; a bad reading
+        # emptied its window at once.
         meters = [m for m in windows.meters.values() if m.newest > newest - self.window_s]
         measured = sum(m.measured for m in meters)
         # deterministic (a replay gives the same row): without any good reading yet, the

@@ -57,8 +57,8 @@ class RegistryView:
             return [Refused(f"{topic} is not a registry topic", value or b"", record_id)]
         try:
             record = decode_record(kind, value)
-            if kind == "webhook_state":
-                pass  # whom delivery sends to: nothing the matcher or the ledger needs
+            if kind in ("webhook_state", "omf"):
+                pass  # whom delivery sends to, how the API reads OMF data: not the matcher's
             elif isinstance(record, Site):
                 self.matcher.update_site(record)
                 self.book.update_site(record)

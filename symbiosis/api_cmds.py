@@ -81,7 +81,11 @@ def mqtt_bridge() -> None:
     Topics are ``<root>/<company>/<site>/.../<meter>``; a payload is one reading
     ``{"ts": "...", "value": 12.5, "unit": "MW"}`` or an array of them. Readings pass the same
     checks as the HTTP API; a message is acknowledged to the broker only once Kafka has its
-    readings (or their rejection). Start a local broker with `symbiosis stack up --mqtt`.
+    readings (or their rejection). Also reads United Manufacturing Hub ``_historian`` messages
+    under ``umh/v1/#`` (``umh/v1/<company>/<site>/.../_historian/...``, ``{"timestamp_ms": ...,
+    "<meter or tag>": 12.5}``; README, "MQTT bridge"), and is a Sparkplug B host on ``spBv1.0/#``
+    (group id = company, edge node id = site; retained STATE ``spBv1.0/STATE/<host id>``).
+    Start a local broker with `symbiosis stack up --mqtt`.
     """
     settings = get_settings()
     configure_logging()
@@ -107,8 +111,9 @@ def mqtt_bridge() -> None:
         bridge.start()
     except SymbiosisError as e:
         raise _fail(str(e)) from e
-    broker = f"mqtt://{settings.mqtt_host}:{settings.mqtt_port}/{settings.mqtt_topic_root}/#"
-    _err.print(f"bridging {broker} -> {settings.topics.readings}")
+    broker = f"mqtt://{settings.mqtt_host}:{settings.mqtt_port}"
+    trees = f"{broker}/{settings.mqtt_topic_root}/#, {broker}/umh/v1/# and {broker}/spBv1.0/#"
+    _err.print(f"bridging {trees} -> {settings.topics.readings}")
     stop.wait()
     bridge.stop()
     registry.stop()

@@ -31,6 +31,7 @@ from schemas.common import ResourceKind
 from schemas.dead_letters import DeadLetter
 from schemas.ledger import LedgerEntry
 from schemas.offers import Offer
+from schemas.omf import OmfRecord
 from schemas.readings import Reading, ReadingBatch
 from schemas.registry import Exchange, Need, Park, Site, Stream, WebhookState
 from schemas.rejections import Rejection
@@ -52,6 +53,7 @@ PAYLOAD_MODELS: Final[dict[str, type[BaseModel]]] = {
     "Rejection": Rejection,
     "DeadLetter": DeadLetter,
     "WebhookState": WebhookState,
+    "OmfRecord": OmfRecord,
     "AlertWebhook": AlertWebhook,
     "AlertCloudEvent": AlertCloudEvent,
 }

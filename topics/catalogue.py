@@ -25,6 +25,7 @@ from schemas.alerts import Alert
 from schemas.dead_letters import DeadLetter
 from schemas.ledger import LedgerEntry
 from schemas.offers import Offer
+from schemas.omf import OmfRecord
 from schemas.readings import ReadingBatch
 from schemas.registry import Exchange, Need, Site, WebhookState
 from schemas.rejections import Rejection
@@ -58,6 +59,7 @@ CATALOGUE: Final[tuple[TopicSpec, ...]] = (
     TopicSpec("needs", Need, "need id", compacted=True, registry="need"),
     TopicSpec("exchanges", Exchange, "exchange id", compacted=True, registry="exchange"),
     TopicSpec("webhook_states", WebhookState, "need id", compacted=True, registry="webhook_state"),
+    TopicSpec("omf", OmfRecord, "company/type|container/id", compacted=True, registry="omf"),
     TopicSpec("dead_letters", DeadLetter, "alert id"),
     TopicSpec("offers", Offer, "offer id"),
 )

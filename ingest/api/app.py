@@ -21,7 +21,14 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import TransientError
-from ingest.api import errors, routes_dashboard, routes_push, routes_read, routes_registry
+from ingest.api import (
+    errors,
+    routes_dashboard,
+    routes_omf,
+    routes_push,
+    routes_read,
+    routes_registry,
+)
 from ingest.api.auth import authenticate
 from ingest.api.services import Services
 from ingest.api.tokens import Principal
@@ -177,9 +184,10 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_exception_handler(errors.ApiError, _bad_body)
     app.add_exception_handler(StarletteHTTPException, _bad_body)
     app.add_exception_handler(RequestValidationError, _invalid_request)
-    app.add_middleware(errors.JsonOnlyMiddleware)
+    app.add_middleware(errors.JsonOnlyMiddleware, exempt=routes_omf.PATHS)
     app.add_middleware(errors.BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)
     app.include_router(routes_push.router)
+    app.include_router(routes_omf.router)
     app.include_router(routes_registry.router)
     app.include_router(routes_read.router)
     app.include_router(routes_dashboard.router)

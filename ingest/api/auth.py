@@ -58,5 +58,23 @@ def principal(
     return who
 
 
+def take_registry_write(svc: Services, who: Principal) -> None:
+    """Count one registry write against the company's rate (the operator is not limited).
+
+    Raises:
+        ApiError: 429 with ``Retry-After`` when the company is over its rate.
+    """
+    if who.is_operator:
+        return
+    wait = svc.registry_write_rate.take(who.company or "")
+    if wait is not None:
+        raise ApiError(
+            429,
+            "over the company's rate of registry writes "
+            f"({svc.settings.api_registry_writes_per_min:g}/min); retry later",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+
+
 Caller = Annotated[Principal, Depends(principal)]
 Svc = Annotated[Services, Depends(services)]

@@ -27,6 +27,7 @@ CODES: Final = {
     415: "unsupported_media_type",
     422: "invalid_input",
     429: "too_many_requests",
+    501: "not_implemented",
     503: "unavailable",
 }
 
@@ -164,14 +165,22 @@ class JsonOnlyMiddleware:
     Every body this API takes is JSON; refusing other media types at the door keeps a
     browser's cross-site form post (which cannot send ``application/json`` without a
     preflight) from ever reaching a route. A write without a body (e.g. an accept) passes.
+    Paths in ``exempt`` check their own format: the OMF routes, whose clients (PI adapters)
+    may send gzip without a JSON content type; they need the ``messagetype`` header and a
+    bearer token, which no cross-site form can send.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, exempt: frozenset[str] = frozenset()) -> None:
         self.app = app
+        self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass JSON writes and everything else on; answer 415 to other bodies."""
-        if scope["type"] == "http" and scope.get("method") in _WRITES:
+        if (
+            scope["type"] == "http"
+            and scope.get("method") in _WRITES
+            and scope.get("path") not in self.exempt
+        ):
             headers = dict(scope.get("headers", ()))
             has_body = headers.get(b"content-length", b"0") not in (b"0", b"") or (
                 b"transfer-encoding" in headers

@@ -25,7 +25,7 @@ from fastapi.responses import HTMLResponse, StreamingResponse
 from domain.directory import Directory
 from domain.disclosure import alert_view
 from domain.errors import SymbiosisError
-from domain.kpis import active, availability_by_kind, exchange_benefit, totals
+from domain.kpis import active, allocate, availability_by_kind, exchange_benefit, totals
 from ingest.api import queries
 from ingest.api.auth import Caller, Svc
 from ingest.api.errors import COMMON_RESPONSES
@@ -133,6 +133,17 @@ def build(svc: Services, caller: Principal) -> Dashboard:
                     label=view.available_band, co2e_t_per_yr=view.benefit.co2e_t_per_yr,
                 )
             )  # fmt: skip
+        # each surplus counted once: an allocation of the open alerts, not their sum
+        demand = {
+            n: need.max_quantity
+            for n in {a.need for a in alerts}
+            if (need := d.needs.get(n)) is not None and need.max_quantity is not None
+        }
+        shares = allocate(alerts, demand)
+        potential = sum(
+            v.benefit.co2e_t_per_yr * shares.get(a.alert_id, 0.0)
+            for a, v in zip(alerts, views, strict=True)
+        )
         with_benefits = _exchange_views(d, caller, now)
         exchanges = [x for x, _ in with_benefits]
         committed = totals(b for _, b in with_benefits)
@@ -165,7 +176,7 @@ def build(svc: Services, caller: Principal) -> Dashboard:
             co2e_avoided_t_per_yr=committed.co2e_t_per_yr,
             tonnes_diverted_per_yr=committed.diverted_t_per_yr,
             water_reused_m3_per_yr=committed.water_m3_per_yr,
-            potential_co2e_t_per_yr=sum(v.benefit.co2e_t_per_yr for v in views),
+            potential_co2e_t_per_yr=potential,
             open_alerts=len(views),
             active_exchanges=len(exchanges),
         ),

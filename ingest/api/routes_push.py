@@ -120,7 +120,8 @@ async def push_omf(site_id: str, request: Request, caller: Caller, svc: Svc) -> 
     """Push ``[{tag|meter, timestamp, value, units, good}, ...]`` for one site.
 
     ``tag`` is looked up in the site's ``tag_map``; ``units`` defaults to the stream's unit;
-    ``good: false`` stores the value with quality ``bad`` (it does not count in the ledger).
+    ``good: false`` stores the value with quality ``bad``: it does not count, and its meter counts
+    nothing in the ledger until its next good reading.
     Same checks and answers as ``POST /v1/readings``; fields are named as sent.
     """
     with svc.registry.locked() as directory:

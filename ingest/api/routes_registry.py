@@ -8,7 +8,6 @@ it up from the topic. A tenant writes only for its own company; the operator for
 from __future__ import annotations
 
 import asyncio
-import math
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -34,7 +33,7 @@ from domain.exchanges import (
 )
 from domain.subscriptions import secret_text, signing_keys
 from domain.url_guard import NAME_REFUSED, RefusedAddressError
-from ingest.api.auth import Caller, Svc
+from ingest.api.auth import Caller, Svc, take_registry_write
 from ingest.api.errors import COMMON_RESPONSES, ApiError, responses, validation_errors
 from ingest.api.services import Services
 from schemas.registry import Exchange, ExchangeTerms, Need, Site, Stream
@@ -98,21 +97,12 @@ def _checked(check: Callable[[], None], record: BaseModel | None) -> Callable[[]
 
 
 def _take_write(svc: Services, caller: Caller) -> None:
-    """Count one registry write against the company's rate (the operator is not limited).
+    """Count one registry write against the company's rate (see :func:`take_registry_write`).
 
     Raises:
         ApiError: 429 with ``Retry-After`` when the company is over its rate.
     """
-    if caller.is_operator:
-        return
-    wait = svc.registry_write_rate.take(caller.company or "")
-    if wait is not None:
-        raise ApiError(
-            429,
-            "over the company's rate of registry writes "
-            f"({svc.settings.api_registry_writes_per_min:g}/min); retry later",
-            headers={"Retry-After": str(max(1, math.ceil(wait)))},
-        )
+    take_registry_write(svc, caller)
 
 
 async def _publish_async(

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -15,6 +16,7 @@ import psycopg
 import pytest
 from kafka import KafkaProducer
 
+from domain.kpis import allocate
 from runtime.settings import Settings
 from schemas.alerts import Alert, AlertEvent, Benefit
 from schemas.ledger import LedgerEntry
@@ -371,3 +373,41 @@ def test_the_dashboard_follows_the_callers_scope(env: ApiEnv) -> None:
 
     operator = env.client.get("/v1/dashboard", headers=env.auth("operator")).json()
     assert len([f for f in operator["flows"] if f["status"] == "alert"]) == 2
+
+
+def test_the_dashboards_potential_counts_each_surplus_once(env: ApiEnv) -> None:
+    # one 2,987.5 m3/h surplus that two needs could each take 2,500 m3/h of
+    alerts = [_alert("refinery-fuel-gas", n) for n in ("gyproc-fuel-gas", "gyproc-gypsum")]
+    producer = KafkaProducer(bootstrap_servers=env.settings.kafka_bootstrap, acks="all")
+    for a in alerts:
+        producer.send(
+            env.settings.topics.alerts, key=a.stream.encode(), value=a.model_dump_json().encode()
+        )
+    producer.flush()
+    producer.close()
+    ids = [a.alert_id for a in alerts]
+
+    def dashboard() -> dict[str, Any]:
+        found: dict[str, Any] = env.client.get("/v1/dashboard", headers=env.auth("operator")).json()
+        return found
+
+    wait_for(lambda: set(ids) <= {a["alert_id"] for a in dashboard()["alerts"]}, 30, "shown")
+    operator = dashboard()
+    with psycopg.connect(env.settings.database_url) as conn:
+        stored = [
+            Alert.model_validate(r[0])
+            for r in conn.execute(
+                "SELECT DISTINCT ON (alert_id) payload FROM alerts ORDER BY alert_id, ts DESC"
+            )
+        ]
+    shown = {a["alert_id"] for a in operator["alerts"]}  # the operator sees real ids
+    open_alerts = [a for a in stored if a.alert_id in shown]
+    assert all(a.event != AlertEvent.RESOLVED for a in open_alerts)
+    needs = env.client.get("/v1/needs", headers=env.auth("operator")).json()
+    demand = {n["id"]: n["max_quantity"] for n in needs if n.get("max_quantity") is not None}
+    shares = allocate(open_alerts, demand)
+    expected = sum(a.benefit.co2e_t_per_yr * shares[a.alert_id] for a in open_alerts)
+    assert operator["kpis"]["open_alerts"] == len(open_alerts)
+    assert operator["kpis"]["potential_co2e_t_per_yr"] == pytest.approx(expected)
+    ours = allocate(alerts)
+    assert sum(1234.0 * ours[i] for i in ids) == pytest.approx(1234.0 * (1 + 487.5 / 2500))

@@ -172,9 +172,59 @@ def test_companies_publish_only_under_their_own_tree(broker: Broker) -> None:
             session.close()
 
 
+def test_companies_publish_umh_messages_only_under_their_own_enterprise(broker: Broker) -> None:
+    bridge = _session(broker, BRIDGE)
+    novo = _session(broker, "novo-nordisk")
+    refinery = _session(broker, "kalundborg-refinery")
+    try:
+        assert not bridge.reason.is_failure, bridge.reason
+        for session in (bridge, novo):
+            session.client.subscribe([("park/#", 1), ("umh/v1/#", 1)])
+            assert session.subscribed.wait(10)
+        own = "umh/v1/kalundborg-refinery/refinery/utilities/_historian/fuel-gas"
+        foreign = "umh/v1/novo-nordisk/novo-nordisk/_historian"
+        marker = "umh/v1/kalundborg-refinery/refinery/_historian/marker"
+        for topic in (own, foreign, "umh/v2/kalundborg-refinery/refinery/_historian", marker):
+            payload = b'{"timestamp_ms": 1795341600000, "value": 1}'
+            refinery.client.publish(topic, payload, qos=1).wait_for_publish(10)
+        assert bridge.received(until=marker) == [own, marker]
+        assert novo.messages.empty(), "a company read another company's UMH messages"
+    finally:
+        for session in (bridge, novo, refinery):
+            session.close()
+
+
 def test_the_broker_certificate_is_verified(broker: Broker, tmp_path: Path) -> None:
     other = make_tls_files(tmp_path / "other")  # a CA that did not sign the broker's cert
     settings = broker.settings(BRIDGE, mqtt_ca_file=other.ca)
     client = mqtt_client(settings, "test-other-ca")
     with pytest.raises(OSError, match="CERTIFICATE_VERIFY_FAILED"):
         client.connect(settings.mqtt_host, settings.mqtt_port)
+
+
+def test_sparkplug_nodes_publish_only_under_their_own_company_group(broker: Broker) -> None:
+    bridge = _session(broker, BRIDGE)
+    novo = _session(broker, "novo-nordisk")
+    refinery = _session(broker, "kalundborg-refinery")
+    try:
+        assert not bridge.reason.is_failure, bridge.reason
+        for session in (bridge, novo, refinery):
+            session.client.subscribe("spBv1.0/#", qos=1)
+            assert session.subscribed.wait(10)
+        own, foreign = "spBv1.0/kalundborg-refinery/NDATA/refinery", "spBv1.0/novo-nordisk/NDATA/x"
+        marker = "spBv1.0/kalundborg-refinery/NDATA/marker"
+        for topic in (own, foreign, marker):
+            refinery.client.publish(topic, b"\x08\x01", qos=1).wait_for_publish(10)
+        assert bridge.received(until=marker) == [own, marker]
+        # the bridge sends rebirth requests; each company reads only its own nodes' commands
+        ncmd_own, ncmd_novo = (
+            "spBv1.0/kalundborg-refinery/NCMD/refinery",
+            "spBv1.0/novo-nordisk/NCMD/x",
+        )
+        for topic in (ncmd_novo, ncmd_own):
+            bridge.client.publish(topic, b"\x08\x01", qos=1).wait_for_publish(10)
+        assert refinery.received(until=ncmd_own) == [ncmd_own]
+        assert novo.received(until=ncmd_novo) == [ncmd_novo], "nothing of the refinery's"
+    finally:
+        for session in (bridge, novo, refinery):
+            session.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +33,9 @@ pytestmark = pytest.mark.integration
 
 ROOT = "park"
 GAS = f"{ROOT}/kalundborg-refinery/refinery/refinery-fuel-gas"
+UMH = "umh/v1/kalundborg-refinery/refinery"
+UMH_TAG = "utilities/cooling/_historian/water/flow"
+"""A UMH tag path below the site, mapped to the refinery's cooling-water meter by its tag map."""
 
 
 @pytest.fixture(scope="module")
@@ -160,5 +164,136 @@ def test_messages_sent_while_the_bridge_is_down_are_not_lost(env: Env) -> None:
     bridge = env.bridge()
     try:
         wait_for(lambda: _stored_since(env.settings, t0) == 20, 30, "20 queued readings stored")
+    finally:
+        bridge.stop()
+
+
+# --- United Manufacturing Hub _historian messages ----------------------------------------------
+
+
+def _with_umh_tag_map(env: Env) -> None:
+    """The refinery site registered again with a tag map for :data:`UMH_TAG`."""
+    site = next(s for s in load_park(bundled_park_path()).sites if s.id == "refinery")
+    out = RegistryPublisher(env.settings.kafka_bootstrap, env.settings.topics)
+    out.site(site.model_copy(update={"tag_map": {UMH_TAG: "refinery-cooling-water"}}))
+    out.flush()
+    out.close()
+
+    def seen() -> bool:
+        with env.gateway.registry.locked() as directory:
+            return directory.tag("refinery", UMH_TAG) == "refinery-cooling-water"
+
+    wait_for(seen, 30, "the refinery's UMH tag map")
+
+
+def _ms(t: datetime) -> int:
+    return int(t.timestamp()) * 1000
+
+
+def _stored(settings: Settings, meter: str, t0: datetime, where: str = "true") -> int:
+    return scalar(
+        settings,
+        f"SELECT count(*) FROM readings WHERE meter = '{meter}' AND ({where})"
+        f" AND ts >= '{t0.isoformat()}' AND ts < '{(t0 + timedelta(minutes=5)).isoformat()}'",
+    )
+
+
+def _umh_rejections(settings: Settings, expect: int) -> list[Rejection]:
+    """Rejections of UMH messages on the rejected topic (other tests' are there too)."""
+    found: list[Rejection] = []
+
+    def enough() -> bool:
+        raw = consume_all(settings, settings.topics.rejected, 1_000_000, timeout_s=3)
+        found[:] = [r for r in map(Rejection.model_validate_json, raw)
+                    if r.source.startswith("mqtt umh/")]  # fmt: skip
+        return len(found) >= expect
+
+    wait_for(enough, 40, f"{expect} rejected UMH messages")
+    return found
+
+
+def test_umh_historian_messages_arrive_once_as_readings(env: Env) -> None:
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
+    _with_umh_tag_map(env)
+    # UMH Classic: tags as the payload's fields; the field names the meter
+    classic = [(f"{UMH}/utilities/_historian",
+                {"timestamp_ms": _ms(t0 + timedelta(seconds=i)), "refinery-fuel-gas": 2950 + i})
+               for i in range(10)]  # fmt: skip
+    # UMH Core: one tag, one topic, {"timestamp_ms", "value"}; the site's tag map names the meter
+    core = [(f"{UMH}/{UMH_TAG}", {"timestamp_ms": _ms(t0 + timedelta(seconds=i)), "value": 410.5})
+            for i in range(10)]  # fmt: skip
+    bridge = env.bridge()
+    try:
+        _publish(env.settings, classic + core + classic[:3])  # three sent twice
+        wait_for(lambda: bridge.stats.messages >= 23, 30, "23 UMH messages forwarded")
+        wait_for(lambda: _stored(env.settings, "refinery-cooling-water", t0) == 10, 30,
+                 "10 UMH Core readings stored")  # fmt: skip
+        wait_for(lambda: _stored(env.settings, "refinery-fuel-gas", t0) == 10, 30,
+                 "10 UMH Classic readings stored")  # fmt: skip
+    finally:
+        bridge.stop()
+    assert (bridge.stats.accepted, bridge.stats.rejected) == (23, 0)
+    # stored once each, with their values and the meters' units
+    assert _stored(env.settings, "refinery-fuel-gas", t0,
+                   "value >= 2950 AND value <= 2959 AND unit = 'm^3/h'") == 10  # fmt: skip
+    assert _stored(env.settings, "refinery-cooling-water", t0, "value = 410.5") == 10
+    # a restarted bridge (the broker redelivers whatever it did not see acknowledged, if any)
+    # stores nothing twice
+    again = env.bridge()
+    try:
+        time.sleep(2)
+    finally:
+        again.stop()
+    assert again.stats.rejected == 0
+    assert _stored(env.settings, "refinery-fuel-gas", t0) == 10
+    assert _stored(env.settings, "refinery-cooling-water", t0) == 10
+
+
+def test_bad_umh_messages_are_rejected_with_their_topic_and_reason(env: Env) -> None:
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=7)
+    ms = _ms(t0)
+    historian = f"{UMH}/utilities/_historian"
+    bridge = env.bridge()
+    try:
+        _publish(env.settings, [
+            (historian, {"timestamp_ms": ms, "refinery-fuel-gas": "high"}),
+            (historian, {"timestamp_ms": ms // 1000, "refinery-fuel-gas": 1.0}),  # seconds
+            (historian, b"{not json"),
+            (f"{historian}/unmapped-tag", {"timestamp_ms": ms, "value": 1.0}),
+            ("umh/v1/argo/refinery/_historian", {"timestamp_ms": ms, "refinery-fuel-gas": 1.0}),
+            (f"{UMH}/utilities/_analytics/work-order", {"timestamp_ms": ms, "order": "o-1"}),
+            (historian, {"timestamp_ms": ms + 30_000, "refinery-fuel-gas": 2950.0}),  # good
+        ])  # fmt: skip
+        wait_for(lambda: bridge.stats.rejected >= 5, 30, "5 rejected UMH messages")
+        wait_for(lambda: _stored(env.settings, "refinery-fuel-gas", t0) == 1, 30, "the good one")
+    finally:
+        bridge.stop()
+    assert bridge.stats.ignored == 1  # the _analytics message: not readings, acknowledged
+    reasons = {(r.source, r.reason) for r in _umh_rejections(env.settings, 5)}
+    not_a_number = f"{historian}.refinery-fuel-gas: must be a number, not a string"
+    assert (f"mqtt {historian} refinery-fuel-gas", not_a_number) in reasons
+    assert any(src == f"mqtt {historian}" and "seconds instead of milliseconds" in why
+               for src, why in reasons)  # fmt: skip
+    assert any(src == f"mqtt {historian}" and "not JSON" in why for src, why in reasons)
+    assert any("'utilities/_historian/unmapped-tag' names no meter" in why for _, why in reasons)
+    # argo's enterprise level names the refinery's meter: refused as on every door
+    assert any(src == "mqtt umh/v1/argo/refinery/_historian refinery-fuel-gas"
+               and "is not one of the caller's registered meters" in why
+               for src, why in reasons)  # fmt: skip
+    assert not any("_analytics" in src for src, _ in reasons)
+
+
+def test_umh_messages_sent_while_the_bridge_is_down_are_not_lost(env: Env) -> None:
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=8)
+    env.bridge().stop()  # the broker now holds a persistent session for the bridge
+    _publish(env.settings, [
+        (f"{UMH}/utilities/_historian",
+         {"timestamp_ms": _ms(t0 + timedelta(seconds=i)), "refinery-fuel-gas": 2950})
+        for i in range(20)
+    ])  # fmt: skip
+    bridge = env.bridge()
+    try:
+        wait_for(lambda: _stored(env.settings, "refinery-fuel-gas", t0) == 20, 30,
+                 "20 queued UMH readings stored")  # fmt: skip
     finally:
         bridge.stop()

@@ -121,6 +121,7 @@ MODELS = [
     "Rejection",
     "DeadLetter",
     "WebhookState",
+    "OmfRecord",
     "AlertWebhook",
     "AlertCloudEvent",
 ]

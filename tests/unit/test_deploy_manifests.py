@@ -35,6 +35,8 @@ import typer.main
 import yaml
 from pydantic import BaseModel
 
+from ingest.sparkplug_host import NAMESPACE as SPARKPLUG
+from ingest.umh_historian import PREFIX as UMH_PREFIX
 from runtime.settings import Settings, Topics
 from streams.app import changelog_topics
 from symbiosis.cli import app as cli_app
@@ -988,6 +990,9 @@ def mosquitto_lines(name: str) -> list[list[str]]:
 
 def mosquitto_root() -> str:
     patterns = [words for words in mosquitto_lines("acl") if words[0] == "pattern"]
+    patterns = [words for words in patterns if words[1] == "write"]
+    patterns = [words for words in patterns if not words[2].startswith(f"{UMH_PREFIX}/")]
+    patterns = [words for words in patterns if not words[2].startswith(f"{SPARKPLUG}/")]
     assert len(patterns) == 1, patterns
     root = re.fullmatch(r"(.+)/%u/#", patterns[0][2])
     assert root, patterns
@@ -1020,8 +1025,20 @@ def test_mosquitto_acl_confines_each_company() -> None:
     first_user = next(i for i, words in enumerate(lines) if words[0] == "user")
     assert [w for w in lines[:first_user] if w[0] == "topic"] == [], "no anonymous topics"
     assert lines[first_user:] == [["user", mosquitto_bridge_user()],
-                                  ["topic", "read", f"{mosquitto_root()}/#"]]  # fmt: skip
-    assert ["pattern", "write", f"{mosquitto_root()}/%u/#"] in lines
+                                  ["topic", "read", f"{mosquitto_root()}/#"],
+                                  ["topic", "read", f"{UMH_PREFIX}/#"],
+                                  ["topic", "read", f"{SPARKPLUG}/#"],
+                                  ["topic", "write", f"{SPARKPLUG}/+/NCMD/#"],
+                                  ["topic", "write", f"{SPARKPLUG}/STATE/#"]]  # fmt: skip
+    patterns = [words for words in lines if words[0] == "pattern"]
+    # companies write only under their own trees; of Sparkplug they read only their own
+    # nodes' commands and the host's STATE (no readings of anyone)
+    assert patterns == [["pattern", "write", f"{mosquitto_root()}/%u/#"],
+                        ["pattern", "write", f"{UMH_PREFIX}/%u/#"],
+                        ["pattern", "write", f"{SPARKPLUG}/%u/#"],
+                        ["pattern", "read", f"{SPARKPLUG}/%u/NCMD/#"],
+                        ["pattern", "read", f"{SPARKPLUG}/%u/DCMD/#"],
+                        ["pattern", "read", f"{SPARKPLUG}/STATE/#"]]  # fmt: skip
     assert mosquitto_root() == Settings().mqtt_topic_root
 
 

@@ -1,0 +1,204 @@
+"""United Manufacturing Hub ``_historian`` messages -> reading rows, for the MQTT bridge. Pure.
+
+UMH's data model (umh.docs.umh.app, "Data Model (v1)" > "Messages" > "_historian"; and
+umh-core's "Topic Convention" and "Payload Formats"): topics are
+``umh/v1/<enterprise>/<site>/<area>/<productionLine>/<workCell>/<originID>/_historian
+[/<tagGroup>...][/<tagName>]``, every level after the enterprise optional; the first level that
+starts with ``_`` is the schema. A ``_historian`` payload is a JSON object with ``timestamp_ms``
+(Unix milliseconds) and one or more tags: scalar fields (``{"timestamp_ms": ..., "flow": 12.5,
+"pressure": 5}``), nested objects as tag groups, or UMH Core's one tag per topic
+(``{"timestamp_ms": ..., "value": 12.5}``, the tag named by the topic).
+
+How it maps onto the park (README, "MQTT bridge"):
+
+- the enterprise is the company id (the pushing tenant: the broker's ACL confines each company
+  to ``umh/v1/<company>/#``), the site is the registry's site id; a site is required;
+- each tag becomes one reading row. Its key is its path below the site: the location levels,
+  ``_historian``, the tag groups of the topic and of the payload, and the field name
+  (``utilities/boiler-1/_historian/steam/flow``); a top-level ``value`` field is the tag the
+  topic names (UMH Core). The site's ``tag_map`` maps that key to a meter; a key not in it
+  names the meter by its last element, as the park's own tree names it by the topic's last
+  level;
+- the unit is the meter's stream unit (UMH payloads carry none), the quality ``good``;
+- every tag is a reading or a rejection with its reason, nothing is dropped silently:
+  non-numeric tags (strings, booleans, null, arrays) and tags mapping to no meter are refused;
+- ``timestamp_ms`` must be a whole number of milliseconds from 2000-01-01 to the readings'
+  latest instant (an earlier one is almost always seconds sent as milliseconds, as in UMH's
+  own doc example); readings ahead of the clock are refused by the gateway, like every door's;
+- other schemas (``_analytics``, ``_local``, a custom data contract) carry no readings (UMH's
+  historian tables take only ``_historian``): the bridge acknowledges and ignores them
+  (:attr:`HistorianMessage.ignored`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+import orjson
+
+from domain.directory import Directory
+from domain.intake import UNMAPPED, RowError
+from schemas.readings import LATEST_READING_TS
+
+PREFIX: Final = "umh/v1"
+"""UMH's fixed topic prefix (its data model's version)."""
+
+SCHEMA: Final = "_historian"
+
+EARLIEST_MS: Final = 946_684_800_000
+"""2000-01-01T00:00:00Z in ms: an earlier ``timestamp_ms`` is refused (seconds sent as ms)."""
+
+LATEST_MS: Final = int(LATEST_READING_TS.timestamp()) * 1000
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_TOPIC_SHAPE: Final = f"topic must be {PREFIX}/<company>/<site>/.../{SCHEMA}/..."
+
+
+@dataclass
+class HistorianMessage:
+    """One UMH message as reading rows (see the module docstring).
+
+    Attributes:
+        company: The enterprise level of the topic (the pushing tenant); empty when missing.
+        rows: One row per tag in our reading shape with ``_site`` (the topic's site), or
+            :data:`~domain.intake.UNMAPPED` with its error in ``errors``.
+        errors: Why rows were refused (row numbers are positions in ``rows``).
+        labels: Per row, the tag's JSON path in the payload (``steam.flow``); empty for a
+            message refused whole.
+        ignored: Another UMH schema than ``_historian``: no rows, nothing to reject.
+    """
+
+    company: str
+    rows: list[object] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    ignored: bool = False
+
+    def refuse(self, where: str, reason: str, payload: object) -> HistorianMessage:
+        """This message refused whole: one unmapped row with ``reason``."""
+        self.rows, self.labels = [UNMAPPED], [""]
+        self.errors = [RowError(0, where, reason, payload=payload)]
+        return self
+
+
+def is_umh_topic(topic: str) -> bool:
+    """Whether ``topic`` is in UMH's namespace (``umh/v1/...``)."""
+    return topic.startswith(PREFIX + "/")
+
+
+def _text(payload: bytes) -> str:
+    return payload[:4096].decode("utf-8", "replace")
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return type(value).__name__
+
+
+def timestamp(raw: object) -> tuple[str | None, str]:
+    """``timestamp_ms`` as an ISO-8601 UTC instant, or ``None`` and why it is refused."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        return None, f"must be a number of milliseconds, not {_json_type(raw)}"
+    if isinstance(raw, float) and not raw.is_integer():
+        return None, f"must be whole milliseconds, got {raw!r}"
+    ms = int(raw)
+    if ms > LATEST_MS:
+        return None, f"{ms} is after {LATEST_READING_TS.isoformat()}"
+    if ms < EARLIEST_MS:
+        hint = " (seconds instead of milliseconds?)" if ms >= EARLIEST_MS // 1000 else ""
+        when = (_EPOCH + timedelta(milliseconds=ms)).isoformat() if ms >= 0 else "before 1970"
+        return None, f"{ms} is {when}, before 2000-01-01{hint}"
+    return (_EPOCH + timedelta(milliseconds=ms)).isoformat(), ""
+
+
+def _tags(
+    data: dict[str, object], path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], object]]:
+    """``(json path, value)`` of every leaf of a payload; nested objects are tag groups."""
+    for key, value in data.items():
+        if not path and key == "timestamp_ms":
+            continue
+        if isinstance(value, dict):
+            yield from _tags(value, (*path, key))
+        else:
+            yield (*path, key), value
+
+
+def parse_historian(topic: str, payload: bytes, directory: Directory) -> HistorianMessage:
+    """One MQTT message on a ``umh/v1/...`` topic as reading rows; see the module docstring.
+
+    Args:
+        topic: ``umh/v1/<company>/<site>/[<levels>/]_historian[/<groups>/][<tag>]``.
+        payload: ``{"timestamp_ms": <int>, "<tag>": <number>, ...}``.
+        directory: The registry, for the site's ``tag_map`` and the meters' units (the
+            caller holds its lock). Whether the meter is the company's and at the site is
+            checked later, as for every MQTT row.
+    """
+    levels = topic.split("/")[2:]
+    schema_at = next((i for i, level in enumerate(levels) if level.startswith("_")), None)
+    out = HistorianMessage(levels[0] if levels and schema_at != 0 else "")
+    if not all(levels) or schema_at is None or schema_at < 2:
+        return out.refuse(topic, _TOPIC_SHAPE, _text(payload))
+    if levels[schema_at] != SCHEMA:
+        out.ignored = True
+        return out
+    try:
+        data = orjson.loads(payload)
+    except orjson.JSONDecodeError as e:
+        return out.refuse(topic, f"payload is not JSON: {e}", _text(payload))
+    if not isinstance(data, dict) or "timestamp_ms" not in data:
+        reason = 'must be a JSON object with "timestamp_ms" and one or more tags'
+        return out.refuse(topic, reason, _text(payload))
+    ts, why = timestamp(data["timestamp_ms"])
+    if ts is None:
+        return out.refuse(f"{topic}.timestamp_ms", why, _text(payload))
+    tags = list(_tags(data))
+    if not tags:
+        return out.refuse(topic, "holds no tag besides timestamp_ms", _text(payload))
+    site, below_site, groups = levels[1], levels[2:schema_at], levels[schema_at + 1 :]
+    for i, (path, value) in enumerate(tags):
+        label = ".".join(path)
+        out.labels.append(label)
+        names = groups if path == ("value",) and groups else [*groups, *path]
+        key = "/".join([*below_site, SCHEMA, *names])
+        reason, row = _row(directory, site, key, names[-1], ts, value)
+        if row is None:
+            raw = {"timestamp_ms": data["timestamp_ms"], label: value}
+            out.errors.append(RowError(i, f"{topic}.{label}", reason, payload=raw))
+        out.rows.append(UNMAPPED if row is None else row)
+    return out
+
+
+def _row(
+    directory: Directory, site: str, key: str, name: str, ts: str, value: object
+) -> tuple[str, dict[str, object] | None]:
+    """One tag's reading row (``_site`` included), or why it is refused."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"must be a number, not {_json_type(value)}", None
+    meter = directory.tag(site, key)
+    if meter is None and directory.meter(name) is not None:
+        meter = name
+    ref = directory.meter(meter) if meter is not None else None
+    if meter is None or ref is None:
+        return (
+            f"tag {key!r} names no meter: it is not in the tag_map of site {site!r}, "
+            f"and {name!r} is not one of the caller's registered meters"
+        ), None
+    row: dict[str, object] = {
+        "meter": meter,
+        "ts": ts,
+        "value": value,
+        "unit": ref.stream.unit,
+        "_site": site,
+    }
+    return "", row
