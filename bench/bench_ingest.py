@@ -9,7 +9,11 @@ What it measures (each door ``--rounds`` times; medians reported):
    as acknowledged by Kafka (the answer says so), and the median/p99 latency of one push.
 2. MQTT bridge: a plant publishes messages of 50 readings with QoS 1 to Mosquitto; readings/s
    until the bridge has forwarded all of them (acknowledged by Kafka).
-3. ERP import: ``symbiosis import`` of a generated CSV, ``--dry-run`` (read, validate,
+3. OMF: a PI adapter's data messages of 1,000 values, gzip, to ``POST /omf`` from 4 clients
+   (after its type and container messages); readings/s acknowledged.
+4. Sparkplug B: an edge node's NDATA of 50 metrics (payloads encoded by pysparkplug, QoS 1)
+   after its NBIRTH; readings/s until the bridge has forwarded them all.
+5. ERP import: ``symbiosis import`` of a generated CSV, ``--dry-run`` (read, validate,
    classify) and publishing (plus Kafka acknowledgements).
 
 Uses its own topics (``bench-ingest-*``) and the test database; prints a markdown table.
@@ -18,6 +22,7 @@ Uses its own topics (``bench-ingest-*``) and the test database; prints a markdow
 from __future__ import annotations
 
 import argparse
+import gzip
 import os
 import platform
 import statistics
@@ -147,6 +152,88 @@ def bench_mqtt(settings: Settings, total: int, services: Services) -> float:
     return len(messages) * 50 / took
 
 
+OMF_TYPE = {"id": "BenchFlow", "type": "object", "classification": "dynamic", "properties": {
+    "Timestamp": {"type": "string", "format": "date-time", "isindex": True},
+    "Flow": {"type": "number", "format": "float64", "uom": "m3/h"}}}  # fmt: skip
+
+
+def bench_omf(settings: Settings, total: int, token: str) -> float:
+    """Readings/s acknowledged of OMF data messages of 1,000 values (gzip, 4 clients)."""
+    headers = {"Authorization": f"Bearer {token}", "messageformat": "json", "omfversion": "1.2",
+               "action": "create", "compression": "gzip"}  # fmt: skip
+    url = f"http://127.0.0.1:{PORT}/omf"
+    with httpx.Client(timeout=60) as client:
+        for kind, items in (
+            ("type", [OMF_TYPE]),
+            ("container", [{"id": METER, "typeid": "BenchFlow"}]),
+        ):
+            r = client.post(url, content=gzip.compress(orjson.dumps(items)),
+                            headers={**headers, "messagetype": kind})  # fmt: skip
+            assert r.status_code in (200, 202, 204), r.text
+    start = datetime.now(UTC) - timedelta(days=3) - timedelta(seconds=total / 1000)
+    bodies = [
+        gzip.compress(orjson.dumps([{"containerid": METER, "values": [
+            {"Timestamp": (start + timedelta(seconds=i, milliseconds=j)).isoformat(),
+             "Flow": 2900.0} for j in range(1000)]}]))
+        for i in range(total // 1000)
+    ]  # fmt: skip
+
+    def push(client: httpx.Client, body: bytes) -> None:
+        r = client.post(url, content=body, headers={**headers, "messagetype": "data"})
+        assert r.status_code in (200, 202, 204), r.text
+
+    t0 = time.perf_counter()
+    with httpx.Client(timeout=60) as client, ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda b: push(client, b), bodies))
+    return len(bodies) * 1000 / (time.perf_counter() - t0)
+
+
+def bench_sparkplug(settings: Settings, total: int, services: Services) -> float:
+    """Readings/s from the NBIRTH until the bridge has forwarded every NDATA metric."""
+    import pysparkplug as spb  # the tests' edge-node library (installed by the Makefile)
+
+    gateway = ReadingGateway(settings, services.publisher, services.registry)
+    bridge = MqttBridge(
+        gateway, host=settings.mqtt_host, port=settings.mqtt_port, root="park",
+        client_id=f"bench-{uuid.uuid4().hex[:6]}",
+    )  # fmt: skip
+    bridge.start()
+    start = datetime.now(UTC) - timedelta(days=4)
+
+    def ms(t: datetime) -> int:
+        return int(t.timestamp() * 1000)
+
+    def metric(t: datetime) -> spb.Metric:
+        return spb.Metric(timestamp=ms(t), name=METER, datatype=spb.DataType.DOUBLE, value=2900.0)
+
+    def topic(kind: spb.MessageType) -> str:
+        return str(spb.Topic(message_type=kind, group_id=COMPANY, edge_node_id=SITE))
+
+    bd_seq = spb.Metric(timestamp=ms(start), name="bdSeq", datatype=spb.DataType.INT64, value=0)
+    birth = spb.NBirth(timestamp=ms(start), seq=0, metrics=(metric(start), bd_seq))
+    data = [
+        spb.NData(timestamp=ms(start), seq=(i + 1) % 256, metrics=tuple(
+            metric(start + timedelta(seconds=1 + i, milliseconds=j)) for j in range(50)))
+        for i in range(total // 50)
+    ]  # fmt: skip
+    node = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"node-{uuid.uuid4().hex[:6]}")
+    node.max_inflight_messages_set(1000)
+    node.connect(settings.mqtt_host, settings.mqtt_port)
+    node.loop_start()
+    t0 = time.perf_counter()
+    infos = [node.publish(topic(spb.MessageType.NBIRTH), birth.encode(include_dtypes=True), qos=1)]
+    infos += [node.publish(topic(spb.MessageType.NDATA), d.encode(), qos=1) for d in data]
+    for info in infos:
+        info.wait_for_publish(timeout=60)
+    while bridge.stats.accepted < len(data) * 50 + 1:
+        time.sleep(0.02)
+    took = time.perf_counter() - t0
+    node.disconnect()
+    node.loop_stop()
+    bridge.stop()
+    return (len(data) * 50 + 1) / took
+
+
 def bench_erp(settings: Settings, rows: int, dry_run: bool) -> float:
     """Rows/s of ``symbiosis import`` (one process, measured from outside)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -190,6 +277,12 @@ def main() -> None:
             results.setdefault("MQTT bridge, readings/s", []).append(
                 bench_mqtt(settings, args.mqtt_readings, services)
             )
+            results.setdefault("OMF data (gzip, 1,000 values), readings/s", []).append(
+                bench_omf(settings, args.http_readings, token)
+            )
+            results.setdefault("Sparkplug B NDATA (50 metrics), readings/s", []).append(
+                bench_sparkplug(settings, args.mqtt_readings, services)
+            )
             results.setdefault("ERP import --dry-run, rows/s", []).append(
                 bench_erp(settings, args.erp_rows, dry_run=True)
             )
@@ -206,6 +299,10 @@ def main() -> None:
     for name, values in results.items():
         shown = ", ".join(f"{v:,.0f}" for v in values)
         print(f"| {name} | {statistics.median(values):,.0f} | {shown} |")
+    http = statistics.median(results["HTTP push, readings/s"])
+    for name in ("OMF data (gzip, 1,000 values), readings/s",
+                 "Sparkplug B NDATA (50 metrics), readings/s"):  # fmt: skip
+        print(f"{name.split(',')[0]} / HTTP push: {statistics.median(results[name]) / http:.2f}x")
 
 
 if __name__ == "__main__":
