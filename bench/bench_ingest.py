@@ -302,7 +302,8 @@ def main() -> None:
     http = statistics.median(results["HTTP push, readings/s"])
     for name in ("OMF data (gzip, 1,000 values), readings/s",
                  "Sparkplug B NDATA (50 metrics), readings/s"):  # fmt: skip
-        print(f"{name.split(',')[0]} / HTTP push: {statistics.median(results[name]) / http:.2f}x")
+        ratio = statistics.median(results[name]) / http
+        print(f"{name.removesuffix(', readings/s')} / HTTP push: {ratio:.2f}x")
 
 
 if __name__ == "__main__":
