@@ -189,7 +189,7 @@ class LocalPipeline:
         produced: int,
         timeout_s: float = CATCH_UP_TIMEOUT_S,
         *,
-        restart_stalled: str | None = None,
+        restart_stalled: str | tuple[str, ...] | None = None,
         stall_s: float = 90.0,
     ) -> float:
         """Block until both groups have no lag and ``produced`` readings are stored.
@@ -197,8 +197,8 @@ class LocalPipeline:
         Args:
             produced: readings that must be stored.
             timeout_s: overall limit.
-            restart_stalled: a stream worker to restart, as a liveness probe would, when the
-                workers' lag stays above zero without falling for ``stall_s`` seconds
+            restart_stalled: the stream worker(s) to restart, as a liveness probe would, when
+                the workers' lag stays above zero without falling for ``stall_s`` seconds
                 (faust-streaming 0.15 can stall restoring its tables; see README).
             stall_s: how long the lag may stay flat before that restart.
 
@@ -219,9 +219,11 @@ class LocalPipeline:
             if best_lag is None or streams_lag < best_lag:
                 best_lag, best_at = streams_lag, time.monotonic()
             elif restart_stalled and streams_lag > 0 and time.monotonic() - best_at > stall_s:
-                log.warning("pipeline.worker_stalled", child=restart_stalled, lag=streams_lag)
-                self.kill(restart_stalled)
-                self.restart(restart_stalled)
+                names = (restart_stalled,) if isinstance(restart_stalled, str) else restart_stalled
+                for name in names:
+                    log.warning("pipeline.worker_stalled", child=name, lag=streams_lag)
+                    self.kill(name)
+                    self.restart(name)
                 best_lag, best_at = None, time.monotonic()
             stored = self.stored_readings()
             calm = calm + 1 if (streams_lag, sink_lag) == (0, 0) and stored >= produced else 0

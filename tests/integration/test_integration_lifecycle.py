@@ -300,7 +300,9 @@ def test_two_workers_share_the_partitions(pipeline: LocalPipeline) -> None:
     thread, acked = _produce_in_background(pipeline, seconds=300, hz=5)
     thread.join(120)
     assert acked, "producer did not finish"
-    pipeline.wait_caught_up(acked[0], timeout_s=240)
+    # faust-streaming 0.15 can stall a member restoring its tables after a rebalance (the known
+    # stall issue 16 is to fix at its root); a liveness probe would restart it, and so does this
+    pipeline.wait_caught_up(acked[0], timeout_s=480, restart_stalled=("streams-a", "streams-b"))
     # heat-2 hashes to partition 0, heat-0 and heat-1 to partition 1 (of 2): each worker owns one
     handled = {
         name: _total(

@@ -15,7 +15,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from domain.errors import StackError
+from domain.errors import StackError, UnavailableError
 from domain.park import bundled_park_path, load_park
 from ingest.acked_publisher import Publisher
 from ingest.gateway import ReadingGateway
@@ -297,3 +297,44 @@ def test_umh_messages_sent_while_the_bridge_is_down_are_not_lost(env: Env) -> No
                  "20 queued UMH readings stored")  # fmt: skip
     finally:
         bridge.stop()
+
+
+class _KafkaAway:
+    """The bridge's producer while the brokers are away: nothing is taken (as Publisher.send
+    raises once ``max_block_s`` passed without metadata or buffer space)."""
+
+    def send(self, topic: str, key: str | None, value: bytes | None) -> object:
+        raise UnavailableError(f"Kafka did not take a record for {topic}: KafkaTimeoutError")
+
+    def wait(self, futures: Any, timeout_s: float) -> int:
+        raise UnavailableError("not acknowledged")
+
+
+def test_while_kafka_is_away_nothing_is_acknowledged_and_the_broker_sends_it_again(
+    env: Env,
+) -> None:
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=9)
+    working = env.gateway.publisher
+    away = ReadingGateway(env.settings, _KafkaAway(), env.gateway.registry)  # type: ignore[arg-type]
+    s = env.settings
+    bridge = MqttBridge(away, host=s.mqtt_host, port=s.mqtt_port, root=ROOT,
+                        client_id=env.client_id, flush_s=0.05)  # fmt: skip
+    bridge.start()
+    try:
+        _publish(s, [  # our JSON and UMH's, QoS 1 as plants send them
+            (f"{ROOT}/kalundborg-refinery/refinery/refinery-fuel-gas", _readings(5, t0)),
+            (f"{UMH}/utilities/_historian",
+             {"timestamp_ms": _ms(t0 + timedelta(seconds=30)), "refinery-fuel-gas": 2950}),
+        ])  # fmt: skip
+        wait_for(lambda: bridge.stats.kafka_failures >= 1, 30, "the bridge to meet Kafka away")
+        assert bridge.stats.accepted == 0
+    finally:
+        bridge.stop()
+    assert _stored_since(s, t0) == 0
+    assert env.gateway.publisher is working
+    back = env.bridge()  # Kafka is back: the broker redelivers what was never acknowledged
+    try:
+        wait_for(lambda: _stored_since(s, t0) == 6, 30, "the 6 readings after Kafka came back")
+    finally:
+        back.stop()
+    assert _stored_since(s, t0) == 6

@@ -21,8 +21,9 @@ from ingest.mqtt_bridge import MqttBridge
 from ingest.registry_publisher import RegistryPublisher
 from ingest.sparkplug_host import REBIRTH
 from runtime.settings import Settings
+from schemas.rejections import Rejection
 from sinks.consumer import Sink
-from tests.helpers import isolated, scalar, wait_for
+from tests.helpers import consume_all, isolated, scalar, wait_for
 from tests.integration.test_integration_mqtt import broker  # noqa: F401 - the fixture
 
 if not hasattr(mqtt.Client, "message_retry_set"):
@@ -195,3 +196,37 @@ def _publish(client: spb.Client, topic: spb.Topic, payload: spb.NData) -> bool:
     except Exception:  # noqa: BLE001 - not connected yet
         return False
     return True
+
+
+def test_metrics_that_map_to_no_meter_are_rejected_with_their_topic_and_reason(
+    bridge: tuple[Settings, MqttBridge],
+) -> None:
+    settings, _ = bridge
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=4)
+    metrics = [
+        spb.Metric(timestamp=_ms(t0), name=METER, datatype=spb.DataType.DOUBLE, value=2900.0),
+        spb.Metric(timestamp=_ms(t0), name="Line 3/no-such-meter", datatype=spb.DataType.DOUBLE,
+                   value=1.0),
+        spb.Metric(timestamp=_ms(t0), name="Line 3/Status", datatype=spb.DataType.STRING,
+                   value="RUNNING"),
+    ]  # fmt: skip
+    node = spb.EdgeNode(COMPANY, SITE, metrics=metrics,
+                        client=spb.Client(client_id=f"edge-{uuid.uuid4().hex[:8]}"))  # fmt: skip
+    node.connect(settings.mqtt_host, port=settings.mqtt_port, blocking=False)
+    try:
+        wait_for(lambda: _count(settings, t0) == 1, 30, "the good metric stored")
+        ours: list[Rejection] = []
+
+        def both_rejected() -> bool:
+            raw = consume_all(settings, settings.topics.rejected, 10_000, timeout_s=3)
+            found = [Rejection.model_validate_json(v) for v in raw]
+            ours[:] = [r for r in found if "no-such-meter" in r.source or "Status" in r.source]
+            return len(ours) == 2
+
+        wait_for(both_rejected, 30, "the two metrics on the rejected topic")
+    finally:
+        node.disconnect()
+    assert all(r.source.startswith(f"mqtt spBv1.0/{COMPANY}/NBIRTH/{SITE}") for r in ours)
+    reasons = " | ".join(r.reason for r in ours)
+    assert "no-such-meter" in reasons
+    assert "number" in reasons  # the string metric: not a number
