@@ -291,6 +291,24 @@ class Directory:
         site = self.sites.get(site_id)
         return site.tag_map.get(tag) if site is not None else None
 
+    def tagged_meter(self, site_id: str, key: str) -> tuple[str, MeterRef] | str:
+        """The meter a tag path names at a site, or why none (the MQTT doors' mapping).
+
+        The site's ``tag_map`` entry for ``key`` first, else the key's last ``/`` element when it
+        is a registered meter (``utilities/_historian/refinery-fuel-gas``).
+        """
+        last = key.rsplit("/", 1)[-1]
+        meter = self.tag(site_id, key)
+        if meter is None and last in self._meters:
+            meter = last
+        ref = self._meters.get(meter) if meter is not None else None
+        if meter is None or ref is None:
+            return (
+                f"{key!r} names no meter: it is not in the tag_map of site {site_id!r}, "
+                f"and {last!r} is not one of the caller's registered meters"
+            )
+        return meter, ref
+
     def company_of_stream(self, stream_id: str) -> str | None:
         """The company giving this stream, or ``None`` when unknown."""
         found = self._streams.get(stream_id)

@@ -514,23 +514,7 @@ def plan_types(items: Sequence[object], action: Action, book: Book) -> Plan:
         record = _guarded(parse_type, kw, i, book.company, errors)
         if record is None:
             continue
-        if seen.setdefault(record.id, record.fingerprint) != record.fingerprint:
-            errors.append(ItemError(i, f"[{i}].id", "defined twice in this message, differently"))
-            continue
-        old = book.types.get(record.id)
-        if old is not None and old.fingerprint == record.fingerprint:
-            plan.unchanged += 1
-        elif old is not None and action == "create":
-            errors.append(
-                ItemError(
-                    i,
-                    f"[{i}].id",
-                    f"type {record.id!r} is already defined "
-                    "differently (send action update to replace it)",
-                    409,
-                )
-            )
-        else:
+        if _redefinition(i, record, book.types.get(record.id), "type", action, seen, plan, errors):
             plan.writes.append((omf_key(book.company, "type", record.id), OmfRecord(type=record)))
     if errors:
         raise _refusal(errors, "the type message is refused")
@@ -687,29 +671,44 @@ def plan_containers(items: Sequence[object], action: Action, book: Book) -> Plan
         record = _guarded(parse_container, kw, i, book, errors)
         if record is None:
             continue
-        if seen.setdefault(record.id, record.fingerprint) != record.fingerprint:
-            errors.append(ItemError(i, f"[{i}].id", "defined twice in this message, differently"))
-            continue
         old = book.containers.get(record.id)
-        if old is not None and old.fingerprint == record.fingerprint:
-            plan.unchanged += 1
-        elif old is not None and action == "create":
-            errors.append(
-                ItemError(
-                    i,
-                    f"[{i}].id",
-                    f"container {record.id!r} is already defined "
-                    "differently (send action update to replace it)",
-                    409,
-                )
-            )
-        else:
+        if _redefinition(i, record, old, "container", action, seen, plan, errors):
             key = omf_key(book.company, "container", record.id)
             plan.writes.append((key, OmfRecord(container=record)))
     if errors:
         raise _refusal(errors, "the container message is refused")
     _quota(book.containers, plan, MAX_CONTAINERS_PER_COMPANY, "containers")
     return plan
+
+
+def _redefinition(
+    i: int,
+    record: OmfType | OmfContainer,
+    old: OmfType | OmfContainer | None,
+    what: str,
+    action: str,
+    seen: dict[str, str],
+    plan: Plan,
+    errors: list[ItemError],
+) -> bool:
+    """Whether a type or container definition is to be written (the rules they share).
+
+    Defined twice differently in one message: an error. The same as stored: unchanged (adapters
+    resend their definitions at every start). Different under ``create``: 409. Otherwise: write.
+    """
+    if seen.setdefault(record.id, record.fingerprint) != record.fingerprint:
+        errors.append(ItemError(i, f"[{i}].id", "defined twice in this message, differently"))
+        return False
+    if old is not None and old.fingerprint == record.fingerprint:
+        plan.unchanged += 1
+        return False
+    if old is not None and action == "create":
+        reason = f"{what} {record.id!r} is already defined differently"
+        errors.append(
+            ItemError(i, f"[{i}].id", f"{reason} (send action update to replace it)", 409)
+        )
+        return False
+    return True
 
 
 def quality_of(value: object) -> ReadingQuality | None:

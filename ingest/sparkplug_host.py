@@ -332,14 +332,8 @@ def _row(
     if ts is None:
         return f"timestamp {why}", None
     key = f"{device}/{name}" if device else name
-    last = key.rsplit("/", 1)[-1]
-    meter = directory.tag(site, key)
-    if meter is None and directory.meter(last) is not None:
-        meter = last
-    ref = directory.meter(meter) if meter is not None else None
-    if meter is None or ref is None:
-        return (
-            f"metric {key!r} names no meter: it is not in the tag_map of site {site!r}, "
-            f"and {last!r} is not one of the caller's registered meters"
-        ), None
+    found = directory.tagged_meter(site, key)
+    if isinstance(found, str):
+        return f"metric {found}", None
+    meter, ref = found
     return "", {"meter": meter, "ts": ts, "value": value, "unit": ref.stream.unit, "_site": site}

@@ -171,7 +171,7 @@ def parse_historian(topic: str, payload: bytes, directory: Directory) -> Histori
         out.labels.append(label)
         names = groups if path == ("value",) and groups else [*groups, *path]
         key = "/".join([*below_site, SCHEMA, *names])
-        reason, row = _row(directory, site, key, names[-1], ts, value)
+        reason, row = _row(directory, site, key, ts, value)
         if row is None:
             raw = {"timestamp_ms": data["timestamp_ms"], label: value}
             out.errors.append(RowError(i, f"{topic}.{label}", reason, payload=raw))
@@ -180,20 +180,15 @@ def parse_historian(topic: str, payload: bytes, directory: Directory) -> Histori
 
 
 def _row(
-    directory: Directory, site: str, key: str, name: str, ts: str, value: object
+    directory: Directory, site: str, key: str, ts: str, value: object
 ) -> tuple[str, dict[str, object] | None]:
     """One tag's reading row (``_site`` included), or why it is refused."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return f"must be a number, not {_json_type(value)}", None
-    meter = directory.tag(site, key)
-    if meter is None and directory.meter(name) is not None:
-        meter = name
-    ref = directory.meter(meter) if meter is not None else None
-    if meter is None or ref is None:
-        return (
-            f"tag {key!r} names no meter: it is not in the tag_map of site {site!r}, "
-            f"and {name!r} is not one of the caller's registered meters"
-        ), None
+    found = directory.tagged_meter(site, key)
+    if isinstance(found, str):
+        return f"tag {found}", None
+    meter, ref = found
     row: dict[str, object] = {
         "meter": meter,
         "ts": ts,

@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 from kafka import KafkaConsumer
 
+from domain.errors import UnavailableError
 from runtime.settings import Settings, Topics
 from schemas.readings import Reading, ReadingBatch
 
@@ -78,3 +79,14 @@ def isolated(stack: Settings, name: str, **updates: Any) -> Settings:
     with psycopg.connect(stack.database_url, autocommit=True) as conn:
         conn.execute("TRUNCATE readings, ledger, alerts, offers")
     return stack.model_copy(update={"topics": topics, "partitions": 2, **updates})
+
+
+class KafkaAway:
+    """A publisher while the brokers are away: nothing is taken (as ``Publisher.send`` raises
+    once ``max_block_s`` passed without metadata or buffer space) and nothing acknowledged."""
+
+    def send(self, topic: str, key: str | None, value: bytes | None) -> object:
+        raise UnavailableError(f"Kafka did not take a record for {topic}: KafkaTimeoutError")
+
+    def wait(self, futures: Any, timeout_s: float) -> int:
+        raise UnavailableError("not acknowledged")

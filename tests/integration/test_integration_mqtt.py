@@ -15,7 +15,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from domain.errors import StackError, UnavailableError
+from domain.errors import StackError
 from domain.park import bundled_park_path, load_park
 from ingest.acked_publisher import Publisher
 from ingest.gateway import ReadingGateway
@@ -25,7 +25,7 @@ from runtime.settings import Settings
 from schemas.rejections import Rejection
 from sinks.consumer import Sink
 from symbiosis.local_mosquitto import LocalMosquitto
-from tests.helpers import consume_all, isolated, scalar, wait_for
+from tests.helpers import KafkaAway, consume_all, isolated, scalar, wait_for
 from topics.kafka_admin import ensure_topics
 from topics.registry_follower import RegistryFollower
 
@@ -299,23 +299,12 @@ def test_umh_messages_sent_while_the_bridge_is_down_are_not_lost(env: Env) -> No
         bridge.stop()
 
 
-class _KafkaAway:
-    """The bridge's producer while the brokers are away: nothing is taken (as Publisher.send
-    raises once ``max_block_s`` passed without metadata or buffer space)."""
-
-    def send(self, topic: str, key: str | None, value: bytes | None) -> object:
-        raise UnavailableError(f"Kafka did not take a record for {topic}: KafkaTimeoutError")
-
-    def wait(self, futures: Any, timeout_s: float) -> int:
-        raise UnavailableError("not acknowledged")
-
-
 def test_while_kafka_is_away_nothing_is_acknowledged_and_the_broker_sends_it_again(
     env: Env,
 ) -> None:
     t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=9)
     working = env.gateway.publisher
-    away = ReadingGateway(env.settings, _KafkaAway(), env.gateway.registry)  # type: ignore[arg-type]
+    away = ReadingGateway(env.settings, KafkaAway(), env.gateway.registry)  # type: ignore[arg-type]
     s = env.settings
     bridge = MqttBridge(away, host=s.mqtt_host, port=s.mqtt_port, root=ROOT,
                         client_id=env.client_id, flush_s=0.05)  # fmt: skip

@@ -18,14 +18,13 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from domain.errors import UnavailableError
 from ingest.api.app import create_app
 from ingest.api.services import Services
 from runtime.settings import Settings
 from schemas.omf import OmfRecord
 from schemas.rejections import Rejection
 from tests.api_env import DISCLOSING, SUPPLIER, ApiEnv, api_env
-from tests.helpers import consume_all, isolated, scalar, wait_for
+from tests.helpers import KafkaAway, consume_all, isolated, scalar, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -233,17 +232,6 @@ def test_types_and_containers_survive_a_restart(env: ApiEnv) -> None:
     wait_for(lambda: _count(env, "refinery-cooling-water", t0, t1) == 5, 30, "after the restart")
 
 
-class _KafkaAway:
-    """The API's producer when the brokers are away: nothing is taken (as Publisher.send
-    raises once ``max_block_s`` passed without metadata or buffer space)."""
-
-    def send(self, topic: str, key: str | None, value: bytes | None) -> object:
-        raise UnavailableError(f"Kafka did not take a record for {topic}: KafkaTimeoutError")
-
-    def wait(self, futures: Any, timeout_s: float) -> int:
-        raise UnavailableError("not acknowledged")
-
-
 def test_kafka_away_is_503_and_nothing_is_acknowledged(env: ApiEnv) -> None:
     omf(env.client, env, "type", TYPES)
     containers = [{"id": "refinery-oily-sludge", "typeid": "FlowMeasurement",
@@ -253,8 +241,8 @@ def test_kafka_away_is_503_and_nothing_is_acknowledged(env: ApiEnv) -> None:
     real = services.gateway.publisher
     t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
     data = [{"containerid": "refinery-oily-sludge", "values": _values(t0, 4, value=12.0)}]
-    services.gateway.publisher = _KafkaAway()  # type: ignore[assignment]
-    services.publisher = _KafkaAway()  # type: ignore[assignment]
+    services.gateway.publisher = KafkaAway()  # type: ignore[assignment]
+    services.publisher = KafkaAway()  # type: ignore[assignment]
     try:
         r = omf(env.client, env, "data", data)
         assert r.status_code == 503
