@@ -1,39 +1,56 @@
-"""Pipeline benchmark on the local stack: sustained readings/s end to end, alert latency, and
-raw binary COPY of the same rows, measured in the same run.
+"""Pipeline benchmark on the local stack: sustained readings/s end to end, alert latency, consumer
+lag, CPU and memory per process, and raw binary COPY of the same rows, measured in the same run.
 
-    python bench/bench_pipeline.py [--readings 1000000] [--batch 500] [--probes 40]
+    python bench/bench_pipeline.py --shape teda [--rate 20000] [--readings 6000000]
+    python bench/bench_pipeline.py --shape batched [--readings 1000000] [--batch 500]
+
+Shapes:
+- ``teda`` (a park as its plants send it): 1,000 companies, 20,000 meters in 5,000 streams of
+  4 meters, 5,000 needs of the realistic mix of :mod:`domain.generate`; each company pushes all
+  its meters once per (park) second, split into Kafka records as the doors split them
+  (``bench/teda.py``).
+- ``batched`` (the earlier figure): ``--streams`` heat streams of 50 meters, ``--batch``
+  readings of one stream per Kafka message.
 
 What it does:
 1. Starts the stack if needed; uses its own database (``symbiosis_bench``) and topics
    (``bench.*``), so it never touches the demo's or the tests' data.
-2. Publishes a park: ``--streams`` load streams (heat, 50 meters each) with a few needs, plus
-   ``--probes`` probe streams, each with its own need, that start without surplus.
-3. Starts one stream worker and one sink (the real processes), warms them up, then produces
-   ``--readings`` readings as fast as the producer can, in batches of ``--batch`` readings per
-   Kafka message (one stream per message), with an idempotent ``acks=all`` producer.
+2. Publishes the park plus ``--probes`` probe streams, each with its own need, that start
+   without surplus.
+3. Starts ``--workers`` stream workers and one sink (the real processes), warms them up, then
+   produces ``--readings`` readings, paced at ``--rate`` readings/s (0: as fast as the producer
+   can), with an idempotent ``acks=all`` producer.
 4. While the load runs, every 0.25 s one probe stream gets a reading above its need's minimum:
    alert latency = wall time the ``opened`` alert is read from the alerts topic minus the wall
-   time that reading was sent.
-5. Measures: producer rate; worker rate (readings topic fully committed by the worker);
-   end-to-end rate (all readings stored in PostgreSQL); then, on the same rows, raw binary COPY
-   into an index-less table and the sink's idempotent write path (COPY into staging +
-   INSERT ... ON CONFLICT) without Kafka, each three times (median).
-Prints a markdown table for the README.
+   time that reading was sent. Consumer lag of the workers and the sink is sampled every 2 s.
+5. Measures: producer rate; worker rate (readings topic fully committed by the workers);
+   end-to-end rate (all readings stored in PostgreSQL); CPU seconds and peak RSS of every
+   process (workers, sink, Kafka, PostgreSQL, this load generator); then, on the same rows, raw
+   binary COPY into an index-less table and the sink's write paths without Kafka (median of 3).
+Prints markdown tables for the docs and, last, one JSON line of the figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
+import signal
 import statistics
+import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import orjson
 import psycopg
 from kafka import KafkaConsumer, KafkaProducer
+from procstat import ProcWatch, find_pid  # bench/ runs as a script directory
+from teda import meter_plans, teda_park, teda_pushes
 
 from runtime.settings import Topics
 from schemas.registry import Need, Park, Site, Stream
@@ -156,18 +173,76 @@ def copy_baselines(url: str, rows: list[tuple[object, ...]], repeats: int) -> di
     return {k: statistics.median(v) for k, v in results.items()}
 
 
+@dataclass
+class Load:
+    """The park to publish and the records to send, tick by tick."""
+
+    shape: str
+    park: Park
+    ticks: Iterator[list[tuple[bytes, bytes]]]
+    readings: int
+    describe: str
+
+
+def batched_load(args: argparse.Namespace) -> Load:
+    park = build_park(args.streams, args.probes)
+    messages = load_messages(
+        args.streams, args.readings, args.batch, datetime.now(UTC) - timedelta(days=1)
+    )
+    produced = sum(len(orjson.loads(v)["readings"]) for _, v in messages)
+    return Load(
+        "batched", park, iter([[m] for m in messages]), produced,
+        f"{produced:,} readings in batches of {args.batch} ({args.streams} streams x {METERS_PER_STREAM} meters)",
+    )  # fmt: skip
+
+
+def teda_load(args: argparse.Namespace) -> Load:
+    park = teda_park()
+    probe = build_park(0, args.probes)
+    park = Park(
+        park=park.park, sites=[*park.sites, *(s for s in probe.sites if s.id != "load-plant")],
+        needs=[*park.needs, *(n for n in probe.needs if n.id.startswith("probe-"))],
+    )  # fmt: skip
+    plans = meter_plans([s for s in park.sites if s.id.startswith("site-")])
+    per_tick = sum(len(m) for m in plans.values())
+    ticks = max(args.readings // per_tick, 1)
+    # readings of the past, so a run faster than real time never reads ahead of the clock
+    start = datetime.now(UTC) - timedelta(seconds=ticks + 5)
+    records = sum(len({p.stream for p in m}) for m in plans.values())
+    return Load(
+        "teda", park, teda_pushes(plans, ticks, start), ticks * per_tick,
+        f"{ticks * per_tick:,} readings: {ticks} ticks of {len(plans):,} company pushes "
+        f"({per_tick:,} meters, {records:,} records of {per_tick / records:.0f} readings per tick)",
+    )  # fmt: skip
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (nearest rank) of ``values``; NaN when empty."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
 def main() -> None:
+    """Long because: one benchmark run, start to end; the steps are numbered in the module
+    docstring and each is a few lines here."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shape", choices=["teda", "batched"], default="teda")
     ap.add_argument("--readings", type=int, default=1_000_000)
-    ap.add_argument("--batch", type=int, default=500, help="readings per Kafka message")
-    ap.add_argument("--streams", type=int, default=200)
+    ap.add_argument(
+        "--batch", type=int, default=500, help="batched shape: readings per Kafka message"
+    )
+    ap.add_argument("--streams", type=int, default=200, help="batched shape: streams")
     ap.add_argument("--probes", type=int, default=40)
+    ap.add_argument("--workers", type=int, default=1, help="stream worker processes")
     ap.add_argument("--copy-rows", type=int, default=300_000)
     ap.add_argument(
         "--rate", type=float, default=0,
         help="target readings/s (0: as fast as the producer can); latency is only meaningful "
         "below the pipeline's capacity",
     )  # fmt: skip
+    ap.add_argument("--profile-worker", metavar="PATH", help="run the first worker under py-spy")
     args = ap.parse_args()
 
     base = StackSettings()
@@ -182,19 +257,17 @@ def main() -> None:
         "partitions": 4,
     })  # fmt: skip
     t = settings.topics
-    park = build_park(args.streams, args.probes)
+    load = teda_load(args) if args.shape == "teda" else batched_load(args)
     pipeline = LocalPipeline(settings)
     pipeline.reset()
-    pipeline.publish(park)
-    start = datetime.now(UTC) - timedelta(days=1)
-    messages = load_messages(args.streams, args.readings, args.batch, start)
-    produced = sum(len(orjson.loads(v)["readings"]) for _, v in messages)
+    pipeline.publish(load.park)
     producer = KafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True,
         linger_ms=5, batch_size=1024 * 1024, max_request_size=16 * 1024 * 1024,
     )  # fmt: skip
     latencies: list[float] = []
     sent_at: dict[str, float] = {}
+    lag_samples: list[tuple[float, int, int]] = []
     stop = threading.Event()
 
     def watch_alerts() -> None:
@@ -211,41 +284,76 @@ def main() -> None:
                         latencies.append(now - sent_at.pop(alert["stream"]))
         consumer.close()
 
+    def watch_lag(t0: float) -> None:
+        while not stop.wait(2.0):
+            try:
+                streams_lag, sink_lag = pipeline.lag()
+            except Exception:  # noqa: BLE001 - a missed sample is not a failed run
+                continue
+            lag_samples.append((time.perf_counter() - t0, streams_lag, sink_lag))
+
+    def send_probe(i: int) -> None:
+        k, v = probe_message(i)
+        sent_at[f"probe-{i}"] = time.time()
+        producer.send(t.readings, key=k, value=v)
+
+    wrap = (
+        [
+            str(Path(sys.executable).with_name("py-spy")),
+            "record",
+            "-r",
+            "100",
+            "-f",
+            "raw",
+            "-o",
+            args.profile_worker,
+            "--",
+        ]
+        if args.profile_worker
+        else None
+    )
     try:
-        pipeline.start("streams")
+        for w in range(args.workers):
+            pipeline.start("streams", f"streams-{w}", wrap=wrap if w == 0 else None)
         pipeline.start("sink")
         # warm-up: registry read, consumer groups joined, first writes done
-        producer.send(t.readings, key=b"load-0", value=messages[0][1]).get(30)
-        warm = len(orjson.loads(messages[0][1])["readings"])
-        pipeline.wait_caught_up(warm, timeout_s=180)
+        first = next(load.ticks)
+        for key, value in first:
+            producer.send(t.readings, key=key, value=value)
+        producer.flush()
+        warm = sum(len(orjson.loads(v)["readings"]) for _, v in first)
+        pipeline.wait_caught_up(warm, timeout_s=300)
+        watch = ProcWatch(process_roots(pipeline))
         watcher = threading.Thread(target=watch_alerts)
         watcher.start()
         time.sleep(1)
 
         t0 = time.perf_counter()
-        next_probe, probe_i = t0, 0
-        per_msg_s = args.batch / args.rate if args.rate > 0 else 0.0
-        for n, (key, value) in enumerate(messages[1:]):
-            producer.send(t.readings, key=key, value=value)
+        lagger = threading.Thread(target=watch_lag, args=(t0,))
+        lagger.start()
+        watch.start()
+        next_probe, probe_i, sent, n_records = t0, 0, 0, 0
+        for tick in load.ticks:
+            for key, value in tick:
+                producer.send(t.readings, key=key, value=value)
+            n_records += len(tick)
+            sent += sum(value.count(b'"meter"') for _, value in tick)
             now = time.perf_counter()
-            if per_msg_s:
-                time.sleep(max(t0 + (n + 1) * per_msg_s - now, 0.0))
+            if args.rate > 0:
+                time.sleep(max(t0 + sent / args.rate - now, 0.0))
                 now = time.perf_counter()
             if now >= next_probe and probe_i < args.probes:
-                k, v = probe_message(probe_i)
-                sent_at[f"probe-{probe_i}"] = time.time()
-                producer.send(t.readings, key=k, value=v)
+                send_probe(probe_i)
                 probe_i += 1
                 next_probe = now + 0.25
         producer.flush()
         t_produced = time.perf_counter() - t0
         while probe_i < args.probes:  # load was shorter than the probe schedule
-            k, v = probe_message(probe_i)
-            sent_at[f"probe-{probe_i}"] = time.time()
-            producer.send(t.readings, key=k, value=v).get(30)
+            send_probe(probe_i)
+            producer.flush()
             probe_i += 1
             time.sleep(0.25)
-        total = produced + args.probes
+        total = warm + sent + args.probes
         t_worker = t_stored = None
         while t_stored is None or t_worker is None:
             pipeline.check()
@@ -255,13 +363,20 @@ def main() -> None:
                 t_worker = now
             if t_stored is None and pipeline.stored_readings() >= total:
                 t_stored = now
-            if now > 900:
-                raise SystemExit("pipeline did not catch up in 900 s")
+            if now > 1800:
+                raise SystemExit("pipeline did not catch up in 1800 s")
             time.sleep(0.25)
+        watch.stop()
         time.sleep(2)
         stop.set()
         watcher.join()
+        lagger.join()
+        stored = pipeline.stored_readings()
     finally:
+        stop.set()
+        if args.profile_worker:  # py-spy writes its profile on SIGINT
+            os.kill(pipeline.children["streams-0"].proc.pid, signal.SIGINT)
+            pipeline.children["streams-0"].proc.wait(timeout=60)
         pipeline.stop()
         producer.close()
 
@@ -271,30 +386,51 @@ def main() -> None:
             (args.copy_rows,),
         ).fetchall()
     copy = copy_baselines(settings.database_url, rows, repeats=3)
-    raw = copy["raw"]
+    report(args, load, sent, n_records, t_produced, t_worker, t_stored, latencies, lag_samples,
+           watch, copy, stored - total)  # fmt: skip
 
-    lat = sorted(latencies)
-    p50 = statistics.median(lat) if lat else float("nan")
-    p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else float("nan")
-    measured = produced - warm
-    print(f"\nmachine: {platform.node()} {platform.machine()}, {__import__('os').cpu_count()} cores, "
+
+def process_roots(pipeline: LocalPipeline) -> dict[str, int]:
+    """The processes whose CPU and memory a run reports."""
+    roots = {name: child.proc.pid for name, child in pipeline.children.items()}
+    roots["load generator (this process)"] = os.getpid()
+    for name, needle in (("kafka", "kafka.Kafka"), ("postgresql", "bin/postgres")):
+        pid = find_pid(needle)
+        if pid is not None:
+            roots[name] = pid
+    return roots
+
+
+def report(
+    args: argparse.Namespace, load: Load, sent: int, n_records: int, t_produced: float,
+    t_worker: float, t_stored: float, latencies: list[float],
+    lag_samples: list[tuple[float, int, int]], watch: ProcWatch, copy: dict[str, float],
+    lost: int,
+) -> None:  # fmt: skip
+    """Markdown tables for the docs, then one JSON line of the figures."""
+    raw = copy["raw"]
+    p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
+    worker_rate, e2e_rate = sent / t_worker, sent / t_stored
+    print(f"\nmachine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}")  # fmt: skip
     mode = f"paced at {args.rate:,.0f} readings/s" if args.rate > 0 else "as fast as possible"
-    print(f"mode: {mode}")
-    print(f"readings: {measured:,} in batches of {args.batch} "
-          f"({args.streams} streams x {METERS_PER_STREAM} meters), probes: {len(lat)}/{args.probes}")  # fmt: skip
+    print(f"shape: {load.shape}, {mode}, {args.workers} worker(s)")
+    print(f"load: {load.describe}; probes: {len(latencies)}/{args.probes}")
     print("\n| measure | value |\n|---|---:|")
     print(
-        f"| producer (kafka-python, acks=all, idempotent) | {measured / t_produced:,.0f} readings/s |"
+        f"| producer (kafka-python, acks=all, idempotent) | {sent / t_produced:,.0f} readings/s, {n_records / t_produced:,.0f} records/s |"
     )
     print(
-        f"| stream worker (readings committed by faust) | {measured / t_worker:,.0f} readings/s |"
+        f"| stream worker(s) (readings committed) | {worker_rate:,.0f} readings/s ({worker_rate / raw:.2f} x raw COPY) |"
     )
-    print(f"| end to end (stored in PostgreSQL) | {measured / t_stored:,.0f} readings/s |")
     print(
-        f"| alert latency p50 / p99 ({len(lat)} probes, under load) | {p50 * 1000:,.0f} ms / {p99 * 1000:,.0f} ms |"
+        f"| end to end (stored in PostgreSQL) | {e2e_rate:,.0f} readings/s ({e2e_rate / raw:.2f} x raw COPY) |"
     )
-    print(f"| raw binary COPY, same rows ({len(rows):,}), median of 3 | {raw:,.0f} rows/s |")
+    print(
+        f"| alert latency p50 / p99 ({len(latencies)} probes, under load) | {p50 * 1000:,.0f} ms / {p99 * 1000:,.0f} ms |"
+    )
+    print(f"| readings stored - produced | {lost:+,} |")
+    print(f"| raw binary COPY, same rows, median of 3 | {raw:,.0f} rows/s |")
     for name, label in (
         ("optimistic", "sink write path, new rows (direct COPY under a savepoint)"),
         ("staging", "sink write path, staging + ON CONFLICT"),
@@ -303,7 +439,36 @@ def main() -> None:
         print(
             f"| {label}, median of 3 | {copy[name]:,.0f} rows/s ({copy[name] / raw:.2f} x raw COPY) |"
         )
-    print(f"| end to end vs raw COPY | {measured / t_stored / raw:.2f} x |")
+    if lag_samples:
+        print("\nconsumer lag (records) every ~10 s: t s, workers, sink")
+        for ts, wl, sl in lag_samples[::5]:
+            print(f"  {ts:6.0f} {wl:>9,} {sl:>9,}")
+    print("\n| process | CPU s | CPU / wall | peak RSS MB |\n|---|---:|---:|---:|")
+    for name, cpu in watch.cpu_s.items():
+        print(f"| {name} | {cpu:,.1f} | {cpu / t_stored:.2f} | {watch.peak_rss_mb[name]:,.0f} |")
+    print(
+        orjson.dumps(
+            {
+                "shape": load.shape,
+                "rate_target": args.rate,
+                "workers": args.workers,
+                "worker_readings_per_s": round(worker_rate),
+                "e2e_readings_per_s": round(e2e_rate),
+                "records_per_s": round(n_records / t_produced),
+                "alert_p50_ms": round(p50 * 1000, 1),
+                "alert_p99_ms": round(p99 * 1000, 1),
+                "probes": len(latencies),
+                "raw_copy_rows_per_s": round(raw),
+                "sink_new_rows_per_s": round(copy["optimistic"]),
+                "max_worker_lag": max((w for _, w, _ in lag_samples), default=0),
+                "max_sink_lag": max((s for _, _, s in lag_samples), default=0),
+                "lost": -lost if lost < 0 else 0,
+                "extra": lost if lost > 0 else 0,
+                "cpu_s": {k: round(v, 1) for k, v in watch.cpu_s.items()},
+                "peak_rss_mb": {k: round(v) for k, v in watch.peak_rss_mb.items()},
+            }
+        ).decode()
+    )
 
 
 if __name__ == "__main__":

@@ -55,34 +55,41 @@ class _PairState:
 
 @dataclass(slots=True)
 class AlertTracker:
-    """Lifecycle state of every (stream, need) pair of the streams it is fed."""
+    """Lifecycle state of every (stream, need) pair of the streams it is fed.
+
+    Pairs are held per stream, so every operation costs in proportion to that stream's pairs,
+    never to the whole park's (a TEDA-size park has tens of thousands of open pairs).
+    """
 
     update_threshold: float = 0.2
-    pairs: dict[tuple[str, str], _PairState] = field(default_factory=dict)
+    streams: dict[str, dict[str, _PairState]] = field(default_factory=dict)
+    """stream -> need -> the pair's state."""
 
     def dump(self, stream: str) -> dict[str, list[Any]]:
         """JSON-friendly snapshot of one stream's pairs (what a restart needs to go on)."""
         return {
             need: [st.feasible_since, st.alert_id, st.sequence, st.last_quantity]
-            for (s, need), st in self.pairs.items()
-            if s == stream
+            for need, st in self.streams.get(stream, {}).items()
         }
 
     def load(self, stream: str, state: dict[str, list[Any]]) -> None:
         """Replace one stream's pairs with a :meth:`dump` snapshot."""
-        for key in [k for k in self.pairs if k[0] == stream]:
-            del self.pairs[key]
-        for need, (since, alert_id, sequence, last_quantity) in state.items():
-            self.pairs[(stream, need)] = _PairState(
+        if not state:
+            self.streams.pop(stream, None)
+            return
+        self.streams[stream] = {
+            need: _PairState(
                 feasible_since=float(since),
                 alert_id=alert_id,
                 sequence=int(sequence),
                 last_quantity=float(last_quantity),
             )
+            for need, (since, alert_id, sequence, last_quantity) in state.items()
+        }
 
     def open_needs(self, stream: str) -> list[str]:
         """Needs with an open alert for ``stream`` (the caller re-checks them with hysteresis)."""
-        return [n for (s, n), st in self.pairs.items() if s == stream and st.alert_id is not None]
+        return [n for n, st in self.streams.get(stream, {}).items() if st.alert_id is not None]
 
     def observe(
         self, stream: str, now: datetime, feasible: list[Candidate], held: list[Candidate]
@@ -104,21 +111,21 @@ class AlertTracker:
         current = {c.need: c for c in held}
         current.update({c.need: c for c in feasible})
         feasible_needs = {c.need for c in feasible}
-        for key in [k for k in self.pairs if k[0] == stream]:
-            state = self.pairs[key]
-            need = key[1]
+        pairs = self.streams.setdefault(stream, {})
+        for need in list(pairs):
+            state = pairs[need]
             if need in current and (state.alert_id is not None or need in feasible_needs):
                 continue
             if state.alert_id is not None:
                 events.append(self._event(state, "resolved", stream, need, 0.0))
-            del self.pairs[key]
+            del pairs[need]
         for need in sorted(current):
             cand = current[need]
-            found = self.pairs.get((stream, need))
+            found = pairs.get(need)
             if found is None:
                 if need not in feasible_needs:
                     continue
-                found = self.pairs[(stream, need)] = _PairState(feasible_since=t)
+                found = pairs[need] = _PairState(feasible_since=t)
             state = found
             if state.alert_id is None:
                 if t - state.feasible_since >= cand.min_duration_s:
@@ -126,6 +133,8 @@ class AlertTracker:
                     events.append(self._event(state, "opened", stream, need, cand.quantity))
             elif _moved(state.last_quantity, cand.quantity, self.update_threshold):
                 events.append(self._event(state, "updated", stream, need, cand.quantity))
+        if not pairs:
+            del self.streams[stream]
         return events
 
     @staticmethod

@@ -3,7 +3,9 @@
 A :class:`Directory` holds the latest site (with its streams, meters and tag map), need and
 exchange records by id, and answers the questions the API and the MQTT bridge ask on every
 request: which stream and site a meter belongs to, which company owns a site, stream or need,
-which meter a historian tag names. Pure and synchronous; callers serialise access.
+which meter a historian tag names. Pure and synchronous; callers serialise access. Sites arrive
+in parts (a header and one record per stream); :attr:`Directory.parts` holds them until they
+make a whole site, and only whole sites are put here (see :mod:`domain.site_records`).
 
 Guarantees:
     - A meter, stream or tag belongs to exactly one site: a site record that would take
@@ -20,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from domain.errors import ConfigurationError, UnknownReferenceError
+from domain.site_records import SiteAssembler
 from schemas.omf import OmfContainer, OmfRecord, OmfType, split_omf_key
 from schemas.registry import Exchange, Need, Site, Stream, SubscriptionDisabled, WebhookState
 
@@ -55,6 +58,8 @@ class Directory:
     """OMF types by company, then id (see :mod:`schemas.omf`)."""
     omf_containers: dict[str, dict[str, OmfContainer]] = field(default_factory=dict)
     """OMF containers by company, then id."""
+    parts: SiteAssembler = field(default_factory=SiteAssembler)
+    """Site headers and stream records as they arrived, until they make whole sites."""
     _retired: dict[str, str] = field(default_factory=dict)
     """Stream, meter and need ids dropped -> the company that used them (stored data, alerts
     and webhook events under those ids stay that company's, so no other company may take

@@ -1,8 +1,11 @@
 """Publishing a park's registry (sites with streams, needs, exchanges) to compacted topics.
 
-Each record is keyed by its id, so the topic keeps the latest version of every site, need and
-exchange; a tombstone (``None`` value) withdraws a need or an exchange. Stream workers read the
-whole topics, so a need published while they run is matched from then on.
+Each record is keyed by its id, so the topic keeps the latest version of every site, stream,
+need and exchange; a tombstone (``None`` value) withdraws a stream, a need or an exchange. A
+site is published as one record per stream plus a header listing them
+(:func:`domain.site_records.split_site`), so no record grows with the site: a site of 10,000
+meters is as registrable as one of ten. Stream workers read the whole topics, so a need
+published while they run is matched from then on.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from kafka.errors import KafkaError
 from pydantic import BaseModel
 
 from domain.errors import UnavailableError
+from domain.site_records import WireRecord, split_site
 from runtime.settings import Topics
 from schemas.registry import Exchange, Need, Park, Site
+from topics.catalogue import topic_of
 
 
 class RegistryPublisher:
@@ -44,9 +49,32 @@ class RegistryPublisher:
         value = model.model_dump_json().encode() if model is not None else None
         self._futures.append(self._producer.send(topic, key=key.encode(), value=value))
 
-    def site(self, site: Site) -> None:
-        """Publish (or replace) a site with its streams."""
-        self._send(self.topics.sites, site.id, site)
+    def _send_wire(self, record: WireRecord) -> None:
+        topic = topic_of(self.topics, record.kind)
+        future = self._producer.send(topic, key=record.key.encode(), value=record.value)
+        self._futures.append(future)
+
+    def site(self, site: Site, previous: Site | None = None) -> int:
+        """Publish (or replace) a site with its streams; returns the number of records.
+
+        One record per stream and a header (see :func:`~domain.site_records.split_site`).
+        With ``previous`` (the registered version), the streams it has and ``site`` does not
+        are withdrawn too (tombstones), after the rest is acknowledged: this call then
+        flushes.
+
+        Raises:
+            ConfigurationError: a record would be too large (it names the stream); nothing
+                was sent.
+            UnavailableError: as :meth:`flush`, when there were streams to withdraw.
+        """
+        records = split_site(site, previous)
+        for record in records.records:
+            self._send_wire(record)
+        if records.removals:
+            self.flush()
+            for record in records.removals:
+                self._send_wire(record)
+        return len(records.all)
 
     def need(self, need: Need) -> None:
         """Publish (or replace) a need; workers match it from then on."""
@@ -61,14 +89,22 @@ class RegistryPublisher:
         self._send(self.topics.exchanges, exchange.id, exchange)
 
     def park(self, park: Park) -> int:
-        """Publish every site, need and exchange of a park; returns the number of records."""
-        for s in park.sites:
-            self.site(s)
+        """Publish every site, need and exchange of a park; returns the number of records.
+
+        Streams a site had on the topics before and the park no longer lists are not
+        withdrawn (no previous version is known here): no header lists them, so every
+        follower ignores them.
+
+        Raises:
+            ConfigurationError: a site would need a record that is too large (nothing of
+                that site was sent; the sites before it were).
+        """
+        sent = sum(self.site(s) for s in park.sites)
         for n in park.needs:
             self.need(n)
         for x in park.exchanges:
             self.exchange(x)
-        return len(park.sites) + len(park.needs) + len(park.exchanges)
+        return sent + len(park.needs) + len(park.exchanges)
 
     def flush(self, timeout_s: float = 60.0) -> None:
         """Wait until Kafka acknowledged everything sent.

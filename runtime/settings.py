@@ -32,6 +32,7 @@ class Topics(BaseModel):
     alerts: str = "symbiosis.alerts"
     rejected: str = "symbiosis.rejected"
     sites: str = "symbiosis.registry.sites"
+    streams: str = "symbiosis.registry.streams"
     needs: str = "symbiosis.registry.needs"
     exchanges: str = "symbiosis.registry.exchanges"
     webhook_states: str = "symbiosis.registry.webhook-states"
@@ -52,7 +53,7 @@ class Topics(BaseModel):
 
     def registry(self) -> list[str]:
         """The compacted registry topics, in the order a worker applies them."""
-        return [self.sites, self.needs, self.exchanges, self.webhook_states, self.omf]
+        return [self.sites, self.streams, self.needs, self.exchanges, self.webhook_states, self.omf]
 
 
 class Settings(BaseSettings):
@@ -109,6 +110,20 @@ class Settings(BaseSettings):
     )
     ledger_window_s: float = Field(
         default=10.0, gt=0, description="Window over which measured surplus is averaged."
+    )
+    streams_batch_records: int = Field(
+        default=2_000,
+        ge=1,
+        le=100_000,
+        description="Readings records the stream worker takes at once (outputs and state are "
+        "written once per stream and batch).",
+    )
+    streams_batch_s: float = Field(
+        default=0.05,
+        gt=0,
+        le=10,
+        description="Longest wait of the stream worker for a batch to fill (adds to alert "
+        "latency at low load).",
     )
     alert_hysteresis: float = Field(
         default=0.1,

@@ -1,14 +1,17 @@
 """The park's registry: sites, the surplus streams they give, the needs they have, exchanges.
 
 A park file (YAML) is a :class:`Park`. The same models travel on the registry topics, one
-record per id. Cross-references (a need's site, an exchange's stream) are checked by
-:class:`Park`; a single record only checks itself.
+record per id, except a site: on the wire it is split into a :class:`SiteHeader` (the site
+without its streams) and one :class:`StreamRecord` per stream, so no record grows with the
+number of streams or meters of a site (see :mod:`domain.site_records`). Cross-references (a
+need's site, an exchange's stream) are checked by :class:`Park`; a single record only checks
+itself.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Final, Literal, Self
 
 from pydantic import Field, HttpUrl, model_validator
 
@@ -26,9 +29,19 @@ EwcPrefix = Annotated[
         description="An EWC chapter (2 digits), sub-chapter (4) or code (6).",
     ),
 ]
+HistorianTag = Annotated[str, Field(min_length=1, max_length=256)]
+"""A historian's name for a meter (PI point, OMF container id, tag path)."""
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 DistanceKm = Annotated[float, Field(gt=0, le=20_000)]
+RevisionHex = Annotated[str, Field(pattern=r"^[0-9a-f]{16,64}$")]
+
+MAX_METERS_PER_STREAM: Final = 10_000
+"""Meters of one stream: a stream travels as one registry record, and 10,000 meter ids of at
+most 64 characters are at most ~660 KiB of JSON, under the 768 KiB registry record limit
+(:data:`domain.site_records.MAX_RECORD_BYTES`) and Kafka's default 1 MiB."""
+MAX_STREAMS_PER_SITE: Final = 10_000
+"""Streams of one site: its header record lists their ids (at most ~660 KiB likewise)."""
 
 
 class WaterQuality(StrEnum):
@@ -64,6 +77,7 @@ class Stream(StrictModel):
     name: str | None = None
     meters: list[Slug] = Field(
         default_factory=list,
+        max_length=MAX_METERS_PER_STREAM,
         description="Meters measuring this stream; empty means one meter with the stream's id.",
     )
     temperature_c: float | None = Field(
@@ -121,8 +135,8 @@ class Stream(StrictModel):
         return self.meters or [self.id]
 
 
-class Site(StrictModel):
-    """A plant or facility of one company, at one place."""
+class _SiteFields(StrictModel):
+    """What a site is, apart from its streams: shared by :class:`Site` and :class:`SiteHeader`."""
 
     id: Slug
     name: str
@@ -132,8 +146,13 @@ class Site(StrictModel):
     disclose_identity: bool = Field(
         default=False, description="Partners' alerts may name this site's company."
     )
-    streams: list[Stream] = Field(default_factory=list)
-    tag_map: dict[Annotated[str, Field(min_length=1, max_length=256)], Slug] = Field(
+
+
+class Site(_SiteFields):
+    """A plant or facility of one company, at one place."""
+
+    streams: list[Stream] = Field(default_factory=list, max_length=MAX_STREAMS_PER_SITE)
+    tag_map: dict[HistorianTag, Slug] = Field(
         default_factory=dict,
         description="Historian tag (PI point, OMF container id) -> meter of this site, for "
         "pushes that name tags instead of meters.",
@@ -145,6 +164,58 @@ class Site(StrictModel):
         for tag, meter in self.tag_map.items():
             if meter not in meters:
                 raise ValueError(f"tag_map[{tag!r}]: {meter!r} is not a meter of this site")
+        return self
+
+    @model_validator(mode="after")
+    def _stream_ids_unique(self) -> Self:
+        _unique("stream", [st.id for st in self.streams])
+        return self
+
+
+class SiteHeader(_SiteFields):
+    """A site on the sites topic, keyed by site id, without its streams (the current format).
+
+    Its streams travel as :class:`StreamRecord` s keyed by stream id; ``stream_ids`` lists
+    them in order. Every record of one registration carries the same ``revision`` (a digest
+    of the whole site), so a follower knows which stream records belong to which version
+    (see :class:`domain.site_records.SiteAssembler`). A :class:`Site` with its streams
+    embedded (the format before this one) is still read from the sites topic.
+    """
+
+    stream_ids: list[Slug] = Field(
+        max_length=MAX_STREAMS_PER_SITE, description="The site's streams, in order."
+    )
+    revision: RevisionHex = Field(
+        description="Digest of the whole site; its stream records carry the same."
+    )
+
+    @model_validator(mode="after")
+    def _stream_ids_unique(self) -> Self:
+        _unique("stream", self.stream_ids)
+        return self
+
+
+class StreamRecord(StrictModel):
+    """One stream of a site on the streams topic, keyed by the stream's id.
+
+    Carries the site's ``tag_map`` entries that name this stream's meters, so a site's
+    tags grow with its streams instead of in one record. A tombstone (no value) says the
+    stream was removed from its site.
+    """
+
+    site: Slug = Field(description="The site giving the stream.")
+    revision: RevisionHex = Field(description="The site version (its header's) it belongs to.")
+    stream: Stream
+    tags: dict[HistorianTag, Slug] = Field(
+        default_factory=dict, description="The site's tag_map entries naming this stream's meters."
+    )
+
+    @model_validator(mode="after")
+    def _tags_name_own_meters(self) -> Self:
+        meters = set(self.stream.meter_ids)
+        for tag, meter in self.tags.items():
+            if meter not in meters:
+                raise ValueError(f"tags[{tag!r}]: {meter!r} is not a meter of this stream")
         return self
 
 

@@ -50,5 +50,8 @@ class AlertBook:
             self.tracker.load(stream, orjson.loads(snapshot) if snapshot is not None else {})
         alerts = self.decisions.decide(entry, self.tracker)
         new = orjson.dumps(self.tracker.dump(stream))
+        if snapshot is not None and new == snapshot:
+            # unchanged: keep the table's object (no table write, no reload next time)
+            new = snapshot
         self._snapshots[stream] = new
         return alerts, new

@@ -1,16 +1,22 @@
-"""The stream worker: a faust app with two agents and a registry follower.
+"""The stream worker: a faust app with one agent, a registry follower and a lag timer.
 
 - ``follow_registry`` (task): every worker reads the whole compacted registry topics (sites,
   needs, exchanges) into its matcher and ledger book, so a need registered while it runs is
-  matched from then on. Agents start processing once the registry has been read to its end.
-- ``ledger`` (agent): readings topic (batches keyed by stream) -> per-stream ledger ->
-  ledger topic (compacted, keyed by stream). Window state lives in a changelog-backed table.
-- ``alerts`` (agent): ledger topic -> matcher + lifecycle -> alerts topic. Lifecycle state
-  lives in a changelog-backed table.
+  matched from then on. The agent starts processing once the registry has been read to its end.
+- ``readings`` (agent): readings topic (batches keyed by stream), taken in batches of records
+  -> per-stream ledger -> ledger topic (compacted, keyed by stream) and, on each stream's newest
+  entry of the batch, matcher + alert lifecycle -> alerts topic
+  (:class:`~streams.stage.ReadingsStage`). Window and lifecycle state live in two
+  changelog-backed tables, written once per stream and batch.
 
-Both tables are keyed by stream id like their source topics, so partitions (and their state)
+Why one agent and batches: faust's consumer path costs ~0.2 ms per event on the 2-core machine
+(a no-op agent drains ~4,400 small records/s), so a park sending many small records (TEDA: one
+record per stream per second) cannot afford a second per-event stage or per-event table writes;
+``docs/performance.md`` has the measurements.
+
+Both tables are keyed by stream id like the readings topic, so partitions (and their state)
 move together between workers; after a crash faust restores the tables from their changelogs
-and replays uncommitted messages, which the ledger ignores (readings not newer than a meter's
+and replays uncommitted records, which the ledger ignores (readings not newer than a meter's
 newest) and the alert lifecycle turns into the same idempotency keys. Payloads are bytes on the
 wire and :mod:`schemas` models in code (pydantic, not ``faust.Record``). Invalid input goes to
 the rejected topic with the reason.
@@ -19,7 +25,7 @@ the rejected topic with the reason.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,18 +33,15 @@ import faust
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
-from pydantic import ValidationError
 
-from domain.errors import SymbiosisError
 from domain.matching import Matcher
 from runtime import metrics
 from runtime.settings import Settings
-from schemas.ledger import LedgerEntry
-from schemas.readings import ReadingBatch
 from schemas.rejections import Rejection
 from streams.alert_state import AlertBook
 from streams.ledger_state import LedgerBook
 from streams.registry import RegistryView
+from streams.stage import Incoming, ReadingsStage
 from topics.kafka_admin import group_lag_by_topic
 from topics.kafka_security import faust_broker_credentials, kafka_client_options
 
@@ -66,8 +69,7 @@ def create_app(settings: Settings) -> faust.App:
     app = _faust_app(settings)
     worker = _Worker.of(app, settings)
     _follow_registry(app, worker)
-    _ledger_agent(app, worker)
-    _alerts_agent(app, worker)
+    _readings_agent(app, worker)
     _lag_timer(app, worker)
     t = settings.topics
     metrics.touch(STAGE, [t.readings, t.ledger, t.alerts, t.rejected])
@@ -110,6 +112,7 @@ class _Worker:
     alert_state: Any
     book: LedgerBook
     alert_book: AlertBook
+    stage: ReadingsStage
     registry: RegistryView
     registry_ready: asyncio.Event
 
@@ -127,14 +130,59 @@ class _Worker:
 
         matcher = Matcher()
         book = LedgerBook(settings.ledger_window_s, max_skew_s=settings.max_clock_skew_s)
+        alert_book = AlertBook(matcher, hysteresis=settings.alert_hysteresis)
         return cls(
             settings=settings, options=kafka_client_options(settings),
             readings=topic(t.readings), ledger_topic=topic(t.ledger),
             alerts_topic=topic(t.alerts), rejected=topic(t.rejected),
             ledger_state=table(LEDGER_TABLE), alert_state=table(ALERT_TABLE),
-            book=book, alert_book=AlertBook(matcher, hysteresis=settings.alert_hysteresis),
+            book=book, alert_book=alert_book, stage=ReadingsStage(book, alert_book),
             registry=RegistryView(t, matcher, book), registry_ready=asyncio.Event(),
         )  # fmt: skip
+
+    async def process(self, events: Sequence[Any]) -> None:
+        """One batch of readings events: outputs first, acknowledged; then the tables.
+
+        Output before state: the ledger entries and alerts of the batch are sent and Kafka has
+        acknowledged them before the tables change (and before faust acks the events, which
+        happens when this returns). A crash in between replays the batch, which gives the same
+        entries and idempotency keys (dropped downstream); the reverse order could lose an alert.
+        """
+        t = self.settings.topics
+        records = [
+            Incoming(e.message.partition, f"{t.readings}/{e.message.partition}/{e.message.offset}",
+                     e.value)
+            for e in events
+        ]  # fmt: skip
+        metrics.EVENTS_IN.labels(STAGE, t.readings).inc(len(records))
+        out = self.stage.process(records, self.ledger_state.get, self.alert_state.get)
+        sent = []
+        for entry in out.ledger:
+            sent.append(await self.ledger_topic.send(
+                key=entry.stream.encode(), value=entry.model_dump_json().encode()))  # fmt: skip
+        for alert in out.alerts:
+            sent.append(await self.alerts_topic.send(
+                key=alert.stream.encode(), value=alert.model_dump_json().encode()))  # fmt: skip
+            metrics.ALERTS.labels(alert.event.value).inc()
+        for refused in out.refused:
+            if refused.internal:
+                metrics.FAILURES.labels(STAGE, "internal").inc()
+            await self.reject(refused.reason, refused.payload, refused.source)
+        if sent:
+            await asyncio.gather(*sent)
+        for table, writes in ((self.ledger_state, out.ledger_state),
+                              (self.alert_state, out.alert_state)):  # fmt: skip
+            for write in writes:
+                table.data[write.key] = write.value
+                table.send_changelog(write.partition, write.key, write.value)
+        metrics.READINGS.labels(STAGE).inc(out.readings)
+        metrics.EVENTS_OUT.labels(STAGE, t.ledger).inc(len(out.ledger))
+        metrics.EVENTS_OUT.labels(STAGE, t.alerts).inc(len(out.alerts))
+        if out.ledger:
+            metrics.saw_event_time(STAGE, max(e.updated_at for e in out.ledger).timestamp())
+        if out.alerts:
+            log.info("alerts.emitted", alerts=len(out.alerts), streams=len(out.ledger),
+                     opened=sum(a.event.value == "opened" for a in out.alerts))  # fmt: skip
 
     async def reject(self, reason: str, payload: bytes | None, source: str) -> None:
         """Put one refused record on the rejected topic, with its reason and source."""
@@ -184,71 +232,20 @@ def _follow_registry(app: faust.App, w: _Worker) -> None:
             await consumer.stop()
 
 
-def _ledger_agent(app: faust.App, w: _Worker) -> None:
-    """Readings (batches keyed by stream) -> per-stream ledger -> the ledger topic."""
-    t = w.settings.topics
+def _readings_agent(app: faust.App, w: _Worker) -> None:
+    """Readings (batches keyed by stream) -> ledger entries and alerts, records in batches.
+
+    See :class:`~streams.stage.ReadingsStage` and :meth:`_Worker.process` for the order.
+    """
+    s = w.settings
 
     @app.agent(w.readings)
-    async def ledger(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+    async def readings(
+        stream: Any,
+    ) -> AsyncIterator[None]:  # faust.Stream (StreamT lacks take_events)
         await w.registry_ready.wait()
-        async for event in stream.events():
-            value: bytes = event.value
-            metrics.EVENTS_IN.labels(STAGE, t.readings).inc()
-            where = f"{t.readings}/{event.message.partition}/{event.message.offset}"
-            try:
-                batch = ReadingBatch.model_validate_json(value)
-                key = batch.stream.encode()
-                entry, snapshot = w.book.apply(batch, w.ledger_state.get(key))
-            except (ValidationError, SymbiosisError) as e:
-                await w.reject(str(e), value, where)
-                continue
-            except Exception as e:  # faust would ack and skip it silently: reject instead
-                metrics.FAILURES.labels(STAGE, "internal").inc()
-                log.exception("streams.ledger_failed", source=where)
-                await w.reject(f"internal error: {e!r}", value, where)
-                continue
-            w.ledger_state[key] = snapshot
-            await w.ledger_topic.send(key=key, value=entry.model_dump_json().encode())
-            metrics.READINGS.labels(STAGE).inc(len(batch.readings))
-            metrics.EVENTS_OUT.labels(STAGE, t.ledger).inc()
-            metrics.saw_event_time(STAGE, entry.updated_at.timestamp())
-            yield None
-
-
-def _alerts_agent(app: faust.App, w: _Worker) -> None:
-    """Ledger entries -> matcher and alert lifecycle -> the alerts topic."""
-    t = w.settings.topics
-
-    @app.agent(w.ledger_topic)
-    async def alerts(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        await w.registry_ready.wait()
-        async for event in stream.events():
-            metrics.EVENTS_IN.labels(STAGE, t.ledger).inc()
-            where = f"{t.ledger}/{event.message.partition}/{event.message.offset}"
-            try:
-                entry = LedgerEntry.model_validate_json(event.value or b"")
-                key = entry.stream.encode()
-                emitted, snapshot = w.alert_book.apply(entry, w.alert_state.get(key))
-            except (ValidationError, KeyError, SymbiosisError) as e:
-                metrics.FAILURES.labels(STAGE, "alerting").inc()
-                await w.reject(f"alerting failed: {e!r}", event.value, where)
-                continue
-            except Exception as e:  # faust would ack and skip it silently: reject instead
-                metrics.FAILURES.labels(STAGE, "internal").inc()
-                log.exception("streams.alerting_failed", source=where)
-                await w.reject(f"internal error: {e!r}", event.value, where)
-                continue
-            # Output before state: wait until Kafka has every alert of this entry, then save
-            # the lifecycle. A crash in between replays the entry and re-emits the same
-            # idempotency keys (dropped downstream); the reverse order could lose an event.
-            for alert in emitted:
-                sent = await w.alerts_topic.send(key=key, value=alert.model_dump_json().encode())
-                await sent
-                metrics.EVENTS_OUT.labels(STAGE, t.alerts).inc()
-                metrics.ALERTS.labels(alert.event.value).inc()
-                log.info("alert.emitted", lifecycle=alert.event.value, stream=alert.stream,
-                         need=alert.need)  # fmt: skip
-            w.alert_state[key] = snapshot
+        async for events in stream.take_events(s.streams_batch_records, within=s.streams_batch_s):
+            await w.process(events)
             yield None
 
 
@@ -262,7 +259,7 @@ def _lag_timer(app: faust.App, w: _Worker) -> None:
         try:
             lag = await loop.run_in_executor(
                 None, group_lag_by_topic, s.kafka_bootstrap, s.streams_group,
-                [s.topics.readings, s.topics.ledger], w.options,
+                [s.topics.readings], w.options,
             )  # fmt: skip
         except KafkaError as e:
             log.warning("streams.lag_unavailable", error=str(e))

@@ -1,9 +1,13 @@
 """The worker's view of the registry: sites, needs and exchanges from compacted topics.
 
 Records arrive keyed by id, in any order across topics; a ``None`` value (tombstone) removes
-the id. A need whose site has not arrived yet, or an exchange whose need has not, waits in a
-pending set and is applied as soon as what it references is known, so start-up order does not
-matter. Invalid records are reported to the caller (for the rejected topic), never applied.
+the id. A site arrives in parts, a header and one record per stream: its
+:class:`~domain.site_records.SiteAssembler` holds them and the matcher and ledger get the
+whole site once per version (a stream record before its header waits for it; a header
+listing fewer streams drops the others from both). A need whose site has not arrived yet, or
+an exchange whose need has not, waits in a pending set and is applied as soon as what it
+references is known, so start-up order does not matter. Invalid records are reported to the
+caller (for the rejected topic), never applied.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from pydantic import ValidationError
 from domain.errors import SymbiosisError
 from domain.matching import Matcher
 from domain.registry_records import decode_record
+from domain.site_records import SiteAssembler
 from runtime.settings import Topics
-from schemas.registry import Exchange, Need, Site
+from schemas.registry import Exchange, Need, Site, SiteHeader, StreamRecord
 from streams.ledger_state import LedgerBook
 from topics.catalogue import TopicIndex, index, registry_kind
 
@@ -39,6 +44,8 @@ class RegistryView:
     book: LedgerBook
     pending_needs: dict[str, Need] = field(default_factory=dict)
     pending_exchanges: dict[str, Exchange] = field(default_factory=dict)
+    sites: SiteAssembler = field(default_factory=SiteAssembler)
+    """Site headers and stream records, until they make whole sites."""
     applied: int = 0
     _index: TopicIndex = field(init=False, repr=False)
 
@@ -50,18 +57,25 @@ class RegistryView:
 
         Each refused item names itself: the record, or a pending need or exchange that could
         not be applied when what it references arrived. One bad item never blocks the others.
+        A site's header or stream record that does not complete a site leaves the pending needs
+        and exchanges alone (cheap: a site of 2,000 streams settles them once, not 2,000 times).
         """
         record_id = key.decode("utf-8", errors="replace") if key else ""
         kind = registry_kind(self._index, topic)
         if kind is None:
             return [Refused(f"{topic} is not a registry topic", value or b"", record_id)]
+        settle = True
         try:
             record = decode_record(kind, value)
             if kind in ("webhook_state", "omf"):
                 pass  # whom delivery sends to, how the API reads OMF data: not the matcher's
-            elif isinstance(record, Site):
-                self.matcher.update_site(record)
-                self.book.update_site(record)
+            elif kind == "stream":
+                assert record is None or isinstance(record, StreamRecord)
+                settle = self._update_site(self.sites.put_stream(record_id, record))
+            elif isinstance(record, SiteHeader):
+                settle = self._update_site(self.sites.put_header(record))
+            elif isinstance(record, Site):  # the old format, streams embedded
+                settle = self._update_site(self.sites.put_site(record))
             elif kind == "need":
                 if record is None:
                     self.pending_needs.pop(record_id, None)
@@ -79,7 +93,20 @@ class RegistryView:
         except (ValidationError, SymbiosisError) as e:
             return [Refused(str(e), value or b"", record_id)]
         self.applied += 1
-        return self._settle()
+        return self._settle() if settle else []
+
+    def _update_site(self, site: Site | None) -> bool:
+        """Give a whole site (if any) to the matcher and the ledger book; whether there was one.
+
+        Raises:
+            SymbiosisError: the matcher refuses one of its streams (see
+                :meth:`~domain.matching.Matcher.update_site`).
+        """
+        if site is None:
+            return False
+        self.matcher.update_site(site)
+        self.book.update_site(site)
+        return True
 
     def _settle(self) -> list[Refused]:
         refused: list[Refused] = []

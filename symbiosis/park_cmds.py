@@ -33,7 +33,16 @@ from schemas.ledger import LedgerEntry
 from schemas.offers import Offer
 from schemas.omf import OmfRecord
 from schemas.readings import Reading, ReadingBatch
-from schemas.registry import Exchange, Need, Park, Site, Stream, WebhookState
+from schemas.registry import (
+    Exchange,
+    Need,
+    Park,
+    Site,
+    SiteHeader,
+    Stream,
+    StreamRecord,
+    WebhookState,
+)
 from schemas.rejections import Rejection
 from schemas.views import AlertCloudEvent, AlertWebhook
 
@@ -47,6 +56,8 @@ PAYLOAD_MODELS: Final[dict[str, type[BaseModel]]] = {
     "Alert": Alert,
     "Site": Site,
     "Stream": Stream,
+    "SiteHeader": SiteHeader,
+    "StreamRecord": StreamRecord,
     "Need": Need,
     "Exchange": Exchange,
     "Offer": Offer,

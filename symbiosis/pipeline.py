@@ -114,14 +114,17 @@ class LocalPipeline:
             publisher.close()
         return records
 
-    def start(self, role: str, name: str | None = None) -> Child:
-        """Start a child of ``role`` (a key of :data:`ROLES`) under ``name`` (default: role)."""
+    def start(self, role: str, name: str | None = None, *, wrap: list[str] | None = None) -> Child:
+        """Start a child of ``role`` (a key of :data:`ROLES`) under ``name`` (default: role).
+
+        ``wrap`` is a command the child runs under (e.g. a profiler: ``py-spy record ... --``).
+        """
         name = name or role
         self.logs.mkdir(parents=True, exist_ok=True)
         path = self.logs / f"{name}.log"
         with path.open("ab") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", *ROLES[role]],
+                [*(wrap or []), sys.executable, "-m", *ROLES[role]],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -174,7 +177,7 @@ class LocalPipeline:
         """Uncommitted records of the stream workers' and the sink's consumer groups."""
         s, t = self.settings, self.settings.topics
         return (
-            group_lag(s.kafka_bootstrap, s.streams_group, [t.readings, t.ledger]),
+            group_lag(s.kafka_bootstrap, s.streams_group, [t.readings]),
             group_lag(s.kafka_bootstrap, s.sink_group, [t.readings, t.ledger, t.alerts]),
         )
 

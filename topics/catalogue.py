@@ -27,7 +27,7 @@ from schemas.ledger import LedgerEntry
 from schemas.offers import Offer
 from schemas.omf import OmfRecord
 from schemas.readings import ReadingBatch
-from schemas.registry import Exchange, Need, Site, WebhookState
+from schemas.registry import Exchange, Need, SiteHeader, StreamRecord, WebhookState
 from schemas.rejections import Rejection
 
 
@@ -55,7 +55,9 @@ CATALOGUE: Final[tuple[TopicSpec, ...]] = (
     TopicSpec("ledger", LedgerEntry, "stream id"),
     TopicSpec("alerts", Alert, "stream id"),
     TopicSpec("rejected", Rejection, "company or stage (may be empty)"),
-    TopicSpec("sites", Site, "site id", compacted=True, registry="site"),
+    # a site header (or, written before, a Site with its streams embedded) and its streams
+    TopicSpec("sites", SiteHeader, "site id", compacted=True, registry="site"),
+    TopicSpec("streams", StreamRecord, "stream id", compacted=True, registry="stream"),
     TopicSpec("needs", Need, "need id", compacted=True, registry="need"),
     TopicSpec("exchanges", Exchange, "exchange id", compacted=True, registry="exchange"),
     TopicSpec("webhook_states", WebhookState, "need id", compacted=True, registry="webhook_state"),
@@ -82,6 +84,12 @@ def decode(topics: TopicIndex, name: str, value: bytes | None) -> BaseModel:
         pydantic.ValidationError: the value is not a valid payload of that topic.
     """
     return topics[name].payload.model_validate_json(value or b"")
+
+
+def topic_of(topics: Topics, kind: RegistryKind) -> str:
+    """The name of the topic holding registry records of ``kind`` in this deployment."""
+    name: str = next(getattr(topics, s.field) for s in CATALOGUE if s.registry == kind)
+    return name
 
 
 def registry_kind(topics: TopicIndex, name: str) -> RegistryKind | None:

@@ -1,9 +1,12 @@
 """A live :class:`~domain.directory.Directory` fed by the compacted registry topics.
 
-A background thread reads the sites, needs and exchanges topics from the beginning (no consumer
-group: every API replica and bridge keeps its own full copy, like a table) and applies each
-record under a lock. :meth:`RegistryFollower.wait_ready` returns once everything that was on the
-topics at start-up has been applied, so a process never answers from a half-read registry.
+A background thread reads the registry topics (sites, their streams, needs, exchanges, webhook
+states, OMF definitions) from the beginning (no consumer group: every API replica and bridge
+keeps its own full copy, like a table) and applies each record under a lock. A site arrives
+as a header and one record per stream; the directory gets it once it holds them all (see
+:mod:`domain.site_records`), so a stream record read before its header simply waits.
+:meth:`RegistryFollower.wait_ready` returns once everything that was on the topics at start-up
+has been applied, so a process never answers from a half-read registry.
 Writes made through this process are applied at once as well (:meth:`RegistryFollower.apply`),
 so a client reads its own writes without waiting for the round trip.
 """
@@ -91,7 +94,8 @@ class RegistryFollower:
         Raises:
             ConfigurationError: the record conflicts with the registry (see
                 :class:`~domain.directory.Directory`).
-            pydantic.ValidationError: the record is not a valid site, need or exchange.
+            InvalidRecordError: a stream record under another stream's key.
+            pydantic.ValidationError: the record is not a valid record of its topic's kind.
         """
         kind = registry_kind(self._index, topic)
         if kind is None:
@@ -141,7 +145,10 @@ class RegistryFollower:
             waiting = self._apply_all(waiting)
             if not end and not self._ready.is_set():
                 self._ready.set()
-                log.info("registry.ready", records=self.applied, waiting=len(waiting))
+                with self._lock:
+                    incomplete = self.directory.parts.waiting()
+                log.info("registry.ready", records=self.applied, waiting=len(waiting),
+                         incomplete_sites=len(incomplete))  # fmt: skip
 
     def _apply_all(
         self, records: list[tuple[str, str, bytes | None]]

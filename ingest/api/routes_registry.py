@@ -31,6 +31,7 @@ from domain.exchanges import (
     check_terms,
     proposal,
 )
+from domain.site_records import split_site
 from domain.subscriptions import secret_text, signing_keys
 from domain.url_guard import NAME_REFUSED, RefusedAddressError
 from ingest.api.auth import Caller, Svc, take_registry_write
@@ -38,6 +39,7 @@ from ingest.api.errors import COMMON_RESPONSES, ApiError, responses, validation_
 from ingest.api.services import Services
 from schemas.registry import Exchange, ExchangeTerms, Need, Site, Stream
 from schemas.views import FieldError, WebhookSecret
+from topics.catalogue import topic_of
 
 log = structlog.get_logger(__name__)
 
@@ -128,6 +130,50 @@ async def _publish_async(
         raise ApiError(409, str(e)) from e
 
 
+def _publish_site(svc: Services, check: Callable[[], None], site: Site) -> None:
+    """:func:`_publish` for a site: check, publish its records, wait, apply locally.
+
+    A site travels as one record per stream plus a header
+    (:func:`~domain.site_records.split_site`), so no record grows with its streams and meters.
+    All are acknowledged before the answer; the streams the registered version has and
+    ``site`` drops are withdrawn (tombstones) once the rest is acknowledged (see
+    :class:`~domain.site_records.SiteRecords`). Followers apply the site once, when they
+    hold all of its records.
+
+    Raises:
+        ApiError: 422 if a record would be too large, or would not survive its serialisation.
+        UnavailableError: Kafka did not acknowledge every record (the answer is 503: retry).
+    """
+    with svc.registry_writes:
+        check()
+        with svc.registry.locked() as d:
+            previous = d.sites.get(site.id)
+        try:
+            records = split_site(site, previous)
+        except ConfigurationError as e:
+            raise ApiError(422, str(e)) from e
+        topics = svc.settings.topics
+        for step in (records.records, records.removals):
+            if step:
+                futures = [svc.publisher.send(topic_of(topics, r.kind), r.key, r.value)
+                           for r in step]  # fmt: skip
+                svc.publisher.wait(futures, svc.settings.api_ack_timeout_s)
+        for r in records.all:
+            svc.registry.apply(topic_of(topics, r.kind), r.key, r.value)
+
+
+async def _publish_site_async(svc: Services, caller: Caller, site: Site) -> None:
+    """:func:`_publish_site` in the thread pool, counted against the company's write rate."""
+    _take_write(svc, caller)
+    check = partial(_check_site, svc, caller, site)
+    try:
+        await run_in_threadpool(_publish_site, svc, check, site)
+    except TransientError as e:
+        raise ApiError(503, f"not accepted, retry: {e}") from e
+    except InvalidInputError as e:  # changed under us between check and apply
+        raise ApiError(409, str(e)) from e
+
+
 def _quota(what: str, used: int, limit: int) -> None:
     """Refuse a write that would take a company past one of its quotas (409)."""
     if used >= limit:
@@ -169,8 +215,7 @@ def _retire_first(svc: Services, items: list[tuple[str, str, str]]) -> None:
 async def put_site(site_id: str, site: Site, caller: Caller, svc: Svc) -> Site:
     """Register or replace a site with its streams (and historian tag map)."""
     _same_id(site_id, site.id)
-    check = partial(_check_site, svc, caller, site)
-    await _publish_async(svc, caller, _checked(check, site), svc.settings.topics.sites, site.id)
+    await _publish_site_async(svc, caller, site)
     return site
 
 
@@ -193,8 +238,7 @@ async def put_stream(
         raise ApiError(
             422, "the site with this stream is not valid", validation_errors(e.errors())
         ) from e
-    check = partial(_check_site, svc, caller, site)
-    await _publish_async(svc, caller, _checked(check, site), svc.settings.topics.sites, site.id)
+    await _publish_site_async(svc, caller, site)
     return site
 
 

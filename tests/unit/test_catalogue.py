@@ -13,7 +13,7 @@ from domain.registry_records import KINDS, apply_record, decode_record
 from runtime.settings import Topics
 from schemas.readings import ReadingBatch
 from schemas.registry import Need, Site, SubscriptionDisabled, WebhookState
-from topics.catalogue import CATALOGUE, decode, index, registry_kind
+from topics.catalogue import CATALOGUE, decode, index, registry_kind, topic_of
 
 
 def test_every_topic_has_one_entry_and_compaction_agrees() -> None:
@@ -24,6 +24,12 @@ def test_every_topic_has_one_entry_and_compaction_agrees() -> None:
         name = getattr(topics, spec.field)
         assert (configs[name].get("cleanup.policy") == "compact") == spec.compacted, name
     assert [registry_kind(index(topics), n) for n in topics.registry()] == list(KINDS)
+
+
+def test_each_registry_kind_is_published_to_its_one_topic() -> None:
+    topics = Topics(streams="park-a.registry.streams")
+    assert [topic_of(topics, kind) for kind in KINDS] == topics.registry()
+    assert topic_of(topics, "stream") == "park-a.registry.streams"
 
 
 def test_decode_by_topic_name_follows_the_deployments_names() -> None:

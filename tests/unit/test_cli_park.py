@@ -115,6 +115,8 @@ MODELS = [
     "Alert",
     "Site",
     "Stream",
+    "SiteHeader",
+    "StreamRecord",
     "Need",
     "Exchange",
     "Offer",

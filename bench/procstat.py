@@ -1,0 +1,90 @@
+"""CPU seconds and peak RSS of the processes a benchmark runs, read from ``/proc`` (Linux).
+
+:class:`ProcWatch` samples named process groups (a pid and its descendants, e.g. PostgreSQL's
+backends) at start and end: CPU = user + system seconds spent in between (children that
+exited in between are missed, which a benchmark's long-lived processes never do); peak RSS =
+the largest ``VmHWM`` (high-water mark) of any process of the group.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+
+def _hwm_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every live process below it."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def find_pid(needle: str) -> int | None:
+    """The oldest process whose command line contains ``needle`` (``None``: none)."""
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if needle in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(
+                    errors="replace"
+                ):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return min(found) if found else None
+
+
+@dataclass
+class ProcWatch:
+    """CPU and peak RSS per named group of processes, between :meth:`start` and :meth:`stop`."""
+
+    roots: dict[str, int]
+    _start: dict[str, float] = field(default_factory=dict)
+    cpu_s: dict[str, float] = field(default_factory=dict)
+    peak_rss_mb: dict[str, float] = field(default_factory=dict)
+
+    def _cpu(self, root: int) -> float:
+        return sum(_cpu_s(p) for p in descendants(root))
+
+    def start(self) -> None:
+        """Take the starting CPU counters."""
+        self._start = {name: self._cpu(pid) for name, pid in self.roots.items()}
+
+    def stop(self) -> None:
+        """CPU used since :meth:`start`, and each group's peak RSS so far."""
+        for name, pid in self.roots.items():
+            self.cpu_s[name] = self._cpu(pid) - self._start.get(name, 0.0)
+            self.peak_rss_mb[name] = max((_hwm_mb(p) for p in descendants(pid)), default=0.0)

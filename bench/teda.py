@@ -1,0 +1,111 @@
+"""The TEDA-shaped load: a park as its plants really send it, for the benchmarks.
+
+TEDA (Tianjin) has 1,000+ companies; a historian pushes its company's meters once a second in
+one request. :func:`teda_park` builds such a park with :func:`domain.generate.generate_park`
+(the realistic mix of kinds, units, qualities and distances, 5,000 needs), giving every stream
+``meters_per_stream`` meters; :func:`teda_pushes` yields, tick by tick, one push per company:
+the readings of all its meters at that second, split into Kafka records exactly as the doors
+split them (:func:`ingest.gateway.records_of`), so the benchmark's records are the doors'.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+import orjson
+
+from domain.generate import generate_park
+from schemas.registry import Park, Site, Stream
+
+COMPANIES: Final = 1_000
+STREAMS_PER_SITE: Final = 5
+METERS_PER_STREAM: Final = 4
+NEEDS: Final = 5_000
+
+
+@dataclass(frozen=True)
+class MeterPlan:
+    """One meter of the load: its stream, its share of the stream's nominal rate, its noise."""
+
+    meter: str
+    stream: str
+    unit: str
+    mean: float
+    noise: float
+
+
+def teda_park(
+    companies: int = COMPANIES,
+    *,
+    streams_per_site: int = STREAMS_PER_SITE,
+    meters_per_stream: int = METERS_PER_STREAM,
+    needs: int = NEEDS,
+    seed: int = 14,
+) -> Park:
+    """``companies`` companies with one site each, ``streams_per_site`` streams of
+    ``meters_per_stream`` meters per site, and ``needs`` needs (deterministic by ``seed``)."""
+    park = generate_park(companies, streams_per_site, needs, seed, sites_per_company=1.0)
+    sites = [
+        site.model_copy(
+            update={
+                "streams": [
+                    Stream.model_validate(
+                        {
+                            **st.model_dump(),
+                            "meters": [f"{st.id}-m{k}" for k in range(meters_per_stream)],
+                        }
+                    )
+                    for st in site.streams
+                ]
+            }
+        )
+        for site in park.sites
+    ]
+    return Park.model_validate({**park.model_dump(), "sites": [s.model_dump() for s in sites]})
+
+
+def meter_plans(sites: list[Site]) -> dict[str, list[MeterPlan]]:
+    """Company -> its meters, each reading around its share of the stream's nominal rate."""
+    plans: dict[str, list[MeterPlan]] = {}
+    for site in sites:
+        for st in site.streams:
+            share = (st.nominal or 1.0) / len(st.meter_ids)
+            for m in st.meter_ids:
+                plans.setdefault(site.company, []).append(
+                    MeterPlan(m, st.id, st.unit, share, share * max(st.variability or 0.0, 0.01))
+                )
+    return plans
+
+
+def teda_pushes(
+    plans: dict[str, list[MeterPlan]], ticks: int, start: datetime, seed: int = 14
+) -> Iterator[list[tuple[bytes, bytes]]]:
+    """One push per company per tick (second), as a historian sends it, as the Kafka records the
+    doors make of it: one :class:`~schemas.readings.ReadingBatch` per stream, keyed by stream
+    (what :class:`ingest.gateway.ReadingGateway` publishes). Companies in a fixed order."""
+    rng = random.Random(seed)
+    n = 0
+    for tick in range(ticks):
+        ts = (start + timedelta(seconds=tick)).isoformat()
+        for meters in plans.values():
+            by_stream: dict[str, list[dict[str, object]]] = {}
+            for p in meters:
+                by_stream.setdefault(p.stream, []).append(
+                    {"meter": p.meter, "ts": ts, "value": round(rng.gauss(p.mean, p.noise), 4),
+                     "unit": p.unit, "quality": "good"}
+                )  # fmt: skip
+            records = []
+            for stream, rows in by_stream.items():
+                n += 1
+                body = {
+                    "schema_version": 1,
+                    "batch_id": f"teda-{n}",
+                    "stream": stream,
+                    "readings": rows,
+                }
+                records.append((stream.encode(), orjson.dumps(body)))
+            yield records

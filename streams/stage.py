@@ -1,0 +1,161 @@
+"""The stream worker's one stage, per batch of readings records: ledger, then alerts.
+
+:class:`ReadingsStage` takes the readings records the worker consumed in one go (any number,
+from any of its partitions) and returns everything the batch causes, for the faust glue in
+:mod:`streams.app` to send and save:
+
+- each stream's batches are applied in offset order to its windows (:class:`LedgerBook`);
+- each stream touched by the batch gets **one** ledger entry (its newest) and **one** alert
+  decision (:class:`AlertBook`) on that entry: the cost is per stream and batch, not per record,
+  and the alerts see at most one entry per stream per batch;
+- each table key is written once per batch: the stream's window snapshot, and its alert
+  lifecycle snapshot only when the lifecycle changed;
+- a record that fails (invalid, unknown stream, unit that does not convert, an internal error)
+  becomes a rejection with its reason; the stream's other records still count.
+
+Both tables are keyed by stream like the readings topic, so a stream's state lives in the
+partition its readings arrive on: each state write carries that partition, which is where its
+changelog record must go (faust's own table writes use the *current* event's partition, which in
+a batch is the last event's, not the stream's).
+
+Guarantee on replay: the glue sends the outputs, waits for Kafka to acknowledge them, and only
+then saves state and commits offsets. A crash in between replays the records: readings not newer
+than a meter's newest are ignored, so the windows, the entries and the alerts' idempotency keys
+come out the same, and downstream drops the repeats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import structlog
+from pydantic import ValidationError
+
+from domain.errors import SymbiosisError
+from schemas.alerts import Alert
+from schemas.ledger import LedgerEntry
+from schemas.readings import ReadingBatch
+from streams.alert_state import AlertBook
+from streams.ledger_state import LedgerBook
+
+log = structlog.get_logger(__name__)
+
+Lookup = Callable[[bytes], bytes | None]
+"""Reads a table: stream key -> its snapshot (``None``: nothing stored)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One readings record as consumed: its partition, where it came from, its payload."""
+
+    partition: int
+    source: str
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A record the stage could not use, and why (for the rejected topic)."""
+
+    source: str
+    reason: str
+    payload: bytes | None
+    internal: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StateWrite:
+    """A table write: key and value, and the partition its changelog record belongs to."""
+
+    partition: int
+    key: bytes
+    value: bytes
+
+
+@dataclass
+class StageOutput:
+    """Everything one batch causes, in the order the glue acts on it."""
+
+    ledger: list[LedgerEntry] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    refused: list[Refused] = field(default_factory=list)
+    ledger_state: list[StateWrite] = field(default_factory=list)
+    alert_state: list[StateWrite] = field(default_factory=list)
+    readings: int = 0
+    """Readings in the records the ledger took (good or not)."""
+
+
+@dataclass
+class _Stream:
+    partition: int
+    ledger: bytes | None
+    entry: LedgerEntry | None = None
+
+
+class ReadingsStage:
+    """Ledger and alert decisions for batches of readings records; see the module docstring."""
+
+    def __init__(self, book: LedgerBook, alert_book: AlertBook) -> None:
+        """Wrap the worker's books (the registry view feeds them sites, needs and exchanges)."""
+        self.book = book
+        self.alert_book = alert_book
+
+    def process(
+        self, records: Sequence[Incoming], ledger_state: Lookup, alert_state: Lookup
+    ) -> StageOutput:
+        """Apply ``records`` (in consumed order) and return their outputs and state writes.
+
+        Never raises for a record's content: each failure is a :class:`Refused` entry.
+
+        Args:
+            records: readings records, in the order consumed (per partition: offset order).
+            ledger_state: the ledger table (stream key -> window snapshot).
+            alert_state: the alert table (stream key -> lifecycle snapshot).
+        """
+        out = StageOutput()
+        streams: dict[bytes, _Stream] = {}
+        for rec in records:
+            try:
+                batch = ReadingBatch.model_validate_json(rec.value)
+                key = batch.stream.encode()
+                current = streams.get(key)
+                if current is None:
+                    current = streams[key] = _Stream(rec.partition, ledger_state(key))
+                entry, snapshot = self.book.apply(batch, current.ledger)
+            except (ValidationError, SymbiosisError) as e:
+                out.refused.append(Refused(rec.source, str(e), rec.value))
+                continue
+            except Exception as e:  # one bad record never stops the stage
+                log.exception("streams.ledger_failed", source=rec.source)
+                out.refused.append(Refused(rec.source, f"internal error: {e!r}", rec.value, True))
+                continue
+            current.ledger, current.entry = snapshot, entry
+            out.readings += len(batch.readings)
+        for key, s in streams.items():
+            if s.entry is None:
+                continue
+            out.ledger.append(s.entry)
+            assert s.ledger is not None  # an entry comes with its snapshot
+            out.ledger_state.append(StateWrite(s.partition, key, s.ledger))
+            self._decide(key, s, alert_state, out)
+        return out
+
+    def _decide(self, key: bytes, s: _Stream, alert_state: Lookup, out: StageOutput) -> None:
+        assert s.entry is not None
+        before = alert_state(key)
+        where = f"ledger entry of {s.entry.stream}"
+        try:
+            emitted, after = self.alert_book.apply(s.entry, before)
+        except (KeyError, SymbiosisError) as e:
+            reason = f"alerting failed: {e!r}"
+            out.refused.append(Refused(where, reason, s.entry.model_dump_json().encode()))
+            return
+        except Exception as e:  # one bad entry never stops the stage
+            log.exception("streams.alerting_failed", stream=s.entry.stream)
+            reason = f"internal error: {e!r}"
+            out.refused.append(Refused(where, reason, s.entry.model_dump_json().encode(), True))
+            return
+        out.alerts.extend(emitted)
+        if after is not before:
+            out.alert_state.append(StateWrite(s.partition, key, after))
