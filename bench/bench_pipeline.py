@@ -61,6 +61,7 @@ from symbiosis.stack import stack_up
 from symbiosis.stack_settings import StackSettings
 
 METERS_PER_STREAM = 50
+LOAD_GENERATOR = "load generator (this process)"
 
 
 def build_park(streams: int, probes: int) -> Park:
@@ -323,7 +324,7 @@ def main() -> None:
         producer.flush()
         warm = sum(len(orjson.loads(v)["readings"]) for _, v in first)
         pipeline.wait_caught_up(warm, timeout_s=300)
-        watch = ProcWatch(process_roots(pipeline))
+        watch = ProcWatch(process_roots(pipeline), alone=frozenset({LOAD_GENERATOR}))
         watcher = threading.Thread(target=watch_alerts)
         watcher.start()
         time.sleep(1)
@@ -393,7 +394,7 @@ def main() -> None:
 def process_roots(pipeline: LocalPipeline) -> dict[str, int]:
     """The processes whose CPU and memory a run reports."""
     roots = {name: child.proc.pid for name, child in pipeline.children.items()}
-    roots["load generator (this process)"] = os.getpid()
+    roots[LOAD_GENERATOR] = os.getpid()
     for name, needle in (("kafka", "kafka.Kafka"), ("postgresql", "bin/postgres")):
         pid = find_pid(needle)
         if pid is not None:
@@ -411,6 +412,7 @@ def report(
     raw = copy["raw"]
     p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
     worker_rate, e2e_rate = sent / t_worker, sent / t_stored
+    wall = max(t_worker, t_stored)  # the CPU counters ran until both had caught up
     print(f"\nmachine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}")  # fmt: skip
     mode = f"paced at {args.rate:,.0f} readings/s" if args.rate > 0 else "as fast as possible"
@@ -445,7 +447,7 @@ def report(
             print(f"  {ts:6.0f} {wl:>9,} {sl:>9,}")
     print("\n| process | CPU s | CPU / wall | peak RSS MB |\n|---|---:|---:|---:|")
     for name, cpu in watch.cpu_s.items():
-        print(f"| {name} | {cpu:,.1f} | {cpu / t_stored:.2f} | {watch.peak_rss_mb[name]:,.0f} |")
+        print(f"| {name} | {cpu:,.1f} | {cpu / wall:.2f} | {watch.peak_rss_mb[name]:,.0f} |")
     print(
         orjson.dumps(
             {

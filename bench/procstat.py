@@ -9,6 +9,7 @@ the largest ``VmHWM`` (high-water mark) of any process of the group.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,19 +73,40 @@ class ProcWatch:
     """CPU and peak RSS per named group of processes, between :meth:`start` and :meth:`stop`."""
 
     roots: dict[str, int]
+    alone: frozenset[str] = frozenset()
+    """Names whose root is counted without its descendants (e.g. the benchmark itself, whose
+    children are the pipeline processes it reports on their own)."""
     _start: dict[str, float] = field(default_factory=dict)
     cpu_s: dict[str, float] = field(default_factory=dict)
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
 
-    def _cpu(self, root: int) -> float:
-        return sum(_cpu_s(p) for p in descendants(root))
+    def _group(self, name: str) -> list[int]:
+        root = self.roots[name]
+        return [root] if name in self.alone else descendants(root)
 
     def start(self) -> None:
         """Take the starting CPU counters."""
-        self._start = {name: self._cpu(pid) for name, pid in self.roots.items()}
+        self._start = {name: sum(map(_cpu_s, self._group(name))) for name in self.roots}
 
     def stop(self) -> None:
         """CPU used since :meth:`start`, and each group's peak RSS so far."""
-        for name, pid in self.roots.items():
-            self.cpu_s[name] = self._cpu(pid) - self._start.get(name, 0.0)
-            self.peak_rss_mb[name] = max((_hwm_mb(p) for p in descendants(pid)), default=0.0)
+        for name in self.roots:
+            group = self._group(name)
+            self.cpu_s[name] = sum(map(_cpu_s, group)) - self._start.get(name, 0.0)
+            self.peak_rss_mb[name] = max(map(_hwm_mb, group), default=0.0)
+
+
+def main() -> None:
+    """``python bench/procstat.py PID [PID ...]``: CPU seconds and peak RSS of each process
+    and its descendants, as the benchmarks report them."""
+    pids = [int(a) for a in sys.argv[1:]]
+    watch = ProcWatch({str(p): p for p in pids})
+    watch.start()
+    watch.stop()
+    for p in pids:
+        cpu = sum(map(_cpu_s, descendants(p)))
+        print(f"{p}: {cpu:,.1f} CPU s since start, peak RSS {watch.peak_rss_mb[str(p)]:,.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import orjson
@@ -109,3 +109,21 @@ def teda_pushes(
                 }
                 records.append((stream.encode(), orjson.dumps(body)))
             yield records
+
+
+def main() -> None:
+    """``python bench/teda.py``: the TEDA park's size and one tick's records, as the benchmark
+    sends them."""
+    park = teda_park()
+    plans = meter_plans(park.sites)
+    tick = [r for push in teda_pushes(plans, 1, datetime(2026, 1, 1, tzinfo=UTC)) for r in push]
+    sizes = sorted(len(v) for _, v in tick)
+    meters = sum(len(m) for m in plans.values())
+    print(f"{len(park.sites):,} sites, {sum(len(s.streams) for s in park.sites):,} streams, "
+          f"{meters:,} meters, {len(park.needs):,} needs")  # fmt: skip
+    print(f"one tick: {len(plans):,} pushes, {len(tick):,} records of {sizes[len(sizes) // 2]} "
+          f"bytes (median), {sum(sizes) / 1e6:.1f} MB")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
