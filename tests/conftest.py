@@ -8,6 +8,8 @@ with a unique prefix per test, so they never touch the demo's data.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from domain.park import bundled_park_path
 from runtime.settings import Settings
 from sinks.migrate import migrate
 from symbiosis.local_postgres import LocalPostgres
+from symbiosis.pipeline import LocalPipeline
 from symbiosis.stack_settings import StackSettings
 from tests.helpers import isolated
 
@@ -43,6 +46,21 @@ def stack() -> Settings:
 def settings(stack: Settings) -> Settings:
     """Stack settings with topics unique to this test, and emptied tables."""
     return isolated(stack, "t")
+
+
+@pytest.fixture
+def pipeline(settings: Settings) -> Iterator[LocalPipeline]:
+    """A local pipeline (worker and sink started by the test) on this test's topics, with a
+    short ledger window and sink flush; its children are stopped afterwards."""
+    run = settings.model_copy(
+        update={"app_id": f"t-{uuid.uuid4().hex[:8]}", "ledger_window_s": 2.0, "sink_flush_s": 0.2}
+    )
+    p = LocalPipeline(run)
+    p.reset()
+    try:
+        yield p
+    finally:
+        p.stop()
 
 
 @pytest.fixture

@@ -7,14 +7,18 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from kafka import KafkaConsumer
 
 from domain.errors import UnavailableError
+from ingest.batch_producer import ReadingsProducer
 from runtime.settings import Settings, Topics
 from schemas.readings import Reading, ReadingBatch
+
+if TYPE_CHECKING:  # the pipeline imports faust: only the integration tests need it
+    from symbiosis.pipeline import LocalPipeline
 
 APPEARING_HEAT_PARK = Path(__file__).resolve().parent / "data" / "appearing-heat.yaml"
 """A small park whose heat surplus appears mid-run (simulator and pipeline tests)."""
@@ -90,3 +94,14 @@ class KafkaAway:
 
     def wait(self, futures: Any, timeout_s: float) -> int:
         raise UnavailableError("not acknowledged")
+
+
+def produce(p: LocalPipeline, items: list[ReadingBatch]) -> int:
+    """Send reading batches to the pipeline's readings topic; the readings acknowledged."""
+    producer = ReadingsProducer(p.settings.kafka_bootstrap, p.settings.topics.readings)
+    try:
+        for b in items:
+            producer.send(b)
+        return producer.flush()
+    finally:
+        producer.close()

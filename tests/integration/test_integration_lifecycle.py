@@ -6,7 +6,6 @@ import math
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 
 import psycopg
@@ -19,7 +18,7 @@ from schemas.readings import Reading, ReadingBatch
 from schemas.registry import Need, Park, Site, Stream
 from symbiosis.local_postgres import LocalPostgres
 from symbiosis.pipeline import LocalPipeline
-from tests.helpers import T0
+from tests.helpers import T0, produce
 
 pytestmark = pytest.mark.integration
 
@@ -51,19 +50,6 @@ def heat_need(need_id: str = "greenhouse-heat", min_mw: float = 5) -> Need:
     )  # fmt: skip
 
 
-@pytest.fixture
-def pipeline(settings: Settings) -> Iterator[LocalPipeline]:
-    run = settings.model_copy(
-        update={"app_id": f"t-{uuid.uuid4().hex[:8]}", "ledger_window_s": 2.0, "sink_flush_s": 0.2}
-    )
-    p = LocalPipeline(run)
-    p.reset()
-    try:
-        yield p
-    finally:
-        p.stop()
-
-
 def batches(
     stream: str, values: list[float], start_s: float, hz: float = 1.0
 ) -> list[ReadingBatch]:
@@ -80,16 +66,6 @@ def batches(
         )
         for i, v in enumerate(values)
     ]
-
-
-def produce(p: LocalPipeline, items: list[ReadingBatch]) -> int:
-    producer = ReadingsProducer(p.settings.kafka_bootstrap, p.settings.topics.readings)
-    try:
-        for b in items:
-            producer.send(b)
-        return producer.flush()
-    finally:
-        producer.close()
 
 
 def alert_events(p: LocalPipeline) -> list[tuple[str, str, str, str]]:

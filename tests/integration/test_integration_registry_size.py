@@ -12,15 +12,12 @@ it.
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 
 import psycopg
 import pytest
 from kafka import KafkaConsumer
 
-from ingest.batch_producer import ReadingsProducer
 from ingest.registry_publisher import RegistryPublisher
 from runtime.settings import Settings
 from schemas.readings import Reading, ReadingBatch
@@ -28,7 +25,7 @@ from schemas.registry import Need, Park, Site, Stream
 from schemas.rejections import Rejection
 from symbiosis.pipeline import LocalPipeline
 from tests.api_env import SUPPLIER, api_env
-from tests.helpers import T0, consume_all, isolated, scalar, wait_for
+from tests.helpers import T0, consume_all, isolated, produce, scalar, wait_for
 from topics.registry_follower import RegistryFollower
 
 pytestmark = pytest.mark.integration
@@ -111,29 +108,6 @@ def readings(stream: str, meter: str, n: int, start_s: float) -> list[ReadingBat
         )
         for i in range(n)
     ]
-
-
-def produce(p: LocalPipeline, items: list[ReadingBatch]) -> int:
-    producer = ReadingsProducer(p.settings.kafka_bootstrap, p.settings.topics.readings)
-    try:
-        for b in items:
-            producer.send(b)
-        return producer.flush()
-    finally:
-        producer.close()
-
-
-@pytest.fixture
-def pipeline(settings: Settings) -> Iterator[LocalPipeline]:
-    run = settings.model_copy(
-        update={"app_id": f"t-{uuid.uuid4().hex[:8]}", "ledger_window_s": 2.0, "sink_flush_s": 0.2}
-    )
-    p = LocalPipeline(run)
-    p.reset()
-    try:
-        yield p
-    finally:
-        p.stop()
 
 
 def test_a_site_of_ten_thousand_meters_is_followed_by_the_worker_and_the_directory(
