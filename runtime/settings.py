@@ -115,8 +115,8 @@ class Settings(BaseSettings):
         default=2_000,
         ge=1,
         le=100_000,
-        description="Readings records the stream worker takes at once (outputs and state are "
-        "written once per stream and batch).",
+        description="Readings records the stream worker takes at once (its state is written "
+        "once per stream and batch, its outputs awaited together).",
     )
     streams_batch_s: float = Field(
         default=0.05,

@@ -4,8 +4,8 @@
   needs, exchanges) into its matcher and ledger book, so a need registered while it runs is
   matched from then on. The agent starts processing once the registry has been read to its end.
 - ``readings`` (agent): readings topic (batches keyed by stream), taken in batches of records
-  -> per-stream ledger -> ledger topic (compacted, keyed by stream) and, on each stream's newest
-  entry of the batch, matcher + alert lifecycle -> alerts topic
+  -> per-stream ledger -> ledger topic (compacted, keyed by stream) and, on each entry in order,
+  matcher + alert lifecycle -> alerts topic
   (:class:`~streams.stage.ReadingsStage`). Window and lifecycle state live in two
   changelog-backed tables, written once per stream and batch.
 

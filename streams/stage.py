@@ -4,12 +4,14 @@
 from any of its partitions) and returns everything the batch causes, for the faust glue in
 :mod:`streams.app` to send and save:
 
-- each stream's batches are applied in offset order to its windows (:class:`LedgerBook`);
-- each stream touched by the batch gets **one** ledger entry (its newest) and **one** alert
-  decision (:class:`AlertBook`) on that entry: the cost is per stream and batch, not per record,
-  and the alerts see at most one entry per stream per batch;
-- each table key is written once per batch: the stream's window snapshot, and its alert
-  lifecycle snapshot only when the lifecycle changed;
+- each stream's records are applied in offset order to its windows (:class:`LedgerBook`), and
+  each gives a ledger entry and an alert decision (:class:`AlertBook`) on it, in that order: a
+  backlog caught up in one batch gives the same entries and lifecycle (opened, updated,
+  resolved) as records taken one at a time (coalescing to the newest entry would skip an alert
+  that opened and resolved inside the backlog, and make the lifecycle depend on batch timing);
+- each table key is written once per batch, with the stream's state after its last record:
+  the window snapshot, and the alert lifecycle snapshot only when the lifecycle changed (what
+  a batch saves over one record at a time: table writes, changelog records, sends awaited);
 - a record that fails (invalid, unknown stream, unit that does not convert, an internal error)
   becomes a rejection with its reason; the stream's other records still count.
 
@@ -88,9 +90,13 @@ class StageOutput:
 
 @dataclass
 class _Stream:
+    """A stream's state while the batch is applied: as in the tables, then as it goes."""
+
     partition: int
     ledger: bytes | None
-    entry: LedgerEntry | None = None
+    alerts_before: bytes | None
+    alerts: bytes | None
+    applied: bool = False
 
 
 class ReadingsStage:
@@ -121,7 +127,8 @@ class ReadingsStage:
                 key = batch.stream.encode()
                 current = streams.get(key)
                 if current is None:
-                    current = streams[key] = _Stream(rec.partition, ledger_state(key))
+                    held = alert_state(key)
+                    current = streams[key] = _Stream(rec.partition, ledger_state(key), held, held)
                 entry, snapshot = self.book.apply(batch, current.ledger)
             except (ValidationError, SymbiosisError) as e:
                 out.refused.append(Refused(rec.source, str(e), rec.value))
@@ -130,32 +137,31 @@ class ReadingsStage:
                 log.exception("streams.ledger_failed", source=rec.source)
                 out.refused.append(Refused(rec.source, f"internal error: {e!r}", rec.value, True))
                 continue
-            current.ledger, current.entry = snapshot, entry
+            current.ledger, current.applied = snapshot, True
             out.readings += len(batch.readings)
-        for key, s in streams.items():
-            if s.entry is None:
-                continue
-            out.ledger.append(s.entry)
-            assert s.ledger is not None  # an entry comes with its snapshot
-            out.ledger_state.append(StateWrite(s.partition, key, s.ledger))
-            self._decide(key, s, alert_state, out)
+            out.ledger.append(entry)
+            self._decide(entry, current, out)
+        for key, st in streams.items():
+            if st.applied:
+                assert st.ledger is not None  # an applied record leaves a snapshot
+                out.ledger_state.append(StateWrite(st.partition, key, st.ledger))
+            if st.alerts is not st.alerts_before:
+                assert st.alerts is not None
+                out.alert_state.append(StateWrite(st.partition, key, st.alerts))
         return out
 
-    def _decide(self, key: bytes, s: _Stream, alert_state: Lookup, out: StageOutput) -> None:
-        assert s.entry is not None
-        before = alert_state(key)
-        where = f"ledger entry of {s.entry.stream}"
+    def _decide(self, entry: LedgerEntry, st: _Stream, out: StageOutput) -> None:
+        """The alert decision on one entry; the stream's lifecycle snapshot moves on."""
+        where = f"ledger entry of {entry.stream}"
         try:
-            emitted, after = self.alert_book.apply(s.entry, before)
+            emitted, st.alerts = self.alert_book.apply(entry, st.alerts)
         except (KeyError, SymbiosisError) as e:
             reason = f"alerting failed: {e!r}"
-            out.refused.append(Refused(where, reason, s.entry.model_dump_json().encode()))
+            out.refused.append(Refused(where, reason, entry.model_dump_json().encode()))
             return
         except Exception as e:  # one bad entry never stops the stage
-            log.exception("streams.alerting_failed", stream=s.entry.stream)
+            log.exception("streams.alerting_failed", stream=entry.stream)
             reason = f"internal error: {e!r}"
-            out.refused.append(Refused(where, reason, s.entry.model_dump_json().encode(), True))
+            out.refused.append(Refused(where, reason, entry.model_dump_json().encode(), True))
             return
         out.alerts.extend(emitted)
-        if after is not before:
-            out.alert_state.append(StateWrite(s.partition, key, after))

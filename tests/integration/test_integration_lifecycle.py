@@ -279,12 +279,25 @@ def test_two_workers_share_the_partitions(pipeline: LocalPipeline) -> None:
     # faust-streaming 0.15 can stall a member restoring its tables after a rebalance (the known
     # stall issue 16 is to fix at its root); a liveness probe would restart it, and so does this
     pipeline.wait_caught_up(acked[0], timeout_s=480, restart_stalled=("streams-a", "streams-b"))
-    # heat-2 hashes to partition 0, heat-0 and heat-1 to partition 1 (of 2): each worker owns one
-    handled = {
-        name: _total(
-            _scrape(pipeline.metrics_port(name)), "symbiosis_readings_total", 'stage="streams"'
-        )
-        for name in ("streams-a", "streams-b")
-    }
-    assert all(n > 0 for n in handled.values()), handled
     _check_exactly_once_and_ledger(pipeline, acked[0], pipeline.settings.ledger_window_s)
+
+    # heat-2 hashes to partition 0, heat-0 and heat-1 to partition 1 (of 2): each worker owns
+    # one. A restart above resets a worker's counters (and restarts both), so the share is read
+    # from one more reading per stream, sent once everything has caught up.
+    def handled() -> dict[str, float]:
+        return {
+            name: _total(
+                _scrape(pipeline.metrics_port(name)), "symbiosis_readings_total", 'stage="streams"'
+            )
+            for name in ("streams-a", "streams-b")
+        }
+
+    before = handled()
+    last = [
+        ReadingBatch(batch_id=f"last-{i}", stream=f"heat-{i}", readings=[
+            Reading(meter=f"heat-{i}-m0", ts=T0 + timedelta(seconds=400), value=5.0, unit="MW")])
+        for i in range(3)
+    ]  # fmt: skip
+    pipeline.wait_caught_up(acked[0] + produce(pipeline, last))
+    after = handled()
+    assert all(after[n] > before[n] for n in after), (before, after)

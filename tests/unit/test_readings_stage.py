@@ -1,4 +1,5 @@
-"""The stream worker's batch stage: one entry, decision and state write per stream and batch."""
+"""The stream worker's batch stage: an entry and a decision per record, a state write per stream
+and batch."""
 
 from __future__ import annotations
 
@@ -66,22 +67,33 @@ def run(st: ReadingsStage, tables: Tables, records: list[Incoming]) -> StageOutp
     return out
 
 
-def test_a_stream_gets_one_entry_one_decision_and_one_write_per_batch() -> None:
+def test_each_record_gets_its_entry_and_decision_and_each_stream_one_write_per_batch() -> None:
     st, tables = stage(), Tables()
     out = run(st, tables, [
         record("heat", 0, ("m1", 3.0, "MW"), ("m2", 3.0, "MW"), partition=2),
         record("heat", 1, ("m1", 4.0, "MW"), ("m2", 4000.0, "kW"), partition=2),
         record("cool", 1, ("cool", 1.0, "kW"), partition=1),
     ])  # fmt: skip
-    assert [e.stream for e in out.ledger] == ["heat", "cool"]
-    heat = out.ledger[0]
-    assert heat.measured == 7.0  # both readings of each meter count: means 3.5 + 3.5
-    assert heat.updated_at == T0 + timedelta(seconds=1)  # the newest of the batch only
+    assert [e.stream for e in out.ledger] == ["heat", "heat", "cool"]
+    assert [e.measured for e in out.ledger[:2]] == [6.0, 7.0]  # means 3 + 3, then 3.5 + 3.5
     assert out.readings == 5
     assert [(w.partition, w.key) for w in out.ledger_state] == [(2, b"heat"), (1, b"cool")]
     assert [(a.event.value, a.stream) for a in out.alerts] == [("opened", "heat")]
     assert {w.key for w in out.alert_state} == {b"heat", b"cool"}  # first lifecycle of each
     assert not out.refused
+
+
+def test_a_backlog_in_one_batch_gives_the_lifecycle_of_one_record_at_a_time() -> None:
+    values = [8.0, 8.0, 1.0, 1.0, 8.0]  # surplus for the 5 MW need, gone, back
+    # 20 s apart, beyond the 10 s window: each entry is what its record measured
+    records = [
+        record("heat", 20 * i, ("m1", v, "MW"), ("m2", 0.0, "MW")) for i, v in enumerate(values)
+    ]
+    one_by_one, tables = stage(), Tables()
+    alone = [a for r in records for a in run(one_by_one, tables, [r]).alerts]
+    batched = run(stage(), Tables(), records).alerts
+    assert [a.event.value for a in batched] == ["opened", "resolved", "opened"]
+    assert [a.idempotency_key for a in batched] == [a.idempotency_key for a in alone]
 
 
 def test_a_bad_record_is_refused_with_its_source_and_the_others_still_count() -> None:
@@ -97,8 +109,8 @@ def test_a_bad_record_is_refused_with_its_source_and_the_others_still_count() ->
     assert [r.source for r in out.refused] == ["readings/0/7", "readings/0/1", bad_unit.source]
     assert "not a registered stream" in out.refused[1].reason
     assert not any(r.internal for r in out.refused)
-    assert [e.stream for e in out.ledger] == ["heat"]
-    assert out.ledger[0].measured == 6.5  # the refused batch left no trace in the window
+    assert [e.stream for e in out.ledger] == ["heat", "heat"]
+    assert out.ledger[-1].measured == 6.5  # the refused batch left no trace in the window
     assert out.readings == 2
 
 
