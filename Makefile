@@ -1,13 +1,17 @@
 # The two commands: `make demo` and `make test`. Both install what is missing first.
 #   make demo [DURATION=40] [PARK=path/to/park.yaml]
 #   make test         (make test-unit: the unit tests alone, no services)
+#   make bench-peers  (the benchmark peers' own venv, .venv-peers; see bench/peers/README.md)
 PY       ?= $(shell command -v python3.11 || command -v python3)
 VENV     := .venv
 BIN      := $(VENV)/bin
+# the benchmark peers (bare consumer, Quix Streams) in their own venv: quixstreams pins pydantic<2.14
+PEERS_VENV := .venv-peers
+PEERS_PY   := $(PEERS_VENV)/bin/python
 DURATION ?= 40
 PARK     ?=
 
-.PHONY: install demo test test-unit lint typecheck pytest stack-up stack-down status bench clean
+.PHONY: install demo test test-unit lint typecheck pytest stack-up stack-down status bench bench-peers clean
 
 $(BIN)/.installed: pyproject.toml
 	@echo "installing: Python venv and dependencies into $(VENV)" >&2
@@ -20,6 +24,15 @@ $(BIN)/.installed: pyproject.toml
 	@touch $@
 
 install: $(BIN)/.installed
+
+$(PEERS_VENV)/.installed: bench/peers/requirements.txt
+	@echo "installing: the benchmark peers' venv $(PEERS_VENV) (bench/peers/requirements.txt)" >&2
+	@test -x $(PEERS_PY) || $(PY) -m venv $(PEERS_VENV)
+	@$(PEERS_PY) -m pip install -q --upgrade pip >&2
+	@$(PEERS_PY) -m pip install -q -r bench/peers/requirements.txt >&2
+	@touch $@
+
+bench-peers: $(PEERS_VENV)/.installed
 
 demo: install
 	@$(BIN)/symbiosis demo --duration $(DURATION) $(if $(PARK),--park $(PARK)) \
@@ -50,10 +63,10 @@ test-unit: install
 
 test: lint typecheck pytest
 
-bench: install stack-up
+bench: install bench-peers stack-up
 	$(BIN)/python bench/bench_matching.py
 	$(BIN)/python bench/bench_pipeline.py
 
 clean:
 	-$(BIN)/symbiosis stack down
-	rm -rf .stack $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf .stack $(VENV) $(PEERS_VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

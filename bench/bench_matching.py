@@ -16,23 +16,38 @@ Then many random ledger updates are replayed: a random stream, an available amou
 mean number of matches returned, and the median for a brute-force scan of ``feasible`` over
 every need (``Matcher.scan``, checked to return the same matches) at the smaller sizes.
 
-Usage: ``.venv/bin/python bench/bench_matching.py [--calls 3000] [--sizes 100 1000 ...]``
+``--decide``: the stream worker's per-entry cost on the TEDA park (``bench/teda.py``: 5,000
+streams, 5,000 needs): one ``AlertBook.apply`` (quantities, hysteresis re-check, lifecycle,
+alerts, snapshot) per ledger entry, in steady state: a sample of streams is fed an entry a
+minute for an hour (pairs open), then an entry a second, each stream's available amount
+0.5x-1.5x its nominal surplus, either as a slow wave (an hour's period, 2 % noise: few alerts)
+or drawn anew every entry (most open pairs move by more than the update threshold: many
+"updated" alerts). Also reported: ``Matcher.quantities`` (warm cache) vs ``Matcher.match`` for
+the same entries, and the one-off cost of building a stream's cache.
+
+Usage: ``.venv/bin/python bench/bench_matching.py [--calls 3000] [--sizes 100 1000 ...]``,
+``.venv/bin/python bench/bench_matching.py --decide [--streams 300]``
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import math
 import random
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from domain.generate import ANCHOR, generate_park
 from domain.matching import Match, Matcher
-from schemas.registry import Stream
+from schemas.ledger import LedgerEntry
+from schemas.registry import Park, Site, Stream
+from streams.alert_state import AlertBook
 
 NEEDS_PER_COMPANY = 5  # TEDA: 1,000 companies, 5,000 open needs
 SITES_PER_PARK = 240  # 200 companies x 1.2 sites: a park with 1,000 open needs
@@ -148,6 +163,107 @@ def ratio(rows: list[Row], big: int, small: int) -> float | None:
     return None
 
 
+@dataclass
+class DecideRow:
+    values: str
+    median_us: float
+    p99_us: float
+    alerts_per_entry: float
+    open_per_stream: float
+    quantities_median_us: float
+    match_median_us: float
+
+
+def decide_rows(streams: int, rounds: int, seed: int) -> tuple[list[DecideRow], float]:
+    """Per-entry decision cost on the TEDA park, per way of varying the amounts; cache build µs."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ runs as a script folder
+    from teda import teda_park
+
+    park = teda_park()
+    build_us: list[float] = []
+    rows = [decide_row(park, values, streams, rounds, seed, build_us) for values in VALUES]
+    return rows, statistics.median(build_us)
+
+
+VALUES = ("wave", "drawn")
+
+
+def decide_row(
+    park: Park, values: str, streams: int, rounds: int, seed: int, build_us: list[float]
+) -> DecideRow:
+    """One steady-state replay (see the module docstring); appends cache build times."""
+    rng = random.Random(seed)
+    matcher = Matcher.from_park(park)
+    book = AlertBook(matcher, hysteresis=0.1)
+    sample = rng.sample([(s, x) for s in park.sites for x in s.streams], streams)
+    phase = {x.id: rng.uniform(0, 2 * math.pi) for _, x in sample}
+
+    def entry(site: Site, x: Stream, t: float) -> LedgerEntry:
+        if values == "drawn":
+            a = x.nominal * rng.uniform(0.5, 1.5)
+        else:
+            wave = 1 + 0.5 * math.sin(phase[x.id] + t / 3600 * 2 * math.pi)
+            a = x.nominal * wave * rng.uniform(0.98, 1.02)
+        return LedgerEntry(stream=x.id, site=site.id, kind=x.kind, unit=x.unit, window_s=10,
+                           measured=a, committed=0, available=a, steadiness=1, samples=1,
+                           updated_at=ANCHOR + timedelta(seconds=t))  # fmt: skip
+
+    for _, x in sample:
+        t0 = time.perf_counter_ns()
+        matcher.quantities(x.id, x.nominal, now=ANCHOR, sustained_s=math.inf)
+        build_us.append((time.perf_counter_ns() - t0) / 1000)
+    table: dict[str, bytes] = {}
+    for r in range(60):  # an hour, an entry a minute: pairs open
+        for site, x in sample:
+            _, table[x.id] = book.apply(entry(site, x, r * 60.0), table.get(x.id))
+    measured = [entry(site, x, 3600.0 + r) for r in range(rounds) for site, x in sample]
+    times: list[float] = []
+    fast: list[float] = []
+    slow: list[float] = []
+    alerts = 0
+    gc.disable()
+    try:
+        for e in measured:
+            t0 = time.perf_counter_ns()
+            emitted, table[e.stream] = book.apply(e, table.get(e.stream))
+            times.append((time.perf_counter_ns() - t0) / 1000)
+            alerts += len(emitted)
+        for e in measured[: len(sample)]:
+            t0 = time.perf_counter_ns()
+            matcher.quantities(e.stream, e.available, now=e.updated_at, sustained_s=math.inf)
+            t1 = time.perf_counter_ns()
+            matcher.match(e.stream, e.available, now=e.updated_at, sustained_s=math.inf)
+            fast.append((t1 - t0) / 1000)
+            slow.append((time.perf_counter_ns() - t1) / 1000)
+    finally:
+        gc.enable()
+    pairs = [p for ps in book.tracker.streams.values() for p in ps.values()]
+    return DecideRow(
+        values=values,
+        median_us=statistics.median(times),
+        p99_us=statistics.quantiles(times, n=100)[-1],
+        alerts_per_entry=alerts / len(times),
+        open_per_stream=sum(p.alert_id is not None for p in pairs) / streams,
+        quantities_median_us=statistics.median(fast),
+        match_median_us=statistics.median(slow),
+    )
+
+
+def decide_table(rows: list[DecideRow], build_us: float) -> None:
+    print(
+        "| amounts | apply median µs | apply p99 µs | alerts/entry | open pairs/stream "
+        "| quantities() median µs | match() median µs |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r.values} | {r.median_us:,.1f} | {r.p99_us:,.1f} | {r.alerts_per_entry:.2f} "
+            f"| {r.open_per_stream:.1f} | {r.quantities_median_us:,.1f} "
+            f"| {r.match_median_us:,.1f} |"
+        )
+    print(f"\nbuilding a stream's cache (first entry): median {build_us:,.0f} µs")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES))
@@ -155,7 +271,14 @@ def main() -> None:
     parser.add_argument("--brute-calls", type=int, default=300)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--layout", choices=["region", "park", "both"], default="both")
+    parser.add_argument("--decide", action="store_true", help="per-entry decision, TEDA park")
+    parser.add_argument("--streams", type=int, default=300, help="streams fed (--decide)")
+    parser.add_argument("--rounds", type=int, default=30, help="entries per stream (--decide)")
     args = parser.parse_args()
+    if args.decide:
+        print("\n### decide per ledger entry, TEDA park\n")
+        decide_table(*decide_rows(args.streams, args.rounds, args.seed))
+        return
     layouts = ["region", "park"] if args.layout == "both" else [args.layout]
     for layout in layouts:
         rows = [run(n, args.calls, args.brute_calls, args.seed, layout) for n in args.sizes]

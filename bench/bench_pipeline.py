@@ -37,6 +37,7 @@ import os
 import platform
 import signal
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -52,6 +53,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from procstat import ProcWatch, find_pid  # bench/ runs as a script directory
 from teda import meter_plans, teda_park, teda_pushes
 
+from domain.ledger import MeterWindow
 from runtime.settings import Topics
 from schemas.registry import Need, Park, Site, Stream
 from sinks.writer import Batch, PostgresWriter
@@ -124,7 +126,7 @@ def probe_message(i: int) -> tuple[bytes, bytes]:
         "readings": [{"meter": f"probe-{i}", "ts": datetime.now(UTC).isoformat(), "value": 100.0,
                       "unit": "MW"}],
     }  # fmt: skip
-    return f"probe-{i}".encode(), orjson.dumps(body)
+    return b"probe-plant", orjson.dumps(body)  # keyed by site, as the doors do
 
 
 def copy_baselines(url: str, rows: list[tuple[object, ...]], repeats: int) -> dict[str, float]:
@@ -209,11 +211,12 @@ def teda_load(args: argparse.Namespace) -> Load:
     ticks = max(args.readings // per_tick, 1)
     # readings of the past, so a run faster than real time never reads ahead of the clock
     start = datetime.now(UTC) - timedelta(seconds=ticks + 5)
-    records = sum(len({p.stream for p in m}) for m in plans.values())
+    streams = sum(len({p.stream for p in m}) for m in plans.values())
     return Load(
         "teda", park, teda_pushes(plans, ticks, start), ticks * per_tick,
         f"{ticks * per_tick:,} readings: {ticks} ticks of {len(plans):,} company pushes "
-        f"({per_tick:,} meters, {records:,} records of {per_tick / records:.0f} readings per tick)",
+        f"({per_tick:,} meters in {streams:,} streams; one record of "
+        f"{per_tick / len(plans):.0f} readings per push)",
     )  # fmt: skip
 
 
@@ -243,6 +246,9 @@ def main() -> None:
         help="target readings/s (0: as fast as the producer can); latency is only meaningful "
         "below the pipeline's capacity",
     )  # fmt: skip
+    ap.add_argument("--no-peers", action="store_true",
+                    help="skip the peers (bench/peers: bare consumer, Quix Streams stage) run "
+                    "on the same topic after the pipeline")  # fmt: skip
     ap.add_argument("--profile-worker", metavar="PATH", help="run the first worker under py-spy")
     args = ap.parse_args()
 
@@ -322,7 +328,7 @@ def main() -> None:
         for key, value in first:
             producer.send(t.readings, key=key, value=value)
         producer.flush()
-        warm = sum(len(orjson.loads(v)["readings"]) for _, v in first)
+        warm = sum(v.count(b'"meter"') for _, v in first)
         pipeline.wait_caught_up(warm, timeout_s=300)
         watch = ProcWatch(process_roots(pipeline), alone=frozenset({LOAD_GENERATOR}))
         watcher = threading.Thread(target=watch_alerts)
@@ -387,8 +393,68 @@ def main() -> None:
             (args.copy_rows,),
         ).fetchall()
     copy = copy_baselines(settings.database_url, rows, repeats=3)
+    ledger = ledger_check(settings.database_url, settings.ledger_window_s)
+    peers = {} if args.no_peers else run_peers(settings.kafka_bootstrap, t.readings, total)
     report(args, load, sent, n_records, t_produced, t_worker, t_stored, latencies, lag_samples,
-           watch, copy, stored - total)  # fmt: skip
+           watch, copy, stored - total, ledger, peers)  # fmt: skip
+
+
+PEERS_PYTHON = Path(__file__).resolve().parents[1] / ".venv-peers" / "bin" / "python"
+
+
+def run_peers(bootstrap: str, topic: str, readings: int) -> dict[str, dict[str, float]]:
+    """The peers of ``bench/peers`` on the same topic, one at a time, nothing else running.
+
+    Raises:
+        SystemExit: the peers' venv is missing (``make bench-peers``) or a peer failed.
+    """
+    if not PEERS_PYTHON.exists():
+        raise SystemExit(f"{PEERS_PYTHON} is missing: run `make bench-peers` (or pass --no-peers)")
+    script = Path(__file__).resolve().parent / "peers" / "run_peer.py"
+    out: dict[str, dict[str, float]] = {}
+    for peer in ("bare", "quix"):
+        print(f"peer {peer}: draining {readings:,} readings from {topic}", file=sys.stderr)
+        done = subprocess.run(
+            [str(PEERS_PYTHON), str(script), peer, "--bootstrap", bootstrap, "--topic", topic,
+             "--readings", str(readings), "--timeout-s", "900"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise SystemExit(f"peer {peer} failed ({done.returncode}): {done.stderr[-2000:]}")
+        out[peer] = orjson.loads(done.stdout.strip().splitlines()[-1])
+    return out
+
+
+def ledger_check(url: str, window_s: float, sample: int = 300) -> dict[str, int]:
+    """Sampled streams' newest stored ledger entry against a recomputation from stored readings.
+
+    For each stream: :class:`domain.ledger.MeterWindow` over its good readings up to the entry's
+    ``updated_at``, meters quiet for a whole window left out (the worker's rule); the
+    benchmark's parks have no exchanges, so ``measured`` is compared. Returns the streams
+    checked and how many disagree.
+    """
+    checked = mismatched = 0
+    with psycopg.connect(url) as conn:
+        newest = conn.execute(
+            "SELECT DISTINCT ON (stream) stream, updated_at, measured FROM ledger "
+            "WHERE stream NOT LIKE 'probe-%%' ORDER BY stream, updated_at DESC LIMIT %s",
+            (sample,),
+        ).fetchall()
+        for stream, updated_at, measured in newest:
+            rows = conn.execute(
+                "SELECT meter, ts, value FROM readings WHERE stream = %s AND ts <= %s "
+                "AND ts > %s - make_interval(secs => %s) * 3 AND quality = 'good' ORDER BY ts",
+                (stream, updated_at, updated_at, window_s),
+            ).fetchall()
+            windows: dict[str, MeterWindow] = {}
+            for meter, ts, value in rows:
+                windows.setdefault(meter, MeterWindow(window_s)).add(ts, value)
+            top = max((w.newest for w in windows.values()), default=0.0)
+            expected = sum(w.measured for w in windows.values() if w.newest > top - window_s)
+            checked += 1
+            if abs(expected - measured) > 1e-6 * max(abs(expected), 1.0):
+                mismatched += 1
+    return {"streams": checked, "mismatched": mismatched}
 
 
 def process_roots(pipeline: LocalPipeline) -> dict[str, int]:
@@ -406,9 +472,12 @@ def report(
     args: argparse.Namespace, load: Load, sent: int, n_records: int, t_produced: float,
     t_worker: float, t_stored: float, latencies: list[float],
     lag_samples: list[tuple[float, int, int]], watch: ProcWatch, copy: dict[str, float],
-    lost: int,
+    lost: int, ledger: dict[str, int], peers: dict[str, dict[str, float]],
 ) -> None:  # fmt: skip
-    """Markdown tables for the docs, then one JSON line of the figures."""
+    """Markdown tables for the docs, then one JSON line of the figures.
+
+    Long because: one print per row of the docs' tables, in the order they appear there.
+    """
     raw = copy["raw"]
     p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
     worker_rate, e2e_rate = sent / t_worker, sent / t_stored
@@ -432,6 +501,18 @@ def report(
         f"| alert latency p50 / p99 ({len(latencies)} probes, under load) | {p50 * 1000:,.0f} ms / {p99 * 1000:,.0f} ms |"
     )
     print(f"| readings stored - produced | {lost:+,} |")
+    print(
+        f"| ledger = recomputation from stored readings | "
+        f"{ledger['streams'] - ledger['mismatched']:,} of {ledger['streams']:,} streams sampled |"
+    )
+    for name, label in (
+        ("bare", "bare confluent-kafka consumer, decode + count (ceiling)"),
+        ("quix", "Quix Streams 3.28 stage, state per stream, one output each"),
+    ):
+        if name in peers:
+            rate = peers[name]["readings_per_s"]
+            print(f"| peer: {label}, alone | {rate:,.0f} readings/s "
+                  f"(worker = {worker_rate / rate:.2f} x) |")  # fmt: skip
     print(f"| raw binary COPY, same rows, median of 3 | {raw:,.0f} rows/s |")
     for name, label in (
         ("optimistic", "sink write path, new rows (direct COPY under a savepoint)"),
@@ -464,6 +545,9 @@ def report(
                 "sink_new_rows_per_s": round(copy["optimistic"]),
                 "max_worker_lag": max((w for _, w, _ in lag_samples), default=0),
                 "max_sink_lag": max((s for _, _, s in lag_samples), default=0),
+                **peer_figures(peers, worker_rate),
+                "ledger_streams_checked": ledger["streams"],
+                "ledger_mismatched": ledger["mismatched"],
                 "lost": -lost if lost < 0 else 0,
                 "extra": lost if lost > 0 else 0,
                 "cpu_s": {k: round(v, 1) for k, v in watch.cpu_s.items()},
@@ -471,6 +555,15 @@ def report(
             }
         ).decode()
     )
+
+
+def peer_figures(peers: dict[str, dict[str, float]], worker_rate: float) -> dict[str, float]:
+    """The peers' readings/s and the worker's ratio to each, for the JSON line."""
+    out: dict[str, float] = {}
+    for name, peer in peers.items():
+        out[f"{name}_readings_per_s"] = round(peer["readings_per_s"])
+        out[f"worker_over_{name}"] = round(worker_rate / peer["readings_per_s"], 3)
+    return out
 
 
 if __name__ == "__main__":

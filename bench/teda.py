@@ -4,8 +4,9 @@ TEDA (Tianjin) has 1,000+ companies; a historian pushes its company's meters onc
 one request. :func:`teda_park` builds such a park with :func:`domain.generate.generate_park`
 (the realistic mix of kinds, units, qualities and distances, 5,000 needs), giving every stream
 ``meters_per_stream`` meters; :func:`teda_pushes` yields, tick by tick, one push per company:
-the readings of all its meters at that second, split into Kafka records exactly as the doors
-split them (:func:`ingest.gateway.records_of`), so the benchmark's records are the doors'.
+the readings of all its meters at that second, as the Kafka record the doors make of it (one
+:class:`~schemas.readings.SiteReadings` keyed by site, see
+:meth:`domain.intake.CheckedReadings.records`), so the benchmark's records are the doors'.
 """
 
 from __future__ import annotations
@@ -69,13 +70,14 @@ def teda_park(
 
 
 def meter_plans(sites: list[Site]) -> dict[str, list[MeterPlan]]:
-    """Company -> its meters, each reading around its share of the stream's nominal rate."""
+    """Site -> its meters, each reading around its share of the stream's nominal rate (one site
+    per company in :func:`teda_park`, so one push per company)."""
     plans: dict[str, list[MeterPlan]] = {}
     for site in sites:
         for st in site.streams:
             share = (st.nominal or 1.0) / len(st.meter_ids)
             for m in st.meter_ids:
-                plans.setdefault(site.company, []).append(
+                plans.setdefault(site.id, []).append(
                     MeterPlan(m, st.id, st.unit, share, share * max(st.variability or 0.0, 0.01))
                 )
     return plans
@@ -84,31 +86,30 @@ def meter_plans(sites: list[Site]) -> dict[str, list[MeterPlan]]:
 def teda_pushes(
     plans: dict[str, list[MeterPlan]], ticks: int, start: datetime, seed: int = 14
 ) -> Iterator[list[tuple[bytes, bytes]]]:
-    """One push per company per tick (second), as a historian sends it, as the Kafka records the
-    doors make of it: one :class:`~schemas.readings.ReadingBatch` per stream, keyed by stream
-    (what :class:`ingest.gateway.ReadingGateway` publishes). Companies in a fixed order."""
+    """One push per site per tick (second), as a historian sends it, as the Kafka record the
+    doors make of it: one :class:`~schemas.readings.SiteReadings` keyed by site, a stream batch
+    per stream (what :class:`ingest.gateway.ReadingGateway` publishes). Sites in a fixed order.
+    """
     rng = random.Random(seed)
     n = 0
     for tick in range(ticks):
         ts = (start + timedelta(seconds=tick)).isoformat()
-        for meters in plans.values():
+        records = []
+        for site, meters in plans.items():
             by_stream: dict[str, list[dict[str, object]]] = {}
             for p in meters:
                 by_stream.setdefault(p.stream, []).append(
                     {"meter": p.meter, "ts": ts, "value": round(rng.gauss(p.mean, p.noise), 4),
                      "unit": p.unit, "quality": "good"}
                 )  # fmt: skip
-            records = []
-            for stream, rows in by_stream.items():
-                n += 1
-                body = {
-                    "schema_version": 1,
-                    "batch_id": f"teda-{n}",
-                    "stream": stream,
-                    "readings": rows,
-                }
-                records.append((stream.encode(), orjson.dumps(body)))
-            yield records
+            n += 1
+            batches = [
+                {"schema_version": 1, "batch_id": f"teda-{n}-{i}", "stream": stream, "readings": rows}
+                for i, (stream, rows) in enumerate(by_stream.items())
+            ]  # fmt: skip
+            body = {"schema_version": 2, "site": site, "batches": batches}
+            records.append((site.encode(), orjson.dumps(body)))
+        yield records
 
 
 def main() -> None:

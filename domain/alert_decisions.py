@@ -5,17 +5,25 @@ pairs with the hysteresis-relaxed threshold, feed both to the lifecycle tracker
 (:mod:`domain.alerting`) and turn its events into :class:`~schemas.alerts.Alert` payloads. The
 stream worker only loads and saves the tracker's state around :meth:`AlertDecisions.decide`
 (``streams/alert_state.py``).
+
+It runs for every ledger entry, so it works on numbers: the feasible quantities come from
+:meth:`~domain.matching.Matcher.quantities` and the hysteresis re-check from
+:meth:`~domain.matching.Matcher.offer`, the tracker is stepped with plain mappings
+(:meth:`~domain.alerting.AlertTracker.advance`), and a distance and a benefit are computed only
+for the pairs that emit an event. The alerts are exactly those of the full path (every pair a
+:class:`~domain.matching.Match`, re-checks with :meth:`~domain.matching.Matcher.check`, the
+tracker fed :class:`~domain.alerting.Candidate` objects): the same numbers from the same
+arithmetic (a tested property).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
-from domain.alerting import AlertTracker, Candidate, LifecycleEvent
+from domain.alerting import AlertTracker, LifecycleEvent
 from domain.benefits import estimate
 from domain.geo import haversine_km
-from domain.matching import Match, Matcher
+from domain.matching import Matcher
 from domain.units import convert, gas_density
 from schemas.alerts import Alert, AlertEvent, Benefit
 from schemas.ledger import LedgerEntry
@@ -42,55 +50,49 @@ class AlertDecisions:
         hysteresis-relaxed threshold (described at the real availability), and turns the
         tracker's lifecycle events into alerts.
 
+        Cost: the quantities come from :meth:`Matcher.quantities` and :meth:`Matcher.offer`
+        (no :class:`Match` or benefit per pair); distance and benefit are computed only for
+        the pairs that emit an event. The alerts are those :meth:`Matcher.match`,
+        :meth:`Matcher.check` and :meth:`AlertTracker.observe` give (same numbers, bit for bit).
+
         Raises:
             KeyError: the entry's stream is not registered with the matcher.
         """
         stream = entry.stream
         now = entry.updated_at
-        feasible = self.matcher.match(stream, entry.available, now=now, sustained_s=math.inf)
-        matches = {m.need: m for m in feasible}
-        held: list[Candidate] = []
-        relaxed = entry.available / (1.0 - self.hysteresis)
-        for need in tracker.open_needs(stream):
-            if need in matches:
-                continue
-            m = self.matcher.check(stream, need, relaxed, now=now, sustained_s=math.inf)
-            if m is not None:  # still open: describe it with what is really available
-                m = self._actual(m, entry.available)
-                matches[need] = m
-                held.append(self._candidate(m))
-        events = tracker.observe(stream, now, [self._candidate(m) for m in feasible], held)
-        return [self._alert(ev, matches.get(ev.need), entry) for ev in events]
+        available = entry.available
+        matcher = self.matcher
+        feasible = matcher.quantities(stream, available, now=now, sustained_s=math.inf)
+        held: dict[str, float] = {}
+        relaxed = available / (1.0 - self.hysteresis)
+        for need in tracker.open_needs(stream, besides=feasible):
+            quantity = matcher.offer(stream, need, relaxed, now=now, sustained_s=math.inf)
+            if quantity is not None:  # still open: describe it with what is really available
+                held[need] = min(quantity, self._in_need_unit(stream, need, available))
+        events = tracker.advance(stream, now, feasible, held, self._min_duration_s)
+        return [self._alert(ev, entry) for ev in events]
 
-    def _actual(self, relaxed: Match, available: float) -> Match:
-        """A held pair's match re-expressed at the real ``available`` (not the relaxed one)."""
-        _, stream = self.matcher.stream(relaxed.stream)
-        need = self.matcher.need(relaxed.need)
-        in_need_unit = convert(
+    def _in_need_unit(self, stream_id: str, need_id: str, available: float) -> float:
+        """``available`` (stream unit) in the need's unit, for a held pair at the real amount."""
+        _, stream = self.matcher.stream(stream_id)
+        need = self.matcher.need(need_id)
+        return convert(
             available, stream.unit, need.unit, field=f"stream {stream.id!r} available",
             kind=stream.kind, gas_species=stream.gas_species or need.gas_species,
             density_kg_per_m3=gas_density(stream, need),
         )  # fmt: skip
-        quantity = min(relaxed.quantity, in_need_unit)
-        benefit = estimate(stream, need, quantity, relaxed.distance_km)
-        return replace(
-            relaxed, available=available, quantity=quantity, benefit=benefit,
-            score=benefit.co2e_t_per_yr,
-        )  # fmt: skip
 
-    def _candidate(self, m: Match) -> Candidate:
-        need = self.matcher.need(m.need)
-        return Candidate(need=m.need, quantity=m.quantity, min_duration_s=need.min_duration_s)
+    def _min_duration_s(self, need_id: str) -> float:
+        return self.matcher.need(need_id).min_duration_s
 
-    def _alert(self, ev: LifecycleEvent, m: Match | None, entry: LedgerEntry) -> Alert:
+    def _alert(self, ev: LifecycleEvent, entry: LedgerEntry) -> Alert:
+        """The alert of one event; a live pair is described at the event's quantity."""
         site, stream = self.matcher.stream(ev.stream)
-        if m is not None:
-            quantity, need_unit, distance, benefit = (
-                m.quantity,
-                m.need_unit,
-                m.distance_km,
-                m.benefit,
-            )
+        if ev.event != "resolved":  # the pair is feasible or held: its need is open
+            need = self.matcher.need(ev.need)
+            quantity, need_unit = ev.quantity, need.unit
+            distance = self.matcher.distance_km(ev.stream, ev.need)
+            benefit = estimate(stream, need, quantity, distance)
         else:  # resolved: the pair no longer matches, describe it from the registry
             quantity, benefit = 0.0, Benefit(co2e_t_per_yr=0.0)
             need_unit, distance = self._static(ev.stream, ev.need)

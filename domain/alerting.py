@@ -12,11 +12,16 @@ feasible now; it returns the lifecycle events to publish. Rules:
   ``update_threshold`` (relative) since the last event; ``resolved`` when it stops.
 - ``alert_id`` is stable for one episode (opened .. resolved); each event has a unique
   ``idempotency_key`` (``alert_id`` + event sequence number).
+
+:meth:`AlertTracker.advance` is :meth:`AlertTracker.observe` with plain need -> quantity
+mappings (what the per-entry decision uses); :attr:`AlertTracker.revision` counts the changes,
+so a caller can tell that a stream's snapshot cannot have changed without dumping it.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -64,6 +69,10 @@ class AlertTracker:
     update_threshold: float = 0.2
     streams: dict[str, dict[str, _PairState]] = field(default_factory=dict)
     """stream -> need -> the pair's state."""
+    revision: int = field(default=0, compare=False, repr=False)
+    """Grows with every change the tracker's methods make to any pair (a pair begun, opened,
+    advanced by an event or dropped; a stream loaded): while it stays, every :meth:`dump` is
+    unchanged. Changes made to :attr:`streams` directly are not counted."""
 
     def dump(self, stream: str) -> dict[str, list[Any]]:
         """JSON-friendly snapshot of one stream's pairs (what a restart needs to go on)."""
@@ -74,6 +83,7 @@ class AlertTracker:
 
     def load(self, stream: str, state: dict[str, list[Any]]) -> None:
         """Replace one stream's pairs with a :meth:`dump` snapshot."""
+        self.revision += 1
         if not state:
             self.streams.pop(stream, None)
             return
@@ -87,9 +97,18 @@ class AlertTracker:
             for need, (since, alert_id, sequence, last_quantity) in state.items()
         }
 
-    def open_needs(self, stream: str) -> list[str]:
-        """Needs with an open alert for ``stream`` (the caller re-checks them with hysteresis)."""
-        return [n for n, st in self.streams.get(stream, {}).items() if st.alert_id is not None]
+    def open_needs(self, stream: str, *, besides: Container[str] = ()) -> list[str]:
+        """Needs with an open alert for ``stream`` (the caller re-checks them with hysteresis).
+
+        Args:
+            stream: the stream.
+            besides: needs to leave out (e.g. those already feasible).
+        """
+        return [
+            n
+            for n, st in self.streams.get(stream, {}).items()
+            if st.alert_id is not None and n not in besides
+        ]
 
     def observe(
         self, stream: str, now: datetime, feasible: list[Candidate], held: list[Candidate]
@@ -104,44 +123,103 @@ class AlertTracker:
                 in neither list is resolved).
 
         Returns:
-            Events in a deterministic order (need id).
+            Resolved events first (in the order the pairs began), then opened and updated ones
+            by need id; a need in both lists counts as feasible (its last candidate there).
+        """
+        durations = {c.need: c.min_duration_s for c in held}
+        durations.update({c.need: c.min_duration_s for c in feasible})
+        return self.advance(
+            stream,
+            now,
+            {c.need: c.quantity for c in feasible},
+            {c.need: c.quantity for c in held},
+            durations.__getitem__,
+        )
+
+    def advance(
+        self,
+        stream: str,
+        now: datetime,
+        feasible: Mapping[str, float],
+        held: Mapping[str, float],
+        min_duration_s: Callable[[str], float],
+    ) -> list[LifecycleEvent]:
+        """:meth:`observe` without :class:`Candidate` objects: the same events, the same state.
+
+        Long because: the lifecycle rules of the module docstring in one pass over the
+        stream's pairs (drop or resolve), one over the candidates (find the pairs with a step
+        to take) and one over those few, by need id; it runs for every ledger entry.
+
+        Args:
+            stream: the stream whose ledger changed.
+            now: time of the ledger change.
+            feasible: need -> quantity offered, for pairs feasible under the need's thresholds.
+            held: need -> quantity, for open pairs still feasible with the relaxed threshold (a
+                need also in ``feasible`` counts as feasible, with that quantity).
+            min_duration_s: a need's ``min_duration_s``; asked only for pending pairs.
+
+        Returns:
+            As :meth:`observe`.
         """
         t = now.timestamp()
         events: list[LifecycleEvent] = []
-        current = {c.need: c for c in held}
-        current.update({c.need: c for c in feasible})
-        feasible_needs = {c.need for c in feasible}
         pairs = self.streams.setdefault(stream, {})
-        for need in list(pairs):
-            state = pairs[need]
-            if need in current and (state.alert_id is not None or need in feasible_needs):
-                continue
-            if state.alert_id is not None:
-                events.append(self._event(state, "resolved", stream, need, 0.0))
-            del pairs[need]
-        for need in sorted(current):
-            cand = current[need]
-            found = pairs.get(need)
-            if found is None:
-                if need not in feasible_needs:
-                    continue
-                found = pairs[need] = _PairState(feasible_since=t)
-            state = found
+        gone: list[str] = []
+        for need, state in pairs.items():
             if state.alert_id is None:
-                if t - state.feasible_since >= cand.min_duration_s:
-                    state.alert_id = _alert_id(stream, need, state.feasible_since)
-                    events.append(self._event(state, "opened", stream, need, cand.quantity))
-            elif _moved(state.last_quantity, cand.quantity, self.update_threshold):
-                events.append(self._event(state, "updated", stream, need, cand.quantity))
+                if need in feasible:
+                    continue
+            elif need in feasible or need in held:
+                continue
+            else:
+                events.append(self._event(state, "resolved", stream, need, 0.0))
+            gone.append(need)
+        for need in gone:
+            del pairs[need]
+            self.revision += 1
+        # Each pair's step depends on that pair alone: find the pairs with a step to take
+        # (begin, open, or move past the threshold; most have none), then take the steps by
+        # need id.
+        due: list[str] = []
+        threshold = self.update_threshold
+        for need in feasible.keys() | held.keys() if held else feasible:
+            pair = pairs.get(need)
+            if pair is None:
+                if need in feasible:
+                    due.append(need)
+            elif pair.alert_id is None:
+                if t - pair.feasible_since >= min_duration_s(need):
+                    due.append(need)
+            else:
+                quantity = feasible[need] if need in feasible else held[need]
+                before = pair.last_quantity
+                if (
+                    (quantity != 0)
+                    if before == 0
+                    else abs(quantity - before) / abs(before) > threshold
+                ):
+                    due.append(need)
+        for need in sorted(due):
+            quantity = feasible[need] if need in feasible else held[need]
+            pair = pairs.get(need)
+            if pair is None:
+                pair = pairs[need] = _PairState(feasible_since=t)
+                self.revision += 1
+            if pair.alert_id is None:
+                if t - pair.feasible_since >= min_duration_s(need):
+                    pair.alert_id = _alert_id(stream, need, pair.feasible_since)
+                    events.append(self._event(pair, "opened", stream, need, quantity))
+            else:
+                events.append(self._event(pair, "updated", stream, need, quantity))
         if not pairs:
             del self.streams[stream]
         return events
 
-    @staticmethod
     def _event(
-        state: _PairState, name: EventName, stream: str, need: str, quantity: float
+        self, state: _PairState, name: EventName, stream: str, need: str, quantity: float
     ) -> LifecycleEvent:
         assert state.alert_id is not None
+        self.revision += 1
         state.sequence += 1
         state.last_quantity = quantity
         return LifecycleEvent(
@@ -152,12 +230,6 @@ class AlertTracker:
             need=need,
             quantity=quantity,
         )
-
-
-def _moved(before: float, after: float, threshold: float) -> bool:
-    if before == 0:
-        return after != 0
-    return abs(after - before) / abs(before) > threshold
 
 
 def _alert_id(stream: str, need: str, since: float) -> str:

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from domain.directory import Directory
 from domain.errors import UnitError
 from domain.units import factor
-from schemas.readings import Reading, ReadingQuality
+from schemas.readings import Reading, ReadingBatch, ReadingQuality, SiteReadings
 
 UNMAPPED: Final = object()
 """Placeholder :func:`omf_rows` leaves for an item it could not map (already an error)."""
@@ -58,10 +58,42 @@ class RowError:
 
 @dataclass
 class CheckedReadings:
-    """Valid readings by stream (in input order) and every error found."""
+    """Valid readings by stream (in input order), each stream's site, and every error found."""
 
     by_stream: dict[str, list[Reading]] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
+    site_of: dict[str, str] = field(default_factory=dict)
+    """stream id -> its site id, for every stream in ``by_stream``."""
+
+    def records(self, batch_id: str, *, max_readings: int) -> list[SiteReadings]:
+        """The valid readings as readings-topic records: one per site, split at ``max_readings``.
+
+        Each record is a :class:`~schemas.readings.SiteReadings` of one site (keyed by its
+        ``site``); a site's streams keep their input order, and a stream whose readings do not
+        fit in the record being filled continues in the next one. Batch ids are ``batch_id``
+        with a running suffix, unique within the push.
+        """
+        by_site: dict[str, list[tuple[str, list[Reading]]]] = {}
+        for stream, readings in self.by_stream.items():
+            by_site.setdefault(self.site_of[stream], []).append((stream, readings))
+        out: list[SiteReadings] = []
+        n = 0
+        for site, streams in by_site.items():
+            batches: list[ReadingBatch] = []
+            room = max_readings
+            for stream, readings in streams:
+                start = 0
+                while start < len(readings):
+                    take = readings[start : start + room]
+                    batches.append(ReadingBatch(batch_id=f"{batch_id}-{n}", stream=stream,
+                                                readings=take))  # fmt: skip
+                    n, start, room = n + 1, start + len(take), room - len(take)
+                    if room == 0:
+                        out.append(SiteReadings(site=site, batches=batches))
+                        batches, room = [], max_readings
+            if batches:
+                out.append(SiteReadings(site=site, batches=batches))
+        return out
 
     @property
     def accepted(self) -> int:
@@ -240,6 +272,7 @@ def check_readings(
                 error(at(i, "unit"), str(e))
                 continue
         out.by_stream.setdefault(stream.id, []).append(reading)
+        out.site_of[stream.id] = ref.site.id
     return out
 
 

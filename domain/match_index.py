@@ -27,6 +27,10 @@ bisection skips every need whose minimum exceeds the available amount. Each file
 carries a compact copy of the need's company, place, reach, minimum duration and window, so
 the cheap rules reject a candidate without touching the ``Need`` and ``Site`` objects.
 
+:meth:`NeedIndex.reachable` walks the same buckets with no quantity bound and no time: the
+needs a stream could serve at some amount and moment (the matcher's per-stream cache is built
+from it).
+
 The index only prunes: it returns a superset of the needs :func:`domain.matching.feasible`
 accepts (quantity bound padded by 1e-6 relative; cell covers padded by a centimetre). No need
 is returned twice for one call. That holds anywhere on the globe, poles and antimeridian
@@ -229,6 +233,34 @@ class NeedIndex:
             now=now.timestamp(),
             sustained_s=sustained_s,
         )
+        for bucket, bound in self._probe(site, stream, available):
+            yield from check.filter(bucket, bound)
+
+    def reachable(self, site: Site, stream: Stream) -> Iterator[tuple[str, float]]:
+        """Needs ``stream`` could serve at some quantity and time, each once, with the distance.
+
+        The needs in the buckets the stream probes (kind, sub-key, both gas bases, place) that
+        pass the company and distance rules, whatever their minimum, duration or window: a
+        superset of the needs passing the rules of :func:`domain.matching.feasible` that do not
+        depend on the available amount, the moment or the steadiness. The distance is
+        ``haversine_km(site, need's site)``, bit for bit the number ``feasible`` computes (a
+        need is re-filed whenever its site is).
+        """
+        check = _Check(
+            company=site.company,
+            lat=site.lat,
+            lon=site.lon,
+            reach_km=stream.max_distance_km if stream.max_distance_km is not None else math.inf,
+            now=math.nan,
+            sustained_s=math.inf,
+        )
+        for bucket, _ in self._probe(site, stream, math.inf):
+            yield from check.reach(bucket)
+
+    def _probe(
+        self, site: Site, stream: Stream, available: float
+    ) -> Iterator[tuple[list[Entry] | None, Bound]]:
+        """The buckets ``stream`` looks in, each with its quantity bound for ``available``."""
         place = self._place(site, stream)
         bounds: dict[str, Bound] = {}
         for need_kind in compatible_need_kinds(stream.kind):
@@ -244,12 +276,12 @@ class NeedIndex:
                         bound = bounds[basis] = (self._limit(stream, available, basis), _MAX_ID)
                     if reach:
                         for level, cell_map in reach.items():
-                            yield from check.filter(cell_map.get(place.cells[level]), bound)
+                            yield cell_map.get(place.cells[level]), bound
                     if point:
                         level, cells = _point_cells(place)
                         cell_map = point.get(level, {})
                         for cell in cells:
-                            yield from check.filter(cell_map.get(cell), bound)
+                            yield cell_map.get(cell), bound
 
     def _limit(self, stream: Stream, available: float, basis: str) -> float:
         """``available`` in ``basis``, padded; unbounded when the stream alone cannot say."""
@@ -312,3 +344,16 @@ class _Check:
             if distance > n_reach or distance > reach:
                 continue
             yield need_id
+
+    def reach(self, bucket: list[Entry] | None) -> Iterator[tuple[str, float]]:
+        """Ids in ``bucket`` passing the company and distance rules, with the distance."""
+        if not bucket:
+            return
+        company, lat, lon, reach = self.company, self.lat, self.lon, self.reach_km
+        for _, need_id, need_company, n_lat, n_lon, n_reach, _, _, _ in bucket:
+            if need_company == company:
+                continue
+            distance = haversine_km(lat, lon, n_lat, n_lon)
+            if distance > n_reach or distance > reach:
+                continue
+            yield need_id, distance

@@ -32,14 +32,42 @@ quantities cannot be compared (:func:`feasible` raises :class:`~domain.errors.Un
 e.g. a gas by mass against one by volume with no density on either side) does not match; the
 matcher records it with its reason (:meth:`Matcher.incomparable`) and the other pairs are
 matched as usual.
+
+:meth:`Matcher.quantities` is the stream worker's hot path (one call per ledger update): the
+same pairs as :meth:`Matcher.match`, each with the same quantity bit for bit, without
+:class:`Match` objects, distances, benefits or ranking (:meth:`Matcher.offer` does the same for
+one pair, as :meth:`Matcher.check`). It reads a per-stream cache of the *statically compatible*
+needs, those passing the rules that depend on neither the amount nor the time (company, kind,
+distance, quality): per pair the stream -> need unit factor (``convert`` is ``value x
+factor``, so ``available x factor`` is the same float), the distance, and the need's compact
+rule (minimum less the tolerance, max quantity, minimum duration, window in integer
+microseconds, which compare exactly as the datetimes do), sorted by the minimum in the
+stream's unit so a bisection skips the needs out of reach. Committed capacity is not cached:
+:meth:`Matcher.committed` is asked at call time for a need with ``max_quantity`` and
+exchanges. Pairs whose units do not compare are kept aside and recorded in, or cleared from,
+:meth:`Matcher.incomparable` exactly when :meth:`Matcher.match` would (it reaches them in their
+window widened by the index's millisecond, and its answer raises only inside the window).
+
+Cache guarantee: a stream's cache is always what a rebuild from the current state would give.
+A cache is built on first use (through :meth:`domain.match_index.NeedIndex.reachable`) and is
+keyed to the stream's ``(site, stream)`` entry, which :meth:`Matcher.update_site` replaces (and
+drops the site's caches). Changes to needs (added, replaced, removed) and to the place or
+company of a site with needs are logged in O(1); on its next use a cache replays the log and is
+rebuilt if a change touched a need it holds or a changed need now fits its stream, or if more
+than ``_REPLAYED`` changes happened since. Exchanges need nothing (capacity is read at call
+time). The rare record of an incomparable pair the cache cannot account for (a stream id moved
+to another site, keeping its record) makes :meth:`Matcher.quantities` answer through
+:meth:`Matcher.match`.
 """
 
 from __future__ import annotations
 
 import math
+from array import array
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from domain import ewc as ewc_list
@@ -194,17 +222,8 @@ def _quality_ok(stream: Stream, need: Need) -> bool:
 
 
 def _quantity(stream: Stream, need: Need, available: float, committed: float) -> float | None:
-    gas = stream.kind is ResourceKind.GAS
-    in_need_unit = convert(
-        available,
-        stream.unit,
-        need.unit,
-        field=f"stream {stream.id!r} available for need {need.id!r}",
-        kind=stream.kind,
-        gas_species=stream.gas_species or need.gas_species,
-        density_kg_per_m3=gas_density(stream, need) if gas else None,
-    )
-    floor = need.min_quantity * (1.0 - QUANTITY_TOLERANCE)
+    in_need_unit = available * _pair_factor(stream, need)  # what convert() computes
+    floor = _floor(need)
     if in_need_unit < floor:
         return None
     quantity = in_need_unit
@@ -216,12 +235,138 @@ def _quantity(stream: Stream, need: Need, available: float, committed: float) ->
     return quantity if quantity > 0 else None
 
 
+def _pair_factor(stream: Stream, need: Need) -> float:
+    """The factor taking the stream's unit to the need's (``convert`` is value x factor).
+
+    Raises:
+        UnitError: the quantities cannot be compared; the message names the pair.
+    """
+    gas = stream.kind is ResourceKind.GAS
+    return factor(
+        stream.unit,
+        need.unit,
+        field=f"stream {stream.id!r} available for need {need.id!r}",
+        kind=stream.kind,
+        gas_species=stream.gas_species or need.gas_species,
+        density_kg_per_m3=gas_density(stream, need) if gas else None,
+    )
+
+
+def _floor(need: Need) -> float:
+    """The need's minimum with the relative tolerance taken off: a quantity below it fails."""
+    return need.min_quantity * (1.0 - QUANTITY_TOLERANCE)
+
+
+def _static_ok(
+    site: Site, stream: Stream, need: Need, need_site: Site, distance: float | None = None
+) -> float | None:
+    """The pair's distance when it passes the rules that depend on neither quantity nor time.
+
+    Those are the company, kind, distance and quality rules of :func:`feasible`, checked the
+    same way (the distance is the same number :func:`feasible` computes); None when one fails.
+    ``distance``, when given, must be that number (the index's, computed alike).
+
+    Raises:
+        ClassificationError: the stream's EWC code is not on the European List of Waste.
+    """
+    if site.company == need_site.company:
+        return None
+    if need.kind not in compatible_need_kinds(stream.kind):
+        return None
+    if distance is None:
+        distance = haversine_km(site.lat, site.lon, need_site.lat, need_site.lon)
+    if need.max_distance_km is not None and distance > need.max_distance_km:
+        return None
+    if stream.max_distance_km is not None and distance > stream.max_distance_km:
+        return None
+    if not _quality_ok(stream, need):
+        return None
+    return distance
+
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+_TIME_SLACK_S: Final = 1e-3  # the index's slack on windows (domain.match_index)
+_BISECT_SLACK: Final = 1e-6
+_NORMAL: Final = 1e-280  # thresholds and factors below this (or above its inverse) are not bisected
+_REPLAYED: Final = 32
+"""Changes to needs a stream's cache is checked against before it is simply rebuilt."""
+
+_Rule = tuple[str, float, float | None, float, float, float, float, float]
+"""What the time- and quantity-dependent rules read of a need: (id, minimum less the tolerance
+(:func:`_floor`), max quantity, minimum duration s, active from, active until as integer
+microseconds since the epoch (-inf / inf when open), the same two as POSIX seconds (as the
+index files them, for its millisecond slack)). One per need, shared by every pair."""
+
+
+def _micros(moment: datetime) -> int:
+    """Integer microseconds since the epoch: compares exactly as aware datetimes do."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _rule(need: Need) -> _Rule:
+    start, end = need.active_from, need.active_until
+    return (
+        need.id,
+        _floor(need),
+        need.max_quantity,
+        need.min_duration_s,
+        _micros(start) if start is not None else -math.inf,
+        _micros(end) if end is not None else math.inf,
+        start.timestamp() if start is not None else -math.inf,
+        end.timestamp() if end is not None else math.inf,
+    )
+
+
+def _threshold(floor: float, unit_factor: float) -> float:
+    """The least stream-unit amount that can reach ``floor``, for bisection; -inf: always look.
+
+    For a normal ``floor / unit_factor`` the bisection is padded by 1e-6 relative, far above
+    the float rounding of ``available * unit_factor >= floor``; every other pair (a zero or
+    tiny minimum, an extreme factor) is always looked at and decided exactly.
+    """
+    if not (floor >= _NORMAL and _NORMAL <= unit_factor <= 1.0 / _NORMAL):
+        return -math.inf
+    threshold = floor / unit_factor
+    return threshold if threshold >= _NORMAL else -math.inf
+
+
+@dataclass(slots=True)
+class _StreamPairs:
+    """One stream's statically compatible needs (see :meth:`Matcher.quantities`).
+
+    Parallel columns, position ``i`` one pair, sorted by threshold: about 60 bytes a pair (a
+    TEDA-size park holds ~400,000 pairs when every stream has been seen).
+    """
+
+    source: tuple[Site, Stream]
+    """The matcher's entry the pairs were computed from (a replaced entry: stale)."""
+    thresholds: array[float]
+    """Ascending bisection keys (:func:`_threshold`)."""
+    factors: array[float]
+    """Stream unit -> need unit (what :func:`convert` multiplies by)."""
+    distances: array[float]
+    """km, the number :func:`feasible` computes."""
+    rules: list[_Rule]
+    """The need's :func:`_rule` (shared with every stream's cache)."""
+    at: dict[str, int]
+    """need id -> its position."""
+    incomparable: list[tuple[_Rule, str]]
+    """Pairs passing the static rules whose units do not compare, with the error message."""
+    incomparable_ids: frozenset[str]
+    """The needs of :attr:`incomparable`."""
+    version: int
+    """The matcher's change count it is known exact at (see ``Matcher._stream_pairs``)."""
+
+
 class Matcher:
     """Indexed matching of one stream's surplus against all open needs.
 
-    Holds the park's sites (with their streams), open needs and committed exchanges. Not
-    thread-safe; one matcher per stream processor. Deterministic: the same state and call
-    give the same list in the same order.
+    Holds the park's sites (with their streams), open needs and committed exchanges, and a
+    cache per stream of its statically compatible needs (module docstring; about 60 bytes a
+    pair, ~25 MB for a TEDA-size park once every stream has been seen). Not thread-safe; one
+    matcher per stream processor. Deterministic: the same state and call give the same list in
+    the same order.
     """
 
     def __init__(
@@ -236,8 +381,17 @@ class Matcher:
         self._needs_by_site: dict[str, set[str]] = {}
         self._exchanges: dict[str, Exchange] = {}
         self._committed: dict[str, dict[str, tuple[Exchange, float]]] = {}
-        self._incomparable: dict[tuple[str, str], str] = {}
+        self._incomparable: dict[str, dict[str, str]] = {}
+        """stream -> need -> why their quantities cannot be compared (latest)."""
         self._index = NeedIndex()
+        self._rules: dict[str, _Rule] = {}
+        self._pairs: dict[str, _StreamPairs] = {}
+        """stream -> its statically compatible needs, built lazily (see quantities())."""
+        self._version = 0
+        """Changes to needs, or to where the needs are, so far."""
+        self._changes: list[tuple[frozenset[str], tuple[Need, ...]]] = []
+        """The latest such changes (at most _REPLAYED), oldest first: the needs touched (as
+        they were) and the needs as they are now."""
         for site in sites:
             self.update_site(site)
         for need in needs:
@@ -313,15 +467,25 @@ class Matcher:
         if old is not None:
             for stream in old.streams:
                 self._streams.pop(stream.id, None)
+                self._pairs.pop(stream.id, None)
             self._forget_incomparable(streams={st.id for st in old.streams})
         self._sites[site.id] = site
         for stream in site.streams:
             self._streams[stream.id] = (site, stream)
+            self._pairs.pop(stream.id, None)
         self._index.forget_streams()
-        for need_id in sorted(self._needs_by_site.get(site.id, ())):
+        needs = sorted(self._needs_by_site.get(site.id, ()))
+        for need_id in needs:
             need = self._needs[need_id]
             self._index.remove(need_id)
             self._index.add(need, site)
+        moved = old is not None and (old.company, old.lat, old.lon) != (
+            site.company,
+            site.lat,
+            site.lon,
+        )
+        if needs and moved:  # the static rules of its needs with every stream may change
+            self._changed(needs, [self._needs[n] for n in needs])
 
     def add_need(self, need: Need) -> None:
         """Open a need, or replace the one with the same id (keeping its exchanges).
@@ -341,6 +505,8 @@ class Matcher:
         self._needs[need.id] = need
         self._needs_by_site.setdefault(need.site, set()).add(need.id)
         self._index.add(need, site)
+        self._rules[need.id] = _rule(need)
+        self._changed([need.id], [need])
         for exchange, _ in list(self._committed.get(need.id, {}).values()):
             self.add_exchange(exchange)  # re-expressed in the (possibly new) unit
 
@@ -352,6 +518,8 @@ class Matcher:
         self._needs_by_site[need.site].discard(need_id)
         self._forget_incomparable(need=need_id)
         self._index.remove(need_id)
+        del self._rules[need_id]
+        self._changed([need_id], [])
         for exchange_id in list(self._committed.pop(need_id, {})):
             self._exchanges.pop(exchange_id, None)
 
@@ -472,7 +640,8 @@ class Matcher:
         """
         return [
             Incomparable(stream=s, need=n, reason=reason)
-            for (s, n), reason in sorted(self._incomparable.items())
+            for s, by_need in sorted(self._incomparable.items())
+            for n, reason in sorted(by_need.items())
         ]
 
     def _forget_incomparable(
@@ -480,9 +649,23 @@ class Matcher:
     ) -> None:
         if not self._incomparable:
             return
-        for pair in list(self._incomparable):
-            if (streams is not None and pair[0] in streams) or pair[1] == need:
-                del self._incomparable[pair]
+        for stream_id in list(self._incomparable):
+            by_need = self._incomparable[stream_id]
+            if streams is not None and stream_id in streams:
+                by_need.clear()
+            elif need is not None:
+                by_need.pop(need, None)
+            if not by_need:
+                del self._incomparable[stream_id]
+
+    def _record_incomparable(self, stream_id: str, need_id: str, reason: str | None) -> None:
+        """Record why a pair does not compare, or (``reason`` None) that it compares again."""
+        if reason is not None:
+            self._incomparable.setdefault(stream_id, {})[need_id] = reason
+            return
+        by_need = self._incomparable.get(stream_id)
+        if by_need is not None and by_need.pop(need_id, None) is not None and not by_need:
+            del self._incomparable[stream_id]
 
     def site(self, site_id: str) -> Site:
         """The site with this id.
@@ -517,6 +700,237 @@ class Matcher:
             return None
         return self._feasible(site, stream, need, available, now, sustained_s)
 
+    def quantities(
+        self, stream_id: str, available: float, *, now: datetime, sustained_s: float
+    ) -> dict[str, float]:
+        """Each need the stream's surplus can serve now, with the quantity offered: no objects.
+
+        The same pairs as :meth:`match` (and :meth:`scan`), each with the same number as its
+        :attr:`Match.quantity` (in the need's unit, bit for bit), and the same bookkeeping of
+        :meth:`incomparable`; without distances, benefits, :class:`Match` objects or ranking.
+
+        Cost: the stream's cache of statically compatible needs (those passing the company,
+        kind, distance and quality rules, whatever the quantity and the time: built on first
+        use through the index, dropped when the stream, a need it may hold, or such a need's
+        site changes) is bisected on the minimum in the stream's unit; each need left costs a
+        few comparisons and one multiplication (``available x factor``, what :func:`convert`
+        computes), plus :meth:`committed` for a need with ``max_quantity`` and exchanges.
+
+        Args:
+            stream_id: The stream.
+            available: Its available surplus, in the stream's unit.
+            now: The moment, timezone-aware.
+            sustained_s: How long the surplus has stayed available.
+
+        Returns:
+            need id -> quantity, in no meaningful order.
+
+        Raises:
+            KeyError: unknown stream.
+        """
+        cache = self._stream_pairs(stream_id)
+        recorded = self._incomparable.get(stream_id)
+        if recorded and not self._accounted(cache, recorded):
+            # a record the cache cannot account for (a stream id moved to another site): the
+            # indexed path decides, with its own bookkeeping
+            found = self.match(stream_id, available, now=now, sustained_s=sustained_s)
+            return {m.need: m.quantity for m in found}
+        if cache.incomparable:
+            self._note_incomparable(stream_id, cache, now, sustained_s)
+        end = bisect_right(cache.thresholds, available * (1.0 + _BISECT_SLACK))
+        if end == 0:
+            return {}
+        now_us = _micros(now)
+        committed = self._committed
+        out: dict[str, float] = {}
+        for rule, unit_factor in zip(cache.rules[:end], cache.factors, strict=False):
+            need_id, floor, max_quantity, duration, start, until, _, _ = rule
+            if sustained_s < duration or now_us < start or now_us >= until:
+                continue
+            quantity = available * unit_factor
+            if quantity < floor:
+                continue
+            if max_quantity is not None:
+                exchanges = committed.get(need_id)
+                remaining = max_quantity - (self.committed(need_id, now) if exchanges else 0.0)
+                if remaining < floor:
+                    continue
+                quantity = min(quantity, remaining)
+            if quantity > 0:
+                out[need_id] = quantity
+        return out
+
+    def offer(
+        self, stream_id: str, need_id: str, available: float, *, now: datetime, sustained_s: float
+    ) -> float | None:
+        """The quantity :meth:`check` would offer (its :attr:`Match.quantity`), or None.
+
+        Bit for bit the same number and the same bookkeeping of :meth:`incomparable`; from the
+        stream's cache when the pair is in it, else through :meth:`check`.
+
+        Raises:
+            KeyError: unknown stream.
+        """
+        cache = self._stream_pairs(stream_id)
+        i = cache.at.get(need_id)
+        recorded = self._incomparable.get(stream_id)
+        if i is None or (recorded and need_id in recorded):
+            m = self.check(stream_id, need_id, available, now=now, sustained_s=sustained_s)
+            return m.quantity if m is not None else None
+        _, floor, max_quantity, duration, start, until, _, _ = cache.rules[i]
+        now_us = _micros(now)
+        if sustained_s < duration or now_us < start or now_us >= until:
+            return None
+        quantity = available * cache.factors[i]
+        if quantity < floor:
+            return None
+        if max_quantity is not None:
+            remaining = max_quantity - self.committed(need_id, now)
+            if remaining < floor:
+                return None
+            quantity = min(quantity, remaining)
+        return quantity if quantity > 0 else None
+
+    def distance_km(self, stream_id: str, need_id: str) -> float:
+        """Great-circle distance between the stream's site and the need's: as :func:`feasible`.
+
+        Raises:
+            KeyError: unknown stream or need.
+        """
+        cache = self._pairs.get(stream_id)
+        if (
+            cache is not None
+            and cache.version == self._version
+            and cache.source is self._streams.get(stream_id)
+        ):
+            i = cache.at.get(need_id)
+            if i is not None:
+                return cache.distances[i]
+        site, _ = self._streams[stream_id]
+        need_site = self._sites[self._needs[need_id].site]
+        return haversine_km(site.lat, site.lon, need_site.lat, need_site.lon)
+
+    def _accounted(self, cache: _StreamPairs, recorded: dict[str, str]) -> bool:
+        """Whether :meth:`match` would treat every recorded pair of the stream as the cache does.
+
+        It does for a pair the cache holds as incomparable, and for one :meth:`match` never
+        reaches: its need's site belongs to the stream's company or is out of reach (the index
+        drops those exactly; a site moved away after the record was made).
+        """
+        site, stream = cache.source
+        for need_id in recorded.keys() - cache.incomparable_ids:
+            need = self._needs.get(need_id)
+            if need is None:
+                return False
+            need_site = self._sites[need.site]
+            if need_site.company == site.company:
+                continue
+            distance = haversine_km(site.lat, site.lon, need_site.lat, need_site.lon)
+            limits = (need.max_distance_km, stream.max_distance_km)
+            if not any(limit is not None and distance > limit for limit in limits):
+                return False
+        return True
+
+    def _note_incomparable(
+        self, stream_id: str, cache: _StreamPairs, now: datetime, sustained_s: float
+    ) -> None:
+        """Record or clear the cache's incomparable pairs exactly as :meth:`match` would.
+
+        :meth:`match` reaches such a pair when it passes the duration rule and ``now`` lies in
+        its window widened by the index's millisecond (its quantity is never bounded: the
+        stream alone cannot be put in the need's basis either); :func:`feasible` then raises
+        inside the exact window and returns None (clearing the record) in the slack.
+        """
+        now_s = now.timestamp()
+        now_us = _micros(now)
+        for rule, reason in cache.incomparable:
+            need_id, _, _, duration, start, until, start_s, until_s = rule
+            if sustained_s < duration:
+                continue
+            if now_s < start_s - _TIME_SLACK_S or now_s >= until_s + _TIME_SLACK_S:
+                continue
+            inside = start <= now_us < until
+            self._record_incomparable(stream_id, need_id, reason if inside else None)
+
+    def _stream_pairs(self, stream_id: str) -> _StreamPairs:
+        """The stream's cache of statically compatible needs, (re)built when missing or stale.
+
+        Raises:
+            KeyError: unknown stream.
+        """
+        source = self._streams[stream_id]
+        cache = self._pairs.get(stream_id)
+        if (
+            cache is not None
+            and cache.source is source
+            and (cache.version == self._version or self._still_exact(cache))
+        ):
+            cache.version = self._version
+            return cache
+        site, stream = source
+        keyed: list[tuple[float, str, float, float, _Rule]] = []
+        incomparable: list[tuple[_Rule, str]] = []
+        seen: set[str] = set()
+        for need_id, distance in self._index.reachable(site, stream):
+            if need_id in seen:
+                continue
+            seen.add(need_id)
+            need = self._needs[need_id]
+            if _static_ok(site, stream, need, self._sites[need.site], distance) is None:
+                continue
+            rule = self._rules[need_id]
+            try:
+                unit_factor = _pair_factor(stream, need)
+            except UnitError as e:
+                incomparable.append((rule, str(e)))
+                continue
+            keyed.append((_threshold(rule[1], unit_factor), need_id, unit_factor, distance, rule))
+        keyed.sort(key=lambda k: (k[0], k[1]))
+        cache = _StreamPairs(
+            source=source,
+            thresholds=array("d", [k[0] for k in keyed]),
+            factors=array("d", [k[2] for k in keyed]),
+            distances=array("d", [k[3] for k in keyed]),
+            rules=[k[4] for k in keyed],
+            at={k[1]: i for i, k in enumerate(keyed)},
+            incomparable=incomparable,
+            incomparable_ids=frozenset(r[0] for r, _ in incomparable),
+            version=self._version,
+        )
+        self._pairs[stream_id] = cache
+        return cache
+
+    def _changed(self, touched: Iterable[str], now: Iterable[Need]) -> None:
+        """Log a change to needs (added, replaced, removed, or their site moved).
+
+        ``touched``: the ids of the needs as they were (a cache holding one is stale);
+        ``now``: the needs as they are after the change (a cache of a stream they now fit is
+        stale). Costs O(1): each cache replays the log on its next use (``_still_exact``).
+        """
+        self._version += 1
+        self._changes.append((frozenset(touched), tuple(now)))
+        if len(self._changes) > _REPLAYED:
+            del self._changes[0]
+
+    def _still_exact(self, cache: _StreamPairs) -> bool:
+        """Whether a cache of a stream that did not change is exact despite the logged changes.
+
+        It is unless a change touched a need it holds, or a changed need now passes the static
+        rules with its stream (checked against the current sites); more than ``_REPLAYED``
+        changes behind, it is rebuilt.
+        """
+        behind = self._version - cache.version
+        if behind > len(self._changes):
+            return False
+        site, stream = cache.source
+        for touched, now in self._changes[len(self._changes) - behind :]:
+            if not touched.isdisjoint(cache.at) or not touched.isdisjoint(cache.incomparable_ids):
+                return False
+            for need in now:
+                if _static_ok(site, stream, need, self._sites[need.site]) is not None:
+                    return False
+        return True
+
     def _feasible(
         self,
         site: Site,
@@ -542,10 +956,10 @@ class Matcher:
                 self.committed(need.id, now),
             )
         except UnitError as e:
-            self._incomparable[(stream.id, need.id)] = str(e)
+            self._record_incomparable(stream.id, need.id, str(e))
             return None
         if self._incomparable:
-            self._incomparable.pop((stream.id, need.id), None)
+            self._record_incomparable(stream.id, need.id, None)
         return m
 
     def match_nominal(self, *, now: datetime) -> list[Match]:

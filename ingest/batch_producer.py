@@ -13,13 +13,13 @@ from typing import Any
 from domain.errors import UnavailableError
 from ingest.acked_publisher import Publisher
 from runtime import metrics
-from schemas.readings import ReadingBatch
+from schemas.readings import ReadingBatch, SiteReadings
 
 STAGE = "ingest"
 
 
 class ReadingsProducer:
-    """Sends :class:`ReadingBatch` es to the readings topic and counts acknowledged readings."""
+    """Sends readings records to the readings topic and counts acknowledged readings."""
 
     def __init__(self, bootstrap: str, topic: str, **overrides: Any) -> None:
         """Connect to Kafka.
@@ -33,12 +33,28 @@ class ReadingsProducer:
         self._lock = threading.Lock()
         self._publisher = Publisher(bootstrap, **{"linger_ms": 5, **overrides})
 
-    def send(self, batch: ReadingBatch) -> None:
-        """Queue one batch; its readings count as accepted when the broker acknowledges it."""
-        n = len(batch.readings)
-        future = self._publisher.send(self.topic, batch.stream, batch.model_dump_json().encode())
+    def send(self, record: SiteReadings | ReadingBatch, *, key: str | None = None) -> None:
+        """Queue one record; its readings count as accepted when the broker acknowledges it.
+
+        A :class:`SiteReadings` is keyed by its site. A lone :class:`ReadingBatch` needs
+        ``key``: every record of a stream must carry the same key (the stream worker keeps a
+        stream's state in the partition its readings arrive on); the doors use the stream's
+        site id.
+
+        Raises:
+            ValueError: a lone batch without ``key``.
+        """
+        if isinstance(record, SiteReadings):
+            key = record.site
+            n = sum(len(b.readings) for b in record.batches)
+            label = record.batches[0].batch_id
+        else:
+            if key is None:
+                raise ValueError(f"batch {record.batch_id!r}: a lone batch needs its site as key")
+            n, label = len(record.readings), record.batch_id
+        future = self._publisher.send(self.topic, key, record.model_dump_json().encode())
         future.add_callback(self._on_ack, n)
-        future.add_errback(self._on_error, batch.batch_id)
+        future.add_errback(self._on_error, label)
 
     def _on_ack(self, n: int, _metadata: object) -> None:
         with self._lock:

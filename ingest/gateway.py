@@ -4,8 +4,9 @@
 
 - if any row names another company's meter, nothing is published; the request is rejected
   as a whole (one rejection carrying the request and every reason);
-- otherwise the valid readings are published as :class:`~schemas.readings.ReadingBatch` es
-  keyed by stream, and each bad row goes to the rejected topic with its reasons.
+- otherwise the valid readings are published as one :class:`~schemas.readings.SiteReadings`
+  record per site (split at :data:`MAX_BATCH` readings), keyed by site, and each bad row goes
+  to the rejected topic with its reasons.
 
 It returns only after Kafka acknowledged every record it published (readings and rejections),
 so an answer of "accepted" means the readings are on the topic, and nothing refused is lost
@@ -28,7 +29,6 @@ from domain.intake import Locate, RowError, check_readings
 from ingest.acked_publisher import Publisher
 from runtime import metrics
 from runtime.settings import Settings
-from schemas.readings import ReadingBatch
 from schemas.rejections import Rejection
 from topics.registry_follower import RegistryFollower
 
@@ -128,16 +128,10 @@ class ReadingGateway:
             self.publisher.wait(futures, self.settings.api_ack_timeout_s)
             metrics.REJECTED.labels(STAGE).inc(len(rows))
             return Submission(0, errors, forbidden=True)
-        for stream, readings in checked.by_stream.items():
-            for start in range(0, len(readings), MAX_BATCH):
-                batch = ReadingBatch(
-                    batch_id=f"i-{uuid.uuid4().hex}",
-                    stream=stream,
-                    readings=readings[start : start + MAX_BATCH],
-                )
-                futures.append(
-                    self.publisher.send(topics.readings, stream, batch.model_dump_json().encode())
-                )
+        for record in checked.records(f"i-{uuid.uuid4().hex}", max_readings=MAX_BATCH):
+            futures.append(
+                self.publisher.send(topics.readings, record.site, record.model_dump_json().encode())
+            )
         by_row: dict[int, list[RowError]] = {}
         for e in errors:
             by_row.setdefault(e.row, []).append(e)

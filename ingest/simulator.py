@@ -12,12 +12,16 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from schemas.readings import Reading, ReadingBatch
+from schemas.readings import MAX_READINGS_PER_RECORD, Reading, ReadingBatch, SiteReadings
 from schemas.registry import Park, Stream
 
 
 class Simulator:
-    """Produces one :class:`ReadingBatch` per stream per tick."""
+    """Readings of every stream, tick by tick.
+
+    One :class:`ReadingBatch` per stream per tick (:meth:`tick`), or, as the historians push
+    them, one :class:`SiteReadings` per site per tick (:meth:`pushes`).
+    """
 
     def __init__(self, park: Park, *, rate_hz: float = 1.0, seed: int = 0) -> None:
         """Set up a simulator.
@@ -33,6 +37,7 @@ class Simulator:
         if rate_hz <= 0:
             raise ValueError("rate_hz must be positive")
         self.streams: list[Stream] = [st for _, st in park.streams()]
+        self.site_of: dict[str, str] = {st.id: site.id for site, st in park.streams()}
         self.rate_hz = rate_hz
         self.rng = random.Random(seed)
         self.run = uuid.UUID(int=self.rng.getrandbits(128)).hex[:12]
@@ -68,3 +73,24 @@ class Simulator:
                     stream=stream.id,
                     readings=readings,
                 )
+
+    def pushes(self, start: datetime, elapsed_s: float, span_s: float) -> Iterator[SiteReadings]:
+        """The batches of :meth:`tick` as records, one per site (what its historian pushes).
+
+        A site whose tick holds more than ``MAX_READINGS_PER_RECORD`` readings gives several
+        records; a stream's batch is never split.
+        """
+        by_site: dict[str, list[ReadingBatch]] = {}
+        for batch in self.tick(start, elapsed_s, span_s):
+            by_site.setdefault(self.site_of[batch.stream], []).append(batch)
+        for site, batches in by_site.items():
+            record: list[ReadingBatch] = []
+            size = 0
+            for batch in batches:
+                if record and size + len(batch.readings) > MAX_READINGS_PER_RECORD:
+                    yield SiteReadings(site=site, batches=record)
+                    record, size = [], 0
+                record.append(batch)
+                size += len(batch.readings)
+            if record:
+                yield SiteReadings(site=site, batches=record)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Discriminator, Field, RootModel, Tag, model_validator
 
 from schemas.common import SCHEMA_VERSION, Slug, StrictModel
 from schemas.units import UnitStr
@@ -61,9 +61,16 @@ class Reading(StrictModel):
     quality: ReadingQuality = ReadingQuality.GOOD
 
 
-class ReadingBatch(StrictModel):
-    """A batch of readings of one stream: the payload of the readings topic, keyed by stream id.
+MAX_READINGS_PER_RECORD: Final = 10_000
+"""Readings in one record of the readings topic, whatever its shape."""
 
+
+class ReadingBatch(StrictModel):
+    """A batch of readings of one stream (schema version 1).
+
+    On the readings topic it travels alone (records written before version 2, and producers
+    that send one stream at a time) or inside a :class:`SiteReadings` record; either way the
+    record is keyed by the stream's **site** id (see :class:`SiteReadings` for why).
     ``batch_id`` is unique per producer batch; with ``seq`` (position in the batch) it forms the
     idempotency key of each reading, so a replayed batch is stored once.
     """
@@ -72,3 +79,67 @@ class ReadingBatch(StrictModel):
     batch_id: str = Field(min_length=1, max_length=64)
     stream: Slug
     readings: list[Reading] = Field(min_length=1, max_length=10_000)
+
+
+class SiteReadings(StrictModel):
+    """One push's readings of one site, all its streams in one record (schema version 2).
+
+    The readings topic's record for a push: a historian pushes all its meters at once, and a
+    park of many small sites (TEDA: 1,000 companies, 4 readings per stream) would otherwise send
+    one small record per stream. Every consumer's cost is per record, so one record per push is
+    what lets the stream worker keep up (``docs/performance.md``). Each of ``batches`` is one
+    stream's readings, processed exactly as a :class:`ReadingBatch` record of its own.
+
+    Keyed by ``site``, like a lone :class:`ReadingBatch`: a stream's records must always land in
+    the same partition, because the stream worker keeps the stream's state in the partition its
+    readings arrive on.
+
+    Bounded: at most :data:`MAX_READINGS_PER_RECORD` readings in all (producers split bigger
+    pushes into several records).
+    """
+
+    schema_version: Literal[2] = 2
+    site: Slug
+    batches: list[ReadingBatch] = Field(min_length=1, max_length=MAX_READINGS_PER_RECORD)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> SiteReadings:
+        total = sum(len(b.readings) for b in self.batches)
+        if total > MAX_READINGS_PER_RECORD:
+            raise ValueError(
+                f"batches hold {total} readings; a record holds at most {MAX_READINGS_PER_RECORD}"
+            )
+        return self
+
+
+def _shape(value: Any) -> str:
+    """Which payload a readings record is: a site's push or one stream's batch."""
+    if isinstance(value, dict):
+        return "site" if "batches" in value else "stream"
+    return "site" if isinstance(value, SiteReadings) else "stream"
+
+
+class ReadingsRecord(
+    RootModel[
+        Annotated[
+            Annotated[ReadingBatch, Tag("stream")] | Annotated[SiteReadings, Tag("site")],
+            Discriminator(_shape),
+        ]
+    ]
+):
+    """A record of the readings topic, in either shape.
+
+    A :class:`SiteReadings` (a record with ``batches``) or a lone :class:`ReadingBatch`;
+    validation errors name the fields of the shape the record has.
+    """
+
+    @property
+    def batches(self) -> list[ReadingBatch]:
+        """The stream batches the record holds, in order."""
+        root = self.root
+        return root.batches if isinstance(root, SiteReadings) else [root]
+
+    @property
+    def readings(self) -> int:
+        """How many readings the record holds."""
+        return sum(len(b.readings) for b in self.batches)

@@ -34,7 +34,7 @@ from runtime.settings import Settings
 from schemas.alerts import Alert
 from schemas.ledger import LedgerEntry
 from schemas.offers import Offer
-from schemas.readings import ReadingBatch
+from schemas.readings import ReadingsRecord
 from schemas.rejections import Rejection
 from sinks import maintenance
 from sinks.migrate import migrate
@@ -68,11 +68,11 @@ class _Item:
 
     source: str
     value: bytes
-    model: ReadingBatch | LedgerEntry | Alert | Offer
+    model: ReadingsRecord | LedgerEntry | Alert | Offer
 
     @property
     def rows(self) -> int:
-        return len(self.model.readings) if isinstance(self.model, ReadingBatch) else 1
+        return self.model.readings if isinstance(self.model, ReadingsRecord) else 1
 
 
 class _StopRequestedError(Exception):
@@ -82,8 +82,9 @@ class _StopRequestedError(Exception):
 def _batch_of(items: list[_Item]) -> Batch:
     batch = Batch()
     for it in items:
-        if isinstance(it.model, ReadingBatch):
-            batch.add_readings(it.model)
+        if isinstance(it.model, ReadingsRecord):
+            for one in it.model.batches:
+                batch.add_readings(one)
         elif isinstance(it.model, LedgerEntry):
             batch.add_ledger(it.model)
         elif isinstance(it.model, Offer):
@@ -96,16 +97,16 @@ def _batch_of(items: list[_Item]) -> Batch:
 def _newest_event_time(items: list[_Item], refused: list[_Item]) -> float | None:
     """Unix time of the newest stored reading batch, for the freshness gauge; never raises.
 
-    A batch's last reading stands for it: historians send in time order, and a per-reading
+    Each stream batch's last reading stands for it: historians send in time order, and a per-reading
     pass here would cost more than the gauge is worth. Refused records do not count.
     """
     skip = {id(it) for it in refused}
     newest: float | None = None
     for it in items:
-        if not isinstance(it.model, ReadingBatch) or id(it) in skip:
+        if not isinstance(it.model, ReadingsRecord) or id(it) in skip:
             continue
         try:
-            t = it.model.readings[-1].ts.timestamp()
+            t = max(b.readings[-1].ts.timestamp() for b in it.model.batches)
         except (ArithmeticError, ValueError, OSError):  # the schema's window makes this moot
             continue
         if newest is None or t > newest:
@@ -162,13 +163,13 @@ class Sink:
         timestamp to UTC) must not stop the sink on every restart.
         """
         metrics.EVENTS_IN.labels(STAGE, topic).inc()
-        model: ReadingBatch | LedgerEntry | Alert | Offer
+        model: ReadingsRecord | LedgerEntry | Alert | Offer
         try:
             decoded = decode(self._topics, topic, value)
-            assert isinstance(decoded, ReadingBatch | LedgerEntry | Alert | Offer)
+            assert isinstance(decoded, ReadingsRecord | LedgerEntry | Alert | Offer)
             model = decoded
-            if isinstance(model, ReadingBatch):
-                metrics.READINGS.labels(STAGE).inc(len(model.readings))
+            if isinstance(model, ReadingsRecord):
+                metrics.READINGS.labels(STAGE).inc(model.readings)
         except ValidationError as e:
             self._reject(source, value, str(e))
             return None

@@ -3,9 +3,11 @@
 The decision itself (matching, hysteresis, lifecycle, the alerts' content) is pure and lives in
 :class:`domain.alert_decisions.AlertDecisions`. Here: a stream's pairs are snapshotted as bytes
 after every entry (for a changelog-backed table), and loaded back when the table holds another
-object than the one this book wrote (after a recovery or a rebalance). Alert ids and idempotency
-keys are deterministic, so an entry replayed after a crash re-emits the same keys and
-subscribers (and the sink) drop the repeats.
+object than the one this book wrote (after a recovery or a rebalance). When the table holds the
+object this book wrote and the entry changed no pair (the tracker's revision stayed), that same
+object is returned without dumping: its bytes are what a dump would give (the common case, one
+entry a second per stream). Alert ids and idempotency keys are deterministic, so an entry
+replayed after a crash re-emits the same keys and subscribers (and the sink) drop the repeats.
 """
 
 from __future__ import annotations
@@ -42,13 +44,20 @@ class AlertBook:
     def apply(self, entry: LedgerEntry, snapshot: bytes | None) -> tuple[list[Alert], bytes]:
         """Lifecycle events caused by one ledger entry, and the stream's new snapshot.
 
+        The snapshot returned is ``snapshot`` itself (no table write) when its bytes did not
+        change; it is not even dumped when this book wrote it and no pair changed.
+
         Raises:
             KeyError: the entry's stream is not registered with the matcher.
         """
         stream = entry.stream
-        if self._snapshots.get(stream) is not snapshot:
+        ours = self._snapshots.get(stream) is snapshot
+        if not ours:
             self.tracker.load(stream, orjson.loads(snapshot) if snapshot is not None else {})
+        revision = self.tracker.revision
         alerts = self.decisions.decide(entry, self.tracker)
+        if ours and snapshot is not None and self.tracker.revision == revision:
+            return alerts, snapshot  # this book wrote it and no pair changed: the same bytes
         new = orjson.dumps(self.tracker.dump(stream))
         if snapshot is not None and new == snapshot:
             # unchanged: keep the table's object (no table write, no reload next time)

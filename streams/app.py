@@ -3,21 +3,22 @@
 - ``follow_registry`` (task): every worker reads the whole compacted registry topics (sites,
   needs, exchanges) into its matcher and ledger book, so a need registered while it runs is
   matched from then on. The agent starts processing once the registry has been read to its end.
-- ``readings`` (agent): readings topic (batches keyed by stream), taken in batches of records
-  -> per-stream ledger -> ledger topic (compacted, keyed by stream) and, on each entry in order,
-  matcher + alert lifecycle -> alerts topic
+- ``readings`` (agent): readings topic (one site's push per record, keyed by site), taken
+  in batches of records -> per-stream ledger -> ledger topic (compacted, keyed by stream) and,
+  on each entry in order, matcher + alert lifecycle -> alerts topic
   (:class:`~streams.stage.ReadingsStage`). Window and lifecycle state live in two
   changelog-backed tables, written once per stream and batch.
 
-Why one agent and batches: faust's consumer path costs ~0.2 ms per event on the 2-core machine
-(a no-op agent drains ~4,400 small records/s), so a park sending many small records (TEDA: one
-record per stream per second) cannot afford a second per-event stage or per-event table writes;
-``docs/performance.md`` has the measurements.
+Why one agent, batches, and one record per push: faust's consumer path costs ~0.2 ms per event
+on the 2-core machine (a no-op agent drains ~4,400 small records/s), so a park sending many
+small records (TEDA: 5,000 streams a second) cannot afford one record per stream, a second
+per-event stage or per-event table writes; ``docs/performance.md`` has the measurements.
 
-Both tables are keyed by stream id like the readings topic, so partitions (and their state)
-move together between workers; after a crash faust restores the tables from their changelogs
-and replays uncommitted records, which the ledger ignores (readings not newer than a meter's
-newest) and the alert lifecycle turns into the same idempotency keys. Payloads are bytes on the
+Both tables are keyed by stream id, and each stream's state is written to the partition its
+site's readings arrive on, so partitions (and their state) move together between workers;
+after a crash faust restores the tables from their changelogs and replays uncommitted
+records, which the ledger ignores (readings not newer than a meter's newest) and the alert
+lifecycle turns into the same idempotency keys. Payloads are bytes on the
 wire and :mod:`schemas` models in code (pydantic, not ``faust.Record``). Invalid input goes to
 the rejected topic with the reason.
 """
@@ -233,7 +234,7 @@ def _follow_registry(app: faust.App, w: _Worker) -> None:
 
 
 def _readings_agent(app: faust.App, w: _Worker) -> None:
-    """Readings (batches keyed by stream) -> ledger entries and alerts, records in batches.
+    """Readings (site pushes keyed by site) -> ledger entries and alerts, records in batches.
 
     See :class:`~streams.stage.ReadingsStage` and :meth:`_Worker.process` for the order.
     """

@@ -5,8 +5,11 @@ the id. A site arrives in parts, a header and one record per stream: its
 :class:`~domain.site_records.SiteAssembler` holds them and the matcher and ledger get the
 whole site once per version (a stream record before its header waits for it; a header
 listing fewer streams drops the others from both). A need whose site has not arrived yet, or
-an exchange whose need has not, waits in a pending set and is applied as soon as what it
-references is known, so start-up order does not matter. Invalid records are reported to the
+an exchange whose need or stream has not, waits in a pending set and is applied as soon as what
+it references is known, so start-up order does not matter. The pending sets are indexed by what
+they wait for (site, need, stream), so a record only looks at the items it can unblock: reading
+a TEDA-size registry (5,000 needs before 1,000 sites of 5,000 streams) took 13 s when every
+record re-checked every pending item, and is linear now. Invalid records are reported to the
 caller (for the rejected topic), never applied.
 """
 
@@ -44,6 +47,10 @@ class RegistryView:
     book: LedgerBook
     pending_needs: dict[str, Need] = field(default_factory=dict)
     pending_exchanges: dict[str, Exchange] = field(default_factory=dict)
+    _needs_on_site: dict[str, dict[str, None]] = field(default_factory=dict, repr=False)
+    """site id -> pending needs of that site (ordered sets)."""
+    _exchanges_on: dict[tuple[str, str], dict[str, None]] = field(default_factory=dict, repr=False)
+    """("need" | "stream", id) -> pending exchanges naming it."""
     sites: SiteAssembler = field(default_factory=SiteAssembler)
     """Site headers and stream records, until they make whole sites."""
     applied: int = 0
@@ -64,70 +71,117 @@ class RegistryView:
         kind = registry_kind(self._index, topic)
         if kind is None:
             return [Refused(f"{topic} is not a registry topic", value or b"", record_id)]
-        settle = True
+        needs: dict[str, None] = {}
+        exchanges: dict[str, None] = {}
         try:
             record = decode_record(kind, value)
+            site: Site | None = None
             if kind in ("webhook_state", "omf"):
                 pass  # whom delivery sends to, how the API reads OMF data: not the matcher's
             elif kind == "stream":
                 assert record is None or isinstance(record, StreamRecord)
-                settle = self._update_site(self.sites.put_stream(record_id, record))
+                site = self._update_site(self.sites.put_stream(record_id, record))
             elif isinstance(record, SiteHeader):
-                settle = self._update_site(self.sites.put_header(record))
+                site = self._update_site(self.sites.put_header(record))
             elif isinstance(record, Site):  # the old format, streams embedded
-                settle = self._update_site(self.sites.put_site(record))
+                site = self._update_site(self.sites.put_site(record))
             elif kind == "need":
+                self._unwait_need(record_id)
                 if record is None:
-                    self.pending_needs.pop(record_id, None)
                     self.matcher.remove_need(record_id)
                 else:
                     assert isinstance(record, Need)
-                    self.pending_needs[record.id] = record
+                    self._wait_need(record)
+                    needs[record.id] = None
             elif record is None:
-                self.pending_exchanges.pop(record_id, None)
+                self._unwait_exchange(record_id)
                 self.matcher.remove_exchange(record_id)
                 self.book.remove_exchange(record_id)
             else:
                 assert isinstance(record, Exchange)
-                self.pending_exchanges[record.id] = record
+                self._unwait_exchange(record.id)
+                self._wait_exchange(record)
+                exchanges[record.id] = None
+            if site is not None:
+                needs.update(self._needs_on_site.get(site.id, {}))
+                for stream in site.streams:
+                    exchanges.update(self._exchanges_on.get(("stream", stream.id), {}))
         except (ValidationError, SymbiosisError) as e:
             return [Refused(str(e), value or b"", record_id)]
         self.applied += 1
-        return self._settle() if settle else []
+        return self._settle(needs, exchanges)
 
-    def _update_site(self, site: Site | None) -> bool:
-        """Give a whole site (if any) to the matcher and the ledger book; whether there was one.
+    def _wait_need(self, need: Need) -> None:
+        self.pending_needs[need.id] = need
+        self._needs_on_site.setdefault(need.site, {})[need.id] = None
+
+    def _unwait_need(self, need_id: str) -> None:
+        need = self.pending_needs.pop(need_id, None)
+        if need is not None:
+            waiting = self._needs_on_site[need.site]
+            del waiting[need_id]
+            if not waiting:
+                del self._needs_on_site[need.site]
+
+    def _wait_exchange(self, exchange: Exchange) -> None:
+        self.pending_exchanges[exchange.id] = exchange
+        for on in (("need", exchange.need), ("stream", exchange.stream)):
+            self._exchanges_on.setdefault(on, {})[exchange.id] = None
+
+    def _unwait_exchange(self, exchange_id: str) -> None:
+        exchange = self.pending_exchanges.pop(exchange_id, None)
+        if exchange is not None:
+            for on in (("need", exchange.need), ("stream", exchange.stream)):
+                waiting = self._exchanges_on[on]
+                del waiting[exchange_id]
+                if not waiting:
+                    del self._exchanges_on[on]
+
+    def _update_site(self, site: Site | None) -> Site | None:
+        """Give a whole site (if any) to the matcher and the ledger book; returns it.
 
         Raises:
             SymbiosisError: the matcher refuses one of its streams (see
                 :meth:`~domain.matching.Matcher.update_site`).
         """
         if site is None:
-            return False
+            return None
         self.matcher.update_site(site)
         self.book.update_site(site)
-        return True
+        return site
 
-    def _settle(self) -> list[Refused]:
+    def _settle(self, needs: dict[str, None], exchanges: dict[str, None]) -> list[Refused]:
+        """Apply the pending ``needs``, then ``exchanges`` (ids), whose references are known.
+
+        A need applied adds the exchanges waiting for it. Ids no longer pending are skipped.
+        """
         refused: list[Refused] = []
-        for need_id, need in list(self.pending_needs.items()):
+        for need_id in needs:
+            need = self.pending_needs.get(need_id)
+            if need is None:
+                continue
             try:
                 self.matcher.site(need.site)
             except KeyError:
                 continue
-            del self.pending_needs[need_id]
+            self._unwait_need(need_id)
             try:
                 self.matcher.add_need(need)
             except SymbiosisError as e:
                 refused.append(Refused(str(e), need.model_dump_json().encode(), need_id))
-        for exchange_id, x in list(self.pending_exchanges.items()):
+                continue
+            exchanges.update(self._exchanges_on.get(("need", need_id), {}))
+        for exchange_id in exchanges:
+            x = self.pending_exchanges.get(exchange_id)
+            if x is None:
+                continue
             try:
                 self.matcher.need(x.need)
             except KeyError:
                 continue
             if not self.book.knows(x.stream):
                 continue
-            del self.pending_exchanges[exchange_id]
+            self._unwait_exchange(exchange_id)
             try:
                 self.matcher.add_exchange(x)
                 self.book.set_exchange(x)

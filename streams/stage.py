@@ -4,7 +4,10 @@
 from any of its partitions) and returns everything the batch causes, for the faust glue in
 :mod:`streams.app` to send and save:
 
-- each stream's records are applied in offset order to its windows (:class:`LedgerBook`), and
+- a record is one site's push (:class:`~schemas.readings.SiteReadings`: a stream batch per
+  stream) or one stream batch alone (:class:`~schemas.readings.ReadingBatch`); both are
+  keyed by site, so all of a stream's records arrive on one partition;
+- each stream's batches are applied in offset order to its windows (:class:`LedgerBook`), and
   each gives a ledger entry and an alert decision (:class:`AlertBook`) on it, in that order: a
   backlog caught up in one batch gives the same entries and lifecycle (opened, updated,
   resolved) as records taken one at a time (coalescing to the newest entry would skip an alert
@@ -12,13 +15,15 @@ from any of its partitions) and returns everything the batch causes, for the fau
 - each table key is written once per batch, with the stream's state after its last record:
   the window snapshot, and the alert lifecycle snapshot only when the lifecycle changed (what
   a batch saves over one record at a time: table writes, changelog records, sends awaited);
-- a record that fails (invalid, unknown stream, unit that does not convert, an internal error)
-  becomes a rejection with its reason; the stream's other records still count.
+- a record that does not validate becomes one rejection; a stream batch that fails (unknown
+  stream, unit that does not convert, an internal error) becomes a rejection with its reason
+  and the stream batch as payload; the record's other streams and the stream's other batches
+  still count.
 
-Both tables are keyed by stream like the readings topic, so a stream's state lives in the
-partition its readings arrive on: each state write carries that partition, which is where its
-changelog record must go (faust's own table writes use the *current* event's partition, which in
-a batch is the last event's, not the stream's).
+Both tables are keyed by stream; the readings topic is keyed by the stream's site, so a
+stream's state lives in the partition its site's readings arrive on: each state write carries
+that partition, which is where its changelog record must go (faust's own table writes use the
+*current* event's partition, which in a batch is the last event's, not the stream's).
 
 Guarantee on replay: the glue sends the outputs, waits for Kafka to acknowledge them, and only
 then saves state and commits offsets. A crash in between replays the records: readings not newer
@@ -37,7 +42,7 @@ from pydantic import ValidationError
 from domain.errors import SymbiosisError
 from schemas.alerts import Alert
 from schemas.ledger import LedgerEntry
-from schemas.readings import ReadingBatch
+from schemas.readings import ReadingBatch, ReadingsRecord
 from streams.alert_state import AlertBook
 from streams.ledger_state import LedgerBook
 
@@ -123,24 +128,18 @@ class ReadingsStage:
         streams: dict[bytes, _Stream] = {}
         for rec in records:
             try:
-                batch = ReadingBatch.model_validate_json(rec.value)
-                key = batch.stream.encode()
-                current = streams.get(key)
-                if current is None:
-                    held = alert_state(key)
-                    current = streams[key] = _Stream(rec.partition, ledger_state(key), held, held)
-                entry, snapshot = self.book.apply(batch, current.ledger)
-            except (ValidationError, SymbiosisError) as e:
+                batches = ReadingsRecord.model_validate_json(rec.value).batches
+            except ValidationError as e:
                 out.refused.append(Refused(rec.source, str(e), rec.value))
                 continue
             except Exception as e:  # one bad record never stops the stage
-                log.exception("streams.ledger_failed", source=rec.source)
+                log.exception("streams.decode_failed", source=rec.source)
                 out.refused.append(Refused(rec.source, f"internal error: {e!r}", rec.value, True))
                 continue
-            current.ledger, current.applied = snapshot, True
-            out.readings += len(batch.readings)
-            out.ledger.append(entry)
-            self._decide(entry, current, out)
+            several = len(batches) > 1
+            for i, batch in enumerate(batches):
+                source = f"{rec.source} batch {i} ({batch.stream})" if several else rec.source
+                self._apply(rec.partition, source, batch, streams, out, ledger_state, alert_state)
         for key, st in streams.items():
             if st.applied:
                 assert st.ledger is not None  # an applied record leaves a snapshot
@@ -149,6 +148,36 @@ class ReadingsStage:
                 assert st.alerts is not None
                 out.alert_state.append(StateWrite(st.partition, key, st.alerts))
         return out
+
+    def _apply(
+        self,
+        partition: int,
+        source: str,
+        batch: ReadingBatch,
+        streams: dict[bytes, _Stream],
+        out: StageOutput,
+        ledger_state: Lookup,
+        alert_state: Lookup,
+    ) -> None:
+        """One stream batch: its ledger entry and alert decision, or its refusal."""
+        try:
+            key = batch.stream.encode()
+            current = streams.get(key)
+            if current is None:
+                held = alert_state(key)
+                current = streams[key] = _Stream(partition, ledger_state(key), held, held)
+            entry, snapshot = self.book.apply(batch, current.ledger)
+        except (ValidationError, SymbiosisError) as e:
+            out.refused.append(Refused(source, str(e), _payload(batch)))
+            return
+        except Exception as e:  # one bad record never stops the stage
+            log.exception("streams.ledger_failed", source=source)
+            out.refused.append(Refused(source, f"internal error: {e!r}", _payload(batch), True))
+            return
+        current.ledger, current.applied = snapshot, True
+        out.readings += len(batch.readings)
+        out.ledger.append(entry)
+        self._decide(entry, current, out)
 
     def _decide(self, entry: LedgerEntry, st: _Stream, out: StageOutput) -> None:
         """The alert decision on one entry; the stream's lifecycle snapshot moves on."""
@@ -165,3 +194,8 @@ class ReadingsStage:
             out.refused.append(Refused(where, reason, entry.model_dump_json().encode(), True))
             return
         out.alerts.extend(emitted)
+
+
+def _payload(batch: ReadingBatch) -> bytes:
+    """A refused stream batch as it goes to the rejected topic (on its own, not its record)."""
+    return batch.model_dump_json().encode()

@@ -61,9 +61,9 @@ def simulate(
             elapsed = 0.0
             while elapsed < duration_s:
                 span = min(tick_s, duration_s - elapsed)
-                for batch in sim.tick(start, elapsed, span):
-                    producer.send(batch)
-                    sent += len(batch.readings)
+                for push in sim.pushes(start, elapsed, span):
+                    producer.send(push)
+                    sent += sum(len(b.readings) for b in push.batches)
                 elapsed += span
                 pipeline.check()
                 progress.update(task, completed=elapsed, sent=sent)

@@ -32,7 +32,7 @@ from schemas.dead_letters import DeadLetter
 from schemas.ledger import LedgerEntry
 from schemas.offers import Offer
 from schemas.omf import OmfRecord
-from schemas.readings import Reading, ReadingBatch
+from schemas.readings import Reading, ReadingBatch, ReadingsRecord, SiteReadings
 from schemas.registry import (
     Exchange,
     Need,
@@ -50,6 +50,8 @@ park_app = typer.Typer(help="Park files: validate and summarise.", no_args_is_he
 schemas_app = typer.Typer(help="JSON Schemas of the park file and payloads.", no_args_is_help=True)
 
 PAYLOAD_MODELS: Final[dict[str, type[BaseModel]]] = {
+    "ReadingsRecord": ReadingsRecord,
+    "SiteReadings": SiteReadings,
     "ReadingBatch": ReadingBatch,
     "Reading": Reading,
     "LedgerEntry": LedgerEntry,

@@ -97,11 +97,15 @@ class KafkaAway:
 
 
 def produce(p: LocalPipeline, items: list[ReadingBatch]) -> int:
-    """Send reading batches to the pipeline's readings topic; the readings acknowledged."""
+    """Send reading batches to the pipeline's readings topic; the readings acknowledged.
+
+    Each lone batch is keyed by its stream: what the worker needs is the same key for all of
+    a stream's records (the doors use its site; tests of the doors cover that), and keying by
+    stream spreads one site's streams over the partitions (the two-worker test needs that)."""
     producer = ReadingsProducer(p.settings.kafka_bootstrap, p.settings.topics.readings)
     try:
         for b in items:
-            producer.send(b)
+            producer.send(b, key=b.stream)
         return producer.flush()
     finally:
         producer.close()

@@ -26,7 +26,7 @@ from schemas.dead_letters import DeadLetter
 from schemas.ledger import LedgerEntry
 from schemas.offers import Offer
 from schemas.omf import OmfRecord
-from schemas.readings import ReadingBatch
+from schemas.readings import ReadingsRecord
 from schemas.registry import Exchange, Need, SiteHeader, StreamRecord, WebhookState
 from schemas.rejections import Rejection
 
@@ -51,7 +51,7 @@ class TopicSpec:
 
 
 CATALOGUE: Final[tuple[TopicSpec, ...]] = (
-    TopicSpec("readings", ReadingBatch, "stream id"),
+    TopicSpec("readings", ReadingsRecord, "site id"),
     TopicSpec("ledger", LedgerEntry, "stream id"),
     TopicSpec("alerts", Alert, "stream id"),
     TopicSpec("rejected", Rejection, "company or stage (may be empty)"),

@@ -57,8 +57,8 @@ def _simulate(settings: Settings, stop: threading.Event) -> None:
     t0 = time.monotonic()
     try:
         while not stop.is_set():
-            for batch in sim.tick(start, elapsed, 0.5):
-                producer.send(batch)
+            for push in sim.pushes(start, elapsed, 0.5):
+                producer.send(push)
             producer.flush()
             elapsed += 0.5
             time.sleep(max(t0 + elapsed - time.monotonic(), 0.0))

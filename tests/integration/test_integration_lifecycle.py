@@ -137,7 +137,8 @@ def _produce_in_background(
                         for k in range(hz)
                     ]
                     producer.send(
-                        ReadingBatch(batch_id=f"b{s}-{i}", stream=stream, readings=readings)
+                        ReadingBatch(batch_id=f"b{s}-{i}", stream=stream, readings=readings),
+                        key=stream,
                     )
                 time.sleep(0.025)
             acked.append(producer.flush())

@@ -12,7 +12,7 @@ from kafka import KafkaProducer
 from ingest.batch_producer import ReadingsProducer
 from runtime.settings import Settings
 from schemas.ledger import LedgerEntry
-from schemas.readings import Reading, ReadingBatch, ReadingQuality
+from schemas.readings import Reading, ReadingBatch, ReadingQuality, ReadingsRecord
 from schemas.rejections import Rejection
 from sinks.consumer import Sink, _Item
 from tests.helpers import T0, batch, consume_all, scalar, wait_for
@@ -26,7 +26,7 @@ def test_producer_round_trip_through_the_broker(settings: Settings) -> None:
     producer = ReadingsProducer(settings.kafka_bootstrap, settings.topics.readings)
     sent = [batch("ps-steam", 50, start=i * 50) for i in range(4)]
     for b in sent:
-        producer.send(b)
+        producer.send(b, key=b.stream)
     assert producer.flush() == 200
     producer.close()
     got = [
@@ -47,9 +47,9 @@ def test_sink_stores_every_reading_once_even_when_replayed(settings: Settings) -
     producer = ReadingsProducer(settings.kafka_bootstrap, settings.topics.readings)
     batches = [batch(f"s{i % 3}", 100, start=i * 100) for i in range(9)]
     for b in batches:
-        producer.send(b)
-    producer.send(batches[0])  # a replayed batch (e.g. a historian retrying)
-    producer.send(batches[4])
+        producer.send(b, key=b.stream)
+    producer.send(batches[0], key=batches[0].stream)  # a replayed batch (e.g. a historian retrying)
+    producer.send(batches[4], key=batches[4].stream)
     assert producer.flush() == 1100
     producer.close()
 
@@ -67,7 +67,7 @@ def test_sink_stores_every_reading_once_even_when_replayed(settings: Settings) -
     sink2, thread2 = _run_sink(settings)
     try:
         producer = ReadingsProducer(settings.kafka_bootstrap, settings.topics.readings)
-        producer.send(batch("s9", 5, start=10_000))
+        producer.send(batch("s9", 5, start=10_000), key="s9")
         producer.flush()
         producer.close()
         wait_for(lambda: sink2.stats.records >= 1, 60, "the second sink to consume")
@@ -107,7 +107,7 @@ def test_record_the_database_refuses_is_rejected_and_the_rest_stored(settings: S
     poisoned = batch("p", 2, start=50).model_copy(update={"batch_id": "nul\x00byte"})
     producer = ReadingsProducer(settings.kafka_bootstrap, settings.topics.readings)
     for b in (batch("ok1", 4), poisoned, batch("ok2", 3, start=100)):
-        producer.send(b)
+        producer.send(b, key=b.stream)
     assert producer.flush() == 9
     producer.close()
     sink, thread = _run_sink(settings)
@@ -201,12 +201,15 @@ def _constructed(stream: str, ts: datetime, quality: object = ReadingQuality.GOO
     model = ReadingBatch.model_construct(
         schema_version=1, batch_id=f"{stream}-b", stream=stream, readings=[reading]
     )
-    return _Item(f"readings/0/{stream}", stream.encode(), model)
+    return _Item(f"readings/0/{stream}", stream.encode(), ReadingsRecord.model_construct(model))
 
 
 def test_write_isolates_and_rejects_records_the_write_path_raises_on(settings: Settings) -> None:
     year1 = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=23, minutes=59)))
-    good = [_Item(f"readings/0/g{i}", b"g", batch(f"g{i}", 3, start=10 * i)) for i in range(3)]
+    good = [
+        _Item(f"readings/0/g{i}", b"g", ReadingsRecord(batch(f"g{i}", 3, start=10 * i)))
+        for i in range(3)
+    ]
     year0 = _constructed("year0", year1)  # the writer refuses times outside the window
     broken = _constructed("broken", T0, quality="good")  # a str, not the enum: AttributeError
     sink = Sink(settings)

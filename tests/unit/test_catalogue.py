@@ -11,7 +11,7 @@ from domain.directory import Directory
 from domain.errors import InvalidRecordError, UnknownReferenceError
 from domain.registry_records import KINDS, apply_record, decode_record
 from runtime.settings import Topics
-from schemas.readings import ReadingBatch
+from schemas.readings import ReadingsRecord
 from schemas.registry import Need, Site, SubscriptionDisabled, WebhookState
 from topics.catalogue import CATALOGUE, decode, index, registry_kind, topic_of
 
@@ -34,7 +34,7 @@ def test_each_registry_kind_is_published_to_its_one_topic() -> None:
 
 def test_decode_by_topic_name_follows_the_deployments_names() -> None:
     topics = index(Topics(readings="park-a.readings"))
-    assert topics["park-a.readings"].payload is ReadingBatch
+    assert topics["park-a.readings"].payload is ReadingsRecord
     assert "symbiosis.readings" not in topics
     with pytest.raises(KeyError):
         decode(topics, "symbiosis.readings", b"{}")

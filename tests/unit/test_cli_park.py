@@ -109,6 +109,8 @@ def test_usage_error_exits_2() -> None:
 
 MODELS = [
     "Park",
+    "ReadingsRecord",
+    "SiteReadings",
     "ReadingBatch",
     "Reading",
     "LedgerEntry",
@@ -128,7 +130,17 @@ MODELS = [
     "AlertCloudEvent",
 ]
 
+_BATCH = {
+    "batch_id": "b-1",
+    "stream": "asnaes-steam",
+    "readings": [
+        {"meter": "asnaes-steam", "ts": "2025-01-01T00:00:00Z", "value": 61.2, "unit": "MW"}
+    ],
+}
+
 SAMPLES = {
+    "ReadingsRecord": {"site": "asnaes", "batches": [_BATCH]},
+    "SiteReadings": {"schema_version": 2, "site": "asnaes", "batches": [_BATCH]},
     "Reading": {"meter": "asnaes-steam", "ts": "2025-01-01T00:00:00Z", "value": 61.2, "unit": "MW"},
     "ReadingBatch": {
         "batch_id": "b-1",

@@ -104,6 +104,27 @@ def test_good_readings_are_grouped_by_stream() -> None:
     assert list(checked.by_stream) == ["gas"]
 
 
+def test_a_push_becomes_one_record_per_site_split_at_the_record_bound() -> None:
+    heat = {"meter": "heat-b", "ts": (NOW - timedelta(seconds=1)).isoformat(), "value": 2.0,
+            "unit": "MW"}  # fmt: skip
+    rows = [row(), heat, row("gas-m2"), row(), heat, row("gas-m2", value=3.0)]
+    checked = check_readings(rows, directory(), company=None, now=NOW, max_skew_s=300)
+    assert checked.site_of == {"gas": "plant-a", "heat-b": "plant-b"}
+    whole = checked.records("i-1", max_readings=10)
+    assert [(r.site, [(b.stream, len(b.readings)) for b in r.batches]) for r in whole] == [
+        ("plant-a", [("gas", 4)]), ("plant-b", [("heat-b", 2)])
+    ]  # fmt: skip
+    split = checked.records("i-1", max_readings=3)
+    assert [(r.site, [(b.stream, len(b.readings)) for b in r.batches]) for r in split] == [
+        ("plant-a", [("gas", 3)]), ("plant-a", [("gas", 1)]), ("plant-b", [("heat-b", 2)])
+    ]  # fmt: skip
+    values = [r.value for rec in split for b in rec.batches for r in b.readings]
+    assert values == [10.0, 10.0, 10.0, 3.0, 2.0, 2.0]  # input order kept within a stream
+    ids = [b.batch_id for rec in split for b in rec.batches]
+    assert len(set(ids)) == len(ids)
+    assert all(i.startswith("i-1-") for i in ids)
+
+
 def test_each_bad_field_is_named_by_row() -> None:
     rows = [row(value="x"), row(unit="MW"), row(ts="2026-01-01T00:00:00"), row("nope"),
             row(ts=(NOW + timedelta(hours=1)).isoformat()), None, row()]  # fmt: skip

@@ -40,7 +40,7 @@ from ingest.api.tokens import Principal
 from ingest.gateway import ReadingGateway
 from runtime.settings import Settings
 from schemas.omf import OmfRecord
-from schemas.readings import ReadingBatch, ReadingQuality
+from schemas.readings import ReadingQuality, ReadingsRecord
 from schemas.registry import Site, Stream
 from schemas.rejections import Rejection
 from topics.registry_follower import RegistryFollower
@@ -613,8 +613,8 @@ def readings_sent(kafka: FakeKafka, settings: Settings) -> list[tuple[str, float
     out = []
     for _, value in kafka.on(settings.topics.readings):
         assert value is not None
-        batch = ReadingBatch.model_validate_json(value)
-        out += [(r.meter, r.value) for r in batch.readings]
+        for batch in ReadingsRecord.model_validate_json(value).batches:
+            out += [(r.meter, r.value) for r in batch.readings]
     return out
 
 

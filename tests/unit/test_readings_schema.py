@@ -14,8 +14,11 @@ from schemas.readings import (
     EARLIEST_READING_TS,
     LATEST_READING_TS,
     MAX_ABS_VALUE,
+    MAX_READINGS_PER_RECORD,
     Reading,
     ReadingBatch,
+    ReadingsRecord,
+    SiteReadings,
 )
 
 ATTACK_TS = "0001-01-01T00:00:00+23:59"  # year 0 in UTC: datetime.astimezone raises on it
@@ -99,3 +102,49 @@ def test_values_must_be_finite_and_at_most_1e12(value: str, msg: str) -> None:
 @pytest.mark.parametrize("value", [1e12, -1e12, 0.0, 2950.5])
 def test_values_within_the_bound_are_kept(value: float) -> None:
     assert ReadingBatch.model_validate_json(_batch_json(value=value)).readings[1].value == value
+
+
+def _site_json(*batches: dict[str, object]) -> bytes:
+    return orjson.dumps({"schema_version": 2, "site": "plant", "batches": list(batches)})
+
+
+def _stream_batch(stream: str, n: int) -> dict[str, object]:
+    reading = {"meter": "m-1", "ts": "2026-11-22T09:00:00Z", "value": 1.0, "unit": "MW"}
+    return {"batch_id": f"b-{stream}", "stream": stream, "readings": [reading] * n}
+
+
+def test_a_readings_record_is_a_site_push_or_a_lone_batch() -> None:
+    push = ReadingsRecord.model_validate_json(
+        _site_json(_stream_batch("a", 2), _stream_batch("b", 1))
+    )
+    assert isinstance(push.root, SiteReadings)
+    assert [b.stream for b in push.batches] == ["a", "b"]
+    assert push.readings == 3
+    lone = ReadingsRecord.model_validate_json(orjson.dumps(_stream_batch("a", 2)))
+    assert isinstance(lone.root, ReadingBatch)
+    assert [b.stream for b in lone.batches] == ["a"]
+
+
+def test_a_push_is_bounded_in_readings_not_only_in_batches() -> None:
+    per = MAX_READINGS_PER_RECORD // 2 + 1
+    with pytest.raises(ValidationError, match=f"at most {MAX_READINGS_PER_RECORD}"):
+        ReadingsRecord.model_validate_json(
+            _site_json(_stream_batch("a", per), _stream_batch("b", per))
+        )
+    with pytest.raises(ValidationError, match="at least 1"):
+        ReadingsRecord.model_validate_json(_site_json())
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        (_site_json({"batch_id": "x", "readings": []}), "site.batches.0.stream"),
+        (orjson.dumps({"site": "plant", "batches": [], "stream": "a"}), "site.stream"),
+        (orjson.dumps({"stream": "a", "batch_id": "b"}), "stream.readings"),
+        (b"[1]", "stream"),
+    ],
+)
+def test_a_bad_record_names_the_field_of_its_own_shape(raw: bytes, field: str) -> None:
+    with pytest.raises(ValidationError) as e:
+        ReadingsRecord.model_validate_json(raw)
+    assert field in {".".join(str(p) for p in err["loc"]) for err in e.value.errors()}

@@ -136,3 +136,55 @@ def test_a_replayed_batch_gives_the_same_entries_and_idempotency_keys() -> None:
     again = run(st, tables, batch)
     assert again.ledger == first.ledger
     assert again.alerts == []
+
+
+def site_record(s: int, streams: dict[str, list[tuple[str, float, str]]], offset: int) -> Incoming:
+    """One push of site ``plant`` at second ``s``: a stream batch per stream, one record."""
+    ts = (T0 + timedelta(seconds=s)).isoformat()
+    batches = [
+        {"batch_id": f"p-{s}-{i}", "stream": stream,
+         "readings": [{"meter": m, "ts": ts, "value": v, "unit": u} for m, v, u in values]}
+        for i, (stream, values) in enumerate(streams.items())
+    ]  # fmt: skip
+    body = {"schema_version": 2, "site": "plant", "batches": batches}
+    return Incoming(3, f"readings/3/{offset}", orjson.dumps(body))
+
+
+def test_a_site_push_counts_as_its_stream_batches_would_alone() -> None:
+    pushes = [
+        {"heat": [("m1", 3.0, "MW"), ("m2", 3.0, "MW")], "cool": [("cool", 1.0, "kW")]},
+        {"heat": [("m1", 4.0, "MW"), ("m2", 4.0, "MW")], "cool": [("cool", 2.0, "kW")]},
+    ]
+    together = run(stage(), Tables(), [site_record(s, p, s) for s, p in enumerate(pushes)])
+    alone = run(stage(), Tables(), [
+        record(stream, s, *values, partition=3) for s, p in enumerate(pushes)
+        for stream, values in p.items()
+    ])  # fmt: skip
+    assert together.ledger == alone.ledger
+    assert [a.idempotency_key for a in together.alerts] == [a.idempotency_key for a in alone.alerts]
+    assert together.readings == alone.readings == 6
+    assert [(w.partition, w.key) for w in together.ledger_state] == [(3, b"heat"), (3, b"cool")]
+    assert not together.refused
+
+
+def test_a_bad_stream_batch_of_a_push_is_refused_alone_with_its_own_payload() -> None:
+    push = site_record(0, {
+        "heat": [("m1", 6.0, "MW")], "nowhere": [("x", 1.0, "MW")], "cool": [("cool", 1.0, "t/h")],
+    }, offset=9)  # fmt: skip
+    out = run(stage(), Tables(), [push])
+    assert [r.source for r in out.refused] == [
+        "readings/3/9 batch 1 (nowhere)",
+        "readings/3/9 batch 2 (cool)",
+    ]
+    assert orjson.loads(out.refused[0].payload or b"")["stream"] == "nowhere"
+    assert [e.stream for e in out.ledger] == ["heat"]
+    assert out.readings == 1
+
+
+def test_an_invalid_push_is_refused_whole_naming_the_field() -> None:
+    body = orjson.loads(site_record(0, {"heat": [("m1", 6.0, "MW")]}, offset=4).value)
+    body["batches"][0]["readings"][0]["value"] = 1e13  # beyond MAX_ABS_VALUE
+    out = run(stage(), Tables(), [Incoming(3, "readings/3/4", orjson.dumps(body))])
+    assert [r.source for r in out.refused] == ["readings/3/4"]
+    assert "batches.0.readings.0.value" in out.refused[0].reason
+    assert not out.ledger

@@ -81,3 +81,32 @@ def test_webhook_states_are_read_and_ignored_by_the_worker() -> None:
     assert send(v, T.webhook_states, "n1", state) == []
     assert send(v, T.webhook_states, "n1", None) == []  # a tombstone withdraws nothing else
     assert v.matcher.need("n1").id == "n1"
+
+
+def test_a_pending_item_waits_for_what_its_latest_version_names() -> None:
+    v = view()
+    other = need("n1").model_copy(update={"site": "elsewhere"})
+    send(v, T.needs, "n1", other)  # waits for site "elsewhere"
+    send(v, T.needs, "n1", need("n1"))  # replaced: now waits for "farm"
+    x = Exchange(id="x1", stream="heat", need="n1", quantity=2, unit="MW")
+    send(v, T.exchanges, "x1", x)  # waits for its need and its stream
+    send(v, T.sites, "farm", FARM)
+    assert v.matcher.need("n1").site == "farm"
+    assert not v.pending_needs
+    assert list(v.pending_exchanges) == ["x1"]  # its stream is still unknown
+    send(v, T.exchanges, "x1", None)  # withdrawn while pending
+    assert send(v, T.sites, "plant", SITE) == []
+    assert not v.pending_exchanges
+    assert v.book.committed("heat", datetime.now(UTC)) == 0
+
+
+def test_many_pending_needs_settle_when_their_sites_arrive_in_any_order() -> None:
+    v = view()
+    sites = [Site(id=f"s{i}", name="S", company=f"c{i}", lat=55.0, lon=11.0) for i in range(50)]
+    for i in range(200):
+        send(v, T.needs, f"n{i}", need(f"n{i}").model_copy(update={"site": f"s{i % 50}"}))
+    for site in reversed(sites):
+        assert send(v, T.sites, site.id, site) == []
+        assert all(n.site != site.id for n in v.pending_needs.values())
+    assert not v.pending_needs
+    assert len(v.matcher) == 200

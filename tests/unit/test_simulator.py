@@ -59,3 +59,14 @@ def test_reading_timestamps_must_be_aware_and_keep_their_instant() -> None:
         Reading(meter="m", ts="2026-05-01T10:00:00", value=1, unit="MW")
     r = Reading(meter="m", ts="2026-05-01T12:00:00+02:00", value=1, unit="MW")
     assert r.ts == datetime(2026, 5, 1, 10, tzinfo=UTC)
+
+
+def test_pushes_are_the_ticks_batches_one_record_per_site() -> None:
+    park = load_park(PARK)
+    ticks = list(Simulator(park, rate_hz=2, seed=3).tick(START, 0.0, 1.0))
+    pushes = list(Simulator(park, rate_hz=2, seed=3).pushes(START, 0.0, 1.0))
+    assert [b for p in pushes for b in p.batches] == ticks
+    site_of = {st.id: site.id for site, st in park.streams()}
+    for push in pushes:
+        assert {site_of[b.stream] for b in push.batches} == {push.site}
+    assert len({p.site for p in pushes}) == len(pushes)

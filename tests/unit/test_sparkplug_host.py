@@ -22,7 +22,7 @@ from ingest.sparkplug_host import (
     state_topic,
 )
 from runtime.settings import Settings
-from schemas.readings import ReadingBatch
+from schemas.readings import ReadingsRecord
 from schemas.registry import Site, Stream
 from tests.unit.test_umh_historian import FakeKafka, FakeRegistry
 
@@ -288,7 +288,10 @@ def test_the_bridge_forwards_sparkplug_readings_and_sends_rebirths(bridge: Any) 
     b._forward([_Message(t, p, mid, 0, 0) for mid, (t, p) in enumerate(births, start=1)])
     topics = b.gateway.settings.topics
     readings = [
-        ReadingBatch.model_validate_json(v) for t, _, v in kafka.sent if t == topics.readings
+        batch
+        for t, _, v in kafka.sent
+        if t == topics.readings
+        for batch in ReadingsRecord.model_validate_json(v).batches
     ]
     got = sorted((r.meter, r.value) for batch in readings for r in batch.readings)
     assert got == [("flare-gas", 12.0), ("fuel-gas", 2950.0), ("fuel-gas", 3000.0)]

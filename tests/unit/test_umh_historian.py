@@ -18,7 +18,7 @@ from ingest.gateway import ReadingGateway
 from ingest.mqtt_bridge import MqttBridge, _Message
 from ingest.umh_historian import is_umh_topic, parse_historian, timestamp
 from runtime.settings import Settings
-from schemas.readings import ReadingBatch
+from schemas.readings import ReadingsRecord
 from schemas.registry import Site, Stream
 from schemas.rejections import Rejection
 
@@ -302,7 +302,11 @@ def test_the_bridge_forwards_historian_tags_and_rejects_the_bad_ones(
     )  # fmt: skip
     bridge._forward(batch)
     topics = bridge.gateway.settings.topics
-    readings = [ReadingBatch.model_validate_json(v) for v in _sent(kafka, topics.readings)]
+    readings = [
+        batch
+        for v in _sent(kafka, topics.readings)
+        for batch in ReadingsRecord.model_validate_json(v).batches
+    ]
     got = sorted((r.meter, r.value, r.unit) for b in readings for r in b.readings)
     assert got == [("flare-gas", 4, "m^3/h"), ("fuel-gas", 2950, "m^3/h"), ("steam", 3, "t/h")]
     assert {r.ts for b in readings for r in b.readings if r.meter != "flare-gas"} == {
