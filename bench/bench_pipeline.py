@@ -387,13 +387,14 @@ def main() -> None:
         pipeline.stop()
         producer.close()
 
+    # before the COPY baselines, which rewrite the readings table with a sample of its rows
+    ledger = ledger_check(settings.database_url, settings.ledger_window_s)
     with psycopg.connect(settings.database_url) as conn:
         rows = conn.execute(
             "SELECT meter, ts, stream, value, unit, quality, batch_id FROM readings LIMIT %s",
             (args.copy_rows,),
         ).fetchall()
     copy = copy_baselines(settings.database_url, rows, repeats=3)
-    ledger = ledger_check(settings.database_url, settings.ledger_window_s)
     peers = {} if args.no_peers else run_peers(settings.kafka_bootstrap, t.readings, total)
     report(args, load, sent, n_records, t_produced, t_worker, t_stored, latencies, lag_samples,
            watch, copy, stored - total, ledger, peers)  # fmt: skip
