@@ -130,8 +130,8 @@ def feasible(
 ) -> Match | None:
     """Whether ``stream`` (of ``site``) with ``available`` surplus can serve ``need``.
 
-    Long because: the brief's rules, one after another in the order the module docstring lists
-    them; each returns early with no match.
+    The time rules are checked first, then the static ones (:func:`_static_ok`, shared with the
+    per-stream cache), then the quantity; each returns early with no match.
 
     Args:
         site: The site giving the stream.
@@ -153,22 +153,14 @@ def feasible(
             qualities match (a configuration error, never silently dropped).
         ClassificationError: the stream's EWC code is not on the European List of Waste.
     """
-    if site.company == need_site.company:
-        return None
-    if need.kind not in compatible_need_kinds(stream.kind):
-        return None
     if sustained_s < need.min_duration_s:
         return None
     if need.active_from is not None and now < need.active_from:
         return None
     if need.active_until is not None and now >= need.active_until:
         return None
-    distance = haversine_km(site.lat, site.lon, need_site.lat, need_site.lon)
-    if need.max_distance_km is not None and distance > need.max_distance_km:
-        return None
-    if stream.max_distance_km is not None and distance > stream.max_distance_km:
-        return None
-    if not _quality_ok(stream, need):
+    distance = _static_ok(site, stream, need, need_site)  # company, kind, distance, quality
+    if distance is None:
         return None
     quantity = _quantity(stream, need, available, committed_to_need)
     if quantity is None:
