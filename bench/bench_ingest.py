@@ -17,6 +17,13 @@ What it measures (each door ``--rounds`` times; medians reported):
    classify) and publishing (plus Kafka acknowledgements).
 
 Uses its own topics (``bench-ingest-*``) and the test database; prints a markdown table.
+
+``--shape teda`` instead drives the TEDA park (``bench/teda.py``: 1,000 companies, 20,000
+meters) through the HTTP door as its historians would: each company pushes its own 20 meters
+once a park second, with its own token, one request each, paced at ``--teda-rate`` pushes/s
+(1,000 = 1x TEDA) for ``--teda-seconds``, to ``symbiosis api --workers`` ``--api-workers``
+in processes of its own; reports pushes/s and readings/s acknowledged by Kafka
+and the p50/p99 latency of one push, then one JSON line.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import argparse
 import gzip
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -52,6 +60,7 @@ from ingest.gateway import ReadingGateway
 from ingest.mqtt_bridge import MqttBridge
 from ingest.registry_publisher import RegistryPublisher
 from runtime.settings import Settings, Topics
+from schemas.registry import Park
 from sinks.migrate import migrate
 from symbiosis.local_mosquitto import LocalMosquitto
 from symbiosis.local_postgres import LocalPostgres
@@ -60,13 +69,15 @@ from symbiosis.stack_settings import StackSettings
 from topics.kafka_admin import ensure_topics
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from teda import MeterPlan, meter_plans, teda_park  # bench/ runs as a script directory
+
 from ingest.erp.samples import MAPPING, write_erp_file
 
 PORT = 28095
 METER, COMPANY, SITE = "refinery-fuel-gas", "kalundborg-refinery", "refinery"
 
 
-def setup() -> Settings:
+def setup(park: Park | None = None) -> Settings:
     base = StackSettings()
     stack_up(base)
     LocalMosquitto(base).up()
@@ -78,7 +89,7 @@ def setup() -> Settings:
     settings = base.model_copy(update={"database_url": url, "topics": topics, "api_port": PORT})
     ensure_topics(settings.kafka_bootstrap, topics.configs(), settings.partitions)
     publisher = RegistryPublisher(settings.kafka_bootstrap, topics)
-    publisher.park(load_park(bundled_park_path()))
+    publisher.park(park or load_park(bundled_park_path()))
     publisher.flush()
     publisher.close()
     return settings
@@ -118,6 +129,122 @@ def bench_http(settings: Settings, total: int, token: str) -> tuple[float, float
         statistics.median(latencies) * 1000,
         latencies[int(0.99 * (len(latencies) - 1))] * 1000,
     )
+
+
+def bench_http_teda(
+    plans: dict[str, list[MeterPlan]], company_of: dict[str, str], tokens_of: dict[str, str],
+    seconds: int, rate: float, clients: int,
+) -> dict[str, float]:  # fmt: skip
+    """The TEDA park's historians over HTTP: one push per site per park second, paced.
+
+    Each push carries the site's meters (20 on TEDA) with its company's token; pushes are sent
+    by ``clients`` threads at ``rate`` pushes/s. Returns pushes/s and readings/s acknowledged,
+    latency p50/p99 (ms) and how late the last push started (s; > 0: the door fell behind).
+    """
+    rng = random.Random(14)
+    start = datetime.now(UTC) - timedelta(seconds=seconds + 60)
+    jobs: list[tuple[str, bytes]] = []
+    for tick in range(seconds):
+        ts = (start + timedelta(seconds=tick)).isoformat()
+        for site, meters in plans.items():
+            rows = [{"meter": m.meter, "ts": ts, "value": round(rng.gauss(m.mean, m.noise), 4),
+                     "unit": m.unit} for m in meters]  # fmt: skip
+            jobs.append((tokens_of[company_of[site]], orjson.dumps({"readings": rows})))
+    latencies: list[float] = []
+    late: list[float] = []
+    accepted = 0
+    lock = threading.Lock()
+
+    def push(client: httpx.Client, i: int) -> None:
+        nonlocal accepted
+        token, body = jobs[i]
+        due = t0 + i / rate
+        wait = due - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        t = time.perf_counter()
+        r = client.post(f"http://127.0.0.1:{PORT}/v1/readings", content=body,
+                        headers={"Authorization": f"Bearer {token}",
+                                 "Content-Type": "application/json"})  # fmt: skip
+        took = time.perf_counter() - t
+        assert r.status_code == 200, r.text
+        with lock:
+            latencies.append(took)
+            late.append(t - due)
+            accepted += int(r.json()["accepted"])
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    with httpx.Client(timeout=60, limits=limits) as client, ThreadPoolExecutor(clients) as pool:
+        t0 = time.perf_counter()
+        list(pool.map(lambda i: push(client, i), range(len(jobs))))
+        took = time.perf_counter() - t0
+    latencies.sort()
+    return {
+        "pushes_per_s": len(jobs) / took,
+        "readings_per_s": accepted / took,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(0.99 * (len(latencies) - 1))] * 1000,
+        "last_push_late_s": max(late[-clients:], default=0.0),
+        "pushes": len(jobs),
+        "accepted": accepted,
+    }
+
+
+def api_process(settings: Settings, workers: int) -> subprocess.Popen[bytes]:
+    """``symbiosis api`` on :data:`PORT` in processes of its own (not sharing the load
+    generator's interpreter), configured for ``settings``; returns once it answers.
+
+    Raises:
+        SystemExit: it did not answer within 120 s.
+    """
+    env = {**os.environ, "SYMBIOSIS_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+           "SYMBIOSIS_DATABASE_URL": settings.database_url, "SYMBIOSIS_API_PORT": str(PORT),
+           **{f"SYMBIOSIS_TOPICS__{f.upper()}": getattr(settings.topics, f)
+              for f in Topics.model_fields}}  # fmt: skip
+    exe = Path(sys.executable).with_name("symbiosis")
+    proc = subprocess.Popen([str(exe), "api", "--workers", str(workers)], env=env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{PORT}/healthz", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise SystemExit(f"symbiosis api exited with {proc.returncode}")
+        time.sleep(0.5)
+    proc.terminate()
+    raise SystemExit("symbiosis api did not answer within 120 s")
+
+
+def main_teda(args: argparse.Namespace) -> None:
+    """``--shape teda``: the TEDA park's historians through the HTTP door; see the docstring."""
+    park = teda_park()
+    settings = setup(park)
+    company_of = {site.id: site.company for site in park.sites}
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        tokens_of = {c: tokens.issue(conn, c, label="bench") for c in set(company_of.values())}
+    server = api_process(settings, args.api_workers)
+    try:
+        got = bench_http_teda(meter_plans(park.sites), company_of, tokens_of, args.teda_seconds,
+                              args.teda_rate, args.clients)  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print(f"\nmachine: {platform.node()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}")  # fmt: skip
+    print(
+        f"TEDA over HTTP: {len(company_of):,} companies, {args.teda_seconds} park seconds, "
+        f"target {args.teda_rate:,.0f} pushes/s, {args.clients} client threads, "
+        f"`symbiosis api --workers {args.api_workers}` in its own process(es)"
+    )
+    print("| measure | value |\n|---|---:|")
+    print(f"| pushes acknowledged | {got['pushes_per_s']:,.0f} /s ({got['pushes']:,} pushes) |")
+    print(f"| readings acknowledged by Kafka | {got['readings_per_s']:,.0f} /s |")
+    print(f"| one push: p50 / p99 | {got['p50_ms']:,.0f} ms / {got['p99_ms']:,.0f} ms |")
+    print(f"| last pushes started behind schedule by | {got['last_push_late_s']:.1f} s |")
+    print(orjson.dumps({"shape": "teda", "door": "http", "rate_target": args.teda_rate,
+                        **{k: round(v, 1) for k, v in got.items()}}).decode())  # fmt: skip
 
 
 def bench_mqtt(settings: Settings, total: int, services: Services) -> float:
@@ -257,7 +384,25 @@ def main() -> None:
     parser.add_argument("--http-readings", type=int, default=200_000)
     parser.add_argument("--mqtt-readings", type=int, default=50_000)
     parser.add_argument("--erp-rows", type=int, default=100_000)
+    parser.add_argument(
+        "--shape",
+        choices=("doors", "teda"),
+        default="doors",
+        help="doors: each door with one meter's large pushes (default); teda: "
+        "the TEDA park's historians over HTTP, one small push per company",
+    )
+    parser.add_argument(
+        "--teda-rate", type=float, default=1000.0, help="teda: pushes per second (1,000 = 1x TEDA)"
+    )
+    parser.add_argument("--teda-seconds", type=int, default=30, help="teda: park seconds")
+    parser.add_argument("--clients", type=int, default=32, help="teda: client threads")
+    parser.add_argument(
+        "--api-workers", type=int, default=1, help="teda: processes of `symbiosis api --workers N`"
+    )
     args = parser.parse_args()
+    if args.shape == "teda":
+        main_teda(args)
+        return
     settings = setup()
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         token = tokens.issue(conn, COMPANY, label="bench")
