@@ -53,10 +53,11 @@ from kafka import KafkaConsumer, KafkaProducer
 from procstat import ProcWatch, find_pid  # bench/ runs as a script directory
 from teda import meter_plans, teda_park, teda_pushes
 
-from domain.ledger import MeterWindow
 from runtime.settings import Topics
+from schemas.readings import Reading, ReadingBatch
 from schemas.registry import Need, Park, Site, Stream
 from sinks.writer import Batch, PostgresWriter
+from streams.ledger_state import LedgerBook
 from symbiosis.local_postgres import LocalPostgres
 from symbiosis.pipeline import LocalPipeline
 from symbiosis.stack import stack_up
@@ -388,7 +389,7 @@ def main() -> None:
         producer.close()
 
     # before the COPY baselines, which rewrite the readings table with a sample of its rows
-    ledger = ledger_check(settings.database_url, settings.ledger_window_s)
+    ledger = ledger_check(settings.database_url, load.park, settings.ledger_window_s)
     with psycopg.connect(settings.database_url) as conn:
         rows = conn.execute(
             "SELECT meter, ts, stream, value, unit, quality, batch_id FROM readings LIMIT %s",
@@ -426,15 +427,18 @@ def run_peers(bootstrap: str, topic: str, readings: int) -> dict[str, dict[str, 
     return out
 
 
-def ledger_check(url: str, window_s: float, sample: int = 300) -> dict[str, int]:
+def ledger_check(url: str, park: Park, window_s: float, sample: int = 300) -> dict[str, int]:
     """Sampled streams' newest stored ledger entry against a recomputation from stored readings.
 
-    For each stream: :class:`domain.ledger.MeterWindow` over its good readings up to the entry's
-    ``updated_at``, meters quiet for a whole window left out (the worker's rule); the
-    benchmark's parks have no exchanges, so ``measured`` is compared. Returns the streams
-    checked and how many disagree.
+    For each stream, a :class:`streams.ledger_state.LedgerBook` (the worker's own rules) that
+    has seen nothing of it is given its stored readings up to the entry's ``updated_at``; its
+    entry's ``measured`` must equal the stored one (the benchmark's parks have no exchanges).
+    Returns the streams checked and how many disagree.
     """
     checked = mismatched = 0
+    book = LedgerBook(window_s)
+    for site in park.sites:
+        book.update_site(site)
     with psycopg.connect(url) as conn:
         newest = conn.execute(
             "SELECT DISTINCT ON (stream) stream, updated_at, measured FROM ledger "
@@ -443,17 +447,18 @@ def ledger_check(url: str, window_s: float, sample: int = 300) -> dict[str, int]
         ).fetchall()
         for stream, updated_at, measured in newest:
             rows = conn.execute(
-                "SELECT meter, ts, value FROM readings WHERE stream = %s AND ts <= %s "
-                "AND ts > %s - make_interval(secs => %s) * 3 AND quality = 'good' ORDER BY ts",
+                "SELECT meter, ts, value, unit, quality FROM readings WHERE stream = %s "
+                "AND ts <= %s AND ts > %s - make_interval(secs => %s) * 3 ORDER BY ts",
                 (stream, updated_at, updated_at, window_s),
             ).fetchall()
-            windows: dict[str, MeterWindow] = {}
-            for meter, ts, value in rows:
-                windows.setdefault(meter, MeterWindow(window_s)).add(ts, value)
-            top = max((w.newest for w in windows.values()), default=0.0)
-            expected = sum(w.measured for w in windows.values() if w.newest > top - window_s)
+            readings = [
+                Reading(meter=m, ts=ts, value=v, unit=u, quality=q) for m, ts, v, u, q in rows
+            ]
+            entry, _ = book.apply(
+                ReadingBatch(batch_id="check", stream=stream, readings=readings), None
+            )
             checked += 1
-            if abs(expected - measured) > 1e-6 * max(abs(expected), 1.0):
+            if abs(entry.measured - measured) > 1e-6 * max(abs(measured), 1.0):
                 mismatched += 1
     return {"streams": checked, "mismatched": mismatched}
 

@@ -11,9 +11,8 @@ It runs for every ledger entry, so it works on numbers: the feasible quantities 
 :meth:`~domain.matching.Matcher.offer`, the tracker is stepped with plain mappings
 (:meth:`~domain.alerting.AlertTracker.advance`), and a distance and a benefit are computed only
 for the pairs that emit an event. The alerts are exactly those of the full path (every pair a
-:class:`~domain.matching.Match`, re-checks with :meth:`~domain.matching.Matcher.check`, the
-tracker fed :class:`~domain.alerting.Candidate` objects): the same numbers from the same
-arithmetic (a tested property).
+:class:`~domain.matching.Match`, re-checks with :meth:`~domain.matching.Matcher.check`): the
+same numbers from the same arithmetic (a tested property).
 """
 
 from __future__ import annotations
@@ -53,7 +52,7 @@ class AlertDecisions:
         Cost: the quantities come from :meth:`Matcher.quantities` and :meth:`Matcher.offer`
         (no :class:`Match` or benefit per pair); distance and benefit are computed only for
         the pairs that emit an event. The alerts are those :meth:`Matcher.match`,
-        :meth:`Matcher.check` and :meth:`AlertTracker.observe` give (same numbers, bit for bit).
+        and :meth:`Matcher.check` give (same numbers, bit for bit).
 
         Raises:
             KeyError: the entry's stream is not registered with the matcher.

@@ -7,15 +7,15 @@ feasible now; it returns the lifecycle events to publish. Rules:
   need's ``min_duration_s`` (so a spike does not alert).
 - An open pair stays open while its quantity stays within the hysteresis band: the caller
   re-checks open pairs with the need's minimum relaxed by ``hysteresis`` (see
-  :meth:`AlertTracker.observe`), so noise around the threshold does not flap.
+  :meth:`AlertTracker.advance`), so noise around the threshold does not flap.
 - An open pair emits ``updated`` when its offered quantity moves by more than
   ``update_threshold`` (relative) since the last event; ``resolved`` when it stops.
 - ``alert_id`` is stable for one episode (opened .. resolved); each event has a unique
   ``idempotency_key`` (``alert_id`` + event sequence number).
 
-:meth:`AlertTracker.advance` is :meth:`AlertTracker.observe` with plain need -> quantity
-mappings (what the per-entry decision uses); :attr:`AlertTracker.revision` counts the changes,
-so a caller can tell that a stream's snapshot cannot have changed without dumping it.
+:meth:`AlertTracker.advance` takes plain need -> quantity mappings (it runs for every ledger
+entry); :attr:`AlertTracker.revision` counts the changes, so a caller can tell that a stream's
+snapshot cannot have changed without dumping it.
 """
 
 from __future__ import annotations
@@ -27,15 +27,6 @@ from datetime import datetime
 from typing import Any, Literal
 
 EventName = Literal["opened", "updated", "resolved"]
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """What the matcher says about one feasible pair now."""
-
-    need: str
-    quantity: float
-    min_duration_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,32 +101,6 @@ class AlertTracker:
             if st.alert_id is not None and n not in besides
         ]
 
-    def observe(
-        self, stream: str, now: datetime, feasible: list[Candidate], held: list[Candidate]
-    ) -> list[LifecycleEvent]:
-        """Advance the pairs of ``stream`` to ``now``.
-
-        Args:
-            stream: the stream whose ledger changed.
-            now: time of the ledger change (the newest reading's timestamp).
-            feasible: pairs feasible under the need's own thresholds.
-            held: open pairs still feasible with the hysteresis-relaxed threshold (a pair that is
-                in neither list is resolved).
-
-        Returns:
-            Resolved events first (in the order the pairs began), then opened and updated ones
-            by need id; a need in both lists counts as feasible (its last candidate there).
-        """
-        durations = {c.need: c.min_duration_s for c in held}
-        durations.update({c.need: c.min_duration_s for c in feasible})
-        return self.advance(
-            stream,
-            now,
-            {c.need: c.quantity for c in feasible},
-            {c.need: c.quantity for c in held},
-            durations.__getitem__,
-        )
-
     def advance(
         self,
         stream: str,
@@ -144,7 +109,7 @@ class AlertTracker:
         held: Mapping[str, float],
         min_duration_s: Callable[[str], float],
     ) -> list[LifecycleEvent]:
-        """:meth:`observe` without :class:`Candidate` objects: the same events, the same state.
+        """Advance the pairs of ``stream`` to ``now``; returns the lifecycle events.
 
         Long because: the lifecycle rules of the module docstring in one pass over the
         stream's pairs (drop or resolve), one over the candidates (find the pairs with a step
@@ -159,7 +124,8 @@ class AlertTracker:
             min_duration_s: a need's ``min_duration_s``; asked only for pending pairs.
 
         Returns:
-            As :meth:`observe`.
+            Resolved events first (in the order the pairs began), then opened and updated ones
+            by need id.
         """
         t = now.timestamp()
         events: list[LifecycleEvent] = []

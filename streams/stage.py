@@ -136,10 +136,13 @@ class ReadingsStage:
                 log.exception("streams.decode_failed", source=rec.source)
                 out.refused.append(Refused(rec.source, f"internal error: {e!r}", rec.value, True))
                 continue
-            several = len(batches) > 1
             for i, batch in enumerate(batches):
-                source = f"{rec.source} batch {i} ({batch.stream})" if several else rec.source
-                self._apply(rec.partition, source, batch, streams, out, ledger_state, alert_state)
+                failed = self._apply(rec.partition, batch, streams, out, ledger_state, alert_state)
+                if failed is not None:
+                    reason, internal = failed
+                    where = f"{rec.source} batch {i} ({batch.stream})"
+                    source = where if len(batches) > 1 else rec.source
+                    out.refused.append(Refused(source, reason, _payload(batch), internal))
         for key, st in streams.items():
             if st.applied:
                 assert st.ledger is not None  # an applied record leaves a snapshot
@@ -152,14 +155,18 @@ class ReadingsStage:
     def _apply(
         self,
         partition: int,
-        source: str,
         batch: ReadingBatch,
         streams: dict[bytes, _Stream],
         out: StageOutput,
         ledger_state: Lookup,
         alert_state: Lookup,
-    ) -> None:
-        """One stream batch: its ledger entry and alert decision, or its refusal."""
+    ) -> tuple[str, bool] | None:
+        """One stream batch: its ledger entry and alert decision, or why it was refused.
+
+        Returns:
+            None when applied; else the reason and whether the cause is internal (the caller
+            names the source).
+        """
         try:
             key = batch.stream.encode()
             current = streams.get(key)
@@ -168,16 +175,15 @@ class ReadingsStage:
                 current = streams[key] = _Stream(partition, ledger_state(key), held, held)
             entry, snapshot = self.book.apply(batch, current.ledger)
         except (ValidationError, SymbiosisError) as e:
-            out.refused.append(Refused(source, str(e), _payload(batch)))
-            return
+            return str(e), False
         except Exception as e:  # one bad record never stops the stage
-            log.exception("streams.ledger_failed", source=source)
-            out.refused.append(Refused(source, f"internal error: {e!r}", _payload(batch), True))
-            return
+            log.exception("streams.ledger_failed", stream=batch.stream)
+            return f"internal error: {e!r}", True
         current.ledger, current.applied = snapshot, True
         out.readings += len(batch.readings)
         out.ledger.append(entry)
         self._decide(entry, current, out)
+        return None
 
     def _decide(self, entry: LedgerEntry, st: _Stream, out: StageOutput) -> None:
         """The alert decision on one entry; the stream's lifecycle snapshot moves on."""

@@ -1,10 +1,11 @@
-"""Helpers for integration tests: produce, consume, wait on real services."""
+"""Helpers for the tests: produce, consume, wait on real services; lifecycle candidates."""
 
 from __future__ import annotations
 
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from kafka import KafkaConsumer
 
+from domain.alerting import AlertTracker, LifecycleEvent
 from domain.errors import UnavailableError
 from ingest.batch_producer import ReadingsProducer
 from runtime.settings import Settings, Topics
@@ -109,3 +111,24 @@ def produce(p: LocalPipeline, items: list[ReadingBatch]) -> int:
         return producer.flush()
     finally:
         producer.close()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One feasible pair as the lifecycle tests state it: need, quantity, its minimum duration."""
+
+    need: str
+    quantity: float
+    min_duration_s: float
+
+
+def observe(
+    tracker: AlertTracker, stream: str, now: datetime, feasible: list[Candidate],
+    held: list[Candidate],
+) -> list[LifecycleEvent]:  # fmt: skip
+    """:meth:`AlertTracker.advance` fed candidate lists (a need in both counts as feasible)."""
+    durations = {c.need: c.min_duration_s for c in [*held, *feasible]}
+    return tracker.advance(
+        stream, now, {c.need: c.quantity for c in feasible}, {c.need: c.quantity for c in held},
+        durations.__getitem__,
+    )  # fmt: skip

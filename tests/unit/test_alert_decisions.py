@@ -21,7 +21,7 @@ import orjson
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from domain.alerting import AlertTracker, Candidate, LifecycleEvent, _alert_id, _PairState
+from domain.alerting import AlertTracker, LifecycleEvent, _alert_id, _PairState
 from domain.benefits import estimate
 from domain.errors import SymbiosisError
 from domain.generate import ANCHOR, generate_park
@@ -33,6 +33,7 @@ from schemas.alerts import Alert, AlertEvent, Benefit
 from schemas.ledger import LedgerEntry
 from schemas.registry import Exchange, Park
 from streams.alert_state import AlertBook
+from tests.helpers import Candidate, observe
 
 # --- the reference: the decision before the fast path ----------------------------------------
 
@@ -302,7 +303,7 @@ needs:
     ]
 
 
-# --- the tracker: observe() and advance() equal the reference ------------------------------------
+# --- the tracker: advance() equals the reference ------------------------------------
 
 
 @settings(max_examples=60, deadline=None)
@@ -326,7 +327,7 @@ def test_tracker_steps_equal_the_reference(seed):
             if rng.random() < 0.5
         ]
         before = tracker.revision
-        got = tracker.observe(stream, t, feasible, held)
+        got = observe(tracker, stream, t, feasible, held)
         assert got == ref.observe(stream, t, feasible, held)
         assert tracker.dump(stream) == ref.dump(stream)
         assert tracker.open_needs(stream) == ref.open_needs(stream)
@@ -376,10 +377,10 @@ def test_the_revision_counts_every_change_to_the_state():
     seen.add(tracker.revision)
     for t, feasible in [(0, [Candidate("m", 1.0, 5.0)]), (10, [Candidate("m", 1.0, 5.0)]),
                         (11, [Candidate("m", 2.0, 5.0)]), (12, [])]:  # fmt: skip
-        events = tracker.observe("s", ANCHOR + timedelta(seconds=t), feasible, [])
+        events = observe(tracker, "s", ANCHOR + timedelta(seconds=t), feasible, [])
         assert tracker.revision not in seen  # begun + dropped, opened, updated, resolved
         seen.add(tracker.revision)
         assert len(events) == (t != 0)
     unchanged = tracker.revision
-    assert tracker.observe("s", ANCHOR + timedelta(seconds=13), [], []) == []
+    assert observe(tracker, "s", ANCHOR + timedelta(seconds=13), [], []) == []
     assert tracker.revision == unchanged

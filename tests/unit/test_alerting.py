@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
-from domain.alerting import AlertTracker, Candidate
+from domain.alerting import AlertTracker
+from tests.helpers import Candidate, observe
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -15,35 +16,35 @@ def cand(q: float, dur: float = 0.0, need: str = "n1") -> Candidate:
 
 def test_opens_after_min_duration_only() -> None:
     tr = AlertTracker()
-    assert tr.observe("s1", at(0), [cand(10, dur=5)], []) == []
-    assert tr.observe("s1", at(3), [cand(10, dur=5)], []) == []
-    events = tr.observe("s1", at(5), [cand(10, dur=5)], [])
+    assert observe(tr, "s1", at(0), [cand(10, dur=5)], []) == []
+    assert observe(tr, "s1", at(3), [cand(10, dur=5)], []) == []
+    events = observe(tr, "s1", at(5), [cand(10, dur=5)], [])
     assert [e.event for e in events] == ["opened"]
     assert (events[0].stream, events[0].need) == ("s1", "n1")
 
 
 def test_spike_shorter_than_min_duration_never_opens() -> None:
     tr = AlertTracker()
-    assert tr.observe("s1", at(0), [cand(10, dur=5)], []) == []
-    assert tr.observe("s1", at(2), [], []) == []
-    assert tr.observe("s1", at(4), [cand(10, dur=5)], []) == []  # pending restarts
-    assert tr.observe("s1", at(8), [cand(10, dur=5)], []) == []
-    assert [e.event for e in tr.observe("s1", at(9), [cand(10, dur=5)], [])] == ["opened"]
+    assert observe(tr, "s1", at(0), [cand(10, dur=5)], []) == []
+    assert observe(tr, "s1", at(2), [], []) == []
+    assert observe(tr, "s1", at(4), [cand(10, dur=5)], []) == []  # pending restarts
+    assert observe(tr, "s1", at(8), [cand(10, dur=5)], []) == []
+    assert [e.event for e in observe(tr, "s1", at(9), [cand(10, dur=5)], [])] == ["opened"]
 
 
 def test_held_by_hysteresis_does_not_flap() -> None:
     tr = AlertTracker()
-    tr.observe("s1", at(0), [cand(10)], [])
+    observe(tr, "s1", at(0), [cand(10)], [])
     # below the need's own threshold but within the hysteresis band: stays open, no event
     for i in range(1, 20):
-        assert tr.observe("s1", at(i), [], [cand(9.5)]) == []
+        assert observe(tr, "s1", at(i), [], [cand(9.5)]) == []
     assert tr.open_needs("s1") == ["n1"]
 
 
 def test_resolves_when_neither_feasible_nor_held() -> None:
     tr = AlertTracker()
-    opened = tr.observe("s1", at(0), [cand(10)], [])
-    resolved = tr.observe("s1", at(1), [], [])
+    opened = observe(tr, "s1", at(0), [cand(10)], [])
+    resolved = observe(tr, "s1", at(1), [], [])
     assert [e.event for e in resolved] == ["resolved"]
     assert resolved[0].alert_id == opened[0].alert_id
     assert resolved[0].idempotency_key != opened[0].idempotency_key
@@ -52,24 +53,24 @@ def test_resolves_when_neither_feasible_nor_held() -> None:
 
 def test_held_pair_that_was_never_open_does_not_open() -> None:
     tr = AlertTracker()
-    assert tr.observe("s1", at(0), [], [cand(9)]) == []
+    assert observe(tr, "s1", at(0), [], [cand(9)]) == []
     assert tr.open_needs("s1") == []
 
 
 def test_updated_on_material_change_only() -> None:
     tr = AlertTracker(update_threshold=0.2)
-    tr.observe("s1", at(0), [cand(10)], [])
-    assert tr.observe("s1", at(1), [cand(11)], []) == []
-    events = tr.observe("s1", at(2), [cand(13)], [])
+    observe(tr, "s1", at(0), [cand(10)], [])
+    assert observe(tr, "s1", at(1), [cand(11)], []) == []
+    events = observe(tr, "s1", at(2), [cand(13)], [])
     assert [e.event for e in events] == ["updated"]
     assert events[0].quantity == 13
 
 
 def test_new_episode_gets_new_alert_id_and_keys_are_unique() -> None:
     tr = AlertTracker()
-    first = tr.observe("s1", at(0), [cand(10)], [])[0]
-    tr.observe("s1", at(1), [], [])
-    second = tr.observe("s1", at(2), [cand(10)], [])[0]
+    first = observe(tr, "s1", at(0), [cand(10)], [])[0]
+    observe(tr, "s1", at(1), [], [])
+    second = observe(tr, "s1", at(2), [cand(10)], [])[0]
     assert second.alert_id != first.alert_id
     keys = {first.idempotency_key, second.idempotency_key}
     assert len(keys) == 2
@@ -77,19 +78,19 @@ def test_new_episode_gets_new_alert_id_and_keys_are_unique() -> None:
 
 def test_streams_are_independent() -> None:
     tr = AlertTracker()
-    tr.observe("s1", at(0), [cand(10)], [])
-    assert tr.observe("s2", at(1), [], []) == []
+    observe(tr, "s1", at(0), [cand(10)], [])
+    assert observe(tr, "s2", at(1), [], []) == []
     assert tr.open_needs("s1") == ["n1"]
 
 
 def test_dump_and_load_continue_the_same_episode() -> None:
     tr = AlertTracker()
-    opened = tr.observe("s1", at(0), [cand(10)], [])[0]
-    tr.observe("s2", at(0), [cand(5, need="n2")], [])
+    opened = observe(tr, "s1", at(0), [cand(10)], [])[0]
+    observe(tr, "s2", at(0), [cand(5, need="n2")], [])
     restored = AlertTracker()
     restored.load("s1", tr.dump("s1"))
     assert restored.open_needs("s1") == ["n1"]
     assert restored.open_needs("s2") == []
-    resolved = restored.observe("s1", at(1), [], [])[0]
+    resolved = observe(restored, "s1", at(1), [], [])[0]
     assert resolved.alert_id == opened.alert_id
     assert resolved.idempotency_key == f"{opened.alert_id}:2"
