@@ -138,7 +138,7 @@ class LocalKafka:
     def _format_storage(self) -> None:
         if (self.data / "meta.properties").exists():
             return
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = new_cluster_id()
         done = subprocess.run(
             self._java(
                 "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.config)
@@ -232,3 +232,16 @@ class LocalKafka:
             "version": "3.9.1 (KRaft, single node)",
             "log": str(self.log_file),
         }
+
+
+def new_cluster_id() -> str:
+    """A random KRaft cluster id: 16 bytes, URL-safe base64 without padding.
+
+    Never starts with ``-``: the storage tool's argument parser would take such an id for an
+    option ("--cluster-id: expected one argument", one format in 64). Kafka's own
+    ``Uuid.randomUuid`` redraws for the same reason.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
