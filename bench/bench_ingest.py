@@ -71,7 +71,8 @@ from topics.kafka_admin import ensure_topics
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from teda import MeterPlan, meter_plans, teda_park  # bench/ runs as a script directory
 
-from ingest.erp.samples import MAPPING, write_erp_file
+from ingest.erp.samples import COMPANY as ERP_COMPANY
+from ingest.erp.samples import MAPPING, write_erp_file, write_sample_park
 
 PORT = 28095
 METER, COMPANY, SITE = "refinery-fuel-gas", "kalundborg-refinery", "refinery"
@@ -367,8 +368,10 @@ def bench_erp(settings: Settings, rows: int, dry_run: bool) -> float:
         export, mapping = Path(tmp) / "stock.csv", Path(tmp) / "mapping.yaml"
         write_erp_file(export, rows, "csv", bad_every=997)
         mapping.write_text(yaml.safe_dump(MAPPING))
+        park = write_sample_park(Path(tmp) / "park.yaml")
         cmd = [str(Path(sys.executable).parent / "symbiosis"), "import", str(export),
-               "--mapping", str(mapping), *(["--dry-run"] if dry_run else [])]  # fmt: skip
+               "--mapping", str(mapping), "--company", ERP_COMPANY, "--park", str(park),
+               *(["--dry-run"] if dry_run else [])]  # fmt: skip
         t0 = time.perf_counter()
         done = subprocess.run(
             cmd, env={**os.environ, **settings.child_env()}, capture_output=True, check=False

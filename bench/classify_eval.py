@@ -6,7 +6,7 @@ The set (``tests/data/classify-eval/eval-*.csv``, sources in the README files be
 written by people who did not see the classifier. Each row has a language, a kind and, for a
 material, its acceptable EWC codes (best first). The split is fixed by the row's id
 (SHA-256 of the id, even first byte: ``dev``; odd: ``test``), decided before any tuning: tune
-on ``dev`` only; ``test`` is what the README reports and the tests pin.
+on ``dev`` only; ``test`` is what docs/classification.md reports and the tests pin.
 
 Measures, per language and overall:
 

@@ -47,6 +47,7 @@ from domain.errors import ConfigurationError
 from domain.subscriptions import WebhookEvent, gone_state, webhook_event
 from domain.url_guard import UrlGuard
 from runtime import metrics
+from runtime.probe_server import Heartbeat
 from runtime.settings import Settings
 from schemas.alerts import Alert
 from topics.kafka_security import kafka_client_options
@@ -55,6 +56,9 @@ from topics.registry_follower import RegistryFollower
 log = structlog.get_logger(__name__)
 
 STAGE = "delivery"
+HEARTBEAT = Heartbeat(max_age_s=300.0)
+"""Beats every poll of the alerts topic; a poll may wait for room in full subscriber queues
+(the slowest webhook back-off is a minute), so only a loop stuck for minutes is unhealthy."""
 
 
 class _Observer:
@@ -251,6 +255,7 @@ async def _consume(
 ) -> None:
     """Poll alerts into their subscribers' queues; commit what is done, every poll."""
     while not stop.is_set():
+        HEARTBEAT.beat()
         queues.check()
         polled = await alerts.getmany(timeout_ms=500, max_records=500)
         for tp, records in polled.items():
@@ -287,7 +292,10 @@ async def _commit(alerts: AIOKafkaConsumer, queues: SubscriberQueues[TopicPartit
 
 def main(settings: Settings) -> None:
     """Run the delivery process until SIGTERM/SIGINT."""
-    metrics.serve(settings.metrics_port, addr=settings.metrics_host)
+    metrics.serve(
+        settings.metrics_port, process="delivery", addr=settings.metrics_host,
+        healthy=HEARTBEAT.healthy,
+    )  # fmt: skip
     stop = asyncio.Event()
 
     async def runner() -> None:

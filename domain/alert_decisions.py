@@ -21,6 +21,7 @@ import math
 
 from domain.alerting import AlertTracker, LifecycleEvent
 from domain.benefits import estimate
+from domain.figures import rounded_benefit, significant
 from domain.geo import haversine_km
 from domain.matching import Matcher
 from domain.units import convert, gas_density
@@ -104,10 +105,10 @@ class AlertDecisions:
             kind=stream.kind,
             available=entry.available,
             unit=stream.unit,
-            quantity=quantity,
+            quantity=significant(quantity),
             need_unit=need_unit,
-            distance_km=distance,
-            benefit=benefit,
+            distance_km=significant(distance),
+            benefit=rounded_benefit(benefit),
             supplier_company=site.company if site.disclose_identity else None,
             ts=entry.updated_at,
         )

@@ -140,6 +140,8 @@ def alert_view(
         kind=alert.kind,
         quality=quality_summary(stream, alert.kind),
         available_band=quantity_band(alert.available, alert.unit),
+        quantity_band=quantity_band(alert.quantity, alert.need_unit),
+        need_unit=alert.need_unit,
         distance_band=distance_band(alert.distance_km),
         benefit=alert.benefit if full else banded_benefit(alert.benefit),
         ts=alert.ts,
@@ -148,5 +150,6 @@ def alert_view(
         supplier_company=site.company if disclosed and site is not None else None,
         available=alert.available if full else None,
         unit=alert.unit if full else None,
+        quantity=alert.quantity if full else None,
         distance_km=alert.distance_km if exact_distance else None,
     )

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from domain.directory import Directory
 from domain.errors import UnitError
 from domain.units import factor
+from domain.wording import reason_of
 from schemas.readings import Reading, ReadingBatch, ReadingQuality, SiteReadings
 
 UNMAPPED: Final = object()
@@ -237,7 +238,7 @@ def check_readings(
             for err in e.errors(include_url=False):
                 if err["loc"] and err["loc"][0] in bad:
                     continue  # already named with its JSON type
-                error(at(i, ".".join(str(p) for p in err["loc"])), err["msg"])
+                error(at(i, ".".join(str(p) for p in err["loc"])), reason_of(err))
             continue
         if typed:
             continue

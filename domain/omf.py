@@ -42,6 +42,7 @@ from domain.directory import Directory, MeterRef
 from domain.errors import InvalidInputError, UnitError
 from domain.intake import UNMAPPED, RowError
 from domain.units import factor
+from domain.wording import reason_of
 from schemas.omf import (
     OMF_ID_MAX_CHARS,
     OmfContainer,
@@ -460,7 +461,8 @@ def _guarded(
     except ValidationError as e:
         first = e.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"])
-        errors.append(ItemError(i, f"[{i}]", f"{where}: {first['msg']}" if where else first["msg"]))
+        reason = reason_of(first)
+        errors.append(ItemError(i, f"[{i}]", f"{where}: {reason}" if where else reason))
         return None
 
 

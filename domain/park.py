@@ -517,6 +517,8 @@ def _domain_issues(data: Any) -> Found:
         if _is_code(code, 6) and code not in ewc.catalogue().entries:
             found.append(((*loc, "ewc"), f"EWC code {code!r} is not on the European List of Waste"))
         kind, unit, stream_id = _kind(stream), _unit(stream), stream.get("id")
+        if kind is not None and isinstance(code, str) and (why := ewc_issue(kind, code, "stream")):
+            found.append(((*loc, "ewc"), why))
         if isinstance(stream_id, str) and kind is not None and unit is not None and not rate_issues:
             species, density = stream.get("gas_species"), stream.get("density_kg_per_m3")
             supplies.setdefault(
@@ -610,6 +612,32 @@ def _unit(entry: Mapping[str, Any]) -> pint.Unit | None:
         return parse_unit(text.strip())
     except ValueError:
         return None  # the model reports it
+
+
+def unit_issue(kind: ResourceKind, unit: str, what: str) -> str | None:
+    """Why ``unit`` cannot measure a ``what`` (stream, need, offer) of ``kind``; None: it can.
+
+    The rule ``park check`` applies to every stream and need (e.g. ``'MW' is not a rate a
+    material offer can be given in: use mass flow (t/d, t/yr)``). A unit that does not parse
+    is the caller's to report: None.
+    """
+    found = _rate_issues((), {"kind": kind.value, "unit": unit}, what)
+    return found[0][1] if found else None
+
+
+def ewc_issue(kind: ResourceKind, code: str | None, what: str) -> str | None:
+    """Why a ``what`` of ``kind`` cannot carry the EWC code ``code``; None: it can.
+
+    An EWC code names a waste material: heat, steam, water or gas with a code is a mistake of
+    the kind or of the code.
+    """
+    if code is None or kind is ResourceKind.MATERIAL:
+        return None
+    shown = f"{code[:2]} {code[2:4]} {code[4:]}" if len(code) == 6 else code
+    return (
+        f"a {kind} {what} has no EWC code (got {shown}): a code names a waste material; "
+        "clear the code, or correct the kind"
+    )
 
 
 def _rate_issues(loc: Loc, entry: Mapping[str, Any], what: str) -> Found:

@@ -52,6 +52,8 @@ from ingest.sparkplug_host import (
 )
 from ingest.umh_historian import PREFIX as UMH_PREFIX
 from ingest.umh_historian import is_umh_topic, parse_historian
+from runtime import metrics
+from runtime.probe_server import Heartbeat
 from runtime.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -232,6 +234,8 @@ class MqttBridge:
         self.flush_s = flush_s
         self.max_batch = max_batch
         self.stats = BridgeStats()
+        self.heartbeat = Heartbeat(max_age_s=60.0)
+        """Beats every turn of the forwarding loop (at least every ``flush_s`` when idle)."""
         self._inbox: queue.Queue[_Message] = queue.Queue()
         self._stop = threading.Event()
         self._subscribed = threading.Event()
@@ -306,6 +310,7 @@ class MqttBridge:
 
     def _forward_loop(self) -> None:
         while not (self._stop.is_set() and self._inbox.empty()):
+            self.heartbeat.beat()
             batch: list[_Message] = []
             deadline = time.monotonic() + self.flush_s
             while len(batch) < self.max_batch:
@@ -322,6 +327,7 @@ class MqttBridge:
             except Exception as e:  # noqa: BLE001 - the loop must outlive any one batch
                 # nothing of this batch is acknowledged: the broker delivers it again
                 self.stats.kafka_failures += 1
+                metrics.MQTT_MESSAGES.labels("kafka_away").inc(len(batch))
                 log.error("mqtt.forward_failed", error=repr(e)[:300])
                 self._drop_session()
 
@@ -358,6 +364,7 @@ class MqttBridge:
                 )  # fmt: skip
             except TransientError as e:  # Kafka away: do not ack; the broker redelivers
                 self.stats.kafka_failures += 1
+                metrics.MQTT_MESSAGES.labels("kafka_away").inc(len(batch))
                 log.warning("mqtt.kafka_unavailable", error=str(e)[:200])
                 self._drop_session()
                 return
@@ -366,6 +373,8 @@ class MqttBridge:
             for m in msgs:
                 if m.qos > 0:
                     self._client.ack(m.mid, m.qos)
+            metrics.MQTT_MESSAGES.labels("forwarded").inc(len(msgs))
+        metrics.MQTT_MESSAGES.labels("ignored").inc(len(ignored))
         for m in ignored:
             if m.qos > 0:
                 self._client.ack(m.mid, m.qos)

@@ -3,8 +3,8 @@
 The MQTT bridge is a Sparkplug host application beside its Unified-Namespace trees: it reads
 ``spBv1.0/<group>/<type>/<edge node>[/<device>]`` and hands every message to
 :meth:`SparkplugHost.handle`, which keeps each edge node's session and turns its metrics into
-reading rows for :class:`~ingest.gateway.ReadingGateway`. How it maps onto the park (README,
-"Sparkplug B"):
+reading rows for :class:`~ingest.gateway.ReadingGateway`. How it maps onto the park
+(docs/user-guide.md, "MQTT bridge"):
 
 - the **group id is the company id** (the pushing tenant: the broker's ACL confines each
   company's login to ``spBv1.0/<company>/#``), the **edge node id is the site id**;

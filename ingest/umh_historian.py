@@ -9,7 +9,7 @@ starts with ``_`` is the schema. A ``_historian`` payload is a JSON object with 
 "pressure": 5}``), nested objects as tag groups, or UMH Core's one tag per topic
 (``{"timestamp_ms": ..., "value": 12.5}``, the tag named by the topic).
 
-How it maps onto the park (README, "MQTT bridge"):
+How it maps onto the park (docs/user-guide.md, "MQTT bridge"):
 
 - the enterprise is the company id (the pushing tenant: the broker's ACL confines each company
   to ``umh/v1/<company>/#``), the site is the registry's site id; a site is required;

@@ -4,8 +4,12 @@ Names follow Prometheus conventions: counters end in ``_total``, durations are i
 every metric starts with ``symbiosis_``. Labels are small, bounded sets (stage, topic, table,
 reason, event), never ids of streams or meters.
 
-Each process calls :func:`serve` with its own port (``SYMBIOSIS_METRICS_PORT``; 0 = off);
-``curl 127.0.0.1:<port>/metrics`` shows them.
+Each process calls :func:`serve` with its own port (``SYMBIOSIS_METRICS_PORT``; 0 = off) and
+its name: it exports only the metrics that process keeps (:data:`BY_PROCESS`) plus the
+``process_*``/``python_*`` runtime collectors and any other library metrics registered in the
+process (the API's request metrics), never another process's series at zero.
+``curl 127.0.0.1:<port>/metrics`` shows them; ``/healthz`` answers 200 while the process is
+healthy (:class:`Heartbeat`) and 503 otherwise, for liveness probes.
 """
 
 from __future__ import annotations
@@ -14,7 +18,12 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Final
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+
+from runtime.probe_server import ProbeServer
 
 EVENTS_IN: Final = Counter(
     "symbiosis_events_in_total", "Records consumed from Kafka.", ["stage", "topic"]
@@ -66,6 +75,27 @@ STALE_STREAMS: Final = Gauge(
     "(silent meters), as of the sink's last maintenance.",
 )
 
+MQTT_MESSAGES: Final = Counter(
+    "symbiosis_mqtt_messages_total",
+    "MQTT messages the bridge took from the broker, by outcome (forwarded: readings or their "
+    "rejection are in Kafka; ignored: not readings; kafka_away: not acknowledged, the broker "
+    "sends them again).",
+    ["outcome"],
+)
+
+BY_PROCESS: Final[dict[str, tuple[MetricWrapperBase, ...]]] = {
+    "streams": (EVENTS_IN, EVENTS_OUT, READINGS, FAILURES, REJECTED, ALERTS, CONSUMER_LAG,
+                FRESHNESS),
+    "sink": (EVENTS_IN, READINGS, FAILURES, REJECTED, DB_WRITE_SECONDS, ROWS_WRITTEN,
+             CONSUMER_LAG, FRESHNESS, STALE_STREAMS),
+    "delivery": (EVENTS_IN, EVENTS_OUT, FAILURES, REJECTED, DEAD_LETTERS, WEBHOOK_ATTEMPTS,
+                 WEBHOOK_SECONDS),
+    "api": (EVENTS_OUT, READINGS, FAILURES, REJECTED),
+    "mqtt-bridge": (READINGS, FAILURES, REJECTED, MQTT_MESSAGES),
+    "demo": (EVENTS_OUT, READINGS, FAILURES),
+}  # fmt: skip
+"""The project's metrics each process keeps; :func:`serve` exports only these."""
+
 _newest: dict[str, float] = {}
 
 
@@ -90,12 +120,51 @@ def set_lag(group: str, lag_by_topic: dict[str, int]) -> None:
         CONSUMER_LAG.labels(group, topic).set(lag)
 
 
-def serve(port: int, *, addr: str = "127.0.0.1") -> bool:
-    """Serve ``/metrics`` on ``addr:port`` in a background thread; ``port`` 0 serves nothing."""
+class _OwnMetrics(Collector):
+    """The default registry seen by one process: other processes' ``symbiosis_*`` left out."""
+
+    def __init__(self, process: str) -> None:
+        self._own = {f.name for m in BY_PROCESS[process] for f in m.describe()}
+
+    def collect(self) -> Iterable[Metric]:
+        for family in REGISTRY.collect():
+            if family.name in self._own or not family.name.startswith("symbiosis_"):
+                yield family
+
+
+def registry_of(process: str) -> CollectorRegistry:
+    """A registry exporting what ``process`` (a key of :data:`BY_PROCESS`) keeps.
+
+    Raises:
+        KeyError: ``process`` is not a known process name.
+    """
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_OwnMetrics(process))
+    return registry
+
+
+def serve(
+    port: int,
+    *,
+    process: str,
+    addr: str = "127.0.0.1",
+    healthy: Callable[[], bool] | None = None,
+) -> ProbeServer | None:
+    """Serve ``/metrics`` and ``/healthz`` on ``addr:port`` in a background thread.
+
+    Args:
+        port: 0 serves nothing (returns ``None``).
+        process: which process this is (a key of :data:`BY_PROCESS`).
+        addr: the address to listen on.
+        healthy: what ``/healthz`` asks (default: the process answers, so it is alive).
+
+    Raises:
+        OSError: the port is in use or cannot be bound.
+        KeyError: unknown ``process``.
+    """
     if port <= 0:
-        return False
-    start_http_server(port, addr=addr)
-    return True
+        return None
+    return ProbeServer.start(addr, port, registry_of(process), healthy or (lambda: True))
 
 
 def touch(stage: str, topics: Iterable[str]) -> None:

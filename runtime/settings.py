@@ -2,21 +2,93 @@
 
 Defaults point at the local stack that ``symbiosis stack up`` starts; set
 ``SYMBIOSIS_KAFKA_BOOTSTRAP`` and ``SYMBIOSIS_DATABASE_URL`` to run the same code against an
-existing Kafka cluster and TimescaleDB/PostgreSQL.
+existing Kafka cluster and TimescaleDB/PostgreSQL. The same variables may be written in a
+``.env`` file in the working directory; the environment wins over it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
+from typing import Final
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _PROCESS_KEY = secrets.token_bytes(32)
 """Alert pseudonym key of this process when no disclosure key or webhook secret is set."""
+
+ENV_FILE: Final = ".env"
+"""The dotenv file every process reads, relative to its working directory (missing: none)."""
+
+
+class LogLevel(StrEnum):
+    """How much a process logs (``SYMBIOSIS_LOG_LEVEL``, ``--log-level``; any case)."""
+
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
+class LogFormat(StrEnum):
+    """How log lines look (``SYMBIOSIS_LOG_FORMAT``, ``--log-format``; any case)."""
+
+    CONSOLE = "console"
+    """key=value lines for a person."""
+    JSON = "json"
+    """One JSON object a line, for a log collector."""
+
+
+def _case_folded(value: object, members: type[StrEnum], fold: Callable[[str], str]) -> object:
+    """``value`` spelled as the member it names in any case, else unchanged (left to fail)."""
+    if isinstance(value, str):
+        folded = fold(value)
+        if folded in {m.value for m in members}:
+            return folded
+    return value
+
+
+class LogSettings(BaseSettings):
+    """How a process logs: the part of :class:`Settings` every process reads first.
+
+    Its own class so logging can be set up (:func:`runtime.logs.configure_logging`) without
+    validating every other setting. Read like :class:`Settings`: ``SYMBIOSIS_LOG_LEVEL`` and
+    ``SYMBIOSIS_LOG_FORMAT`` from the environment, else from ``./.env``.
+
+    Raises:
+        pydantic.ValidationError: on construction, a level or format that is not one of the
+            members (any case is accepted), naming the field.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="SYMBIOSIS_",
+        env_file=ENV_FILE,
+        env_file_encoding="utf-8",
+        dotenv_filtering="only_existing",
+        extra="ignore",
+    )
+
+    log_level: LogLevel = Field(
+        default=LogLevel.INFO, description="DEBUG, INFO, WARNING or ERROR (any case)."
+    )
+    log_format: LogFormat = Field(
+        default=LogFormat.CONSOLE, description="console (key=value lines) or json (any case)."
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _any_case_level(cls, value: object) -> object:
+        return _case_folded(value, LogLevel, str.upper)
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _any_case_format(cls, value: object) -> object:
+        return _case_folded(value, LogFormat, str.lower)
 
 
 class Topics(BaseModel):
@@ -56,15 +128,25 @@ class Topics(BaseModel):
         return [self.sites, self.streams, self.needs, self.exchanges, self.webhook_states, self.omf]
 
 
-class Settings(BaseSettings):
-    """Where the services are and how the pipeline behaves.
+class Settings(LogSettings):
+    """Where the services are and how the pipeline behaves (and logs, :class:`LogSettings`).
 
     Every field can be set by an environment variable named ``SYMBIOSIS_<FIELD>`` (nested with
-    ``__``). Invalid values fail at start-up with the field named.
+    ``__``), or by a line ``SYMBIOSIS_<FIELD>=value`` in ``.env`` in the working directory
+    (dotenv syntax: ``#`` comments, optional quotes). A variable set in the environment wins
+    over the same name in ``.env``; a missing ``.env`` is no error. Names in ``.env`` that no
+    setting reads (another tool's variables, or a typo) are ignored here; the ``symbiosis``
+    command warns about the ``SYMBIOSIS_*`` ones. Invalid values fail at start-up with the
+    field named, wherever they were set.
     """
 
     model_config = SettingsConfigDict(
-        env_prefix="SYMBIOSIS_", env_nested_delimiter="__", extra="forbid"
+        env_prefix="SYMBIOSIS_",
+        env_nested_delimiter="__",
+        env_file=ENV_FILE,
+        env_file_encoding="utf-8",
+        dotenv_filtering="only_existing",
+        extra="forbid",
     )
 
     kafka_bootstrap: str = Field(

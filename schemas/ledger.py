@@ -13,7 +13,8 @@ from schemas.units import UnitStr
 class LedgerEntry(StrictModel):
     """State of one stream after a batch of readings: the payload of the ledger topic.
 
-    Guarantees ``available == max(measured - committed, 0)`` and that all three share ``unit``.
+    Guarantees ``available == max(measured - committed, 0)`` (each to six significant figures,
+    so no float noise is published) and that all three share ``unit``.
     """
 
     schema_version: Literal[1] = SCHEMA_VERSION

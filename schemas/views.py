@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import Field
 
@@ -60,12 +60,57 @@ class OmfResult(StrictModel):
     errors: list[FieldError] = Field(default_factory=list)
 
 
-class ErrorBody(StrictModel):
-    """Every 4xx/5xx answer: a machine-readable code, a sentence, and the bad fields."""
+PROBLEM_TYPES: Final = "https://symbiosis.invalid/problems/"
+"""Base of every problem ``type``: the stable ``error`` code follows it
+(``https://symbiosis.invalid/problems/invalid_input``). ``.invalid`` never resolves (RFC 6761):
+the URI names the problem, it is not a page to fetch."""
 
+
+class ErrorBody(StrictModel):
+    """Every 4xx/5xx answer: an RFC 9457 problem document (``application/problem+json``).
+
+    ``type`` is ``https://symbiosis.invalid/problems/`` + ``error``; ``title`` depends on
+    ``type`` alone; ``status`` repeats the HTTP status; ``detail`` says what went wrong this
+    time. Extension members: ``error`` (the stable code) and ``message`` (equal to ``detail``),
+    as before problem details, and ``errors``: one entry per bad field (rows 0-based), never
+    empty on a 422.
+    """
+
+    type: str = Field(
+        description="A URI naming the problem: https://symbiosis.invalid/problems/<error>.",
+        json_schema_extra={"format": "uri"},
+    )
+    title: str = Field(description="Short summary of the problem type, e.g. 'Invalid input'.")
+    status: int = Field(ge=400, le=599, description="The HTTP status code.")
+    detail: str = Field(description="What went wrong this time, in plain words.")
     error: str = Field(description="e.g. invalid_input, forbidden, unauthorized, too_large.")
-    message: str
+    message: str = Field(description="Same as detail (kept for clients of the first version).")
     errors: list[FieldError] = Field(default_factory=list)
+
+
+class PushProblem(ErrorBody):
+    """A push with refused rows (422): the problem, plus how many readings were accepted.
+
+    Accepted readings are on the readings topic; re-sending them is harmless.
+    """
+
+    accepted: int = Field(ge=0)
+    rejected: int = Field(ge=0)
+
+
+class OmfProblem(ErrorBody):
+    """An OMF data message with refused values (400): the problem, and the counts.
+
+    The counts are :class:`OmfResult`'s: the other values were accepted.
+    """
+
+    messagetype: Literal["type", "container", "data"]
+    action: Literal["create", "update", "delete"]
+    applied: int = Field(default=0, ge=0)
+    unchanged: int = Field(default=0, ge=0)
+    accepted: int = Field(default=0, ge=0)
+    rejected: int = Field(default=0, ge=0)
+    ignored: int = Field(default=0, ge=0)
 
 
 class WebhookSecret(StrictModel):
@@ -101,6 +146,11 @@ class AlertView(StrictModel):
     kind: ResourceKind
     quality: str = Field(description="e.g. 'steam, 200-250 degC' or 'EWC 100105'.")
     available_band: str = Field(description="e.g. '20-50 MW'.")
+    quantity_band: str = Field(
+        default="",
+        description="What the need could take, banded, in the need's unit (e.g. '10-20 MW').",
+    )
+    need_unit: UnitStr | None = Field(default=None, description="The need's unit.")
     distance_band: str = Field(description="e.g. '2-5 km'.")
     benefit: Benefit
     ts: UtcDatetime
@@ -109,6 +159,12 @@ class AlertView(StrictModel):
     supplier_company: Slug | None = None
     available: float | None = None
     unit: UnitStr | None = None
+    quantity: float | None = Field(
+        default=None,
+        description="What the need could take of the surplus, in `need_unit` (what "
+        "`symbiosis match` reports; the benefit is for this quantity). Shown to the supplier "
+        "and the operator; partners see `quantity_band`.",
+    )
     distance_km: float | None = None
 
 

@@ -30,6 +30,7 @@ from pydantic import ValidationError
 
 from domain.errors import SymbiosisError, UnavailableError
 from runtime import metrics
+from runtime.probe_server import Heartbeat
 from runtime.settings import Settings
 from schemas.alerts import Alert
 from schemas.ledger import LedgerEntry
@@ -144,6 +145,8 @@ class Sink:
         self._reject_futures: list[Any] = []
         self.conn: psycopg.Connection[tuple[object, ...]] | None = None
         self.writer: PostgresWriter | None = None
+        self.heartbeat = Heartbeat(max_age_s=120.0)
+        """Beats every poll and every retry while the database is away (waiting is alive)."""
 
     def stop(self, *_: object) -> None:
         """Ask the loop to flush, commit and exit."""
@@ -210,6 +213,7 @@ class Sink:
             self.writer = None
             if self._stop:
                 raise _StopRequestedError from failure
+            self.heartbeat.beat()
             time.sleep(delay)
             delay = min(delay * 2, 10.0)
 
@@ -308,6 +312,7 @@ class Sink:
         metrics.touch(STAGE, [t.readings, t.ledger, t.alerts, t.offers])
         try:
             while not self._stop:
+                self.heartbeat.beat()
                 if time.monotonic() - last_lag >= LAG_EVERY_S:
                     last_lag = time.monotonic()
                     self._report_lag()
@@ -379,8 +384,9 @@ class Sink:
 
 def run_sink(settings: Settings) -> SinkStats:
     """Run a sink until SIGTERM/SIGINT; returns its totals."""
-    metrics.serve(settings.metrics_port, addr=settings.metrics_host)
     sink = Sink(settings)
+    port, addr = settings.metrics_port, settings.metrics_host
+    metrics.serve(port, process="sink", addr=addr, healthy=sink.heartbeat.healthy)
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
         sink.stop()

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from domain.errors import InvalidRecordError, SymbiosisError, UnknownReferenceError
+from domain.figures import significant
 from domain.ledger import MeterWindow
 from domain.units import convert
 from schemas.ledger import LedgerEntry
@@ -207,12 +208,12 @@ class LedgerBook:
         # newest reading is a whole window older than the stream's newest; a bad reading
         # emptied its window at once.
         meters = [m for m in windows.meters.values() if m.newest > newest - self.window_s]
-        measured = sum(m.measured for m in meters)
+        measured = significant(sum(m.measured for m in meters))
         # deterministic (a replay gives the same row): without any good reading yet, the
         # batch's own newest timestamp
         updated_at = datetime.fromtimestamp(newest, UTC) if newest > -math.inf else batch_newest
-        committed = self.committed(stream.id, updated_at)
-        available = max(measured - committed, 0.0)
+        committed = significant(self.committed(stream.id, updated_at))
+        available = max(significant(measured - committed), 0.0)
         if available <= 0:
             windows.available_since = None
         elif windows.available_since is None:

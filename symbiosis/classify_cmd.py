@@ -25,7 +25,7 @@ _HELP = "\n\n".join(
         "Chinese.",
         "Exit code 0 with an answer (even one that needs review); 1 when the text is refused "
         "(no letters, or not a resource, such as electricity).",
-        'Example: symbiosis classify "Sattdampf 12 bar" --unit t/h',
+        'Example: `symbiosis classify "Sattdampf 12 bar" --unit t/h`',
     ]
 )
 

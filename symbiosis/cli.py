@@ -1,19 +1,27 @@
 """The ``symbiosis`` command: local stack, demo, matching, schemas.
 
-Each command group lives in its own module; this file only assembles them.
+Each command group lives in its own module; this file only assembles them and holds what is
+global: ``--version``, ``--log-level`` and ``--log-format``, and the exit codes of
+:mod:`symbiosis.config_errors` (0 ok, 1 problems found, 2 usage or environment).
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from importlib import metadata
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
-from symbiosis.config_errors import describe, unknown_variables
+from runtime.logs import configure_logging
+from runtime.settings import LogFormat, LogLevel
+from symbiosis.config_errors import (
+    EXIT_USAGE,
+    dotenv_variables,
+    environment_problem,
+    error_line,
+    unknown_variables,
+)
 from symbiosis.stack_settings import StackSettings
 
 app = typer.Typer(
@@ -24,6 +32,7 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    rich_markup_mode="markdown",  # help texts write `code` and ``code``: shown as code
 )
 
 # --- command registration (one line per module) ---
@@ -46,6 +55,9 @@ import_cmd.register(app)
 from symbiosis import classify_cmd  # noqa: E402
 
 classify_cmd.register(app)
+from symbiosis import services_cmd  # noqa: E402
+
+services_cmd.register(app)
 
 
 def _version(show: bool) -> None:
@@ -60,24 +72,67 @@ def _options(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
+    log_level: Annotated[
+        LogLevel | None,
+        typer.Option(
+            "--log-level",
+            case_sensitive=False,
+            show_default=False,
+            help="Log level of this command and the processes it starts (default: "
+            "SYMBIOSIS_LOG_LEVEL, else INFO).",
+        ),
+    ] = None,
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option(
+            "--log-format",
+            case_sensitive=False,
+            show_default=False,
+            help="Log lines as `console` key=value text or `json` objects, on stderr (default: "
+            "SYMBIOSIS_LOG_FORMAT, else console).",
+        ),
+    ] = None,
 ) -> None:
-    """Streaming resource intelligence for industrial symbiosis."""
+    """Streaming resource intelligence for industrial symbiosis.
+
+    The log options are exported as ``SYMBIOSIS_LOG_LEVEL`` and ``SYMBIOSIS_LOG_FORMAT``, so
+    this process's settings and every child process it starts log the same way.
+
+    Raises:
+        pydantic.ValidationError: a bad ``SYMBIOSIS_LOG_*`` value (:func:`main`: exit 2).
+    """
+    if log_level is not None:
+        os.environ["SYMBIOSIS_LOG_LEVEL"] = log_level.value
+    if log_format is not None:
+        os.environ["SYMBIOSIS_LOG_FORMAT"] = log_format.value
+    configure_logging()
 
 
 def main() -> None:
     """Entry point of the ``symbiosis`` console script.
 
-    Unknown ``SYMBIOSIS_*`` variables are warned about (with the closest known name); a bad
-    setting ends the command with one line per variable and exit code 2, not a traceback.
+    Unknown ``SYMBIOSIS_*`` variables, in the environment or in ``./.env``, are warned about
+    (with the closest known name). A bad setting, or an error of the environment that no
+    command caught (Kafka or PostgreSQL unreachable, the local stack failing), ends the
+    command with one line each on stderr and exit code 2, not a traceback; any other
+    exception is a bug and shows its traceback.
     """
     for name, close in unknown_variables(os.environ, StackSettings):
-        hint = f"; did you mean {close}?" if close else ""
-        print(f"warning: {name} is not a symbiosis setting{hint}", file=sys.stderr)
+        _warn_unknown(name, close, where="")
+    for name, close in unknown_variables(dotenv_variables(StackSettings), StackSettings):
+        if name not in os.environ:
+            _warn_unknown(name, close, where=" (in .env)")
     try:
         app()
-    except ValidationError as e:
-        if e.title not in ("Settings", "StackSettings"):
+    except Exception as e:
+        lines = environment_problem(e, StackSettings)
+        if lines is None:
             raise
-        for line in describe(e):
-            print(f"error: {line}", file=sys.stderr)
-        sys.exit(2)
+        for line in lines:
+            error_line(line)
+        raise SystemExit(EXIT_USAGE) from None
+
+
+def _warn_unknown(name: str, close: str | None, *, where: str) -> None:
+    hint = f"; did you mean {close}?" if close else ""
+    typer.echo(f"warning: {name}{where} is not a symbiosis setting{hint}", err=True)

@@ -32,6 +32,13 @@ from symbiosis.stack_settings import StackSettings
 
 log = structlog.get_logger(__name__)
 
+KEEP_EXPLORING = (
+    "demo: done; the demo's processes are stopped and its token revoked. To keep exploring:\n"
+    "  symbiosis up --simulate   the whole pipeline stays up (prints the dashboard URL and the "
+    "token file)\n"
+    "  symbiosis down            stops it all"
+)
+
 
 def simulate(
     settings: StackSettings,
@@ -178,5 +185,6 @@ def print_summary(result: dict[str, Any]) -> None:
             f"available, {a['distance_km']} km, {a['co2e_t_per_yr']} t CO2e/yr",
             file=sys.stderr,
         )
+    print(KEEP_EXPLORING, file=sys.stderr)
     sys.stderr.flush()
     print(json.dumps(result), flush=True)

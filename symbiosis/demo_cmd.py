@@ -1,4 +1,8 @@
-"""The ``symbiosis demo`` command."""
+"""The ``symbiosis demo`` command.
+
+Exit codes: 1 when the park file has problems, 2 when it cannot be read or the stack or the
+pipeline fails; the reason is one ``demo failed:`` line on stderr, never wrapped.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,11 @@ from domain.errors import SymbiosisError
 from domain.park import bundled_park_path, load_park
 from runtime import metrics
 from runtime.logs import configure_logging
+from symbiosis.config_errors import exit_code, fail
+from symbiosis.stack import StackOption
 from symbiosis.stack_settings import get_stack_settings
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def demo(
@@ -44,13 +50,7 @@ def demo(
             "from Debian's package, installed when missing).",
         ),
     ] = None,
-    stack: Annotated[
-        bool,
-        typer.Option(
-            "--stack/--no-stack",
-            help="Start the local stack first (--no-stack: use the SYMBIOSIS_* services as set).",
-        ),
-    ] = True,
+    stack: StackOption = True,
 ) -> None:
     """Run the whole pipeline on a park and print a JSON summary as the last line.
 
@@ -60,6 +60,8 @@ def demo(
     Resets the demo's topics and tables first, so runs do not add up. The summary counts
     what the database holds: readings_produced (acknowledged by Kafka), readings_stored,
     ledger_streams, alerts_opened and the alerts with their stream, need and availability.
+    Exit 1 when the park file has problems, 2 when it cannot be read or the stack or the
+    pipeline fails.
 
     \f
     Long because: a CLI command: most lines declare its options and their help (the form feed
@@ -68,7 +70,7 @@ def demo(
     from symbiosis.demo import print_summary, run_demo
     from symbiosis.stack import stack_up
 
-    configure_logging(level="WARNING")
+    configure_logging(level="WARNING")  # unless --log-level / SYMBIOSIS_LOG_LEVEL says else
     settings = get_stack_settings().model_copy(update={"metrics_port": metrics_port})
     path = park or bundled_park_path()
     try:
@@ -76,9 +78,8 @@ def demo(
         if stack:
             with err.status("starting the local stack ..."):
                 stack_up(settings)
-        metrics.serve(settings.metrics_port, addr=settings.metrics_host)
+        metrics.serve(settings.metrics_port, process="demo", addr=settings.metrics_host)
         result = run_demo(settings, loaded, duration, rate_hz, screenshot=screenshot)
     except SymbiosisError as e:
-        err.print(f"[red]demo failed:[/red] {e}")
-        raise typer.Exit(1) from e
+        raise fail(str(e), code=exit_code(e), label="demo failed:") from e
     print_summary(result)

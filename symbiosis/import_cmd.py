@@ -1,9 +1,13 @@
 """``symbiosis import``: an ERP export (CSV, JSON, JSON Lines, XLSX) into the offers topic.
 
-Every row is validated (:mod:`ingest.erp`); good rows are published as offers and bad rows as
-rejections, both acknowledged by Kafka before they count. Exit codes: 0 every row was good,
-1 some rows were rejected (the good ones were published), 2 the import could not run or
-stopped (file or mapping unreadable, Kafka unreachable); typer's usage errors exit 2 too.
+Every row is validated (:mod:`ingest.erp`): normalised, its kind, unit and EWC code consistent
+as ``park check`` requires, its site one of the importing company's (``--company``, sites from
+the registry or ``--park``). Good rows are published as offers and bad rows as rejections,
+both acknowledged by Kafka before they count. ``--dry-run`` publishes nothing and lists the
+offers it would publish. Exit codes: 0 every row was good, 1 some rows were rejected (the good
+ones were published), 2 the import could not run or stopped (file, mapping or park file
+unreadable, the company has no site, Kafka unreachable within seconds); typer's usage errors
+exit 2 too.
 """
 
 from __future__ import annotations
@@ -31,30 +35,46 @@ from rich.table import Table
 from domain.errors import ErpImportError, SymbiosisError
 from ingest.acked_publisher import Publisher
 from ingest.erp import ErpExport, RowError, load_mapping
+from ingest.erp.connect import open_publisher
+from ingest.erp.mapping import check_encoding
+from ingest.erp.sites import sites_in_park, sites_in_registry
 from runtime.settings import get_settings
 from schemas.offers import Offer
 from schemas.rejections import Rejection
-from topics.kafka_security import kafka_client_options
 
 STAGE: Final = "ingest"
 ACK_TIMEOUT_S: Final = 120.0
 """Longest wait for Kafka to acknowledge one chunk of records."""
 SHOWN_ERRORS: Final = 10
 """Bad rows listed in the summary table; the report file has all of them."""
+SHOWN_OFFERS: Final = 50
+"""Offers a dry run lists in its table; ``--json`` lists every one."""
+LISTING_WIDTH: Final = 200
+"""Width of the dry run's table when stdout is not a terminal."""
 PROGRESS_EVERY: Final = 500
 """Rows between progress-bar updates."""
 FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r", "\n")
 """A report cell starting so is a formula to a spreadsheet program (CSV injection, OWASP)."""
+TAB_NAMES: Final = frozenset({"\\t", "tab", "TAB"})
+"""How a tab can be written for --delimiter."""
 
 HELP: Final = """Import an ERP export of surplus stock (CSV, JSON, JSON Lines or XLSX) as offers.
 
 Each row is validated and normalised; a row without an EWC code is classified from its
-description and unit, in the description's language. Good rows go to the offers topic, bad
-rows to the rejected topic and to the --errors report (line,field,reason), and the first bad
-rows are listed on stderr. A row the classifier is unsure of is published without a code,
-with its three best candidates, and listed (stderr and report) as "needs review". The last
+description and unit, in the description's language. A row is bad when a value is wrong, when
+its kind, unit and EWC code cannot be true together (the rules of `park check`: a material in
+t or t/d, heat in MW or MWh, an EWC code for materials only), when no kind is given and the
+description does not say it surely, or when its site is not one of the --company's sites
+(registered on Kafka, or in the --park file). Good rows go to the offers topic, bad rows to
+the rejected topic and to the --errors report (line,field,reason: one line per problem), and
+the first bad rows are listed on stderr. A material whose EWC code the classifier is unsure
+of is published without a code, with its three best candidates, and listed (stderr and
+report) as "needs review". --dry-run publishes nothing and lists the offers it would publish
+(a table; with --json one JSON object per line). The encoding and the CSV delimiter are
+detected unless given (--encoding, --delimiter, or the mapping), and said on stderr. The last
 line on stdout is a JSON summary. Exit 0: all rows good; 1: some rejected, the rest
-published; 2: the file or mapping cannot be read, or Kafka failed.
+published; 2: the file, mapping or park file cannot be read, the company has no site, or Kafka
+failed.
 
 The mapping file (YAML or JSON) names the source column of each offer field (id, site,
 stream, kind, description, ewc, quantity, unit, available_from, available_until) and
@@ -111,8 +131,66 @@ def _open_report(path: Path) -> IO[str]:
     return report
 
 
+def _text_options(encoding: str | None, delimiter: str | None) -> tuple[str | None, str | None]:
+    r"""``--encoding`` and ``--delimiter`` checked (a tab may be written ``\t`` or ``tab``).
+
+    Raises:
+        ErpImportError: an unknown encoding, or a delimiter that is not one character.
+    """
+    if encoding is not None:
+        try:
+            check_encoding(encoding)
+        except ValueError as e:
+            raise ErpImportError(f"--encoding: {e}") from e
+    if delimiter in TAB_NAMES:
+        delimiter = "\t"
+    if delimiter is not None and len(delimiter) != 1:
+        raise ErpImportError(f"--delimiter: one character, or \\t for a tab (got {delimiter!r})")
+    return encoding, delimiter
+
+
+class _Listing:
+    """What a dry run would publish, on stdout: a table of the first offers, or JSON lines."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.offers = 0
+        self.first: list[Offer] = []
+
+    def add(self, offer: Offer, value: bytes) -> None:
+        self.offers += 1
+        if self.as_json:
+            typer.echo(value.decode())
+        elif len(self.first) < SHOWN_OFFERS:
+            self.first.append(offer)
+
+    def table(self) -> Table | None:
+        """The table of the first offers (None with ``--json``, or without offers)."""
+        if self.as_json or not self.first:
+            return None
+        title = f"{self.offers:,} offer{'s' if self.offers != 1 else ''} to publish (dry run)"
+        table = Table(title=title, title_justify="left")
+        for name in ("line", "id", "site", "kind", "ewc", "quantity", "unit", "from (UTC)"):
+            table.add_column(name, justify="right" if name in ("line", "quantity") else "left")
+        table.add_column("description")
+        for o in self.first:
+            found = o.classification
+            ewc = f"{o.ewc[:2]} {o.ewc[2:4]} {o.ewc[4:]}" if o.ewc is not None else ""
+            if found is not None and found.needs_review:
+                ewc = "to review"
+            start = o.available_from.strftime("%Y-%m-%d %H:%M") if o.available_from else ""
+            kind = o.kind.value if o.kind is not None else ""
+            cells = (o.source.rsplit(":", 1)[-1], o.id, o.site, kind, ewc,
+                     f"{o.quantity:g}", o.unit, start, o.description)  # fmt: skip
+            table.add_row(*(escape(c) for c in cells))
+        if self.offers > len(self.first):
+            more = f"{self.offers - len(self.first):,} more (--json lists every offer)"
+            table.add_row("...", "", "", "", "", "", "", "", more)
+        return table
+
+
 class _Run:
-    """Counts and sinks of one import: report file, Kafka, the first errors."""
+    """Counts and sinks of one import: report file, Kafka (or the dry run's listing)."""
 
     def __init__(
         self,
@@ -120,6 +198,7 @@ class _Run:
         report: IO[str] | None,
         batch: int,
         description_column: str = "description",
+        listing: _Listing | None = None,
     ) -> None:
         settings = get_settings()
         self.offers_topic = settings.topics.offers
@@ -127,6 +206,7 @@ class _Run:
         self.publisher = publisher
         self.report = csv.writer(report) if report is not None else None
         self.batch = batch
+        self.listing = listing
         self.offers = 0
         self.rejected = 0
         self.published = 0
@@ -147,23 +227,26 @@ class _Run:
             field = neutralised(self.description_column)
             self.report.writerow([line, field, neutralised(_review_reason(offer))])
 
-    def offer(self, key: str, value: bytes) -> None:
+    def offer(self, offer: Offer) -> None:
         self.offers += 1
+        value = offer.model_dump_json().encode()
+        if self.listing is not None:
+            self.listing.add(offer, value)
         if self.publisher is not None:
-            self._offer_acks.append(self.publisher.send(self.offers_topic, key, value))
+            self._offer_acks.append(self.publisher.send(self.offers_topic, offer.id, value))
             if len(self._offer_acks) >= self.batch:
                 self.wait()
 
     def bad_row(self, error: RowError, source: str) -> None:
+        """Count, report (one line per problem) and publish a bad row as a rejection."""
         self.rejected += 1
         if len(self.first_errors) < SHOWN_ERRORS:
             self.first_errors.append(error)
         if self.report is not None:
-            self.report.writerow([error.line, neutralised(error.field), neutralised(error.reason)])
+            for p in error.problems:
+                self.report.writerow([error.line, neutralised(p.field), neutralised(p.reason)])
         if self.publisher is not None:
-            rejection = Rejection.of(
-                STAGE, source, f"{error.field}: {error.reason}", error.payload()
-            )
+            rejection = Rejection.of(STAGE, source, error.summary(), error.payload())
             value = rejection.model_dump_json().encode()
             self._rejection_acks.append(self.publisher.send(self.rejected_topic, None, value))
             if len(self._rejection_acks) >= self.batch:
@@ -189,6 +272,7 @@ def _progress(console: Console) -> Progress:
         TimeRemainingColumn(),
         console=console,
         disable=not console.is_terminal,
+        redirect_stdout=False,  # stdout carries the listing and the summary, never the bar
     )
 
 
@@ -221,7 +305,7 @@ def _run(export: ErpExport, run: _Run, console: Console) -> None:
             if isinstance(item, RowError):
                 run.bad_row(item, f"{name}:{item.line}")
             else:
-                run.offer(item.id, item.model_dump_json().encode())
+                run.offer(item)
                 if item.classification is not None and item.classification.needs_review:
                     run.needs_review(item)
             if n % PROGRESS_EVERY == 0:
@@ -260,16 +344,58 @@ def _review_table(run: _Run) -> Table:
 
 
 def _error_table(run: _Run) -> Table:
+    """The first bad rows, one table row per problem."""
     title = f"{run.rejected:,} bad row{'s' if run.rejected != 1 else ''}"
     table = Table(title=title, title_justify="left")
     table.add_column("line", justify="right")
     table.add_column("field")
     table.add_column("reason")
     for error in run.first_errors:
-        table.add_row(str(error.line), escape(error.field), escape(error.reason))
+        for p in error.problems:
+            table.add_row(str(error.line), escape(p.field), escape(p.reason))
     if run.rejected > len(run.first_errors):
-        table.add_row("...", "", f"{run.rejected - len(run.first_errors):,} more")
+        table.add_row("...", "", f"{run.rejected - len(run.first_errors):,} more rows")
     return table
+
+
+def _open(
+    stack: ExitStack,
+    file: Path,
+    mapping: Path,
+    options: tuple[str | None, str | None, Path | None],
+    stderr: Console,
+) -> tuple[ErpExport, IO[str] | None]:
+    """The export opened (its encoding and delimiter said on stderr) and the report file.
+
+    Raises:
+        SymbiosisError: the mapping, the file or the report cannot be read or written.
+    """
+    encoding, delimiter, errors = options
+    encoding, delimiter = _text_options(encoding, delimiter)
+    columns = load_mapping(mapping)
+    export = stack.enter_context(ErpExport(file, columns, encoding=encoding, delimiter=delimiter))
+    if export.dialect is not None:
+        stderr.print(escape(f"{file.name}: {export.dialect.describe()}"), soft_wrap=True)
+    report = stack.enter_context(_open_report(errors)) if errors is not None else None
+    return export, report
+
+
+def _connect(
+    stack: ExitStack, export: ErpExport, company: str, park: Path | None, dry_run: bool
+) -> Publisher | None:
+    """Kafka's publisher (none for a dry run), and the company's sites checked on every row.
+
+    Raises:
+        SymbiosisError: Kafka not reached within seconds (one line naming the address and
+            its setting), the park file is invalid, or the company has no site.
+    """
+    publisher = None
+    if not dry_run:
+        publisher = open_publisher(get_settings())
+        stack.callback(publisher.close)
+    sites = sites_in_park(park, company) if park else sites_in_registry(get_settings(), company)
+    export.check_sites(company, sites)
+    return publisher
 
 
 def import_file(
@@ -291,16 +417,63 @@ def import_file(
             show_default=False,
         ),
     ],
+    company: Annotated[
+        str,
+        typer.Option(
+            "--company",
+            metavar="ID",
+            help="The company whose stock this is: a row's site must be one of its sites.",
+            show_default=False,
+        ),
+    ],
+    park: Annotated[
+        Path | None,
+        typer.Option(
+            "--park",
+            metavar="PARK.yaml",
+            help="Take the company's sites from this park file; unset: from the registry on Kafka.",
+            show_default=False,
+        ),
+    ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Validate and report only; publish nothing.")
+        bool,
+        typer.Option(
+            "--dry-run", help="Validate and list the offers it would publish; publish nothing."
+        ),
     ] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="With --dry-run: list the offers as JSON, one object per line."
+        ),
+    ] = False,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            metavar="NAME",
+            help="Text encoding of a CSV or JSON export (e.g. cp1252), over the mapping's; "
+            "unset: detected.",
+            show_default=False,
+        ),
+    ] = None,
+    delimiter: Annotated[
+        str | None,
+        typer.Option(
+            "--delimiter",
+            metavar="CHAR",
+            help="CSV delimiter (\\t for a tab), over the mapping's; unset: detected.",
+            show_default=False,
+        ),
+    ] = None,
     errors: Annotated[
         Path | None,
         typer.Option(
             "--errors",
             metavar="REPORT.csv",
-            help="Write every bad row's line,field,reason to this CSV file (a cell that "
-            "would start a spreadsheet formula, =+-@, gets a leading ').",
+            help="Write every bad row's problems as line,field,reason to this CSV file, one "
+            "line per problem (a cell that would start a spreadsheet formula, =+-@, gets a "
+            "leading ').",
             show_default=False,
         ),
     ] = None,
@@ -317,24 +490,29 @@ def import_file(
     Long because: a CLI command: most lines declare its options and their help.
     """  # noqa: D301 - \f ends what --help shows
     stderr = Console(stderr=True, highlight=False)
+    if as_json and not dry_run:
+        raise _stop("--json lists the offers a dry run would publish: add --dry-run")
     failure: str | None = None
     with ExitStack() as stack:
         try:
-            columns = load_mapping(mapping)
-            export = stack.enter_context(ErpExport(file, columns))
-            report = stack.enter_context(_open_report(errors)) if errors is not None else None
-            publisher = None
-            if not dry_run:
-                settings = get_settings()
-                publisher = Publisher(settings.kafka_bootstrap, **kafka_client_options(settings))
-                stack.callback(publisher.close)
+            export, report = _open(stack, file, mapping, (encoding, delimiter, errors), stderr)
+            publisher = _connect(stack, export, company, park, dry_run)
         except SymbiosisError as e:
             raise _stop(str(e)) from e
-        run = _Run(publisher, report, batch, columns.columns.get("description", "description"))
+        description = export.mapping.columns.get("description", "description")
+        listing = _Listing(as_json) if dry_run else None
+        run = _Run(publisher, report, batch, description, listing)
         try:
             _run(export, run, stderr)
         except SymbiosisError as e:
             failure = f"import stopped: {e}"
+    table = listing.table() if listing is not None else None
+    if table is not None:
+        stdout = Console(highlight=False)
+        # A pipe has no width: the table gets room for whole ids rather than 80 columns.
+        (stdout if stdout.is_terminal else Console(highlight=False, width=LISTING_WIDTH)).print(
+            table
+        )
     if run.first_reviews:
         stderr.print(_review_table(run))
     if run.first_errors:

@@ -38,6 +38,8 @@ ROLES: dict[str, list[str]] = {
     "sink": ["sinks"],
     "delivery": ["delivery"],
     "api": ["ingest.api"],
+    "mqtt-bridge": ["ingest.mqtt_service"],
+    "simulator": ["symbiosis.simulate_process"],
 }
 """Child role -> ``python -m`` arguments."""
 
@@ -114,17 +116,25 @@ class LocalPipeline:
             publisher.close()
         return records
 
-    def start(self, role: str, name: str | None = None, *, wrap: list[str] | None = None) -> Child:
+    def start(
+        self,
+        role: str,
+        name: str | None = None,
+        *,
+        wrap: list[str] | None = None,
+        args: list[str] | None = None,
+    ) -> Child:
         """Start a child of ``role`` (a key of :data:`ROLES`) under ``name`` (default: role).
 
-        ``wrap`` is a command the child runs under (e.g. a profiler: ``py-spy record ... --``).
+        ``wrap`` is a command the child runs under (e.g. a profiler: ``py-spy record ... --``);
+        ``args`` are added after the role's module.
         """
         name = name or role
         self.logs.mkdir(parents=True, exist_ok=True)
         path = self.logs / f"{name}.log"
         with path.open("ab") as out:
             proc = subprocess.Popen(
-                [*(wrap or []), sys.executable, "-m", *ROLES[role]],
+                [*(wrap or []), sys.executable, "-m", *ROLES[role], *(args or [])],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -202,7 +212,7 @@ class LocalPipeline:
             timeout_s: overall limit.
             restart_stalled: the stream worker(s) to restart, as a liveness probe would, when
                 the workers' lag stays above zero without falling for ``stall_s`` seconds
-                (faust-streaming 0.15 can stall restoring its tables; see README).
+                (faust-streaming 0.15 can stall restoring its tables; see docs/operations.md).
             stall_s: how long the lag may stay flat before that restart.
 
         Returns:

@@ -1,4 +1,8 @@
-"""``symbiosis stack up | down | status``: the local Kafka broker and PostgreSQL cluster."""
+"""``symbiosis stack up | down | status``: the local Kafka broker and PostgreSQL cluster.
+
+Exit codes: ``up`` and ``down`` exit 2 when a service cannot be installed, started or stopped
+(one line, never wrapped); ``status`` exits 1 when a service is not ready.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +15,25 @@ from rich.console import Console
 from rich.table import Table
 
 from domain.errors import StackError
+from symbiosis.config_errors import EXIT_PROBLEMS, EXIT_USAGE, fail
 from symbiosis.local_kafka import LocalKafka
 from symbiosis.local_mosquitto import LocalMosquitto
 from symbiosis.local_postgres import LocalPostgres
 from symbiosis.stack_settings import StackSettings, get_stack_settings
 
+StackOption = Annotated[
+    bool,
+    typer.Option(
+        "--stack/--no-stack",
+        help="Start the local stack first (--no-stack: use the SYMBIOSIS_* services as set).",
+    ),
+]
+"""The ``--stack/--no-stack`` option of the commands that run the pipeline locally."""
+
 app = typer.Typer(
     help="Run the local stack: Apache Kafka (KRaft) and PostgreSQL 15.", no_args_is_help=True
 )
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True, highlight=False)  # status lines: never wrapped
 
 
 def stack_up(settings: StackSettings) -> None:
@@ -50,7 +64,10 @@ def up(
         bool, typer.Option("--mqtt", help="Also start the MQTT broker (for the MQTT bridge).")
     ] = False,
 ) -> None:
-    """Install what is missing, start Kafka and PostgreSQL, wait until both answer."""
+    """Install what is missing, start Kafka and PostgreSQL, wait until both answer.
+
+    Exit 2 when a service cannot be installed or started (the line says which and why).
+    """
     settings = get_stack_settings()
     started = time.monotonic()
     try:
@@ -59,8 +76,7 @@ def up(
             if mqtt:
                 LocalMosquitto(settings).up()
     except StackError as e:
-        err.print(f"[red]stack up failed:[/red] {e}")
-        raise typer.Exit(1) from e
+        raise fail(str(e), code=EXIT_USAGE, label="stack up failed:") from e
     err.print(
         f"stack ready in {time.monotonic() - started:.1f} s: kafka {settings.kafka_bootstrap}, "
         f"postgresql {settings.database_url}"
@@ -69,12 +85,14 @@ def up(
 
 @app.command("down")
 def down() -> None:
-    """Stop the services that 'stack up' started (Kafka, PostgreSQL, Mosquitto; data is kept)."""
+    """Stop the services that `stack up` started (Kafka, PostgreSQL, Mosquitto; data is kept).
+
+    Exit 2 when a service cannot be stopped.
+    """
     try:
         stopped = stack_down(get_stack_settings())
     except StackError as e:
-        err.print(f"[red]stack down failed:[/red] {e}")
-        raise typer.Exit(1) from e
+        raise fail(str(e), code=EXIT_USAGE, label="stack down failed:") from e
     err.print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
 
 
@@ -84,7 +102,8 @@ def status(
 ) -> None:
     """Show whether each service runs, where, and whether TimescaleDB is enabled.
 
-    Exit code 0 when every service is ready, 1 when one is not (scripts can wait on it).
+    Exit code 0 when every service is ready, 1 when one is not (scripts can wait on it). With
+    `--json`: an array of `{"service", "running", "ready", "pid", "address", ...}` objects.
     """
     settings = get_stack_settings()
     rows = [
@@ -94,7 +113,7 @@ def status(
     ]
     all_ready = all(r["ready"] for r in rows)
     if as_json:
-        typer.echo(json.dumps(rows))
+        typer.echo(json.dumps(rows, default=str))
     else:
         table = Table("service", "running", "ready", "pid", "address", "notes")
         for r in rows:
@@ -103,7 +122,7 @@ def status(
                           str(r["pid"] or "-"), str(r["address"]), notes)  # fmt: skip
         Console().print(table)
     if not all_ready:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_PROBLEMS)
 
 
 def _yes_no(value: object) -> str:

@@ -1,28 +1,31 @@
-"""The FastAPI application: routes, error shape, body limit, OpenAPI document, lifecycle.
+"""The FastAPI application: routes, error answers, door middlewares, docs, metrics, lifecycle.
 
 ``create_app(settings)`` builds the app; its lifespan opens :class:`Services` (Kafka producer,
-registry follower, database pool) and closes them on shutdown. The OpenAPI document is served
-at ``/openapi.json`` (interactive at ``/docs``).
+registry follower, database pool) and closes them on shutdown. Every refusal is a problem
+document (:mod:`ingest.api.errors`). The OpenAPI document is served at ``/openapi.json``
+(:mod:`ingest.api.openapi`), interactive at ``/docs`` and ``/redoc`` from local assets
+(:mod:`ingest.api.docs`); requests are counted for the internal metrics port
+(:mod:`ingest.api.request_metrics`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import TransientError
 from ingest.api import (
     errors,
+    middleware,
+    openapi,
+    request_metrics,
     routes_dashboard,
     routes_omf,
     routes_push,
@@ -30,64 +33,14 @@ from ingest.api import (
     routes_registry,
 )
 from ingest.api.auth import authenticate
+from ingest.api.docs import add_docs
 from ingest.api.services import Services
 from ingest.api.tokens import Principal
 from runtime import metrics
 from runtime.settings import Settings
-from schemas.common import StrictModel
-from schemas.readings import Reading
 from schemas.rejections import Rejection
-from schemas.views import ErrorBody
 
 STAGE = "ingest"
-
-
-class Push(StrictModel):
-    """Body of ``POST /v1/readings``."""
-
-    readings: list[Reading] = Field(min_length=1)
-
-
-class OmfValue(StrictModel):
-    """One PI Web API / OMF-style value: ``tag`` (mapped by the site's tag map) or ``meter``."""
-
-    tag: str | None = Field(default=None, min_length=1, max_length=256)
-    meter: str | None = None
-    timestamp: str = Field(description="ISO 8601 with a timezone.")
-    value: float
-    units: str | None = Field(default=None, description="Default: the stream's unit.")
-    good: bool = True
-
-
-class OmfPush(BaseModel):
-    """Body of ``POST /v1/sites/{site_id}/omf``: a JSON array of values."""
-
-    root: list[OmfValue]
-
-
-def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    """The generated document plus the push bodies, which routes parse row by row themselves."""
-
-    def build() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            doc = get_openapi(
-                title=app.title, version=app.version, description=app.description,
-                routes=app.routes,
-            )  # fmt: skip
-            schemas = doc.setdefault("components", {}).setdefault("schemas", {})
-            template = "#/components/schemas/{model}"
-            for model in (Push, OmfValue):
-                schema = model.model_json_schema(ref_template=template)
-                schemas.update(schema.pop("$defs", {}))
-                schemas[model.__name__] = schema
-            schemas["OmfPush"] = {
-                "type": "array", "items": {"$ref": "#/components/schemas/OmfValue"},
-                "minItems": 1,
-            }  # fmt: skip
-            app.openapi_schema = doc
-        return app.openapi_schema
-
-    return build
 
 
 async def _record_refusal(request: Request, reason: str) -> JSONResponse | None:
@@ -130,7 +83,7 @@ async def _record_refusal(request: Request, reason: str) -> JSONResponse | None:
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     """422 naming every bad field; the refused write is also put on the rejected topic."""
     assert isinstance(exc, RequestValidationError)
-    answer = errors.invalid(exc)
+    answer = errors.invalid(exc, request.scope.get("route"))
     reason = "; ".join(f"{e.field}: {e.reason}" for e in answer.body.errors)
     return await _record_refusal(request, reason) or errors.respond(422, answer.body)
 
@@ -144,7 +97,7 @@ async def _bad_body(request: Request, exc: Exception) -> JSONResponse:
     else:
         assert isinstance(exc, StarletteHTTPException)
         status = exc.status_code
-        body = ErrorBody(error=errors.CODES.get(status, "error"), message=str(exc.detail))
+        body = errors.problem(status, _detail(status, exc.detail))
         headers = dict(exc.headers or {})
     if status == 400:
         refused = await _record_refusal(request, f"400: {body.message}")
@@ -153,6 +106,20 @@ async def _bad_body(request: Request, exc: Exception) -> JSONResponse:
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     return errors.respond(status, body, headers or None)
+
+
+def _detail(status: int, detail: object) -> str:
+    """Starlette's ``detail`` (its reason phrase for 404 and 405) as our sentence."""
+    if status == 404 and detail == "Not Found":
+        return "no such path"
+    if status == 405 and detail == "Method Not Allowed":
+        return "this path does not take this method"
+    return str(detail)
+
+
+async def _server_error(request: Request, exc: Exception) -> JSONResponse:
+    """500 as a problem document (Starlette still logs the exception with its traceback)."""
+    return errors.respond(500, errors.problem(500, "an internal error; it is logged"))
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -178,14 +145,22 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         version="1",
         description="Push meter readings, manage a tenant's registry, read its ledger and "
         "alerts. Every call but /healthz needs `Authorization: Bearer <token>` "
-        "(`symbiosis token issue`). Errors: an `ErrorBody` naming every bad field.",
+        "(`symbiosis token issue`). Errors: RFC 9457 problem documents "
+        "(`application/problem+json`, `ErrorBody`) naming every bad field; `type` is "
+        "`https://symbiosis.invalid/problems/<error>`. List reads page with "
+        '`Link: <...>; rel="next"`.',
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.add_exception_handler(errors.ApiError, _bad_body)
     app.add_exception_handler(StarletteHTTPException, _bad_body)
     app.add_exception_handler(RequestValidationError, _invalid_request)
-    app.add_middleware(errors.JsonOnlyMiddleware, exempt=routes_omf.PATHS)
-    app.add_middleware(errors.BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)
+    app.add_exception_handler(Exception, _server_error)
+    app.add_middleware(middleware.JsonOnlyMiddleware, exempt=routes_omf.PATHS)
+    app.add_middleware(middleware.BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)
+    request_metrics.instrument(app)  # outermost: counts the door middlewares' answers too
+    add_docs(app)
     app.include_router(routes_push.router)
     app.include_router(routes_omf.router)
     app.include_router(routes_registry.router)
@@ -196,14 +171,14 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     def root() -> RedirectResponse:
         return RedirectResponse("/dashboard")
 
-    @app.get("/healthz", tags=["ops"], responses={503: {"description": "Not following."}})
+    @app.get("/healthz", tags=["ops"], responses=errors.responses(s503="Not following."))
     def healthz() -> JSONResponse:
         """Liveness: the registry follower is alive; how many records it applied."""
         svc: Services = app.state.services
-        alive = svc.registry.alive
-        body = {"status": "ok" if alive else "registry follower stopped",
-                "registry_records": svc.registry.applied}  # fmt: skip
-        return JSONResponse(body, status_code=200 if alive else 503)
+        if not svc.registry.alive:
+            stopped = "the registry follower stopped: restart the process"
+            return errors.respond(503, errors.problem(503, stopped))
+        return JSONResponse({"status": "ok", "registry_records": svc.registry.applied})
 
-    app.openapi = _openapi(app)  # type: ignore[method-assign]
+    app.openapi = openapi.document(app)  # type: ignore[method-assign]
     return app

@@ -1,20 +1,27 @@
-"""One error shape for every answer that is not a success, and the request size limit.
+"""One error shape for every answer that is not a success: RFC 9457 problem details.
 
-Every 4xx/5xx body is an :class:`~schemas.views.ErrorBody`: ``error`` (a stable code),
-``message`` and ``errors`` (one entry per bad field, rows 0-based). The app's exception
-handlers (``ingest/api/app.py``) turn FastAPI's errors and :class:`ApiError` into that shape.
+Every 4xx/5xx body is an :class:`~schemas.views.ErrorBody` served as
+``application/problem+json``: ``type`` (:data:`PROBLEM_TYPES` + the stable code), ``title``,
+``status``, ``detail``, and the extension members ``error`` (the stable code), ``message``
+(= ``detail``) and ``errors`` (one entry per bad field, rows 0-based; never empty on a 422).
+The app's exception handlers (``ingest/api/app.py``) and the door middlewares
+(``ingest/api/middleware.py``) turn every refusal into that shape.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from schemas.views import ErrorBody, FieldError
+from domain.wording import expected_fields, reason_of
+from schemas.views import PROBLEM_TYPES, ErrorBody, FieldError
+
+__all__ = ["PROBLEM_TYPES"]
+
+PROBLEM_JSON: Final = "application/problem+json"
 
 CODES: Final = {
     400: "bad_request",
@@ -27,35 +34,73 @@ CODES: Final = {
     415: "unsupported_media_type",
     422: "invalid_input",
     429: "too_many_requests",
+    500: "internal_error",
     501: "not_implemented",
     503: "unavailable",
 }
+"""The stable ``error`` code of each status (routes may give a more precise one)."""
+
+
+def problem(
+    status: int, message: str, errors: Sequence[FieldError] = (), code: str = ""
+) -> ErrorBody:
+    """The problem document of one refusal.
+
+    ``title`` is derived from the code alone ("invalid_input" -> "Invalid input"), so it is
+    the same for every occurrence of a ``type``, as RFC 9457 asks.
+    """
+    code = code or CODES.get(status, "error")
+    return ErrorBody(
+        type=PROBLEM_TYPES + code,
+        title=code.replace("_", " ").capitalize(),
+        status=status,
+        detail=message,
+        error=code,
+        message=message,
+        errors=list(errors),
+    )
+
+
+class ProblemResponse(JSONResponse):
+    """A JSON answer of media type ``application/problem+json``."""
+
+    media_type = PROBLEM_JSON
+
+
+def respond(status: int, body: ErrorBody, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """An error answer (``body`` may be a subclass with more members, e.g. a push's counts)."""
+    return ProblemResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+def _problem_content(description: str, model: type[ErrorBody] = ErrorBody) -> dict[str, Any]:
+    return {"model": model, "description": description}
 
 
 COMMON_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
-    400: {"model": ErrorBody, "description": "The body is not JSON or not the documented shape."},
-    401: {"model": ErrorBody, "description": "No valid token."},
-    413: {"model": ErrorBody, "description": "The body (or number of items) is over the limit."},
-    429: {
-        "model": ErrorBody,
-        "description": "The company's request rate is over its limit; retry after "
-        "`Retry-After` seconds.",
-    },
-    503: {"model": ErrorBody, "description": "Kafka or the database is unavailable; retry."},
+    400: _problem_content("The body is not JSON or not the documented shape."),
+    401: _problem_content("No valid token."),
+    413: _problem_content("The body (or number of items) is over the limit."),
+    429: _problem_content(
+        "The company's request rate is over its limit; retry after `Retry-After` seconds."
+    ),
+    503: _problem_content("Kafka or the database is unavailable; retry."),
 }
-"""Answers every route may give; routes document their own (403, 404, 409, 422) besides."""
+"""Answers every route may give; routes document their own (403, 404, 409, 422) besides.
+
+Declared as ``application/json`` by FastAPI; the document builder (``ingest/api/openapi.py``)
+moves every 4xx/5xx to ``application/problem+json``."""
 
 
 def responses(**by_status: str) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for error statuses: ``responses(s403="...", s404="...")``."""
-    return {
-        int(k.removeprefix("s")): {"model": ErrorBody, "description": v}
-        for k, v in by_status.items()
-    }
+    return {int(k.removeprefix("s")): _problem_content(v) for k, v in by_status.items()}
 
 
 class ApiError(Exception):
-    """An answer other than success, raised by a route."""
+    """An answer other than success, raised by a route.
+
+    A 422 names its fields in ``errors`` (:func:`bad_field` makes one that does).
+    """
 
     def __init__(
         self,
@@ -68,9 +113,17 @@ class ApiError(Exception):
         super().__init__(message)
         self.status = status
         self.headers = headers or {}
-        self.body = ErrorBody(
-            error=code or CODES.get(status, "error"), message=message, errors=list(errors)
-        )
+        self.body = problem(status, message, errors, code)
+
+
+def bad_field(field: str | Sequence[str], reason: str, status: int = 422) -> ApiError:
+    """A refusal naming its field(s): ``message`` is ``"<field>: <reason>"``."""
+    fields = [field] if isinstance(field, str) else list(field)
+    return ApiError(
+        status,
+        f"{', '.join(fields)}: {reason}",
+        [FieldError(field=f, reason=reason) for f in fields],
+    )
 
 
 def field_name(loc: Iterable[int | str]) -> str:
@@ -83,113 +136,65 @@ def field_name(loc: Iterable[int | str]) -> str:
     return out or "(body)"
 
 
-def validation_errors(errors: Sequence[Any]) -> list[FieldError]:
-    """FastAPI/pydantic error dicts as :class:`FieldError` s."""
-    return [
-        FieldError(field=field_name(e.get("loc", ())), reason=str(e.get("msg", "invalid")))
-        for e in errors
-    ]
+def _within(loc: Sequence[int | str]) -> tuple[int | str, ...]:
+    """``loc`` without FastAPI's leading ``body``/``query``/... part."""
+    has_source = bool(loc) and loc[0] in ("body", "query", "path", "header")
+    return tuple(loc[1:] if has_source else loc)
 
 
-def respond(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> JSONResponse:
-    """An error answer."""
-    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+def not_json(line: int, column: int) -> str:
+    """The reason given for a body that is not JSON (1-based line and column)."""
+    return f"the body is not valid JSON (at line {line}, column {column})"
 
 
-def invalid(exc: RequestValidationError) -> ApiError:
-    """A validation error as a 422 naming every bad field."""
-    return ApiError(422, "the request is not valid", validation_errors(exc.errors()))
+def _json_position(doc: str, pos: int) -> str:
+    line = doc.count("\n", 0, pos) + 1
+    return not_json(line, pos - (doc.rfind("\n", 0, pos) + 1) + 1)
 
 
-class BodyLimitMiddleware:
-    """Answers 413 to requests whose body exceeds ``max_bytes`` (declared or streamed)."""
+def validation_errors(
+    errors: Sequence[Any], model: Any = None, body: object = None
+) -> list[FieldError]:
+    """FastAPI/pydantic error dicts as :class:`FieldError` s, in plain words.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass the request on, counting its body; answer 413 once it is over the limit."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        too_large = ErrorBody(
-            error="too_large", message=f"the request body exceeds {self.max_bytes} bytes"
-        )
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await respond(413, too_large)(scope, receive, send)
-                return
-        seen = 0
-        started = False
-
-        async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLargeError
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited, tracking_send)
-        except _TooLargeError:
-            if not started:
-                await respond(413, too_large)(scope, receive, send)
-
-
-class _TooLargeError(Exception):
-    pass
-
-
-_WRITES: Final = frozenset({"POST", "PUT", "PATCH"})
-
-
-def _is_json(content_type: bytes) -> bool:
-    media = content_type.split(b";", 1)[0].strip().lower()
-    return media == b"application/json" or (
-        media.startswith(b"application/") and media.endswith(b"+json")
-    )
-
-
-class JsonOnlyMiddleware:
-    """Answers 415 to a write whose body is not declared JSON (``text/plain``, forms...).
-
-    Every body this API takes is JSON; refusing other media types at the door keeps a
-    browser's cross-site form post (which cannot send ``application/json`` without a
-    preflight) from ever reaching a route. A write without a body (e.g. an accept) passes.
-    Paths in ``exempt`` check their own format: the OMF routes, whose clients (PI adapters)
-    may send gzip without a JSON content type; they need the ``messagetype`` header and a
-    bearer token, which no cross-site form can send.
+    Args:
+        errors: As ``ValidationError.errors()`` or ``RequestValidationError.errors()``.
+        model: The body's model type, to name the fields an unknown field could have been.
+        body: The text that was parsed, to place a JSON syntax error (line and column).
     """
-
-    def __init__(self, app: ASGIApp, exempt: frozenset[str] = frozenset()) -> None:
-        self.app = app
-        self.exempt = exempt
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass JSON writes and everything else on; answer 415 to other bodies."""
-        if (
-            scope["type"] == "http"
-            and scope.get("method") in _WRITES
-            and scope.get("path") not in self.exempt
-        ):
-            headers = dict(scope.get("headers", ()))
-            has_body = headers.get(b"content-length", b"0") not in (b"0", b"") or (
-                b"transfer-encoding" in headers
+    out = []
+    for e in errors:
+        loc = tuple(e.get("loc", ()))
+        if e.get("type") == "json_invalid":
+            pos = loc[-1] if loc and isinstance(loc[-1], int) else None
+            text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+            reason = (
+                _json_position(text, pos)
+                if isinstance(text, str) and pos is not None
+                else "the body is not valid JSON"
             )
-            if has_body and not _is_json(headers.get(b"content-type", b"")):
-                body = ErrorBody(
-                    error="unsupported_media_type",
-                    message="send the body as JSON (Content-Type: application/json)",
-                )
-                await respond(415, body)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+            out.append(FieldError(field="(body)", reason=reason))
+            continue
+        fields = None
+        if e.get("type") == "extra_forbidden" and model is not None:
+            fields = expected_fields(model, _within(loc)[:-1])
+        out.append(FieldError(field=field_name(loc), reason=reason_of(e, fields)))
+    return out
+
+
+def _body_model(route: object) -> Any:
+    """The body model of a FastAPI route (``None`` if it has none or it cannot be told)."""
+    body_field = getattr(route, "body_field", None)
+    info = getattr(body_field, "field_info", None)
+    return getattr(info, "annotation", None)
+
+
+def invalid(exc: RequestValidationError, route: object = None) -> ApiError:
+    """A validation error as a 422 naming every bad field (``route``: the matched route)."""
+    found = validation_errors(exc.errors(), _body_model(route), exc.body)
+    return ApiError(422, "the request is not valid: " + _summary(found), found)
+
+
+def _summary(found: Sequence[FieldError]) -> str:
+    shown = "; ".join(f"{e.field}: {e.reason}" for e in found[:3])
+    return shown + (f"; and {len(found) - 3} more" if len(found) > 3 else "")

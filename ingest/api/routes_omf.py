@@ -31,14 +31,15 @@ from domain.omf import (
     plan_containers,
     plan_types,
 )
+from domain.wording import clean
 from ingest.api import errors
 from ingest.api.auth import Caller, Svc, take_registry_write
-from ingest.api.errors import COMMON_RESPONSES, ApiError, responses
+from ingest.api.errors import COMMON_RESPONSES, ApiError, responses, validation_errors
 from ingest.api.services import Services
 from ingest.api.tokens import Principal
 from schemas.omf import OmfRecord
 from schemas.rejections import Rejection
-from schemas.views import ErrorBody, FieldError, OmfResult
+from schemas.views import FieldError, OmfProblem, OmfResult
 
 STAGE: Final = "ingest"
 PATHS: Final = frozenset({"/omf", "/piwebapi/omf"})
@@ -84,13 +85,13 @@ _RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     },
     400: {
         "description": "A malformed message (the body names each item and field), or data "
-        "values refused (OmfResult: the others were accepted; each refused value is on the "
+        "values refused (OmfProblem: the others were accepted; each refused value is on the "
         "rejected topic).",
         "content": {
             "application/json": {
                 "schema": {
                     "anyOf": [
-                        {"$ref": "#/components/schemas/OmfResult"},
+                        {"$ref": "#/components/schemas/OmfProblem"},
                         {"$ref": "#/components/schemas/ErrorBody"},
                     ]
                 }
@@ -125,11 +126,8 @@ async def _refuse(
         await run_in_threadpool(svc.publisher.wait, [future], svc.settings.api_ack_timeout_s)
     except TransientError as exc:
         raise ApiError(503, f"not recorded, retry: {exc}") from exc
-    fields = [FieldError(row=x.item, field=x.field, reason=x.reason) for x in e.errors]
-    answer = ErrorBody(
-        error=e.code or errors.CODES.get(e.status, "error"), message=str(e), errors=fields
-    )
-    return errors.respond(e.status, answer)
+    fields = [FieldError(row=x.item, field=x.field, reason=clean(x.reason)) for x in e.errors]
+    return errors.respond(e.status, errors.problem(e.status, str(e), fields, e.code))
 
 
 def _write(svc: Services, company: str, headers: OmfHeaders, items: list[object]) -> Plan:
@@ -152,7 +150,8 @@ def _write(svc: Services, company: str, headers: OmfHeaders, items: list[object]
                 try:  # validated as stored: nothing reaches the topic a follower would refuse
                     OmfRecord.model_validate_json(value)
                 except ValidationError as e:
-                    raise OmfError(400, f"{key}: not valid as stored: {e}") from e
+                    why = "; ".join(f"{x.field}: {x.reason}" for x in validation_errors(e.errors()))
+                    raise OmfError(400, f"{key}: not valid as stored: {why}") from e
             values.append((key, value))
         futures = [svc.publisher.send(topic, key, value) for key, value in values]
         svc.publisher.wait(futures, svc.settings.api_ack_timeout_s)
@@ -197,7 +196,7 @@ async def _data(
     except TransientError as e:
         raise ApiError(503, f"not accepted, retry: {e}") from e
     found = [
-        FieldError(row=rows.item_of(e.row), field=e.field, reason=e.reason)
+        FieldError(row=rows.item_of(e.row), field=e.field, reason=clean(e.reason))
         for e in submitted.errors
     ]
     if submitted.forbidden:
@@ -206,14 +205,27 @@ async def _data(
             "the message names meters of another company; nothing was accepted",
             [f for f, e in zip(found, submitted.errors, strict=True) if e.forbidden],
         )
-    result = result.model_copy(
-        update={
-            "accepted": submitted.accepted,
-            "rejected": submitted.rejected_rows,
-            "errors": found,
-        }
+    if not found:
+        result = result.model_copy(update={"accepted": submitted.accepted})
+        return JSONResponse(result.model_dump(mode="json"))
+    counts = result.model_copy(
+        update={"accepted": submitted.accepted, "rejected": submitted.rejected_rows}
     )
-    return JSONResponse(result.model_dump(mode="json"), status_code=400 if found else 200)
+    return _refused_values(counts, found)
+
+
+def _refused_values(counts: OmfResult, found: list[FieldError]) -> JSONResponse:
+    """The 400 of a data message with refused values: a problem document with the counts."""
+    detail = (
+        f"{counts.rejected} value(s) refused, {counts.accepted} reading(s) accepted: "
+        + "; ".join(f"{f.field}: {f.reason}" for f in found[:3])
+        + (f"; and {len(found) - 3} more" if len(found) > 3 else "")
+    )
+    answer = OmfProblem(
+        **errors.problem(400, detail, found).model_dump(),
+        **counts.model_dump(exclude={"errors"}),
+    )
+    return errors.respond(400, answer)
 
 
 @router.post(

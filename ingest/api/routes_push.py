@@ -11,10 +11,18 @@ from fastapi.responses import JSONResponse
 
 from domain.errors import TransientError
 from domain.intake import OMF_FIELDS, RowError, omf_rows
+from domain.wording import clean
 from ingest.api.auth import Caller, Svc
-from ingest.api.errors import COMMON_RESPONSES, ApiError, responses
+from ingest.api.errors import (
+    COMMON_RESPONSES,
+    ApiError,
+    not_json,
+    problem,
+    respond,
+    responses,
+)
 from ingest.gateway import Submission
-from schemas.views import FieldError, PushResult
+from schemas.views import FieldError, PushProblem, PushResult
 
 router = APIRouter(prefix="/v1", tags=["push"], responses=COMMON_RESPONSES)
 
@@ -25,9 +33,9 @@ _RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
         s404="No such site (OMF pushes).",
     ),
     422: {
-        "model": PushResult,
+        "model": PushProblem,
         "description": "Some rows refused (each named with its field and reason, and sent to "
-        "the rejected topic); the others were accepted.",
+        "the rejected topic); the others were accepted (`accepted`).",
     },
 }
 
@@ -36,7 +44,20 @@ def _json_body(raw: bytes) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as e:
-        raise ApiError(400, f"the body is not JSON: {e}") from e
+        reason = not_json(e.lineno, e.colno)
+        raise ApiError(400, reason, [FieldError(field="(body)", reason=reason)]) from e
+
+
+def _refused(accepted: int, rejected: int, found: list[FieldError]) -> JSONResponse:
+    """The 422 of a push with refused rows: a problem document that keeps the counts."""
+    detail = (
+        f"{rejected} row(s) refused, {accepted} reading(s) accepted: "
+        + "; ".join(f"{e.field}: {e.reason}" for e in found[:3])
+        + (f"; and {len(found) - 3} more" if len(found) > 3 else "")
+    )
+    base = problem(422, detail, found)
+    body = PushProblem(**base.model_dump(), accepted=accepted, rejected=rejected)
+    return respond(422, body)
 
 
 def _answer(result: Submission) -> JSONResponse:
@@ -44,26 +65,21 @@ def _answer(result: Submission) -> JSONResponse:
         raise ApiError(
             403,
             "the push names meters of another company; nothing was accepted",
-            [FieldError(row=e.row, field=e.field, reason=e.reason) for e in result.errors
+            [FieldError(row=e.row, field=e.field, reason=clean(e.reason)) for e in result.errors
              if e.forbidden],
         )  # fmt: skip
-    body = PushResult(
-        accepted=result.accepted,
-        rejected=result.rejected_rows,
-        errors=[FieldError(row=e.row, field=e.field, reason=e.reason) for e in result.errors],
-    )
-    return JSONResponse(body.model_dump(mode="json"), status_code=422 if result.errors else 200)
+    found = [FieldError(row=e.row, field=e.field, reason=clean(e.reason)) for e in result.errors]
+    if found:
+        return _refused(result.accepted, result.rejected_rows, found)
+    body = PushResult(accepted=result.accepted, rejected=0)
+    return JSONResponse(body.model_dump(mode="json"))
 
 
 async def _submit(svc: Svc, rows: list[Any], **kwargs: Any) -> JSONResponse:
     limit = svc.settings.api_max_batch_readings
     if not rows:  # answered in the documented 422 shape of a push
         field = "readings" if kwargs.get("source", "").endswith("/readings") else "(body)"
-        empty = PushResult(
-            accepted=0, rejected=0,
-            errors=[FieldError(field=field, reason="at least one reading is needed")],
-        )  # fmt: skip
-        return JSONResponse(empty.model_dump(mode="json"), status_code=422)
+        return _refused(0, 0, [FieldError(field=field, reason="at least one reading is needed")])
     if len(rows) > limit:
         raise ApiError(413, f"{len(rows)} readings in one push; the limit is {limit}")
     try:
@@ -98,7 +114,11 @@ async def push_readings(request: Request, caller: Caller, svc: Svc) -> JSONRespo
     if not isinstance(data, dict) or not isinstance(data.get("readings"), list):
         raise ApiError(400, 'expected an object {"readings": [...]}')
     if set(data) - {"readings"}:
-        raise ApiError(400, f"unknown top-level field {sorted(set(data) - {'readings'})[0]!r}")
+        extra = sorted(set(data) - {"readings"})[0]
+        reason = "unknown field; expected one of: readings"
+        raise ApiError(
+            400, f"unknown top-level field {extra!r}", [FieldError(field=extra, reason=reason)]
+        )
     return await _submit(
         svc, data["readings"], company=caller.company, source="POST /v1/readings", body=body
     )

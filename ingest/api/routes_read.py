@@ -7,13 +7,13 @@ need's company (redacted per :func:`domain.disclosure.alert_view`). The operator
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import AwareDatetime
 
 from domain.disclosure import alert_view
-from ingest.api import queries
+from ingest.api import paging, queries
 from ingest.api.auth import Caller, Svc
 from ingest.api.errors import COMMON_RESPONSES, ApiError, responses
 from schemas.common import Slug, StrictModel, UtcDatetime
@@ -104,42 +104,83 @@ def alerts(
     return out
 
 
-@router.get("/readings", response_model=list[StoredReading], responses=_RESPONSES)
+_PAGED: Final = {
+    **_RESPONSES,
+    200: {
+        "description": "One page, oldest first.",
+        "headers": {
+            "Link": {
+                "description": "The next page, when there is one: `</v1/...?cursor=...>; "
+                'rel="next"` (RFC 8288).',
+                "schema": {"type": "string"},
+            }
+        },
+    },
+}
+Limit = Annotated[int, Query(ge=1, le=10_000, description="Rows per page.")]
+CursorText = Annotated[
+    str | None,
+    Query(max_length=paging.MAX_CURSOR_CHARS,
+          description="From the previous page's `Link: rel=\"next\"` header."),
+]  # fmt: skip
+Moment = Annotated[
+    AwareDatetime | None,
+    Query(description="ISO 8601 with a time zone (`Z`, or `+01:00` sent as `%2B01:00`)."),
+]
+
+
+@router.get("/readings", response_model=list[StoredReading], responses=_PAGED)
 def readings(
+    request: Request,
+    response: Response,
     caller: Caller,
     svc: Svc,
     meter: Annotated[str, Query(min_length=1, max_length=64)],
-    since: datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    since: Moment = None,
+    until: Moment = None,
+    limit: Limit = 1000,
+    cursor: CursorText = None,
 ) -> list[StoredReading]:
-    """Stored readings of one of the caller's meters, newest first."""
+    """Stored readings of one of the caller's meters, oldest first, one page at a time.
+
+    ``since`` (inclusive) and ``until`` (exclusive) bound the time; the next page is in the
+    ``Link`` header (absent on the last page).
+    """
     with svc.registry.locked() as d:
         ref = d.meter(meter)
     if ref is None or not caller.owns(ref.company):  # one answer: others' ids stay unknown
         raise ApiError(404, "meter: not one of the caller's meters")
-    found = queries.rows(
-        svc,
-        "SELECT meter, stream, ts, value, unit, quality FROM readings"
-        " WHERE meter = %s AND (%s::timestamptz IS NULL OR ts >= %s)"
-        " ORDER BY ts DESC LIMIT %s",
-        (meter, since, since, limit),
-    )
+    after = paging.decode("readings", cursor, key=meter) if cursor is not None else None
+    sql, params = queries.readings_page(meter, since=since, until=until, after=after,
+                                        limit=limit)  # fmt: skip
+    found, more = paging.page(
+        queries.rows(svc, sql, params), limit,
+        lambda r: paging.Cursor(r["ts"], str(r["meter"])), "readings",
+    )  # fmt: skip
+    if more is not None:
+        response.headers["Link"] = paging.next_link(request.url, more)
     return [StoredReading.model_validate(r) for r in found]
 
 
-@router.get("/offers", response_model=list[Offer], responses=_RESPONSES)
+@router.get("/offers", response_model=list[Offer], responses=_PAGED)
 def offers(
-    caller: Caller, svc: Svc, limit: Annotated[int, Query(ge=1, le=10_000)] = 1000
-) -> list[Offer]:
-    """ERP offers of the caller's sites (imported with ``symbiosis import``), newest first."""
+    request: Request, response: Response, caller: Caller, svc: Svc, limit: Limit = 1000,
+    cursor: CursorText = None,
+) -> list[Offer]:  # fmt: skip
+    """ERP offers of the caller's sites (imported with ``symbiosis import``), oldest first.
+
+    One page at a time: the next page is in the ``Link`` header (absent on the last page).
+    """
     own: list[str] | None = None  # the operator: every offer, also of unregistered sites
     if not caller.is_operator:
         with svc.registry.locked() as d:
             own = sorted(s.id for s in d.sites.values() if caller.owns(s.company))
-    found = queries.rows(
-        svc,
-        "SELECT payload FROM offers WHERE %s::text[] IS NULL OR site = ANY(%s)"
-        " ORDER BY stored_at DESC, id LIMIT %s",
-        (own, own, limit),
-    )
+    after = paging.decode("offers", cursor) if cursor is not None else None
+    sql, params = queries.offers_page(own, after=after, limit=limit)
+    found, more = paging.page(
+        queries.rows(svc, sql, params), limit,
+        lambda r: paging.Cursor(r["stored_at"], str(r["id"])), "offers",
+    )  # fmt: skip
+    if more is not None:
+        response.headers["Link"] = paging.next_link(request.url, more)
     return [Offer.model_validate(r["payload"]) for r in found]

@@ -35,7 +35,13 @@ from domain.site_records import split_site
 from domain.subscriptions import secret_text, signing_keys
 from domain.url_guard import NAME_REFUSED, RefusedAddressError
 from ingest.api.auth import Caller, Svc, take_registry_write
-from ingest.api.errors import COMMON_RESPONSES, ApiError, responses, validation_errors
+from ingest.api.errors import (
+    COMMON_RESPONSES,
+    ApiError,
+    bad_field,
+    responses,
+    validation_errors,
+)
 from ingest.api.services import Services
 from schemas.registry import Exchange, ExchangeTerms, Need, Site, Stream
 from schemas.views import FieldError, WebhookSecret
@@ -55,7 +61,7 @@ _RESPONSES: Final = responses(
 
 def _same_id(path_id: str, body_id: str) -> None:
     if path_id != body_id:
-        raise ApiError(422, f"id: {body_id!r} differs from the path's {path_id!r}")
+        raise bad_field("id", f"{body_id!r} differs from the path's {path_id!r}")
 
 
 def _publish(
@@ -68,7 +74,8 @@ def _publish(
     sent, so nothing reaches the compacted topic that a follower would refuse.
 
     One write at a time per process: two tenants racing for the same new id cannot both pass
-    the check (several API replicas still can; see the README's note on registry writes).
+    the check (several API replicas still can; see the note on registry writes in
+    docs/user-guide.md).
 
     Raises:
         ApiError: 422 if the record does not survive its own serialisation.
@@ -81,7 +88,7 @@ def _publish(
                 type(record).model_validate_json(value)
             except ValidationError as e:
                 raise ApiError(422, "the record is not valid as stored",
-                               validation_errors(e.errors())) from e  # fmt: skip
+                               validation_errors(e.errors(), type(record))) from e  # fmt: skip
         future = svc.publisher.send(topic, key, value)
         svc.publisher.wait([future], svc.settings.api_ack_timeout_s)
         svc.registry.apply(topic, key, value)
@@ -130,6 +137,17 @@ async def _publish_async(
         raise ApiError(409, str(e)) from e
 
 
+def _too_large(site: Site, e: ConfigurationError) -> str:
+    """The field of a site that made :func:`split_site` refuse it.
+
+    The stream its message names, or ``streams``: too many of them for the site's header.
+    """
+    for i, st in enumerate(site.streams):
+        if str(e).startswith(f"stream {st.id!r} "):
+            return f"streams[{i}]"
+    return "streams"
+
+
 def _publish_site(svc: Services, check: Callable[[], None], site: Site) -> None:
     """:func:`_publish` for a site: check, publish its records, wait, apply locally.
 
@@ -151,7 +169,9 @@ def _publish_site(svc: Services, check: Callable[[], None], site: Site) -> None:
         try:
             records = split_site(site, previous)
         except ConfigurationError as e:
-            raise ApiError(422, str(e)) from e
+            raise ApiError(
+                422, str(e), [FieldError(field=_too_large(site, e), reason=str(e))]
+            ) from e
         topics = svc.settings.topics
         for step in (records.records, records.removals):
             if step:
@@ -236,7 +256,7 @@ async def put_stream(
         )
     except ValidationError as e:
         raise ApiError(
-            422, "the site with this stream is not valid", validation_errors(e.errors())
+            422, "the site with this stream is not valid", validation_errors(e.errors(), Site)
         ) from e
     await _publish_site_async(svc, caller, site)
     return site
@@ -246,7 +266,7 @@ def _check_need(svc: Services, caller: Caller, need: Need) -> None:
     with svc.registry.locked() as d:
         site = d.sites.get(need.site)
         if site is None or not caller.owns(site.company):  # one answer: others' ids stay unknown
-            raise ApiError(422, f"site: {need.site!r} is not one of the caller's sites")
+            raise bad_field("site", f"{need.site!r} is not one of the caller's sites")
         try:
             d.check_need(need)
         except ConfigurationError as e:  # the id is, or was, another company's need
@@ -316,7 +336,7 @@ async def _check_webhook(svc: Services, caller: Caller, need: Need) -> None:
     with svc.registry.locked() as d:
         site = d.sites.get(need.site)
     if site is None or not caller.owns(site.company):
-        raise ApiError(422, f"site: {need.site!r} is not one of the caller's sites")
+        raise bad_field("site", f"{need.site!r} is not one of the caller's sites")
     field = "subscription.webhook"
     try:
         await asyncio.wait_for(
@@ -481,18 +501,18 @@ def _check_exchange(svc: Services, caller: Caller, x: Exchange) -> None:
         found_stream, need = d.stream(x.stream), d.needs.get(x.need)
         if found_stream is not None and caller.owns(found_stream[0].company) and not own_need:
             if parties is None:  # the supplier names a need that is not registered
-                raise ApiError(422, f"need: {x.need!r} is not a registered need")
+                raise bad_field("need", f"{x.need!r} is not a registered need")
         elif need is not None and caller.owns(d.company_of_need(need.id)) and not own_stream:
             nameable = parties is not None and (
                 caller.is_operator or parties.supplier[0].disclose_identity
             )
             if not nameable:
-                raise ApiError(
-                    422, f"stream: {x.stream!r} is not a stream open to the caller's proposals"
+                raise bad_field(
+                    "stream", f"{x.stream!r} is not a stream open to the caller's proposals"
                 )
         elif not (own_stream or own_need):
-            raise ApiError(
-                422, "stream, need: the caller neither gives the stream nor has the need"
+            raise bad_field(
+                ("stream", "need"), "the caller neither gives the stream nor has the need"
             )
         assert parties is not None
         old = d.exchanges.get(x.id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -14,12 +14,17 @@ import orjson
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from domain.classify import Classification, classify
+from domain.classify import KIND_REVIEW_BELOW, Classification, classify
 from domain.errors import ClassificationError, ErpImportError
+from domain.wording import reason_of
+from ingest.erp.consistency import kind_problems
+from ingest.erp.dialect import Setting, TextDialect
 from ingest.erp.limits import DEFAULT_LIMITS, ImportLimits
 from ingest.erp.mapping import _ORDER, ColumnMapping, ExportFormat
-from ingest.erp.sources import _READ_ERRORS, RawRow, _open_source, _XlsxSource
+from ingest.erp.sites import site_problem
+from ingest.erp.sources import _READ_ERRORS, Given, RawRow, _open_source, _XlsxSource
 from ingest.erp.values import _cell, _normalisers, normalised_defaults, slugify
+from schemas.common import ResourceKind
 from schemas.offers import Offer
 
 ROW_FIELD: Final = "(row)"
@@ -36,22 +41,52 @@ def _classify(description: str, unit: str | None) -> Classification:
 
 
 @dataclass(frozen=True, slots=True)
-class RowError:
-    """One bad row: where, which field, why, and the row as read.
+class RowProblem:
+    """One problem of a bad row.
 
     Attributes:
-        line: as :attr:`RawRow.line`.
         field: the source column at fault; the offer field's name when no column feeds it,
             ``"(row)"`` when the row as a whole is at fault (it could not be split into
             fields, or a line is over the length cap).
-        reason: why; lists every problem of the row when there are several.
+        reason: why, in words; one problem only.
+    """
+
+    field: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One bad row: where, each problem (field and why), and the row as read.
+
+    Attributes:
+        line: as :attr:`RawRow.line`.
+        problems: every problem of the row, at least one, in offer-field order.
         raw: the row as read, source column -> cell.
     """
 
     line: int
-    field: str
-    reason: str
+    problems: tuple[RowProblem, ...]
     raw: Mapping[str, Any]
+
+    @classmethod
+    def one(cls, line: int, field: str, reason: str, raw: Mapping[str, Any]) -> RowError:
+        """A bad row with a single problem."""
+        return cls(line, (RowProblem(field, reason),), raw)
+
+    @property
+    def field(self) -> str:
+        """The field of the first problem."""
+        return self.problems[0].field
+
+    @property
+    def reason(self) -> str:
+        """Why, for the first problem."""
+        return self.problems[0].reason
+
+    def summary(self) -> str:
+        """Every problem on one line: ``field: reason; field: reason`` (a rejection's reason)."""
+        return "; ".join(f"{p.field}: {p.reason}" for p in self.problems)
 
     def payload(self) -> bytes:
         """The row as read, as a JSON object (dates as ISO text); never raises."""
@@ -62,7 +97,13 @@ class RowError:
 
 
 class _Converter:
-    """Turns :class:`RawRow` s into offers or row errors; remembers ids to catch repeats."""
+    """Turns :class:`RawRow` s into offers or row errors; remembers ids to catch repeats.
+
+    Each row is checked as its offer must be: every field normalised, the kind decided (given,
+    or read surely from the description), kind, unit and EWC code consistent as ``park check``
+    requires (:mod:`.consistency`), the site one of the importing company's when
+    :attr:`sites` is set (:mod:`.sites`), the model's checks, and an id not seen before.
+    """
 
     def __init__(self, path: Path, mapping: ColumnMapping, fmt: ExportFormat) -> None:
         self._name = path.name[:180]
@@ -78,6 +119,8 @@ class _Converter:
         except ValueError as e:  # checked by load_mapping; here for hand-built mappings
             raise ErpImportError(f"mapping: {e}") from e
         self._seen: dict[str, int] = {}
+        self.sites: tuple[str, frozenset[str]] | None = None
+        """The importing company and its site ids; None: sites are not checked."""
 
     def _field(self, target: str) -> str:
         return self._columns.get(target, target)
@@ -85,9 +128,18 @@ class _Converter:
     def __call__(self, row: RawRow) -> Offer | RowError:
         if row.problem is not None:
             field = ROW_FIELD if row.field is None else row.field
-            return RowError(row.line, field, row.problem, row.values)
+            return RowError.one(row.line, field, row.problem, row.values)
         values: dict[str, Any] = {}
         issues: dict[str, str] = {}
+        self._read(row, values, issues)
+        self._decide_kind(values, issues)
+        self._check_kind(values, issues)
+        self._check_site(values, issues)
+        values["source"] = f"{self._name}:{row.line}"
+        return self._offer(row, values, issues)
+
+    def _read(self, row: RawRow, values: dict[str, Any], issues: dict[str, str]) -> None:
+        """Each target's value from its cell (or default) into ``values``, or why not."""
         for target, column in self._columns.items():
             cell = _cell(row.values.get(column))
             if cell is None:
@@ -104,8 +156,11 @@ class _Converter:
                 self._template.format(stem=self._stem, line=row.line, site=values.get("site", ""))
             )
             values["id"] = template_id or f"{self._stem}-{row.line}"
-        self._decide_kind(values, issues)
-        values["source"] = f"{self._name}:{row.line}"
+
+    def _offer(
+        self, row: RawRow, values: dict[str, Any], issues: dict[str, str]
+    ) -> Offer | RowError:
+        """The offer of ``values``, or the row error listing ``issues`` and the model's."""
         if not issues:
             try:
                 offer = Offer.model_validate(values)
@@ -146,6 +201,9 @@ class _Converter:
             values["classification"] = {"method": "erp"}
             return
         if kind is None:
+            if found.kind_confidence < KIND_REVIEW_BELOW:  # a question, not a material
+                issues["kind"] = _unsure_kind(description, found)
+                return
             kind = values["kind"] = found.kind.value
         codes = tuple(c.code for c in found.candidates)
         confidence = found.kind_confidence
@@ -163,6 +221,29 @@ class _Converter:
             "language": found.language,
         }
 
+    def _check_kind(self, values: dict[str, Any], issues: dict[str, str]) -> None:
+        """Add why kind, unit and EWC code cannot be true together (``park check``'s rules)."""
+        kind, unit = values.get("kind"), values.get("unit")
+        if "kind" in issues or "unit" in issues or kind is None or not isinstance(unit, str):
+            return
+        try:
+            resource = ResourceKind(kind)
+        except ValueError:
+            return  # the model reports an unknown kind
+        ewc = values.get("ewc") if "ewc" not in issues else None
+        for target, problem in kind_problems(resource, unit, ewc).items():
+            issues.setdefault(target, problem)
+
+    def _check_site(self, values: dict[str, Any], issues: dict[str, str]) -> None:
+        """Add why the site is not the importing company's (when sites are checked)."""
+        site = values.get("site")
+        if self.sites is None or not isinstance(site, str) or "site" in issues:
+            return
+        company, ids = self.sites
+        problem = site_problem(site, company, ids)
+        if problem is not None:
+            issues["site"] = problem
+
     def _add_issue(self, issues: dict[str, str], err: ErrorDetails) -> None:
         loc = err["loc"]
         # The model's only check without a location is the availability window.
@@ -172,7 +253,7 @@ class _Converter:
         if err["type"] == "missing":
             message = "required, but the cell is empty" if target in self._columns else "required"
         else:
-            message = err["msg"].removeprefix("Value error, ")
+            message = reason_of(err)
             shown = repr(err["input"])
             shown = shown if len(shown) <= 80 else shown[:76] + "...'"
             if loc and shown not in message:
@@ -181,10 +262,17 @@ class _Converter:
 
     def _row_error(self, row: RawRow, issues: dict[str, str]) -> RowError:
         ordered = sorted(issues.items(), key=lambda kv: _ORDER.get(kv[0], len(_ORDER)))
-        (target, reason), *rest = ordered
-        if rest:
-            reason += "; " + "; ".join(f"{self._field(t)}: {m}" for t, m in rest)
-        return RowError(row.line, self._field(target), reason, row.values)
+        problems = tuple(RowProblem(self._field(t), m) for t, m in ordered)
+        return RowError(row.line, problems, row.values)
+
+
+def _unsure_kind(description: str, found: Classification) -> str:
+    shown = repr(description) if len(description) <= 60 else repr(description[:56]) + "..."
+    return (
+        f"no kind given, and {shown} does not say which: read as {found.kind} with confidence "
+        f"{found.kind_confidence:.2f}, under {KIND_REVIEW_BELOW:g}; give the kind (heat, steam, "
+        "water, material or gas)"
+    )
 
 
 class ErpExport:
@@ -196,7 +284,13 @@ class ErpExport:
     """
 
     def __init__(
-        self, path: Path, mapping: ColumnMapping, *, limits: ImportLimits = DEFAULT_LIMITS
+        self,
+        path: Path,
+        mapping: ColumnMapping,
+        *,
+        limits: ImportLimits = DEFAULT_LIMITS,
+        encoding: str | None = None,
+        delimiter: str | None = None,
     ) -> None:
         """Open the file and check the mapping against it; converts no row yet.
 
@@ -205,24 +299,42 @@ class ErpExport:
             mapping: how to read it.
             limits: caps on what the export may make the import hold (see
                 :class:`~ingest.erp.limits.ImportLimits`).
+            encoding: the text encoding, over the mapping's (``--encoding``); with neither,
+                it is detected (see :mod:`~ingest.erp.dialect`).
+            delimiter: the CSV delimiter, over the mapping's (``--delimiter``); with neither,
+                it is detected.
 
         Raises:
             ErpImportError: unknown format, the file is missing or unreadable (not CSV, not
                 JSON, not an XLSX workbook, no such sheet, no header, undecodable JSON or CSV
                 header), over a cap (a JSON document over ``limits.json_bytes``, an XLSX
                 workbook inflating past its caps), a mapped column is not in the header (or in
-                none of the first JSON records) or appears twice, or a ``defaults`` value is
-                invalid.
+                none of the first JSON records; a one-column CSV header names the delimiter
+                it seems to use) or appears twice, or a ``defaults`` value is invalid.
         """
         self.path = path
         self.mapping = mapping
         self.format: ExportFormat = mapping.resolve_format(path)
         self._convert = _Converter(path, mapping, self.format)
-        self._source = _open_source(path, mapping, self.format, limits)
+        self._source = _open_source(
+            path, mapping, self.format, limits, _given(mapping, encoding, delimiter)
+        )
         if isinstance(self._source, _XlsxSource):
             self._convert.excel_epoch = self._source.epoch
         self.rows_read = 0
         """Non-blank data rows read so far."""
+
+    @property
+    def dialect(self) -> TextDialect | None:
+        """The encoding and (CSV) delimiter the export is read with; None for XLSX."""
+        return self._source.dialect
+
+    def check_sites(self, company: str, site_ids: Iterable[str]) -> None:
+        """From now on, a row whose site is not among ``site_ids`` (``company``'s) is bad.
+
+        Call before iterating; the check is :func:`~ingest.erp.sites.site_problem`.
+        """
+        self._convert.sites = (company, frozenset(site_ids))
 
     @property
     def progress_unit(self) -> Literal["bytes", "rows", "records"]:
@@ -273,6 +385,20 @@ class ErpExport:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _given(mapping: ColumnMapping, encoding: str | None, delimiter: str | None) -> Given:
+    """The encoding and delimiter given: the command line's, else the mapping's, else None."""
+
+    def pick(option: str | None, name: str, mapped: str | None) -> Setting | None:
+        if option is not None:
+            return Setting(option, "--encoding" if name == "encoding" else "--delimiter")
+        return Setting(mapped, "mapping") if mapped is not None else None
+
+    return Given(
+        pick(encoding, "encoding", mapping.encoding),
+        pick(delimiter, "delimiter", mapping.delimiter),
+    )
 
 
 def read_offers(

@@ -24,6 +24,8 @@ class ImportLimits:
         xlsx_ratio: largest compression ratio of an XLSX member over ``xlsx_ratio_min_bytes``
             uncompressed; real sheets compress about 10:1, zip bombs 1000:1.
         xlsx_ratio_min_bytes: members up to this size are not checked for their ratio.
+        sniff_bytes: the first bytes of a text export its encoding and CSV delimiter are
+            detected from (when neither the mapping nor the command line gives them).
     """
 
     json_bytes: int = 64 * MIB
@@ -31,6 +33,7 @@ class ImportLimits:
     xlsx_uncompressed_bytes: int = 256 * MIB
     xlsx_ratio: float = 200.0
     xlsx_ratio_min_bytes: int = MIB
+    sniff_bytes: int = MIB
 
 
 DEFAULT_LIMITS: Final = ImportLimits()

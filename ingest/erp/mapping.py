@@ -18,6 +18,7 @@ from pydantic_core import ErrorDetails
 
 from domain.errors import ErpImportError
 from domain.files import read_text
+from domain.wording import reason_of
 from ingest.erp.values import normalised_defaults
 from schemas.common import StrictModel
 
@@ -68,6 +69,19 @@ def _did_you_mean(name: str, choices: Collection[str]) -> str:
     return f" (did you mean {folded[close[0]]!r}?)" if close else ""
 
 
+def check_encoding(name: str) -> str:
+    """``name`` when Python knows the encoding.
+
+    Raises:
+        ValueError: it does not (``unknown encoding 'x'``).
+    """
+    try:
+        codecs.lookup(name)
+    except LookupError as e:
+        raise ValueError(f"unknown encoding {name!r}") from e
+    return name
+
+
 def _check_targets(names: Collection[str]) -> None:
     for name in names:
         if name not in _ORDER:
@@ -91,8 +105,16 @@ class ColumnMapping(StrictModel):
     sheet: str | None = Field(default=None, description="XLSX: the worksheet; unset: the first.")
     delimiter: (
         Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=1)] | None
-    ) = Field(default=None, description="CSV: one character; unset: ',' (a tab for .tsv).")
-    encoding: str = Field(default="utf-8-sig", description="CSV and JSON: text encoding.")
+    ) = Field(
+        default=None,
+        description="CSV: one character; unset: detected from the first lines (csv.Sniffer), "
+        "else ',' (a tab for .tsv).",
+    )
+    encoding: str | None = Field(
+        default=None,
+        description="CSV and JSON: text encoding; unset: detected (UTF-8 with or without a "
+        "BOM, UTF-16 with a BOM, else charset-normalizer's guess, e.g. cp1252).",
+    )
     records: str | None = Field(
         default=None,
         description="JSON whose top level is an object: the key (dotted path) of the records.",
@@ -124,11 +146,9 @@ class ColumnMapping(StrictModel):
 
     @field_validator("encoding")
     @classmethod
-    def _known_encoding(cls, value: str) -> str:
-        try:
-            codecs.lookup(value)
-        except LookupError as e:
-            raise ValueError(f"unknown encoding {value!r}") from e
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_encoding(value)
         return value
 
     @field_validator("timezone")
@@ -221,5 +241,8 @@ def load_mapping(path: Path) -> ColumnMapping:
 
 def _mapping_issue(path: Path, err: ErrorDetails) -> str:
     where = ".".join(str(p) for p in err["loc"])
-    message = err["msg"].removeprefix("Value error, ")
+    message = reason_of(err)
+    if err["type"] == "extra_forbidden" and len(err["loc"]) == 1:
+        keys = ColumnMapping.model_fields
+        message = f"unknown key{_did_you_mean(where, keys)}; keys are: {', '.join(keys)}"
     return f"{path}: {where}: {message}" if where else f"{path}: {message}"

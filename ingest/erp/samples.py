@@ -4,7 +4,8 @@ The files look like a stock export of an ERP: realistic material texts, EWC code
 ways ERPs write them (``10 01 05``, ``10.01.02``, ``120101``), mostly without one, an empty
 ``Type`` column except for heat, quantities and dates. :data:`MAPPING` reads them;
 :func:`write_erp_file` returns the line numbers of the bad rows, whose faulty column follows
-:data:`BAD_KINDS` in turn.
+:data:`BAD_KINDS` in turn. Their plants are the sites of :data:`COMPANY` in the park of
+:func:`sample_park` (``symbiosis import --company board-co --park <its file>``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl  # type: ignore[import-untyped,unused-ignore]
+import yaml
+
+from ingest.erp.values import slugify
 
 COLUMNS = (
     "Material No",
@@ -66,6 +70,8 @@ MATERIALS: tuple[tuple[str, str | None, str, str], ...] = (
     ("Spent catalyst", "16 08 03", "Material", "t"),
 )
 PLANTS = ("Board Plant", "Kiln 2", "sawmill-north")
+COMPANY = "board-co"
+"""The company whose stock the generated exports are: it owns every plant of :data:`PLANTS`."""
 MULTILINE_ROW = 2
 """0-based row whose CSV material text spans two lines (so later CSV lines shift by one)."""
 
@@ -165,3 +171,18 @@ def write_erp_file(path: Path, rows: int, fmt: str, bad_every: int = 0) -> list[
     else:
         raise ValueError(f"unknown format {fmt!r}")
     return bad_lines
+
+
+def sample_park(company: str = COMPANY) -> dict[str, Any]:
+    """A park file's data whose sites are the plants of :data:`PLANTS`, all ``company``'s."""
+    sites = [
+        {"id": slugify(plant), "name": plant, "company": company, "lat": 55.66, "lon": 11.08}
+        for plant in PLANTS
+    ]
+    return {"park": "ERP sample park", "sites": sites}
+
+
+def write_sample_park(path: Path, company: str = COMPANY) -> Path:
+    """Write :func:`sample_park` as a park file (YAML); returns ``path``."""
+    path.write_text(yaml.safe_dump(sample_park(company), sort_keys=False), encoding="utf-8")
+    return path

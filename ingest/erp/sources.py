@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Final, Literal, NamedTuple
+from typing import Any, Final, Literal, NamedTuple
 from xml.etree.ElementTree import ParseError
 
 import openpyxl  # type: ignore[import-untyped,unused-ignore]
@@ -22,6 +22,15 @@ import orjson
 
 from domain.errors import ErpImportError
 from domain.files import file_errors
+from ingest.erp.dialect import (
+    Setting,
+    TextDialect,
+    encoding_name,
+    likely_delimiter,
+    resolve_delimiter,
+    resolve_encoding,
+    whole_lines,
+)
 from ingest.erp.limits import ImportLimits, size_text
 from ingest.erp.mapping import ColumnMapping, ExportFormat, _did_you_mean
 from ingest.erp.values import _cell, _text
@@ -67,6 +76,13 @@ class RawRow(NamedTuple):
     field: str | None = None
 
 
+class Given(NamedTuple):
+    """The encoding and delimiter given (command line, else mapping); None: detect them."""
+
+    encoding: Setting | None = None
+    delimiter: Setting | None = None
+
+
 class _Source(ABC):
     """A data file opened and its header read; rows streamed by :meth:`rows`."""
 
@@ -75,6 +91,10 @@ class _Source(ABC):
     keys: Collection[str]
     """What mapped columns must be among: the header, or the keys seen in the first records."""
     duplicates: Collection[str] = ()
+    dialect: TextDialect | None = None
+    """How a text export is read (None: XLSX)."""
+    one_column: tuple[int, str] | None = None
+    """CSV whose header is one column: its line and the delimiter it seems to use instead."""
 
     @abstractmethod
     def rows(self) -> Iterator[RawRow]:
@@ -106,11 +126,6 @@ def _split(line: int, names: list[str], cells: Sequence[Any]) -> RawRow:
     if len(cells) > len(names) and any(_cell(c) is not None for c in cells[len(names) :]):
         problem = f"{len(cells)} cells, but the header has {len(names)} columns"
     return RawRow(line, dict(zip(names, cells, strict=False)), problem)
-
-
-def _encoding_name(encoding: str) -> str:
-    name = codecs.lookup(encoding).name
-    return "utf-8" if name == "utf-8-sig" else name  # the BOM is optional
 
 
 def _escaped(value: Any) -> Any:
@@ -146,7 +161,7 @@ def _undecodable_reason(text: str, encoding: str) -> str:
     hint = " (e.g. cp1252)" if encoding == "utf-8" else ""
     return (
         f'not valid {encoding}: byte 0x{ord(first.group()) - 0xDC00:02X} in "{shown}"; set '
-        f"'encoding' in the mapping{hint}"
+        f"--encoding or 'encoding' in the mapping{hint}"
     )
 
 
@@ -166,13 +181,25 @@ def _undecodable_row(row: RawRow, encoding: str) -> RawRow:
 class _CsvSource(_Source):
     unit = "bytes"
 
-    def __init__(self, path: Path, mapping: ColumnMapping, limits: ImportLimits) -> None:
-        self._raw: IO[bytes] = path.open("rb")
-        self.total = os.fstat(self._raw.fileno()).st_size
+    def __init__(
+        self, path: Path, mapping: ColumnMapping, limits: ImportLimits, given: Given
+    ) -> None:
+        self._raw = _open_peekable(path, limits)
+        try:
+            self.total = os.fstat(self._raw.fileno()).st_size
+            sample = self._raw.peek(limits.sniff_bytes)[: limits.sniff_bytes]
+            encoding = resolve_encoding(given.encoding, sample)
+            default = "\t" if path.suffix.lower() == ".tsv" else ","
+            head = whole_lines(sample).decode(encoding.value, errors="replace")
+            delimiter = resolve_delimiter(given.delimiter, head, default)
+        except BaseException:
+            self._raw.close()
+            raise
+        self.dialect = TextDialect(encoding, delimiter)
         self._text = io.TextIOWrapper(
-            self._raw, encoding=mapping.encoding, errors=_UNDECODABLE, newline=""
+            self._raw, encoding=encoding.value, errors=_UNDECODABLE, newline=""
         )
-        self._encoding = _encoding_name(mapping.encoding)
+        self._encoding = encoding_name(encoding.value)
         self._max_line = limits.line_bytes
         self._line = 0
         """Physical lines read."""
@@ -180,15 +207,17 @@ class _CsvSource(_Source):
         """A line of the current record over the length cap (the CSV reader saw it blank)."""
         self._undecodable = False
         """The current record has bytes not in the encoding."""
-        delimiter = mapping.delimiter or ("\t" if path.suffix.lower() == ".tsv" else ",")
-        self._reader = csv.reader(self._lines(), delimiter=delimiter)
+        self._reader = csv.reader(self._lines(), delimiter=delimiter.value)
         try:
-            cells = self._header(path)
+            line, cells = self._header(path)
         except BaseException:
             self._text.close()
             raise
         self._names, self.duplicates = _header(cells)
         self.keys = self._names
+        if len(cells) == 1:
+            instead = likely_delimiter(cells[0], delimiter.value)
+            self.one_column = (line, instead) if instead is not None else None
 
     def _lines(self) -> Iterator[str]:
         """Physical lines for the CSV reader, never one longer than the cap held whole."""
@@ -213,7 +242,8 @@ class _CsvSource(_Source):
     def _too_long(self) -> str:
         return f"line {self._long_line} is longer than {self._max_line:,} characters"
 
-    def _header(self, path: Path) -> list[str]:
+    def _header(self, path: Path) -> tuple[int, list[str]]:
+        """The header's line and cells: the first record with a non-blank cell."""
         while True:
             start = self._line + 1
             try:
@@ -228,7 +258,7 @@ class _CsvSource(_Source):
                 reason = _undecodable_reason(next(filter(_MARKS.search, cells), ""), self._encoding)
                 raise ErpImportError(f"{path}:{start}: the header is {reason}")
             if any(c.strip() for c in cells):
-                return cells
+                return start, cells
 
     def rows(self) -> Iterator[RawRow]:
         names = self._names
@@ -254,6 +284,15 @@ class _CsvSource(_Source):
 
     def close(self) -> None:
         self._text.close()
+
+
+def _open_peekable(path: Path, limits: ImportLimits) -> io.BufferedReader:
+    """The file, buffered so that its first ``limits.sniff_bytes`` can be peeked at.
+
+    Peeked, not read and read again: a pipe cannot be read twice.
+    """
+    size = max(limits.sniff_bytes, io.DEFAULT_BUFFER_SIZE)
+    return io.BufferedReader(path.open("rb", buffering=0), buffer_size=size)
 
 
 def _check_zip(path: Path, limits: ImportLimits) -> None:
@@ -298,7 +337,9 @@ def _check_zip(path: Path, limits: ImportLimits) -> None:
 class _XlsxSource(_Source):
     unit = "rows"
 
-    def __init__(self, path: Path, mapping: ColumnMapping, limits: ImportLimits) -> None:
+    def __init__(
+        self, path: Path, mapping: ColumnMapping, limits: ImportLimits, given: Given
+    ) -> None:
         _check_zip(path, limits)
         try:
             self._book = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -397,14 +438,18 @@ def _read_capped(path: Path, cap: int) -> bytes:
 class _JsonSource(_Source):
     unit = "records"
 
-    def __init__(self, path: Path, mapping: ColumnMapping, limits: ImportLimits) -> None:
+    def __init__(
+        self, path: Path, mapping: ColumnMapping, limits: ImportLimits, given: Given
+    ) -> None:
         data = _read_capped(path, limits.json_bytes)
+        encoding = resolve_encoding(given.encoding, data[: limits.sniff_bytes])
+        self.dialect = TextDialect(encoding)
         try:
-            document = orjson.loads(data.decode(mapping.encoding))
+            document = orjson.loads(data.decode(encoding.value))
         except UnicodeDecodeError as e:
             raise ErpImportError(
-                f"{path}: not {mapping.encoding} text (bad byte at offset {e.start}); "
-                "set encoding in the mapping"
+                f"{path}: not {encoding_name(encoding.value)} text (bad byte at offset "
+                f"{e.start}); set --encoding or 'encoding' in the mapping"
             ) from e
         except orjson.JSONDecodeError as e:
             raise ErpImportError(f"{path}: not JSON: {e}") from e
@@ -445,13 +490,18 @@ class _JsonSource(_Source):
 class _JsonLinesSource(_Source):
     unit = "bytes"
 
-    def __init__(self, path: Path, mapping: ColumnMapping, limits: ImportLimits) -> None:
-        self._raw: IO[bytes] = path.open("rb")
-        self.total = os.fstat(self._raw.fileno()).st_size
-        self._codec = mapping.encoding
-        self._encoding = _encoding_name(mapping.encoding)
-        self._max_line = limits.line_bytes
+    def __init__(
+        self, path: Path, mapping: ColumnMapping, limits: ImportLimits, given: Given
+    ) -> None:
+        self._raw = _open_peekable(path, limits)
         try:
+            self.total = os.fstat(self._raw.fileno()).st_size
+            sample = self._raw.peek(limits.sniff_bytes)[: limits.sniff_bytes]
+            encoding = resolve_encoding(given.encoding, sample)
+            self.dialect = TextDialect(encoding)
+            self._codec = encoding.value
+            self._encoding = encoding_name(encoding.value)
+            self._max_line = limits.line_bytes
             self.keys = _record_keys(row.values for row in self.rows() if row.problem is None)
             self._raw.seek(0)
         except BaseException:
@@ -500,7 +550,9 @@ class _JsonLinesSource(_Source):
         self._raw.close()
 
 
-_SOURCES: Final[Mapping[ExportFormat, Callable[[Path, ColumnMapping, ImportLimits], _Source]]] = {
+_SOURCES: Final[
+    Mapping[ExportFormat, Callable[[Path, ColumnMapping, ImportLimits, Given], _Source]]
+] = {
     "csv": _CsvSource,
     "json": _JsonSource,
     "jsonl": _JsonLinesSource,
@@ -509,10 +561,10 @@ _SOURCES: Final[Mapping[ExportFormat, Callable[[Path, ColumnMapping, ImportLimit
 
 
 def _open_source(
-    path: Path, mapping: ColumnMapping, fmt: ExportFormat, limits: ImportLimits
+    path: Path, mapping: ColumnMapping, fmt: ExportFormat, limits: ImportLimits, given: Given
 ) -> _Source:
     with file_errors(path, what="an export file", error=ErpImportError):
-        source = _SOURCES[fmt](path, mapping, limits)
+        source = _SOURCES[fmt](path, mapping, limits, given)
     try:
         _check_columns(path, mapping, source, fmt)
     except ErpImportError:
@@ -526,6 +578,12 @@ def _check_columns(path: Path, mapping: ColumnMapping, source: _Source, fmt: str
         "the header" if fmt in ("csv", "xlsx") else f"any of the first {KEY_SCAN_RECORDS:,} records"
     )
     for target, column in mapping.columns.items():
+        if column not in source.keys and source.one_column is not None:
+            line, instead = source.one_column
+            raise ErpImportError(
+                f"{path}:{line}: the header is one column: is the delimiter {instead!r}? "
+                "(use --delimiter)"
+            )
         if column not in source.keys:
             shown = ", ".join(repr(k) for k in sorted(source.keys, key=str)[:30])
             raise ErpImportError(

@@ -49,11 +49,18 @@ def test_a_historian_batch_pushed_over_http_is_stored(env: ApiEnv) -> None:
     wait_for(lambda: scalar(env.settings, count) == 120, 30, "120 readings stored")
     got = env.client.get(
         "/v1/readings",
-        params={"meter": "refinery-fuel-gas", "limit": 5},
+        params={"meter": "refinery-fuel-gas", "limit": 5, "since": rows[0]["ts"]},
         headers=env.auth(SUPPLIER),
     )
     assert got.status_code == 200
     assert [x["value"] for x in got.json()] == [3000.0] * 5
+    pushed = [datetime.fromisoformat(x["ts"]) for x in rows]
+    assert [datetime.fromisoformat(x["ts"]) for x in got.json()] == pushed[:5]  # oldest first
+    link = got.headers["link"]  # the next page: keyset, after the last reading of this one
+    assert link.startswith("</v1/readings?")
+    assert link.endswith('>; rel="next"')
+    after = env.client.get(link[1 : link.index(">")], headers=env.auth(SUPPLIER))
+    assert [datetime.fromisoformat(x["ts"]) for x in after.json()] == pushed[5:10]
 
 
 def test_a_company_cannot_push_for_or_read_another_companys_meters(env: ApiEnv) -> None:

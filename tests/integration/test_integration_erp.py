@@ -1,5 +1,6 @@
-"""``symbiosis import`` of a 100,000-row ERP export on the real stack: offers stored, bad rows
-reported by line and rejected with their reason, progress shown."""
+"""``symbiosis import`` of a 100,000-row ERP export on the real stack: the company's sites read
+from the registry on Kafka, offers stored, bad rows reported by line and rejected with their
+reason, progress shown."""
 
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ingest.erp.samples import MAPPING, expected_bad_field, write_erp_file
+from domain.errors import ErpImportError
+from ingest.erp.samples import COMPANY, MAPPING, expected_bad_field, sample_park, write_erp_file
+from ingest.erp.sites import sites_in_registry
+from ingest.registry_publisher import RegistryPublisher
 from runtime.settings import Settings
+from schemas.registry import Park
 from schemas.rejections import Rejection
 from sinks.consumer import Sink
 from tests.helpers import consume_all, isolated, scalar, wait_for
@@ -26,10 +31,32 @@ pytestmark = pytest.mark.integration
 ROWS = 100_000
 
 
+def register_sample_park(settings: Settings) -> None:
+    """Publish the sample exports' sites (all :data:`COMPANY`'s) to the registry topics."""
+    publisher = RegistryPublisher(settings.kafka_bootstrap, settings.topics)
+    try:
+        publisher.park(Park.model_validate(sample_park()))
+        publisher.flush()
+    finally:
+        publisher.close()
+
+
+def test_the_company_sites_are_read_from_the_registry(stack: Settings) -> None:
+    settings = isolated(stack, "erp-sites")
+    ensure_topics(settings.kafka_bootstrap, settings.topics.configs(), settings.partitions)
+    with pytest.raises(ErpImportError, match=f"company {COMPANY!r} has no site in the registry"):
+        sites_in_registry(settings, COMPANY)
+    register_sample_park(settings)
+    assert sites_in_registry(settings, COMPANY) == {"board-plant", "kiln-2", "sawmill-north"}
+    with pytest.raises(ErpImportError, match="company 'other-co' has no site in the registry"):
+        sites_in_registry(settings, "other-co")
+
+
 def test_a_100k_row_export_is_stored_except_its_bad_rows(stack: Settings, tmp_path: Path) -> None:
     settings = isolated(stack, "erp", sink_flush_s=0.2)
     topics = settings.topics
     ensure_topics(settings.kafka_bootstrap, topics.configs(), settings.partitions)
+    register_sample_park(settings)  # the import checks every row's site against the registry
 
     export = tmp_path / "stock.csv"
     bad_lines = write_erp_file(export, ROWS, "csv", bad_every=997)
@@ -43,7 +70,7 @@ def test_a_100k_row_export_is_stored_except_its_bad_rows(stack: Settings, tmp_pa
     try:
         done = subprocess.run(
             [str(Path(sys.executable).parent / "symbiosis"), "import", str(export),
-             "--mapping", str(mapping), "--errors", str(report)],
+             "--mapping", str(mapping), "--company", COMPANY, "--errors", str(report)],
             env={**os.environ, **settings.child_env()}, capture_output=True, text=True,
             timeout=600, check=False,
         )  # fmt: skip
@@ -60,6 +87,8 @@ def test_a_100k_row_export_is_stored_except_its_bad_rows(stack: Settings, tmp_pa
         progress = [ln for ln in done.stderr.splitlines() if ln.startswith("importing stock.csv")]
         assert len(progress) >= 5, done.stderr[:2000]  # one line per tenth of the file
         assert progress[-1].endswith(f"{ROWS:,} rows")
+        assert "stock.csv: encoding utf-8 (detected" in done.stderr
+        assert "delimiter ',' (detected" in done.stderr
 
         with report.open() as f:
             listed = list(csv.DictReader(f))

@@ -194,8 +194,9 @@ def test_kill_9_of_the_worker_mid_stream_loses_and_duplicates_nothing(
     pipeline.restart("streams")
     thread.join(120)
     assert acked, "producer did not finish"
-    # a worker whose lag stops falling is restarted again, as a liveness probe would (README:
-    # faust-streaming 0.15 can stall restoring its tables); the guarantees below still hold
+    # a worker whose lag stops falling is restarted again, as a liveness probe would
+    # (docs/operations.md: faust-streaming 0.15 can stall restoring its tables); the guarantees
+    # below still hold
     pipeline.wait_caught_up(acked[0], timeout_s=600, restart_stalled="streams")
     _check_exactly_once_and_ledger(pipeline, acked[0], pipeline.settings.ledger_window_s)
 

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from domain.alerting import AlertTracker, LifecycleEvent, _alert_id, _PairState
 from domain.benefits import estimate
 from domain.errors import SymbiosisError
+from domain.figures import rounded_benefit, significant
 from domain.generate import ANCHOR, generate_park
 from domain.geo import haversine_km
 from domain.matching import Match, Matcher
@@ -180,9 +181,9 @@ class ReferenceBook:
         return Alert(
             alert_id=ev.alert_id, idempotency_key=ev.idempotency_key, event=AlertEvent(ev.event),
             stream=ev.stream, need=ev.need, kind=stream.kind, available=entry.available,
-            unit=stream.unit, quantity=quantity, need_unit=need_unit, distance_km=distance,
-            benefit=benefit, supplier_company=site.company if site.disclose_identity else None,
-            ts=entry.updated_at,
+            unit=stream.unit, quantity=significant(quantity), need_unit=need_unit,
+            distance_km=significant(distance), benefit=rounded_benefit(benefit),
+            supplier_company=site.company if site.disclose_identity else None, ts=entry.updated_at,
         )  # fmt: skip
 
 
@@ -384,3 +385,14 @@ def test_the_revision_counts_every_change_to_the_state():
     unchanged = tracker.revision
     assert observe(tracker, "s", ANCHOR + timedelta(seconds=13), [], []) == []
     assert tracker.revision == unchanged
+
+
+def test_published_figures_carry_no_float_noise() -> None:
+    """A sum of floats (0.1 + 0.2 ...) is published at six significant figures."""
+    from domain.figures import significant
+
+    assert significant(2950.0000000000155) == 2950.0
+    assert significant(0.1 + 0.2) == 0.3
+    assert significant(123456789.0) == 123457000.0
+    assert significant(-0.000123456789) == -0.000123457
+    assert significant(0.0) == 0.0

@@ -6,12 +6,13 @@ import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from domain.park import bundled_park_path
+from domain.park import bundled_park_path, load_park
 from symbiosis.cli import app
 
 runner = CliRunner()
@@ -95,9 +96,58 @@ def test_park_check_bad_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("command", [["park", "check"], ["match"]])
 def test_missing_file_is_a_clear_error(tmp_path: Path, command: list[str]) -> None:
     result = runner.invoke(app, [*command, str(tmp_path / "nope.yaml")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # the file cannot be read: usage, not a problem in a park
     assert result.stderr.strip() == f"{tmp_path / 'nope.yaml'}: no such file"
     assert "Traceback" not in result.output
+
+
+def test_park_check_json_of_a_valid_park() -> None:
+    result = runner.invoke(app, ["park", "check", KALUNDBORG, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["file"], report["ok"], report["problems"]) == (KALUNDBORG, True, [])
+    summary = report["summary"]
+    assert summary["park"].startswith("Kalundborg Symbiosis")
+    assert (summary["problems"], summary["sites"], summary["companies"]) == (0, 12, 10)
+    assert (summary["streams"], summary["needs"], summary["exchanges"]) == (14, 12, 2)
+    assert set(summary["kinds"]) == {"heat", "steam", "water", "material", "gas"}
+    assert sum(k["streams"] for k in summary["kinds"].values()) == 14
+
+
+def test_park_check_json_lists_problems_as_objects(tmp_path: Path) -> None:
+    path = write(tmp_path, BAD_PARK.replace("temperature_c: 90", "temperature_c: hot"))
+    result = runner.invoke(app, ["park", "check", str(path), "--json"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False
+    assert report["summary"] == {"problems": 2}
+    assert report["problems"][0] == {
+        "file": str(path),
+        "line": 11,
+        "path": "sites[0].streams[0].unit",
+        "reason": "'MWW' is not a unit pint understands; did you mean 'MW'?",
+    }
+    assert report["problems"][1]["path"] == "sites[0].streams[0].temperature_c"
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "line", "reason"),
+    [
+        (None, 2, None, "no such file"),
+        ("park: x\nsites: [\n", 1, 3, "YAML syntax error: "),
+    ],
+)
+def test_park_check_json_of_an_unreadable_file(
+    tmp_path: Path, text: str | None, code: int, line: int | None, reason: str
+) -> None:
+    path = tmp_path / "park.yaml"
+    if text is not None:
+        path.write_text(text)
+    result = runner.invoke(app, ["park", "check", str(path), "--json"])
+    assert result.exit_code == code
+    (problem,) = json.loads(result.stdout)["problems"]
+    assert (problem["file"], problem["line"], problem["path"]) == (str(path), line, "")
+    assert problem["reason"].startswith(reason)
 
 
 def test_usage_error_exits_2() -> None:
@@ -255,7 +305,7 @@ def test_schemas_export_unwritable(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
     result = runner.invoke(app, ["schemas", "export", str(blocker / "sub")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # the environment, not a problem in the input
     assert "cannot write schemas" in result.stderr
 
 
@@ -306,6 +356,17 @@ def test_match_values_follow_the_park_file() -> None:
     assert 0.3 < float(str(by_pair["asnaes-warm-water", "fish-farm-heat"]["distance_km"])) < 0.7
 
 
+def test_match_prints_figures_without_noise_or_false_precision() -> None:
+    for line in match_lines(KALUNDBORG):
+        for key in ("available", "quantity", "co2e_t_per_yr"):
+            value = line[key]
+            if value is None:
+                continue
+            mantissa = repr(abs(value)).split("e")[0]  # the shortest text giving the float
+            digits = mantissa.replace(".", "").strip("0")
+            assert len(digits) <= 6, (key, value)  # six significant figures at most
+
+
 def test_match_on_a_bad_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["match", str(write(tmp_path, BAD_PARK))])
     assert result.exit_code == 1
@@ -347,3 +408,64 @@ def test_committed_docs_schemas_are_up_to_date(tmp_path: Path) -> None:
         if not (docs / p.name).is_file() or (docs / p.name).read_bytes() != p.read_bytes()
     ]
     assert not stale, f"run `symbiosis schemas export docs/schemas` to refresh {stale}"
+
+
+# --- match --explain ---------------------------------------------------------------------------
+
+WHY_UNMATCHED = {  # need -> (the stream it would take, the rule that refuses it, words said)
+    "refinery-hp-steam": ("asnaes-steam", "temperature", "250 °C < 320 °C + 5 K"),
+    "inbicon-steam": ("asnaes-steam", "company", "same company (orsted)"),
+    "asnaes-fuel-gas": ("refinery-fuel-gas", "quantity", "3000 m^3/h available < 5000 m^3/h"),
+    "argo-sludge-fuel": ("refinery-oily-sludge", "ewc", "05 01 06* is hazardous"),
+    "aalborg-fly-ash": ("asnaes-fly-ash", "distance", "km > the need's 100 km"),
+}
+
+
+def explain(need: str) -> dict[str, Any]:
+    result = runner.invoke(app, ["match", KALUNDBORG, "--explain", need, "--json"])
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.stdout))
+
+
+@pytest.mark.parametrize("need", sorted(WHY_UNMATCHED))
+def test_explain_says_why_a_need_is_not_matched(need: str) -> None:
+    report = explain(need)
+    assert report["need"] == need
+    by_stream = {s["stream"]: s for s in report["streams"]}
+    assert len(by_stream) == 14  # every stream of the park
+    assert not any(s["match"] for s in report["streams"])
+    stream, rule, words = WHY_UNMATCHED[need]
+    failed = {c["rule"]: c["detail"] for c in by_stream[stream]["checks"] if not c["ok"]}
+    assert rule in failed, failed
+    assert words in failed[rule]
+
+
+def test_explain_agrees_with_match_for_every_need() -> None:
+    pairs = {(str(m["stream"]), str(m["need"])) for m in match_lines(KALUNDBORG)}
+    for need in load_park(Path(KALUNDBORG)).needs:
+        report = explain(need.id)
+        matched = {(s["stream"], need.id) for s in report["streams"] if s["match"]}
+        assert matched == {p for p in pairs if p[1] == need.id}, need.id
+        for s in report["streams"]:
+            checks = s["checks"]
+            assert "matcher" not in {c["rule"] for c in checks}  # the rules agree with it
+            assert s["match"] == all(c["ok"] for c in checks)
+            assert (s["quantity"] is not None) == s["match"]
+
+
+def test_explain_as_a_table_for_a_person() -> None:
+    result = runner.invoke(
+        app, ["match", KALUNDBORG, "--explain", "novo-steam"], env={"COLUMNS": "120"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "need novo-steam of novo-nordisk" in result.stdout
+    row = next(line for line in result.stdout.splitlines() if "asnaes-steam" in line)
+    assert "yes" in row
+    assert "20 MW at 3.2 km" in row
+    assert "same company (novo-nordisk)" in result.stdout  # its own stream, refused
+
+
+def test_explain_an_unknown_need_is_a_usage_error() -> None:
+    result = runner.invoke(app, ["match", KALUNDBORG, "--explain", "novo-stem"])
+    assert result.exit_code == 2
+    assert result.stderr.strip().endswith("no need 'novo-stem'; did you mean 'novo-steam'?")

@@ -42,7 +42,7 @@ from ingest.erp import (
     read_offers,
     slugify,
 )
-from ingest.erp.samples import MAPPING, expected_bad_field, write_erp_file
+from ingest.erp.samples import MAPPING, expected_bad_field, write_erp_file, write_sample_park
 from schemas.common import SLUG_PATTERN
 from schemas.offers import Offer
 from schemas.rejections import Rejection
@@ -146,10 +146,10 @@ def test_documented_example_mapping_reads_the_documented_example_file() -> None:
         ({"defaults": {"id": "x"}}, r"'id' cannot be a constant"),
         ({"defaults": {"unit": "tonnez"}}, r"defaults\.unit: 'tonnez' is not a unit"),
         ({"defaults": {"available_from": "soon"}}, r"defaults\.available_from: 'soon' is not a"),
-        ({"format": "xls"}, r"format: Input should be 'csv', 'json', 'jsonl' or 'xlsx'"),
+        ({"format": "xls"}, r"format: must be one of: csv, json, jsonl, xlsx"),
         ({"delimiter": ";;"}, r"delimiter: .*at most 1 character"),
-        ({"decimal_comma": "maybe"}, r"decimal_comma: Input should be a valid boolean"),
-        ({"colums": {}}, r"colums: Extra inputs are not permitted"),
+        ({"decimal_comma": "maybe"}, r"decimal_comma: must be true or false"),
+        ({"colums": {}}, r"colums: unknown key \(did you mean 'columns'\?\)"),
     ],
 )
 def test_mapping_errors_name_the_file_and_field(
@@ -553,10 +553,14 @@ def test_bad_rows_name_the_source_column_and_every_problem(tmp_path: Path) -> No
     offers, errors = split(read_simple(tmp_path, rows))
     assert [o.id for o in offers] == ["g", "a"]
     found = {e.line: e for e in errors}
-    assert found[2].field == "EWC"
-    assert "99 99 99 is not on the European List of Waste" in found[2].reason
-    assert "Qty: Input should be greater than 0" in found[2].reason
-    assert "Unit: 'tonnez' is not a unit" in found[2].reason
+    assert [p.field for p in found[2].problems] == ["EWC", "Qty", "Unit"]  # each on its own
+    ewc, qty, unit = (p.reason for p in found[2].problems)
+    assert ewc == "99 99 99 is not on the European List of Waste"
+    assert qty.startswith("must be greater than 0")
+    assert unit.startswith("'tonnez' is not a unit")
+    assert (
+        found[2].summary().startswith("EWC: 99 99 99 is not on the European List of Waste; Qty: ")
+    )
     assert (found[3].field, found[3].reason) == (
         "Until",
         "available_until is not after available_from",
@@ -578,18 +582,22 @@ def test_bytes_not_in_the_encoding_are_a_bad_row_not_a_crash(tmp_path: Path) -> 
     path.write_bytes(
         (HEADER + "a,p,Gips für Platten,,,1,t,,\nb,p,Gypsum,,,1,t,,\n").encode("cp1252")
     )
-    offers, errors = split(list(read_offers(path, ColumnMapping.model_validate(SIMPLE))))
+    told = ColumnMapping.model_validate({**SIMPLE, "encoding": "utf-8"})
+    offers, errors = split(list(read_offers(path, told)))
     assert [o.id for o in offers] == ["b"]
     assert (errors[0].line, errors[0].field) == (2, "Text")
     assert "encoding" in errors[0].reason
-    fixed = ColumnMapping.model_validate({**SIMPLE, "encoding": "cp1252"})
-    offers, errors = split(list(read_offers(path, fixed)))
-    assert not errors
-    assert offers[0].description == "Gips für Platten"
+    for fixed in (
+        ColumnMapping.model_validate({**SIMPLE, "encoding": "cp1252"}),
+        ColumnMapping.model_validate(SIMPLE),
+    ):
+        offers, errors = split(list(read_offers(path, fixed)))  # given, or detected
+        assert not errors
+        assert offers[0].description == "Gips für Platten"
 
 
 def test_defaults_fill_missing_columns_and_empty_cells(tmp_path: Path) -> None:
-    path = write_csv(tmp_path, "Text,Qty,Unit\nGypsum,1,\nFly ash,2,m^3\n", "Stock 2025.csv")
+    path = write_csv(tmp_path, "Text,Qty,Unit\nGypsum,1,\nFly ash,2,t/d\n", "Stock 2025.csv")
     m = ColumnMapping.model_validate(
         {
             "columns": {"description": "Text", "quantity": "Qty", "unit": "Unit"},
@@ -600,7 +608,7 @@ def test_defaults_fill_missing_columns_and_empty_cells(tmp_path: Path) -> None:
     assert not errors
     assert [(o.id, o.site, o.unit) for o in offers] == [
         ("stock-2025-2", "board-plant", "t"),
-        ("stock-2025-3", "board-plant", "m^3"),
+        ("stock-2025-3", "board-plant", "t/d"),
     ]
 
 
@@ -635,6 +643,11 @@ def cli_files(tmp_path: Path, rows: int = 40, bad_every: int = 9) -> tuple[Path,
     return data, write_mapping(tmp_path, MAPPING), bad
 
 
+def company(tmp_path: Path) -> list[str]:
+    """``--company`` and ``--park``: the sample exports' company and its sites."""
+    return ["--company", "board-co", "--park", str(write_sample_park(tmp_path / "park.yaml"))]
+
+
 def last_json(stdout: str) -> dict[str, Any]:
     result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
     return result
@@ -645,8 +658,9 @@ def test_cli_dry_run_reports_bad_rows_and_exits_1(tmp_path: Path) -> None:
     report = tmp_path / "errors.csv"
     result = runner.invoke(
         app,
-        ["import", str(data), "--mapping", str(mapping_path), "--dry-run", "--errors", str(report)],
-    )
+        ["import", str(data), "--mapping", str(mapping_path), "--dry-run", "--errors", str(report),
+         *company(tmp_path)],
+    )  # fmt: skip
     assert result.exit_code == 1, result.output
     offers = [o for o in read_offers(data, load_mapping(mapping_path)) if isinstance(o, Offer)]
     review = [o for o in offers if o.classification and o.classification.needs_review]
@@ -679,7 +693,9 @@ def test_cli_dry_run_reports_bad_rows_and_exits_1(tmp_path: Path) -> None:
 
 def test_cli_clean_file_exits_0(tmp_path: Path) -> None:
     data, mapping_path, _ = cli_files(tmp_path, rows=10, bad_every=0)
-    result = runner.invoke(app, ["import", str(data), "-m", str(mapping_path), "--dry-run"])
+    result = runner.invoke(
+        app, ["import", str(data), "-m", str(mapping_path), "--dry-run", *company(tmp_path)]
+    )
     assert result.exit_code == 0, result.output
     assert last_json(result.stdout)["offers"] == 10
 
@@ -689,11 +705,15 @@ def test_cli_file_level_errors_exit_2_naming_file_and_column(tmp_path: Path) -> 
     broken = write_mapping(
         tmp_path, {"columns": {**MAPPING["columns"], "quantity": "Quantity"}}, "broken.yaml"
     )
-    result = runner.invoke(app, ["import", str(data), "-m", str(broken), "--dry-run"])
+    result = runner.invoke(
+        app, ["import", str(data), "-m", str(broken), "--dry-run", *company(tmp_path)]
+    )
     assert result.exit_code == 2
     assert f"{data}: column 'Quantity' (mapped to quantity) is not in the header" in result.stderr
     assert result.stdout == ""
-    result = runner.invoke(app, ["import", str(tmp_path / "no.csv"), "-m", str(broken)])
+    result = runner.invoke(
+        app, ["import", str(tmp_path / "no.csv"), "-m", str(broken), *company(tmp_path)]
+    )
     assert result.exit_code == 2
     assert "no.csv: no such file" in result.stderr
 
@@ -701,7 +721,8 @@ def test_cli_file_level_errors_exit_2_naming_file_and_column(tmp_path: Path) -> 
 def test_cli_help_explains_the_mapping_file() -> None:
     result = runner.invoke(app, ["import", "--help"], terminal_width=120)
     assert result.exit_code == 0
-    for text in ("--mapping", "--dry-run", "--errors", "--batch", "columns:", "defaults:"):
+    for text in ("--mapping", "--company", "--park", "--dry-run", "--json", "--encoding",
+                 "--delimiter", "--errors", "--batch", "columns:", "defaults:"):  # fmt: skip
         assert text in result.stdout
 
 
@@ -736,10 +757,12 @@ class FakePublisher:
 def test_cli_publishes_offers_and_rejections_in_acknowledged_chunks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(import_cmd, "Publisher", FakePublisher)
+    monkeypatch.setattr(import_cmd, "open_publisher", lambda settings: FakePublisher("kafka"))
     FakePublisher.instances.clear()
     data, mapping_path, bad = cli_files(tmp_path, rows=25, bad_every=5)
-    result = runner.invoke(app, ["import", str(data), "-m", str(mapping_path), "--batch", "8"])
+    result = runner.invoke(
+        app, ["import", str(data), "-m", str(mapping_path), "--batch", "8", *company(tmp_path)]
+    )
     assert result.exit_code == 1, result.output
     summary = last_json(result.stdout)
     assert summary["offers"] == summary["published"] == 20
@@ -876,8 +899,8 @@ def test_invalid_utf8_in_one_row_rejects_that_row_naming_the_column(tmp_path: Pa
     assert offers[1].description == "Ash \ufffd"
     assert [(e.line, e.field) for e in errors] == [(3, "Text"), (4, "Until")]
     assert errors[0].reason == (
-        "not valid utf-8: byte 0xC3 in \"Gips f\\xc3(r Platten\"; set 'encoding' in the mapping "
-        "(e.g. cp1252)"
+        "not valid utf-8: byte 0xC3 in \"Gips f\\xc3(r Platten\"; set --encoding or 'encoding' in "
+        "the mapping (e.g. cp1252)"
     )
     assert errors[1].reason.startswith('not valid utf-8: byte 0xFF in "\\xff"')
     assert errors[0].raw["Text"] == "Gips f\\xc3(r Platten"  # the bytes shown, not replaced
@@ -887,12 +910,15 @@ def test_invalid_utf8_in_one_row_rejects_that_row_naming_the_column(tmp_path: Pa
 def test_invalid_bytes_in_the_header_or_a_json_lines_record(tmp_path: Path) -> None:
     header = tmp_path / "h.csv"
     header.write_bytes(HEADER.encode().replace(b"Text", b"T\xe4xt") + b"a,p,x,,,1,t,,\n")
+    utf8 = {**SIMPLE, "encoding": "utf-8"}  # told UTF-8 (otherwise: detected as cp1252)
     with pytest.raises(ErpImportError) as info:
-        read_offers(header, ColumnMapping.model_validate(SIMPLE))
+        read_offers(header, ColumnMapping.model_validate(utf8))
     assert str(info.value) == (
-        f"{header}:1: the header is not valid utf-8: byte 0xE4 in \"T\\xe4xt\"; set 'encoding' "
-        "in the mapping (e.g. cp1252)"
+        f'{header}:1: the header is not valid utf-8: byte 0xE4 in "T\\xe4xt"; set --encoding '
+        "or 'encoding' in the mapping (e.g. cp1252)"
     )
+    with pytest.raises(ErpImportError, match=r"column 'Text' .* \(did you mean 'Täxt'\?\)"):
+        read_offers(header, ColumnMapping.model_validate(SIMPLE))
     lines = tmp_path / "s.jsonl"
     lines.write_bytes(
         b'{"No": "a", "Plant": "p", "Text": "Gips f\xfcr", "Qty": 1, "Unit": "t"}\n'
@@ -900,7 +926,9 @@ def test_invalid_bytes_in_the_header_or_a_json_lines_record(tmp_path: Path) -> N
         b'{"No": "b", "Plant": "p", "Text": "Gypsum", "Qty": 1, "Unit": "t"}\n'
     )
     keys = {"No", "Plant", "Text", "Qty", "Unit"}
-    m = ColumnMapping(columns={k: v for k, v in SIMPLE["columns"].items() if v in keys})
+    m = ColumnMapping(
+        columns={k: v for k, v in SIMPLE["columns"].items() if v in keys}, encoding="utf-8"
+    )
     offers, errors = split(list(read_offers(lines, m)))
     assert [o.id for o in offers] == ["b"]
     assert [(e.line, e.field) for e in errors] == [(1, "Text"), (2, ROW_FIELD)]
@@ -951,14 +979,18 @@ def test_cli_errors_report_does_not_carry_formulas(tmp_path: Path) -> None:
     )
     mapping_path = write_mapping(tmp_path, {"columns": hostile})
     report = tmp_path / "errors.csv"
+    park = {"park": "p", "sites": [{"id": "p", "name": "p", "company": "c", "lat": 1, "lon": 1}]}
+    park_path = write_mapping(tmp_path, park, "park.yaml")
     result = runner.invoke(
-        app, ["import", str(data), "-m", str(mapping_path), "--dry-run", "--errors", str(report)]
-    )
+        app,
+        ["import", str(data), "-m", str(mapping_path), "--dry-run", "--errors", str(report),
+         "--company", "c", "--park", str(park_path)],
+    )  # fmt: skip
     assert result.exit_code == 1, result.output
     with report.open(newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
     assert [r if not r[2].startswith("needs review:") else r[:2] for r in rows[1:]] == [
-        ["2", "'-Qty", "Input should be greater than 0 (got 0.0)"],
+        ["2", "'-Qty", "must be greater than 0 (got 0.0)"],
         ["3", "'+Text", "required, but the cell is empty"],
         ["4", "'+Text"],  # Gypsum: FGD (10 01 05) or construction (17 08 02)? a question
         ["5", "(row)", "6 cells, but the header has 5 columns"],

@@ -308,7 +308,7 @@ DEMO_MATCHES = [
         14610.0,
         "t/yr",
         1.663,
-        15.4538185,
+        15.4538,
     ),
     (
         "asnaes-gypsum",
@@ -319,13 +319,13 @@ DEMO_MATCHES = [
         36525.0,
         "t/yr",
         2.508,
-        34.8161794,
+        34.8162,
     ),
-    ("asnaes-steam", "fish-farm-heat", "steam", 35.0, "MW", 10.0, "MW", 0.493, 19243.2757),
-    ("asnaes-steam", "kf-district-heat", "steam", 35.0, "MW", 35000.0, "kW", 2.464, 67351.4648),
-    ("asnaes-steam", "novo-steam", "steam", 35.0, "MW", 20.0, "MW", 3.178, 40698.4221),
-    ("asnaes-warm-water", "fish-farm-heat", "heat", 8.0, "MW", 8.0, "MW", 0.493, 15394.6205),
-    ("kf-sludge", "farms-fertiliser", "material", 40.0, "t/d", 14610.0, "t/yr", 2.999, 13.0390678),
+    ("asnaes-steam", "fish-farm-heat", "steam", 35.0, "MW", 10.0, "MW", 0.493, 19243.3),
+    ("asnaes-steam", "kf-district-heat", "steam", 35.0, "MW", 35000.0, "kW", 2.464, 67351.5),
+    ("asnaes-steam", "novo-steam", "steam", 35.0, "MW", 20.0, "MW", 3.178, 40698.4),
+    ("asnaes-warm-water", "fish-farm-heat", "heat", 8.0, "MW", 8.0, "MW", 0.493, 15394.6),
+    ("kf-sludge", "farms-fertiliser", "material", 40.0, "t/d", 14610.0, "t/yr", 2.999, 13.0391),
     (
         "kf-treated-effluent",
         "asnaes-reuse-water",
@@ -335,7 +335,7 @@ DEMO_MATCHES = [
         9600.0,
         "m^3/d",
         2.678,
-        1188.14364,
+        1188.14,
     ),
     (
         "novo-yeast-slurry",
@@ -346,7 +346,7 @@ DEMO_MATCHES = [
         43830.0,
         "t/yr",
         3.243,
-        37.7956903,
+        37.7957,
     ),
     (
         "novozymes-biomass",
@@ -357,7 +357,7 @@ DEMO_MATCHES = [
         146100.0,
         "t/yr",
         3.202,
-        126.725141,
+        126.725,
     ),
     (
         "refinery-cooling-water",
@@ -368,7 +368,7 @@ DEMO_MATCHES = [
         7200.0,
         "m^3/d",
         0.927,
-        402.648678,
+        402.649,
     ),
     (
         "refinery-fuel-gas",
@@ -379,7 +379,7 @@ DEMO_MATCHES = [
         2500.0,
         "m^3/h",
         2.116,
-        24243.2549,
+        24243.3,
     ),
 ]
 

@@ -281,6 +281,20 @@ def test_ewc_codes_are_checked_against_the_list() -> None:
     ]
 
 
+def test_an_ewc_code_on_heat_is_refused() -> None:
+    """An EWC code names a waste material: a heat stream with one is a mistake."""
+    text = edit(
+        "  - id: town\n",
+        "  - id: town\n    streams:\n      - id: town-boiler\n"
+        "        kind: heat\n        unit: MW\n        nominal: 5\n"
+        '        temperature_c: 90\n        ewc: "100102"\n',
+    )
+    [error] = errors_of(text)
+    line = line_of(text, 'ewc: "100102"', nth=2)
+    assert error.startswith(f"x.yaml:{line}: sites[1].streams[0].ewc: ")
+    assert "a heat stream has no EWC code (got 10 01 02)" in error
+
+
 def test_unquoted_ewc_codes_are_read_as_written() -> None:
     # Unquoted, YAML would read 020304 as the octal integer 66756 and 100102 as an int.
     text = edit('ewc: "100102"', "ewc: 020304")

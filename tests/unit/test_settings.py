@@ -3,7 +3,13 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from runtime.settings import Settings
+from runtime.settings import LogFormat, LogLevel, LogSettings, Settings
+
+
+@pytest.fixture(autouse=True)
+def _own_working_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Settings read ./.env: a checkout's .env must not leak into these tests."""
+    monkeypatch.chdir(tmp_path)
 
 
 def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -102,3 +108,72 @@ def test_security_settings_default_to_the_local_stack() -> None:
     assert s.mqtt_password.get_secret_value() == ""
     assert s.kafka_security_protocol == "PLAINTEXT"
     assert "m-secret" not in repr(Settings(mqtt_password="m-secret"))
+
+
+def test_dotenv_in_the_working_directory_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "# local overrides\n"
+        "SYMBIOSIS_APP_ID=from-dotenv\n"
+        "SYMBIOSIS_TOPICS__ALERTS='dot.alerts'\n"
+        "SYMBIOSIS_LOG_LEVEL=debug\n"
+    )
+    s = Settings()
+    assert s.app_id == "from-dotenv"
+    assert s.topics.alerts == "dot.alerts"
+    assert s.log_level is LogLevel.DEBUG
+
+
+def test_the_environment_wins_over_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("SYMBIOSIS_PARTITIONS=9\nSYMBIOSIS_APP_ID=from-dotenv\n")
+    monkeypatch.setenv("SYMBIOSIS_PARTITIONS", "3")
+    s = Settings()
+    assert (s.partitions, s.app_id) == (3, "from-dotenv")
+
+
+def test_names_no_setting_reads_in_dotenv_are_ignored(tmp_path: Path) -> None:
+    # another tool's variables and typos: warned about by the CLI, never fatal
+    (tmp_path / ".env").write_text("POSTGRES_PASSWORD=x\nSYMBIOSIS_KAFKA_BOOTSTRAPP=y\n")
+    assert Settings().kafka_bootstrap == "127.0.0.1:19092"
+
+
+def test_a_bad_value_in_dotenv_names_the_field(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("SYMBIOSIS_PARTITIONS=0\n")
+    with pytest.raises(ValidationError, match="partitions"):
+        Settings()
+
+
+def test_no_dotenv_is_no_error() -> None:
+    assert Settings().log_level is LogLevel.INFO
+
+
+@pytest.mark.parametrize(
+    ("level", "fmt", "expected"),
+    [
+        ("debug", "JSON", (LogLevel.DEBUG, LogFormat.JSON)),
+        ("Warning", "console", (LogLevel.WARNING, LogFormat.CONSOLE)),
+        ("ERROR", "Console", (LogLevel.ERROR, LogFormat.CONSOLE)),
+    ],
+)
+def test_log_settings_in_any_case(
+    monkeypatch: pytest.MonkeyPatch, level: str, fmt: str, expected: tuple[LogLevel, LogFormat]
+) -> None:
+    monkeypatch.setenv("SYMBIOSIS_LOG_LEVEL", level)
+    monkeypatch.setenv("SYMBIOSIS_LOG_FORMAT", fmt)
+    for settings in (LogSettings(), Settings()):
+        assert (settings.log_level, settings.log_format) == expected
+
+
+@pytest.mark.parametrize(("name", "value"), [("LOG_LEVEL", "loud"), ("LOG_FORMAT", "yaml")])
+def test_bad_log_settings_name_the_field(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(f"SYMBIOSIS_{name}", value)
+    with pytest.raises(ValidationError, match=name.lower()):
+        LogSettings()
+
+
+def test_child_env_passes_the_log_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = Settings(log_level="warning", log_format="json")
+    env = original.child_env()
+    assert (env["SYMBIOSIS_LOG_LEVEL"], env["SYMBIOSIS_LOG_FORMAT"]) == ("WARNING", "json")
+    assert _reproduce(monkeypatch, original) == original

@@ -1,0 +1,56 @@
+"""``symbiosis up | down | worker | sink | delivery``: help, and the background bookkeeping."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from symbiosis import background
+from symbiosis.cli import app
+from symbiosis.procs import alive
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    ("command", "words"),
+    [
+        ("up", "dashboard"),
+        ("down", "symbiosis up"),
+        ("worker", "stream worker"),
+        ("sink", "PostgreSQL sink"),
+        ("delivery", "webhook delivery"),
+    ],
+)
+def test_each_process_command_explains_itself(command: str, words: str) -> None:
+    done = runner.invoke(app, [command, "--help"])
+    assert done.exit_code == 0, done.output
+    assert words in " ".join(done.output.split())
+
+
+def test_up_refuses_a_park_and_no_park_together(tmp_path: Path) -> None:
+    park = tmp_path / "park.yaml"
+    park.write_text("park: x\n")
+    done = runner.invoke(app, ["up", "--no-stack", "--park", str(park), "--no-park"])
+    assert done.exit_code == 2
+
+
+def test_pid_files_track_live_processes_and_stop_them(tmp_path: Path) -> None:
+    folder = tmp_path / "run" / "app"
+    sleeper = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True
+    )
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    background.record(folder, "sink", sleeper.pid)
+    background.record(folder, "api", gone.pid)  # exited: a stale pid file
+    assert background.running(folder) == {"sink": sleeper.pid}
+    assert not (folder / "api.pid").exists()  # cleaned up on the look
+    assert background.stop_all(folder, timeout_s=10) == ["sink"]
+    sleeper.wait(timeout=10)
+    assert not alive(sleeper.pid)
+    assert background.running(folder) == {}
