@@ -369,9 +369,11 @@ def bench_erp(settings: Settings, rows: int, dry_run: bool) -> float:
         write_erp_file(export, rows, "csv", bad_every=997)
         mapping.write_text(yaml.safe_dump(MAPPING))
         park = write_sample_park(Path(tmp) / "park.yaml")
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            token = tokens.issue(conn, ERP_COMPANY, label="bench_ingest")
         cmd = [str(Path(sys.executable).parent / "symbiosis"), "import", str(export),
                "--mapping", str(mapping), "--company", ERP_COMPANY, "--park", str(park),
-               *(["--dry-run"] if dry_run else [])]  # fmt: skip
+               "--token", token, *(["--dry-run"] if dry_run else [])]  # fmt: skip
         t0 = time.perf_counter()
         done = subprocess.run(
             cmd, env={**os.environ, **settings.child_env()}, capture_output=True, check=False

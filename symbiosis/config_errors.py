@@ -84,6 +84,10 @@ def environment_problem(error: BaseException, settings_cls: type[BaseSettings]) 
     return None
 
 
+COMMAND_VARIABLES: Final = frozenset({"SYMBIOSIS_TOKEN"})
+"""Variables a command reads for one of its options, not settings (``import --token``)."""
+
+
 def variable_names(settings_cls: type[BaseSettings]) -> set[str]:
     """Every ``SYMBIOSIS_*`` variable ``settings_cls`` reads (nested models with ``__``)."""
     names: set[str] = set()
@@ -110,7 +114,7 @@ def unknown_variables(
     environ: Mapping[str, str], settings_cls: type[BaseSettings]
 ) -> list[tuple[str, str | None]]:
     """``(name, closest known name or None)`` of each ``SYMBIOSIS_*`` variable no setting reads."""
-    known = variable_names(settings_cls)
+    known = variable_names(settings_cls) | COMMAND_VARIABLES
     out = []
     for name in sorted(environ):
         if name.upper().startswith(PREFIX) and name.upper() not in known:

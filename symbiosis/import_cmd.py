@@ -35,6 +35,7 @@ from rich.table import Table
 from domain.errors import ErpImportError, SymbiosisError
 from ingest.acked_publisher import Publisher
 from ingest.erp import ErpExport, RowError, load_mapping
+from ingest.erp.authority import TOKEN_VARIABLE, check_authority
 from ingest.erp.connect import open_publisher
 from ingest.erp.mapping import check_encoding
 from ingest.erp.sites import sites_in_park, sites_in_registry
@@ -65,7 +66,8 @@ description and unit, in the description's language. A row is bad when a value i
 its kind, unit and EWC code cannot be true together (the rules of `park check`: a material in
 t or t/d, heat in MW or MWh, an EWC code for materials only), when no kind is given and the
 description does not say it surely, or when its site is not one of the --company's sites
-(registered on Kafka, or in the --park file). Good rows go to the offers topic, bad rows to
+(registered on Kafka, or in the --park file). Publishing needs the company's API token
+(--token, or SYMBIOSIS_TOKEN) or an operator's. Good rows go to the offers topic, bad rows to
 the rejected topic and to the --errors report (line,field,reason: one line per problem), and
 the first bad rows are listed on stderr. A material whose EWC code the classifier is unsure
 of is published without a code, with its three best candidates, and listed (stderr and
@@ -73,8 +75,8 @@ report) as "needs review". --dry-run publishes nothing and lists the offers it w
 (a table; with --json one JSON object per line). The encoding and the CSV delimiter are
 detected unless given (--encoding, --delimiter, or the mapping), and said on stderr. The last
 line on stdout is a JSON summary. Exit 0: all rows good; 1: some rejected, the rest
-published; 2: the file, mapping or park file cannot be read, the company has no site, or Kafka
-failed.
+published; 2: the file, mapping or park file cannot be read, the company has no site, the
+token is missing or not the company's, or Kafka failed.
 
 The mapping file (YAML or JSON) names the source column of each offer field (id, site,
 stream, kind, description, ewc, quantity, unit, available_from, available_until) and
@@ -381,16 +383,23 @@ def _open(
 
 
 def _connect(
-    stack: ExitStack, export: ErpExport, company: str, park: Path | None, dry_run: bool
-) -> Publisher | None:
+    stack: ExitStack, export: ErpExport, company: str, source: tuple[Path | None, str | None],
+    dry_run: bool,
+) -> Publisher | None:  # fmt: skip
     """Kafka's publisher (none for a dry run), and the company's sites checked on every row.
 
+    ``source`` is the park file (or None: the registry) and the API token; publishing needs
+    the company's own token or an operator's.
+
     Raises:
-        SymbiosisError: Kafka not reached within seconds (one line naming the address and
-            its setting), the park file is invalid, or the company has no site.
+        SymbiosisError: no token, or one not the company's; Kafka or the database not reached
+            within seconds (one line naming the address and its setting); the park file is
+            invalid, or the company has no site.
     """
+    park, token = source
     publisher = None
     if not dry_run:
+        check_authority(get_settings().database_url, token, company)
         publisher = open_publisher(get_settings())
         stack.callback(publisher.close)
     sites = sites_in_park(park, company) if park else sites_in_registry(get_settings(), company)
@@ -433,6 +442,18 @@ def import_file(
             metavar="PARK.yaml",
             help="Take the company's sites from this park file; unset: from the registry on Kafka.",
             show_default=False,
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar=TOKEN_VARIABLE,
+            metavar="TOKEN",
+            help="The company's API token (or an operator's), needed to publish; from "
+            f"{TOKEN_VARIABLE} when not given. A --dry-run needs none.",
+            show_default=False,
+            show_envvar=False,
         ),
     ] = None,
     dry_run: Annotated[
@@ -496,7 +517,7 @@ def import_file(
     with ExitStack() as stack:
         try:
             export, report = _open(stack, file, mapping, (encoding, delimiter, errors), stderr)
-            publisher = _connect(stack, export, company, park, dry_run)
+            publisher = _connect(stack, export, company, (park, token), dry_run)
         except SymbiosisError as e:
             raise _stop(str(e)) from e
         description = export.mapping.columns.get("description", "description")

@@ -100,6 +100,36 @@ def revoke(conn: Conn, prefix: str) -> int:
     return int(cur.rowcount)
 
 
+def lookup(conn: Conn, token: str) -> Principal | None:
+    """The caller behind ``token`` (one query, no cache), or ``None``: unknown or revoked.
+
+    For a command that acts for a company once (``symbiosis import``); the API uses
+    :class:`TokenVerifier`.
+
+    Raises:
+        psycopg.Error: the database cannot be reached or has no ``api_tokens`` table.
+    """
+    if not _TOKEN_SHAPE.fullmatch(token):
+        return None
+    return _principal(conn, token_sha256(token))
+
+
+def _principal(conn: Conn, digest: str) -> Principal | None:
+    row = conn.execute(
+        "SELECT role, company, prefix FROM api_tokens"
+        " WHERE token_sha256 = %s AND revoked_at IS NULL",
+        (digest,),
+    ).fetchone()
+    if row is None:
+        return None
+    role, company, prefix = row
+    return Principal(
+        "operator" if role == "operator" else "company",
+        str(company) if company is not None else None,
+        str(prefix),
+    )
+
+
 class TokenVerifier:
     """Looks tokens up in the database, caching answers for ``ttl_s``.
 
@@ -135,24 +165,14 @@ class TokenVerifier:
             if missed is not None and now - missed < self.ttl_s:
                 return None
         with self.pool.connection() as conn:
-            row = conn.execute(
-                "SELECT role, company, prefix FROM api_tokens"
-                " WHERE token_sha256 = %s AND revoked_at IS NULL",
-                (digest,),
-            ).fetchone()
+            principal = _principal(conn, digest)
         with self._lock:
             self._known.pop(digest, None)
             self._unknown.pop(digest, None)
-            if row is None:
+            if principal is None:
                 self._unknown[digest] = now
                 _bound(self._unknown, self.max_entries)
                 return None
-            role, company, prefix = row
-            principal = Principal(
-                "operator" if role == "operator" else "company",
-                str(company) if company is not None else None,
-                str(prefix),
-            )
             self._known[digest] = (now, principal)
             _bound(self._known, self.max_entries)
         return principal

@@ -12,10 +12,12 @@ import sys
 import threading
 from pathlib import Path
 
+import psycopg
 import pytest
 import yaml
 
 from domain.errors import ErpImportError
+from ingest.api import tokens
 from ingest.erp.samples import COMPANY, MAPPING, expected_bad_field, sample_park, write_erp_file
 from ingest.erp.sites import sites_in_registry
 from ingest.registry_publisher import RegistryPublisher
@@ -64,14 +66,26 @@ def test_a_100k_row_export_is_stored_except_its_bad_rows(stack: Settings, tmp_pa
     mapping.write_text(yaml.safe_dump(MAPPING))
     report = tmp_path / "bad.csv"
 
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        own, rival = (tokens.issue(conn, c, label="erp test") for c in (COMPANY, "rival-co"))
+    command = [
+        str(Path(sys.executable).parent / "symbiosis"), "import", str(export),
+        "--mapping", str(mapping), "--company", COMPANY, "--errors", str(report),
+    ]  # fmt: skip
+    env = {**os.environ, **settings.child_env()}
+    refused = subprocess.run(
+        command, env={**env, "SYMBIOSIS_TOKEN": rival}, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 2, refused.stderr[-2000:]  # another company's token
+    assert f"the token is 'rival-co''s, not {COMPANY!r}'s" in refused.stderr
+
     sink = Sink(settings)
     thread = threading.Thread(target=sink.run, daemon=True)
     thread.start()
     try:
         done = subprocess.run(
-            [str(Path(sys.executable).parent / "symbiosis"), "import", str(export),
-             "--mapping", str(mapping), "--company", COMPANY, "--errors", str(report)],
-            env={**os.environ, **settings.child_env()}, capture_output=True, text=True,
+            [*command, "--token", own], env=env, capture_output=True, text=True,
             timeout=600, check=False,
         )  # fmt: skip
         assert done.returncode == 1, done.stderr[-3000:]  # some rows were bad

@@ -238,3 +238,19 @@ def test_each_problem_of_a_row_is_its_own_report_line(tmp_path: Path) -> None:
     assert [(r[0], r[1]) for r in rows[1:]] == [("2", "EWC"), ("2", "Qty"), ("2", "Unit")]
     assert "99 99 99 is not on the European List of Waste" in rows[1][2]
     assert not any(f"{field}: " in r[2] for r in rows[1:] for field in ("Qty", "Unit"))
+
+
+def test_only_the_companys_own_token_or_an_operators_may_publish_its_offers() -> None:
+    from ingest.api.tokens import Principal
+    from ingest.erp.authority import authority_problem
+
+    own = Principal(role="company", company="board-co", prefix="sym_aaaaa")
+    rival = Principal(role="company", company="rival-co", prefix="sym_bbbbb")
+    operator = Principal(role="operator", company=None, prefix="sym_ccccc")
+    assert authority_problem(own, "board-co") is None
+    assert authority_problem(operator, "board-co") is None
+    assert authority_problem(rival, "board-co") == (
+        "the token is 'rival-co''s, not 'board-co''s: a company imports only its own stock "
+        "(use its token, or an operator's)"
+    )
+    assert "not valid (unknown or revoked)" in (authority_problem(None, "board-co") or "")

@@ -22,6 +22,7 @@ from ingest.erp import ColumnMapping, read_offers
 from ingest.erp.samples import MAPPING, write_erp_file
 from runtime.settings import get_settings
 from schemas.offers import Offer
+from symbiosis import import_cmd
 from symbiosis.cli import app
 
 runner = CliRunner()
@@ -231,6 +232,7 @@ def closed_port(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         port = s.getsockname()[1]
     bootstrap = f"127.0.0.1:{port}"
     monkeypatch.setenv("SYMBIOSIS_KAFKA_BOOTSTRAP", bootstrap)
+    monkeypatch.setattr(import_cmd, "check_authority", lambda url, token, company: None)
     get_settings.cache_clear()
     yield bootstrap
     get_settings.cache_clear()
@@ -267,3 +269,18 @@ def test_progress_is_plain_lines_when_stderr_is_not_a_terminal(tmp_path: Path) -
     progress = [ln for ln in result.stderr.splitlines() if ln.startswith("importing stock.csv")]
     assert len(progress) >= 3
     assert progress[-1].endswith("3,000 rows")
+
+
+def test_publishing_needs_a_token_and_a_dry_run_does_not(tmp_path: Path) -> None:
+    """Without a token nothing is published (not even Kafka is asked): one line, exit 2."""
+    data = tmp_path / "stock.csv"
+    write_erp_file(data, 3, "csv")
+    mapping = write_mapping(tmp_path, MAPPING)
+    result = runner.invoke(app, ["import", str(data), "-m", str(mapping), *company(tmp_path)],
+                           env={"SYMBIOSIS_TOKEN": ""})  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "publishing offers needs 'board-co''s API token" in result.stderr
+    assert "SYMBIOSIS_TOKEN" in result.stderr
+    dry = runner.invoke(app, ["import", str(data), "-m", str(mapping), "--dry-run",
+                              *company(tmp_path)], env={"SYMBIOSIS_TOKEN": ""})  # fmt: skip
+    assert dry.exit_code == 0, dry.output

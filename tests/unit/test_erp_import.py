@@ -758,6 +758,7 @@ def test_cli_publishes_offers_and_rejections_in_acknowledged_chunks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(import_cmd, "open_publisher", lambda settings: FakePublisher("kafka"))
+    monkeypatch.setattr(import_cmd, "check_authority", lambda url, token, company: None)
     FakePublisher.instances.clear()
     data, mapping_path, bad = cli_files(tmp_path, rows=25, bad_every=5)
     result = runner.invoke(
