@@ -312,6 +312,55 @@ def db_migrate() -> None:
     typer.echo(f"applied: {applied}" if applied else "up to date")
 
 
+@db_app.command("rebuild")
+def db_rebuild(
+    into: Annotated[
+        str,
+        typer.Option(
+            "--into",
+            metavar="DATABASE_URL",
+            help="libpq URL of the database to fill (created when missing); never the live "
+            "one (SYMBIOSIS_DATABASE_URL).",
+            show_default=False,
+        ),
+    ],
+    timeout: Annotated[
+        float, typer.Option(min=1, help="Give up after this many seconds (run again to finish).")
+    ] = 3600.0,
+) -> None:
+    """Recreate the readings, ledger, alerts and offers tables from the Kafka topics.
+
+    Replays the retained topics from their first offset into another database with the
+    sink's own write path, so it gets the rows the live sink stored (the Kafka log is the
+    source of truth). Rows already there are skipped: an interrupted rebuild is completed by
+    running it again. What the topics no longer retain cannot be rebuilt.
+    """
+    from sinks.rebuild import rebuild
+
+    settings = get_settings()
+    if psycopg.conninfo.conninfo_to_dict(into) == psycopg.conninfo.conninfo_to_dict(
+        settings.database_url
+    ):
+        raise fail("--into is the live database: give another one", code=EXIT_USAGE)
+    configure_logging()
+    err = Console(stderr=True, soft_wrap=True)
+
+    said = [-1]
+
+    def progress(done: int, total: int) -> None:
+        if done != said[0]:  # a line when it moves, not every second
+            said[0] = done
+            err.print(f"rebuild: {done:,} of {total:,} records", markup=False)
+
+    try:
+        stats = rebuild(settings, into, progress=progress, timeout_s=timeout)
+    except SymbiosisError as e:
+        raise fail(str(e), code=exit_code(e)) from e
+    typer.echo(json.dumps({"records": stats.records, "readings": stats.readings,
+                           "ledger": stats.ledger, "alerts": stats.alerts,
+                           "offers": stats.offers}))  # fmt: skip
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to the ``symbiosis`` app."""
     app.command("api")(api)

@@ -147,6 +147,57 @@ def group_lag_by_topic(
         admin.close()
 
 
+def end_offsets(
+    bootstrap: str, topics: Iterable[str], options: Mapping[str, Any] | None = None
+) -> dict[TopicPartition, int]:
+    """The next offset of every partition of ``topics`` (what a reader has when it is done)."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **(options or {})
+    )
+    try:
+        partitions = [
+            TopicPartition(t, p)
+            for t in topics
+            for p in sorted(consumer.partitions_for_topic(t) or ())
+        ]
+        return dict(consumer.end_offsets(partitions))
+    finally:
+        consumer.close()
+
+
+def short_of(
+    bootstrap: str,
+    group: str,
+    targets: Mapping[TopicPartition, int],
+    options: Mapping[str, Any] | None = None,
+) -> int:
+    """Records ``group`` has still to commit before it reaches ``targets`` (0: there)."""
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=10_000, **(options or {})
+    )
+    try:
+        committed = admin.list_group_offsets(group).get(group, {})
+    finally:
+        admin.close()
+    short = 0
+    for tp, target in targets.items():
+        meta = committed.get(tp)
+        done = meta.offset if meta is not None and meta.offset >= 0 else 0
+        short += max(target - done, 0)
+    return short
+
+
+def delete_group(bootstrap: str, group: str, options: Mapping[str, Any] | None = None) -> None:
+    """Delete a consumer group that has no members (its committed offsets go with it)."""
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=10_000, **(options or {})
+    )
+    try:
+        admin.delete_groups([group])
+    finally:
+        admin.close()
+
+
 def group_state(bootstrap: str, group: str, options: Mapping[str, Any] | None = None) -> str | None:
     """The consumer group's state (``Stable``, ``PreparingRebalance``, ``Empty``...), or None."""
     admin = KafkaAdminClient(

@@ -67,8 +67,18 @@ class ProblemResponse(JSONResponse):
     media_type = PROBLEM_JSON
 
 
+RETRY_UNAVAILABLE_S: Final = 5
+"""``Retry-After`` of a 503 (Kafka or the database away): soon, but not in a tight loop."""
+
+
 def respond(status: int, body: ErrorBody, headers: Mapping[str, str] | None = None) -> JSONResponse:
-    """An error answer (``body`` may be a subclass with more members, e.g. a push's counts)."""
+    """An error answer (``body`` may be a subclass with more members, e.g. a push's counts).
+
+    A 503 always says when to retry (``Retry-After``, :data:`RETRY_UNAVAILABLE_S` unless the
+    raiser gave one), so a historian backs off instead of hammering a door whose Kafka is away.
+    """
+    if status == 503 and not any(k.lower() == "retry-after" for k in headers or {}):
+        headers = {**(headers or {}), "Retry-After": str(RETRY_UNAVAILABLE_S)}
     return ProblemResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
 
 

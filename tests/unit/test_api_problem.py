@@ -193,3 +193,20 @@ def test_pydantic_errors_read_as_plain_sentences(error: dict[str, Any], reason: 
     from domain.wording import reason_of
 
     assert reason_of(error) == reason
+
+
+def test_a_push_while_kafka_is_away_is_a_503_that_says_when_to_retry(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from domain.errors import UnavailableError
+
+    def away(topic: str, key: str | None, value: bytes | None) -> object:
+        raise UnavailableError(f"Kafka did not take a record for {topic}")
+
+    monkeypatch.setattr(api.kafka, "send", away)
+    push = {"readings": [{"meter": "gas-1", "ts": "2026-01-01T00:00:00Z", "value": 5.0,
+                          "unit": "m^3/h"}]}  # fmt: skip
+    r = api.client.post("/v1/readings", json=push, headers={"Authorization": "Bearer refco"})
+    body = assert_problem(r, 503, "unavailable")
+    assert "retry" in body["detail"]
+    assert int(r.headers["Retry-After"]) >= 1
