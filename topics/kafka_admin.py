@@ -122,29 +122,20 @@ def group_lag_by_topic(
 ) -> dict[str, int]:
     """Per topic, records not yet committed by ``group``."""
     topics = list(topics)
+    ends = end_offsets(bootstrap, topics, options)
     admin = KafkaAdminClient(
         bootstrap_servers=bootstrap, request_timeout_ms=10_000, **(options or {})
     )
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, **(options or {})
-    )
     try:
-        partitions = [
-            TopicPartition(t, p)
-            for t in topics
-            for p in sorted(consumer.partitions_for_topic(t) or ())
-        ]
-        ends = consumer.end_offsets(partitions)
         committed = admin.list_group_offsets(group).get(group, {})
-        lag = {t: 0 for t in topics}
-        for tp in partitions:
-            meta = committed.get(tp)
-            done = meta.offset if meta is not None and meta.offset >= 0 else 0
-            lag[tp.topic] += max(ends[tp] - done, 0)
-        return lag
     finally:
-        consumer.close()
         admin.close()
+    lag = {t: 0 for t in topics}
+    for tp, end in ends.items():
+        meta = committed.get(tp)
+        done = meta.offset if meta is not None and meta.offset >= 0 else 0
+        lag[tp.topic] += max(end - done, 0)
+    return lag
 
 
 def end_offsets(
