@@ -25,7 +25,7 @@ from domain.figures import rounded_benefit, significant
 from domain.geo import haversine_km
 from domain.matching import Matcher
 from domain.units import convert, gas_density
-from schemas.alerts import Alert, AlertEvent, Benefit
+from schemas.alerts import Alert, AlertEvent, Benefit, ResolveReason
 from schemas.ledger import LedgerEntry
 
 
@@ -88,6 +88,7 @@ class AlertDecisions:
     def _alert(self, ev: LifecycleEvent, entry: LedgerEntry) -> Alert:
         """The alert of one event; a live pair is described at the event's quantity."""
         site, stream = self.matcher.stream(ev.stream)
+        reason: ResolveReason | None = None
         if ev.event != "resolved":  # the pair is feasible or held: its need is open
             need = self.matcher.need(ev.need)
             quantity, need_unit = ev.quantity, need.unit
@@ -95,7 +96,14 @@ class AlertDecisions:
             benefit = estimate(stream, need, quantity, distance)
         else:  # resolved: the pair no longer matches, describe it from the registry
             quantity, benefit = 0.0, Benefit(co2e_t_per_yr=0.0)
-            need_unit, distance = self._static(ev.stream, ev.need)
+            found = self._static(ev.stream, ev.need)
+            if entry.stale:
+                reason = ResolveReason.STALE
+            elif found is None:
+                reason = ResolveReason.WITHDRAWN
+            else:
+                reason = ResolveReason.INSUFFICIENT
+            need_unit, distance = found if found is not None else (stream.unit, 0.0)
         return Alert(
             alert_id=ev.alert_id,
             idempotency_key=ev.idempotency_key,
@@ -111,13 +119,15 @@ class AlertDecisions:
             benefit=rounded_benefit(benefit),
             supplier_company=site.company if site.disclose_identity else None,
             ts=entry.updated_at,
+            reason=reason,
         )
 
-    def _static(self, stream_id: str, need_id: str) -> tuple[str, float]:
-        site, stream = self.matcher.stream(stream_id)
+    def _static(self, stream_id: str, need_id: str) -> tuple[str, float] | None:
+        """The need's unit and distance from the registry; ``None``: the need was withdrawn."""
+        site, _ = self.matcher.stream(stream_id)
         try:
             need = self.matcher.need(need_id)
             need_site = self.matcher.site(need.site)
         except KeyError:  # the need was withdrawn: that is why the alert resolves
-            return stream.unit, 0.0
+            return None
         return need.unit, haversine_km(site.lat, site.lon, need_site.lat, need_site.lon)

@@ -75,6 +75,8 @@ class KindAvailability:
     available: float
     unit: str
     streams: int
+    stale: int = 0
+    """Of ``streams``, those stale (silent: they count zero)."""
 
 
 def availability_by_kind(
@@ -89,7 +91,7 @@ def availability_by_kind(
     Entries whose unit cannot be expressed canonically (a gas volume without species) are
     left out rather than summed wrongly.
     """
-    sums: dict[tuple[str, ResourceKind], tuple[float, int]] = {}
+    sums: dict[tuple[str, ResourceKind], tuple[float, int, int]] = {}
     species = gas_species or {}
     for e in entries:
         try:
@@ -99,11 +101,11 @@ def availability_by_kind(
             )  # fmt: skip
         except UnitError:
             continue
-        total, n = sums.get((e.site, e.kind), (0.0, 0))
-        sums[(e.site, e.kind)] = (total + value, n + 1)
+        total, n, stale = sums.get((e.site, e.kind), (0.0, 0, 0))
+        sums[(e.site, e.kind)] = (total + value, n + 1, stale + e.stale)
     return [
-        KindAvailability(site, kind, total, canonical_unit(kind), n)
-        for (site, kind), (total, n) in sorted(sums.items())
+        KindAvailability(site, kind, total, canonical_unit(kind), n, stale)
+        for (site, kind), (total, n, stale) in sorted(sums.items())
     ]
 
 

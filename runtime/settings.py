@@ -178,6 +178,14 @@ class Settings(LogSettings):
         description="Prefix of consumer groups (<app_id>-streams, <app_id>-sink).",
     )
     partitions: int = Field(default=4, ge=1, le=1024, description="Partitions of new topics.")
+    kafka_session_timeout_s: float = Field(
+        default=10.0,
+        ge=6,
+        le=300,
+        description="How long the broker waits for a silent member of the stream workers' or "
+        "the sinks' consumer group before giving its partitions to the others: what a crashed "
+        "process costs before its replacement or a peer takes over (heartbeats every third).",
+    )
 
     state_dir: Path = Field(
         default=Path(".state"),
@@ -216,7 +224,11 @@ class Settings(LogSettings):
     )
     sink_batch_rows: int = Field(default=20_000, ge=1, description="Rows per COPY batch.")
     stale_after_s: float = Field(
-        default=900.0, gt=0, description="A stream silent this long counts as stale."
+        default=900.0,
+        ge=1,
+        description="A stream with no good reading this long is stale: its surplus counts zero "
+        "and its open alerts resolve with reason `stale` until it reports again (keep it above "
+        "the slowest meter's reporting interval).",
     )
     sink_flush_s: float = Field(default=0.5, gt=0, description="Longest wait before a flush.")
     metrics_port: int = Field(default=0, ge=0, le=65535, description="0: no metrics endpoint.")

@@ -19,6 +19,18 @@ class AlertEvent(StrEnum):
     RESOLVED = "resolved"
 
 
+class ResolveReason(StrEnum):
+    """Why an alert resolved."""
+
+    STALE = "stale"
+    """The stream sent no good reading for the worker's ``stale_after_s``: its surplus counts
+    zero until it reports again."""
+    INSUFFICIENT = "insufficient"
+    """The stream's available surplus no longer meets the need (quantity, quality, time)."""
+    WITHDRAWN = "withdrawn"
+    """The need left the registry."""
+
+
 class Benefit(StrictModel):
     """Yearly benefit of the exchange if it ran at the alert's quantity."""
 
@@ -59,3 +71,6 @@ class Alert(StrictModel):
         default=None, description="Only when the supplier allows its identity to be disclosed."
     )
     ts: UtcDatetime
+    reason: ResolveReason | None = Field(
+        default=None, description="Why a `resolved` alert resolved; absent on other events."
+    )

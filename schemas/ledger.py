@@ -14,7 +14,8 @@ class LedgerEntry(StrictModel):
     """State of one stream after a batch of readings: the payload of the ledger topic.
 
     Guarantees ``available == max(measured - committed, 0)`` (each to six significant figures,
-    so no float noise is published) and that all three share ``unit``.
+    so no float noise is published), that all three share ``unit``, and that a ``stale``
+    entry has ``measured == available == 0``.
     """
 
     schema_version: Literal[1] = SCHEMA_VERSION
@@ -33,4 +34,12 @@ class LedgerEntry(StrictModel):
     available_since: UtcDatetime | None = Field(
         default=None, description="Since when available has stayed above zero."
     )
-    updated_at: UtcDatetime = Field(description="Timestamp of the newest reading counted.")
+    updated_at: UtcDatetime = Field(
+        description="Timestamp of the newest reading counted; for a stale entry, when the "
+        "stream became stale."
+    )
+    stale: bool = Field(
+        default=False,
+        description="No good reading for the worker's `stale_after_s`: measured and available "
+        "count zero until a newer good reading arrives.",
+    )

@@ -219,6 +219,12 @@ class SiteAvailability(StrictModel):
     available: float
     unit: UnitStr
     streams: int = Field(ge=0, description="Streams summed.")
+    stale: int = Field(
+        default=0,
+        ge=0,
+        description="Of those streams, the stale ones: no good reading for the worker's "
+        "`stale_after_s`, so they count zero until they report again.",
+    )
 
 
 class Flow(StrictModel):

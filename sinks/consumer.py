@@ -135,6 +135,8 @@ class Sink:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=5000,
+            session_timeout_ms=int(settings.kafka_session_timeout_s * 1000),
+            heartbeat_interval_ms=int(settings.kafka_session_timeout_s * 1000 / 3),
             fetch_max_bytes=64 * 1024 * 1024,
             **self._kafka_options,
         )
@@ -270,6 +272,35 @@ class Sink:
             conn.close()
             self.writer = None
 
+    def _commit_retrying(self) -> None:
+        """Commit the consumed offsets, waiting out a Kafka outage (until :meth:`stop`).
+
+        The rows are stored before this is called, so a commit that never happens (stopped,
+        or a rebalance took the partitions away) only makes their records be read again, and
+        the natural keys keep them stored once.
+        """
+        delay = 0.5
+        while True:
+            try:
+                self.consumer.commit()
+                return
+            except CommitFailedError as e:
+                # A rebalance took partitions away: the new owner re-reads from the last commit.
+                metrics.FAILURES.labels(STAGE, "commit_failed").inc()
+                log.warning("sink.commit_failed", error=str(e)[:200])
+                return
+            except KafkaError as e:
+                if not e.retriable:
+                    raise
+                failure = e
+            metrics.FAILURES.labels(STAGE, "kafka_unavailable").inc()
+            log.warning("sink.commit_retrying", error=str(failure)[:200], retry_in_s=delay)
+            if self._stop:
+                return  # stored; re-read after the restart
+            self.heartbeat.beat()
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
     def _flush(self, items: list[_Item]) -> None:
         """Store ``items`` (rejecting what the database refuses), then commit offsets."""
         refused: list[_Item] = []
@@ -281,13 +312,7 @@ class Sink:
             raise UnavailableError(
                 f"{len(failed)} rejections were not accepted by Kafka: {failed[:3]}"
             )
-        try:
-            self.consumer.commit()
-        except CommitFailedError as e:
-            # A rebalance took partitions away: their rows are stored; the new owner re-reads
-            # them from the last commit and the natural keys keep them stored once.
-            metrics.FAILURES.labels(STAGE, "commit_failed").inc()
-            log.warning("sink.commit_failed", error=str(e)[:200])
+        self._commit_retrying()
         for table, rows in (("readings", result.readings), ("ledger", result.ledger),
                             ("alerts", result.alerts), ("offers", result.offers)):  # fmt: skip
             metrics.ROWS_WRITTEN.labels(table).inc(rows)

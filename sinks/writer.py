@@ -36,7 +36,7 @@ from sinks.maintenance import ensure_partitions_for, partitioned_tables
 
 ReadingRow = tuple[str, datetime, str, float, str, str, str]
 LedgerRow = tuple[
-    str, datetime, str, str, str, float, float, float, float, float, int, datetime | None
+    str, datetime, str, str, str, float, float, float, float, float, int, datetime | None, bool
 ]
 OfferRow = tuple[
     str, str, str | None, str | None, str, str | None, float, str, datetime | None,
@@ -93,9 +93,9 @@ READINGS: Final = _Table(
 LEDGER: Final = _Table(
     "ledger",
     ("stream", "updated_at", "site", "kind", "unit", "window_s", "measured", "committed",
-     "available", "steadiness", "samples", "available_since"),
+     "available", "steadiness", "samples", "available_since", "stale"),
     ("text", "timestamptz", "text", "text", "text", "float8", "float8", "float8", "float8",
-     "float8", "int4", "timestamptz"),
+     "float8", "int4", "timestamptz", "bool"),
     ("stream", "updated_at"),
     1,
 )  # fmt: skip
@@ -157,7 +157,7 @@ class Batch:
         """Queue one ledger entry."""
         self.ledger.append(
             (e.stream, e.updated_at, e.site, e.kind.value, e.unit, e.window_s, e.measured,
-             e.committed, e.available, e.steadiness, e.samples, e.available_since)
+             e.committed, e.available, e.steadiness, e.samples, e.available_since, e.stale)
         )  # fmt: skip
 
     def add_alert(self, a: Alert) -> None:

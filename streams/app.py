@@ -8,6 +8,9 @@
   on each entry in order, matcher + alert lifecycle -> alerts topic
   (:class:`~streams.stage.ReadingsStage`). Window and lifecycle state live in two
   changelog-backed tables, written once per stream and batch.
+- ``sweep_stale`` (timer): streams of the worker's partitions not heard from for
+  ``stale_after_s`` turn stale and their open alerts resolve (``stale``); a lock keeps a sweep
+  and a batch from interleaving between reading and writing the tables.
 
 Why one agent, batches, and one record per push: faust's consumer path costs ~0.2 ms per event
 on the 2-core machine (a no-op agent drains ~4,400 small records/s), so a park sending many
@@ -26,8 +29,9 @@ the rejected topic with the reason.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import faust
@@ -42,7 +46,7 @@ from schemas.rejections import Rejection
 from streams.alert_state import AlertBook
 from streams.ledger_state import LedgerBook
 from streams.registry import RegistryView
-from streams.stage import Incoming, ReadingsStage
+from streams.stage import Incoming, ReadingsStage, StageOutput
 from topics.kafka_admin import group_lag_by_topic
 from topics.kafka_security import faust_broker_credentials, kafka_client_options
 
@@ -63,8 +67,8 @@ def changelog_topics(settings: Settings) -> list[str]:
 def create_app(settings: Settings) -> faust.App:
     """Build the worker's faust app from ``settings`` (no environment reads).
 
-    The app is wired from small parts: the registry follower task, the two agents and the lag
-    timer, each defined by its own function around the plain stage objects of
+    The app is wired from small parts: the registry follower task, the agent, the lag and
+    staleness timers, each defined by its own function around the plain stage objects of
     :class:`_Worker` (:class:`LedgerBook`, :class:`AlertBook`, :class:`RegistryView`).
     """
     app = _faust_app(settings)
@@ -72,6 +76,7 @@ def create_app(settings: Settings) -> faust.App:
     _follow_registry(app, worker)
     _readings_agent(app, worker)
     _lag_timer(app, worker)
+    _stale_timer(app, worker)
     t = settings.topics
     metrics.touch(STAGE, [t.readings, t.ledger, t.alerts, t.rejected])
     return app
@@ -93,6 +98,8 @@ def _faust_app(settings: Settings) -> faust.App:
         web_enabled=False,
         datadir=str(settings.state_dir / "faust" / settings.streams_group),
         broker_commit_livelock_soft_timeout=60.0,
+        broker_session_timeout=settings.kafka_session_timeout_s,
+        broker_heartbeat_interval=settings.kafka_session_timeout_s / 3,
         consumer_max_fetch_size=8 * 1024 * 1024,  # batches are ~40 kB messages
         stream_buffer_maxsize=16_384,
         table_cleanup_interval=3600.0,
@@ -116,6 +123,10 @@ class _Worker:
     stage: ReadingsStage
     registry: RegistryView
     registry_ready: asyncio.Event
+    state_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held while a batch or a sweep reads, sends and writes state: they never interleave."""
+    read_up_to: dict[int, tuple[int, float]] = field(default_factory=dict)
+    """Readings partition -> (offset, record time) of the newest record processed."""
 
     @classmethod
     def of(cls, app: faust.App, settings: Settings) -> _Worker:
@@ -130,7 +141,8 @@ class _Worker:
             return app.Table(name, partitions=settings.partitions, key_type=bytes, value_type=bytes)
 
         matcher = Matcher()
-        book = LedgerBook(settings.ledger_window_s, max_skew_s=settings.max_clock_skew_s)
+        book = LedgerBook(settings.ledger_window_s, max_skew_s=settings.max_clock_skew_s,
+                          stale_after_s=settings.stale_after_s)  # fmt: skip
         alert_book = AlertBook(matcher, hysteresis=settings.alert_hysteresis)
         return cls(
             settings=settings, options=kafka_client_options(settings),
@@ -149,14 +161,35 @@ class _Worker:
         happens when this returns). A crash in between replays the batch, which gives the same
         entries and idempotency keys (dropped downstream); the reverse order could lose an alert.
         """
+        async with self.state_lock:
+            await self._process(events)
+
+    async def _process(self, events: Sequence[Any]) -> None:
         t = self.settings.topics
+        for e in events:
+            self.read_up_to[e.message.partition] = (e.message.offset, e.message.timestamp)
         records = [
             Incoming(e.message.partition, f"{t.readings}/{e.message.partition}/{e.message.offset}",
-                     e.value)
+                     e.value, e.message.timestamp)
             for e in events
         ]  # fmt: skip
         metrics.EVENTS_IN.labels(STAGE, t.readings).inc(len(records))
         out = self.stage.process(records, self.ledger_state.get, self.alert_state.get)
+        await self.publish(out)
+        metrics.READINGS.labels(STAGE).inc(out.readings)
+
+    async def sweep(self, clock_of: Callable[[int], float | None]) -> None:
+        """Mark the quiet streams of this worker's partitions stale; publish what it causes."""
+        async with self.state_lock:
+            items = list(self.ledger_state.data.items())
+            out = self.stage.sweep(items, clock_of, self.alert_state.get)
+            await self.publish(out)
+        if out.ledger:
+            log.info("streams.stale", streams=len(out.ledger), resolved=len(out.alerts))
+
+    async def publish(self, out: StageOutput) -> None:
+        """Send a stage's outputs, wait for Kafka's acknowledgements, then write the tables."""
+        t = self.settings.topics
         sent = []
         for entry in out.ledger:
             sent.append(await self.ledger_topic.send(
@@ -176,7 +209,6 @@ class _Worker:
             for write in writes:
                 table.data[write.key] = write.value
                 table.send_changelog(write.partition, write.key, write.value)
-        metrics.READINGS.labels(STAGE).inc(out.readings)
         metrics.EVENTS_OUT.labels(STAGE, t.ledger).inc(len(out.ledger))
         metrics.EVENTS_OUT.labels(STAGE, t.alerts).inc(len(out.alerts))
         if out.ledger:
@@ -266,3 +298,44 @@ def _lag_timer(app: faust.App, w: _Worker) -> None:
             log.warning("streams.lag_unavailable", error=str(e))
             return
         metrics.set_lag(s.streams_group, lag)
+
+
+def _stale_timer(app: faust.App, w: _Worker) -> None:
+    """Every ``stale_after_s / 4`` (1 s to 60 s): mark quiet streams stale (see the stage).
+
+    Each readings partition this worker holds is judged by its own clock: the wall clock once
+    the worker has processed everything the partition had when it was last fetched, else the
+    time of the newest record processed (a worker catching up a backlog judges the backlog's
+    streams by the backlog's time, so a restart never makes the whole park stale). Nothing is
+    judged in the first interval after the agent starts (its first fetches are still buffered).
+    """
+    s = w.settings
+    every = min(max(s.stale_after_s / 4, 1.0), 60.0)
+    started: list[float] = []
+
+    @app.timer(interval=every)
+    async def sweep_stale() -> None:
+        if not w.registry_ready.is_set():
+            return
+        now = time.time()
+        if not started:
+            started.append(now)
+        if now - started[0] < every:
+            return
+        clocks: dict[int, float] = {}
+        for tp in app.consumer.assignment():
+            if tp.topic != s.topics.readings:
+                continue
+            high = app.consumer.highwater(tp)
+            done = w.read_up_to.get(tp.partition)
+            if high is None:
+                continue
+            if done is None:
+                position = await app.consumer.position(tp)
+                if position is not None and position >= high:
+                    clocks[tp.partition] = now  # read to its end, nothing new since start
+            elif done[0] + 1 >= high:
+                clocks[tp.partition] = now
+            else:
+                clocks[tp.partition] = done[1]
+        await w.sweep(clocks.get)

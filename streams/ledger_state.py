@@ -31,22 +31,38 @@ from schemas.registry import Exchange, Site, Stream
 class _Windows:
     meters: dict[str, MeterWindow] = field(default_factory=dict)
     available_since: float | None = None
+    heard_at: float | None = None
+    """When the stream was last heard from: the Kafka time of the newest record that moved one
+    of its windows (a replayed or re-sent reading does not)."""
+    stale_after: float | None = None
+    """Set while the stream is stale: the time of the newest reading it had then."""
+    partition: int = 0
+    """The readings partition the stream's state belongs to (where its changelog goes)."""
     snapshot: bytes | None = None
+
+    def newest(self) -> float:
+        """Time of the stream's newest good or bad reading (``-inf``: none yet)."""
+        return max((m.newest for m in self.meters.values()), default=-math.inf)
 
 
 class LedgerBook:
     """The ledger of every known stream; one :meth:`apply` per reading batch."""
 
-    def __init__(self, window_s: float, *, max_skew_s: float = 300.0) -> None:
+    def __init__(
+        self, window_s: float, *, max_skew_s: float = 300.0, stale_after_s: float = math.inf
+    ) -> None:
         """An empty book; feed it sites and exchanges as the registry delivers them.
 
         Args:
             window_s: averaging window of every meter.
             max_skew_s: a reading more than this ahead of the wall clock is refused (a meter
                 with a wrong clock would otherwise freeze its window until that time).
+            stale_after_s: a stream with no good reading for this long is stale
+                (:meth:`mark_stale`).
         """
         self.window_s = window_s
         self.max_skew_s = max_skew_s
+        self.stale_after_s = stale_after_s
         self._streams: dict[str, tuple[Site, Stream]] = {}
         self._meters: dict[str, frozenset[str]] = {}
         # stream id -> exchange id -> (exchange, quantity in the stream's unit)
@@ -112,8 +128,19 @@ class LedgerBook:
             total += quantity
         return total
 
-    def apply(self, batch: ReadingBatch, snapshot: bytes | None) -> tuple[LedgerEntry, bytes]:
+    def apply(
+        self,
+        batch: ReadingBatch,
+        snapshot: bytes | None,
+        *,
+        partition: int = 0,
+        received_at: float | None = None,
+    ) -> tuple[LedgerEntry, bytes]:
         """Count a batch's good readings; return the stream's entry and its new snapshot.
+
+        A stale stream (:meth:`mark_stale`) stays stale, its entries at zero, until a batch
+        moves one of its windows (a reading newer than its meter's newest: a replayed or
+        re-sent batch does not bring it back).
 
         A ``bad`` reading newer than its meter's newest empties that meter's window
         (:meth:`~domain.ledger.MeterWindow.stop`: e.g. a Sparkplug edge node died), so the
@@ -129,6 +156,9 @@ class LedgerBook:
         Args:
             batch: readings of one stream.
             snapshot: what the worker's table holds for the stream (``None``: nothing yet).
+            partition: the readings partition the batch came from (kept in the snapshot).
+            received_at: the Kafka time of the batch's record (Unix seconds; default: its
+                newest reading's time), what staleness is judged by.
 
         Raises:
             UnknownReferenceError: the batch names an unknown stream.
@@ -167,21 +197,70 @@ class LedgerBook:
             good.append((r.meter, r.ts, value))
         windows = self._windows_for(batch.stream, snapshot)
         try:
+            moved = False
             for meter, ts, value in good:
                 window = windows.meters.get(meter)
                 if window is None:
                     window = windows.meters[meter] = MeterWindow(self.window_s)
-                if value is None:
-                    window.stop(ts)
-                else:
-                    window.add(ts, value)
-            entry = self._entry(site, stream, windows, max(r.ts for r in batch.readings))
-            windows.snapshot = orjson.dumps(
-                {"m": {k: w.to_state() for k, w in windows.meters.items()},
-                 "s": windows.available_since}
-            )  # fmt: skip
+                moved |= window.stop(ts) if value is None else window.add(ts, value)
+            windows.partition = partition
+            if moved:  # heard from: a stale stream is back
+                newest = max(r.ts for r in batch.readings).timestamp()
+                windows.heard_at = newest if received_at is None else received_at
+                windows.stale_after = None
+            if windows.stale_after is not None:
+                entry = self._stale_entry(site, stream, windows, windows.stale_after)
+            else:
+                entry = self._entry(site, stream, windows, max(r.ts for r in batch.readings))
+            windows.snapshot = _encode(windows)
         except BaseException:
             self._windows.pop(batch.stream, None)
+            raise
+        return entry, windows.snapshot
+
+    def partition_of(self, stream_id: str, snapshot: bytes) -> int:
+        """The readings partition ``snapshot`` (the stream's table value) belongs to."""
+        return self._windows_for(stream_id, snapshot).partition
+
+    def mark_stale(
+        self, stream_id: str, snapshot: bytes, clock: float
+    ) -> tuple[LedgerEntry, bytes] | None:
+        """Make the stream stale if not heard from for ``stale_after_s`` at ``clock``.
+
+        Heard from: a record that moved one of its windows arrived (Kafka time, see
+        :meth:`apply`), so a historian back-filling old readings keeps its streams alive and a
+        meter whose readings stopped, or only repeat what was counted, goes stale.
+
+        Returns ``None`` when nothing changes (an unknown stream, one already stale, one heard
+        from recently); else its stale entry (zero measured and available, ``stale``, dated
+        in the stream's own time: its newest reading's time + ``stale_after_s``, so the same
+        snapshot always gives the same entry and it sorts after the stream's last entry) and
+        its new snapshot. Its windows are kept: a newer reading brings the stream back
+        (:meth:`apply`).
+
+        Args:
+            stream_id: the stream.
+            snapshot: what the worker's table holds for it.
+            clock: the time it is judged at (Unix seconds, Kafka time): the wall clock when the
+                worker has read its partition to the end, else the time of the last record it
+                read.
+        """
+        found = self._streams.get(stream_id)
+        if found is None:
+            return None
+        windows = self._windows_for(stream_id, snapshot)
+        newest = windows.newest()
+        if newest == -math.inf or windows.stale_after is not None:
+            return None  # never read (nothing to count), or already stale
+        heard = newest if windows.heard_at is None else windows.heard_at
+        if clock < heard + self.stale_after_s:
+            return None
+        try:
+            windows.stale_after = newest
+            entry = self._stale_entry(*found, windows, newest)
+            windows.snapshot = _encode(windows)
+        except BaseException:
+            self._windows.pop(stream_id, None)
             raise
         return entry, windows.snapshot
 
@@ -196,9 +275,25 @@ class LedgerBook:
                 k: MeterWindow.from_state(self.window_s, v) for k, v in state["m"].items()
             }
             windows.available_since = state["s"]
+            windows.stale_after = state.get("z")
+            windows.heard_at = state.get("h")
+            windows.partition = state.get("p", 0)
             windows.snapshot = snapshot
         self._windows[stream_id] = windows
         return windows
+
+    def _stale_entry(
+        self, site: Site, stream: Stream, windows: _Windows, newest: float
+    ) -> LedgerEntry:
+        """The entry of a stale stream: nothing measured or available since it went quiet."""
+        at = datetime.fromtimestamp(newest + self.stale_after_s, UTC)
+        windows.available_since = None
+        return LedgerEntry(
+            stream=stream.id, site=site.id, kind=stream.kind, unit=stream.unit,
+            window_s=self.window_s, measured=0.0,
+            committed=significant(self.committed(stream.id, at)), available=0.0,
+            steadiness=0.0, samples=0, available_since=None, updated_at=at, stale=True,
+        )  # fmt: skip
 
     def _entry(
         self, site: Site, stream: Stream, windows: _Windows, batch_newest: datetime
@@ -236,3 +331,11 @@ class LedgerBook:
             ),
             updated_at=updated_at,
         )
+
+
+def _encode(windows: _Windows) -> bytes:
+    """A stream's snapshot: meter windows, available since, stale mark, partition."""
+    return orjson.dumps(
+        {"m": {k: w.to_state() for k, w in windows.meters.items()}, "s": windows.available_since,
+         "z": windows.stale_after, "h": windows.heard_at, "p": windows.partition}
+    )  # fmt: skip

@@ -20,6 +20,10 @@ from any of its partitions) and returns everything the batch causes, for the fau
   and the stream batch as payload; the record's other streams and the stream's other batches
   still count.
 
+:meth:`ReadingsStage.sweep` is the stage's other input, run on a timer: streams not heard
+from for ``stale_after_s`` become stale (zero surplus), which resolves their open alerts with
+reason ``stale``; its outputs and state writes take the same path as a batch's.
+
 Both tables are keyed by stream; the readings topic is keyed by the stream's site, so a
 stream's state lives in the partition its site's readings arrive on: each state write carries
 that partition, which is where its changelog record must go (faust's own table writes use the
@@ -33,7 +37,7 @@ come out the same, and downstream drops the repeats.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -59,6 +63,8 @@ class Incoming:
     partition: int
     source: str
     value: bytes
+    received_at: float | None = None
+    """The record's Kafka time (Unix seconds), what staleness is judged by."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,24 +143,63 @@ class ReadingsStage:
                 out.refused.append(Refused(rec.source, f"internal error: {e!r}", rec.value, True))
                 continue
             for i, batch in enumerate(batches):
-                failed = self._apply(rec.partition, batch, streams, out, ledger_state, alert_state)
+                failed = self._apply(rec, batch, streams, out, ledger_state, alert_state)
                 if failed is not None:
                     reason, internal = failed
                     where = f"{rec.source} batch {i} ({batch.stream})"
                     source = where if len(batches) > 1 else rec.source
                     out.refused.append(Refused(source, reason, _payload(batch), internal))
-        for key, st in streams.items():
-            if st.applied:
-                assert st.ledger is not None  # an applied record leaves a snapshot
-                out.ledger_state.append(StateWrite(st.partition, key, st.ledger))
-            if st.alerts is not st.alerts_before:
-                assert st.alerts is not None
-                out.alert_state.append(StateWrite(st.partition, key, st.alerts))
+        _state_writes(streams, out)
+        return out
+
+    def sweep(
+        self,
+        ledger_items: Iterable[tuple[bytes, bytes]],
+        clock_of: Callable[[int], float | None],
+        alert_state: Lookup,
+    ) -> StageOutput:
+        """Mark the streams that went quiet stale; their open alerts resolve (``stale``).
+
+        A stream is stale when it had no good or bad reading for the book's
+        ``stale_after_s`` by its partition's clock (:meth:`LedgerBook.mark_stale`); its
+        stale entry counts zero surplus, so the alert decision on it resolves every open pair
+        with reason ``stale``. The entry and alerts are dated when the stream became stale, so
+        a sweep repeated after a crash gives the same entry and idempotency keys.
+
+        Never raises for a stream's content: each failure is a :class:`Refused` entry.
+
+        Args:
+            ledger_items: the ledger table's (stream key, snapshot) items.
+            clock_of: a partition -> the time to judge its streams at (Unix seconds), or
+                ``None`` to leave them alone (not this worker's, or not read far enough).
+            alert_state: the alert table (stream key -> lifecycle snapshot).
+        """
+        out = StageOutput()
+        streams: dict[bytes, _Stream] = {}
+        for key, snapshot in ledger_items:
+            stream = key.decode()
+            try:
+                partition = self.book.partition_of(stream, snapshot)
+                clock = clock_of(partition)
+                marked = None if clock is None else self.book.mark_stale(stream, snapshot, clock)
+            except Exception as e:  # one bad snapshot never stops the sweep
+                log.exception("streams.sweep_failed", stream=stream)
+                out.refused.append(Refused(f"ledger state of {stream}", f"internal error: {e!r}",
+                                           None, True))  # fmt: skip
+                continue
+            if marked is None:
+                continue
+            entry, new = marked
+            held = alert_state(key)
+            st = streams[key] = _Stream(partition, new, held, held, applied=True)
+            out.ledger.append(entry)
+            self._decide(entry, st, out)
+        _state_writes(streams, out)
         return out
 
     def _apply(
         self,
-        partition: int,
+        rec: Incoming,
         batch: ReadingBatch,
         streams: dict[bytes, _Stream],
         out: StageOutput,
@@ -172,8 +217,9 @@ class ReadingsStage:
             current = streams.get(key)
             if current is None:
                 held = alert_state(key)
-                current = streams[key] = _Stream(partition, ledger_state(key), held, held)
-            entry, snapshot = self.book.apply(batch, current.ledger)
+                current = streams[key] = _Stream(rec.partition, ledger_state(key), held, held)
+            entry, snapshot = self.book.apply(batch, current.ledger, partition=current.partition,
+                                              received_at=rec.received_at)  # fmt: skip
         except (ValidationError, SymbiosisError) as e:
             return str(e), False
         except Exception as e:  # one bad record never stops the stage
@@ -200,6 +246,17 @@ class ReadingsStage:
             out.refused.append(Refused(where, reason, entry.model_dump_json().encode(), True))
             return
         out.alerts.extend(emitted)
+
+
+def _state_writes(streams: dict[bytes, _Stream], out: StageOutput) -> None:
+    """Each stream's table writes, once, with its state after the last change."""
+    for key, st in streams.items():
+        if st.applied:
+            assert st.ledger is not None  # an applied record leaves a snapshot
+            out.ledger_state.append(StateWrite(st.partition, key, st.ledger))
+        if st.alerts is not st.alerts_before:
+            assert st.alerts is not None
+            out.alert_state.append(StateWrite(st.partition, key, st.alerts))
 
 
 def _payload(batch: ReadingBatch) -> bytes:

@@ -238,6 +238,19 @@ class LocalPostgres:
         )
         return True
 
+    def crash(self) -> bool:
+        """Stop our cluster in immediate mode, as a crash would; returns whether it ran.
+
+        The next start recovers from the WAL. For fault drills.
+        """
+        if self.pid() is None:
+            return False
+        self._run(
+            [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"],
+            "pg_ctl stop -m immediate",
+        )
+        return True
+
     def status(self) -> dict[str, object]:
         """Running state, pid, port, readiness, and whether TimescaleDB is available/enabled."""
         pid = self.pid()

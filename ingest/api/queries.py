@@ -42,7 +42,7 @@ def latest_ledger(svc: Services, streams: Sequence[str], hours: float) -> list[L
     found = rows(
         svc,
         "SELECT DISTINCT ON (stream) stream, site, kind, unit, window_s, measured, committed,"
-        " available, steadiness, samples, available_since, updated_at FROM ledger"
+        " available, steadiness, samples, available_since, updated_at, stale FROM ledger"
         " WHERE stream = ANY(%s) AND updated_at > now() - %s"
         " ORDER BY stream, updated_at DESC",
         (list(streams), timedelta(hours=hours)),

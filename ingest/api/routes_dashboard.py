@@ -166,7 +166,7 @@ def build(svc: Services, caller: Principal) -> Dashboard:
         ]  # fmt: skip
     availability = [
         SiteAvailability(site=k.site, kind=k.kind, available=k.available, unit=k.unit,
-                         streams=k.streams)
+                         streams=k.streams, stale=k.stale)
         for k in availability_by_kind(ledger, species)
     ]  # fmt: skip
     return Dashboard(

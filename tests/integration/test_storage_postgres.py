@@ -86,7 +86,7 @@ def ledger_row(
     site: str = "site-a", unit: str = "MW",
 ) -> LedgerRow:  # fmt: skip
     return (stream, ts, site, kind, unit, 60.0, measured, measured - available, available,
-            0.9, 60, None)  # fmt: skip
+            0.9, 60, None, False)  # fmt: skip
 
 
 def alert_row(stream: str, need: str, ts: datetime, event: str = "opened") -> AlertRow:
@@ -270,7 +270,7 @@ def test_migrations_apply_on_empty_database_and_are_idempotent(db: str) -> None:
     assert migrate(db) == []  # the fixture applied them all
     with psycopg.connect(db) as conn:
         versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")]
-        assert versions == [m.version for m in migrations()] == [1, 2, 3, 4, 5]
+        assert versions == [m.version for m in migrations()] == [1, 2, 3, 4, 5, 6]
         assert maintenance.engine(conn) == "postgresql"
         assert maintenance.partitioned_tables(conn) == {"readings", "ledger", "alerts"}
         strategy = conn.execute(
@@ -339,11 +339,16 @@ def test_database_of_the_first_001_is_upgraded_with_its_rows() -> None:
             conn.execute(LEGACY_001.encode())
             b = Batch()
             b.readings += [reading("old-m", MIDNIGHT - 40 * DAY + i * DAY) for i in range(3)]
-            b.ledger.append(ledger_row("old-s", MIDNIGHT - 40 * DAY, 1, 2))
             b.alerts.append(alert_row("old-s", "old-n", MIDNIGHT - 40 * DAY))
             assert PostgresWriter(conn).write(b).readings == 3  # unpartitioned: no DDL
+            old = ledger_row("old-s", MIDNIGHT - 40 * DAY, 1, 2)
+            conn.execute(  # the ledger of the first 001 had no stale column (006)
+                "INSERT INTO ledger VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                old[:12],
+            )
+            b.ledger.append(old)
             conn.commit()
-        assert migrate(url) == [2, 3, 4, 5]
+        assert migrate(url) == [2, 3, 4, 5, 6]
         with psycopg.connect(url) as conn:
             assert maintenance.partitioned_tables(conn) == {"readings", "ledger", "alerts"}
             counts = partition_counts(conn, "readings")

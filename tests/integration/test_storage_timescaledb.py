@@ -50,7 +50,7 @@ def tsdb() -> Iterator[TsdbEngine]:
     engine = start_tsdb_engine(PORT)
     try:
         started = time.perf_counter()
-        assert migrate(engine.url) == [1, 2, 3, 4, 5]
+        assert migrate(engine.url) == [1, 2, 3, 4, 5, 6]
         print(
             f"\nTimescaleDB {engine.timescaledb_version} engine ready in "
             f"{engine.start_seconds:.2f} s; migrations 001-005: "

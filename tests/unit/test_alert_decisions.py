@@ -30,7 +30,7 @@ from domain.geo import haversine_km
 from domain.matching import Match, Matcher
 from domain.park import parse_park
 from domain.units import convert, gas_density
-from schemas.alerts import Alert, AlertEvent, Benefit
+from schemas.alerts import Alert, AlertEvent, Benefit, ResolveReason
 from schemas.ledger import LedgerEntry
 from schemas.registry import Exchange, Park
 from streams.alert_state import AlertBook
@@ -167,23 +167,27 @@ class ReferenceBook:
 
     def _alert(self, ev: LifecycleEvent, m: Match | None, entry: LedgerEntry) -> Alert:
         site, stream = self.matcher.stream(ev.stream)
+        reason = None
         if m is not None:
             quantity, need_unit, benefit = m.quantity, m.need_unit, m.benefit
             distance = m.distance_km
         else:
             quantity, benefit = 0.0, Benefit(co2e_t_per_yr=0.0)
+            reason = ResolveReason.STALE if entry.stale else ResolveReason.INSUFFICIENT
             try:
                 n = self.matcher.need(ev.need)
                 ns = self.matcher.site(n.site)
                 need_unit, distance = n.unit, haversine_km(site.lat, site.lon, ns.lat, ns.lon)
             except KeyError:
                 need_unit, distance = stream.unit, 0.0
+                reason = ResolveReason.STALE if entry.stale else ResolveReason.WITHDRAWN
         return Alert(
             alert_id=ev.alert_id, idempotency_key=ev.idempotency_key, event=AlertEvent(ev.event),
             stream=ev.stream, need=ev.need, kind=stream.kind, available=entry.available,
             unit=stream.unit, quantity=significant(quantity), need_unit=need_unit,
             distance_km=significant(distance), benefit=rounded_benefit(benefit),
             supplier_company=site.company if site.disclose_identity else None, ts=entry.updated_at,
+            reason=reason,
         )  # fmt: skip
 
 
