@@ -1,6 +1,8 @@
 """Fault drills: kill parts of the pipeline under a steady load and check that nothing is lost.
 
     python bench/drills.py [--rounds 3] [--faults worker,sink,api,mqtt-bridge,broker,postgres]
+    SYMBIOSIS_KAFKA_PORT=29092 SYMBIOSIS_KAFKA_CONTROLLER_PORT=29093 \
+        python bench/drills.py --brokers 3 --faults broker --rounds 3
 
 What it does:
 1. Starts the stack if needed (Kafka, PostgreSQL, Mosquitto); uses its own database
@@ -26,6 +28,11 @@ What it does:
    numbers 1, 2, 3... and no pair opened again before its previous episode resolved
    (``alert_lifecycle_errors``).
 
+With ``--brokers 3`` the drill runs on a local three-node KRaft cluster (replication factor 3,
+``min.insync.replicas=2``; started beside the single node when given other ports) and each
+broker fault kills the next node in turn: producers and workers carry on with two nodes, and
+at the end every partition must have its three replicas in sync again (``under_replicated``).
+
 Prints a table per fault and, last, one JSON line: ``faults``, ``lost``, ``duplicated``,
 ``ledger_mismatches``, ``alert_lifecycle_errors``, ``max_recovery_s`` (and the counts behind
 them). Exits 1 when any of the four checks is not 0. ``tests/integration/test_drills.py`` runs
@@ -35,8 +42,6 @@ one round of every fault in ``make test``.
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import sys
 import threading
 import time
@@ -63,7 +68,6 @@ from symbiosis.local_kafka import LocalKafka
 from symbiosis.local_mosquitto import LocalMosquitto
 from symbiosis.local_postgres import LocalPostgres
 from symbiosis.pipeline import LocalPipeline
-from symbiosis.procs import alive
 from symbiosis.stack import stack_up
 from symbiosis.stack_settings import StackSettings
 
@@ -206,6 +210,7 @@ class Drill:
 
     settings: StackSettings
     pipeline: LocalPipeline
+    broker_kills: int = 0
 
     def inject(self, fault: str) -> None:
         """Cause one fault and recover from it as a supervisor (or an operator) would."""
@@ -216,12 +221,10 @@ class Drill:
             self.pipeline.restart(name)
         elif fault == "broker":
             kafka = LocalKafka(self.settings)
-            pid = kafka.pid()
-            if pid is None:
-                raise SystemExit("the Kafka broker is not running")
-            os.kill(pid, signal.SIGKILL)
-            while alive(pid):
-                time.sleep(0.1)
+            victim = self.broker_kills % len(kafka.nodes)  # a cluster: each node in turn
+            self.broker_kills += 1
+            if kafka.kill(victim) is None:
+                raise SystemExit(f"Kafka node {victim} is not running")
             time.sleep(2.0)
             kafka.up()
         elif fault == "postgres":
@@ -265,6 +268,8 @@ class Verdict:
     alert_lifecycle_errors: int
     alert_events: int
     problems: list[str]
+    under_replicated: int = 0
+    """Partitions of the run's topics still short of a replica (a killed node not caught up)."""
 
 
 def check(settings: StackSettings, acked: set[Key]) -> Verdict:
@@ -361,6 +366,10 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="times each fault is caused")
     ap.add_argument("--faults", default=",".join(FAULTS),
                     help=f"comma-separated, from: {', '.join(FAULTS)}")  # fmt: skip
+    ap.add_argument("--brokers", type=int, default=None,
+                    help="Kafka nodes (default: SYMBIOSIS_KAFKA_BROKERS, else 1); with 3, a "
+                    "local KRaft cluster (replication 3, min.insync.replicas 2) whose nodes are "
+                    "killed in turn")  # fmt: skip
     ap.add_argument("--settle", type=float, default=5.0,
                     help="seconds of steady load before each fault")  # fmt: skip
     args = ap.parse_args()
@@ -369,7 +378,7 @@ def main() -> None:
     if unknown:
         ap.error(f"unknown fault {unknown[0]!r}; choose from {', '.join(FAULTS)}")
 
-    base = StackSettings()
+    base = StackSettings() if args.brokers is None else StackSettings(kafka_brokers=args.brokers)
     stack_up(base)
     LocalMosquitto(base).up()
     LocalPostgres(base).create_database("symbiosis_drills")
@@ -419,12 +428,39 @@ def main() -> None:
                 t.join(30)
         pipeline.wait_caught_up(len(load.acked), timeout_s=600)
         verdict = check(settings, load.acked)
+        verdict.under_replicated = wait_replicated(settings)
     finally:
         pipeline.stop()
         _delete_topics(settings)
-    report(recoveries, verdict, load)
+    report(recoveries, verdict, load, settings.kafka_brokers)
     bad = verdict.lost or verdict.duplicated or verdict.ledger_mismatches
-    sys.exit(1 if bad or verdict.alert_lifecycle_errors or load.refused else 0)
+    bad = bad or verdict.alert_lifecycle_errors or verdict.under_replicated
+    sys.exit(1 if bad or load.refused else 0)
+
+
+def wait_replicated(settings: StackSettings, timeout_s: float = 120.0) -> int:
+    """Wait until every partition of the run's topics (and of the group offsets) has all its
+    replicas in sync.
+
+    Returns the partitions still short after ``timeout_s`` (0: a killed node caught up).
+    """
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
+                             request_timeout_ms=20_000)  # fmt: skip
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            ours = [t for t in admin.list_topics()
+                    if t.startswith(settings.app_id) or t == "__consumer_offsets"]  # fmt: skip
+            short = sum(
+                len(p["isr_nodes"]) < len(p["replica_nodes"])
+                for t in admin.describe_topics(ours)
+                for p in t["partitions"]
+            )
+            if short == 0 or time.monotonic() > deadline:
+                return short
+            time.sleep(1.0)
+    finally:
+        admin.close()
 
 
 def _delete_topics(settings: StackSettings) -> None:
@@ -457,7 +493,7 @@ def _wait(probe: Callable[[], bool], timeout_s: float, what: str) -> None:
         time.sleep(0.5)
 
 
-def report(recoveries: dict[str, list[float]], v: Verdict, load: Load) -> None:
+def report(recoveries: dict[str, list[float]], v: Verdict, load: Load, brokers: int) -> None:
     """The table per fault, the problems found, and the JSON line."""
     print("\n| fault | times | recovery max (s) | recovery mean (s) |")
     print("|---|---:|---:|---:|")
@@ -476,6 +512,7 @@ def report(recoveries: dict[str, list[float]], v: Verdict, load: Load) -> None:
         "max_recovery_s": round(max(all_took, default=0.0), 1),
         "acknowledged": v.acknowledged, "stored": v.stored, "alert_events": v.alert_events,
         "refused": len(load.refused), "http_retries": load.retries,
+        "brokers": brokers, "under_replicated": v.under_replicated,
     }).decode())  # fmt: skip
 
 

@@ -35,7 +35,8 @@ def run_bridge(
         OSError: the metrics port is in use.
     """
     options = kafka_client_options(settings)
-    ensure_topics(settings.kafka_bootstrap, settings.topics.configs(), settings.partitions, options)
+    ensure_topics(settings.kafka_bootstrap, settings.topics.configs(), settings.partitions, options,
+                  replication_factor=settings.kafka_replication_factor)  # fmt: skip
     publisher = Publisher(settings.kafka_bootstrap, **options)
     registry = RegistryFollower(settings.kafka_bootstrap, settings.topics, options=options)
     try:

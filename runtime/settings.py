@@ -178,6 +178,13 @@ class Settings(LogSettings):
         description="Prefix of consumer groups (<app_id>-streams, <app_id>-sink).",
     )
     partitions: int = Field(default=4, ge=1, le=1024, description="Partitions of new topics.")
+    kafka_replication_factor: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        description="Replication factor of the topics a process creates when they are missing "
+        "(its own topics and the stream worker's changelogs): 3 on a production cluster.",
+    )
     kafka_session_timeout_s: float = Field(
         default=10.0,
         ge=6,

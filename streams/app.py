@@ -90,7 +90,7 @@ def _faust_app(settings: Settings) -> faust.App:
         broker_credentials=faust_broker_credentials(settings),
         store="memory://",
         topic_partitions=settings.partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=settings.kafka_replication_factor,
         value_serializer="raw",
         key_serializer="raw",
         consumer_auto_offset_reset="earliest",

@@ -101,6 +101,7 @@ class LocalPipeline:
             {**s.topics.configs(), **{name: compacted for name in changelog_topics(s)}},
             s.partitions,
             groups=[s.sink_group, s.streams_group, f"{s.app_id}-delivery"],
+            replication_factor=s.kafka_replication_factor,
         )
         migrate(s.database_url)
         with psycopg.connect(s.database_url, autocommit=True) as conn:

@@ -212,6 +212,7 @@ def _start_pipeline(
         settings.kafka_bootstrap,
         {**settings.topics.configs(), **{n: compacted for n in changelog_topics(settings)}},
         settings.partitions,
+        replication_factor=settings.kafka_replication_factor,
     )
     migrate(settings.database_url)
     pipeline = LocalPipeline(settings)

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from domain.errors import StackError
 from symbiosis.config_errors import EXIT_PROBLEMS, EXIT_USAGE, fail
-from symbiosis.local_kafka import LocalKafka
+from symbiosis.local_kafka import LocalKafka, running_shapes
 from symbiosis.local_mosquitto import LocalMosquitto
 from symbiosis.local_postgres import LocalPostgres
 from symbiosis.stack_settings import StackSettings, get_stack_settings
@@ -49,7 +49,7 @@ def stack_up(settings: StackSettings) -> None:
 def stack_down(settings: StackSettings) -> list[str]:
     """Stop what :func:`stack_up` started; returns the names of services that were running."""
     stopped = []
-    if LocalKafka(settings).down():
+    if any([k.down() for k in running_shapes(settings)]):  # one node, or a cluster
         stopped.append("kafka")
     if LocalPostgres(settings).down():
         stopped.append("postgresql")
@@ -63,12 +63,32 @@ def up(
     mqtt: Annotated[
         bool, typer.Option("--mqtt", help="Also start the MQTT broker (for the MQTT bridge).")
     ] = False,
+    brokers: Annotated[
+        int | None,
+        typer.Option(
+            "--brokers",
+            min=1,
+            max=5,
+            help="Kafka nodes: 3 starts a local KRaft cluster (replication factor 3, "
+            "min.insync.replicas 2; ports 19092, 19094, 19096). Other commands follow it with "
+            "SYMBIOSIS_KAFKA_BROKERS=3. Default: SYMBIOSIS_KAFKA_BROKERS, else 1.",
+        ),
+    ] = None,
 ) -> None:
     """Install what is missing, start Kafka and PostgreSQL, wait until both answer.
 
-    Exit 2 when a service cannot be installed or started (the line says which and why).
+    Exit 2 when a service cannot be installed or started (the line says which and why), or
+    when a Kafka of another shape runs (`symbiosis stack down` first).
     """
     settings = get_stack_settings()
+    if brokers is not None and brokers != settings.kafka_brokers:
+        settings = StackSettings(kafka_brokers=brokers)
+    other = [k for k in running_shapes(settings) if k.brokers != settings.kafka_brokers]
+    if other:
+        raise fail(
+            f"a Kafka of {other[0].brokers} node(s) is running; `symbiosis stack down` first",
+            code=EXIT_USAGE, label="stack up failed:",
+        )  # fmt: skip
     started = time.monotonic()
     try:
         with err.status("starting PostgreSQL and Kafka ..."):
@@ -81,6 +101,11 @@ def up(
         f"stack ready in {time.monotonic() - started:.1f} s: kafka {settings.kafka_bootstrap}, "
         f"postgresql {settings.database_url}"
     )
+    if settings.kafka_brokers > 1 and get_stack_settings().kafka_brokers != settings.kafka_brokers:
+        err.print(
+            f"a {settings.kafka_brokers}-node Kafka: run the other commands with "
+            f"SYMBIOSIS_KAFKA_BROKERS={settings.kafka_brokers} (in the environment or .env)"
+        )
 
 
 @app.command("down")

@@ -25,6 +25,7 @@ def ensure_topics(
     topics: dict[str, dict[str, str]],
     partitions: int,
     options: Mapping[str, Any] | None = None,
+    replication_factor: int = 1,
 ) -> list[str]:
     """Create those of ``topics`` that do not exist yet (existing ones are left as they are).
 
@@ -44,7 +45,7 @@ def ensure_topics(
         missing = [t for t in topics if t not in set(admin.list_topics())]
         if missing:
             new = [
-                NewTopic(name, num_partitions=partitions, replication_factor=1,
+                NewTopic(name, num_partitions=partitions, replication_factor=replication_factor,
                          topic_configs=topics[name])
                 for name in missing
             ]  # fmt: skip
@@ -63,6 +64,7 @@ def recreate_topics(
     partitions: int,
     groups: Iterable[str] = (),
     options: Mapping[str, Any] | None = None,
+    replication_factor: int = 1,
 ) -> None:
     """Delete ``topics`` and consumer ``groups`` if they exist, then create the topics afresh.
 
@@ -72,6 +74,7 @@ def recreate_topics(
         partitions: partitions per topic.
         groups: consumer groups whose committed offsets must be forgotten.
         options: Kafka client settings (security), as from ``kafka_client_options``.
+        replication_factor: replicas of each topic.
 
     Raises:
         UnavailableError: Kafka refused or timed out.
@@ -94,7 +97,12 @@ def recreate_topics(
                 timeout_s=30, what="topic deletion", error=UnavailableError,
             )  # fmt: skip
         new = [
-            NewTopic(name, num_partitions=partitions, replication_factor=1, topic_configs=conf)
+            NewTopic(
+                name,
+                num_partitions=partitions,
+                replication_factor=replication_factor,
+                topic_configs=conf,
+            )
             for name, conf in topics.items()
         ]
         deadline = time.monotonic() + 30

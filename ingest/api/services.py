@@ -83,8 +83,9 @@ class Services:
         """
         options = kafka_client_options(settings)
         ensure_topics(
-            settings.kafka_bootstrap, settings.topics.configs(), settings.partitions, options
-        )
+            settings.kafka_bootstrap, settings.topics.configs(), settings.partitions, options,
+            replication_factor=settings.kafka_replication_factor,
+        )  # fmt: skip
         publisher = Publisher(
             settings.kafka_bootstrap, max_block_s=settings.api_ack_timeout_s, **options
         )
