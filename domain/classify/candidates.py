@@ -13,11 +13,11 @@
 
 from __future__ import annotations
 
-import heapq
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from operator import neg
 from typing import Final, Literal
 
 from domain.classify.lexicon import LexiconTerm
@@ -137,8 +137,8 @@ def mentioned_codes(folded: str) -> dict[str, float]:
     return named
 
 
-def _under(code: str, prefixes: Iterable[str]) -> bool:
-    return any(code.startswith(p) for p in prefixes)
+def _under(code: str, prefixes: tuple[str, ...]) -> bool:
+    return code.startswith(prefixes)
 
 
 def _lexicon_priors(
@@ -262,7 +262,9 @@ def rank_candidates(
                 priors[sibling] = max(priors.get(sibling, 0.0), priors[code])
                 if code in named:
                     from_lexicon.add(sibling)
-    pool = set(priors) | set(heapq.nsmallest(max(2 * top, 10), sims, key=lambda c: (-sims[c], c)))
+    # The most similar codes, ties by code: sorting (-similarity, code) pairs runs in C.
+    best_similar = sorted(zip(map(neg, sims.values()), sims, strict=True))[: max(2 * top, 10)]
+    pool = set(priors) | {code for _, code in best_similar}
     scores = _scores(pool, priors, named, sims, prefixes, hazardous_hint, coverage)
     ranked = sorted(scores, key=lambda c: (-scores[c], c))
     margin = 0.0

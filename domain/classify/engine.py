@@ -17,16 +17,23 @@ Steps (each in its own module):
 
 Deterministic: same text and unit, same answer (ties broken by code). Confidences are
 heuristic scores in [0, 1], not calibrated probabilities.
+
+Speed: answers are cached by the text with its figures zeroed (an export's rows differ in their
+quantities) and by its shape: its words, with every short word no language knows as a blank
+(:func:`_inert`: batch tags, abbreviations), plus what the figures, clause break, accented
+letters and written codes say. A text of a shape seen before is answered without being read
+again; ``tests/unit/test_classify_caches.py`` holds the answers served so to those computed
+from scratch.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Final
+from typing import Final, NamedTuple
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -42,10 +49,17 @@ from domain.classify.grammar import (
     PREPOSITIONS,
     UNIT_WORDS,
 )
-from domain.classify.language import guess_language, languages_of
+from domain.classify.language import guess_language, languages_of, letter_hints
 from domain.classify.lexicon import LexiconTerm, lexicon
 from domain.classify.references import reference_index, similarity_tokens
-from domain.classify.text import fold, has_han, segment_han, stem, words
+from domain.classify.text import (
+    fold,
+    has_han,
+    segment_han,
+    stem,
+    stems_everywhere,
+    words,
+)
 from domain.errors import ClassificationError
 from schemas.common import ResourceKind
 
@@ -131,6 +145,16 @@ def _fuzzy_choices(lang: str, initial: str) -> tuple[str, ...]:
 
 
 @cache
+def _fuzzy_choices_near(lang: str, initial: str, length: int) -> tuple[str, ...]:
+    """:func:`_fuzzy_choices` of a length one edit can reach (``length`` +- 1), in their order.
+
+    An edit changes a word's length by one at most, so the correction among these is the one
+    among all of them, found without measuring the distance to the rest.
+    """
+    return tuple(w for w in _fuzzy_choices(lang, initial) if abs(len(w) - length) <= 1)
+
+
+@cache
 def _han_vocabulary() -> tuple[Mapping[str, LexiconTerm], int]:
     single = {key[0]: term for key, term in lexicon("zh").items() if len(key) == 1}
     return single, max((len(w) for w in single), default=1)
@@ -161,7 +185,10 @@ def word_tokens(lang: str, word: str) -> tuple[str, ...]:
         if parts:
             return parts
     found = process.extractOne(
-        token, _fuzzy_choices(lang, token[0]), scorer=OSA.distance, score_cutoff=1
+        token,
+        _fuzzy_choices_near(lang, token[0], len(token)),
+        scorer=OSA.distance,
+        score_cutoff=1,
     )
     return (found[0],) if found is not None else (token,)
 
@@ -176,14 +203,20 @@ def _compound(lang: str, word: str, vocabulary: frozenset[str]) -> tuple[str, ..
     return ()
 
 
-def _positions(lang: str, folded_words: list[str]) -> tuple[list[str], list[int]]:
+@lru_cache(maxsize=256)
+def _positions(lang: str, folded_words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The tokens of a text's words in a language, and the word each comes from.
+
+    Cached for the few calls one classification makes with the same words (the matches, the
+    recognised share, the similarity).
+    """
     tokens: list[str] = []
     owners: list[int] = []
     for i, word in enumerate(folded_words):
         for token in word_tokens(lang, word):
             tokens.append(token)
             owners.append(i)
-    return tokens, owners
+    return tuple(tokens), tuple(owners)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +243,7 @@ def _skipped(lang: str) -> frozenset[str]:
 
 
 def _find_matches(
-    lang: str, folded_words: list[str], allowed: frozenset[int] | None = None
+    lang: str, folded_words: tuple[str, ...], allowed: frozenset[int] | None = None
 ) -> list[_Match]:
     """Longest lexicon term at each position, left to right, non-overlapping."""
     terms = _terms(lang)
@@ -233,7 +266,7 @@ def _find_matches(
     return matches
 
 
-def _all_matches(lang: str, folded_words: list[str]) -> list[_Match]:
+def _all_matches(lang: str, folded_words: tuple[str, ...]) -> list[_Match]:
     matches = _find_matches(lang, folded_words)
     if lang == "en":
         return matches
@@ -249,13 +282,15 @@ def _all_matches(lang: str, folded_words: list[str]) -> list[_Match]:
     return matches
 
 
-def _content(lang: str, folded_words: list[str]) -> list[int]:
+@lru_cache(maxsize=256)
+def _content(lang: str, folded_words: tuple[str, ...]) -> tuple[int, ...]:
+    """Positions of the content words (cached for the few asks of one classification)."""
     skip = _skipped(lang)
-    return [
+    return tuple(
         i
         for i, w in enumerate(folded_words)
         if w not in skip and not w[0].isdigit() and (len(w) > 1 or has_han(w))
-    ]
+    )
 
 
 _CLAUSE_BREAK: Final = re.compile(
@@ -265,7 +300,9 @@ _CLAUSE_BREAK: Final = re.compile(
 volantes - chaudière CFB, silo 2"); brackets, commas and colons in their full-width forms too."""
 
 
-def _main_clause(lang: str, folded_words: list[str], content: list[int], limit: int) -> range:
+def _main_clause(
+    lang: str, folded_words: tuple[str, ...], content: tuple[int, ...], limit: int
+) -> range:
     """Words from the first content word to the next preposition or clause break."""
     if not content:
         return range(0)
@@ -280,10 +317,10 @@ def _main_clause(lang: str, folded_words: list[str], content: list[int], limit: 
     return range(start, end)
 
 
-def _words_before_break(folded: str) -> int:
+def _words_before_break(folded: str, folded_words: tuple[str, ...]) -> int:
     """How many words come before the first clause break (all of them without one)."""
     found = _CLAUSE_BREAK.search(folded)
-    return len(words(folded[: found.start()])) if found else len(words(folded))
+    return len(words(folded[: found.start()])) if found else len(folded_words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +332,7 @@ class _Kind:
 
 def _decide_kind(
     lang: str,
-    folded_words: list[str],
+    folded_words: tuple[str, ...],
     matches: list[_Match],
     allowed: frozenset[ResourceKind],
     recognised: float,
@@ -355,7 +392,7 @@ def _clamp(value: float) -> float:
     return round(min(1.0, max(0.0, value)), 3)
 
 
-def _recognised(lang: str, folded_words: list[str], matches: list[_Match]) -> float:
+def _recognised(lang: str, folded_words: tuple[str, ...], matches: list[_Match]) -> float:
     """Share of the content words that a term or an official text knows."""
     content = _content(lang, folded_words)
     if not content:
@@ -371,7 +408,7 @@ def _recognised(lang: str, folded_words: list[str], matches: list[_Match]) -> fl
 
 
 def _material_coverage(
-    lang: str, folded_words: list[str], matches: list[_Match], head: _Match | None
+    lang: str, folded_words: tuple[str, ...], matches: list[_Match], head: _Match | None
 ) -> float:
     """Share of the content words the head material term covers (1.0 without content words).
 
@@ -390,7 +427,7 @@ def _material_coverage(
     return sum(1 for i in content if i in covered) / len(content)
 
 
-def _after_destination(lang: str, folded_words: list[str], match: _Match) -> bool:
+def _after_destination(lang: str, folded_words: tuple[str, ...], match: _Match) -> bool:
     """Whether a term sits in a phrase naming where the thing goes ("... to plasterboard")."""
     destinations = DESTINATIONS[lang] | DESTINATIONS["en"]
     stops = PREPOSITIONS[lang] | PREPOSITIONS["en"]
@@ -402,7 +439,9 @@ def _after_destination(lang: str, folded_words: list[str], match: _Match) -> boo
     return False
 
 
-def _source_prefixes(lang: str, folded_words: list[str], matches: list[_Match]) -> tuple[str, ...]:
+def _source_prefixes(
+    lang: str, folded_words: tuple[str, ...], matches: list[_Match]
+) -> tuple[str, ...]:
     """The chapters the source terms point to, less those named as a destination."""
     return tuple(
         p
@@ -412,12 +451,11 @@ def _source_prefixes(lang: str, folded_words: list[str], matches: list[_Match]) 
     )
 
 
-def _similarities(lang: str, folded_words: list[str]) -> dict[str, float]:
+def _similarities(lang: str, folded_words: tuple[str, ...]) -> dict[str, float]:
     tokens, _ = _positions(lang, folded_words)
-    tokens += similarity_tokens(lang, folded_words)
-    sims = reference_index(lang).similarities(tokens)
+    sims = reference_index(lang).similarities([*tokens, *similarity_tokens(lang, folded_words)])
     if lang != "en":
-        foreign = [w for w in folded_words if not has_han(w) and lang not in languages_of(w)]
+        foreign = tuple(w for w in folded_words if not has_han(w) and lang not in languages_of(w))
         if foreign:
             share = 1.0
             if not reference_index(lang).entries:
@@ -432,15 +470,23 @@ def _similarities(lang: str, folded_words: list[str]) -> dict[str, float]:
     return sims
 
 
-_NUMBER: Final = re.compile(
-    r"(?P<code>(?<!\d)\d{2}[ .]?\d{2}[ .]?\d{2}(?!\d))"
-    r"|(?<![^\W\d_])\d+(?:[.,' ]\d{3})*(?:[.,]\d+)?(?![^\W\d_])"
-)
+_CODE_PATTERN: Final = r"(?<!\d)\d{2}[ .]?\d{2}[ .]?\d{2}(?!\d)"
+_FIGURE_PATTERN: Final = r"(?<![^\W\d_])\d+(?:[.,' ]\d{3})*(?:[.,]\d+)?(?![^\W\d_])"
+_NUMBER: Final = re.compile(rf"(?P<code>{_CODE_PATTERN})|{_FIGURE_PATTERN}")
 """A stand-alone number ("12", "1.800", "0,35"), not one inside a word ("co2", "h2so4"); an
 EWC code written in the text ("10 02 13") is kept (it is evidence)."""
 
 
+_DIGIT: Final = re.compile(r"\d")
+_CODE: Final = re.compile(_CODE_PATTERN)
+_FIGURE: Final = re.compile(_FIGURE_PATTERN)
+
+
 def _zero_figures(text: str) -> str:
+    if _DIGIT.search(text) is None:
+        return text
+    if _CODE.search(text) is None:  # no code to keep: every match of _NUMBER is a figure
+        return _FIGURE.sub("0", text)
     return _NUMBER.sub(lambda m: m.group(0) if m.group("code") else "0", text)
 
 
@@ -471,31 +517,170 @@ def classify(text: str, *, unit: str | None = None, top: int = 5) -> Classificat
     answer = _classify_shape(_zero_figures(text), unit, top)
     if isinstance(answer, str):
         raise ClassificationError(f"cannot classify {text!r}: {answer}")
-    return answer if answer.text == text else dataclasses.replace(answer, text=text)
+    return answer if answer.text == text else _with_text(answer, text)
+
+
+def _with_text(answer: Classification, text: str) -> Classification:
+    """The same answer for another text (what :func:`dataclasses.replace` does, faster)."""
+    return Classification(
+        text,
+        answer.kind,
+        answer.kind_confidence,
+        answer.candidates,
+        answer.matched_terms,
+        answer.hazardous_hint,
+        answer.language,
+        answer.needs_review,
+    )
 
 
 @lru_cache(maxsize=65_536)
 def _classify_shape(text: str, unit: str | None, top: int) -> Classification | str:
     """:func:`classify` of a text whose numbers are all ``0``; a refusal as its reason."""
     try:
-        return _classify(text, unit, top)
+        return _answer(text, unit, top)
     except ClassificationError as e:
         return str(e)
 
 
-def _classify(text: str, unit: str | None, top: int) -> Classification:
+def _answer(text: str, unit: str | None, top: int) -> Classification | str:
+    """:func:`_classify_shape` through :data:`_ANSWERS`.
+
+    The answer of a text of the same shape when there is one (its ``text`` may be that text's).
+    """
     folded = fold(text)
-    folded_words = words(folded)
+    folded_words = tuple(words(folded))
     if not folded_words:
         raise ClassificationError("it has no letters or digits")
-    lang = guess_language(folded_words, text)
-    matches = _all_matches(lang, folded_words)
-    allowed = kinds_in_text(folded)
+    figures = _DIGIT.search(folded) is not None  # what the figures say needs a figure
+    allowed = kinds_in_text(folded) if figures else _NOTHING
     if unit:
         from_unit = kinds_for_unit(unit)
         allowed = (allowed & from_unit or from_unit) if allowed else from_unit
+    shape = _TextShape(
+        letters=letter_hints(text),
+        allowed=allowed,
+        limit=_words_before_break(folded, folded_words),
+        mentioned=tuple(mentioned_codes(folded).items()) if figures else (),
+        top=top,
+    )
+    key = (shape, tuple([None if _INERT[w] else w for w in folded_words]))
+    answer = _ANSWERS.get(key)
+    if answer is None:
+        try:
+            answer = _classify(text, folded_words, shape)
+        except ClassificationError as e:
+            answer = str(e)
+        _ANSWERS.put(key, answer)
+    return answer
+
+
+class _TextShape(NamedTuple):
+    """What a classification needs of a text besides its words (all of it, with the words).
+
+    Attributes:
+        letters: the letters in the text that hint at a language (:func:`letter_hints`).
+        allowed: the kinds the unit and the figures in the text allow.
+        limit: how many words come before the first clause break.
+        mentioned: the codes the text writes out, as :func:`mentioned_codes` gives them.
+        top: the most candidates asked for.
+    """
+
+    letters: frozenset[str]
+    allowed: frozenset[ResourceKind]
+    limit: int
+    mentioned: tuple[tuple[str, float], ...]
+    top: int
+
+
+_NOTHING: Final[frozenset[ResourceKind]] = frozenset()
+
+
+def _inert(word: str) -> bool:
+    """Whether a folded word cannot change any answer, whichever word it is.
+
+    True for a word of two to four ASCII letters that no language's vocabulary or grammar knows
+    (it votes for no language and is no function word, preposition, filler, destination or unit
+    word) and whose stem in every language is in no lexicon term and no official text. Such a
+    word ("xqz", a plant's or a supplier's abbreviation) only counts as an unrecognised content
+    word where it stands: two texts that differ only in which inert word stands at a position
+    get the same language and the same answer (the figures the text writes, its clause break,
+    its language-hinting letters and the codes it names are kept beside the words, see
+    :class:`_TextShape`). That is what lets :data:`_ANSWERS` answer text it has not seen.
+
+    A word that short gets no spelling correction and no compound split (:func:`word_tokens`,
+    :func:`~domain.classify.references.compound_parts`): its stems are all its tokens, so the
+    test costs ten stems. A longer word is never taken as inert: proving it would take a
+    spelling correction and a compound split in every language, more than reading the text.
+    """
+    if not 2 <= len(word) < _MIN_FUZZY_LENGTH or not (word.isascii() and word.isalpha()):
+        return False
+    if languages_of(word):
+        return False  # languages_of knows every language's function words, fillers, prepositions
+    if word in UNIT_WORDS or any(word in destinations for destinations in DESTINATIONS.values()):
+        return False
+    return not any(token in _vocabulary(lang) for lang, token in stems_everywhere(word))
+
+
+@cache
+def _vocabulary(lang: str) -> frozenset[str]:
+    return reference_index(lang).vocabulary
+
+
+class _InertWords(dict[str, bool]):
+    """Folded word -> :func:`_inert`, computed on first sight; emptied when it is full."""
+
+    def __missing__(self, word: str) -> bool:
+        found = _inert(word)
+        if len(self) >= _MAX_WORDS:
+            self.clear()
+        self[word] = found
+        return found
+
+
+_MAX_WORDS: Final = 200_000
+_INERT: Final = _InertWords()
+
+
+class _AnswerCache:
+    """A bounded map from a text's shape to its answer; the oldest entries go first when full.
+
+    The shape is its :class:`_TextShape` and its words with every inert word as ``None``.
+    Thread-safe.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._answers: dict[object, Classification | str] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: object) -> Classification | str | None:
+        """The answer stored for ``key``, or ``None``."""
+        return self._answers.get(key)
+
+    def put(self, key: object, answer: Classification | str) -> None:
+        """Store an answer, dropping the oldest one when the cache is full."""
+        with self._lock:
+            if len(self._answers) >= self._size:
+                del self._answers[next(iter(self._answers))]
+            self._answers[key] = answer
+
+    def clear(self) -> None:
+        """Forget every answer."""
+        with self._lock:
+            self._answers.clear()
+
+
+_ANSWERS: Final = _AnswerCache(65_536)
+"""Answers by text shape: a description that differs from one seen before only in words that
+mean nothing to the classifier (:func:`_inert`) is answered without reading it again."""
+
+
+def _classify(text: str, folded_words: tuple[str, ...], shape: _TextShape) -> Classification:
+    lang = guess_language(folded_words, text)
+    allowed, limit = shape.allowed, shape.limit
+    matches = _all_matches(lang, folded_words)
     recognised = _recognised(lang, folded_words, matches)
-    limit = _words_before_break(folded)
     decided = _decide_kind(lang, folded_words, matches, allowed, recognised, limit)
     hazardous_hint = any(m.term.kind == "hazard" for m in matches) and not any(
         m.term.kind == "safe" for m in matches
@@ -514,9 +699,9 @@ def _classify(text: str, unit: str | None, top: int) -> Classification:
             head if head is not None and head.kind == "material" else None,
             _source_prefixes(lang, folded_words, matches),
             _similarities(lang, folded_words),
-            mentioned_codes(folded),
+            dict(shape.mentioned),
             hazardous_hint=hazardous_hint,
-            top=top,
+            top=shape.top,
             coverage=_material_coverage(lang, folded_words, matches, decided.head),
             details=frozenset(n for n, m in enumerate(materials) if m.first >= limit),
         )

@@ -45,6 +45,8 @@ _IN_TEXT: Final = (
     (re.compile(r"\d\s*(?:k|m|g)w(?:h|th)?\b|\d\s*(?:g|t|m)j\b"), ENERGY),
 )
 
+_ANY_CUE: Final = re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _ in _IN_TEXT))
+
 
 @lru_cache(maxsize=4096)
 def kinds_for_unit(unit: str) -> frozenset[ResourceKind]:
@@ -78,6 +80,8 @@ def kinds_for_unit(unit: str) -> frozenset[ResourceKind]:
 
 def kinds_in_text(folded: str) -> frozenset[ResourceKind]:
     """The kinds the figures written in a folded text allow (the intersection of their cues)."""
+    if _ANY_CUE.search(folded) is None:  # one scan for the common text without a cue
+        return frozenset()
     allowed: frozenset[ResourceKind] | None = None
     for pattern, kinds in _IN_TEXT:
         if pattern.search(folded):

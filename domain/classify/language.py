@@ -68,22 +68,60 @@ def guess_language(folded_words: Iterable[str], original: str) -> str:
         original: the text as given (for letters that folding removes).
     """
     votes: defaultdict[str, float] = defaultdict(float)
-    han = 0
+    han = False
     for word in folded_words:
-        if has_han(word):
-            han += 1
+        shares = _VOTES[word]
+        if shares is None:
+            han = True
             continue
-        if word.isdigit():
-            continue
-        langs = languages_of(word)
-        for lang in langs:
-            votes[lang] += 1.0 / len(langs)
+        for lang, share in shares:
+            votes[lang] += share
     if han:
         return "zh"  # Chinese exports mix in Latin abbreviations ("高炉煤气 BFG")
-    for char in set(original.lower()) & _LETTER_HINTS.keys():
-        for lang in _LETTER_HINTS[char]:
-            votes[lang] += _LETTER_VOTE / len(_LETTER_HINTS[char])
+    if not original.isascii():  # every hinting letter is outside ASCII
+        for char in set(original.lower()) & _LETTER_HINTS.keys():
+            for lang in _LETTER_HINTS[char]:
+                votes[lang] += _LETTER_VOTE / len(_LETTER_HINTS[char])
     if not votes:
         return "en"
     best = max(votes.values())
-    return next(lang for lang in LANGUAGES if votes.get(lang) == best)
+    for lang in LANGUAGES:
+        if votes.get(lang) == best:
+            return lang
+    raise AssertionError("the best vote is some language's")  # pragma: no cover
+
+
+def letter_hints(original: str) -> frozenset[str]:
+    """The letters of a text (as given, before folding) that only some languages use.
+
+    With the folded words, all :func:`guess_language` reads of a text.
+    """
+    if original.isascii():  # every such letter is outside ASCII
+        return frozenset()
+    return frozenset(set(original.lower()) & _LETTER_HINTS.keys())
+
+
+class _Votes(dict[str, tuple[tuple[str, float], ...] | None]):
+    """Folded word -> its vote in :func:`guess_language`, filled per word on first sight.
+
+    ``(language, 1 / number of its languages)`` for each language knowing it
+    (:func:`languages_of`), ``()`` for a number, ``None`` for a Chinese word. Emptied when it
+    holds :data:`_MAX_VOTES` words.
+    """
+
+    def __missing__(self, word: str) -> tuple[tuple[str, float], ...] | None:
+        if has_han(word):
+            found: tuple[tuple[str, float], ...] | None = None
+        elif word.isdigit():
+            found = ()
+        else:
+            langs = languages_of(word)
+            found = tuple((lang, 1.0 / len(langs)) for lang in langs)
+        if len(self) >= _MAX_VOTES:
+            self.clear()
+        self[word] = found
+        return found
+
+
+_MAX_VOTES: Final = 200_000
+_VOTES: Final = _Votes()

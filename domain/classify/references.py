@@ -17,7 +17,7 @@ import csv
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
 from typing import Final
@@ -58,18 +58,39 @@ class ReferenceIndex:
     words: frozenset[str]
     entries: int
 
+    _cache: dict[frozenset[str], dict[str, float]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
     def similarities(self, tokens: Iterable[str]) -> dict[str, float]:
-        """Cosine between the tokens (as one query) and every entry sharing a stem with it."""
-        query = {t: self.idf[t] for t in set(tokens) if t in self.idf}
-        norm = math.sqrt(sum(v * v for v in query.values()))
+        """Cosine between the tokens (as one query) and every entry sharing a stem with it.
+
+        A new dict on each call (the caller may change it). Cached by the set of the tokens the
+        index knows: descriptions that differ in words the texts do not hold are one query.
+        """
+        query = frozenset(t for t in tokens if t in self.idf)
+        sims = self._cache.get(query)
+        if sims is None:
+            sims = self._similarities(query)
+            if len(self._cache) >= _MAX_CACHED_QUERIES:
+                self._cache.clear()
+            self._cache[query] = sims
+        return dict(sims)
+
+    def _similarities(self, query: frozenset[str]) -> dict[str, float]:
+        weights = {t: self.idf[t] for t in query}
+        norm = math.sqrt(sum(v * v for v in weights.values()))
         if not norm:
             return {}
         sims: defaultdict[str, float] = defaultdict(float)
-        for t, w in query.items():
+        for t, w in weights.items():
             scale = w / norm
             for code, weight in self.postings[t]:
                 sims[code] += scale * weight
         return dict(sims)
+
+
+_MAX_CACHED_QUERIES: Final = 65_536
 
 
 def _texts(lang: str) -> tuple[dict[str, str], dict[str, str]]:

@@ -71,11 +71,32 @@ def fold(text: str) -> str:
     ``"Sattdampf 12 bar"`` -> ``"sattdampf 12 bar"``, ``"Popiół LOTNY"`` -> ``"popiol lotny"``,
     ``"Nm³/h"`` -> ``"nm3/h"``, ``"180 °C"`` -> ``"180  deg c"``. Chinese passes unchanged.
     """
-    folded = text.casefold().translate(_FOLD_TABLE)
+    folded = text.casefold()
+    if folded.isascii():  # nothing to translate: the table folds letters outside ASCII only
+        return folded
+    folded = folded.translate(_FOLD_TABLE)
     if folded.isascii():
         return folded
-    decomposed = unicodedata.normalize("NFKD", folded).translate(_FOLD_TABLE)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return unicodedata.normalize("NFKD", folded).translate(_STRIP_TABLE)
+
+
+class _StripTable(dict[int, str | None]):
+    """:data:`_FOLD_TABLE` with every combining mark mapped to nothing.
+
+    One ``str.translate`` folds a decomposed text and drops its accents. Filled per character
+    on first sight (a text's alphabet is small; scanning all of Unicode up front would cost the
+    cold start).
+    """
+
+    def __missing__(self, code: int) -> str | None:
+        char = chr(code)
+        value = _FOLD_TABLE.get(code, char)
+        found: str | None = None if unicodedata.combining(char) else value
+        self[code] = found
+        return found
+
+
+_STRIP_TABLE: Final = _StripTable()
 
 
 def words(folded: str) -> list[str]:
@@ -91,10 +112,14 @@ def has_han(word: str) -> bool:
     return not word.isascii() and _HAN.search(word) is not None
 
 
+_IZE: Final = re.compile(r"iz(e|ed|es|ing|ation|ations)$")
+
+
 def _english_stem(word: str) -> str:
     word = _SPELLING.get(word, word)
     word = word.replace("sulf", "sulph")
-    word = re.sub(r"iz(e|ed|es|ing|ation|ations)$", r"is\1", word)
+    if "iz" in word:
+        word = _IZE.sub(r"is\1", word)
     if len(word) > 4 and word.endswith("ies"):
         word = word[:-3] + "y"
     elif word.endswith(("sses", "shes", "ches", "xes", "zes")):
@@ -110,7 +135,29 @@ def _english_stem(word: str) -> str:
 
 @cache
 def _stemmer(lang: str) -> Stemmer.Stemmer:
-    return Stemmer.Stemmer(_SNOWBALL[lang])
+    # No PyStemmer cache (0): :func:`stem` caches, and PyStemmer's own makes a new word's stem
+    # three times slower.
+    return Stemmer.Stemmer(_SNOWBALL[lang], 0)
+
+
+def stems_everywhere(word: str) -> list[tuple[str, str]]:
+    """``(language, stem(language, word))`` for every language of :data:`LANGUAGES`, in order.
+
+    Uncached, for a word seen for the first time (is it known in any language?).
+    """
+    if not word.isalpha():
+        return [(lang, _english_stem(word) if lang == "en" else word) for lang in LANGUAGES]
+    found = [("en", _english_stem(word))]
+    for lang, stemmer in _stemmers():
+        stemmed: str = stemmer.stemWord(word)
+        found.append((lang, stemmed if len(stemmed) >= 3 else word))
+    found.append(("zh", word))
+    return found
+
+
+@cache
+def _stemmers() -> tuple[tuple[str, Stemmer.Stemmer], ...]:
+    return tuple((lang, _stemmer(lang)) for lang in LANGUAGES if lang in _SNOWBALL)
 
 
 @lru_cache(maxsize=200_000)
