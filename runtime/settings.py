@@ -256,6 +256,14 @@ class Settings(LogSettings):
     api_ack_timeout_s: float = Field(
         default=30.0, gt=0, description="How long a push waits for Kafka's acknowledgement."
     )
+    api_max_pushes_in_flight: int = Field(
+        default=32,
+        ge=1,
+        le=10_000,
+        description="Pushes waiting for Kafka's acknowledgement at once, per API process; past "
+        "it, a push is answered 503 with Retry-After at once (back-pressure: memory and threads "
+        "stay bounded while Kafka is slow).",
+    )
     api_rate_per_s: float = Field(
         default=50.0, gt=0, description="Requests per second per company (429 beyond it)."
     )

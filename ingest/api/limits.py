@@ -1,4 +1,10 @@
-"""Per-company request rates: token buckets, bounded, refusing with how long to wait.
+"""Back-pressure at the API's door: per-company request rates and pushes in flight.
+
+:class:`InFlight` bounds the pushes waiting for Kafka at once: when Kafka is slow, pushes past
+the bound are answered 503 at once (with ``Retry-After``) instead of queueing, so the
+process's memory and threads stay bounded whatever the historians send.
+
+Per-company request rates: token buckets, bounded, refusing with how long to wait.
 
 Each company has a bucket of ``burst`` tokens refilled at ``rate_per_s``; a request takes one.
 An empty bucket answers the seconds until the next token (the API's ``Retry-After``). Buckets of
@@ -52,3 +58,25 @@ class RateLimiter:
             while len(self._buckets) > self.max_keys:
                 self._buckets.popitem(last=False)
         return wait
+
+
+class InFlight:
+    """A count of work in progress with a bound; :meth:`enter` refuses past it. Thread-safe."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def enter(self) -> bool:
+        """Count one more unless the bound is reached; returns whether it was counted."""
+        with self._lock:
+            if self.count >= self.limit:
+                return False
+            self.count += 1
+            return True
+
+    def leave(self) -> None:
+        """Count one less (once per successful :meth:`enter`)."""
+        with self._lock:
+            self.count -= 1

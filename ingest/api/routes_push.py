@@ -82,10 +82,17 @@ async def _submit(svc: Svc, rows: list[Any], **kwargs: Any) -> JSONResponse:
         return _refused(0, 0, [FieldError(field=field, reason="at least one reading is needed")])
     if len(rows) > limit:
         raise ApiError(413, f"{len(rows)} readings in one push; the limit is {limit}")
+    gate = svc.pushes_in_flight
+    if not gate.enter():  # Kafka is slow: refuse at once rather than queue (memory, threads)
+        raise ApiError(
+            503, f"busy: {gate.limit} pushes are waiting for Kafka's acknowledgement; retry"
+        )
     try:
         result = await run_in_threadpool(svc.gateway.submit, rows, **kwargs)
     except TransientError as e:
         raise ApiError(503, f"not accepted, retry: {e}") from e
+    finally:
+        gate.leave()
     return _answer(result)
 
 

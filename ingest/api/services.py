@@ -14,7 +14,7 @@ from psycopg_pool import ConnectionPool
 from domain.errors import ConfigurationError, TransientError
 from domain.url_guard import Resolver, UrlGuard
 from ingest.acked_publisher import Publisher
-from ingest.api.limits import RateLimiter
+from ingest.api.limits import InFlight, RateLimiter
 from ingest.api.tokens import Conn, TokenVerifier
 from ingest.gateway import ReadingGateway
 from runtime.settings import Settings
@@ -50,6 +50,8 @@ class Services:
     """Requests per company (every route); the operator is not limited."""
     registry_write_rate: RateLimiter = field(init=False)
     """Registry writes per company: bounds how fast a tenant can probe with needs."""
+    pushes_in_flight: InFlight = field(init=False)
+    """Pushes waiting for Kafka's acknowledgement; past ``api_max_pushes_in_flight``: 503."""
     resolve_host: Resolver = field(default=system_resolve)
     """Resolves webhook hosts for the SSRF guard at registration (a stub in tests)."""
 
@@ -59,6 +61,7 @@ class Services:
         self.registry_write_rate = RateLimiter(
             s.api_registry_writes_per_min / 60.0, s.api_registry_writes_per_min
         )
+        self.pushes_in_flight = InFlight(s.api_max_pushes_in_flight)
 
     @cached_property
     def disclosure_key(self) -> bytes:
