@@ -230,24 +230,21 @@ class LocalPostgres:
 
     def down(self) -> bool:
         """Stop our cluster (fast shutdown); returns whether it was running."""
-        if self.pid() is None:
-            return False
-        self._run(
-            [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"],
-            "pg_ctl stop",
-        )
-        return True
+        return self._stop("fast")
 
     def crash(self) -> bool:
         """Stop our cluster in immediate mode, as a crash would; returns whether it ran.
 
         The next start recovers from the WAL. For fault drills.
         """
+        return self._stop("immediate")
+
+    def _stop(self, mode: str) -> bool:
         if self.pid() is None:
             return False
         self._run(
-            [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"],
-            "pg_ctl stop -m immediate",
+            [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"],
+            f"pg_ctl stop -m {mode}",
         )
         return True
 
