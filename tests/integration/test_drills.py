@@ -26,6 +26,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.timeout(1500)  # a drill is minutes of load and faults (bench/drills.py)
 def test_every_fault_once_under_load_loses_nothing(stack: Settings) -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "drills.py"), "--rounds", "1", "--settle", "4"],
@@ -44,6 +45,7 @@ def test_every_fault_once_under_load_loses_nothing(stack: Settings) -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
+@pytest.mark.timeout(1500)  # a drill is minutes of load and faults (bench/drills.py)
 def test_a_three_node_cluster_loses_nothing_when_each_node_is_killed_in_turn(
     stack: Settings,
 ) -> None:
@@ -72,6 +74,7 @@ def test_a_three_node_cluster_loses_nothing_when_each_node_is_killed_in_turn(
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
+@pytest.mark.timeout(1500)  # a drill is minutes of load and faults (bench/drills.py)
 def test_twenty_worker_restarts_at_once_under_load_never_stall(stack: Settings) -> None:
     """The stream worker killed 20 times and restarted at once, with no back-off and no
     restart by the harness: each time it recovers its tables and the pipeline flows again
