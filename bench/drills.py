@@ -26,7 +26,11 @@ What it does:
    mean of its stored readings over the window (``ledger_mismatches``), and every alert's
    events are one ``opened``, then ``updated``, at most one ``resolved`` last, with sequence
    numbers 1, 2, 3... and no pair opened again before its previous episode resolved
-   (``alert_lifecycle_errors``).
+   (``alert_lifecycle_errors``). Readings are keyed by meter and time in the database, so a
+   reading can only be stored twice as two rows if its key changed: ``duplicated`` counts that
+   (readings rows beyond their distinct keys, for a schema that lost its key) and, the real
+   risk, one alert event (idempotency key) stored at two times. Repeats on the topics are
+   expected (historians send again) and are not counted.
 
 With ``--brokers 3`` the drill runs on a local three-node KRaft cluster (replication factor 3,
 ``min.insync.replicas=2``; started beside the single node when given other ports) and each
@@ -42,6 +46,7 @@ one round of every fault in ``make test``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import threading
 import time
@@ -307,8 +312,18 @@ def check(settings: StackSettings, acked: set[Key]) -> Verdict:
 
 
 def ledger_mismatches(conn: psycopg.Connection[tuple[object, ...]], problems: list[str]) -> int:
-    """Streams whose newest ledger entry differs from the mean of its stored readings."""
+    """Streams whose newest ledger entry differs from the mean of its stored readings, or
+    is older than their newest stored reading (a ledger that stopped), or is missing."""
     found = 0
+    behind = conn.execute(
+        "SELECT r.stream, r.newest, l.newest FROM"
+        " (SELECT stream, max(ts) AS newest FROM readings GROUP BY stream) r"
+        " LEFT JOIN (SELECT stream, max(updated_at) AS newest FROM ledger GROUP BY stream) l"
+        " USING (stream) WHERE l.newest IS NULL OR l.newest < r.newest"
+    ).fetchall()
+    for stream, reading, entry in behind:
+        found += 1
+        problems.append(f"ledger {stream}: newest entry {entry}, newest reading {reading}")
     newest = conn.execute(
         "SELECT DISTINCT ON (stream) stream, measured, updated_at, window_s FROM ledger"
         " WHERE NOT stale ORDER BY stream, updated_at DESC"
@@ -332,14 +347,20 @@ def lifecycle_errors(events: list[tuple[object, ...]], problems: list[str]) -> i
     """Alerts whose events are not opened, updated..., resolved (once, last), numbered 1..n,
     and pairs opened again before their previous episode resolved."""
     by_alert: dict[str, list[tuple[int, str]]] = {}
+    first_ts: dict[str, datetime] = {}
+    resolved_ts: dict[str, datetime] = {}
     episodes: dict[tuple[str, str], list[str]] = {}
     seen_keys: set[str] = set()
-    for alert_id, stream, need, event, key, _ in events:
+    for alert_id, stream, need, event, key, ts in events:
         if key in seen_keys:
             continue  # a duplicate, counted as such
         seen_keys.add(str(key))
         aid = str(alert_id)
         by_alert.setdefault(aid, []).append((int(str(key).rsplit(":", 1)[1]), str(event)))
+        assert isinstance(ts, datetime)
+        first_ts.setdefault(aid, ts)
+        if event == "resolved":
+            resolved_ts[aid] = ts
         episode_ids = episodes.setdefault((str(stream), str(need)), [])
         if aid not in episode_ids:
             episode_ids.append(aid)
@@ -357,10 +378,11 @@ def lifecycle_errors(events: list[tuple[object, ...]], problems: list[str]) -> i
             errors += 1
             problems.append(f"alert {aid}: {steps}")
     for pair, ids in episodes.items():
-        for aid in ids[:-1]:
-            if by_alert[aid][-1][1] != "resolved":
+        for aid, following in itertools.pairwise(ids):
+            end = resolved_ts.get(aid)
+            if by_alert[aid][-1][1] != "resolved" or end is None or end > first_ts[following]:
                 errors += 1
-                problems.append(f"pair {pair}: {aid} never resolved before the next episode")
+                problems.append(f"pair {pair}: {aid} not resolved before {following} opened")
     return errors
 
 

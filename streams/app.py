@@ -47,7 +47,7 @@ from streams.alert_state import AlertBook
 from streams.ledger_state import LedgerBook
 from streams.registry import RegistryView
 from streams.stage import Incoming, ReadingsStage, StageOutput
-from topics.kafka_admin import group_lag_by_topic
+from topics.kafka_admin import committed_offsets, group_lag_by_topic
 from topics.kafka_security import faust_broker_credentials, kafka_client_options
 
 log = structlog.get_logger(__name__)
@@ -178,11 +178,19 @@ class _Worker:
         await self.publish(out)
         metrics.READINGS.labels(STAGE).inc(out.readings)
 
-    async def sweep(self, clock_of: Callable[[int], float | None]) -> None:
-        """Mark the quiet streams of this worker's partitions stale; publish what it causes."""
+    async def sweep(self, clocks: Callable[[], dict[int, float] | None]) -> None:
+        """Mark the quiet streams of this worker's partitions stale; publish what it causes.
+
+        ``clocks`` is asked inside the state lock (so no batch and no rebalance step runs
+        between judging the partitions and writing their state): partition -> the time to
+        judge its streams at; ``None`` to sweep nothing now.
+        """
         async with self.state_lock:
+            by_partition = clocks()
+            if not by_partition:
+                return
             items = list(self.ledger_state.data.items())
-            out = self.stage.sweep(items, clock_of, self.alert_state.get)
+            out = self.stage.sweep(items, by_partition.get, self.alert_state.get)
             await self.publish(out)
         if out.ledger:
             log.info("streams.stale", streams=len(out.ledger), resolved=len(out.alerts))
@@ -303,11 +311,10 @@ def _lag_timer(app: faust.App, w: _Worker) -> None:
 def _stale_timer(app: faust.App, w: _Worker) -> None:
     """Every ``stale_after_s / 4`` (1 s to 60 s): mark quiet streams stale (see the stage).
 
-    Each readings partition this worker holds is judged by its own clock: the wall clock once
-    the worker has processed everything the partition had when it was last fetched, else the
-    time of the newest record processed (a worker catching up a backlog judges the backlog's
-    streams by the backlog's time, so a restart never makes the whole park stale). Nothing is
-    judged in the first interval after the agent starts (its first fetches are still buffered).
+    Each readings partition this worker holds is judged by its own clock (:func:`_clocks`).
+    Nothing is judged while faust rebalances or restores its tables, nor in the first interval
+    after the agent starts. A sweep that fails is logged and counted; the worker goes on (the
+    next sweep gives the same outputs: they are dated by the streams, not by the sweep).
     """
     s = w.settings
     every = min(max(s.stale_after_s / 4, 1.0), 60.0)
@@ -315,27 +322,59 @@ def _stale_timer(app: faust.App, w: _Worker) -> None:
 
     @app.timer(interval=every)
     async def sweep_stale() -> None:
-        if not w.registry_ready.is_set():
+        if not w.registry_ready.is_set() or _busy(app):
             return
         now = time.time()
         if not started:
             started.append(now)
         if now - started[0] < every:
             return
-        clocks: dict[int, float] = {}
-        for tp in app.consumer.assignment():
-            if tp.topic != s.topics.readings:
-                continue
+        try:
+            committed: dict[tuple[str, int], int] = {}
+            if any(tp.topic == s.topics.readings and tp.partition not in w.read_up_to
+                   for tp in app.consumer.assignment()):  # fmt: skip
+                committed = await asyncio.get_running_loop().run_in_executor(
+                    None, committed_offsets, s.kafka_bootstrap, s.streams_group, w.options
+                )
+            await w.sweep(lambda: None if _busy(app) else _clocks(app, w, committed, time.time()))
+        except Exception as e:  # noqa: BLE001 - a failed sweep never stops the worker
+            metrics.FAILURES.labels(STAGE, "stale_sweep").inc()
+            log.warning("streams.sweep_failed", error=repr(e)[:300])
+
+
+def _busy(app: faust.App) -> bool:
+    """Whether faust is rebalancing or restoring tables (state not to be judged then)."""
+    return bool(app.rebalancing or getattr(app, "in_recovery", False))
+
+
+def _clocks(
+    app: faust.App, w: _Worker, committed: dict[tuple[str, int], int], now: float
+) -> dict[int, float]:
+    """Readings partition -> the time its streams are judged at.
+
+    The wall clock once the worker has processed everything the partition had when last
+    fetched (or, before it processed any of its records, once the group's committed offset
+    reaches its end); else the Kafka time of the newest record processed, so a worker catching
+    up a backlog judges the backlog's streams by the backlog's time and a restart never makes
+    the whole park stale. A partition whose end is not known yet is left alone.
+    """
+    readings = w.settings.topics.readings
+    clocks: dict[int, float] = {}
+    for tp in app.consumer.assignment():
+        if tp.topic != readings:
+            continue
+        try:
             high = app.consumer.highwater(tp)
-            done = w.read_up_to.get(tp.partition)
-            if high is None:
-                continue
-            if done is None:
-                position = await app.consumer.position(tp)
-                if position is not None and position >= high:
-                    clocks[tp.partition] = now  # read to its end, nothing new since start
-            elif done[0] + 1 >= high:
-                clocks[tp.partition] = now
-            else:
-                clocks[tp.partition] = done[1]
-        await w.sweep(clocks.get)
+        except Exception:  # noqa: BLE001, S112 - no longer assigned: not this worker's to judge
+            continue
+        if high is None:
+            continue
+        done = w.read_up_to.get(tp.partition)
+        if done is None:
+            if committed.get((tp.topic, tp.partition), -1) >= high:
+                clocks[tp.partition] = now  # nothing new since the worker started
+        elif done[0] + 1 >= high:
+            clocks[tp.partition] = now
+        else:
+            clocks[tp.partition] = done[1]
+    return clocks

@@ -36,8 +36,9 @@ class _Windows:
     of its windows (a replayed or re-sent reading does not)."""
     stale_after: float | None = None
     """Set while the stream is stale: the time of the newest reading it had then."""
-    partition: int = 0
-    """The readings partition the stream's state belongs to (where its changelog goes)."""
+    partition: int | None = None
+    """The readings partition the stream's state belongs to (where its changelog goes);
+    ``None`` for a snapshot written before it was kept (known again at the next batch)."""
     snapshot: bytes | None = None
 
     def newest(self) -> float:
@@ -138,9 +139,10 @@ class LedgerBook:
     ) -> tuple[LedgerEntry, bytes]:
         """Count a batch's good readings; return the stream's entry and its new snapshot.
 
-        A stale stream (:meth:`mark_stale`) stays stale, its entries at zero, until a batch
-        moves one of its windows (a reading newer than its meter's newest: a replayed or
-        re-sent batch does not bring it back).
+        A stale stream (:meth:`mark_stale`) stays stale, its entries at zero, until a good
+        reading newer than its meter's newest arrives (a replayed or re-sent batch, or a
+        ``bad`` reading, does not bring it back); its first entry then is dated after the
+        stale entry, so the newest entry of the stream is the one that says it is back.
 
         A ``bad`` reading newer than its meter's newest empties that meter's window
         (:meth:`~domain.ledger.MeterWindow.stop`: e.g. a Sparkplug edge node died), so the
@@ -197,29 +199,41 @@ class LedgerBook:
             good.append((r.meter, r.ts, value))
         windows = self._windows_for(batch.stream, snapshot)
         try:
-            moved = False
+            moved = counted = False
             for meter, ts, value in good:
                 window = windows.meters.get(meter)
                 if window is None:
                     window = windows.meters[meter] = MeterWindow(self.window_s)
-                moved |= window.stop(ts) if value is None else window.add(ts, value)
+                if value is None:
+                    moved |= window.stop(ts)
+                elif window.add(ts, value):
+                    moved = counted = True
             windows.partition = partition
-            if moved:  # heard from: a stale stream is back
+            if moved:  # heard from (a bad reading too: the meter reports it cannot measure)
                 newest = max(r.ts for r in batch.readings).timestamp()
                 windows.heard_at = newest if received_at is None else received_at
+            was_stale = windows.stale_after
+            if counted:  # a newer good reading: a stale stream is back
                 windows.stale_after = None
             if windows.stale_after is not None:
                 entry = self._stale_entry(site, stream, windows, windows.stale_after)
             else:
                 entry = self._entry(site, stream, windows, max(r.ts for r in batch.readings))
+                if was_stale is not None:
+                    entry = self._after_stale(entry, was_stale)
             windows.snapshot = _encode(windows)
         except BaseException:
             self._windows.pop(batch.stream, None)
             raise
         return entry, windows.snapshot
 
-    def partition_of(self, stream_id: str, snapshot: bytes) -> int:
-        """The readings partition ``snapshot`` (the stream's table value) belongs to."""
+    def partition_of(self, stream_id: str, snapshot: bytes) -> int | None:
+        """The readings partition ``snapshot`` (the stream's table value) belongs to.
+
+        ``None`` for an unknown stream, or a snapshot written before partitions were kept.
+        """
+        if stream_id not in self._streams:
+            return None
         return self._windows_for(stream_id, snapshot).partition
 
     def mark_stale(
@@ -277,10 +291,21 @@ class LedgerBook:
             windows.available_since = state["s"]
             windows.stale_after = state.get("z")
             windows.heard_at = state.get("h")
-            windows.partition = state.get("p", 0)
+            windows.partition = state.get("p")
             windows.snapshot = snapshot
         self._windows[stream_id] = windows
         return windows
+
+    def _after_stale(self, entry: LedgerEntry, stale_after: float) -> LedgerEntry:
+        """A stream's first entry after it was stale, dated after its stale entry.
+
+        Its newest reading may be older than the stale entry's date (readings a gateway held
+        back, a meter clock ahead): readers take a stream's newest entry as its state.
+        """
+        stale_at = datetime.fromtimestamp(stale_after + self.stale_after_s, UTC)
+        if entry.updated_at > stale_at:
+            return entry
+        return entry.model_copy(update={"updated_at": stale_at + timedelta(milliseconds=1)})
 
     def _stale_entry(
         self, site: Site, stream: Stream, windows: _Windows, newest: float

@@ -180,6 +180,8 @@ class ReadingsStage:
             stream = key.decode()
             try:
                 partition = self.book.partition_of(stream, snapshot)
+                if partition is None:  # unknown stream, or its partition not known yet
+                    continue
                 clock = clock_of(partition)
                 marked = None if clock is None else self.book.mark_stale(stream, snapshot, clock)
             except Exception as e:  # one bad snapshot never stops the sweep

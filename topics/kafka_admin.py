@@ -146,6 +146,20 @@ def group_lag_by_topic(
     return lag
 
 
+def committed_offsets(
+    bootstrap: str, group: str, options: Mapping[str, Any] | None = None
+) -> dict[tuple[str, int], int]:
+    """``(topic, partition) -> offset`` committed by ``group`` (its next record to read)."""
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=10_000, **(options or {})
+    )
+    try:
+        found = admin.list_group_offsets(group).get(group, {})
+    finally:
+        admin.close()
+    return {(tp.topic, tp.partition): m.offset for tp, m in found.items() if m.offset >= 0}
+
+
 def end_offsets(
     bootstrap: str, topics: Iterable[str], options: Mapping[str, Any] | None = None
 ) -> dict[TopicPartition, int]:

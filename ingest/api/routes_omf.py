@@ -32,7 +32,7 @@ from domain.omf import (
     plan_types,
 )
 from domain.wording import clean
-from ingest.api import errors
+from ingest.api import errors, submitting
 from ingest.api.auth import Caller, Svc, take_registry_write
 from ingest.api.errors import COMMON_RESPONSES, ApiError, responses, validation_errors
 from ingest.api.services import Services
@@ -191,10 +191,7 @@ async def _data(
         earlier_errors=rows.errors,
         row_sources=rows.sources,
     )
-    try:
-        submitted = await run_in_threadpool(submit)
-    except TransientError as e:
-        raise ApiError(503, f"not accepted, retry: {e}") from e
+    submitted = await submitting.submit(svc, submit)
     found = [
         FieldError(row=rows.item_of(e.row), field=e.field, reason=clean(e.reason))
         for e in submitted.errors

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Final
 
 import orjson
@@ -9,9 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from domain.errors import TransientError
 from domain.intake import OMF_FIELDS, RowError, omf_rows
 from domain.wording import clean
+from ingest.api import submitting
 from ingest.api.auth import Caller, Svc
 from ingest.api.errors import (
     COMMON_RESPONSES,
@@ -82,17 +83,7 @@ async def _submit(svc: Svc, rows: list[Any], **kwargs: Any) -> JSONResponse:
         return _refused(0, 0, [FieldError(field=field, reason="at least one reading is needed")])
     if len(rows) > limit:
         raise ApiError(413, f"{len(rows)} readings in one push; the limit is {limit}")
-    gate = svc.pushes_in_flight
-    if not gate.enter():  # Kafka is slow: refuse at once rather than queue (memory, threads)
-        raise ApiError(
-            503, f"busy: {gate.limit} pushes are waiting for Kafka's acknowledgement; retry"
-        )
-    try:
-        result = await run_in_threadpool(svc.gateway.submit, rows, **kwargs)
-    except TransientError as e:
-        raise ApiError(503, f"not accepted, retry: {e}") from e
-    finally:
-        gate.leave()
+    result = await submitting.submit(svc, partial(svc.gateway.submit, rows, **kwargs))
     return _answer(result)
 
 

@@ -50,6 +50,7 @@ def test_a_duplicate_event_is_left_to_the_duplicate_count() -> None:
         [("a", "opened", 1), ("a", "resolved", 2), ("a", "updated", 3)],  # resolved, not last
         [("a", "opened", 1), ("a", "opened", 2)],  # opened twice
         [("a", "opened", 1), ("b", "opened", 1)],  # the pair opened again, a never resolved
+        [("a", "opened", 1), ("b", "opened", 1), ("a", "resolved", 2)],  # b opened first
     ],
 )
 def test_each_broken_lifecycle_is_one_error(steps: list[tuple[str, str, int]]) -> None:

@@ -765,3 +765,19 @@ def test_the_openapi_document_lists_the_omf_routes(
         op = doc["paths"][path]["post"]
         assert {p["name"] for p in op["parameters"]} >= {"messagetype", "omfversion", "action"}
         assert {"200", "400", "403", "404", "409", "413", "501", "503"} <= set(op["responses"])
+
+
+def test_omf_data_is_held_to_the_same_pushes_in_flight_bound(
+    api: tuple[TestClient, FakeKafka, Settings],
+) -> None:
+    client, kafka, settings = api
+    post(client, "type", FLOW_TYPES)
+    post(client, "container", '[{"id": "acme-cw-2", "typeid": "FlowMeasurement"}]')
+    gate = client.app.state.services.pushes_in_flight  # type: ignore[attr-defined]
+    gate.count = gate.limit  # as many pushes as allowed already wait for a slow Kafka
+    busy = post(client, "data", DATA)
+    assert busy.status_code == 503
+    assert int(busy.headers["Retry-After"]) >= 1
+    assert not readings_sent(kafka, settings)
+    gate.count = 0
+    assert post(client, "data", DATA).status_code == 200

@@ -120,15 +120,45 @@ def test_only_partitions_with_a_clock_are_swept() -> None:
     assert [e.stream for e in out.ledger] == ["heat"]
 
 
-def test_a_snapshot_written_before_staleness_existed_still_loads() -> None:
+def test_a_snapshot_written_before_staleness_existed_waits_for_its_partition() -> None:
     st, tables = stage(), Tables()
     opened(st, tables)
     state = orjson.loads(tables.ledger[b"heat"])
-    del state["z"], state["p"]
+    del state["z"], state["p"], state["h"]
     tables.ledger[b"heat"] = orjson.dumps(state)
-    out = sweep(stage(), tables, NEWEST + STALE_AFTER_S)
+    st = stage()  # a worker that never wrote it (an upgrade, a restart)
+    assert not sweep(st, tables, NEWEST + STALE_AFTER_S).ledger  # which partition? not known
+    run(st, tables, [record("heat", 1, ("m1", 4.0, "MW"), ("m2", 4.0, "MW"), partition=2)])
+    out = sweep(st, tables, NEWEST + 1 + STALE_AFTER_S)
     assert [(e.stream, e.stale) for e in out.ledger] == [("heat", True)]
-    assert [w.partition for w in out.ledger_state] == [0]  # the old snapshot named none
+    assert [w.partition for w in out.ledger_state] == [2]
+
+
+def test_a_bad_reading_does_not_bring_a_stale_stream_back() -> None:
+    st, tables = stage(), Tables()
+    opened(st, tables)
+    sweep(st, tables, NEWEST + STALE_AFTER_S)
+    bad = record("heat", 90, ("m1", 4.0, "MW"), partition=2)
+    body = orjson.loads(bad.value)
+    body["readings"][0]["quality"] = "bad"
+    out = run(st, tables, [bad.__class__(2, bad.source, orjson.dumps(body))])
+    [entry] = out.ledger
+    assert entry.stale
+    assert entry.measured == 0.0  # not m2's samples from before it went quiet
+    assert not out.alerts
+
+
+def test_the_entry_that_says_it_is_back_is_dated_after_the_stale_one() -> None:
+    st, tables = stage(), Tables()
+    opened(st, tables)
+    [stale] = sweep(st, tables, NEWEST + STALE_AFTER_S).ledger
+    # a reading held back by a gateway: newer than the last one counted, older than the
+    # stale entry's date
+    out = run(st, tables, [record("heat", 20, ("m1", 4.0, "MW"), ("m2", 4.0, "MW"),
+                                  partition=2)])  # fmt: skip
+    [back] = out.ledger
+    assert not back.stale
+    assert back.updated_at > stale.updated_at
 
 
 def test_the_dashboard_counts_stale_streams_per_site_and_kind() -> None:
