@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
@@ -240,3 +240,31 @@ def wait_group_empty(
         lambda: group_state(bootstrap, group, options) in (None, "Empty", "Dead"),
         timeout_s=timeout_s, what=f"consumer group {group} emptying", error=UnavailableError,
     )  # fmt: skip
+
+
+def wait_members_departed(
+    bootstrap: str,
+    group: str,
+    session_timeout_s: float,
+    options: Mapping[str, Any] | None = None,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    pause: Callable[[float], None] = time.sleep,
+) -> float:
+    """Before joining ``group``: wait until a member that died before now has left it.
+
+    Returns at once when the group has no member; else once it empties, or after one
+    ``session_timeout_s`` (+ 1 s): by then the broker has removed every member that was dead
+    when this was called (live members stay, and are no reason to wait longer). Returns the
+    seconds waited. Kafka unreachable: returns (joining will say so).
+    """
+    started = clock()
+    while clock() - started < session_timeout_s + 1.0:
+        try:
+            state = group_state(bootstrap, group, options)
+        except (KafkaError, UnavailableError, OSError):
+            break
+        if state in (None, "Empty", "Dead"):
+            break
+        pause(0.5)
+    return clock() - started
