@@ -216,8 +216,6 @@ class Drill:
     settings: StackSettings
     pipeline: LocalPipeline
     broker_kills: int = 0
-    at_once: bool = False
-    """Restart a killed process at once, not after its group let go of it."""
 
     def inject(self, fault: str) -> None:
         """Cause one fault and recover from it as a supervisor (or an operator) would."""
@@ -225,10 +223,7 @@ class Drill:
             name = "streams" if fault == "worker" else fault
             self.pipeline.kill(name)
             time.sleep(1.0)
-            if self.at_once:  # no back-off: into a group that still lists the dead member
-                self.pipeline.start(self.pipeline.children[name].role, name)
-            else:
-                self.pipeline.restart(name)
+            self.pipeline.restart(name)  # at once, as a supervisor without back-off would
         elif fault == "broker":
             kafka = LocalKafka(self.settings)
             victim = self.broker_kills % len(kafka.nodes)  # a cluster: each node in turn
@@ -397,9 +392,6 @@ def main() -> None:
                     help="Kafka nodes (default: SYMBIOSIS_KAFKA_BROKERS, else 1); with 3, a "
                     "local KRaft cluster (replication 3, min.insync.replicas 2) whose nodes are "
                     "killed in turn")  # fmt: skip
-    ap.add_argument("--at-once", action="store_true",
-                    help="restart a killed worker or sink at once, without waiting for its "
-                    "consumer group to let go of the dead member (no supervisor back-off)")  # fmt: skip
     ap.add_argument("--settle", type=float, default=5.0,
                     help="seconds of steady load before each fault")  # fmt: skip
     args = ap.parse_args()
@@ -437,7 +429,7 @@ def main() -> None:
     time.sleep(3.0)  # the bridge subscribes, the worker joins its group
 
     load = Load(park, api_url, issued, settings.mqtt_host, settings.mqtt_port)
-    drill = Drill(settings, pipeline, at_once=args.at_once)
+    drill = Drill(settings, pipeline)
     recoveries: dict[str, list[float]] = {f: [] for f in faults}
     try:
         threads = load.run()

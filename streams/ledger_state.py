@@ -209,16 +209,17 @@ class LedgerBook:
                 elif window.add(ts, value):
                     moved = counted = True
             windows.partition = partition
+            batch_newest = max(r.ts for r in batch.readings)
             if moved:  # heard from (a bad reading too: the meter reports it cannot measure)
-                newest = max(r.ts for r in batch.readings).timestamp()
-                windows.heard_at = newest if received_at is None else received_at
+                heard = batch_newest.timestamp() if received_at is None else received_at
+                windows.heard_at = heard
             was_stale = windows.stale_after
             if counted:  # a newer good reading: a stale stream is back
                 windows.stale_after = None
             if windows.stale_after is not None:
                 entry = self._stale_entry(site, stream, windows, windows.stale_after)
             else:
-                entry = self._entry(site, stream, windows, max(r.ts for r in batch.readings))
+                entry = self._entry(site, stream, windows, batch_newest)
                 if was_stale is not None:
                     entry = self._after_stale(entry, was_stale)
             windows.snapshot = _encode(windows)

@@ -27,7 +27,7 @@ from sinks.migrate import migrate
 from streams.app import changelog_topics
 from symbiosis.procs import terminate
 from symbiosis.stack_settings import StackSettings
-from topics.kafka_admin import group_lag, recreate_topics, wait_group_empty
+from topics.kafka_admin import group_lag, recreate_topics
 
 log = structlog.get_logger(__name__)
 
@@ -161,17 +161,10 @@ class LocalPipeline:
     def restart(self, name: str) -> Child:
         """Start a child again with the same role and name (after :meth:`kill` or a crash).
 
-        A stream worker is restarted once its consumer group has let go of the dead member
-        (its session expired), like a supervisor with a back-off would: faust-streaming 0.15
-        can stall for good when a second rebalance arrives while it restores its tables, which
-        is what restarting straight into a group that still lists the dead member causes.
+        At once: a stream worker itself waits for its dead self to leave the group before it
+        joins (``streams/run.py``).
         """
-        role = self.children[name].role
-        if role == "streams" and not any(
-            c.role == "streams" and c.proc.poll() is None for c in self.children.values()
-        ):
-            wait_group_empty(self.settings.kafka_bootstrap, self.settings.streams_group)
-        return self.start(role, name)
+        return self.start(self.children[name].role, name)
 
     def check(self) -> None:
         """Raise if any child has died."""

