@@ -1,11 +1,15 @@
 """Idempotent batched writes into PostgreSQL/TimescaleDB.
 
-Binary COPY into staging tables, then ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` into the
-real tables, in one transaction.
+Binary COPY into staging tables, then ``INSERT ... SELECT ... ON CONFLICT`` into the real
+tables, in one transaction.
 
 Guarantee: after :meth:`PostgresWriter.write` returns, every row given is stored exactly once
 (rows already present, e.g. from a replayed Kafka batch, are skipped); if it raises, nothing of
-the call is stored.
+the call is stored. Events (readings, alerts, offers) are never changed once stored. A ledger
+entry is a stream's state at one instant: one written later for the same stream and instant
+(a meter of the stream reporting that instant in another record, counted after the first
+entry was sent) replaces the stored one, so the newest version wins, as on the compacted
+ledger topic; a replay of the same entries changes nothing.
 
 On plain PostgreSQL the tables are range-partitioned (migration 002): before the write
 transaction the writer makes sure partitions cover each table's time span
@@ -54,6 +58,9 @@ class _Table:
     types: tuple[str, ...]
     key: tuple[str, ...]
     time_index: int  # position of the partitioning (time) column in a row
+    replace: bool = False
+    """A row whose key is stored already replaces it (the newest version of a state at one
+    instant); ``False``: it is skipped (an event, stored once)."""
 
     def _cols(self) -> sql.Composed:
         return sql.SQL(", ").join(map(sql.Identifier, self.columns))
@@ -73,13 +80,38 @@ class _Table:
             sql.Identifier(self.name), self._cols()
         )
 
+    def last_per_key(self, rows: list[Any]) -> list[Any]:
+        """``rows`` with one row per key, the last one given.
+
+        A replacing merge may not touch one row twice; rows keep their first key's place.
+        """
+        if not self.replace:
+            return rows
+        where = [self.columns.index(k) for k in self.key]
+        last = {tuple(row[i] for i in where): row for row in rows}
+        return rows if len(last) == len(rows) else list(last.values())
+
     def merge_sql(self) -> sql.Composed:
-        return sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT ({}) DO NOTHING").format(
+        """Staging -> table: a key stored already is skipped, or replaced.
+
+        Replaced (:attr:`replace`) only when a value differs, so a replay changes and counts
+        nothing.
+        """
+        action: sql.Composable = sql.SQL("DO NOTHING")
+        if self.replace:
+            rest = [sql.Identifier(c) for c in self.columns if c not in self.key]
+            mine = sql.SQL(", ").join(sql.SQL("{}.{}").format(sql.Identifier(self.name), c)
+                                      for c in rest)  # fmt: skip
+            theirs = sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(c) for c in rest)
+            update = "DO UPDATE SET ({}) = ROW({}) WHERE ({}) IS DISTINCT FROM ({})"
+            action = sql.SQL(update).format(sql.SQL(", ").join(rest), theirs, mine, theirs)
+        return sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT ({}) {}").format(
             sql.Identifier(self.name),
             self._cols(),
             self._cols(),
             sql.Identifier(f"stage_{self.name}"),
             sql.SQL(", ").join(map(sql.Identifier, self.key)),
+            action,
         )
 
 
@@ -98,6 +130,7 @@ LEDGER: Final = _Table(
      "float8", "int4", "timestamptz", "bool"),
     ("stream", "updated_at"),
     1,
+    replace=True,
 )  # fmt: skip
 ALERTS: Final = _Table(
     "alerts",
@@ -171,7 +204,10 @@ class Batch:
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    """Rows newly inserted per table (duplicates skipped are not counted)."""
+    """Rows newly inserted per table (duplicates skipped are not counted).
+
+    Ledger rows replaced by a different version of the same entry count as written.
+    """
 
     readings: int
     ledger: int
@@ -260,7 +296,7 @@ class PostgresWriter:
                     continue
                 with cur.copy(table.copy_sql()) as copy:
                     copy.set_types(list(table.types))
-                    for row in rows:
+                    for row in table.last_per_key(rows):
                         copy.write_row(row)
                 cur.execute(table.merge_sql())
                 counts.append(cur.rowcount)

@@ -398,6 +398,32 @@ def test_writer_exactly_once_across_partitions_with_old_and_far_future_rows(
     assert writer.write(more).readings == 1
 
 
+def test_a_later_ledger_entry_for_the_same_instant_replaces_the_stored_one(
+    conn: psycopg.Connection[Any],
+) -> None:
+    """Two records of one stream at one instant (two meters pushed separately): the entry
+    counted after both is what stays, as on the compacted ledger topic; alerts never change."""
+    writer = PostgresWriter(conn)
+    at = MIDNIGHT + timedelta(hours=1)
+    first = Batch(ledger=[ledger_row("r-s", at, 3.0, 4.0)], alerts=[alert_row("r-s", "n", at)])
+    assert (writer.write(first).ledger, writer.write(first).ledger) == (1, 0)
+    newer = ledger_row("r-s", at, 7.0, 8.0)
+    assert writer.write(Batch(ledger=[newer])).ledger == 1
+    assert writer.write(Batch(ledger=[newer])).ledger == 0  # a replay changes nothing
+    # Both versions in one batch (one sink poll): the last one given wins.
+    both = Batch(ledger=[ledger_row("r-s", at, 1.0, 2.0), ledger_row("r-s", at, 5.0, 6.0),
+                         ledger_row("r-s", at + DAY, 1.0, 1.0)])  # fmt: skip
+    assert writer.write(both).ledger == 2
+    stored = conn.execute(
+        "SELECT updated_at, measured, available FROM ledger WHERE stream = 'r-s' ORDER BY 1"
+    ).fetchall()
+    assert stored == [(at, 6.0, 5.0), (at + DAY, 1.0, 1.0)]
+    changed = (alert_row("r-s", "n", at)[0], alert_row("r-s", "n", at)[1], "other-id",
+               *alert_row("r-s", "n", at)[3:])  # fmt: skip
+    assert writer.write(Batch(alerts=[changed])).alerts == 0  # an event is stored once
+    assert one(conn, "SELECT alert_id FROM alerts WHERE stream = 'r-s'") == "r-s:n"
+
+
 def test_rows_in_the_default_partition_move_when_their_partition_is_created(
     conn: psycopg.Connection[Any],
 ) -> None:

@@ -229,6 +229,14 @@ def test_our_migrations_and_postgres_writer(tsdb: TsdbEngine) -> None:
         assert one(conn, "SELECT count(*) FROM readings") == 10_000
         assert one(conn, "SELECT count(*) FROM show_chunks('readings')") == 7
         assert one(conn, "SELECT count(*) FROM ledger") == 26  # 20 + the 6 fresh ones
+        # A newer version of a stored entry (same stream and instant) replaces it, on a
+        # hypertable too.
+        newer = Batch()
+        newer.add_ledger(_ledger(3).model_copy(update={"measured": 99.0}))
+        assert (writer.write(newer).ledger, writer.write(newer).ledger) == (1, 0)
+        assert one(conn, "SELECT measured FROM ledger WHERE updated_at = %s",
+                   (T0 + timedelta(minutes=3),)) == 99.0  # fmt: skip
+        assert one(conn, "SELECT count(*) FROM ledger") == 26
         assert one(conn, "SELECT payload->>'alert_id' FROM alerts ORDER BY ts LIMIT 1") == (
             "ps-steam:kf-heat:0"
         )
