@@ -51,16 +51,14 @@ import orjson
 import psycopg
 from kafka import KafkaConsumer, KafkaProducer
 from procstat import ProcWatch, find_pid  # bench/ runs as a script directory
+from scratch import scratch_run
 from teda import meter_plans, teda_park, teda_pushes
 
-from runtime.settings import Topics
 from schemas.readings import Reading, ReadingBatch
 from schemas.registry import Need, Park, Site, Stream
 from sinks.writer import Batch, PostgresWriter
 from streams.ledger_state import LedgerBook
-from symbiosis.local_postgres import LocalPostgres
 from symbiosis.pipeline import LocalPipeline
-from symbiosis.stack import stack_up
 from symbiosis.stack_settings import StackSettings
 
 METERS_PER_STREAM = 50
@@ -253,17 +251,8 @@ def main() -> None:
     ap.add_argument("--profile-worker", metavar="PATH", help="run the first worker under py-spy")
     args = ap.parse_args()
 
-    base = StackSettings()
-    stack_up(base)
-    LocalPostgres(base).create_database("symbiosis_bench")
-    run_id = uuid.uuid4().hex[:6]
-    settings = base.model_copy(update={
-        "app_id": f"bench-{run_id}",
-        "database_url": base.database_url.rsplit("/", 1)[0] + "/symbiosis_bench",
-        "topics": Topics(**{n: f"bench.{n}" for n in Topics.model_fields}),
-        "ledger_window_s": 10.0,
-        "partitions": 4,
-    })  # fmt: skip
+    settings = scratch_run(StackSettings(), "bench", topics="bench", ledger_window_s=10.0,
+                           partitions=4)  # fmt: skip
     t = settings.topics
     load = teda_load(args) if args.shape == "teda" else batched_load(args)
     pipeline = LocalPipeline(settings)

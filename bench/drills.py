@@ -56,6 +56,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import orjson
@@ -66,15 +67,16 @@ from kafka.errors import KafkaError
 from paho.mqtt.enums import CallbackAPIVersion
 
 from ingest.api import tokens
-from runtime.settings import Topics
 from schemas.common import ResourceKind
 from schemas.registry import Need, Park, Site, Stream
 from symbiosis.local_kafka import LocalKafka
 from symbiosis.local_mosquitto import LocalMosquitto
 from symbiosis.local_postgres import LocalPostgres
 from symbiosis.pipeline import LocalPipeline
-from symbiosis.stack import stack_up
 from symbiosis.stack_settings import StackSettings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scratch import scratch_run  # bench/ runs as a script directory
 
 FAULTS = ("worker", "sink", "api", "mqtt-bridge", "broker", "postgres")
 TICK_S = 0.5
@@ -401,20 +403,9 @@ def main() -> None:
         ap.error(f"unknown fault {unknown[0]!r}; choose from {', '.join(FAULTS)}")
 
     base = StackSettings() if args.brokers is None else StackSettings(kafka_brokers=args.brokers)
-    stack_up(base)
+    settings = scratch_run(base, "drills", ledger_window_s=WINDOW_S, sink_flush_s=0.2,
+                           partitions=4, api_port=API_PORT, metrics_port=0)  # fmt: skip
     LocalMosquitto(base).up()
-    LocalPostgres(base).create_database("symbiosis_drills")
-    run_id = uuid.uuid4().hex[:6]
-    settings = base.model_copy(update={
-        "app_id": f"drills-{run_id}",
-        "database_url": base.database_url.rsplit("/", 1)[0] + "/symbiosis_drills",
-        "topics": Topics(**{n: f"drills-{run_id}.{n}" for n in Topics.model_fields}),
-        "ledger_window_s": WINDOW_S,
-        "sink_flush_s": 0.2,
-        "partitions": 4,
-        "api_port": API_PORT,
-        "metrics_port": 0,
-    })  # fmt: skip
     park = drill_park()
     pipeline = LocalPipeline(settings)
     pipeline.reset()

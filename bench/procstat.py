@@ -24,14 +24,24 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
 
 
-def _hwm_mb(pid: int) -> float:
+def _status_mb(pid: int, key: str) -> float:
+    """A memory figure of ``pid`` from ``/proc/<pid>/status`` in MB (0 when it is gone)."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{key}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return 0.0
+
+
+def _hwm_mb(pid: int) -> float:
+    return _status_mb(pid, "VmHWM")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` now (``VmRSS``, MB; 0 when it is gone)."""
+    return _status_mb(pid, "VmRSS")
 
 
 def descendants(pid: int) -> list[int]:

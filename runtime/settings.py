@@ -254,7 +254,10 @@ class Settings(LogSettings):
         default=10_000, ge=1, le=100_000, description="Readings per push; more get 413."
     )
     api_ack_timeout_s: float = Field(
-        default=30.0, gt=0, description="How long a push waits for Kafka's acknowledgement."
+        default=30.0,
+        gt=0,
+        description="How long a push waits for Kafka's acknowledgement; by then it is "
+        "answered (503 with Retry-After when Kafka has not acknowledged).",
     )
     api_max_pushes_in_flight: int = Field(
         default=32,
@@ -277,7 +280,11 @@ class Settings(LogSettings):
         default=100, ge=0, description="Needs with a webhook subscription per company."
     )
     api_token_cache_s: float = Field(
-        default=30.0, ge=0, description="How long a verified token is trusted without a lookup."
+        default=30.0,
+        ge=0,
+        description="How long a verified token is trusted without a lookup (a revoked token "
+        "stops working within it); while the database does not answer, a token known before "
+        "keeps its last answer, so pushes go on.",
     )
 
     mqtt_host: str = Field(default="127.0.0.1", description="MQTT broker of the bridge.")

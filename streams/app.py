@@ -101,7 +101,10 @@ def _faust_app(settings: Settings) -> faust.App:
         broker_session_timeout=settings.kafka_session_timeout_s,
         broker_heartbeat_interval=settings.kafka_session_timeout_s / 3,
         consumer_max_fetch_size=8 * 1024 * 1024,  # batches are ~40 kB messages
-        stream_buffer_maxsize=16_384,
+        # Records read ahead of the agent: two batches. The bound is in records, not bytes, and
+        # a historian back-filling after an outage sends records of up to 2,000 readings, so a
+        # larger read-ahead grew the worker by hundreds of MB under a soak (bench/soak.py).
+        stream_buffer_maxsize=2 * settings.streams_batch_records,
         table_cleanup_interval=3600.0,
     )
 

@@ -6,12 +6,15 @@ the back-pressure rule is the same for every historian.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from functools import partial
 
 from fastapi.concurrency import run_in_threadpool
 
 from domain.errors import TransientError
 from ingest.api.errors import ApiError
+from ingest.api.limits import InFlight
 from ingest.api.services import Services
 from ingest.gateway import Submission
 
@@ -19,19 +22,44 @@ from ingest.gateway import Submission
 async def submit(svc: Services, work: Callable[[], Submission]) -> Submission:
     """Run ``work`` (a gateway submission) in the thread pool, if the bound allows.
 
+    Answered within ``api_ack_timeout_s`` of arriving here, whatever Kafka does: a push
+    still waiting then (for a thread, for Kafka's metadata or its acknowledgement) is
+    answered 503 and keeps its place in the bound until its thread ends, so the bound also
+    counts the threads a slow Kafka holds. Such a push may still be written: the client sends
+    it again, and a repeat is stored once.
+
     Raises:
         ApiError: 503 at once when ``api_max_pushes_in_flight`` pushes already wait for Kafka
-            (back-pressure: nothing queues while Kafka is slow), or when Kafka did not
-            acknowledge (nothing of the push was accepted). Every 503 carries ``Retry-After``.
+            (back-pressure: nothing queues while Kafka is slow), when Kafka did not
+            acknowledge (nothing of the push was accepted), or when the timeout passed.
+            Every 503 carries ``Retry-After``.
     """
     gate = svc.pushes_in_flight
     if not gate.enter():
         raise ApiError(
             503, f"busy: {gate.limit} pushes are waiting for Kafka's acknowledgement; retry"
         )
+    timeout_s = svc.settings.api_ack_timeout_s
+    task = asyncio.ensure_future(run_in_threadpool(work))
     try:
-        return await run_in_threadpool(work)
+        done, _ = await asyncio.wait({task}, timeout=timeout_s)
+    except BaseException:  # the request went away (client gone, shutdown): the thread goes on
+        task.add_done_callback(partial(_leave_when_done, gate))
+        raise
+    if not done:
+        task.add_done_callback(partial(_leave_when_done, gate))
+        raise ApiError(
+            503, f"Kafka did not acknowledge within {timeout_s:g} s; not accepted, retry"
+        )
+    gate.leave()
+    try:
+        return task.result()
     except TransientError as e:
         raise ApiError(503, f"not accepted, retry: {e}") from e
-    finally:
-        gate.leave()
+
+
+def _leave_when_done(gate: InFlight, task: asyncio.Future[Submission]) -> None:
+    """A push answered before its thread ended leaves the bound now (its outcome is gone)."""
+    gate.leave()
+    if not task.cancelled():
+        task.exception()  # retrieved: the client was answered 503 already

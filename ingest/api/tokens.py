@@ -4,7 +4,8 @@ A token is ``sym_`` + 43 URL-safe characters (256 random bits). Its SHA-256 is t
 in ``api_tokens``; the token itself is printed once when issued and never stored. Because the
 token is random and long, a fast hash does not help an attacker (nothing to guess from a
 dictionary), and verification costs one indexed lookup, cached for ``api_token_cache_s``
-(a revoked token stops working within that time).
+(a revoked token stops working within that time). While the database does not answer, a token
+known before keeps its last answer (:class:`TokenVerifier`), so pushes go on.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -136,21 +138,39 @@ class TokenVerifier:
     Known tokens and unknown ones are cached apart, each bounded (least recently used out
     first), so a flood of random tokens only ever evicts other unknown tokens: valid callers
     keep their cache entries. A token not of the issued shape is refused without a lookup.
+
+    A slow or frozen database never holds a request for long: a lookup runs in a thread of
+    its own (one per token at a time, at most ``max_lookups`` at once) and a caller waits for
+    it at most ``stale_wait_s`` when the token was known before (it then gets that earlier
+    answer, up to ``max_stale_s`` old: the database that would record a revocation cannot be
+    read either), else at most ``lookup_wait_s`` (then 503). The lookup goes on and fills the
+    cache when the database answers. With a healthy database a revoked token stops working
+    within ``ttl_s``.
     """
 
-    def __init__(self, pool: ConnectionPool[Conn], ttl_s: float, max_entries: int = 10_000) -> None:
+    def __init__(
+        self, pool: ConnectionPool[Conn], ttl_s: float, max_entries: int = 10_000, *,
+        stale_wait_s: float = 1.0, lookup_wait_s: float = 10.0, max_stale_s: float = 3600.0,
+        max_lookups: int = 8,
+    ) -> None:  # fmt: skip
         self.pool = pool
         self.ttl_s = ttl_s
         self.max_entries = max_entries
+        self.stale_wait_s = stale_wait_s
+        self.lookup_wait_s = lookup_wait_s
+        self.max_stale_s = max_stale_s
+        self.max_lookups = max_lookups
         self._known: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
         self._unknown: OrderedDict[str, float] = OrderedDict()
+        self._lookups: dict[str, Future[Principal | None]] = {}
         self._lock = threading.Lock()
 
     def verify(self, token: str) -> Principal | None:
         """The caller behind ``token``, or ``None`` for an unknown or revoked token.
 
         Raises:
-            psycopg.Error: the database cannot be reached (the API answers 503).
+            psycopg.Error: the database cannot be reached or did not answer in time, and the
+                token was not known before (the API answers 503).
         """
         if not _TOKEN_SHAPE.fullmatch(token):
             return None
@@ -164,18 +184,59 @@ class TokenVerifier:
             missed = self._unknown.get(digest)
             if missed is not None and now - missed < self.ttl_s:
                 return None
-        with self.pool.connection() as conn:
-            principal = _principal(conn, digest)
+            stale = known[1] if known is not None and now - known[0] < self.max_stale_s else None
+            lookup = self._lookup(digest)
+        if lookup is None:  # too many lookups wait for the database already
+            if stale is not None:
+                return stale
+            raise psycopg.OperationalError("the token store is busy: too many lookups waiting")
+        try:
+            return lookup.result(self.stale_wait_s if stale is not None else self.lookup_wait_s)
+        except (TimeoutError, psycopg.Error) as e:
+            if stale is not None:
+                return stale
+            if isinstance(e, TimeoutError):
+                raise psycopg.OperationalError("the token store did not answer in time") from e
+            raise
+
+    def _lookup(self, digest: str) -> Future[Principal | None] | None:
+        """The running lookup of ``digest``, or a new one (lock held).
+
+        ``None`` when ``max_lookups`` lookups are running already.
+        """
+        running = self._lookups.get(digest)
+        if running is not None:
+            return running
+        if len(self._lookups) >= self.max_lookups:
+            return None
+        future: Future[Principal | None] = Future()
+        self._lookups[digest] = future
+        threading.Thread(target=self._run_lookup, args=(digest, future), daemon=True,
+                         name="token-lookup").start()  # fmt: skip
+        return future
+
+    def _run_lookup(self, digest: str, future: Future[Principal | None]) -> None:
+        """Ask the database, cache its answer, and hand it to whoever waits."""
+        try:
+            with self.pool.connection() as conn:
+                principal = _principal(conn, digest)
+        except Exception as e:  # noqa: BLE001 - handed to the waiting callers (psycopg: 503)
+            with self._lock:
+                del self._lookups[digest]
+            future.set_exception(e)
+            return
+        now = time.monotonic()
         with self._lock:
+            del self._lookups[digest]
             self._known.pop(digest, None)
             self._unknown.pop(digest, None)
             if principal is None:
                 self._unknown[digest] = now
                 _bound(self._unknown, self.max_entries)
-                return None
-            self._known[digest] = (now, principal)
-            _bound(self._known, self.max_entries)
-        return principal
+            else:
+                self._known[digest] = (now, principal)
+                _bound(self._known, self.max_entries)
+        future.set_result(principal)
 
 
 def _bound(cache: OrderedDict[str, Any], size: int) -> None:

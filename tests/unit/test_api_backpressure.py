@@ -58,3 +58,35 @@ def test_the_gate_counts_and_refuses_past_its_limit() -> None:
     assert not gate.enter()
     gate.leave()
     assert gate.enter()
+
+
+def test_a_push_is_answered_within_the_timeout_even_when_kafka_hangs_past_it() -> None:
+    """Kafka holds the push past ``api_ack_timeout_s`` (a broker that froze while taking it):
+    the client gets 503 at the timeout, and the push keeps its place in the bound until its
+    thread ends."""
+    with running_api(Settings(api_ack_timeout_s=0.5, api_max_pushes_in_flight=1)) as api:
+        release = threading.Event()
+
+        def hang(futures: Any, timeout_s: float) -> int:
+            release.wait(10)  # longer than the door's timeout
+            return len(list(futures))
+
+        api.kafka.wait = hang  # type: ignore[method-assign]
+        started = time.monotonic()
+        answer = api.client.post("/v1/readings", json=PUSH, headers=COMPANY)
+        assert time.monotonic() - started < 3
+        assert answer.status_code == 503
+        assert int(answer.headers["Retry-After"]) >= 1
+        assert "within 0.5 s" in answer.json()["detail"]
+        gate = api.client.app.state.services.pushes_in_flight  # type: ignore[attr-defined]
+        assert gate.count == 1  # its thread still waits: the bound counts it
+        busy = api.client.post("/v1/readings", json=PUSH, headers=COMPANY)
+        assert busy.status_code == 503
+        assert "waiting for Kafka" in busy.json()["detail"]
+        release.set()
+        deadline = time.monotonic() + 10
+        while gate.count:
+            assert time.monotonic() < deadline, "the push never left the gate"
+            time.sleep(0.01)
+        api.kafka.wait = lambda futures, timeout_s: len(list(futures))  # type: ignore[method-assign]
+        assert api.client.post("/v1/readings", json=PUSH, headers=COMPANY).status_code == 200

@@ -436,10 +436,13 @@ def test_k8s_stateful_services() -> None:
     assert len(voters.split(",")) == statefulsets["kafka"]["spec"]["replicas"]
     assert kafka_env["KAFKA_MIN_INSYNC_REPLICAS"] == "2"
     assert kafka_env["KAFKA_DEFAULT_REPLICATION_FACTOR"] == "3"
+    # a topic a process creates itself (faust's changelogs) gets as many replicas
+    assert "SYMBIOSIS_KAFKA_REPLICATION_FACTOR" in setting_env_names()
+    assert symbiosis_config()["SYMBIOSIS_KAFKA_REPLICATION_FACTOR"] == "3"
 
 
 def test_k8s_processes_that_create_topics_wait_for_them() -> None:
-    # the API, the MQTT bridge and faust create missing topics with replication factor 1
+    # the processes would create missing topics themselves, racing the Job
     for name in ("api", "streams", "mqtt-bridge", "delivery"):
         init = pod_spec(by_kind("Deployment")[name]).get("initContainers", [])
         commands = [c["command"] for c in init]
@@ -947,6 +950,9 @@ def test_compose_kafka_clients_log_in() -> None:
         assert env["SYMBIOSIS_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512", name
         assert "${KAFKA_SASL_PASSWORD" in env["SYMBIOSIS_KAFKA_SASL_PASSWORD"], name
         assert env["SYMBIOSIS_KAFKA_SSL_CAFILE"] in compose_secret_targets(service), name
+        # a topic a process creates itself (faust's changelogs) is replicated like the others
+        replicas = services["kafka-0"]["environment"]["KAFKA_DEFAULT_REPLICATION_FACTOR"]
+        assert env["SYMBIOSIS_KAFKA_REPLICATION_FACTOR"] == replicas == "3", name
     topics = services["topics"]
     env = topics["environment"]
     api_env = services["api"]["environment"]

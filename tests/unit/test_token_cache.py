@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+import psycopg
+import pytest
 
 from ingest.api.tokens import TokenVerifier, new_token, token_sha256
 
@@ -54,3 +59,64 @@ def test_tokens_not_of_the_issued_shape_never_reach_the_database() -> None:
     for junk in ("", "sym_", "sym_short", "x" * 47, "sym_" + "a" * 44, "sym_" + "a" * 42 + "!"):
         assert verifier.verify(junk) is None
     assert pool.lookups == 0
+
+
+class FrozenPool(FakePool):
+    """A database that stops answering (a frozen server) until :attr:`thaw` is set."""
+
+    def __init__(self, valid: dict[str, str]) -> None:
+        super().__init__(valid)
+        self.frozen = False
+        self.thaw = threading.Event()
+
+    @contextmanager
+    def connection(self) -> Iterator[Any]:
+        if self.frozen:
+            self.thaw.wait(10)
+        with super().connection() as conn:
+            yield conn
+
+
+def test_a_frozen_database_does_not_hold_a_known_caller() -> None:
+    good, fresh = new_token(), new_token()
+    pool = FrozenPool({good: "orsted", fresh: "novo"})
+    verifier = TokenVerifier(pool, ttl_s=0.05, stale_wait_s=0.1, lookup_wait_s=0.3)  # type: ignore[arg-type]
+    who = verifier.verify(good)
+    assert who is not None
+    time.sleep(0.1)  # the cached answer is older than ttl_s
+    pool.frozen = True
+    started = time.monotonic()
+    assert verifier.verify(good) == who  # the earlier answer, after stale_wait_s
+    assert verifier.verify(good) == who
+    assert time.monotonic() - started < 1.0
+    with pytest.raises(psycopg.OperationalError, match="did not answer"):
+        verifier.verify(fresh)  # never seen: nothing to fall back on, so 503
+    pool.thaw.set()  # the lookups waiting for the database finish and fill the cache
+    deadline = time.monotonic() + 5
+    while pool.lookups < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    pool.frozen = False
+    assert verifier.verify(fresh) is not None
+
+
+def test_a_revoked_token_stops_working_once_its_answer_expires() -> None:
+    good = new_token()
+    pool = FakePool({good: "orsted"})
+    verifier = TokenVerifier(pool, ttl_s=0.05)  # type: ignore[arg-type]
+    assert verifier.verify(good) is not None
+    pool.valid.clear()  # revoked
+    time.sleep(0.1)
+    assert verifier.verify(good) is None  # a healthy database answers: the revocation holds
+
+
+def test_lookups_are_bounded_while_the_database_is_frozen() -> None:
+    pool = FrozenPool({})
+    pool.frozen = True
+    verifier = TokenVerifier(pool, ttl_s=60, lookup_wait_s=0.05, max_lookups=2)  # type: ignore[arg-type]
+    for _ in range(2):
+        with pytest.raises(psycopg.OperationalError, match="did not answer"):
+            verifier.verify(new_token())
+    with pytest.raises(psycopg.OperationalError, match="busy"):
+        verifier.verify(new_token())  # a third lookup is not started: threads stay bounded
+    pool.thaw.set()

@@ -1,8 +1,8 @@
 #!/bin/sh
 # Create the topics listed in topics.txt ("create", the default), or wait until they all exist
-# ("wait": init containers run it, so that no process starts before its topics exist; the API,
-# the MQTT bridge and faust would otherwise create missing topics with replication factor 1,
-# which min.insync.replicas=2 then refuses to write to).
+# ("wait": init containers run it, so that no process starts before its topics exist; the
+# processes would otherwise create missing topics themselves, with
+# SYMBIOSIS_KAFKA_REPLICATION_FACTOR replicas, racing this Job).
 #
 # Environment: BOOTSTRAP (Kafka bootstrap servers), PARTITIONS (= SYMBIOSIS_PARTITIONS),
 # REPLICATION_FACTOR (default 3), TOPICS_FILE (default: topics.txt next to this script).
