@@ -180,7 +180,9 @@ def _print_summary(park_file: Path, summary: dict[str, Any]) -> None:
     table.add_row("total", *totals, style="bold")
     console = Console(highlight=False)
     console.print(table)
-    line = f"{park_file}: ok, {summary['sites']} sites of {summary['companies']} companies"
+    sites, companies = summary["sites"], summary["companies"]
+    line = (f"{park_file}: ok, {sites} site{'' if sites == 1 else 's'} of {companies} "
+            f"compan{'y' if companies == 1 else 'ies'}")  # fmt: skip
     console.print(escape(line), soft_wrap=True)
 
 

@@ -81,6 +81,13 @@ def test_park_check_ok() -> None:
     assert re.findall(r"\d+", total) == ["14", "12", "2"]  # streams, needs, exchanges
 
 
+def test_park_check_counts_one_site_of_one_company_in_the_singular(tmp_path: Path) -> None:
+    path = write(tmp_path, BAD_PARK.replace("unit: MWW", "unit: MW"))
+    result = runner.invoke(app, ["park", "check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "ok, 1 site of 1 company" in result.stdout
+
+
 def test_park_check_bad_file(tmp_path: Path) -> None:
     path = write(tmp_path, BAD_PARK)
     result = runner.invoke(app, ["park", "check", str(path)])
