@@ -53,7 +53,6 @@ import time
 import uuid
 import zlib
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,7 +62,6 @@ import orjson
 import paho.mqtt.client as mqtt
 import psycopg
 from kafka import KafkaAdminClient
-from kafka.errors import KafkaError
 from paho.mqtt.enums import CallbackAPIVersion
 
 from ingest.api import tokens
@@ -76,7 +74,7 @@ from symbiosis.pipeline import LocalPipeline
 from symbiosis.stack_settings import StackSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scratch import scratch_run  # bench/ runs as a script directory
+from scratch import delete_run_topics, scratch_run, wait_api  # bench/ runs as a script directory
 
 FAULTS = ("worker", "sink", "api", "mqtt-bridge", "broker", "postgres")
 TICK_S = 0.5
@@ -416,7 +414,7 @@ def main() -> None:
     for role in ("streams", "sink", "api", "mqtt-bridge"):
         pipeline.start(role)
     api_url = f"http://127.0.0.1:{API_PORT}"
-    _wait(lambda: _healthy(api_url), 120, "the API")
+    wait_api(api_url, pipeline)
     time.sleep(3.0)  # the bridge subscribes, the worker joins its group
 
     load = Load(park, api_url, issued, settings.mqtt_host, settings.mqtt_port)
@@ -444,7 +442,7 @@ def main() -> None:
         verdict.under_replicated = wait_replicated(settings)
     finally:
         pipeline.stop()
-        _delete_topics(settings)
+        delete_run_topics(settings)
     report(recoveries, verdict, load, settings.kafka_brokers)
     bad = verdict.lost or verdict.duplicated or verdict.ledger_mismatches
     bad = bad or verdict.alert_lifecycle_errors or verdict.under_replicated
@@ -474,36 +472,6 @@ def wait_replicated(settings: StackSettings, timeout_s: float = 120.0) -> int:
             time.sleep(1.0)
     finally:
         admin.close()
-
-
-def _delete_topics(settings: StackSettings) -> None:
-    """Drop the run's topics (best effort: a broker that is down keeps them)."""
-    prefix = settings.app_id  # its topics and its changelogs
-    try:
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
-                                 request_timeout_ms=20_000)  # fmt: skip
-        try:
-            ours = [t for t in admin.list_topics() if t.startswith(prefix)]
-            admin.delete_topics(ours)
-        finally:
-            admin.close()
-    except KafkaError as e:
-        print(f"topics of {prefix} not deleted: {e}", file=sys.stderr)
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def _wait(probe: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not probe():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"{what} did not start in {timeout_s:.0f} s")
-        time.sleep(0.5)
 
 
 def report(recoveries: dict[str, list[float]], v: Verdict, load: Load, brokers: int) -> None:

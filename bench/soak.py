@@ -31,7 +31,8 @@ What it does:
    ``rss_mb`` (per process: the peak over each fault cycle), ``rss_flat`` (every process's
    peak over the last cycle within 10 % + 32 MB of its peak over the one before: the same
    faults again need no more memory; the first cycles also fill the worker's state, its
-   windows and alert pairs, so a run needs three cycles or more), ``answers`` (by status),
+   windows and alert pairs, so it is ``null``, not judged, for a run of fewer than three
+   cycles), ``answers`` (by status),
    ``missing_retry_after`` (503/429 without it), ``slowest_answer_s`` (vs
    ``SYMBIOSIS_API_ACK_TIMEOUT_S``), ``client_timeouts``, ``acked_readings_per_s``, ``lost``
    (acknowledged but not stored), ``dropped_by_historians``, ``worker_lag`` and ``sink_lag``
@@ -72,7 +73,7 @@ from symbiosis.stack_settings import StackSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from procstat import descendants, rss_mb  # bench/ runs as a script directory
-from scratch import scratch_run
+from scratch import delete_run_topics, drop_run_database, scratch_run, wait_api
 from teda import MeterPlan, meter_plans, teda_park
 
 API_PORT = 18_290
@@ -335,7 +336,7 @@ def main() -> None:
     for role in ROLES:
         pipeline.start(role)
     api_url = f"http://127.0.0.1:{API_PORT}"
-    _wait_healthy(api_url, pipeline)
+    wait_api(api_url, pipeline)
     time.sleep(5.0)  # the worker joins its group and reads the registry
 
     plans = meter_plans(park.sites)
@@ -379,24 +380,12 @@ def main() -> None:
         )
     finally:
         pipeline.stop()
-        _clean_up(settings)
+        delete_run_topics(settings)
+        drop_run_database(settings)
     ok = report(
         samples, load, settings.api_ack_timeout_s, took_s, stored, worker_lag, sink_lag, args.scale
     )
     sys.exit(0 if ok else 1)
-
-
-def _wait_healthy(api_url: str, pipeline: LocalPipeline) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        pipeline.check()
-        try:
-            if httpx.get(f"{api_url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit("the API did not answer in 120 s")
 
 
 def _wait_stored(pipeline: LocalPipeline, acked: int, timeout_s: float = 900.0) -> int:
@@ -409,19 +398,6 @@ def _wait_stored(pipeline: LocalPipeline, acked: int, timeout_s: float = 900.0) 
     return stored
 
 
-def _clean_up(settings: StackSettings) -> None:
-    """Drop the soak's topics and database (best effort)."""
-    try:
-        from drills import _delete_topics  # the drills' own clean-up: same naming
-
-        _delete_topics(settings)
-    except Exception as e:  # noqa: BLE001  # a broker that is down keeps them
-        print(f"topics left behind: {e!r}", file=sys.stderr)
-    admin = settings.database_url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS symbiosis_soak WITH (FORCE)")
-
-
 def report(
     samples: list[Sample], load: Load, ack_timeout_s: float,
     took_s: float, stored: int, worker_lag: int, sink_lag: int, scale: float = 1.0,
@@ -432,7 +408,8 @@ def report(
     cycles = {role: [max((s.rss[role] for s in samples if s.cycle == c), default=0.0)
                      for c in range(last_cycle + 1)] for role in ROLES}  # fmt: skip
     peaks = {role: (c[-2] if len(c) > 1 else c[-1], c[-1]) for role, c in cycles.items()}
-    flat = all(rss_flat(first, last) for first, last in peaks.values())
+    # the first cycles fill the worker's state: memory is judged from three cycles on
+    flat = all(rss_flat(a, b) for a, b in peaks.values()) if last_cycle >= 2 else None
     slowest = max((max(v) for v in door.latencies.values() if v), default=0.0)
     lost = max(door.acked - stored, 0)
     print(f"\nmachine: {platform.node()}, {os.cpu_count()} cores, "
@@ -444,7 +421,8 @@ def report(
     for role, c in cycles.items():
         first, last = peaks[role]
         per_cycle = " → ".join(f"{x:,.0f}" for x in c)
-        print(f"| {role} | {per_cycle} | {'yes' if rss_flat(first, last) else 'NO'} |")
+        verdict = "yes" if rss_flat(first, last) else "NO"
+        print(f"| {role} | {per_cycle} | {verdict if flat is not None else 'too short to say'} |")
     print("\n| minute | phases | " + " | ".join(f"{r} RSS, max (MB)" for r in ROLES) + " |")
     print("|---:|---|" + "---:|" * len(ROLES))
     for minute in sorted({int(s.elapsed // 60) for s in samples}):
@@ -487,7 +465,7 @@ def report(
         "sink_lag": sink_lag,
     }).decode())  # fmt: skip
     in_time = slowest <= ack_timeout_s + 2.0
-    return flat and in_time and not door.missing_retry_after and not lost
+    return flat is not False and in_time and not door.missing_retry_after and not lost
 
 
 if __name__ == "__main__":

@@ -408,7 +408,11 @@ def test_a_later_ledger_entry_for_the_same_instant_replaces_the_stored_one(
     first = Batch(ledger=[ledger_row("r-s", at, 3.0, 4.0)], alerts=[alert_row("r-s", "n", at)])
     assert (writer.write(first).ledger, writer.write(first).ledger) == (1, 0)
     newer = ledger_row("r-s", at, 7.0, 8.0)
+    conn.execute("DELETE FROM availability_invalidations")
     assert writer.write(Batch(ledger=[newer])).ledger == 1
+    # the replaced row's hour is logged, so the availability aggregates are recomputed
+    assert one(conn, "SELECT count(*) FROM availability_invalidations"
+                     " WHERE lo <= %s AND hi >= %s", (at, at)) >= 1  # fmt: skip
     assert writer.write(Batch(ledger=[newer])).ledger == 0  # a replay changes nothing
     # Both versions in one batch (one sink poll): the last one given wins.
     both = Batch(ledger=[ledger_row("r-s", at, 1.0, 2.0), ledger_row("r-s", at, 5.0, 6.0),
