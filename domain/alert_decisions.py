@@ -69,7 +69,7 @@ class AlertDecisions:
             quantity = matcher.offer(stream, need, relaxed, now=now, sustained_s=math.inf)
             if quantity is not None:  # still open: describe it with what is really available
                 held[need] = min(quantity, self._in_need_unit(stream, need, available))
-        events = tracker.advance(stream, now, feasible, held, self._min_duration_s)
+        events = tracker.advance(stream, now, feasible, held, matcher.min_duration_s)
         return [self._alert(ev, entry) for ev in events]
 
     def _in_need_unit(self, stream_id: str, need_id: str, available: float) -> float:
@@ -81,9 +81,6 @@ class AlertDecisions:
             kind=stream.kind, gas_species=stream.gas_species or need.gas_species,
             density_kg_per_m3=gas_density(stream, need),
         )  # fmt: skip
-
-    def _min_duration_s(self, need_id: str) -> float:
-        return self.matcher.need(need_id).min_duration_s
 
     def _alert(self, ev: LifecycleEvent, entry: LedgerEntry) -> Alert:
         """The alert of one event; a live pair is described at the event's quantity."""

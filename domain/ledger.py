@@ -84,8 +84,8 @@ class MeterWindow:
         return min(max(1.0 - math.sqrt(variance) / mean, 0.0), 1.0)
 
     def to_state(self) -> list[Any]:
-        """A JSON-friendly snapshot: ``[newest, [[t, v], ...]]``."""
-        return [None if self.newest == -math.inf else self.newest, [list(s) for s in self.samples]]
+        """A snapshot for orjson (pairs as tuples): ``[newest, [[t, v], ...]]`` once written."""
+        return [None if self.newest == -math.inf else self.newest, list(self.samples)]
 
     @classmethod
     def from_state(cls, window_s: float, state: list[Any]) -> MeterWindow:

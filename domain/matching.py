@@ -64,7 +64,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -323,6 +323,35 @@ def _threshold(floor: float, unit_factor: float) -> float:
     return threshold if threshold >= _NORMAL else -math.inf
 
 
+def _odd(rules: list[_Rule]) -> array[int]:
+    """:attr:`_StreamPairs.odd` of ``rules`` (in their order)."""
+    return array("q", [i for i, r in enumerate(rules)
+                       if r[4] != -math.inf or r[5] != math.inf
+                       or (r[2] is not None and not r[2] >= r[1])])  # fmt: skip
+
+
+def _run_at_once(
+    cache: _StreamPairs, lo: int, hi: int, available: float, now: datetime
+) -> dict[str, float]:
+    """The pairs at positions ``lo`` to ``hi``, known to reach their minimum, at once.
+
+    Each is offered ``available x factor`` capped by its need's max quantity (what the
+    one-by-one rule gives when no exchange lowers the cap), but for its odd pairs (an active
+    period, or a cap below the minimum), which are checked alone.
+    """
+    offered = map(min, map(float(available).__mul__, cache.factors[lo:hi]), cache.caps[lo:hi])
+    out = dict(zip(cache.ids[lo:hi], offered, strict=True))
+    odd = cache.odd
+    first, last = bisect_left(odd, lo), bisect_left(odd, hi)
+    if first < last:
+        now_us, rules, ids = _micros(now), cache.rules, cache.ids
+        for i in odd[first:last]:
+            _, floor, cap, _, active_from, until, _, _ = rules[i]
+            if now_us < active_from or now_us >= until or (cap is not None and cap < floor):
+                del out[ids[i]]
+    return out
+
+
 @dataclass(slots=True)
 class _StreamPairs:
     """One stream's statically compatible needs (see :meth:`Matcher.quantities`).
@@ -347,6 +376,19 @@ class _StreamPairs:
     """Pairs passing the static rules whose units do not compare, with the error message."""
     incomparable_ids: frozenset[str]
     """The needs of :attr:`incomparable`."""
+    ids: list[str]
+    """The needs' ids, by position."""
+    always: int
+    """Pairs before this position have no bisection key (-inf): always decided exactly."""
+    caps: array[float]
+    """The needs' max quantity (inf: none), by position."""
+    capped: frozenset[str]
+    """The needs with a max quantity (their exchanges lower it: decided one by one)."""
+    odd: array[int]
+    """Ascending positions of the pairs a run never takes at once: a need with an active
+    period (or a max quantity below its minimum)."""
+    longest: float
+    """The longest minimum duration of the pairs' needs (s)."""
     version: int
     """The matcher's change count it is known exact at (see ``Matcher._stream_pairs``)."""
 
@@ -675,6 +717,14 @@ class Matcher:
         """
         return self._needs[need_id]
 
+    def min_duration_s(self, need_id: str) -> float:
+        """The open need's ``min_duration_s`` (asked per pending pair and ledger entry).
+
+        Raises:
+            KeyError: no such open need.
+        """
+        return self._rules[need_id][3]
+
     def check(
         self, stream_id: str, need_id: str, available: float, *, now: datetime, sustained_s: float
     ) -> Match | None:
@@ -732,12 +782,44 @@ class Matcher:
         end = bisect_right(cache.thresholds, available * (1.0 + _BISECT_SLACK))
         if end == 0:
             return {}
+        # Pairs whose key is below available by more than the slack reach their minimum for
+        # sure (the key is floor / factor, rounding is ~1e-16 relative): when no duration can
+        # bind and no capped need has exchanges, such a run is taken at once
+        lo = cache.always
+        sure = bisect_left(cache.thresholds, available * (1.0 - _BISECT_SLACK), lo, end)
+        committed = self._committed
+        if (
+            sure > lo
+            and sustained_s >= cache.longest
+            and (not committed or cache.capped.isdisjoint(committed))
+        ):
+            out = _run_at_once(cache, lo, sure, available, now)
+            self._exact_pairs(out, cache, 0, lo, available, now, sustained_s)
+            self._exact_pairs(out, cache, sure, end, available, now, sustained_s)
+            return out
+        out = {}
+        self._exact_pairs(out, cache, 0, end, available, now, sustained_s)
+        return out
+
+    def _exact_pairs(
+        self,
+        out: dict[str, float],
+        cache: _StreamPairs,
+        start: int,
+        end: int,
+        available: float,
+        now: datetime,
+        sustained_s: float,
+    ) -> None:
+        """Decide the pairs at positions ``start`` to ``end`` one by one into ``out``."""
+        if start >= end:
+            return
         now_us = _micros(now)
         committed = self._committed
-        out: dict[str, float] = {}
-        for rule, unit_factor in zip(cache.rules[:end], cache.factors, strict=False):
-            need_id, floor, max_quantity, duration, start, until, _, _ = rule
-            if sustained_s < duration or now_us < start or now_us >= until:
+        for rule, unit_factor in zip(cache.rules[start:end], cache.factors[start:end],
+                                     strict=True):  # fmt: skip
+            need_id, floor, max_quantity, duration, active_from, until, _, _ = rule
+            if sustained_s < duration or now_us < active_from or now_us >= until:
                 continue
             quantity = available * unit_factor
             if quantity < floor:
@@ -750,7 +832,6 @@ class Matcher:
                 quantity = min(quantity, remaining)
             if quantity > 0:
                 out[need_id] = quantity
-        return out
 
     def offer(
         self, stream_id: str, need_id: str, available: float, *, now: datetime, sustained_s: float
@@ -887,6 +968,12 @@ class Matcher:
             at={k[1]: i for i, k in enumerate(keyed)},
             incomparable=incomparable,
             incomparable_ids=frozenset(r[0] for r, _ in incomparable),
+            ids=[k[1] for k in keyed],
+            always=sum(k[0] == -math.inf for k in keyed),
+            caps=array("d", [math.inf if k[4][2] is None else k[4][2] for k in keyed]),
+            capped=frozenset(k[1] for k in keyed if k[4][2] is not None),
+            odd=_odd([k[4] for k in keyed]),
+            longest=max((k[4][3] for k in keyed), default=0.0),
             version=self._version,
         )
         self._pairs[stream_id] = cache

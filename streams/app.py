@@ -47,6 +47,7 @@ from streams.alert_state import AlertBook
 from streams.ledger_state import LedgerBook
 from streams.registry import RegistryView
 from streams.stage import Incoming, ReadingsStage, StageOutput
+from topics.batch_producer import BatchProducer, OutRecord
 from topics.kafka_admin import committed_offsets, group_lag_by_topic
 from topics.kafka_security import faust_broker_credentials, kafka_client_options
 
@@ -73,6 +74,7 @@ def create_app(settings: Settings) -> faust.App:
     """
     app = _faust_app(settings)
     worker = _Worker.of(app, settings)
+    _output_producer(app, worker)
     _follow_registry(app, worker)
     _readings_agent(app, worker)
     _lag_timer(app, worker)
@@ -116,8 +118,6 @@ class _Worker:
     settings: Settings
     options: dict[str, Any]
     readings: Any  # faust topics and tables (untyped library)
-    ledger_topic: Any
-    alerts_topic: Any
     rejected: Any
     ledger_state: Any
     alert_state: Any
@@ -126,6 +126,9 @@ class _Worker:
     stage: ReadingsStage
     registry: RegistryView
     registry_ready: asyncio.Event
+    out: BatchProducer
+    """Sends a batch's ledger entries, alerts and changelog records (one record batch per
+    partition, awaited together: faust's per-record send path cost as much as the stage)."""
     state_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held while a batch or a sweep reads, sends and writes state: they never interleave."""
     read_up_to: dict[int, tuple[int, float]] = field(default_factory=dict)
@@ -143,17 +146,18 @@ class _Worker:
             # bytes in, bytes out: the app's raw serializers apply to the tables' changelogs
             return app.Table(name, partitions=settings.partitions, key_type=bytes, value_type=bytes)
 
+        options = kafka_client_options(settings)
         matcher = Matcher()
         book = LedgerBook(settings.ledger_window_s, max_skew_s=settings.max_clock_skew_s,
                           stale_after_s=settings.stale_after_s)  # fmt: skip
         alert_book = AlertBook(matcher, hysteresis=settings.alert_hysteresis)
         return cls(
-            settings=settings, options=kafka_client_options(settings),
-            readings=topic(t.readings), ledger_topic=topic(t.ledger),
-            alerts_topic=topic(t.alerts), rejected=topic(t.rejected),
+            settings=settings, options=options,
+            readings=topic(t.readings), rejected=topic(t.rejected),
             ledger_state=table(LEDGER_TABLE), alert_state=table(ALERT_TABLE),
             book=book, alert_book=alert_book, stage=ReadingsStage(book, alert_book),
             registry=RegistryView(t, matcher, book), registry_ready=asyncio.Event(),
+            out=BatchProducer(settings.kafka_bootstrap, options),
         )  # fmt: skip
 
     async def process(self, events: Sequence[Any]) -> None:
@@ -199,27 +203,37 @@ class _Worker:
             log.info("streams.stale", streams=len(out.ledger), resolved=len(out.alerts))
 
     async def publish(self, out: StageOutput) -> None:
-        """Send a stage's outputs, wait for Kafka's acknowledgements, then write the tables."""
+        """Send a stage's outputs and wait for Kafka's acknowledgements; then its state.
+
+        The changelog records go out only once the outputs are acknowledged, and are awaited
+        too: state restored after a crash never holds readings whose entries or alerts were
+        not sent (the replay then gives them), and offsets are committed (when this returns)
+        only for state Kafka holds.
+        """
         t = self.settings.topics
-        sent = []
-        for entry in out.ledger:
-            sent.append(await self.ledger_topic.send(
-                key=entry.stream.encode(), value=entry.model_dump_json().encode()))  # fmt: skip
-        for alert in out.alerts:
-            sent.append(await self.alerts_topic.send(
-                key=alert.stream.encode(), value=alert.model_dump_json().encode()))  # fmt: skip
-            metrics.ALERTS.labels(alert.event.value).inc()
         for refused in out.refused:
             if refused.internal:
                 metrics.FAILURES.labels(STAGE, "internal").inc()
             await self.reject(refused.reason, refused.payload, refused.source)
-        if sent:
-            await asyncio.gather(*sent)
+        await self.out.send_all(
+            [OutRecord(t.ledger, None, e.stream.encode(), e.model_dump_json().encode())
+             for e in out.ledger]
+            + [OutRecord(t.alerts, None, a.stream.encode(), a.model_dump_json().encode())
+               for a in out.alerts]
+        )  # fmt: skip
+        for alert in out.alerts:
+            metrics.ALERTS.labels(alert.event.value).inc()
+        changelog = []
+        for table, writes in ((self.ledger_state, out.ledger_state),
+                              (self.alert_state, out.alert_state)):  # fmt: skip
+            topic = table.changelog_topic.get_topic_name()
+            for write in writes:
+                changelog.append(OutRecord(topic, write.partition, write.key, write.value))
+        await self.out.send_all(changelog)
         for table, writes in ((self.ledger_state, out.ledger_state),
                               (self.alert_state, out.alert_state)):  # fmt: skip
             for write in writes:
                 table.data[write.key] = write.value
-                table.send_changelog(write.partition, write.key, write.value)
         metrics.EVENTS_OUT.labels(STAGE, t.ledger).inc(len(out.ledger))
         metrics.EVENTS_OUT.labels(STAGE, t.alerts).inc(len(out.alerts))
         if out.ledger:
@@ -235,6 +249,17 @@ class _Worker:
         metrics.REJECTED.labels(STAGE).inc()
         metrics.EVENTS_OUT.labels(STAGE, self.settings.topics.rejected).inc()
         log.warning("streams.rejected", source=source, reason=reason[:200])
+
+
+def _output_producer(app: faust.App, w: _Worker) -> None:
+    """The output producer connects at its first send, and stops with the app."""
+
+    async def stop_output(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+        await w.out.stop()
+
+    # faust's stub spells the receiver's type in a way no def matches (mypy); the signal
+    # calls it as (sender, signal=...), which this one takes
+    app.on_before_shutdown.connect(stop_output)  # type: ignore[arg-type]
 
 
 def _follow_registry(app: faust.App, w: _Worker) -> None:

@@ -58,6 +58,30 @@ def ensure_topics(
         admin.close()
 
 
+def _create_retrying(admin: KafkaAdminClient, new: list[NewTopic], timeout_s: float) -> None:
+    """Create ``new``, retrying while a deletion of the same names is still in flight.
+
+    Raises:
+        UnavailableError: not all created within ``timeout_s``.
+    """
+    names = [t.name for t in new]
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            admin.create_topics(new, timeout_ms=30_000)
+            return
+        except KafkaError as e:  # deletion may still be in flight
+            if time.monotonic() > deadline:
+                raise UnavailableError(f"creating topics {names} failed: {e}") from e
+            time.sleep(0.5)
+            # a failed request may have created some of them (those whose old self was
+            # gone): create the rest only, or every retry fails on those
+            listed = set(admin.list_topics())
+            new = [t for t in new if t.name not in listed]
+            if not new:
+                return
+
+
 def recreate_topics(
     bootstrap: str,
     topics: dict[str, dict[str, str]],
@@ -105,15 +129,7 @@ def recreate_topics(
             )
             for name, conf in topics.items()
         ]
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                admin.create_topics(new, timeout_ms=30_000)
-                break
-            except KafkaError as e:  # deletion may still be in flight
-                if time.monotonic() > deadline:
-                    raise UnavailableError(f"creating topics {list(topics)} failed: {e}") from e
-                time.sleep(0.5)
+        _create_retrying(admin, new, timeout_s=30)
     finally:
         admin.close()
 

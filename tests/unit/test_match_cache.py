@@ -429,3 +429,37 @@ def test_a_record_left_by_a_need_site_moving_away_keeps_the_fast_path(monkeypatc
                                                              sustained_s=HOUR)})  # fmt: skip
     assert fast.incomparable() == slow.incomparable()
     assert [p.need for p in fast.incomparable()] == ["n"]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_pairs_taken_at_once_equal_pairs_decided_one_by_one(seed):
+    # many needs under one stream's surplus, some with a minimum duration, a max quantity or an
+    # active period among the plain ones: quantities() takes runs of plain pairs at once, and
+    # must still leave out a pair whose duration, cap or period does not allow it
+    rng = random.Random(seed)
+    a = site("a", "a-co", 55.0, 11.0, [stream(id="heat-a", nominal=100)])
+    b = site("b", "b-co", 55.01, 11.0)
+    needs = []
+    for i in range(rng.randint(1, 40)):
+        extra: dict[str, object] = {}
+        roll = rng.random()
+        minimum = rng.choice([0.0, 1e-300, 0.5, 5.0, 20.0, 60.0, 99.99999999, 100.0])
+        if roll < 0.15:
+            extra["min_duration_s"] = rng.choice([600, 7200])
+        elif roll < 0.3:
+            extra["max_quantity"] = max(minimum, 1.0) * rng.choice([1.0, 1.5, 3.0])
+        elif roll < 0.4:
+            extra |= {"active_from": NOW + timedelta(hours=rng.choice([-2, 1])),
+                      "active_until": NOW + timedelta(hours=rng.choice([2, 3]))}  # fmt: skip
+        unit = rng.choice(["MW", "kW", "GJ/h"])
+        factor = {"MW": 1.0, "kW": 1000.0, "GJ/h": 3.6}[unit]
+        if "max_quantity" in extra:
+            extra["max_quantity"] = float(extra["max_quantity"]) * factor  # type: ignore[arg-type]
+        needs.append(need(id=f"n{i}", site="b", unit=unit, min_quantity=minimum * factor,
+                          **extra))  # fmt: skip
+    matcher, reg = Matcher([a, b], needs), Registry([a, b], needs)
+    for _ in range(10):
+        available = rng.choice([0.0, 1.0, 20.0, 59.99, 60.0, 99.95, 99.9999999, 100.0, 250.0])
+        sustained = rng.choice([0.0, 600.0, 3600.0, math.inf])
+        agree(matcher, reg, available=available, sustained_s=sustained)
