@@ -13,20 +13,49 @@ It runs for every ledger entry, so it works on numbers: the feasible quantities 
 for the pairs that emit an event. The alerts are exactly those of the full path (every pair a
 :class:`~domain.matching.Match`, re-checks with :meth:`~domain.matching.Matcher.check`): the
 same numbers from the same arithmetic (a tested property).
+
+Most entries change nothing: a stream's amount drifts a little from second to second. After
+each full decision the stream gets a *quiet band* (:meth:`AlertDecisions._band`): the amounts
+between the thresholds around the current one (no need becomes feasible or infeasible), within
+the update threshold of every open pair's last event, and the times before the next active-
+period edge or pending pair's opening. An entry inside it, with the registry, the exchanges on
+capped needs and the tracker's pairs of the stream unchanged, is answered with no alert without
+stepping the pairs; any other entry takes the full path, which makes a new band. The answers
+are the full path's (a property test against the reference with slowly drifting amounts).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Final
 
-from domain.alerting import AlertTracker, LifecycleEvent
+from domain.alerting import AlertTracker, LifecycleEvent, _PairState
 from domain.benefits import estimate
 from domain.figures import rounded_benefit, significant
 from domain.geo import haversine_km
-from domain.matching import Matcher
+from domain.matching import Matcher, QuietSpan
 from domain.units import convert, gas_density
 from schemas.alerts import Alert, AlertEvent, Benefit, ResolveReason
 from schemas.ledger import LedgerEntry
+
+_MARGIN: Final = 1e-9
+"""Relative margin kept inside a quiet band's edges (float rounding is ~1e-16)."""
+_TIME_MARGIN_S: Final = 1e-3
+"""A pending pair's opening time is taken this much early (float seconds since 1970)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Quiet:
+    """A stream's quiet band: an entry inside it changes nothing (:meth:`AlertDecisions._band`)."""
+
+    span: QuietSpan
+    pairs: dict[str, _PairState] | None
+    """The tracker's pairs of the stream when the band was made (the same object must hold)."""
+    low: float
+    high: float
+    since: float
+    until: float
 
 
 class AlertDecisions:
@@ -42,6 +71,9 @@ class AlertDecisions:
         """
         self.matcher = matcher
         self.hysteresis = hysteresis
+        self._quiet: dict[str, _Quiet] = {}
+        self.quiet_hits = 0
+        """Entries answered from a quiet band (for tests and benchmarks)."""
 
     def decide(self, entry: LedgerEntry, tracker: AlertTracker) -> list[Alert]:
         """The alerts one ledger entry causes; ``tracker`` holds (and keeps) the lifecycles.
@@ -62,6 +94,16 @@ class AlertDecisions:
         now = entry.updated_at
         available = entry.available
         matcher = self.matcher
+        quiet = self._quiet.get(stream)
+        if quiet is not None and not entry.stale and quiet.low < available < quiet.high:
+            t = now.timestamp()
+            if (
+                quiet.since <= t < quiet.until
+                and tracker.streams.get(stream) is quiet.pairs
+                and matcher.unchanged(stream, quiet.span)
+            ):
+                self.quiet_hits += 1
+                return []
         feasible = matcher.quantities(stream, available, now=now, sustained_s=math.inf)
         held: dict[str, float] = {}
         relaxed = available / (1.0 - self.hysteresis)
@@ -70,7 +112,51 @@ class AlertDecisions:
             if quantity is not None:  # still open: describe it with what is really available
                 held[need] = min(quantity, self._in_need_unit(stream, need, available))
         events = tracker.advance(stream, now, feasible, held, matcher.min_duration_s)
+        band = None if entry.stale or held else self._band(stream, entry, tracker, feasible)
+        if band is None:
+            self._quiet.pop(stream, None)
+        else:
+            self._quiet[stream] = band
         return [self._alert(ev, entry) for ev in events]
+
+    def _band(
+        self, stream: str, entry: LedgerEntry, tracker: AlertTracker, feasible: dict[str, float]
+    ) -> _Quiet | None:
+        """The amounts and times over which a later entry of ``stream`` changes nothing.
+
+        After the tracker stepped: every open pair is feasible (no held pair), and for an
+        amount and time inside the band the same needs are feasible (:meth:`Matcher.quiet_span`),
+        no pending pair reaches its opening time, and no open pair's quantity moves past the
+        tracker's update threshold from its last event; so the lifecycle emits nothing and no
+        pair changes. ``None`` when the stream has nothing to gain (no span).
+        """
+        matcher = self.matcher
+        span = matcher.quiet_span(stream, entry.available, now=entry.updated_at)
+        if span is None:
+            return None
+        low, high, until = span.low, span.high, span.until
+        pairs = tracker.streams.get(stream)
+        step = tracker.update_threshold * (1.0 - _MARGIN)
+        for need, pair in (pairs or {}).items():
+            if pair.alert_id is None:  # pending: opens once feasible for the need's duration
+                opens = pair.feasible_since + matcher.min_duration_s(need) - _TIME_MARGIN_S
+                until = min(until, opens)
+                continue
+            last = pair.last_quantity
+            if last == 0 or need not in feasible:
+                return None
+            factor, cap = matcher.pair_terms(stream, need)
+            below, above = last - step * abs(last), last + step * abs(last)
+            low = max(low, below / factor * (1.0 + _MARGIN))
+            if below <= cap <= above:
+                continue  # capped inside the band: any larger amount is quiet too
+            if cap < below:
+                return None
+            high = min(high, above / factor * (1.0 - _MARGIN))
+        t = entry.updated_at.timestamp()
+        if not low < entry.available < high or t >= until:
+            return None
+        return _Quiet(span, pairs, low, high, t, until)
 
     def _in_need_unit(self, stream_id: str, need_id: str, available: float) -> float:
         """``available`` (stream unit) in the need's unit, for a held pair at the real amount."""

@@ -393,6 +393,17 @@ class _StreamPairs:
     """The matcher's change count it is known exact at (see ``Matcher._stream_pairs``)."""
 
 
+@dataclass(frozen=True, slots=True)
+class QuietSpan:
+    """Amounts and times over which a stream's feasible needs stay (:meth:`Matcher.quiet_span`)."""
+
+    low: float
+    high: float
+    until: float
+    cache: _StreamPairs
+    version: int
+
+
 class Matcher:
     """Indexed matching of one stream's surplus against all open needs.
 
@@ -800,6 +811,63 @@ class Matcher:
         out = {}
         self._exact_pairs(out, cache, 0, end, available, now, sustained_s)
         return out
+
+    def quiet_span(self, stream_id: str, available: float, *, now: datetime) -> QuietSpan | None:
+        """Where :meth:`quantities` (with ``sustained_s=inf``) keeps the same needs as now.
+
+        For any amount strictly between the span's ``low`` and ``high`` (stream unit) and any
+        moment from ``now`` to before ``until`` (POSIX s), the same needs are feasible, each
+        offered ``min(amount x factor, max quantity)`` (:meth:`pair_terms`), as long as
+        :meth:`unchanged` says yes for the span. ``None``
+        when the stream has pairs decided one by one (no bisection key, incomparable units,
+        a capped need with exchanges, a threshold within the bisection slack of ``available``).
+
+        Raises:
+            KeyError: unknown stream.
+        """
+        cache = self._stream_pairs(stream_id)
+        if cache.always or cache.incomparable or self._incomparable.get(stream_id):
+            return None
+        if self._committed and not cache.capped.isdisjoint(self._committed):
+            return None
+        thresholds = cache.thresholds
+        end = bisect_right(thresholds, available * (1.0 + _BISECT_SLACK))
+        if bisect_left(thresholds, available * (1.0 - _BISECT_SLACK), 0, end) != end:
+            return None
+        low = thresholds[end - 1] / (1.0 - _BISECT_SLACK) if end else -math.inf
+        high = thresholds[end] / (1.0 + _BISECT_SLACK) if end < len(thresholds) else math.inf
+        now_us = _micros(now)
+        edge = math.inf
+        for i in cache.odd[: bisect_left(cache.odd, end)]:
+            _, _, _, _, active_from, until, _, _ = cache.rules[i]
+            for e in (active_from, until):
+                if now_us < e < edge:
+                    edge = e
+        until_s = math.inf if edge == math.inf else (edge - 1) / 1e6
+        return QuietSpan(low, high, until_s, cache, self._version)
+
+    def pair_terms(self, stream_id: str, need_id: str) -> tuple[float, float]:
+        """A pair's unit factor and its need's max quantity (inf: none), from the stream's cache.
+
+        Raises:
+            KeyError: unknown stream, or a need not statically compatible with it.
+        """
+        cache = self._stream_pairs(stream_id)
+        i = cache.at[need_id]
+        return cache.factors[i], cache.caps[i]
+
+    def unchanged(self, stream_id: str, span: QuietSpan) -> bool:
+        """Whether a :meth:`quiet_span` still holds for ``stream_id``.
+
+        It does while the registry did not change and no capped need of the stream has
+        exchanges.
+        """
+        cache = span.cache
+        if span.version != self._version or self._pairs.get(stream_id) is not cache:
+            return False
+        if self._streams.get(stream_id) is not cache.source:
+            return False
+        return not self._committed or cache.capped.isdisjoint(self._committed)
 
     def _exact_pairs(
         self,

@@ -400,3 +400,94 @@ def test_published_figures_carry_no_float_noise() -> None:
     assert significant(123456789.0) == 123457000.0
     assert significant(-0.000123456789) == -0.000123457
     assert significant(0.0) == 0.0
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), changes=st.booleans(), windows=st.booleans())
+def test_entries_answered_from_a_quiet_band_equal_the_reference(seed, changes, windows):
+    # amounts drifting slowly, a second apart, as a meter's averaged readings do: most
+    # entries fall inside the stream's quiet band and are answered without stepping the pairs;
+    # they must still give exactly the reference's alerts and snapshots, across opening
+    # times, active-period edges, thresholds, caps, exchanges and registry changes
+    rng = random.Random(seed)
+    start = ANCHOR + timedelta(days=rng.uniform(-5, 5))
+    park = generate_park(6, 2, 40, seed, region_km=2.0)
+    if windows:
+        park = windows_near(park, rng, start)
+    fast_matcher, slow_matcher = Matcher.from_park(park), Matcher.from_park(park)
+    book = AlertBook(fast_matcher, hysteresis=0.1)
+    ref = ReferenceBook(slow_matcher, hysteresis=0.1)
+    streams = [(s.id, x) for s in park.sites for x in s.streams]
+    level = {x.id: x.nominal * rng.uniform(0.5, 2.0) for _, x in streams}
+    table: dict[str, bytes | None] = {}
+    t = start
+    emitted = 0
+    for k in range(400):
+        site_id, x = rng.choice(streams[: max(1, len(streams) // 3)])
+        t += timedelta(seconds=rng.choice([0, 1, 1, 1, 1, 2, 30, 301, 901]))
+        level[x.id] *= rng.choice([1.0, 1.0, rng.uniform(0.98, 1.02), rng.uniform(0.7, 1.3)])
+        e = entry(site_id, x, t, significant(level[x.id]))
+        snapshot = table.get(x.id)
+        if snapshot is not None and rng.random() < 0.03:  # restored from the changelog
+            snapshot = bytes(bytearray(snapshot))
+        got, got_snap = book.apply(e, snapshot)
+        want, want_snap = ref.apply(e, snapshot)
+        assert got == want
+        assert got_snap == want_snap
+        table[x.id] = got_snap
+        emitted += len(got)
+        if changes and rng.random() < 0.03:
+            mutate([fast_matcher, slow_matcher], park, rng, k)
+    assume(emitted > 0 and book.decisions.quiet_hits > 0)
+
+
+def test_a_quiet_band_is_used_on_a_steady_stream_and_left_when_it_moves():
+    park = generate_park(6, 2, 40, 3, region_km=2.0)
+    book = AlertBook(Matcher.from_park(park), hysteresis=0.1)
+    ref = ReferenceBook(Matcher.from_park(park), hysteresis=0.1)
+    site_id, x = next((s.id, x) for s in park.sites for x in s.streams
+                      if book.matcher.quantities(x.id, x.nominal * 3, now=ANCHOR,
+                                                 sustained_s=math.inf))  # fmt: skip
+    snap: bytes | None = None
+    hits = []
+    for k in range(7200):  # two hours of one entry a second, steady: every pair opens
+        e = entry(site_id, x, ANCHOR + timedelta(seconds=k), x.nominal * 3)
+        got, snap_got = book.apply(e, snap)
+        want, _ = ref.apply(e, snap)
+        assert got == want
+        snap = snap_got
+        hits.append(book.decisions.quiet_hits)
+    assert hits[-1] > 7000  # after the last pending pair opened, every entry was quiet
+    moved = entry(site_id, x, ANCHOR + timedelta(seconds=7200), x.nominal * 6)
+    got, _ = book.apply(moved, snap)
+    want, _ = ref.apply(moved, snap)
+    assert got == want
+    assert got  # doubled: every open pair is updated
+    assert book.decisions.quiet_hits == hits[-1]
+
+
+def test_a_snapshot_written_elsewhere_ends_the_quiet_band():
+    # the table holds state another worker wrote (a rebalance): the band this book made for
+    # its own state must not answer for it
+    park = generate_park(6, 2, 40, 3, region_km=2.0)
+    here = AlertBook(Matcher.from_park(park), hysteresis=0.1)
+    there = AlertBook(Matcher.from_park(park), hysteresis=0.1)
+    ref = ReferenceBook(Matcher.from_park(park), hysteresis=0.1)
+    site_id, x = next((s.id, x) for s in park.sites for x in s.streams
+                      if here.matcher.quantities(x.id, x.nominal * 3, now=ANCHOR,
+                                                 sustained_s=math.inf))  # fmt: skip
+    mine: bytes | None = None
+    theirs: bytes | None = None
+    for k in range(4000):  # both open every pair at 3x nominal
+        e = entry(site_id, x, ANCHOR + timedelta(seconds=k), x.nominal * 3)
+        _, mine = here.apply(e, mine)
+        _, theirs = there.apply(e, theirs)
+    # elsewhere the amount doubled for a while: its pairs were updated at 6x
+    _, theirs = there.apply(entry(site_id, x, ANCHOR + timedelta(seconds=4000), x.nominal * 6),
+                            theirs)  # fmt: skip
+    assert theirs != mine
+    back = entry(site_id, x, ANCHOR + timedelta(seconds=4001), x.nominal * 3)
+    got, _ = here.apply(back, theirs)
+    want, _ = ref.apply(back, theirs)
+    assert got == want
+    assert got  # back at 3x from 6x: updated, though inside here's band
