@@ -200,6 +200,28 @@ def entry(site: str, stream: Any, t: datetime, available: float) -> LedgerEntry:
                        steadiness=1, samples=1, updated_at=t)  # fmt: skip
 
 
+def apply_both(
+    book: AlertBook,
+    ref: ReferenceBook,
+    e: LedgerEntry,
+    table: dict[str, bytes | None],
+    rng: random.Random,
+    restored: float,
+) -> int:
+    """One entry through the book and the reference: the same alerts and snapshots; returns
+    the alerts. With probability ``restored`` the snapshot is a copy (as from the changelog)."""
+    snapshot = table.get(e.stream)
+    if snapshot is not None and rng.random() < restored:
+        snapshot = bytes(bytearray(snapshot))
+    got, got_snap = book.apply(e, snapshot)
+    want, want_snap = ref.apply(e, snapshot)
+    assert got == want
+    assert got_snap == want_snap
+    assert (got_snap is snapshot) == (want_snap is snapshot)  # unchanged: the same object
+    table[e.stream] = got_snap
+    return len(got)
+
+
 def windows_near(park: Park, rng: random.Random, start: datetime) -> Park:
     """Give a third of the needs a short window near ``start`` (edges are crossed often)."""
     needs = []
@@ -258,17 +280,7 @@ def test_alert_book_equals_the_reference_decision(seed, changes):
         site_id, x = rng.choice(streams[: max(1, len(streams) // 2)])  # some streams often
         t += timedelta(seconds=rng.choice([0, 1, 1, 1, 60, 300, 900, 4000]))
         available = x.nominal * rng.choice([rng.uniform(0.5, 1.5), rng.uniform(0.9, 1.1), 0.0])
-        e = entry(site_id, x, t, available)
-        snapshot = table.get(x.id)
-        if snapshot is not None and rng.random() < 0.05:  # restored from the changelog
-            snapshot = bytes(bytearray(snapshot))
-        got, got_snap = book.apply(e, snapshot)
-        want, want_snap = ref.apply(e, snapshot)
-        assert got == want
-        assert got_snap == want_snap
-        assert (got_snap is snapshot) == (want_snap is snapshot)  # unchanged: the same object
-        table[x.id] = got_snap
-        emitted += len(got)
+        emitted += apply_both(book, ref, entry(site_id, x, t, available), table, rng, 0.05)
         if changes and rng.random() < 0.05:
             mutate([fast_matcher, slow_matcher], park, rng, k)
         assert fast_matcher.incomparable() == slow_matcher.incomparable()
@@ -427,27 +439,26 @@ def test_entries_answered_from_a_quiet_band_equal_the_reference(seed, changes, w
         t += timedelta(seconds=rng.choice([0, 1, 1, 1, 1, 2, 30, 301, 901]))
         level[x.id] *= rng.choice([1.0, 1.0, rng.uniform(0.98, 1.02), rng.uniform(0.7, 1.3)])
         e = entry(site_id, x, t, significant(level[x.id]))
-        snapshot = table.get(x.id)
-        if snapshot is not None and rng.random() < 0.03:  # restored from the changelog
-            snapshot = bytes(bytearray(snapshot))
-        got, got_snap = book.apply(e, snapshot)
-        want, want_snap = ref.apply(e, snapshot)
-        assert got == want
-        assert got_snap == want_snap
-        table[x.id] = got_snap
-        emitted += len(got)
+        emitted += apply_both(book, ref, e, table, rng, 0.03)
         if changes and rng.random() < 0.03:
             mutate([fast_matcher, slow_matcher], park, rng, k)
     assume(emitted > 0 and book.decisions.quiet_hits > 0)
 
 
-def test_a_quiet_band_is_used_on_a_steady_stream_and_left_when_it_moves():
+def park_with_a_matching_stream() -> tuple[Park, str, Any]:
+    """A generated park, and a stream (with its site) that has needs to serve at 3x nominal."""
     park = generate_park(6, 2, 40, 3, region_km=2.0)
+    matcher = Matcher.from_park(park)
+    site_id, x = next((s.id, x) for s in park.sites for x in s.streams
+                      if matcher.quantities(x.id, x.nominal * 3, now=ANCHOR,
+                                            sustained_s=math.inf))  # fmt: skip
+    return park, site_id, x
+
+
+def test_a_quiet_band_is_used_on_a_steady_stream_and_left_when_it_moves():
+    park, site_id, x = park_with_a_matching_stream()
     book = AlertBook(Matcher.from_park(park), hysteresis=0.1)
     ref = ReferenceBook(Matcher.from_park(park), hysteresis=0.1)
-    site_id, x = next((s.id, x) for s in park.sites for x in s.streams
-                      if book.matcher.quantities(x.id, x.nominal * 3, now=ANCHOR,
-                                                 sustained_s=math.inf))  # fmt: skip
     snap: bytes | None = None
     hits = []
     for k in range(7200):  # two hours of one entry a second, steady: every pair opens
@@ -469,13 +480,10 @@ def test_a_quiet_band_is_used_on_a_steady_stream_and_left_when_it_moves():
 def test_a_snapshot_written_elsewhere_ends_the_quiet_band():
     # the table holds state another worker wrote (a rebalance): the band this book made for
     # its own state must not answer for it
-    park = generate_park(6, 2, 40, 3, region_km=2.0)
+    park, site_id, x = park_with_a_matching_stream()
     here = AlertBook(Matcher.from_park(park), hysteresis=0.1)
     there = AlertBook(Matcher.from_park(park), hysteresis=0.1)
     ref = ReferenceBook(Matcher.from_park(park), hysteresis=0.1)
-    site_id, x = next((s.id, x) for s in park.sites for x in s.streams
-                      if here.matcher.quantities(x.id, x.nominal * 3, now=ANCHOR,
-                                                 sustained_s=math.inf))  # fmt: skip
     mine: bytes | None = None
     theirs: bytes | None = None
     for k in range(4000):  # both open every pair at 3x nominal
