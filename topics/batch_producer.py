@@ -77,7 +77,13 @@ class BatchProducer:
                         max_batch_size=MAX_BATCH_BYTES, max_request_size=2 * MAX_BATCH_BYTES,
                         **self._client_options,
                     )  # fmt: skip
-                await self._producer.start()
+                try:
+                    await self._producer.start()
+                except BaseException:
+                    # a half-started client holds connections: close it, start afresh next time
+                    producer, self._producer = self._producer, None
+                    await producer.stop()
+                    raise
                 self._started = True
 
     async def stop(self) -> None:
@@ -93,7 +99,8 @@ class BatchProducer:
 
         Raises:
             KafkaError: a batch was not written (after aiokafka's own retries); an unknown
-                topic too. Records of other batches may have been written.
+                topic or partition, or a record larger than a batch, before anything is sent.
+                Records of other batches may have been written.
             ProducerClosed: :meth:`stop` was called.
         """
         if not self._started:
@@ -104,28 +111,35 @@ class BatchProducer:
         partitions: dict[str, list[int]] = {}
         count = 0
         for rec in records:
+            size = len(rec.value) + (len(rec.key) if rec.key is not None else 0)
+            if size > MAX_BATCH_BYTES:
+                raise KafkaError(f"a record of {size} bytes for {rec.topic} is larger than a "
+                                 f"batch ({MAX_BATCH_BYTES} bytes)")  # fmt: skip
+            if rec.topic not in partitions:
+                partitions[rec.topic] = await self._partitions(rec.topic)
             partition = rec.partition
             if partition is None:
-                if rec.topic not in partitions:
-                    partitions[rec.topic] = await self._partitions(rec.topic)
                 partition = self._partitioner(rec.key, partitions[rec.topic], None)
+            elif partition not in partitions[rec.topic]:
+                raise KafkaError(f"{rec.topic} has no partition {partition}")
             by_partition.setdefault((rec.topic, partition), []).append(rec)
             count += 1
         sent: list[asyncio.Future[Any]] = []
-        for (topic, partition), recs in by_partition.items():
-            batch = producer.create_batch()
-            for rec in recs:
-                if batch.append(key=rec.key, value=rec.value, timestamp=None) is None:
-                    sent.append(await _send(producer, batch, topic, partition))
-                    batch = producer.create_batch()
+        try:
+            for (topic, partition), recs in by_partition.items():
+                batch = producer.create_batch()
+                for rec in recs:
                     if batch.append(key=rec.key, value=rec.value, timestamp=None) is None:
-                        size = len(rec.value)
-                        raise KafkaError(f"a record of {size} bytes for {topic} is larger than "
-                                         f"a batch ({MAX_BATCH_BYTES} bytes)")  # fmt: skip
-            if batch.record_count():
-                sent.append(await _send(producer, batch, topic, partition))
-        if sent:
+                        sent.append(await _send(producer, batch, topic, partition))
+                        batch = producer.create_batch()
+                        batch.append(key=rec.key, value=rec.value, timestamp=None)  # fits: empty
+                if batch.record_count():
+                    sent.append(await _send(producer, batch, topic, partition))
             await asyncio.gather(*sent)
+        except BaseException:
+            # wait for the batches already queued, so none is left unawaited, then re-raise
+            await asyncio.gather(*sent, return_exceptions=True)
+            raise
         return count
 
     async def _partitions(self, topic: str) -> list[int]:

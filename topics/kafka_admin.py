@@ -76,8 +76,9 @@ def _create_retrying(admin: KafkaAdminClient, new: list[NewTopic], timeout_s: fl
             time.sleep(0.5)
             # a failed request may have created some of them (those whose old self was
             # gone): create the rest only, or every retry fails on those
-            listed = set(admin.list_topics())
-            new = [t for t in new if t.name not in listed]
+            with contextlib.suppress(KafkaError):  # unknown yet: create them all again
+                listed = set(admin.list_topics())
+                new = [t for t in new if t.name not in listed]
             if not new:
                 return
 

@@ -7,7 +7,7 @@ import uuid
 from collections import defaultdict
 
 import pytest
-from aiokafka.errors import ProducerClosed
+from aiokafka.errors import KafkaError, ProducerClosed
 from kafka import KafkaConsumer, KafkaProducer
 
 from runtime.settings import Settings
@@ -109,3 +109,22 @@ def test_a_stopped_producer_refuses_to_send(stack: Settings) -> None:
     with pytest.raises(ProducerClosed):
         asyncio.run(send_after_stop())
     assert [v for _, _, v in _read(stack, topic, 1)] == [b"v"]
+
+
+def test_bad_records_are_refused_before_anything_is_sent(stack: Settings) -> None:
+    (topic,) = _topics(stack, "refused")
+
+    async def send(records: list[OutRecord]) -> None:
+        producer = BatchProducer(stack.kafka_bootstrap, {})
+        try:
+            await producer.send_all(records)
+        finally:
+            await producer.stop()
+
+    good = OutRecord(topic, 0, b"k", b"v")
+    with pytest.raises(KafkaError, match="larger than a batch"):
+        asyncio.run(send([good, OutRecord(topic, 1, b"k", b"x" * (MAX_BATCH_BYTES + 1))]))
+    with pytest.raises(KafkaError, match="has no partition 9"):
+        asyncio.run(send([good, OutRecord(topic, 9, b"k", b"v")]))
+    asyncio.run(send([good]))
+    assert [v for _, _, v in _read(stack, topic, 1)] == [b"v"]  # only the last call's record
