@@ -33,6 +33,7 @@ Prints markdown tables for the docs and, last, one JSON line of the figures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import platform
@@ -372,11 +373,14 @@ def main() -> None:
         stored = pipeline.stored_readings()
     finally:
         stop.set()
-        if args.profile_worker:  # py-spy writes its profile on SIGINT
-            os.kill(pipeline.children["streams-0"].proc.pid, signal.SIGINT)
-            pipeline.children["streams-0"].proc.wait(timeout=60)
-        pipeline.stop()
-        producer.close()
+        try:
+            if args.profile_worker:  # py-spy writes its profile on SIGINT
+                with contextlib.suppress(ProcessLookupError):  # it exited (a failed start)
+                    os.kill(pipeline.children["streams-0"].proc.pid, signal.SIGINT)
+                pipeline.children["streams-0"].proc.wait(timeout=60)
+        finally:  # the sink and workers never outlive the run (a stray sink writes on)
+            pipeline.stop()
+            producer.close()
 
     # before the COPY baselines, which rewrite the readings table with a sample of its rows
     ledger = ledger_check(settings.database_url, load.park, settings.ledger_window_s)
