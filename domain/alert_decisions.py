@@ -145,7 +145,7 @@ class AlertDecisions:
             last = pair.last_quantity
             if last == 0 or need not in feasible:
                 return None
-            factor, cap = matcher.pair_terms(stream, need)
+            factor, cap = span.terms(need)
             below, above = last - step * abs(last), last + step * abs(last)
             low = max(low, below / factor * (1.0 + _MARGIN))
             if below <= cap <= above:

@@ -403,6 +403,15 @@ class QuietSpan:
     cache: _StreamPairs
     version: int
 
+    def terms(self, need_id: str) -> tuple[float, float]:
+        """A pair's unit factor and its need's max quantity (inf: none).
+
+        Raises:
+            KeyError: a need not statically compatible with the stream.
+        """
+        i = self.cache.at[need_id]
+        return self.cache.factors[i], self.cache.caps[i]
+
 
 class Matcher:
     """Indexed matching of one stream's surplus against all open needs.
@@ -817,7 +826,7 @@ class Matcher:
 
         For any amount strictly between the span's ``low`` and ``high`` (stream unit) and any
         moment from ``now`` to before ``until`` (POSIX s), the same needs are feasible, each
-        offered ``min(amount x factor, max quantity)`` (:meth:`pair_terms`), as long as
+        offered ``min(amount x factor, max quantity)`` (:meth:`QuietSpan.terms`), as long as
         :meth:`unchanged` says yes for the span. ``None``
         when the stream has pairs decided one by one (no bisection key, incomparable units,
         a capped need with exchanges, a threshold within the bisection slack of ``available``).
@@ -845,16 +854,6 @@ class Matcher:
                     edge = e
         until_s = math.inf if edge == math.inf else (edge - 1) / 1e6
         return QuietSpan(low, high, until_s, cache, self._version)
-
-    def pair_terms(self, stream_id: str, need_id: str) -> tuple[float, float]:
-        """A pair's unit factor and its need's max quantity (inf: none), from the stream's cache.
-
-        Raises:
-            KeyError: unknown stream, or a need not statically compatible with it.
-        """
-        cache = self._stream_pairs(stream_id)
-        i = cache.at[need_id]
-        return cache.factors[i], cache.caps[i]
 
     def unchanged(self, stream_id: str, span: QuietSpan) -> bool:
         """Whether a :meth:`quiet_span` still holds for ``stream_id``.

@@ -223,17 +223,14 @@ class _Worker:
         )  # fmt: skip
         for alert in out.alerts:
             metrics.ALERTS.labels(alert.event.value).inc()
-        changelog = []
-        for table, writes in ((self.ledger_state, out.ledger_state),
-                              (self.alert_state, out.alert_state)):  # fmt: skip
-            topic = table.changelog_topic.get_topic_name()
-            for write in writes:
-                changelog.append(OutRecord(topic, write.partition, write.key, write.value))
-        await self.out.send_all(changelog)
-        for table, writes in ((self.ledger_state, out.ledger_state),
-                              (self.alert_state, out.alert_state)):  # fmt: skip
-            for write in writes:
-                table.data[write.key] = write.value
+        tables = ((self.ledger_state, out.ledger_state), (self.alert_state, out.alert_state))
+        await self.out.send_all(
+            OutRecord(table.changelog_topic.get_topic_name(), w.partition, w.key, w.value)
+            for table, writes in tables for w in writes
+        )  # fmt: skip
+        for table, writes in tables:
+            for w in writes:
+                table.data[w.key] = w.value
         metrics.EVENTS_OUT.labels(STAGE, t.ledger).inc(len(out.ledger))
         metrics.EVENTS_OUT.labels(STAGE, t.alerts).inc(len(out.alerts))
         if out.ledger:
