@@ -432,8 +432,10 @@ def ledger_check(url: str, park: Park, window_s: float, sample: int = 300) -> di
     """
     checked = mismatched = 0
     book = LedgerBook(window_s)
+    meters: dict[str, list[str]] = {}
     for site in park.sites:
         book.update_site(site)
+        meters.update((st.id, st.meter_ids) for st in site.streams)
     with psycopg.connect(url) as conn:
         newest = conn.execute(
             "SELECT DISTINCT ON (stream) stream, updated_at, measured FROM ledger "
@@ -442,9 +444,9 @@ def ledger_check(url: str, park: Park, window_s: float, sample: int = 300) -> di
         ).fetchall()
         for stream, updated_at, measured in newest:
             rows = conn.execute(
-                "SELECT meter, ts, value, unit, quality FROM readings WHERE stream = %s "
+                "SELECT meter, ts, value, unit, quality FROM readings WHERE meter = ANY(%s) "
                 "AND ts <= %s AND ts > %s - make_interval(secs => %s) * 3 ORDER BY ts",
-                (stream, updated_at, updated_at, window_s),
+                (meters[stream], updated_at, updated_at, window_s),  # the primary key's order
             ).fetchall()
             readings = [
                 Reading(meter=m, ts=ts, value=v, unit=u, quality=q) for m, ts, v, u, q in rows

@@ -50,10 +50,10 @@ def tsdb() -> Iterator[TsdbEngine]:
     engine = start_tsdb_engine(PORT)
     try:
         started = time.perf_counter()
-        assert migrate(engine.url) == [1, 2, 3, 4, 5, 6]
+        assert migrate(engine.url) == [1, 2, 3, 4, 5, 6, 7]
         print(
             f"\nTimescaleDB {engine.timescaledb_version} engine ready in "
-            f"{engine.start_seconds:.2f} s; migrations 001-005: "
+            f"{engine.start_seconds:.2f} s; migrations 001-007: "
             f"{(time.perf_counter() - started) * 1000:.0f} ms"
         )
         yield engine
@@ -182,6 +182,13 @@ def test_migrations_are_idempotent_and_set_up_policies(
         " WHERE segmentby_column_index IS NOT NULL GROUP BY 1 ORDER BY 1"
     ).fetchall()
     assert segmentby == [("alerts", "stream"), ("ledger", "stream"), ("readings", "stream, meter")]
+    readings_indexes = conn.execute(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'readings'"
+        " ORDER BY 1"
+    ).fetchall()
+    assert [d for (d,) in readings_indexes if "USING btree" in d] == [
+        "CREATE UNIQUE INDEX readings_pkey ON public.readings USING btree (meter, ts)"
+    ]  # the (stream, ts) btree is gone (007)
     jobs = conn.execute(
         "SELECT hypertable_name, proc_name, config->>'drop_after', config->>'compress_after',"
         " config->>'start_offset' FROM timescaledb_information.jobs"
