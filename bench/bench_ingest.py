@@ -23,7 +23,14 @@ meters) through the HTTP door as its historians would: each company pushes its o
 once a park second, with its own token, one request each, paced at ``--teda-rate`` pushes/s
 (1,000 = 1x TEDA) for ``--teda-seconds``, to ``symbiosis api --workers`` ``--api-workers``
 in processes of its own; reports pushes/s and readings/s acknowledged by Kafka
-and the p50/p99 latency of one push, then one JSON line.
+and the p50/p99 latency of one push, then one JSON line. ``--door mqtt`` drives the same
+historians through the MQTT bridge (``symbiosis mqtt-bridge`` in a process of its own) instead:
+``--mqtt-format umh`` publishes one United Manufacturing Hub ``_historian`` message per
+company per park second with all its meters (the MQTT form of one push), ``uns`` one message
+per meter (``park/<company>/<site>/<meter>``, the plain Unified-Namespace form: 20 times the
+messages); both QoS 1 from ``--clients`` connections, timestamped when published. It reports
+messages/s and readings/s that reached Kafka, the latency from publish to the Kafka record
+(p50/p99), and CPU and peak RSS of the bridge and of the load generator, then one JSON line.
 """
 
 from __future__ import annotations
@@ -69,6 +76,7 @@ from symbiosis.stack_settings import StackSettings
 from topics.kafka_admin import ensure_topics
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from procstat import ProcWatch
 from teda import MeterPlan, meter_plans, teda_park  # bench/ runs as a script directory
 
 from ingest.erp.samples import COMPANY as ERP_COMPANY
@@ -248,6 +256,200 @@ def main_teda(args: argparse.Namespace) -> None:
                         **{k: round(v, 1) for k, v in got.items()}}).decode())  # fmt: skip
 
 
+BRIDGE_METRICS_PORT = PORT + 1
+
+
+def bridge_process(settings: Settings) -> subprocess.Popen[bytes]:
+    """``symbiosis mqtt-bridge`` in a process of its own, configured for ``settings`` with a
+    fresh client id (a persistent session of an earlier run would redeliver its messages);
+    returns once it answers on its health endpoint.
+
+    Raises:
+        SystemExit: it exited, or did not answer within 120 s.
+    """
+    env = {**os.environ, "SYMBIOSIS_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+           "SYMBIOSIS_MQTT_HOST": settings.mqtt_host, "SYMBIOSIS_MQTT_PORT": str(settings.mqtt_port),
+           "SYMBIOSIS_APP_ID": f"bench-{uuid.uuid4().hex[:8]}",
+           "SYMBIOSIS_METRICS_PORT": str(BRIDGE_METRICS_PORT),
+           **{f"SYMBIOSIS_TOPICS__{f.upper()}": getattr(settings.topics, f)
+              for f in Topics.model_fields}}  # fmt: skip
+    exe = Path(sys.executable).with_name("symbiosis")
+    proc = subprocess.Popen([str(exe), "mqtt-bridge"], env=env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            url = f"http://127.0.0.1:{BRIDGE_METRICS_PORT}/healthz"
+            if httpx.get(url, timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise SystemExit(f"symbiosis mqtt-bridge exited with {proc.returncode}")
+        time.sleep(0.5)
+    proc.terminate()
+    raise SystemExit("symbiosis mqtt-bridge did not answer within 120 s")
+
+
+class _ReadingsCounter(threading.Thread):
+    """Counts the readings reaching the readings topic, and each record's latency: its Kafka
+    time minus its newest reading's time (the load timestamps a reading when it publishes)."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(daemon=True)
+        from kafka import KafkaConsumer, TopicPartition
+
+        self.consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap,
+                                      enable_auto_commit=False)  # fmt: skip
+        parts = self.consumer.partitions_for_topic(settings.topics.readings) or set()
+        self.consumer.assign([TopicPartition(settings.topics.readings, p) for p in parts])
+        self.consumer.seek_to_beginning()
+        self.readings = 0
+        self.records = 0
+        self.latencies: list[float] = []
+        self.last_at = 0.0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            for recs in self.consumer.poll(timeout_ms=200, max_records=5000).values():
+                for rec in recs:
+                    body = orjson.loads(rec.value)
+                    batches = body.get("batches", [body])
+                    newest = max(datetime.fromisoformat(b["readings"][-1]["ts"]) for b in batches)
+                    self.latencies.append(rec.timestamp / 1000 - newest.timestamp())
+                    self.readings += sum(len(b["readings"]) for b in batches)
+                    self.records += 1
+                    self.last_at = time.perf_counter()
+        self.consumer.close()
+
+
+def bench_mqtt_teda(
+    settings: Settings, plans: dict[str, list[MeterPlan]], company_of: dict[str, str],
+    seconds: int, rate: float, clients: int, fmt: str, watch: ProcWatch,
+) -> dict[str, float]:  # fmt: skip
+    """The TEDA park's historians over MQTT: one push per site per park second, paced.
+
+    ``fmt`` ``umh``: one ``_historian`` message per push; ``uns``: one message per meter of
+    the push (published together). Pushes are spread over ``clients`` connections at ``rate``
+    pushes/s. Returns messages/s published, readings/s that reached Kafka, the latency from
+    publish to the Kafka record (p50/p99, ms), and how late the last push started (s).
+    """
+    rng = random.Random(15)
+    sites = list(plans)
+    counter = _ReadingsCounter(settings)
+    counter.start()
+    conns = []
+    for k in range(clients):
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"teda-{k}-{uuid.uuid4().hex[:6]}")
+        c.max_inflight_messages_set(1000)
+        c.max_queued_messages_set(0)
+        c.connect(settings.mqtt_host, settings.mqtt_port)
+        c.loop_start()
+        conns.append(c)
+    pushes = seconds * len(sites)
+    late: list[float] = []
+    published = [0] * clients
+    sent_readings = [0] * clients
+
+    def messages(site: str, now: float) -> list[tuple[str, bytes]]:
+        company, meters = company_of[site], plans[site]
+        values = [round(rng.gauss(m.mean, m.noise), 4) for m in meters]
+        if fmt == "umh":
+            body: dict[str, object] = {"timestamp_ms": int(now * 1000)}
+            body.update((m.meter, v) for m, v in zip(meters, values, strict=True))
+            return [(f"umh/v1/{company}/{site}/_historian", orjson.dumps(body))]
+        ts = datetime.fromtimestamp(now, UTC).isoformat()
+        return [(f"{settings.mqtt_topic_root}/{company}/{site}/{m.meter}",
+                 orjson.dumps({"ts": ts, "value": v, "unit": m.unit}))
+                for m, v in zip(meters, values, strict=True)]  # fmt: skip
+
+    def publisher(k: int) -> None:
+        infos = []
+        for i in range(k, pushes, clients):
+            due = t0 + i / rate
+            wait = due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            late.append(time.perf_counter() - due)
+            for topic, payload in messages(sites[i % len(sites)], time.time()):
+                infos.append(conns[k].publish(topic, payload, qos=1))
+                published[k] += 1
+            sent_readings[k] += len(plans[sites[i % len(sites)]])
+        for info in infos:
+            info.wait_for_publish(timeout=120)
+
+    watch.start()
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=publisher, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    t_published = time.perf_counter() - t0
+    deadline = time.monotonic() + 120
+    while counter.readings < sum(sent_readings) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    watch.stop()
+    counter.stop.set()
+    counter.join()
+    for c in conns:
+        c.disconnect()
+        c.loop_stop()
+    took = max(counter.last_at - t0, t_published)
+    lat = sorted(counter.latencies) or [float("nan")]
+    return {
+        "messages_per_s": sum(published) / t_published,
+        "readings_per_s": counter.readings / took,
+        "p50_ms": statistics.median(lat) * 1000,
+        "p99_ms": lat[int(0.99 * (len(lat) - 1))] * 1000,
+        "last_push_late_s": max(late[-clients:], default=0.0),
+        "messages": sum(published),
+        "readings_sent": sum(sent_readings),
+        "readings_in_kafka": counter.readings,
+        "kafka_records": counter.records,
+    }
+
+
+def main_teda_mqtt(args: argparse.Namespace) -> None:
+    """``--shape teda --door mqtt``: the TEDA park's historians through the MQTT bridge."""
+    park = teda_park()
+    settings = setup(park)
+    company_of = {site.id: site.company for site in park.sites}
+    bridge = bridge_process(settings)
+    watch = ProcWatch({"mqtt bridge": bridge.pid, "load generator (this process)": os.getpid()},
+                      alone=frozenset({"load generator (this process)"}))  # fmt: skip
+    try:
+        got = bench_mqtt_teda(settings, meter_plans(park.sites), company_of, args.teda_seconds,
+                              args.teda_rate, args.clients, args.mqtt_format, watch)  # fmt: skip
+    finally:
+        bridge.terminate()
+        bridge.wait(timeout=30)
+    print(f"\nmachine: {platform.node()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}")  # fmt: skip
+    print(
+        f"TEDA over MQTT ({args.mqtt_format}): {len(company_of):,} companies, "
+        f"{args.teda_seconds} park seconds, target {args.teda_rate:,.0f} pushes/s, "
+        f"{args.clients} MQTT connections, QoS 1, `symbiosis mqtt-bridge` in its own process"
+    )
+    print("| measure | value |\n|---|---:|")
+    print(f"| messages published | {got['messages_per_s']:,.0f} /s ({got['messages']:,.0f}) |")
+    print(f"| readings in Kafka | {got['readings_per_s']:,.0f} /s "
+          f"({got['readings_in_kafka']:,.0f} of {got['readings_sent']:,.0f} sent, "
+          f"{got['kafka_records']:,.0f} records) |")  # fmt: skip
+    print(
+        f"| publish -> Kafka record: p50 / p99 | {got['p50_ms']:,.0f} ms / {got['p99_ms']:,.0f} ms |"
+    )
+    print(f"| last pushes started behind schedule by | {got['last_push_late_s']:.1f} s |")
+    for name in watch.roots:
+        print(f"| {name}: CPU / peak RSS | {watch.cpu_s[name]:,.1f} s "
+              f"({watch.cpu_s[name] / max(got['readings_sent'], 1) * 1e6:,.1f} us/reading) / "
+              f"{watch.peak_rss_mb[name]:,.0f} MB |")  # fmt: skip
+    print(orjson.dumps({"shape": "teda", "door": "mqtt", "format": args.mqtt_format,
+                        "rate_target": args.teda_rate, **{k: round(v, 1) for k, v in got.items()},
+                        "cpu_s": {k: round(v, 1) for k, v in watch.cpu_s.items()},
+                        "peak_rss_mb": {k: round(v) for k, v in watch.peak_rss_mb.items()}}).decode())  # fmt: skip
+
+
 def bench_mqtt(settings: Settings, total: int, services: Services) -> float:
     """Readings/s from the first publish until the bridge has forwarded them all."""
     gateway = ReadingGateway(settings, services.publisher, services.registry)
@@ -400,13 +602,31 @@ def main() -> None:
         "--teda-rate", type=float, default=1000.0, help="teda: pushes per second (1,000 = 1x TEDA)"
     )
     parser.add_argument("--teda-seconds", type=int, default=30, help="teda: park seconds")
-    parser.add_argument("--clients", type=int, default=32, help="teda: client threads")
+    parser.add_argument(
+        "--clients", type=int, default=32, help="teda: client threads (HTTP) or connections (MQTT)"
+    )
+    parser.add_argument(
+        "--door",
+        choices=("http", "mqtt"),
+        default="http",
+        help="teda: the door the historians push through",
+    )
+    parser.add_argument(
+        "--mqtt-format",
+        choices=("umh", "uns"),
+        default="umh",
+        help="teda, mqtt: one UMH _historian message per push, or one "
+        "Unified-Namespace message per meter",
+    )
     parser.add_argument(
         "--api-workers", type=int, default=1, help="teda: processes of `symbiosis api --workers N`"
     )
     args = parser.parse_args()
     if args.shape == "teda":
-        main_teda(args)
+        if args.door == "mqtt":
+            main_teda_mqtt(args)
+        else:
+            main_teda(args)
         return
     settings = setup()
     with psycopg.connect(settings.database_url, autocommit=True) as conn:

@@ -59,6 +59,21 @@ class Submission:
         return len({e.row for e in self.errors})
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A push checked and queued for Kafka, not yet acknowledged (:meth:`ReadingGateway.settle`).
+
+    Attributes:
+        submission: What the push's answer will be once its records are acknowledged.
+        futures: The acknowledgements of its records (readings and rejections).
+        rejected: Rejections it queued (rows, or every row of a forbidden push), for metrics.
+    """
+
+    submission: Submission
+    futures: list[FutureRecordMetadata]
+    rejected: int
+
+
 class ReadingGateway:
     """Checks, publishes and rejects pushed readings; see the module docstring."""
 
@@ -85,6 +100,40 @@ class ReadingGateway:
     ) -> Submission:
         """Check and publish one push; blocks until Kafka acknowledged what was published.
 
+        :meth:`queue` then :meth:`settle`; the arguments are :meth:`queue`'s.
+
+        Raises:
+            TransientError: Kafka did not acknowledge in time; the caller answers 503 and the
+                client retries (safe, see the module docstring).
+        """
+        pending = self.queue(
+            rows, company=company, source=source, body=body, prefix=prefix, names=names,
+            locate=locate, earlier_errors=earlier_errors, row_sources=row_sources,
+            all_or_nothing=all_or_nothing,
+        )  # fmt: skip
+        self.settle([pending])
+        return pending.submission
+
+    def queue(
+        self,
+        rows: Sequence[object],
+        *,
+        company: str | None,
+        source: str,
+        body: bytes = b"",
+        prefix: str = "readings",
+        names: Mapping[str, str] | None = None,
+        locate: Locate | None = None,
+        earlier_errors: Sequence[RowError] = (),
+        row_sources: Sequence[str] | None = None,
+        all_or_nothing: bool = True,
+    ) -> Pending:
+        """Check one push and queue its records for Kafka, without waiting for them.
+
+        Nothing of it counts as accepted until :meth:`settle` returns for it: a door that
+        takes many pushes at once (the MQTT bridge: a batch of messages of many companies)
+        queues them all and waits once, instead of one Kafka round trip per push.
+
         Long because: most of it is the documented contract of every door (arguments, what
         is published, what is answered).
 
@@ -106,8 +155,7 @@ class ReadingGateway:
                 independent messages batched together).
 
         Raises:
-            TransientError: Kafka did not acknowledge in time; the caller answers 503 and the
-                client retries (safe, see the module docstring).
+            TransientError: Kafka did not even take a record (no metadata, buffer full).
         """
         with self.registry.locked() as directory:
             checked = check_readings(
@@ -125,9 +173,7 @@ class ReadingGateway:
             futures.append(
                 self.publisher.send(topics.rejected, None, rejection.model_dump_json().encode())
             )
-            self.publisher.wait(futures, self.settings.api_ack_timeout_s)
-            metrics.REJECTED.labels(STAGE).inc(len(rows))
-            return Submission(0, errors, forbidden=True)
+            return Pending(Submission(0, errors, forbidden=True), futures, len(rows))
         for record in checked.records(f"i-{uuid.uuid4().hex}", max_readings=MAX_BATCH):
             futures.append(
                 self.publisher.send(topics.readings, record.site, record.model_dump_json().encode())
@@ -143,7 +189,18 @@ class ReadingGateway:
             futures.append(
                 self.publisher.send(topics.rejected, None, rejection.model_dump_json().encode())
             )
+        return Pending(Submission(checked.accepted, errors), futures, len(by_row))
+
+    def settle(self, pending: Sequence[Pending]) -> None:
+        """Block until Kafka acknowledged every record of ``pending`` (one wait for all).
+
+        Raises:
+            TransientError: a record was refused or not acknowledged within the settings'
+                ``api_ack_timeout_s``; none of ``pending`` counts as accepted (re-sending
+                them all is safe, see the module docstring).
+        """
+        futures = [f for p in pending for f in p.futures]
         self.publisher.wait(futures, self.settings.api_ack_timeout_s)
-        metrics.READINGS.labels(STAGE).inc(checked.accepted)
-        metrics.REJECTED.labels(STAGE).inc(len(by_row))
-        return Submission(checked.accepted, errors)
+        for p in pending:
+            metrics.READINGS.labels(STAGE).inc(p.submission.accepted)
+            metrics.REJECTED.labels(STAGE).inc(p.rejected)

@@ -230,6 +230,7 @@ class FakeKafka:
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str | None, bytes]] = []
+        self.waits: list[int] = []
         self.down = False
 
     def send(self, topic: str, key: str | None, value: bytes) -> FakeFuture:
@@ -237,6 +238,7 @@ class FakeKafka:
         return FakeFuture()
 
     def wait(self, futures: list[FakeFuture], timeout_s: float) -> int:
+        self.waits.append(len(futures))
         if self.down:
             raise UnavailableError("Kafka did not acknowledge in time")
         return len(futures)
@@ -338,3 +340,36 @@ def test_nothing_is_acknowledged_while_kafka_is_away(bridge: MqttBridge, kafka: 
     assert bridge._client.acked == []  # type: ignore[attr-defined]
     assert bridge.stats.kafka_failures == 1
     assert bridge.stats.accepted == 0
+
+
+def test_a_batch_of_many_companies_waits_for_kafka_once_and_acks_all_or_nothing(
+    bridge: MqttBridge, kafka: FakeKafka
+) -> None:
+    """A park of many small historians puts many companies in one batch: their records are
+    all queued, then acknowledged in one wait (one Kafka round trip per company kept the
+    bridge at a third of TEDA's rate); a failed wait acknowledges none of the batch."""
+    ms = int((datetime.now(UTC) - timedelta(hours=1)).timestamp()) * 1000
+    batch = _messages(
+        (f"{SITE}/_historian", {"timestamp_ms": ms, "fuel-gas": 1}),
+        ("umh/v1/pharma/pharma/_historian", {"timestamp_ms": ms, "pharma-heat": 2}),
+        (f"{SITE}/_historian", {"timestamp_ms": ms, "pharma-heat": 3}),  # not refiner's: rejected
+    )
+    bridge._forward(batch)
+    readings, rejected = (
+        bridge.gateway.settings.topics.readings,
+        bridge.gateway.settings.topics.rejected,
+    )
+    assert sorted(key or "" for t, key, _ in kafka.sent if t == readings) == ["pharma", "refinery"]
+    assert len(_sent(kafka, rejected)) == 1
+    assert kafka.waits == [3]  # both companies' readings and the rejection, one wait
+    assert sorted(bridge._client.acked) == [1, 2, 3]  # type: ignore[attr-defined]
+    assert (bridge.stats.accepted, bridge.stats.rejected) == (2, 1)
+
+    kafka.down = True
+    bridge._client.acked.clear()  # type: ignore[attr-defined]
+    bridge._forward(_messages(*[(f"{SITE}/_historian", {"timestamp_ms": ms + 1000, "fuel-gas": 1}),
+                                ("umh/v1/pharma/pharma/_historian",
+                                 {"timestamp_ms": ms + 1000, "pharma-heat": 2})]))  # fmt: skip
+    assert kafka.waits[1:] == [2]
+    assert bridge._client.acked == []  # type: ignore[attr-defined]
+    assert (bridge.stats.accepted, bridge.stats.kafka_failures) == (2, 1)
