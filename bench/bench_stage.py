@@ -86,8 +86,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ticks", type=int, default=20, help="park seconds (20,000 readings each)")
     ap.add_argument("--batch", type=int, default=2000, help="records per stage batch")
-    ap.add_argument("--warm", type=int, default=0,
-                    help="park seconds run first and not measured (the pair caches' cold start)")
+    ap.add_argument(
+        "--warm",
+        type=int,
+        default=0,
+        help="park seconds run first and not measured (the pair caches' cold start)",
+    )
     ap.add_argument("--profile", metavar="PATH", help="write a cProfile of the measured part")
     args = ap.parse_args()
     profiler = cProfile.Profile() if args.profile else None
