@@ -161,6 +161,7 @@ def bench_http_teda(
             jobs.append((tokens_of[company_of[site]], orjson.dumps({"readings": rows})))
     latencies: list[float] = []
     late: list[float] = []
+    busy: list[str] = []
     accepted = 0
     lock = threading.Lock()
 
@@ -172,9 +173,15 @@ def bench_http_teda(
         if wait > 0:
             time.sleep(wait)
         t = time.perf_counter()
-        r = client.post(f"http://127.0.0.1:{PORT}/v1/readings", content=body,
-                        headers={"Authorization": f"Bearer {token}",
-                                 "Content-Type": "application/json"})  # fmt: skip
+        while True:  # as a historian does: a 503 is retried after its Retry-After
+            r = client.post(f"http://127.0.0.1:{PORT}/v1/readings", content=body,
+                            headers={"Authorization": f"Bearer {token}",
+                                     "Content-Type": "application/json"})  # fmt: skip
+            if r.status_code != 503:
+                break
+            with lock:
+                busy.append(r.json().get("detail", ""))
+            time.sleep(float(r.headers.get("Retry-After", "1")))
         took = time.perf_counter() - t
         assert r.status_code == 200, r.text
         with lock:
@@ -196,6 +203,7 @@ def bench_http_teda(
         "last_push_late_s": max(late[-clients:], default=0.0),
         "pushes": len(jobs),
         "accepted": accepted,
+        "answers_503": len(busy),
     }
 
 
@@ -234,9 +242,13 @@ def main_teda(args: argparse.Namespace) -> None:
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         tokens_of = {c: tokens.issue(conn, c, label="bench") for c in set(company_of.values())}
     server = api_process(settings, args.api_workers)
+    watch = ProcWatch({"api": server.pid, "load generator (this process)": os.getpid()},
+                      alone=frozenset({"load generator (this process)"}))  # fmt: skip
     try:
+        watch.start()
         got = bench_http_teda(meter_plans(park.sites), company_of, tokens_of, args.teda_seconds,
                               args.teda_rate, args.clients)  # fmt: skip
+        watch.stop()
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -250,10 +262,18 @@ def main_teda(args: argparse.Namespace) -> None:
     print("| measure | value |\n|---|---:|")
     print(f"| pushes acknowledged | {got['pushes_per_s']:,.0f} /s ({got['pushes']:,} pushes) |")
     print(f"| readings acknowledged by Kafka | {got['readings_per_s']:,.0f} /s |")
-    print(f"| one push: p50 / p99 | {got['p50_ms']:,.0f} ms / {got['p99_ms']:,.0f} ms |")
+    print(f"| one push (503s retried after Retry-After): p50 / p99 | {got['p50_ms']:,.0f} ms / "
+          f"{got['p99_ms']:,.0f} ms |")  # fmt: skip
+    print(f"| 503 answers (busy), retried | {got['answers_503']:,.0f} |")
     print(f"| last pushes started behind schedule by | {got['last_push_late_s']:.1f} s |")
+    for name in watch.roots:
+        print(f"| {name}: CPU / peak RSS | {watch.cpu_s[name]:,.1f} s "
+              f"({watch.cpu_s[name] / max(got['pushes'], 1) * 1e3:,.2f} ms/push) / "
+              f"{watch.peak_rss_mb[name]:,.0f} MB |")  # fmt: skip
     print(orjson.dumps({"shape": "teda", "door": "http", "rate_target": args.teda_rate,
-                        **{k: round(v, 1) for k, v in got.items()}}).decode())  # fmt: skip
+                        **{k: round(v, 1) for k, v in got.items()},
+                        "cpu_s": {k: round(v, 1) for k, v in watch.cpu_s.items()},
+                        "peak_rss_mb": {k: round(v) for k, v in watch.peak_rss_mb.items()}}).decode())  # fmt: skip
 
 
 BRIDGE_METRICS_PORT = PORT + 1

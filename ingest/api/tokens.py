@@ -117,19 +117,24 @@ def lookup(conn: Conn, token: str) -> Principal | None:
 
 
 def _principal(conn: Conn, digest: str) -> Principal | None:
-    row = conn.execute(
-        "SELECT role, company, prefix FROM api_tokens"
-        " WHERE token_sha256 = %s AND revoked_at IS NULL",
-        (digest,),
-    ).fetchone()
-    if row is None:
-        return None
-    role, company, prefix = row
-    return Principal(
-        "operator" if role == "operator" else "company",
-        str(company) if company is not None else None,
-        str(prefix),
-    )
+    return _principals(conn, [digest]).get(digest)
+
+
+def _principals(conn: Conn, digests: list[str]) -> dict[str, Principal]:
+    """The live tokens among ``digests`` (one query): digest -> its principal."""
+    rows = conn.execute(
+        "SELECT token_sha256, role, company, prefix FROM api_tokens"
+        " WHERE token_sha256 = ANY(%s) AND revoked_at IS NULL",
+        (digests,),
+    ).fetchall()
+    return {
+        str(digest): Principal(
+            "operator" if role == "operator" else "company",
+            str(company) if company is not None else None,
+            str(prefix),
+        )
+        for digest, role, company, prefix in rows
+    }
 
 
 class TokenVerifier:
@@ -139,19 +144,21 @@ class TokenVerifier:
     first), so a flood of random tokens only ever evicts other unknown tokens: valid callers
     keep their cache entries. A token not of the issued shape is refused without a lookup.
 
-    A slow or frozen database never holds a request for long: a lookup runs in a thread of
-    its own (one per token at a time, at most ``max_lookups`` at once) and a caller waits for
-    it at most ``stale_wait_s`` when the token was known before (it then gets that earlier
-    answer, up to ``max_stale_s`` old: the database that would record a revocation cannot be
-    read either), else at most ``lookup_wait_s`` (then 503). The lookup goes on and fills the
-    cache when the database answers. With a healthy database a revoked token stops working
-    within ``ttl_s``.
+    A slow or frozen database never holds a request for long: lookups run in threads of their
+    own (at most ``max_lookups``), each asking for every token waiting at that moment in one
+    query (up to ``batch`` of them), so a thousand historians starting together cost a few
+    round trips, not a thousand. A caller waits for its token's answer at most
+    ``stale_wait_s`` when the token was known before (it then gets that earlier answer, up to
+    ``max_stale_s`` old: the database that would record a revocation cannot be read either),
+    else at most ``lookup_wait_s`` (then 503). At most ``max_waiting`` tokens wait for an
+    answer; more get 503 at once. A lookup goes on and fills the cache when the database
+    answers. With a healthy database a revoked token stops working within ``ttl_s``.
     """
 
     def __init__(
         self, pool: ConnectionPool[Conn], ttl_s: float, max_entries: int = 10_000, *,
         stale_wait_s: float = 1.0, lookup_wait_s: float = 10.0, max_stale_s: float = 3600.0,
-        max_lookups: int = 8,
+        max_lookups: int = 4, batch: int = 500, max_waiting: int = 10_000,
     ) -> None:  # fmt: skip
         self.pool = pool
         self.ttl_s = ttl_s
@@ -160,9 +167,15 @@ class TokenVerifier:
         self.lookup_wait_s = lookup_wait_s
         self.max_stale_s = max_stale_s
         self.max_lookups = max_lookups
+        self.batch = batch
+        self.max_waiting = max_waiting
         self._known: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
         self._unknown: OrderedDict[str, float] = OrderedDict()
-        self._lookups: dict[str, Future[Principal | None]] = {}
+        self._waiting: dict[str, Future[Principal | None]] = {}
+        """Every token asked for and not answered yet (queued or being looked up)."""
+        self._queued: list[str] = []
+        """Those no lookup has taken yet, oldest first."""
+        self._lookups = 0
         self._lock = threading.Lock()
 
     def verify(self, token: str) -> Principal | None:
@@ -185,8 +198,8 @@ class TokenVerifier:
             if missed is not None and now - missed < self.ttl_s:
                 return None
             stale = known[1] if known is not None and now - known[0] < self.max_stale_s else None
-            lookup = self._lookup(digest)
-        if lookup is None:  # too many lookups wait for the database already
+            lookup = self._ask(digest)
+        if lookup is None:  # too many tokens wait for the database already
             if stale is not None:
                 return stale
             raise psycopg.OperationalError("the token store is busy: too many lookups waiting")
@@ -199,44 +212,56 @@ class TokenVerifier:
                 raise psycopg.OperationalError("the token store did not answer in time") from e
             raise
 
-    def _lookup(self, digest: str) -> Future[Principal | None] | None:
-        """The running lookup of ``digest``, or a new one (lock held).
+    def _ask(self, digest: str) -> Future[Principal | None] | None:
+        """The future answer for ``digest``: queued, with a lookup thread to take it (lock held).
 
-        ``None`` when ``max_lookups`` lookups are running already.
+        ``None`` when ``max_waiting`` tokens wait already.
         """
-        running = self._lookups.get(digest)
-        if running is not None:
-            return running
-        if len(self._lookups) >= self.max_lookups:
+        waiting = self._waiting.get(digest)
+        if waiting is not None:
+            return waiting
+        if len(self._waiting) >= self.max_waiting:
             return None
         future: Future[Principal | None] = Future()
-        self._lookups[digest] = future
-        threading.Thread(target=self._run_lookup, args=(digest, future), daemon=True,
-                         name="token-lookup").start()  # fmt: skip
+        self._waiting[digest] = future
+        self._queued.append(digest)
+        if self._lookups < self.max_lookups:
+            self._lookups += 1
+            threading.Thread(target=self._run_lookups, daemon=True, name="token-lookup").start()
         return future
 
-    def _run_lookup(self, digest: str, future: Future[Principal | None]) -> None:
-        """Ask the database, cache its answer, and hand it to whoever waits."""
-        try:
-            with self.pool.connection() as conn:
-                principal = _principal(conn, digest)
-        except Exception as e:  # noqa: BLE001 - handed to the waiting callers (psycopg: 503)
+    def _run_lookups(self) -> None:
+        """Answer queued tokens, ``batch`` per query, until none is queued; then end."""
+        while True:
             with self._lock:
-                del self._lookups[digest]
-            future.set_exception(e)
-            return
-        now = time.monotonic()
-        with self._lock:
-            del self._lookups[digest]
-            self._known.pop(digest, None)
-            self._unknown.pop(digest, None)
-            if principal is None:
-                self._unknown[digest] = now
+                digests, self._queued = self._queued[: self.batch], self._queued[self.batch :]
+                if not digests:
+                    self._lookups -= 1
+                    return
+            try:
+                with self.pool.connection() as conn:
+                    found = _principals(conn, digests)
+            except Exception as e:  # noqa: BLE001 - handed to the waiting callers (psycopg: 503)
+                with self._lock:
+                    futures = [self._waiting.pop(d) for d in digests]
+                for future in futures:
+                    future.set_exception(e)
+                continue
+            now = time.monotonic()
+            with self._lock:
+                futures = [self._waiting.pop(d) for d in digests]
+                for digest in digests:
+                    self._known.pop(digest, None)
+                    self._unknown.pop(digest, None)
+                    principal = found.get(digest)
+                    if principal is None:
+                        self._unknown[digest] = now
+                    else:
+                        self._known[digest] = (now, principal)
                 _bound(self._unknown, self.max_entries)
-            else:
-                self._known[digest] = (now, principal)
                 _bound(self._known, self.max_entries)
-        future.set_result(principal)
+            for digest, future in zip(digests, futures, strict=True):
+                future.set_result(found.get(digest))
 
 
 def _bound(cache: OrderedDict[str, Any], size: int) -> None:

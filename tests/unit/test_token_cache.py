@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,24 +16,28 @@ from ingest.api.tokens import TokenVerifier, new_token, token_sha256
 
 
 class FakePool:
-    """Answers token look-ups from a dict and counts them."""
+    """Answers token look-ups (``token_sha256 = ANY(digests)``) from a dict and counts them."""
 
     def __init__(self, valid: dict[str, str]) -> None:
         self.valid = {token_sha256(t): company for t, company in valid.items()}
         self.lookups = 0
+        self.asked: list[int] = []
+        """Tokens asked for in each query."""
 
     @contextmanager
     def connection(self) -> Iterator[Any]:
         pool = self
 
         class Conn:
-            def execute(self, sql: str, params: tuple[str]) -> Any:
+            def execute(self, sql: str, params: tuple[list[str]]) -> Any:
                 pool.lookups += 1
-                company = pool.valid.get(params[0])
+                pool.asked.append(len(params[0]))
+                rows = [(d, "company", pool.valid[d], "sym_abcdef")
+                        for d in params[0] if d in pool.valid]  # fmt: skip
 
                 class Cur:
-                    def fetchone(self) -> Any:
-                        return None if company is None else ("company", company, "sym_abcdef")
+                    def fetchall(self) -> Any:
+                        return rows
 
                 return Cur()
 
@@ -113,10 +118,39 @@ def test_a_revoked_token_stops_working_once_its_answer_expires() -> None:
 def test_lookups_are_bounded_while_the_database_is_frozen() -> None:
     pool = FrozenPool({})
     pool.frozen = True
-    verifier = TokenVerifier(pool, ttl_s=60, lookup_wait_s=0.05, max_lookups=2)  # type: ignore[arg-type]
-    for _ in range(2):
+    verifier = TokenVerifier(pool, ttl_s=60, lookup_wait_s=0.05, max_lookups=2, max_waiting=3)  # type: ignore[arg-type]
+    for _ in range(3):
         with pytest.raises(psycopg.OperationalError, match="did not answer"):
             verifier.verify(new_token())
     with pytest.raises(psycopg.OperationalError, match="busy"):
-        verifier.verify(new_token())  # a third lookup is not started: threads stay bounded
+        verifier.verify(new_token())  # a fourth token does not wait: memory stays bounded
+    lookups = [t for t in threading.enumerate() if t.name == "token-lookup"]
+    assert len(lookups) == 2  # threads (and connections) stay bounded
     pool.thaw.set()
+
+
+class SlowPool(FakePool):
+    """A healthy database that takes a few milliseconds per query."""
+
+    @contextmanager
+    def connection(self) -> Iterator[Any]:
+        time.sleep(0.005)
+        with super().connection() as conn:
+            yield conn
+
+
+def test_many_new_callers_at_once_are_answered_in_a_few_queries() -> None:
+    """A park's historians starting together (TEDA: 1,000 companies, each with its own token)
+    all get their answer, from a few queries for many tokens each, never a 503."""
+    tokens = {new_token(): f"company-{i}" for i in range(300)}
+    revoked = [new_token() for _ in range(20)]
+    pool = SlowPool(tokens)
+    verifier = TokenVerifier(pool, ttl_s=60, max_lookups=2)  # type: ignore[arg-type]
+    asks = [*tokens, *revoked] * 2
+    with ThreadPoolExecutor(64) as callers:
+        answers = list(callers.map(verifier.verify, asks))
+    assert [a.company if a else None for a in answers] == [
+        tokens.get(t) for t in asks
+    ]  # every caller, each its own company; unknown tokens refused
+    assert sum(pool.asked) == len(tokens) + len(revoked)  # each token asked for once
+    assert pool.lookups < len(tokens) / 5  # many tokens per query
