@@ -17,7 +17,7 @@ import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Final, Union, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from schemas.common import SLUG_PATTERN
 
@@ -213,3 +213,52 @@ def expected_fields(root: Any, loc: Sequence[int | str]) -> list[str] | None:
     if model is None:
         return None
     return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def path(loc: Sequence[int | str]) -> str:
+    """``("batches", 0, "readings", 2, "value")`` -> ``batches[0].readings[2].value``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(record)"
+
+
+def summary(
+    error: ValidationError,
+    *,
+    model: Any = None,
+    tags: Mapping[str, Any] | None = None,
+    limit: int = 5,
+) -> str:
+    """A validation error in one line of plain words, for a rejection's ``reason``.
+
+    ``"site: must be lowercase letters and digits, ...; batches[0].readings[0].value: must be a
+    finite number"``: each field with :func:`reason_of`, at most ``limit`` of them, then how
+    many more; never pydantic's multi-line text with its input echoes and links.
+
+    Args:
+        error: The error raised validating a record.
+        model: The record's model type, to name the fields an unknown field could have been.
+        tags: For a discriminated union at the record's root (``ReadingsRecord``): each tag
+            and the model of its branch. pydantic puts the tag first in each location; it is
+            dropped, and the branch's model names the fields.
+        limit: Fields named at most; the others are counted.
+    """
+    found = error.errors(include_url=False)
+    parts = []
+    for e in found[:limit]:
+        loc = tuple(e.get("loc", ()))
+        root = model
+        if tags and len(loc) > 1 and loc[0] in tags:
+            root, loc = tags[str(loc[0])], loc[1:]
+        if e.get("type") == "json_invalid":
+            detail = (e.get("ctx") or {}).get("error")
+            parts.append("not valid JSON" + (f" ({detail})" if detail else ""))
+            continue
+        fields = None
+        if e.get("type") == "extra_forbidden" and root is not None:
+            fields = expected_fields(root, loc[:-1])
+        reason = reason_of(e, fields)
+        parts.append(reason if not loc else f"{path(loc)}: {reason}")
+    more = len(found) - limit
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")

@@ -42,7 +42,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from domain.errors import ConfigurationError, TransientError, UnavailableError
 from domain.intake import UNMAPPED, RowError
-from ingest.gateway import ReadingGateway
+from ingest.gateway import Pending, ReadingGateway
 from ingest.sparkplug_host import NAMESPACE as SPARKPLUG_NAMESPACE
 from ingest.sparkplug_host import (
     SparkplugHost,
@@ -356,28 +356,8 @@ class MqttBridge:
             )
             g_sources.extend(sources)
             g_msgs.append(m)
-        # every company's records queued, then one wait for all: a park of many small
-        # historians puts hundreds of companies in one batch (one Kafka round trip each
-        # capped the bridge at ~300 messages/s on TEDA's shape, bench_ingest.py --door mqtt)
-        try:
-            pending = [
-                self.gateway.queue(
-                    rows,
-                    company=company,
-                    source="mqtt",
-                    prefix="mqtt",
-                    earlier_errors=errors,
-                    row_sources=sources,
-                    all_or_nothing=False,
-                )
-                for company, (rows, errors, sources, _) in groups.items()
-            ]
-            self.gateway.settle(pending)
-        except TransientError as e:  # Kafka away: ack nothing of the batch; the broker redelivers
-            self.stats.kafka_failures += 1
-            metrics.MQTT_MESSAGES.labels("kafka_away").inc(len(batch))
-            log.warning("mqtt.kafka_unavailable", error=str(e)[:200])
-            self._drop_session()
+        pending = self._publish(groups, len(batch))
+        if pending is None:
             return
         for result, (_, _, _, msgs) in zip(pending, groups.values(), strict=True):
             self.stats.accepted += result.submission.accepted
@@ -392,6 +372,39 @@ class MqttBridge:
                 self._client.ack(m.mid, m.qos)
         self.stats.ignored += sum(1 for m in ignored if not is_sparkplug_topic(m.topic))
         self.stats.messages += len(batch)
+
+    def _publish(
+        self, groups: dict[str, tuple[list[object], list[RowError], list[str], list[_Message]]],
+        messages: int,
+    ) -> list[Pending] | None:  # fmt: skip
+        """Queue every company's records, then wait for Kafka once for all of them.
+
+        A park of many small historians puts hundreds of companies in one batch: one Kafka
+        round trip per company capped the bridge at ~300 messages/s on TEDA's shape
+        (``bench_ingest.py --door mqtt``). ``None`` when Kafka is away: nothing of the batch
+        may be acknowledged (the broker delivers it again).
+        """
+        try:
+            pending = [
+                self.gateway.queue(
+                    rows,
+                    company=company,
+                    source="mqtt",
+                    prefix="mqtt",
+                    earlier_errors=errors,
+                    row_sources=sources,
+                    all_or_nothing=False,
+                )
+                for company, (rows, errors, sources, _) in groups.items()
+            ]
+            self.gateway.settle(pending)
+        except TransientError as e:
+            self.stats.kafka_failures += 1
+            metrics.MQTT_MESSAGES.labels("kafka_away").inc(messages)
+            log.warning("mqtt.kafka_unavailable", error=str(e)[:200])
+            self._drop_session()
+            return None
+        return pending
 
     def _parse(self, m: _Message) -> _Parsed | None:
         """A message's tenant, rows, errors and row sources; ``None``: not readings (ignored).

@@ -143,3 +143,8 @@ class ReadingsRecord(
     def readings(self) -> int:
         """How many readings the record holds."""
         return sum(len(b.readings) for b in self.batches)
+
+
+RECORD_SHAPES: Final = {"site": SiteReadings, "stream": ReadingBatch}
+""":class:`ReadingsRecord`'s union tags and the model of each shape (validation errors are
+located under the tag)."""

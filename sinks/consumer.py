@@ -29,13 +29,14 @@ from psycopg.pq import TransactionStatus
 from pydantic import ValidationError
 
 from domain.errors import SymbiosisError, UnavailableError
+from domain.wording import summary
 from runtime import metrics
 from runtime.probe_server import Heartbeat
 from runtime.settings import Settings
 from schemas.alerts import Alert
 from schemas.ledger import LedgerEntry
 from schemas.offers import Offer
-from schemas.readings import ReadingsRecord
+from schemas.readings import RECORD_SHAPES, ReadingsRecord
 from schemas.rejections import Rejection
 from sinks import maintenance
 from sinks.migrate import migrate
@@ -176,7 +177,8 @@ class Sink:
             if isinstance(model, ReadingsRecord):
                 metrics.READINGS.labels(STAGE).inc(model.readings)
         except ValidationError as e:
-            self._reject(source, value, str(e))
+            payload = self._topics[topic].payload if topic in self._topics else None
+            self._reject(source, value, summary(e, model=payload, tags=RECORD_SHAPES))
             return None
         except Exception as e:  # noqa: BLE001 - any failure of one record rejects that record
             metrics.FAILURES.labels(STAGE, "decode_error").inc()

@@ -24,6 +24,7 @@ from domain.errors import SymbiosisError
 from domain.matching import Matcher
 from domain.registry_records import decode_record
 from domain.site_records import SiteAssembler
+from domain.wording import summary
 from runtime.settings import Topics
 from schemas.registry import Exchange, Need, Site, SiteHeader, StreamRecord
 from streams.ledger_state import LedgerBook
@@ -106,7 +107,9 @@ class RegistryView:
                 needs.update(self._needs_on_site.get(site.id, {}))
                 for stream in site.streams:
                     exchanges.update(self._exchanges_on.get(("stream", stream.id), {}))
-        except (ValidationError, SymbiosisError) as e:
+        except ValidationError as e:
+            return [Refused(summary(e), value or b"", record_id)]
+        except SymbiosisError as e:
             return [Refused(str(e), value or b"", record_id)]
         self.applied += 1
         return self._settle(needs, exchanges)

@@ -44,9 +44,10 @@ import structlog
 from pydantic import ValidationError
 
 from domain.errors import SymbiosisError
+from domain.wording import summary
 from schemas.alerts import Alert
 from schemas.ledger import LedgerEntry
-from schemas.readings import ReadingBatch, ReadingsRecord
+from schemas.readings import RECORD_SHAPES, ReadingBatch, ReadingsRecord
 from streams.alert_state import AlertBook
 from streams.ledger_state import LedgerBook
 
@@ -136,7 +137,7 @@ class ReadingsStage:
             try:
                 batches = ReadingsRecord.model_validate_json(rec.value).batches
             except ValidationError as e:
-                out.refused.append(Refused(rec.source, str(e), rec.value))
+                out.refused.append(Refused(rec.source, summary(e, tags=RECORD_SHAPES), rec.value))
                 continue
             except Exception as e:  # one bad record never stops the stage
                 log.exception("streams.decode_failed", source=rec.source)
@@ -222,7 +223,9 @@ class ReadingsStage:
                 current = streams[key] = _Stream(rec.partition, ledger_state(key), held, held)
             entry, snapshot = self.book.apply(batch, current.ledger, partition=current.partition,
                                               received_at=rec.received_at)  # fmt: skip
-        except (ValidationError, SymbiosisError) as e:
+        except ValidationError as e:
+            return summary(e), False
+        except SymbiosisError as e:
             return str(e), False
         except Exception as e:  # one bad record never stops the stage
             log.exception("streams.ledger_failed", stream=batch.stream)

@@ -156,8 +156,7 @@ def test_a_reading_at_the_attack_timestamp_never_stops_the_sink(settings: Settin
         Rejection.model_validate_json(v) for v in consume_all(settings, settings.topics.rejected, 1)
     ]
     assert rejected.stage == "sink"
-    assert "readings.1.ts" in rejected.reason
-    assert "greater than or equal to 1970-01-01T00:00:00Z" in rejected.reason
+    assert rejected.reason == "readings[1].ts: must be at least 1970-01-01T00:00:00Z"
     assert ATTACK_TS in rejected.payload
     assert settings.topics.readings in rejected.source
 
