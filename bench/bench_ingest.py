@@ -207,31 +207,56 @@ def bench_http_teda(
     }
 
 
-def api_process(settings: Settings, workers: int) -> subprocess.Popen[bytes]:
-    """``symbiosis api`` on :data:`PORT` in processes of its own (not sharing the load
-    generator's interpreter), configured for ``settings``; returns once it answers.
+def service_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """This process's environment with ``settings``' Kafka, database and topics, plus ``extra``
+    (``SYMBIOSIS_`` variables)."""
+    return {**os.environ, "SYMBIOSIS_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+            "SYMBIOSIS_DATABASE_URL": settings.database_url,
+            **{f"SYMBIOSIS_TOPICS__{f.upper()}": getattr(settings.topics, f)
+               for f in Topics.model_fields},
+            **{f"SYMBIOSIS_{k.upper()}": v for k, v in extra.items()}}  # fmt: skip
+
+
+def service_process(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    """``symbiosis <command>`` in a process of its own; returns once it answers on
+    ``http://127.0.0.1:<port>/healthz``.
 
     Raises:
-        SystemExit: it did not answer within 120 s.
+        SystemExit: it exited, or did not answer within 120 s.
     """
-    env = {**os.environ, "SYMBIOSIS_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-           "SYMBIOSIS_DATABASE_URL": settings.database_url, "SYMBIOSIS_API_PORT": str(PORT),
-           **{f"SYMBIOSIS_TOPICS__{f.upper()}": getattr(settings.topics, f)
-              for f in Topics.model_fields}}  # fmt: skip
     exe = Path(sys.executable).with_name("symbiosis")
-    proc = subprocess.Popen([str(exe), "api", "--workers", str(workers)], env=env)
+    proc = subprocess.Popen([str(exe), *command], env=env)
+    name = f"symbiosis {command[0]}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{PORT}/healthz", timeout=2).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
                 return proc
         except httpx.HTTPError:
             pass
         if proc.poll() is not None:
-            raise SystemExit(f"symbiosis api exited with {proc.returncode}")
+            raise SystemExit(f"{name} exited with {proc.returncode}")
         time.sleep(0.5)
     proc.terminate()
-    raise SystemExit("symbiosis api did not answer within 120 s")
+    raise SystemExit(f"{name} did not answer within 120 s")
+
+
+def api_process(settings: Settings, workers: int) -> subprocess.Popen[bytes]:
+    """``symbiosis api`` on :data:`PORT` in processes of its own (not sharing the load
+    generator's interpreter), configured for ``settings``; returns once it answers."""
+    env = service_env(settings, api_port=str(PORT))
+    return service_process(["api", "--workers", str(workers)], env, PORT)
+
+
+def process_rows(watch: ProcWatch, count: float, per: str, scale: float) -> dict[str, object]:
+    """Print each watched process's CPU (also per ``count`` items, as ``per``) and peak RSS as
+    table rows; return them for the JSON line."""
+    for name in watch.roots:
+        print(f"| {name}: CPU / peak RSS | {watch.cpu_s[name]:,.1f} s "
+              f"({watch.cpu_s[name] / max(count, 1) * scale:,.2f} {per}) / "
+              f"{watch.peak_rss_mb[name]:,.0f} MB |")  # fmt: skip
+    return {"cpu_s": {k: round(v, 1) for k, v in watch.cpu_s.items()},
+            "peak_rss_mb": {k: round(v) for k, v in watch.peak_rss_mb.items()}}  # fmt: skip
 
 
 def main_teda(args: argparse.Namespace) -> None:
@@ -266,14 +291,9 @@ def main_teda(args: argparse.Namespace) -> None:
           f"{got['p99_ms']:,.0f} ms |")  # fmt: skip
     print(f"| 503 answers (busy), retried | {got['answers_503']:,.0f} |")
     print(f"| last pushes started behind schedule by | {got['last_push_late_s']:.1f} s |")
-    for name in watch.roots:
-        print(f"| {name}: CPU / peak RSS | {watch.cpu_s[name]:,.1f} s "
-              f"({watch.cpu_s[name] / max(got['pushes'], 1) * 1e3:,.2f} ms/push) / "
-              f"{watch.peak_rss_mb[name]:,.0f} MB |")  # fmt: skip
+    processes = process_rows(watch, got["pushes"], "ms/push", 1e3)
     print(orjson.dumps({"shape": "teda", "door": "http", "rate_target": args.teda_rate,
-                        **{k: round(v, 1) for k, v in got.items()},
-                        "cpu_s": {k: round(v, 1) for k, v in watch.cpu_s.items()},
-                        "peak_rss_mb": {k: round(v) for k, v in watch.peak_rss_mb.items()}}).decode())  # fmt: skip
+                        **{k: round(v, 1) for k, v in got.items()}, **processes}).decode())  # fmt: skip
 
 
 BRIDGE_METRICS_PORT = PORT + 1
@@ -282,32 +302,11 @@ BRIDGE_METRICS_PORT = PORT + 1
 def bridge_process(settings: Settings) -> subprocess.Popen[bytes]:
     """``symbiosis mqtt-bridge`` in a process of its own, configured for ``settings`` with a
     fresh client id (a persistent session of an earlier run would redeliver its messages);
-    returns once it answers on its health endpoint.
-
-    Raises:
-        SystemExit: it exited, or did not answer within 120 s.
-    """
-    env = {**os.environ, "SYMBIOSIS_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-           "SYMBIOSIS_MQTT_HOST": settings.mqtt_host, "SYMBIOSIS_MQTT_PORT": str(settings.mqtt_port),
-           "SYMBIOSIS_APP_ID": f"bench-{uuid.uuid4().hex[:8]}",
-           "SYMBIOSIS_METRICS_PORT": str(BRIDGE_METRICS_PORT),
-           **{f"SYMBIOSIS_TOPICS__{f.upper()}": getattr(settings.topics, f)
-              for f in Topics.model_fields}}  # fmt: skip
-    exe = Path(sys.executable).with_name("symbiosis")
-    proc = subprocess.Popen([str(exe), "mqtt-bridge"], env=env)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            url = f"http://127.0.0.1:{BRIDGE_METRICS_PORT}/healthz"
-            if httpx.get(url, timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise SystemExit(f"symbiosis mqtt-bridge exited with {proc.returncode}")
-        time.sleep(0.5)
-    proc.terminate()
-    raise SystemExit("symbiosis mqtt-bridge did not answer within 120 s")
+    returns once it answers on its health endpoint."""
+    env = service_env(settings, mqtt_host=settings.mqtt_host, mqtt_port=str(settings.mqtt_port),
+                      app_id=f"bench-{uuid.uuid4().hex[:8]}",
+                      metrics_port=str(BRIDGE_METRICS_PORT))  # fmt: skip
+    return service_process(["mqtt-bridge"], env, BRIDGE_METRICS_PORT)
 
 
 class _ReadingsCounter(threading.Thread):
@@ -460,14 +459,10 @@ def main_teda_mqtt(args: argparse.Namespace) -> None:
         f"| publish -> Kafka record: p50 / p99 | {got['p50_ms']:,.0f} ms / {got['p99_ms']:,.0f} ms |"
     )
     print(f"| last pushes started behind schedule by | {got['last_push_late_s']:.1f} s |")
-    for name in watch.roots:
-        print(f"| {name}: CPU / peak RSS | {watch.cpu_s[name]:,.1f} s "
-              f"({watch.cpu_s[name] / max(got['readings_sent'], 1) * 1e6:,.1f} us/reading) / "
-              f"{watch.peak_rss_mb[name]:,.0f} MB |")  # fmt: skip
+    processes = process_rows(watch, got["readings_sent"], "us/reading", 1e6)
     print(orjson.dumps({"shape": "teda", "door": "mqtt", "format": args.mqtt_format,
                         "rate_target": args.teda_rate, **{k: round(v, 1) for k, v in got.items()},
-                        "cpu_s": {k: round(v, 1) for k, v in watch.cpu_s.items()},
-                        "peak_rss_mb": {k: round(v) for k, v in watch.peak_rss_mb.items()}}).decode())  # fmt: skip
+                        **processes}).decode())  # fmt: skip
 
 
 def bench_mqtt(settings: Settings, total: int, services: Services) -> float:

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, TypedDict, Unpack
 
 import orjson
 from kafka.producer.future import FutureRecordMetadata
@@ -59,6 +59,33 @@ class Submission:
         return len({e.row for e in self.errors})
 
 
+class PushOptions(TypedDict, total=False):
+    """How a door's push is checked and answered (:meth:`ReadingGateway.queue`'s options).
+
+    Attributes:
+        body: The raw request, carried by the rejection of a forbidden push.
+        prefix: Name of the rows' list in error fields (default ``readings``).
+        names: Field renames for error messages (OMF pushes).
+        locate: Names each row's fields instead of ``prefix`` and ``names`` (see
+            :data:`domain.intake.Locate`; OMF data messages).
+        earlier_errors: Errors found before (e.g. mapping OMF tags); their rows are rejected
+            with the others.
+        row_sources: Where each row came from (e.g. its MQTT topic), for its rejection;
+            default ``"<source> row <i>"``.
+        all_or_nothing: A row naming another company's meter refuses the whole push (HTTP:
+            one request, one answer; the default). ``False`` rejects only those rows (MQTT:
+            independent messages batched together).
+    """
+
+    body: bytes
+    prefix: str
+    names: Mapping[str, str] | None
+    locate: Locate | None
+    earlier_errors: Sequence[RowError]
+    row_sources: Sequence[str] | None
+    all_or_nothing: bool
+
+
 @dataclass(frozen=True)
 class Pending:
     """A push checked and queued for Kafka, not yet acknowledged (:meth:`ReadingGateway.settle`).
@@ -85,19 +112,9 @@ class ReadingGateway:
         self.registry = registry
 
     def submit(
-        self,
-        rows: Sequence[object],
-        *,
-        company: str | None,
-        source: str,
-        body: bytes = b"",
-        prefix: str = "readings",
-        names: Mapping[str, str] | None = None,
-        locate: Locate | None = None,
-        earlier_errors: Sequence[RowError] = (),
-        row_sources: Sequence[str] | None = None,
-        all_or_nothing: bool = True,
-    ) -> Submission:
+        self, rows: Sequence[object], *, company: str | None, source: str,
+        **options: Unpack[PushOptions],
+    ) -> Submission:  # fmt: skip
         """Check and publish one push; blocks until Kafka acknowledged what was published.
 
         :meth:`queue` then :meth:`settle`; the arguments are :meth:`queue`'s.
@@ -106,62 +123,42 @@ class ReadingGateway:
             TransientError: Kafka did not acknowledge in time; the caller answers 503 and the
                 client retries (safe, see the module docstring).
         """
-        pending = self.queue(
-            rows, company=company, source=source, body=body, prefix=prefix, names=names,
-            locate=locate, earlier_errors=earlier_errors, row_sources=row_sources,
-            all_or_nothing=all_or_nothing,
-        )  # fmt: skip
+        pending = self.queue(rows, company=company, source=source, **options)
         self.settle([pending])
         return pending.submission
 
     def queue(
-        self,
-        rows: Sequence[object],
-        *,
-        company: str | None,
-        source: str,
-        body: bytes = b"",
-        prefix: str = "readings",
-        names: Mapping[str, str] | None = None,
-        locate: Locate | None = None,
-        earlier_errors: Sequence[RowError] = (),
-        row_sources: Sequence[str] | None = None,
-        all_or_nothing: bool = True,
-    ) -> Pending:
+        self, rows: Sequence[object], *, company: str | None, source: str,
+        **options: Unpack[PushOptions],
+    ) -> Pending:  # fmt: skip
         """Check one push and queue its records for Kafka, without waiting for them.
 
         Nothing of it counts as accepted until :meth:`settle` returns for it: a door that
         takes many pushes at once (the MQTT bridge: a batch of messages of many companies)
         queues them all and waits once, instead of one Kafka round trip per push.
 
-        Long because: most of it is the documented contract of every door (arguments, what
-        is published, what is answered).
+        Long because: a forbidden push, accepted readings and rejected rows each make their
+        own records.
 
         Args:
             rows: Decoded reading rows (see :func:`domain.intake.check_readings`).
             company: The pushing tenant; ``None`` for the operator.
             source: Where the push came from, for rejections (``POST /v1/readings``).
-            body: The raw request, carried by the rejection of a forbidden push.
-            prefix: Name of the rows' list in error fields.
-            names: Field renames for error messages (OMF pushes).
-            locate: Names each row's fields instead of ``prefix`` and ``names`` (see
-                :data:`domain.intake.Locate`; OMF data messages).
-            earlier_errors: Errors found before (e.g. mapping OMF tags); their rows are
-                rejected with the others.
-            row_sources: Where each row came from (e.g. its MQTT topic), for its rejection;
-                default ``"<source> row <i>"``.
-            all_or_nothing: A row naming another company's meter refuses the whole push
-                (HTTP: one request, one answer). ``False`` rejects only those rows (MQTT:
-                independent messages batched together).
+            options: See :class:`PushOptions`.
 
         Raises:
             TransientError: Kafka did not even take a record (no metadata, buffer full).
         """
+        body = options.get("body", b"")
+        earlier_errors = options.get("earlier_errors", ())
+        row_sources = options.get("row_sources")
+        all_or_nothing = options.get("all_or_nothing", True)
         with self.registry.locked() as directory:
             checked = check_readings(
                 rows, directory, company=company, now=datetime.now(UTC),
-                max_skew_s=self.settings.max_clock_skew_s, prefix=prefix, names=names,
-                locate=locate,
+                max_skew_s=self.settings.max_clock_skew_s,
+                prefix=options.get("prefix", "readings"), names=options.get("names"),
+                locate=options.get("locate"),
             )  # fmt: skip
         errors = [*earlier_errors, *checked.errors]
         errors.sort(key=lambda e: e.row)
