@@ -446,7 +446,7 @@ def ledger_check(url: str, park: Park, window_s: float, sample: int = 300) -> di
             rows = conn.execute(
                 "SELECT meter, ts, value, unit, quality FROM readings WHERE meter = ANY(%s) "
                 "AND ts <= %s AND ts > %s - make_interval(secs => %s) * 3 ORDER BY ts",
-                (meters[stream], updated_at, updated_at, window_s),  # the primary key's order
+                (meters.get(stream, [stream]), updated_at, updated_at, window_s),  # primary key
             ).fetchall()
             readings = [
                 Reading(meter=m, ts=ts, value=v, unit=u, quality=q) for m, ts, v, u, q in rows

@@ -59,6 +59,10 @@ def _site_format(value: Any) -> str:
     return "header" if isinstance(value, SiteHeader) else "site"
 
 
+SITE_RECORD_SHAPES: Final = {"header": SiteHeader, "site": Site}
+"""A site record's union tags and the model of each shape (validation errors are located
+under the tag)."""
+
 _SITE_RECORD: Final = TypeAdapter[SiteHeader | Site](
     Annotated[
         Annotated[SiteHeader, Tag("header")] | Annotated[Site, Tag("site")],

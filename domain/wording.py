@@ -215,11 +215,23 @@ def expected_fields(root: Any, loc: Sequence[int | str]) -> list[str] | None:
     return [info.alias or name for name, info in model.model_fields.items()]
 
 
+_NAME: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+SUMMARY_MAX_CHARS: Final = 1000
+
+
 def path(loc: Sequence[int | str]) -> str:
-    """``("batches", 0, "readings", 2, "value")`` -> ``batches[0].readings[2].value``."""
+    """``("batches", 0, "readings", 2, "value")`` -> ``batches[0].readings[2].value``.
+
+    A part that is not a plain name (a record's own key: control characters, a long text) is
+    shown quoted and cut at 64 characters, so a hostile key cannot break the line or a log.
+    """
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+            continue
+        name = str(part) if _NAME.fullmatch(str(part)) else repr(str(part)[:64])
+        out += f".{name}" if out else name
     return out or "(record)"
 
 
@@ -234,7 +246,8 @@ def summary(
 
     ``"site: must be lowercase letters and digits, ...; batches[0].readings[0].value: must be a
     finite number"``: each field with :func:`reason_of`, at most ``limit`` of them, then how
-    many more; never pydantic's multi-line text with its input echoes and links.
+    many more; never pydantic's multi-line text with its input echoes and links, never more
+    than :data:`SUMMARY_MAX_CHARS` characters.
 
     Args:
         error: The error raised validating a record.
@@ -246,19 +259,21 @@ def summary(
     """
     found = error.errors(include_url=False)
     parts = []
-    for e in found[:limit]:
+    for e in found[: max(limit, 1)]:
         loc = tuple(e.get("loc", ()))
         root = model
-        if tags and len(loc) > 1 and loc[0] in tags:
-            root, loc = tags[str(loc[0])], loc[1:]
+        if tags and loc and isinstance(loc[0], str) and loc[0] in tags:
+            root, loc = tags[loc[0]], loc[1:]  # a record not even an object: no field named
+        ctx = e.get("ctx")
         if e.get("type") == "json_invalid":
-            detail = (e.get("ctx") or {}).get("error")
-            parts.append("not valid JSON" + (f" ({detail})" if detail else ""))
+            detail = ctx.get("error") if isinstance(ctx, Mapping) else None
+            parts.append("not valid JSON" + (f" ({str(detail)[:200]})" if detail else ""))
             continue
         fields = None
         if e.get("type") == "extra_forbidden" and root is not None:
             fields = expected_fields(root, loc[:-1])
         reason = reason_of(e, fields)
         parts.append(reason if not loc else f"{path(loc)}: {reason}")
-    more = len(found) - limit
-    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+    more = len(found) - len(parts)
+    text = "; ".join(parts) + (f"; and {more} more" if more > 0 else "") or "invalid"
+    return text if len(text) <= SUMMARY_MAX_CHARS else text[: SUMMARY_MAX_CHARS - 3] + "..."

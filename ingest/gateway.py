@@ -8,10 +8,13 @@
   record per site (split at :data:`MAX_BATCH` readings), keyed by site, and each bad row goes
   to the rejected topic with its reasons.
 
-It returns only after Kafka acknowledged every record it published (readings and rejections),
-so an answer of "accepted" means the readings are on the topic, and nothing refused is lost
-without a trace. Re-sending accepted readings is harmless: the ledger ignores readings not
-newer than a meter's newest, and the sink stores each (meter, ts) once.
+:meth:`ReadingGateway.queue` and :meth:`ReadingGateway.settle` do the same in two steps, so a
+door that takes many pushes at once (the MQTT bridge) waits for Kafka once for all of them.
+
+``submit`` returns only after Kafka acknowledged every record it published (readings and
+rejections), so an answer of "accepted" means the readings are on the topic, and nothing
+refused is lost without a trace. Re-sending accepted readings is harmless: the ledger ignores
+readings not newer than a meter's newest, and the sink stores each (meter, ts) once.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ class Submission:
     """What happened to one push.
 
     Attributes:
-        accepted: Readings acknowledged by Kafka.
+        accepted: Readings acknowledged by Kafka (once its :class:`Pending` is settled).
         errors: One entry per bad field (rows named as the client sent them).
         forbidden: The push named another company's meter; nothing was published.
     """
@@ -93,7 +96,7 @@ class Pending:
     Attributes:
         submission: What the push's answer will be once its records are acknowledged.
         futures: The acknowledgements of its records (readings and rejections).
-        rejected: Rejections it queued (rows, or every row of a forbidden push), for metrics.
+        rejected: Rows it rejected (every row of a forbidden push), for metrics.
     """
 
     submission: Submission
@@ -147,8 +150,13 @@ class ReadingGateway:
             options: See :class:`PushOptions`.
 
         Raises:
-            TransientError: Kafka did not even take a record (no metadata, buffer full).
+            TransientError: Kafka did not even take a record (no metadata, buffer full, a
+                record too large).
+            TypeError: an option :class:`PushOptions` does not have.
         """
+        unknown = options.keys() - PushOptions.__optional_keys__
+        if unknown:  # typed for mypy; callers forwarding **kwargs are checked here
+            raise TypeError(f"unknown push options: {', '.join(sorted(unknown))}")
         body = options.get("body", b"")
         earlier_errors = options.get("earlier_errors", ())
         row_sources = options.get("row_sources")

@@ -178,7 +178,8 @@ class Sink:
                 metrics.READINGS.labels(STAGE).inc(model.readings)
         except ValidationError as e:
             payload = self._topics[topic].payload if topic in self._topics else None
-            self._reject(source, value, summary(e, model=payload, tags=RECORD_SHAPES))
+            tags = RECORD_SHAPES if payload is ReadingsRecord else None
+            self._reject(source, value, summary(e, model=payload, tags=tags))
             return None
         except Exception as e:  # noqa: BLE001 - any failure of one record rejects that record
             metrics.FAILURES.labels(STAGE, "decode_error").inc()

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from domain.errors import SymbiosisError
 from domain.matching import Matcher
-from domain.registry_records import decode_record
+from domain.registry_records import SITE_RECORD_SHAPES, decode_record
 from domain.site_records import SiteAssembler
 from domain.wording import summary
 from runtime.settings import Topics
@@ -108,7 +108,9 @@ class RegistryView:
                 for stream in site.streams:
                     exchanges.update(self._exchanges_on.get(("stream", stream.id), {}))
         except ValidationError as e:
-            return [Refused(summary(e), value or b"", record_id)]
+            spec = self._index[topic]
+            tags = SITE_RECORD_SHAPES if kind == "site" else None
+            return [Refused(summary(e, model=spec.payload, tags=tags), value or b"", record_id)]
         except SymbiosisError as e:
             return [Refused(str(e), value or b"", record_id)]
         self.applied += 1

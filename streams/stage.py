@@ -223,8 +223,8 @@ class ReadingsStage:
                 current = streams[key] = _Stream(rec.partition, ledger_state(key), held, held)
             entry, snapshot = self.book.apply(batch, current.ledger, partition=current.partition,
                                               received_at=rec.received_at)  # fmt: skip
-        except ValidationError as e:
-            return summary(e), False
+        except ValidationError as e:  # the entry built from the batch (the record was valid)
+            return f"{e.title}: {summary(e)}", False
         except SymbiosisError as e:
             return str(e), False
         except Exception as e:  # one bad record never stops the stage

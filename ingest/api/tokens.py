@@ -223,44 +223,78 @@ class TokenVerifier:
         if len(self._waiting) >= self.max_waiting:
             return None
         future: Future[Principal | None] = Future()
+        if self._lookups >= self.max_lookups:  # a running lookup takes it
+            self._waiting[digest] = future
+            self._queued.append(digest)
+            return future
+        try:
+            threading.Thread(target=self._run_lookups, daemon=True, name="token-lookup").start()
+        except RuntimeError as e:  # no thread to be had: the caller answers 503, nothing leaks
+            future.set_exception(psycopg.OperationalError(f"no token lookup could start: {e}"))
+            return future
+        self._lookups += 1  # the thread's first step takes the lock, held here: it sees this
         self._waiting[digest] = future
         self._queued.append(digest)
-        if self._lookups < self.max_lookups:
-            self._lookups += 1
-            threading.Thread(target=self._run_lookups, daemon=True, name="token-lookup").start()
         return future
 
     def _run_lookups(self) -> None:
-        """Answer queued tokens, ``batch`` per query, until none is queued; then end."""
-        while True:
-            with self._lock:
-                digests, self._queued = self._queued[: self.batch], self._queued[self.batch :]
-                if not digests:
-                    self._lookups -= 1
-                    return
-            try:
-                with self.pool.connection() as conn:
-                    found = _principals(conn, digests)
-            except Exception as e:  # noqa: BLE001 - handed to the waiting callers (psycopg: 503)
+        """Answer queued tokens, ``batch`` per query, until none is queued; then end.
+
+        The count of running lookups goes down in the same step that finds the queue empty,
+        so a token queued meanwhile is never left without a lookup. Should anything escape
+        (a bug), the callers of the tokens in hand get it, and if no other lookup runs, the
+        queued ones get a 503 rather than waiting.
+        """
+        digests: list[str] = []
+        try:
+            while True:
                 with self._lock:
-                    futures = [self._waiting.pop(d) for d in digests]
-                for future in futures:
-                    future.set_exception(e)
-                continue
-            now = time.monotonic()
+                    digests, self._queued = self._queued[: self.batch], self._queued[self.batch :]
+                    if not digests:
+                        self._lookups -= 1
+                        return
+                self._look_up(digests)
+                digests = []
+        except BaseException as e:
             with self._lock:
-                futures = [self._waiting.pop(d) for d in digests]
-                for digest in digests:
-                    self._known.pop(digest, None)
-                    self._unknown.pop(digest, None)
-                    principal = found.get(digest)
-                    if principal is None:
-                        self._unknown[digest] = now
-                    else:
-                        self._known[digest] = (now, principal)
-                _bound(self._unknown, self.max_entries)
-                _bound(self._known, self.max_entries)
-            for digest, future in zip(digests, futures, strict=True):
+                self._lookups -= 1
+                orphans, self._queued = (
+                    (self._queued, []) if not self._lookups else ([], self._queued)
+                )
+            self._fail(digests, e)
+            self._fail(orphans, psycopg.OperationalError("the token lookup stopped"))
+            raise
+
+    def _fail(self, digests: list[str], error: BaseException) -> None:
+        """Hand ``error`` to the callers waiting for ``digests`` (those still waiting)."""
+        with self._lock:
+            futures = [f for f in (self._waiting.pop(d, None) for d in digests) if f is not None]
+        for future in futures:
+            future.set_exception(error)
+
+    def _look_up(self, digests: list[str]) -> None:
+        """One query for ``digests``; their answers cached and handed to their callers."""
+        try:
+            with self.pool.connection() as conn:
+                found = _principals(conn, digests)
+        except Exception as e:  # noqa: BLE001 - handed to the waiting callers (psycopg: 503)
+            self._fail(digests, e)
+            return
+        now = time.monotonic()
+        with self._lock:
+            futures = [self._waiting.pop(d, None) for d in digests]
+            for digest in digests:
+                self._known.pop(digest, None)
+                self._unknown.pop(digest, None)
+                principal = found.get(digest)
+                if principal is None:
+                    self._unknown[digest] = now
+                else:
+                    self._known[digest] = (now, principal)
+            _bound(self._unknown, self.max_entries)
+            _bound(self._known, self.max_entries)
+        for digest, future in zip(digests, futures, strict=True):
+            if future is not None:
                 future.set_result(found.get(digest))
 
 

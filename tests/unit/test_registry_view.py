@@ -110,3 +110,15 @@ def test_many_pending_needs_settle_when_their_sites_arrive_in_any_order() -> Non
         assert all(n.site != site.id for n in v.pending_needs.values())
     assert not v.pending_needs
     assert len(v.matcher) == 200
+
+
+def test_a_malformed_registry_record_is_refused_in_plain_words() -> None:
+    v = view()
+    site = v.apply(T.sites, b"plant", b'{"id": "Plant 1", "company": "a", "colour": "red"}')
+    assert [r.item_id for r in site] == ["plant"]
+    # the site topic's union tag is not a field: located under the record's own fields
+    assert site[0].reason.startswith("id: must be lowercase letters and digits")
+    assert "colour: unknown field; expected one of: id, name, company" in site[0].reason
+    needed = v.apply(T.needs, b"n1", b'{"id": "n1", "site": "farm"}')
+    assert needed[0].reason.startswith("kind: required; ")
+    assert "\n" not in site[0].reason + needed[0].reason

@@ -15,7 +15,8 @@ def refusal(value: object, model: type = ReadingsRecord) -> str:
     data = value if isinstance(value, bytes) else orjson.dumps(value)
     with pytest.raises(ValidationError) as caught:
         model.model_validate_json(data)
-    return summary(caught.value, model=model, tags=RECORD_SHAPES)
+    tags = RECORD_SHAPES if model is ReadingsRecord else None
+    return summary(caught.value, model=model, tags=tags)
 
 
 READING = {"meter": "m1", "ts": "2026-12-04T10:00:00Z", "value": 1.0, "unit": "MW"}
@@ -58,3 +59,17 @@ def test_many_errors_are_counted_not_listed() -> None:
 def test_other_payloads_keep_their_field_names() -> None:
     got = refusal({"stream": "heat"}, LedgerEntry)
     assert got.startswith("site: required; ")
+
+
+@pytest.mark.parametrize("value", [b"[1]", b"5", b"null", b'"text"'])
+def test_a_record_that_is_not_an_object_names_no_field(value: bytes) -> None:
+    assert refusal(value) == "must be an object"
+
+
+def test_hostile_keys_cannot_break_the_line_or_grow_it() -> None:
+    evil = {**READING, "\x1b[2J\nroot": 1, "k" * 5000: 2}
+    got = refusal(site(*[evil] * 3))
+    assert "\n" not in got
+    assert "\x1b" not in got
+    assert len(got) <= 1000
+    assert "batches[0].readings[0].'\\x1b[2J\\nroot': unknown field" in got

@@ -124,8 +124,7 @@ def test_lookups_are_bounded_while_the_database_is_frozen() -> None:
             verifier.verify(new_token())
     with pytest.raises(psycopg.OperationalError, match="busy"):
         verifier.verify(new_token())  # a fourth token does not wait: memory stays bounded
-    lookups = [t for t in threading.enumerate() if t.name == "token-lookup"]
-    assert len(lookups) == 2  # threads (and connections) stay bounded
+    assert verifier._lookups == 2  # threads (and connections) stay bounded
     pool.thaw.set()
 
 
@@ -154,3 +153,53 @@ def test_many_new_callers_at_once_are_answered_in_a_few_queries() -> None:
     ]  # every caller, each its own company; unknown tokens refused
     assert sum(pool.asked) == len(tokens) + len(revoked)  # each token asked for once
     assert pool.lookups < len(tokens) / 5  # many tokens per query
+
+
+class BrokenPool(FakePool):
+    """A database that refuses connections until :attr:`healthy` is set."""
+
+    def __init__(self, valid: dict[str, str]) -> None:
+        super().__init__(valid)
+        self.healthy = False
+
+    @contextmanager
+    def connection(self) -> Iterator[Any]:
+        if not self.healthy:
+            raise psycopg.OperationalError("connection refused")
+        with super().connection() as conn:
+            yield conn
+
+
+def test_a_refusing_database_answers_every_waiting_caller_and_leaves_nothing_behind() -> None:
+    good, fresh = new_token(), new_token()
+    pool = BrokenPool({good: "orsted", fresh: "novo"})
+    pool.healthy = True
+    verifier = TokenVerifier(pool, ttl_s=0.01, max_lookups=1)  # type: ignore[arg-type]
+    who = verifier.verify(good)
+    time.sleep(0.02)  # its answer is older than ttl_s
+    pool.healthy = False
+    with ThreadPoolExecutor(16) as callers:
+        fresh_answers = [callers.submit(verifier.verify, fresh) for _ in range(8)]
+        good_answers = [callers.submit(verifier.verify, good) for _ in range(8)]
+        for f in fresh_answers:
+            with pytest.raises(psycopg.OperationalError, match="refused"):
+                f.result(timeout=5)  # never seen: 503
+        assert [f.result(timeout=5) for f in good_answers] == [who] * 8  # its earlier answer
+    assert (verifier._lookups, verifier._waiting, verifier._queued) == (0, {}, [])
+    pool.healthy = True
+    assert verifier.verify(fresh) is not None  # the next lookup starts afresh
+
+
+def test_a_lookup_that_cannot_start_is_a_503_not_a_leak(monkeypatch: pytest.MonkeyPatch) -> None:
+    token = new_token()
+    verifier = TokenVerifier(FakePool({token: "orsted"}), ttl_s=60, max_lookups=1)  # type: ignore[arg-type]
+
+    def no_thread(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    with monkeypatch.context() as m:
+        m.setattr(threading.Thread, "start", no_thread)
+        with pytest.raises(psycopg.OperationalError, match="no token lookup could start"):
+            verifier.verify(token)
+    assert (verifier._lookups, verifier._waiting, verifier._queued) == (0, {}, [])
+    assert verifier.verify(token) is not None  # threads are back: so are lookups
