@@ -125,6 +125,10 @@ class Sink:
         self._stop = False
         t = settings.topics
         self._topics = index(t)
+        # the labelled counters counted per record, looked up once (labels() costs a lock and
+        # a tuple per call: 6 % of the sink's CPU on TEDA's shape)
+        self._events_in = {name: metrics.EVENTS_IN.labels(STAGE, name) for name in self._topics}
+        self._readings_in = metrics.READINGS.labels(STAGE)
         self._kafka_options = kafka_client_options(settings)
         self.consumer = KafkaConsumer(
             t.readings,
@@ -168,14 +172,15 @@ class Sink:
         a validator raise something else (e.g. ``OverflowError`` converting an extreme
         timestamp to UTC) must not stop the sink on every restart.
         """
-        metrics.EVENTS_IN.labels(STAGE, topic).inc()
+        counted = self._events_in.get(topic)
+        (counted if counted is not None else metrics.EVENTS_IN.labels(STAGE, topic)).inc()
         model: ReadingsRecord | LedgerEntry | Alert | Offer
         try:
             decoded = decode(self._topics, topic, value)
             assert isinstance(decoded, ReadingsRecord | LedgerEntry | Alert | Offer)
             model = decoded
             if isinstance(model, ReadingsRecord):
-                metrics.READINGS.labels(STAGE).inc(model.readings)
+                self._readings_in.inc(model.readings)
         except ValidationError as e:
             payload = self._topics[topic].payload if topic in self._topics else None
             tags = RECORD_SHAPES if payload is ReadingsRecord else None
