@@ -11,6 +11,10 @@
 - ``sweep_stale`` (timer): streams of the worker's partitions not heard from for
   ``stale_after_s`` turn stale and their open alerts resolve (``stale``); a lock keeps a sweep
   and a batch from interleaving between reading and writing the tables.
+- ``refetch_undelivered`` (timer): a readings partition whose consumer position ran past what
+  the stage received while the stage sat idle is read again from the next record the stage
+  must see (faust can drop records fetched while a restarted worker finishes its table
+  recovery: :mod:`streams.refetch`).
 
 Why one agent, batches, and one record per push: faust's consumer path costs ~0.2 ms per event
 on the 2-core machine (a no-op agent drains ~4,400 small records/s), so a park sending many
@@ -45,6 +49,7 @@ from runtime.settings import Settings
 from schemas.rejections import Rejection
 from streams.alert_state import AlertBook
 from streams.ledger_state import LedgerBook
+from streams.refetch import RefetchGuard
 from streams.registry import RegistryView
 from streams.stage import Incoming, ReadingsStage, StageOutput
 from topics.batch_producer import BatchProducer, OutRecord
@@ -55,6 +60,8 @@ log = structlog.get_logger(__name__)
 
 STAGE = "streams"
 LAG_EVERY_S = 15.0  # each probe opens admin connections: keep it off the hot path
+REFETCH_EVERY_S = 5.0
+REFETCH_QUIET_S = 15.0  # idle this long (and 4 batch intervals) before a position is doubted
 
 LEDGER_TABLE = "ledger-state"
 ALERT_TABLE = "alert-state"
@@ -79,6 +86,7 @@ def create_app(settings: Settings) -> faust.App:
     _readings_agent(app, worker)
     _lag_timer(app, worker)
     _stale_timer(app, worker)
+    _refetch_timer(app, worker)
     t = settings.topics
     metrics.touch(STAGE, [t.readings, t.ledger, t.alerts, t.rejected])
     return app
@@ -133,6 +141,10 @@ class _Worker:
     """Held while a batch or a sweep reads, sends and writes state: they never interleave."""
     read_up_to: dict[int, tuple[int, float]] = field(default_factory=dict)
     """Readings partition -> (offset, record time) of the newest record processed."""
+    busy_since: float | None = None
+    """Monotonic time the running batch started; ``None`` between batches."""
+    idle_since: float = field(default_factory=time.monotonic)
+    """Monotonic time the last batch ended (or the registry was read to its end)."""
 
     @classmethod
     def of(cls, app: faust.App, settings: Settings) -> _Worker:
@@ -169,7 +181,17 @@ class _Worker:
         entries and idempotency keys (dropped downstream); the reverse order could lose an alert.
         """
         async with self.state_lock:
-            await self._process(events)
+            self.busy_since = time.monotonic()
+            try:
+                await self._process(events)
+            finally:
+                self.busy_since, self.idle_since = None, time.monotonic()
+
+    def idle_s(self) -> float:
+        """Seconds since the stage last finished a batch; 0 while one runs."""
+        if self.busy_since is not None:
+            return 0.0
+        return time.monotonic() - self.idle_since
 
     async def _process(self, events: Sequence[Any]) -> None:
         t = self.settings.topics
@@ -291,6 +313,7 @@ def _follow_registry(app: faust.App, w: _Worker) -> None:
                     ends = await consumer.end_offsets(list(assigned))
                 positions = {tp: await consumer.position(tp) for tp in assigned}
                 if all(positions[tp] >= end for tp, end in ends.items()):
+                    w.idle_since = time.monotonic()  # the agent starts taking records now
                     w.registry_ready.set()
                     log.info("registry.ready", records=w.registry.applied,
                              pending_needs=len(w.registry.pending_needs))  # fmt: skip
@@ -365,6 +388,47 @@ def _stale_timer(app: faust.App, w: _Worker) -> None:
         except Exception as e:  # noqa: BLE001 - a failed sweep never stops the worker
             metrics.FAILURES.labels(STAGE, "stale_sweep").inc()
             log.warning("streams.sweep_failed", error=repr(e)[:300])
+
+
+def _refetch_timer(app: faust.App, w: _Worker) -> None:
+    """Every ``REFETCH_EVERY_S``: read again what was fetched but never reached the stage.
+
+    Judged only once the registry is read, outside rebalances and table recovery, and after
+    the stage has been idle for ``REFETCH_QUIET_S`` (and four batch intervals); see
+    :class:`~streams.refetch.RefetchGuard` for the rule. Each refetch is logged
+    (``streams.refetch``) and counted (``symbiosis_failures_total{reason="undelivered"}``).
+    A failed check is logged and retried at the next tick; the worker goes on.
+    """
+    s = w.settings
+    guard = RefetchGuard(quiet_s=max(REFETCH_QUIET_S, 4 * s.streams_batch_s))
+
+    @app.timer(interval=REFETCH_EVERY_S)
+    async def refetch_undelivered() -> None:
+        if not w.registry_ready.is_set() or _busy(app) or w.idle_s() < guard.quiet_s:
+            return
+        try:
+            readings = [tp for tp in app.consumer.assignment() if tp.topic == s.topics.readings]
+            positions = {tp.partition: await app.consumer.position(tp) for tp in readings}
+            processed = {p: offset for p, (offset, _) in w.read_up_to.items()}
+            if all(pos is None or pos <= processed.get(p, -2) + 1 for p, pos in positions.items()):
+                return  # the usual case: everything fetched was processed (no admin call)
+            committed = await asyncio.get_running_loop().run_in_executor(
+                None, committed_offsets, s.kafka_bootstrap, s.streams_group, w.options
+            )
+            done = {p: o for (topic, p), o in committed.items() if topic == s.topics.readings}
+            if _busy(app):
+                return  # a rebalance came while the offsets were asked for
+            seek = guard.decide(positions, processed, done, w.idle_s())
+            for tp in readings:
+                offset = seek.get(tp.partition)
+                if offset is None:
+                    continue
+                log.warning("streams.refetch", partition=tp.partition, offset=offset,
+                            position=positions[tp.partition])  # fmt: skip
+                metrics.FAILURES.labels(STAGE, "undelivered").inc()
+                await app.consumer.seek(tp, offset)
+        except Exception as e:  # noqa: BLE001 - a failed check never stops the worker
+            log.warning("streams.refetch_failed", error=repr(e)[:300])
 
 
 def _busy(app: faust.App) -> bool:
