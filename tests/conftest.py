@@ -8,11 +8,15 @@ with a unique prefix per test, so they never touch the demo's data.
 
 from __future__ import annotations
 
+import re
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kafka import KafkaAdminClient
+from kafka.errors import KafkaError
 
 from domain.errors import StackError
 from domain.park import bundled_park_path
@@ -26,9 +30,19 @@ from tests.helpers import isolated
 TEST_DATABASE = "symbiosis_test"
 
 
+TEST_NAMES = re.compile(r"test-|t-[0-9a-f]{8}-")
+"""Topics and groups of tests: ``isolated`` prefixes (``test-<name>-<hex>``) and test apps'
+ids (``t-<hex>``, ``test-...``), never the demo's (``symbiosis...``) or the benchmarks'."""
+
+
 @pytest.fixture(scope="session")
-def stack() -> Settings:
-    """Settings pointing at the running local stack and the test database."""
+def stack() -> Iterator[Settings]:
+    """Settings pointing at the running local stack and the test database.
+
+    At the end of the session, the topics and consumer groups the session's tests created are
+    deleted (a developer running the suite again and again otherwise grows the local broker by
+    hundreds of topics a run); the broker's own and other sessions' names are left alone.
+    """
     from symbiosis.stack import stack_up
 
     base = StackSettings()
@@ -39,7 +53,44 @@ def stack() -> Settings:
         pytest.fail(f"the local stack could not start: {e}", pytrace=False)
     url = base.database_url.rsplit("/", 1)[0] + f"/{TEST_DATABASE}"
     migrate(url)
-    return base.model_copy(update={"database_url": url})
+    before = _test_names(base.kafka_bootstrap)
+    yield base.model_copy(update={"database_url": url})
+    _delete_new_test_names(base.kafka_bootstrap, before)
+
+
+def _test_names(bootstrap: str) -> tuple[set[str], set[str]]:
+    """The tests' topics and consumer groups on the broker now (empty sets if it is away)."""
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    except KafkaError:
+        return set(), set()
+    try:
+        topics = {t for t in admin.list_topics() if TEST_NAMES.match(t)}
+        groups = {g["group_id"] for g in admin.list_groups() if TEST_NAMES.match(g["group_id"])}
+        return topics, groups
+    finally:
+        admin.close()
+
+
+def _delete_new_test_names(bootstrap: str, before: tuple[set[str], set[str]]) -> None:
+    """Delete the tests' topics and groups created since ``before``; warn, never fail."""
+    topics, groups = _test_names(bootstrap)
+    topics -= before[0]
+    groups -= before[1]
+    if not topics and not groups:
+        return
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+        try:
+            names = sorted(topics)
+            for i in range(0, len(names), 100):
+                admin.delete_topics(names[i : i + 100], timeout_ms=30_000)
+            if groups:
+                admin.delete_groups(sorted(groups))
+        finally:
+            admin.close()
+    except KafkaError as e:  # the tests' verdicts stand; a later session deletes nothing of these
+        warnings.warn(f"could not delete the tests' topics and groups: {e!r}", stacklevel=1)
 
 
 @pytest.fixture
