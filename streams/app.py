@@ -49,7 +49,7 @@ from runtime.settings import Settings
 from schemas.rejections import Rejection
 from streams.alert_state import AlertBook
 from streams.ledger_state import LedgerBook
-from streams.refetch import RefetchGuard
+from streams.refetch import RefetchGuard, StageActivity
 from streams.registry import RegistryView
 from streams.stage import Incoming, ReadingsStage, StageOutput
 from topics.batch_producer import BatchProducer, OutRecord
@@ -141,10 +141,8 @@ class _Worker:
     """Held while a batch or a sweep reads, sends and writes state: they never interleave."""
     read_up_to: dict[int, tuple[int, float]] = field(default_factory=dict)
     """Readings partition -> (offset, record time) of the newest record processed."""
-    busy_since: float | None = None
-    """Monotonic time the running batch started; ``None`` between batches."""
-    idle_since: float = field(default_factory=time.monotonic)
-    """Monotonic time the last batch ended (or the registry was read to its end)."""
+    activity: StageActivity = field(default_factory=StageActivity)
+    """Batches and sweeps running and done, per-partition progress (the refetch rule's input)."""
 
     @classmethod
     def of(cls, app: faust.App, settings: Settings) -> _Worker:
@@ -180,18 +178,12 @@ class _Worker:
         happens when this returns). A crash in between replays the batch, which gives the same
         entries and idempotency keys (dropped downstream); the reverse order could lose an alert.
         """
-        async with self.state_lock:
-            self.busy_since = time.monotonic()
-            try:
+        self.activity.begin({e.message.partition for e in events})
+        try:
+            async with self.state_lock:
                 await self._process(events)
-            finally:
-                self.busy_since, self.idle_since = None, time.monotonic()
-
-    def idle_s(self) -> float:
-        """Seconds since the stage last finished a batch; 0 while one runs."""
-        if self.busy_since is not None:
-            return 0.0
-        return time.monotonic() - self.idle_since
+        finally:
+            self.activity.end(batch=True)
 
     async def _process(self, events: Sequence[Any]) -> None:
         t = self.settings.topics
@@ -214,13 +206,17 @@ class _Worker:
         between judging the partitions and writing their state): partition -> the time to
         judge its streams at; ``None`` to sweep nothing now.
         """
-        async with self.state_lock:
-            by_partition = clocks()
-            if not by_partition:
-                return
-            items = list(self.ledger_state.data.items())
-            out = self.stage.sweep(items, by_partition.get, self.alert_state.get)
-            await self.publish(out)
+        self.activity.begin()
+        try:
+            async with self.state_lock:
+                by_partition = clocks()
+                if not by_partition:
+                    return
+                items = list(self.ledger_state.data.items())
+                out = self.stage.sweep(items, by_partition.get, self.alert_state.get)
+                await self.publish(out)
+        finally:
+            self.activity.end(batch=False)
         if out.ledger:
             log.info("streams.stale", streams=len(out.ledger), resolved=len(out.alerts))
 
@@ -313,7 +309,7 @@ def _follow_registry(app: faust.App, w: _Worker) -> None:
                     ends = await consumer.end_offsets(list(assigned))
                 positions = {tp: await consumer.position(tp) for tp in assigned}
                 if all(positions[tp] >= end for tp, end in ends.items()):
-                    w.idle_since = time.monotonic()  # the agent starts taking records now
+                    w.activity.start()  # the agent starts taking records now
                     w.registry_ready.set()
                     log.info("registry.ready", records=w.registry.applied,
                              pending_needs=len(w.registry.pending_needs))  # fmt: skip
@@ -393,40 +389,53 @@ def _stale_timer(app: faust.App, w: _Worker) -> None:
 def _refetch_timer(app: faust.App, w: _Worker) -> None:
     """Every ``REFETCH_EVERY_S``: read again what was fetched but never reached the stage.
 
-    Judged only once the registry is read, outside rebalances and table recovery, and after
-    the stage has been idle for ``REFETCH_QUIET_S`` (and four batch intervals); see
-    :class:`~streams.refetch.RefetchGuard` for the rule. Each refetch is logged
-    (``streams.refetch``) and counted (``symbiosis_failures_total{reason="undelivered"}``).
-    A failed check is logged and retried at the next tick; the worker goes on.
+    Judged only once the registry is read and outside rebalances and table recovery, for the
+    partitions that are quiet (:meth:`~streams.refetch.StageActivity.quiet`, with
+    ``REFETCH_QUIET_S`` or four batch intervals, the longer); see
+    :class:`~streams.refetch.RefetchGuard` for the rule. The seek runs on faust's consumer
+    thread (``seek_wait``). Each refetch is logged (``streams.refetch``) and counted
+    (``symbiosis_failures_total{reason="undelivered"}``). A failed check or seek is logged and
+    tried again at a later tick; the worker goes on.
     """
     s = w.settings
-    guard = RefetchGuard(quiet_s=max(REFETCH_QUIET_S, 4 * s.streams_batch_s))
+    quiet_s = max(REFETCH_QUIET_S, 4 * s.streams_batch_s)
+    guard = RefetchGuard()
+
+    def judged() -> tuple[dict[int, int], set[int]]:
+        processed = {p: offset for p, (offset, _) in w.read_up_to.items()}
+        assigned = app.consumer.assignment()
+        partitions = {tp.partition for tp in assigned if tp.topic == s.topics.readings}
+        return processed, w.activity.quiet(partitions, quiet_s)
 
     @app.timer(interval=REFETCH_EVERY_S)
     async def refetch_undelivered() -> None:
-        if not w.registry_ready.is_set() or _busy(app) or w.idle_s() < guard.quiet_s:
+        if not w.registry_ready.is_set() or _busy(app):
             return
         try:
-            readings = [tp for tp in app.consumer.assignment() if tp.topic == s.topics.readings]
+            generation = app.consumer_generation_id
+            processed, quiet = judged()
+            readings = [tp for tp in app.consumer.assignment()
+                        if tp.topic == s.topics.readings and tp.partition in quiet]  # fmt: skip
             positions = {tp.partition: await app.consumer.position(tp) for tp in readings}
-            processed = {p: offset for p, (offset, _) in w.read_up_to.items()}
-            if all(pos is None or pos <= processed.get(p, -2) + 1 for p, pos in positions.items()):
+            if not guard.doubtful(positions, processed):
                 return  # the usual case: everything fetched was processed (no admin call)
             committed = await asyncio.get_running_loop().run_in_executor(
                 None, committed_offsets, s.kafka_bootstrap, s.streams_group, w.options
             )
-            done = {p: o for (topic, p), o in committed.items() if topic == s.topics.readings}
-            if _busy(app):
+            if _busy(app) or app.consumer_generation_id != generation:
                 return  # a rebalance came while the offsets were asked for
-            seek = guard.decide(positions, processed, done, w.idle_s())
+            done = {p: o for (topic, p), o in committed.items() if topic == s.topics.readings}
+            processed, quiet = judged()  # batches may have run meanwhile
+            seek = guard.decide(positions, processed, done, quiet)
             for tp in readings:
                 offset = seek.get(tp.partition)
                 if offset is None:
                     continue
+                await app.consumer.seek_wait({tp: offset})
+                guard.confirm(tp.partition)
                 log.warning("streams.refetch", partition=tp.partition, offset=offset,
                             position=positions[tp.partition])  # fmt: skip
                 metrics.FAILURES.labels(STAGE, "undelivered").inc()
-                await app.consumer.seek(tp, offset)
         except Exception as e:  # noqa: BLE001 - a failed check never stops the worker
             log.warning("streams.refetch_failed", error=repr(e)[:300])
 

@@ -11,39 +11,114 @@ then sits idle with a lag that never falls until new records arrive, and once la
 that partition are committed, the lost ones are never applied to the ledger at all.
 
 This module decides, from what the worker can observe, where to fetch again: a partition whose
-consumer position is past the next record the stage has to see, while the stage has had
-nothing to do for a while (a backlog in the agent's buffer would have been handed over within
-one batch interval). Reading a record twice is safe (a replay after a crash does the same: the
-outputs carry the same idempotency keys and the ledger is keyed by stream and time); skipping
-one is not.
+consumer position is past the next record the stage has to see, while that partition is quiet
+(:class:`StageActivity`): either the whole stage has had nothing to do for ``quiet_s``, or the
+partition has made no progress for ``quiet_s`` while the stage finished at least
+``BUFFERED_BATCHES`` batches of other records (everything faust had fetched for it by then was
+in its buffers, which hold less than that). Reading a record twice is safe (a replay after a
+crash does the same: the outputs carry the same idempotency keys and the ledger ignores
+readings not newer than a meter's newest); skipping one is not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+
+BUFFERED_BATCHES = 4
+"""Batches after which a record fetched before them has reached the stage: faust's stream
+queue holds two batches of records (``stream_buffer_maxsize``) and its take buffer one."""
+
+
+@dataclass
+class StageActivity:
+    """What the stage has been doing, as the refetch rule needs it (monotonic seconds).
+
+    Work is counted from before it waits for the state lock, so a batch or a sweep waiting
+    behind another is never taken for idleness.
+    """
+
+    running: int = 0
+    batches: int = 0
+    idle_since: float = field(default_factory=time.monotonic)
+    started: tuple[float, int] = field(default_factory=lambda: (time.monotonic(), 0))
+    """When (and after how many batches) the agent started taking records."""
+    progress: dict[int, tuple[float, int]] = field(default_factory=dict)
+    """Partition -> when the stage last took one of its records, and the batch count once
+    that batch is done (batches after it are what may have emptied the buffers)."""
+
+    def start(self, now: float | None = None) -> None:
+        """The agent starts taking records (the registry is read): quiet times count from now."""
+        at = time.monotonic() if now is None else now
+        self.started, self.idle_since = (at, self.batches), at
+
+    def begin(self, partitions: Iterable[int] = (), now: float | None = None) -> None:
+        """A batch (with records of ``partitions``) or a sweep starts."""
+        at = time.monotonic() if now is None else now
+        self.running += 1
+        for partition in partitions:  # counted from the end of this batch
+            self.progress[partition] = (at, self.batches + 1)
+
+    def end(self, *, batch: bool, now: float | None = None) -> None:
+        """The batch or sweep begun last ended (also when it failed)."""
+        self.running -= 1
+        self.batches += int(batch)
+        if not self.running:
+            self.idle_since = time.monotonic() if now is None else now
+
+    def quiet(
+        self, partitions: Iterable[int], quiet_s: float, now: float | None = None
+    ) -> set[int]:
+        """Of ``partitions``, those whose fetched records must have reached the stage by now."""
+        at = time.monotonic() if now is None else now
+        if not self.running and at - self.idle_since >= quiet_s:
+            return set(partitions)
+        found = set()
+        for partition in partitions:
+            since, batches = self.progress.get(partition, self.started)
+            if at - since >= quiet_s and self.batches - batches >= BUFFERED_BATCHES:
+                found.add(partition)
+        return found
 
 
 @dataclass
 class RefetchGuard:
-    """Per readings partition: where the stage is, and where the last refetch went.
+    """Per readings partition: whether to read it again, and from where.
 
     Guarantees: a partition is sent back only when its consumer position is past the next
     offset the stage must process (the larger of the last processed offset + 1 and the
-    group's committed offset); only after the stage has been idle for ``quiet_s``; and never
-    twice to the same offset for the same position (records that are not delivered by design,
-    such as transaction markers, would otherwise be read again forever).
+    group's committed offset); only for partitions the caller found quiet
+    (:meth:`StageActivity.quiet`); and never twice to the same offset for the same position
+    once a seek there succeeded (:meth:`confirm`): records that are not delivered by design,
+    such as transaction markers, would otherwise be read again forever.
     """
 
-    quiet_s: float
     _sent: dict[int, tuple[int, int]] = field(default_factory=dict)
+    _proposed: dict[int, tuple[int, int]] = field(default_factory=dict)
+    _judged: dict[int, int] = field(default_factory=dict)
+    """Partition -> a position already judged not to need a refetch (no need to ask again)."""
+
+    def doubtful(self, positions: Mapping[int, int | None], processed: Mapping[int, int]) -> bool:
+        """Whether a partition's position needs the group's committed offsets to be judged.
+
+        False when every position is at most one past the stage's last processed offset, or
+        was judged before as it is now: an idle worker asks the group once, not at every tick.
+        """
+        for partition, position in positions.items():
+            done = processed.get(partition)
+            if position is None or (done is not None and position <= done + 1):
+                continue
+            if self._judged.get(partition) != position:
+                return True
+        return False
 
     def decide(
         self,
         positions: Mapping[int, int | None],
         processed: Mapping[int, int],
         committed: Mapping[int, int],
-        idle_s: float,
+        quiet: Collection[int],
     ) -> dict[int, int]:
         """Partition -> the offset to fetch again from; empty when nothing looks lost.
 
@@ -51,18 +126,23 @@ class RefetchGuard:
             positions: partition -> the consumer's next offset to return (``None``: unknown).
             processed: partition -> the last offset the stage processed in this process.
             committed: partition -> the group's committed offset (next to read), if any.
-            idle_s: seconds since the stage last finished a batch, 0 while one runs.
+            quiet: the partitions whose fetched records must have reached the stage by now.
         """
-        if idle_s < self.quiet_s:
-            return {}
         seek: dict[int, int] = {}
         for partition, position in positions.items():
-            if position is None:
+            if position is None or partition not in quiet:
                 continue
             done = processed.get(partition)
             expected = max(done + 1 if done is not None else 0, committed.get(partition, 0))
             if position <= expected or self._sent.get(partition) == (expected, position):
+                self._judged[partition] = position
                 continue
-            self._sent[partition] = (expected, position)
+            self._proposed[partition] = (expected, position)
             seek[partition] = expected
         return seek
+
+    def confirm(self, partition: int) -> None:
+        """The seek :meth:`decide` proposed for ``partition`` was made."""
+        proposed = self._proposed.pop(partition, None)
+        if proposed is not None:
+            self._sent[partition] = proposed
