@@ -146,3 +146,61 @@ class RefetchGuard:
         proposed = self._proposed.pop(partition, None)
         if proposed is not None:
             self._sent[partition] = proposed
+
+
+@dataclass
+class OrderGuard:
+    """Per readings partition and assignment: records taken from the committed offset on.
+
+    The same faust window can also lose records of a partition the group *has* committed: the
+    20-restart drill once stored a ledger whose newest entry missed ten seconds of readings
+    after a restart (the new worker's first record of the partition was past the committed
+    offset, the records in between never reached it, and later records were committed over
+    them). The first record the stage takes of a partition in a new assignment (a new
+    consumer generation) is compared with the group's committed offset: past it, the
+    partition is sought back there and its records are dropped until an older one (or the
+    same one again) arrives, so the stage takes them in order.
+
+    Guarantees: one check per partition per generation (a committed offset below the log
+    start, or at a transaction marker, costs one needless seek, never a loop: the record the
+    consumer then starts from is at most the dropped first one, which is kept).
+    """
+
+    _checked: dict[int, int] = field(default_factory=dict)
+    _rewound: dict[int, int] = field(default_factory=dict)
+
+    def unchecked(self, firsts: Mapping[int, int], generation: int) -> dict[int, int]:
+        """Of a batch's first offset per partition, those not checked in ``generation``."""
+        return {p: o for p, o in firsts.items() if self._checked.get(p) != generation}
+
+    def check(
+        self, firsts: Mapping[int, int], committed: Mapping[int, int], generation: int
+    ) -> dict[int, int]:
+        """Mark ``firsts`` checked; partition -> the committed offset to seek back to.
+
+        A partition the group never committed cannot be judged here (see
+        :class:`RefetchGuard`). The caller drops the batch's records of the returned
+        partitions; later records pass :meth:`keep`.
+        """
+        seek: dict[int, int] = {}
+        for partition, first in firsts.items():
+            self._checked[partition] = generation
+            done = committed.get(partition)
+            if done is not None and first > done:
+                seek[partition] = done
+                self._rewound[partition] = first
+        return seek
+
+    def keep(self, partition: int, offset: int) -> bool:
+        """Whether the stage takes this record (in consumed order, after :meth:`check`).
+
+        While a partition is rewound, records past the first dropped one are dropped (they were
+        fetched before the seek); the first record at or before it ends the rewind and is kept.
+        """
+        first = self._rewound.get(partition)
+        if first is None:
+            return True
+        if offset > first:
+            return False
+        del self._rewound[partition]
+        return True

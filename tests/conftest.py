@@ -42,9 +42,10 @@ def stack() -> Iterator[Settings]:
 
     At the end of the session, the tests' topics and consumer groups created while it ran are
     deleted (a developer running the suite again and again otherwise grows the local broker by
-    hundreds of topics a run). Two sessions on one stack are not supported (they share the test
-    database), so "created while it ran" is this session's; names left by an aborted session
-    stay. A failure to list or delete is a warning: it never fails the session.
+    hundreds of topics a run); when the broker could not list them at the start (just
+    started), every test name is deleted, leftovers of aborted sessions included. Two sessions
+    on one stack are not supported (they share the test database). A failure to list or
+    delete is a warning: it never fails the session.
     """
     from symbiosis.stack import stack_up
 
@@ -56,14 +57,14 @@ def stack() -> Iterator[Settings]:
         pytest.fail(f"the local stack could not start: {e}", pytrace=False)
     url = base.database_url.rsplit("/", 1)[0] + f"/{TEST_DATABASE}"
     migrate(url)
-    before = _test_names(base.kafka_bootstrap)
+    before = _test_names(base.kafka_bootstrap, quiet=True)  # a broker just started may not list
     yield base.model_copy(update={"database_url": url})
-    if before is not None:
-        _delete_new_test_names(base.kafka_bootstrap, before)
+    _delete_new_test_names(base.kafka_bootstrap, before or (set(), set()))
 
 
-def _test_names(bootstrap: str) -> tuple[set[str], set[str]] | None:
-    """The tests' topics and consumer groups on the broker now; ``None`` if it cannot say."""
+def _test_names(bootstrap: str, *, quiet: bool = False) -> tuple[set[str], set[str]] | None:
+    """The tests' topics and consumer groups on the broker now; ``None`` if it cannot say
+    (with a warning unless ``quiet``)."""
     try:
         admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
         try:
@@ -72,7 +73,8 @@ def _test_names(bootstrap: str) -> tuple[set[str], set[str]] | None:
         finally:
             admin.close()
     except (KafkaError, OSError) as e:
-        warnings.warn(f"could not list the tests' topics and groups: {e!r}", stacklevel=1)
+        if not quiet:
+            warnings.warn(f"could not list the tests' topics and groups: {e!r}", stacklevel=1)
         return None
     return topics, groups
 
@@ -82,7 +84,7 @@ def _delete_new_test_names(bootstrap: str, before: tuple[set[str], set[str]]) ->
 
     Topics go in batches; a batch that fails (e.g. a topic already deleted) is retried one
     topic at a time, so one name never keeps the others. A group that still has members is
-    not deleted by the broker (left, without a warning).
+    not deleted by the broker (left, without a warning: it holds no data).
     """
     now = _test_names(bootstrap)
     if now is None:
@@ -107,11 +109,11 @@ def _delete_new_test_names(bootstrap: str, before: tuple[set[str], set[str]]) ->
                         admin.delete_topics([name], timeout_ms=30_000)
                     except (KafkaError, OSError):
                         failed.append(name)
-        if groups:
-            try:
-                admin.delete_groups(groups)
+        for group in groups:  # one at a time: a group whose member's session has not expired
+            try:  # yet (a killed worker) is refused alone, and stays without a warning
+                admin.delete_groups([group])
             except (KafkaError, OSError):
-                failed.extend(groups)
+                continue
     finally:
         admin.close()
     if failed:
