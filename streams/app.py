@@ -41,7 +41,6 @@ from typing import Any
 import faust
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from faust.types import TP
 from kafka.errors import KafkaError
 
 from domain.matching import Matcher
@@ -50,7 +49,7 @@ from runtime.settings import Settings
 from schemas.rejections import Rejection
 from streams.alert_state import AlertBook
 from streams.ledger_state import LedgerBook
-from streams.refetch import OrderGuard, RefetchGuard, StageActivity
+from streams.refetch import RefetchGuard, StageActivity
 from streams.registry import RegistryView
 from streams.stage import Incoming, ReadingsStage, StageOutput
 from topics.batch_producer import BatchProducer, OutRecord
@@ -124,7 +123,6 @@ def _faust_app(settings: Settings) -> faust.App:
 class _Worker:
     """What the worker's tasks and agents share: topics, state tables, the stage objects."""
 
-    app: faust.App
     settings: Settings
     options: dict[str, Any]
     readings: Any  # faust topics and tables (untyped library)
@@ -145,8 +143,6 @@ class _Worker:
     """Readings partition -> (offset, record time) of the newest record processed."""
     activity: StageActivity = field(default_factory=StageActivity)
     """Batches and sweeps running and done, per-partition progress (the refetch rule's input)."""
-    order: OrderGuard = field(default_factory=OrderGuard)
-    """Each partition's records taken from the group's committed offset on, per assignment."""
 
     @classmethod
     def of(cls, app: faust.App, settings: Settings) -> _Worker:
@@ -166,7 +162,7 @@ class _Worker:
                           stale_after_s=settings.stale_after_s)  # fmt: skip
         alert_book = AlertBook(matcher, hysteresis=settings.alert_hysteresis)
         return cls(
-            app=app, settings=settings, options=options,
+            settings=settings, options=options,
             readings=topic(t.readings), rejected=topic(t.rejected),
             ledger_state=table(LEDGER_TABLE), alert_state=table(ALERT_TABLE),
             book=book, alert_book=alert_book, stage=ReadingsStage(book, alert_book),
@@ -189,50 +185,8 @@ class _Worker:
         finally:
             self.activity.end(batch=True)
 
-    async def _from_committed(self, events: Sequence[Any]) -> list[Any]:
-        """The batch's events the stage takes: in order from each partition's committed offset.
-
-        On a partition's first batch in a new assignment, a first record past the group's
-        committed offset means records were lost between faust's fetcher and this agent
-        (:class:`~streams.refetch.OrderGuard`): the partition is sought back (on faust's
-        consumer thread), logged (``streams.rewind``) and counted (``undelivered``), and its
-        records wait for the older ones. A failed offset lookup is logged; the partition is
-        checked again at its next batch.
-        """
-        generation = self.app.consumer_generation_id
-        firsts: dict[int, int] = {}
-        for e in events:
-            firsts.setdefault(e.message.partition, e.message.offset)
-        unchecked = self.order.unchecked(firsts, generation)
-        rewound: dict[int, int] = {}
-        if unchecked:
-            t = self.settings.topics
-            try:
-                committed = await asyncio.get_running_loop().run_in_executor(
-                    None, committed_offsets, self.settings.kafka_bootstrap,
-                    self.settings.streams_group, self.options,
-                )  # fmt: skip
-            except Exception as e:  # noqa: BLE001 - judged at the partition's next batch
-                log.warning("streams.rewind_check_failed", error=repr(e)[:300])
-            else:
-                done = {p: o for (topic, p), o in committed.items() if topic == t.readings}
-                rewound = self.order.check(unchecked, done, generation)
-                for partition, offset in rewound.items():
-                    log.warning("streams.rewind", partition=partition, offset=offset,
-                                first=unchecked[partition])  # fmt: skip
-                    metrics.FAILURES.labels(STAGE, "undelivered").inc()
-                    await self.app.consumer.seek_wait({TP(t.readings, partition): offset})
-        return [
-            e for e in events
-            if e.message.partition not in rewound
-            and self.order.keep(e.message.partition, e.message.offset)
-        ]  # fmt: skip
-
     async def _process(self, events: Sequence[Any]) -> None:
         t = self.settings.topics
-        events = await self._from_committed(events)
-        if not events:
-            return
         for e in events:
             self.read_up_to[e.message.partition] = (e.message.offset, e.message.timestamp)
         records = [

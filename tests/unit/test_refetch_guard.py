@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.refetch import BUFFERED_BATCHES, OrderGuard, RefetchGuard, StageActivity
+from streams.refetch import BUFFERED_BATCHES, RefetchGuard, StageActivity
 
 
 def test_a_partition_fetched_to_its_end_but_never_processed_is_read_from_its_start() -> None:
@@ -102,39 +102,3 @@ def test_a_partition_is_not_quiet_before_its_buffered_batches_could_pass() -> No
         activity.end(batch=True, now=29.0 + 20 * k)
     activity.begin({1}, now=200.0)
     assert activity.quiet({0}, 15, now=300.0) == set()
-
-
-def test_a_first_record_past_the_committed_offset_rewinds_the_partition() -> None:
-    # the 20-restart drill: committed 3,600, the new worker's first record 3,700
-    order = OrderGuard()
-    assert order.unchecked({0: 3_700, 1: 900}, generation=7) == {0: 3_700, 1: 900}
-    assert order.check({0: 3_700, 1: 900}, {0: 3_600, 1: 900}, generation=7) == {0: 3_600}
-    # records fetched before the seek (past the dropped first one) are dropped
-    assert not order.keep(0, 3_750)
-    assert order.keep(1, 901)
-    # the refetched records arrive: the first older one ends the rewind, all are kept again
-    assert order.keep(0, 3_600)
-    assert order.keep(0, 3_700)
-    assert order.keep(0, 3_750)
-
-
-def test_each_partition_is_checked_once_per_assignment() -> None:
-    order = OrderGuard()
-    order.check({0: 10}, {0: 10}, generation=1)
-    assert order.unchecked({0: 50}, generation=1) == {}
-    assert order.unchecked({0: 50}, generation=2) == {0: 50}
-
-
-def test_a_committed_offset_below_the_log_start_costs_one_seek_not_a_loop() -> None:
-    # retention removed 0..99: the consumer starts again at 100, the first record dropped
-    order = OrderGuard()
-    assert order.check({0: 100}, {0: 20}, generation=1) == {0: 20}
-    assert order.keep(0, 100)  # the same first record again: kept, the rewind is over
-    assert order.keep(0, 101)
-    assert order.unchecked({0: 102}, generation=1) == {}
-
-
-def test_a_partition_the_group_never_committed_is_not_judged_here() -> None:
-    order = OrderGuard()
-    assert order.check({0: 300}, {}, generation=1) == {}
-    assert order.keep(0, 300)
