@@ -11,10 +11,10 @@
 - ``sweep_stale`` (timer): streams of the worker's partitions not heard from for
   ``stale_after_s`` turn stale and their open alerts resolve (``stale``); a lock keeps a sweep
   and a batch from interleaving between reading and writing the tables.
-- ``refetch_undelivered`` (timer): a readings partition whose consumer position ran past what
-  the stage received while the stage sat idle is read again from the next record the stage
-  must see (faust can drop records fetched while a restarted worker finishes its table
-  recovery: :mod:`streams.refetch`).
+- ``refetch_undelivered`` (timer): a quiet readings partition whose consumer position ran past
+  what the stage received is read again from the next record the stage must see (faust can
+  drop records fetched while a restarted worker finishes its table recovery:
+  :mod:`streams.refetch`).
 
 Why one agent, batches, and one record per push: faust's consumer path costs ~0.2 ms per event
 on the 2-core machine (a no-op agent drains ~4,400 small records/s), so a park sending many
@@ -41,6 +41,7 @@ from typing import Any
 import faust
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from faust.types import TP
 from kafka.errors import KafkaError
 
 from domain.matching import Matcher
@@ -402,10 +403,10 @@ def _refetch_timer(app: faust.App, w: _Worker) -> None:
     guard = RefetchGuard()
 
     def judged() -> tuple[dict[int, int], set[int]]:
+        """The stage's last processed offsets, and the quiet readings partitions held now."""
         processed = {p: offset for p, (offset, _) in w.read_up_to.items()}
-        assigned = app.consumer.assignment()
-        partitions = {tp.partition for tp in assigned if tp.topic == s.topics.readings}
-        return processed, w.activity.quiet(partitions, quiet_s)
+        held = {tp.partition for tp in app.consumer.assignment() if tp.topic == s.topics.readings}
+        return processed, w.activity.quiet(held, quiet_s)
 
     @app.timer(interval=REFETCH_EVERY_S)
     async def refetch_undelivered() -> None:
@@ -414,8 +415,7 @@ def _refetch_timer(app: faust.App, w: _Worker) -> None:
         try:
             generation = app.consumer_generation_id
             processed, quiet = judged()
-            readings = [tp for tp in app.consumer.assignment()
-                        if tp.topic == s.topics.readings and tp.partition in quiet]  # fmt: skip
+            readings = [TP(s.topics.readings, p) for p in sorted(quiet)]
             positions = {tp.partition: await app.consumer.position(tp) for tp in readings}
             if not guard.doubtful(positions, processed):
                 return  # the usual case: everything fetched was processed (no admin call)

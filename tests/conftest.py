@@ -118,7 +118,7 @@ def _delete_new_test_names(bootstrap: str, before: tuple[set[str], set[str]]) ->
         admin.close()
     if failed:
         shown = ", ".join(failed[:5])
-        warnings.warn(f"{len(failed)} test topics or groups not deleted: {shown}", stacklevel=1)
+        warnings.warn(f"{len(failed)} test topics not deleted: {shown}", stacklevel=1)
 
 
 @pytest.fixture
