@@ -14,7 +14,9 @@
 - ``refetch_undelivered`` (timer): a quiet readings partition whose consumer position ran past
   what the stage received is read again from the next record the stage must see (faust can
   drop records fetched while a restarted worker finishes its table recovery:
-  :mod:`streams.refetch`).
+  :mod:`streams.refetch`). When a partition's first record after a rebalance comes past
+  where it should start, the agent reads the records in between with a consumer of its own
+  and processes them first (:class:`~streams.refetch.GapCheck`).
 
 Why one agent, batches, and one record per push: faust's consumer path costs ~0.2 ms per event
 on the 2-core machine (a no-op agent drains ~4,400 small records/s), so a park sending many
@@ -33,29 +35,36 @@ the rejected topic with the reason.
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, Final, NoReturn, TypeVar
 
 import faust
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError as AIOKafkaError
 from faust.types import TP
 from kafka.errors import KafkaError
 
+from domain.errors import TransientError, UnavailableError
 from domain.matching import Matcher
 from runtime import metrics
 from runtime.settings import Settings
 from schemas.rejections import Rejection
 from streams.alert_state import AlertBook
 from streams.ledger_state import LedgerBook
-from streams.refetch import RefetchGuard, StageActivity
+from streams.refetch import Gap, GapCheck, RefetchGuard, StageActivity
 from streams.registry import RegistryView
 from streams.stage import Incoming, ReadingsStage, StageOutput
 from topics.batch_producer import BatchProducer, OutRecord
 from topics.kafka_admin import committed_offsets, group_lag_by_topic
 from topics.kafka_security import faust_broker_credentials, kafka_client_options
+from topics.range_reader import read_range
 
 log = structlog.get_logger(__name__)
 
@@ -63,6 +72,12 @@ STAGE = "streams"
 LAG_EVERY_S = 15.0  # each probe opens admin connections: keep it off the hot path
 REFETCH_EVERY_S = 5.0
 REFETCH_QUIET_S = 15.0  # idle this long (and 4 batch intervals) before a position is doubted
+
+_T = TypeVar("_T")
+GAP_RETRY_S: Final = 30.0
+"""How long a gap's lookup or read waits for Kafka before the worker exits (a rebalance waits
+for the agent, up to faust's rebalance timeout of 60 s)."""
+EXIT_GAP_UNFILLED: Final = 75  # EX_TEMPFAIL: start the worker again
 
 LEDGER_TABLE = "ledger-state"
 ALERT_TABLE = "alert-state"
@@ -124,6 +139,7 @@ def _faust_app(settings: Settings) -> faust.App:
 class _Worker:
     """What the worker's tasks and agents share: topics, state tables, the stage objects."""
 
+    app: faust.App
     settings: Settings
     options: dict[str, Any]
     readings: Any  # faust topics and tables (untyped library)
@@ -144,6 +160,8 @@ class _Worker:
     """Readings partition -> (offset, record time) of the newest record processed."""
     activity: StageActivity = field(default_factory=StageActivity)
     """Batches and sweeps running and done, per-partition progress (the refetch rule's input)."""
+    gap_check: GapCheck = field(default_factory=GapCheck)
+    """Each partition's first record per generation against where it should have started."""
 
     @classmethod
     def of(cls, app: faust.App, settings: Settings) -> _Worker:
@@ -163,7 +181,7 @@ class _Worker:
                           stale_after_s=settings.stale_after_s)  # fmt: skip
         alert_book = AlertBook(matcher, hysteresis=settings.alert_hysteresis)
         return cls(
-            settings=settings, options=options,
+            app=app, settings=settings, options=options,
             readings=topic(t.readings), rejected=topic(t.rejected),
             ledger_state=table(LEDGER_TABLE), alert_state=table(ALERT_TABLE),
             book=book, alert_book=alert_book, stage=ReadingsStage(book, alert_book),
@@ -187,18 +205,101 @@ class _Worker:
             self.activity.end(batch=True)
 
     async def _process(self, events: Sequence[Any]) -> None:
+        """Each run of the batch's events fetched in one consumer generation, in order."""
+        start = 0
+        for i in range(1, len(events)):  # almost always one run: a batch rarely spans a rebalance
+            if events[i].message.generation_id != events[start].message.generation_id:
+                await self._process_run(events[start:i])
+                start = i
+        await self._process_run(events[start:])
+
+    async def _process_run(self, events: Sequence[Any]) -> None:
+        """Events of one generation: first what faust skipped before them, then the events."""
         t = self.settings.topics
+        if not events:
+            return
+        firsts: dict[int, int] = {}
         for e in events:
+            firsts.setdefault(e.message.partition, e.message.offset)
+        generation = events[0].message.generation_id
+        processed = {p: offset for p, (offset, _) in self.read_up_to.items()}
+        suspects = self.gap_check.suspects(firsts, processed, generation)
+        if suspects:
+            await self._fill_gaps(suspects, processed, generation)
+        await self._apply(
+            [Incoming(e.message.partition, f"{t.readings}/{e.message.partition}/{e.message.offset}",
+                      e.value, e.message.timestamp)
+             for e in events]
+        )  # fmt: skip
+        for e in events:  # once processed: the refetch and gap rules read it as done
             self.read_up_to[e.message.partition] = (e.message.offset, e.message.timestamp)
-        records = [
-            Incoming(e.message.partition, f"{t.readings}/{e.message.partition}/{e.message.offset}",
-                     e.value, e.message.timestamp)
-            for e in events
-        ]  # fmt: skip
-        metrics.EVENTS_IN.labels(STAGE, t.readings).inc(len(records))
+
+    async def _apply(self, records: list[Incoming]) -> None:
+        """Run readings records through the stage and publish what they give."""
+        metrics.EVENTS_IN.labels(STAGE, self.settings.topics.readings).inc(len(records))
         out = self.stage.process(records, self.ledger_state.get, self.alert_state.get)
         await self.publish(out)
         metrics.READINGS.labels(STAGE).inc(out.readings)
+
+    async def _fill_gaps(
+        self, firsts: dict[int, int], processed: dict[int, int], generation: int
+    ) -> None:
+        """Process what faust skipped before each partition's first record (:class:`GapCheck`).
+
+        Kafka not answering (the group's offsets, or a gap's records) is retried with backoff
+        (:func:`_retrying`), going on after the last record processed. If it cannot be done
+        (``GAP_RETRY_S`` without an answer, the worker stopping, any other error), the worker
+        exits at once (:func:`_exit_for_replay`): returning would let faust acknowledge the
+        batch and commit past the gap. Then faust is told the offsets before each first record
+        are done (:func:`_skip_in_commits`).
+        """
+        s = self.settings
+        try:
+            committed: dict[int, int] = {}
+            if self.gap_check.needs_committed(firsts, processed, generation):
+                group = await _retrying(
+                    self.app, "streams.gap_check_failed",
+                    lambda: asyncio.get_running_loop().run_in_executor(
+                        None, committed_offsets, s.kafka_bootstrap, s.streams_group, self.options
+                    ),
+                )  # fmt: skip
+                committed = {p: o for (t, p), o in group.items() if t == s.topics.readings}
+            for gap in GapCheck.gaps(firsts, processed, committed):
+                await _retrying(self.app, "streams.gap_unread", partial(self._read_gap, gap))
+        except Exception as e:  # noqa: BLE001 - any failure here: stop before the batch is acked
+            _exit_for_replay(e)
+        self.gap_check.checked(firsts, generation)
+        for partition, first in firsts.items():
+            await _skip_in_commits(self.app, TP(s.topics.readings, partition), first)
+
+    async def _read_gap(self, gap: Gap) -> None:
+        """Read one gap with a consumer of its own (no group) and process it, in order.
+
+        Called again after a failure, it goes on after the last record it processed.
+        """
+        s = self.settings
+        t = s.topics
+        done = self.read_up_to.get(gap.partition)  # past gap.start: an earlier attempt's
+        start = gap.start
+        if done is not None and (start is None or done[0] + 1 > start):
+            start = done[0] + 1
+        read = 0
+        chunks = read_range(s.kafka_bootstrap, t.readings, gap.partition, start, gap.end,
+                            options=self.options, chunk=s.streams_batch_records)  # fmt: skip
+        async with aclosing(chunks):
+            async for chunk in chunks:
+                await self._apply([
+                    Incoming(gap.partition, f"{t.readings}/{gap.partition}/{r.offset}",
+                             r.value or b"", r.timestamp / 1000.0)
+                    for r in chunk
+                ])  # fmt: skip
+                last = chunk[-1]
+                self.read_up_to[gap.partition] = (last.offset, last.timestamp / 1000.0)
+                read += len(chunk)
+        if read:
+            metrics.FAILURES.labels(STAGE, "undelivered").inc()
+            log.warning("streams.gap_read", partition=gap.partition, start=start, end=gap.end,
+                        records=read)  # fmt: skip
 
     async def sweep(self, clocks: Callable[[], dict[int, float] | None]) -> None:
         """Mark the quiet streams of this worker's partitions stale; publish what it causes.
@@ -438,6 +539,74 @@ def _refetch_timer(app: faust.App, w: _Worker) -> None:
                 metrics.FAILURES.labels(STAGE, "undelivered").inc()
         except Exception as e:  # noqa: BLE001 - a failed check never stops the worker
             log.warning("streams.refetch_failed", error=repr(e)[:300])
+
+
+_TRANSIENT: Final = (TransientError, KafkaError, AIOKafkaError, OSError, TimeoutError)
+"""What Kafka not answering raises (kafka-python, aiokafka, sockets, timeouts)."""
+
+
+async def _retrying(
+    app: faust.App, event: str, attempt: Callable[[], Awaitable[_T]], give_up_s: float = GAP_RETRY_S
+) -> _T:
+    """``attempt()`` until it succeeds while Kafka does not answer, with backoff.
+
+    Each failure is logged as ``event`` and counted (``symbiosis_failures_total{reason=
+    "gap_retry"}``); waits grow from 0.5 s to 10 s.
+
+    Raises:
+        UnavailableError: still failing after ``give_up_s``, or the worker is stopping (a
+            rebalance waits for the agent: it cannot wait for long).
+        Exception: whatever ``attempt`` raised that is not Kafka not answering, at once.
+    """
+    wait, since = 0.5, time.monotonic()
+    while True:
+        try:
+            return await attempt()
+        except _TRANSIENT as e:
+            if app.should_stop or time.monotonic() - since > give_up_s:
+                raise UnavailableError(f"{event}: Kafka did not answer: {e!r}") from e
+            metrics.FAILURES.labels(STAGE, "gap_retry").inc()
+            log.warning(event, error=repr(e)[:300], retry_in_s=wait)
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, 10.0)
+
+
+def _exit_for_replay(error: BaseException) -> NoReturn:
+    """Stop the worker now, without acknowledging or committing anything more.
+
+    The batch waiting behind an unfilled gap must not be acknowledged (faust would commit past
+    the gap); a process that ends here is a crash the pipeline is built for: the restarted
+    worker (or another one) reads from the group's committed offset, before the gap.
+    """
+    metrics.FAILURES.labels(STAGE, "gap_unfilled").inc()
+    log.critical("streams.gap_unfilled", error=repr(error)[:500],
+                 action="exit; a restart reads it again from the committed offset")  # fmt: skip
+    logging.shutdown()
+    os._exit(EXIT_GAP_UNFILLED)
+
+
+async def _skip_in_commits(app: faust.App, tp: TP, first: int) -> None:
+    """Let faust commit ``tp`` past its committed offset up to ``first``, all processed.
+
+    faust-streaming 0.15 commits a partition only when its acknowledged offsets start at most
+    one past its committed offset (``Consumer._new_offset``); offsets it will never see
+    acknowledged it keeps as a gap (``Consumer._add_gap``, what its fetcher does for a jump in
+    offsets) and counts as acknowledged. The offsets before ``first`` that faust skipped were
+    processed by the worker itself (:class:`~streams.refetch.GapCheck`), so they are added
+    as such a gap; without it, faust would commit nothing more of the partition in this
+    generation. Nothing is added when faust holds no committed offset (it then checks no
+    head). A faust without these internals is logged; the worker goes on.
+    """
+    consumer = app.consumer
+    committed = getattr(consumer, "_committed_offset", {}).get(tp)
+    add_gap = getattr(consumer, "_add_gap", None)
+    if committed is None or committed + 1 >= first:
+        return
+    if add_gap is None:
+        log.warning("streams.gap_not_marked", partition=tp.partition, committed=committed,
+                    first=first)  # fmt: skip
+        return
+    await add_gap(tp, committed, first - 1)  # both ends included; faust starts it after committed
 
 
 def _busy(app: faust.App) -> bool:

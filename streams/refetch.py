@@ -18,6 +18,12 @@ partition has made no progress for ``quiet_s`` while the stage finished at least
 in its buffers, which hold less than that). Reading a record twice is safe (a replay after a
 crash does the same: the outputs carry the same idempotency keys and the ledger ignores
 readings not newer than a meter's newest); skipping one is not.
+
+The same window also costs partitions that keep receiving records, where the idle rule cannot
+see it: faust commits the first run of acknowledged offsets it has, so once later records
+are processed, the skipped ones are committed over. :class:`GapCheck` compares each
+partition's first record after a rebalance with where it should have started; the worker
+reads the records in between with a consumer of its own and processes them first.
 """
 
 from __future__ import annotations
@@ -146,3 +152,103 @@ class RefetchGuard:
         proposed = self._proposed.pop(partition, None)
         if proposed is not None:
             self._sent[partition] = proposed
+
+
+MARKER_OFFSETS = 1
+"""Offsets with no record a partition may show between two records within a generation."""
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Records of one partition the stage must process before the first one it was given."""
+
+    partition: int
+    start: int | None
+    """The first offset to read; ``None``: the partition's log start (nothing committed)."""
+    end: int
+    """The first record faust delivered in this generation (read up to before it)."""
+
+
+@dataclass
+class GapCheck:
+    """Per readings partition and consumer generation: was anything skipped before its start?
+
+    The faust window :class:`RefetchGuard` repairs also costs partitions that go on receiving
+    records: the 20-restart drill once stored a ledger whose newest entries missed ten
+    seconds of readings after a restart; the new worker's first record of the partition was
+    past the group's committed offset, and faust committed later records over the gap. So the
+    first record the stage takes of a partition in each generation (each rebalance) is
+    compared with the record it should have been: one past what this process already
+    processed of the partition, or the group's committed offset, the later; with neither, the
+    partition's log start. Records in between are a :class:`Gap`, which the worker reads with
+    a consumer of its own (faust's positions are never moved from the agent: that races its
+    fetcher) and processes before the batch.
+
+    Also within a generation, a batch whose first record of a partition is more than
+    ``1 + MARKER_OFFSETS`` past the last one the stage processed has a hole before it (records
+    acknowledged but never processed, e.g. a batch whose processing was interrupted): that is
+    a gap too, from one after the last processed record. A single missing offset there is a
+    transaction's commit marker (a producer writing transactions to the readings topic adds
+    one per transaction), not worth a read each time.
+
+    Guarantees: each partition is checked at its first record in each generation, and at
+    every batch that does not continue where the stage left it. A gap may hold no records (a
+    transaction marker, records deleted by retention): reading it finds nothing. The group's
+    offsets are needed only for a partition new to the generation that this process has not
+    processed up to its first record (:meth:`needs_committed`): a rebalance that leaves a
+    partition where it was costs no lookup. ``processed`` (the last offset the stage
+    processed of each partition) is trusted to have no holes below it: every hole is filled
+    here or, for a partition that went quiet, by :class:`RefetchGuard`.
+    """
+
+    _checked: dict[int, int] = field(default_factory=dict)
+    """Partition -> the generation it was checked in."""
+
+    def suspects(
+        self, firsts: Mapping[int, int], processed: Mapping[int, int], generation: int
+    ) -> dict[int, int]:
+        """Of a batch's first offset per partition, those to check before the batch.
+
+        ``processed``: partition -> the last offset this process processed of it.
+        """
+        return {
+            p: first
+            for p, first in firsts.items()
+            if self._checked.get(p) != generation
+            or (p in processed and first > processed[p] + 1 + MARKER_OFFSETS)
+        }
+
+    def needs_committed(
+        self, firsts: Mapping[int, int], processed: Mapping[int, int], generation: int
+    ) -> bool:
+        """Whether judging ``firsts`` (from :meth:`suspects`) needs the group's offsets."""
+        return any(
+            self._checked.get(p) != generation
+            and (processed.get(p) is None or first > processed[p] + 1)
+            for p, first in firsts.items()
+        )
+
+    def checked(self, partitions: Iterable[int], generation: int) -> None:
+        """``partitions`` were checked (and their gaps processed) in ``generation``."""
+        for partition in partitions:
+            self._checked[partition] = generation
+
+    @staticmethod
+    def gaps(
+        firsts: Mapping[int, int], processed: Mapping[int, int], committed: Mapping[int, int]
+    ) -> list[Gap]:
+        """The records to process before each partition's first one (none: nothing missing).
+
+        ``committed``: partition -> the group's committed offset (its next record), if any.
+        """
+        found: list[Gap] = []
+        for partition, first in firsts.items():
+            start = committed.get(partition)
+            before = processed.get(partition)
+            if before is not None:
+                start = before + 1 if start is None else max(start, before + 1)
+            if start is None and first > 0:
+                found.append(Gap(partition, None, first))
+            elif start is not None and start < first:
+                found.append(Gap(partition, start, first))
+        return found

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.refetch import BUFFERED_BATCHES, RefetchGuard, StageActivity
+from streams.refetch import BUFFERED_BATCHES, Gap, GapCheck, RefetchGuard, StageActivity
 
 
 def test_a_partition_fetched_to_its_end_but_never_processed_is_read_from_its_start() -> None:
@@ -102,3 +102,57 @@ def test_a_partition_is_not_quiet_before_its_buffered_batches_could_pass() -> No
         activity.end(batch=True, now=29.0 + 20 * k)
     activity.begin({1}, now=200.0)
     assert activity.quiet({0}, 15, now=300.0) == set()
+
+
+# --- GapCheck: a partition's first record in a generation against where it should start ------
+
+
+def test_a_first_record_past_the_committed_offset_is_a_gap_from_there() -> None:
+    # the 20-restart drill: committed 500, faust delivered 612 first
+    assert GapCheck.gaps({0: 612, 1: 300}, {}, {0: 500, 1: 300}) == [Gap(0, 500, 612)]
+
+
+def test_a_partition_never_committed_nor_processed_starts_at_the_log_start() -> None:
+    assert GapCheck.gaps({0: 40, 1: 0}, {}, {}) == [Gap(0, None, 40)]  # 1 starts at 0
+
+
+def test_what_this_process_processed_counts_as_done() -> None:
+    # a rebalance kept the partition here: processed to 99, committed 90 (not flushed yet)
+    assert GapCheck.gaps({0: 100}, {0: 99}, {0: 90}) == []
+    # moved away and back: another worker committed 700, this one had processed to 99
+    assert GapCheck.gaps({0: 700}, {0: 99}, {0: 700}) == []
+    assert GapCheck.gaps({0: 750}, {0: 99}, {0: 700}) == [Gap(0, 700, 750)]
+    # processed here, never committed
+    assert GapCheck.gaps({0: 800}, {0: 760}, {}) == [Gap(0, 761, 800)]
+
+
+def test_a_replay_from_before_the_committed_offset_is_no_gap() -> None:
+    assert GapCheck.gaps({0: 10}, {}, {0: 20}) == []
+
+
+def test_the_group_is_asked_only_for_partitions_not_processed_up_to_their_first_record() -> None:
+    check = GapCheck()
+    assert not check.needs_committed({0: 100, 1: 50}, {0: 99, 1: 60}, 1)  # kept, or a replay
+    assert check.needs_committed({0: 100, 1: 50}, {0: 99}, 1)  # 1 is new here
+    assert check.needs_committed({0: 101}, {0: 99}, 1)  # 100 missing
+    check.checked([0], 1)
+    assert not check.needs_committed({0: 150}, {0: 99}, 1)  # a hole in a generation: from 100
+
+
+def test_a_partition_is_checked_at_each_generation_and_at_each_hole() -> None:
+    check = GapCheck()
+    assert check.suspects({0: 50, 1: 5}, {}, generation=1) == {0: 50, 1: 5}
+    check.checked([0, 1], 1)
+    assert check.suspects({0: 51, 1: 6}, {0: 50, 1: 5}, generation=1) == {}
+    # a batch acknowledged but never processed (interrupted): 0 resumes past a hole
+    assert check.suspects({0: 52}, {0: 50}, generation=1) == {}  # one offset: a marker
+    assert check.suspects({0: 80, 1: 6}, {0: 50, 1: 5}, generation=1) == {0: 80}
+    assert GapCheck.gaps({0: 80}, {0: 50}, {}) == [Gap(0, 51, 80)]
+    assert check.suspects({0: 51}, {0: 50}, generation=2) == {0: 51}  # a rebalance: again
+
+
+def test_a_check_that_did_not_finish_is_made_again() -> None:
+    check = GapCheck()
+    assert check.suspects({0: 50}, {}, generation=1) == {0: 50}
+    # the fill was interrupted (not marked checked): the next batch is checked again
+    assert check.suspects({0: 90}, {}, generation=1) == {0: 90}
