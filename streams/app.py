@@ -196,11 +196,19 @@ class _Worker:
         acknowledged them before the tables change (and before faust acks the events, which
         happens when this returns). A crash in between replays the batch, which gives the same
         entries and idempotency keys (dropped downstream); the reverse order could lose an alert.
+
+        A batch that fails is still acknowledged by faust (its ``take_events`` acks the buffer
+        when the agent's loop ends), so its partitions are checked again at their next record:
+        the records from the last one processed are then read again (:class:`GapCheck`).
         """
-        self.activity.begin({e.message.partition for e in events})
+        partitions = {e.message.partition for e in events}
+        self.activity.begin(partitions)
         try:
             async with self.state_lock:
                 await self._process(events)
+        except BaseException:
+            self.gap_check.recheck(partitions)
+            raise
         finally:
             self.activity.end(batch=True)
 

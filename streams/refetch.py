@@ -228,6 +228,11 @@ class GapCheck:
             for p, first in firsts.items()
         )
 
+    def recheck(self, partitions: Iterable[int]) -> None:
+        """A batch of ``partitions`` failed: check each again at its next record, any hole."""
+        for partition in partitions:
+            self._checked.pop(partition, None)
+
     def checked(self, partitions: Iterable[int], generation: int) -> None:
         """``partitions`` were checked (and their gaps processed) in ``generation``."""
         for partition in partitions:

@@ -156,3 +156,14 @@ def test_a_check_that_did_not_finish_is_made_again() -> None:
     assert check.suspects({0: 50}, {}, generation=1) == {0: 50}
     # the fill was interrupted (not marked checked): the next batch is checked again
     assert check.suspects({0: 90}, {}, generation=1) == {0: 90}
+
+
+def test_the_partitions_of_a_failed_batch_are_checked_again_even_for_one_record() -> None:
+    check = GapCheck()
+    check.checked([0, 1], 1)
+    assert check.suspects({0: 52, 1: 9}, {0: 50, 1: 8}, generation=1) == {}
+    check.recheck([0])  # the batch holding 51 failed, and faust acknowledged it
+    assert check.suspects({0: 52, 1: 9}, {0: 50, 1: 8}, generation=1) == {0: 52}
+    assert not check.needs_committed({0: 51}, {0: 50}, 1)
+    assert check.needs_committed({0: 52}, {0: 50}, 1)
+    assert GapCheck.gaps({0: 52}, {0: 50}, {0: 40}) == [Gap(0, 51, 52)]
