@@ -165,7 +165,8 @@ def word_tokens(lang: str, word: str) -> tuple[str, ...]:
     """The tokens one folded word stands for in a language (cached: exports repeat words).
 
     Its stem when known; else a compound's parts (compounding languages); else the known stem
-    one edit away (five letters or more); else its stem as is.
+    one edit away (five letters or more, and no language knows the word as it is); else its
+    stem as is.
     """
     if has_han(word):
         if lang != "zh":
@@ -184,6 +185,8 @@ def word_tokens(lang: str, word: str) -> tuple[str, ...]:
         parts = _compound(lang, word, index.vocabulary)
         if parts:
             return parts
+    if languages_of(word):
+        return (token,)  # a word of another language ("stoom" in a German row), not a typo
     found = process.extractOne(
         token,
         _fuzzy_choices_near(lang, token[0], len(token)),

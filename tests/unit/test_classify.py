@@ -258,6 +258,17 @@ def test_misspellings_one_edit_away_are_corrected(text: str, term: str) -> None:
     assert term in result.matched_terms
 
 
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [("Dampf 5 bar, stoom", "steam"), ("overtollige LD stoom 5 bar(g) Bilgenöl", "steam")],
+)
+def test_a_word_of_another_language_is_not_corrected_into_this_one(text: str, kind: str) -> None:
+    # Dutch "stoom" (steam) in a German row is one edit from German "Strom" (electricity)
+    result = classify(text)
+    assert "strom" not in result.matched_terms
+    assert result.kind.value == kind
+
+
 def test_matched_terms_explain_the_answer() -> None:
     assert classify("Contaminated soil").matched_terms == ("contaminated", "soil")
     assert classify("Steam from flue gas").matched_terms == ("steam", "flue gas")
