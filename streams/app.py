@@ -214,8 +214,11 @@ class _Worker:
 
     async def _process(self, events: Sequence[Any]) -> None:
         """Each run of the batch's events fetched in one consumer generation, in order."""
+        if events[0].message.generation_id == events[-1].message.generation_id:
+            await self._process_run(events)  # the usual case: generations only grow in a batch
+            return
         start = 0
-        for i in range(1, len(events)):  # almost always one run: a batch rarely spans a rebalance
+        for i in range(1, len(events)):
             if events[i].message.generation_id != events[start].message.generation_id:
                 await self._process_run(events[start:i])
                 start = i
@@ -224,11 +227,11 @@ class _Worker:
     async def _process_run(self, events: Sequence[Any]) -> None:
         """Events of one generation: first what faust skipped before them, then the events."""
         t = self.settings.topics
-        if not events:
-            return
         firsts: dict[int, int] = {}
+        lasts: dict[int, tuple[int, float]] = {}
         for e in events:
             firsts.setdefault(e.message.partition, e.message.offset)
+            lasts[e.message.partition] = (e.message.offset, e.message.timestamp)
         generation = events[0].message.generation_id
         processed = {p: offset for p, (offset, _) in self.read_up_to.items()}
         suspects = self.gap_check.suspects(firsts, processed, generation)
@@ -239,8 +242,7 @@ class _Worker:
                       e.value, e.message.timestamp)
              for e in events]
         )  # fmt: skip
-        for e in events:  # once processed: the refetch and gap rules read it as done
-            self.read_up_to[e.message.partition] = (e.message.offset, e.message.timestamp)
+        self.read_up_to.update(lasts)  # once processed: the refetch and gap rules read it as done
 
     async def _apply(self, records: list[Incoming]) -> None:
         """Run readings records through the stage and publish what they give."""
