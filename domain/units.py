@@ -48,7 +48,7 @@ import pint
 
 from domain.errors import UnitError
 from schemas.common import ResourceKind
-from schemas.units import UNIT_MAX_CHARS, UREG, parse_unit, suggest_unit
+from schemas.units import UNIT_MAX_CHARS, UREG, AmbiguousUnitError, parse_unit, suggest_unit
 
 CANONICAL_UNITS: Final = MappingProxyType(
     {
@@ -285,6 +285,8 @@ def _factor(
     for text in (from_unit, to_unit):
         try:
             parsed.append(parse_unit(text))
+        except AmbiguousUnitError as e:
+            raise _NoConversionError(f" ({e})") from e
         except ValueError as e:
             close = suggest_unit(text)
             hint = f"; did you mean {close!r}?" if close is not None else ""

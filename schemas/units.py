@@ -3,22 +3,42 @@
 Lives in the leaf package so that every payload can check its units where it is parsed;
 conversions and canonical units per kind live in :mod:`domain.units`.
 
-Unit text is read the way plants write it. Before pint parses a unit, :func:`normalise_unit`
-rewrites the common plant spellings (``m3/h``, ``m³/h``, ``t/y``, ``t/a``, ``kt/y``,
-``Nm³/h``); the text itself is kept as written in every payload, only parsing uses the
-normalised form. The registry also knows the gas volumes at reference conditions (``Nm3``,
+Unit text is read the way plants write it. Before pint parses a unit,
+:func:`~schemas.unit_spellings.normalise_unit` rewrites the plant spellings (``m3/h``,
+``m³/h``, ``t/y``, ``Nm³/h``, ``tph``, ``MMscfd``, ``MWth``, Chinese ``万吨/年``, full-width
+forms...) and :func:`parse_unit` refuses the ambiguous ones (``ton``, ``Mscf``); the text
+itself is kept as written in every payload, only parsing uses the normalised form. The
+registry also knows the gas volumes at reference conditions (``Nm3``,
 ``scm``/``Sm3``, ``scf``), all expressed in normal cubic metres (see :data:`UREG`).
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 from functools import lru_cache
 from typing import Annotated, Final
 
 import pint
 from pydantic import AfterValidator, Field, StringConstraints
+
+from schemas.unit_spellings import (
+    MULTIPLIERS,
+    SCALED_BASES,
+    AmbiguousUnitError,
+    ambiguity,
+    normalise_unit,
+)
+
+__all__ = [
+    "COMMON_UNITS",
+    "UNIT_MAX_CHARS",
+    "UREG",
+    "AmbiguousUnitError",
+    "UnitStr",
+    "normalise_unit",
+    "parse_unit",
+    "suggest_unit",
+]
 
 UREG: Final[pint.UnitRegistry[float]] = pint.UnitRegistry(cache_folder=None)
 """Shared registry: ``t`` is the metric tonne, ``yr`` the Julian year, ``degC`` an offset unit.
@@ -31,11 +51,23 @@ gas law (same pressure, 101.325 kPa):
 * ``scm`` / ``Sm3``: standard cubic metre at 15 degC (ISO 13443), 273.15/288.15 Nm3;
 * ``scf``: standard cubic foot at 60 degF, 0.026 79 Nm3 (1 Nm3 = 37.33 scf).
 
-Prefixes are SI: ``Mscf`` is a million scf, not the gas trade's thousand (write ``kscf``).
+Prefixes are SI (``kscf`` is a thousand scf); ``MMscf`` is the gas trade's million, and
+``Mscf``, a thousand to the trade and a million to SI, is refused as ambiguous. Also defined:
+``MMBtu`` (a million Btu), the coal and oil equivalents ``tce`` and ``toe``, and the units
+Chinese multipliers scale (``wan_t``: 万吨, 10,000 t).
 """
 UREG.define("normal_cubic_meter = meter ** 3 = Nm3")
 UREG.define("standard_cubic_meter = 273.15 / 288.15 * meter ** 3 = scm = Sm3")
 UREG.define("standard_cubic_foot = 273.15 / (273.15 + 15.555555555555556) * foot ** 3 = scf")
+UREG.define("million_standard_cubic_feet = 1e6 * standard_cubic_foot = MMscf")
+UREG.define("million_british_thermal_units = 1e6 * british_thermal_unit = MMBtu")
+# coal and oil equivalents, as energy statistics count them (GB/T 2589-2020: 1 kgce = 29.3076 MJ;
+# IEA: 1 toe = 41.868 GJ)
+UREG.define("tonne_of_coal_equivalent = 29.3076 * gigajoule = tce")
+UREG.define("tonne_of_oil_equivalent = 41.868 * gigajoule = toe")
+for _name, _factor in MULTIPLIERS.values():  # the units Chinese multipliers scale: wan_t...
+    for _key, _unit in SCALED_BASES.items():
+        UREG.define(f"{_name}_{_key} = {_factor!r} * {_unit}")
 
 COMMON_UNITS: Final = (
     "MW",
@@ -63,33 +95,6 @@ COMMON_UNITS: Final = (
 )
 """Units suggested for a unit that does not parse ("did you mean m^3/h?")."""
 
-_SUPERSCRIPT: Final = re.compile("⁻?[⁰¹²³⁴⁵⁶⁷⁸⁹]+")
-_SUPERSCRIPT_TEXT: Final = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
-_GAS_VOLUME: Final = re.compile(r"(?<![A-Za-z_])([kMG]?)([NS])m(?:\^|\*\*)?3(?![0-9])")
-"""``Nm^3``, ``kNm**3``, ``Sm3``... -> the registry's ``Nm3`` / ``Sm3`` (not newton x m^3)."""
-_LENGTH_POWER: Final = re.compile(r"(?<![A-Za-z_])(km|hm|dm|cm|mm|m|ft|yd|in)([23])(?![0-9])")
-"""A length unit directly followed by a power digit: ``m3`` -> ``m**3``."""
-_PER_YEAR: Final = re.compile(r"/(\s*)(?:y|a|annum)(?![A-Za-z0-9_])")
-"""``t/y``, ``t/a``, ``t/annum`` -> ``t/yr``."""
-_KILOTONNE: Final = re.compile(r"(?<![A-Za-z_])kt(?![A-Za-z0-9_])")
-"""``kt`` is a kilotonne in plant reports (``kt/y``), not pint's knot."""
-
-
-def normalise_unit(text: str) -> str:
-    """The unit text pint parses for ``text`` as a plant writes it.
-
-    Rewrites superscripts (``m³`` -> ``m^3``), normal and standard cubic metres written with a
-    power (``Nm^3``, ``Nm³`` -> ``Nm3``), a power digit right after a length unit (``m3`` ->
-    ``m**3``), a year written ``y``, ``a`` or ``annum`` after ``/`` (``t/y`` -> ``t/yr``) and
-    ``kt`` as kilotonnes (pint reads it as knots). Other text is returned unchanged; it never
-    raises.
-    """
-    out = _SUPERSCRIPT.sub(lambda m: "^" + m.group().translate(_SUPERSCRIPT_TEXT), text.strip())
-    out = _GAS_VOLUME.sub(r"\1\2m3", out)
-    out = _LENGTH_POWER.sub(r"\1**\2", out)
-    out = _KILOTONNE.sub("kilotonne", out)
-    return _PER_YEAR.sub(r"/\1yr", out)
-
 
 def suggest_unit(text: str) -> str | None:
     """The common unit (:data:`COMMON_UNITS`) closest to ``text``, or None if none is close."""
@@ -101,18 +106,24 @@ def suggest_unit(text: str) -> str | None:
 
 @lru_cache(maxsize=1024)
 def parse_unit(text: str) -> pint.Unit:
-    """Parse a unit string such as ``MW``, ``t/d``, ``m^3/h``, ``m3/h``, ``Nm³/h``, ``t/y``.
+    """Parse a unit string such as ``MW``, ``t/d``, ``m^3/h``, ``m3/h``, ``Nm³/h``, ``吨/小时``.
 
-    The text is first rewritten by :func:`normalise_unit`. Cached (bounded): every reading
-    carries its unit, and pint's parser costs ~30 us, far more than the rest of a reading's
-    validation.
+    The text is first rewritten by :func:`~schemas.unit_spellings.normalise_unit`. Cached
+    (bounded): every reading carries its unit, and pint's parser costs ~30 us, far more than
+    the rest of a reading's validation.
 
     Raises:
         ValueError: the text is not a unit pint knows (pydantic reports it against the field);
             the message suggests a common unit close to it when there is one.
+        AmbiguousUnitError: (a ``ValueError``) the text is ambiguous (``ton``, ``Mscf``); the
+            message says what to write instead.
     """
+    normalised = normalise_unit(text)
+    refused = ambiguity(normalised)
+    if refused is not None:
+        raise AmbiguousUnitError(refused)
     try:
-        unit = UREG.Unit(normalise_unit(text))
+        unit = UREG.Unit(normalised)
     # pint's parser lets many internal errors through on odd text (tokenize.TokenError for
     # "{", KeyError, IndexError...): every one of them means "not a unit" here.
     except Exception as e:

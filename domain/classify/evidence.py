@@ -38,6 +38,8 @@ PRESSURE: Final = frozenset({_STEAM, _GAS})
 TEMPERATURE: Final = frozenset({_HEAT, _STEAM, _WATER})
 
 _NORMAL_VOLUME_UNIT = re.compile(r"^(?:k|m|mm)?(?:nm3|nm\^3|sm3|scm|scf|mscf|mmscf|ncm)\b")
+_REFERENCE_VOLUME: Final = re.compile(r"normal_cubic_meter|standard_cubic|wan_Nm3|yi_Nm3|MMscf")
+"""A parsed unit whose volume is a gas's (at reference conditions), whatever its spelling."""
 _IN_TEXT: Final = (
     (re.compile(r"\d\s*(?:bar[ag]?|mpa|kpa|psig?)\b"), PRESSURE),
     (re.compile(r"\d\s*deg\s*[cf]\b|\d\s*(?:degc|degf)\b"), TEMPERATURE),
@@ -53,15 +55,20 @@ def kinds_for_unit(unit: str) -> frozenset[ResourceKind]:
     """The kinds a unit allows (empty for a unit that says nothing or does not parse).
 
     ``"MW"`` -> heat, steam; ``"Nm3/h"`` -> gas; ``"m3/h"`` -> water, material, gas;
-    ``"t/y"`` -> material, steam, gas, water; ``"°C"`` -> heat, steam, water.
+    ``"t/y"`` -> material, steam, gas, water; ``"°C"`` -> heat, steam, water; ``"标方/小时"``
+    (normal cubic metres) -> gas; ``"蒸吨/小时"`` (tonnes of steam) -> steam.
     """
     text = fold(unit).strip()
     if _NORMAL_VOLUME_UNIT.match(text):
         return NORMAL_VOLUME
+    if "蒸吨" in unit:  # a tonne of steam (a boiler's rating): only ever steam
+        return frozenset({_STEAM})
     try:
         parsed = parse_unit(unit)
     except ValueError:
         return frozenset()
+    if _REFERENCE_VOLUME.search(str(parsed)):  # 标方/小时, MMscfd: however it was written
+        return NORMAL_VOLUME
     dims = dict(parsed.dimensionality)
     length, mass, time = dims.get("[length]", 0), dims.get("[mass]", 0), dims.get("[time]", 0)
     temperature = dims.get("[temperature]", 0)
