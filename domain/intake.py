@@ -15,24 +15,55 @@ Pure: no I/O; the caller decides what to publish, what to reject and what status
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Final
 
+import orjson
 from pydantic import ValidationError
 
 from domain.directory import Directory
 from domain.errors import UnitError
 from domain.units import factor
-from domain.wording import reason_of
+from domain.wording import TIME, reason_of
 from schemas.readings import Reading, ReadingBatch, ReadingQuality, SiteReadings
 
 UNMAPPED: Final = object()
 """Placeholder :func:`omf_rows` leaves for an item it could not map (already an error)."""
 
 _MISSING: Final = object()
+
+_ISO_DATE: Final = re.compile(r"\s*\d{4}-\d{2}-\d{2}")
+"""The start of an ISO 8601 date-time: pydantic would also read ``"0"`` or ``"1735689600000"``
+as Unix time (seconds or milliseconds, as it guesses), with no offset written."""
+
+SHOWN_PAYLOAD_BYTES: Final = 65_536
+"""At most this much of a refused row travels on the rejected topic when it cannot be JSON."""
+
+
+def payload_json(value: object) -> bytes:
+    """``value`` (a refused row, as decoded) as JSON for the rejected topic; never raises.
+
+    orjson reads JSON nested 1,024 levels deep but writes only 254: a row it cannot write
+    again (or any other value it refuses) travels as the start of its ``repr`` instead.
+    """
+    try:
+        return orjson.dumps(value, default=str)
+    except (orjson.JSONEncodeError, TypeError, ValueError, RecursionError):
+        shown = repr(value)[:SHOWN_PAYLOAD_BYTES] if _reprable(value) else "<unprintable>"
+        return orjson.dumps({"unserialisable": shown})
+
+
+def _reprable(value: object) -> bool:
+    try:
+        repr(value)
+    except (RecursionError, ValueError):
+        return False
+    return True
+
 
 OMF_FIELDS: Final[Mapping[str, str]] = {"ts": "timestamp", "unit": "units", "quality": "good"}
 """Our reading field -> the OMF-style name, for error messages on OMF pushes."""
@@ -170,7 +201,9 @@ def json_type_errors(raw: Mapping[str, object]) -> list[tuple[str, str]]:
     """The fields of one decoded JSON reading whose JSON type is wrong, as ``(field, reason)``.
 
     ``value`` must be a JSON number (int or float; not a boolean, not a string), ``meter``,
-    ``ts``, ``unit`` and ``quality`` must be strings. Missing fields are left to the schema.
+    ``ts``, ``unit`` and ``quality`` must be strings, and ``ts`` must start as an ISO 8601
+    date (not ``"0"``, which the schema would read as Unix time). Missing fields are left to
+    the schema.
 
     Why here and not pydantic's strict mode: rows arrive as decoded JSON (dicts), and strict
     validation of Python input wants a ``datetime`` for ``ts`` and a ``ReadingQuality`` for
@@ -185,6 +218,9 @@ def json_type_errors(raw: Mapping[str, object]) -> list[tuple[str, str]]:
         v = raw.get(name, _MISSING)
         if v is not _MISSING and not isinstance(v, str):
             errors.append((name, f"must be a string, not {_json_type(v)}"))
+    ts = raw.get("ts")
+    if isinstance(ts, str) and _ISO_DATE.match(ts) is None:
+        errors.append(("ts", TIME))
     return errors
 
 

@@ -210,7 +210,11 @@ def keywords(item: object, where: str, errors: list[ItemError], i: int) -> dict[
     return out
 
 
-def _fingerprint(kw: Mapping[str, Any]) -> str:
+def _fingerprint(kw: Mapping[str, Any], i: int, errors: list[ItemError]) -> str | None:
+    """A digest of a type or container definition, to compare a re-sent one with the stored one.
+
+    ``None`` (an error appended) for one nested deeper than orjson writes (254 levels).
+    """
     canonical = dict(kw)
     props = kw.get("properties")
     if isinstance(props, dict):
@@ -218,7 +222,12 @@ def _fingerprint(kw: Mapping[str, Any]) -> str:
             name: {k.lower(): v for k, v in p.items()} if isinstance(p, dict) else p
             for name, p in props.items()
         }
-    return hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    try:
+        text = orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)
+    except (orjson.JSONEncodeError, TypeError) as e:
+        errors.append(ItemError(i, f"[{i}]", f"cannot be read as a definition: {e}"))
+        return None
+    return hashlib.sha256(text).hexdigest()
 
 
 def _omf_id(kw: Mapping[str, Any], name: str, i: int, errors: list[ItemError]) -> str | None:
@@ -341,7 +350,9 @@ def parse_type(
         return None
     if type_id is None:
         return None
-    fingerprint = _fingerprint(kw)
+    fingerprint = _fingerprint(kw, i, errors)
+    if fingerprint is None:
+        return None
     if classification != "dynamic":
         return OmfType(
             company=company,
@@ -559,8 +570,11 @@ def parse_container(
     uom = _overrides(kw.get("propertyoverrides"), omf_type, i, errors)
     if uom is None:
         return None
+    fingerprint = _fingerprint(kw, i, errors)
+    if fingerprint is None:
+        return None
     record = OmfContainer(
-        company=book.company, id=container_id, typeid=type_id, fingerprint=_fingerprint(kw), uom=uom
+        company=book.company, id=container_id, typeid=type_id, fingerprint=fingerprint, uom=uom
     )
     return record if _maps(record, omf_type, book, i, errors) else None
 

@@ -40,6 +40,7 @@ are rejected for rates; temperatures go through :func:`to_celsius`.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Final, Protocol
@@ -302,7 +303,13 @@ def _factor(
         candidates += [one * bridge, one / bridge]
     for candidate in candidates:
         if candidate.dimensionality == target.dimensionality:
-            return float(candidate.to(target).magnitude)
+            try:
+                result = float(candidate.to(target).magnitude)
+            except ArithmeticError as e:  # OverflowError, ZeroDivisionError
+                raise _NoConversionError(f" (the conversion factor is out of range: {e})") from e
+            if not math.isfinite(result) or result == 0:
+                raise _NoConversionError(" (the conversion factor is out of range)")
+            return result
     if kind is ResourceKind.GAS and density is None and _bridgeable(one, target):
         if species is None:
             raise _NoConversionError(

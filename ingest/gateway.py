@@ -25,10 +25,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final, TypedDict, Unpack
 
-import orjson
 from kafka.producer.future import FutureRecordMetadata
 
-from domain.intake import Locate, RowError, check_readings
+from domain.intake import Locate, RowError, check_readings, payload_json
 from ingest.acked_publisher import Publisher
 from runtime import metrics
 from runtime.settings import Settings
@@ -188,7 +187,7 @@ class ReadingGateway:
             by_row.setdefault(e.row, []).append(e)
         for row, row_errors in by_row.items():
             reason = "; ".join(f"{e.field}: {e.reason}" for e in row_errors)
-            payload = orjson.dumps(row_errors[0].payload, default=str)
+            payload = payload_json(row_errors[0].payload)
             where = row_sources[row] if row_sources is not None else f"{source} row {row}"
             rejection = Rejection.of(STAGE, where, reason, payload)
             futures.append(

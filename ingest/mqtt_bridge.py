@@ -55,6 +55,7 @@ from ingest.umh_historian import is_umh_topic, parse_historian
 from runtime import metrics
 from runtime.probe_server import Heartbeat
 from runtime.settings import Settings
+from schemas.readings import MAX_READINGS_PER_RECORD
 
 log = structlog.get_logger(__name__)
 
@@ -122,6 +123,9 @@ def parse_message(
         reason = f"payload is not JSON: {e}"
         return company, [UNMAPPED], [RowError(0, topic, reason, payload=_text(payload))]
     items = data if isinstance(data, list) else [data]
+    if len(items) > MAX_READINGS_PER_RECORD:
+        reason = f"a message holds at most {MAX_READINGS_PER_RECORD} readings, not {len(items)}"
+        return company, [UNMAPPED], [RowError(0, topic, reason, payload=_text(payload))]
     rows: list[object] = []
     errors: list[RowError] = []
     for i, item in enumerate(items):
@@ -320,16 +324,58 @@ class MqttBridge:
                     break
             for topic, payload in self.sparkplug.due():
                 self._command(topic, payload)
-            if not batch:
-                continue
-            try:
-                self._forward(batch)
-            except Exception as e:  # noqa: BLE001 - the loop must outlive any one batch
-                # nothing of this batch is acknowledged: the broker delivers it again
-                self.stats.kafka_failures += 1
-                metrics.MQTT_MESSAGES.labels("kafka_away").inc(len(batch))
-                log.error("mqtt.forward_failed", error=repr(e)[:300])
-                self._drop_session()
+            if batch:
+                self._forward_batch(batch)
+
+    def _forward_batch(self, batch: list[_Message]) -> None:
+        """Forward ``batch``; never raises (the loop must outlive any one batch)."""
+        try:
+            self._forward(batch)
+        except TransientError as e:
+            self._redeliver(batch, e)
+        except Exception as e:
+            log.exception("mqtt.batch_failed", messages=len(batch), error=repr(e)[:300])
+            for m in batch:  # find the message at fault: the others go on
+                self._forward_alone(m)
+
+    def _redeliver(self, batch: list[_Message], e: Exception) -> None:
+        """Kafka is away: nothing of ``batch`` is acknowledged, the broker delivers it again."""
+        self.stats.kafka_failures += 1
+        metrics.MQTT_MESSAGES.labels("kafka_away").inc(len(batch))
+        log.error("mqtt.forward_failed", error=repr(e)[:300])
+        self._drop_session()
+
+    def _forward_alone(self, m: _Message) -> None:
+        """Forward one message of a batch that failed; one that fails alone is refused.
+
+        A message that makes the bridge fail for a reason other than Kafka (a bug, an input
+        nobody foresaw) would otherwise come back forever and hold up every tenant's messages
+        behind it: it goes to the rejected topic (``internal error``) and is acknowledged.
+        Readings of the batch already published are published again: readings are idempotent.
+        """
+        try:
+            self._forward([m])
+            return
+        except TransientError as e:
+            self._redeliver([m], e)
+            return
+        except Exception as e:
+            log.exception("mqtt.message_failed", topic=m.topic)
+            reason = f"internal error: {e!r}"[:300]
+        try:
+            pending = self.gateway.queue(
+                [UNMAPPED], company=None, source="mqtt", prefix="mqtt",
+                earlier_errors=[RowError(0, m.topic, reason, payload=_text(m.payload))],
+                row_sources=[f"mqtt {m.topic}"], all_or_nothing=False,
+            )  # fmt: skip
+            self.gateway.settle([pending])
+        except TransientError as e:
+            self._redeliver([m], e)
+            return
+        self.stats.rejected += 1
+        metrics.MQTT_MESSAGES.labels("refused").inc()
+        if m.qos > 0:
+            self._client.ack(m.mid, m.qos)
 
     def _forward(self, batch: list[_Message]) -> None:
         """Check and publish one batch; acknowledge its messages once Kafka has them."""

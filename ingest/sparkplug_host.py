@@ -25,13 +25,15 @@ reading rows for :class:`~ingest.gateway.ReadingGateway`. How it maps onto the p
 - NDEATH (whose ``bdSeq`` matches the node's NBIRTH; a stale one is ignored) and DDEATH make
   a reading of quality ``bad`` for every meter of the node (or device), at the time the host
   learnt of the death (a Will's own timestamp is when the node connected), with the meter's
-  last value. The stream worker's ledger drops a meter's window at a ``bad`` reading newer
-  than its newest good one, so those streams stop counting as available surplus until the
-  node is born again and sends good values.
+  last value (0 when intake refused that value: the death must still reach the ledger). The stream
+  worker's ledger drops a meter's window at a ``bad`` reading newer than its newest good one, so
+  those streams stop counting as available surplus until the node is born again and sends good
+  values.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +47,7 @@ from domain.directory import Directory
 from domain.intake import UNMAPPED, RowError
 from ingest.sparkplug_b_pb2 import Payload
 from ingest.umh_historian import timestamp
+from schemas.readings import MAX_ABS_VALUE
 
 NAMESPACE: Final = "spBv1.0"
 REBIRTH: Final = "Node Control/Rebirth"
@@ -271,10 +274,17 @@ class SparkplugHost:
                     continue
                 out.labels.append(f"{meter} stale")
                 unit = ref.stream.unit
+                if not _acceptable(value, allows_negative=ref.stream.allows_negative):
+                    value = 0.0  # the last value was refused: the death must not be
                 out.rows.append({"meter": meter, "ts": ts, "value": value, "unit": unit,
                                  "quality": "bad", "_site": site})  # fmt: skip
         if not out.rows:
             out.ignored = True
+
+
+def _acceptable(value: float, *, allows_negative: bool) -> bool:
+    """Whether intake takes ``value`` as a reading of its stream (finite, bounded, sign)."""
+    return math.isfinite(value) and abs(value) <= MAX_ABS_VALUE and (value >= 0 or allows_negative)
 
 
 def _text(payload: bytes) -> str:

@@ -121,6 +121,11 @@ def timestamp(raw: object) -> tuple[str | None, str]:
     return (_EPOCH + timedelta(milliseconds=ms)).isoformat(), ""
 
 
+MAX_TAG_DEPTH: Final = 16
+"""Tag groups nest at most this deep (UMH's asset paths are a few levels): a deeper object is
+one leaf, refused as not a number, instead of a recursion as deep as the payload."""
+
+
 def _tags(
     data: dict[str, object], path: tuple[str, ...] = ()
 ) -> Iterator[tuple[tuple[str, ...], object]]:
@@ -128,7 +133,7 @@ def _tags(
     for key, value in data.items():
         if not path and key == "timestamp_ms":
             continue
-        if isinstance(value, dict):
+        if isinstance(value, dict) and len(path) < MAX_TAG_DEPTH:
             yield from _tags(value, (*path, key))
         else:
             yield (*path, key), value

@@ -65,7 +65,11 @@ def configure_logging(*, level: str | None = None, json: bool | None = None) -> 
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
         if as_json
-        else structlog.dev.ConsoleRenderer(colors=False)
+        # plain tracebacks: the default (rich) prints every frame's local variables, which
+        # hold tokens, passwords and tenants' payloads, and can take seconds on a deep one
+        else structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
     )
     structlog.configure(
         processors=[

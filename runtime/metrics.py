@@ -79,7 +79,7 @@ MQTT_MESSAGES: Final = Counter(
     "symbiosis_mqtt_messages_total",
     "MQTT messages the bridge took from the broker, by outcome (forwarded: readings or their "
     "rejection are in Kafka; ignored: not readings; kafka_away: not acknowledged, the broker "
-    "sends them again).",
+    "sends them again; refused: the bridge failed on it, it is in the rejected topic).",
     ["outcome"],
 )
 

@@ -15,6 +15,8 @@ registry also knows the gas volumes at reference conditions (``Nm3``,
 from __future__ import annotations
 
 import difflib
+import math
+import re
 from functools import lru_cache
 from typing import Annotated, Final
 
@@ -115,9 +117,15 @@ def parse_unit(text: str) -> pint.Unit:
     Raises:
         ValueError: the text is not a unit pint knows (pydantic reports it against the field);
             the message suggests a common unit close to it when there is one.
+            Also: the text holds a control or invisible character, or the unit's size lies
+            outside :data:`MIN_UNIT_SCALE` .. :data:`MAX_UNIT_SCALE` SI base units.
         AmbiguousUnitError: (a ``ValueError``) the text is ambiguous (``ton``, ``Mscf``); the
             message says what to write instead.
     """
+    if _INVISIBLE.search(text):
+        raise ValueError(
+            f"{text!r} holds a control, invisible or comment character; a unit is visible text"
+        )
     normalised = normalise_unit(text)
     refused = ambiguity(normalised)
     if refused is not None:
@@ -130,7 +138,34 @@ def parse_unit(text: str) -> pint.Unit:
         close = suggest_unit(text)
         hint = f"; did you mean {close!r}?" if close is not None else ""
         raise ValueError(f"{text!r} is not a unit pint understands{hint}") from e
+    try:
+        scale = abs(float(UREG.Quantity(1.0, unit).to_base_units().magnitude))
+    except (ArithmeticError, ValueError) as e:  # pint raises OverflowError on (Ym)**400
+        scale = math.inf
+        cause: Exception | None = e
+    else:
+        cause = None
+    if not MIN_UNIT_SCALE <= scale <= MAX_UNIT_SCALE:
+        size = f"{scale:.3g} of" if math.isfinite(scale) else "too large a multiple of"
+        raise ValueError(
+            f"{text!r} is {size} its SI base units; a unit here lies within "
+            f"{MIN_UNIT_SCALE:g} to {MAX_UNIT_SCALE:g} of them"
+        ) from cause
     return unit
+
+
+MIN_UNIT_SCALE: Final = 1e-18
+MAX_UNIT_SCALE: Final = 1e18
+"""A unit's size in its SI base units lies within these bounds (``Mt/d`` is 1.2e4 kg/s,
+``mg/yr`` 3.2e-14 kg/s, ``亿千瓦时`` 3.6e14 J): beyond them a value within
+:data:`~schemas.readings.MAX_ABS_VALUE` could overflow the ledger's sums (``Ym^3/h`` is 2.8e68
+m^3/s) or make pint raise ``OverflowError`` (``(Ym)**13/m**10/h``)."""
+
+_INVISIBLE: Final = re.compile(
+    r"[\x00-\x1f\x7f-\x9f#\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"
+)
+"""Control characters, zero-width and direction marks, and ``#`` (pint's comment sign): pint
+ignores them, so ``"m^3/h\\x00"`` would parse and travel on to a database that refuses NUL."""
 
 
 def _check_unit(text: str) -> str:

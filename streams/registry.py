@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+import structlog
 from pydantic import ValidationError
 
 from domain.errors import SymbiosisError
@@ -29,6 +30,8 @@ from runtime.settings import Topics
 from schemas.registry import Exchange, Need, Site, SiteHeader, StreamRecord
 from streams.ledger_state import LedgerBook
 from topics.catalogue import TopicIndex, index, registry_kind
+
+log = structlog.get_logger(__name__)
 
 
 class Refused(NamedTuple):
@@ -67,6 +70,10 @@ class RegistryView:
         not be applied when what it references arrived. One bad item never blocks the others.
         A site's header or stream record that does not complete a site leaves the pending needs
         and exchanges alone (cheap: a site of 2,000 streams settles them once, not 2,000 times).
+        Never raises for a record: an unforeseen error refuses it (``internal error``), since a
+        record of a compacted topic that stops the worker stops every restart too.
+
+        Long because: one branch per record kind, and each way a record can be refused.
         """
         record_id = key.decode("utf-8", errors="replace") if key else ""
         kind = registry_kind(self._index, topic)
@@ -113,8 +120,15 @@ class RegistryView:
             return [Refused(summary(e, model=spec.payload, tags=tags), value or b"", record_id)]
         except SymbiosisError as e:
             return [Refused(str(e), value or b"", record_id)]
+        except Exception as e:  # one bad record never stops the worker (nor its restarts)
+            log.exception("streams.registry_record_failed", topic=topic, record=record_id)
+            return [Refused(f"internal error: {e!r}", value or b"", record_id)]
         self.applied += 1
-        return self._settle(needs, exchanges)
+        try:
+            return self._settle(needs, exchanges)
+        except Exception as e:  # as above: what was waiting stays pending
+            log.exception("streams.registry_settle_failed", topic=topic, record=record_id)
+            return [Refused(f"internal error: {e!r}", value or b"", record_id)]
 
     def _wait_need(self, need: Need) -> None:
         self.pending_needs[need.id] = need

@@ -11,13 +11,13 @@ from __future__ import annotations
 from functools import partial
 from typing import Any, Final
 
-import orjson
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from domain.errors import TransientError
+from domain.intake import payload_json
 from domain.omf import (
     MAX_MESSAGE_BYTES,
     Book,
@@ -264,7 +264,7 @@ async def post_omf(request: Request, caller: Caller, svc: Svc) -> JSONResponse:
         where = f"{where} ({headers.message_type} {headers.action})"
         items = decode_body(raw, gzip=headers.gzip, max_bytes=svc.settings.api_max_body_bytes)
         if headers.gzip:
-            body = orjson.dumps(items)
+            body = payload_json(items)
         if headers.message_type == "data":
             if headers.action != "create":
                 raise OmfError(

@@ -71,3 +71,21 @@ def test_logs_go_to_the_stderr_of_the_moment(capsys: pytest.CaptureFixture[str])
     runner.invoke(app, ["park", "check", KALUNDBORG])  # swaps sys.stderr while it runs
     structlog.get_logger("test").warning("after the command")
     assert "after the command" in capsys.readouterr().err
+
+
+def test_a_logged_exception_shows_no_local_variables(capsys: pytest.CaptureFixture[str]) -> None:
+    """Locals hold tokens, passwords and tenants' payloads: they never reach the log."""
+    configure_logging()
+    log = structlog.get_logger("test")
+
+    def fails() -> None:
+        api_token = "sk-not-for-logs"
+        raise RuntimeError(f"failed after {len(api_token)} characters")
+
+    try:
+        fails()
+    except RuntimeError:
+        log.exception("it.failed")
+    err = capsys.readouterr().err
+    assert "RuntimeError: failed after 15 characters" in err  # the traceback is there
+    assert "sk-not-for-logs" not in err

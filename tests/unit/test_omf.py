@@ -352,6 +352,18 @@ def test_malformed_type_items_name_the_item_and_field_and_nothing_is_kept() -> N
     assert [(x.item, x.field) for x in e.errors] == [(3, "[3].id"), (4, "[4]")]
 
 
+def test_a_type_nested_deeper_than_json_writes_is_refused_by_item_not_a_server_error() -> None:
+    deep: object = 1
+    for _ in range(300):
+        deep = {"a": deep}
+    item = {"id": "Deep", "type": "object", "classification": "static", "properties": {},
+            "extra": deep}  # fmt: skip
+    e = refused(plan_types, [item], "create", Book(directory(), "acme"))
+    assert e.status == 400
+    assert [(x.item, x.field) for x in e.errors] == [(0, "[0]")]
+    assert "cannot be read as a definition" in str(e)
+
+
 def test_deleting_a_type_needs_only_its_id_and_not_while_a_container_uses_it() -> None:
     d = directory()
     define(d, FLOW_TYPES, '[{"id": "acme-cw-2", "typeid": "FlowMeasurement"}]')

@@ -1,5 +1,7 @@
 from datetime import UTC, datetime
 
+import orjson
+
 from domain.matching import Matcher
 from runtime.settings import Topics
 from schemas.registry import Exchange, Need, Site, Stream
@@ -122,3 +124,31 @@ def test_a_malformed_registry_record_is_refused_in_plain_words() -> None:
     needed = v.apply(T.needs, b"n1", b'{"id": "n1", "site": "farm"}')
     assert needed[0].reason.startswith("kind: required; ")
     assert "\n" not in site[0].reason + needed[0].reason
+
+
+def test_a_record_the_view_fails_on_is_refused_and_the_worker_goes_on(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """An unforeseen error (a bug, an input nobody designed) must not stop the worker: the
+    record sits on a compacted topic, so raising would stop every restart too."""
+    v = view()
+    real = v.matcher.update_site
+
+    def update_site(site: Site) -> None:
+        if site.id == "plant":
+            raise OverflowError("(1 m)**400 too large")
+        real(site)
+
+    monkeypatch.setattr(v.matcher, "update_site", update_site)
+    [refused] = send(v, T.sites, "plant", SITE)
+    assert refused.item_id == "plant"
+    assert refused.reason == "internal error: OverflowError('(1 m)**400 too large')"
+    assert send(v, T.sites, "farm", FARM) == []
+    assert send(v, T.needs, "n1", need("n1")) == []
+    assert v.matcher.need("n1").id == "n1"
+
+
+def test_a_unit_too_large_for_pint_is_refused_by_the_record_schema() -> None:
+    v = view()
+    bad = SITE.model_dump()
+    bad["streams"][0]["unit"] = "(Ym)**13/m**10/h"  # pint overflows converting it
+    [refused] = v.apply(T.sites, b"plant", orjson.dumps(bad))
+    assert "too large a multiple of its SI base units" in refused.reason

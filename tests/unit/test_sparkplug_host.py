@@ -202,6 +202,17 @@ def test_a_death_with_the_births_bdseq_marks_the_nodes_meters_bad(host: Any) -> 
     assert after.ignored
 
 
+@pytest.mark.parametrize("refused", [-0.1, float("nan"), 1e13])
+def test_a_death_after_a_refused_value_still_marks_the_meter_bad(host: Any, refused: float) -> None:
+    h, _ = host
+    born(h)
+    h.handle(NODE.format(kind="NDATA"), data(1, metric(None, refused, alias=1)), directory())
+    death = spb.NDeath(timestamp=now_ms(), bd_seq_metric=BD_SEQ)
+    out = h.handle(NODE.format(kind="NDEATH"), death.encode(), directory())
+    # intake refuses the value itself; the death carries 0 so that it reaches the ledger
+    assert sorted(rows(out)) == [("flare-gas", 12.0, "bad"), ("fuel-gas", 0.0, "bad")]
+
+
 def test_a_device_death_marks_only_that_devices_meters_bad(host: Any) -> None:
     h, _ = host
     born(h)

@@ -16,7 +16,7 @@ from domain.errors import UnavailableError
 from domain.intake import UNMAPPED
 from ingest.gateway import ReadingGateway
 from ingest.mqtt_bridge import MqttBridge, _Message
-from ingest.umh_historian import is_umh_topic, parse_historian, timestamp
+from ingest.umh_historian import MAX_TAG_DEPTH, is_umh_topic, parse_historian, timestamp
 from runtime.settings import Settings
 from schemas.readings import ReadingsRecord
 from schemas.registry import Site, Stream
@@ -212,6 +212,15 @@ def test_other_umh_schemas_are_ignored(schema: str) -> None:
     assert (parsed.rows, parsed.errors) == ([], [])
 
 
+def test_tag_groups_nested_beyond_any_asset_path_are_one_refused_leaf() -> None:
+    ms = int((datetime.now(UTC) - timedelta(hours=1)).timestamp()) * 1000
+    deep = b'{"g":' * 1_000 + b"1.0" + b"}" * 1_000  # deeper than Python's recursion limit
+    message = parse(f"{SITE}/_historian", b'{"timestamp_ms":%d,"group":%s}' % (ms, deep))
+    [(field, reason)] = reasons(message).items()
+    assert field.split(".")[1:] == ["group"] + ["g"] * MAX_TAG_DEPTH
+    assert "must be a number" in reason
+
+
 def test_umh_topics_are_recognised_by_their_prefix() -> None:
     assert is_umh_topic("umh/v1/refiner/refinery/_historian")
     assert not is_umh_topic("park/refiner/refinery/fuel-gas")
@@ -373,3 +382,67 @@ def test_a_batch_of_many_companies_waits_for_kafka_once_and_acks_all_or_nothing(
     assert kafka.waits[1:] == [2]
     assert bridge._client.acked == []  # type: ignore[attr-defined]
     assert (bridge.stats.accepted, bridge.stats.kafka_failures) == (2, 1)
+
+
+def test_a_message_the_bridge_fails_on_is_refused_and_the_others_go_on(
+    bridge: MqttBridge, kafka: FakeKafka, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug or an input nobody foresaw must not make the broker deliver a batch forever."""
+    ms = int((datetime.now(UTC) - timedelta(hours=1)).timestamp()) * 1000
+    poison = f"{SITE}/boom/_historian"
+    parse = bridge._parse
+
+    def failing(m: _Message) -> Any:
+        if m.topic == poison:
+            raise RuntimeError("a bug")
+        return parse(m)
+
+    monkeypatch.setattr(bridge, "_parse", failing)
+    batch = _messages(
+        (f"{SITE}/_historian", {"timestamp_ms": ms, "fuel-gas": 1}),
+        (poison, {"timestamp_ms": ms, "fuel-gas": 2}),
+        (f"{SITE}/_historian", {"timestamp_ms": ms + 1000, "fuel-gas": 3}),
+    )
+    bridge._forward_batch(batch)
+    topics = bridge.gateway.settings.topics
+    values = sorted(
+        r.value
+        for v in _sent(kafka, topics.readings)
+        for b in ReadingsRecord.model_validate_json(v).batches
+        for r in b.readings
+    )
+    assert set(values) == {1, 3}  # published again one by one: readings are idempotent
+    rejections = [Rejection.model_validate_json(v) for v in _sent(kafka, topics.rejected)]
+    assert [r.source for r in rejections] == [f"mqtt {poison}"]
+    assert "internal error: RuntimeError('a bug')" in rejections[0].reason
+    assert sorted(bridge._client.acked) == [1, 2, 3]  # type: ignore[attr-defined]
+    assert bridge.stats.kafka_failures == 0
+
+
+def test_json_nested_deeper_than_orjson_writes_is_refused_not_retried(
+    bridge: MqttBridge, kafka: FakeKafka
+) -> None:
+    deep = b'{"ts":"2026-12-05T00:00:00+00:00","value":1,"unit":"m^3/h","x":'
+    deep += b'{"a":' * 300 + b"1" + b"}" * 300 + b"}"
+    bridge._forward_batch(_messages(("park/refiner/refinery/flare-gas", deep)))
+    [rejection] = [
+        Rejection.model_validate_json(v)
+        for v in _sent(kafka, bridge.gateway.settings.topics.rejected)
+    ]
+    assert rejection.reason == "mqtt[0].x: unknown field"  # the rules refuse it, no failure
+    assert bridge._client.acked == [1]  # type: ignore[attr-defined]
+    assert bridge.stats.kafka_failures == 0
+
+
+def test_a_message_of_more_readings_than_a_record_holds_is_one_rejection(
+    bridge: MqttBridge, kafka: FakeKafka
+) -> None:
+    row = {"ts": datetime.now(UTC).isoformat(), "value": 1, "unit": "m^3/h"}
+    bridge._forward_batch(_messages(("park/refiner/refinery/flare-gas", [row] * 10_001)))
+    rejections = [
+        Rejection.model_validate_json(v)
+        for v in _sent(kafka, bridge.gateway.settings.topics.rejected)
+    ]
+    assert len(rejections) == 1
+    assert "at most 10000 readings, not 10001" in rejections[0].reason
+    assert _sent(kafka, bridge.gateway.settings.topics.readings) == []
