@@ -7,7 +7,11 @@ reading rows for :class:`~ingest.gateway.ReadingGateway`. How it maps onto the p
 (docs/user-guide.md, "MQTT bridge"):
 
 - the **group id is the company id** (the pushing tenant: the broker's ACL confines each
-  company's login to ``spBv1.0/<company>/#``), the **edge node id is the site id**;
+  company's login to ``spBv1.0/<company>/#``), the **edge node id is the site id**: a message
+  of an edge node that is not a registered site of that company is refused, and the host keeps
+  no session for it (so sessions stay as many as sites; a site registered later gets a
+  rebirth request at its node's next message). A node has at most
+  :data:`MAX_DEVICES_PER_NODE` devices born at once;
 - a metric names a meter like a UMH tag does: its key (the metric name, prefixed by
   ``<device id>/`` for a device's metrics) is looked up in the site's ``tag_map``; a key not in
   it names the meter by its last ``/`` element. The unit is the meter's stream unit, the
@@ -55,6 +59,8 @@ BD_SEQ: Final = "bdSeq"
 SPARKPLUG_METRICS: Final = ("Node Control/", "Device Control/", "Properties/")
 REBIRTH_RETRY_S: Final = 10.0
 """A node that was asked to rebirth is not asked again for this long (no command floods)."""
+MAX_DEVICES_PER_NODE: Final = 1_000
+"""Devices one edge node may have born at once: a node's session state stays bounded."""
 
 _BOOLEAN: Final = 11
 _SIGNED_BITS: Final = {1: 8, 2: 16, 3: 32, 4: 64}  # Int8..Int64, sent as two's complement
@@ -156,12 +162,22 @@ class SparkplugHost:
         device = parts[4] if len(parts) == 5 else None
         if (device is None) != kind.startswith("N"):
             return out.refuse(topic, f"{kind} {_TOPIC_SHAPE}", _text(payload))
+        site = directory.sites.get(node_id)
+        if site is None or site.company != group:  # no session kept, no rebirth asked
+            reason = f"edge node {node_id!r} is not a registered site of company {group!r}"
+            return out.refuse(topic, reason, _text(payload))
         try:
             message = Payload.FromString(payload)
         except DecodeError as e:
             return out.refuse(topic, f"not a Sparkplug B payload: {e}", _text(payload))
         key, now = (group, node_id), self._clock()
         node = self._nodes.get(key)
+        if (
+            kind == "DBIRTH" and node is not None and device not in node.meters
+            and len(node.meters) - (None in node.meters) >= MAX_DEVICES_PER_NODE
+        ):  # fmt: skip
+            reason = f"an edge node has at most {MAX_DEVICES_PER_NODE} devices born at once"
+            return out.refuse(topic, reason, _text(payload))
         if kind == "NBIRTH":
             bd_seq = next((_integer(m) for m in message.metrics if m.name == BD_SEQ), None)
             node = self._nodes[key] = _Node(bd_seq, (message.seq + 1) % 256)

@@ -15,6 +15,7 @@ from domain.ledger import MeterWindow
 from ingest.gateway import ReadingGateway
 from ingest.mqtt_bridge import MqttBridge, _Message
 from ingest.sparkplug_host import (
+    MAX_DEVICES_PER_NODE,
     REBIRTH,
     SparkplugHost,
     is_sparkplug_topic,
@@ -24,6 +25,7 @@ from ingest.sparkplug_host import (
 from runtime.settings import Settings
 from schemas.readings import ReadingsRecord
 from schemas.registry import Site, Stream
+from schemas.rejections import Rejection
 from tests.unit.test_umh_historian import FakeKafka, FakeRegistry
 
 GAS = Stream(id="fuel-gas", kind="gas", unit="m^3/h", nominal=3000, gas_species="ch4",
@@ -42,6 +44,7 @@ def now_ms(minutes_ago: float = 60) -> int:
 def directory() -> Directory:
     d = Directory()
     d.put_site(REFINERY)
+    d.put_site(Site(id="refinery-2", name="R2", company="refiner", lat=55.0, lon=11.1))
     return d
 
 
@@ -213,6 +216,33 @@ def test_a_death_after_a_refused_value_still_marks_the_meter_bad(host: Any, refu
     assert sorted(rows(out)) == [("flare-gas", 12.0, "bad"), ("fuel-gas", 0.0, "bad")]
 
 
+def test_a_node_that_is_no_site_of_the_company_keeps_no_session(host: Any) -> None:
+    """One tenant's namespace must not fill the shared bridge with sessions or commands."""
+    h, _ = host
+    for node in ("made-up-1", "made-up-2"):
+        out = h.handle(f"spBv1.0/refiner/NBIRTH/{node}", BIRTH.encode(), directory())
+        assert [e.reason for e in out.errors] == [
+            f"edge node {node!r} is not a registered site of company 'refiner'"
+        ]
+        out = h.handle(f"spBv1.0/refiner/NDATA/{node}", data(1, metric(None, 1.0)), directory())
+        assert out.commands == []
+    other = h.handle("spBv1.0/pharma/NBIRTH/refinery", BIRTH.encode(), directory())
+    assert "is not a registered site of company 'pharma'" in other.errors[0].reason
+    assert h._nodes == {}
+    assert h._rebirth_sent == {}
+
+
+def test_a_node_has_a_bounded_number_of_devices(host: Any) -> None:
+    h, _ = host
+    born(h)
+    for i in range(MAX_DEVICES_PER_NODE + 1):
+        birth = spb.DBirth(timestamp=now_ms(), seq=(i + 1) % 256, metrics=())
+        out = h.handle(f"spBv1.0/refiner/DBIRTH/refinery/d{i}", birth.encode(), directory())
+    bound = f"an edge node has at most {MAX_DEVICES_PER_NODE} devices born at once"
+    assert out.errors[0].reason == bound
+    assert len(h._nodes["refiner", "refinery"].meters) == MAX_DEVICES_PER_NODE + 1  # + the node
+
+
 def test_a_device_death_marks_only_that_devices_meters_bad(host: Any) -> None:
     h, _ = host
     born(h)
@@ -295,7 +325,8 @@ def test_the_bridge_forwards_sparkplug_readings_and_sends_rebirths(bridge: Any) 
     b, kafka = bridge
     births = [(NODE.format(kind="NBIRTH"), BIRTH.encode(include_dtypes=True)),
               (NODE.format(kind="NDATA"), data(1, metric(None, 3000.0, alias=1))),
-              ("spBv1.0/refiner/NDATA/elsewhere", data(4, metric("fuel-gas", 1.0)))]  # fmt: skip
+              ("spBv1.0/refiner/NDATA/elsewhere", data(4, metric("fuel-gas", 1.0))),
+              ("spBv1.0/refiner/NDATA/refinery-2", data(4, metric("fuel-gas", 1.0)))]  # fmt: skip
     b._forward([_Message(t, p, mid, 0, 0) for mid, (t, p) in enumerate(births, start=1)])
     topics = b.gateway.settings.topics
     readings = [
@@ -306,5 +337,15 @@ def test_the_bridge_forwards_sparkplug_readings_and_sends_rebirths(bridge: Any) 
     ]
     got = sorted((r.meter, r.value) for batch in readings for r in batch.readings)
     assert got == [("flare-gas", 12.0), ("fuel-gas", 2950.0), ("fuel-gas", 3000.0)]
-    assert [(t, q) for t, _, q in b._client.published] == [("spBv1.0/refiner/NCMD/elsewhere", 0)]
+    # a registered site whose node this host never saw born is asked to rebirth; a node that
+    # is no site of the company is refused, with no session kept and no command sent
+    assert [(t, q) for t, _, q in b._client.published] == [("spBv1.0/refiner/NCMD/refinery-2", 0)]
     assert (b.stats.accepted, b.stats.ignored, b.stats.sparkplug_control) == (3, 0, 1)
+    rejections = [
+        Rejection.model_validate_json(v) for t, _, v in kafka.sent if t == topics.rejected
+    ]
+    assert [r.reason for r in rejections] == [
+        "spBv1.0/refiner/NDATA/elsewhere: edge node 'elsewhere' is not a registered site of "
+        "company 'refiner'"
+    ]
+    assert "elsewhere" not in str(b.sparkplug._nodes) + str(b.sparkplug._rebirth_sent)
