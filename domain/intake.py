@@ -36,6 +36,14 @@ UNMAPPED: Final = object()
 
 _MISSING: Final = object()
 
+
+@dataclass(frozen=True, slots=True)
+class _NotBoolean:
+    """An OMF-style ``good`` that is not a JSON boolean, as the row's ``quality``."""
+
+    value: object
+
+
 _ISO_DATE: Final = re.compile(r"\s*\d{4}-\d{2}-\d{2}")
 """The start of an ISO 8601 date-time: pydantic would also read ``"0"`` or ``"1735689600000"``
 as Unix time (seconds or milliseconds, as it guesses), with no offset written."""
@@ -216,7 +224,9 @@ def json_type_errors(raw: Mapping[str, object]) -> list[tuple[str, str]]:
         errors.append(("value", f"must be a number, not {_json_type(value)}"))
     for name in STRING_FIELDS:
         v = raw.get(name, _MISSING)
-        if v is not _MISSING and not isinstance(v, str):
+        if isinstance(v, _NotBoolean):
+            errors.append((name, f"must be true or false, not {_json_type(v.value)}"))
+        elif v is not _MISSING and not isinstance(v, str):
             errors.append((name, f"must be a string, not {_json_type(v)}"))
     ts = raw.get("ts")
     if isinstance(ts, str) and _ISO_DATE.match(ts) is None:
@@ -360,7 +370,7 @@ def omf_rows(
             ref = directory.meter(meter)
             units = ref.stream.unit if ref is not None else None
         good = item.get("good", True)
-        quality: object = good
+        quality: object = _NotBoolean(good)  # refused with the row's other errors
         if isinstance(good, bool):
             quality = ReadingQuality.GOOD if good else ReadingQuality.BAD
         rows.append(

@@ -18,7 +18,8 @@
    ``MMBtu``, ``MMscf``/``MMscfd``, ``scfd``/``scfh``/``scfm``, ``gpm``, ``MGD`` (million US
    gallons a day), ``MLD`` (megalitres a day), ``MWth``/``MWt``/``MW(th)`` and
    ``MWe``/``MW(el)`` (a power: the qualifier says what kind of energy, which the stream's
-   kind already does), ``/wk``, ``/mth``, ``/mon``.
+   kind already does), ``barg``/``bar(g)``/``bara``, ``psig``, ``MPa(g)`` (a pressure),
+   ``/wk``, ``/mth``, ``/mon``.
 4. The rewrites every unit needs: normal and standard cubic metres written with a power
    (``Nm^3``, ``Nm³`` -> ``Nm3``), a power digit after a length (``m3`` -> ``m**3``), ``kt`` as
    kilotonnes (pint reads knots), a year written ``/y``, ``/a`` or ``/annum``.
@@ -121,6 +122,10 @@ _TRADE: Final = tuple(
         ("MGD|mgd", "megagallon/d"),
         ("MLD|mld", "megaliter/d"),
         (r"([kMGT]?W)(?:th|t|el|e)", r"\1"),
+        # gauge and absolute pressures: read as the pressure unit (the kind's evidence; no
+        # stream or need has a pressure unit, so no figure is converted across the two)
+        (r"(bar|BAR|[kM]Pa|psi)(?:g|a|\((?:g|a)\))", r"\1"),
+        ("BAR", "bar"),
     )
 )
 """Trade abbreviations, each a whole word, and what pint reads for it."""

@@ -117,11 +117,14 @@ def parse_unit(text: str) -> pint.Unit:
     Raises:
         ValueError: the text is not a unit pint knows (pydantic reports it against the field);
             the message suggests a common unit close to it when there is one.
-            Also: the text holds a control or invisible character, or the unit's size lies
-            outside :data:`MIN_UNIT_SCALE` .. :data:`MAX_UNIT_SCALE` SI base units.
+            Also: the text is longer than :data:`UNIT_MAX_CHARS`, holds a control or
+            invisible character or arithmetic (``10**3``, ``m**999``), or the unit's size
+            lies outside :data:`MIN_UNIT_SCALE` .. :data:`MAX_UNIT_SCALE` SI base units.
         AmbiguousUnitError: (a ``ValueError``) the text is ambiguous (``ton``, ``Mscf``); the
             message says what to write instead.
     """
+    if len(text) > UNIT_MAX_CHARS:  # before anything else: the parsers' cost grows with it
+        raise ValueError(f"a unit has at most {UNIT_MAX_CHARS} characters, not {len(text)}")
     if _INVISIBLE.search(text):
         raise ValueError(
             f"{text!r} holds a control, invisible or comment character; a unit is visible text"
@@ -130,6 +133,10 @@ def parse_unit(text: str) -> pint.Unit:
     refused = ambiguity(normalised)
     if refused is not None:
         raise AmbiguousUnitError(refused)
+    if _ARITHMETIC.search(normalised):  # pint would compute it: 9**9**9 never returns
+        raise ValueError(
+            f"{text!r} is arithmetic, not a unit: a power is a unit's, of at most two digits"
+        )
     try:
         unit = UREG.Unit(normalised)
     # pint's parser lets many internal errors through on odd text (tokenize.TokenError for
@@ -160,6 +167,14 @@ MAX_UNIT_SCALE: Final = 1e18
 ``mg/yr`` 3.2e-14 kg/s, ``亿千瓦时`` 3.6e14 J): beyond them a value within
 :data:`~schemas.readings.MAX_ABS_VALUE` could overflow the ledger's sums (``Ym^3/h`` is 2.8e68
 m^3/s) or make pint raise ``OverflowError`` (``(Ym)**13/m**10/h``)."""
+
+_ARITHMETIC: Final = re.compile(
+    r"\d{3,}"  # a number of three digits or more
+    r"|\d\s*\)?\s*(?:\*\*|\^)"  # a power of a number (10**3, 9**9**9)
+    r"|(?:\*\*|\^)\s*[-+(]*\d+(?:\.\d*)?\s*\)?\s*(?:\*\*|\^)"  # a power of a power
+)
+"""Numbers pint would compute rather than read: its parser evaluates ``9**9**9`` as a Python
+integer and never returns. A unit's only numbers are small powers (``m^3``, ``m**-1``)."""
 
 _INVISIBLE: Final = re.compile(
     r"[\x00-\x1f\x7f-\x9f#\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"

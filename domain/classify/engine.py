@@ -56,6 +56,7 @@ from domain.classify.text import (
     fold,
     has_han,
     segment_han,
+    spelled_out,
     stem,
     stems_everywhere,
     words,
@@ -76,6 +77,8 @@ A wrong code given with confidence costs more than a question."""
 _MIN_FUZZY_LENGTH: Final = 5
 _MIN_COMPOUND_HEAD: Final = 4
 _MIN_COMPOUND_MODIFIER: Final = 3
+_LONGEST_COMPOUND: Final = 64
+"""Longer words are not split nor spelling-corrected (each cut costs a stem: quadratic)."""
 _RESOURCE_KINDS: Final = frozenset(k.value for k in ResourceKind) | {"none"}
 _CONFLICT_PENALTY: Final = 0.25
 
@@ -177,10 +180,16 @@ def word_tokens(lang: str, word: str) -> tuple[str, ...]:
     index = reference_index(lang)
     if token in index.vocabulary or not word.isalpha() or len(word) < _MIN_FUZZY_LENGTH:
         return (token,)
-    if lang == "de" and ("ae" in word or "oe" in word or "ue" in word):
-        umlauts = word.replace("ae", "a").replace("oe", "o").replace("ue", "u")
-        if stem(lang, umlauts) in index.vocabulary:  # "Abwaerme" is how ASCII writes Abwärme
-            return (stem(lang, umlauts),)
+    ascii_spelled = spelled_out(word)
+    if ascii_spelled is not None:  # "Abwaerme" is how ASCII writes Abwärme, "Aanga" Ånga
+        if stem(lang, ascii_spelled) in index.vocabulary:
+            return (stem(lang, ascii_spelled),)
+        if lang in COMPOUNDING and len(ascii_spelled) <= _LONGEST_COMPOUND:
+            parts = _compound(lang, ascii_spelled, index.vocabulary)
+            if parts:
+                return parts
+    if len(word) > _LONGEST_COMPOUND:
+        return (token,)  # no compound nor misspelling of a known word: not worth a split
     if lang in COMPOUNDING:
         parts = _compound(lang, word, index.vocabulary)
         if parts:

@@ -40,6 +40,8 @@ TEMPERATURE: Final = frozenset({_HEAT, _STEAM, _WATER})
 _NORMAL_VOLUME_UNIT = re.compile(r"^(?:k|m|mm)?(?:nm3|nm\^3|sm3|scm|scf|mscf|mmscf|ncm)\b")
 _REFERENCE_VOLUME: Final = re.compile(r"normal_cubic_meter|standard_cubic|wan_Nm3|yi_Nm3|MMscf")
 """A parsed unit whose volume is a gas's (at reference conditions), whatever its spelling."""
+_MECHANICAL: Final = frozenset({"[length]", "[mass]", "[time]", "[temperature]"})
+"""The dimensions of the units that say something about a kind."""
 _IN_TEXT: Final = (
     (re.compile(r"\d\s*(?:bar[ag]?|mpa|kpa|psig?)\b"), PRESSURE),
     (re.compile(r"\d\s*deg\s*[cf]\b|\d\s*(?:degc|degf)\b"), TEMPERATURE),
@@ -70,6 +72,8 @@ def kinds_for_unit(unit: str) -> frozenset[ResourceKind]:
     if _REFERENCE_VOLUME.search(str(parsed)):  # 标方/小时, MMscfd: however it was written
         return NORMAL_VOLUME
     dims = dict(parsed.dimensionality)
+    if set(dims) - _MECHANICAL:  # a current (pH is a picohenry, V a volt), an amount...
+        return frozenset()
     length, mass, time = dims.get("[length]", 0), dims.get("[mass]", 0), dims.get("[time]", 0)
     temperature = dims.get("[temperature]", 0)
     if temperature:

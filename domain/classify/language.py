@@ -18,7 +18,7 @@ from typing import Final
 
 from domain.classify.grammar import COMPOUNDING, FILLERS, FUNCTION_WORDS, PREPOSITIONS
 from domain.classify.references import reference_index
-from domain.classify.text import LANGUAGES, has_han
+from domain.classify.text import LANGUAGES, has_han, spelled_out
 
 _MIN_PART: Final = 4
 _LETTER_HINTS: Final[Mapping[str, tuple[str, ...]]] = {
@@ -29,6 +29,16 @@ _LETTER_HINTS: Final[Mapping[str, tuple[str, ...]]] = {
     "ì": ("it",),
 }  # fmt: skip
 _LETTER_VOTE: Final = 1.0
+
+_UNIT_SYMBOL_TEXT: Final = (
+    "h hr hrs t c f k deg degc degf kg g mg m m2 m3 nm3 sm3 scm scf l ml hl w kw mw gw kwh mwh "
+    "gwh j kj mj gj tj cal kcal gcal bar barg bara mbar pa kpa mpa psi psig ppm ton tons tonne "
+    "tonnes kt mt a y yr d s min wk mth mon tph tpd tpa tpy ktpa mtpa mmbtu btu mmscfd scfd "
+    "scfm gpm ar aar"
+)
+UNIT_SYMBOLS: Final = frozenset(_UNIT_SYMBOL_TEXT.split())
+"""Folded unit symbols (and the year of ``t/år``, ``t/aar``): not counted as a language's
+words where they follow a figure, as the unit of a quantity written in the text."""
 
 
 @cache
@@ -50,6 +60,11 @@ def languages_of(word: str) -> frozenset[str]:
     hit = known.get(word)
     if hit is not None:
         return hit
+    ascii_spelled = spelled_out(word)  # "abwaerme": Abwärme as ASCII writes it
+    if ascii_spelled is not None:
+        hit = known.get(ascii_spelled)
+        if hit is not None:
+            return hit
     if word.isalpha() and len(word) >= 2 * _MIN_PART - 1:
         for cut in range(3, len(word) - _MIN_PART + 1):
             tail = known.get(word[cut:])
@@ -63,13 +78,21 @@ def languages_of(word: str) -> frozenset[str]:
 def guess_language(folded_words: Iterable[str], original: str) -> str:
     """The most likely language of a description (an ISO 639-1 code of ``LANGUAGES``).
 
+    A unit written after a figure (``150 °C``, ``12 ton/år``, ``40 kNm3/h``) does not vote:
+    its letters would make a one-word description in another language read as English or
+    Swedish.
+
     Args:
         folded_words: the folded words of the text (:func:`~domain.classify.text.words`).
         original: the text as given (for letters that folding removes).
     """
     votes: defaultdict[str, float] = defaultdict(float)
     han = False
+    after_figure = False
     for word in folded_words:
+        if after_figure and word in UNIT_SYMBOLS:
+            continue  # "150 °C", "12 ton/år": the unit of a figure is no language's word
+        after_figure = word[:1].isdigit()
         shares = _VOTES[word]
         if shares is None:
             han = True

@@ -99,12 +99,37 @@ class _StripTable(dict[int, str | None]):
 _STRIP_TABLE: Final = _StripTable()
 
 
+LONGEST_WORD: Final = 256
+"""A run of letters longer than this is cut to it: no language's word (nor a Chinese
+description) is that long, and what reads a word (stems, compound splits, caches keyed by
+words) must not grow with a hostile text's run of 100,000 letters."""
+
+
 def words(folded: str) -> list[str]:
     """Runs of letters and digits of a folded text, in order; a Chinese run is one word.
 
     A Chinese run ends where Latin letters or digits start: ``"余热40t"`` -> ``["余热", "40t"]``.
+    Each run is at most :data:`LONGEST_WORD` characters.
     """
-    return _WORD.findall(folded)
+    found = _WORD.findall(folded)
+    if any(len(w) > LONGEST_WORD for w in found):
+        return [w[:LONGEST_WORD] for w in found]
+    return found
+
+
+_SPELLED_OUT: Final = re.compile("ae|oe|ue|aa")
+
+
+def spelled_out(word: str) -> str | None:
+    """A folded word with its spelled-out letters folded as the letters are, or ``None``.
+
+    ASCII-only systems write ``ä`` ``ö`` ``ü`` as ``ae`` ``oe`` ``ue`` and ``å`` as ``aa``
+    (``Abwaerme``, ``Altoel``, ``Roeggas``, ``Aanga``), which :func:`fold` would have turned
+    into ``a`` ``o`` ``u`` ``a``; callers try this form only for a word no language knows.
+    """
+    if _SPELLED_OUT.search(word) is None:
+        return None
+    return word.replace("ae", "a").replace("oe", "o").replace("ue", "u").replace("aa", "a")
 
 
 def has_han(word: str) -> bool:

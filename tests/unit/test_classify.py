@@ -20,6 +20,7 @@ from domain.classify import (
     parse_row,
     tokenise,
 )
+from domain.classify.evidence import kinds_for_unit
 from domain.errors import ClassificationError
 from domain.ewc import catalogue
 from schemas.common import ResourceKind
@@ -409,3 +410,57 @@ def test_excluded_items_are_refused() -> None:
         if r["kind"] == "excluded":
             with pytest.raises(ClassificationError):
                 classify(r["text"])
+
+
+# --- robustness (found by probing with texts written for it, not the evaluation set) ---------
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("text", ["Kühlwasser" * 20_000, "ä" * 200_000, "flugasche" * 20_000])
+def test_a_hostile_run_of_letters_costs_no_more_than_a_word(text: str) -> None:
+    """A split or a correction of a word tries every cut: quadratic on 15 KB (5 s) before."""
+    assert classify(text).kind is ResourceKind.MATERIAL
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "language"),
+    [
+        ("Flugasche 150 °C", ResourceKind.MATERIAL, "de"),
+        ("Koelwater 12 ton/år", ResourceKind.WATER, "nl"),
+        ("Kylvatten 120 m3/h", ResourceKind.WATER, "sv"),
+        ("Hoogovengas 40 °C", ResourceKind.GAS, "nl"),
+    ],
+)
+def test_the_unit_of_a_figure_is_no_language_evidence(
+    text: str, kind: ResourceKind, language: str
+) -> None:
+    answer = classify(text)
+    assert (answer.kind, answer.language) == (kind, language)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Abwaerme", ResourceKind.HEAT),
+        ("Fernwaerme Vorlauf", ResourceKind.HEAT),
+        ("Roeggas", ResourceKind.GAS),
+        ("AAnga", ResourceKind.STEAM),
+        ("Laagtrycksaanga", ResourceKind.STEAM),
+    ],
+)
+def test_letters_spelled_out_in_ascii_read_as_the_letters(text: str, kind: ResourceKind) -> None:
+    assert classify(text).kind is kind
+
+
+def test_ascii_spelled_material_keeps_its_code() -> None:
+    assert classify("Altoel").candidates[0].code == classify("Altöl").candidates[0].code
+
+
+@pytest.mark.parametrize("unit", ["pH", "V", "A", "mol/h", "10**10**10", "x" * 10_000])
+def test_units_that_say_nothing_of_a_kind_are_no_evidence(unit: str) -> None:
+    assert kinds_for_unit(unit) == frozenset()
+
+
+def test_gauge_and_absolute_pressures_are_pressures() -> None:
+    for unit in ("bar(g)", "barg", "bara", "MPa(g)", "psig"):
+        assert kinds_for_unit(unit) == {ResourceKind.STEAM, ResourceKind.GAS}, unit

@@ -246,6 +246,20 @@ def test_omf_names_strictly_typed_fields_as_the_client_sent_them() -> None:
     checked = check_readings(rows, directory(), company="a", now=NOW, max_skew_s=300,
                              prefix="", names=OMF_FIELDS)  # fmt: skip
     assert sorted(e.field for e in checked.errors) == ["[0].good", "[0].timestamp", "[0].value"]
+    assert {e.field: e.reason for e in checked.errors}["[0].good"] == (
+        "must be true or false, not a string"
+    )
+
+
+@pytest.mark.parametrize("good", [None, "uncertain", 1, [True]])
+def test_omf_good_is_a_boolean_or_the_row_is_refused(good: object) -> None:
+    items = [{"meter": "gas-m1", "timestamp": NOW.isoformat(), "value": 5, "good": good}]
+    rows, _ = omf_rows(items, directory(), "plant-a")
+    checked = check_readings(rows, directory(), company="a", now=NOW, max_skew_s=300,
+                             prefix="", names=OMF_FIELDS)  # fmt: skip
+    assert checked.accepted == 0
+    [error] = checked.errors
+    assert (error.field, error.reason.split(",")[0]) == ("[0].good", "must be true or false")
 
 
 JUNK = st.one_of(st.none(), st.integers(), st.text(), st.dictionaries(st.text(), st.text()))

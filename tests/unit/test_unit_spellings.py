@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -140,3 +141,34 @@ def test_the_unit_tells_the_classifier_what_a_chinese_row_is() -> None:
     assert kinds_for_unit("蒸吨/小时") == {ResourceKind.STEAM}
     assert kinds_for_unit("吉焦/小时") == {ResourceKind.HEAT, ResourceKind.STEAM}
     assert kinds_for_unit("ton/h") == frozenset()  # refused: says nothing
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("text", ["10**10**10", "9**9**9", "m**99999999", "10**100", "(m**2)**3"])
+def test_arithmetic_is_refused_before_pint_computes_it(text: str) -> None:
+    """pint evaluates numbers as Python integers: ``9**9**9`` never returned (any door hung)."""
+    with pytest.raises(ValueError, match="is arithmetic, not a unit"):
+        parse_unit(text)
+    with pytest.raises(ValidationError, match="is arithmetic, not a unit"):
+        Reading(meter="m1", ts="2026-12-05T00:00:00Z", value=1.0, unit=text)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Ym^3/h", "2.78e+68 of its SI base units"),
+        ("(Ym)**13/m**10/h", "too large a multiple of its SI base units"),
+        ("m^3/h\x00", "holds a control, invisible or comment character"),
+        ("m\u200b^3/h", "holds a control, invisible or comment character"),
+        ("m^3/h # per hour", "holds a control, invisible or comment character"),
+        ("k" * 10_000, "a unit has at most 32 characters, not 10000"),
+    ],
+)
+def test_units_pint_would_mangle_are_refused(text: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        parse_unit(text)
+
+
+def test_small_powers_stay_units() -> None:
+    for text in ("m^3/h", "m**-1", "kg/m**3", "m^(3)", "1/h", "s**-2", "m ** 3 / h"):
+        parse_unit(text)
