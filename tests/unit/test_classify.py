@@ -464,3 +464,49 @@ def test_units_that_say_nothing_of_a_kind_are_no_evidence(unit: str) -> None:
 def test_gauge_and_absolute_pressures_are_pressures() -> None:
     for unit in ("bar(g)", "barg", "bara", "MPa(g)", "psig"):
         assert kinds_for_unit(unit) == {ResourceKind.STEAM, ResourceKind.GAS}, unit
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("LP Dampf", ResourceKind.STEAM),
+        ("Excess Dampf", ResourceKind.STEAM),
+        ("Spare vapeur", ResourceKind.STEAM),
+        ("Hoogovengas Lot 4711", ResourceKind.GAS),
+        ("Kylvatten PO 4711", ResourceKind.WATER),
+        ("Kondensat No. 5", ResourceKind.WATER),
+    ],
+)
+def test_a_row_mixing_languages_is_read_in_the_language_of_its_resource(
+    text: str, kind: ResourceKind
+) -> None:
+    assert classify(text).kind is kind
+
+
+def test_a_word_the_voted_language_reads_is_not_read_again_in_another() -> None:
+    # English reads "water treatment" (a source): Dutch "water" must not make it water
+    answer = classify("spent GAC from potable water treatment")
+    assert (answer.kind, answer.language) == (ResourceKind.MATERIAL, "en")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Plant 2: LP steam", ResourceKind.STEAM),
+        ("Unit 300 - cooling water return", ResourceKind.WATER),
+        ("Kraftwerk Mitte, Abwärme", ResourceKind.HEAT),
+        ("BASF Ludwigshafen: Dampf ND", ResourceKind.STEAM),
+        ("宝钢\uff1a余热蒸汽", ResourceKind.STEAM),  # a full-width colon
+        ("Paper mill, waste water", ResourceKind.WATER),
+    ],
+)
+def test_a_label_before_a_clause_break_does_not_make_a_utility_a_material(
+    text: str, kind: ResourceKind
+) -> None:
+    assert classify(text).kind is kind
+
+
+def test_a_material_after_a_label_stays_a_material_and_no_break_no_label() -> None:
+    assert classify("Sawmill North, wood chips").kind is ResourceKind.MATERIAL
+    # no clause break: "op waterbasis" describes the developer, it is no water
+    assert classify("Zwart-witontwikkelaar op waterbasis").kind is ResourceKind.MATERIAL

@@ -146,6 +146,8 @@ def test_any_text_either_parses_as_a_unit_or_is_a_clear_validation_error(text: s
         "holds a control, invisible or comment character",
         "its SI base units",  # a size out of bounds
         "is ambiguous",
+        "is arithmetic, not a unit",
+        "a unit has at most 32 characters",
     )
     assert any(reason in message for reason in reasons), message
 
