@@ -31,7 +31,7 @@ import queue
 import threading
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -73,6 +73,23 @@ class _Parsed(NamedTuple):
     rows: list[object]
     errors: list[RowError]
     sources: list[str]  # per row, where its rejection says it came from
+    places: list[str]  # per row, how its fields are named: "<topic>[2]", "<topic>.<tag>"
+
+
+@dataclass
+class _Group:
+    """One company's rows of a batch, from its messages in order."""
+
+    rows: list[object] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)
+    messages: list[_Message] = field(default_factory=list)
+
+    def locate(self, row: int, name: str) -> str:
+        """A row's field as its message names it (not as the row's place in the batch)."""
+        place = self.places[row]
+        return f"{place}.{name}" if name else place
 
 
 @dataclass
@@ -379,9 +396,7 @@ class MqttBridge:
 
     def _forward(self, batch: list[_Message]) -> None:
         """Check and publish one batch; acknowledge its messages once Kafka has them."""
-        groups: dict[str, tuple[list[object], list[RowError], list[str], list[_Message]]] = (
-            defaultdict(lambda: ([], [], [], []))
-        )
+        groups: dict[str, _Group] = defaultdict(_Group)
         session = self._session
         ignored: list[_Message] = []
         for m in batch:
@@ -393,25 +408,26 @@ class MqttBridge:
                 if is_sparkplug_topic(m.topic):  # host state, commands, births awaited
                     self.stats.sparkplug_control += 1
                 continue
-            company, rows, errors, sources = parsed
-            g_rows, g_errors, g_sources, g_msgs = groups[company]
-            offset = len(g_rows)
-            g_rows.extend(self._with_site_check(rows, errors, m.topic))
-            g_errors.extend(
-                RowError(e.row + offset, e.field, e.reason, e.forbidden, e.payload) for e in errors
+            group = groups[parsed.company]
+            offset = len(group.rows)
+            group.rows.extend(self._with_site_check(parsed.rows, parsed.errors, m.topic))
+            group.errors.extend(
+                RowError(e.row + offset, e.field, e.reason, e.forbidden, e.payload)
+                for e in parsed.errors
             )
-            g_sources.extend(sources)
-            g_msgs.append(m)
+            group.sources.extend(parsed.sources)
+            group.places.extend(parsed.places)
+            group.messages.append(m)
         pending = self._publish(groups, len(batch))
         if pending is None:
             return
-        for result, (_, _, _, msgs) in zip(pending, groups.values(), strict=True):
+        for result, group in zip(pending, groups.values(), strict=True):
             self.stats.accepted += result.submission.accepted
             self.stats.rejected += result.submission.rejected_rows
-            for m in msgs:
+            for m in group.messages:
                 if m.qos > 0:
                     self._client.ack(m.mid, m.qos)
-            metrics.MQTT_MESSAGES.labels("forwarded").inc(len(msgs))
+            metrics.MQTT_MESSAGES.labels("forwarded").inc(len(group.messages))
         metrics.MQTT_MESSAGES.labels("ignored").inc(len(ignored))
         for m in ignored:
             if m.qos > 0:
@@ -419,10 +435,7 @@ class MqttBridge:
         self.stats.ignored += sum(1 for m in ignored if not is_sparkplug_topic(m.topic))
         self.stats.messages += len(batch)
 
-    def _publish(
-        self, groups: dict[str, tuple[list[object], list[RowError], list[str], list[_Message]]],
-        messages: int,
-    ) -> list[Pending] | None:  # fmt: skip
+    def _publish(self, groups: dict[str, _Group], messages: int) -> list[Pending] | None:
         """Queue every company's records, then wait for Kafka once for all of them.
 
         A park of many small historians puts hundreds of companies in one batch: one Kafka
@@ -433,15 +446,15 @@ class MqttBridge:
         try:
             pending = [
                 self.gateway.queue(
-                    rows,
+                    group.rows,
                     company=company,
                     source="mqtt",
-                    prefix="mqtt",
-                    earlier_errors=errors,
-                    row_sources=sources,
+                    locate=group.locate,
+                    earlier_errors=group.errors,
+                    row_sources=group.sources,
                     all_or_nothing=False,
                 )
-                for company, (rows, errors, sources, _) in groups.items()
+                for company, group in groups.items()
             ]
             self.gateway.settle(pending)
         except TransientError as e:
@@ -466,7 +479,8 @@ class MqttBridge:
             if spb.ignored:
                 return None
             sources = [f"mqtt {m.topic} {label}".rstrip() for label in spb.labels]
-            return _Parsed(spb.company, spb.rows, spb.errors, sources)
+            places = [f"{m.topic}.{label}" for label in spb.labels]
+            return _Parsed(spb.company, spb.rows, spb.errors, sources, places)
         if is_umh_topic(m.topic):
             with self.gateway.registry.locked() as directory:
                 umh = parse_historian(m.topic, m.payload, directory)
@@ -474,9 +488,11 @@ class MqttBridge:
                 log.debug("mqtt.umh_schema_ignored", topic=m.topic)
                 return None
             sources = [f"mqtt {m.topic} {label}".rstrip() for label in umh.labels]
-            return _Parsed(umh.company, umh.rows, umh.errors, sources)
+            places = [f"{m.topic}.{label}" for label in umh.labels]
+            return _Parsed(umh.company, umh.rows, umh.errors, sources, places)
         company, rows, errors = parse_message(self.root, m.topic, m.payload)
-        return _Parsed(company, rows, errors, [f"mqtt {m.topic}"] * len(rows))
+        places = [f"{m.topic}[{i}]" for i in range(len(rows))]
+        return _Parsed(company, rows, errors, [f"mqtt {m.topic}"] * len(rows), places)
 
     def _command(self, topic: str, payload: bytes) -> None:
         """Send a Sparkplug command (a rebirth request: QoS 0, not retained, as specified)."""

@@ -152,9 +152,14 @@ def _within(loc: Sequence[int | str]) -> tuple[int | str, ...]:
     return tuple(loc[1:] if has_source else loc)
 
 
-def not_json(line: int, column: int) -> str:
-    """The reason given for a body that is not JSON (1-based line and column)."""
-    return f"the body is not valid JSON (at line {line}, column {column})"
+def not_json(line: int, column: int, why: str = "") -> str:
+    """The reason given for a body that is not JSON.
+
+    Line and column are 1-based; ``why`` is the parser's reason when it gives one ("no low
+    surrogate in string", "trailing comma is not allowed").
+    """
+    because = f": {why}" if why else ""
+    return f"the body is not valid JSON (at line {line}, column {column}){because}"
 
 
 def _json_position(doc: str, pos: int) -> str:

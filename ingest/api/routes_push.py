@@ -45,7 +45,7 @@ def _json_body(raw: bytes) -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as e:
-        reason = not_json(e.lineno, e.colno)
+        reason = not_json(e.lineno, e.colno, e.msg)
         raise ApiError(400, reason, [FieldError(field="(body)", reason=reason)]) from e
 
 

@@ -151,7 +151,11 @@ def test_a_bad_push_is_answered_in_plain_words(api: Api) -> None:
     top = api.client.post("/v1/readings", content=b'{"readings": [1,\n 2,, 3]}',
                           headers={**COMPANY, "Content-Type": "application/json"})  # fmt: skip
     assert top.status_code == 400
-    assert top.json()["detail"] == "the body is not valid JSON (at line 2, column 4)"
+    assert top.json()["detail"].startswith("the body is not valid JSON (at line 2, column 4): ")
+    json_body = {**COMPANY, "Content-Type": "application/json"}
+    surrogate = api.client.post("/v1/readings", content=b'{"readings": ["\\ud800"]}',
+                                headers=json_body)  # fmt: skip
+    assert surrogate.json()["detail"].endswith("): no low surrogate in string")
 
 
 def test_time_errors_and_broken_json_are_answered_in_plain_words(api: Api) -> None:

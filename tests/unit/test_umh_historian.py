@@ -429,7 +429,8 @@ def test_json_nested_deeper_than_orjson_writes_is_refused_not_retried(
         Rejection.model_validate_json(v)
         for v in _sent(kafka, bridge.gateway.settings.topics.rejected)
     ]
-    assert rejection.reason == "mqtt[0].x: unknown field"  # the rules refuse it, no failure
+    # the rules refuse it, no failure
+    assert rejection.reason == "park/refiner/refinery/flare-gas[0].x: unknown field"
     assert bridge._client.acked == [1]  # type: ignore[attr-defined]
     assert bridge.stats.kafka_failures == 0
 
@@ -446,3 +447,21 @@ def test_a_message_of_more_readings_than_a_record_holds_is_one_rejection(
     assert len(rejections) == 1
     assert "at most 10000 readings, not 10001" in rejections[0].reason
     assert _sent(kafka, bridge.gateway.settings.topics.readings) == []
+
+
+def test_a_refused_field_is_named_by_its_message_not_its_place_in_the_batch(
+    bridge: MqttBridge, kafka: FakeKafka
+) -> None:
+    now = datetime.now(UTC).isoformat()
+    batch = _messages(
+        ("park/refiner/refinery/flare-gas", [{"ts": now, "value": 1, "unit": "m^3/h"}] * 3),
+        ("park/refiner/refinery/fuel-gas", [{"ts": now, "value": 2, "unit": "m^3/h"},
+                                            {"ts": now, "value": -1, "unit": "m^3/h"}]),
+    )  # fmt: skip
+    bridge._forward_batch(batch)
+    [rejection] = [
+        Rejection.model_validate_json(v)
+        for v in _sent(kafka, bridge.gateway.settings.topics.rejected)
+    ]
+    assert rejection.reason.startswith("park/refiner/refinery/fuel-gas[1].value: ")
+    assert "cannot be negative" in rejection.reason
