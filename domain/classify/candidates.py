@@ -20,6 +20,7 @@ from functools import cache
 from operator import neg
 from typing import Final, Literal
 
+from domain.classify.language import UNIT_SYMBOLS
 from domain.classify.lexicon import LexiconTerm
 from domain.ewc import EwcEntry, catalogue
 
@@ -50,6 +51,7 @@ _OTHER_THAN: Final = re.compile(
     r"andere als|ausser|mit ausnahme|anders dan|andet end|annat an|med undantag)\W+$"
 )
 """Words before a written code that point to its non-hazardous mirror ("other than 10 02 13")."""
+_NEXT_WORD: Final = re.compile(r"\s*([a-z0-9]+)")
 _MIRROR_REF = re.compile(r"others? than (?:those|that|the wastes)? ?mentioned in ([\d ,and]+)")
 _CODE_REF = re.compile(r"\d\d \d\d \d\d")
 
@@ -122,7 +124,7 @@ def mentioned_codes(folded: str) -> dict[str, float]:
 
     ``"... (inne niż 10 02 13)"`` / ``"other than 10 02 13"`` name the non-hazardous mirror
     entry that refers to 10 02 13; a code written alone names itself. Numbers that are not
-    codes on the list are ignored.
+    codes on the list, or that a unit follows (``170504 kg``), are ignored.
     """
     ewc = catalogue()
     named: dict[str, float] = {}
@@ -130,6 +132,9 @@ def mentioned_codes(folded: str) -> dict[str, float]:
         code = "".join(found.groups())
         if code not in ewc.entries:
             continue
+        after = _NEXT_WORD.match(folded, found.end())
+        if after is not None and after.group(1) in UNIT_SYMBOLS:
+            continue  # "170504 kg": a quantity that reads like a code
         before = folded[max(0, found.start() - 40) : found.start()]
         negated = _OTHER_THAN.search(before.replace("*", " "))
         for target in _mirrors_of().get(code, ()) if negated else (code,):

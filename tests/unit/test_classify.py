@@ -20,6 +20,7 @@ from domain.classify import (
     parse_row,
     tokenise,
 )
+from domain.classify.candidates import mentioned_codes
 from domain.classify.evidence import kinds_for_unit
 from domain.errors import ClassificationError
 from domain.ewc import catalogue
@@ -510,3 +511,9 @@ def test_a_material_after_a_label_stays_a_material_and_no_break_no_label() -> No
     assert classify("Sawmill North, wood chips").kind is ResourceKind.MATERIAL
     # no clause break: "op waterbasis" describes the developer, it is no water
     assert classify("Zwart-witontwikkelaar op waterbasis").kind is ResourceKind.MATERIAL
+
+
+def test_a_quantity_that_reads_like_a_code_is_no_code() -> None:
+    assert mentioned_codes("flugasche 170504 kg") == {}
+    assert mentioned_codes("flugasche 17 05 04") == {"170504": 1.0}
+    assert mentioned_codes("ash (170504), 20 t") == {"170504": 1.0}
