@@ -346,14 +346,15 @@ class MqttBridge:
 
     def _forward_batch(self, batch: list[_Message]) -> None:
         """Forward ``batch``; never raises (the loop must outlive any one batch)."""
+        parses: dict[int, _Parsed | None] = {}
         try:
-            self._forward(batch)
+            self._forward(batch, parses)
         except TransientError as e:
             self._redeliver(batch, e)
         except Exception as e:
             log.exception("mqtt.batch_failed", messages=len(batch), error=repr(e)[:300])
             for m in batch:  # find the message at fault: the others go on
-                self._forward_alone(m)
+                self._forward_alone(m, parses)
 
     def _redeliver(self, batch: list[_Message], e: Exception) -> None:
         """Kafka is away: nothing of ``batch`` is acknowledged, the broker delivers it again."""
@@ -362,16 +363,18 @@ class MqttBridge:
         log.error("mqtt.forward_failed", error=repr(e)[:300])
         self._drop_session()
 
-    def _forward_alone(self, m: _Message) -> None:
+    def _forward_alone(self, m: _Message, parses: dict[int, _Parsed | None]) -> None:
         """Forward one message of a batch that failed; one that fails alone is refused.
 
         A message that makes the bridge fail for a reason other than Kafka (a bug, an input
         nobody foresaw) would otherwise come back forever and hold up every tenant's messages
         behind it: it goes to the rejected topic (``internal error``) and is acknowledged.
         Readings of the batch already published are published again: readings are idempotent.
+        A message read in the first pass is not read again (``parses``): reading a Sparkplug
+        message moves its node's session (a death ends it), so a second reading would differ.
         """
         try:
-            self._forward([m])
+            self._forward([m], parses)
             return
         except TransientError as e:
             self._redeliver([m], e)
@@ -394,15 +397,25 @@ class MqttBridge:
         if m.qos > 0:
             self._client.ack(m.mid, m.qos)
 
-    def _forward(self, batch: list[_Message]) -> None:
-        """Check and publish one batch; acknowledge its messages once Kafka has them."""
+    def _forward(
+        self, batch: list[_Message], parses: dict[int, _Parsed | None] | None = None
+    ) -> None:
+        """Check and publish one batch; acknowledge its messages once Kafka has them.
+
+        ``parses`` keeps each message's reading (by the message's identity) for a second
+        pass over the same messages; a message found there is not read again.
+        """
+        memo: dict[int, _Parsed | None] = {} if parses is None else parses
         groups: dict[str, _Group] = defaultdict(_Group)
         session = self._session
         ignored: list[_Message] = []
         for m in batch:
             if m.session != session:  # from a dropped connection: the broker sends it again
                 continue
-            parsed = self._parse(m)
+            if id(m) in memo:
+                parsed = memo[id(m)]
+            else:
+                parsed = memo[id(m)] = self._read(m)
             if parsed is None:
                 ignored.append(m)
                 if is_sparkplug_topic(m.topic):  # host state, commands, births awaited
@@ -410,7 +423,7 @@ class MqttBridge:
                 continue
             group = groups[parsed.company]
             offset = len(group.rows)
-            group.rows.extend(self._with_site_check(parsed.rows, parsed.errors, m.topic))
+            group.rows.extend(parsed.rows)
             group.errors.extend(
                 RowError(e.row + offset, e.field, e.reason, e.forbidden, e.payload)
                 for e in parsed.errors
@@ -464,6 +477,14 @@ class MqttBridge:
             self._drop_session()
             return None
         return pending
+
+    def _read(self, m: _Message) -> _Parsed | None:
+        """:meth:`_parse`, with the topic's site checked (rows and errors as they go on)."""
+        parsed = self._parse(m)
+        if parsed is None:
+            return None
+        rows = self._with_site_check(parsed.rows, parsed.errors, m.topic)
+        return parsed._replace(rows=rows)
 
     def _parse(self, m: _Message) -> _Parsed | None:
         """A message's tenant, rows, errors and row sources; ``None``: not readings (ignored).

@@ -199,6 +199,10 @@ class SparkplugHost:
             return out
         else:
             self._check_seq(node, message, now)
+        if kind == "DDATA" and device not in node.meters:  # a device this host never saw born
+            out.ignored = True
+            out.commands.extend(self._rebirth(key, now))
+            return out
         if kind == "DDEATH":
             gone = {device: node.meters.pop(device, {})}
             self._stale(out, directory, topic, node_id, gone)

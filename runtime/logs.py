@@ -71,11 +71,14 @@ def configure_logging(*, level: str | None = None, json: bool | None = None) -> 
             colors=False, exception_formatter=structlog.dev.plain_traceback
         )
     )
+    # JSON: the traceback as a string field "exception" (no locals either)
+    tracebacks = [structlog.processors.format_exc_info] if as_json else []
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            *tracebacks,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),

@@ -61,6 +61,7 @@ MULTIPLIERS: Final = {"千": ("qian", 1e3), "万": ("wan", 1e4), "百万": ("bai
 _CHINESE_UNITS: Final = {
     # energy as coal or oil equivalent (GB/T 2589-2020: 1 kgce = 29.3076 MJ; IEA: 1 toe = 41.868 GJ)
     "吨标准煤": "tce", "吨标煤": "tce", "标准煤": "tce", "标煤": "tce", "吨油当量": "toe",
+    "千克标准煤": "kgce", "公斤标准煤": "kgce", "千克标煤": "kgce", "公斤标煤": "kgce",
     # mass; 蒸吨 is a tonne of steam (a boiler's rating in t/h)
     "蒸吨": "t", "吨": "t", "千克": "kg", "公斤": "kg", "克": "g",
     # volume; 方 is the trade's m3, 标方 a normal cubic metre (0 degC, 101.325 kPa)
@@ -121,7 +122,7 @@ _TRADE: Final = tuple(
         ("gph|GPH", "gallon/h"),
         ("MGD|mgd", "megagallon/d"),
         ("MLD|mld", "megaliter/d"),
-        (r"([kMGT]?W)(?:th|t|el|e)", r"\1"),
+        (r"([kMGT]W)(?:th|t|el|e)", r"\1"),  # not a bare Wt: "Wt%" is a weight percent
         # gauge and absolute pressures: read as the pressure unit (the kind's evidence; no
         # stream or need has a pressure unit, so no figure is converted across the two)
         (r"(bar|BAR|[kM]Pa|psi)(?:g|a|\((?:g|a)\))", r"\1"),
@@ -129,7 +130,7 @@ _TRADE: Final = tuple(
     )
 )
 """Trade abbreviations, each a whole word, and what pint reads for it."""
-_POWER_QUALIFIER: Final = re.compile(r"(?<![A-Za-z_])([kMGT]?W)(?:_|\()(?:th|t|el|e)\)?")
+_POWER_QUALIFIER: Final = re.compile(r"(?<![A-Za-z_])([kMGT]W)(?:_|\()(?:th|t|el|e)\)?")
 """``MW_th``, ``MW(th)``, ``kW(e)``: the qualifier of a power unit."""
 _PER_PERIOD: Final = (
     (re.compile(r"/(\s*)(?:y|a|annum)(?![A-Za-z0-9_])"), r"/\1yr"),
@@ -146,12 +147,12 @@ _KILOTONNE: Final = re.compile(r"(?<![A-Za-z_])kt(?![A-Za-z0-9_])")
 
 _AMBIGUOUS: Final = (
     (
-        re.compile(_WORD.format("tons?|Tons?|TONS?")),
+        re.compile(_WORD.format("(?:k|K|M|G|kilo|mega|giga)?(?:tons?|Tons?|TONS?)")),
         "is ambiguous (a metric tonne, a US short ton or a UK long ton): write 't' or 'tonne' "
         "for the metric tonne, 'short_ton' or 'long_ton' for the others",
     ),
     (
-        re.compile(r"(?<![A-Za-z_])M(?:scf|SCF)"),
+        re.compile(r"(?<![A-Za-z_])[Mm](?:scf|SCF)"),
         "is ambiguous (the gas trade's thousand scf, or SI's million): write 'kscf' for a "
         "thousand, 'MMscf' for a million",
     ),

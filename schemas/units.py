@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import unicodedata
 from functools import lru_cache
 from typing import Annotated, Final
 
@@ -67,6 +68,7 @@ UREG.define("million_british_thermal_units = 1e6 * british_thermal_unit = MMBtu"
 # IEA: 1 toe = 41.868 GJ)
 UREG.define("tonne_of_coal_equivalent = 29.3076 * gigajoule = tce")
 UREG.define("tonne_of_oil_equivalent = 41.868 * gigajoule = toe")
+UREG.define("kilogram_of_coal_equivalent = 29.3076 * megajoule = kgce")
 for _name, _factor in MULTIPLIERS.values():  # the units Chinese multipliers scale: wan_t...
     for _key, _unit in SCALED_BASES.items():
         UREG.define(f"{_name}_{_key} = {_factor!r} * {_unit}")
@@ -125,11 +127,15 @@ def parse_unit(text: str) -> pint.Unit:
     """
     if len(text) > UNIT_MAX_CHARS:  # before anything else: the parsers' cost grows with it
         raise ValueError(f"a unit has at most {UNIT_MAX_CHARS} characters, not {len(text)}")
-    if _INVISIBLE.search(text):
+    if _invisible(text):
         raise ValueError(
             f"{text!r} holds a control, invisible or comment character; a unit is visible text"
         )
     normalised = normalise_unit(text)
+    if _invisible(normalised):  # a full-width number sign is a "#" once normalised
+        raise ValueError(
+            f"{text!r} holds a control, invisible or comment character; a unit is visible text"
+        )
     refused = ambiguity(normalised)
     if refused is not None:
         raise AmbiguousUnitError(refused)
@@ -170,8 +176,8 @@ m^3/s) or make pint raise ``OverflowError`` (``(Ym)**13/m**10/h``)."""
 
 _ARITHMETIC: Final = re.compile(
     r"\d{3,}"  # a number of three digits or more
-    r"|\d\s*\)?\s*(?:\*\*|\^)"  # a power of a number (10**3, 9**9**9)
-    r"|(?:\*\*|\^)\s*[-+(]*\d+(?:\.\d*)?\s*\)?\s*(?:\*\*|\^)"  # a power of a power
+    r"|[\d.][\s)]*(?:\*\*|\^)"  # a power of a number (10**3, 9**9**9, ((9))**9)
+    r"|(?:\*\*|\^)[\s(+-]*\d+(?:\.\d*)?[\s)]*(?:\*\*|\^)"  # a power of a power
 )
 """Numbers pint would compute rather than read: its parser evaluates ``9**9**9`` as a Python
 integer and never returns. A unit's only numbers are small powers (``m^3``, ``m**-1``)."""
@@ -181,6 +187,20 @@ _INVISIBLE: Final = re.compile(
 )
 """Control characters, zero-width and direction marks, and ``#`` (pint's comment sign): pint
 ignores them, so ``"m^3/h\\x00"`` would parse and travel on to a database that refuses NUL."""
+
+
+_INVISIBLE_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Mn", "Me"})
+"""Unicode categories no unit has: controls, format characters (soft hyphen, direction
+isolates), surrogates, private and unassigned code points, line separators, combining marks."""
+
+
+def _invisible(text: str) -> bool:
+    """Whether ``text`` holds a character pint would ignore or a reader could not see."""
+    if _INVISIBLE.search(text):
+        return True
+    return not text.isascii() and any(
+        unicodedata.category(c) in _INVISIBLE_CATEGORIES for c in text
+    )
 
 
 def _check_unit(text: str) -> str:

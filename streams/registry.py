@@ -186,8 +186,8 @@ class RegistryView:
             self._unwait_need(need_id)
             try:
                 self.matcher.add_need(need)
-            except SymbiosisError as e:
-                refused.append(Refused(str(e), need.model_dump_json().encode(), need_id))
+            except Exception as e:  # noqa: BLE001 - refused under its own id, the others go on
+                refused.append(Refused(_why(e, need_id), need.model_dump_json().encode(), need_id))
                 continue
             exchanges.update(self._exchanges_on.get(("need", need_id), {}))
         for exchange_id in exchanges:
@@ -204,8 +204,17 @@ class RegistryView:
             try:
                 self.matcher.add_exchange(x)
                 self.book.set_exchange(x)
-            except SymbiosisError as e:
+            except Exception as e:  # noqa: BLE001 - refused under its own id, the others go on
                 self.matcher.remove_exchange(exchange_id)
                 self.book.remove_exchange(exchange_id)
-                refused.append(Refused(str(e), x.model_dump_json().encode(), exchange_id))
+                reason = _why(e, exchange_id)
+                refused.append(Refused(reason, x.model_dump_json().encode(), exchange_id))
         return refused
+
+
+def _why(e: Exception, item_id: str) -> str:
+    """A refusal's reason: the rule broken, or an internal error (logged with its traceback)."""
+    if isinstance(e, SymbiosisError):
+        return str(e)
+    log.error("streams.registry_item_failed", item=item_id, exc_info=e)
+    return f"internal error: {e!r}"

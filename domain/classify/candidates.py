@@ -52,6 +52,9 @@ _OTHER_THAN: Final = re.compile(
 )
 """Words before a written code that point to its non-hazardous mirror ("other than 10 02 13")."""
 _NEXT_WORD: Final = re.compile(r"\s*([a-z0-9]+)")
+_QUANTITY_UNITS: Final = UNIT_SYMBOLS - {"a", "y", "d", "s", "c", "f", "ar", "mon", "min"}
+"""Units that make a six-digit number a quantity; not the one-letter words that are also
+prepositions ("CER 19 12 12 a recupero", "17 05 04 à valoriser")."""
 _MIRROR_REF = re.compile(r"others? than (?:those|that|the wastes)? ?mentioned in ([\d ,and]+)")
 _CODE_REF = re.compile(r"\d\d \d\d \d\d")
 
@@ -133,7 +136,7 @@ def mentioned_codes(folded: str) -> dict[str, float]:
         if code not in ewc.entries:
             continue
         after = _NEXT_WORD.match(folded, found.end())
-        if after is not None and after.group(1) in UNIT_SYMBOLS:
+        if found.group().isdigit() and after is not None and after.group(1) in _QUANTITY_UNITS:
             continue  # "170504 kg": a quantity that reads like a code
         before = folded[max(0, found.start() - 40) : found.start()]
         negated = _OTHER_THAN.search(before.replace("*", " "))

@@ -54,6 +54,7 @@ from domain.classify.lexicon import LexiconTerm, lexicon
 from domain.classify.references import reference_index, similarity_tokens
 from domain.classify.text import (
     LANGUAGES,
+    SPELLED_OUT_LANGUAGES,
     fold,
     has_han,
     segment_han,
@@ -182,18 +183,15 @@ def word_tokens(lang: str, word: str) -> tuple[str, ...]:
     index = reference_index(lang)
     if token in index.vocabulary or not word.isalpha() or len(word) < _MIN_FUZZY_LENGTH:
         return (token,)
-    ascii_spelled = spelled_out(word)
-    if ascii_spelled is not None:  # "Abwaerme" is how ASCII writes Abwärme, "Aanga" Ånga
-        if stem(lang, ascii_spelled) in index.vocabulary:
-            return (stem(lang, ascii_spelled),)
-        if lang in COMPOUNDING and len(ascii_spelled) <= _LONGEST_COMPOUND:
-            parts = _compound(lang, ascii_spelled, index.vocabulary)
-            if parts:
-                return parts
+    ascii_spelled = spelled_out(word) if lang in SPELLED_OUT_LANGUAGES else None
+    if ascii_spelled is not None and stem(lang, ascii_spelled) in index.vocabulary:
+        return (stem(lang, ascii_spelled),)  # "Abwaerme" is how ASCII writes Abwärme
     if len(word) > _LONGEST_COMPOUND:
         return (token,)  # no compound nor misspelling of a known word: not worth a split
     if lang in COMPOUNDING:
         parts = _compound(lang, word, index.vocabulary)
+        if not parts and ascii_spelled is not None:  # "Laagtrycksaanga": Lågtrycksånga
+            parts = _compound(lang, ascii_spelled, index.vocabulary)
         if parts:
             return parts
     if languages_of(word):
@@ -331,6 +329,12 @@ def _main_clause(
     return range(start, end)
 
 
+def _colon_break(folded: str) -> bool:
+    """Whether the first clause break of a folded text is a colon."""
+    found = _CLAUSE_BREAK.search(folded)
+    return found is not None and found.group() in (":", "\uff1a")
+
+
 def _words_before_break(folded: str, folded_words: tuple[str, ...]) -> int:
     """How many words come before the first clause break (all of them without one)."""
     found = _CLAUSE_BREAK.search(folded)
@@ -351,6 +355,7 @@ def _decide_kind(
     allowed: frozenset[ResourceKind],
     recognised: float,
     limit: int,
+    colon: bool = False,
 ) -> _Kind:
     """Long because: the head rule, the material default and the unit evidence meet here."""
     content = _content(lang, folded_words)
@@ -377,7 +382,9 @@ def _decide_kind(
                 head = None  # "boues ... eau": an unmatched noun leads the phrase
     elif not main_content:
         head = resource[-1] if resource else None
-    else:  # a label before a clause break ("Plant 2: LP steam", "Kraftwerk Mitte, Abwärme")
+    elif colon or any(w[0].isdigit() for w in folded_words[:limit]):
+        # a label before the break ("Plant 2: LP steam", "Unit 300 - cooling water"): what
+        # follows says what it is ("Biochar - heat treated" has no label: a material)
         head = next((m for m in resource if m.first >= max(main.stop, limit)
                      and m.term.kind in _UTILITY_KINDS), None)  # fmt: skip
     if head is not None and head.term.kind == "none":
@@ -578,6 +585,7 @@ def _answer(text: str, unit: str | None, top: int) -> Classification | str:
         letters=letter_hints(text),
         allowed=allowed,
         limit=_words_before_break(folded, folded_words),
+        colon=_colon_break(folded),
         mentioned=tuple(mentioned_codes(folded).items()) if figures else (),
         top=top,
     )
@@ -599,6 +607,7 @@ class _TextShape(NamedTuple):
         letters: the letters in the text that hint at a language (:func:`letter_hints`).
         allowed: the kinds the unit and the figures in the text allow.
         limit: how many words come before the first clause break.
+        colon: whether that break is a colon (``Plant 2: LP steam``: a label before it).
         mentioned: the codes the text writes out, as :func:`mentioned_codes` gives them.
         top: the most candidates asked for.
     """
@@ -606,6 +615,7 @@ class _TextShape(NamedTuple):
     letters: frozenset[str]
     allowed: frozenset[ResourceKind]
     limit: int
+    colon: bool
     mentioned: tuple[tuple[str, float], ...]
     top: int
 
@@ -724,7 +734,7 @@ def _classify(text: str, folded_words: tuple[str, ...], shape: _TextShape) -> Cl
     lang, matches = _reading(text, folded_words)
     allowed, limit = shape.allowed, shape.limit
     recognised = _recognised(lang, folded_words, matches)
-    decided = _decide_kind(lang, folded_words, matches, allowed, recognised, limit)
+    decided = _decide_kind(lang, folded_words, matches, allowed, recognised, limit, shape.colon)
     hazardous_hint = any(m.term.kind == "hazard" for m in matches) and not any(
         m.term.kind == "safe" for m in matches
     )

@@ -38,7 +38,7 @@ PRESSURE: Final = frozenset({_STEAM, _GAS})
 TEMPERATURE: Final = frozenset({_HEAT, _STEAM, _WATER})
 
 _NORMAL_VOLUME_UNIT = re.compile(r"^(?:k|m|mm)?(?:nm3|nm\^3|sm3|scm|scf|mscf|mmscf|ncm)\b")
-_REFERENCE_VOLUME: Final = re.compile(r"normal_cubic_meter|standard_cubic|wan_Nm3|yi_Nm3|MMscf")
+_REFERENCE_VOLUME: Final = re.compile(r"normal_cubic_meter|standard_cubic|_Nm3|MMscf")
 """A parsed unit whose volume is a gas's (at reference conditions), whatever its spelling."""
 _MECHANICAL: Final = frozenset({"[length]", "[mass]", "[time]", "[temperature]"})
 """The dimensions of the units that say something about a kind."""

@@ -18,7 +18,7 @@ from typing import Final
 
 from domain.classify.grammar import COMPOUNDING, FILLERS, FUNCTION_WORDS, PREPOSITIONS
 from domain.classify.references import reference_index
-from domain.classify.text import LANGUAGES, has_han, spelled_out
+from domain.classify.text import LANGUAGES, SPELLED_OUT_LANGUAGES, has_han, spelled_out
 
 _MIN_PART: Final = 4
 _LETTER_HINTS: Final[Mapping[str, tuple[str, ...]]] = {
@@ -62,8 +62,8 @@ def languages_of(word: str) -> frozenset[str]:
         return hit
     ascii_spelled = spelled_out(word)  # "abwaerme": Abwärme as ASCII writes it
     if ascii_spelled is not None:
-        hit = known.get(ascii_spelled)
-        if hit is not None:
+        hit = known.get(ascii_spelled, frozenset()) & SPELLED_OUT_LANGUAGES
+        if hit:
             return hit
     if word.isalpha() and len(word) >= 2 * _MIN_PART - 1:
         for cut in range(3, len(word) - _MIN_PART + 1):

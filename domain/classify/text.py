@@ -120,12 +120,18 @@ def words(folded: str) -> list[str]:
 _SPELLED_OUT: Final = re.compile("ae|oe|ue|aa")
 
 
+SPELLED_OUT_LANGUAGES: Final = frozenset({"de", "da", "sv"})
+"""The languages whose letters ASCII spells out: German ä ö ü, Danish æ ø å, Swedish ä ö å
+(in Dutch, ``oe`` and ``aa`` are letters of their own: *zaagstof*, *koelwater*)."""
+
+
 def spelled_out(word: str) -> str | None:
     """A folded word with its spelled-out letters folded as the letters are, or ``None``.
 
     ASCII-only systems write ``ä`` ``ö`` ``ü`` as ``ae`` ``oe`` ``ue`` and ``å`` as ``aa``
     (``Abwaerme``, ``Altoel``, ``Roeggas``, ``Aanga``), which :func:`fold` would have turned
-    into ``a`` ``o`` ``u`` ``a``; callers try this form only for a word no language knows.
+    into ``a`` ``o`` ``u`` ``a``; callers try this form only for a word no language knows, in
+    :data:`SPELLED_OUT_LANGUAGES`.
     """
     if _SPELLED_OUT.search(word) is None:
         return None

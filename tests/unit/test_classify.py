@@ -495,16 +495,28 @@ def test_a_word_the_voted_language_reads_is_not_read_again_in_another() -> None:
     [
         ("Plant 2: LP steam", ResourceKind.STEAM),
         ("Unit 300 - cooling water return", ResourceKind.WATER),
-        ("Kraftwerk Mitte, Abwärme", ResourceKind.HEAT),
         ("BASF Ludwigshafen: Dampf ND", ResourceKind.STEAM),
         ("宝钢\uff1a余热蒸汽", ResourceKind.STEAM),  # a full-width colon
-        ("Paper mill, waste water", ResourceKind.WATER),
     ],
 )
 def test_a_label_before_a_clause_break_does_not_make_a_utility_a_material(
     text: str, kind: ResourceKind
 ) -> None:
     assert classify(text).kind is kind
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Biochar - heat treated",  # no colon, no figure before the break: not a label
+        "Perlite, heat expanded",
+        "Zeolite (steam regenerated)",
+        "Biochar, water content 20%",
+        "Flugasche Steinkohle, befeuchtet 15% H2O",
+    ],
+)
+def test_a_utility_word_in_a_detail_does_not_make_a_material_a_utility(text: str) -> None:
+    assert classify(text).kind is ResourceKind.MATERIAL
 
 
 def test_a_material_after_a_label_stays_a_material_and_no_break_no_label() -> None:
@@ -517,3 +529,15 @@ def test_a_quantity_that_reads_like_a_code_is_no_code() -> None:
     assert mentioned_codes("flugasche 170504 kg") == {}
     assert mentioned_codes("flugasche 17 05 04") == {"170504": 1.0}
     assert mentioned_codes("ash (170504), 20 t") == {"170504": 1.0}
+
+
+def test_a_code_before_a_preposition_stays_a_code() -> None:
+    assert mentioned_codes("materiale misto cer 19 12 12 a recupero") == {"191212": 1.0}
+    assert mentioned_codes("terres 17 05 04 a valoriser") == {"170504": 1.0}
+    assert mentioned_codes("flugasche 17 05 04 kg") == {"170504": 1.0}  # spaced: a code
+
+
+@pytest.mark.parametrize("text", ["Zaagstof", "Voedingsresten", "Koelvloeistof"])
+def test_dutch_oe_and_aa_are_letters_not_spelled_out_umlauts(text: str) -> None:
+    answer = classify(text)
+    assert (answer.kind, answer.kind_confidence) == (ResourceKind.MATERIAL, 0.95)

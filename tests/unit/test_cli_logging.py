@@ -73,9 +73,13 @@ def test_logs_go_to_the_stderr_of_the_moment(capsys: pytest.CaptureFixture[str])
     assert "after the command" in capsys.readouterr().err
 
 
-def test_a_logged_exception_shows_no_local_variables(capsys: pytest.CaptureFixture[str]) -> None:
-    """Locals hold tokens, passwords and tenants' payloads: they never reach the log."""
-    configure_logging()
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_logged_exception_shows_no_local_variables(
+    capsys: pytest.CaptureFixture[str], as_json: bool
+) -> None:
+    """Locals hold tokens, passwords and tenants' payloads: they never reach the log; the
+    traceback does, in either format."""
+    configure_logging(json=as_json)
     log = structlog.get_logger("test")
 
     def fails() -> None:
@@ -87,5 +91,8 @@ def test_a_logged_exception_shows_no_local_variables(capsys: pytest.CaptureFixtu
     except RuntimeError:
         log.exception("it.failed")
     err = capsys.readouterr().err
+    if as_json:
+        err = json.loads(err.strip().splitlines()[-1])["exception"]
     assert "RuntimeError: failed after 15 characters" in err  # the traceback is there
+    assert "in fails" in err
     assert "sk-not-for-logs" not in err

@@ -152,3 +152,20 @@ def test_a_unit_too_large_for_pint_is_refused_by_the_record_schema() -> None:
     bad["streams"][0]["unit"] = "(Ym)**13/m**10/h"  # pint overflows converting it
     [refused] = v.apply(T.sites, b"plant", orjson.dumps(bad))
     assert "too large a multiple of its SI base units" in refused.reason
+
+
+def test_an_exchange_the_view_fails_on_is_refused_under_its_own_id(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    v = view()
+    send(v, T.sites, "farm", FARM)
+    send(v, T.sites, "plant", SITE)
+    send(v, T.needs, "n1", need("n1"))
+
+    def set_exchange(x: Exchange) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(v.book, "set_exchange", set_exchange)
+    x = Exchange(id="x1", stream="heat", need="n1", quantity=2, unit="MW")
+    [refused] = send(v, T.exchanges, "x1", x)
+    assert (refused.item_id, refused.reason) == ("x1", "internal error: RuntimeError('a bug')")
+    assert "x1" not in v.matcher._exchanges  # nothing half-applied
+    assert v.book.committed("heat", datetime.now(UTC)) == 0

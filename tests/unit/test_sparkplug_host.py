@@ -349,3 +349,46 @@ def test_the_bridge_forwards_sparkplug_readings_and_sends_rebirths(bridge: Any) 
         "company 'refiner'"
     ]
     assert "elsewhere" not in str(b.sparkplug._nodes) + str(b.sparkplug._rebirth_sent)
+
+
+def test_a_death_in_a_batch_that_failed_still_stops_the_meters(
+    bridge: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second pass over a failed batch reuses each message's first reading: a death ends
+    the node's session, so reading it again would find no session and drop the death."""
+    b, kafka = bridge
+    b._forward_batch([_Message(NODE.format(kind="NBIRTH"), BIRTH.encode(include_dtypes=True),
+                               1, 0, 0)])  # fmt: skip
+    kafka.sent.clear()
+    parse = b._parse
+
+    def failing(m: _Message) -> Any:
+        if m.topic == "park/refiner/refinery/boom":
+            raise RuntimeError("a bug")
+        return parse(m)
+
+    monkeypatch.setattr(b, "_parse", failing)
+    death = spb.NDeath(timestamp=now_ms(), bd_seq_metric=BD_SEQ)
+    b._forward_batch([_Message(NODE.format(kind="NDEATH"), death.encode(), 2, 0, 0),
+                      _Message("park/refiner/refinery/boom", b"{}", 3, 1, 0)])  # fmt: skip
+    topics = b.gateway.settings.topics
+    bad = sorted(
+        r.meter
+        for t, _, v in kafka.sent
+        if t == topics.readings
+        for batch in ReadingsRecord.model_validate_json(v).batches
+        for r in batch.readings
+        if r.quality == "bad"
+    )
+    assert bad == ["flare-gas", "fuel-gas"]
+
+
+def test_data_of_a_device_never_born_asks_for_a_rebirth_and_keeps_no_state(host: Any) -> None:
+    h, _ = host
+    born(h)
+    for i in range(3):
+        out = h.handle(f"spBv1.0/refiner/DDATA/refinery/unborn-{i}",
+                       data(i + 1, metric("steam", 1.0)), directory())  # fmt: skip
+        assert out.ignored
+        assert [t for t, _ in out.commands] == (["spBv1.0/refiner/NCMD/refinery"] if i == 0 else [])
+    assert set(h._nodes["refiner", "refinery"].meters) == {None}

@@ -17,7 +17,7 @@ from schemas.common import ResourceKind
 from schemas.readings import Reading
 from schemas.registry import Stream
 from schemas.unit_spellings import normalise_unit
-from schemas.units import COMMON_UNITS, UREG, parse_unit
+from schemas.units import COMMON_UNITS, UREG, AmbiguousUnitError, parse_unit
 
 
 def _in(text: str, unit: str) -> float:
@@ -172,3 +172,34 @@ def test_units_pint_would_mangle_are_refused(text: str, reason: str) -> None:
 def test_small_powers_stay_units() -> None:
     for text in ("m^3/h", "m**-1", "kg/m**3", "m^(3)", "1/h", "s**-2", "m ** 3 / h"):
         parse_unit(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["kton", "Mton/yr", "ktons", "kilotons", "megaton", "mscf", "MSCF/d"]
+)
+def test_prefixed_tons_and_thousand_scf_are_ambiguous_too(text: str) -> None:
+    with pytest.raises(AmbiguousUnitError):
+        parse_unit(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "GJ\uff03/h",  # a full-width number sign: "#" once normalised (pint's comment)
+        "m\u00ad3/h",  # a soft hyphen
+        "m3/h\u2066",  # a direction isolate
+        "t\u034f/h",  # a combining grapheme joiner
+        "t/h\u2028",  # a line separator
+    ],
+)
+def test_characters_no_reader_sees_are_refused_whatever_their_code_point(text: str) -> None:
+    with pytest.raises(ValueError, match="control, invisible or comment character"):
+        parse_unit(text)
+
+
+def test_a_weight_percent_is_no_watt_and_a_kgce_is_coal_equivalent() -> None:
+    with pytest.raises(ValueError, match="not a unit pint understands"):
+        parse_unit("Wt%")
+    assert _in("千克标准煤", "MJ") == pytest.approx(29.3076)
+    assert _in("公斤标煤/吨", "MJ/t") == pytest.approx(29.3076)
+    assert kinds_for_unit("千标方/小时") == {ResourceKind.GAS}
