@@ -62,6 +62,7 @@ to another site, keeping its record) makes :meth:`Matcher.quantities` answer thr
 
 from __future__ import annotations
 
+import contextlib
 import math
 from array import array
 from bisect import bisect_left, bisect_right
@@ -544,15 +545,37 @@ class Matcher:
     def add_need(self, need: Need) -> None:
         """Open a need, or replace the one with the same id (keeping its exchanges).
 
+        All or nothing: a replacement refused (an exchange committed to the need does not
+        convert to its new unit) leaves the need as it was.
+
         Raises:
             UnknownReferenceError: the need's site is unknown.
-            UnitError: the need's unit cannot be expressed in its kind's canonical unit.
+            UnitError: the need's unit cannot be expressed in its kind's canonical unit, or
+                an exchange committed to it in its new unit.
         """
         site = self._sites.get(need.site)
         if site is None:
             raise UnknownReferenceError(f"need {need.id!r} names unknown site {need.site!r}")
         _check_need(need)
         old = self._needs.get(need.id)
+        try:
+            self._put_need(need, site, old)
+        except BaseException:
+            if old is not None and old is not need:  # a refused replacement: the old stays
+                self._put_need(old, self._sites[old.site], need)
+            elif old is None:  # a refused new need leaves nothing behind
+                self._drop_new_need(need)
+            raise
+
+    def _drop_new_need(self, need: Need) -> None:
+        self._needs.pop(need.id, None)
+        self._needs_by_site.get(need.site, set()).discard(need.id)
+        self._rules.pop(need.id, None)
+        with contextlib.suppress(KeyError):
+            self._index.remove(need.id)
+
+    def _put_need(self, need: Need, site: Site, old: Need | None) -> None:
+        """:meth:`add_need` once checked; raises if a committed exchange does not convert."""
         if old is not None:
             self._needs_by_site[old.site].discard(need.id)
             self._forget_incomparable(need=need.id)

@@ -412,13 +412,11 @@ class MqttBridge:
         for m in batch:
             if m.session != session:  # from a dropped connection: the broker sends it again
                 continue
-            if id(m) in memo:
-                parsed = memo[id(m)]
-            else:
-                parsed = memo[id(m)] = self._read(m)
+            read_now = id(m) not in memo
+            parsed = memo[id(m)] = self._read(m) if read_now else memo[id(m)]
             if parsed is None:
                 ignored.append(m)
-                if is_sparkplug_topic(m.topic):  # host state, commands, births awaited
+                if read_now and is_sparkplug_topic(m.topic):  # state, commands, births awaited
                     self.stats.sparkplug_control += 1
                 continue
             group = groups[parsed.company]

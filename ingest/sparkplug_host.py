@@ -174,7 +174,7 @@ class SparkplugHost:
         node = self._nodes.get(key)
         if (
             kind == "DBIRTH" and node is not None and device not in node.meters
-            and len(node.meters) - (None in node.meters) >= MAX_DEVICES_PER_NODE
+            and _devices(node) >= MAX_DEVICES_PER_NODE
         ):  # fmt: skip
             reason = f"an edge node has at most {MAX_DEVICES_PER_NODE} devices born at once"
             return out.refuse(topic, reason, _text(payload))
@@ -201,7 +201,8 @@ class SparkplugHost:
             self._check_seq(node, message, now)
         if kind == "DDATA" and device not in node.meters:  # a device this host never saw born
             out.ignored = True
-            out.commands.extend(self._rebirth(key, now))
+            if _devices(node) < MAX_DEVICES_PER_NODE:  # else its birth would be refused again
+                out.commands.extend(self._rebirth(key, now))
             return out
         if kind == "DDEATH":
             gone = {device: node.meters.pop(device, {})}
@@ -300,6 +301,11 @@ class SparkplugHost:
                                  "quality": "bad", "_site": site})  # fmt: skip
         if not out.rows:
             out.ignored = True
+
+
+def _devices(node: _Node) -> int:
+    """How many devices of a node are born (its own metrics are not a device's)."""
+    return len(node.meters) - (None in node.meters)
 
 
 def _acceptable(value: float, *, allows_negative: bool) -> bool:

@@ -122,7 +122,7 @@ _TRADE: Final = tuple(
         ("gph|GPH", "gallon/h"),
         ("MGD|mgd", "megagallon/d"),
         ("MLD|mld", "megaliter/d"),
-        (r"([kMGT]W)(?:th|t|el|e)", r"\1"),  # not a bare Wt: "Wt%" is a weight percent
+        (r"([kMGT]Wh?)(?:th|t|el|e)", r"\1"),  # not a bare Wt: "Wt%" is a weight percent
         # gauge and absolute pressures: read as the pressure unit (the kind's evidence; no
         # stream or need has a pressure unit, so no figure is converted across the two)
         (r"(bar|BAR|[kM]Pa|psi)(?:g|a|\((?:g|a)\))", r"\1"),
@@ -130,7 +130,7 @@ _TRADE: Final = tuple(
     )
 )
 """Trade abbreviations, each a whole word, and what pint reads for it."""
-_POWER_QUALIFIER: Final = re.compile(r"(?<![A-Za-z_])([kMGT]W)(?:_|\()(?:th|t|el|e)\)?")
+_POWER_QUALIFIER: Final = re.compile(r"(?<![A-Za-z_])([kMGT]Wh?)(?:_|\()(?:th|t|el|e)\)?")
 """``MW_th``, ``MW(th)``, ``kW(e)``: the qualifier of a power unit."""
 _PER_PERIOD: Final = (
     (re.compile(r"/(\s*)(?:y|a|annum)(?![A-Za-z0-9_])"), r"/\1yr"),
@@ -147,7 +147,7 @@ _KILOTONNE: Final = re.compile(r"(?<![A-Za-z_])kt(?![A-Za-z0-9_])")
 
 _AMBIGUOUS: Final = (
     (
-        re.compile(_WORD.format("(?:k|K|M|G|kilo|mega|giga)?(?:tons?|Tons?|TONS?)")),
+        re.compile(_WORD.format("(?:k|K|m|M|G|T|h|kilo|mega|giga)?(?:tons?|Tons?|TONS?)")),
         "is ambiguous (a metric tonne, a US short ton or a UK long ton): write 't' or 'tonne' "
         "for the metric tonne, 'short_ton' or 'long_ton' for the others",
     ),

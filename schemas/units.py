@@ -17,11 +17,14 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import tokenize
 import unicodedata
 from functools import lru_cache
 from typing import Annotated, Final
 
 import pint
+from pint.pint_eval import tokenizer
+from pint.util import string_preprocessor
 from pydantic import AfterValidator, Field, StringConstraints
 
 from schemas.unit_spellings import (
@@ -139,9 +142,10 @@ def parse_unit(text: str) -> pint.Unit:
     refused = ambiguity(normalised)
     if refused is not None:
         raise AmbiguousUnitError(refused)
-    if _ARITHMETIC.search(normalised):  # pint would compute it: 9**9**9 never returns
+    if _arithmetic(normalised):  # pint would compute it: 9**9**9 never returns
         raise ValueError(
-            f"{text!r} is arithmetic, not a unit: a power is a unit's, of at most two digits"
+            f"{text!r} is arithmetic, not a unit: a unit's only numbers are 1 (1/h) and "
+            f"powers up to {MAX_POWER} (m^3)"
         )
     try:
         unit = UREG.Unit(normalised)
@@ -174,13 +178,48 @@ MAX_UNIT_SCALE: Final = 1e18
 :data:`~schemas.readings.MAX_ABS_VALUE` could overflow the ledger's sums (``Ym^3/h`` is 2.8e68
 m^3/s) or make pint raise ``OverflowError`` (``(Ym)**13/m**10/h``)."""
 
-_ARITHMETIC: Final = re.compile(
-    r"\d{3,}"  # a number of three digits or more
-    r"|[\d.][\s)]*(?:\*\*|\^)"  # a power of a number (10**3, 9**9**9, ((9))**9)
-    r"|(?:\*\*|\^)[\s(+-]*\d+(?:\.\d*)?[\s)]*(?:\*\*|\^)"  # a power of a power
-)
-"""Numbers pint would compute rather than read: its parser evaluates ``9**9**9`` as a Python
-integer and never returns. A unit's only numbers are small powers (``m^3``, ``m**-1``)."""
+MAX_POWER: Final = 99
+"""The largest power a unit may write (``m^3``; nothing in a plant's units is near it)."""
+
+
+def _arithmetic(normalised: str) -> bool:
+    """Whether a normalised unit text holds numbers pint would compute rather than read.
+
+    Read with pint's own preprocessor and tokenizer, so the check sees what pint evaluates
+    (it drops commas and reads ``9_9`` as 99: ``9,**9,**9`` is ``9**9**9``, which pint
+    computes as a Python integer and never returns). A unit's only numbers are ``1``
+    (``1/h``) and plain powers of at most :data:`MAX_POWER` standing alone (``m**3``,
+    ``m^-1``); a factor (``(9 m)**99``), a power of a power or of an expression
+    (``m**(9*9)``), another literal (``9e9``, ``9_9``, ``0x9``) or a character pint cannot
+    read (``$``) is arithmetic. Text the tokenizer cannot read at all is left to pint, which
+    refuses it.
+    """
+    try:
+        tokens = [t for t in tokenizer(string_preprocessor(normalised)) if t.string.strip()]
+    except Exception:  # noqa: BLE001 - pint's parser refuses the same text
+        return False
+    for i, token in enumerate(tokens):
+        if token.type == tokenize.ERRORTOKEN:
+            return True
+        if token.type != tokenize.NUMBER:
+            continue
+        before = i - 1
+        while before >= 0 and tokens[before].string in ("(", "-", "+"):
+            before -= 1
+        power = before >= 0 and tokens[before].string == "**"
+        if not power:
+            if token.string != "1":
+                return True  # a factor
+            continue
+        if not token.string.replace(".", "", 1).isdigit() or float(token.string) > MAX_POWER:
+            return True
+        after = i + 1
+        while after < len(tokens) and tokens[after].string == ")":
+            after += 1
+        if after < len(tokens) and tokens[after].string == "**":
+            return True  # a power of a power (m**(9*9) fails as a factor: the second 9)
+    return False
+
 
 _INVISIBLE: Final = re.compile(
     r"[\x00-\x1f\x7f-\x9f#\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"

@@ -52,9 +52,9 @@ _OTHER_THAN: Final = re.compile(
 )
 """Words before a written code that point to its non-hazardous mirror ("other than 10 02 13")."""
 _NEXT_WORD: Final = re.compile(r"\s*([a-z0-9]+)")
-_QUANTITY_UNITS: Final = UNIT_SYMBOLS - {"a", "y", "d", "s", "c", "f", "ar", "mon", "min"}
+_QUANTITY_UNITS: Final = UNIT_SYMBOLS - {"a", "y", "d", "s", "c", "f", "w", "ar", "mon", "min"}
 """Units that make a six-digit number a quantity; not the one-letter words that are also
-prepositions ("CER 19 12 12 a recupero", "17 05 04 à valoriser")."""
+prepositions ("CER 19 12 12 a recupero", "17 05 04 à valoriser", Polish "170504 w magazynie")."""
 _MIRROR_REF = re.compile(r"others? than (?:those|that|the wastes)? ?mentioned in ([\d ,and]+)")
 _CODE_REF = re.compile(r"\d\d \d\d \d\d")
 

@@ -49,7 +49,7 @@ from domain.classify.grammar import (
     PREPOSITIONS,
     UNIT_WORDS,
 )
-from domain.classify.language import guess_language, languages_of, letter_hints
+from domain.classify.language import UNIT_SYMBOLS, guess_language, languages_of, letter_hints
 from domain.classify.lexicon import LexiconTerm, lexicon
 from domain.classify.references import reference_index, similarity_tokens
 from domain.classify.text import (
@@ -329,10 +329,27 @@ def _main_clause(
     return range(start, end)
 
 
-def _colon_break(folded: str) -> bool:
-    """Whether the first clause break of a folded text is a colon."""
+_LABEL_NUMBER: Final = re.compile(r"(?<![\w.,-])\d+(?![\w.,%-])(?:\s*([a-z]+))?")
+"""A number and the word after it, in the text before the first clause break."""
+_SIZES: Final = UNIT_SYMBOLS | {"mm", "cm", "um", "mesh", "x"}
+
+
+def _label_break(folded: str) -> bool:
+    """Whether the text before the first clause break is a label, not what the row is.
+
+    A label ends with a colon, also full-width (``Plant 2: LP steam``) or holds a plain
+    number that is no quantity nor size (``Unit 300 - cooling water``); ``Biochar 20 mm - heat
+    treated``, ``Compost 0-10, water 40%`` have none.
+    """
     found = _CLAUSE_BREAK.search(folded)
-    return found is not None and found.group() in (":", "\uff1a")
+    if found is None:
+        return False
+    if found.group() in (":", "\uff1a"):
+        return True
+    return any(
+        m.group(1) is None or m.group(1) not in _SIZES
+        for m in _LABEL_NUMBER.finditer(folded, 0, found.start())
+    )
 
 
 def _words_before_break(folded: str, folded_words: tuple[str, ...]) -> int:
@@ -355,7 +372,7 @@ def _decide_kind(
     allowed: frozenset[ResourceKind],
     recognised: float,
     limit: int,
-    colon: bool = False,
+    label: bool = False,
 ) -> _Kind:
     """Long because: the head rule, the material default and the unit evidence meet here."""
     content = _content(lang, folded_words)
@@ -382,7 +399,7 @@ def _decide_kind(
                 head = None  # "boues ... eau": an unmatched noun leads the phrase
     elif not main_content:
         head = resource[-1] if resource else None
-    elif colon or any(w[0].isdigit() for w in folded_words[:limit]):
+    elif label:
         # a label before the break ("Plant 2: LP steam", "Unit 300 - cooling water"): what
         # follows says what it is ("Biochar - heat treated" has no label: a material)
         head = next((m for m in resource if m.first >= max(main.stop, limit)
@@ -585,7 +602,7 @@ def _answer(text: str, unit: str | None, top: int) -> Classification | str:
         letters=letter_hints(text),
         allowed=allowed,
         limit=_words_before_break(folded, folded_words),
-        colon=_colon_break(folded),
+        label=_label_break(folded),
         mentioned=tuple(mentioned_codes(folded).items()) if figures else (),
         top=top,
     )
@@ -607,7 +624,7 @@ class _TextShape(NamedTuple):
         letters: the letters in the text that hint at a language (:func:`letter_hints`).
         allowed: the kinds the unit and the figures in the text allow.
         limit: how many words come before the first clause break.
-        colon: whether that break is a colon (``Plant 2: LP steam``: a label before it).
+        label: whether the words before that break are a label (:func:`_label_break`).
         mentioned: the codes the text writes out, as :func:`mentioned_codes` gives them.
         top: the most candidates asked for.
     """
@@ -615,7 +632,7 @@ class _TextShape(NamedTuple):
     letters: frozenset[str]
     allowed: frozenset[ResourceKind]
     limit: int
-    colon: bool
+    label: bool
     mentioned: tuple[tuple[str, float], ...]
     top: int
 
@@ -734,7 +751,7 @@ def _classify(text: str, folded_words: tuple[str, ...], shape: _TextShape) -> Cl
     lang, matches = _reading(text, folded_words)
     allowed, limit = shape.allowed, shape.limit
     recognised = _recognised(lang, folded_words, matches)
-    decided = _decide_kind(lang, folded_words, matches, allowed, recognised, limit, shape.colon)
+    decided = _decide_kind(lang, folded_words, matches, allowed, recognised, limit, shape.label)
     hazardous_hint = any(m.term.kind == "hazard" for m in matches) and not any(
         m.term.kind == "safe" for m in matches
     )

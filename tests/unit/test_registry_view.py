@@ -169,3 +169,32 @@ def test_an_exchange_the_view_fails_on_is_refused_under_its_own_id(monkeypatch) 
     assert (refused.item_id, refused.reason) == ("x1", "internal error: RuntimeError('a bug')")
     assert "x1" not in v.matcher._exchanges  # nothing half-applied
     assert v.book.committed("heat", datetime.now(UTC)) == 0
+
+
+def test_a_need_replacement_refused_leaves_the_need_as_it_was() -> None:
+    v = view()
+    send(v, T.sites, "farm", FARM)
+    send(v, T.sites, "plant", SITE)
+    send(v, T.needs, "n1", need("n1"))
+    x = Exchange(id="x1", stream="heat", need="n1", quantity=2, unit="MW")
+    assert send(v, T.exchanges, "x1", x) == []
+    steam = Need(id="n1", site="farm", kind="steam", unit="t/h", min_quantity=1,
+                 min_temperature_c=60)  # fmt: skip
+    [refused] = send(v, T.needs, "n1", steam)  # the exchange in MW cannot be in t/h
+    assert refused.item_id == "n1"
+    assert (v.matcher.need("n1").kind, v.matcher.need("n1").unit) == ("heat", "MW")
+    assert v.book.committed("heat", datetime.now(UTC)) == 2
+
+
+def test_a_new_need_that_fails_midway_leaves_nothing(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    v = view()
+    send(v, T.sites, "farm", FARM)
+    send(v, T.sites, "plant", SITE)
+
+    def add(*args: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(v.matcher._index, "add", add)
+    [refused] = send(v, T.needs, "n1", need("n1"))
+    assert refused.item_id == "n1"
+    assert "n1" not in v.matcher._needs

@@ -392,3 +392,19 @@ def test_data_of_a_device_never_born_asks_for_a_rebirth_and_keeps_no_state(host:
         assert out.ignored
         assert [t for t, _ in out.commands] == (["spBv1.0/refiner/NCMD/refinery"] if i == 0 else [])
     assert set(h._nodes["refiner", "refinery"].meters) == {None}
+
+
+def test_data_of_a_device_refused_by_the_cap_asks_for_no_rebirth(
+    host: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its birth would be refused again: a rebirth request every 10 s, forever."""
+    monkeypatch.setattr("ingest.sparkplug_host.MAX_DEVICES_PER_NODE", 2)
+    h, clock = host
+    born(h)
+    for i in range(3):
+        birth = spb.DBirth(timestamp=now_ms(), seq=i + 1, metrics=())
+        h.handle(f"spBv1.0/refiner/DBIRTH/refinery/d{i}", birth.encode(), directory())
+    clock.t += 60
+    out = h.handle("spBv1.0/refiner/DDATA/refinery/d2", data(4, metric("steam", 1.0)), directory())
+    assert out.ignored
+    assert out.commands == []

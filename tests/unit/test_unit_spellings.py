@@ -203,3 +203,29 @@ def test_a_weight_percent_is_no_watt_and_a_kgce_is_coal_equivalent() -> None:
     assert _in("千克标准煤", "MJ") == pytest.approx(29.3076)
     assert _in("公斤标煤/吨", "MJ/t") == pytest.approx(29.3076)
     assert kinds_for_unit("千标方/小时") == {ResourceKind.GAS}
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "9,**9,**9",  # pint drops commas: 9**9**9
+        "\uff19\uff0c\uff0a\uff0a\uff19\uff0c\uff0a\uff0a\uff19",  # the same, full-width
+        "(9m)**(99*99*99*99)",
+        "(9 m)**(99 99 99 99)",  # pint reads spaces as products
+        "(9m)**9_9_9_9_9_9_9_9",  # Python reads 9_9 as 99
+        "m**9e9",
+        "t/h$",  # a character pint would silently drop
+    ],
+)
+def test_what_pint_would_compute_is_refused_as_pint_reads_it(text: str) -> None:
+    with pytest.raises(ValueError, match="is arithmetic, not a unit"):
+        parse_unit(text)
+
+
+def test_thermal_energy_qualifiers_and_more_prefixed_tons() -> None:
+    assert _in("MWh(th)", "MWh") == pytest.approx(1.0)
+    assert _in("MWhth", "MWh") == pytest.approx(1.0)
+    for text in ("mton/h", "Tton"):
+        with pytest.raises(AmbiguousUnitError):
+            parse_unit(text)
