@@ -776,12 +776,17 @@ def _classify(text: str, folded_words: tuple[str, ...], shape: _TextShape) -> Cl
             details=frozenset(n for n, m in enumerate(materials) if m.first >= limit),
         )
         candidates, margin = ranking.candidates, ranking.chapter_margin
-    review = decided.confidence < KIND_REVIEW_BELOW or (
-        decided.kind is ResourceKind.MATERIAL
-        and (
-            not candidates
-            or candidates[0].confidence < CODE_REVIEW_BELOW
-            or margin < CHAPTER_MARGIN_BELOW
+    contradicted = bool(allowed) and decided.kind not in allowed  # "Purge gas 300 Nm3/h"
+    review = (
+        decided.confidence < KIND_REVIEW_BELOW
+        or contradicted
+        or (
+            decided.kind is ResourceKind.MATERIAL
+            and (
+                not candidates
+                or candidates[0].confidence < CODE_REVIEW_BELOW
+                or margin < CHAPTER_MARGIN_BELOW
+            )
         )
     )
     return Classification(
