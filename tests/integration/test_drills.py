@@ -63,7 +63,10 @@ def test_a_three_node_cluster_loses_nothing_when_each_node_is_killed_in_turn(
     finally:
         cluster.down()
     lines = done.stdout.strip().splitlines()
-    assert lines, done.stderr[-3000:]
+    # the verdict is the last line; without it, the drill stopped: say why (its stderr)
+    why = done.stdout[-2000:] + done.stderr[-4000:]
+    assert lines, why
+    assert lines[-1].startswith("{"), why
     verdict = json.loads(lines[-1])
     assert (verdict["brokers"], verdict["faults"]) == (3, 3), done.stdout[-3000:]
     assert verdict["acknowledged"] > 500
