@@ -79,8 +79,6 @@ _CHINESE_UNITS: Final = {
 }  # fmt: skip
 """Chinese unit names -> the registry's spelling (a key of :data:`SCALED_BASES` where scalable)."""
 
-_REGISTRY_NAME: Final = {"t": "metric_ton", "m3": "meter ** 3", "l": "liter"}
-
 
 def _alternation(words: Iterable[str]) -> str:
     """A regex alternation of ``words``, longest first (so ``千瓦时`` wins over ``千瓦``)."""
@@ -174,7 +172,7 @@ def _chinese(match: re.Match[str]) -> str:
         return "/"
     if match["unit"]:
         key = _CHINESE_UNITS[match["unit"]]
-        return f" {_REGISTRY_NAME.get(key, key)} "
+        return f" {SCALED_BASES.get(key, key)} "
     key = _scaled_key(match["scaled"])
     if key not in SCALED_BASES:  # a multiplier before a unit it does not scale: leave it
         return match.group()

@@ -130,12 +130,8 @@ def parse_unit(text: str) -> pint.Unit:
     """
     if len(text) > UNIT_MAX_CHARS:  # before anything else: the parsers' cost grows with it
         raise ValueError(f"a unit has at most {UNIT_MAX_CHARS} characters, not {len(text)}")
-    if _invisible(text):
-        raise ValueError(
-            f"{text!r} holds a control, invisible or comment character; a unit is visible text"
-        )
     normalised = normalise_unit(text)
-    if _invisible(normalised):  # a full-width number sign is a "#" once normalised
+    if _invisible(text) or _invisible(normalised):  # a full-width "#" is one once normalised
         raise ValueError(
             f"{text!r} holds a control, invisible or comment character; a unit is visible text"
         )
