@@ -334,28 +334,21 @@ _LABEL_NUMBER: Final = re.compile(r"(?<![\w.,-])\d+(?![\w.,%-])(?:\s*([a-z]+))?"
 _SIZES: Final = UNIT_SYMBOLS | {"mm", "cm", "um", "mesh", "x"}
 
 
-def _label_break(folded: str) -> bool:
-    """Whether the text before the first clause break is a label, not what the row is.
+def _first_break(folded: str, folded_words: tuple[str, ...]) -> tuple[int, bool]:
+    """The words before the first clause break (all without one), and whether they are a label.
 
-    A label ends with a colon, also full-width (``Plant 2: LP steam``) or holds a plain
-    number that is no quantity nor size (``Unit 300 - cooling water``); ``Biochar 20 mm - heat
-    treated``, ``Compost 0-10, water 40%`` have none.
+    A label is not what the row is: it ends with a colon, also full-width (``Plant 2: LP
+    steam``) or holds a plain number that is no quantity nor size (``Unit 300 - cooling
+    water``); ``Biochar 20 mm - heat treated``, ``Compost 0-10, water 40%`` have none.
     """
     found = _CLAUSE_BREAK.search(folded)
     if found is None:
-        return False
-    if found.group() in (":", "\uff1a"):
-        return True
-    return any(
+        return len(folded_words), False
+    label = found.group() in (":", "\uff1a") or any(
         m.group(1) is None or m.group(1) not in _SIZES
         for m in _LABEL_NUMBER.finditer(folded, 0, found.start())
     )
-
-
-def _words_before_break(folded: str, folded_words: tuple[str, ...]) -> int:
-    """How many words come before the first clause break (all of them without one)."""
-    found = _CLAUSE_BREAK.search(folded)
-    return len(words(folded[: found.start()])) if found else len(folded_words)
+    return len(words(folded[: found.start()])), label
 
 
 @dataclass(frozen=True, slots=True)
@@ -598,11 +591,12 @@ def _answer(text: str, unit: str | None, top: int) -> Classification | str:
     if unit:
         from_unit = kinds_for_unit(unit)
         allowed = (allowed & from_unit or from_unit) if allowed else from_unit
+    limit, label = _first_break(folded, folded_words)
     shape = _TextShape(
         letters=letter_hints(text),
         allowed=allowed,
-        limit=_words_before_break(folded, folded_words),
-        label=_label_break(folded),
+        limit=limit,
+        label=label,
         mentioned=tuple(mentioned_codes(folded).items()) if figures else (),
         top=top,
     )
@@ -624,7 +618,7 @@ class _TextShape(NamedTuple):
         letters: the letters in the text that hint at a language (:func:`letter_hints`).
         allowed: the kinds the unit and the figures in the text allow.
         limit: how many words come before the first clause break.
-        label: whether the words before that break are a label (:func:`_label_break`).
+        label: whether the words before that break are a label (:func:`_first_break`).
         mentioned: the codes the text writes out, as :func:`mentioned_codes` gives them.
         top: the most candidates asked for.
     """
