@@ -350,17 +350,17 @@ class MqttBridge:
         try:
             self._forward(batch, parses)
         except TransientError as e:
-            self._redeliver(batch, e)
+            self._redeliver(len(batch), e)
         except Exception as e:
             log.exception("mqtt.batch_failed", messages=len(batch), error=repr(e)[:300])
             for m in batch:  # find the message at fault: the others go on
                 self._forward_alone(m, parses)
 
-    def _redeliver(self, batch: list[_Message], e: Exception) -> None:
-        """Kafka is away: nothing of ``batch`` is acknowledged, the broker delivers it again."""
+    def _redeliver(self, messages: int, e: Exception) -> None:
+        """Kafka is away: none of the ``messages`` is acknowledged, the broker sends them again."""
         self.stats.kafka_failures += 1
-        metrics.MQTT_MESSAGES.labels("kafka_away").inc(len(batch))
-        log.error("mqtt.forward_failed", error=repr(e)[:300])
+        metrics.MQTT_MESSAGES.labels("kafka_away").inc(messages)
+        log.warning("mqtt.kafka_unavailable", error=str(e)[:200])
         self._drop_session()
 
     def _forward_alone(self, m: _Message, parses: dict[int, _Parsed | None]) -> None:
@@ -377,7 +377,7 @@ class MqttBridge:
             self._forward([m], parses)
             return
         except TransientError as e:
-            self._redeliver([m], e)
+            self._redeliver(1, e)
             return
         except Exception as e:
             log.exception("mqtt.message_failed", topic=m.topic)
@@ -390,7 +390,7 @@ class MqttBridge:
             )  # fmt: skip
             self.gateway.settle([pending])
         except TransientError as e:
-            self._redeliver([m], e)
+            self._redeliver(1, e)
             return
         self.stats.rejected += 1
         metrics.MQTT_MESSAGES.labels("refused").inc()
@@ -469,10 +469,7 @@ class MqttBridge:
             ]
             self.gateway.settle(pending)
         except TransientError as e:
-            self.stats.kafka_failures += 1
-            metrics.MQTT_MESSAGES.labels("kafka_away").inc(messages)
-            log.warning("mqtt.kafka_unavailable", error=str(e)[:200])
-            self._drop_session()
+            self._redeliver(messages, e)
             return None
         return pending
 
