@@ -223,12 +223,17 @@ class LocalKafka:
             raise StackError(f"formatting Kafka storage failed:\n{done.stdout}{done.stderr}")
 
     def ready(self) -> bool:
-        """Whether every node answers a metadata request."""
+        """Whether every node answers a metadata request that lists every node."""
         return all(self.node_ready(n) for n in self.nodes)
 
-    @staticmethod
-    def node_ready(node: KafkaNode) -> bool:
-        """Whether ``node`` answers a metadata request."""
+    def node_ready(self, node: KafkaNode) -> bool:
+        """Whether ``node`` answers a metadata request that lists all the cluster's nodes.
+
+        A node answers before the others have registered with the controller: a client
+        that read that answer is told of a controller it has no address for (kafka-python's
+        ``UnknownBrokerIdError`` on creating topics), so a node counts as ready only once
+        its metadata names every node.
+        """
         from kafka import KafkaAdminClient
         from kafka.errors import KafkaError
 
@@ -239,8 +244,7 @@ class LocalKafka:
         except (KafkaError, OSError, ValueError):  # not up yet, or not Kafka
             return False
         try:
-            admin.list_topics()
-            return True
+            return len(admin.describe_cluster()["brokers"]) >= self.brokers
         except (KafkaError, OSError):
             return False
         finally:

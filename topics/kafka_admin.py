@@ -58,8 +58,14 @@ def ensure_topics(
         admin.close()
 
 
-def _create_retrying(admin: KafkaAdminClient, new: list[NewTopic], timeout_s: float) -> None:
+def _create_retrying(
+    connect: Callable[[], KafkaAdminClient], new: list[NewTopic], timeout_s: float
+) -> None:
     """Create ``new``, retrying while a deletion of the same names is still in flight.
+
+    Each retry asks through a new client: a client keeps the controller id and broker list
+    it first read, and a broker that registered since (a node just restarted) is a
+    controller it can never reach (``UnknownBrokerIdError`` on every retry).
 
     Raises:
         UnavailableError: not all created within ``timeout_s``.
@@ -67,20 +73,26 @@ def _create_retrying(admin: KafkaAdminClient, new: list[NewTopic], timeout_s: fl
     names = [t.name for t in new]
     deadline = time.monotonic() + timeout_s
     while True:
+        admin: KafkaAdminClient | None = None
         try:
+            admin = connect()
             admin.create_topics(new, timeout_ms=30_000)
             return
-        except KafkaError as e:  # deletion may still be in flight
+        except KafkaError as e:  # deletion may still be in flight, or the cluster changed
             if time.monotonic() > deadline:
                 raise UnavailableError(f"creating topics {names} failed: {e}") from e
             time.sleep(0.5)
             # a failed request may have created some of them (those whose old self was
             # gone): create the rest only, or every retry fails on those
             with contextlib.suppress(KafkaError):  # unknown yet: create them all again
-                listed = set(admin.list_topics())
-                new = [t for t in new if t.name not in listed]
+                if admin is not None:
+                    listed = set(admin.list_topics())
+                    new = [t for t in new if t.name not in listed]
             if not new:
                 return
+        finally:
+            if admin is not None:
+                admin.close()
 
 
 def recreate_topics(
@@ -104,9 +116,13 @@ def recreate_topics(
     Raises:
         UnavailableError: Kafka refused or timed out.
     """
-    admin = KafkaAdminClient(
-        bootstrap_servers=bootstrap, request_timeout_ms=30_000, **(options or {})
-    )
+
+    def connect() -> KafkaAdminClient:
+        return KafkaAdminClient(
+            bootstrap_servers=bootstrap, request_timeout_ms=30_000, **(options or {})
+        )
+
+    admin = connect()
     try:
         if groups:
             # per-group results: groups that never existed are fine
@@ -130,9 +146,9 @@ def recreate_topics(
             )
             for name, conf in topics.items()
         ]
-        _create_retrying(admin, new, timeout_s=30)
     finally:
         admin.close()
+    _create_retrying(connect, new, timeout_s=30)
 
 
 def group_lag(
