@@ -46,6 +46,7 @@ from ingest.gateway import Pending, ReadingGateway
 from ingest.sparkplug_host import NAMESPACE as SPARKPLUG_NAMESPACE
 from ingest.sparkplug_host import (
     SparkplugHost,
+    is_offline_state,
     is_sparkplug_topic,
     state_payload,
     state_topic,
@@ -265,11 +266,11 @@ class MqttBridge:
         self._client = mqtt_client(settings, client_id)
         self.sparkplug = SparkplugHost(settings.sparkplug_reorder_timeout_s)
         self._state_topic = state_topic(settings.sparkplug_host_id)
-        self._state_ts = int(time.time() * 1000)  # the Will and the birth carry the same one
-        self._client.will_set(
-            self._state_topic, state_payload(False, self._state_ts), qos=1, retain=True
-        )
+        self._state_ts = 0
+        self._arm_will()
+        self._sparkplug_session = 0  # the connection the Sparkplug sessions were kept under
         self._client.on_connect = self._on_connect
+        self._client.on_disconnect = lambda *_: self._arm_will()
         self._client.on_message = self._on_message
         self._client.on_subscribe = lambda *_: self._subscribed.set()
         self._host, self._port = host, port
@@ -312,6 +313,17 @@ class MqttBridge:
         self._client.disconnect()
         self._client.loop_stop()
 
+    def _arm_will(self) -> None:
+        """The offline STATE Will of the next connection, stamped now (Sparkplug 3.0).
+
+        Each connection's Will and online STATE carry that connection's time, so an edge node
+        can tell a late Will of an earlier connection (older) from this one's.
+        """
+        self._state_ts = int(time.time() * 1000)
+        self._client.will_set(
+            self._state_topic, state_payload(False, self._state_ts), qos=1, retain=True
+        )
+
     def _on_connect(
         self, client: mqtt.Client, _u: object, _f: object, reason: Any, _p: object
     ) -> None:
@@ -339,6 +351,10 @@ class MqttBridge:
                     batch.append(self._inbox.get(timeout=max(deadline - time.monotonic(), 0.001)))
                 except queue.Empty:
                     break
+            if self._session != self._sparkplug_session:
+                if self._sparkplug_session:  # reconnected: data sent meanwhile is lost
+                    self.sparkplug.resync()
+                self._sparkplug_session = self._session
             for topic, payload in self.sparkplug.due():
                 self._command(topic, payload)
             if batch:
@@ -487,6 +503,10 @@ class MqttBridge:
         ``<root>/...`` topics hold our reading shape (:func:`parse_message`), ``umh/v1/...``
         topics United Manufacturing Hub's (:func:`~ingest.umh_historian.parse_historian`).
         """
+        if m.topic == self._state_topic:
+            if is_offline_state(m.payload) and not self._stop.is_set():
+                self._reassert_online()  # a late Will, or someone else's word: we are up
+            return None
         if is_sparkplug_topic(m.topic):
             with self.gateway.registry.locked() as directory:
                 spb = self.sparkplug.handle(m.topic, m.payload, directory)
@@ -510,6 +530,16 @@ class MqttBridge:
         places = [f"{m.topic}[{i}]" for i in range(len(rows))]
         return _Parsed(company, rows, errors, [f"mqtt {m.topic}"] * len(rows), places)
 
+    def _reassert_online(self) -> None:
+        """Publish the online STATE again.
+
+        Sparkplug 3.0: a host that receives its own STATE saying offline while it runs
+        publishes online at once (edge nodes that chose it as primary host wait for that).
+        """
+        log.info("mqtt.sparkplug_state_reasserted", topic=self._state_topic)
+        online = state_payload(True, self._state_ts)
+        self._client.publish(self._state_topic, online, qos=1, retain=True)
+
     def _command(self, topic: str, payload: bytes) -> None:
         """Send a Sparkplug command (a rebirth request: QoS 0, not retained, as specified)."""
         log.info("mqtt.sparkplug_rebirth_requested", topic=topic)
@@ -518,6 +548,7 @@ class MqttBridge:
     def _drop_session(self) -> None:
         """Reconnect, so the broker sends every unacknowledged message again; back off first."""
         time.sleep(1.0)
+        self._arm_will()
         try:
             self._client.reconnect()
         except OSError as e:  # broker away too: paho's loop keeps trying to reconnect

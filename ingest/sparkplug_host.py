@@ -14,35 +14,49 @@ reading rows for :class:`~ingest.gateway.ReadingGateway`. How it maps onto the p
   :data:`MAX_DEVICES_PER_NODE` devices born at once;
 - a metric names a meter like a UMH tag does: its key (the metric name, prefixed by
   ``<device id>/`` for a device's metrics) is looked up in the site's ``tag_map``; a key not in
-  it names the meter by its last ``/`` element. The unit is the meter's stream unit, the
-  quality ``good``; the timestamp is the metric's (else the payload's) Unix milliseconds;
-- NBIRTH/DBIRTH define the metrics (names, aliases, datatypes) and carry their current values
-  (readings too); NDATA/DDATA name metrics by alias or name. Sparkplug's own metrics
-  (``bdSeq``, ``Node Control/*``, ``Device Control/*``, ``Properties/*``) are not readings.
-  Everything else is a reading or a rejection with its reason: non-numeric and null metrics,
-  unknown aliases, metrics that map to no meter;
-- ``seq`` (0..255, wrapping) is checked per edge node. A message ahead of the expected ``seq``
-  is still forwarded (its aliases are the birth's, readings are idempotent), and the seqs it
-  skipped are awaited for ``reorder_timeout_s``; one still missing then sends the node a
-  rebirth request (NCMD ``Node Control/Rebirth``). DATA from a node whose birth this host has
-  not seen (after a host restart, say) is ignored and answered with a rebirth request too;
+  it names the meter by its last ``/`` element. A template (UDT) instance's members are
+  metrics named ``<instance>/<member>`` (nested instances likewise, at most
+  :data:`MAX_TEMPLATE_DEPTH` deep); a template definition is no reading. The unit is the
+  metric's ``engUnit`` property (sent in its birth or with the value; intake converts it to the
+  stream's unit or refuses the reading), else the meter's stream unit. The quality is the
+  metric's ``Quality`` property (0 BAD, 192 GOOD, 500 STALE; OPC DA codes 64-191 uncertain,
+  193-255 good; anything else bad), else the instance's, else ``good``. The timestamp is the
+  metric's (else its instance's, else the payload's) Unix milliseconds;
+- NBIRTH/DBIRTH define the metrics (names, aliases, datatypes, units) and carry their current
+  values (readings too); NDATA/DDATA name metrics by alias or name. Sparkplug's own metrics
+  (``bdSeq``, ``Node Control/*``, ``Device Control/*``, ``Properties/*``) are not readings,
+  nor are transient metrics (``is_transient``: not to be stored). A historical metric
+  (``is_historical``, store and forward) is a reading at its own time but not the meter's
+  current value. Everything else is a reading or a rejection with its reason: non-numeric
+  (DateTime, String, DataSet...) and null metrics, unknown aliases, metrics that map to no meter;
+- ``seq`` (0..255, wrapping) is checked per edge node. A seq among the node's last 128 is a
+  duplicate; a message ahead of the expected ``seq`` is still forwarded (its aliases are the
+  birth's, readings are idempotent), and the seqs it skipped are awaited for
+  ``reorder_timeout_s``; one still missing then sends the node a rebirth request (NCMD
+  ``Node Control/Rebirth``), at once when 128 or more were skipped. DATA from a node whose
+  birth this host has not seen (after a host restart, say) is ignored and answered with a
+  rebirth request too, and when the host's MQTT connection comes back every node is asked for
+  a rebirth (:meth:`SparkplugHost.resync`: data sent meanwhile was lost);
 - NDEATH (whose ``bdSeq`` matches the node's NBIRTH; a stale one is ignored) and DDEATH make
-  a reading of quality ``bad`` for every meter of the node (or device), at the time the host
-  learnt of the death (a Will's own timestamp is when the node connected), with the meter's
-  last value (0 when intake refused that value: the death must still reach the ledger). The stream
-  worker's ledger drops a meter's window at a ``bad`` reading newer than its newest good one, so
-  those streams stop counting as available surplus until the node is born again and sends good
-  values.
+  a reading of quality ``bad`` for every meter of the node (or device): an NDEATH at the time
+  the host learnt of it (a Will's own timestamp is when the node connected), a DDEATH at its
+  payload's timestamp (the edge node saw the device go), with the meter's last current value
+  (0 when intake refused that value: the death must still reach the ledger). The stream
+  worker's ledger drops a meter's window at a ``bad`` reading newer than its newest good one,
+  so those streams stop counting as available surplus until the node is born again and sends
+  good values.
 """
 
 from __future__ import annotations
 
 import math
+import struct
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final
+from typing import Final, NamedTuple
 
 import orjson
 from google.protobuf.message import DecodeError
@@ -62,8 +76,21 @@ REBIRTH_RETRY_S: Final = 10.0
 MAX_DEVICES_PER_NODE: Final = 1_000
 """Devices one edge node may have born at once: a node's session state stays bounded."""
 
+MAX_TEMPLATE_DEPTH: Final = 8
+"""Templates nested deeper than this inside one metric are refused (a bounded walk)."""
+QUALITY: Final = "Quality"
+ENG_UNIT: Final = "engUnit"
+
 _BOOLEAN: Final = 11
+_FLOAT: Final = 9
 _SIGNED_BITS: Final = {1: 8, 2: 16, 3: 32, 4: 64}  # Int8..Int64, sent as two's complement
+_NUMERIC_TYPES: Final = range(0, 11)  # Unknown, Int8..UInt64, Float, Double
+_TYPE_NAMES: Final = {
+    11: "a Boolean", 12: "a String", 13: "a DateTime", 14: "a Text", 15: "a UUID",
+    16: "a DataSet", 17: "Bytes", 18: "a File", 19: "a Template", 20: "a PropertySet",
+    21: "a PropertySetList",
+}  # fmt: skip
+_SEEN_SEQS: Final = 128  # the last seqs of a node kept to tell a duplicate from a gap
 _DATA_TYPES: Final = ("NBIRTH", "DBIRTH", "NDATA", "DDATA", "NDEATH", "DDEATH")
 _TOPIC_SHAPE: Final = f"topic must be {NAMESPACE}/<company>/<type>/<site>[/<device>]"
 
@@ -84,6 +111,15 @@ def state_topic(host_id: str) -> str:
 def state_payload(online: bool, timestamp_ms: int) -> bytes:
     """The STATE message: ``{"online": ..., "timestamp": ...}`` (the Will's has ``false``)."""
     return orjson.dumps({"online": online, "timestamp": timestamp_ms})
+
+
+def is_offline_state(payload: bytes) -> bool:
+    """Whether a STATE message says ``online: false`` (not JSON or no such member: no)."""
+    try:
+        state = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(state, dict) and state.get("online") is False
 
 
 def rebirth_command(group: str, node: str, now_ms: int | None = None) -> Command:
@@ -129,8 +165,10 @@ class _Node:
     next_seq: int
     aliases: dict[int, tuple[str | None, str]] = field(default_factory=dict)
     datatypes: dict[tuple[str | None, str], int] = field(default_factory=dict)
+    units: dict[tuple[str | None, str], str] = field(default_factory=dict)  # births' engUnit
+    seen: deque[int] = field(default_factory=lambda: deque(maxlen=_SEEN_SEQS))
     # device (None: the node itself) -> meter -> its last value
-    meters: dict[str | None, dict[str, float]] = field(default_factory=dict)
+    meters: dict[str | None, dict[str, tuple[float, str]]] = field(default_factory=dict)
     missing: dict[int, float] = field(default_factory=dict)  # seq -> deadline
 
 
@@ -181,6 +219,7 @@ class SparkplugHost:
         if kind == "NBIRTH":
             bd_seq = next((_integer(m) for m in message.metrics if m.name == BD_SEQ), None)
             node = self._nodes[key] = _Node(bd_seq, (message.seq + 1) % 256)
+            node.seen.append(message.seq % 256)
             self._rebirth_sent.pop(key, None)
         elif node is None:
             if kind.endswith("DEATH"):
@@ -194,8 +233,8 @@ class SparkplugHost:
             if node.bd_seq is not None and bd_seq != node.bd_seq:
                 out.ignored = True  # the Will of an earlier session: this one lives on
                 return out
-            del self._nodes[key]
-            self._stale(out, directory, topic, node_id, node.meters)
+            del self._nodes[key]  # the host's time: a Will carries when the node connected
+            self._stale(out, directory, node_id, node.meters, datetime.now(UTC).isoformat())
             return out
         else:
             self._check_seq(node, message, now)
@@ -204,20 +243,27 @@ class SparkplugHost:
             if _devices(node) < MAX_DEVICES_PER_NODE:  # else its birth would be refused again
                 out.commands.extend(self._rebirth(key, now))
             return out
-        if kind == "DDEATH":
+        if kind == "DDEATH":  # the death's own time (the edge node saw it happen)
             gone = {device: node.meters.pop(device, {})}
-            self._stale(out, directory, topic, node_id, gone)
+            when = timestamp(message.timestamp)[0] if message.HasField("timestamp") else None
+            self._stale(out, directory, node_id, gone, when or datetime.now(UTC).isoformat())
             return out
         if kind.endswith("BIRTH"):
-            for metric in message.metrics:
-                if metric.name:
-                    dtype = metric.datatype if metric.HasField("datatype") else 0
-                    node.datatypes[(device, metric.name)] = dtype
-                    if metric.HasField("alias"):
-                        node.aliases[metric.alias] = (device, metric.name)
-            node.meters[device] = {}
+            self._define(node, device, message)
         self._readings(out, directory, topic, node, device, message)
         return out
+
+    def resync(self) -> None:
+        """Ask every edge node for a rebirth at the next :meth:`due` (the host reconnected).
+
+        Data sent while the host was away is gone (Sparkplug data is QoS 0), so each node's
+        state is asked for again. Sessions are kept: a death queued for the host while it was
+        away (a Will, QoS 1) still ends its node's session.
+        """
+        now = self._clock()
+        for node in self._nodes.values():
+            node.missing[node.next_seq] = now
+        self._rebirth_sent.clear()
 
     def due(self) -> list[Command]:
         """Rebirth requests for nodes whose skipped ``seq`` did not arrive in time."""
@@ -237,22 +283,46 @@ class SparkplugHost:
         return [rebirth_command(*key)]
 
     def _check_seq(self, node: _Node, message: Payload, now: float) -> None:
-        """Track ``seq``: a skipped one is awaited for the reorder timeout (:meth:`due`)."""
+        """Track ``seq``: a skipped one is awaited for the reorder timeout (:meth:`due`).
+
+        A seq among the node's last :data:`_SEEN_SEQS` is a duplicate (a message delivered
+        again); any other seq that is not the next one is a gap, however far ahead: 128 or
+        more messages lost asks for a rebirth at once.
+        """
         if not message.HasField("seq"):
             return
         seq = message.seq % 256
         if seq in node.missing:  # late, within the timeout: reordered, not lost
             del node.missing[seq]
+            node.seen.append(seq)
+            return
+        if seq in node.seen:
             return
         ahead = (seq - node.next_seq) % 256
-        if ahead >= 128:  # behind: a duplicate (a redelivered QoS 1 message)
-            return
-        deadline = now + self.reorder_timeout_s
-        for skipped in range(node.next_seq, node.next_seq + ahead):
-            node.missing[skipped % 256] = deadline
+        skipped = {(node.next_seq + i) % 256 for i in range(ahead)}
+        if skipped:  # those seqs come again after the wrap: not duplicates then
+            node.seen = deque((x for x in node.seen if x not in skipped), maxlen=_SEEN_SEQS)
+        node.seen.append(seq)
         node.next_seq = (seq + 1) % 256
-        if len(node.missing) > 128:  # hopeless: ask at once
-            node.missing = dict.fromkeys(node.missing, now)
+        deadline = now if ahead >= 128 else now + self.reorder_timeout_s  # hopeless: ask now
+        for lost in skipped:
+            node.missing[lost] = deadline
+
+    @staticmethod
+    def _define(node: _Node, device: str | None, message: Payload) -> None:
+        """A birth's metric definitions: names, aliases, datatypes, units (members too)."""
+        for metric in message.metrics:
+            if not metric.name or metric.template_value.is_definition:
+                continue
+            if metric.HasField("alias"):
+                node.aliases[metric.alias] = (device, metric.name)
+            for leaf in _leaves(metric.name, metric, None, None):
+                dtype = leaf.metric.datatype if leaf.metric.HasField("datatype") else 0
+                node.datatypes[(device, leaf.name)] = dtype
+                unit = _eng_unit(leaf.metric)
+                if unit:
+                    node.units[(device, leaf.name)] = unit
+        node.meters[device] = {}
 
     def _readings(
         self, out: SparkplugMessage, directory: Directory, topic: str, node: _Node,
@@ -260,47 +330,140 @@ class SparkplugHost:
     ) -> None:  # fmt: skip
         site = topic.split("/")[3]
         meters = node.meters.setdefault(device, {})
+        sent = message.timestamp if message.HasField("timestamp") else None
         for metric in message.metrics:
             name = metric.name or node.aliases.get(metric.alias, (None, ""))[1]
             if name == BD_SEQ or name.startswith(SPARKPLUG_METRICS):
                 continue
-            label = name or f"alias {metric.alias}"
-            row: dict[str, object] | None = None
+            if metric.template_value.is_definition or metric.is_transient:
+                continue  # a template's definition; a value not to be stored (6.4.x)
             if not name:
                 reason = f"alias {metric.alias} was not defined by the birth of this node"
-            else:
-                dtype = node.datatypes.get((device, name), 0)
-                if metric.HasField("datatype"):
-                    dtype = metric.datatype
-                reason, row = _row(directory, site, device, name, dtype, metric, message)
-            i = len(out.rows)
-            out.labels.append(label)
-            if row is None:
-                raw = {"metric": label, "value": _shown(metric)}
-                out.errors.append(RowError(i, f"{topic}.{label}", reason, payload=raw))
-                out.rows.append(UNMAPPED)
+                _refuse(out, topic, f"alias {metric.alias}", reason, metric)
                 continue
-            meters[str(row["meter"])] = float(row["value"])  # type: ignore[arg-type]
-            out.rows.append(row)
+            for leaf in _leaves(name, metric, sent, None):
+                if leaf.why:
+                    _refuse(out, topic, leaf.name, leaf.why, leaf.metric)
+                    continue
+                if leaf.metric.is_transient:
+                    continue
+                dtype = node.datatypes.get((device, leaf.name), 0)
+                if leaf.metric.HasField("datatype"):
+                    dtype = leaf.metric.datatype
+                unit = _eng_unit(leaf.metric) or node.units.get((device, leaf.name))
+                reason, row = _row(directory, site, device, leaf, dtype, unit)
+                if row is None:
+                    _refuse(out, topic, leaf.name, reason, leaf.metric)
+                    continue
+                last = (float(row["value"]), str(row["unit"]))  # type: ignore[arg-type]
+                if leaf.metric.is_historical:  # not the current value (store and forward)
+                    meters.setdefault(str(row["meter"]), last)
+                else:
+                    meters[str(row["meter"])] = last
+                out.labels.append(leaf.name)
+                out.rows.append(row)
 
+    @staticmethod
     def _stale(
-        self, out: SparkplugMessage, directory: Directory, topic: str, site: str,
-        meters: dict[str | None, dict[str, float]],
+        out: SparkplugMessage, directory: Directory, site: str,
+        meters: dict[str | None, dict[str, tuple[float, str]]], ts: str,
     ) -> None:  # fmt: skip
-        ts = datetime.now(UTC).isoformat()
+        """A ``bad`` reading at ``ts`` for each of ``meters`` (a death)."""
         for by_meter in meters.values():
-            for meter, value in by_meter.items():
+            for meter, (value, unit) in by_meter.items():
                 ref = directory.meter(meter)
                 if ref is None:
                     continue
                 out.labels.append(f"{meter} stale")
-                unit = ref.stream.unit
                 if not _acceptable(value, allows_negative=ref.stream.allows_negative):
-                    value = 0.0  # the last value was refused: the death must not be
+                    value, unit = 0.0, ref.stream.unit  # refused: the death must not be
                 out.rows.append({"meter": meter, "ts": ts, "value": value, "unit": unit,
                                  "quality": "bad", "_site": site})  # fmt: skip
         if not out.rows:
             out.ignored = True
+
+
+class _Leaf(NamedTuple):
+    """A metric that holds a value: a plain metric, or a member of a template instance."""
+
+    name: str  # the instance's name, then ``/`` and the member's, for a member
+    metric: Payload.Metric
+    ts_ms: int | None  # its own timestamp, else its instance's, else the payload's
+    quality: int | None  # its own Quality property, else its instance's
+    why: str = ""  # not a value: why (a template nested too deep)
+
+
+def _leaves(
+    name: str, metric: Payload.Metric, ts_ms: int | None, quality: int | None, depth: int = 0
+) -> Iterator[_Leaf]:
+    """``metric`` itself, or each member of a template instance (nested ones too, bounded)."""
+    if metric.HasField("timestamp"):
+        ts_ms = metric.timestamp
+    own = _quality_code(metric)
+    quality = own if own is not None else quality
+    if metric.WhichOneof("value") != "template_value":
+        yield _Leaf(name, metric, ts_ms, quality)
+        return
+    if depth >= MAX_TEMPLATE_DEPTH:
+        yield _Leaf(
+            name, metric, ts_ms, quality, f"templates nested over {MAX_TEMPLATE_DEPTH} deep"
+        )
+        return
+    for member in metric.template_value.metrics:
+        if member.name:
+            yield from _leaves(f"{name}/{member.name}", member, ts_ms, quality, depth + 1)
+
+
+def _refuse(
+    out: SparkplugMessage, topic: str, label: str, reason: str, metric: Payload.Metric
+) -> None:
+    raw = {"metric": label, "value": _shown(metric)}
+    out.errors.append(RowError(len(out.rows), f"{topic}.{label}", reason, payload=raw))
+    out.labels.append(label)
+    out.rows.append(UNMAPPED)
+
+
+def _property(metric: Payload.Metric, key: str) -> Payload.PropertyValue | None:
+    """The value of property ``key`` of ``metric`` (``None``: absent or null)."""
+    if not metric.HasField("properties"):
+        return None
+    props = metric.properties
+    for k, value in zip(props.keys, props.values, strict=False):
+        if k == key:
+            return None if value.is_null else value
+    return None
+
+
+def _quality_code(metric: Payload.Metric) -> int | None:
+    """The metric's Sparkplug ``Quality`` code (an Int32), or ``None`` when it sends none."""
+    value = _property(metric, QUALITY)
+    if value is None:
+        return None
+    kind = value.WhichOneof("value")
+    if kind not in ("int_value", "long_value"):
+        return 0  # a Quality that is no code: not known to be good
+    code: int = getattr(value, kind)
+    return code - (1 << 32) if kind == "int_value" and code >= 1 << 31 else code
+
+
+def _quality(code: int | None) -> str | None:
+    """Our quality for a Sparkplug code; ``None`` for good (the default).
+
+    The specification's codes are 0 BAD, 192 GOOD, 500 STALE; clients that pass OPC DA codes
+    through send 193-255 (good with a sub-status) and 64-191 (uncertain). Anything else,
+    STALE included, is ``bad``: the value is not known to hold now.
+    """
+    if code is None or 192 <= code <= 255:
+        return None
+    return "uncertain" if 64 <= code < 192 else "bad"
+
+
+def _eng_unit(metric: Payload.Metric) -> str | None:
+    """The metric's ``engUnit`` property (Tahu's and Ignition's), if it sends a non-empty one."""
+    value = _property(metric, ENG_UNIT)
+    if value is None or value.WhichOneof("value") != "string_value":
+        return None
+    return value.string_value.strip() or None
 
 
 def _devices(node: _Node) -> int:
@@ -326,10 +489,25 @@ def _integer(metric: Payload.Metric) -> int | None:
     return None
 
 
+def _float32(value: float) -> float:
+    """The shortest decimal that is the same 32-bit float (``2950.7``, not ``2950.699951...``)."""
+    if not math.isfinite(value):
+        return value
+    packed = struct.pack("<f", value)
+    for digits in range(6, 10):
+        shorter = float(f"{value:.{digits}g}")
+        if struct.pack("<f", shorter) == packed:
+            return shorter
+    return value
+
+
 def _number(metric: Payload.Metric, dtype: int) -> tuple[float | None, str]:
     """A metric's numeric value, or ``None`` and why it is not one."""
     if metric.is_null:
         return None, "is null"
+    if dtype not in _NUMERIC_TYPES:
+        what = _TYPE_NAMES.get(dtype, f"an array or datatype {dtype}")
+        return None, f"must be a number, not {what}"
     kind = metric.WhichOneof("value")
     if kind in ("int_value", "long_value"):
         raw: int = getattr(metric, kind)
@@ -338,38 +516,50 @@ def _number(metric: Payload.Metric, dtype: int) -> tuple[float | None, str]:
             raw &= (1 << bits) - 1
             raw -= (1 << bits) if raw >= 1 << (bits - 1) else 0
         return float(raw), ""
-    if kind in ("float_value", "double_value"):
-        return float(getattr(metric, kind)), ""
-    what = {"boolean_value": "a boolean", "string_value": "a string", "bytes_value": "bytes"}
-    return None, f"must be a number, not {what.get(kind or '', 'absent')}"
+    if kind == "float_value":
+        return _float32(metric.float_value), ""
+    if kind == "double_value":
+        return metric.double_value, ""
+    sent = {
+        "boolean_value": "a boolean", "string_value": "a string", "bytes_value": "bytes",
+        "dataset_value": "a data set", "extension_value": "an extension value",
+    }  # fmt: skip
+    return None, f"must be a number, not {sent.get(kind or '', 'absent (the metric has no value)')}"
 
 
 def _shown(metric: Payload.Metric) -> object:
     kind = metric.WhichOneof("value")
+    if kind in ("dataset_value", "template_value", "extension_value"):
+        return f"<{kind.removesuffix('_value')}>"
     value = getattr(metric, kind) if kind else None
     return value.hex() if isinstance(value, bytes) else value
 
 
 def _row(
-    directory: Directory, site: str, device: str | None, name: str, dtype: int,
-    metric: Payload.Metric, message: Payload,
+    directory: Directory, site: str, device: str | None, leaf: _Leaf, dtype: int,
+    unit: str | None,
 ) -> tuple[str, dict[str, object] | None]:  # fmt: skip
-    """One metric's reading row (``_site`` included), or why it is refused."""
-    value, why = _number(metric, dtype)
+    """One value's reading row (``_site`` included), or why it is refused.
+
+    The unit is the metric's ``engUnit`` when it sends one (intake converts it to the stream's
+    unit, or refuses the reading), else the meter's stream's.
+    """
+    value, why = _number(leaf.metric, dtype)
     if value is None:
         return why, None
-    if metric.HasField("timestamp"):
-        ms = metric.timestamp
-    elif message.HasField("timestamp"):
-        ms = message.timestamp
-    else:
+    if leaf.ts_ms is None:
         return "has no timestamp (neither the metric nor the payload)", None
-    ts, why = timestamp(ms)
+    ts, why = timestamp(leaf.ts_ms)
     if ts is None:
         return f"timestamp {why}", None
-    key = f"{device}/{name}" if device else name
+    key = f"{device}/{leaf.name}" if device else leaf.name
     found = directory.tagged_meter(site, key)
     if isinstance(found, str):
         return f"metric {found}", None
     meter, ref = found
-    return "", {"meter": meter, "ts": ts, "value": value, "unit": ref.stream.unit, "_site": site}
+    row: dict[str, object] = {"meter": meter, "ts": ts, "value": value,
+                              "unit": unit or ref.stream.unit, "_site": site}  # fmt: skip
+    quality = _quality(leaf.quality)
+    if quality is not None:
+        row["quality"] = quality
+    return "", row
