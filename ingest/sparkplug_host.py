@@ -167,6 +167,8 @@ class _Node:
     datatypes: dict[tuple[str | None, str], int] = field(default_factory=dict)
     units: dict[tuple[str | None, str], str] = field(default_factory=dict)  # births' engUnit
     seen: deque[int] = field(default_factory=lambda: deque(maxlen=_SEEN_SEQS))
+    # meter -> the metric key that names it by its last element (not through the tag_map)
+    claims: dict[str, str] = field(default_factory=dict)
     # device (None: the node itself) -> meter -> its last value
     meters: dict[str | None, dict[str, tuple[float, str]]] = field(default_factory=dict)
     missing: dict[int, float] = field(default_factory=dict)  # seq -> deadline
@@ -243,6 +245,8 @@ class SparkplugHost:
             if _devices(node) < MAX_DEVICES_PER_NODE:  # else its birth would be refused again
                 out.commands.extend(self._rebirth(key, now))
             return out
+        if kind in ("DBIRTH", "DDEATH"):  # the device's names are its own again
+            node.claims = {m: k for m, k in node.claims.items() if not k.startswith(f"{device}/")}
         if kind == "DDEATH":  # the death's own time (the edge node saw it happen)
             gone = {device: node.meters.pop(device, {})}
             when = timestamp(message.timestamp)[0] if message.HasField("timestamp") else None
@@ -352,6 +356,8 @@ class SparkplugHost:
                     dtype = leaf.metric.datatype
                 unit = _eng_unit(leaf.metric) or node.units.get((device, leaf.name))
                 reason, row = _row(directory, site, device, leaf, dtype, unit)
+                if row is not None:
+                    reason, row = _claimed(node, directory, site, device, leaf.name, row)
                 if row is None:
                     _refuse(out, topic, leaf.name, reason, leaf.metric)
                     continue
@@ -381,6 +387,29 @@ class SparkplugHost:
                                  "quality": "bad", "_site": site})  # fmt: skip
         if not out.rows:
             out.ignored = True
+
+
+def _claimed(
+    node: _Node, directory: Directory, site: str, device: str | None, name: str,
+    row: dict[str, object],
+) -> tuple[str, dict[str, object] | None]:  # fmt: skip
+    """``row``, unless another metric of the node already names its meter by its last element.
+
+    ``Line1/flare-gas`` and ``Line2/flare-gas`` are two meters whose values must not mix in
+    one: the second is refused, and a ``tag_map`` entry says which metric is the meter.
+    """
+    key = f"{device}/{name}" if device else name
+    if directory.tag(site, key) is not None:
+        return "", row
+    meter = str(row["meter"])
+    first = node.claims.setdefault(meter, key)
+    if first == key:
+        return "", row
+    return (
+        f"metric {key!r} and metric {first!r} both end in meter {meter!r}; map the one that "
+        f"is the meter in the tag_map of site {site!r}",
+        None,
+    )
 
 
 class _Leaf(NamedTuple):

@@ -356,3 +356,21 @@ def test_each_connection_has_a_will_stamped_when_it_connects(
     b._arm_will()
     assert b._state_ts == first + 60_000
     assert b._client.wills == [state_payload(False, first + 60_000)]
+
+
+# --- folders --------------------------------------------------------------------------------
+
+
+def test_two_folders_ending_in_one_meter_do_not_mix(host: Any) -> None:
+    """Sparkplug's identity is the whole path: ``Line1/flare-gas`` and ``Line2/flare-gas`` are
+    two metrics, and only one of them can be meter ``flare-gas`` without a tag_map entry."""
+    h, _ = host
+    out = born(
+        h, number("Line1/flare-gas", 10.0, alias=1), number("Line2/flare-gas", 500.0, alias=2)
+    )
+    assert rows(out) == [("flare-gas", 10.0, "m^3/h", "good")]
+    assert "both end in meter 'flare-gas'" in out.errors[0].reason
+    out = send(h, NODE.format("NDATA"), payload(1, number(None, 11.0, alias=1),
+                                                number(None, 501.0, alias=2)))  # fmt: skip
+    assert rows(out) == [("flare-gas", 11.0, "m^3/h", "good")]
+    assert len(out.errors) == 1
