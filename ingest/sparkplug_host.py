@@ -249,8 +249,7 @@ class SparkplugHost:
             node.claims = {m: k for m, k in node.claims.items() if not k.startswith(f"{device}/")}
         if kind == "DDEATH":  # the death's own time (the edge node saw it happen)
             gone = {device: node.meters.pop(device, {})}
-            when = timestamp(message.timestamp)[0] if message.HasField("timestamp") else None
-            self._stale(out, directory, node_id, gone, when or datetime.now(UTC).isoformat())
+            self._stale(out, directory, node_id, gone, _death_time(message))
             return out
         if kind.endswith("BIRTH"):
             self._define(node, device, message)
@@ -410,6 +409,20 @@ def _claimed(
         f"is the meter in the tag_map of site {site!r}",
         None,
     )
+
+
+def _death_time(message: Payload) -> str:
+    """When a DDEATH happened: its payload's time, never later than now.
+
+    An edge clock ahead would put the death in the future, where intake refuses it and the
+    device's meters would stay available.
+    """
+    now = datetime.now(UTC)
+    if message.HasField("timestamp") and message.timestamp < now.timestamp() * 1000:
+        when, _ = timestamp(message.timestamp)
+        if when is not None:
+            return when
+    return now.isoformat()
 
 
 class _Leaf(NamedTuple):

@@ -374,3 +374,16 @@ def test_two_folders_ending_in_one_meter_do_not_mix(host: Any) -> None:
                                                 number(None, 501.0, alias=2)))  # fmt: skip
     assert rows(out) == [("flare-gas", 11.0, "m^3/h", "good")]
     assert len(out.errors) == 1
+
+
+def test_a_device_death_from_a_clock_ahead_is_dated_now(host: Any) -> None:
+    """A death dated in the future would be refused by intake: the meters would stay live."""
+    h, _ = host
+    born(h)
+    send(
+        h, DEVICE.format("DBIRTH"), payload(1, instance_of("Boiler", 20, number("Steam/Flow", 4.5)))
+    )
+    before = datetime.now(UTC)
+    out = send(h, DEVICE.format("DDEATH"), payload(2, ts=ms(-60)))  # an hour ahead
+    [row] = out.rows
+    assert before <= datetime.fromisoformat(row["ts"]) <= datetime.now(UTC)
