@@ -43,6 +43,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from domain.errors import ConfigurationError, TransientError, UnavailableError
 from domain.intake import UNMAPPED, RowError
 from ingest.gateway import Pending, ReadingGateway
+from ingest.meter_claims import MeterClaims
 from ingest.sparkplug_host import NAMESPACE as SPARKPLUG_NAMESPACE
 from ingest.sparkplug_host import (
     SparkplugHost,
@@ -265,6 +266,7 @@ class MqttBridge:
         self._refused: str | None = None
         self._client = mqtt_client(settings, client_id)
         self.sparkplug = SparkplugHost(settings.sparkplug_reorder_timeout_s)
+        self._umh_claims = MeterClaims()  # which UMH tag path names each meter
         self._state_topic = state_topic(settings.sparkplug_host_id)
         self._state_ts = 0
         self._arm_will()
@@ -519,13 +521,15 @@ class MqttBridge:
             return _Parsed(spb.company, spb.rows, spb.errors, sources, places)
         if is_umh_topic(m.topic):
             with self.gateway.registry.locked() as directory:
-                umh = parse_historian(m.topic, m.payload, directory)
+                umh = parse_historian(m.topic, m.payload, directory, self._umh_claims)
             if umh.ignored:
                 log.debug("mqtt.umh_schema_ignored", topic=m.topic)
                 return None
             sources = [f"mqtt {m.topic} {label}".rstrip() for label in umh.labels]
             places = [f"{m.topic}.{label}" for label in umh.labels]
             return _Parsed(umh.company, umh.rows, umh.errors, sources, places)
+        if not m.payload.strip():
+            return None  # an empty payload clears a retained message: nothing to read
         company, rows, errors = parse_message(self.root, m.topic, m.payload)
         places = [f"{m.topic}[{i}]" for i in range(len(rows))]
         return _Parsed(company, rows, errors, [f"mqtt {m.topic}"] * len(rows), places)

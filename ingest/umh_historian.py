@@ -4,10 +4,13 @@ UMH's data model (umh.docs.umh.app, "Data Model (v1)" > "Messages" > "_historian
 umh-core's "Topic Convention" and "Payload Formats"): topics are
 ``umh/v1/<enterprise>/<site>/<area>/<productionLine>/<workCell>/<originID>/_historian
 [/<tagGroup>...][/<tagName>]``, every level after the enterprise optional; the first level that
-starts with ``_`` is the schema. A ``_historian`` payload is a JSON object with ``timestamp_ms``
-(Unix milliseconds) and one or more tags: scalar fields (``{"timestamp_ms": ..., "flow": 12.5,
-"pressure": 5}``), nested objects as tag groups, or UMH Core's one tag per topic
-(``{"timestamp_ms": ..., "value": 12.5}``, the tag named by the topic).
+starts with ``_`` is the schema (UMH Core's ``_raw`` and data models ``_<model>_v<N>`` carry
+the same time series as ``_historian``). A ``_historian`` payload is a JSON object with
+``timestamp_ms`` (Unix milliseconds) and one or more tags: scalar fields (``{"timestamp_ms":
+..., "flow": 12.5, "pressure": 5}``), nested objects as tag groups, or one tag per topic
+(UMH Core's ``{"timestamp_ms": ..., "value": 12.5}``, or benthos-umh's ``tag_processor``
+naming the field as the topic's last level), the tag named by the topic; benthos-umh's
+``metadata`` object is no tag.
 
 How it maps onto the park (docs/user-guide.md, "MQTT bridge"):
 
@@ -19,19 +22,25 @@ How it maps onto the park (docs/user-guide.md, "MQTT bridge"):
   topic names (UMH Core). The site's ``tag_map`` maps that key to a meter; a key not in it
   names the meter by its last element, as the park's own tree names it by the topic's last
   level;
+- two keys of one company that name the same meter by their last element (two work cells'
+  ``steam`` tags) do not both feed it: the first claims it, the other is refused until the
+  ``tag_map`` says which is the meter (:mod:`ingest.meter_claims`);
 - the unit is the meter's stream unit (UMH payloads carry none), the quality ``good``;
 - every tag is a reading or a rejection with its reason, nothing is dropped silently:
   non-numeric tags (strings, booleans, null, arrays) and tags mapping to no meter are refused;
-- ``timestamp_ms`` must be a whole number of milliseconds from 2000-01-01 to the readings'
-  latest instant (an earlier one is almost always seconds sent as milliseconds, as in UMH's
-  own doc example); readings ahead of the clock are refused by the gateway, like every door's;
-- other schemas (``_analytics``, ``_local``, a custom data contract) carry no readings (UMH's
-  historian tables take only ``_historian``): the bridge acknowledges and ignores them
-  (:attr:`HistorianMessage.ignored`).
+- ``timestamp_ms`` must be a number of milliseconds (or a string of one; a fraction is
+  dropped, as UMH's historian does) from 2000-01-01 to the readings' latest instant (an
+  earlier one is almost always seconds sent as milliseconds, as in UMH's own doc example);
+  readings ahead of the clock are refused by the gateway, like every door's;
+- other schemas (``_analytics``, ``_local``, names that are no data contract) carry no
+  readings: the bridge acknowledges and ignores them (:attr:`HistorianMessage.ignored`), as it
+  does an empty payload (MQTT's way to clear a retained message).
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -41,12 +50,18 @@ import orjson
 
 from domain.directory import Directory
 from domain.intake import UNMAPPED, RowError
+from ingest.meter_claims import MeterClaims
 from schemas.readings import LATEST_READING_TS
 
 PREFIX: Final = "umh/v1"
 """UMH's fixed topic prefix (its data model's version)."""
 
 SCHEMA: Final = "_historian"
+RAW: Final = "_raw"
+"""UMH Core's default data contract (it replaced ``_historian``; same payload shapes)."""
+_DATA_CONTRACT: Final = re.compile(r"_[a-z0-9][a-z0-9-]*_v[0-9]+")
+"""UMH Core's data-model contracts (``_pump_v1``): time series, one tag per topic."""
+_BOM: Final = b"\xef\xbb\xbf"
 
 EARLIEST_MS: Final = 946_684_800_000
 """2000-01-01T00:00:00Z in ms: an earlier ``timestamp_ms`` is refused (seconds sent as ms)."""
@@ -54,7 +69,11 @@ EARLIEST_MS: Final = 946_684_800_000
 LATEST_MS: Final = int(LATEST_READING_TS.timestamp()) * 1000
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_TOPIC_SHAPE: Final = f"topic must be {PREFIX}/<company>/<site>/.../{SCHEMA}/..."
+_SCALE: Final = {"microseconds": 1_000, "nanoseconds": 1_000_000}
+_TOPIC_SHAPE: Final = f"topic must be {PREFIX}/<company>/<site>/.../{SCHEMA}/... (or {RAW})"
+_NOT_TAGS: Final = ("timestamp_ms", "metadata")
+"""Top-level payload fields that are no tag: the time, and benthos-umh's ``metadata`` object."""
+_DIGITS: Final = re.compile(r"[0-9]{1,20}(\.[0-9]{0,9})?")
 
 
 @dataclass
@@ -106,14 +125,23 @@ def _json_type(value: object) -> str:
 
 
 def timestamp(raw: object) -> tuple[str | None, str]:
-    """``timestamp_ms`` as an ISO-8601 UTC instant, or ``None`` and why it is refused."""
+    """``timestamp_ms`` as an ISO-8601 UTC instant, or ``None`` and why it is refused.
+
+    A number, or a string of one (UMH's consumers take both); a fraction of a millisecond is
+    dropped (``time.time() * 1000`` from Python), as UMH's historian does.
+    """
+    if isinstance(raw, str) and _DIGITS.fullmatch(raw.strip()):
+        raw = float(raw) if "." in raw else int(raw)
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         return None, f"must be a number of milliseconds, not {_json_type(raw)}"
-    if isinstance(raw, float) and not raw.is_integer():
-        return None, f"must be whole milliseconds, got {raw!r}"
-    ms = int(raw)
+    if isinstance(raw, float) and not math.isfinite(raw):
+        return None, f"must be a number of milliseconds, got {raw!r}"
+    ms = math.floor(raw)
     if ms > LATEST_MS:
-        return None, f"{ms} is after {LATEST_READING_TS.isoformat()}"
+        scale = next((s for s in ("microseconds", "nanoseconds")
+                      if EARLIEST_MS <= ms // _SCALE[s] <= LATEST_MS), None)  # fmt: skip
+        hint = f" ({scale} instead of milliseconds?)" if scale else ""
+        return None, f"{ms} is after {LATEST_READING_TS.isoformat()}{hint}"
     if ms < EARLIEST_MS:
         hint = " (seconds instead of milliseconds?)" if ms >= EARLIEST_MS // 1000 else ""
         when = (_EPOCH + timedelta(milliseconds=ms)).isoformat() if ms >= 0 else "before 1970"
@@ -131,7 +159,7 @@ def _tags(
 ) -> Iterator[tuple[tuple[str, ...], object]]:
     """``(json path, value)`` of every leaf of a payload; nested objects are tag groups."""
     for key, value in data.items():
-        if not path and key == "timestamp_ms":
+        if not path and key in _NOT_TAGS:
             continue
         if isinstance(value, dict) and len(path) < MAX_TAG_DEPTH:
             yield from _tags(value, (*path, key))
@@ -139,28 +167,42 @@ def _tags(
             yield (*path, key), value
 
 
-def parse_historian(topic: str, payload: bytes, directory: Directory) -> HistorianMessage:
+def is_time_series(schema: str) -> bool:
+    """Whether a UMH data contract carries readings: ``_historian``, ``_raw``, ``_<model>_v<N>``."""
+    return schema in (SCHEMA, RAW) or _DATA_CONTRACT.fullmatch(schema) is not None
+
+
+def parse_historian(
+    topic: str, payload: bytes, directory: Directory, claims: MeterClaims | None = None
+) -> HistorianMessage:
     """One MQTT message on a ``umh/v1/...`` topic as reading rows; see the module docstring.
 
     Args:
         topic: ``umh/v1/<company>/<site>/[<levels>/]_historian[/<groups>/][<tag>]``.
-        payload: ``{"timestamp_ms": <int>, "<tag>": <number>, ...}``.
+        payload: ``{"timestamp_ms": <int>, "<tag>": <number>, ...}``; an empty payload (how
+            MQTT clears a retained message) is ignored.
         directory: The registry, for the site's ``tag_map`` and the meters' units (the
             caller holds its lock). Whether the meter is the company's and at the site is
             checked later, as for every MQTT row.
+        claims: Which tag path named each meter by its last element (across messages): a
+            second path naming the same meter is refused (:mod:`ingest.meter_claims`).
     """
     levels = topic.split("/")[2:]
     schema_at = next((i for i, level in enumerate(levels) if level.startswith("_")), None)
     out = HistorianMessage(levels[0] if levels and schema_at != 0 else "")
+    if not payload.strip():
+        out.ignored = True  # a retained message cleared
+        return out
     if not all(levels) or schema_at is None or schema_at < 2:
         return out.refuse(topic, _TOPIC_SHAPE, _text(payload))
-    if levels[schema_at] != SCHEMA:
+    schema = levels[schema_at]
+    if not is_time_series(schema):
         out.ignored = True
         return out
     try:
-        data = orjson.loads(payload)
+        data = orjson.loads(payload.removeprefix(_BOM))
     except orjson.JSONDecodeError as e:
-        return out.refuse(topic, f"payload is not JSON: {e}", _text(payload))
+        return out.refuse(topic, f"payload is not JSON{_nan_hint(payload)}: {e}", _text(payload))
     if not isinstance(data, dict) or "timestamp_ms" not in data:
         reason = 'must be a JSON object with "timestamp_ms" and one or more tags'
         return out.refuse(topic, reason, _text(payload))
@@ -174,9 +216,9 @@ def parse_historian(topic: str, payload: bytes, directory: Directory) -> Histori
     for i, (path, value) in enumerate(tags):
         label = ".".join(path)
         out.labels.append(label)
-        names = groups if path == ("value",) and groups else [*groups, *path]
-        key = "/".join([*below_site, SCHEMA, *names])
-        reason, row = _row(directory, site, key, ts, value)
+        names = groups if _names_the_topic(path, groups) else [*groups, *path]
+        key = "/".join([*below_site, schema, *names])
+        reason, row = _row(directory, out.company, site, key, ts, value, claims)
         if row is None:
             raw = {"timestamp_ms": data["timestamp_ms"], label: value}
             out.errors.append(RowError(i, f"{topic}.{label}", reason, payload=raw))
@@ -184,9 +226,28 @@ def parse_historian(topic: str, payload: bytes, directory: Directory) -> Histori
     return out
 
 
+def _names_the_topic(path: tuple[str, ...], groups: list[str]) -> bool:
+    """Whether a payload field is the tag the topic already names.
+
+    UMH Core's ``value``, or a field named as the topic's last level (benthos-umh's
+    ``tag_processor`` writes ``.../steam/flow`` with ``{"flow": ...}``).
+    """
+    return bool(groups) and len(path) == 1 and path[0] in ("value", groups[-1])
+
+
+def _nan_hint(payload: bytes) -> str:
+    """Why a payload a JSON library wrote may not be JSON: ``NaN``/``Infinity`` literals."""
+    return (
+        " (NaN and Infinity are not JSON numbers)"
+        if b"NaN" in payload or b"Infinity" in payload
+        else ""
+    )
+
+
 def _row(
-    directory: Directory, site: str, key: str, ts: str, value: object
-) -> tuple[str, dict[str, object] | None]:
+    directory: Directory, company: str, site: str, key: str, ts: str, value: object,
+    claims: MeterClaims | None,
+) -> tuple[str, dict[str, object] | None]:  # fmt: skip
     """One tag's reading row (``_site`` included), or why it is refused."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return f"must be a number, not {_json_type(value)}", None
@@ -194,6 +255,14 @@ def _row(
     if isinstance(found, str):
         return f"tag {found}", None
     meter, ref = found
+    if claims is not None and directory.tag(site, key) is None:
+        other = claims.claim(company, site, meter, key)
+        if other is not None:
+            return (
+                f"tag {key!r} and tag {other!r} both end in meter {meter!r}; map the one that "
+                f"is the meter in the tag_map of site {site!r}",
+                None,
+            )
     row: dict[str, object] = {
         "meter": meter,
         "ts": ts,

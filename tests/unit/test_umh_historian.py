@@ -15,6 +15,7 @@ from domain.directory import Directory
 from domain.errors import UnavailableError
 from domain.intake import UNMAPPED
 from ingest.gateway import ReadingGateway
+from ingest.meter_claims import MeterClaims
 from ingest.mqtt_bridge import MqttBridge, _Message
 from ingest.umh_historian import MAX_TAG_DEPTH, is_umh_topic, parse_historian, timestamp
 from runtime.settings import Settings
@@ -134,6 +135,10 @@ def test_another_companys_meter_is_mapped_for_the_gateway_to_refuse() -> None:
         (float(TS_MS), TS),
         (TS_MS + 123, "2026-11-22T10:00:00.123000+00:00"),
         (946_684_800_000, "2000-01-01T00:00:00+00:00"),
+        # UMH's consumers take a string of digits and drop a fraction of a millisecond
+        (str(TS_MS + 123), "2026-11-22T10:00:00.123000+00:00"),
+        (TS_MS + 123.456, "2026-11-22T10:00:00.123000+00:00"),
+        (f" {TS_MS + 123}.9 ", "2026-11-22T10:00:00.123000+00:00"),
     ],
 )
 def test_timestamp_ms_is_unix_milliseconds(raw: object, expected: str) -> None:
@@ -143,10 +148,12 @@ def test_timestamp_ms_is_unix_milliseconds(raw: object, expected: str) -> None:
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
-        ("1795341600000", "must be a number of milliseconds, not a string"),
+        ("2026-11-22T10:00:00Z", "must be a number of milliseconds, not a string"),
+        ("1e12", "must be a number of milliseconds, not a string"),
         (True, "must be a number of milliseconds, not a boolean"),
         (None, "must be a number of milliseconds, not null"),
-        (1795341600000.5, "must be whole milliseconds, got 1795341600000.5"),
+        (1795341600000 * 1000, "(microseconds instead of milliseconds?)"),
+        (1795341600000 * 1_000_000, "(nanoseconds instead of milliseconds?)"),
         (
             1702286893,
             "1702286893 is 1970-01-20T16:51:26.893000+00:00, before 2000-01-01 "
@@ -205,11 +212,52 @@ def test_topics_outside_the_data_model_are_refused(topic: str, company: str) -> 
     assert "topic must be umh/v1/<company>/<site>/.../_historian/..." in parsed.errors[0].reason
 
 
-@pytest.mark.parametrize("schema", ["_analytics", "_local", "_Pump", "_raw"])
+@pytest.mark.parametrize("schema", ["_analytics", "_local", "_Pump", "_pump"])
 def test_other_umh_schemas_are_ignored(schema: str) -> None:
     parsed = parse(f"{SITE}/line-1/{schema}/x", {"timestamp_ms": TS_MS, "fuel-gas": 1})
     assert parsed.ignored
     assert (parsed.rows, parsed.errors) == ([], [])
+
+
+@pytest.mark.parametrize("schema", ["_raw", "_pump_v1", "_temperature-sensor_v2"])
+def test_umh_cores_raw_and_model_contracts_carry_readings(schema: str) -> None:
+    """UMH Core replaced ``_historian`` by ``_raw`` (its default data contract) and names data
+    models ``_<model>_v<N>``: the same time-series payloads, one tag per topic."""
+    parsed = parse(f"{SITE}/line-1/{schema}/fuel-gas", {"timestamp_ms": TS_MS, "value": 2.5})
+    assert not parsed.ignored
+    assert [(r["meter"], r["value"]) for r in parsed.rows] == [("fuel-gas", 2.5)]
+
+
+def test_an_empty_payload_clears_a_retained_message_and_is_no_reading() -> None:
+    parsed = parse(f"{SITE}/_historian/fuel-gas", b"")
+    assert parsed.ignored
+    assert (parsed.rows, parsed.errors) == ([], [])
+
+
+def test_a_bom_is_skipped_and_nan_is_named_in_the_reason() -> None:
+    ok = parse(f"{SITE}/_historian", b'\xef\xbb\xbf{"timestamp_ms": %d, "fuel-gas": 1}' % TS_MS)
+    assert [r["meter"] for r in ok.rows] == ["fuel-gas"]
+    nan = parse(f"{SITE}/_historian", b'{"timestamp_ms": %d, "fuel-gas": NaN}' % TS_MS)
+    assert "NaN and Infinity are not JSON numbers" in nan.errors[0].reason
+
+
+def test_two_tag_paths_ending_in_one_meter_do_not_mix() -> None:
+    """Two work cells publishing a tag of the same name would feed one meter (one value per
+    instant: one of them silently dropped): the second path is refused until the tag_map
+    says which is the meter; another company cannot claim a meter against its owner."""
+    claims = MeterClaims()
+    d = directory()
+    body = b'{"timestamp_ms": %d, "value": 1}' % TS_MS
+
+    def meters(topic: str) -> list[object]:
+        out = parse_historian(topic, body, d, claims)
+        return [r["meter"] if r is not UNMAPPED else out.errors[0].reason for r in out.rows]
+
+    assert meters("umh/v1/pharma/refinery/line-9/_historian/fuel-gas") == ["fuel-gas"]
+    assert meters(f"{SITE}/boiler-1/_historian/fuel-gas") == ["fuel-gas"]
+    [refused] = meters(f"{SITE}/boiler-2/_historian/fuel-gas")
+    assert "both end in meter 'fuel-gas'" in str(refused)
+    assert meters(f"{SITE}/boiler-1/_historian/fuel-gas") == ["fuel-gas"]
 
 
 def test_tag_groups_nested_beyond_any_asset_path_are_one_refused_leaf() -> None:
@@ -465,3 +513,13 @@ def test_a_refused_field_is_named_by_its_message_not_its_place_in_the_batch(
     ]
     assert rejection.reason.startswith("park/refiner/refinery/fuel-gas[1].value: ")
     assert "cannot be negative" in rejection.reason
+
+
+def test_benthos_tag_processor_output_names_the_tag_once_and_its_metadata_is_no_tag() -> None:
+    """benthos-umh's tag_processor writes ``.../_historian/steam/flow`` with ``{"flow": ...,
+    "timestamp_ms": ..., "metadata": {...}}``: the tag is ``steam/flow``, as the topic says."""
+    parsed = parse(f"{SITE}/gas-area/_historian/fuel/fuel-gas",
+                   {"fuel-gas": 3.5, "timestamp_ms": TS_MS,
+                    "metadata": {"unit": "m3/h", "opcua_tag_type": "number"}})  # fmt: skip
+    assert [(r["meter"], r["value"]) for r in parsed.rows] == [("fuel-gas", 3.5)]
+    assert parsed.errors == []
