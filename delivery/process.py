@@ -3,7 +3,8 @@
 Follows the registry (compacted topics, all partitions, no group; the same follower as the
 API's) to know each need's webhook and company and each supplier's disclosure, consumes the
 alerts topic in its own consumer group, and hands every alert, through its subscriber's own queue
-(:mod:`delivery.subscriber_queues`: a slow webhook delays only its own alerts), to
+(:mod:`delivery.subscriber_queues`: a slow or failing webhook delays only its own alerts, held
+in its queue while the head one is retried over hours to days), to
 :class:`~delivery.webhooks.WebhookDispatcher`: the body is the alert as the need's company may see
 it (the disclosure policy), signed with that subscription's own key, retried with backoff, and
 sent only to addresses the SSRF guard allows. An alert whose
@@ -12,8 +13,9 @@ disables its subscription: this process stops sending to it at once and publishe
 :class:`~schemas.registry.WebhookState` on the registry's webhook-states topic, so every
 delivery process (and the API, which shows it) knows after a restart too; registering the need
 again or rotating its secret enables it again. Per partition, offsets are
-committed only up to the oldest alert not yet delivered or dead-lettered, so a crash redelivers
-(same idempotency key) rather than loses.
+committed only up to the oldest alert not yet delivered or dead-lettered (an alert in retry holds
+it back), so a crash or restart redelivers (same idempotency key, the retry schedule starting
+again) rather than loses.
 """
 
 from __future__ import annotations
@@ -57,8 +59,10 @@ log = structlog.get_logger(__name__)
 
 STAGE = "delivery"
 HEARTBEAT = Heartbeat(max_age_s=300.0)
-"""Beats every poll of the alerts topic; a poll may wait for room in full subscriber queues
-(the slowest webhook back-off is a minute), so only a loop stuck for minutes is unhealthy."""
+"""Beats every poll of the alerts topic. A poll never waits for a subscriber in retry (its
+alerts are held or dead-lettered as backlog full); it may wait for room while healthy
+subscribers' queues are full, which they leave within an attempt (``webhook_timeout_s``), so
+only a loop stuck for minutes is unhealthy."""
 
 
 class _Observer:
@@ -111,9 +115,17 @@ def url_guard(settings: Settings) -> UrlGuard:
 
 
 def retry_policy(s: Settings) -> RetryPolicy:
-    """The deployment's webhook retry policy (attempts, backoff, its cap, jitter, timeout)."""
-    return RetryPolicy(s.webhook_max_attempts, s.webhook_backoff_s, s.webhook_max_backoff_s,
-                       s.webhook_jitter, s.webhook_timeout_s)  # fmt: skip
+    """The deployment's webhook retry policy (attempts, backoff, caps, jitter, timeout).
+
+    Raises:
+        ConfigurationError: a value out of range (see :class:`RetryPolicy`).
+    """
+    return RetryPolicy(
+        max_attempts=s.webhook_max_attempts, base_delay_s=s.webhook_backoff_s,
+        max_delay_s=s.webhook_max_backoff_s, jitter=s.webhook_jitter,
+        timeout_s=s.webhook_timeout_s, max_attempts_refused=s.webhook_max_attempts_refused,
+        max_retry_after_s=s.webhook_max_retry_after_s,
+    )  # fmt: skip
 
 
 async def run_delivery(settings: Settings, stop: asyncio.Event) -> None:
@@ -200,6 +212,7 @@ async def _deliver_until_stopped(
             _handler(dispatcher), overflow=backlog_full,
             max_pending=settings.webhook_max_pending,
             max_per_subscriber=settings.webhook_max_pending_per_subscriber,
+            max_retrying=settings.webhook_max_retrying, retrying=dispatcher.retrying,
         )  # fmt: skip
         alerts.subscribe([settings.topics.alerts], listener=_Revoked(queues))
         try:

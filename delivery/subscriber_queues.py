@@ -7,16 +7,29 @@ and worker task; events of one subscriber stay in order (so an alert's ``resolve
 overtakes its ``opened``), subscribers never wait for each other (the dispatcher's limiter
 still bounds requests in flight across all of them).
 
+Retries are held per subscriber: a subscriber whose webhook fails keeps its alerts in its
+queue while the one at the head backs off (its due time is the end of its backoff sleep; the
+schedule spans hours to days), and the consumer never waits for such a subscriber: ``retrying``
+(the dispatcher's :meth:`~delivery.webhooks.WebhookDispatcher.retrying`) names them, and
+:meth:`SubscriberQueues.put` queues (or overflows) their alerts without waiting for room.
+
 Offsets: :class:`OffsetTracker` says, per partition, up to where every alert has been delivered
-or dead-lettered; only that is committed, so a crash redelivers (same idempotency keys) and
-never loses; partitions a rebalance takes away are forgotten. Memory is bounded: one subscriber
-holds at most ``max_per_subscriber`` alerts (more are handed to ``overflow``, e.g. the
-dead-letter topic), and :meth:`SubscriberQueues.put` waits while ``max_pending`` are held in all.
+or dead-lettered; only that is committed, so a crash or restart redelivers (same idempotency
+keys; the retry schedule starts again) and never loses; partitions a rebalance takes away are
+forgotten. An alert in retry therefore holds its partition's committed offset back for as long
+as it is retried (up to the policy's horizon, well below the alerts topic's retention).
+
+Memory is bounded: at most ``max_pending + max_retrying`` alerts are held in all, one
+subscriber holds at most ``max_per_subscriber`` (more are handed to ``overflow``, e.g. the
+dead-letter topic), subscribers in retry hold at most ``max_retrying`` of them (beyond, their
+new alerts overflow too), and :meth:`SubscriberQueues.put` waits while the others hold
+``max_pending`` (they answer or time out within one attempt, so that wait is short).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -26,6 +39,8 @@ import structlog
 log = structlog.get_logger(__name__)
 
 P = TypeVar("P")  # a partition id (aiokafka's TopicPartition in the process, anything in tests)
+_RECHECK_S = 0.5
+"""How often a :meth:`SubscriberQueues.put` waiting for room looks again without being woken."""
 
 
 @dataclass
@@ -84,8 +99,13 @@ class SubscriberQueues(Generic[P]):
         overflow: Awaited with an item whose subscriber already holds ``max_per_subscriber``
             items (e.g. dead-letter it as "backlog full"): one dead endpoint never holds
             more than its share, and never stops the others.
-        max_pending: Most items held at once over all subscribers; :meth:`put` waits beyond.
+        max_pending: Most items held at once by subscribers not in retry; :meth:`put` waits
+            beyond.
         max_per_subscriber: Most items one subscriber holds (queued or being handled).
+        max_retrying: Most items held by subscribers in retry; beyond, their new items go to
+            ``overflow`` (never waited for). ``max_pending`` when omitted.
+        retrying: Whether a subscriber is in retry (its head item failed and backs off); none
+            is when omitted (then every put may wait, as for a healthy subscriber).
     """
 
     def __init__(
@@ -95,11 +115,15 @@ class SubscriberQueues(Generic[P]):
         overflow: Callable[[object], Awaitable[None]],
         max_pending: int,
         max_per_subscriber: int,
+        max_retrying: int | None = None,
+        retrying: Callable[[str], bool] | None = None,
     ) -> None:
         self._handle = handle
         self._overflow = overflow
         self._max_pending = max_pending
         self._max_per_subscriber = max_per_subscriber
+        self._max_retrying = max_pending if max_retrying is None else max_retrying
+        self._retrying: Callable[[str], bool] = retrying or (lambda subscriber: False)
         self._queues: dict[str, asyncio.Queue[Queued[P]]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._held: dict[str, int] = {}
@@ -113,27 +137,28 @@ class SubscriberQueues(Generic[P]):
     async def put(self, subscriber: str | None, partition: P, offset: int, item: object) -> None:
         """Queue ``item`` for ``subscriber`` (``None``: nothing to send, done at once).
 
+        Never waits for a subscriber in retry: its item is queued, or handed to ``overflow`` if
+        it holds ``max_per_subscriber`` or those in retry hold ``max_retrying`` (or all hold
+        ``max_pending + max_retrying``). Waits while the other subscribers hold ``max_pending``.
+
         Raises:
-            BaseException: a worker's failure (see :meth:`check`), also while waiting.
+            BaseException: a worker's failure (see :meth:`check`), also while waiting; or what
+                ``overflow`` raised (nothing is then marked done).
         """
         self.check()
         self.offsets.seen(partition, offset)
         if subscriber is None:
             self.offsets.done(partition, offset)
             return
-        if self._held.get(subscriber, 0) >= self._max_per_subscriber:
+        if self._held.get(subscriber, 0) >= self._max_per_subscriber or (
+            self._retrying(subscriber) and not self._room_for_retrying()
+        ):
             await self._overflow(item)
             self.overflowed += 1
             self.offsets.done(partition, offset)
             return
-        async with self._room:
-            await self._room.wait_for(
-                lambda: (
-                    self.offsets.pending <= self._max_pending
-                    or self._failure is not None
-                    or self._closing
-                )
-            )
+        if not self._retrying(subscriber):
+            await self._wait_for_room()
         self.check()
         queue = self._queues.get(subscriber)
         if queue is None:
@@ -141,6 +166,32 @@ class SubscriberQueues(Generic[P]):
             self._workers[subscriber] = asyncio.create_task(self._work(subscriber, queue))
         self._held[subscriber] = self._held.get(subscriber, 0) + 1
         queue.put_nowait(Queued(partition, offset, item))
+
+    def _held_retrying(self) -> int:
+        return sum(n for s, n in self._held.items() if n and self._retrying(s))
+
+    def _room_for_retrying(self) -> bool:
+        total = sum(self._held.values())
+        return (
+            self._held_retrying() < self._max_retrying
+            and total < self._max_pending + self._max_retrying
+        )
+
+    def _room_for_fresh(self) -> bool:
+        total = sum(self._held.values())
+        fresh = total - self._held_retrying()
+        return fresh < self._max_pending and total < self._max_pending + self._max_retrying
+
+    async def _wait_for_room(self) -> None:
+        """Wait for room for a subscriber not in retry (or a failure, or closing).
+
+        Woken when a worker finishes an item, and every :data:`_RECHECK_S` besides: a
+        subscriber entering retry frees room without finishing anything.
+        """
+        async with self._room:
+            while not (self._room_for_fresh() or self._failure is not None or self._closing):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._room.wait(), timeout=_RECHECK_S)
 
     async def _work(self, subscriber: str, queue: asyncio.Queue[Queued[P]]) -> None:
         while True:

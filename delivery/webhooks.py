@@ -31,13 +31,15 @@ Guarantees and failure modes:
   from the dead-letter topic, a pipeline restart); receivers dedupe on ``webhook-id``.
 * No ordering between alerts: concurrent deliveries and retries can reorder them; receivers
   order by the payload's ``timestamp`` within an alert id.
-* Retried: connection errors, timeouts, 408, 429 and 5xx, with exponential backoff and jitter
-  (:class:`RetryPolicy`), honouring ``Retry-After`` (seconds or HTTP date, capped at the policy's
-  ``max_delay_s``). The delivery process sends one event at a time per subscriber, so a 429,
-  502 or 504 (or any retried failure) also holds back that subscriber's later events: it is
-  throttled, the others are not. Not retried: any other status outside 2xx (3xx included,
-  redirects are not followed), an invalid URL and a URL the SSRF guard refuses
-  (:mod:`domain.url_guard`); these are permanent failures.
+* Retried, as Standard Webhooks asks: connection errors, timeouts and every status outside 2xx
+  but 410 (redirects are not followed: a 3xx is a failure), with exponential backoff and jitter
+  over one to two days by default (:class:`RetryPolicy`), honouring ``Retry-After`` (seconds or
+  HTTP date, up to the policy's ``max_retry_after_s``, 2 h by default). A refusal (3xx, 4xx
+  but 408/429) gets a shorter budget (``max_attempts_refused``: 1.4-2.8 h by default). The
+  delivery process sends one event at a time per subscriber, so a retried failure also holds
+  back that subscriber's later events (it is throttled; the others are not), and
+  :meth:`WebhookDispatcher.retrying` tells it which subscribers are backing off. Not retried:
+  an invalid URL and a URL the SSRF guard refuses (:mod:`domain.url_guard`).
 * 410 Gone disables the subscription: the alert is dead-lettered (reason ``gone``), the
   dispatcher sends nothing more to that subscription, and its ``on_gone`` callback records it
   (the delivery process publishes a :class:`~schemas.registry.WebhookState`, so it survives a
@@ -61,7 +63,7 @@ import hmac
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -258,28 +260,47 @@ class RetryPolicy:
     jitter" (spreads a herd of retries best), ``0`` is plain exponential backoff, the default
     ``0.5`` keeps at least half the ceiling so a failing subscriber is never hammered.
 
+    The defaults span one to two days, as Standard Webhooks recommends (:meth:`span_s`): 36
+    attempts, the first retry after 2.5-5 s, doubling up to 1-2 h between attempts; the last
+    attempt comes 25-51 h after the first. A refusal (a 3xx or a 4xx other than 408, 410 and
+    429) is retried too, but only ``max_attempts_refused`` attempts in all (by default for
+    1.4-2.8 h): it usually means a misconfigured receiver (fixed within the hour, or not at
+    all) or a body this receiver will never take, and the subscriber's later alerts wait
+    behind it (one subscriber's alerts are sent one at a time).
+
     Attributes:
         max_attempts: Attempts in all, the first one included (>= 1).
         base_delay_s: Ceiling of the first backoff.
-        max_delay_s: Cap of every backoff, ``Retry-After`` included.
+        max_delay_s: Cap of every computed backoff.
         jitter: Randomised fraction of each delay, in [0, 1].
         timeout_s: Limit of one attempt (connect, send, response), in seconds.
+        max_attempts_refused: Attempts in all when the last answer was a refusal (3xx, 4xx
+            but 408/410/429); ``max_attempts`` bounds it too.
+        max_retry_after_s: Cap of a server's ``Retry-After``. With ``max_attempts`` it bounds
+            how long one alert is held (and its partition's offset not committed): keep
+            ``max_attempts * max(max_delay_s, max_retry_after_s)`` below the alerts topic's
+            retention.
 
     Raises:
         ConfigurationError: On construction, if a field is out of range.
     """
 
-    max_attempts: int = 6
-    base_delay_s: float = 0.5
-    max_delay_s: float = 60.0
+    max_attempts: int = 36
+    base_delay_s: float = 5.0
+    max_delay_s: float = 7200.0
     jitter: float = 0.5
-    timeout_s: float = 10.0
+    timeout_s: float = 15.0
+    max_attempts_refused: int = 12
+    max_retry_after_s: float = 7200.0
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ConfigurationError(f"max_attempts must be >= 1, got {self.max_attempts}")
-        if self.base_delay_s < 0 or self.max_delay_s < 0:
-            raise ConfigurationError("base_delay_s and max_delay_s must be >= 0")
+        if self.max_attempts < 1 or self.max_attempts_refused < 1:
+            raise ConfigurationError(
+                f"max_attempts and max_attempts_refused must be >= 1, got "
+                f"{self.max_attempts} and {self.max_attempts_refused}"
+            )
+        if self.base_delay_s < 0 or self.max_delay_s < 0 or self.max_retry_after_s < 0:
+            raise ConfigurationError("base_delay_s, max_delay_s and max_retry_after_s must be >= 0")
         if not 0.0 <= self.jitter <= 1.0:
             raise ConfigurationError(f"jitter must be in [0, 1], got {self.jitter}")
         if self.timeout_s <= 0:
@@ -306,8 +327,25 @@ class RetryPolicy:
         return top * (1.0 - self.jitter) + top * self.jitter * u
 
     def retry_after_delay(self, retry_after: float) -> float:
-        """A server's ``Retry-After`` (seconds), clamped to ``[0, max_delay_s]``."""
-        return min(self.max_delay_s, max(0.0, retry_after))
+        """A server's ``Retry-After`` (seconds), clamped to ``[0, max_retry_after_s]``."""
+        return min(self.max_retry_after_s, max(0.0, retry_after))
+
+    def attempts_for(self, status: int | None) -> int:
+        """Attempts in all when the last attempt ended with ``status`` (None: no response)."""
+        if status is not None and is_refusal(status):
+            return min(self.max_attempts, self.max_attempts_refused)
+        return self.max_attempts
+
+    def span_s(self, *, refused: bool = False) -> tuple[float, float]:
+        """Shortest and longest time from the first attempt to the last (no ``Retry-After``).
+
+        Request time not counted; ``refused``: the schedule of a refusal (3xx/4xx).
+        """
+        attempts = (
+            min(self.max_attempts, self.max_attempts_refused) if refused else (self.max_attempts)
+        )
+        top = sum(self.ceiling(n) for n in range(1, attempts))
+        return top * (1.0 - self.jitter), top
 
 
 def parse_retry_after(value: str | None, *, now: float) -> float | None:
@@ -342,8 +380,10 @@ class DeliveryResult:
         attempts: HTTP attempts made (>= 1).
         status: Status of the last response; None if the last attempt got none.
         error: Why the last attempt failed; None when delivered.
-        permanent: True if it failed without retrying further because retrying cannot help
-            (4xx other than 408/429, 3xx, invalid URL); False when delivered or retries ran out.
+        permanent: True if the subscriber refused it: 410 Gone, an invalid or refused URL (not
+            retried), or a 3xx/4xx (but 408/429) still answered when its shorter retry budget
+            ran out; False when delivered, or unreachable/failing (5xx, 408, 429, timeouts,
+            connection errors) until the retries ran out.
         url: The webhook it was sent to.
         reason: Why it was given up, when not told by the fields above (``backlog_full``).
     """
@@ -442,8 +482,13 @@ class WebhookStats:
 # --- delivery ----------------------------------------------------------------------------------
 
 
-def _is_retryable_status(status: int) -> bool:
-    return status in (408, 429) or status >= 500
+def is_refusal(status: int) -> bool:
+    """A 3xx or a 4xx other than 408, 410 and 429: the receiver refused this request.
+
+    Retried (Standard Webhooks: every non-2xx but 410 is a failure to retry), on the shorter
+    budget :attr:`RetryPolicy.max_attempts_refused`.
+    """
+    return 300 <= status <= 499 and status not in (408, 410, 429)
 
 
 def redact_url(url: str) -> str:
@@ -488,16 +533,21 @@ async def deliver(
         sleep: Awaited with each backoff delay (inject a fake to test without waiting).
         now: Unix time, for the signature timestamp and ``Retry-After`` dates.
         rng: Source of backoff jitter (seed it for deterministic delays).
-        limiter: Held during each HTTP attempt (not during backoff) to bound concurrency.
+        limiter: Held during each HTTP attempt (not during backoff) to bound concurrency; the
+            attempt is signed once the slot is taken, so a wait for it never stales the
+            signature's timestamp.
         observer: Told about every attempt and the result.
         guard: Checks the URL before each attempt (e.g. no private addresses); a refused URL
             fails at once, permanently. Names are checked again when resolved, by the
             session's resolver (see :mod:`domain.url_guard`).
 
     Returns:
-        The outcome. Failures are reported in it, never raised: connection errors, timeouts,
-        408/429/5xx are retried up to ``policy.max_attempts``; other non-2xx statuses, an
-        invalid or refused URL end it at once with ``permanent=True``.
+        The outcome. Failures are reported in it, never raised: connection errors, timeouts
+        and every non-2xx status but 410 are retried, up to ``policy.max_attempts`` (a 3xx or
+        4xx other than 408/429 up to ``policy.max_attempts_refused``: then ``permanent=True``,
+        the subscriber refused it); 410 Gone, an invalid or refused URL end it at once with
+        ``permanent=True``. Each backoff is ``policy.delay`` or the server's ``Retry-After``
+        (up to ``policy.max_retry_after_s``).
 
     Raises:
         ConfigurationError: If ``event`` has no signing key.
@@ -515,14 +565,17 @@ async def deliver(
         )
         if observer is not None:
             observer.on_attempt(tried.outcome, tried.status, time.perf_counter() - started)
-        if tried.outcome is not AttemptOutcome.RETRYABLE or attempt >= policy.max_attempts:
+        if tried.outcome is not AttemptOutcome.RETRYABLE or attempt >= policy.attempts_for(
+            tried.status
+        ):
             delivered = tried.outcome is AttemptOutcome.DELIVERED
+            refused = tried.status is not None and is_refusal(tried.status)
             result = DeliveryResult(
                 delivered=delivered,
                 attempts=attempt,
                 status=tried.status,
                 error=None if delivered else tried.error,
-                permanent=tried.outcome is AttemptOutcome.PERMANENT,
+                permanent=tried.outcome is AttemptOutcome.PERMANENT or (not delivered and refused),
                 url=redact_url(event.url),
             )
             if observer is not None:
@@ -557,20 +610,19 @@ async def _attempt(
     limiter: asyncio.Semaphore | None,
     guard: UrlGuard | None,
 ) -> _Attempt:
-    """One signed POST of ``event``, classified: delivered, retryable or permanent."""
-    headers = webhook_headers(event, int(now()), attempt)
+    """One signed POST of ``event``, classified: delivered, retryable or permanent.
+
+    Signed (``webhook-timestamp`` taken) after the concurrency slot is acquired, just before
+    sending: however long the wait for a slot, the receiver sees a fresh timestamp.
+    """
     try:
         if guard is not None:
             guard.check_url(event.url)
         if limiter is None:
-            status, retry_after, error = await _post(
-                session, event.url, event.body, headers, timeout, now
-            )
+            status, retry_after, error = await _post(session, event, attempt, timeout, now)
         else:
             async with limiter:
-                status, retry_after, error = await _post(
-                    session, event.url, event.body, headers, timeout, now
-                )
+                status, retry_after, error = await _post(session, event, attempt, timeout, now)
     except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as e:
         return _Attempt(AttemptOutcome.PERMANENT, None, f"invalid webhook URL: {e}")
     except RefusedAddressError as e:
@@ -582,24 +634,24 @@ async def _attempt(
         return _Attempt(AttemptOutcome.RETRYABLE, None, f"{type(e).__name__}: {e}")
     if 200 <= status <= 299:
         outcome = AttemptOutcome.DELIVERED
-    elif _is_retryable_status(status):
-        outcome = AttemptOutcome.RETRYABLE
-    else:
+    elif status == GONE:
         outcome = AttemptOutcome.PERMANENT
+    else:  # Standard Webhooks: every other non-2xx is a failure to retry
+        outcome = AttemptOutcome.RETRYABLE
     return _Attempt(outcome, status, error, retry_after)
 
 
 async def _post(
     session: aiohttp.ClientSession,
-    url: str,
-    body: bytes,
-    headers: Mapping[str, str],
+    event: WebhookEvent,
+    attempt: int,
     timeout: aiohttp.ClientTimeout,
     now: Callable[[], float],
 ) -> tuple[int, float | None, str | None]:
-    """One POST: (status, Retry-After seconds or None, error text or None when 2xx)."""
+    """One POST signed now: (status, Retry-After seconds or None, error text or None when 2xx)."""
+    headers = webhook_headers(event, int(now()), attempt)
     async with session.post(
-        url, data=body, headers=headers, timeout=timeout, allow_redirects=False
+        event.url, data=event.body, headers=headers, timeout=timeout, allow_redirects=False
     ) as response:
         status = response.status
         if 200 <= status <= 299:
@@ -630,7 +682,9 @@ class WebhookDispatcher:
     :func:`domain.subscriptions.webhook_event`): the dispatcher never sends an alert's raw
     JSON. :meth:`dispatch` may be called from many tasks at once; at most ``max_concurrency``
     HTTP requests are in flight (backoff waits hold no slot, so a dead subscriber does not
-    starve the others). A subscription whose endpoint answered 410 Gone gets nothing more from
+    starve the others). :meth:`retrying` says whether a webhook URL has a delivery backing off
+    (failed at least once, not finished), so a caller can hold that subscriber's later alerts
+    without waiting for them. A subscription whose endpoint answered 410 Gone gets nothing more from
     this dispatcher (:attr:`WebhookEvent.subscription` names it: a rotated or re-pointed
     subscription is another one).
     """
@@ -684,6 +738,8 @@ class WebhookDispatcher:
         self._guard = guard
         self._on_gone = on_gone
         self._disabled: set[tuple[str, str | None, int, str]] = set()
+        self._backing_off: dict[str, int] = {}
+        """Per webhook URL: deliveries that failed at least once and are not finished."""
         self.stats = WebhookStats()
         self._observers: tuple[DeliveryObserver, ...] = (
             (self.stats,) if observer is None else (self.stats, observer)
@@ -710,18 +766,7 @@ class WebhookDispatcher:
         event = self._resolve(alert) if event is None else event
         if event is None or self._skipped(alert, event):
             return None
-        result = await deliver(
-            self._session,
-            event,
-            alert,
-            policy=self._policy,
-            sleep=self._sleep,
-            now=self._now,
-            rng=self._rng,
-            limiter=self._limiter,
-            observer=_Fanout(self._observers),
-            guard=self._guard,
-        )
+        result = await self._deliver(alert, event)
         if result.delivered:
             return result
         if result.gone:
@@ -746,6 +791,46 @@ class WebhookDispatcher:
         for observer in self._observers:
             observer.on_dead_letter(result)
         return result
+
+    async def _deliver(self, alert: Alert, event: WebhookEvent) -> DeliveryResult:
+        """:func:`deliver`, with ``event.url`` marked as retrying from its first backoff on."""
+        url = event.url
+        marked = False
+
+        async def backoff(delay: float) -> None:
+            nonlocal marked
+            if not marked:
+                self._backing_off[url] = self._backing_off.get(url, 0) + 1
+                marked = True
+            await self._sleep(delay)
+
+        try:
+            return await deliver(
+                self._session,
+                event,
+                alert,
+                policy=self._policy,
+                sleep=backoff,
+                now=self._now,
+                rng=self._rng,
+                limiter=self._limiter,
+                observer=_Fanout(self._observers),
+                guard=self._guard,
+            )
+        finally:
+            if marked:
+                self._unmark(url)
+
+    def retrying(self, url: str) -> bool:
+        """Whether a delivery to webhook ``url`` failed at least once and is still going on."""
+        return self._backing_off.get(url, 0) > 0
+
+    def _unmark(self, url: str) -> None:
+        left = self._backing_off.get(url, 0) - 1
+        if left > 0:
+            self._backing_off[url] = left
+        else:
+            self._backing_off.pop(url, None)
 
     def _skipped(self, alert: Alert, event: WebhookEvent) -> bool:
         """Whether ``event``'s subscription is disabled (410 Gone): then it is not sent."""

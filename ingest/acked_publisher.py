@@ -4,6 +4,10 @@ The HTTP API, the MQTT bridge and the ERP import answer "accepted" only for what
 acknowledged: :meth:`Publisher.send` returns a future per record and :meth:`Publisher.wait`
 blocks until those futures (and only those: other threads may share the producer) are
 acknowledged, raising if any was not.
+
+The texts of its :class:`~domain.errors.UnavailableError` name topics, brokers and Kafka's
+exceptions: they are for the log. The API answers its clients a plain reason instead
+(:func:`ingest.api.submitting.kafka_unavailable`).
 """
 
 from __future__ import annotations

@@ -342,14 +342,40 @@ class Settings(LogSettings):
         "confirms no guess about a supplier. Empty: derived from the webhook secret; both "
         "empty: random per process (ids then change across restarts).",
     )
-    webhook_max_attempts: int = Field(default=6, ge=1, le=50)
-    webhook_backoff_s: float = Field(default=0.5, ge=0, description="First retry delay.")
-    webhook_max_backoff_s: float = Field(default=60.0, ge=0, description="Caps Retry-After too.")
+    webhook_max_attempts: int = Field(
+        default=36,
+        ge=1,
+        le=100,
+        description="Attempts per alert (the first included) before it goes to the dead-letter "
+        "topic; with the defaults they span 25-51 h.",
+    )
+    webhook_max_attempts_refused: int = Field(
+        default=12,
+        ge=1,
+        le=100,
+        description="Attempts per alert while the webhook answers a 3xx or a 4xx other than "
+        "408/410/429 (1.4-2.8 h with the defaults).",
+    )
+    webhook_backoff_s: float = Field(default=5.0, ge=0, description="First retry delay.")
+    webhook_max_backoff_s: float = Field(
+        default=7200.0, ge=0, description="Longest computed retry delay."
+    )
+    webhook_max_retry_after_s: float = Field(
+        default=7200.0, ge=0, description="Longest Retry-After honoured (longer ones are capped)."
+    )
     webhook_jitter: float = Field(default=0.5, ge=0, le=1)
-    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_timeout_s: float = Field(default=15.0, gt=0)
     webhook_max_concurrency: int = Field(default=32, ge=1)
     webhook_max_pending: int = Field(
-        default=10_000, ge=1, description="Alerts held in subscribers' queues before polling waits."
+        default=10_000,
+        ge=1,
+        description="Alerts held in the queues of subscribers not in retry before polling waits.",
+    )
+    webhook_max_retrying: int = Field(
+        default=10_000,
+        ge=1,
+        description="Alerts held for subscribers whose webhook is failing (in retry); beyond, "
+        "their new alerts are dead-lettered as 'backlog full'.",
     )
     webhook_max_pending_per_subscriber: int = Field(
         default=500,

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
+import structlog
 from psycopg.rows import dict_row
 
 from ingest.api.errors import ApiError
@@ -18,6 +19,8 @@ from ingest.api.paging import Cursor
 from ingest.api.services import Services
 from schemas.alerts import Alert
 from schemas.ledger import LedgerEntry
+
+log = structlog.get_logger(__name__)
 
 Params = Sequence[Any] | Mapping[str, Any]
 """Positional (``%s``) or named (``%(name)s``) query parameters."""
@@ -34,7 +37,8 @@ def rows(svc: Services, sql: str, params: Params) -> list[dict[str, Any]]:
             cur.execute(sql.encode(), params)
             return cur.fetchall()
     except psycopg.Error as e:
-        raise ApiError(503, f"the database is unavailable: {type(e).__name__}") from e
+        log.warning("api.database_unavailable", error=str(e)[:300])
+        raise ApiError(503, "the database is unavailable; retry later") from e
 
 
 def latest_ledger(svc: Services, streams: Sequence[str], hours: float) -> list[LedgerEntry]:

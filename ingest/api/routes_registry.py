@@ -37,12 +37,14 @@ from domain.url_guard import NAME_REFUSED, RefusedAddressError
 from ingest.api.auth import Caller, Svc, take_registry_write
 from ingest.api.errors import (
     COMMON_RESPONSES,
+    RETRY_UNAVAILABLE_S,
     ApiError,
     bad_field,
     responses,
     validation_errors,
 )
 from ingest.api.services import Services
+from ingest.api.submitting import kafka_unavailable
 from schemas.registry import Exchange, ExchangeTerms, Need, Site, Stream
 from schemas.views import FieldError, WebhookSecret
 from topics.catalogue import topic_of
@@ -132,7 +134,7 @@ async def _publish_async(
     try:
         return await run_in_threadpool(_publish, svc, decide, topic, key)
     except TransientError as e:
-        raise ApiError(503, f"not accepted, retry: {e}") from e
+        raise kafka_unavailable(e) from e
     except InvalidInputError as e:  # changed under us between check and apply
         raise ApiError(409, str(e)) from e
 
@@ -189,7 +191,7 @@ async def _publish_site_async(svc: Services, caller: Caller, site: Site) -> None
     try:
         await run_in_threadpool(_publish_site, svc, check, site)
     except TransientError as e:
-        raise ApiError(503, f"not accepted, retry: {e}") from e
+        raise kafka_unavailable(e) from e
     except InvalidInputError as e:  # changed under us between check and apply
         raise ApiError(409, str(e)) from e
 
@@ -228,7 +230,10 @@ def _retire_first(svc: Services, items: list[tuple[str, str, str]]) -> None:
     try:
         svc.store_retirements(items)
     except psycopg.Error as e:
-        raise ApiError(503, "not accepted, retry: the database is unavailable") from e
+        log.warning("api.database_unavailable", error=str(e)[:1000], error_type=type(e).__name__)
+        raise ApiError(
+            503, f"not accepted: the database is unavailable; retry after {RETRY_UNAVAILABLE_S} s"
+        ) from e
 
 
 @router.put("/sites/{site_id}", response_model=Site, responses=_RESPONSES)

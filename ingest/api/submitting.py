@@ -1,7 +1,9 @@
 """Handing a push to the gateway: behind the in-flight bound, with Kafka's outages as 503s.
 
 Both push doors (our JSON at ``/v1/readings``, OMF at ``/omf``) go through :func:`submit`, so
-the back-pressure rule is the same for every historian.
+the back-pressure rule is the same for every historian. A 503 tells the client a plain reason
+and when to retry (:func:`kafka_unavailable`); what Kafka said (topics, exception names) goes
+to the log only.
 """
 
 from __future__ import annotations
@@ -10,13 +12,29 @@ import asyncio
 from collections.abc import Callable
 from functools import partial
 
+import structlog
 from fastapi.concurrency import run_in_threadpool
 
 from domain.errors import TransientError
-from ingest.api.errors import ApiError
+from ingest.api.errors import RETRY_UNAVAILABLE_S, ApiError
 from ingest.api.limits import InFlight
 from ingest.api.services import Services
 from ingest.gateway import Submission
+
+log = structlog.get_logger(__name__)
+
+KAFKA_UNAVAILABLE = f"not accepted: Kafka is unavailable; retry after {RETRY_UNAVAILABLE_S} s"
+"""The client's reason when Kafka did not take or acknowledge a write (no internals in it)."""
+
+
+def kafka_unavailable(e: TransientError) -> ApiError:
+    """The 503 of a write Kafka did not take or acknowledge; logs ``e``'s full text.
+
+    The client gets :data:`KAFKA_UNAVAILABLE` (and ``Retry-After``), never ``e``'s text: it
+    names topics and Kafka's exceptions. Never raises.
+    """
+    log.warning("api.kafka_unavailable", error=str(e)[:1000], error_type=type(e).__name__)
+    return ApiError(503, KAFKA_UNAVAILABLE)
 
 
 async def submit(svc: Services, work: Callable[[], Submission]) -> Submission:
@@ -55,7 +73,7 @@ async def submit(svc: Services, work: Callable[[], Submission]) -> Submission:
     try:
         return task.result()
     except TransientError as e:
-        raise ApiError(503, f"not accepted, retry: {e}") from e
+        raise kafka_unavailable(e) from e
 
 
 def _leave_when_done(gate: InFlight, task: asyncio.Future[Submission]) -> None:

@@ -320,8 +320,10 @@ def test_429_honours_retry_after_seconds_and_caps_it() -> None:
 
     result, delays = run(attempt("7"))
     assert (result.delivered, result.attempts, delays) == (True, 2, [7.0])
-    result, delays = run(attempt("3600"))
-    assert (result.delivered, delays) == (True, [FAST.max_delay_s])
+    result, delays = run(attempt("3600"))  # an hour: honoured, far beyond the backoff cap
+    assert (result.delivered, delays) == (True, [3600.0])
+    result, delays = run(attempt("864000"))  # ten days: capped
+    assert (result.delivered, delays) == (True, [FAST.max_retry_after_s])
 
 
 def test_retry_after_http_date() -> None:
@@ -332,8 +334,8 @@ def test_retry_after_http_date() -> None:
     assert parse_retry_after(None, now=NOW) is None
 
 
-@pytest.mark.parametrize("code", [400, 401, 403, 404, 410, 422, 301])
-def test_client_errors_are_permanent(code: int) -> None:
+@pytest.mark.parametrize("code", [400, 401, 403, 404, 413, 422, 301])
+def test_client_errors_are_retried(code: int) -> None:
     async def scenario() -> tuple[DeliveryResult, list[float], int]:
         sleeps = Sleeps()
         async with serve(statuses(code, 200)) as rx, aiohttp.ClientSession() as session:
@@ -341,15 +343,25 @@ def test_client_errors_are_permanent(code: int) -> None:
             return result, sleeps.delays, len(rx.received)
 
     result, delays, requests = run(scenario())
+    assert (result.delivered, result.attempts, result.status, delays, requests) == (
+        True, 2, 200, [0.5], 2,
+    )  # fmt: skip
+
+
+def test_410_gone_is_not_retried() -> None:
+    async def scenario() -> tuple[DeliveryResult, list[float], int]:
+        sleeps = Sleeps()
+        async with serve(statuses(410, 200)) as rx, aiohttp.ClientSession() as session:
+            result = await deliver(session, ev(rx.url), make_alert(), policy=FAST, sleep=sleeps)
+            return result, sleeps.delays, len(rx.received)
+
+    result, delays, requests = run(scenario())
     assert (result.delivered, result.permanent, result.attempts, result.status) == (
-        False,
-        True,
-        1,
-        code,
-    )
+        False, True, 1, 410,
+    )  # fmt: skip
     assert (delays, requests) == ([], 1)
     assert result.error is not None
-    assert result.error.startswith(f"HTTP {code}")
+    assert result.error.startswith("HTTP 410")
 
 
 def test_timeouts_are_retried() -> None:
@@ -385,7 +397,7 @@ class DeadLetters:
         self.items.append(result.dead_letter(alert, ts=datetime(2026, 1, 1, 1, tzinfo=UTC)))
 
 
-def test_404_gives_up_at_once_and_dead_letters() -> None:
+def test_a_404_for_good_is_retried_then_dead_lettered_as_refused() -> None:
     async def scenario() -> tuple[DeliveryResult | None, WebhookDispatcher, DeadLetters, str]:
         dead = DeadLetters()
         async with serve(statuses(404)) as rx, aiohttp.ClientSession() as session:
@@ -397,21 +409,15 @@ def test_404_gives_up_at_once_and_dead_letters() -> None:
     result, d, dead, url = run(scenario())
     assert result is not None
     assert (result.delivered, result.permanent, result.attempts, result.status) == (
-        False,
-        True,
-        1,
-        404,
-    )
+        False, True, FAST.max_attempts, 404,
+    )  # fmt: skip
     (letter,) = dead.items
     assert letter.alert == make_alert()
-    assert (letter.url, letter.attempts, letter.last_status, letter.permanent) == (
-        url,
-        1,
-        404,
-        True,
-    )
+    assert (letter.url, letter.attempts, letter.last_status, letter.permanent, letter.reason) == (
+        url, FAST.max_attempts, 404, True, "refused",
+    )  # fmt: skip
     assert DeadLetter.model_validate_json(letter.model_dump_json()) == letter
-    assert (d.stats.attempts, d.stats.failed_permanent, d.stats.dead_lettered) == (1, 1, 1)
+    assert (d.stats.attempts, d.stats.failed_permanent, d.stats.dead_lettered) == (4, 1, 1)
 
 
 def test_connection_refused_retries_max_attempts_then_dead_letters() -> None:
@@ -556,7 +562,7 @@ def test_observer_sees_attempts_and_results() -> None:
 
     async def scenario() -> Recorder:
         rec = Recorder()
-        async with serve(statuses(502, 401)) as rx, aiohttp.ClientSession() as session:
+        async with serve(statuses(502, 410)) as rx, aiohttp.ClientSession() as session:
             d = WebhookDispatcher(
                 session,
                 resolve=to(rx.url),
@@ -570,9 +576,9 @@ def test_observer_sees_attempts_and_results() -> None:
 
     assert run(scenario()).events == [
         ("attempt", (AttemptOutcome.RETRYABLE, 502)),
-        ("attempt", (AttemptOutcome.PERMANENT, 401)),
+        ("attempt", (AttemptOutcome.PERMANENT, 410)),
         ("result", False),
-        ("dead", 401),
+        ("dead", 410),
     ]
 
 
