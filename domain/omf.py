@@ -1,4 +1,4 @@
-"""OMF (Open Message Format) 1.1 and 1.2 as an AVEVA PI adapter sends it over HTTP.
+"""OMF (Open Message Format) 1.0, 1.1 and 1.2 as an AVEVA PI adapter sends it over HTTP.
 
 The specification is the public ``osisoft/OMF-Docs`` repository (``documentation/headers.md``,
 ``message-types.md``, ``types/``, ``containers/``, ``data/``, ``http-behaviors.md``; 1.1 on
@@ -6,14 +6,16 @@ its ``v1.1`` branch). What this module does with it, pure and without I/O:
 
 - :func:`parse_headers`: the ``messagetype``, ``messageformat``, ``omfversion``, ``action``
   and ``compression`` headers (values case-insensitive; 1.1's ``producertoken`` is ignored:
-  the bearer token says who the company is);
+  the token says who the company is; 1.0 is taken as 1.1, which only adds features to it);
 - :func:`decode_body`: gunzip (bounded) and parse the JSON array of message items;
 - :func:`plan_types` and :func:`plan_containers`: check a type or container message against
   the company's book (:class:`Book`, read from the :class:`~domain.directory.Directory`) and
   say which :class:`~schemas.omf.OmfRecord` s to write; an identical re-send changes nothing,
-  a different definition under ``create`` is a conflict (409);
+  a different definition under ``create`` is a conflict (409); each item is kept or refused
+  on its own (the message is refused only when none is kept);
 - :func:`data_rows`: turn a data message into reading rows for the ingest gateway, the same
-  rows every other door produces (so the same checks, rejections and idempotency apply).
+  rows every other door produces (so the same checks, rejections and idempotency apply); a
+  second value of a meter at the same instant (to the microsecond) is refused, not merged.
 
 A container is read into meters of its company: for a type with one number property, the
 container id is a meter id or a tag of one of the company's sites' ``tag_map``; for several,
@@ -33,10 +35,11 @@ import re
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final, Literal, TypeVar, cast
 
 import orjson
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from domain.directory import Directory, MeterRef
 from domain.errors import InvalidInputError, UnitError
@@ -51,13 +54,14 @@ from schemas.omf import (
     OmfValueProperty,
     omf_key,
 )
-from schemas.readings import ReadingQuality
+from schemas.readings import ReadingQuality, ReadingTs
 from schemas.units import UNIT_MAX_CHARS
 
 MAX_MESSAGE_BYTES: Final = 192 * 1024
 """``http-behaviors.md``: "The body of an OMF message has a maximum size of 192KB" (413)."""
 
-VERSIONS: Final = ("1.1", "1.2")
+VERSIONS: Final = ("1.0", "1.1", "1.2")
+"""OMF versions taken: 1.1 only adds features to 1.0 (``v1.1`` branch, ``whats-new.md``)."""
 MAX_TYPES_PER_COMPANY: Final = 2_000
 MAX_CONTAINERS_PER_COMPANY: Final = 20_000
 MAX_PROPERTIES: Final = 1_000
@@ -78,16 +82,22 @@ _NUMBER_FORMATS: Final = {
 _BASE_TYPES: Final = {"array", "boolean", "integer", "number", "object", "string"}
 _STATUS_ORDER: Final = (400, 501, 404, 409)
 """When items fail for different reasons, the answer is the first status that applies."""
+_INSTANT: Final = TypeAdapter(ReadingTs)
+"""Reads an index value as :class:`~schemas.readings.Reading` reads ``ts`` (to the microsecond)."""
 
 
 @dataclass(frozen=True, slots=True)
 class ItemError:
-    """One refused part of a message: which item (``None``: headers or body), field, why."""
+    """One refused part of a message: which item (``None``: headers or body), field, why.
+
+    ``code`` is the problem's stable code when it is not the status's own (``quota_exceeded``).
+    """
 
     item: int | None
     field: str
     reason: str
     status: int = 400
+    code: str = ""
 
 
 class OmfError(InvalidInputError):
@@ -102,11 +112,16 @@ class OmfError(InvalidInputError):
         self.code = code
 
 
+def status_of(errors: Sequence[ItemError]) -> int:
+    """The status of errors of different kinds: the first of 400, 501, 404, 409 that applies."""
+    return next((s for s in _STATUS_ORDER if any(e.status == s for e in errors)), 400)
+
+
 def _refusal(errors: Sequence[ItemError], what: str) -> OmfError:
-    status = next((s for s in _STATUS_ORDER if any(e.status == s for e in errors)), 400)
+    status = status_of(errors)
     first = next(e for e in errors if e.status == status)
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return OmfError(status, f"{what}: {first.field}: {first.reason}{more}", errors)
+    return OmfError(status, f"{what}: {first.field}: {first.reason}{more}", errors, first.code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +145,7 @@ def parse_headers(headers: Mapping[str, str]) -> OmfHeaders:
     Raises:
         OmfError: 400 for a missing or unknown ``messagetype``, ``omfversion`` or ``action``;
             501 for another ``messageformat`` than json, another compression than gzip, or
-            an OMF version other than 1.1 and 1.2.
+            an OMF version other than 1.0, 1.1 and 1.2.
     """
 
     def get(name: str) -> str:
@@ -146,10 +161,11 @@ def parse_headers(headers: Mapping[str, str]) -> OmfHeaders:
         errors.append(ItemError(None, "messageformat", f"only json, not {message_format!r}", 501))
     version = get("omfversion")
     if not version:
-        errors.append(ItemError(None, "omfversion", "is required (1.1 or 1.2)"))
+        errors.append(ItemError(None, "omfversion", "is required (1.0, 1.1 or 1.2)"))
     elif version not in VERSIONS:
         status = 501 if re.fullmatch(r"\d{1,3}(\.\d{1,3}){1,3}", version) else 400
-        errors.append(ItemError(None, "omfversion", f"{version!r}: only 1.1 and 1.2", status))
+        reason = f"{version!r}: only 1.0, 1.1 and 1.2"
+        errors.append(ItemError(None, "omfversion", reason, status))
     action = get("action") or "create"
     if action not in ACTIONS:
         errors.append(ItemError(None, "action", f"must be one of {', '.join(ACTIONS)}"))
@@ -479,10 +495,35 @@ def _guarded(
 
 @dataclass
 class Plan:
-    """What a type or container message changes: records to write (``None``: tombstone)."""
+    """What a type or container message changes, and which of its items are refused.
+
+    Attributes:
+        writes: Records to write, in message order (``None``: a tombstone).
+        write_items: Per write, the message item it comes from.
+        unchanged: Items kept as they were (identical re-sends, deletes of absent ids).
+        refused: Errors of the items refused one by one (each names its item); the others
+            are written. Never every item: a message with nothing kept raises instead.
+    """
 
     writes: list[tuple[str, OmfRecord | None]] = field(default_factory=list)
+    write_items: list[int] = field(default_factory=list)
     unchanged: int = 0
+    refused: list[ItemError] = field(default_factory=list)
+
+    def write(self, item: int, key: str, record: OmfRecord | None) -> None:
+        """Add one write of message item ``item``."""
+        self.writes.append((key, record))
+        self.write_items.append(item)
+
+    @property
+    def kept(self) -> int:
+        """Items written or unchanged."""
+        return len(self.writes) + self.unchanged
+
+    @property
+    def refused_items(self) -> list[int]:
+        """The refused items, in message order (each once)."""
+        return sorted({e.item for e in self.refused if e.item is not None})
 
 
 def plan_types(items: Sequence[object], action: Action, book: Book) -> Plan:
@@ -493,14 +534,15 @@ def plan_types(items: Sequence[object], action: Action, book: Book) -> Plan:
 
     ``create`` adds new types (an identical one is unchanged; a different one under the same
     id is a conflict, 409). ``update`` adds or replaces. ``delete`` needs only ``id``; a type
-    still used by a container is a conflict; an absent one is unchanged.
+    still used by a container is a conflict; an absent one is unchanged. Each item is kept or
+    refused on its own: the refused ones are in :attr:`Plan.refused`, the others are written.
 
     Raises:
-        OmfError: any item refused (nothing is written): 400, 501, 409 as :func:`_refusal`.
+        OmfError: every item refused (nothing is written): 400, 501, 409 as :func:`_refusal`.
     """
     errors: list[ItemError] = []
     plan = Plan()
-    seen: dict[str, str] = {}
+    seen: dict[str, tuple[str, int]] = {}
     for i, item in enumerate(items):
         kw = keywords(item, f"[{i}]", errors, i)
         if kw is None:
@@ -520,7 +562,7 @@ def plan_types(items: Sequence[object], action: Action, book: Book) -> Plan:
                     )
                 )
             elif type_id in book.types:
-                plan.writes.append((omf_key(book.company, "type", type_id), None))
+                plan.write(i, omf_key(book.company, "type", type_id), None)
             else:
                 plan.unchanged += 1
             continue
@@ -528,19 +570,44 @@ def plan_types(items: Sequence[object], action: Action, book: Book) -> Plan:
         if record is None:
             continue
         if _redefinition(i, record, book.types.get(record.id), "type", action, seen, plan, errors):
-            plan.writes.append((omf_key(book.company, "type", record.id), OmfRecord(type=record)))
-    if errors:
-        raise _refusal(errors, "the type message is refused")
-    _quota(book.types, plan, MAX_TYPES_PER_COMPANY, "types")
+            plan.write(i, omf_key(book.company, "type", record.id), OmfRecord(type=record))
+    _quota(book.types, plan, MAX_TYPES_PER_COMPANY, "types", errors)
+    return _settled(plan, errors, "the type message is refused")
+
+
+def _quota(
+    existing: Mapping[str, object], plan: Plan, limit: int, what: str, errors: list[ItemError]
+) -> None:
+    """Refuse (409 ``quota_exceeded``) the writes of new ids past the company's ``limit``.
+
+    Ids are counted in message order: the first ones that fit are kept.
+    """
+    room = limit - len(existing)
+    new_ids: set[str] = set()
+    kept: list[tuple[int, tuple[str, OmfRecord | None]]] = []
+    for i, (key, record) in zip(plan.write_items, plan.writes, strict=True):
+        ident = key.split("/", 2)[2]
+        if record is not None and ident not in existing and ident not in new_ids:
+            if len(new_ids) >= room:
+                reason = f"quota: a company keeps at most {limit} OMF {what}"
+                errors.append(ItemError(i, f"[{i}].id", reason, 409, "quota_exceeded"))
+                continue
+            new_ids.add(ident)
+        kept.append((i, (key, record)))
+    plan.write_items = [i for i, _ in kept]
+    plan.writes = [w for _, w in kept]
+
+
+def _settled(plan: Plan, errors: list[ItemError], what: str) -> Plan:
+    """The plan, its refused items noted; refused whole when no item is kept.
+
+    Raises:
+        OmfError: items were refused and none was kept (:func:`_refusal`'s status).
+    """
+    if errors and not plan.kept:
+        raise _refusal(errors, what)
+    plan.refused = errors
     return plan
-
-
-def _quota(existing: Mapping[str, object], plan: Plan, limit: int, what: str) -> None:
-    new_ids = {key.split("/", 2)[2] for key, rec in plan.writes if rec is not None}
-    if len(existing) + len(new_ids - set(existing)) > limit:
-        raise OmfError(
-            409, f"quota: a company keeps at most {limit} OMF {what}", code="quota_exceeded"
-        )
 
 
 def parse_container(
@@ -657,14 +724,15 @@ def plan_containers(items: Sequence[object], action: Action, book: Book) -> Plan
     """Check a container message against the company's book; the writes it makes.
 
     ``create`` adds containers (identical: unchanged; different: 409), ``update`` adds or
-    replaces, ``delete`` needs ``id`` and ``typeid`` (an absent container is unchanged).
+    replaces, ``delete`` needs ``id`` and ``typeid`` (an absent container is unchanged). Each
+    item is kept or refused on its own (:attr:`Plan.refused`).
 
     Raises:
-        OmfError: any item refused (nothing is written): 400, 501, 404, 409.
+        OmfError: every item refused (nothing is written): 400, 501, 404, 409.
     """
     errors: list[ItemError] = []
     plan = Plan()
-    seen: dict[str, str] = {}
+    seen: dict[str, tuple[str, int]] = {}
     for i, item in enumerate(items):
         kw = keywords(item, f"[{i}]", errors, i)
         if kw is None:
@@ -682,7 +750,7 @@ def plan_containers(items: Sequence[object], action: Action, book: Book) -> Plan
                     ItemError(i, f"[{i}].typeid", f"the container's type is {old.typeid!r}")
                 )
             else:
-                plan.writes.append((omf_key(book.company, "container", container_id), None))
+                plan.write(i, omf_key(book.company, "container", container_id), None)
             continue
         record = _guarded(parse_container, kw, i, book, errors)
         if record is None:
@@ -690,11 +758,9 @@ def plan_containers(items: Sequence[object], action: Action, book: Book) -> Plan
         old = book.containers.get(record.id)
         if _redefinition(i, record, old, "container", action, seen, plan, errors):
             key = omf_key(book.company, "container", record.id)
-            plan.writes.append((key, OmfRecord(container=record)))
-    if errors:
-        raise _refusal(errors, "the container message is refused")
-    _quota(book.containers, plan, MAX_CONTAINERS_PER_COMPANY, "containers")
-    return plan
+            plan.write(i, key, OmfRecord(container=record))
+    _quota(book.containers, plan, MAX_CONTAINERS_PER_COMPANY, "containers", errors)
+    return _settled(plan, errors, "the container message is refused")
 
 
 def _redefinition(
@@ -703,17 +769,20 @@ def _redefinition(
     old: OmfType | OmfContainer | None,
     what: str,
     action: str,
-    seen: dict[str, str],
+    seen: dict[str, tuple[str, int]],
     plan: Plan,
     errors: list[ItemError],
 ) -> bool:
     """Whether a type or container definition is to be written (the rules they share).
 
-    Defined twice differently in one message: an error. The same as stored: unchanged (adapters
-    resend their definitions at every start). Different under ``create``: 409. Otherwise: write.
+    Defined twice differently in one message: the later one is an error (the earlier one
+    stands). The same as stored: unchanged (adapters resend their definitions at every start).
+    Different under ``create``: 409. Otherwise: write.
     """
-    if seen.setdefault(record.id, record.fingerprint) != record.fingerprint:
-        errors.append(ItemError(i, f"[{i}].id", "defined twice in this message, differently"))
+    fingerprint, first = seen.setdefault(record.id, (record.fingerprint, i))
+    if fingerprint != record.fingerprint:
+        reason = f"defined differently by item [{first}] of this message"
+        errors.append(ItemError(i, f"[{i}].id", reason))
         return False
     if old is not None and old.fingerprint == record.fingerprint:
         plan.unchanged += 1
@@ -775,6 +844,8 @@ class DataRows:
         sources: Per row, where it came from (``POST /omf [2].values[5]``), for rejections.
         ignored: Values not read: static and link data, ``null`` of nullable properties,
             properties mapped to no meter.
+        missing: Rows refused because they name a container or type the company has not
+            defined (the specification's "referenced resource was not found").
     """
 
     source: str
@@ -783,6 +854,9 @@ class DataRows:
     sources: list[str] = field(default_factory=list)
     ignored: int = 0
     places: list[_Place] = field(default_factory=list)
+    missing: set[int] = field(default_factory=set)
+    instants: dict[tuple[str, datetime], _Place] = field(default_factory=dict)
+    """(meter, instant) -> the first value read at it, to refuse a second one."""
 
     def locate(self, row: int, name: str) -> str:
         """A row's field as the client named it (:data:`domain.intake.Locate`)."""
@@ -802,7 +876,11 @@ class DataRows:
         """The message item a row came from."""
         return self.places[row].item
 
-    def _refuse(self, place: _Place, field_name: str, reason: str, payload: object) -> None:
+    def _refuse(
+        self, place: _Place, field_name: str, reason: str, payload: object, *, missing: bool = False
+    ) -> None:
+        if missing:
+            self.missing.add(len(self.rows))
         self.errors.append(RowError(len(self.rows), field_name, reason, payload=payload))
         self._add(UNMAPPED, place)
 
@@ -842,7 +920,9 @@ def data_rows(items: Sequence[object], book: Book, *, source: str = "POST /omf")
             if reason is None:
                 out.ignored += len(values)
             else:
-                out._refuse(where, f"[{i}].{'typeid' if type_id else 'containerid'}", reason, item)
+                missing = isinstance(type_id, str) and type_id not in book.types
+                name = f"[{i}].{'typeid' if type_id else 'containerid'}"
+                out._refuse(where, name, reason, item, missing=missing)
             continue
         container = book.containers.get(container_id) if isinstance(container_id, str) else None
         omf_type = book.types.get(container.typeid) if container is not None else None
@@ -851,7 +931,7 @@ def data_rows(items: Sequence[object], book: Book, *, source: str = "POST /omf")
                 f"{container_id!r} is not a container of the company "
                 "(send its container message first)"
             )
-            out._refuse(where, f"[{i}].containerid", reason, item)
+            out._refuse(where, f"[{i}].containerid", reason, item, missing=True)
             continue
         if type_id is not None and type_id != container.typeid:
             out._refuse(
@@ -924,5 +1004,31 @@ def _values(
                 out.ignored += 1
             else:
                 ref, unit = found
+                here = _Place(i, j, prop.id, index, quality)
+                earlier = _same_instant(out, ref.meter, ts, here)
+                if earlier is not None:
+                    out._refuse(here, f"[{i}].values[{j}].{index}", earlier, value)
+                    continue
                 row = {"meter": ref.meter, "ts": ts, "value": v, "unit": unit, "quality": q.value}
-                out._add(row, _Place(i, j, prop.id, index, quality))
+                out._add(row, here)
+
+
+def _same_instant(out: DataRows, meter: str, ts: object, here: _Place) -> str | None:
+    """Why a value is refused as a second one of ``meter`` at an instant; ``None``: the first.
+
+    Readings are kept to the microsecond, one per (meter, instant): two index values apart by
+    less (.NET writes 100 ns ticks), or equal, would be one reading, a value silently lost.
+    A timestamp that is not a reading's (no zone, out of range) is left to the gateway's
+    checks, which refuse it.
+    """
+    try:
+        instant = _INSTANT.validate_python(ts)
+    except ValidationError:
+        return None
+    first = out.instants.setdefault((meter, instant), here)
+    if first is here:
+        return None
+    return (
+        f"the same instant as [{first.item}].values[{first.value}].{first.index} "
+        f"for meter {meter!r}: readings are kept to the microsecond, one per meter and instant"
+    )

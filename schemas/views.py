@@ -32,7 +32,9 @@ class PushResult(StrictModel):
 
 
 class OmfResult(StrictModel):
-    """Outcome of an OMF message (``POST /omf``); with ``errors``, the answer is 400.
+    """Outcome of an OMF message (``POST /omf``): 200 when anything was kept or accepted.
+
+    The refused items or values are in ``errors`` (each also on the rejected topic).
 
     Accepted readings are on the readings topic even when other values were refused;
     re-sending them is harmless (each ``(meter, ts)`` is stored once).

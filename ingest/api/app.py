@@ -32,7 +32,7 @@ from ingest.api import (
     routes_read,
     routes_registry,
 )
-from ingest.api.auth import authenticate
+from ingest.api.auth import OMF_CHALLENGE, authenticate, request_token
 from ingest.api.docs import add_docs
 from ingest.api.services import Services
 from ingest.api.tokens import Principal
@@ -57,12 +57,13 @@ async def _record_refusal(request: Request, reason: str) -> JSONResponse | None:
     svc: Services = request.app.state.services
     who: Principal | None = getattr(request.state, "principal", None)
     if who is None:  # the body failed before the route's dependencies ran
-        header = request.headers.get("authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else None
+        omf = request.url.path in routes_omf.PATHS  # the OMF routes also take HTTP Basic
+        token = request_token(request.headers.get("authorization"), basic=omf)
         try:
             who = await run_in_threadpool(authenticate, svc, token)
         except errors.ApiError as e:
-            return errors.respond(e.status, e.body, {"WWW-Authenticate": "Bearer"})
+            challenge = OMF_CHALLENGE if omf else "Bearer"
+            return errors.respond(e.status, e.body, {"WWW-Authenticate": challenge})
     assert who is not None
     try:
         body = await asyncio.wait_for(request.body(), timeout=5)
@@ -103,8 +104,8 @@ async def _bad_body(request: Request, exc: Exception) -> JSONResponse:
         refused = await _record_refusal(request, f"400: {body.message}")
         if refused is not None:
             return refused
-    if status == 401:
-        headers["WWW-Authenticate"] = "Bearer"
+    if status == 401:  # the OMF routes name Basic too (ingest.api.auth.OMF_CHALLENGE)
+        headers.setdefault("WWW-Authenticate", "Bearer")
     return errors.respond(status, body, headers or None)
 
 

@@ -74,9 +74,12 @@ class JsonOnlyMiddleware:
     Every body this API takes is JSON; refusing other media types at the door keeps a
     browser's cross-site form post (which cannot send ``application/json`` without a
     preflight) from ever reaching a route. A write without a body (e.g. an accept) passes.
-    Paths in ``exempt`` check their own format: the OMF routes, whose clients (PI adapters)
-    may send gzip without a JSON content type; they need the ``messagetype`` header and a
-    bearer token, which no cross-site form can send.
+    Paths in ``exempt`` (exact paths: the OMF routes list theirs with and without a trailing
+    slash) check their own format: the OMF routes, whose clients (PI adapters, fledge) may
+    send gzip without a JSON content type; they need the ``messagetype`` header, which no
+    cross-site form can send, and a token. A browser may send cached HTTP Basic credentials
+    (which the OMF routes take) with a cross-site form: the route answers such a request,
+    without ``messagetype``, 400 and records nothing.
     """
 
     def __init__(self, app: ASGIApp, exempt: frozenset[str] = frozenset()) -> None:
