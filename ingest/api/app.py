@@ -158,6 +158,11 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _bad_body)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(Exception, _server_error)
+    app.add_middleware(  # innermost: the wire size is BodyLimitMiddleware's, outside it
+        middleware.ContentEncodingMiddleware,
+        max_bytes=settings.api_max_body_bytes,
+        exempt=routes_omf.PATHS,
+    )
     app.add_middleware(middleware.JsonOnlyMiddleware, exempt=routes_omf.PATHS)
     app.add_middleware(middleware.BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)
     request_metrics.instrument(app)  # outermost: counts the door middlewares' answers too

@@ -1,10 +1,14 @@
-"""Refusals at the door, before any route runs: bodies over the size limit, bodies not JSON.
+"""The door, before any route runs: size limit, JSON only, compressed bodies decoded.
 
-Both answer with the API's problem documents (:mod:`ingest.api.errors`).
+Bodies over the size limit or not JSON are refused; ``Content-Encoding`` gzip or deflate is
+decoded.
+
+Refusals answer with the API's problem documents (:mod:`ingest.api.errors`).
 """
 
 from __future__ import annotations
 
+import zlib
 from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -102,3 +106,110 @@ class JsonOnlyMiddleware:
                 await respond(415, body)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+_GZIP: Final = frozenset({"gzip", "x-gzip"})
+ACCEPT_ENCODING: Final = "gzip, deflate"
+"""The content codings the door decodes (RFC 9110: named in a 415's ``Accept-Encoding``)."""
+
+
+class _DecodedTooLargeError(Exception):
+    pass
+
+
+def decode_body(body: bytes, coding: str, max_bytes: int) -> bytes:
+    """``body`` decoded from ``gzip`` (members one after another) or ``deflate`` (zlib, or raw).
+
+    Decoding stops past ``max_bytes`` (a small body that inflates to gigabytes costs nothing).
+
+    Raises:
+        _DecodedTooLargeError: more than ``max_bytes`` once decoded.
+        zlib.error: not that coding, or cut short.
+    """
+    if coding in _GZIP:
+        out = b""
+        rest = body
+        while rest:
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            out += d.decompress(rest, max_bytes + 1 - len(out))
+            if len(out) > max_bytes or d.unconsumed_tail:
+                raise _DecodedTooLargeError
+            if not d.eof:
+                raise zlib.error("the gzip stream is cut short")
+            rest = d.unused_data.lstrip(b"\0")  # padding after a member is allowed
+        return out
+    for wbits in (zlib.MAX_WBITS, -zlib.MAX_WBITS):  # RFC 9110's zlib, or the raw form some send
+        d = zlib.decompressobj(wbits)
+        try:
+            out = d.decompress(body, max_bytes + 1)
+        except zlib.error:
+            continue
+        if len(out) > max_bytes or d.unconsumed_tail:
+            raise _DecodedTooLargeError
+        if d.eof:
+            return out
+    raise zlib.error("not a deflate (zlib) stream, or cut short")
+
+
+class ContentEncodingMiddleware:
+    """Decodes request bodies sent with ``Content-Encoding: gzip`` or ``deflate``.
+
+    A historian that forwards a backlog compresses it: the route sees the decoded body, as if
+    it had been sent plain, with the same size limit (``max_bytes``) applied to the decoded
+    bytes (the wire size is limited by :class:`BodyLimitMiddleware`). Another coding is
+    answered 415 with ``Accept-Encoding: gzip, deflate`` (RFC 9110, 15.5.16); a body that is
+    not what its coding says is a 400; one that decodes past the limit a 413. Paths in
+    ``exempt`` decode their own bodies (the OMF routes: OMF's ``compression`` header).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, exempt: frozenset[str] = frozenset()) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.exempt = exempt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, its body decoded when it declares a content coding."""
+        if scope["type"] != "http" or scope.get("path") in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        headers = [(k, v) for k, v in scope.get("headers", ()) if k != b"content-encoding"]
+        declared = [v for k, v in scope.get("headers", ()) if k == b"content-encoding"]
+        coding = b",".join(declared).decode("latin-1").strip().lower()
+        if coding in ("", "identity"):
+            await self.app(scope, receive, send)
+            return
+        if coding not in _GZIP and coding != "deflate":
+            body = problem(415, f"Content-Encoding {coding[:40]!r} is not read: send gzip, "
+                           "deflate or no coding")  # fmt: skip
+            await respond(415, body, {"Accept-Encoding": ACCEPT_ENCODING})(scope, receive, send)
+            return
+        raw = b""
+        while True:  # the wire size is bounded by BodyLimitMiddleware, outside this one
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            raw += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        try:
+            decoded = decode_body(raw, coding, self.max_bytes)
+        except _DecodedTooLargeError:
+            why = f"the request body exceeds {self.max_bytes} bytes once decoded ({coding})"
+            await respond(413, problem(413, why))(scope, receive, send)
+            return
+        except zlib.error as e:
+            body = problem(400, f"the body is not valid {coding}: {e}")
+            await respond(400, body)(scope, receive, send)
+            return
+        headers = [(k, v) for k, v in headers if k != b"content-length"]
+        headers.append((b"content-length", str(len(decoded)).encode()))
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                return await receive()  # a disconnect, if the route waits for one
+            delivered = True
+            return {"type": "http.request", "body": decoded, "more_body": False}
+
+        await self.app({**scope, "headers": headers}, replay, send)
