@@ -60,6 +60,8 @@ class Directory:
     """OMF containers by company, then id."""
     parts: SiteAssembler = field(default_factory=SiteAssembler)
     """Site headers and stream records as they arrived, until they make whole sites."""
+    _tagged: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Per site, the meters its ``tag_map`` names (such a meter is named by its tag only)."""
     _retired: dict[str, str] = field(default_factory=dict)
     """Stream, meter and need ids dropped -> the company that used them (stored data, alerts
     and webhook events under those ids stay that company's, so no other company may take
@@ -81,6 +83,7 @@ class Directory:
                     self._meters.pop(meter, None)
                     self._retired[f"meter:{meter}"] = old.company
         self.sites[site.id] = site
+        self._tagged[site.id] = frozenset(site.tag_map.values())
         for stream in site.streams:
             self._streams[stream.id] = (site, stream)
             for meter in stream.meter_ids:
@@ -300,11 +303,18 @@ class Directory:
         """The meter a tag path names at a site, or why none (the MQTT doors' mapping).
 
         The site's ``tag_map`` entry for ``key`` first, else the key's last ``/`` element when it
-        is a registered meter (``utilities/_historian/refinery-fuel-gas``).
+        is a registered meter (``utilities/_historian/refinery-fuel-gas``) that the site's
+        ``tag_map`` does not name: a meter mapped from a tag is fed by that tag alone (another
+        path ending in its id would mix a second series into it).
         """
         last = key.rsplit("/", 1)[-1]
         meter = self.tag(site_id, key)
         if meter is None and last in self._meters:
+            if last in self._tagged.get(site_id, frozenset()):
+                return (
+                    f"{key!r} is not in the tag_map of site {site_id!r}, and meter {last!r} is "
+                    "fed by the tag the tag_map names for it"
+                )
             meter = last
         ref = self._meters.get(meter) if meter is not None else None
         if meter is None or ref is None:

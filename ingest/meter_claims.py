@@ -9,8 +9,9 @@ refused while the claim is alive (its path was seen within :data:`CLAIM_TTL_S`),
 that says to map the right one in the ``tag_map``. A claim whose path went quiet lapses, so a
 plant that renames a tag path is refused for at most that long.
 
-Memory: one entry per (company, site, meter) mapped this way: bounded by the registry's meters
-times the companies that publish (the broker's logins).
+Memory: one entry per (company, site, meter) mapped this way; callers claim only meters of
+the company's registered sites (bounded by the registry), and lapsed claims are dropped when
+the table grows past :data:`PRUNE_AT`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Final
 
 CLAIM_TTL_S: Final = 600.0
 """A claim lapses when its path has not been seen for this long (10 minutes)."""
+PRUNE_AT: Final = 100_000
+"""Lapsed claims are dropped when the table holds this many."""
 
 
 class MeterClaims:
@@ -42,4 +45,6 @@ class MeterClaims:
         if held is not None and held[0] != path and now - held[1] < CLAIM_TTL_S:
             return held[0]
         self._claims[key] = (path, now)
+        if len(self._claims) >= PRUNE_AT:
+            self._claims = {k: v for k, v in self._claims.items() if now - v[1] < CLAIM_TTL_S}
         return None

@@ -62,7 +62,9 @@ import orjson
 from google.protobuf.message import DecodeError
 
 from domain.directory import Directory
+from domain.errors import UnitError
 from domain.intake import UNMAPPED, RowError
+from domain.units import factor
 from ingest.sparkplug_b_pb2 import Payload
 from ingest.umh_historian import timestamp
 from schemas.readings import MAX_ABS_VALUE
@@ -78,6 +80,12 @@ MAX_DEVICES_PER_NODE: Final = 1_000
 
 MAX_TEMPLATE_DEPTH: Final = 8
 """Templates nested deeper than this inside one metric are refused (a bounded walk)."""
+MAX_NAME_CHARS: Final = 256
+"""A metric's name (a template member's: with its instance's) is at most this long."""
+MAX_VALUES_PER_MESSAGE: Final = 10_000
+"""Values (metrics, template members) read from one message; the rest are refused."""
+MAX_DEFINITIONS_PER_NODE: Final = 100_000
+"""Metric definitions (datatypes, units) an edge node's births may leave with the host."""
 QUALITY: Final = "Quality"
 ENG_UNIT: Final = "engUnit"
 
@@ -313,13 +321,27 @@ class SparkplugHost:
 
     @staticmethod
     def _define(node: _Node, device: str | None, message: Payload) -> None:
-        """A birth's metric definitions: names, aliases, datatypes, units (members too)."""
+        """A birth's metric definitions: names, aliases, datatypes, units (members too).
+
+        A device's birth replaces its earlier definitions; a node keeps at most
+        :data:`MAX_DEFINITIONS_PER_NODE` (beyond, a value is read with the datatype it
+        carries, and its unit is the stream's).
+        """
+        if device is not None:  # a rebirth: its old names go
+            for table in (node.datatypes, node.units):
+                for key in [k for k in table if k[0] == device]:
+                    del table[key]
+        budget = [MAX_VALUES_PER_MESSAGE]
         for metric in message.metrics:
             if not metric.name or metric.template_value.is_definition:
                 continue
-            if metric.HasField("alias"):
+            if len(node.datatypes) >= MAX_DEFINITIONS_PER_NODE:
+                break
+            if metric.HasField("alias") and len(metric.name) <= MAX_NAME_CHARS:
                 node.aliases[metric.alias] = (device, metric.name)
-            for leaf in _leaves(metric.name, metric, None, None):
+            for leaf in _leaves(metric.name, metric, None, None, budget):
+                if leaf.why:
+                    continue
                 dtype = leaf.metric.datatype if leaf.metric.HasField("datatype") else 0
                 node.datatypes[(device, leaf.name)] = dtype
                 unit = _eng_unit(leaf.metric)
@@ -334,6 +356,7 @@ class SparkplugHost:
         site = topic.split("/")[3]
         meters = node.meters.setdefault(device, {})
         sent = message.timestamp if message.HasField("timestamp") else None
+        budget = [MAX_VALUES_PER_MESSAGE]
         for metric in message.metrics:
             name = metric.name or node.aliases.get(metric.alias, (None, ""))[1]
             if name == BD_SEQ or name.startswith(SPARKPLUG_METRICS):
@@ -344,7 +367,9 @@ class SparkplugHost:
                 reason = f"alias {metric.alias} was not defined by the birth of this node"
                 _refuse(out, topic, f"alias {metric.alias}", reason, metric)
                 continue
-            for leaf in _leaves(name, metric, sent, None):
+            if budget[0] < 0:
+                break  # past the message's values (refused once, naming the limit)
+            for leaf in _leaves(name, metric, sent, None, budget):
                 if leaf.why:
                     _refuse(out, topic, leaf.name, leaf.why, leaf.metric)
                     continue
@@ -373,16 +398,27 @@ class SparkplugHost:
         out: SparkplugMessage, directory: Directory, site: str,
         meters: dict[str | None, dict[str, tuple[float, str]]], ts: str,
     ) -> None:  # fmt: skip
-        """A ``bad`` reading at ``ts`` for each of ``meters`` (a death)."""
+        """A ``bad`` reading at ``ts`` for each of ``meters`` (a death).
+
+        In the stream's unit, with the last value converted to it, or 0 when that value or its
+        unit was one intake refuses: the death itself must never be refused.
+        """
         for by_meter in meters.values():
             for meter, (value, unit) in by_meter.items():
                 ref = directory.meter(meter)
                 if ref is None:
                     continue
                 out.labels.append(f"{meter} stale")
-                if not _acceptable(value, allows_negative=ref.stream.allows_negative):
-                    value, unit = 0.0, ref.stream.unit  # refused: the death must not be
-                out.rows.append({"meter": meter, "ts": ts, "value": value, "unit": unit,
+                stream = ref.stream
+                try:
+                    value *= factor(unit, stream.unit, field=meter, kind=stream.kind,
+                                    gas_species=stream.gas_species,
+                                    density_kg_per_m3=stream.density_kg_per_m3)  # fmt: skip
+                except UnitError:
+                    value = 0.0
+                if not _acceptable(value, allows_negative=stream.allows_negative):
+                    value = 0.0
+                out.rows.append({"meter": meter, "ts": ts, "value": value, "unit": stream.unit,
                                  "quality": "bad", "_site": site})  # fmt: skip
         if not out.rows:
             out.ignored = True
@@ -436,24 +472,43 @@ class _Leaf(NamedTuple):
 
 
 def _leaves(
-    name: str, metric: Payload.Metric, ts_ms: int | None, quality: int | None, depth: int = 0
-) -> Iterator[_Leaf]:
-    """``metric`` itself, or each member of a template instance (nested ones too, bounded)."""
+    name: str, metric: Payload.Metric, ts_ms: int | None, quality: int | None,
+    budget: list[int], depth: int = 0,
+) -> Iterator[_Leaf]:  # fmt: skip
+    """``metric`` itself, or each member of a template instance (nested ones too).
+
+    Bounded: names over :data:`MAX_NAME_CHARS` and templates nested over
+    :data:`MAX_TEMPLATE_DEPTH` are refused leaves (``why``), never walked; past the message's
+    ``budget`` (values left, one count for the message) the first value is refused naming
+    the limit and the rest are not read.
+    """
+    if budget[0] <= 0:
+        if not budget[0]:
+            budget[0] = -1
+            limit = (
+                f"a message holds at most {MAX_VALUES_PER_MESSAGE} values; the rest are not read"
+            )
+            yield _Leaf(name[:MAX_NAME_CHARS], metric, ts_ms, quality, limit)
+        return
     if metric.HasField("timestamp"):
         ts_ms = metric.timestamp
     own = _quality_code(metric)
     quality = own if own is not None else quality
-    if metric.WhichOneof("value") != "template_value":
-        yield _Leaf(name, metric, ts_ms, quality)
-        return
-    if depth >= MAX_TEMPLATE_DEPTH:
-        yield _Leaf(
-            name, metric, ts_ms, quality, f"templates nested over {MAX_TEMPLATE_DEPTH} deep"
-        )
+    why = ""
+    if len(name) > MAX_NAME_CHARS:
+        name, why = name[:MAX_NAME_CHARS] + "...", f"a name over {MAX_NAME_CHARS} characters"
+    elif metric.WhichOneof("value") == "template_value" and depth >= MAX_TEMPLATE_DEPTH:
+        why = f"templates nested over {MAX_TEMPLATE_DEPTH} deep"
+    if why or metric.WhichOneof("value") != "template_value":
+        budget[0] -= 1
+        yield _Leaf(name, metric, ts_ms, quality, why)
         return
     for member in metric.template_value.metrics:
+        if budget[0] < 0:
+            return
         if member.name:
-            yield from _leaves(f"{name}/{member.name}", member, ts_ms, quality, depth + 1)
+            full = f"{name}/{member.name[: MAX_NAME_CHARS + 1]}"
+            yield from _leaves(full, member, ts_ms, quality, budget, depth + 1)
 
 
 def _refuse(

@@ -131,7 +131,7 @@ def timestamp(raw: object) -> tuple[str | None, str]:
     dropped (``time.time() * 1000`` from Python), as UMH's historian does.
     """
     if isinstance(raw, str) and _DIGITS.fullmatch(raw.strip()):
-        raw = float(raw) if "." in raw else int(raw)
+        raw = int(raw.strip().split(".")[0])  # the fraction dropped, never rounded up
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         return None, f"must be a number of milliseconds, not {_json_type(raw)}"
     if isinstance(raw, float) and not math.isfinite(raw):
@@ -216,7 +216,7 @@ def parse_historian(
     for i, (path, value) in enumerate(tags):
         label = ".".join(path)
         out.labels.append(label)
-        names = groups if _names_the_topic(path, groups) else [*groups, *path]
+        names = groups if _names_the_topic(path, groups, len(tags)) else [*groups, *path]
         key = "/".join([*below_site, schema, *names])
         reason, row = _row(directory, out.company, site, key, ts, value, claims)
         if row is None:
@@ -226,13 +226,16 @@ def parse_historian(
     return out
 
 
-def _names_the_topic(path: tuple[str, ...], groups: list[str]) -> bool:
+def _names_the_topic(path: tuple[str, ...], groups: list[str], tags: int) -> bool:
     """Whether a payload field is the tag the topic already names.
 
-    UMH Core's ``value``, or a field named as the topic's last level (benthos-umh's
-    ``tag_processor`` writes ``.../steam/flow`` with ``{"flow": ...}``).
+    UMH Core's ``value``, or the one field of a payload named as the topic's last level
+    (benthos-umh's ``tag_processor`` writes ``.../steam/flow`` with ``{"flow": ...}``; a tag
+    group ``flow`` with a field ``flow`` among others stays ``flow/flow``).
     """
-    return bool(groups) and len(path) == 1 and path[0] in ("value", groups[-1])
+    if not groups or len(path) != 1:
+        return False
+    return path[0] == "value" or (tags == 1 and path[0] == groups[-1])
 
 
 def _nan_hint(payload: bytes) -> str:
@@ -255,7 +258,13 @@ def _row(
     if isinstance(found, str):
         return f"tag {found}", None
     meter, ref = found
-    if claims is not None and directory.tag(site, key) is None:
+    owner = directory.sites.get(site)
+    if (
+        claims is not None
+        and owner is not None
+        and owner.company == company
+        and directory.tag(site, key) is None
+    ):  # a site of the company's own: another's, or a made-up one, is refused later
         other = claims.claim(company, site, meter, key)
         if other is not None:
             return (

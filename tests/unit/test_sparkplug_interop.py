@@ -19,7 +19,12 @@ from domain.intake import UNMAPPED
 from ingest.gateway import ReadingGateway
 from ingest.mqtt_bridge import MqttBridge, _Message
 from ingest.sparkplug_b_pb2 import Payload
-from ingest.sparkplug_host import MAX_TEMPLATE_DEPTH, SparkplugHost, state_payload
+from ingest.sparkplug_host import (
+    MAX_TEMPLATE_DEPTH,
+    MAX_VALUES_PER_MESSAGE,
+    SparkplugHost,
+    state_payload,
+)
 from runtime.settings import Settings
 from schemas.readings import ReadingsRecord
 from schemas.registry import Site, Stream
@@ -33,6 +38,7 @@ REFINERY = Site(id="refinery", name="R", company="refiner", lat=55.0, lon=11.0,
                 tag_map={"boiler-1/Boiler/Steam/Flow": "steam"})  # fmt: skip
 NODE = "spBv1.0/refiner/{}/refinery"
 DEVICE = "spBv1.0/refiner/{}/refinery/boiler-1"
+MAX_VALUES = MAX_VALUES_PER_MESSAGE
 INT32, INT64, FLOAT, DOUBLE, DATETIME, TEMPLATE, STRING = 3, 4, 9, 10, 13, 19, 12
 
 
@@ -387,3 +393,49 @@ def test_a_device_death_from_a_clock_ahead_is_dated_now(host: Any) -> None:
     out = send(h, DEVICE.format("DDEATH"), payload(2, ts=ms(-60)))  # an hour ahead
     [row] = out.rows
     assert before <= datetime.fromisoformat(row["ts"]) <= datetime.now(UTC)
+
+
+# --- bounds (a hostile node) ------------------------------------------------------------------
+
+
+def test_long_template_names_and_too_many_values_are_refused_not_walked(host: Any) -> None:
+    """Member names repeat their instance's: a long instance name times many members was
+    gigabytes from a 180 KiB birth (the review's repro)."""
+    h, _ = host
+    send(h, NODE.format("NBIRTH"), payload(0, bd_seq()))
+    long_name = "x" * 300
+    wide = instance_of(long_name, 30, *(number(f"m{i}", 1.0) for i in range(5_000)))
+    out = send(h, DEVICE.format("DBIRTH"), payload(1, wide))
+    assert out.rows == [UNMAPPED]
+    assert "a name over 256 characters" in out.errors[0].reason
+    many = instance_of("Boiler", 31, *(number(f"m{i}", 1.0) for i in range(MAX_VALUES + 50)))
+    out = send(h, DEVICE.format("DBIRTH"), payload(2, many))
+    assert len(out.rows) == MAX_VALUES + 1  # each value read (refused: no meter), then one more
+    assert "at most 10000 values" in out.errors[-1].reason
+    node = h._nodes["refiner", "refinery"]
+    device = [k for k in node.datatypes if k[0] == "boiler-1"]
+    assert len(device) == MAX_VALUES  # read up to the limit; its rebirth replaced the rest
+
+
+def test_a_death_after_a_value_in_a_unit_intake_refuses_is_still_taken(host: Any) -> None:
+    h, _ = host
+    born(h, number("fuel-gas", 50.0, alias=1), number("flare-gas", 2.0, alias=2))
+    send(h, NODE.format("NDATA"), payload(1, number(None, 7.0, alias=1, props={"engUnit": "%"}),
+                                          number(None, 3.0, alias=2,
+                                                 props={"engUnit": "m^3/min"})))  # fmt: skip
+    out = send(h, NODE.format("NDEATH"), payload(None, bd_seq()))
+    assert sorted(rows(out)) == [
+        ("flare-gas", pytest.approx(180.0), "m^3/h", "bad"),  # converted to the stream's unit
+        ("fuel-gas", 0.0, "m^3/h", "bad"),  # '%' is no flow: 0, but the death is taken
+    ]
+
+
+def test_a_path_ending_in_a_meter_the_tag_map_maps_is_refused(host: Any) -> None:
+    h, _ = host
+    send(h, NODE.format("NBIRTH"), payload(0, bd_seq(), number("steam", 99.0)))
+    out = send(h, DEVICE.format("DBIRTH"),
+               payload(1, instance_of("Boiler", 20, number("Steam/Flow", 4.5))))  # fmt: skip
+    assert rows(out) == [("steam", 4.5, "t/h", "good")]
+    again = send(h, NODE.format("NDATA"), payload(2, number("steam", 98.0)))
+    assert again.rows == [UNMAPPED]
+    assert "fed by the tag the tag_map names" in again.errors[0].reason

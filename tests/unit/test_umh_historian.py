@@ -523,3 +523,40 @@ def test_benthos_tag_processor_output_names_the_tag_once_and_its_metadata_is_no_
                     "metadata": {"unit": "m3/h", "opcua_tag_type": "number"}})  # fmt: skip
     assert [(r["meter"], r["value"]) for r in parsed.rows] == [("fuel-gas", 3.5)]
     assert parsed.errors == []
+
+
+def test_a_meter_the_tag_map_names_is_fed_by_that_tag_alone() -> None:
+    """Another path ending in the meter's id would mix a second series into it."""
+    claims = MeterClaims()
+    d = directory()
+    mapped = parse_historian(
+        f"{SITE}/{TAG}", b'{"timestamp_ms": %d, "value": 10}' % TS_MS, d, claims
+    )
+    other = parse_historian(
+        f"{SITE}/boiler-2/_historian/steam", b'{"timestamp_ms": %d, "value": 99}' % TS_MS, d, claims
+    )
+    assert [r["meter"] for r in mapped.rows] == ["steam"]
+    assert other.rows == [UNMAPPED]
+    assert "fed by the tag the tag_map names" in other.errors[0].reason
+
+
+def test_made_up_sites_leave_no_claims_behind() -> None:
+    claims = MeterClaims()
+    d = directory()
+    for i in range(500):
+        parse_historian(f"umh/v1/refiner/nosuchsite-{i}/_historian/fuel-gas",
+                        b'{"timestamp_ms": %d, "value": 1}' % TS_MS, d, claims)  # fmt: skip
+        parse_historian(f"umh/v1/pharma/refinery/line-{i}/_historian/fuel-gas",
+                        b'{"timestamp_ms": %d, "value": 1}' % TS_MS, d, claims)  # fmt: skip
+    assert claims._claims == {}
+
+
+def test_a_group_and_field_of_one_name_among_other_tags_keep_both_levels() -> None:
+    parsed = parse(f"{SITE}/boiler/_historian/flare",
+                   {"timestamp_ms": TS_MS, "flare": 1.0, "pressure": 2.0})  # fmt: skip
+    assert [e.reason.split("'")[1] for e in parsed.errors] == [
+        "boiler/_historian/flare/flare", "boiler/_historian/flare/pressure"]  # fmt: skip
+
+
+def test_a_fraction_written_as_text_is_dropped_not_rounded() -> None:
+    assert timestamp(f"{TS_MS}.999999999") == (TS, "")
