@@ -5,7 +5,11 @@
 1. **Typography.** Superscript powers (``m³`` -> ``m^3``); Unicode compatibility forms (NFKC:
    the full-width letters, digits and slash of CJK input methods, ``℃``, ``㎥``, ``㎏``,
    ``㎾``); a middle dot or a multiplication sign between units (``kW·h``).
-2. **Chinese unit names**, as Chinese plants and ERP systems write them (the names of the
+2. **Chinese, Japanese and Korean unit names** (Chinese below; Japanese katakana names of the
+   Measurement Act's units, ``トン``, ``立米``, ``キロワット時``; Korean Hangul names, ``톤``
+   (the metric tonne), ``루베``, ``킬로와트시``, ``시``/``일``/``년`` for hour, day, year; the
+   traditional characters ``公噸``, ``小時``; and ``万``/``萬``/``만``, ``億``/``억`` before a
+   unit), as plants and ERP systems write them. Chinese (the names of the
    legal units of measurement of the People's Republic of China, GB 3100-1993: ``吨``,
    ``千克``/``公斤``, ``立方米``, ``升``, ``千瓦``, ``千瓦时`` (``千瓦·时``), ``吉焦``, ``小时``,
    ``天``/``日``, ``年``; with the trade's own: ``方`` for m³, ``标方``/``标准立方米`` for a
@@ -54,9 +58,13 @@ SCALED_BASES: Final = {
 """Units a Chinese multiplier may scale (their registry names are ``<multiplier>_<key>``,
 defined by :mod:`schemas.units`), and what each is."""
 
-MULTIPLIERS: Final = {"千": ("qian", 1e3), "万": ("wan", 1e4), "百万": ("baiwan", 1e6),
-                      "亿": ("yi", 1e8)}  # fmt: skip
-"""Chinese multipliers written before a unit: name in the registry, factor."""
+MULTIPLIERS: Final = {
+    "千": ("qian", 1e3), "万": ("wan", 1e4), "萬": ("wan", 1e4), "百万": ("baiwan", 1e6),
+    "百萬": ("baiwan", 1e6), "亿": ("yi", 1e8), "億": ("yi", 1e8),
+    "천": ("qian", 1e3), "만": ("wan", 1e4), "백만": ("baiwan", 1e6), "억": ("yi", 1e8),
+}  # fmt: skip
+"""Chinese, Japanese and Korean multipliers written before a unit: name in the registry,
+factor (``万トン/年``, ``만톤/년``: ten thousand tonnes a year)."""
 
 _CHINESE_UNITS: Final = {
     # energy as coal or oil equivalent (GB/T 2589-2020: 1 kgce = 29.3076 MJ; IEA: 1 toe = 41.868 GJ)
@@ -76,8 +84,29 @@ _CHINESE_UNITS: Final = {
     # time
     "小时": "h", "时": "h", "分钟": "min", "秒": "s", "天": "d", "日": "d", "星期": "week",
     "周": "week", "月": "month", "年": "yr",
+    # traditional characters (Taiwan, Hong Kong): 公噸 is the metric tonne
+    "公噸": "t", "噸": "t", "小時": "h", "立方公尺": "m3", "千瓦時": "kWh",
+    # Japanese (the katakana names of the Measurement Act's units, 計量単位令; 立米 is the
+    # trade's m3): トン, キログラム, リットル, キロワット時...
+    "トン": "t", "キログラム": "kg", "グラム": "g", "ノルマル立方メートル": "Nm3",
+    "ノルマル立米": "Nm3", "立方メートル": "m3", "立米": "m3", "リットル": "l",
+    "キロワット時": "kWh", "キロワットアワー": "kWh", "メガワット時": "MWh",
+    "キロワット": "kW", "メガワット": "MW", "ワット": "W", "ギガジュール": "GJ",
+    "メガジュール": "MJ", "キロジュール": "kJ", "キロカロリー": "kcal", "メガパスカル": "MPa",
+    "キロパスカル": "kPa", "時間": "h", "時": "h", "分": "min", "週": "week",
+    # Korean (the Hangul names Korea's measurement law and plants use; 톤 is the metric
+    # tonne, 루베 the trade's m3, 석유환산톤 a tonne of oil equivalent)
+    "석유환산톤": "toe", "톤": "t", "킬로그램": "kg", "그램": "g",
+    "노멀세제곱미터": "Nm3", "노멀입방미터": "Nm3", "노말세제곱미터": "Nm3",
+    "노말입방미터": "Nm3", "세제곱미터": "m3", "입방미터": "m3", "루베": "m3", "리터": "l",
+    "킬로와트시": "kWh", "메가와트시": "MWh", "킬로와트": "kW", "메가와트": "MW", "와트": "W",
+    "기가줄": "GJ", "메가줄": "MJ", "킬로줄": "kJ", "킬로칼로리": "kcal", "기가칼로리": "Gcal",
+    "메가파스칼": "MPa", "킬로파스칼": "kPa", "섭씨": "degC", "시간": "h", "시": "h",
+    "분": "min", "초": "s", "일": "d", "주": "week", "개월": "month", "월": "month",
+    "년": "yr", "연": "yr",
 }  # fmt: skip
-"""Chinese unit names -> the registry's spelling (a key of :data:`SCALED_BASES` where scalable)."""
+"""Chinese (simplified and traditional), Japanese and Korean unit names -> the registry's
+spelling (a key of :data:`SCALED_BASES` where scalable)."""
 
 
 def _alternation(words: Iterable[str]) -> str:

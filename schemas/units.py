@@ -72,7 +72,7 @@ UREG.define("million_british_thermal_units = 1e6 * british_thermal_unit = MMBtu"
 UREG.define("tonne_of_coal_equivalent = 29.3076 * gigajoule = tce")
 UREG.define("tonne_of_oil_equivalent = 41.868 * gigajoule = toe")
 UREG.define("kilogram_of_coal_equivalent = 29.3076 * megajoule = kgce")
-for _name, _factor in MULTIPLIERS.values():  # the units Chinese multipliers scale: wan_t...
+for _name, _factor in dict.fromkeys(MULTIPLIERS.values()):  # the units CJK multipliers scale
     for _key, _unit in SCALED_BASES.items():
         UREG.define(f"{_name}_{_key} = {_factor!r} * {_unit}")
 

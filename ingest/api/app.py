@@ -123,6 +123,17 @@ async def _server_error(request: Request, exc: Exception) -> JSONResponse:
     return errors.respond(500, errors.problem(500, "an internal error; it is logged"))
 
 
+def _add_doors(app: FastAPI, settings: Settings) -> None:
+    """The door middlewares, outermost last: body size as sent, JSON only, bodies decoded."""
+    app.add_middleware(  # innermost: the wire size is BodyLimitMiddleware's, outside it
+        middleware.ContentEncodingMiddleware,
+        max_bytes=settings.api_max_body_bytes,
+        exempt=routes_omf.PATHS,
+    )
+    app.add_middleware(middleware.JsonOnlyMiddleware, exempt=routes_omf.PATHS)
+    app.add_middleware(middleware.BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)
+
+
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     """The API app; opens its own :class:`Services` at start-up unless given ones.
 
@@ -158,13 +169,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _bad_body)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(Exception, _server_error)
-    app.add_middleware(  # innermost: the wire size is BodyLimitMiddleware's, outside it
-        middleware.ContentEncodingMiddleware,
-        max_bytes=settings.api_max_body_bytes,
-        exempt=routes_omf.PATHS,
-    )
-    app.add_middleware(middleware.JsonOnlyMiddleware, exempt=routes_omf.PATHS)
-    app.add_middleware(middleware.BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes)
+    _add_doors(app, settings)
     request_metrics.instrument(app)  # outermost: counts the door middlewares' answers too
     add_docs(app)
     app.include_router(routes_push.router)

@@ -50,6 +50,25 @@ def _in(text: str, unit: str) -> float:
         ("兆瓦", "MW", 1.0),
         ("吨标准煤", "GJ", 29.3076),
         ("万吨标准煤/年", "GJ/yr", 293_076.0),
+        # traditional characters, Japanese and Korean names, and their multipliers
+        ("公噸/小時", "t/h", 1.0),
+        ("萬公噸/年", "t/yr", 1e4),
+        ("トン/時", "t/h", 1.0),
+        ("万トン/年", "t/yr", 1e4),
+        ("立米/日", "m^3/d", 1.0),
+        ("ノルマル立方メートル/時", "Nm3/h", 1.0),
+        ("億キロワット時", "GWh", 100.0),
+        ("톤/시", "t/h", 1.0),
+        ("톤/일", "t/d", 1.0),
+        ("t/일", "t/d", 1.0),
+        ("만톤/년", "t/yr", 1e4),
+        ("천톤/년", "t/yr", 1e3),
+        ("Nm³/시", "Nm3/h", 1.0),
+        ("노말입방미터/시간", "Nm3/h", 1.0),
+        ("루베/일", "m^3/d", 1.0),
+        ("킬로와트시", "kWh", 1.0),
+        ("기가칼로리/시", "GJ/h", 4.184),
+        ("석유환산톤/년", "GJ/yr", 41.868),
         # full-width and compatibility forms
         ("\uff4d\uff13\uff0f\uff48", "m^3/h", 1.0),  # full-width m3/h
         ("\uff2e\uff4d\uff13\uff0f\uff48", "Nm3/h", 1.0),  # full-width Nm3/h
