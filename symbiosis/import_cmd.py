@@ -34,7 +34,7 @@ from rich.table import Table
 
 from domain.errors import ErpImportError, SymbiosisError
 from ingest.acked_publisher import Publisher
-from ingest.erp import ErpExport, RowError, load_mapping
+from ingest.erp import ErpExport, RowError, TextDialect, load_mapping
 from ingest.erp.authority import TOKEN_VARIABLE, check_authority
 from ingest.erp.connect import open_publisher
 from ingest.erp.mapping import check_encoding
@@ -93,7 +93,9 @@ constants for the rest; site, description, quantity and unit are required:
     defaults:
       unit: t
     delimiter: ";"         # csv; also: encoding, sheet (xlsx), records (json)
-    decimal_comma: true    # 1.234,5
+    decimal_comma: true    # 1.234,5 (unset: a file showing a decimal comma stops)
+    header_row: 3          # below title lines (unset: found among the first 50)
+    units: {ST: t}         # the export's unit codes (SAP's TO, KG, M3 are known)
     timezone: Europe/Berlin
 
 See docs/erp/mapping-example.yaml for every key.
@@ -367,7 +369,7 @@ def _open(
     options: tuple[str | None, str | None, Path | None],
     stderr: Console,
 ) -> tuple[ErpExport, IO[str] | None]:
-    """The export opened (its encoding and delimiter said on stderr) and the report file.
+    """The export opened (its encoding and delimiter said on stderr first) and the report file.
 
     Raises:
         SymbiosisError: the mapping, the file or the report cannot be read or written.
@@ -375,9 +377,15 @@ def _open(
     encoding, delimiter, errors = options
     encoding, delimiter = _text_options(encoding, delimiter)
     columns = load_mapping(mapping)
-    export = stack.enter_context(ErpExport(file, columns, encoding=encoding, delimiter=delimiter))
-    if export.dialect is not None:
-        stderr.print(escape(f"{file.name}: {export.dialect.describe()}"), soft_wrap=True)
+
+    def say(dialect: TextDialect) -> None:  # before the header is read: its errors come after
+        stderr.print(escape(f"{file.name}: {dialect.describe()}"), soft_wrap=True)
+
+    export = stack.enter_context(
+        ErpExport(file, columns, encoding=encoding, delimiter=delimiter, on_dialect=say)
+    )
+    if export.format_note is not None:
+        stderr.print(escape(f"{file.name}: {export.format_note}"), soft_wrap=True)
     report = stack.enter_context(_open_report(errors)) if errors is not None else None
     return export, report
 
@@ -412,7 +420,8 @@ def import_file(
         Path,
         typer.Argument(
             metavar="FILE",
-            help="ERP export: .csv, .tsv, .json, .jsonl or .xlsx.",
+            help="ERP export: .csv, .tsv, .txt, .json, .jsonl or .xlsx (a .xls that is text, "
+            "as SAP's Spreadsheet export, is read as CSV; a legacy .xls is not read).",
             show_default=False,
         ),
     ],

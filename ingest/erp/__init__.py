@@ -11,8 +11,8 @@ in the header) raise :class:`~domain.errors.ErpImportError` when the export is o
 any row is read.
 
 The encoding of a CSV or JSON export and the delimiter of a CSV one are given (command line,
-then mapping) or detected from the file's first bytes (:mod:`.dialect`: charset-normalizer and
-:class:`csv.Sniffer`); :attr:`ErpExport.dialect` says which was used and why.
+then mapping) or detected from the file's first bytes (:mod:`.dialect`: by the evidence of the
+whole sample, and :class:`csv.Sniffer`); :attr:`ErpExport.dialect` says which was used and why.
 
 Exports are untrusted, so :class:`ImportLimits` caps what one can make the import hold: a
 ``.json`` document over 64 MiB is refused (JSON Lines has no cap), an XLSX workbook whose zip
@@ -35,10 +35,20 @@ Normalisation, per offer field:
 * ``ewc``: ``10 01 05``, ``10.01.05``, ``100105*`` or a number that lost its leading zero
   (``20101``) -> ``"100105"``/``"020101"``; the code must be on the List of Waste;
 * ``quantity``: a number; ``1,234.5`` (thousands commas) or, with ``decimal_comma``,
-  ``1.234,5``;
+  ``1.234,5``; a separator never follows a leading 0 (``0,750`` is never 750); SAP's
+  ``1.234,500-`` is negative. A file whose quantities show the decimal notation the mapping
+  does not read stops before any row is converted, or has its ambiguous quantities
+  (``1.500``, ``12,500``) refused (:mod:`.notation`);
+* ``unit``: the mapping's ``units`` codes, then SAP/ISO codes (``TO`` -> ``t``);
 * dates: ISO 8601, Excel date cells (or serial numbers in an XLSX), or ``date_format``
   (``strptime``); a time without a timezone is taken in the mapping's ``timezone``, a date
-  alone as midnight at its start.
+  alone as midnight at its start; an ERP's "no date" (``00.00.0000``,
+  ``1900-01-01T00:00:00Z``) is an empty cell.
+
+A totals row (a cell holding only ``Summe``, ``Total``, ... and nothing identifying) is a bad
+row, never an offer made of the mapping's defaults. The header is the first line holding every
+mapped column (title lines skipped) or the mapping's ``header_row``; column names match with
+whitespace normalised.
 
 A row without an EWC code whose kind is empty or ``material`` is classified from its
 description (:func:`domain.classify.classify`); ``Offer.classification`` records how each offer
@@ -48,6 +58,7 @@ material by default; a material whose EWC code is unsure is published without on
 ``needs_review``.
 
 Modules: :mod:`.mapping` (the column mapping), :mod:`.values` (cell normalisers),
+:mod:`.notation` (the decimal notation a file's quantities show),
 :mod:`.dialect` (encoding and delimiter), :mod:`.sources` (file readers), :mod:`.consistency`
 (kind, unit and EWC code), :mod:`.sites` (the company's sites, from the registry or a park
 file), :mod:`.convert` (rows -> offers or row errors), :mod:`.connect` (Kafka within seconds),

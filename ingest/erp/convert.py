@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import codecs
+import unicodedata
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -20,9 +23,17 @@ from domain.wording import reason_of
 from ingest.erp.consistency import kind_problems
 from ingest.erp.dialect import Setting, TextDialect
 from ingest.erp.limits import DEFAULT_LIMITS, ImportLimits
-from ingest.erp.mapping import _ORDER, ColumnMapping, ExportFormat
+from ingest.erp.mapping import _ORDER, ColumnMapping, ExportFormat, header_key
+from ingest.erp.notation import LOOKAHEAD_ROWS, DecimalCheck
 from ingest.erp.sites import site_problem
-from ingest.erp.sources import _READ_ERRORS, Given, RawRow, _open_source, _XlsxSource
+from ingest.erp.sources import (
+    _READ_ERRORS,
+    Given,
+    RawRow,
+    _open_source,
+    _XlsxSource,
+    resolve_format,
+)
 from ingest.erp.values import _cell, _normalisers, normalised_defaults, slugify
 from schemas.common import ResourceKind
 from schemas.offers import Offer
@@ -31,6 +42,60 @@ ROW_FIELD: Final = "(row)"
 """The field of a :class:`RowError` for a row that could not be split into fields."""
 
 
+TOTALS_ROW: Final = "a totals row, not an offer"
+TOTALS_WORDS: Final = frozenset(
+    [
+        # German, English, Dutch, Scandinavian, Italian, French, Spanish, Polish, Czech, ...
+        "summe",
+        "gesamt",
+        "gesamtsumme",
+        "zwischensumme",
+        "endsumme",
+        "teilsumme",
+        "total",
+        "totals",
+        "subtotal",
+        "sub-total",
+        "sum",
+        "totaal",
+        "subtotaal",
+        "totalt",
+        "totale",
+        "subtotale",
+        "somme",
+        "sous-total",
+        "suma",
+        "razem",
+        "celkem",
+        "summa",
+        "toplam",
+        "grand total",
+        "sub total",
+        "i alt",
+        "total g\u00e9n\u00e9ral",
+        "so\u010det",  # Czech
+        "\u00f6sszesen",  # Hungarian
+        "yhteens\u00e4",  # Finnish
+        "\u0438\u0442\u043e\u0433\u043e",  # Russian
+        "\u0432\u0441\u0435\u0433\u043e",  # Russian
+        "\u5408\u8ba1",  # Chinese: total
+        "\u603b\u8ba1",  # Chinese: grand total
+        "\u5c0f\u8ba1",  # Chinese: subtotal
+        "\u5408\u8a08",  # Japanese, traditional Chinese: total
+        "\u7dcf\u8a08",  # Japanese: grand total
+        "\u5c0f\u8a08",  # Japanese, traditional Chinese: subtotal
+        "\ud569\uacc4",  # Korean: total
+        "\ucd1d\uacc4",  # Korean: grand total
+        "*",  # SAP list exports mark a total row with *, a higher total with **
+        "**",
+        "***",
+    ]
+)
+"""What a totals row of a spreadsheet or list export says, case-folded: a cell holding only one
+of these (a trailing ``:`` aside) marks a totals row when the row names nothing else."""
+IDENTIFYING: Final = ("id", "site", "stream", "ewc", "kind", "description")
+"""Offer fields that say what a row offers: a totals row leaves them empty."""
+
 REVIEW_CANDIDATES: Final = 3
 """Candidates kept on an offer the classifier is unsure of (the question put to a person)."""
 
@@ -38,6 +103,14 @@ REVIEW_CANDIDATES: Final = 3
 @lru_cache(maxsize=16_384)
 def _classify(description: str, unit: str | None) -> Classification:
     return classify(description, unit=unit)
+
+
+def is_totals_word(cell: object) -> bool:
+    """Whether a cell holds only a totals word (:data:`TOTALS_WORDS`): ``Summe``, ``Total:``."""
+    if not isinstance(cell, str) or len(cell) > 40:
+        return False
+    text = " ".join(unicodedata.normalize("NFKC", cell).split()).casefold()
+    return text in TOTALS_WORDS or text.rstrip(":. ") in TOTALS_WORDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +182,15 @@ class _Converter:
         self._name = path.name[:180]
         self._stem = slugify(path.stem) or "row"
         self._columns: dict[str, str] = dict(mapping.columns)
+        tabular = fmt in ("csv", "xlsx")
+        self._keys: dict[str, str] = {
+            target: header_key(column) if tabular else column
+            for target, column in mapping.columns.items()
+        }
+        """Target -> the key of its column in a row (names whitespace-normalised, CSV/XLSX)."""
+        self.decimals: DecimalCheck | None = None
+        """Set by :class:`ErpExport`: refuses ambiguous quantities once the file showed the
+        other decimal notation."""
         self._template = mapping.id_template
         self.excel_epoch: datetime | None = None
         self._normalisers = _normalisers(
@@ -129,6 +211,9 @@ class _Converter:
         if row.problem is not None:
             field = ROW_FIELD if row.field is None else row.field
             return RowError.one(row.line, field, row.problem, row.values)
+        totals = self._totals_column(row)
+        if totals is not None:
+            return RowError.one(row.line, totals, TOTALS_ROW, row.values)
         values: dict[str, Any] = {}
         issues: dict[str, str] = {}
         self._read(row, values, issues)
@@ -140,14 +225,24 @@ class _Converter:
 
     def _read(self, row: RawRow, values: dict[str, Any], issues: dict[str, str]) -> None:
         """Each target's value from its cell (or default) into ``values``, or why not."""
-        for target, column in self._columns.items():
-            cell = _cell(row.values.get(column))
+        for target, key in self._keys.items():
+            cell = _cell(row.values.get(key))
             if cell is None:
                 continue
+            if target == "quantity" and self.decimals is not None:
+                refused = self.decimals.refusal(cell)
+                if refused is not None:
+                    issues[target] = refused
+                    continue
             try:
-                values[target] = self._normalisers[target](cell)
+                value = self._normalisers[target](cell)
             except ValueError as e:
                 issues[target] = str(e)
+                if target == "quantity" and self.decimals is not None:
+                    self.decimals.observe(row.line, cell)
+                continue
+            if value is not None:  # None: an ERP's "no date" (00.00.0000), an empty cell
+                values[target] = value
         for target, value in self._defaults.items():
             if target not in values and target not in issues:
                 values[target] = value
@@ -156,6 +251,24 @@ class _Converter:
                 self._template.format(stem=self._stem, line=row.line, site=values.get("site", ""))
             )
             values["id"] = template_id or f"{self._stem}-{row.line}"
+
+    def _totals_column(self, row: RawRow) -> str | None:
+        """The column of a totals row's totals word (:data:`ROW_FIELD` if unnamed), or None.
+
+        A totals row (``Summe;;14.350;t``, ``*`` in SAP's first column) has a cell holding
+        only a totals word, and no identifying cell (:data:`IDENTIFYING`: id, site, stream,
+        EWC code, kind, description) besides it: what it would offer comes only from the
+        mapping's defaults, so it is no offer.
+        """
+        word = next((k for k, v in row.values.items() if is_totals_word(v)), None)
+        if word is None:
+            return None
+        for target in IDENTIFYING:
+            key = self._keys.get(target)
+            if key is not None and key != word and _cell(row.values.get(key)) is not None:
+                return None
+        named = next((c for t, c in self._columns.items() if self._keys[t] == word), word)
+        return named or ROW_FIELD
 
     def _offer(
         self, row: RawRow, values: dict[str, Any], issues: dict[str, str]
@@ -291,6 +404,7 @@ class ErpExport:
         limits: ImportLimits = DEFAULT_LIMITS,
         encoding: str | None = None,
         delimiter: str | None = None,
+        on_dialect: Callable[[TextDialect], None] | None = None,
     ) -> None:
         """Open the file and check the mapping against it; converts no row yet.
 
@@ -300,29 +414,101 @@ class ErpExport:
             limits: caps on what the export may make the import hold (see
                 :class:`~ingest.erp.limits.ImportLimits`).
             encoding: the text encoding, over the mapping's (``--encoding``); with neither,
-                it is detected (see :mod:`~ingest.erp.dialect`).
+                it is detected (see :mod:`~ingest.erp.dialect`). ``utf-8`` reads a BOM as
+                one, not as part of the first column's name.
             delimiter: the CSV delimiter, over the mapping's (``--delimiter``); with neither,
                 it is detected.
+            on_dialect: called with the encoding and delimiter as soon as they are known,
+                before the header is read (so that a header error follows them).
+
+        The first rows (:data:`~ingest.erp.notation.LOOKAHEAD_ROWS`, at most
+        ``limits.sniff_bytes`` of a text file) are read now, for their quantities' evidence
+        of the decimal notation (:mod:`~ingest.erp.notation`); they are converted, like the
+        rest, as the export is iterated.
 
         Raises:
-            ErpImportError: unknown format, the file is missing or unreadable (not CSV, not
-                JSON, not an XLSX workbook, no such sheet, no header, undecodable JSON or CSV
-                header), over a cap (a JSON document over ``limits.json_bytes``, an XLSX
-                workbook inflating past its caps), a mapped column is not in the header (or in
-                none of the first JSON records; a one-column CSV header names the delimiter
-                it seems to use) or appears twice, or a ``defaults`` value is invalid.
+            ErpImportError: unknown format (a legacy .xls names itself), the file is missing
+                or unreadable (not CSV, not JSON, not an XLSX workbook, no such sheet, no
+                header, undecodable JSON or CSV header), over a cap (a JSON document over
+                ``limits.json_bytes``, an XLSX workbook inflating past its caps), a mapped
+                column is not in the header (or in none of the first JSON records; a
+                one-column CSV header names the delimiter it seems to use) or appears twice,
+                a ``defaults`` value is invalid, or the mapping does not set
+                ``decimal_comma`` and the first rows' quantities show a decimal comma.
+
+        Long because: the docstring lists every file-level failure; the body is short.
         """
         self.path = path
         self.mapping = mapping
-        self.format: ExportFormat = mapping.resolve_format(path)
+        self.format: ExportFormat
+        self.format, self.format_note = resolve_format(path, mapping)
+        """The format read, and why when it is not the extension's (a .xls that is text)."""
         self._convert = _Converter(path, mapping, self.format)
         self._source = _open_source(
-            path, mapping, self.format, limits, _given(mapping, encoding, delimiter)
+            path, mapping, self.format, limits, _given(mapping, encoding, delimiter, on_dialect)
         )
         if isinstance(self._source, _XlsxSource):
             self._convert.excel_epoch = self._source.epoch
         self.rows_read = 0
         """Non-blank data rows read so far."""
+        self._raw_rows = self._source.rows()
+        self._ahead: deque[tuple[RawRow, int]] = deque()
+        """Rows read ahead, each with the progress reading had made when it was read."""
+        self._done = self._source.done()
+        """Progress as of the last row handed out, while rows read ahead remain."""
+        self._ended = False
+        self._failure: ErpImportError | None = None
+        try:
+            self._check_decimals(limits)
+        except BaseException:
+            self._source.close()
+            raise
+
+    def _pull(self) -> RawRow | None:
+        """The next raw row from the file (None at its end).
+
+        Raises:
+            ErpImportError: reading failed part-way.
+        """
+        try:
+            return next(self._raw_rows)
+        except StopIteration:
+            return None
+        except _READ_ERRORS as e:
+            read = self.rows_read + len(self._ahead)
+            raise ErpImportError(f"{self.path}: reading stopped after {read} rows: {e}") from e
+
+    def _check_decimals(self, limits: ImportLimits) -> None:
+        """Read the first rows ahead and check their quantities' decimal notation.
+
+        Raises:
+            ErpImportError: the mapping does not set ``decimal_comma`` and they show a
+                decimal comma (see :meth:`~ingest.erp.notation.DecimalCheck.scan`).
+        """
+        column = self.mapping.columns.get("quantity")
+        if column is None:
+            return
+        dialect = self._source.dialect
+        delimiter = dialect.delimiter.value if dialect and dialect.delimiter else None
+        check = DecimalCheck(self.mapping.decimal_comma, column, delimiter)
+        try:
+            while len(self._ahead) < LOOKAHEAD_ROWS and not (
+                self._source.unit == "bytes" and self._source.done() > limits.sniff_bytes
+            ):
+                row = self._pull()
+                if row is None:
+                    self._ended = True
+                    break
+                self._ahead.append((row, self._source.done()))
+        except ErpImportError as e:  # raised where the rows reach it, as without looking ahead
+            self._failure = e
+        key = header_key(column) if self.format in ("csv", "xlsx") else column
+        cells = ((r.line, r.values.get(key)) for r, _ in self._ahead if r.problem is None)
+        stop = check.scan(cells)
+        if stop is not None:
+            line, reason = stop
+            raise ErpImportError(f"{self.path}:{line}: {reason}")
+        self._convert.decimals = check
 
     @property
     def dialect(self) -> TextDialect | None:
@@ -342,8 +528,12 @@ class ErpExport:
         return self._source.unit
 
     def progress(self) -> tuple[int, int | None]:
-        """``(done, total)`` in :attr:`progress_unit`; total is None when unknown (XLSX)."""
-        return self._source.done(), self._source.total
+        """``(done, total)`` in :attr:`progress_unit`; total is None when unknown (XLSX).
+
+        Rows read ahead count once handed out, not when read.
+        """
+        done = self._done if self._ahead else self._source.done()
+        return done, self._source.total
 
     def rows(self) -> Iterator[RawRow]:
         """The non-blank data rows as read, unconverted.
@@ -352,16 +542,19 @@ class ErpExport:
             ErpImportError: reading failed part-way (I/O error, corrupt workbook); the rows
                 before it were yielded.
         """
-        rows = self._source.rows()
         while True:
-            try:
-                row = next(rows)
-            except StopIteration:
+            if self._ahead:
+                row: RawRow | None
+                row, self._done = self._ahead.popleft()
+            elif self._failure is not None:
+                failure, self._failure = self._failure, None
+                raise failure
+            elif self._ended:
                 return
-            except _READ_ERRORS as e:
-                raise ErpImportError(
-                    f"{self.path}: reading stopped after {self.rows_read} rows: {e}"
-                ) from e
+            else:
+                row = self._pull()
+            if row is None:
+                return
             self.rows_read += 1
             yield row
 
@@ -387,18 +580,27 @@ class ErpExport:
         self.close()
 
 
-def _given(mapping: ColumnMapping, encoding: str | None, delimiter: str | None) -> Given:
-    """The encoding and delimiter given: the command line's, else the mapping's, else None."""
+def _given(
+    mapping: ColumnMapping,
+    encoding: str | None,
+    delimiter: str | None,
+    report: Callable[[TextDialect], None] | None = None,
+) -> Given:
+    """The encoding and delimiter given: the command line's, else the mapping's, else None.
+
+    UTF-8 given is read as ``utf-8-sig``: a byte-order mark is skipped, not read into the
+    first column's name (it is still said as ``utf-8``).
+    """
 
     def pick(option: str | None, name: str, mapped: str | None) -> Setting | None:
         if option is not None:
             return Setting(option, "--encoding" if name == "encoding" else "--delimiter")
         return Setting(mapped, "mapping") if mapped is not None else None
 
-    return Given(
-        pick(encoding, "encoding", mapping.encoding),
-        pick(delimiter, "delimiter", mapping.delimiter),
-    )
+    given = pick(encoding, "encoding", mapping.encoding)
+    if given is not None and codecs.lookup(given.value).name == "utf-8":
+        given = Setting("utf-8-sig", given.origin)
+    return Given(given, pick(delimiter, "delimiter", mapping.delimiter), report)
 
 
 def read_offers(

@@ -3,14 +3,22 @@
 What the command line gives (``--encoding``, ``--delimiter``) wins over the mapping, which wins
 over detection. Detection reads the first bytes of the file (:attr:`ImportLimits.sniff_bytes`):
 
-* encoding: a byte-order mark names it (UTF-8, UTF-16, UTF-32); else the text is UTF-8 when its
-  first bytes are, or when they hold valid UTF-8 sequences besides bytes that are not (a UTF-8
-  file with a corrupt byte stays UTF-8: that row is a bad row, the others are read right);
-  else charset-normalizer picks among the code pages ERP exports are written in (the Windows
-  ANSI code pages, :data:`CODE_PAGES`). Its pick is a guess, right on real exports of a few
-  lines and more, and said on stderr so that a person can correct it;
-* delimiter: :class:`csv.Sniffer` among ``, ; TAB |`` on the first lines; when it cannot tell
-  (one column, too few lines), ``,`` (a tab for ``.tsv``).
+* encoding: a byte-order mark names it (UTF-8, UTF-16, UTF-32); else the sample is UTF-8 when
+  it is valid UTF-8 throughout. A sample with bytes that are not UTF-8 is UTF-8 only when they
+  are stray bytes among many UTF-8 characters (:data:`UTF8_PER_BAD_BYTE` or more per bad
+  byte: a UTF-8 file with a corrupt byte, whose row is then a bad row); a legacy file whose
+  bytes happen to form a few valid UTF-8 sequences (the GBK bytes of "sawdust", two Chinese
+  characters, are valid UTF-8 for a Slovak and a Cyrillic letter) is not UTF-8.
+  Else the legacy code page is chosen by the evidence of the whole sample
+  (:func:`legacy_encoding`): Japanese (kana in Shift_JIS), Chinese (GBK, read as its superset
+  gb18030) or Korean (EUC-KR) by how their double bytes fall; else the Windows code page
+  (cp1252 Western, cp1250 Central European, cp1251 Cyrillic, cp1254 Turkish) whose
+  reading writes the sample's letters in a single language (French read as cp1250 would mix
+  Slovak and Polish letters), cp1252 on a tie; else charset-normalizer's pick among
+  :data:`CODE_PAGES`. The pick is said on stderr so that a person can correct it;
+* delimiter: :class:`csv.Sniffer` among ``, ; TAB |`` on the first lines (from the header on,
+  title and ruler lines left out); when it cannot tell (one column, too few lines), ``,`` (a
+  tab for ``.tsv`` and for a ``.xls`` that is text).
 
 Nothing here raises on odd bytes: an encoding that is wrong for later bytes makes those rows
 bad rows naming the column (see :mod:`.sources`).
@@ -22,6 +30,7 @@ import codecs
 import csv
 import re
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -51,6 +60,55 @@ which ERP systems write what they do not write in UTF-8."""
 WESTERN: Final = "cp1252"
 """The name given when a guess decodes the bytes exactly as cp1252 does (German text reads
 the same in cp1250 and cp1252: it is cp1252 that wrote it)."""
+SINGLE_BYTE: Final = ("cp1252", "cp1250", "cp1251", "cp1254")
+"""The Windows code pages chosen by language (:func:`legacy_encoding`), in order of preference."""
+LANGUAGE_SHARE: Final = 0.9
+"""A single-byte reading is taken when one language writes this share of its non-ASCII text."""
+KANA_SHARE: Final = 0.2
+"""Japanese: at least this share of the non-ASCII characters are kana."""
+GB2312_SHARE: Final = 0.8
+"""Chinese: at least this share of the double bytes fall in GB2312's rows (both >= 0xA1), and
+of its characters in its first level (lead 0xB0-0xD7, the 3,755 common ones: over 99 % of
+modern text). Cyrillic (cp1251) letters paired up fall mostly outside it."""
+HANGUL_MIN: Final = 16
+"""Korean: at least this many double bytes, every one in EUC-KR's Hangul rows (0xB0-0xC8)."""
+_GERMAN: Final = "äöüßÄÖÜ"
+_LATIN1_SIGNS: Final = "\u00a0«»°±²³µ·\u00d7÷§©®¢£¥¬¿¡"
+SIGNS: Final = frozenset(
+    "\u2013\u2014\u2018\u2019\u201a\u201c\u201d\u201e\u2022\u2026\u20ac\u00a0°±·\u00d7§©®«»"
+)
+"""Signs common in text of every European code page, counted for each."""
+LANGUAGES: Final[dict[str, tuple[frozenset[str], ...]]] = {
+    "cp1252": tuple(
+        frozenset(letters + _GERMAN + _LATIN1_SIGNS)
+        for letters in (
+            "àâæçéèêëîïôœùûüÿÀÂÆÇÉÈÊËÎÏÔŒÙÛÜŸ",  # French
+            "áéíóúñüÁÉÍÓÚÑÜ",  # Spanish
+            "áâãàçéêíóôõúÁÂÃÀÇÉÊÍÓÔÕÚ",  # Portuguese
+            "àèéìíîòóùúÀÈÉÌÍÎÒÓÙÚ",  # Italian
+            "äëïöüéèêóáíúÄËÏÖÜÉ",  # Dutch
+            "æøåéóÆØÅÉ",  # Danish, Norwegian
+            "åäöéÅÄÖÉšžŠŽ",  # Swedish, Finnish
+        )
+    ),
+    "cp1250": tuple(
+        frozenset(letters + _GERMAN)
+        for letters in (
+            "áčďéěíňóřšťúůýžÁČĎÉĚÍŇÓŘŠŤÚŮÝŽ",  # Czech
+            "áäčďéíĺľňóôŕšťúýžÁÄČĎÉÍĹĽŇÓÔŔŠŤÚÝŽ",  # Slovak
+            "ąćęłńóśźżĄĆĘŁŃÓŚŹŻ",  # Polish
+            "áéíóöőúüűÁÉÍÓÖŐÚÜŰ",  # Hungarian
+            "ăâîşţĂÂÎŞŢ",  # Romanian
+            "čćđšžČĆĐŠŽ",  # Croatian, Slovene, Bosnian
+        )
+    ),
+    "cp1254": (frozenset("çğıöşüâîûÇĞİÖŞÜÂÎÛ" + _GERMAN),),  # Turkish
+}
+"""Per code page, the non-ASCII letters of each language written in it (German in all)."""
+CYRILLIC_VOWELS: Final = frozenset("аеёиоуыэюяіїєАЕЁИОУЫЭЮЯІЇЄ")
+"""A Cyrillic reading of cp1251 text is about 40 % vowels; of Greek (cp1253) text, few."""
+VOWEL_SHARE: Final = 0.25
+_WORD: Final = re.compile(r"[^\W\d_]+")
 DELIMITERS: Final = ",;\t|"
 """The delimiters :class:`csv.Sniffer` chooses among."""
 SNIFF_LINES: Final = 50
@@ -63,6 +121,13 @@ _BOMS: Final = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+UTF8_PER_BAD_BYTE: Final = 4
+"""A sample with bytes that are not UTF-8 is still UTF-8 when it has at least this many valid
+multi-byte UTF-8 characters per such byte (a corrupt byte in a UTF-8 file). A legacy file
+never comes close: GBK text forms a valid UTF-8 sequence for about one character in eight,
+Western text for almost none."""
+_RULER_LINE: Final = re.compile(r"[-=_+|\s]*[-=]{3,}[-=_+|\s]*")
+"""A ruler line of a list export (``-----``, ``|----|``)."""
 _NOT_UTF8: Final = re.compile("[\udc80-\udcff]")
 """A byte that is not UTF-8, as ``surrogateescape`` decodes it."""
 _UTF8_MULTIBYTE: Final = re.compile("[^\x00-\x7f\udc80-\udcff]")
@@ -129,8 +194,8 @@ def detect_encoding(sample: bytes) -> str:
 
     Returns:
         A codec name Python knows: ``utf-8`` or ``utf-8-sig`` (with a BOM), ``utf-16``,
-        ``utf-32``, or charset-normalizer's pick (``cp1252``, ``cp1250``, ...). ``utf-8`` when
-        nothing fits: the bytes that are not UTF-8 then make bad rows.
+        ``utf-32``, or the legacy code page the sample's evidence points to (``cp1252``,
+        ``cp1250``, ``gb18030``, ...; :func:`legacy_encoding`). Never raises.
     """
     for bom, codec in _BOMS:
         if sample.startswith(bom):
@@ -140,14 +205,139 @@ def detect_encoding(sample: bytes) -> str:
         return "utf-8"
     # final=False: a character cut in two at the sample's end is held back, not a bad byte
     text = codecs.getincrementaldecoder("utf-8")("surrogateescape").decode(head, final=False)
-    if not _NOT_UTF8.search(text) or _UTF8_MULTIBYTE.search(text):
+    bad = len(_NOT_UTF8.findall(text))
+    if bad == 0 or len(_UTF8_MULTIBYTE.findall(text)) >= UTF8_PER_BAD_BYTE * bad:
         return "utf-8"
-    best = charset_normalizer.from_bytes(head, cp_isolation=list(CODE_PAGES)).best()
-    if best is None:
-        return "utf-8"
-    if WESTERN in best.could_be_from_charset:
-        return WESTERN
-    return codecs.lookup(best.encoding).name
+    return legacy_encoding(head)
+
+
+def legacy_encoding(data: bytes, *, min_pairs: int = 2) -> str:
+    """The legacy (not Unicode) code page ``data`` is most likely written in.
+
+    The evidence, in order: kana make Japanese (cp932, Shift_JIS); double bytes that fall in
+    GB2312's rows make Chinese (gb18030, which reads GBK and cp936), unless every one of many
+    falls in EUC-KR's Hangul rows (cp949); else the Windows code page among
+    :data:`SINGLE_BYTE` whose reading writes the non-ASCII letters in one language best, cp1252
+    on a tie (German reads the same in cp1250 and cp1252); else, when none of them reads as a
+    language, charset-normalizer's pick among the other :data:`CODE_PAGES` (Greek, Baltic,
+    ...) when it recognises a language in it; else the best of :data:`SINGLE_BYTE` after all
+    (cp1252 when nothing fits). Never raises.
+
+    ``min_pairs``: the fewest GBK double bytes that can make Chinese (a whole file needs two:
+    a French ``éé`` is one; a single cell may have one).
+    """
+    cjk = _cjk_encoding(data, min_pairs)
+    if cjk is not None:
+        return cjk
+    scores = {codec: _language_score(data, codec) for codec in SINGLE_BYTE}
+    best = max(scores, key=lambda codec: scores[codec])  # first on a tie: cp1252
+    if scores[best] >= LANGUAGE_SHARE:
+        return best
+    others = [c for c in CODE_PAGES if c != "utf_8" and codecs.lookup(c).name not in scores]
+    found = charset_normalizer.from_bytes(data, cp_isolation=others).best()
+    if found is not None and found.coherence > 0:  # it recognised a language in its reading
+        return codecs.lookup(found.encoding).name
+    return best
+
+
+def _decodes(data: bytes, codec: str) -> str | None:
+    """``data`` decoded (a character cut at the end held back), or None if it is not ``codec``."""
+    try:
+        return codecs.getincrementaldecoder(codec)("strict").decode(data, final=False)
+    except UnicodeDecodeError:
+        return None
+
+
+def _cjk_encoding(data: bytes, min_pairs: int) -> str | None:
+    """cp932, gb18030 or cp949 when ``data`` reads as that CJK encoding by the evidence."""
+    japanese = _decodes(data, "cp932")
+    if japanese is not None:
+        wide = [c for c in japanese if ord(c) > 0x7F]
+        kana = sum(1 for c in wide if "\u3040" <= c <= "\u30ff")
+        if wide and kana >= KANA_SHARE * len(wide):
+            return "cp932"
+    if _decodes(data, "gb18030") is None:
+        return None
+    pairs = _double_bytes(data)
+    if len(pairs) < min_pairs:
+        return None
+    gb2312 = [(lead, trail) for lead, trail in pairs if lead >= 0xA1 and trail >= 0xA1]
+    if len(gb2312) < GB2312_SHARE * len(pairs):
+        return None
+    hanzi = [lead for lead, _ in gb2312 if lead >= 0xB0]
+    if sum(1 for lead in hanzi if lead <= 0xD7) < GB2312_SHARE * len(hanzi):
+        return None  # mostly rare characters: Cyrillic or Greek letters in pairs, not Chinese
+    if len(hanzi) >= HANGUL_MIN and all(lead <= 0xC8 for lead in hanzi):
+        return "cp949" if _decodes(data, "cp949") is not None else "gb18030"
+    return "gb18030"
+
+
+def _cyrillic_score(text: str) -> float:
+    """The share of ``text``'s non-ASCII characters in words all Cyrillic (0 for few vowels)."""
+    wide = sum(1 for c in text if ord(c) > 0x7F)
+    if wide == 0:
+        return 1.0
+    letters = [w for w in _WORD.findall(text) if not w.isascii()]
+    cyrillic = "".join(w for w in letters if all("\u0400" <= c <= "\u045f" for c in w))
+    vowels = sum(1 for c in cyrillic if c in CYRILLIC_VOWELS)
+    if not cyrillic or vowels < VOWEL_SHARE * len(cyrillic):
+        return 0.0
+    signs = sum(1 for c in text if c in SIGNS)
+    return (len(cyrillic) + signs) / wide
+
+
+def _double_bytes(data: bytes) -> list[tuple[int, int]]:
+    """The (lead, trail) byte pairs of ``data`` read as GBK (four-byte GB18030 codes skipped)."""
+    pairs: list[tuple[int, int]] = []
+    i, end = 0, len(data) - 1
+    while i < end:
+        lead = data[i]
+        if lead < 0x81:
+            i += 1
+            continue
+        trail = data[i + 1]
+        if 0x30 <= trail <= 0x39:  # a four-byte code
+            i += 4
+            continue
+        pairs.append((lead, trail))
+        i += 2
+    return pairs
+
+
+def _language_score(data: bytes, codec: str) -> float:
+    """The share of ``data``'s non-ASCII characters, read as ``codec``, that one language writes.
+
+    0 when ``data`` is not ``codec`` (a byte it leaves undefined). The best of
+    :data:`LANGUAGES` for the code page counts; common signs (dashes, quotes, ``°``, ``€``,
+    no-break space) count for every code page.
+    """
+    text = _decodes(data, codec)
+    if text is None:
+        return 0.0
+    if codec == "cp1251":
+        return _cyrillic_score(text)
+    counts = Counter(c for c in text if ord(c) > 0x7F)
+    total = sum(counts.values())
+    if total == 0:
+        return 1.0
+    signs = sum(n for c, n in counts.items() if c in SIGNS)
+    best = max(sum(n for c, n in counts.items() if c in letters) for letters in LANGUAGES[codec])
+    return (best + signs) / total
+
+
+def likely_encoding(raw: bytes, used: str) -> str | None:
+    """The encoding bytes that did not decode as ``used`` are likely in; None: no better guess.
+
+    UTF-8 when they are valid UTF-8, else :func:`legacy_encoding` (one double byte is enough
+    for Chinese here: these are the bytes of one cell).
+    """
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        likely = legacy_encoding(raw, min_pairs=1)
+    else:
+        likely = "utf-8"
+    return None if likely == encoding_name(used) else likely
 
 
 def resolve_encoding(given: Setting | None, sample: bytes) -> Setting:
@@ -157,23 +347,36 @@ def resolve_encoding(given: Setting | None, sample: bytes) -> Setting:
     return Setting(detect_encoding(sample), "detected")
 
 
-def detect_delimiter(text: str) -> str | None:
+def detect_delimiter(text: str, columns: Collection[str] = ()) -> str | None:
     """The delimiter of CSV text (its first lines), or None when :class:`csv.Sniffer` cannot tell.
 
-    It cannot tell from one column, or when no delimiter is used the same on every line.
+    Title lines above the header (SAP list exports) would confuse the sniffer: it starts at
+    the first of the first :data:`SNIFF_LINES` lines that names every one of ``columns`` (the
+    mapped ones), when one does, and ruler lines (``-----``) are left out. It cannot tell from
+    one column, or when no delimiter is used the same on every line.
     """
-    lines = text.splitlines(keepends=True)[:SNIFF_LINES]
+    lines = text.splitlines(keepends=True)[: 2 * SNIFF_LINES]
+    wanted = [" ".join(c.split()) for c in columns]
+    if wanted:
+        for i, line in enumerate(lines[:SNIFF_LINES]):
+            flat = " ".join(line.split())
+            if all(c in flat for c in wanted):
+                lines = lines[i:]
+                break
+    lines = [line for line in lines if not _RULER_LINE.fullmatch(line.strip())]
     try:
-        return csv.Sniffer().sniff("".join(lines), delimiters=DELIMITERS).delimiter
+        return csv.Sniffer().sniff("".join(lines[:SNIFF_LINES]), delimiters=DELIMITERS).delimiter
     except csv.Error:
         return None
 
 
-def resolve_delimiter(given: Setting | None, text: str, default: str) -> Setting:
+def resolve_delimiter(
+    given: Setting | None, text: str, default: str, columns: Collection[str] = ()
+) -> Setting:
     """The delimiter given, else the one detected in ``text``, else ``default``."""
     if given is not None:
         return given
-    found = detect_delimiter(text)
+    found = detect_delimiter(text, columns)
     return Setting(found, "detected") if found is not None else Setting(default, "default")
 
 

@@ -21,6 +21,7 @@ from domain.files import read_text
 from domain.wording import reason_of
 from ingest.erp.values import normalised_defaults
 from schemas.common import StrictModel
+from schemas.units import parse_unit
 
 TargetField = Literal[
     "id",
@@ -56,6 +57,10 @@ EXTENSIONS: Final[Mapping[str, ExportFormat]] = MappingProxyType(
 """Format by data-file extension, when the mapping does not name one."""
 
 TEMPLATE_FIELDS: Final = frozenset({"stem", "line", "site"})
+HEADER_SEARCH_LINES: Final = 50
+"""Without ``header_row``, the header is the first of this many lines (CSV records, XLSX rows)
+that holds every mapped column."""
+_INVISIBLE: Final = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060"))
 
 _ORDER: Final = {t: i for i, t in enumerate(TARGETS)}
 
@@ -67,6 +72,16 @@ def _did_you_mean(name: str, choices: Collection[str]) -> str:
     folded = {str(c).casefold(): str(c) for c in choices}
     close = difflib.get_close_matches(name.casefold(), list(folded), n=1, cutoff=0.5)
     return f" (did you mean {folded[close[0]]!r}?)" if close else ""
+
+
+def header_key(name: str) -> str:
+    """A column name as headers and mappings are matched (``Menge<NBSP>[t]`` is ``Menge [t]``).
+
+    Every run of whitespace (no-break, narrow, thin and ideographic spaces, tabs, line breaks)
+    becomes one space, none is left at the ends, and invisible characters (byte-order mark,
+    zero-width space and joiners) are dropped.
+    """
+    return " ".join(name.translate(_INVISIBLE).split())
 
 
 def check_encoding(name: str) -> str:
@@ -132,7 +147,23 @@ class ColumnMapping(StrictModel):
         description="Offer id without an id column; placeholders {stem} (file name without "
         "extension), {line}, {site}. Made a slug.",
     )
-    decimal_comma: bool = Field(default=False, description="Quantities are written 1.234,5.")
+    decimal_comma: bool | None = Field(
+        default=None,
+        description="true: quantities are written 1.234,5; false: 1,234.5. Unset: 1,234.5, "
+        "but an export whose quantities show a decimal comma (1.234,5 or 0,75; 12,500 or "
+        "1.500 in a ';'-separated file) is refused before any row is read.",
+    )
+    header_row: int | None = Field(
+        default=None,
+        ge=1,
+        description="CSV and XLSX: the line (sheet row) of the header, 1-based; unset: the "
+        f"first of the first {HEADER_SEARCH_LINES} lines that holds every mapped column.",
+    )
+    units: dict[Annotated[str, StringConstraints(min_length=1)], str] = Field(
+        default_factory=dict,
+        description="The export's unit codes -> units, applied before a unit is read (e.g. "
+        "{TO: t, KG: kg, M3: m^3}); SAP/ISO codes such as TO, KGM, MTQ are known without it.",
+    )
     timezone: str = Field(default="UTC", description="IANA zone of dates without one.")
     date_format: str | None = Field(
         default=None, description="strptime format of text dates; unset: ISO 8601."
@@ -143,6 +174,16 @@ class ColumnMapping(StrictModel):
     def _known_targets(cls, value: dict[str, Any]) -> dict[str, Any]:
         _check_targets(value)
         return value
+
+    @field_validator("units")
+    @classmethod
+    def _known_units(cls, value: dict[str, str]) -> dict[str, str]:
+        for code, unit in value.items():
+            try:
+                parse_unit(unit)
+            except ValueError as e:
+                raise ValueError(f"{code!r}: {e}") from e
+        return {code.strip(): unit for code, unit in value.items()}
 
     @field_validator("encoding")
     @classmethod

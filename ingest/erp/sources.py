@@ -27,12 +27,19 @@ from ingest.erp.dialect import (
     TextDialect,
     encoding_name,
     likely_delimiter,
+    likely_encoding,
     resolve_delimiter,
     resolve_encoding,
     whole_lines,
 )
 from ingest.erp.limits import ImportLimits, size_text
-from ingest.erp.mapping import ColumnMapping, ExportFormat, _did_you_mean
+from ingest.erp.mapping import (
+    HEADER_SEARCH_LINES,
+    ColumnMapping,
+    ExportFormat,
+    _did_you_mean,
+    header_key,
+)
 from ingest.erp.values import _cell, _text
 
 KEY_SCAN_RECORDS: Final = 1000
@@ -46,6 +53,14 @@ _ZIP_METHODS: Final = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
 # with one is rejected, naming the column (_undecodable_row); nothing is silently replaced.
 _UNDECODABLE: Final = "ingest.erp.undecodable"
 _MARKS: Final = re.compile("[\udc00-\udcff]")
+_RULER: Final = re.compile(r"[-=_+|\s]*")
+"""A cell of a ruler line: SAP list exports draw lines of dashes between header and data."""
+OLE2_MAGIC: Final = bytes.fromhex("D0CF11E0A1B11AE1")
+"""The first bytes of a legacy Excel workbook (.xls, BIFF in an OLE2 compound file)."""
+ZIP_MAGIC: Final = b"PK\x03\x04"
+LEGACY_XLS: Final = (
+    "a legacy Excel workbook (.xls, BIFF), which is not read: save it as .xlsx or CSV"
+)
 
 
 def _mark_undecodable(error: UnicodeError) -> tuple[str, int]:
@@ -77,10 +92,15 @@ class RawRow(NamedTuple):
 
 
 class Given(NamedTuple):
-    """The encoding and delimiter given (command line, else mapping); None: detect them."""
+    """The encoding and delimiter given (command line, else mapping); None: detect them.
+
+    ``report`` is called with the dialect as soon as it is known, before the header is read,
+    so that a header error comes after the encoding it was read in.
+    """
 
     encoding: Setting | None = None
     delimiter: Setting | None = None
+    report: Callable[[TextDialect], None] | None = None
 
 
 class _Source(ABC):
@@ -95,6 +115,13 @@ class _Source(ABC):
     """How a text export is read (None: XLSX)."""
     one_column: tuple[int, str] | None = None
     """CSV whose header is one column: its line and the delimiter it seems to use instead."""
+    header_line: int | None = None
+    """CSV and XLSX: the line (sheet row) of the header."""
+    header_searched: bool = False
+    """CSV and XLSX: the header was searched for (no ``header_row``) and no line held every
+    mapped column: :attr:`header_line` is the first non-blank one."""
+    normalised_names: bool = False
+    """Column names are matched by :func:`~ingest.erp.mapping.header_key` (CSV and XLSX)."""
 
     @abstractmethod
     def rows(self) -> Iterator[RawRow]:
@@ -110,7 +137,8 @@ class _Source(ABC):
 
 
 def _header(cells: Collection[object]) -> tuple[list[str], set[str]]:
-    names = ["" if c is None else _text(c).strip() for c in cells]
+    """The header's names (whitespace normalised, :func:`header_key`) and those seen twice."""
+    names = ["" if c is None else header_key(_text(c)) for c in cells]
     seen: set[str] = set()
     duplicates: set[str] = set()
     for name in names:
@@ -151,21 +179,48 @@ def _marked(value: Any) -> str | None:
     return next((found for found in map(_marked, items) if found is not None), None)
 
 
-def _undecodable_reason(text: str, encoding: str) -> str:
+def _raw_bytes(text: str, encoding: str) -> bytes | None:
+    """The bytes ``text`` was decoded from (undecodable bytes marked); None if unknown."""
+    try:
+        if "a".encode(encoding) != b"a":  # UTF-16 and -32: not byte for byte
+            return None
+        return b"".join(
+            bytes([ord(c) - 0xDC00]) if "\udc00" <= c <= "\udcff" else c.encode(encoding)
+            for c in text
+        )
+    except (LookupError, UnicodeError):
+        return None
+
+
+def _undecodable_reason(text: str, encoding: str, note: str = "") -> str:
+    """Why ``text`` (read as ``encoding``) is bad: its first byte not in the encoding.
+
+    The byte is shown in context, with the encoding the bytes look like (``(e.g. gb18030)``)
+    when there is a likelier one. ``note`` follows the encoding's name (how it was chosen).
+    """
     first = _MARKS.search(text)
     if first is None:
-        return f"not valid {encoding}"
+        return f"not valid {encoding}{note}"
     start, end = first.span()
     shown = _escaped(text[max(0, start - 20) : end + 20])
     shown = "..." * (start > 20) + shown + "..." * (end + 20 < len(text))
-    hint = " (e.g. cp1252)" if encoding == "utf-8" else ""
+    raw = _raw_bytes(text, encoding)
+    likely = likely_encoding(raw, encoding) if raw is not None else None
+    hint = f" (e.g. {likely})" if likely is not None else ""
     return (
-        f'not valid {encoding}: byte 0x{ord(first.group()) - 0xDC00:02X} in "{shown}"; set '
+        f'not valid {encoding}{note}: byte 0x{ord(first.group()) - 0xDC00:02X} in "{shown}"; set '
         f"--encoding or 'encoding' in the mapping{hint}"
     )
 
 
-def _undecodable_row(row: RawRow, encoding: str) -> RawRow:
+def _detected_note(encoding: Setting, limits: ImportLimits) -> str:
+    """How a detected encoding was chosen, for messages about bytes it cannot decode."""
+    if encoding.origin != "detected":
+        return ""
+    return f" (detected from the file's first {size_text(limits.sniff_bytes)})"
+
+
+def _undecodable_row(row: RawRow, encoding: str, note: str = "") -> RawRow:
     """``row`` rejected for its first cell with undecodable bytes (unchanged if it has none)."""
     for column, cell in row.values.items():
         field: str | None = column
@@ -173,7 +228,7 @@ def _undecodable_row(row: RawRow, encoding: str) -> RawRow:
         if _MARKS.search(column):
             field, text = None, column
         if text is not None:
-            reason = _undecodable_reason(text, encoding)
+            reason = _undecodable_reason(text, encoding, note)
             return RawRow(row.line, _escaped(row.values), reason, field)
     return row
 
@@ -189,17 +244,21 @@ class _CsvSource(_Source):
             self.total = os.fstat(self._raw.fileno()).st_size
             sample = self._raw.peek(limits.sniff_bytes)[: limits.sniff_bytes]
             encoding = resolve_encoding(given.encoding, sample)
-            default = "\t" if path.suffix.lower() == ".tsv" else ","
+            default = "\t" if path.suffix.lower() in (".tsv", ".xls") else ","
             head = whole_lines(sample).decode(encoding.value, errors="replace")
-            delimiter = resolve_delimiter(given.delimiter, head, default)
+            columns = list(mapping.columns.values())
+            delimiter = resolve_delimiter(given.delimiter, head, default, columns)
         except BaseException:
             self._raw.close()
             raise
         self.dialect = TextDialect(encoding, delimiter)
+        if given.report is not None:
+            given.report(self.dialect)
         self._text = io.TextIOWrapper(
             self._raw, encoding=encoding.value, errors=_UNDECODABLE, newline=""
         )
         self._encoding = encoding_name(encoding.value)
+        self._note = _detected_note(encoding, limits)
         self._max_line = limits.line_bytes
         self._line = 0
         """Physical lines read."""
@@ -208,11 +267,13 @@ class _CsvSource(_Source):
         self._undecodable = False
         """The current record has bytes not in the encoding."""
         self._reader = csv.reader(self._lines(), delimiter=delimiter.value)
+        self.normalised_names = True
         try:
-            line, cells = self._header(path)
+            line, cells = self._header(path, mapping)
         except BaseException:
             self._text.close()
             raise
+        self.header_line = line
         self._names, self.duplicates = _header(cells)
         self.keys = self._names
         if len(cells) == 1:
@@ -242,10 +303,14 @@ class _CsvSource(_Source):
     def _too_long(self) -> str:
         return f"line {self._long_line} is longer than {self._max_line:,} characters"
 
-    def _header(self, path: Path) -> tuple[int, list[str]]:
-        """The header's line and cells: the first record with a non-blank cell."""
+    def _header(self, path: Path, mapping: ColumnMapping) -> tuple[int, list[str]]:
+        """The header's line and cells (see :func:`_header_search`)."""
+        search = _HeaderSearch(path, mapping)
         while True:
             start = self._line + 1
+            if search.given_up(start):
+                self.header_searched = True
+                return search.fallback()
             try:
                 cells = self._next()
             except csv.Error as e:
@@ -253,11 +318,15 @@ class _CsvSource(_Source):
             if self._long_line is not None:
                 raise ErpImportError(f"{path}:{start}: the header: {self._too_long()}")
             if cells is None:
-                raise ErpImportError(f"{path}: the file is empty: no header line")
+                first = search.fallback()
+                self.header_searched = search.searched
+                return first
             if self._undecodable:
-                reason = _undecodable_reason(next(filter(_MARKS.search, cells), ""), self._encoding)
+                bad = next(filter(_MARKS.search, cells), "")
+                reason = _undecodable_reason(bad, self._encoding, self._note)
                 raise ErpImportError(f"{path}:{start}: the header is {reason}")
-            if any(c.strip() for c in cells):
+            if search.found(start, cells):
+                self.header_searched = search.searched
                 return start, cells
 
     def rows(self) -> Iterator[RawRow]:
@@ -274,16 +343,85 @@ class _CsvSource(_Source):
                 continue
             if cells is None:
                 return
-            if not any(c.strip() for c in cells):
+            if _blank_or_ruler(cells):
                 continue
             row = _split(start, names, cells)
-            yield _undecodable_row(row, self._encoding) if self._undecodable else row
+            yield _undecodable_row(row, self._encoding, self._note) if self._undecodable else row
 
     def done(self) -> int:
         return self._raw.tell()
 
     def close(self) -> None:
         self._text.close()
+
+
+def _blank_or_ruler(cells: Sequence[object]) -> bool:
+    """A record with no value, or a ruler line (``-----``, ``|---|``) of a list export."""
+    texts = ["" if c is None else str(c) for c in cells]
+    if not any(t.strip() for t in texts):
+        return True
+    joined = "".join(texts)
+    return all(_RULER.fullmatch(t) for t in texts) and joined.count("-") + joined.count("=") >= 3
+
+
+class _HeaderSearch:
+    """Which line of a CSV export or XLSX sheet is its header.
+
+    With the mapping's ``header_row``: that line. Else the first of the first
+    :data:`~ingest.erp.mapping.HEADER_SEARCH_LINES` lines that holds every mapped column
+    (title lines and ruler lines above it skipped); when none does, the first non-blank line,
+    whose missing column :func:`_check_columns` then reports.
+    """
+
+    def __init__(self, path: Path, mapping: ColumnMapping) -> None:
+        self.path = path
+        self.row = mapping.header_row
+        self.wanted = {header_key(c) for c in mapping.columns.values()}
+        self.first: tuple[int, list[str]] | None = None
+        self.searched = False
+
+    def given_up(self, line: int) -> bool:
+        """Whether the search should stop before ``line`` (past its window, a first seen)."""
+        if self.row is not None:
+            return False
+        return line > HEADER_SEARCH_LINES and self.first is not None
+
+    def fallback(self) -> tuple[int, list[str]]:
+        """The first non-blank line, the file having ended or the window passed.
+
+        Raises:
+            ErpImportError: the file has no non-blank line, or none at ``header_row``.
+        """
+        if self.row is not None:
+            raise ErpImportError(f"{self.path}: header_row: the file has no line {self.row}")
+        if self.first is None:
+            raise ErpImportError(f"{self.path}: the file is empty: no header line")
+        self.searched = True
+        return self.first
+
+    def found(self, line: int, cells: Sequence[object]) -> bool:
+        """Whether the line starting at ``line`` is the header.
+
+        Raises:
+            ErpImportError: ``header_row`` is blank, or inside a record that starts above it.
+        """
+        texts = ["" if c is None else _text(c) for c in cells]
+        if self.row is not None:
+            if line < self.row:
+                return False
+            if line > self.row:
+                raise ErpImportError(
+                    f"{self.path}:{self.row}: header_row: line {self.row} is inside a record "
+                    f"that starts on an earlier line (a quoted value spanning lines)"
+                )
+            if _blank_or_ruler(texts):
+                raise ErpImportError(f"{self.path}:{line}: header_row: line {line} is blank")
+            return True
+        if _blank_or_ruler(texts):
+            return False
+        if self.first is None:
+            self.first = (line, list(texts))
+        return self.wanted <= {header_key(t) for t in texts}
 
 
 def _open_peekable(path: Path, limits: ImportLimits) -> io.BufferedReader:
@@ -293,6 +431,42 @@ def _open_peekable(path: Path, limits: ImportLimits) -> io.BufferedReader:
     """
     size = max(limits.sniff_bytes, io.DEFAULT_BUFFER_SIZE)
     return io.BufferedReader(path.open("rb", buffering=0), buffer_size=size)
+
+
+def file_kind(path: Path) -> Literal["ole2", "zip", "text", "other"]:
+    """What a file is by its first bytes: a legacy Office file (OLE2), a zip (XLSX), text.
+
+    Text: no NUL byte and valid UTF-8 or mostly printable in its first 4 KiB (any 8-bit code
+    page passes). Raises OSError as opening the file does.
+    """
+    with path.open("rb") as file:
+        head = file.read(4096)
+    if head.startswith(OLE2_MAGIC):
+        return "ole2"
+    if head.startswith(ZIP_MAGIC):
+        return "zip"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "text"
+    if b"\x00" in head or not head:
+        return "other"
+    controls = sum(1 for b in head if b < 0x20 and b not in b"\t\r\n")
+    return "text" if controls <= len(head) // 100 else "other"
+
+
+def _check_workbook_kind(path: Path) -> None:
+    """Refuse, saying what it is, a file read as XLSX that is a legacy .xls or text.
+
+    Raises:
+        ErpImportError: an OLE2 file (a BIFF .xls), or text (a CSV named .xlsx).
+    """
+    kind = file_kind(path)
+    if kind == "ole2":
+        raise ErpImportError(f"{path}: {LEGACY_XLS}")
+    if kind == "text":
+        raise ErpImportError(
+            f"{path}: text, not an XLSX workbook (a zip file): if it is CSV or tab-separated "
+            "(as SAP's 'Spreadsheet' export is), set 'format: csv' in the mapping"
+        )
 
 
 def _check_zip(path: Path, limits: ImportLimits) -> None:
@@ -340,6 +514,7 @@ class _XlsxSource(_Source):
     def __init__(
         self, path: Path, mapping: ColumnMapping, limits: ImportLimits, given: Given
     ) -> None:
+        _check_workbook_kind(path)
         _check_zip(path, limits)
         try:
             self._book = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -368,12 +543,18 @@ class _XlsxSource(_Source):
             sheet.reset_dimensions()
             self._rows: Iterator[tuple[Any, ...]] = sheet.iter_rows(values_only=True)
             self._line = 0
-            cells = None
+            search = _HeaderSearch(path, mapping)
+            cells: Sequence[object] | None = None
             for row in self._rows:
                 self._line += 1
-                if any(_cell(c) is not None for c in row):
-                    cells = row
+                if search.given_up(self._line):
                     break
+                if search.found(self._line, row):
+                    cells, self.header_line = row, self._line
+                    break
+            if cells is None and (search.first is not None or search.row is not None):
+                self.header_line, cells = search.fallback()
+                self.header_searched = search.searched
         except ErpImportError:
             self._book.close()
             raise
@@ -383,6 +564,7 @@ class _XlsxSource(_Source):
         if cells is None:
             self._book.close()
             raise ErpImportError(f"{path}: the sheet is empty: no header row")
+        self.normalised_names = True
         self._names, self.duplicates = _header(cells)
         self.keys = self._names
 
@@ -444,6 +626,8 @@ class _JsonSource(_Source):
         data = _read_capped(path, limits.json_bytes)
         encoding = resolve_encoding(given.encoding, data[: limits.sniff_bytes])
         self.dialect = TextDialect(encoding)
+        if given.report is not None:
+            given.report(self.dialect)
         try:
             document = orjson.loads(data.decode(encoding.value))
         except UnicodeDecodeError as e:
@@ -499,8 +683,11 @@ class _JsonLinesSource(_Source):
             sample = self._raw.peek(limits.sniff_bytes)[: limits.sniff_bytes]
             encoding = resolve_encoding(given.encoding, sample)
             self.dialect = TextDialect(encoding)
+            if given.report is not None:
+                given.report(self.dialect)
             self._codec = encoding.value
             self._encoding = encoding_name(encoding.value)
+            self._note = _detected_note(encoding, limits)
             self._max_line = limits.line_bytes
             self.keys = _record_keys(row.values for row in self.rows() if row.problem is None)
             self._raw.seek(0)
@@ -538,10 +725,9 @@ class _JsonLinesSource(_Source):
         except ValueError:
             record = None
         if not isinstance(record, dict):
-            return RawRow(
-                line, {"(line)": _escaped(text)}, _undecodable_reason(text, self._encoding)
-            )
-        return _undecodable_row(RawRow(line, record), self._encoding)
+            reason = _undecodable_reason(text, self._encoding, self._note)
+            return RawRow(line, {"(line)": _escaped(text)}, reason)
+        return _undecodable_row(RawRow(line, record), self._encoding, self._note)
 
     def done(self) -> int:
         return self._raw.tell()
@@ -560,6 +746,34 @@ _SOURCES: Final[
 }
 
 
+def resolve_format(path: Path, mapping: ColumnMapping) -> tuple[ExportFormat, str | None]:
+    """The format to read ``path`` in, and a note when it is not what the extension says.
+
+    A ``.xls`` without a format in the mapping is looked at: text (SAP's "Spreadsheet" export
+    is tab-separated text named .xls) is read as CSV, a zip as XLSX.
+
+    Raises:
+        ErpImportError: as :meth:`ColumnMapping.resolve_format`; a legacy .xls (BIFF), which
+            is not read; the file cannot be opened.
+    """
+    if mapping.format is not None or path.suffix.lower() != ".xls":
+        return mapping.resolve_format(path), None
+    with file_errors(path, what="an export file", error=ErpImportError):
+        kind = file_kind(path)
+    if kind == "text":
+        return "csv", (
+            "a .xls file that is text, read as CSV (SAP's 'Spreadsheet' export is "
+            "tab-separated text): set 'format: csv' in the mapping to say so"
+        )
+    if kind == "zip":
+        return "xlsx", "a .xls file that is an XLSX workbook, read as one"
+    if kind == "ole2":
+        raise ErpImportError(f"{path}: {LEGACY_XLS}")
+    raise ErpImportError(
+        f"{path}: a .xls file that is neither text nor an Excel workbook; save it as .xlsx or CSV"
+    )
+
+
 def _open_source(
     path: Path, mapping: ColumnMapping, fmt: ExportFormat, limits: ImportLimits, given: Given
 ) -> _Source:
@@ -574,10 +788,17 @@ def _open_source(
 
 
 def _check_columns(path: Path, mapping: ColumnMapping, source: _Source, fmt: str) -> None:
-    where = (
-        "the header" if fmt in ("csv", "xlsx") else f"any of the first {KEY_SCAN_RECORDS:,} records"
-    )
-    for target, column in mapping.columns.items():
+    """Every mapped column is in the header (CSV, XLSX) or the first records (JSON), once.
+
+    Raises:
+        ErpImportError: a column is missing (naming the header's line, the closest name, the
+            names found, and a hint at title lines or ``header_row``) or appears twice.
+    """
+    tabular = fmt in ("csv", "xlsx")
+    where = "the header" if tabular else f"any of the first {KEY_SCAN_RECORDS:,} records"
+    at = f"{path}:{source.header_line}" if source.header_line is not None else str(path)
+    for target, written in mapping.columns.items():
+        column = header_key(written) if source.normalised_names else written
         if column not in source.keys and source.one_column is not None:
             line, instead = source.one_column
             raise ErpImportError(
@@ -587,10 +808,25 @@ def _check_columns(path: Path, mapping: ColumnMapping, source: _Source, fmt: str
         if column not in source.keys:
             shown = ", ".join(repr(k) for k in sorted(source.keys, key=str)[:30])
             raise ErpImportError(
-                f"{path}: column {column!r} (mapped to {target}) is not in {where}"
+                f"{at}: column {written!r} (mapped to {target}) is not in {where}"
                 f"{_did_you_mean(column, source.keys)}; found: {shown or 'nothing'}"
+                f"{_header_hint(mapping, source) if tabular else ''}"
             )
         if column in source.duplicates:
             raise ErpImportError(
-                f"{path}: column {column!r} (mapped to {target}) appears more than once in {where}"
+                f"{at}: column {written!r} (mapped to {target}) appears more than once in {where}"
             )
+
+
+def _header_hint(mapping: ColumnMapping, source: _Source) -> str:
+    """Where the header was looked for, and what to do if it is elsewhere."""
+    if mapping.header_row is not None:
+        return f" (the header is line {mapping.header_row}, as header_row says)"
+    if source.header_searched:
+        return (
+            f"; no line among the first {HEADER_SEARCH_LINES} holds every mapped column, so "
+            f"line {source.header_line} (the first that is not blank) was taken as the "
+            "header: if title lines come before the header, check the column names, or set "
+            "header_row to the header's line"
+        )
+    return ""

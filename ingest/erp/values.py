@@ -6,7 +6,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, time, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, Final, Protocol
 from zoneinfo import ZoneInfo
 
@@ -20,10 +20,47 @@ _EWC = re.compile(
     r"(?:(?:ewc|eak|avv|low)\s*[:#-]?\s*)?(\d{2})[\s./-]?(\d{2})[\s./-]?(\d{2})\s*\*?", re.I
 )
 _EWC_LOST_ZERO = re.compile(r"(\d{5})\s*\*?")
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
-_DECIMAL_COMMA = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d*)(?:,\d*)?")
+_NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_SPACES: Final = " \u00a0\u2007\u2009\u202f"
+"""Spaces a number's digit groups may be separated by: space, no-break, figure, thin, narrow."""
+_APOSTROPHES: Final = "'\u2019"
+"""Swiss digit-group separators: apostrophe, right single quote."""
+_GROUP_SEPARATORS: Final = _SPACES + _APOSTROPHES
+_LEADING_ZERO_GROUP = re.compile("(0+)([.,'\u2019" + _SPACES + r"])\d")
+"""A leading 0 (or run of zeros) followed by a separator and a digit: a decimal, never grouping."""
+_UNIT_CODE = re.compile(r"[A-Z][A-Z0-9]{1,3}")
+"""Text written like an ERP's unit code (``TO``, ``KGM``, ``M3``)."""
 _EXCEL_MAX_SERIAL: Final = 2_958_466  # 9999-12-31
+_NO_DATES: Final = re.compile(r"0{1,4}[./-]0{1,2}[./-]0{1,4}|0{8}|0000-00-00[T ]00:00(?::00)?")
+"""How ERPs write "no date" in a date column: SAP ``00.00.0000``, ``0000-00-00``, ``00000000``."""
+EMPTY_DATE_DAYS: Final = (date(1900, 1, 1), date(1753, 1, 1))
+"""Midnight on these days is an ERP's "no date": Dynamics 365/AX write ``1900-01-01T00:00:00Z``
+for an empty date, SQL Server's ``datetime`` minimum is 1753-01-01."""
+UNIT_CODES: Final[Mapping[str, str]] = {
+    # UN/ECE Recommendation 20 common codes (EDI, e-invoicing; SAP's ISO unit codes, T006I)
+    "TNE": "t",
+    "KGM": "kg",
+    "GRM": "g",
+    "MTQ": "m^3",
+    "LTR": "l",
+    "MWH": "MWh",
+    "KWH": "kWh",
+    "GWH": "GWh",
+    "MAW": "MW",
+    "KWT": "kW",
+    "MQH": "m^3/h",
+    # SAP internal units of measure (table T006, English), upper case as SAP writes them
+    "TO": "t",
+    "KG": "kg",
+    "M3": "m^3",
+}
+"""Unit codes of ERP exports that are not unit symbols, and the unit each means.
+
+Sources: UN/ECE Recommendation 20, "Codes for Units of Measure Used in International Trade"
+(Annex I, common codes), and SAP's unit table T006, whose ISOCODE field maps each internal unit
+to its Rec. 20 code. Used only for a cell that does not parse as a unit as written, after the
+mapping's own ``units``.
+"""
 
 
 class ValueSettings(Protocol):
@@ -41,12 +78,16 @@ class ValueSettings(Protocol):
         """``strptime`` format of text dates; None: ISO 8601."""
 
     @property
-    def decimal_comma(self) -> bool:
-        """Quantities are written ``1.234,5``."""
+    def decimal_comma(self) -> bool | None:
+        """Quantities are written ``1.234,5``; None: not said (``1,234.5``, and checked)."""
 
     @property
     def defaults(self) -> Mapping[str, object]:
         """Target offer field -> constant."""
+
+    @property
+    def units(self) -> Mapping[str, str]:
+        """The export's unit codes -> units (``TO`` -> ``t``)."""
 
 
 def slugify(text: str) -> str:
@@ -91,38 +132,111 @@ def normalise_ewc(value: object) -> str:
 def parse_quantity(value: object, *, decimal_comma: bool = False) -> float:
     """A finite number from a cell: ``12``, ``12.5``, ``1,234.5``; ``1.234,5`` with a comma.
 
-    Spaces (also non-breaking) and ``'`` between digit groups are ignored. Without
-    ``decimal_comma`` a comma is only accepted as a thousands separator (``1,234``), so
-    ``2,5`` is an error rather than silently 25.
+    The rules, for text (numbers from XLSX cells are taken as they are):
+
+    * a decimal point, or with ``decimal_comma`` a decimal comma; at most one;
+    * digit groups of three, separated by the other mark (``,`` or with ``decimal_comma``
+      ``.``), or by a space (also no-break, thin, narrow) or ``'``; one kind of separator in a
+      number, the first group 1-3 digits not starting with 0: ``1,234.5``, ``1 234,5``,
+      ``1'234.5``. A separator never follows a leading 0 (or a run of zeros), so ``0,750`` is
+      never 750 nor ``0.750`` (with a decimal comma) 750: such text is a decimal, or an error;
+    * without ``decimal_comma`` a comma is only a group separator: ``2,5`` and ``0,750`` are
+      errors (never 25 or 750) saying to set ``decimal_comma``;
+    * a sign before, or (SAP) a minus after the number: ``1.234,500-`` is -1234.5.
 
     Raises:
-        ValueError: not a number in the expected notation, or not finite.
+        ValueError: not a number in the expected notation (saying why), or not finite.
     """
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a number")
     if isinstance(value, int | float):
         number = float(value)
     else:
-        text = str(value).strip()
-        for sep in (" ", "\u00a0", "\u202f", "'"):
-            text = text.replace(sep, "")
-        if decimal_comma:
-            if not _DECIMAL_COMMA.fullmatch(text) or not any(c.isdigit() for c in text):
-                raise ValueError(f"{value!r} is not a number written with a decimal comma")
-            text = text.replace(".", "").replace(",", ".")
-        elif "," in text:
-            if not _GROUPED.fullmatch(text):
-                raise ValueError(
-                    f"{value!r} is not a number; if the export writes 2,5 for 2.5, set "
-                    "'decimal_comma: true' in the mapping"
-                )
-            text = text.replace(",", "")
-        if not _NUMBER.fullmatch(text):
-            raise ValueError(f"{value!r} is not a number")
-        number = float(text)
+        number = _parse_number_text(str(value), decimal_comma=decimal_comma)
     if not math.isfinite(number):
         raise ValueError(f"{value!r} is not a finite number")
     return number
+
+
+def _parse_number_text(written: str, *, decimal_comma: bool) -> float:
+    """The number ``written`` stands for, by :func:`parse_quantity`'s rules.
+
+    Raises:
+        ValueError: it breaks one of them (the message says which, and what to set).
+    """
+    text = written.strip()
+    sign = ""
+    if text.startswith(("+", "-")):
+        sign, text = text[0], text[1:].lstrip()
+    elif text.endswith("-"):  # SAP writes a negative quantity 1.234,500-
+        sign, text = "-", text[:-1].rstrip()
+    point, group = (",", ".") if decimal_comma else (".", ",")
+    notation = "a number written with a decimal comma" if decimal_comma else "a number"
+    if not decimal_comma and _NUMBER.fullmatch(text):
+        return float(sign + text)
+    zero = _LEADING_ZERO_GROUP.match(text)
+    if zero is not None and zero.group(2) != point:
+        mark = zero.group(2)
+        if decimal_comma and mark == ".":
+            raise ValueError(
+                f"{written!r} is not {notation}: a thousands separator never follows a leading "
+                "0, so this is a decimal point; if the export writes 0.5 for a half, remove "
+                "'decimal_comma: true' from the mapping"
+            )
+        if mark == ",":
+            raise ValueError(
+                f"{written!r} is not a number: a thousands separator never follows a leading "
+                f"0, so this is a decimal comma ({text} is {text.replace(',', '.')}), not "
+                f"{text.replace(',', '')}; set 'decimal_comma: true' in the mapping"
+            )
+        raise ValueError(f"{written!r} is not {notation}: digit groups never follow a leading 0")
+    whole, has_point, fraction = text.partition(point)
+    digits = fraction.isascii() and fraction.isdigit()
+    if (fraction and not digits) or not (whole or fraction):
+        raise ValueError(f"{written!r} is not {notation}")
+    separators = {c for c in whole if not c.isdigit()}
+    if separators:
+        separator = separators.pop()
+        groups = whole.split(separator)
+        if (
+            separators
+            or separator not in _GROUP_SEPARATORS + group
+            or not (groups[0].isdigit() and len(groups[0]) <= 3)
+            or not all(len(g) == 3 and g.isdigit() for g in groups[1:])
+        ):
+            if "," in whole and not decimal_comma:
+                raise ValueError(
+                    f"{written!r} is not a number; if the export writes 2,5 for 2.5, set "
+                    "'decimal_comma: true' in the mapping"
+                )
+            raise ValueError(f"{written!r} is not {notation}")
+        whole = "".join(groups)
+    if not whole.isascii() or not (whole.isdigit() or (has_point and not whole)):
+        raise ValueError(f"{written!r} is not {notation}")
+    return float(f"{sign}{whole or 0}.{fraction or 0}")
+
+
+def is_no_date(value: object) -> bool:
+    """Whether a date cell is an ERP's way of writing "no date".
+
+    SAP writes an empty date ``00.00.0000`` (also ``0000-00-00``, ``00000000``); Dynamics 365
+    and AX write ``1900-01-01T00:00:00Z`` (midnight on a day of :data:`EMPTY_DATE_DAYS`, in
+    any zone notation). Such a cell is read as an empty cell. Never raises.
+    """
+    if isinstance(value, datetime):
+        return value.date() in EMPTY_DATE_DAYS and value.time() == time()
+    if isinstance(value, date) or not isinstance(value, str):
+        return False
+    text = value.strip()
+    if _NO_DATES.fullmatch(text):
+        return True
+    if not text.startswith(("1900-01-01", "1753-01-01")):
+        return False
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return moment.time() == time() and moment.utcoffset() in (None, timedelta(0))
 
 
 def parse_datetime(
@@ -222,7 +336,9 @@ def _normalisers(
     """Per target field: cell -> normalised value (raises ValueError with the reason)."""
     zone = ZoneInfo(mapping.timezone)
 
-    def when(value: object) -> datetime:
+    def when(value: object) -> datetime | None:
+        if is_no_date(value):
+            return None
         return parse_datetime(
             value,
             tz=zone,
@@ -232,12 +348,12 @@ def _normalisers(
         )
 
     def quantity(value: object) -> float:
-        return parse_quantity(value, decimal_comma=mapping.decimal_comma)
+        return parse_quantity(value, decimal_comma=bool(mapping.decimal_comma))
+
+    units = mapping.units
 
     def unit(value: object) -> str:
-        text = _text(value)
-        parse_unit(text)
-        return text
+        return parse_unit_code(_text(value), units)
 
     return {
         "id": _slug_value,
@@ -251,6 +367,45 @@ def _normalisers(
         "available_from": when,
         "available_until": when,
     }
+
+
+def parse_unit_code(text: str, units: Mapping[str, str] | None = None) -> str:
+    """The unit a unit cell means, by the mapping's ``units``, as written, or an ERP code.
+
+    ``units`` (the mapping's) first, else the text if it is a unit, else :data:`UNIT_CODES`
+    (``TO`` -> ``t``, ``KGM`` -> ``kg``).
+
+    Raises:
+        ValueError: none of them is a unit; the message suggests the text in lower case when
+            that is one (``'KG' ... did you mean 'kg'?``), else the closest unit.
+    """
+    text = text.strip()
+    if units and text in units:
+        text = units[text]
+    try:
+        parse_unit(text)
+    except ValueError as e:
+        code = UNIT_CODES.get(text)
+        if code is not None:
+            return code
+        lower = text.lower()
+        if lower != text:
+            try:
+                parse_unit(lower)
+            except ValueError:
+                pass
+            else:
+                raise ValueError(
+                    f"{text!r} is not a unit pint understands; did you mean {lower!r}? (or "
+                    f"add 'units: {{{text}: {lower}}}' to the mapping)"
+                ) from e
+        if _UNIT_CODE.fullmatch(text):
+            raise ValueError(
+                f"{e}; if it is the ERP's code of a unit, translate it in the mapping "
+                f"(units: {{{text}: t}})"
+            ) from e
+        raise
+    return text
 
 
 def normalised_defaults(mapping: ValueSettings) -> dict[str, Any]:

@@ -153,8 +153,10 @@ def test_json_goes_with_dry_run(tmp_path: Path) -> None:
         (GERMAN.encode("utf-16"), "utf-16"),
         (b"No;Plant\n1;P\n", "utf-8"),  # ASCII: UTF-8, which later bytes may still use
         (("x" * 10 + "ü").encode()[:-1], "utf-8"),  # a character cut by the sample's end
-        # UTF-8 with one corrupt byte stays UTF-8: that row is a bad row, not the whole file
-        ("Gips für\n".encode() + b"Gips f\xc3\x28r\n", "utf-8"),
+        # UTF-8 with a stray corrupt byte stays UTF-8: that row is a bad row, not the file
+        ("Gips für Späne\n".encode() * 2 + b"Gips f\xc3\x28r\n", "utf-8"),
+        # ... but as many bad bytes as UTF-8 characters is no UTF-8 file
+        ("Gips für\n".encode() + b"Gips f\xc3\x28r\n", "cp1252"),
         (POLISH.encode("cp1250"), "cp1250"),
         (FRENCH.encode("cp1252"), "cp1252"),
         (CZECH.encode("cp1250"), "cp1250"),

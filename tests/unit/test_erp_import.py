@@ -310,7 +310,7 @@ def test_file_level_errors_raise_before_any_row(tmp_path: Path) -> None:
     renamed = write_csv(tmp_path, HEADER.replace("Qty", "Quantity") + "a,p,x,,,1,t,,\n")
     with pytest.raises(ErpImportError) as info:
         read_offers(renamed, m)
-    assert str(info.value).startswith(f"{renamed}: column 'Qty' (mapped to quantity) is not in")
+    assert str(info.value).startswith(f"{renamed}:1: column 'Qty' (mapped to quantity) is not in")
     assert "did you mean 'Quantity'" in str(info.value)
     twice = write_csv(tmp_path, HEADER.replace("Unit", "Qty"))
     with pytest.raises(ErpImportError, match=r"'Qty' .* appears more than once"):
@@ -318,6 +318,9 @@ def test_file_level_errors_raise_before_any_row(tmp_path: Path) -> None:
     with pytest.raises(ErpImportError, match="cannot tell the format"):
         read_offers(write_csv(tmp_path, HEADER, "stock.dat"), m)
     fake = write_csv(tmp_path, HEADER, "stock.xlsx")
+    with pytest.raises(ErpImportError, match=r"text, not an XLSX workbook .* .format: csv."):
+        read_offers(fake, m)
+    fake.write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(ErpImportError, match="not a readable XLSX workbook"):
         read_offers(fake, m)
     obj = tmp_path / "s.json"
@@ -442,8 +445,10 @@ def test_decimal_comma_round_trip(value: Any) -> None:
 
 
 def test_decimal_comma_file(tmp_path: Path) -> None:
-    items = read_simple(tmp_path, 'a,p,Gypsum,,,"1.250,5",t,,\nb,p,Gypsum,,,"2,5",t,,\n')
-    _, errors = split(items)
+    rows = 'a,p,Gypsum,,,"1.250,5",t,,\nb,p,Gypsum,,,"2,5",t,,\n'
+    with pytest.raises(ErpImportError, match="writes quantities with a decimal comma"):
+        read_simple(tmp_path, rows)  # decimal_comma not set: the file shows it, nothing read
+    _, errors = split(read_simple(tmp_path, rows, decimal_comma=False))  # said: refused rows
     assert [(e.line, e.field) for e in errors] == [(2, "Qty"), (3, "Qty")]
     offers, _ = split(read_simple(tmp_path, 'a,p,Gypsum,,,"1.250,5",t,,\n', decimal_comma=True))
     assert offers[0].quantity == 1250.5
@@ -709,7 +714,7 @@ def test_cli_file_level_errors_exit_2_naming_file_and_column(tmp_path: Path) -> 
         app, ["import", str(data), "-m", str(broken), "--dry-run", *company(tmp_path)]
     )
     assert result.exit_code == 2
-    assert f"{data}: column 'Quantity' (mapped to quantity) is not in the header" in result.stderr
+    assert f"{data}:1: column 'Quantity' (mapped to quantity) is not in the header" in result.stderr
     assert result.stdout == ""
     result = runner.invoke(
         app, ["import", str(tmp_path / "no.csv"), "-m", str(broken), *company(tmp_path)]
@@ -895,7 +900,8 @@ def test_invalid_utf8_in_one_row_rejects_that_row_naming_the_column(tmp_path: Pa
         + b"c,p,Gypsum,,,1,t,,\xff\n"  # 4: in the last column
         + b"d,p,Ash \xef\xbf\xbd,,,2,t,,\n"  # 5: a real U+FFFD is text, not a bad byte
     )
-    offers, errors = split(list(read_offers(path, ColumnMapping.model_validate(SIMPLE))))
+    utf8 = ColumnMapping.model_validate({**SIMPLE, "encoding": "utf-8"})  # else: cp1252
+    offers, errors = split(list(read_offers(path, utf8)))
     assert [o.id for o in offers] == ["a", "d"]
     assert offers[1].description == "Ash \ufffd"
     assert [(e.line, e.field) for e in errors] == [(3, "Text"), (4, "Until")]
