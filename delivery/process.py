@@ -7,15 +7,20 @@ alerts topic in its own consumer group, and hands every alert, through its subsc
 in its queue while the head one is retried over hours to days), to
 :class:`~delivery.webhooks.WebhookDispatcher`: the body is the alert as the need's company may see
 it (the disclosure policy), signed with that subscription's own key, retried with backoff, and
-sent only to addresses the SSRF guard allows. An alert whose
-delivery fails for good is written to the dead-letter topic. A webhook that answers 410 Gone
+sent only to addresses the SSRF guard allows. The subscription is resolved again when the
+alert's turn comes and before every retry: a held alert follows a re-pointed URL (to that URL's
+queue) and a rotated key, and is dropped if the subscription went away or was disabled. An
+alert is not retried past the policy's horizon after it was written to the alerts topic (its
+record timestamp), however long it waited and however often this process restarted. An alert
+whose delivery fails for good is written to the dead-letter topic. A webhook that answers 410 Gone
 disables its subscription: this process stops sending to it at once and publishes a
 :class:`~schemas.registry.WebhookState` on the registry's webhook-states topic, so every
 delivery process (and the API, which shows it) knows after a restart too; registering the need
 again or rotating its secret enables it again. Per partition, offsets are
 committed only up to the oldest alert not yet delivered or dead-lettered (an alert in retry holds
-it back), so a crash or restart redelivers (same idempotency key, the retry schedule starting
-again) rather than loses.
+it back, for the horizon at most), so a crash or restart redelivers (same idempotency key, the
+same age limit) rather than loses. A rebalance forgets the partitions it takes or gives and
+drops the rest of a batch read before it (those records are read again from the commit).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,7 +39,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError
-from aiokafka.structs import OffsetAndMetadata
+from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 from pydantic import ValidationError
 
 from delivery.subscriber_queues import SubscriberQueues
@@ -41,6 +47,7 @@ from delivery.webhooks import (
     AttemptOutcome,
     DeliveryResult,
     GoneSink,
+    Moved,
     RetryPolicy,
     WebhookDispatcher,
     redact_url,
@@ -59,10 +66,11 @@ log = structlog.get_logger(__name__)
 
 STAGE = "delivery"
 HEARTBEAT = Heartbeat(max_age_s=300.0)
-"""Beats every poll of the alerts topic. A poll never waits for a subscriber in retry (its
-alerts are held or dead-lettered as backlog full); it may wait for room while healthy
-subscribers' queues are full, which they leave within an attempt (``webhook_timeout_s``), so
-only a loop stuck for minutes is unhealthy."""
+"""Beats every poll of the alerts topic, and while a poll waits for room. A poll never waits
+for a subscriber in retry (its alerts are held or dead-lettered as backlog full); it may wait
+while healthy subscribers' queues are full, which they leave within an attempt
+(``webhook_timeout_s``; failing endpoints hold few of the request slots), so only a loop stuck
+for minutes is unhealthy."""
 
 
 class _Observer:
@@ -213,8 +221,9 @@ async def _deliver_until_stopped(
             max_pending=settings.webhook_max_pending,
             max_per_subscriber=settings.webhook_max_pending_per_subscriber,
             max_retrying=settings.webhook_max_retrying, retrying=dispatcher.retrying,
+            on_wait=HEARTBEAT.beat,
         )  # fmt: skip
-        alerts.subscribe([settings.topics.alerts], listener=_Revoked(queues))
+        alerts.subscribe([settings.topics.alerts], listener=_Rebalanced(queues))
         try:
             await _consume(alerts, queues, resolve, stop)
         finally:
@@ -223,12 +232,23 @@ async def _deliver_until_stopped(
             await queues.close()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Queued:
-    """An alert with its webhook event, resolved once when it was read."""
+    """An alert in a subscriber's queue.
+
+    ``event`` was resolved when it was read (it names the queue at first, and the webhook of a
+    backlog-full dead letter); the dispatcher resolves it again when its turn comes. ``url`` is
+    the queue it waits in (it changes when the subscription is re-pointed); ``record_ts`` when
+    it was written to the alerts topic (Unix seconds; its age limit counts from there).
+    """
 
     alert: Alert
     event: WebhookEvent
+    record_ts: float
+    url: str = ""
+
+    def __post_init__(self) -> None:
+        self.url = self.url or self.event.url
 
 
 def _backlog_full(url: str) -> DeliveryResult:
@@ -239,8 +259,14 @@ def _backlog_full(url: str) -> DeliveryResult:
     )  # fmt: skip
 
 
-class _Revoked(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Forgets the offsets of partitions a rebalance takes away (their new owner commits)."""
+class _Rebalanced(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Forgets the offsets of partitions a rebalance takes away or gives.
+
+    aiokafka runs it concurrently with :func:`_consume` (at its awaits); forgetting bumps the
+    tracker's epoch, so :func:`_consume` drops the rest of a batch read before the rebalance
+    (those records are read again from the committed offset). A partition given back starts
+    from a clean slate too: nothing read before can make the commit pass an alert in retry.
+    """
 
     def __init__(self, queues: SubscriberQueues[TopicPartition]) -> None:
         self._queues = queues
@@ -249,13 +275,21 @@ class _Revoked(ConsumerRebalanceListener):  # type: ignore[misc]
         self._queues.offsets.forget(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        return None
+        self._queues.offsets.forget(assigned)
 
 
-def _handler(dispatcher: WebhookDispatcher) -> Callable[[object], Awaitable[None]]:
-    async def handle(item: object) -> None:
+def _handler(dispatcher: WebhookDispatcher) -> Callable[[object], Awaitable[str | None]]:
+    """The queues' handler: dispatch, resolving the alert again; its new URL if it moved."""
+
+    async def handle(item: object) -> str | None:
         assert isinstance(item, _Queued)
-        await dispatcher.dispatch(item.alert, item.event)
+        outcome = await dispatcher.dispatch(item.alert, record_ts=item.record_ts, queue=item.url)
+        if not isinstance(outcome, Moved):
+            return None
+        log.info("delivery.subscription_moved", alert=item.alert.alert_id,
+                 old=redact_url(item.url), new=redact_url(outcome.event.url))  # fmt: skip
+        item.url = outcome.event.url
+        return item.url
 
     return handle
 
@@ -271,20 +305,46 @@ async def _consume(
         HEARTBEAT.beat()
         queues.check()
         polled = await alerts.getmany(timeout_ms=500, max_records=500)
-        for tp, records in polled.items():
-            for rec in records:
-                metrics.EVENTS_IN.labels(STAGE, tp.topic).inc()
-                try:
-                    alert = Alert.model_validate_json(rec.value or b"")
-                except ValidationError as e:
-                    metrics.REJECTED.labels(STAGE).inc()
-                    log.warning("delivery.invalid_alert", error=str(e)[:200])
-                    await queues.put(None, tp, rec.offset, None)
-                    continue
-                event = resolve(alert)
-                queued = _Queued(alert, event) if event is not None else None
-                await queues.put(event.url if event is not None else None, tp, rec.offset, queued)
+        await _put_batch(polled, queues, resolve)
         await _commit(alerts, queues)
+
+
+async def _put_batch(
+    polled: dict[TopicPartition, list[ConsumerRecord]],
+    queues: SubscriberQueues[TopicPartition],
+    resolve: Callable[[Alert], WebhookEvent | None],
+) -> None:
+    """Queue one poll's records, until a rebalance (the tracker's epoch changed) stops it.
+
+    The epoch is checked just before each put, which marks the offset seen before it first
+    awaits: a record is tracked only if no rebalance came since the batch was read. The rest is
+    read again after the rebalance (aiokafka's rebalances are eager: every partition is
+    revoked and fetched again from its committed offset).
+    """
+    epoch = queues.offsets.epoch
+    for tp, records in polled.items():
+        for rec in records:
+            if queues.offsets.epoch != epoch:
+                log.info("delivery.batch_dropped_after_rebalance", partition=str(tp))
+                return
+            metrics.EVENTS_IN.labels(STAGE, tp.topic).inc()
+            try:
+                alert = Alert.model_validate_json(rec.value or b"")
+            except ValidationError as e:
+                metrics.REJECTED.labels(STAGE).inc()
+                log.warning("delivery.invalid_alert", error=str(e)[:200])
+                await queues.put(None, tp, rec.offset, None)
+                continue
+            event = resolve(alert)
+            queued = _Queued(alert, event, _record_ts(rec)) if event is not None else None
+            await queues.put(event.url if event is not None else None, tp, rec.offset, queued)
+
+
+def _record_ts(rec: ConsumerRecord) -> float:
+    """When the record was written (Unix seconds); now if it has no usable timestamp."""
+    now = time.time()
+    ts = rec.timestamp
+    return min(ts / 1000.0, now) if isinstance(ts, int) and ts > 0 else now
 
 
 async def _commit(alerts: AIOKafkaConsumer, queues: SubscriberQueues[TopicPartition]) -> None:

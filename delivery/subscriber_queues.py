@@ -15,9 +15,17 @@ schedule spans hours to days), and the consumer never waits for such a subscribe
 
 Offsets: :class:`OffsetTracker` says, per partition, up to where every alert has been delivered
 or dead-lettered; only that is committed, so a crash or restart redelivers (same idempotency
-keys; the retry schedule starts again) and never loses; partitions a rebalance takes away are
-forgotten. An alert in retry therefore holds its partition's committed offset back for as long
-as it is retried (up to the policy's horizon, well below the alerts topic's retention).
+keys) and never loses; partitions a rebalance takes away, or gives, are forgotten, and each
+such change bumps :attr:`OffsetTracker.epoch` (the consumer drops the rest of a batch read
+before it). An alert in retry therefore holds its partition's committed offset back for as
+long as it is retried: the dispatcher gives up on an alert by its age (the policy's horizon,
+51 h by default, from when it was written to the topic), whether it was retried or waited
+behind others, and across restarts, so the hold stays below the alerts topic's retention.
+
+A subscription re-pointed while its alerts wait: ``handle`` returns the new subscriber, and the
+item moves to that subscriber's queue (still not done; it may go beyond that queue's
+``max_per_subscriber``). An idle subscriber's queue and worker are dropped (a new alert makes
+them again), so a URL seen once costs nothing afterwards.
 
 Memory is bounded: at most ``max_pending + max_retrying`` alerts are held in all, one
 subscriber holds at most ``max_per_subscriber`` (more are handed to ``overflow``, e.g. the
@@ -50,6 +58,8 @@ class OffsetTracker(Generic[P]):
     _pending: dict[P, set[int]] = field(default_factory=dict)
     _next: dict[P, int] = field(default_factory=dict)
     """Per partition: one past the highest offset seen."""
+    epoch: int = 0
+    """Bumped by every :meth:`forget`: records read before a rebalance must not be tracked."""
 
     def seen(self, partition: P, offset: int) -> None:
         """An offset was read and is being handled."""
@@ -61,7 +71,11 @@ class OffsetTracker(Generic[P]):
         self._pending.get(partition, set()).discard(offset)
 
     def forget(self, partitions: Iterable[P]) -> None:
-        """Drop partitions taken away by a rebalance (their new owner commits them)."""
+        """Drop partitions a rebalance took away or gave (their owner reads from the commit).
+
+        Bumps :attr:`epoch`: the caller stops tracking records it read before.
+        """
+        self.epoch += 1
         for partition in partitions:
             self._pending.pop(partition, None)
             self._next.pop(partition, None)
@@ -93,9 +107,11 @@ class SubscriberQueues(Generic[P]):
     """Per-subscriber FIFOs with one worker each; see the module docstring.
 
     Args:
-        handle: Awaited with each item, in order per subscriber. It must not raise for one
-            item's failure (the dispatcher dead-letters); if it raises anyway, the queues stop
-            and :meth:`check` re-raises, so the process stops and redelivers.
+        handle: Awaited with each item, in order per subscriber; returns None when the item is
+            done, or another subscriber to move it to (its subscription was re-pointed). It
+            must not raise for one item's failure (the dispatcher dead-letters); if it raises
+            anyway, the queues stop and :meth:`check` re-raises, so the process stops and
+            redelivers.
         overflow: Awaited with an item whose subscriber already holds ``max_per_subscriber``
             items (e.g. dead-letter it as "backlog full"): one dead endpoint never holds
             more than its share, and never stops the others.
@@ -106,17 +122,20 @@ class SubscriberQueues(Generic[P]):
             ``overflow`` (never waited for). ``max_pending`` when omitted.
         retrying: Whether a subscriber is in retry (its head item failed and backs off); none
             is when omitted (then every put may wait, as for a healthy subscriber).
+        on_wait: Called at least every :data:`_RECHECK_S` while :meth:`put` waits for room
+            (e.g. a liveness heartbeat: waiting for healthy subscribers is not being stuck).
     """
 
     def __init__(
         self,
-        handle: Callable[[object], Awaitable[None]],
+        handle: Callable[[object], Awaitable[str | None]],
         *,
         overflow: Callable[[object], Awaitable[None]],
         max_pending: int,
         max_per_subscriber: int,
         max_retrying: int | None = None,
         retrying: Callable[[str], bool] | None = None,
+        on_wait: Callable[[], None] | None = None,
     ) -> None:
         self._handle = handle
         self._overflow = overflow
@@ -124,6 +143,7 @@ class SubscriberQueues(Generic[P]):
         self._max_per_subscriber = max_per_subscriber
         self._max_retrying = max_pending if max_retrying is None else max_retrying
         self._retrying: Callable[[str], bool] = retrying or (lambda subscriber: False)
+        self._on_wait = on_wait
         self._queues: dict[str, asyncio.Queue[Queued[P]]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._held: dict[str, int] = {}
@@ -160,12 +180,16 @@ class SubscriberQueues(Generic[P]):
         if not self._retrying(subscriber):
             await self._wait_for_room()
         self.check()
+        self._enqueue(subscriber, Queued(partition, offset, item))
+
+    def _enqueue(self, subscriber: str, queued: Queued[P]) -> None:
+        """Append to ``subscriber``'s queue, making it and its worker if it has none."""
         queue = self._queues.get(subscriber)
         if queue is None:
             queue = self._queues[subscriber] = asyncio.Queue()
             self._workers[subscriber] = asyncio.create_task(self._work(subscriber, queue))
         self._held[subscriber] = self._held.get(subscriber, 0) + 1
-        queue.put_nowait(Queued(partition, offset, item))
+        queue.put_nowait(queued)
 
     def _held_retrying(self) -> int:
         return sum(n for s, n in self._held.items() if n and self._retrying(s))
@@ -190,14 +214,17 @@ class SubscriberQueues(Generic[P]):
         """
         async with self._room:
             while not (self._room_for_fresh() or self._failure is not None or self._closing):
+                if self._on_wait is not None:
+                    self._on_wait()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._room.wait(), timeout=_RECHECK_S)
 
     async def _work(self, subscriber: str, queue: asyncio.Queue[Queued[P]]) -> None:
+        """Handle ``subscriber``'s items in order; end (dropping its queue) once it has none."""
         while True:
             queued = await queue.get()
             try:
-                await self._handle(queued.item)
+                moved_to = await self._handle(queued.item)
             except asyncio.CancelledError:
                 raise
             except BaseException as e:  # noqa: BLE001 - surfaced by check(); nothing committed
@@ -206,10 +233,17 @@ class SubscriberQueues(Generic[P]):
                 async with self._room:
                     self._room.notify_all()
                 return
-            self.offsets.done(queued.partition, queued.offset)
             self._held[subscriber] -= 1
+            if moved_to is not None and moved_to != subscriber:
+                self._enqueue(moved_to, queued)  # not done: its new subscriber sends it
+            else:
+                self.offsets.done(queued.partition, queued.offset)
             async with self._room:
                 self._room.notify_all()
+            if queue.empty() and not self._held.get(subscriber) and not self._closing:
+                # idle: drop it (no await since the check, so no put slipped in between)
+                del self._queues[subscriber], self._workers[subscriber], self._held[subscriber]
+                return
 
     def check(self) -> None:
         """Re-raise a worker's failure (the process must stop and redeliver).

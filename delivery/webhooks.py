@@ -31,15 +31,23 @@ Guarantees and failure modes:
   from the dead-letter topic, a pipeline restart); receivers dedupe on ``webhook-id``.
 * No ordering between alerts: concurrent deliveries and retries can reorder them; receivers
   order by the payload's ``timestamp`` within an alert id.
-* Retried, as Standard Webhooks asks: connection errors, timeouts and every status outside 2xx
-  but 410 (redirects are not followed: a 3xx is a failure), with exponential backoff and jitter
-  over one to two days by default (:class:`RetryPolicy`), honouring ``Retry-After`` (seconds or
-  HTTP date, up to the policy's ``max_retry_after_s``, 2 h by default). A refusal (3xx, 4xx
-  but 408/429) gets a shorter budget (``max_attempts_refused``: 1.4-2.8 h by default). The
+* Retried, as Standard Webhooks asks: connection errors, timeouts, every status outside 2xx
+  but 410 (redirects are not followed: a 3xx is a failure) and any unexpected error of one
+  attempt (logged; never raised to the caller), with exponential backoff and jitter over one
+  to two days by default (:class:`RetryPolicy`), honouring ``Retry-After`` (seconds or HTTP
+  date, bounded however long: between :meth:`RetryPolicy.floor` and the policy's
+  ``max_retry_after_s``, 2 h by default). Refusals (3xx, 4xx but 408/429) are counted apart,
+  on a shorter budget (``max_attempts_refused``: 1.4-2.8 h when every answer is one). The
   delivery process sends one event at a time per subscriber, so a retried failure also holds
   back that subscriber's later events (it is throttled; the others are not), and
-  :meth:`WebhookDispatcher.retrying` tells it which subscribers are backing off. Not retried:
-  an invalid URL and a URL the SSRF guard refuses (:mod:`domain.url_guard`).
+  :meth:`WebhookDispatcher.retrying` tells it which subscribers are failing. Not retried: an
+  invalid URL and a URL the SSRF guard refuses (:mod:`domain.url_guard`).
+* Bounded in time: given the alert's record timestamp, no retry starts later than the policy's
+  :attr:`~RetryPolicy.horizon_s` (51 h by default) after it, however long the alert waited in
+  its subscriber's queue and however often the process restarted (an older one gets one
+  attempt). Every retry resolves the subscription again (URL, keys, format): a held alert is
+  signed with the current keys, follows a re-pointed URL and is dropped if the subscription
+  went away. Failing endpoints hold at most ``max_retry_concurrency`` of the request slots.
 * 410 Gone disables the subscription: the alert is dead-lettered (reason ``gone``), the
   dispatcher sends nothing more to that subscription, and its ``on_gone`` callback records it
   (the delivery process publishes a :class:`~schemas.registry.WebhookState`, so it survives a
@@ -58,12 +66,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
+import math
 import random
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -98,6 +108,12 @@ GONE: Final = 410
 _MAX_ERROR_CHARS: Final = 2000
 _SNIPPET_BYTES: Final = 256
 _DIGITS: Final = re.compile(r"[0-9]+")
+RETRY_AFTER_HUGE_S: Final = 1e9
+"""What a ``Retry-After`` too large to read exactly counts as: ~31 years, past any cap."""
+_RETRY_AFTER_DIGITS: Final = 9
+_RETRY_AFTER_CHARS: Final = 64
+_MAX_FAILING: Final = 100_000
+"""Most endpoints :class:`Slots` remembers as failing."""
 
 
 class DeadLetterError(PipelineError):
@@ -263,10 +279,16 @@ class RetryPolicy:
     The defaults span one to two days, as Standard Webhooks recommends (:meth:`span_s`): 36
     attempts, the first retry after 2.5-5 s, doubling up to 1-2 h between attempts; the last
     attempt comes 25-51 h after the first. A refusal (a 3xx or a 4xx other than 408, 410 and
-    429) is retried too, but only ``max_attempts_refused`` attempts in all (by default for
-    1.4-2.8 h): it usually means a misconfigured receiver (fixed within the hour, or not at
-    all) or a body this receiver will never take, and the subscriber's later alerts wait
-    behind it (one subscriber's alerts are sent one at a time).
+    429) is retried too, but only ``max_attempts_refused`` refusals in all (by default for
+    1.4-2.8 h when they come from the first attempt on): it usually means a misconfigured
+    receiver (fixed within the hour, or not at all) or a body this receiver will never take,
+    and the subscriber's later alerts wait behind it (one subscriber's alerts are sent one at
+    a time). Refusals are counted apart from the other failures: a 404 after hours of 503s is
+    one refusal, not the last of a spent budget.
+
+    Whatever the attempts, an alert is not retried past :attr:`horizon_s` after it was
+    written to the alerts topic (see :func:`deliver`'s ``deadline``): that bounds how long it
+    is held, across queueing behind other alerts and restarts.
 
     Attributes:
         max_attempts: Attempts in all, the first one included (>= 1).
@@ -274,12 +296,10 @@ class RetryPolicy:
         max_delay_s: Cap of every computed backoff.
         jitter: Randomised fraction of each delay, in [0, 1].
         timeout_s: Limit of one attempt (connect, send, response), in seconds.
-        max_attempts_refused: Attempts in all when the last answer was a refusal (3xx, 4xx
-            but 408/410/429); ``max_attempts`` bounds it too.
-        max_retry_after_s: Cap of a server's ``Retry-After``. With ``max_attempts`` it bounds
-            how long one alert is held (and its partition's offset not committed): keep
-            ``max_attempts * max(max_delay_s, max_retry_after_s)`` below the alerts topic's
-            retention.
+        max_attempts_refused: Refusals (3xx, 4xx but 408/410/429) in all before the alert is
+            given up as refused; ``max_attempts`` bounds it too.
+        max_retry_after_s: Cap of a server's ``Retry-After``; a shorter one is raised to
+            :meth:`floor` (``Retry-After: 0`` does not spend the schedule in a burst).
 
     Raises:
         ConfigurationError: On construction, if a field is out of range.
@@ -299,6 +319,9 @@ class RetryPolicy:
                 f"max_attempts and max_attempts_refused must be >= 1, got "
                 f"{self.max_attempts} and {self.max_attempts_refused}"
             )
+        spans = (self.base_delay_s, self.max_delay_s, self.max_retry_after_s, self.timeout_s)
+        if not all(math.isfinite(x) for x in spans):
+            raise ConfigurationError("webhook delays and timeouts must be finite")
         if self.base_delay_s < 0 or self.max_delay_s < 0 or self.max_retry_after_s < 0:
             raise ConfigurationError("base_delay_s, max_delay_s and max_retry_after_s must be >= 0")
         if not 0.0 <= self.jitter <= 1.0:
@@ -326,15 +349,46 @@ class RetryPolicy:
         u = rng.random() if rng is not None else random.random()
         return top * (1.0 - self.jitter) + top * self.jitter * u
 
-    def retry_after_delay(self, retry_after: float) -> float:
-        """A server's ``Retry-After`` (seconds), clamped to ``[0, max_retry_after_s]``."""
-        return min(self.max_retry_after_s, max(0.0, retry_after))
+    def floor(self, attempt: int) -> float:
+        """Shortest wait after failed attempt ``attempt``, whatever ``Retry-After`` says.
+
+        The schedule's own shortest delay for that attempt (``ceiling * (1 - jitter)``), and
+        never less than ``base_delay_s`` (nor more than ``max_delay_s``).
+        """
+        return max(
+            self.ceiling(attempt) * (1.0 - self.jitter), min(self.base_delay_s, self.max_delay_s)
+        )
+
+    def retry_after_delay(self, retry_after: float, attempt: int = 1) -> float:
+        """A server's ``Retry-After`` (seconds) after failed attempt ``attempt``.
+
+        Capped at ``max_retry_after_s``, raised to :meth:`floor` (a ``Retry-After: 0`` or a
+        date in the past never makes retries come back to back).
+        """
+        capped = 0.0 if math.isnan(retry_after) else min(self.max_retry_after_s, retry_after)
+        return max(self.floor(attempt), capped)
+
+    @property
+    def refusal_budget(self) -> int:
+        """Refusals (3xx, 4xx but 408/410/429) in all before an alert is given up as refused."""
+        return min(self.max_attempts, self.max_attempts_refused)
 
     def attempts_for(self, status: int | None) -> int:
-        """Attempts in all when the last attempt ended with ``status`` (None: no response)."""
+        """Attempts in all when every attempt ended with ``status`` (None: no response)."""
         if status is not None and is_refusal(status):
-            return min(self.max_attempts, self.max_attempts_refused)
+            return self.refusal_budget
         return self.max_attempts
+
+    @property
+    def horizon_s(self) -> float:
+        """How long after it was written an alert may still be retried: the longest schedule.
+
+        The schedule's longest span (every delay at its ceiling) plus every attempt's timeout:
+        an alert delivered from its first attempt on is never cut short by it, and one that
+        waited (behind its subscriber's earlier alerts, or across restarts) is not held longer.
+        51 h with the defaults.
+        """
+        return self.span_s()[1] + self.max_attempts * self.timeout_s
 
     def span_s(self, *, refused: bool = False) -> tuple[float, float]:
         """Shortest and longest time from the first attempt to the last (no ``Retry-After``).
@@ -351,21 +405,30 @@ class RetryPolicy:
 def parse_retry_after(value: str | None, *, now: float) -> float | None:
     """Seconds to wait from a ``Retry-After`` header: delay-seconds or an HTTP date.
 
+    Bounded, whatever a receiver sends: a number of more than :data:`_RETRY_AFTER_DIGITS`
+    digits is :data:`RETRY_AFTER_HUGE_S` (longer than any cap, so the caller's cap applies; a
+    400-digit number would overflow a float, a 5000-digit one Python's integer parsing), a
+    text longer than :data:`_RETRY_AFTER_CHARS` is unparseable, and a date out of range too.
+
     Returns:
-        The delay (>= 0), or None if the header is absent or unparseable.
+        The delay (>= 0, finite), or None if the header is absent or unparseable. Never raises.
     """
     if value is None:
         return None
     text = value.strip()
     if _DIGITS.fullmatch(text):
-        return float(int(text))
+        digits = text.lstrip("0") or "0"
+        return RETRY_AFTER_HUGE_S if len(digits) > _RETRY_AFTER_DIGITS else float(int(digits))
+    if len(text) > _RETRY_AFTER_CHARS:
+        return None
     try:
         when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        delay = when.timestamp() - now
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - now)
+    return min(max(0.0, delay), RETRY_AFTER_HUGE_S)
 
 
 # --- results and metrics -----------------------------------------------------------------------
@@ -381,9 +444,9 @@ class DeliveryResult:
         status: Status of the last response; None if the last attempt got none.
         error: Why the last attempt failed; None when delivered.
         permanent: True if the subscriber refused it: 410 Gone, an invalid or refused URL (not
-            retried), or a 3xx/4xx (but 408/429) still answered when its shorter retry budget
-            ran out; False when delivered, or unreachable/failing (5xx, 408, 429, timeouts,
-            connection errors) until the retries ran out.
+            retried), or ``max_attempts_refused`` refusals (3xx/4xx but 408/429); False when
+            delivered, or given up with refusals to spare (out of attempts, or past the
+            alert's horizon) while unreachable or failing (5xx, 408, 429, timeouts).
         url: The webhook it was sent to.
         reason: Why it was given up, when not told by the fields above (``backlog_full``).
     """
@@ -455,6 +518,8 @@ class WebhookStats:
     """Subscriptions disabled because their endpoint answered 410 Gone."""
     skipped_disabled: int = 0
     """Alerts not sent because their subscription was disabled."""
+    dropped: int = 0
+    """Alerts not retried any more because their subscription went away meanwhile."""
     latency_sum_s: float = 0.0
     latency_max_s: float = 0.0
 
@@ -507,6 +572,52 @@ async def _snippet(response: aiohttp.ClientResponse) -> str:
     return raw.decode("utf-8", "replace").strip()
 
 
+class Slots:
+    """Concurrency slots of webhook attempts, most of them kept for endpoints that answer.
+
+    At most ``total`` attempts are in flight; of them at most ``retrying`` go to endpoints that
+    are failing: retries (an alert's attempts after its first) and any attempt to an endpoint
+    whose last attempt failed (the next alerts of a dead subscriber). An endpoint that times
+    out holds its slot for the whole timeout; however many do, attempts to endpoints that
+    answer always have ``total - retrying`` slots (all of them if ``retrying == total``).
+
+    Which endpoints failed is kept in memory, at most :data:`_MAX_FAILING` of them (the oldest
+    forgotten first); an endpoint leaves it at its first answer that is not a failure.
+
+    Raises:
+        ConfigurationError: On construction, unless ``1 <= retrying <= total``.
+    """
+
+    def __init__(self, total: int, retrying: int) -> None:
+        if not 1 <= retrying <= total:
+            raise ConfigurationError(f"need 1 <= retrying <= total, got {retrying} and {total}")
+        self._all = asyncio.Semaphore(total)
+        self._retrying = asyncio.Semaphore(retrying)
+        self._failing: dict[str, None] = {}  # insertion-ordered: the oldest goes first
+
+    def failing(self, url: str) -> bool:
+        """Whether the last attempt to ``url`` failed (timeout, no answer, a non-2xx but 410)."""
+        return url in self._failing
+
+    def record(self, url: str, *, failed: bool) -> None:
+        """Note how an attempt to ``url`` ended."""
+        self._failing.pop(url, None)
+        if failed:
+            self._failing[url] = None
+            while len(self._failing) > _MAX_FAILING:
+                del self._failing[next(iter(self._failing))]
+
+    @contextlib.asynccontextmanager
+    async def hold(self, url: str, *, retry: bool) -> AsyncIterator[None]:
+        """Hold a slot for one attempt to ``url``; ``retry``: it is not the alert's first."""
+        if retry or url in self._failing:
+            async with self._retrying, self._all:
+                yield
+        else:
+            async with self._all:
+                yield
+
+
 async def deliver(
     session: aiohttp.ClientSession,
     event: WebhookEvent,
@@ -516,14 +627,16 @@ async def deliver(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     now: Callable[[], float] = time.time,
     rng: random.Random | None = None,
-    limiter: asyncio.Semaphore | None = None,
+    limiter: asyncio.Semaphore | Slots | None = None,
     observer: DeliveryObserver | None = None,
     guard: UrlGuard | None = None,
+    deadline: float | None = None,
+    refresh: Callable[[WebhookEvent], WebhookEvent] | None = None,
 ) -> DeliveryResult:
     """POST one alert's event to its subscriber's webhook, retrying transient failures.
 
     Long because: most of it is its documented contract (arguments, retries, failure modes); the
-    attempt itself is :func:`_attempt`.
+    attempt itself is :func:`_attempt`, the end of the delivery :func:`_finished`.
 
     Args:
         session: Client session to send with (its connector pools connections; not closed here).
@@ -531,65 +644,99 @@ async def deliver(
         alert: The alert itself (named in the logs).
         policy: Attempts, backoff and per-attempt timeout.
         sleep: Awaited with each backoff delay (inject a fake to test without waiting).
-        now: Unix time, for the signature timestamp and ``Retry-After`` dates.
+        now: Unix time, for the signature timestamp, ``Retry-After`` dates and ``deadline``.
         rng: Source of backoff jitter (seed it for deterministic delays).
         limiter: Held during each HTTP attempt (not during backoff) to bound concurrency; the
             attempt is signed once the slot is taken, so a wait for it never stales the
-            signature's timestamp.
+            signature's timestamp. :class:`Slots` keeps most slots for endpoints that answer.
         observer: Told about every attempt and the result.
         guard: Checks the URL before each attempt (e.g. no private addresses); a refused URL
             fails at once, permanently. Names are checked again when resolved, by the
             session's resolver (see :mod:`domain.url_guard`).
+        deadline: Unix time after which no retry starts (e.g. the alert's age limit): a
+            failed attempt whose next one would come later ends the delivery (``exhausted``).
+            The first attempt is always made.
+        refresh: Called before each retry with the event of the previous attempt; returns the
+            event to send now (the subscription's current URL, keys and body). What it raises
+            propagates (the dispatcher stops a delivery whose subscription went away so).
 
     Returns:
-        The outcome. Failures are reported in it, never raised: connection errors, timeouts
-        and every non-2xx status but 410 are retried, up to ``policy.max_attempts`` (a 3xx or
-        4xx other than 408/429 up to ``policy.max_attempts_refused``: then ``permanent=True``,
-        the subscriber refused it); 410 Gone, an invalid or refused URL end it at once with
+        The outcome. Failures are reported in it, never raised: connection errors, timeouts,
+        every non-2xx status but 410 and any unexpected error of one attempt (logged) are
+        retried, up to ``policy.max_attempts`` attempts, ``policy.max_attempts_refused``
+        refusals (3xx, 4xx but 408/429: then ``permanent=True``, the subscriber refused it) or
+        ``deadline``; 410 Gone, an invalid or refused URL end it at once with
         ``permanent=True``. Each backoff is ``policy.delay`` or the server's ``Retry-After``
-        (up to ``policy.max_retry_after_s``).
+        (between ``policy.floor`` and ``policy.max_retry_after_s``).
 
     Raises:
-        ConfigurationError: If ``event`` has no signing key.
+        ConfigurationError: If ``event`` (or a refreshed one) has no signing key.
         asyncio.CancelledError: If cancelled; the alert may or may not have been received.
     """
-    if not event.keys or not all(event.keys):
-        raise ConfigurationError("webhook signing key is empty")
+    _check_keys(event)
     timeout = aiohttp.ClientTimeout(total=policy.timeout_s)
-    attempt = 0
+    attempt = refusals = 0
     while True:
         attempt += 1
+        if attempt > 1 and refresh is not None:
+            event = refresh(event)
+            _check_keys(event)
         started = time.perf_counter()
         tried = await _attempt(
             session, event, attempt, timeout=timeout, now=now, limiter=limiter, guard=guard
         )
         if observer is not None:
             observer.on_attempt(tried.outcome, tried.status, time.perf_counter() - started)
-        if tried.outcome is not AttemptOutcome.RETRYABLE or attempt >= policy.attempts_for(
-            tried.status
-        ):
-            delivered = tried.outcome is AttemptOutcome.DELIVERED
-            refused = tried.status is not None and is_refusal(tried.status)
-            result = DeliveryResult(
-                delivered=delivered,
-                attempts=attempt,
-                status=tried.status,
-                error=None if delivered else tried.error,
-                permanent=tried.outcome is AttemptOutcome.PERMANENT or (not delivered and refused),
-                url=redact_url(event.url),
+        refusals += 1 if tried.status is not None and is_refusal(tried.status) else 0
+        wait = 0.0
+        finished = tried.outcome is not AttemptOutcome.RETRYABLE or (
+            attempt >= policy.max_attempts or refusals >= policy.refusal_budget
+        )
+        if not finished:
+            wait = (
+                policy.retry_after_delay(tried.retry_after, attempt)
+                if tried.retry_after is not None
+                else policy.delay(attempt, rng)
             )
+        too_late = not finished and deadline is not None and now() + wait > deadline
+        if finished or too_late:
+            result = _finished(event, tried, attempt, refusals >= policy.refusal_budget, too_late)
             if observer is not None:
                 observer.on_result(result)
             return result
-        wait = (
-            policy.retry_after_delay(tried.retry_after)
-            if tried.retry_after is not None
-            else policy.delay(attempt, rng)
-        )
         log.debug("webhook attempt failed, retrying", alert_id=alert.alert_id,
                   url=redact_url(event.url), attempt=attempt, status=tried.status,
                   error=tried.error, retry_in_s=round(wait, 3))  # fmt: skip
         await sleep(wait)
+
+
+def _check_keys(event: WebhookEvent) -> None:
+    if not event.keys or not all(event.keys):
+        raise ConfigurationError("webhook signing key is empty")
+
+
+def _finished(
+    event: WebhookEvent, tried: _Attempt, attempts: int, refused: bool, too_late: bool
+) -> DeliveryResult:
+    """The result of a delivery whose last attempt was ``tried``.
+
+    ``refused``: the refusal budget is spent (a permanent failure, dead-lettered as refused);
+    ``too_late``: given up by the deadline (the alert's age), dead-lettered as exhausted.
+    """
+    delivered = tried.outcome is AttemptOutcome.DELIVERED
+    error = None if delivered else tried.error
+    if too_late:
+        error = f"{error or 'failed'} (not retried: the alert is past its retry horizon)"
+    last_refused = tried.status is not None and is_refusal(tried.status)
+    return DeliveryResult(
+        delivered=delivered,
+        attempts=attempts,
+        status=tried.status,
+        error=error,
+        permanent=tried.outcome is AttemptOutcome.PERMANENT
+        or (not delivered and refused and last_refused),
+        url=redact_url(event.url),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -607,38 +754,53 @@ async def _attempt(
     *,
     timeout: aiohttp.ClientTimeout,
     now: Callable[[], float],
-    limiter: asyncio.Semaphore | None,
+    limiter: asyncio.Semaphore | Slots | None,
     guard: UrlGuard | None,
 ) -> _Attempt:
     """One signed POST of ``event``, classified: delivered, retryable or permanent.
 
     Signed (``webhook-timestamp`` taken) after the concurrency slot is acquired, just before
-    sending: however long the wait for a slot, the receiver sees a fresh timestamp.
+    sending: however long the wait for a slot, the receiver sees a fresh timestamp. Never
+    raises but :class:`asyncio.CancelledError`: an unexpected error (a bug, a library's
+    surprise on a hostile answer) is logged and retryable, never the worker's failure.
     """
     try:
         if guard is not None:
             guard.check_url(event.url)
         if limiter is None:
             status, retry_after, error = await _post(session, event, attempt, timeout, now)
+        elif isinstance(limiter, Slots):
+            async with limiter.hold(event.url, retry=attempt > 1):
+                status, retry_after, error = await _post(session, event, attempt, timeout, now)
         else:
             async with limiter:
                 status, retry_after, error = await _post(session, event, attempt, timeout, now)
     except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as e:
-        return _Attempt(AttemptOutcome.PERMANENT, None, f"invalid webhook URL: {e}")
+        tried = _Attempt(AttemptOutcome.PERMANENT, None, f"invalid webhook URL: {e}")
     except RefusedAddressError as e:
-        return _Attempt(AttemptOutcome.PERMANENT, None, str(e))
+        tried = _Attempt(AttemptOutcome.PERMANENT, None, str(e))
     except TimeoutError:
         total = timeout.total or 0.0
-        return _Attempt(AttemptOutcome.RETRYABLE, None, f"timed out after {total:g}s")
+        tried = _Attempt(AttemptOutcome.RETRYABLE, None, f"timed out after {total:g}s")
     except (aiohttp.ClientError, OSError) as e:
-        return _Attempt(AttemptOutcome.RETRYABLE, None, f"{type(e).__name__}: {e}")
+        tried = _Attempt(AttemptOutcome.RETRYABLE, None, f"{type(e).__name__}: {e}")
+    except Exception as e:  # noqa: BLE001 - one attempt's surprise must not stop the process
+        log.error("webhook attempt failed unexpectedly, retrying", url=redact_url(event.url),
+                  attempt=attempt, error=repr(e)[:300])  # fmt: skip
+        tried = _Attempt(AttemptOutcome.RETRYABLE, None, f"unexpected {type(e).__name__}: {e}")
+    else:
+        tried = _Attempt(_classify(status), status, error, retry_after)
+    if isinstance(limiter, Slots):
+        limiter.record(event.url, failed=tried.outcome is AttemptOutcome.RETRYABLE)
+    return tried
+
+
+def _classify(status: int) -> AttemptOutcome:
     if 200 <= status <= 299:
-        outcome = AttemptOutcome.DELIVERED
-    elif status == GONE:
-        outcome = AttemptOutcome.PERMANENT
-    else:  # Standard Webhooks: every other non-2xx is a failure to retry
-        outcome = AttemptOutcome.RETRYABLE
-    return _Attempt(outcome, status, error, retry_after)
+        return AttemptOutcome.DELIVERED
+    if status == GONE:
+        return AttemptOutcome.PERMANENT
+    return AttemptOutcome.RETRYABLE  # Standard Webhooks: every other non-2xx is a failure
 
 
 async def _post(
@@ -675,16 +837,39 @@ GoneSink = Callable[[Alert, WebhookEvent, DeliveryResult], Awaitable[None]]
 """Told that an endpoint answered 410 Gone; e.g. records its subscription as disabled."""
 
 
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """The alert's subscription now points at another URL than the queue it waited in.
+
+    Nothing more was sent to the old URL; hand the alert to ``event.url``'s queue, where
+    :meth:`WebhookDispatcher.dispatch` resolves it again.
+    """
+
+    event: WebhookEvent
+
+
+class _Rerouted(Exception):  # noqa: N818 - control flow between a refresh and dispatch
+    """The subscription went away (``event`` None) or moved to another queue mid-delivery."""
+
+    def __init__(self, event: WebhookEvent | None) -> None:
+        super().__init__("webhook subscription changed")
+        self.event = event
+
+
 class WebhookDispatcher:
-    """Delivers alerts to the webhooks of their needs, bounded in concurrency.
+    """Delivers alerts to the webhooks of their needs, bounded in concurrency and in time.
 
     ``resolve`` turns an alert into what its subscriber receives (see
     :func:`domain.subscriptions.webhook_event`): the dispatcher never sends an alert's raw
-    JSON. :meth:`dispatch` may be called from many tasks at once; at most ``max_concurrency``
-    HTTP requests are in flight (backoff waits hold no slot, so a dead subscriber does not
-    starve the others). :meth:`retrying` says whether a webhook URL has a delivery backing off
-    (failed at least once, not finished), so a caller can hold that subscriber's later alerts
-    without waiting for them. A subscription whose endpoint answered 410 Gone gets nothing more from
+    JSON. It is called again before every retry, so a held alert goes to the subscription's
+    current URL, signed with its current keys, in its current format; a subscription that went
+    away or was disabled meanwhile gets nothing more (the alert is dropped, not dead-lettered).
+    :meth:`dispatch` may be called from many tasks at once; at most ``max_concurrency`` HTTP
+    requests are in flight, at most ``max_retry_concurrency`` of them to failing endpoints
+    (:class:`Slots`; backoff waits hold no slot), so dead subscribers do not starve the
+    others. :meth:`retrying` says whether a webhook URL is failing (a delivery backing off, or
+    its last attempt failed), so a caller can hold that subscriber's later alerts without
+    waiting for them. A subscription whose endpoint answered 410 Gone gets nothing more from
     this dispatcher (:attr:`WebhookEvent.subscription` names it: a rotated or re-pointed
     subscription is another one).
     """
@@ -697,6 +882,7 @@ class WebhookDispatcher:
         policy: RetryPolicy,
         dead_letter: DeadLetterSink,
         max_concurrency: int = 32,
+        max_retry_concurrency: int | None = None,
         observer: DeliveryObserver | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         now: Callable[[], float] = time.time,
@@ -706,12 +892,18 @@ class WebhookDispatcher:
     ) -> None:
         """Create a dispatcher.
 
+        Long because: it documents every argument; the body only stores them.
+
         Args:
             session: Client session used for every request (owned by the caller).
-            resolve: The event of an alert (body as its subscriber may see it, URL, keys).
+            resolve: The event of an alert (body as its subscriber may see it, URL, keys);
+                called at each attempt. If it raises at a retry, the previous event is kept.
             policy: Retry and timeout policy of each delivery.
             dead_letter: Awaited with each alert whose delivery failed for good.
             max_concurrency: Most HTTP requests in flight at once (>= 1).
+            max_retry_concurrency: Most of them to failing endpoints (retries, and attempts
+                to an endpoint whose last attempt failed); ``max_concurrency // 4`` (at least
+                1) when omitted.
             observer: Also told about every attempt, result and dead letter (e.g. Prometheus);
                 :attr:`stats` counts them regardless.
             sleep: Backoff sleep (inject a fake in tests).
@@ -723,15 +915,19 @@ class WebhookDispatcher:
                 subscription stays disabled in this dispatcher and the error is logged.
 
         Raises:
-            ConfigurationError: If ``max_concurrency`` < 1.
+            ConfigurationError: If ``max_concurrency`` < 1 or ``max_retry_concurrency`` is not
+                in ``[1, max_concurrency]``.
         """
         if max_concurrency < 1:
             raise ConfigurationError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        retry_slots = max(1, max_concurrency // 4)
         self._session = session
         self._resolve = resolve
         self._policy = policy
         self._dead_letter = dead_letter
-        self._limiter = asyncio.Semaphore(max_concurrency)
+        self._slots = Slots(
+            max_concurrency, retry_slots if max_retry_concurrency is None else max_retry_concurrency
+        )
         self._sleep = sleep
         self._now = now
         self._rng = rng
@@ -746,16 +942,33 @@ class WebhookDispatcher:
         )
 
     async def dispatch(
-        self, alert: Alert, event: WebhookEvent | None = None
-    ) -> DeliveryResult | None:
+        self,
+        alert: Alert,
+        event: WebhookEvent | None = None,
+        *,
+        record_ts: float | None = None,
+        queue: str | None = None,
+    ) -> DeliveryResult | Moved | None:
         """Deliver ``alert`` to its need's webhook, dead-lettering it if that fails for good.
 
-        ``event`` is the alert's webhook event when the caller resolved it already (the
-        delivery process does, to pick the subscriber's queue); otherwise it is resolved here.
+        Args:
+            alert: The alert.
+            event: Its webhook event for the first attempt, when the caller resolved it
+                already; resolved here when omitted (the delivery process resolves it when the
+                alert's turn comes). Every retry resolves it again.
+            record_ts: When the alert was written to the alerts topic (Unix seconds): no retry
+                starts later than ``record_ts + policy.horizon_s``, so an alert is held for a
+                bounded time whatever it waited behind and however often the process
+                restarted (it gets one attempt at least). No limit when omitted.
+            queue: The URL whose queue the alert waits in: if the subscription points
+                elsewhere now, nothing more is sent here and :class:`Moved` is returned. When
+                omitted, a retry follows the subscription to its new URL.
 
         Returns:
-            None if the need has no webhook or a disabled one (nothing sent); otherwise the
-            delivery's result, handed to ``dead_letter`` already if not delivered.
+            None if the need has no webhook or a disabled one, or its subscription went away
+            while it was retried (nothing more sent); :class:`Moved` (see ``queue``);
+            otherwise the delivery's result, handed to ``dead_letter`` already if not
+            delivered.
 
         Raises:
             DeadLetterError: The delivery failed and ``dead_letter`` raised too: the alert is
@@ -766,11 +979,28 @@ class WebhookDispatcher:
         event = self._resolve(alert) if event is None else event
         if event is None or self._skipped(alert, event):
             return None
-        result = await self._deliver(alert, event)
+        if queue is not None and event.url != queue:
+            return Moved(event)
+        deadline = None if record_ts is None else record_ts + self._policy.horizon_s
+        try:
+            result = await self._deliver(alert, event, deadline=deadline, queue=queue)
+        except _Rerouted as moved:
+            if moved.event is not None:
+                return Moved(moved.event)
+            self.stats.dropped += 1
+            log.info("webhook subscription gone or disabled while retrying: not sent again",
+                     need=alert.need, alert_id=alert.alert_id,
+                     url=redact_url(event.url))  # fmt: skip
+            return None
         if result.delivered:
             return result
         if result.gone:
             await self._disable(alert, event, result)
+        await self._give_up(alert, result)
+        return result
+
+    async def _give_up(self, alert: Alert, result: DeliveryResult) -> None:
+        """Dead-letter ``alert``; :class:`DeadLetterError` if that fails."""
         log.warning(
             "webhook delivery failed, dead-lettering",
             alert_id=alert.alert_id,
@@ -790,9 +1020,28 @@ class WebhookDispatcher:
             ) from e
         for observer in self._observers:
             observer.on_dead_letter(result)
-        return result
 
-    async def _deliver(self, alert: Alert, event: WebhookEvent) -> DeliveryResult:
+    def _refresh(self, alert: Alert, queue: str | None) -> Callable[[WebhookEvent], WebhookEvent]:
+        """Before a retry: the subscription's current event (raises :class:`_Rerouted`)."""
+
+        def refresh(previous: WebhookEvent) -> WebhookEvent:
+            try:
+                current = self._resolve(alert)
+            except Exception as e:  # noqa: BLE001 - a resolver's hiccup: keep what we had
+                log.warning("webhook subscription not resolved again, previous one kept",
+                            need=alert.need, error=repr(e)[:300])  # fmt: skip
+                return previous
+            if current is None or current.subscription in self._disabled:
+                raise _Rerouted(None)
+            if queue is not None and current.url != queue:
+                raise _Rerouted(current)
+            return current
+
+        return refresh
+
+    async def _deliver(
+        self, alert: Alert, event: WebhookEvent, *, deadline: float | None, queue: str | None
+    ) -> DeliveryResult:
         """:func:`deliver`, with ``event.url`` marked as retrying from its first backoff on."""
         url = event.url
         marked = False
@@ -813,17 +1062,22 @@ class WebhookDispatcher:
                 sleep=backoff,
                 now=self._now,
                 rng=self._rng,
-                limiter=self._limiter,
+                limiter=self._slots,
                 observer=_Fanout(self._observers),
                 guard=self._guard,
+                deadline=deadline,
+                refresh=self._refresh(alert, queue),
             )
         finally:
             if marked:
                 self._unmark(url)
 
     def retrying(self, url: str) -> bool:
-        """Whether a delivery to webhook ``url`` failed at least once and is still going on."""
-        return self._backing_off.get(url, 0) > 0
+        """Whether webhook ``url`` is failing: a delivery to it backs off, or its last try failed.
+
+        Then its next alert is not expected to go through at once either.
+        """
+        return self._backing_off.get(url, 0) > 0 or self._slots.failing(url)
 
     def _unmark(self, url: str) -> None:
         left = self._backing_off.get(url, 0) - 1

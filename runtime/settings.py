@@ -356,12 +356,17 @@ class Settings(LogSettings):
         description="Attempts per alert while the webhook answers a 3xx or a 4xx other than "
         "408/410/429 (1.4-2.8 h with the defaults).",
     )
-    webhook_backoff_s: float = Field(default=5.0, ge=0, description="First retry delay.")
+    webhook_backoff_s: float = Field(
+        default=5.0, ge=0, le=600, description="First retry delay (at most 10 minutes)."
+    )
     webhook_max_backoff_s: float = Field(
-        default=7200.0, ge=0, description="Longest computed retry delay."
+        default=7200.0, ge=0, le=21_600, description="Longest computed retry delay (at most 6 h)."
     )
     webhook_max_retry_after_s: float = Field(
-        default=7200.0, ge=0, description="Longest Retry-After honoured (longer ones are capped)."
+        default=7200.0,
+        ge=0,
+        le=21_600,
+        description="Longest Retry-After honoured (longer ones are capped; at most 6 h).",
     )
     webhook_jitter: float = Field(default=0.5, ge=0, le=1)
     webhook_timeout_s: float = Field(default=15.0, gt=0)
