@@ -93,9 +93,11 @@ constants for the rest; site, description, quantity and unit are required:
     defaults:
       unit: t
     delimiter: ";"         # csv; also: encoding, sheet (xlsx), records (json)
-    decimal_comma: true    # 1.234,5 (unset: a file showing a decimal comma stops)
+    decimal_comma: true    # 1.234,5 (unset: a file showing a decimal comma, or only
+                           # ambiguous 1.500 / 12,500, stops before importing)
     header_row: 3          # below title lines (unset: found among the first 50)
-    units: {ST: t}         # the export's unit codes (SAP's TO, KG, M3 are known)
+    units: {TNE: t, LTR: l}  # the export's unit codes -> units (SAP's TO, KG, M3
+                           # and ISO's TNE, KGM, MTQ are known; SAP's ML is asked)
     timezone: Europe/Berlin
 
 See docs/erp/mapping-example.yaml for every key.

@@ -71,6 +71,11 @@ TOTALS_WORDS: Final = frozenset(
         "toplam",
         "grand total",
         "sub total",
+        "ergebnis",  # German Excel's Data > Subtotal: "<value> Ergebnis", "Gesamtergebnis"
+        "gesamtergebnis",
+        "total general",
+        "totale complessivo",
+        "eindtotaal",
         "i alt",
         "total g\u00e9n\u00e9ral",
         "so\u010det",  # Czech
@@ -92,9 +97,12 @@ TOTALS_WORDS: Final = frozenset(
     ]
 )
 """What a totals row of a spreadsheet or list export says, case-folded: a cell holding only one
-of these (a trailing ``:`` aside) marks a totals row when the row names nothing else."""
-IDENTIFYING: Final = ("id", "site", "stream", "ewc", "kind", "description")
-"""Offer fields that say what a row offers: a totals row leaves them empty."""
+of these (a trailing ``:`` aside) marks a totals row unless the row has an id."""
+SUBTOTAL_SUFFIXES: Final = ("total", "ergebnis", "totaal", "summe")
+"""Excel's Data > Subtotal labels a group's row ``<value> Total`` (German ``<value> Ergebnis``):
+a cell so, whose ``<value>`` is the cell above it in the group, marks a subtotal row."""
+SUBTOTAL_PREFIXES: Final = ("total", "totale", "totaal", "summe")
+"""Excel in other languages (French, Spanish, Italian, Dutch) writes ``Total <value>``."""
 
 REVIEW_CANDIDATES: Final = 3
 """Candidates kept on an offer the classifier is unsure of (the question put to a person)."""
@@ -105,12 +113,35 @@ def _classify(description: str, unit: str | None) -> Classification:
     return classify(description, unit=unit)
 
 
+def _folded(text: str) -> str:
+    """``text`` as totals labels are compared: NFKC, whitespace runs as one space, case-folded."""
+    return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+
 def is_totals_word(cell: object) -> bool:
     """Whether a cell holds only a totals word (:data:`TOTALS_WORDS`): ``Summe``, ``Total:``."""
     if not isinstance(cell, str) or len(cell) > 40:
         return False
-    text = " ".join(unicodedata.normalize("NFKC", cell).split()).casefold()
+    text = _folded(cell)
     return text in TOTALS_WORDS or text.rstrip(":. ") in TOTALS_WORDS
+
+
+def is_subtotal_label(cell: object, above: object) -> bool:
+    """Whether ``cell`` labels the subtotal of a group whose rows hold ``above`` in its column.
+
+    ``Fly ash Total``, ``REA-Gips Ergebnis`` or ``Total Fly ash`` (:data:`SUBTOTAL_SUFFIXES`,
+    :data:`SUBTOTAL_PREFIXES`) below a row holding ``Fly ash`` / ``REA-Gips`` there, compared
+    as :func:`_folded`. ``Total organic carbon sludge`` below ``Fly ash`` is no such label.
+    Never raises.
+    """
+    if not isinstance(cell, str) or not isinstance(above, str) or len(cell) > 300:
+        return False
+    text, value = _folded(cell), _folded(above)
+    if not value or value == text:
+        return False
+    return any(text == f"{value} {word}" for word in SUBTOTAL_SUFFIXES) or any(
+        text == f"{word} {value}" for word in SUBTOTAL_PREFIXES
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +232,8 @@ class _Converter:
         except ValueError as e:  # checked by load_mapping; here for hand-built mappings
             raise ErpImportError(f"mapping: {e}") from e
         self._seen: dict[str, int] = {}
+        self._above: Mapping[str, Any] = {}
+        """The cells of the last data row that was no totals row (a subtotal's group)."""
         self.sites: tuple[str, frozenset[str]] | None = None
         """The importing company and its site ids; None: sites are not checked."""
 
@@ -214,6 +247,7 @@ class _Converter:
         totals = self._totals_column(row)
         if totals is not None:
             return RowError.one(row.line, totals, TOTALS_ROW, row.values)
+        self._above = row.values
         values: dict[str, Any] = {}
         issues: dict[str, str] = {}
         self._read(row, values, issues)
@@ -253,21 +287,34 @@ class _Converter:
             values["id"] = template_id or f"{self._stem}-{row.line}"
 
     def _totals_column(self, row: RawRow) -> str | None:
-        """The column of a totals row's totals word (:data:`ROW_FIELD` if unnamed), or None.
+        """The column of a totals row's label (:data:`ROW_FIELD` if unnamed), or None.
 
-        A totals row (``Summe;;14.350;t``, ``*`` in SAP's first column) has a cell holding
-        only a totals word, and no identifying cell (:data:`IDENTIFYING`: id, site, stream,
-        EWC code, kind, description) besides it: what it would offer comes only from the
-        mapping's defaults, so it is no offer.
+        A totals row has, in a column not mapped to ``id``, a cell holding only a totals word
+        (:data:`TOTALS_WORDS`: ``Summe``, ``Gesamtergebnis``, ``Total:``, SAP's ``*``, ``**``,
+        ``***`` marker) or a subtotal label of the group above (:func:`is_subtotal_label`:
+        ``Fly ash Total`` below ``Fly ash``), and an empty ``id`` cell (no id column: empty);
+        or an ``id`` cell holding only a totals word (SAP's list format puts its ``*`` there).
+        Its other cells do not count: SAP's ALV subtotal keeps the grouping column (the
+        plant) filled, Excel's the description. A row with an id names itself: no totals row.
         """
-        word = next((k for k, v in row.values.items() if is_totals_word(v)), None)
-        if word is None:
-            return None
-        for target in IDENTIFYING:
-            key = self._keys.get(target)
-            if key is not None and key != word and _cell(row.values.get(key)) is not None:
+        id_key = self._keys.get("id")
+        label: str | None = None
+        if id_key is not None and _cell(row.values.get(id_key)) is not None:
+            if not is_totals_word(row.values.get(id_key)):
                 return None
-        named = next((c for t, c in self._columns.items() if self._keys[t] == word), word)
+            label = id_key  # SAP's list format writes its * in the first column: the id's
+        above = self._above
+        label = label or next(
+            (
+                k
+                for k, v in row.values.items()
+                if k != id_key and (is_totals_word(v) or is_subtotal_label(v, above.get(k)))
+            ),
+            None,
+        )
+        if label is None:
+            return None
+        named = next((c for t, c in self._columns.items() if self._keys[t] == label), label)
         return named or ROW_FIELD
 
     def _offer(
@@ -421,10 +468,11 @@ class ErpExport:
             on_dialect: called with the encoding and delimiter as soon as they are known,
                 before the header is read (so that a header error follows them).
 
-        The first rows (:data:`~ingest.erp.notation.LOOKAHEAD_ROWS`, at most
-        ``limits.sniff_bytes`` of a text file) are read now, for their quantities' evidence
-        of the decimal notation (:mod:`~ingest.erp.notation`); they are converted, like the
-        rest, as the export is iterated.
+        The quantity column is read now for its evidence of the decimal notation
+        (:mod:`~ingest.erp.notation`): of the whole file in a streaming second pass when the
+        file is a regular file (or JSON), else of the first rows
+        (:data:`~ingest.erp.notation.LOOKAHEAD_ROWS`, at most ``limits.sniff_bytes`` of a
+        text file), read ahead and converted, like the rest, as the export is iterated.
 
         Raises:
             ErpImportError: unknown format (a legacy .xls names itself), the file is missing
@@ -434,7 +482,8 @@ class ErpExport:
                 column is not in the header (or in none of the first JSON records; a
                 one-column CSV header names the delimiter it seems to use) or appears twice,
                 a ``defaults`` value is invalid, or the mapping does not set
-                ``decimal_comma`` and the first rows' quantities show a decimal comma.
+                ``decimal_comma`` and the quantities show a decimal comma or are ambiguous
+                with nothing in the file to tell which notation they are in.
 
         Long because: the docstring lists every file-level failure; the body is short.
         """
@@ -479,11 +528,17 @@ class ErpExport:
             raise ErpImportError(f"{self.path}: reading stopped after {read} rows: {e}") from e
 
     def _check_decimals(self, limits: ImportLimits) -> None:
-        """Read the first rows ahead and check their quantities' decimal notation.
+        """Check the quantities' decimal notation: the whole file's, else the first rows'.
+
+        A file that can be read twice (:meth:`~ingest.erp.sources._Source.rescan`: a regular
+        file, or JSON, which is in memory) has its quantity column streamed through once now,
+        holding no rows; otherwise the first rows are read ahead (and converted later, as the
+        rest).
 
         Raises:
-            ErpImportError: the mapping does not set ``decimal_comma`` and they show a
-                decimal comma (see :meth:`~ingest.erp.notation.DecimalCheck.scan`).
+            ErpImportError: the mapping does not set ``decimal_comma`` and the quantities
+                show a decimal comma, or are ambiguous with nothing to tell (see
+                :meth:`~ingest.erp.notation.DecimalCheck.scan`); the second pass failed.
         """
         column = self.mapping.columns.get("quantity")
         if column is None:
@@ -491,6 +546,39 @@ class ErpExport:
         dialect = self._source.dialect
         delimiter = dialect.delimiter.value if dialect and dialect.delimiter else None
         check = DecimalCheck(self.mapping.decimal_comma, column, delimiter)
+        key = header_key(column) if self.format in ("csv", "xlsx") else column
+        again = self._source.rescan()
+        if again is not None:
+            try:
+                stop = check.scan(
+                    ((r.line, r.values.get(key)) for r in again if r.problem is None), whole=True
+                )
+            except _READ_ERRORS as e:
+                raise ErpImportError(
+                    f"{self.path}: reading the quantities ahead of the import failed: {e}"
+                ) from e
+            finally:
+                close = getattr(again, "close", None)
+                if close is not None:
+                    close()
+            if stop is not None:
+                line, reason = stop
+                raise ErpImportError(f"{self.path}:{line}: {reason}")
+            self._convert.decimals = check
+            return
+        self._read_ahead(limits)
+        cells = ((r.line, r.values.get(key)) for r, _ in self._ahead if r.problem is None)
+        stop = check.scan(cells)
+        if stop is not None:
+            line, reason = stop
+            raise ErpImportError(f"{self.path}:{line}: {reason}")
+        self._convert.decimals = check
+
+    def _read_ahead(self, limits: ImportLimits) -> None:
+        """Read the first rows (:data:`LOOKAHEAD_ROWS`, at most the sniffed bytes) ahead.
+
+        A read error is kept and raised where the rows reach it, as without reading ahead.
+        """
         try:
             while len(self._ahead) < LOOKAHEAD_ROWS and not (
                 self._source.unit == "bytes" and self._source.done() > limits.sniff_bytes
@@ -500,15 +588,8 @@ class ErpExport:
                     self._ended = True
                     break
                 self._ahead.append((row, self._source.done()))
-        except ErpImportError as e:  # raised where the rows reach it, as without looking ahead
+        except ErpImportError as e:
             self._failure = e
-        key = header_key(column) if self.format in ("csv", "xlsx") else column
-        cells = ((r.line, r.values.get(key)) for r, _ in self._ahead if r.problem is None)
-        stop = check.scan(cells)
-        if stop is not None:
-            line, reason = stop
-            raise ErpImportError(f"{self.path}:{line}: {reason}")
-        self._convert.decimals = check
 
     @property
     def dialect(self) -> TextDialect | None:

@@ -8,20 +8,28 @@ over detection. Detection reads the first bytes of the file (:attr:`ImportLimits
   are stray bytes among many UTF-8 characters (:data:`UTF8_PER_BAD_BYTE` or more per bad
   byte: a UTF-8 file with a corrupt byte, whose row is then a bad row); a legacy file whose
   bytes happen to form a few valid UTF-8 sequences (the GBK bytes of "sawdust", two Chinese
-  characters, are valid UTF-8 for a Slovak and a Cyrillic letter) is not UTF-8.
+  characters, are valid UTF-8 for a Slovak and a Cyrillic letter) is not UTF-8, unless no
+  legacy reading writes a language well (under :data:`LANGUAGE_SHARE`) and the sample has at
+  least as many UTF-8 characters as bad bytes (a UTF-8 file with few umlauts and one stray
+  byte: ``Holzsp\u00c3\u00a4ne`` is no cp1252 text).
   Else the legacy code page is chosen by the evidence of the whole sample
   (:func:`legacy_encoding`): Japanese (kana in Shift_JIS), Chinese (GBK, read as its superset
   gb18030) or Korean (EUC-KR) by how their double bytes fall; else the Windows code page
-  (cp1252 Western, cp1250 Central European, cp1251 Cyrillic, cp1254 Turkish) whose
-  reading writes the sample's letters in a single language (French read as cp1250 would mix
-  Slovak and Polish letters), cp1252 on a tie; else charset-normalizer's pick among
-  :data:`CODE_PAGES`. The pick is said on stderr so that a person can correct it;
+  (cp1252 Western, cp1250 Central European, cp1251 Cyrillic, cp1254 Turkish, cp1257 Baltic)
+  whose reading writes the sample's letters in a single language (French read as cp1250
+  would mix Slovak and Polish letters), cp1252 on a tie, except that a cp1250 reading with
+  Hungarian ``\u0151`` wins it (and one differing only in ``\u0171``/``\u00fb`` is
+  unclear); else the one other code page charset-normalizer reads with little chaos (Big5 as
+  cp950, Greek, Arabic); else the best single-byte reading if it is good enough
+  (:data:`ASK_BELOW`). When none of these decides, detection raises
+  :class:`UnclearEncodingError`, naming the candidates, and the import asks for ``--encoding``.
+  The pick is said on stderr so that a person can correct it;
 * delimiter: :class:`csv.Sniffer` among ``, ; TAB |`` on the first lines (from the header on,
   title and ruler lines left out); when it cannot tell (one column, too few lines), ``,`` (a
   tab for ``.tsv`` and for a ``.xls`` that is text).
 
-Nothing here raises on odd bytes: an encoding that is wrong for later bytes makes those rows
-bad rows naming the column (see :mod:`.sources`).
+Nothing here raises on odd bytes but :class:`UnclearEncodingError`: an encoding that is wrong for
+later bytes makes those rows bad rows naming the column (see :mod:`.sources`).
 """
 
 from __future__ import annotations
@@ -60,7 +68,7 @@ which ERP systems write what they do not write in UTF-8."""
 WESTERN: Final = "cp1252"
 """The name given when a guess decodes the bytes exactly as cp1252 does (German text reads
 the same in cp1250 and cp1252: it is cp1252 that wrote it)."""
-SINGLE_BYTE: Final = ("cp1252", "cp1250", "cp1251", "cp1254")
+SINGLE_BYTE: Final = ("cp1252", "cp1250", "cp1251", "cp1254", "cp1257")
 """The Windows code pages chosen by language (:func:`legacy_encoding`), in order of preference."""
 LANGUAGE_SHARE: Final = 0.9
 """A single-byte reading is taken when one language writes this share of its non-ASCII text."""
@@ -103,12 +111,51 @@ LANGUAGES: Final[dict[str, tuple[frozenset[str], ...]]] = {
         )
     ),
     "cp1254": (frozenset("çğıöşüâîûÇĞİÖŞÜÂÎÛ" + _GERMAN),),  # Turkish
+    "cp1257": tuple(
+        frozenset(letters + _GERMAN)
+        for letters in (
+            "āčēģīķļņšūžĀČĒĢĪĶĻŅŠŪŽ",  # Latvian
+            "ąčęėįšųūžĄČĘĖĮŠŲŪŽ",  # Lithuanian
+            "äöõüšžÄÖÕÜŠŽ",  # Estonian
+        )
+    ),
 }
 """Per code page, the non-ASCII letters of each language written in it (German in all)."""
 CYRILLIC_VOWELS: Final = frozenset("аеёиоуыэюяіїєАЕЁИОУЫЭЮЯІЇЄ")
 """A Cyrillic reading of cp1251 text is about 40 % vowels; of Greek (cp1253) text, few."""
 VOWEL_SHARE: Final = 0.25
+ASK_BELOW: Final = 0.75
+"""A best single-byte reading scoring under this share, with no other code page decoding the
+sample with little chaos, is no guess: the import asks for the encoding."""
+LOW_CHAOS: Final = 0.1
+"""charset-normalizer's chaos (mess) at most this: its reading is taken as a candidate."""
+HUNGARIAN_ONLY: Final = frozenset("őŐ")
+"""Letters of a cp1250 reading whose cp1252 reading (``õ``) no language writes without ``ã``:
+they break a tie of the two for cp1250 (Hungarian)."""
+TIE_UNCLEAR: Final = frozenset("űŰ")
+"""Letters of a cp1250 reading whose cp1252 reading (``û``) French writes: when the two
+readings differ only in these, the import asks (Hungarian ``Fűrészpor`` or French ``brûlé``)."""
 _WORD: Final = re.compile(r"[^\W\d_]+")
+_FIELD_BREAKS: Final = re.compile(rb"[\s;,|]+")
+
+
+class UnclearEncodingError(ValueError):
+    """The sample's legacy encoding cannot be told: the candidates and how each reads it.
+
+    Attributes:
+        candidates: (codec, a word of the sample as that codec reads it), best first.
+    """
+
+    def __init__(self, candidates: tuple[tuple[str, str], ...]) -> None:
+        self.candidates = candidates
+        shown = " or ".join(f"{codec} ({word!r})" for codec, word in candidates)
+        super().__init__(
+            f"cannot tell the file's encoding: its bytes read as {shown}, and nothing in the "
+            "first bytes says which; set --encoding or 'encoding' in the mapping (e.g. "
+            f"'encoding: {candidates[0][0]}')"
+        )
+
+
 DELIMITERS: Final = ",;\t|"
 """The delimiters :class:`csv.Sniffer` chooses among."""
 SNIFF_LINES: Final = 50
@@ -195,7 +242,10 @@ def detect_encoding(sample: bytes) -> str:
     Returns:
         A codec name Python knows: ``utf-8`` or ``utf-8-sig`` (with a BOM), ``utf-16``,
         ``utf-32``, or the legacy code page the sample's evidence points to (``cp1252``,
-        ``cp1250``, ``gb18030``, ...; :func:`legacy_encoding`). Never raises.
+        ``cp1250``, ``gb18030``, ...; :func:`legacy_encoding`).
+
+    Raises:
+        UnclearEncodingError: the legacy code page cannot be told (candidates named).
     """
     for bom, codec in _BOMS:
         if sample.startswith(bom):
@@ -206,9 +256,15 @@ def detect_encoding(sample: bytes) -> str:
     # final=False: a character cut in two at the sample's end is held back, not a bad byte
     text = codecs.getincrementaldecoder("utf-8")("surrogateescape").decode(head, final=False)
     bad = len(_NOT_UTF8.findall(text))
-    if bad == 0 or len(_UTF8_MULTIBYTE.findall(text)) >= UTF8_PER_BAD_BYTE * bad:
+    multibyte = len(_UTF8_MULTIBYTE.findall(text))
+    if bad == 0 or multibyte >= UTF8_PER_BAD_BYTE * bad:
         return "utf-8"
-    return legacy_encoding(head)
+    codec, score, unclear = _legacy_verdict(head)
+    if score < LANGUAGE_SHARE and multibyte >= bad:
+        return "utf-8"  # a few UTF-8 letters and a stray byte: no legacy reading is better
+    if unclear:
+        raise UnclearEncodingError(unclear)
+    return codec
 
 
 def legacy_encoding(data: bytes, *, min_pairs: int = 2) -> str:
@@ -225,19 +281,81 @@ def legacy_encoding(data: bytes, *, min_pairs: int = 2) -> str:
 
     ``min_pairs``: the fewest GBK double bytes that can make Chinese (a whole file needs two:
     a French ``éé`` is one; a single cell may have one).
+
+    The best guess even where :func:`detect_encoding` asks instead (for hints).
+    """
+    return _legacy_verdict(data, min_pairs)[0]
+
+
+def _legacy_verdict(
+    data: bytes, min_pairs: int = 2
+) -> tuple[str, float, tuple[tuple[str, str], ...]]:
+    """The legacy code page of ``data``: (best guess, its score, candidates when unclear).
+
+    The score is the best single-byte reading's (:func:`_language_score`; 1.0 for CJK). The
+    candidates (codec, a word as it reads it) are empty when the guess is sure enough: CJK by
+    its evidence; a single-byte reading at :data:`LANGUAGE_SHARE` or more (a cp1252/cp1250
+    tie broken by :func:`_tie_break`); else the one other code page charset-normalizer reads
+    with chaos at most :data:`LOW_CHAOS` (Big5 as cp950, Greek, Arabic); else the best
+    single-byte reading when it scores :data:`ASK_BELOW` or more. Otherwise (several low-chaos
+    readings, or none and a poor best) they name what to choose from. Never raises.
+
+    Long because: the evidence is weighed in steps, each with its own early return.
     """
     cjk = _cjk_encoding(data, min_pairs)
     if cjk is not None:
-        return cjk
+        return cjk, 1.0, ()
     scores = {codec: _language_score(data, codec) for codec in SINGLE_BYTE}
     best = max(scores, key=lambda codec: scores[codec])  # first on a tie: cp1252
-    if scores[best] >= LANGUAGE_SHARE:
-        return best
+    score = scores[best]
+    if score >= LANGUAGE_SHARE:
+        if best == WESTERN and scores["cp1250"] == score:
+            return _tie_break(data, score)
+        return best, score, ()
     others = [c for c in CODE_PAGES if c != "utf_8" and codecs.lookup(c).name not in scores]
-    found = charset_normalizer.from_bytes(data, cp_isolation=others).best()
-    if found is not None and found.coherence > 0:  # it recognised a language in its reading
-        return codecs.lookup(found.encoding).name
-    return best
+    low = [
+        codecs.lookup(m.encoding).name
+        for m in charset_normalizer.from_bytes(data, cp_isolation=others)
+        if m.chaos <= LOW_CHAOS and _decodes(data, m.encoding) is not None
+    ]
+    if len(low) == 1:
+        return low[0], score, ()
+    if low:
+        return low[0], score, tuple((c, _sample_word(data, c)) for c in low[:3])
+    if score >= ASK_BELOW:
+        return best, score, ()
+    ranked = sorted(scores, key=lambda codec: -scores[codec])[:2]
+    return best, score, tuple((c, _sample_word(data, c)) for c in ranked)
+
+
+def _tie_break(data: bytes, score: float) -> tuple[str, float, tuple[tuple[str, str], ...]]:
+    """cp1252 or cp1250 for ``data`` both read as well (``score``), by the letters that differ.
+
+    The same text both ways (German): cp1252. A cp1250 reading with ``ő`` (cp1252's ``õ``,
+    which Portuguese writes only beside ``ã``): cp1250, Hungarian. Readings differing only in
+    ``ű``/``û``: unclear (both candidates). Else cp1252 (French ``è``, not Czech ``č``).
+    """
+    western, central = _decodes(data, WESTERN) or "", _decodes(data, "cp1250") or ""
+    differ = {b for a, b in zip(western, central, strict=False) if a != b}
+    if differ & HUNGARIAN_ONLY and not {"ã", "Ã"} & set(western):
+        return "cp1250", score, ()
+    if differ and differ <= TIE_UNCLEAR:
+        wanted = "".join(differ).encode("cp1250")
+        words = ((c, _sample_word(data, c, wanted)) for c in ("cp1250", WESTERN))
+        return WESTERN, score, tuple(words)
+    return WESTERN, score, ()
+
+
+def _sample_word(data: bytes, codec: str, wanted: bytes = b"") -> str:
+    """What a person is shown of a reading: the first field with a non-ASCII byte, decoded.
+
+    The field must hold one of ``wanted``'s bytes, when given. Never raises.
+    """
+    for token in _FIELD_BREAKS.split(data):
+        if token.isascii() or (wanted and not any(b in wanted for b in token)):
+            continue
+        return token.decode(codec, errors="replace")[:40]
+    return ""
 
 
 def _decodes(data: bytes, codec: str) -> str | None:
@@ -308,8 +426,9 @@ def _language_score(data: bytes, codec: str) -> float:
     """The share of ``data``'s non-ASCII characters, read as ``codec``, that one language writes.
 
     0 when ``data`` is not ``codec`` (a byte it leaves undefined). The best of
-    :data:`LANGUAGES` for the code page counts; common signs (dashes, quotes, ``°``, ``€``,
-    no-break space) count for every code page.
+    :data:`LANGUAGES` for the code page counts, but not the letters of a word with no ASCII
+    letter (two or more letters: Cyrillic read as a Latin code page); common signs (dashes,
+    quotes, ``°``, ``€``, no-break space) count for every code page.
     """
     text = _decodes(data, codec)
     if text is None:
@@ -321,7 +440,13 @@ def _language_score(data: bytes, codec: str) -> float:
     if total == 0:
         return 1.0
     signs = sum(n for c, n in counts.items() if c in SIGNS)
-    best = max(sum(n for c, n in counts.items() if c in letters) for letters in LANGUAGES[codec])
+    # A word of two or more letters none of them ASCII is no word of these languages (Russian
+    # read as cp1252 is "Çîëà", letters French writes): its letters count for none of them.
+    words = (w for w in _WORD.findall(text) if len(w) > 1 and not any(c.isascii() for c in w))
+    letters_ok = counts - Counter("".join(words))
+    best = max(
+        sum(n for c, n in letters_ok.items() if c in letters) for letters in LANGUAGES[codec]
+    )
     return (best + signs) / total
 
 
@@ -341,7 +466,11 @@ def likely_encoding(raw: bytes, used: str) -> str | None:
 
 
 def resolve_encoding(given: Setting | None, sample: bytes) -> Setting:
-    """The encoding given, or the one detected from ``sample``."""
+    """The encoding given, or the one detected from ``sample``.
+
+    Raises:
+        UnclearEncodingError: none given, and :func:`detect_encoding` cannot tell.
+    """
     if given is not None:
         return given
     return Setting(detect_encoding(sample), "detected")
@@ -352,8 +481,10 @@ def detect_delimiter(text: str, columns: Collection[str] = ()) -> str | None:
 
     Title lines above the header (SAP list exports) would confuse the sniffer: it starts at
     the first of the first :data:`SNIFF_LINES` lines that names every one of ``columns`` (the
-    mapped ones), when one does, and ruler lines (``-----``) are left out. It cannot tell from
-    one column, or when no delimiter is used the same on every line.
+    mapped ones), when one does, and ruler lines (``-----``) are left out; that line starting
+    and ending with ``|`` is SAP's list format, ``|``-separated (page titles between its
+    pages would confuse the sniffer). It cannot tell from one column, or when no delimiter is
+    used the same on every line.
     """
     lines = text.splitlines(keepends=True)[: 2 * SNIFF_LINES]
     wanted = [" ".join(c.split()) for c in columns]
@@ -361,6 +492,8 @@ def detect_delimiter(text: str, columns: Collection[str] = ()) -> str | None:
         for i, line in enumerate(lines[:SNIFF_LINES]):
             flat = " ".join(line.split())
             if all(c in flat for c in wanted):
+                if len(flat) > 1 and flat.startswith("|") and flat.endswith("|"):
+                    return "|"
                 lines = lines[i:]
                 break
     lines = [line for line in lines if not _RULER_LINE.fullmatch(line.strip())]

@@ -13,7 +13,14 @@ from typing import Annotated, Any, Final, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    Strict,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
 from domain.errors import ErpImportError
@@ -150,10 +157,11 @@ class ColumnMapping(StrictModel):
     decimal_comma: bool | None = Field(
         default=None,
         description="true: quantities are written 1.234,5; false: 1,234.5. Unset: 1,234.5, "
-        "but an export whose quantities show a decimal comma (1.234,5 or 0,75; 12,500 or "
-        "1.500 in a ';'-separated file) is refused before any row is read.",
+        "but an export whose quantities show a decimal comma (1.234,5, 0,75, 012,500), or "
+        "hold ambiguous ones (1.500, 12,500) and none only a decimal point reads (12.5), is "
+        "refused before any row is converted.",
     )
-    header_row: int | None = Field(
+    header_row: Annotated[int, Strict()] | None = Field(
         default=None,
         ge=1,
         description="CSV and XLSX: the line (sheet row) of the header, 1-based; unset: the "
@@ -162,7 +170,8 @@ class ColumnMapping(StrictModel):
     units: dict[Annotated[str, StringConstraints(min_length=1)], str] = Field(
         default_factory=dict,
         description="The export's unit codes -> units, applied before a unit is read (e.g. "
-        "{TO: t, KG: kg, M3: m^3}); SAP/ISO codes such as TO, KGM, MTQ are known without it.",
+        "{TNE: t, LTR: l}); SAP/ISO codes such as TO, KGM, MTQ are known without it. Each code "
+        "once (after stripping spaces), each unit non-empty.",
     )
     timezone: str = Field(default="UTC", description="IANA zone of dates without one.")
     date_format: str | None = Field(
@@ -175,15 +184,57 @@ class ColumnMapping(StrictModel):
         _check_targets(value)
         return value
 
+    @field_validator("header_row", mode="before")
+    @classmethod
+    def _line_number(cls, value: object) -> object:
+        """Refuse ``true``/``false``, which pydantic would read as line 1 or 0.
+
+        Raises:
+            ValueError: a boolean.
+        """
+        if isinstance(value, bool):
+            raise ValueError(f"a line number (1-based, e.g. 3), not {str(value).lower()}")
+        return value
+
+    @field_validator("units", mode="before")
+    @classmethod
+    def _codes_once(cls, value: object) -> object:
+        """Refuse a code given twice once stripped (``TO`` and `` TO``).
+
+        Checked before the model strips the keys, which would keep only one of them.
+
+        Raises:
+            ValueError: such a code (naming both spellings).
+        """
+        if not isinstance(value, dict):
+            return value
+        codes: dict[str, object] = {}
+        for code in value:
+            key = code.strip() if isinstance(code, str) else code
+            if key in codes:
+                raise ValueError(
+                    f"the code {key!r} is given twice ({codes[key]!r} and {code!r}); spaces "
+                    "around a code do not count, so give it once"
+                )
+            codes[key] = code
+        return value
+
     @field_validator("units")
     @classmethod
     def _known_units(cls, value: dict[str, str]) -> dict[str, str]:
+        """Each unit non-empty text pint reads (codes are stripped and non-empty already).
+
+        Raises:
+            ValueError: a unit empty, or not a unit (naming the code).
+        """
         for code, unit in value.items():
+            if not unit.strip():
+                raise ValueError(f"{code!r}: the unit is empty; write the unit it means (e.g. t)")
             try:
                 parse_unit(unit)
             except ValueError as e:
                 raise ValueError(f"{code!r}: {e}") from e
-        return {code.strip(): unit for code, unit in value.items()}
+        return {code.strip(): unit.strip() for code, unit in value.items()}
 
     @field_validator("encoding")
     @classmethod

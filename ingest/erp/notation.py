@@ -9,19 +9,23 @@ decimal point and 1500 with a decimal comma, ``12,500`` is 12500 or 12.5 (they a
 have its ambiguous cells silently read 1000 times too small or too large; :class:`DecimalCheck`
 keeps that from happening:
 
-* before any row is converted, the first rows (:data:`LOOKAHEAD_ROWS`, at most the sniffed
-  bytes) are looked at. When the mapping does not set ``decimal_comma`` and they show a
-  decimal comma (a cell that only a decimal comma reads, or, in a ``;``-separated file, an
-  ambiguous one: spreadsheets write CSV with ``;`` where the comma is the decimal mark), the
-  import stops with one message, before anything is published (:meth:`DecimalCheck.scan`);
-* from the first such cell on (in the first rows, or later), an ambiguous cell is refused as a
-  bad row saying why (:meth:`DecimalCheck.refusal`): so too when the mapping sets
-  ``decimal_comma`` one way and the file shows the other.
+* before any row is converted, the quantity column is looked at: of the whole file when it can
+  be read twice (a regular file: a streaming pre-pass that holds no rows), else of the first
+  rows (:data:`LOOKAHEAD_ROWS`, at most the sniffed bytes, read ahead). When the mapping does
+  not set ``decimal_comma`` and they show a decimal comma (a cell that only a decimal comma
+  reads), or they hold ambiguous cells and no cell that only a decimal point reads (nothing
+  says which notation ``1.500`` or ``12,500`` is in), the import stops with one message,
+  before anything is published (:meth:`DecimalCheck.scan`);
+* from the first cell showing the other notation on (anywhere in the file when it was read
+  whole, else in the first rows or later), an ambiguous cell is refused as a bad row saying
+  why (:meth:`DecimalCheck.refusal`): so too when the mapping sets ``decimal_comma`` one way
+  and the file shows the other.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Final, Literal
 
 from ingest.erp.values import parse_quantity
@@ -44,11 +48,13 @@ def readings(text: str) -> tuple[float | None, float | None]:
     return values[0], values[1]
 
 
+@lru_cache(maxsize=4096)
 def evidence(text: str) -> Evidence | None:
     """What a quantity cell says of the file's notation.
 
     ``"comma"`` or ``"point"``: only that notation reads it; ``"ambiguous"``: both do, to
     different numbers; None: both read the same number (``850``), or neither reads it.
+    Cached: an export repeats its quantities.
     """
     point, comma = readings(text)
     if point is None and comma is None:
@@ -75,8 +81,8 @@ class DecimalCheck:
         Args:
             decimal_comma: the mapping's setting; None: not set (a decimal point).
             column: the quantity column, for messages.
-            delimiter: the CSV delimiter (None: not CSV): ``;`` makes an ambiguous cell
-                evidence of a decimal comma when the mapping does not say.
+            delimiter: the CSV delimiter (None: not CSV); a ``;`` is named in the message
+                about ambiguous cells (spreadsheets write ``;`` where the comma is decimal).
         """
         self.mark: Mark = "comma" if decimal_comma else "point"
         self.explicit = decimal_comma is not None
@@ -88,22 +94,39 @@ class DecimalCheck:
     def _other(self) -> Mark:
         return "point" if self.mark == "comma" else "comma"
 
-    def scan(self, cells: Iterable[tuple[int, object]]) -> tuple[int, str] | None:
-        """Look at the first rows' quantity cells (line, cell); where and why to stop, or None.
+    def scan(
+        self, cells: Iterable[tuple[int, object]], *, whole: bool = False
+    ) -> tuple[int, str] | None:
+        """Look at quantity cells (line, cell); where and why to stop, or None.
+
+        Args:
+            cells: the quantity cells of the whole file (``whole``), or of its first rows.
+                Consumed as a stream: only the first cell of each kind of evidence is kept.
+            whole: they are the whole file's (said in the message).
 
         Stops (a reason) only when the mapping does not set ``decimal_comma`` and the cells
-        show a decimal comma, or hold ambiguous values in a ``;``-separated file. Otherwise
-        records the first contrary cell, from which on :meth:`refusal` refuses ambiguous ones.
+        show a decimal comma, or hold ambiguous values and none that only a decimal point
+        reads. Otherwise records the first contrary cell, from which on :meth:`refusal`
+        refuses ambiguous ones (all of them, when the cells were the whole file's).
+
+        Long because: the two stop messages, each with its example and fix, are written out.
         """
         ambiguous: tuple[int, str] | None = None
+        agreeing = False
         for line, cell in cells:
             if not isinstance(cell, str):
                 continue
             found = evidence(cell)
-            if found == self._other and self.contrary is None:
-                self.contrary = (line, cell.strip())
-            elif found == "ambiguous" and ambiguous is None:
-                ambiguous = (line, cell.strip())
+            if found is None:
+                continue
+            if found == self._other:
+                if self.contrary is None:
+                    self.contrary = (line, cell.strip())
+            elif found == "ambiguous":
+                if ambiguous is None:
+                    ambiguous = (line, cell.strip())
+            else:
+                agreeing = True
         if self.explicit:
             return None
         if self.contrary is not None:
@@ -122,14 +145,21 @@ class DecimalCheck:
                 "(or 'decimal_comma: false' to read them with a decimal point and refuse the "
                 "rows written otherwise). Nothing was imported."
             )
-        if self.semicolon and ambiguous is not None:
+        if ambiguous is not None and not agreeing:
             line, text = ambiguous
             point, comma = readings(text)
+            where = "the file" if whole else f"the first {LOOKAHEAD_ROWS:,} rows"
+            semicolon = (
+                " (and the file is ';'-separated, as spreadsheets write CSV where the comma is "
+                "the decimal mark)"
+                if self.semicolon
+                else ""
+            )
             return line, (
                 f"column {self.column!r} holds quantities such as {text!r}, "
-                f"{point:g} with a decimal point but {comma:g} with a decimal comma, and the "
-                "file is ';'-separated, as spreadsheets write CSV where the comma is the "
-                "decimal mark; say which: set 'decimal_comma: true' (1.234,5) or "
+                f"{point:g} with a decimal point but {comma:g} with a decimal comma, and no "
+                f"quantity in {where} is written so that only one of them reads it (such as "
+                f"12.5 or 2,5){semicolon}; say which: set 'decimal_comma: true' (1.234,5) or "
                 "'decimal_comma: false' (1,234.5) in the mapping. Nothing was imported."
             )
         return None

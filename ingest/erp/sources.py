@@ -25,6 +25,7 @@ from domain.files import file_errors
 from ingest.erp.dialect import (
     Setting,
     TextDialect,
+    UnclearEncodingError,
     encoding_name,
     likely_delimiter,
     likely_encoding,
@@ -60,6 +61,12 @@ OLE2_MAGIC: Final = bytes.fromhex("D0CF11E0A1B11AE1")
 ZIP_MAGIC: Final = b"PK\x03\x04"
 LEGACY_XLS: Final = (
     "a legacy Excel workbook (.xls, BIFF), which is not read: save it as .xlsx or CSV"
+)
+MARKUP_STARTS: Final = (b"<html", b"<table", b"<?xml", b"<!doctype html", b"<meta")
+"""How a .xls that is an HTML table or an XML Spreadsheet 2003 (both open in Excel) starts."""
+MARKUP_XLS: Final = (
+    "an HTML or XML spreadsheet named .xls (Excel opens it, but it is no workbook nor CSV), "
+    "which is not read: open it in Excel and save it as .xlsx (or CSV)"
 )
 
 
@@ -122,10 +129,37 @@ class _Source(ABC):
     mapped column: :attr:`header_line` is the first non-blank one."""
     normalised_names: bool = False
     """Column names are matched by :func:`~ingest.erp.mapping.header_key` (CSV and XLSX)."""
+    reopen: Callable[[], _Source] | None = None
+    """Opens the same file again, read as this one is (its dialect fixed); None when it cannot
+    be read twice (not a regular file: a pipe). Set by :func:`_open_source`."""
 
     @abstractmethod
     def rows(self) -> Iterator[RawRow]:
         """Data rows, blank ones skipped."""
+
+    def rescan(self) -> Iterator[RawRow] | None:
+        """Every data row, from a second pass that leaves :meth:`rows` where it is.
+
+        None when the file cannot be read twice.
+
+        The second pass is a stream (a second handle on the file, closed when the iterator is
+        exhausted or closed): it holds no more than one row at a time.
+
+        Raises (while iterating):
+            ErpImportError: the file cannot be opened again, or reading it failed.
+        """
+        reopen = self.reopen
+        if reopen is None:
+            return None
+
+        def again() -> Iterator[RawRow]:
+            source = reopen()
+            try:
+                yield from source.rows()
+            finally:
+                source.close()
+
+        return again()
 
     @abstractmethod
     def done(self) -> int:
@@ -213,6 +247,19 @@ def _undecodable_reason(text: str, encoding: str, note: str = "") -> str:
     )
 
 
+def _encoding(path: Path, given: Given, sample: bytes) -> Setting:
+    """The encoding given, or the one detected from ``sample``.
+
+    Raises:
+        ErpImportError: none given and the sample's legacy encoding cannot be told (the
+            message names the candidates and asks for ``--encoding``).
+    """
+    try:
+        return resolve_encoding(given.encoding, sample)
+    except UnclearEncodingError as e:
+        raise ErpImportError(f"{path}: {e}") from e
+
+
 def _detected_note(encoding: Setting, limits: ImportLimits) -> str:
     """How a detected encoding was chosen, for messages about bytes it cannot decode."""
     if encoding.origin != "detected":
@@ -243,7 +290,7 @@ class _CsvSource(_Source):
         try:
             self.total = os.fstat(self._raw.fileno()).st_size
             sample = self._raw.peek(limits.sniff_bytes)[: limits.sniff_bytes]
-            encoding = resolve_encoding(given.encoding, sample)
+            encoding = _encoding(path, given, sample)
             default = "\t" if path.suffix.lower() in (".tsv", ".xls") else ","
             head = whole_lines(sample).decode(encoding.value, errors="replace")
             columns = list(mapping.columns.values())
@@ -276,6 +323,12 @@ class _CsvSource(_Source):
         self.header_line = line
         self._names, self.duplicates = _header(cells)
         self.keys = self._names
+        self._list = (
+            delimiter.value == "|" and len(cells) > 2 and not (cells[0] + cells[-1]).strip()
+        )
+        """SAP's list format (``|Material|Werk|``): its page titles are one-cell lines."""
+        self._probe = next((i for i, name in enumerate(self._names) if name), 0)
+        """A header column with a name: a record is compared to the header by it first."""
         if len(cells) == 1:
             instead = likely_delimiter(cells[0], delimiter.value)
             self.one_column = (line, instead) if instead is not None else None
@@ -343,10 +396,22 @@ class _CsvSource(_Source):
                 continue
             if cells is None:
                 return
-            if _blank_or_ruler(cells):
+            if _blank_or_ruler(cells) or self._page_break(cells):
                 continue
             row = _split(start, names, cells)
             yield _undecodable_row(row, self._encoding, self._note) if self._undecodable else row
+
+    def _page_break(self, cells: list[str]) -> bool:
+        """Whether a record is one a multi-page list repeats at each page.
+
+        That is the header, or (SAP's ``|`` list format) a one-cell page title line.
+        """
+        if self._list and len(cells) == 1:
+            return True
+        names = self._names
+        if len(cells) != len(names) or header_key(cells[self._probe]) != names[self._probe]:
+            return False  # the cheap test first: one cell, not every row's every cell
+        return _header(cells)[0] == names
 
     def done(self) -> int:
         return self._raw.tell()
@@ -624,7 +689,7 @@ class _JsonSource(_Source):
         self, path: Path, mapping: ColumnMapping, limits: ImportLimits, given: Given
     ) -> None:
         data = _read_capped(path, limits.json_bytes)
-        encoding = resolve_encoding(given.encoding, data[: limits.sniff_bytes])
+        encoding = _encoding(path, given, data[: limits.sniff_bytes])
         self.dialect = TextDialect(encoding)
         if given.report is not None:
             given.report(self.dialect)
@@ -664,6 +729,10 @@ class _JsonSource(_Source):
             self._index = index
             yield _record_row(index, record)
 
+    def rescan(self) -> Iterator[RawRow]:
+        """The records again, from memory (the document is parsed whole)."""
+        return (_record_row(i, record) for i, record in enumerate(self._records, start=1))
+
     def done(self) -> int:
         return self._index
 
@@ -681,7 +750,7 @@ class _JsonLinesSource(_Source):
         try:
             self.total = os.fstat(self._raw.fileno()).st_size
             sample = self._raw.peek(limits.sniff_bytes)[: limits.sniff_bytes]
-            encoding = resolve_encoding(given.encoding, sample)
+            encoding = _encoding(path, given, sample)
             self.dialect = TextDialect(encoding)
             if given.report is not None:
                 given.report(self.dialect)
@@ -761,6 +830,10 @@ def resolve_format(path: Path, mapping: ColumnMapping) -> tuple[ExportFormat, st
     with file_errors(path, what="an export file", error=ErpImportError):
         kind = file_kind(path)
     if kind == "text":
+        with file_errors(path, what="an export file", error=ErpImportError):
+            markup = _is_markup(path)
+        if markup:
+            raise ErpImportError(f"{path}: {MARKUP_XLS}")
         return "csv", (
             "a .xls file that is text, read as CSV (SAP's 'Spreadsheet' export is "
             "tab-separated text): set 'format: csv' in the mapping to say so"
@@ -774,16 +847,49 @@ def resolve_format(path: Path, mapping: ColumnMapping) -> tuple[ExportFormat, st
     )
 
 
+def _is_markup(path: Path) -> bool:
+    """Whether a text file starts as HTML or XML (a BOM and whitespace aside).
+
+    Raises OSError as opening the file does.
+    """
+    with path.open("rb") as file:
+        head = file.read(512)
+    for bom in (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        if head.startswith(bom):
+            head = head[len(bom) :]
+            break
+    head = head.replace(b"\x00", b"").lstrip().lower()
+    return head.startswith(MARKUP_STARTS)
+
+
 def _open_source(
     path: Path, mapping: ColumnMapping, fmt: ExportFormat, limits: ImportLimits, given: Given
 ) -> _Source:
+    """The export opened, its columns checked; :attr:`_Source.reopen` set for a regular file.
+
+    Raises:
+        ErpImportError: as the format's source, or :func:`_check_columns`.
+    """
     with file_errors(path, what="an export file", error=ErpImportError):
         source = _SOURCES[fmt](path, mapping, limits, given)
+        regular = path.is_file()
     try:
         _check_columns(path, mapping, source, fmt)
     except ErpImportError:
         source.close()
         raise
+    if regular:
+        dialect = source.dialect
+        fixed = Given(
+            dialect.encoding if dialect is not None else None,
+            dialect.delimiter if dialect is not None else None,
+        )
+
+        def reopen() -> _Source:
+            with file_errors(path, what="an export file", error=ErpImportError):
+                return _SOURCES[fmt](path, mapping, limits, fixed)
+
+        source.reopen = reopen
     return source
 
 

@@ -26,13 +26,19 @@ _SPACES: Final = " \u00a0\u2007\u2009\u202f"
 _APOSTROPHES: Final = "'\u2019"
 """Swiss digit-group separators: apostrophe, right single quote."""
 _GROUP_SEPARATORS: Final = _SPACES + _APOSTROPHES
-_LEADING_ZERO_GROUP = re.compile("(0+)([.,'\u2019" + _SPACES + r"])\d")
-"""A leading 0 (or run of zeros) followed by a separator and a digit: a decimal, never grouping."""
+_LEADING_ZERO_GROUP = re.compile("(0\\d*)([.,'\u2019" + _SPACES + r"])\d")
+"""A first digit group starting with 0 (``0,750``, ``012,500``, ``001.250``) followed by a
+separator and a digit: a decimal mark after a zero-padded number, never grouping."""
+_LAKH = re.compile(r"\d{1,2}(?:,\d{2})+,\d{3}")
+"""Indian lakh/crore grouping of a number's whole part: ``1,23,456``."""
 _UNIT_CODE = re.compile(r"[A-Z][A-Z0-9]{1,3}")
 """Text written like an ERP's unit code (``TO``, ``KGM``, ``M3``)."""
 _EXCEL_MAX_SERIAL: Final = 2_958_466  # 9999-12-31
-_NO_DATES: Final = re.compile(r"0{1,4}[./-]0{1,2}[./-]0{1,4}|0{8}|0000-00-00[T ]00:00(?::00)?")
-"""How ERPs write "no date" in a date column: SAP ``00.00.0000``, ``0000-00-00``, ``00000000``."""
+_NO_DATES: Final = re.compile(
+    r"(?:0{1,4}[./-]0{1,2}[./-]0{1,4}|0{8}|0000-00-00)(?:[T ]0{1,2}:00(?::00(?:\.0+)?)?)?"
+)
+"""How ERPs write "no date" in a date column: SAP ``00.00.0000``, ``0000-00-00``, ``00000000``,
+each also with a midnight time (``00.00.0000 00:00:00``)."""
 EMPTY_DATE_DAYS: Final = (date(1900, 1, 1), date(1753, 1, 1))
 """Midnight on these days is an ERP's "no date": Dynamics 365/AX write ``1900-01-01T00:00:00Z``
 for an empty date, SQL Server's ``datetime`` minimum is 1753-01-01."""
@@ -49,6 +55,7 @@ UNIT_CODES: Final[Mapping[str, str]] = {
     "MAW": "MW",
     "KWT": "kW",
     "MQH": "m^3/h",
+    "MLT": "ml",
     # SAP internal units of measure (table T006, English), upper case as SAP writes them
     "TO": "t",
     "KG": "kg",
@@ -61,6 +68,14 @@ Sources: UN/ECE Recommendation 20, "Codes for Units of Measure Used in Internati
 to its Rec. 20 code. Used only for a cell that does not parse as a unit as written, after the
 mapping's own ``units``.
 """
+MISREAD_CODES: Final[Mapping[str, tuple[str, str, str]]] = {
+    "ML": ("ml", "a millilitre", "a megalitre (10^6 l), 10^9 times more"),
+}
+"""ERP unit codes that pint reads as another unit: code -> (the unit the ERP means, what the
+ERP means, what pint would read). SAP's ``ML`` (table T006) is a millilitre; pint reads it as
+a megalitre, which passes the kind checks of water and gas. Such a code is refused in a unit
+cell unless the mapping's ``units`` says what it is. (SAP's ``G`` and ``MG``, gram and
+milligram, read as gauss and megagauss, which the kind checks refuse already.)"""
 
 
 class ValueSettings(Protocol):
@@ -138,8 +153,9 @@ def parse_quantity(value: object, *, decimal_comma: bool = False) -> float:
     * digit groups of three, separated by the other mark (``,`` or with ``decimal_comma``
       ``.``), or by a space (also no-break, thin, narrow) or ``'``; one kind of separator in a
       number, the first group 1-3 digits not starting with 0: ``1,234.5``, ``1 234,5``,
-      ``1'234.5``. A separator never follows a leading 0 (or a run of zeros), so ``0,750`` is
-      never 750 nor ``0.750`` (with a decimal comma) 750: such text is a decimal, or an error;
+      ``1'234.5``. A separator never follows a first group starting with 0 (``0``, ``00``,
+      zero-padded ``012``), so ``0,750`` is never 750, ``012,500`` never 12500, nor ``0.750``
+      or ``012.500`` (with a decimal comma) 750 or 12500: such text is a decimal, or an error;
     * without ``decimal_comma`` a comma is only a group separator: ``2,5`` and ``0,750`` are
       errors (never 25 or 750) saying to set ``decimal_comma``;
     * a sign before, or (SAP) a minus after the number: ``1.234,500-`` is -1234.5.
@@ -163,6 +179,8 @@ def _parse_number_text(written: str, *, decimal_comma: bool) -> float:
 
     Raises:
         ValueError: it breaks one of them (the message says which, and what to set).
+
+    Long because: each broken rule has its own message saying what to set.
     """
     text = written.strip()
     sign = ""
@@ -204,7 +222,12 @@ def _parse_number_text(written: str, *, decimal_comma: bool) -> float:
             or not (groups[0].isdigit() and len(groups[0]) <= 3)
             or not all(len(g) == 3 and g.isdigit() for g in groups[1:])
         ):
-            if "," in whole and not decimal_comma:
+            if _LAKH.fullmatch(whole):
+                raise ValueError(
+                    f"{written!r} is not a number: digit groups are of three (123,456.78); "
+                    "Indian lakh grouping (1,23,456.78) is not read, export numbers ungrouped"
+                )
+            if "," in whole and not decimal_comma and _reads_with_comma(written):
                 raise ValueError(
                     f"{written!r} is not a number; if the export writes 2,5 for 2.5, set "
                     "'decimal_comma: true' in the mapping"
@@ -216,15 +239,28 @@ def _parse_number_text(written: str, *, decimal_comma: bool) -> float:
     return float(f"{sign}{whole or 0}.{fraction or 0}")
 
 
+def _reads_with_comma(written: str) -> bool:
+    """Whether ``written`` is a number with a decimal comma (so the advice to set it helps)."""
+    try:
+        _parse_number_text(written, decimal_comma=True)
+    except ValueError:
+        return False
+    return True
+
+
 def is_no_date(value: object) -> bool:
     """Whether a date cell is an ERP's way of writing "no date".
 
-    SAP writes an empty date ``00.00.0000`` (also ``0000-00-00``, ``00000000``); Dynamics 365
-    and AX write ``1900-01-01T00:00:00Z`` (midnight on a day of :data:`EMPTY_DATE_DAYS`, in
-    any zone notation). Such a cell is read as an empty cell. Never raises.
+    SAP writes an empty date ``00.00.0000`` (also ``0000-00-00``, ``00000000``, each also
+    with ``00:00:00``); Dynamics 365 and AX write ``1900-01-01T00:00:00Z`` (midnight on a day
+    of :data:`EMPTY_DATE_DAYS`, in any zone notation); an XLSX date cell holding 0 (Excel's
+    day 0, which openpyxl reads as the time ``00:00``) is no date either. Such a cell is read
+    as an empty cell. Never raises.
     """
     if isinstance(value, datetime):
         return value.date() in EMPTY_DATE_DAYS and value.time() == time()
+    if isinstance(value, time):
+        return value == time()
     if isinstance(value, date) or not isinstance(value, str):
         return False
     text = value.strip()
@@ -377,11 +413,21 @@ def parse_unit_code(text: str, units: Mapping[str, str] | None = None) -> str:
 
     Raises:
         ValueError: none of them is a unit; the message suggests the text in lower case when
-            that is one (``'KG' ... did you mean 'kg'?``), else the closest unit.
+            that is one (``'KG' ... did you mean 'kg'?``), else the closest unit, and never a
+            unit for an unknown code (it asks for ``units: {CODE: <unit>}``). Also a code
+            pint would read as another unit than the ERP means (:data:`MISREAD_CODES`:
+            ``ML``, a millilitre, not a megalitre) when ``units`` does not name it.
     """
     text = text.strip()
     if units and text in units:
         text = units[text]
+    elif text in MISREAD_CODES:
+        meant, erp, pint_reads = MISREAD_CODES[text]
+        raise ValueError(
+            f"{text!r} is ambiguous: SAP's unit code {text} is {erp}, but read as a unit it is "
+            f"{pint_reads}; write {meant!r} in the export, or say what it is in the mapping "
+            f"(units: {{{text}: {meant}}})"
+        )
     try:
         parse_unit(text)
     except ValueError as e:
@@ -401,8 +447,8 @@ def parse_unit_code(text: str, units: Mapping[str, str] | None = None) -> str:
                 ) from e
         if _UNIT_CODE.fullmatch(text):
             raise ValueError(
-                f"{e}; if it is the ERP's code of a unit, translate it in the mapping "
-                f"(units: {{{text}: t}})"
+                f"{e}; if it is the ERP's code of a unit, say which unit it is in the mapping "
+                f"(units: {{{text}: <unit>}}, as TNE is t and LTR is l)"
             ) from e
         raise
     return text
