@@ -32,6 +32,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Final
 
 import aiohttp
 import structlog
@@ -122,18 +123,32 @@ def url_guard(settings: Settings) -> UrlGuard:
     )
 
 
+MAX_HORIZON_S: Final = 6 * 86_400.0
+"""The longest an alert may be held in retry: under the alerts topic's 7-day retention."""
+
+
 def retry_policy(s: Settings) -> RetryPolicy:
     """The deployment's webhook retry policy (attempts, backoff, caps, jitter, timeout).
 
     Raises:
-        ConfigurationError: a value out of range (see :class:`RetryPolicy`).
+        ConfigurationError: a value out of range (see :class:`RetryPolicy`), or settings
+            whose longest hold of an alert (:attr:`RetryPolicy.horizon_s`) passes
+            :data:`MAX_HORIZON_S`: the alerts topic keeps 7 days, and an alert held past
+            its retention would be lost at the next restart.
     """
-    return RetryPolicy(
+    policy = RetryPolicy(
         max_attempts=s.webhook_max_attempts, base_delay_s=s.webhook_backoff_s,
         max_delay_s=s.webhook_max_backoff_s, jitter=s.webhook_jitter,
         timeout_s=s.webhook_timeout_s, max_attempts_refused=s.webhook_max_attempts_refused,
         max_retry_after_s=s.webhook_max_retry_after_s,
     )  # fmt: skip
+    if policy.horizon_s > MAX_HORIZON_S:
+        raise ConfigurationError(
+            f"SYMBIOSIS_WEBHOOK_*: these settings hold an alert up to "
+            f"{policy.horizon_s / 86_400:.1f} days, over {MAX_HORIZON_S / 86_400:.0f} (the "
+            "alerts topic keeps 7): fewer attempts or shorter delays"
+        )
+    return policy
 
 
 async def run_delivery(settings: Settings, stop: asyncio.Event) -> None:
@@ -283,7 +298,8 @@ def _handler(dispatcher: WebhookDispatcher) -> Callable[[object], Awaitable[str 
 
     async def handle(item: object) -> str | None:
         assert isinstance(item, _Queued)
-        outcome = await dispatcher.dispatch(item.alert, record_ts=item.record_ts, queue=item.url)
+        outcome = await dispatcher.dispatch(item.alert, record_ts=item.record_ts, queue=item.url,
+                                            fallback=item.event)  # fmt: skip
         if not isinstance(outcome, Moved):
             return None
         log.info("delivery.subscription_moved", alert=item.alert.alert_id,

@@ -576,13 +576,13 @@ class Slots:
     """Concurrency slots of webhook attempts, most of them kept for endpoints that answer.
 
     At most ``total`` attempts are in flight; of them at most ``retrying`` go to endpoints that
-    are failing: retries (an alert's attempts after its first) and any attempt to an endpoint
-    whose last attempt failed (the next alerts of a dead subscriber). An endpoint that times
-    out holds its slot for the whole timeout; however many do, attempts to endpoints that
-    answer always have ``total - retrying`` slots (all of them if ``retrying == total``).
+    did not answer their last attempt (timed out, refused the connection): such an endpoint
+    holds its slot for the whole timeout, and however many do, attempts to endpoints that
+    answer (a quick 503 too) always have ``total - retrying`` slots (all of them if
+    ``retrying == total``).
 
-    Which endpoints failed is kept in memory, at most :data:`_MAX_FAILING` of them (the oldest
-    forgotten first); an endpoint leaves it at its first answer that is not a failure.
+    Which endpoints did not answer is kept in memory, at most :data:`_MAX_FAILING` of them
+    (the oldest forgotten first); an endpoint leaves it at its first answer.
 
     Raises:
         ConfigurationError: On construction, unless ``1 <= retrying <= total``.
@@ -596,7 +596,7 @@ class Slots:
         self._failing: dict[str, None] = {}  # insertion-ordered: the oldest goes first
 
     def failing(self, url: str) -> bool:
-        """Whether the last attempt to ``url`` failed (timeout, no answer, a non-2xx but 410)."""
+        """Whether the last attempt to ``url`` got no answer (a timeout, a connection error)."""
         return url in self._failing
 
     def record(self, url: str, *, failed: bool) -> None:
@@ -609,8 +609,12 @@ class Slots:
 
     @contextlib.asynccontextmanager
     async def hold(self, url: str, *, retry: bool) -> AsyncIterator[None]:
-        """Hold a slot for one attempt to ``url``; ``retry``: it is not the alert's first."""
-        if retry or url in self._failing:
+        """Hold a slot for one attempt to ``url``.
+
+        ``retry`` (not the alert's first attempt) is kept for callers; the slot depends only
+        on whether ``url`` answered its last attempt.
+        """
+        if url in self._failing:
             async with self._retrying, self._all:
                 yield
         else:
@@ -790,8 +794,9 @@ async def _attempt(
         tried = _Attempt(AttemptOutcome.RETRYABLE, None, f"unexpected {type(e).__name__}: {e}")
     else:
         tried = _Attempt(_classify(status), status, error, retry_after)
-    if isinstance(limiter, Slots):
-        limiter.record(event.url, failed=tried.outcome is AttemptOutcome.RETRYABLE)
+    if isinstance(limiter, Slots):  # no answer at all: the attempt held its slot to the timeout
+        limiter.record(event.url, failed=tried.status is None and tried.outcome is not
+                       AttemptOutcome.DELIVERED)  # fmt: skip
     return tried
 
 
@@ -948,6 +953,7 @@ class WebhookDispatcher:
         *,
         record_ts: float | None = None,
         queue: str | None = None,
+        fallback: WebhookEvent | None = None,
     ) -> DeliveryResult | Moved | None:
         """Deliver ``alert`` to its need's webhook, dead-lettering it if that fails for good.
 
@@ -960,6 +966,7 @@ class WebhookDispatcher:
                 starts later than ``record_ts + policy.horizon_s``, so an alert is held for a
                 bounded time whatever it waited behind and however often the process
                 restarted (it gets one attempt at least). No limit when omitted.
+            fallback: The event read with the alert, used when resolving it now fails.
             queue: The URL whose queue the alert waits in: if the subscription points
                 elsewhere now, nothing more is sent here and :class:`Moved` is returned. When
                 omitted, a retry follows the subscription to its new URL.
@@ -976,14 +983,23 @@ class WebhookDispatcher:
             ConfigurationError: No signing key (no master secret configured).
             asyncio.CancelledError: If cancelled; treat the alert as not delivered.
         """
-        event = self._resolve(alert) if event is None else event
+        if event is None:
+            try:
+                event = self._resolve(alert)
+            except Exception as e:  # no subscription read: the one read with the alert is kept
+                if fallback is None:
+                    raise
+                log.warning("webhook subscription not resolved, the one read with it kept",
+                            need=alert.need, error=repr(e)[:300])  # fmt: skip
+                event = fallback
         if event is None or self._skipped(alert, event):
             return None
         if queue is not None and event.url != queue:
             return Moved(event)
         deadline = None if record_ts is None else record_ts + self._policy.horizon_s
+        refresh = _Refresh(self, alert, queue, event)
         try:
-            result = await self._deliver(alert, event, deadline=deadline, queue=queue)
+            result = await self._deliver(alert, event, deadline=deadline, refresh=refresh)
         except _Rerouted as moved:
             if moved.event is not None:
                 return Moved(moved.event)
@@ -994,8 +1010,8 @@ class WebhookDispatcher:
             return None
         if result.delivered:
             return result
-        if result.gone:
-            await self._disable(alert, event, result)
+        if result.gone:  # the subscription the 410 answered (retries re-resolve it)
+            await self._disable(alert, refresh.last, result)
         await self._give_up(alert, result)
         return result
 
@@ -1021,26 +1037,8 @@ class WebhookDispatcher:
         for observer in self._observers:
             observer.on_dead_letter(result)
 
-    def _refresh(self, alert: Alert, queue: str | None) -> Callable[[WebhookEvent], WebhookEvent]:
-        """Before a retry: the subscription's current event (raises :class:`_Rerouted`)."""
-
-        def refresh(previous: WebhookEvent) -> WebhookEvent:
-            try:
-                current = self._resolve(alert)
-            except Exception as e:  # noqa: BLE001 - a resolver's hiccup: keep what we had
-                log.warning("webhook subscription not resolved again, previous one kept",
-                            need=alert.need, error=repr(e)[:300])  # fmt: skip
-                return previous
-            if current is None or current.subscription in self._disabled:
-                raise _Rerouted(None)
-            if queue is not None and current.url != queue:
-                raise _Rerouted(current)
-            return current
-
-        return refresh
-
     async def _deliver(
-        self, alert: Alert, event: WebhookEvent, *, deadline: float | None, queue: str | None
+        self, alert: Alert, event: WebhookEvent, *, deadline: float | None, refresh: _Refresh
     ) -> DeliveryResult:
         """:func:`deliver`, with ``event.url`` marked as retrying from its first backoff on."""
         url = event.url
@@ -1066,7 +1064,7 @@ class WebhookDispatcher:
                 observer=_Fanout(self._observers),
                 guard=self._guard,
                 deadline=deadline,
-                refresh=self._refresh(alert, queue),
+                refresh=refresh,
             )
         finally:
             if marked:
@@ -1126,3 +1124,35 @@ class _Fanout:
     def on_dead_letter(self, result: DeliveryResult) -> None:
         for o in self.observers:
             o.on_dead_letter(result)
+
+
+class _Refresh:
+    """Before a retry: the subscription's current event (raises :class:`_Rerouted`).
+
+    ``last`` is the event of the latest attempt: a 410 disables that subscription (its secret
+    version), not the one the alert was first read with.
+    """
+
+    def __init__(
+        self, dispatcher: WebhookDispatcher, alert: Alert, queue: str | None, first: WebhookEvent
+    ) -> None:
+        self._dispatcher = dispatcher
+        self._alert = alert
+        self._queue = queue
+        self.last = first
+
+    def __call__(self, previous: WebhookEvent) -> WebhookEvent:
+        """The event for the next attempt."""
+        alert = self._alert
+        try:
+            current = self._dispatcher._resolve(alert)
+        except Exception as e:  # noqa: BLE001 - a resolver's hiccup: keep what we had
+            log.warning("webhook subscription not resolved again, previous one kept",
+                        need=alert.need, error=repr(e)[:300])  # fmt: skip
+            return previous
+        if current is None or current.subscription in self._dispatcher._disabled:
+            raise _Rerouted(None)
+        if self._queue is not None and current.url != self._queue:
+            raise _Rerouted(current)
+        self.last = current
+        return current

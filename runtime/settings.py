@@ -353,8 +353,8 @@ class Settings(LogSettings):
         default=12,
         ge=1,
         le=100,
-        description="Attempts per alert while the webhook answers a 3xx or a 4xx other than "
-        "408/410/429 (1.4-2.8 h with the defaults).",
+        description="Refusals per alert (answers 3xx, or 4xx other than 408/410/429) before it "
+        "goes to the dead-letter topic (1.4-2.8 h with the defaults).",
     )
     webhook_backoff_s: float = Field(
         default=5.0, ge=0, le=600, description="First retry delay (at most 10 minutes)."
@@ -369,7 +369,9 @@ class Settings(LogSettings):
         description="Longest Retry-After honoured (longer ones are capped; at most 6 h).",
     )
     webhook_jitter: float = Field(default=0.5, ge=0, le=1)
-    webhook_timeout_s: float = Field(default=15.0, gt=0)
+    webhook_timeout_s: float = Field(
+        default=15.0, gt=0, le=60, description="One attempt's timeout (at most a minute)."
+    )
     webhook_max_concurrency: int = Field(default=32, ge=1)
     webhook_max_pending: int = Field(
         default=10_000,

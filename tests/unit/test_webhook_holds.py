@@ -629,3 +629,95 @@ def test_deliver_keeps_its_plain_semaphore_limiter() -> None:
         )
     )
     assert result.delivered
+
+
+# --- a second review: the subscription a 410 disables, a resolver that fails -------------------
+
+
+def test_a_410_after_a_key_rotation_disables_the_current_subscription() -> None:
+    """Retries resolve the subscription again: the 410 answered a request signed with the new
+    key, so the new secret version is the one disabled (the old one would leave it live)."""
+
+    async def run() -> tuple[list[int], int]:
+        version = {"v": 1}
+
+        def resolve(a: Alert) -> WebhookEvent:
+            e = ev(URL, a)
+            return dataclasses.replace(e, secret_version=version["v"],
+                                       keys=(bytes([version["v"]]) * 32,))  # fmt: skip
+
+        def answer(n: int) -> tuple[int, dict[str, str]]:
+            if n == 1:
+                version["v"] = 2  # rotated while the endpoint fails
+                return 503, {}
+            return 410, {}
+
+        fake = session(answer)
+        disabled: list[int] = []
+
+        async def gone(alert: Alert, event: WebhookEvent, result: object) -> None:
+            disabled.append(event.secret_version)
+
+        async def dead_letter(a: Alert, r: object) -> None:
+            pass
+
+        clock = Clock()
+        d = WebhookDispatcher(cast(aiohttp.ClientSession, fake), resolve=resolve,
+                              policy=RetryPolicy(), dead_letter=dead_letter, sleep=clock.sleep,
+                              now=clock, rng=Lowest(), on_gone=gone)  # fmt: skip
+        await d.dispatch(make_alert(key="a1:opened:1"), queue=URL)
+        before = len(fake.requests)
+        await d.dispatch(make_alert(key="a2:opened:1"), queue=URL)
+        return disabled, len(fake.requests) - before
+
+    disabled, sent_after = asyncio.run(run())
+    assert disabled == [2]
+    assert sent_after == 0  # the next alert is not sent to the Gone endpoint
+
+
+def test_a_resolver_failing_when_an_alerts_turn_comes_uses_the_event_read_with_it() -> None:
+    async def run() -> int:
+        calls = {"n": 0}
+
+        def resolve(a: Alert) -> WebhookEvent:
+            calls["n"] += 1
+            if calls["n"] >= 2:
+                raise KeyError("the directory changed under us")
+            return ev(URL, a)
+
+        fake = session(lambda n: (204, {}))
+        clock = Clock()
+
+        async def dead_letter(a: Alert, r: object) -> None:
+            pass
+
+        d = WebhookDispatcher(cast(aiohttp.ClientSession, fake), resolve=resolve,
+                              policy=RetryPolicy(), dead_letter=dead_letter, sleep=clock.sleep,
+                              now=clock, rng=Lowest())  # fmt: skip
+
+        async def never(item: object) -> None:
+            raise AssertionError("no overflow expected")
+
+        queues: SubscriberQueues[str] = SubscriberQueues(
+            _handler(d), overflow=never, max_pending=10, max_per_subscriber=10,
+            retrying=d.retrying,
+        )  # fmt: skip
+        alert = make_alert()
+        await queues.put(URL, "p", 0, _Queued(alert, resolve(alert), clock.t))
+        for _ in range(50):
+            await asyncio.sleep(0.01)
+            if fake.requests:
+                break
+        queues.check()  # the worker did not fail
+        await queues.close()
+        return len(fake.requests)
+
+    assert asyncio.run(run()) == 1
+
+
+def test_settings_that_would_hold_an_alert_past_the_topics_retention_are_refused() -> None:
+    with pytest.raises(ConfigurationError, match="days"):
+        retry_policy(Settings(webhook_max_attempts=100, webhook_max_backoff_s=21_600))
+    with pytest.raises(ValidationError):
+        Settings(webhook_timeout_s=1e6)
+    assert retry_policy(Settings()).horizon_s < 6 * 86_400
