@@ -957,6 +957,9 @@ class WebhookDispatcher:
     ) -> DeliveryResult | Moved | None:
         """Deliver ``alert`` to its need's webhook, dead-lettering it if that fails for good.
 
+        Long because: most of it is its contract (arguments, outcomes, failure modes); the
+        body resolves the subscription, delivers, and says how it ended.
+
         Args:
             alert: The alert.
             event: Its webhook event for the first attempt, when the caller resolved it
