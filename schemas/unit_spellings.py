@@ -111,7 +111,20 @@ spelling (a key of :data:`SCALED_BASES` where scalable)."""
 
 def _alternation(words: Iterable[str]) -> str:
     """A regex alternation of ``words``, longest first (so ``千瓦时`` wins over ``千瓦``)."""
-    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return "|".join(_one(w) for w in sorted(words, key=len, reverse=True))
+
+
+_KOREAN_SYLLABLES: Final = "\uac00-\ud7a3"
+_ALONE: Final = frozenset("\uc2dc\uc77c\uc6d4\ub144\uc5f0\uc8fc\ubd84\ucd08")
+"""Korean one-syllable time units (hour, day, month, year, year, week, minute, second): read
+only when no other Hangul syllable touches them (``일일`` is "daily", ``일만`` "ten
+thousand"), as pint would multiply units written side by side."""
+
+
+def _one(word: str) -> str:
+    if word in _ALONE:
+        return f"(?<![{_KOREAN_SYLLABLES}]){re.escape(word)}(?![{_KOREAN_SYLLABLES}])"
+    return re.escape(word)
 
 
 _CHINESE: Final = re.compile(

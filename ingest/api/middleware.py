@@ -117,38 +117,52 @@ class _DecodedTooLargeError(Exception):
     pass
 
 
+MAX_GZIP_MEMBERS: Final = 64
+"""Gzip members one body may hold (a client writes one; a body of thousands of empty members
+would cost the door time out of proportion to its size)."""
+
+
 def decode_body(body: bytes, coding: str, max_bytes: int) -> bytes:
     """``body`` decoded from ``gzip`` (members one after another) or ``deflate`` (zlib, or raw).
 
-    Decoding stops past ``max_bytes`` (a small body that inflates to gigabytes costs nothing).
+    Decoding stops past ``max_bytes`` (a small body that inflates to gigabytes costs nothing),
+    and takes time linear in the body (at most :data:`MAX_GZIP_MEMBERS` members). An empty
+    body is empty whatever its coding.
 
     Raises:
         _DecodedTooLargeError: more than ``max_bytes`` once decoded.
-        zlib.error: not that coding, or cut short.
+        zlib.error: not that coding, cut short, followed by other bytes, or too many members.
     """
+    if not body:
+        return b""
+    out = bytearray()
     if coding in _GZIP:
-        out = b""
-        rest = body
-        while rest:
+        rest = memoryview(body)
+        for _ in range(MAX_GZIP_MEMBERS):
             d = zlib.decompressobj(16 + zlib.MAX_WBITS)
             out += d.decompress(rest, max_bytes + 1 - len(out))
             if len(out) > max_bytes or d.unconsumed_tail:
                 raise _DecodedTooLargeError
             if not d.eof:
                 raise zlib.error("the gzip stream is cut short")
-            rest = d.unused_data.lstrip(b"\0")  # padding after a member is allowed
-        return out
+            following = d.unused_data.lstrip(b"\0")  # padding after a member is allowed
+            if not following:
+                return bytes(out)
+            rest = memoryview(following)
+        raise zlib.error(f"more than {MAX_GZIP_MEMBERS} gzip members")
     for wbits in (zlib.MAX_WBITS, -zlib.MAX_WBITS):  # RFC 9110's zlib, or the raw form some send
         d = zlib.decompressobj(wbits)
         try:
-            out = d.decompress(body, max_bytes + 1)
+            out += d.decompress(body, max_bytes + 1)
         except zlib.error:
+            out.clear()
             continue
         if len(out) > max_bytes or d.unconsumed_tail:
             raise _DecodedTooLargeError
-        if d.eof:
-            return out
-    raise zlib.error("not a deflate (zlib) stream, or cut short")
+        if d.eof and not d.unused_data.strip(b"\0"):
+            return bytes(out)
+        out.clear()
+    raise zlib.error("not a deflate (zlib) stream, cut short, or followed by other bytes")
 
 
 class ContentEncodingMiddleware:
@@ -173,9 +187,10 @@ class ContentEncodingMiddleware:
             await self.app(scope, receive, send)
             return
         headers = [(k, v) for k, v in scope.get("headers", ()) if k != b"content-encoding"]
-        declared = [v for k, v in scope.get("headers", ()) if k == b"content-encoding"]
-        coding = b",".join(declared).decode("latin-1").strip().lower()
-        if coding in ("", "identity"):
+        declared = b",".join(v for k, v in scope.get("headers", ()) if k == b"content-encoding")
+        codings = [c.strip() for c in declared.decode("latin-1").lower().split(",")]
+        coding = ", ".join(c for c in codings if c not in ("", "identity"))
+        if not coding:
             await self.app(scope, receive, send)
             return
         if coding not in _GZIP and coding != "deflate":
@@ -183,16 +198,16 @@ class ContentEncodingMiddleware:
                            "deflate or no coding")  # fmt: skip
             await respond(415, body, {"Accept-Encoding": ACCEPT_ENCODING})(scope, receive, send)
             return
-        raw = b""
+        chunks: list[bytes] = []
         while True:  # the wire size is bounded by BodyLimitMiddleware, outside this one
             message = await receive()
             if message["type"] != "http.request":
                 return  # the client went away
-            raw += message.get("body", b"")
+            chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
                 break
         try:
-            decoded = decode_body(raw, coding, self.max_bytes)
+            decoded = decode_body(b"".join(chunks), coding, self.max_bytes)
         except _DecodedTooLargeError:
             why = f"the request body exceeds {self.max_bytes} bytes once decoded ({coding})"
             await respond(413, problem(413, why))(scope, receive, send)

@@ -248,3 +248,11 @@ def test_thermal_energy_qualifiers_and_more_prefixed_tons() -> None:
     for text in ("mton/h", "Tton"):
         with pytest.raises(AmbiguousUnitError):
             parse_unit(text)
+
+
+@pytest.mark.parametrize("text", ["\ud1a4/\uc77c\uc77c", "\uc77c\ub9cc\ud1a4/\ub144"])
+def test_korean_one_syllable_units_are_not_read_inside_other_words(text: str) -> None:
+    """``일일`` is "daily", ``일만`` "ten thousand": read as day x day or day x 10,000 t, pint
+    would make a rate a mass. They are refused, not misread."""
+    with pytest.raises(ValueError, match="not a unit"):
+        parse_unit(text)
