@@ -16,9 +16,10 @@ same numbers from the same arithmetic (a tested property).
 
 Most entries change nothing: a stream's amount drifts a little from second to second. After
 each full decision the stream gets a *quiet band* (:meth:`AlertDecisions._band`): the amounts
-between the thresholds around the current one (no need becomes feasible or infeasible), within
-the update threshold of every open pair's last event, and the times before the next active-
-period edge or pending pair's opening. An entry inside it, with the registry, the exchanges on
+between the thresholds around the current one (no need becomes feasible or infeasible), above
+what keeps each held pair (open by the hysteresis alone) offered, within the update threshold
+of every open pair's last event, and the times before the next active-period edge or pending
+pair's opening. An entry inside it, with the registry, the exchanges on
 capped needs and the tracker's pairs of the stream unchanged, is answered with no alert without
 stepping the pairs; any other entry takes the full path, which makes a new band. The answers
 are the full path's (a property test against the reference with slowly drifting amounts).
@@ -112,7 +113,7 @@ class AlertDecisions:
             if quantity is not None:  # still open: describe it with what is really available
                 held[need] = min(quantity, self._in_need_unit(stream, need, available))
         events = tracker.advance(stream, now, feasible, held, matcher.min_duration_s)
-        band = None if entry.stale or held else self._band(stream, entry, tracker, feasible)
+        band = None if entry.stale else self._band(stream, entry, tracker, feasible, held)
         if band is None:
             self._quiet.pop(stream, None)
         else:
@@ -120,15 +121,26 @@ class AlertDecisions:
         return [self._alert(ev, entry) for ev in events]
 
     def _band(
-        self, stream: str, entry: LedgerEntry, tracker: AlertTracker, feasible: dict[str, float]
+        self,
+        stream: str,
+        entry: LedgerEntry,
+        tracker: AlertTracker,
+        feasible: dict[str, float],
+        held: dict[str, float],
     ) -> _Quiet | None:
         """The amounts and times over which a later entry of ``stream`` changes nothing.
 
-        After the tracker stepped: every open pair is feasible (no held pair), and for an
-        amount and time inside the band the same needs are feasible (:meth:`Matcher.quiet_span`),
-        no pending pair reaches its opening time, and no open pair's quantity moves past the
-        tracker's update threshold from its last event; so the lifecycle emits nothing and no
-        pair changes. ``None`` when the stream has nothing to gain (no span).
+        After the tracker stepped, for an amount and time inside the band: the same needs are
+        feasible (:meth:`Matcher.quiet_span`), every held pair (open, feasible only with the
+        hysteresis-relaxed amount) stays held (:meth:`QuietSpan.held_terms`), no pending pair
+        reaches its opening time, and no open pair's quantity moves past the tracker's update
+        threshold from its last event; so the lifecycle emits nothing and no pair changes. A
+        held pair's quantity is the same function of the amount as a feasible one's (the
+        smaller of the amount in the need's unit and the need's cap). ``None`` when the stream
+        has nothing to gain (no span).
+
+        Long because: one pass over the stream's pairs, narrowing the band by each pair's rule
+        (pending, feasible or held), and the final check of the entry against it.
         """
         matcher = self.matcher
         span = matcher.quiet_span(stream, entry.available, now=entry.updated_at)
@@ -143,8 +155,18 @@ class AlertDecisions:
                 until = min(until, opens)
                 continue
             last = pair.last_quantity
-            if last == 0 or need not in feasible:
+            if last == 0:
                 return None
+            if need not in feasible:
+                if need not in held:
+                    return None
+                factor, floor, ends = span.held_terms(need)
+                if factor <= 0:
+                    return None
+                # offered at the relaxed amount a / (1 - h): a x factor >= floor (1 - h), a > 0
+                keep = max(floor, 0.0) * (1.0 - self.hysteresis) / factor
+                low = max(low, keep * (1.0 + _MARGIN), 0.0)
+                until = min(until, ends)
             factor, cap = span.terms(need)
             below, above = last - step * abs(last), last + step * abs(last)
             low = max(low, below / factor * (1.0 + _MARGIN))

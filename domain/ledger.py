@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,16 +35,20 @@ class MeterWindow:
 
     def add(self, ts: datetime, value: float) -> bool:
         """Count one good reading (value in the stream's unit); returns whether it counted."""
-        t = ts.timestamp()
+        return self.add_at(ts.timestamp(), value)
+
+    def add_at(self, t: float, value: float) -> bool:
+        """:meth:`add` with the reading's time as Unix seconds (what the window keeps)."""
         if t <= self.newest:
             return False
-        self.samples.append((t, value))
+        samples = self.samples
+        samples.append((t, value))
         self.total += value
         self.total_sq += value * value
         self.newest = t
         cutoff = t - self.window_s
-        while self.samples[0][0] <= cutoff:
-            _, v = self.samples.popleft()
+        while samples[0][0] <= cutoff:
+            _, v = samples.popleft()
             self.total -= v
             self.total_sq -= v * v
         return True
@@ -55,7 +60,10 @@ class MeterWindow:
         surplus stops being available) and later good readings start it again; returns whether
         it did. Not newer: ignored, like a replayed reading.
         """
-        t = ts.timestamp()
+        return self.stop_at(ts.timestamp())
+
+    def stop_at(self, t: float) -> bool:
+        """:meth:`stop` with the reading's time as Unix seconds."""
         if t <= self.newest:
             return False
         self.samples.clear()
@@ -98,3 +106,49 @@ class MeterWindow:
             window.total_sq += v * v
         window.newest = -math.inf if newest is None else float(newest)
         return window
+
+
+@dataclass(frozen=True, slots=True)
+class StreamFigures:
+    """What a stream's meter windows add up to (see :func:`stream_figures`)."""
+
+    newest: float
+    """Time of the newest reading of any meter (``-inf``: none)."""
+    measured: float
+    """Sum of the counting meters' means (unrounded)."""
+    steadiness: float
+    """The lowest steadiness of the counting meters (0 when none counts)."""
+    samples: int
+    """Good readings in the counting meters' windows."""
+
+
+def stream_figures(meters: Iterable[MeterWindow], window_s: float) -> StreamFigures:
+    """Add up a stream's meters, as its ledger entry reports them.
+
+    A meter counts while its newest reading is less than ``window_s`` older than the stream's
+    newest (a meter that went quiet, or only reports uncertain values, stops counting; a bad
+    reading emptied its window at once). The figures equal summing :attr:`MeterWindow.measured`
+    and taking the least :attr:`MeterWindow.steadiness` of the counting meters, in one pass.
+    """
+    windows = list(meters)
+    newest = max((m.newest for m in windows), default=-math.inf)
+    cutoff = newest - window_s
+    measured = 0.0
+    steadiness = math.inf
+    samples = 0
+    for m in windows:
+        if m.newest <= cutoff:
+            continue
+        n = len(m.samples)
+        samples += n
+        if n == 0:
+            steadiness = 0.0
+            continue
+        mean = m.total / n
+        measured += mean
+        if mean <= 0:
+            steadiness = 0.0
+        elif steadiness > 0.0:
+            variance = max(m.total_sq / n - mean * mean, 0.0)
+            steadiness = min(steadiness, min(max(1.0 - math.sqrt(variance) / mean, 0.0), 1.0))
+    return StreamFigures(newest, measured, 0.0 if steadiness == math.inf else steadiness, samples)

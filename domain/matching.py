@@ -413,6 +413,21 @@ class QuietSpan:
         i = self.cache.at[need_id]
         return self.cache.factors[i], self.cache.caps[i]
 
+    def held_terms(self, need_id: str) -> tuple[float, float, float]:
+        """What keeps a pair offered at an amount and time: (unit factor, floor, until).
+
+        :meth:`Matcher.offer` gives a quantity for an amount ``a`` at a moment before
+        ``until`` (POSIX s, inf: never ends; the moment must be in the need's active period)
+        while ``a x factor >= floor`` and ``a x factor > 0`` (the span holds no capped need
+        with exchanges, so a cap never removes the offer).
+
+        Raises:
+            KeyError: a need not statically compatible with the stream.
+        """
+        i = self.cache.at[need_id]
+        _, floor, _, _, _, until, _, _ = self.cache.rules[i]
+        return self.cache.factors[i], floor, math.inf if until == math.inf else (until - 1) / 1e6
+
 
 class Matcher:
     """Indexed matching of one stream's surplus against all open needs.

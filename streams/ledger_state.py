@@ -13,6 +13,7 @@ a rebalance), so the steady state costs one encode per batch.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -20,7 +21,7 @@ import orjson
 
 from domain.errors import InvalidRecordError, SymbiosisError, UnknownReferenceError
 from domain.figures import significant
-from domain.ledger import MeterWindow
+from domain.ledger import MeterWindow, stream_figures
 from domain.units import convert
 from schemas.ledger import LedgerEntry
 from schemas.readings import ReadingBatch, ReadingQuality
@@ -167,51 +168,57 @@ class LedgerBook:
             InvalidRecordError: a meter not listed for the stream, or a time in the future.
             UnitError: a reading's unit cannot be converted to the stream's unit.
         """
-        if batch.stream not in self._streams:
+        found = self._streams.get(batch.stream)
+        if found is None:
             raise UnknownReferenceError(f"stream: {batch.stream!r} is not a registered stream")
-        site, stream = self._streams[batch.stream]
+        site, stream = found
         meters = self._meters[batch.stream]
-        latest = datetime.now(UTC) + timedelta(seconds=self.max_skew_s)
+        latest = time.time() + self.max_skew_s
+        unit = stream.unit
         # a good reading's value; None: a bad one (the meter cannot measure, so it stops)
-        good: list[tuple[str, datetime, float | None]] = []
+        good: list[tuple[str, float, float | None]] = []
         for i, r in enumerate(batch.readings):
             if r.meter not in meters:
                 raise InvalidRecordError(
                     f"readings[{i}].meter: {r.meter!r} is not a meter of stream {stream.id!r}"
                 )
-            if r.ts > latest:
+            t = r.ts.timestamp()
+            if t > latest:
                 raise InvalidRecordError(
                     f"readings[{i}].ts: {r.ts.isoformat()} is more than {self.max_skew_s:.0f} s "
                     "in the future (meter clock wrong?)"
                 )
-            if r.quality is ReadingQuality.BAD:
-                good.append((r.meter, r.ts, None))
-                continue
-            if r.quality is not ReadingQuality.GOOD:
-                continue
-            value: float | None = r.value
-            if r.unit != stream.unit:
-                value = convert(
-                    r.value, r.unit, stream.unit, field=f"readings[{i}] of meter {r.meter!r}",
-                    kind=stream.kind, gas_species=stream.gas_species,
-                    density_kg_per_m3=stream.density_kg_per_m3,
-                )  # fmt: skip
-            good.append((r.meter, r.ts, value))
+            quality = r.quality
+            if quality is ReadingQuality.GOOD:
+                value = r.value
+                if r.unit != unit:
+                    value = convert(
+                        value, r.unit, unit, field=f"readings[{i}] of meter {r.meter!r}",
+                        kind=stream.kind, gas_species=stream.gas_species,
+                        density_kg_per_m3=stream.density_kg_per_m3,
+                    )  # fmt: skip
+                good.append((r.meter, t, value))
+            elif quality is ReadingQuality.BAD:
+                good.append((r.meter, t, None))
         windows = self._windows_for(batch.stream, snapshot)
         try:
             moved = counted = False
-            for meter, ts, value in good:
-                window = windows.meters.get(meter)
+            by_meter = windows.meters
+            for meter, t, counts in good:
+                window = by_meter.get(meter)
                 if window is None:
-                    window = windows.meters[meter] = MeterWindow(self.window_s)
-                if value is None:
-                    moved |= window.stop(ts)
-                elif window.add(ts, value):
+                    window = by_meter[meter] = MeterWindow(self.window_s)
+                if counts is None:
+                    moved |= window.stop_at(t)
+                elif window.add_at(t, counts):
                     moved = counted = True
             windows.partition = partition
-            batch_newest = max(r.ts for r in batch.readings)
             if moved:  # heard from (a bad reading too: the meter reports it cannot measure)
-                heard = batch_newest.timestamp() if received_at is None else received_at
+                heard = (
+                    max(r.ts for r in batch.readings).timestamp()
+                    if received_at is None
+                    else received_at
+                )
                 windows.heard_at = heard
             was_stale = windows.stale_after
             if counted:  # a newer good reading: a stale stream is back
@@ -219,7 +226,7 @@ class LedgerBook:
             if windows.stale_after is not None:
                 entry = self._stale_entry(site, stream, windows, windows.stale_after)
             else:
-                entry = self._entry(site, stream, windows, batch_newest)
+                entry = self._entry(site, stream, windows, batch)
                 if was_stale is not None:
                     entry = self._after_stale(entry, was_stale)
             windows.snapshot = _encode(windows)
@@ -322,17 +329,18 @@ class LedgerBook:
         )  # fmt: skip
 
     def _entry(
-        self, site: Site, stream: Stream, windows: _Windows, batch_newest: datetime
+        self, site: Site, stream: Stream, windows: _Windows, batch: ReadingBatch
     ) -> LedgerEntry:
-        newest = max((m.newest for m in windows.meters.values()), default=-math.inf)
-        # A meter that went quiet (or only reports uncertain values) stops counting once its
-        # newest reading is a whole window older than the stream's newest; a bad reading
-        # emptied its window at once.
-        meters = [m for m in windows.meters.values() if m.newest > newest - self.window_s]
-        measured = significant(sum(m.measured for m in meters))
+        figures = stream_figures(windows.meters.values(), self.window_s)
+        newest = figures.newest
+        measured = significant(figures.measured)
         # deterministic (a replay gives the same row): without any good reading yet, the
         # batch's own newest timestamp
-        updated_at = datetime.fromtimestamp(newest, UTC) if newest > -math.inf else batch_newest
+        updated_at = (
+            datetime.fromtimestamp(newest, UTC)
+            if newest > -math.inf
+            else max(r.ts for r in batch.readings)
+        )
         committed = significant(self.committed(stream.id, updated_at))
         available = max(significant(measured - committed), 0.0)
         if available <= 0:
@@ -348,8 +356,8 @@ class LedgerBook:
             measured=measured,
             committed=committed,
             available=available,
-            steadiness=min((m.steadiness for m in meters), default=0.0),
-            samples=sum(m.count for m in meters),
+            steadiness=figures.steadiness,
+            samples=figures.samples,
             available_since=(
                 datetime.fromtimestamp(windows.available_since, UTC)
                 if windows.available_since is not None

@@ -477,6 +477,50 @@ def test_a_quiet_band_is_used_on_a_steady_stream_and_left_when_it_moves():
     assert book.decisions.quiet_hits == hits[-1]
 
 
+def test_a_stream_holding_its_alerts_by_hysteresis_is_answered_from_a_quiet_band():
+    # the amount fell just under a need's threshold, inside the hysteresis: the pair stays open
+    # (held) and later entries at that amount change nothing: they are answered from a band,
+    # and still give exactly the reference's alerts, down to where the pair resolves
+    park, site_id, x = park_with_a_matching_stream()
+    matcher = Matcher.from_park(park)
+    book = AlertBook(Matcher.from_park(park), hysteresis=0.1)
+    ref = ReferenceBook(Matcher.from_park(park), hysteresis=0.1)
+    top = x.nominal * 3
+
+    def feasible(amount: float) -> set[str]:
+        return set(matcher.quantities(x.id, amount, now=ANCHOR, sustained_s=math.inf))
+
+    opened = feasible(top)
+    low, high = 0.0, top  # the amount under which the first need stops being feasible
+    for _ in range(60):
+        mid = (low + high) / 2
+        low, high = (mid, high) if feasible(mid) < opened else (low, mid)
+    held_amount = high * 0.95
+    snap: bytes | None = None
+    t = ANCHOR
+    for _ in range(4000):  # every pair opens
+        t += timedelta(seconds=1)
+        got, snap = book.apply(entry(site_id, x, t, top), snap)
+    hits = book.decisions.quiet_hits
+    for k in range(300):  # held, drifting a little
+        t += timedelta(seconds=1)
+        e = entry(site_id, x, t, held_amount * (1 + 0.001 * (k % 3)))
+        got, snap_got = book.apply(e, snap)
+        want, _ = ref.apply(e, snap)
+        assert got == want
+        snap = snap_got
+    assert book.tracker.open_needs(x.id, besides=feasible(held_amount))  # pairs are held
+    assert book.decisions.quiet_hits - hits >= 298  # all but the first step or two
+    for amount in (high * 0.89, high * 0.5):  # past the hysteresis: resolved as the reference
+        t += timedelta(seconds=1)
+        e = entry(site_id, x, t, amount)
+        got, snap_got = book.apply(e, snap)
+        want, _ = ref.apply(e, snap)
+        assert got == want
+        snap = snap_got
+        assert any(a.event == "resolved" for a in got) or amount == high * 0.5
+
+
 def test_a_snapshot_written_elsewhere_ends_the_quiet_band():
     # the table holds state another worker wrote (a rebalance): the band this book made for
     # its own state must not answer for it

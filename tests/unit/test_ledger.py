@@ -1,8 +1,11 @@
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from domain.ledger import MeterWindow
+from domain.ledger import MeterWindow, stream_figures
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -56,3 +59,37 @@ def test_empty_window() -> None:
     w = MeterWindow(window_s=10)
     assert (w.measured, w.steadiness, w.count) == (0.0, 0.0, 0)
     assert MeterWindow.from_state(10, w.to_state()).newest == w.newest
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    meters=st.lists(
+        st.lists(
+            st.tuples(
+                st.floats(0, 40, allow_nan=False),
+                st.one_of(st.none(), st.floats(-1e6, 1e6, allow_nan=False)),
+            ),
+            max_size=12,
+        ),
+        max_size=5,
+    )
+)
+def test_stream_figures_equal_the_meters_added_up_one_by_one(meters) -> None:
+    # what the ledger entry reports: the sum of the counting meters' means and their least
+    # steadiness, bit for bit as summing the properties (None: a bad reading)
+    windows = []
+    for readings in meters:
+        w = MeterWindow(window_s=10)
+        for t, v in readings:
+            if v is None:
+                w.stop(at(t))
+            else:
+                w.add(at(t), v)
+        windows.append(w)
+    newest = max((w.newest for w in windows), default=-math.inf)
+    counting = [w for w in windows if w.newest > newest - 10]
+    got = stream_figures(windows, 10)
+    assert got.newest == newest
+    assert got.measured == sum(w.measured for w in counting)
+    assert got.steadiness == min((w.steadiness for w in counting), default=0.0)
+    assert got.samples == sum(w.count for w in counting)
