@@ -20,9 +20,10 @@ What it does:
 3. Starts ``--workers`` stream workers and one sink (the real processes), warms them up, then
    produces ``--readings`` readings, paced at ``--rate`` readings/s (0: as fast as the producer
    can), with an idempotent ``acks=all`` producer.
-4. While the load runs, every 0.25 s one probe stream gets a reading above its need's minimum:
-   alert latency = wall time the ``opened`` alert is read from the alerts topic minus the wall
-   time that reading was sent. Consumer lag of the workers and the sink is sampled every 2 s.
+4. While the load runs, one probe stream at a time gets a reading above its need's minimum,
+   every 0.25 s, or spread evenly over a paced load's duration (so a 5-minute run measures
+   all of it, not its first seconds): alert latency = wall time the ``opened`` alert is read
+   from the alerts topic minus the wall time that reading was sent. Consumer lag of the workers and the sink is sampled every 2 s.
 5. Measures: producer rate; worker rate (readings topic fully committed by the workers);
    end-to-end rate (all readings stored in PostgreSQL); CPU seconds and peak RSS of every
    process (workers, sink, Kafka, PostgreSQL, this load generator); then, on the same rows, raw
@@ -65,6 +66,10 @@ from symbiosis.stack_settings import StackSettings
 
 METERS_PER_STREAM = 50
 LOAD_GENERATOR = "load generator (this process)"
+
+
+PROBE_EVERY_S = 0.25
+"""Shortest time between two probes (the alert latency's samples)."""
 
 
 def build_park(streams: int, probes: int) -> Park:
@@ -332,6 +337,9 @@ def main() -> None:
         lagger.start()
         watch.start()
         next_probe, probe_i, sent, n_records = t0, 0, 0, 0
+        probe_every = PROBE_EVERY_S
+        if args.rate > 0:  # paced: the probes cover the whole load
+            probe_every = max(PROBE_EVERY_S, args.readings / args.rate / max(args.probes, 1))
         for tick in load.ticks:
             for key, value in tick:
                 producer.send(t.readings, key=key, value=value)
@@ -344,14 +352,14 @@ def main() -> None:
             if now >= next_probe and probe_i < args.probes:
                 send_probe(probe_i)
                 probe_i += 1
-                next_probe = now + 0.25
+                next_probe = now + probe_every
         producer.flush()
         t_produced = time.perf_counter() - t0
         while probe_i < args.probes:  # load was shorter than the probe schedule
             send_probe(probe_i)
             producer.flush()
             probe_i += 1
-            time.sleep(0.25)
+            time.sleep(PROBE_EVERY_S)
         total = warm + sent + args.probes
         t_worker = t_stored = None
         while t_stored is None or t_worker is None:

@@ -1,17 +1,23 @@
 """The availability ledger of one meter: a sliding window of good readings.
 
 Pure and synchronous: the stream processor feeds it readings already converted to the stream's
-unit and persists :meth:`MeterWindow.to_state` between messages.
+unit and persists :meth:`MeterWindow.packed` between messages.
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
+import sys
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
+
+_COMPACT_AT: Final = 64
+"""A window drops the readings it evicted once they are this many numbers and half its array."""
+
+_LITTLE_ENDIAN: Final = sys.byteorder == "little"
 
 
 @dataclass(slots=True)
@@ -25,10 +31,17 @@ class MeterWindow:
           re-sending a batch) no-ops, so the window never counts a reading twice. Late,
           out-of-order readings are still stored by the sink; they only miss the live ledger,
           which is about the present.
+
+    The readings are kept flat in one array of doubles (time, value, time, value...), so a
+    snapshot of the window (:meth:`packed`) is one copy of memory, not a number formatted per
+    reading: the stream worker writes one for every stream update.
     """
 
     window_s: float
-    samples: deque[tuple[float, float]] = field(default_factory=deque)
+    samples: array[float] = field(default_factory=lambda: array("d"))
+    """Time (Unix s) and value of each reading, flat, oldest first, from position ``start``."""
+    start: int = 0
+    """Position of the oldest reading still in the window (the ones before it were evicted)."""
     total: float = 0.0
     total_sq: float = 0.0
     newest: float = -math.inf
@@ -42,15 +55,22 @@ class MeterWindow:
         if t <= self.newest:
             return False
         samples = self.samples
-        samples.append((t, value))
+        samples.append(t)
+        samples.append(value)
         self.total += value
         self.total_sq += value * value
         self.newest = t
         cutoff = t - self.window_s
-        while samples[0][0] <= cutoff:
-            _, v = samples.popleft()
+        start = self.start
+        while samples[start] <= cutoff:  # stops at the reading just added at the latest
+            v = samples[start + 1]
             self.total -= v
             self.total_sq -= v * v
+            start += 2
+        if start >= _COMPACT_AT and 2 * start >= len(samples):
+            del samples[:start]
+            start = 0
+        self.start = start
         return True
 
     def stop(self, ts: datetime) -> bool:
@@ -66,7 +86,8 @@ class MeterWindow:
         """:meth:`stop` with the reading's time as Unix seconds."""
         if t <= self.newest:
             return False
-        self.samples.clear()
+        del self.samples[:]
+        self.start = 0
         self.total = self.total_sq = 0.0
         self.newest = t
         return True
@@ -74,34 +95,76 @@ class MeterWindow:
     @property
     def count(self) -> int:
         """Good readings in the window."""
-        return len(self.samples)
+        return (len(self.samples) - self.start) >> 1
 
     @property
     def measured(self) -> float:
         """Mean of the window's readings (0 when empty)."""
-        return self.total / len(self.samples) if self.samples else 0.0
+        n = self.count
+        return self.total / n if n else 0.0
 
     @property
     def steadiness(self) -> float:
         """``1 - coefficient of variation``, clipped to [0, 1]; 0 for an empty or zero window."""
-        n = len(self.samples)
+        n = self.count
         mean = self.measured
         if n == 0 or mean <= 0:
             return 0.0
         variance = max(self.total_sq / n - mean * mean, 0.0)
         return min(max(1.0 - math.sqrt(variance) / mean, 0.0), 1.0)
 
-    def to_state(self) -> list[Any]:
-        """A snapshot for orjson (pairs as tuples): ``[newest, [[t, v], ...]]`` once written."""
-        return [None if self.newest == -math.inf else self.newest, list(self.samples)]
+    def readings(self) -> list[tuple[float, float]]:
+        """The window's readings, oldest first, as (time, value) pairs."""
+        flat = self.samples[self.start :]
+        return list(zip(flat[::2], flat[1::2], strict=True))
+
+    def packed(self) -> bytes:
+        """The window's readings as little-endian doubles: time, value, time, value...
+
+        With :attr:`newest`, what :meth:`from_packed` rebuilds the window from.
+        """
+        if _LITTLE_ENDIAN:
+            with memoryview(self.samples) as view:
+                return view[self.start :].tobytes()
+        flat = self.samples[self.start :]
+        flat.byteswap()
+        return flat.tobytes()
+
+    @classmethod
+    def from_packed(cls, window_s: float, newest: float | None, data: bytes) -> MeterWindow:
+        """Rebuild a window from :meth:`packed` and its newest time (``None``: never read).
+
+        The sums are recomputed in the readings' order, so they equal those of the window that
+        was packed, bit for bit (a window fed the same readings).
+
+        Raises:
+            ValueError: ``data`` is not a whole number of (time, value) pairs.
+        """
+        if len(data) % 16:
+            raise ValueError(f"a packed window holds pairs of doubles, not {len(data)} bytes")
+        window = cls(window_s)
+        samples = window.samples
+        samples.frombytes(data)
+        if not _LITTLE_ENDIAN:
+            samples.byteswap()
+        for v in samples[1::2]:
+            window.total += v
+            window.total_sq += v * v
+        window.newest = -math.inf if newest is None else float(newest)
+        return window
 
     @classmethod
     def from_state(cls, window_s: float, state: list[Any]) -> MeterWindow:
-        """Rebuild a window from :meth:`to_state` (sums recomputed, so they carry no drift)."""
-        newest, samples = state
+        """Rebuild a window from a JSON snapshot ``[newest, [[t, v], ...]]``.
+
+        The form the stream worker wrote before 2026-12-05 (:meth:`packed` since): a worker
+        restored from an older changelog reads it. Sums recomputed as :meth:`from_packed` does.
+        """
+        newest, pairs = state
         window = cls(window_s)
-        for t, v in samples:
-            window.samples.append((float(t), float(v)))
+        for t, v in pairs:
+            window.samples.append(float(t))
+            window.samples.append(float(v))
             window.total += v
             window.total_sq += v * v
         window.newest = -math.inf if newest is None else float(newest)
@@ -139,7 +202,7 @@ def stream_figures(meters: Iterable[MeterWindow], window_s: float) -> StreamFigu
     for m in windows:
         if m.newest <= cutoff:
             continue
-        n = len(m.samples)
+        n = (len(m.samples) - m.start) >> 1
         samples += n
         if n == 0:
             steadiness = 0.0

@@ -1,11 +1,12 @@
-"""The garbage collector's tuning for a process that holds a large, long-lived heap.
+"""The garbage collector's tuning for a process that allocates many short-lived objects.
 
-A stream worker holds the park (sites, needs, the matcher's per-stream caches: millions of
-objects on a TEDA-size park) for its whole life, and allocates short-lived objects per record.
-CPython's cyclic collector walks the long-lived objects again at every full collection, and
-starts collections every 700 net allocations: measured on the worker's stage alone
-(``bench/bench_stage.py``, TEDA load), 7-13 % of its time went to collections that found
-nothing (docs/performance.md).
+A stream worker allocates short-lived objects for every record (validated readings, ledger
+entries, snapshots) next to a large heap it keeps (the park, the matcher's per-stream caches).
+CPython starts a collection of its youngest generation every 700 net allocations, and an older
+one every ten of those: measured on the worker's stage alone (``bench/bench_stage.py``, TEDA
+load), 7-13 % of its time went to collections that found next to nothing
+(docs/performance.md). Rarer young collections take most of that back, and change nothing
+about what is collected.
 """
 
 from __future__ import annotations
@@ -17,19 +18,11 @@ YOUNG_THRESHOLD: Final = 20_000
 """Net allocations between collections of the youngest generation (CPython's default: 700)."""
 
 
-def settle_long_lived() -> int:
-    """Collect once, then keep every object alive now out of later collections.
+def collect_less_often() -> None:
+    """Collect the youngest generation every :data:`YOUNG_THRESHOLD` net allocations.
 
-    Call it when the process has built what it keeps (the worker: once the registry is read to
-    its end). Guarantees: nothing alive is freed; objects created later are collected as usual.
-    What it costs: a reference cycle among today's objects that later becomes garbage is never
-    collected (reference counting still frees everything else), so call it once, not per change.
-
-    Returns:
-        How many objects were frozen.
+    Guarantees: every unreachable object is still collected (later, at most
+    :data:`YOUNG_THRESHOLD` allocations on); the older generations keep their thresholds.
     """
-    gc.collect()
-    gc.freeze()
     _, middle, old = gc.get_threshold()
     gc.set_threshold(YOUNG_THRESHOLD, middle, old)
-    return gc.get_freeze_count()

@@ -54,7 +54,6 @@ from kafka.errors import KafkaError
 from domain.errors import TransientError, UnavailableError
 from domain.matching import Matcher
 from runtime import metrics
-from runtime.heap import settle_long_lived
 from runtime.settings import Settings
 from schemas.rejections import Rejection
 from streams.alert_state import AlertBook
@@ -422,12 +421,10 @@ def _follow_registry(app: faust.App, w: _Worker) -> None:
                     ends = await consumer.end_offsets(list(assigned))
                 positions = {tp: await consumer.position(tp) for tp in assigned}
                 if all(positions[tp] >= end for tp, end in ends.items()):
-                    frozen = settle_long_lived()  # the park is what this process keeps
                     w.activity.start()  # the agent starts taking records now
                     w.registry_ready.set()
                     log.info("registry.ready", records=w.registry.applied,
-                             pending_needs=len(w.registry.pending_needs),
-                             frozen_objects=frozen)  # fmt: skip
+                             pending_needs=len(w.registry.pending_needs))  # fmt: skip
         finally:
             await consumer.stop()
 

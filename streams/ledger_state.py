@@ -16,6 +16,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 
@@ -292,10 +293,7 @@ class LedgerBook:
             return cached
         windows = _Windows()
         if snapshot is not None:
-            state = orjson.loads(snapshot)
-            windows.meters = {
-                k: MeterWindow.from_state(self.window_s, v) for k, v in state["m"].items()
-            }
+            state, windows.meters = _decode(snapshot, self.window_s)
             windows.available_since = state["s"]
             windows.stale_after = state.get("z")
             windows.heard_at = state.get("h")
@@ -368,8 +366,41 @@ class LedgerBook:
 
 
 def _encode(windows: _Windows) -> bytes:
-    """A stream's snapshot: meter windows, available since, stale mark, partition."""
-    return orjson.dumps(
-        {"m": {k: w.to_state() for k, w in windows.meters.items()}, "s": windows.available_since,
-         "z": windows.stale_after, "h": windows.heard_at, "p": windows.partition}
+    """A stream's snapshot: a JSON header, a NUL byte, then each meter's packed readings.
+
+    The header holds each meter's id, newest time and number of readings (in the order of the
+    packed readings that follow), and the stream's available-since time, stale mark, last
+    heard time and partition. JSON never holds a raw NUL byte, so the first one ends it.
+    """
+    meters = windows.meters
+    header = orjson.dumps(
+        {"m": [[k, None if w.newest == -math.inf else w.newest, w.count]
+               for k, w in meters.items()],
+         "s": windows.available_since, "z": windows.stale_after, "h": windows.heard_at,
+         "p": windows.partition}
     )  # fmt: skip
+    return b"".join([header, b"\0", *(w.packed() for w in meters.values())])
+
+
+def _decode(snapshot: bytes, window_s: float) -> tuple[dict[str, Any], dict[str, MeterWindow]]:
+    """A snapshot's header and meter windows (:func:`_encode`'s form, or the JSON one before).
+
+    Snapshots written before 2026-12-05 are one JSON object with each meter's readings as
+    pairs (``MeterWindow.from_state``); a worker restored from an older changelog reads them.
+
+    Raises:
+        ValueError: the snapshot is neither form (a packed part of the wrong length too).
+    """
+    header, nul, body = snapshot.partition(b"\0")
+    state = orjson.loads(header)
+    if not nul:
+        return state, {k: MeterWindow.from_state(window_s, v) for k, v in state["m"].items()}
+    meters: dict[str, MeterWindow] = {}
+    at = 0
+    for meter, newest, count in state["m"]:
+        size = 16 * count
+        meters[meter] = MeterWindow.from_packed(window_s, newest, body[at : at + size])
+        at += size
+    if at != len(body):
+        raise ValueError(f"a ledger snapshot holds {len(body) - at} bytes past its meters")
+    return state, meters

@@ -6,6 +6,7 @@ import faust
 import structlog
 
 from runtime import metrics
+from runtime.heap import collect_less_often
 from runtime.logs import configure_logging
 from runtime.settings import Settings
 from streams.app import create_app
@@ -22,6 +23,7 @@ def main(settings: Settings) -> None:
         OSError: the metrics port is in use.
     """
     configure_logging()
+    collect_less_often()  # a record's objects are short-lived (runtime/heap.py)
     metrics.serve(settings.metrics_port, process="streams", addr=settings.metrics_host)
     # A worker restarted after a crash must not join a group that still lists its dead self:
     # the dead member's session expiring seconds later rebalances the group again right after

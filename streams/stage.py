@@ -269,16 +269,19 @@ def _batches(value: bytes) -> list[ReadingBatch]:
 
     A site's push (what the doors publish) is validated as :class:`SiteReadings` directly:
     through the :class:`ReadingsRecord` union it costs a third more (its discriminator needs the
-    JSON parsed into Python objects first). A record that is not a valid push is validated
+    JSON parsed into Python objects first). Only a record that names ``batches`` is tried so
+    (a lone stream batch goes to the union at once); one that is not a valid push is validated
     again as the union, so its errors name the fields of the shape it has.
 
     Raises:
         ValidationError: the record is neither shape.
     """
-    try:
-        return SiteReadings.model_validate_json(value).batches
-    except ValidationError:
-        return ReadingsRecord.model_validate_json(value).batches
+    if b'"batches"' in value:
+        try:
+            return SiteReadings.model_validate_json(value).batches
+        except ValidationError:
+            pass
+    return ReadingsRecord.model_validate_json(value).batches
 
 
 def _payload(batch: ReadingBatch) -> bytes:

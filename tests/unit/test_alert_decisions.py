@@ -521,6 +521,48 @@ def test_a_stream_holding_its_alerts_by_hysteresis_is_answered_from_a_quiet_band
         assert any(a.event == "resolved" for a in got) or amount == high * 0.5
 
 
+def test_a_held_pair_resolves_when_its_need_closes_inside_the_band():
+    # the amount stays in the band while a held pair's need reaches the end of its active
+    # period: the band must end there and the pair resolve, as the reference does
+    park, site_id, x = park_with_a_matching_stream()
+    probe = Matcher.from_park(park)
+    top = x.nominal * 3
+
+    def feasible(amount: float) -> set[str]:
+        return set(probe.quantities(x.id, amount, now=ANCHOR, sustained_s=math.inf))
+
+    opened = feasible(top)
+    low, high = 0.0, top
+    for _ in range(60):
+        mid = (low + high) / 2
+        low, high = (mid, high) if feasible(mid) < opened else (low, mid)
+    dropped = opened - feasible(high * 0.95)
+    closes = ANCHOR + timedelta(seconds=4100, microseconds=123)
+    needs = [n.model_copy(update={"active_until": closes}) if n.id in dropped else n
+             for n in park.needs]  # fmt: skip
+    park = park.model_copy(update={"needs": needs})
+    book = AlertBook(Matcher.from_park(park), hysteresis=0.1)
+    ref = ReferenceBook(Matcher.from_park(park), hysteresis=0.1)
+    snap: bytes | None = None
+    t = ANCHOR
+    for _ in range(4000):
+        t += timedelta(seconds=1)
+        _, snap = book.apply(entry(site_id, x, t, top), snap)
+        ref.apply(entry(site_id, x, t, top), snap)
+    resolved = []
+    for _ in range(200):  # held at 0.95 of the threshold, across the need's end
+        t += timedelta(seconds=1)
+        e = entry(site_id, x, t, high * 0.95)
+        got, snap_got = book.apply(e, snap)
+        want, _ = ref.apply(e, snap)
+        assert got == want
+        snap = snap_got
+        resolved += [a.need for a in got if a.event == "resolved"]
+    assert dropped
+    assert set(resolved) == dropped
+    assert book.decisions.quiet_hits > 4000
+
+
 def test_a_snapshot_written_elsewhere_ends_the_quiet_band():
     # the table holds state another worker wrote (a rebalance): the band this book made for
     # its own state must not answer for it

@@ -103,3 +103,32 @@ def test_a_stream_removed_from_its_site_is_forgotten() -> None:
     b = book()
     b.update_site(SITE.model_copy(update={"streams": []}))
     assert not b.knows("heat")
+
+
+def test_a_snapshot_restores_the_windows_in_a_fresh_book_and_the_json_form_still_reads() -> None:
+    # after a restart the table's bytes are all a book has: the same next entry as the book
+    # that wrote them, from today's packed form and from the JSON form written before it
+    import orjson
+
+    first = book()
+    _, snap = first.apply(batch(("a", 0, 4.0), ("b", 0, 6.0), ("a", 1, 5.0)), None)
+    following = batch(("a", 2, 7.0), ("b", 2, 3.0))
+    want, want_snap = first.apply(following, snap)
+    got, got_snap = book().apply(following, bytes(snap))
+    assert (got, got_snap) == (want, want_snap)
+    t0 = T0.timestamp()
+    legacy = orjson.dumps(
+        {"m": {"a": [t0 + 1, [[t0, 4.0], [t0 + 1, 5.0]]], "b": [t0, [[t0, 6.0]]]},
+         "s": t0 + 1, "z": None, "h": t0 + 1, "p": 0}
+    )  # fmt: skip
+    got, got_snap = book().apply(following, legacy)
+    assert (got, got_snap) == (want, want_snap)
+    with pytest.raises(ValueError, match="past its meters"):
+        book().apply(following, snap + b"\0" * 16)
+
+
+def test_a_meter_exactly_one_window_older_than_the_stream_stops_counting() -> None:
+    b = book()
+    entry, snap = b.apply(batch(("a", 0, 5.0), ("b", 0, 5.0)), None)
+    entry, snap = b.apply(batch(("a", 10, 7.0)), snap)  # b's newest is 10 s (the window) older
+    assert (entry.measured, entry.samples) == (7.0, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from datetime import timedelta
 
 import orjson
@@ -123,9 +124,14 @@ def test_only_partitions_with_a_clock_are_swept() -> None:
 def test_a_snapshot_written_before_staleness_existed_waits_for_its_partition() -> None:
     st, tables = stage(), Tables()
     opened(st, tables)
-    state = orjson.loads(tables.ledger[b"heat"])
-    del state["z"], state["p"], state["h"]
-    tables.ledger[b"heat"] = orjson.dumps(state)
+    # the JSON form of then: each meter's readings as pairs, no stale mark, partition, heard
+    header, _, body = tables.ledger[b"heat"].partition(b"\0")
+    state = orjson.loads(header)
+    flat, meters = array("d", body), {}
+    for meter, newest, count in state["m"]:
+        meters[meter] = [newest, [flat[i : i + 2].tolist() for i in range(0, 2 * count, 2)]]
+        flat = flat[2 * count :]
+    tables.ledger[b"heat"] = orjson.dumps({"m": meters, "s": state["s"]})
     st = stage()  # a worker that never wrote it (an upgrade, a restart)
     assert not sweep(st, tables, NEWEST + STALE_AFTER_S).ledger  # which partition? not known
     run(st, tables, [record("heat", 1, ("m1", 4.0, "MW"), ("m2", 4.0, "MW"), partition=2)])
