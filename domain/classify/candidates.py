@@ -14,9 +14,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from itertools import islice
 from operator import neg
 from typing import Final, Literal
 
@@ -164,8 +165,12 @@ def _lexicon_priors(
 
 
 def _source_priors(
-    priors: dict[str, float], prefixes: tuple[str, ...], sims: Mapping[str, float]
+    priors: dict[str, float], prefixes: tuple[str, ...], by_similarity: Sequence[tuple[float, str]]
 ) -> dict[str, float]:
+    """The priors narrowed to a source's (sub-)chapters, or its most similar codes there.
+
+    ``by_similarity``: ``(-similarity, code)`` pairs, best first, ties by code.
+    """
     if not prefixes:
         return dict(priors)
     if any(_under(c, prefixes) for c in priors):
@@ -173,9 +178,7 @@ def _source_priors(
             c: p if _under(c, prefixes) else p * _OUTSIDE_SOURCE_FACTOR for c, p in priors.items()
         }
     ewc = catalogue()
-    inside = sorted(
-        (c for c in sims if _under(c, prefixes) and sims[c] > 0.0), key=lambda c: (-sims[c], c)
-    )[:5]
+    inside = list(islice((c for s, c in by_similarity if s < 0.0 and _under(c, prefixes)), 5))
     if not inside:
         inside = [f"{p}99" for p in prefixes if len(p) == 4 and f"{p}99" in ewc.entries]
     narrowed = {c: p * _OUTSIDE_SOURCE_FACTOR for c, p in priors.items()}
@@ -199,6 +202,16 @@ class Ranking:
     chapter_margin: float
 
 
+@cache
+def _hazardous_codes() -> tuple[frozenset[str], frozenset[str]]:
+    """The hazardous codes, and the mirror-hazardous ones among them (the catalogue's flags)."""
+    entries = catalogue().entries.values()
+    return (
+        frozenset(e.code for e in entries if e.hazardous),
+        frozenset(e.code for e in entries if e.entry_type == "mirror_hazardous"),
+    )
+
+
 def _scores(
     pool: set[str],
     priors: Mapping[str, float],
@@ -209,12 +222,11 @@ def _scores(
     coverage: float,
 ) -> dict[str, float]:
     """Each pooled code's score in (0, 1]: prior and similarity, source and hazard factors."""
-    ewc = catalogue()
+    hazardous, mirror_hazardous = _hazardous_codes()
     scores: dict[str, float] = {}
     floor = _PRIOR_FLOOR - _CONTEXT_WEIGHT * (1.0 - coverage)
     beside = _SIMILARITY_BESIDE_LEXICON + _CONTEXT_WEIGHT * (1.0 - coverage)
     for code in pool:
-        entry = ewc.entries[code]
         sim = sims.get(code, 0.0)
         if code in priors:
             score = priors[code] * (floor + (1.0 - floor) * sim)
@@ -223,9 +235,9 @@ def _scores(
             if prefixes and not _under(code, prefixes):
                 score *= _OUTSIDE_SOURCE_FACTOR
         if hazardous_hint:
-            if not entry.hazardous:
+            if code not in hazardous:
                 score *= _HAZARD_FACTOR
-        elif entry.hazardous and (entry.entry_type == "mirror_hazardous" or code not in named):
+        elif code in hazardous and (code in mirror_hazardous or code not in named):
             score *= _HAZARD_FACTOR
         if score > 0.0:
             scores[code] = min(1.0, score)
@@ -243,6 +255,7 @@ def rank_candidates(
     top: int,
     coverage: float = 1.0,
     details: frozenset[int] = frozenset(),
+    by_similarity: Sequence[tuple[float, str]] | None = None,
 ) -> Ranking:
     """The ``top`` best EWC codes for a material, best first (see the module docstring).
 
@@ -257,12 +270,16 @@ def rank_candidates(
         coverage: share of the text's content words the material terms cover. The less they
             cover, the more the rest of the text (its similarity to the official texts) counts.
         details: positions in ``materials`` of terms outside the main clause (weighed less).
+        by_similarity: ``(-similarity, code)`` of every code of ``sims``, best first, ties by code,
+            when the caller has it (a text's similarities are shared by many texts, and so is
+            their order); computed from ``sims`` when ``None``.
     """
-    ewc = catalogue()
     named = _lexicon_priors(materials, head, details)
     for code, prior in mentioned.items():
         named[code] = max(named.get(code, 0.0), prior)
-    priors = _source_priors(named, prefixes, sims)
+    if by_similarity is None:  # sorting (-similarity, code) pairs runs in C
+        by_similarity = sorted(zip(map(neg, sims.values()), sims, strict=True))
+    priors = _source_priors(named, prefixes, by_similarity)
     from_lexicon = set(named)
     if hazardous_hint:
         for code in list(priors):
@@ -270,24 +287,49 @@ def rank_candidates(
                 priors[sibling] = max(priors.get(sibling, 0.0), priors[code])
                 if code in named:
                     from_lexicon.add(sibling)
-    # The most similar codes, ties by code: sorting (-similarity, code) pairs runs in C.
-    best_similar = sorted(zip(map(neg, sims.values()), sims, strict=True))[: max(2 * top, 10)]
-    pool = set(priors) | {code for _, code in best_similar}
+    pool = set(priors) | {code for _, code in by_similarity[: max(2 * top, 10)]}
     scores = _scores(pool, priors, named, sims, prefixes, hazardous_hint, coverage)
-    ranked = sorted(scores, key=lambda c: (-scores[c], c))
+    ranked = [code for _, code in sorted(zip(map(neg, scores.values()), scores, strict=True))]
     margin = 0.0
     if ranked:
         best = ranked[0]
         rival = next((scores[c] for c in ranked if c[:2] != best[:2]), 0.0)
         margin = scores[best] - rival
-    candidates = tuple(
-        EwcCandidate(
-            code=code,
-            description=ewc.entries[code].description,
-            hazardous=ewc.entries[code].hazardous,
-            confidence=round(scores[code], 4),
-            source="lexicon" if code in from_lexicon else "similarity",
-        )
-        for code in ranked[:top]
+    chosen = tuple(
+        (code, round(scores[code], 4), _SOURCE[code in from_lexicon]) for code in ranked[:top]
     )
-    return Ranking(candidates, round(margin, 4))
+    return Ranking(_CANDIDATES[chosen], round(margin, 4))
+
+
+_Source = Literal["lexicon", "similarity"]
+_SOURCE: Final[dict[bool, _Source]] = {True: "lexicon", False: "similarity"}
+_Chosen = tuple[tuple[str, float, _Source], ...]
+
+
+class _Candidates(dict[_Chosen, tuple[EwcCandidate, ...]]):
+    """``(code, confidence, source)`` of ranked codes -> their candidates, made on first sight.
+
+    Candidates are frozen and their other fields follow from the code (the catalogue never
+    changes in a process), so answers can share them: a cache of answers then holds one
+    ranking per distinct ranking, not five new objects per answer for the garbage collector to
+    go through on every full collection. Emptied when it holds :data:`_MAX_CANDIDATES`.
+    """
+
+    def __missing__(self, chosen: _Chosen) -> tuple[EwcCandidate, ...]:
+        found = tuple(_candidate(code, confidence, source) for code, confidence, source in chosen)
+        if len(self) >= _MAX_CANDIDATES:
+            self.clear()
+            _candidate.cache_clear()
+        self[chosen] = found
+        return found
+
+
+@cache
+def _candidate(code: str, confidence: float, source: _Source) -> EwcCandidate:
+    """One candidate, shared by the rankings of :data:`_CANDIDATES` that hold it."""
+    entry = catalogue().entries[code]
+    return EwcCandidate(code, entry.description, entry.hazardous, confidence, source)
+
+
+_MAX_CANDIDATES: Final = 65_536
+_CANDIDATES: Final = _Candidates()

@@ -22,17 +22,24 @@ Speed: answers are cached by the text with its figures zeroed (an export's rows 
 quantities) and by its shape: its words, with every short word no language knows as a blank
 (:func:`_inert`: batch tags, abbreviations), plus what the figures, clause break, accented
 letters and written codes say. A text of a shape seen before is answered without being read
-again; ``tests/unit/test_classify_caches.py`` holds the answers served so to those computed
-from scratch.
+again. A new text is read through what is kept per word (:class:`_Word`: its tokens, traits
+and queries in each language, once per process) and answered from a text that read the same
+(:func:`_conclusion_key`: the same language, terms, word traits, similarity and shape) when
+there was one; the similarity to the official texts is kept per query (:data:`_SIMILAR`) and
+computed only for a material. ``tests/unit/test_classify_caches.py`` holds the answers and
+readings served so to those computed from scratch.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from itertools import chain, compress, count
+from operator import neg
 from typing import Final, NamedTuple
 
 from rapidfuzz import process
@@ -55,7 +62,7 @@ from domain.classify.references import reference_index, similarity_tokens
 from domain.classify.text import (
     LANGUAGES,
     SPELLED_OUT_LANGUAGES,
-    fold,
+    fold_words,
     has_han,
     segment_han,
     spelled_out,
@@ -126,8 +133,9 @@ class Classification:
         return self.candidates[0].chapter if self.candidates else None
 
 
-@dataclass(frozen=True, slots=True)
-class _Match:
+class _Match(NamedTuple):
+    """A lexicon term found in a text (a named tuple: made for every term of every text)."""
+
     term: LexiconTerm
     first: int  # first word index covered
     last: int  # last word index covered
@@ -215,20 +223,127 @@ def _compound(lang: str, word: str, vocabulary: frozenset[str]) -> tuple[str, ..
     return ()
 
 
-@lru_cache(maxsize=256)
-def _positions(lang: str, folded_words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[int, ...]]:
-    """The tokens of a text's words in a language, and the word each comes from.
+class _Word(NamedTuple):
+    """What one folded word is in one language: all a classification asks of the word alone.
 
-    Cached for the few calls one classification makes with the same words (the matches, the
-    recognised share, the similarity).
+    Attributes:
+        tokens: its tokens (:func:`word_tokens`).
+        foreign: it has no Chinese character and the language does not know it
+            (:func:`languages_of`): it is also read as English.
+        content: a content word: no function word, filler, preposition or unit word
+            (:func:`_skipped`), no figure, not a single letter.
+        known: it has tokens and the language's official texts hold each (:func:`_recognised`).
+        indexed: its tokens the official texts hold.
+        similar: its stem and its compound parts the official texts hold (with ``indexed``,
+            its part of the text's similarity query, :func:`_similar_query`).
+        languages: the languages that know it (:func:`languages_of`), in :data:`LANGUAGES`
+            order.
+        traits: what the grammar reads of it, as bits: ``content``, ``known``, and whether it
+            is a preposition that ends a main clause (:func:`_stops`), a filler
+            (:func:`_fillers`), a destination word (:func:`_destinations`). With the terms
+            found, all the steps after the reading ask of the word (:func:`_conclusion_key`).
     """
-    tokens: list[str] = []
-    owners: list[int] = []
-    for i, word in enumerate(folded_words):
-        for token in word_tokens(lang, word):
-            tokens.append(token)
-            owners.append(i)
-    return tuple(tokens), tuple(owners)
+
+    tokens: tuple[str, ...]
+    foreign: bool
+    content: bool
+    known: bool
+    indexed: tuple[str, ...]
+    similar: tuple[str, ...]
+    languages: tuple[str, ...]
+    traits: int
+
+
+def _read_word(lang: str, word: str) -> _Word:
+    """:class:`_Word` of a folded word in a language, from the functions each field names."""
+    tokens = word_tokens(lang, word)
+    idf = reference_index(lang).idf
+    languages = languages_of(word)
+    han = has_han(word)
+    content = word not in _skipped(lang) and not word[0].isdigit() and (len(word) > 1 or han)
+    known = bool(tokens) and all(t in idf for t in tokens)
+    flags = (content, known, word in _stops(lang), word in _fillers(lang),
+             word in _destinations(lang))  # fmt: skip
+    return _Word(
+        tokens=tokens,
+        foreign=not han and lang not in languages,
+        content=content,
+        known=known,
+        indexed=tuple(t for t in tokens if t in idf),
+        similar=tuple(t for t in similarity_tokens(lang, (word,)) if t in idf),
+        languages=tuple(sorted(languages, key=LANGUAGES.index)),
+        traits=sum(1 << bit for bit, flag in enumerate(flags) if flag),
+    )
+
+
+class _WordTable(dict[str, _Word]):
+    """Folded word -> :class:`_Word` in one language, read on first sight.
+
+    Safe to keep for the process: every field depends only on the language and the word (and
+    on the lexicons and official texts, loaded once). Emptied when it holds
+    :data:`_MAX_READ_WORDS` words.
+    """
+
+    def __init__(self, lang: str) -> None:
+        super().__init__()
+        self.lang = lang
+
+    def __missing__(self, word: str) -> _Word:
+        found = _read_word(self.lang, word)
+        if len(self) >= _MAX_READ_WORDS:
+            self.clear()
+        self[word] = found
+        return found
+
+
+class _Text(NamedTuple):
+    """A text's words read in one language.
+
+    Attributes:
+        words: each word's :class:`_Word`, in order.
+        tokens: the tokens of the words, in order.
+        owners: the word each token comes from.
+        content: positions of the content words.
+    """
+
+    words: tuple[_Word, ...]
+    tokens: tuple[str, ...]
+    owners: tuple[int, ...]
+    content: tuple[int, ...]
+
+
+def _text(lang: str, folded_words: tuple[str, ...]) -> _Text:
+    """:class:`_Text` of a text's words in a language.
+
+    Kept per language for the last words read (:data:`_LAST_TEXT`): one classification asks
+    for it some ten times (the matches, the content words, the similarity, the kind...) with
+    the very same tuple of words, and a test of identity is all a hit costs.
+    """
+    last = _LAST_TEXT.get(lang)
+    if last is not None and last[0] is folded_words:
+        return last[1]
+    found = _read_text(lang, folded_words)
+    _LAST_TEXT[lang] = (folded_words, found)
+    return found
+
+
+_LAST_TEXT: Final[dict[str, tuple[tuple[str, ...], _Text]]] = {}
+"""Language -> the last words read in it and their :class:`_Text`. Safe across threads: an
+entry is replaced whole, and one whose words are the very tuple asked about holds its reading
+(the entry keeps the tuple alive, so no other tuple can take its identity)."""
+
+
+def _read_text(lang: str, folded_words: tuple[str, ...]) -> _Text:
+    """:class:`_Text` of a text's words in a language, from its words' :class:`_Word`."""
+    read = tuple(map(_WORDS[lang].__getitem__, folded_words))
+    per_word = [word.tokens for word in read]
+    tokens = tuple(chain.from_iterable(per_word))
+    if len(tokens) == len(read) and all(per_word):
+        owners = tuple(range(len(read)))  # the common case: a token per word
+    else:
+        owners = tuple([i for i, word in enumerate(per_word) for _ in word])
+    content = tuple(compress(range(len(read)), [word.content for word in read]))
+    return _Text(read, tokens, owners, content)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,27 +369,49 @@ def _skipped(lang: str) -> frozenset[str]:
     return FUNCTION_WORDS[lang] | FILLERS[lang] | PREPOSITIONS[lang] | FILLERS["en"] | UNIT_WORDS
 
 
+@cache
+def _stops(lang: str) -> frozenset[str]:
+    """The prepositions that end a main clause in a language: its own and English ones."""
+    return PREPOSITIONS[lang] | PREPOSITIONS["en"]
+
+
+@cache
+def _fillers(lang: str) -> frozenset[str]:
+    """The fillers of a language and of English."""
+    return FILLERS[lang] | FILLERS["en"]
+
+
+@cache
+def _destinations(lang: str) -> frozenset[str]:
+    """The prepositions naming where a thing goes in a language and in English."""
+    return DESTINATIONS[lang] | DESTINATIONS["en"]
+
+
 def _find_matches(
     lang: str, folded_words: tuple[str, ...], allowed: frozenset[int] | None = None
 ) -> list[_Match]:
     """Longest lexicon term at each position, left to right, non-overlapping."""
     terms = _terms(lang)
-    tokens, owners = _positions(lang, folded_words)
+    text = _text(lang, folded_words)
+    tokens, owners = text.tokens, text.owners
+    sizes, by_tokens = terms.sizes, terms.by_tokens
     matches: list[_Match] = []
-    i = 0
+    if sizes.keys().isdisjoint(tokens):
+        return matches  # no term starts with any of the tokens (one test in C)
     n = len(tokens)
-    while i < n:
-        for size in terms.sizes.get(tokens[i], ()):
+    end = 0  # the tokens before it are part of a term found
+    for i, lengths in enumerate(map(sizes.get, tokens)):
+        if lengths is None or i < end:
+            continue  # no term starts with the token, or it lies in one found
+        for size in lengths:
             if i + size > n:
                 continue
-            term = terms.by_tokens.get(tuple(tokens[i : i + size]))
+            term = by_tokens.get(tokens[i : i + size])
             first, last = owners[i], owners[i + size - 1]
             if term is not None and (allowed is None or {first, last} <= allowed):
                 matches.append(_Match(term, first, last))
-                i += size
+                end = i + size
                 break
-        else:
-            i += 1
     return matches
 
 
@@ -283,26 +420,29 @@ def _all_matches(lang: str, folded_words: tuple[str, ...]) -> list[_Match]:
     if lang == "en":
         return matches
     covered = {i for m in matches for i in range(m.first, m.last + 1)}
-    foreign = frozenset(
-        i
-        for i, w in enumerate(folded_words)
-        if i not in covered and not has_han(w) and lang not in languages_of(w)
-    )
-    if foreign:
+    read = _text(lang, folded_words).words
+    foreign = frozenset([i for i, word in enumerate(read) if word.foreign and i not in covered])
+    if foreign and _may_start_a_term("en", [folded_words[i] for i in foreign]):
         matches += _find_matches("en", folded_words, foreign)
         matches.sort(key=lambda m: m.first)
     return matches
 
 
-@lru_cache(maxsize=256)
+def _may_start_a_term(lang: str, some_words: list[str]) -> bool:
+    """Whether a token of one of the words begins a lexicon term of the language.
+
+    A match of :func:`_find_matches` limited to some words begins at a token of one of them:
+    when none begins a term, it finds nothing, and the text's tokens in that language need
+    not be read.
+    """
+    table = _WORDS[lang]
+    tokens = chain.from_iterable([table[w].tokens for w in some_words])
+    return not _terms(lang).sizes.keys().isdisjoint(tokens)
+
+
 def _content(lang: str, folded_words: tuple[str, ...]) -> tuple[int, ...]:
-    """Positions of the content words (cached for the few asks of one classification)."""
-    skip = _skipped(lang)
-    return tuple(
-        i
-        for i, w in enumerate(folded_words)
-        if w not in skip and not w[0].isdigit() and (len(w) > 1 or has_han(w))
-    )
+    """Positions of the content words (:attr:`_Text.content`)."""
+    return _text(lang, folded_words).content
 
 
 _CLAUSE_BREAK: Final = re.compile(
@@ -319,7 +459,7 @@ def _main_clause(
     if not content:
         return range(0)
     start = content[0]
-    stops = PREPOSITIONS[lang] | (PREPOSITIONS["en"] if lang != "en" else frozenset())
+    stops = _stops(lang)
     end = next(
         (i for i in range(start + 1, len(folded_words)) if folded_words[i] in stops),
         len(folded_words),
@@ -370,7 +510,7 @@ def _decide_kind(
     """Long because: the head rule, the material default and the unit evidence meet here."""
     content = _content(lang, folded_words)
     main = _main_clause(lang, folded_words, content, limit)
-    fillers = FILLERS[lang] | FILLERS["en"]
+    fillers = _fillers(lang)
     resource = [
         m
         for m in matches
@@ -432,12 +572,8 @@ def _recognised(lang: str, folded_words: tuple[str, ...], matches: list[_Match])
     if not content:
         return 1.0
     covered = {i for m in matches for i in range(m.first, m.last + 1)}
-    index = reference_index(lang)
-    known = 0
-    for i in content:
-        tokens = word_tokens(lang, folded_words[i])
-        if i in covered or (tokens and all(t in index.idf for t in tokens)):
-            known += 1
+    read = _text(lang, folded_words).words
+    known = sum(1 for i in content if i in covered or read[i].known)
     return known / len(content)
 
 
@@ -463,8 +599,7 @@ def _material_coverage(
 
 def _after_destination(lang: str, folded_words: tuple[str, ...], match: _Match) -> bool:
     """Whether a term sits in a phrase naming where the thing goes ("... to plasterboard")."""
-    destinations = DESTINATIONS[lang] | DESTINATIONS["en"]
-    stops = PREPOSITIONS[lang] | PREPOSITIONS["en"]
+    destinations, stops = _destinations(lang), _stops(lang)
     for i in range(match.first - 1, -1, -1):
         if folded_words[i] in destinations:
             return True
@@ -485,23 +620,128 @@ def _source_prefixes(
     )
 
 
-def _similarities(lang: str, folded_words: tuple[str, ...]) -> dict[str, float]:
-    tokens, _ = _positions(lang, folded_words)
-    sims = reference_index(lang).similarities([*tokens, *similarity_tokens(lang, folded_words)])
-    if lang != "en":
-        foreign = tuple(w for w in folded_words if not has_han(w) and lang not in languages_of(w))
-        if foreign:
-            share = 1.0
-            if not reference_index(lang).entries:
-                # Without an official text of its own, most of a text's words look foreign:
-                # weigh the English similarity by the share of words English knows, so one
-                # stray word ("base") cannot find an English entry on its own.
-                english = [w for w in foreign if "en" in languages_of(w)]
-                share = min(1.0, len(english) / max(1, len(_content(lang, folded_words))))
-            found = reference_index("en").similarities(_positions("en", foreign)[0])
-            for code, value in found.items():
-                sims[code] = max(sims.get(code, 0.0), share * value)
-    return sims
+class _Similar:
+    """A text's similarity to the official texts, computed when first asked for.
+
+    Only a material's codes need it; a text of another kind, or one answered from
+    :data:`_CONCLUSIONS`, needs only its :attr:`serial`. Two threads asking at once may both
+    compute it: the same value, and either is kept.
+
+    Attributes:
+        query: what decides it, and the tokens in the order of the first text that asked.
+        serial: a number no other similarity of the process gets (a part of a cache key).
+    """
+
+    __slots__ = ("_ranked", "_scores", "query", "serial")
+
+    def __init__(self, query: _Query) -> None:
+        self.query = query
+        self.serial = next(_SERIALS)
+        self._scores: Mapping[str, float] | None = None
+        self._ranked: tuple[tuple[float, str], ...] | None = None
+
+    @property
+    def scores(self) -> Mapping[str, float]:
+        """Code -> cosine similarity (read only: shared by every text of the same key)."""
+        if self._scores is None:
+            self._scores = _similarity_scores(self.query)
+        return self._scores
+
+    @property
+    def ranked(self) -> tuple[tuple[float, str], ...]:
+        """``(-similarity, code)`` of every scored code, best first, ties by code."""
+        if self._ranked is None:
+            scores = self.scores
+            self._ranked = tuple(sorted(zip(map(neg, scores.values()), scores, strict=True)))
+        return self._ranked
+
+
+_SimilarKey = tuple[str, frozenset[str], frozenset[str], float]
+_NO_TOKENS: Final[frozenset[str]] = frozenset()
+
+
+class _Query(NamedTuple):
+    """A text's queries to the official texts.
+
+    Attributes:
+        key: what decides the similarity: the language, the set of each query, the weight of
+            the English one (:func:`_similar_query`).
+        tokens: the query to the language's texts, in text order (each word's tokens, then
+            each word's stems and compound parts).
+        en_tokens: the query to the English texts (the tokens of the foreign words), in order.
+    """
+
+    key: _SimilarKey
+    tokens: tuple[str, ...]
+    en_tokens: tuple[str, ...]
+
+
+def _similarities(lang: str, folded_words: tuple[str, ...]) -> _Similar:
+    """The similarity of a text's words to the official texts of its language (and English's).
+
+    Its words' tokens, stems and compound parts are compared with the texts of its language;
+    the words the language does not know (:attr:`_Word.foreign`) also with the English texts,
+    the higher similarity kept. Cached by what decides it (:attr:`_Query.key`).
+    """
+    query = _similar_query(lang, folded_words)
+    found = _SIMILAR.get(query.key)
+    if found is None:
+        found = _Similar(query)
+        if len(_SIMILAR) >= _MAX_SIMILAR:
+            _SIMILAR.clear()
+        _SIMILAR[query.key] = found
+    return found
+
+
+def _similar_query(lang: str, folded_words: tuple[str, ...]) -> _Query:
+    """A text's :class:`_Query`: its queries to the official texts and the English share.
+
+    The tokens (each word's tokens first, then its stems and compound parts) its language's
+    official texts hold; the tokens of its foreign words the English texts hold; and the weight
+    of the English similarity (1.0 but for a language without official texts, where it is the
+    share of the content words English knows).
+    """
+    read = _text(lang, folded_words).words
+    flat = chain.from_iterable
+    tokens = tuple(chain(flat([w.indexed for w in read]), flat([w.similar for w in read])))
+    query = frozenset(tokens)
+    if lang == "en":
+        return _Query((lang, query, _NO_TOKENS, 1.0), tokens, ())
+    english = _WORDS["en"]
+    foreign = [english[word] for w, word in zip(read, folded_words, strict=True) if w.foreign]
+    en_tokens = tuple(flat([w.indexed for w in foreign]))
+    en_query = frozenset(en_tokens) if en_tokens else _NO_TOKENS
+    share = 1.0
+    if en_query and not reference_index(lang).entries:
+        # Without an official text of its own, most of a text's words look foreign: weigh the
+        # English similarity by the share of words English knows, so one stray word ("base")
+        # cannot find an English entry on its own.
+        known = sum(1 for w in foreign if "en" in w.languages)
+        share = min(1.0, known / max(1, len(_text(lang, folded_words).content)))
+    return _Query((lang, query, en_query, share), tokens, en_tokens)
+
+
+def _similarity_scores(query: _Query) -> dict[str, float]:
+    """:attr:`_Similar.scores` of a text's queries.
+
+    The tokens go to the indexes in text order, as they always did: an index sums a cosine in
+    the order of the query's set, and that order is the one of the tokens it was built from.
+    """
+    lang, _, en_query, share = query.key
+    scores = reference_index(lang).similarities(query.tokens)
+    if en_query:
+        for code, value in reference_index("en").similarities(query.en_tokens).items():
+            scores[code] = max(scores.get(code, 0.0), share * value)
+    return scores
+
+
+_MAX_SIMILAR: Final = 16_384
+_SERIALS: Final = count()
+_SIMILAR: Final[dict[_SimilarKey, _Similar]] = {}
+"""Similarities by :attr:`_Query.key`. Safe to keep: the official texts never change in a
+process, and the key holds everything the similarity is computed from (but the order of the
+tokens, which can change the last bit of a cosine: the indexes' own caches by query have always
+served one query the cosine of an equal one). Emptied when full."""
 
 
 _CODE_PATTERN: Final = r"(?<!\d)\d{2}[ .]?\d{2}[ .]?\d{2}(?!\d)"
@@ -582,8 +822,7 @@ def _answer(text: str, unit: str | None, top: int) -> Classification | str:
 
     The answer of a text of the same shape when there is one (its ``text`` may be that text's).
     """
-    folded = fold(text)
-    folded_words = tuple(words(folded))
+    folded, folded_words = fold_words(text)
     if not folded_words:
         raise ClassificationError("it has no letters or digits")
     figures = _DIGIT.search(folded) is not None  # what the figures say needs a figure
@@ -600,13 +839,10 @@ def _answer(text: str, unit: str | None, top: int) -> Classification | str:
         mentioned=tuple(mentioned_codes(folded).items()) if figures else (),
         top=top,
     )
-    key = (shape, tuple([None if _INERT[w] else w for w in folded_words]))
+    key = _shape_key(shape, tuple([None if _INERT[w] else w for w in folded_words]))
     answer = _ANSWERS.get(key)
     if answer is None:
-        try:
-            answer = _classify(text, folded_words, shape)
-        except ClassificationError as e:
-            answer = str(e)
+        answer = _classify(text, folded_words, shape)
         _ANSWERS.put(key, answer)
     return answer
 
@@ -632,6 +868,28 @@ class _TextShape(NamedTuple):
 
 
 _NOTHING: Final[frozenset[ResourceKind]] = frozenset()
+
+_ShapeKey = tuple[
+    str, tuple[str, ...], int, bool, tuple[tuple[str, float], ...], int, tuple[str | None, ...]
+]
+
+
+def _shape_key(shape: _TextShape, words: tuple[str | None, ...]) -> _ShapeKey:
+    """The key of :data:`_ANSWERS`: a shape and its words, as a tuple of strings and numbers.
+
+    It says what ``(shape, words)`` says (the letters sorted, the kinds by name), but a tuple
+    of nothing but strings, numbers and such tuples is one the garbage collector stops
+    tracking after its first look: frozensets and a named tuple in each of 65,536 keys kept
+    them all tracked, and every full collection went through them again.
+    """
+    letters = "".join(sorted(shape.letters)) if shape.letters else ""
+    return letters, _kind_names(shape.allowed), *shape[2:], words
+
+
+@cache
+def _kind_names(kinds: frozenset[ResourceKind]) -> tuple[str, ...]:
+    """The names of a set of kinds, sorted (the kinds a text allows, in a shape's key)."""
+    return tuple(sorted(k.value for k in kinds))
 
 
 def _inert(word: str) -> bool:
@@ -678,29 +936,31 @@ class _InertWords(dict[str, bool]):
 
 _MAX_WORDS: Final = 200_000
 _INERT: Final = _InertWords()
+_MAX_READ_WORDS: Final = 100_000
+_WORDS: Final = {lang: _WordTable(lang) for lang in LANGUAGES}
+"""Per language, folded word -> :class:`_Word` (a text is read in one or two languages)."""
 
 
 class _AnswerCache:
-    """A bounded map from a text's shape to its answer; the oldest entries go first when full.
+    """A bounded map from a key to an answer; the oldest entries go first when full.
 
-    The shape is its :class:`_TextShape` and its words with every inert word as ``None``.
-    Thread-safe.
+    Thread-safe. An ordered dict: dropping its oldest entry costs the same however many were
+    dropped before (a plain dict's first entry is found past every slot already emptied:
+    13 us per answer stored into a full cache of 65,536).
     """
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._answers: dict[object, Classification | str] = {}
+        self._answers: OrderedDict[object, Classification | str] = OrderedDict()
         self._lock = threading.Lock()
-
-    def get(self, key: object) -> Classification | str | None:
-        """The answer stored for ``key``, or ``None``."""
-        return self._answers.get(key)
+        self.get: Callable[[object], Classification | str | None] = self._answers.get
+        """The answer stored for a key, or ``None`` (the dict's own ``get``: no call between)."""
 
     def put(self, key: object, answer: Classification | str) -> None:
         """Store an answer, dropping the oldest one when the cache is full."""
         with self._lock:
             if len(self._answers) >= self._size:
-                del self._answers[next(iter(self._answers))]
+                self._answers.popitem(last=False)
             self._answers[key] = answer
 
     def clear(self) -> None:
@@ -712,6 +972,10 @@ class _AnswerCache:
 _ANSWERS: Final = _AnswerCache(65_536)
 """Answers by text shape: a description that differs from one seen before only in words that
 mean nothing to the classifier (:func:`_inert`) is answered without reading it again."""
+_CONCLUSIONS: Final = _AnswerCache(65_536)
+"""Answers by :func:`_conclusion_key`: a text whose words read as those of a text seen before
+(the same language, terms, word traits, similarity and shape) gets that text's answer without
+its kind being decided and its codes ranked again."""
 
 
 def _reading(text: str, folded_words: tuple[str, ...]) -> tuple[str, list[_Match]]:
@@ -728,21 +992,85 @@ def _reading(text: str, folded_words: tuple[str, ...]) -> tuple[str, list[_Match
     if any(m.term.kind in _RESOURCE_KINDS for m in matches):
         return lang, matches
     covered = {i for m in matches for i in range(m.first, m.last + 1)}
-    others: dict[str, None] = {}
-    for i, word in enumerate(folded_words):
-        if i not in covered:
-            for other in sorted(languages_of(word), key=LANGUAGES.index):
-                others.setdefault(other, None)
+    read = _text(lang, folded_words).words
+    uncovered = [word.languages for i, word in enumerate(read) if i not in covered]
+    others = dict.fromkeys(chain.from_iterable(uncovered))  # in the order the words name them
+    others.pop(lang, None)
     for other in others:
-        if other != lang:
-            found = _all_matches(other, folded_words)
-            if any(m.term.kind in _UTILITY_KINDS and m.first not in covered for m in found):
-                return other, found
+        found = _all_matches(other, folded_words)
+        if any(m.term.kind in _UTILITY_KINDS and m.first not in covered for m in found):
+            return other, found
     return lang, matches
 
 
-def _classify(text: str, folded_words: tuple[str, ...], shape: _TextShape) -> Classification:
+def _classify(text: str, folded_words: tuple[str, ...], shape: _TextShape) -> Classification | str:
+    """The answer for a text (a refusal as its reason), through :data:`_CONCLUSIONS`."""
     lang, matches = _reading(text, folded_words)
+    similar = _similarities(lang, folded_words)
+    key = _conclusion_key(lang, folded_words, matches, similar, shape)
+    answer = _CONCLUSIONS.get(key)
+    if answer is None:
+        try:
+            answer = _conclude(text, lang, folded_words, matches, similar, shape)
+        except ClassificationError as e:
+            answer = str(e)
+        _CONCLUSIONS.put(key, answer)
+    return answer
+
+
+_ConclusionKey = tuple[
+    str,
+    tuple[tuple[str, tuple[str, ...], int, int], ...],
+    tuple[int, ...],
+    int,
+    tuple[str, ...],
+    int,
+    bool,
+    tuple[tuple[str, float], ...],
+    int,
+]
+
+
+def _conclusion_key(
+    lang: str,
+    folded_words: tuple[str, ...],
+    matches: list[_Match],
+    similar: _Similar,
+    shape: _TextShape,
+) -> _ConclusionKey:
+    """Everything :func:`_conclude` reads of a text once its language and terms are known.
+
+    The language; each term found (its lexicon's language and tokens, which name it) and the
+    words it covers; each word's :attr:`_Word.traits` (the kind, the head, the clause, the
+    recognised share, the coverage and the destinations read words only through these); the
+    similarity (by its serial: a similarity is computed once per query while cached, and no
+    serial is used twice, so a key never names another similarity); the kinds the figures and
+    the unit allow, the clause break, the label, the codes written and ``top``. Texts of one
+    key get one answer whatever their words (only ``text`` differs, set by :func:`classify`).
+    Strings, numbers and tuples of them: the garbage collector stops tracking such a key.
+    """
+    return (
+        lang,
+        tuple([(m.term.lang, m.term.tokens, m.first, m.last) for m in matches]),
+        tuple([w.traits for w in _text(lang, folded_words).words]),
+        similar.serial,
+        _kind_names(shape.allowed),
+        shape.limit,
+        shape.label,
+        shape.mentioned,
+        shape.top,
+    )
+
+
+def _conclude(
+    text: str,
+    lang: str,
+    folded_words: tuple[str, ...],
+    matches: list[_Match],
+    similar: _Similar,
+    shape: _TextShape,
+) -> Classification:
+    """The answer for a text read: its kind, a material's candidates, whether to ask a person."""
     allowed, limit = shape.allowed, shape.limit
     recognised = _recognised(lang, folded_words, matches)
     decided = _decide_kind(lang, folded_words, matches, allowed, recognised, limit, shape.label)
@@ -762,12 +1090,13 @@ def _classify(text: str, folded_words: tuple[str, ...], shape: _TextShape) -> Cl
             [m.term for m in materials],
             head if head is not None and head.kind == "material" else None,
             _source_prefixes(lang, folded_words, matches),
-            _similarities(lang, folded_words),
+            similar.scores,
             dict(shape.mentioned),
             hazardous_hint=hazardous_hint,
             top=shape.top,
             coverage=_material_coverage(lang, folded_words, matches, decided.head),
             details=frozenset(n for n, m in enumerate(materials) if m.first >= limit),
+            by_similarity=similar.ranked,
         )
         candidates, margin = ranking.candidates, ranking.chapter_margin
     contradicted = bool(allowed) and decided.kind not in allowed  # "Purge gas 300 Nm3/h"

@@ -21,6 +21,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from functools import cache, lru_cache
+from itertools import chain
 from typing import Final
 
 import Stemmer
@@ -112,9 +113,44 @@ def words(folded: str) -> list[str]:
     Each run is at most :data:`LONGEST_WORD` characters.
     """
     found = _WORD.findall(folded)
-    if any(len(w) > LONGEST_WORD for w in found):
+    if max(map(len, found), default=0) > LONGEST_WORD:
         return [w[:LONGEST_WORD] for w in found]
     return found
+
+
+def fold_words(text: str) -> tuple[str, tuple[str, ...]]:
+    """``fold(text)`` and the words of it (:func:`words`), from each space-separated part's.
+
+    Folding works letter by letter (case folding, the table, a decomposition that keeps a
+    space where it is) and no word holds a space, so a text of parts joined by single spaces
+    folds to its folded parts joined by spaces, and its words are its parts' words in order.
+    An export repeats its parts ("Flugasche", "t/a", "Silo"): each is folded and split once
+    (:data:`_PARTS`). A text with other spacing (tabs, runs of spaces, no-break spaces) is
+    folded whole.
+    """
+    parts = text.split()
+    if " ".join(parts) != text:
+        folded = fold(text)
+        return folded, tuple(words(folded))
+    read = [_PARTS[part] for part in parts]
+    folded = " ".join([part[0] for part in read])
+    return folded, tuple(chain.from_iterable([part[1] for part in read]))
+
+
+class _Parts(dict[str, tuple[str, tuple[str, ...]]]):
+    """A part of a text (no whitespace) -> its fold and its words; emptied when full."""
+
+    def __missing__(self, part: str) -> tuple[str, tuple[str, ...]]:
+        folded = fold(part)
+        found = folded, tuple(words(folded))
+        if len(self) >= _MAX_PARTS:
+            self.clear()
+        self[part] = found
+        return found
+
+
+_MAX_PARTS: Final = 200_000
+_PARTS: Final = _Parts()
 
 
 _SPELLED_OUT: Final = re.compile("ae|oe|ue|aa")

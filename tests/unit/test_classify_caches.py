@@ -32,6 +32,7 @@ _SEED_WORD = "xqz"  # a word no language knows
 
 def _forget_answers() -> None:
     engine._ANSWERS.clear()
+    engine._CONCLUSIONS.clear()
     engine._classify_shape.cache_clear()
 
 
@@ -240,3 +241,231 @@ def test_spelling_correction_among_words_of_a_near_length_is_the_one_among_all(l
             score_cutoff=1,
         )
         assert (among_near and among_near[:2]) == (among_all and among_all[:2])
+
+
+_READ_TEXTS = [
+    "Flugasche aus Kohlefeuerung",
+    "Fly ash from coal combustion",
+    "Boues de station d'épuration sludge",
+    "Popiół lotny steam",
+    "Afvalwater uit de productie",
+    "Abwaerme Kuehlwasser 90 °C",
+    "余热 蒸汽 BFG",
+    "slag gypsun Rostasche",
+]
+
+
+@pytest.mark.parametrize("text", _READ_TEXTS)
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_words_cached_reading_is_its_reading_from_scratch(text: str, lang: str) -> None:
+    from domain.classify.language import languages_of
+    from domain.classify.references import similarity_tokens
+
+    idf = reference_index(lang).idf
+    skip = engine._skipped(lang)
+    for word in text_module.words(fold(text)):
+        read = engine._WORDS[lang][word]
+        tokens = engine.word_tokens(lang, word)
+        han = text_module.has_han(word)
+        assert read.tokens == tokens
+        assert read.foreign == (not han and lang not in languages_of(word))
+        assert read.content == (
+            word not in skip and not word[0].isdigit() and (len(word) > 1 or han)
+        )
+        assert read.known == (bool(tokens) and all(t in idf for t in tokens))
+        assert read.indexed == tuple(t for t in tokens if t in idf)
+        assert read.similar == tuple(t for t in similarity_tokens(lang, [word]) if t in idf)
+        assert set(read.languages) == languages_of(word)
+
+
+def _similarities_from_scratch(lang: str, folded_words: tuple[str, ...]) -> dict[str, float]:
+    """The similarity as the classifier computed it before :data:`engine._SIMILAR` was added.
+
+    Through :meth:`ReferenceIndex.similarities` as then: its cache by query serves a query the
+    cosine it computed for an equal one, whose sum may have run in another order (the last
+    bit of a float), so only that path gives the very same floats.
+    """
+    from domain.classify.language import languages_of
+    from domain.classify.references import similarity_tokens
+
+    def query(index_lang: str, tokens: list[str]) -> dict[str, float]:
+        return reference_index(index_lang).similarities(tokens)
+
+    tokens = [t for w in folded_words for t in engine.word_tokens(lang, w)]
+    sims = query(lang, [*tokens, *similarity_tokens(lang, folded_words)])
+    if lang != "en":
+        foreign = [w for w in folded_words if not text_module.has_han(w)]
+        foreign = [w for w in foreign if lang not in languages_of(w)]
+        if foreign:
+            share = 1.0
+            if not reference_index(lang).entries:
+                english = [w for w in foreign if "en" in languages_of(w)]
+                content = engine._text(lang, folded_words).content
+                share = min(1.0, len(english) / max(1, len(content)))
+            found = query("en", [t for w in foreign for t in engine.word_tokens("en", w)])
+            for code, value in found.items():
+                sims[code] = max(sims.get(code, 0.0), share * value)
+    return sims
+
+
+@pytest.mark.parametrize("text", _READ_TEXTS)
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_cached_similarity_is_the_similarity_from_scratch(text: str, lang: str) -> None:
+    folded_words = tuple(text_module.words(fold(text)))
+    engine._SIMILAR.clear()
+    first = engine._similarities(lang, folded_words)
+    again = engine._similarities(lang, folded_words)  # served from the cache
+    assert again is first
+    expected = _similarities_from_scratch(lang, folded_words)
+    assert dict(again.scores) == expected
+    assert list(again.ranked) == sorted((-value, code) for code, value in expected.items())
+
+
+def test_shared_candidates_are_the_candidates_made_afresh() -> None:
+    from domain.classify import candidates
+
+    answers = [classify(t) for t in ["Fly ash", "Flugasche", "Fly ash sludge", "FGD gypsum"]]
+    for answer in answers:
+        for c in answer.candidates:
+            entry = candidates.catalogue().entries[c.code]
+            fresh = candidates.EwcCandidate(
+                c.code, entry.description, entry.hazardous, c.confidence, c.source
+            )
+            assert c == fresh
+    candidates._CANDIDATES.clear()
+    candidates._candidate.cache_clear()
+    again = [classify(t) for t in ["Fly ash", "Flugasche", "Fly ash sludge", "FGD gypsum"]]
+    assert [a.candidates for a in again] == [a.candidates for a in answers]
+
+
+def test_ranking_with_a_given_order_is_the_ranking_that_sorts() -> None:
+    from domain.classify.candidates import rank_candidates
+
+    for text, lang in [("Schlamm aus Abwasserbehandlung", "de"), ("scrubber sludge", "en")]:
+        similar = engine._similarities(lang, tuple(text_module.words(fold(text))))
+        for prefixes in [(), ("1001",), ("19",)]:
+            args = ([], None, prefixes, similar.scores, {})
+            given = rank_candidates(
+                *args, hazardous_hint=False, top=5, by_similarity=similar.ranked
+            )
+            assert given == rank_candidates(*args, hazardous_hint=False, top=5)
+
+
+def test_a_shapes_key_tells_shapes_apart_and_is_left_untracked() -> None:
+    import gc
+
+    from schemas.common import ResourceKind
+
+    words = ("fango", None)
+    shapes = [
+        engine._TextShape(frozenset(), frozenset(), 2, False, (), 5),
+        engine._TextShape(frozenset("ò"), frozenset(), 2, False, (), 5),
+        engine._TextShape(frozenset(), frozenset({ResourceKind.GAS}), 2, False, (), 5),
+        engine._TextShape(
+            frozenset(), frozenset({ResourceKind.GAS, ResourceKind.STEAM}), 2, False, (), 5
+        ),
+        engine._TextShape(frozenset(), frozenset(), 1, False, (), 5),
+        engine._TextShape(frozenset(), frozenset(), 2, True, (), 5),
+        engine._TextShape(frozenset(), frozenset(), 2, False, (("100102", 1.0),), 5),
+        engine._TextShape(frozenset(), frozenset(), 2, False, (), 3),
+    ]
+    keys = [engine._shape_key(shape, words) for shape in shapes]
+    assert len(set(keys)) == len(shapes)
+    assert engine._shape_key(shapes[0], ("fango", "xqz")) != keys[0]
+    gc.collect()
+    assert not any(gc.is_tracked(key) for key in keys)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(
+        st.text(
+            alphabet=st.sampled_from(
+                list(
+                    "aZß0°µ·łØæÅñçèİ²³½ﬁ℃,;:-()余热高炉\u2019\uff08\uff0c\u0301\u0308\u00a8\u00a0\t"
+                )
+            ),
+            min_size=0,
+            max_size=6,
+        ),
+        max_size=6,
+    ),
+    spaces=st.sampled_from([" ", "  ", "\t", "\u00a0", "\u3000"]),
+)
+def test_a_text_folds_and_splits_as_its_parts_do(parts: list[str], spaces: str) -> None:
+    for text in (" ".join(parts), spaces.join(parts)):
+        folded = fold(text)
+        assert text_module.fold_words(text) == (folded, tuple(text_module.words(folded)))
+
+
+def test_the_parts_cache_serves_what_it_computed() -> None:
+    text_module._PARTS.clear()
+    text = "Popiół lotny 0 t/a (inne niż 10 01 04), Abwärme 90 °C"
+    first = text_module.fold_words(text)
+    assert (
+        text_module.fold_words(text) == first == (fold(text), tuple(text_module.words(fold(text))))
+    )
+    assert set(text_module._PARTS) == set(text.split())
+
+
+def _eval_texts() -> list[str]:
+    import csv
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "data" / "classify-eval"
+    texts: list[str] = []
+    for path in sorted(folder.glob("eval-*.csv")):
+        with path.open(encoding="utf-8", newline="") as f:
+            texts += [row["text"] for row in csv.DictReader(f)]
+    return texts
+
+
+def test_a_reading_seen_before_gets_the_answer_computed_from_scratch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A description with a known word of another one added: the conclusion of a text that read
+    # the same (language, terms, word traits, similarity, shape) is served; it must be the
+    # answer the text gets on its own, and some must be served so.
+    texts = _eval_texts()
+    known = sorted({w for t in texts for w in t.split() if w.isalpha() and len(w) > 2})
+    rng = random.Random(3)
+    concluded: list[str] = []
+    conclude = engine._conclude
+
+    def counting(text: str, *args: object) -> Classification:
+        concluded.append(text)
+        return conclude(text, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "_conclude", counting)
+    _forget_answers()
+    asked = [f"{rng.choice(texts)} {rng.choice(known)}" for _ in range(1500)]
+    served: dict[str, Classification | str] = {}
+    for text in asked:
+        try:
+            served[text] = classify(text)
+        except ClassificationError as e:
+            served[text] = str(e)
+    assert len(concluded) < 0.8 * len(served)  # the others were served a conclusion
+    monkeypatch.setattr(engine, "_conclude", conclude)
+    for text in list(served)[:400]:
+        answer = served[text]
+        assert _same(answer, _fresh(text)), text
+        assert isinstance(answer, str) or answer.text == text
+
+
+@pytest.mark.parametrize(
+    ("seed", "text"),
+    [
+        ("Fly ash from cement works", "Fly ash to cement works"),  # a destination
+        ("Ash cement kiln dust", "Ash of cement kiln dust"),  # a preposition ends the clause
+        ("Boiler ash silo", "Boiler ash surplus"),  # a filler is no content
+        ("Sludge xqz residue", "Sludge the residue"),  # a function word is no content
+        ("Boiler ash qqqqqqq", "Boiler ash slag"),  # a known word is recognised
+    ],
+)
+def test_texts_whose_words_read_otherwise_are_not_given_one_conclusion(
+    seed: str, text: str
+) -> None:
+    assert not _same(_fresh(seed), _fresh(text))  # the words matter here
+    assert _same(_served(seed, text), _fresh(text))
+    assert _same(_served(text, seed), _fresh(seed))
