@@ -12,6 +12,7 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from typing import Any, Final
 
 _COMPACT_AT: Final = 64
@@ -138,7 +139,9 @@ class MeterWindow:
         was packed, bit for bit (a window fed the same readings).
 
         Raises:
-            ValueError: ``data`` is not a whole number of (time, value) pairs.
+            ValueError: ``data`` is not a whole number of (time, value) pairs, holds a number
+                that is not finite, or times not increasing or after ``newest`` (a window only
+                ever holds such readings: the snapshot is damaged).
         """
         if len(data) % 16:
             raise ValueError(f"a packed window holds pairs of doubles, not {len(data)} bytes")
@@ -147,10 +150,15 @@ class MeterWindow:
         samples.frombytes(data)
         if not _LITTLE_ENDIAN:
             samples.byteswap()
+        window.newest = -math.inf if newest is None else float(newest)
+        if not all(map(math.isfinite, samples)):
+            raise ValueError("a packed window holds a number that is not finite")
+        times = samples[::2]
+        if any(a >= b for a, b in pairwise(times)) or (times and times[-1] > window.newest):
+            raise ValueError("a packed window holds times not increasing")
         for v in samples[1::2]:
             window.total += v
             window.total_sq += v * v
-        window.newest = -math.inf if newest is None else float(newest)
         return window
 
     @classmethod

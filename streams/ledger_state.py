@@ -398,7 +398,11 @@ def _decode(snapshot: bytes, window_s: float) -> tuple[dict[str, Any], dict[str,
     meters: dict[str, MeterWindow] = {}
     at = 0
     for meter, newest, count in state["m"]:
+        if type(count) is not int or count < 0:
+            raise ValueError(f"a ledger snapshot gives meter {meter!r} {count!r} readings")
         size = 16 * count
+        if at + size > len(body):
+            raise ValueError(f"a ledger snapshot is {at + size - len(body)} bytes short")
         meters[meter] = MeterWindow.from_packed(window_s, newest, body[at : at + size])
         at += size
     if at != len(body):

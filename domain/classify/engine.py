@@ -735,7 +735,7 @@ def _similarity_scores(query: _Query) -> dict[str, float]:
     return scores
 
 
-_MAX_SIMILAR: Final = 16_384
+_MAX_SIMILAR: Final = 4_096
 _SERIALS: Final = count()
 _SIMILAR: Final[dict[_SimilarKey, _Similar]] = {}
 """Similarities by :attr:`_Query.key`. Safe to keep: the official texts never change in a

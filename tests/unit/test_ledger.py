@@ -1,4 +1,5 @@
 import math
+import struct
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -69,8 +70,11 @@ def test_empty_window() -> None:
     steps=st.lists(
         st.tuples(
             st.floats(0, 0.2, allow_nan=False),  # seconds since the previous reading
-            st.one_of(st.none(), st.floats(-1e6, 1e6, allow_nan=False)),
+            st.sampled_from([None] + [0.0] * 49).flatmap(  # a bad reading (None) now and then
+                lambda bad: st.none() if bad is None else st.floats(-1e6, 1e6, allow_nan=False)
+            ),
         ),
+        min_size=100,
         max_size=400,
     )
 )
@@ -147,3 +151,49 @@ def test_stream_figures_equal_the_meters_added_up_one_by_one(meters) -> None:
     assert got.measured == measured
     assert got.steadiness == min((w.steadiness for w in counting), default=0.0)
     assert got.samples == sum(w.count for w in counting)
+
+
+def test_a_long_window_drops_what_it_evicted_and_keeps_exactly_its_readings() -> None:
+    # 1,000 readings 0.1 s apart in a 3 s window: the array is compacted as it goes, so it
+    # never holds much more than the readings in the window
+    w = MeterWindow(window_s=3)
+    for i in range(1000):
+        w.add(at(i / 10), float(i))
+        assert len(w.samples) <= 4 * w.count + 64
+    newest = at(99.9).timestamp()
+    want = [(at(i / 10).timestamp(), float(i)) for i in range(1000)]
+    want = [(t, v) for t, v in want if t > newest - 3]
+    assert len(want) in (29, 30)  # 97.0 > 99.9 - 3 in floats
+    assert w.readings() == want
+    assert w.count == len(want)
+    assert w.measured == pytest.approx(sum(v for _, v in want) / len(want))
+    again = MeterWindow.from_packed(3, w.newest, w.packed())
+    assert again.readings() == want
+    assert w.stop(at(101))
+    assert (w.readings(), w.start) == ([], 0)
+    assert w.add(at(102), 5.0)
+    assert w.readings() == [(at(102).timestamp(), 5.0)]
+
+
+def test_the_packed_form_is_little_endian_time_value_pairs() -> None:
+    w = MeterWindow(window_s=10)
+    w.add(at(1), 2.5)
+    w.add(at(2), -4.0)
+    t1, t2 = at(1).timestamp(), at(2).timestamp()
+    assert w.packed() == struct.pack("<4d", t1, 2.5, t2, -4.0)
+
+
+@pytest.mark.parametrize(
+    ("pairs", "newest", "reason"),
+    [
+        ([(1.0, math.nan)], 1.0, "not finite"),
+        ([(math.inf, 1.0)], math.inf, "not finite"),
+        ([(2.0, 1.0), (1.0, 1.0)], 2.0, "not increasing"),
+        ([(1.0, 1.0), (1.0, 1.0)], 1.0, "not increasing"),
+        ([(5.0, 1.0)], 4.0, "not increasing"),
+    ],
+)
+def test_a_damaged_packed_window_is_refused(pairs, newest, reason) -> None:
+    data = b"".join(struct.pack("<2d", t, v) for t, v in pairs)
+    with pytest.raises(ValueError, match=reason):
+        MeterWindow.from_packed(10, newest, data)

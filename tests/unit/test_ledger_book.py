@@ -132,3 +132,19 @@ def test_a_meter_exactly_one_window_older_than_the_stream_stops_counting() -> No
     entry, snap = b.apply(batch(("a", 0, 5.0), ("b", 0, 5.0)), None)
     entry, snap = b.apply(batch(("a", 10, 7.0)), snap)  # b's newest is 10 s (the window) older
     assert (entry.measured, entry.samples) == (7.0, 1)
+
+
+def test_a_damaged_snapshot_is_refused_with_its_reason() -> None:
+    import orjson
+
+    b = book()
+    _, snap = b.apply(batch(("b", 0, 6.0), ("a", 0, 4.0)), None)  # b first: header order
+    header, _, body = snap.partition(b"\0")
+    state = orjson.loads(header)
+    assert [m for m, _, _ in state["m"]] == ["b", "a"]
+    following = batch(("a", 1, 5.0))
+    assert book().apply(following, snap)[0] == b.apply(following, snap)[0]
+    for count, reason in ((-1, "readings"), (1.0, "readings"), (5, "short")):
+        state["m"][0][2] = count
+        with pytest.raises(ValueError, match=reason):
+            book().apply(following, orjson.dumps(state) + b"\0" + body)
