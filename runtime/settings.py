@@ -206,7 +206,10 @@ class Settings(LogSettings):
         description="Readings timestamped further than this in the future are rejected.",
     )
     ledger_window_s: float = Field(
-        default=10.0, gt=0, description="Window over which measured surplus is averaged."
+        default=10.0,
+        ge=0.001,  # shorter than a float timestamp's spacing could hold no reading at all
+        le=86_400 * 366,
+        description="Window over which measured surplus is averaged (1 ms to a year).",
     )
     streams_batch_records: int = Field(
         default=2_000,

@@ -177,3 +177,9 @@ def test_child_env_passes_the_log_settings(monkeypatch: pytest.MonkeyPatch) -> N
     env = original.child_env()
     assert (env["SYMBIOSIS_LOG_LEVEL"], env["SYMBIOSIS_LOG_FORMAT"]) == ("WARNING", "json")
     assert _reproduce(monkeypatch, original) == original
+
+
+@pytest.mark.parametrize("window_s", [0.0, 1e-9, 86_400 * 367])
+def test_a_ledger_window_outside_a_millisecond_to_a_year_is_refused(window_s: float) -> None:
+    with pytest.raises(ValidationError, match="ledger_window_s"):
+        Settings(ledger_window_s=window_s)
