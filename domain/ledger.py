@@ -107,12 +107,7 @@ class MeterWindow:
     @property
     def steadiness(self) -> float:
         """``1 - coefficient of variation``, clipped to [0, 1]; 0 for an empty or zero window."""
-        n = self.count
-        mean = self.measured
-        if n == 0 or mean <= 0:
-            return 0.0
-        variance = max(self.total_sq / n - mean * mean, 0.0)
-        return min(max(1.0 - math.sqrt(variance) / mean, 0.0), 1.0)
+        return _steadiness(self.count, self.total, self.total_sq)
 
     def readings(self) -> list[tuple[float, float]]:
         """The window's readings, oldest first, as (time, value) pairs."""
@@ -212,14 +207,22 @@ def stream_figures(meters: Iterable[MeterWindow], window_s: float) -> StreamFigu
             continue
         n = (len(m.samples) - m.start) >> 1
         samples += n
-        if n == 0:
-            steadiness = 0.0
-            continue
-        mean = m.total / n
-        measured += mean
-        if mean <= 0:
-            steadiness = 0.0
-        elif steadiness > 0.0:
-            variance = max(m.total_sq / n - mean * mean, 0.0)
-            steadiness = min(steadiness, min(max(1.0 - math.sqrt(variance) / mean, 0.0), 1.0))
+        if n:
+            measured += m.total / n
+        if steadiness > 0.0:
+            steadiness = min(steadiness, _steadiness(n, m.total, m.total_sq))
     return StreamFigures(newest, measured, 0.0 if steadiness == math.inf else steadiness, samples)
+
+
+def _steadiness(n: int, total: float, total_sq: float) -> float:
+    """``1 - coefficient of variation`` of ``n`` readings of these sums, clipped to [0, 1].
+
+    0 for no readings or a mean not above zero.
+    """
+    if n == 0:
+        return 0.0
+    mean = total / n
+    if mean <= 0:
+        return 0.0
+    variance = max(total_sq / n - mean * mean, 0.0)
+    return min(max(1.0 - math.sqrt(variance) / mean, 0.0), 1.0)

@@ -37,7 +37,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, lru_cache, partial
 from itertools import chain, compress, count
 from operator import neg
 from typing import Final, NamedTuple
@@ -62,6 +62,7 @@ from domain.classify.references import reference_index, similarity_tokens
 from domain.classify.text import (
     LANGUAGES,
     SPELLED_OUT_LANGUAGES,
+    Memo,
     fold_words,
     has_han,
     segment_han,
@@ -274,26 +275,6 @@ def _read_word(lang: str, word: str) -> _Word:
         languages=tuple(sorted(languages, key=LANGUAGES.index)),
         traits=sum(1 << bit for bit, flag in enumerate(flags) if flag),
     )
-
-
-class _WordTable(dict[str, _Word]):
-    """Folded word -> :class:`_Word` in one language, read on first sight.
-
-    Safe to keep for the process: every field depends only on the language and the word (and
-    on the lexicons and official texts, loaded once). Emptied when it holds
-    :data:`_MAX_READ_WORDS` words.
-    """
-
-    def __init__(self, lang: str) -> None:
-        super().__init__()
-        self.lang = lang
-
-    def __missing__(self, word: str) -> _Word:
-        found = _read_word(self.lang, word)
-        if len(self) >= _MAX_READ_WORDS:
-            self.clear()
-        self[word] = found
-        return found
 
 
 class _Text(NamedTuple):
@@ -923,22 +904,12 @@ def _vocabulary(lang: str) -> frozenset[str]:
     return reference_index(lang).vocabulary
 
 
-class _InertWords(dict[str, bool]):
-    """Folded word -> :func:`_inert`, computed on first sight; emptied when it is full."""
-
-    def __missing__(self, word: str) -> bool:
-        found = _inert(word)
-        if len(self) >= _MAX_WORDS:
-            self.clear()
-        self[word] = found
-        return found
-
-
-_MAX_WORDS: Final = 200_000
-_INERT: Final = _InertWords()
-_MAX_READ_WORDS: Final = 100_000
-_WORDS: Final = {lang: _WordTable(lang) for lang in LANGUAGES}
-"""Per language, folded word -> :class:`_Word` (a text is read in one or two languages)."""
+_INERT: Final = Memo(_inert, 200_000)
+"""Folded word -> :func:`_inert`."""
+_WORDS: Final = {lang: Memo(partial(_read_word, lang), 100_000) for lang in LANGUAGES}
+"""Per language, folded word -> :class:`_Word` (a text is read in one or two languages).
+Safe to keep for the process: every field depends only on the language and the word (and on
+the lexicons and official texts, loaded once)."""
 
 
 class _AnswerCache:

@@ -18,7 +18,7 @@ from typing import Final
 
 from domain.classify.grammar import COMPOUNDING, FILLERS, FUNCTION_WORDS, PREPOSITIONS
 from domain.classify.references import reference_index
-from domain.classify.text import LANGUAGES, SPELLED_OUT_LANGUAGES, has_han, spelled_out
+from domain.classify.text import LANGUAGES, SPELLED_OUT_LANGUAGES, Memo, has_han, spelled_out
 
 _MIN_PART: Final = 4
 _LETTER_HINTS: Final[Mapping[str, tuple[str, ...]]] = {
@@ -124,27 +124,19 @@ def letter_hints(original: str) -> frozenset[str]:
     return frozenset(set(original.lower()) & _LETTER_HINTS.keys())
 
 
-class _Votes(dict[str, tuple[tuple[str, float], ...] | None]):
-    """Folded word -> its vote in :func:`guess_language`, filled per word on first sight.
+def _vote(word: str) -> tuple[tuple[str, float], ...] | None:
+    """A folded word's vote in :func:`guess_language`.
 
     ``(language, 1 / number of its languages)`` for each language knowing it
-    (:func:`languages_of`), ``()`` for a number, ``None`` for a Chinese word. Emptied when it
-    holds :data:`_MAX_VOTES` words.
+    (:func:`languages_of`), ``()`` for a number, ``None`` for a Chinese word.
     """
-
-    def __missing__(self, word: str) -> tuple[tuple[str, float], ...] | None:
-        if has_han(word):
-            found: tuple[tuple[str, float], ...] | None = None
-        elif word.isdigit():
-            found = ()
-        else:
-            langs = languages_of(word)
-            found = tuple((lang, 1.0 / len(langs)) for lang in langs)
-        if len(self) >= _MAX_VOTES:
-            self.clear()
-        self[word] = found
-        return found
+    if has_han(word):
+        return None
+    if word.isdigit():
+        return ()
+    langs = languages_of(word)
+    return tuple((lang, 1.0 / len(langs)) for lang in langs)
 
 
-_MAX_VOTES: Final = 200_000
-_VOTES: Final = _Votes()
+_VOTES: Final = Memo(_vote, 200_000)
+"""Folded word -> :func:`_vote`, filled per word on first sight."""

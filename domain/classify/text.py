@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache, lru_cache
 from itertools import chain
-from typing import Final
+from typing import Final, TypeVar
 
 import Stemmer
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 LANGUAGES: Final[tuple[str, ...]] = ("en", "de", "fr", "es", "it", "pl", "nl", "da", "sv", "zh")
 """Languages the classifier reads, as ISO 639-1 codes; English first (it wins ties)."""
@@ -137,20 +140,35 @@ def fold_words(text: str) -> tuple[str, tuple[str, ...]]:
     return folded, tuple(chain.from_iterable([part[1] for part in read]))
 
 
-class _Parts(dict[str, tuple[str, tuple[str, ...]]]):
-    """A part of a text (no whitespace) -> its fold and its words; emptied when full."""
+class Memo(dict[K, V]):
+    """``compute(key)`` per key, computed on first lookup (``memo[key]``) and kept.
 
-    def __missing__(self, part: str) -> tuple[str, tuple[str, ...]]:
-        folded = fold(part)
-        found = folded, tuple(words(folded))
-        if len(self) >= _MAX_PARTS:
+    For the classifier's per-word and per-part readings: ``compute`` must depend on the key
+    alone (and on what is loaded once per process). Bounded: emptied when it holds ``limit``
+    keys, so hostile text of ever new words costs at most ``limit`` entries.
+    """
+
+    def __init__(self, compute: Callable[[K], V], limit: int) -> None:
+        """A memo of ``compute`` holding at most ``limit`` keys."""
+        super().__init__()
+        self.compute = compute
+        self.limit = limit
+
+    def __missing__(self, key: K) -> V:
+        found = self.compute(key)
+        if len(self) >= self.limit:
             self.clear()
-        self[part] = found
+        self[key] = found
         return found
 
 
-_MAX_PARTS: Final = 200_000
-_PARTS: Final = _Parts()
+def _fold_part(part: str) -> tuple[str, tuple[str, ...]]:
+    folded = fold(part)
+    return folded, tuple(words(folded))
+
+
+_PARTS: Final = Memo(_fold_part, 200_000)
+"""A part of a text (no whitespace) -> its fold and its words."""
 
 
 _SPELLED_OUT: Final = re.compile("ae|oe|ue|aa")
