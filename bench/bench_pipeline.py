@@ -19,7 +19,9 @@ What it does:
    without surplus.
 3. Starts ``--workers`` stream workers and one sink (the real processes), warms them up, then
    produces ``--readings`` readings, paced at ``--rate`` readings/s (0: as fast as the producer
-   can), with an idempotent ``acks=all`` producer.
+   can), with an idempotent ``acks=all`` producer. Each tick's records go in ``--spread``
+   slices, a company always in the same one: paced, the park's historians push at their own
+   phase of each second (``--spread 1``: all 1,000 at the same instant, the worst case).
 4. While the load runs, one probe stream at a time gets a reading above its need's minimum,
    every 0.25 s, or spread evenly over a paced load's duration (so a 5-minute run measures
    all of it, not its first seconds): alert latency = wall time the ``opened`` alert is read
@@ -245,7 +247,21 @@ def main() -> None:
     )
     ap.add_argument("--streams", type=int, default=200, help="batched shape: streams")
     ap.add_argument("--probes", type=int, default=40)
-    ap.add_argument("--workers", type=int, default=1, help="stream worker processes")
+    ap.add_argument("--workers", type=int, default=2,
+                    help="stream worker processes sharing the readings partitions (default: "
+                    "one per core of the 2-core reference machine)")  # fmt: skip
+    ap.add_argument("--spread", type=int, default=20, metavar="N",
+                    help="send each tick's records in N slices, each company in the same slice "
+                    "every tick (paced: spread over the tick, as independent historians push "
+                    "at their own phase of the second); 1: every company at the same instant, "
+                    "the worst case")  # fmt: skip
+    ap.add_argument(
+        "--warmup-ticks",
+        type=int,
+        default=3,
+        metavar="N",
+        help="ticks sent and processed before the measured run (not counted)",
+    )
     ap.add_argument("--copy-rows", type=int, default=300_000)
     ap.add_argument(
         "--rate", type=float, default=0,
@@ -257,6 +273,8 @@ def main() -> None:
                     "on the same topic after the pipeline")  # fmt: skip
     ap.add_argument("--profile-worker", metavar="PATH", help="run the first worker under py-spy")
     args = ap.parse_args()
+    if args.spread < 1 or args.warmup_ticks < 1 or args.workers < 1:
+        ap.error("--spread, --warmup-ticks and --workers take 1 or more")
 
     settings = scratch_run(StackSettings(), "bench", topics="bench", ledger_window_s=10.0,
                            partitions=4)  # fmt: skip
@@ -270,6 +288,7 @@ def main() -> None:
         linger_ms=5, batch_size=1024 * 1024, max_request_size=16 * 1024 * 1024,
     )  # fmt: skip
     latencies: list[float] = []
+    probe_log: list[tuple[float, float]] = []  # (sent at, latency)
     sent_at: dict[str, float] = {}
     lag_samples: list[tuple[float, int, int]] = []
     stop = threading.Event()
@@ -285,7 +304,9 @@ def main() -> None:
                 for rec in records:
                     alert = orjson.loads(rec.value)
                     if alert["event"] == "opened" and alert["stream"] in sent_at:
-                        latencies.append(now - sent_at.pop(alert["stream"]))
+                        at = sent_at.pop(alert["stream"])
+                        latencies.append(now - at)
+                        probe_log.append((at, now - at))
         consumer.close()
 
     def watch_lag(t0: float) -> None:
@@ -320,8 +341,9 @@ def main() -> None:
         for w in range(args.workers):
             pipeline.start("streams", f"streams-{w}", wrap=wrap if w == 0 else None)
         pipeline.start("sink")
-        # warm-up: registry read, consumer groups joined, first writes done
-        first = next(load.ticks)
+        # warm-up: registry read, consumer groups joined, every stream's first entries (the
+        # alert decision's quiet bands start from them) and first writes done
+        first = [record for _ in range(args.warmup_ticks) for record in next(load.ticks, [])]
         for key, value in first:
             producer.send(t.readings, key=key, value=value)
         producer.flush()
@@ -340,11 +362,12 @@ def main() -> None:
         probe_every = PROBE_EVERY_S
         if args.rate > 0:  # paced: the probes cover the whole load
             probe_every = max(PROBE_EVERY_S, args.readings / args.rate / max(args.probes, 1))
-        for tick in load.ticks:
-            for key, value in tick:
+        slices = (tick[i :: args.spread] for tick in load.ticks for i in range(args.spread))
+        for part in slices:
+            for key, value in part:
                 producer.send(t.readings, key=key, value=value)
-            n_records += len(tick)
-            sent += sum(value.count(b'"meter"') for _, value in tick)
+            n_records += len(part)
+            sent += sum(value.count(b'"meter"') for _, value in part)
             now = time.perf_counter()
             if args.rate > 0:
                 time.sleep(max(t0 + sent / args.rate - now, 0.0))
@@ -399,6 +422,13 @@ def main() -> None:
         ).fetchall()
     copy = copy_baselines(settings.database_url, rows, repeats=3)
     peers = {} if args.no_peers else run_peers(settings.kafka_bootstrap, t.readings, total)
+    if probe_log:  # when the slow ones came
+        began = min(at for at, _ in probe_log)
+        print(
+            "probes (s into the run: latency ms): "
+            + ", ".join(f"{at - began:.1f}: {lat * 1000:.0f}" for at, lat in sorted(probe_log)),
+            file=sys.stderr,
+        )
     report(args, load, sent, n_records, t_produced, t_worker, t_stored, latencies, lag_samples,
            watch, copy, stored - total, ledger, peers)  # fmt: skip
 
@@ -503,6 +533,9 @@ def report(
     print(f"\nmachine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}")  # fmt: skip
     mode = f"paced at {args.rate:,.0f} readings/s" if args.rate > 0 else "as fast as possible"
+    if args.rate > 0:
+        mode += (", each tick's records at once" if args.spread == 1
+                 else f", each tick's records in {args.spread} slices over the tick")  # fmt: skip
     print(f"shape: {load.shape}, {mode}, {args.workers} worker(s)")
     print(f"load: {load.describe}; probes: {len(latencies)}/{args.probes}")
     print("\n| measure | value |\n|---|---:|")
@@ -553,6 +586,7 @@ def report(
                 "shape": load.shape,
                 "rate_target": args.rate,
                 "workers": args.workers,
+                "spread": args.spread,
                 "worker_readings_per_s": round(worker_rate),
                 "e2e_readings_per_s": round(e2e_rate),
                 "records_per_s": round(n_records / t_produced),

@@ -218,6 +218,15 @@ class Settings(LogSettings):
         description="Readings records the stream worker takes at once (its state is written "
         "once per stream and batch, its outputs awaited together).",
     )
+    streams_standby_replicas: int = Field(
+        default=0,
+        ge=0,
+        le=10,
+        description="Standby copies of each stream worker's tables kept by the other workers "
+        "(faust's ``table_standby_replicas``). Each copy costs its worker the whole changelog "
+        "traffic of the partitions it stands by for (with 2 workers, as much CPU as their own "
+        "readings); 0 restores a moved partition's tables from their compacted changelogs.",
+    )
     streams_batch_s: float = Field(
         default=0.05,
         gt=0,

@@ -132,6 +132,7 @@ def _faust_app(settings: Settings) -> faust.App:
         # larger read-ahead grew the worker by hundreds of MB under a soak (bench/soak.py).
         stream_buffer_maxsize=2 * settings.streams_batch_records,
         table_cleanup_interval=3600.0,
+        table_standby_replicas=settings.streams_standby_replicas,  # faust: 1 (see the setting)
     )
 
 
