@@ -348,6 +348,9 @@ def main() -> None:
             producer.send(t.readings, key=key, value=value)
         producer.flush()
         warm = sum(v.count(b'"meter"') for _, v in first)
+        if warm >= load.readings:
+            raise SystemExit(f"--readings {args.readings:,} is all warm-up ({warm:,} readings in "
+                             f"{args.warmup_ticks} ticks): ask for more")  # fmt: skip
         pipeline.wait_caught_up(warm, timeout_s=300)
         watch = ProcWatch(process_roots(pipeline), alone=frozenset({LOAD_GENERATOR}))
         watcher = threading.Thread(target=watch_alerts)
@@ -361,7 +364,8 @@ def main() -> None:
         next_probe, probe_i, sent, n_records = t0, 0, 0, 0
         probe_every = PROBE_EVERY_S
         if args.rate > 0:  # paced: the probes cover the whole load
-            probe_every = max(PROBE_EVERY_S, args.readings / args.rate / max(args.probes, 1))
+            paced_s = (load.readings - warm) / args.rate
+            probe_every = max(PROBE_EVERY_S, paced_s / max(args.probes, 1))
         slices = (tick[i :: args.spread] for tick in load.ticks for i in range(args.spread))
         for part in slices:
             for key, value in part:
@@ -369,13 +373,15 @@ def main() -> None:
             n_records += len(part)
             sent += sum(value.count(b'"meter"') for _, value in part)
             now = time.perf_counter()
-            if args.rate > 0:
-                time.sleep(max(t0 + sent / args.rate - now, 0.0))
-                now = time.perf_counter()
+            # a probe goes right behind the records just sent: it waits for them (with
+            # --spread 1, for the park's whole second), never in the quiet before the next
             if now >= next_probe and probe_i < args.probes:
                 send_probe(probe_i)
                 probe_i += 1
-                next_probe = now + probe_every
+                # on schedule (a tick's 1 s steps do not delay the later ones), never in a row
+                next_probe = max(next_probe + probe_every, now + probe_every / 2)
+            if args.rate > 0:
+                time.sleep(max(t0 + sent / args.rate - now, 0.0))
         producer.flush()
         t_produced = time.perf_counter() - t0
         while probe_i < args.probes:  # load was shorter than the probe schedule
@@ -533,11 +539,12 @@ def report(
     print(f"\nmachine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}")  # fmt: skip
     mode = f"paced at {args.rate:,.0f} readings/s" if args.rate > 0 else "as fast as possible"
-    if args.rate > 0:
+    if args.rate > 0 and load.shape == "teda":  # a batched tick is one record
         mode += (", each tick's records at once" if args.spread == 1
                  else f", each tick's records in {args.spread} slices over the tick")  # fmt: skip
     print(f"shape: {load.shape}, {mode}, {args.workers} worker(s)")
-    print(f"load: {load.describe}; probes: {len(latencies)}/{args.probes}")
+    print(f"load: {load.describe}, the first {args.warmup_ticks} tick(s) a warm-up (not "
+          f"measured); probes: {len(latencies)}/{args.probes}")  # fmt: skip
     print("\n| measure | value |\n|---|---:|")
     print(
         f"| producer (kafka-python, acks=all, idempotent) | {sent / t_produced:,.0f} readings/s, {n_records / t_produced:,.0f} records/s |"

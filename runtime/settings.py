@@ -223,9 +223,10 @@ class Settings(LogSettings):
         ge=0,
         le=10,
         description="Standby copies of each stream worker's tables kept by the other workers "
-        "(faust's ``table_standby_replicas``). Each copy costs its worker the whole changelog "
-        "traffic of the partitions it stands by for (with 2 workers, as much CPU as their own "
-        "readings); 0 restores a moved partition's tables from their compacted changelogs.",
+        "(faust's ``table_standby_replicas``, whose own default is 1). A standby copy costs "
+        "its worker the changelog traffic of the partitions it stands by for, and with the "
+        "worker's in-memory tables it saves nothing: faust drops it after each rebalance and "
+        "restores a partition it is given from its changelog's start either way.",
     )
     streams_batch_s: float = Field(
         default=0.05,

@@ -83,9 +83,25 @@ LEDGER_TABLE = "ledger-state"
 ALERT_TABLE = "alert-state"
 
 
+CHANGELOG_SEGMENT: Final = {"segment.ms": "60000", "segment.bytes": str(64 * 1024 * 1024)}
+"""A table changelog's segments close every minute (or at 64 MiB). Kafka compacts only closed
+segments, and a partition given to a worker is restored from its changelog's start: with the
+broker's defaults (a segment closes after a week or 1 GiB) that meant reading every update of
+the open segment, at 1x TEDA ~5,000 a second of park time; now at most about a minute of them
+after the compacted part (one record per stream)."""
+
+CHANGELOG_CONFIGS: Final = {"cleanup.policy": "compact", **CHANGELOG_SEGMENT}
+"""Topic configs of the worker's table changelogs (faust's tables get them too)."""
+
+
 def changelog_topics(settings: Settings) -> list[str]:
     """Names of the changelog topics faust keeps for the worker's tables."""
     return [f"{settings.streams_group}-{t}-changelog" for t in (LEDGER_TABLE, ALERT_TABLE)]
+
+
+def changelog_configs(settings: Settings) -> dict[str, dict[str, str]]:
+    """Each changelog topic of the worker's tables -> its topic configs, to create it with."""
+    return {name: dict(CHANGELOG_CONFIGS) for name in changelog_topics(settings)}
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -174,7 +190,8 @@ class _Worker:
 
         def table(name: str) -> Any:
             # bytes in, bytes out: the app's raw serializers apply to the tables' changelogs
-            return app.Table(name, partitions=settings.partitions, key_type=bytes, value_type=bytes)
+            return app.Table(name, partitions=settings.partitions, key_type=bytes,
+                             value_type=bytes, extra_topic_configs=CHANGELOG_SEGMENT)  # fmt: skip
 
         options = kafka_client_options(settings)
         matcher = Matcher()

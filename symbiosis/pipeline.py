@@ -24,7 +24,7 @@ from ingest.registry_publisher import RegistryPublisher
 from runtime.waiting import tail
 from schemas.registry import Park
 from sinks.migrate import migrate
-from streams.app import changelog_topics
+from streams.app import changelog_configs
 from symbiosis.procs import terminate
 from symbiosis.stack_settings import StackSettings
 from topics.kafka_admin import group_lag, recreate_topics
@@ -95,10 +95,9 @@ class LocalPipeline:
     def reset(self) -> None:
         """Fresh topics (incl. registry and changelogs), no consumer offsets, empty tables."""
         s = self.settings
-        compacted = {"cleanup.policy": "compact"}
         recreate_topics(
             s.kafka_bootstrap,
-            {**s.topics.configs(), **{name: compacted for name in changelog_topics(s)}},
+            {**s.topics.configs(), **changelog_configs(s)},
             s.partitions,
             groups=[s.sink_group, s.streams_group, f"{s.app_id}-delivery"],
             replication_factor=s.kafka_replication_factor,

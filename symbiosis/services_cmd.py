@@ -25,7 +25,7 @@ from ingest.api import tokens
 from runtime.logs import configure_logging
 from runtime.settings import get_settings
 from sinks.migrate import migrate
-from streams.app import changelog_topics
+from streams.app import changelog_configs
 from symbiosis import background
 from symbiosis.pipeline import LocalPipeline
 from symbiosis.stack import StackOption
@@ -207,10 +207,9 @@ def _start_pipeline(
         ConfigurationError: the park file is invalid.
         PipelineError: a process died at start (its log's tail is in the message).
     """
-    compacted = {"cleanup.policy": "compact"}
     ensure_topics(
         settings.kafka_bootstrap,
-        {**settings.topics.configs(), **{n: compacted for n in changelog_topics(settings)}},
+        {**settings.topics.configs(), **changelog_configs(settings)},
         settings.partitions,
         replication_factor=settings.kafka_replication_factor,
     )

@@ -38,7 +38,7 @@ from pydantic import BaseModel
 from ingest.sparkplug_host import NAMESPACE as SPARKPLUG
 from ingest.umh_historian import PREFIX as UMH_PREFIX
 from runtime.settings import Settings, Topics
-from streams.app import changelog_topics
+from streams.app import changelog_configs, changelog_topics
 from symbiosis.cli import app as cli_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -657,6 +657,14 @@ def test_topics_file_lists_the_codes_topics() -> None:
     for name, (partitions, configs) in listed.items():
         assert ("cleanup.policy=compact" in configs) == expected[name], name
         assert partitions == ("1" if name.endswith("__leader") else "default"), name
+
+
+def test_topics_file_gives_the_changelogs_the_codes_configs() -> None:
+    app_id = symbiosis_config()["SYMBIOSIS_APP_ID"]
+    listed = read_topics_file()
+    settings = Settings.model_construct(app_id=app_id)
+    for name, configs in changelog_configs(settings).items():
+        assert sorted(listed[name][1]) == sorted(f"{k}={v}" for k, v in configs.items()), name
 
 
 def test_topics_script_syntax() -> None:

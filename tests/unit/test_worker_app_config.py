@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from runtime.settings import Settings
-from streams.app import create_app
+from streams.app import CHANGELOG_SEGMENT, changelog_configs, create_app
 
 
 @pytest.fixture(autouse=True)
@@ -18,8 +18,9 @@ def _own_working_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
 
 
 def test_no_standby_tables_unless_asked(tmp_path: Path) -> None:
-    # faust's own default (1) makes every worker of a group of two replay the other's whole
-    # changelog traffic: as much CPU as its own readings (docs/performance.md)
+    # faust's own default (1) makes each of two workers read the other's whole changelog
+    # traffic (as much CPU again as its own readings at 1x TEDA), for copies its in-memory
+    # store drops at every rebalance (docs/performance.md)
     app = create_app(Settings(state_dir=tmp_path))
     assert app.conf.table_standby_replicas == 0
 
@@ -32,3 +33,23 @@ def test_standby_tables_when_asked(tmp_path: Path) -> None:
 def test_a_negative_standby_count_names_the_field(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="streams_standby_replicas"):
         Settings(state_dir=tmp_path, streams_standby_replicas=-1)
+
+
+def test_changelogs_close_a_segment_every_minute(tmp_path: Path) -> None:
+    # Kafka compacts only closed segments: a restore reads the open one whole
+    app = create_app(Settings(state_dir=tmp_path))
+    tables = list(app.tables.values())
+    assert len(tables) == 2
+    for table in tables:
+        assert table.changelog_topic.config == CHANGELOG_SEGMENT
+        assert table.changelog_topic.compacting
+
+
+def test_changelogs_are_created_with_the_configs_faust_gives_them(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path)
+    configs = changelog_configs(settings)
+    app = create_app(settings)
+    names = sorted(t.changelog_topic.get_topic_name() for t in app.tables.values())
+    assert sorted(configs) == names
+    for config in configs.values():
+        assert config == {"cleanup.policy": "compact", **CHANGELOG_SEGMENT}
