@@ -23,9 +23,10 @@ What it does:
    slices, a company always in the same one: paced, the park's historians push at their own
    phase of each second (``--spread 1``: all 1,000 at the same instant, the worst case).
 4. While the load runs, one probe stream at a time gets a reading above its need's minimum,
-   every 0.25 s, or spread evenly over a paced load's duration (so a 5-minute run measures
-   all of it, not its first seconds): alert latency = wall time the ``opened`` alert is read
-   from the alerts topic minus the wall time that reading was sent. Consumer lag of the workers and the sink is sampled every 2 s.
+   spread evenly over the load's readings (so a 5-minute run measures all of it, not its first
+   seconds), each sent right behind the records of a slice (it waits for them), at most one
+   per slice: alert latency = wall time the ``opened`` alert is read from the alerts topic
+   minus the wall time that reading was sent. Consumer lag of the workers and the sink is sampled every 2 s.
 5. Measures: producer rate; worker rate (readings topic fully committed by the workers);
    end-to-end rate (all readings stored in PostgreSQL); CPU seconds and peak RSS of every
    process (workers, sink, Kafka, PostgreSQL, this load generator); then, on the same rows, raw
@@ -191,6 +192,7 @@ class Load:
     shape: str
     park: Park
     ticks: Iterator[list[tuple[bytes, bytes]]]
+    tick_count: int
     readings: int
     describe: str
 
@@ -202,7 +204,7 @@ def batched_load(args: argparse.Namespace) -> Load:
     )
     produced = sum(len(orjson.loads(v)["readings"]) for _, v in messages)
     return Load(
-        "batched", park, iter([[m] for m in messages]), produced,
+        "batched", park, iter([[m] for m in messages]), len(messages), produced,
         f"{produced:,} readings in batches of {args.batch} ({args.streams} streams x {METERS_PER_STREAM} meters)",
     )  # fmt: skip
 
@@ -221,7 +223,7 @@ def teda_load(args: argparse.Namespace) -> Load:
     start = datetime.now(UTC) - timedelta(seconds=ticks + 5)
     streams = sum(len({p.stream for p in m}) for m in plans.values())
     return Load(
-        "teda", park, teda_pushes(plans, ticks, start), ticks * per_tick,
+        "teda", park, teda_pushes(plans, ticks, start), ticks, ticks * per_tick,
         f"{ticks * per_tick:,} readings: {ticks} ticks of {len(plans):,} company pushes "
         f"({per_tick:,} meters in {streams:,} streams; one record of "
         f"{per_tick / len(plans):.0f} readings per push)",
@@ -280,6 +282,9 @@ def main() -> None:
                            partitions=4)  # fmt: skip
     t = settings.topics
     load = teda_load(args) if args.shape == "teda" else batched_load(args)
+    if load.tick_count <= args.warmup_ticks:
+        ap.error(f"--readings {args.readings:,} makes {load.tick_count} tick(s), all of them "
+                 f"warm-up (--warmup-ticks {args.warmup_ticks}): ask for more")  # fmt: skip
     pipeline = LocalPipeline(settings)
     pipeline.reset()
     pipeline.publish(load.park)
@@ -348,9 +353,6 @@ def main() -> None:
             producer.send(t.readings, key=key, value=value)
         producer.flush()
         warm = sum(v.count(b'"meter"') for _, v in first)
-        if warm >= load.readings:
-            raise SystemExit(f"--readings {args.readings:,} is all warm-up ({warm:,} readings in "
-                             f"{args.warmup_ticks} ticks): ask for more")  # fmt: skip
         pipeline.wait_caught_up(warm, timeout_s=300)
         watch = ProcWatch(process_roots(pipeline), alone=frozenset({LOAD_GENERATOR}))
         watcher = threading.Thread(target=watch_alerts)
@@ -361,27 +363,21 @@ def main() -> None:
         lagger = threading.Thread(target=watch_lag, args=(t0,))
         lagger.start()
         watch.start()
-        next_probe, probe_i, sent, n_records = t0, 0, 0, 0
-        probe_every = PROBE_EVERY_S
-        if args.rate > 0:  # paced: the probes cover the whole load
-            paced_s = (load.readings - warm) / args.rate
-            probe_every = max(PROBE_EVERY_S, paced_s / max(args.probes, 1))
+        probe_i, sent, n_records = 0, 0, 0
+        probe_every = (load.readings - warm) / max(args.probes, 1)  # readings between probes
         slices = (tick[i :: args.spread] for tick in load.ticks for i in range(args.spread))
         for part in slices:
+            if not part:  # a batched tick is one record
+                continue
             for key, value in part:
                 producer.send(t.readings, key=key, value=value)
             n_records += len(part)
             sent += sum(value.count(b'"meter"') for _, value in part)
-            now = time.perf_counter()
-            # a probe goes right behind the records just sent: it waits for them (with
-            # --spread 1, for the park's whole second), never in the quiet before the next
-            if now >= next_probe and probe_i < args.probes:
-                send_probe(probe_i)
+            if probe_i < args.probes and sent >= probe_i * probe_every:
+                send_probe(probe_i)  # right behind this slice: it waits for it
                 probe_i += 1
-                # on schedule (a tick's 1 s steps do not delay the later ones), never in a row
-                next_probe = max(next_probe + probe_every, now + probe_every / 2)
             if args.rate > 0:
-                time.sleep(max(t0 + sent / args.rate - now, 0.0))
+                time.sleep(max(t0 + sent / args.rate - time.perf_counter(), 0.0))
         producer.flush()
         t_produced = time.perf_counter() - t0
         while probe_i < args.probes:  # load was shorter than the probe schedule

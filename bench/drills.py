@@ -10,7 +10,8 @@ What it does:
 2. Registers a small park: three companies pushing over HTTP, one over MQTT, two heat streams
    of two meters each per site, and one need that every stream can serve. Each stream's
    surplus swings above and below the need every 20 s, so alerts open and resolve throughout.
-3. Starts the real processes: a stream worker, the sink, the API, the MQTT bridge.
+3. Starts the real processes: ``--workers`` stream workers (default 1), the sink, the API, the
+   MQTT bridge.
 4. Drives a steady load through the doors, as historians do: every 0.5 s each site pushes a
    reading of each of its meters, over HTTP (one request per site) or MQTT (QoS 1, one message
    per meter). A reading counts as acknowledged when the API answered 200 or the broker sent
@@ -392,6 +393,9 @@ def main() -> None:
                     help="Kafka nodes (default: SYMBIOSIS_KAFKA_BROKERS, else 1); with 3, a "
                     "local KRaft cluster (replication 3, min.insync.replicas 2) whose nodes are "
                     "killed in turn")  # fmt: skip
+    ap.add_argument("--workers", type=int, default=1,
+                    help="stream workers; the worker fault kills the first, whose partitions "
+                    "the others take (restored from the tables' changelogs) until it is back")  # fmt: skip
     ap.add_argument("--settle", type=float, default=5.0,
                     help="seconds of steady load before each fault")  # fmt: skip
     args = ap.parse_args()
@@ -399,6 +403,8 @@ def main() -> None:
     unknown = sorted(set(faults) - set(FAULTS))
     if unknown:
         ap.error(f"unknown fault {unknown[0]!r}; choose from {', '.join(FAULTS)}")
+    if not 1 <= args.workers <= 4:
+        ap.error("--workers takes 1 to 4 (the drill's topics have 4 partitions)")
 
     base = StackSettings() if args.brokers is None else StackSettings(kafka_brokers=args.brokers)
     settings = scratch_run(base, "drills", ledger_window_s=WINDOW_S, sink_flush_s=0.2,
@@ -413,6 +419,8 @@ def main() -> None:
     pipeline.publish(park)
     for role in ("streams", "sink", "api", "mqtt-bridge"):
         pipeline.start(role)
+    for i in range(1, args.workers):
+        pipeline.start("streams", f"streams-{i}")
     api_url = f"http://127.0.0.1:{API_PORT}"
     wait_api(api_url, pipeline)
     time.sleep(3.0)  # the bridge subscribes, the worker joins its group

@@ -103,6 +103,17 @@ def up(
         bool, typer.Option("--mqtt", help="Also start the MQTT broker and the MQTT bridge.")
     ] = False,
     stack: StackOption = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Stream worker processes; they share the readings partitions (by site). One "
+            "is enough for a small park; a TEDA-size park (1,000 companies pushing every "
+            "second) needs two on a 2-core machine to alert within a second. At most "
+            "SYMBIOSIS_PARTITIONS.",
+        ),
+    ] = 1,
 ) -> None:
     """Start the whole local pipeline in the background and keep it up.
 
@@ -117,11 +128,20 @@ def up(
     """  # noqa: D301 - \f ends what --help shows
     park_file = _park_file(park, no_park)
     settings = _with_webhook_secret(get_stack_settings())
+    if workers > settings.partitions:
+        err.print(
+            f"--workers {workers}: more than the {settings.partitions} partitions "
+            "(SYMBIOSIS_PARTITIONS); the extra workers would sit idle",
+            markup=False,
+        )
+        raise typer.Exit(2)
     configure_logging(level="WARNING")
     try:
         if stack:
             _stack_up(settings, mqtt=mqtt)
-        started = _start_pipeline(settings, park_file, simulate=simulate, mqtt=mqtt)
+        started = _start_pipeline(
+            settings, park_file, simulate=simulate, mqtt=mqtt, workers=workers
+        )
         token = _operator_token(settings)
     except SymbiosisError as e:
         err.print(f"up failed: {e}", markup=False)
@@ -198,7 +218,12 @@ def _stack_up(settings: StackSettings, *, mqtt: bool) -> None:
 
 
 def _start_pipeline(
-    settings: StackSettings, park_file: Path | None, *, simulate: bool, mqtt: bool
+    settings: StackSettings,
+    park_file: Path | None,
+    *,
+    simulate: bool,
+    mqtt: bool,
+    workers: int = 1,
 ) -> list[str]:
     """Topics, tables, the park, then each process not yet running; returns those started.
 
@@ -220,21 +245,34 @@ def _start_pipeline(
         err.print(f"registered {park_file.name}: {records} registry records", markup=False)
     folder = background.run_dir(settings)
     alive = background.running(folder)
-    wanted: list[tuple[str, list[str]]] = [(role, []) for role in PIPELINE]
-    if mqtt:
-        wanted.append(("mqtt-bridge", []))
-    if simulate:
-        wanted.append(("simulator", [str(park_file or bundled_park_path())]))
     started = []
-    for role, args in wanted:
-        if role not in alive:
-            child = pipeline.start(role, args=args)
-            background.record(folder, role, child.proc.pid)
-            started.append(role)
+    for name, role, args in _processes(park_file, simulate=simulate, mqtt=mqtt, workers=workers):
+        if name not in alive:
+            child = pipeline.start(role, name, args=args)
+            background.record(folder, name, child.proc.pid)
+            started.append(name)
     _wait_api(settings, pipeline)
     time.sleep(1.0)  # a process that cannot start (a busy port, bad settings) dies at once
     pipeline.check()
     return started
+
+
+def _processes(
+    park_file: Path | None, *, simulate: bool, mqtt: bool, workers: int
+) -> list[tuple[str, str, list[str]]]:
+    """(name, role, arguments) of each process ``up`` keeps running, in start order.
+
+    The first stream worker is ``streams``, the others ``streams-1``, ``streams-2``... after
+    the rest of the pipeline, so the pipeline's processes keep their metrics ports (the
+    children's ports follow their start order).
+    """
+    wanted: list[tuple[str, str, list[str]]] = [(role, role, []) for role in PIPELINE]
+    wanted += [(f"streams-{i}", "streams", []) for i in range(1, workers)]
+    if mqtt:
+        wanted.append(("mqtt-bridge", "mqtt-bridge", []))
+    if simulate:
+        wanted.append(("simulator", "simulator", [str(park_file or bundled_park_path())]))
+    return wanted
 
 
 def _wait_api(settings: StackSettings, pipeline: LocalPipeline, timeout_s: float = 60.0) -> None:

@@ -66,7 +66,8 @@ def up(stack: StackSettings) -> Iterator[Up]:
     env |= settings.child_env()
     env["COLUMNS"] = "200"
     first = subprocess.run(
-        [SYMBIOSIS, "up", "--no-stack", "--simulate"], env=env, capture_output=True,
+        [SYMBIOSIS, "up", "--no-stack", "--simulate", "--workers", "2"], env=env,
+        capture_output=True,
         text=True, timeout=240, check=False,
     )  # fmt: skip
     state = Up(settings, env, first.stdout.strip().splitlines()[-1] if first.stdout else "")
@@ -83,7 +84,7 @@ def test_up_prints_the_dashboard_and_where_the_token_is(up: Up) -> None:
     assert token_file.read_text().strip() == up.url.split("#token=", 1)[1]
     assert token_file.stat().st_mode & 0o077 == 0  # the operator's token: owner only
     running = background.running(background.run_dir(up.settings))
-    assert set(running) == {"streams", "sink", "delivery", "api", "simulator"}
+    assert set(running) == {"streams", "sink", "delivery", "api", "streams-1", "simulator"}
     again = up.run("up", "--no-stack", "--no-park")  # idempotent: starts only what is missing
     assert again.returncode == 0, again.stderr
     assert "started: nothing (all running)" in again.stderr
@@ -92,8 +93,10 @@ def test_up_prints_the_dashboard_and_where_the_token_is(up: Up) -> None:
 
 
 def test_each_process_serves_its_own_metrics_and_health(up: Up) -> None:
-    # children get METRICS_PORT + 1, + 2 ... in start order: streams, sink, delivery, api
-    ports = {"sink": METRICS_PORT + 2, "delivery": METRICS_PORT + 3, "api": METRICS_PORT + 4}
+    # children get METRICS_PORT + 1, + 2 ... in start order: streams, sink, delivery, api, then
+    # the second stream worker
+    ports = {"sink": METRICS_PORT + 2, "delivery": METRICS_PORT + 3, "api": METRICS_PORT + 4,
+             "streams-1": METRICS_PORT + 5}  # fmt: skip
     for port in ports.values():
         assert _get(f"http://127.0.0.1:{port}/healthz") == (200, "ok\n")
     _, sink = _get(f"http://127.0.0.1:{ports['sink']}/metrics")

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from symbiosis import background
 from symbiosis.cli import app
 from symbiosis.procs import alive
+from symbiosis.services_cmd import _processes
 
 runner = CliRunner()
 
@@ -37,6 +38,26 @@ def test_up_refuses_a_park_and_no_park_together(tmp_path: Path) -> None:
     park.write_text("park: x\n")
     done = runner.invoke(app, ["up", "--no-stack", "--park", str(park), "--no-park"])
     assert done.exit_code == 2
+
+
+def test_up_refuses_more_workers_than_partitions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYMBIOSIS_PARTITIONS", "4")
+    done = runner.invoke(app, ["up", "--no-stack", "--no-park", "--workers", "5"])
+    assert done.exit_code == 2
+    assert "more than the 4 partitions" in " ".join(done.output.split())
+    assert runner.invoke(app, ["up", "--no-stack", "--workers", "0"]).exit_code == 2
+
+
+def test_up_starts_extra_workers_after_the_pipeline() -> None:
+    # the pipeline's processes keep their metrics ports (children's ports follow start order)
+    wanted = _processes(None, simulate=False, mqtt=True, workers=3)
+    assert [(name, role) for name, role, _ in wanted] == [
+        ("streams", "streams"), ("sink", "sink"), ("delivery", "delivery"), ("api", "api"),
+        ("streams-1", "streams"), ("streams-2", "streams"), ("mqtt-bridge", "mqtt-bridge"),
+    ]  # fmt: skip
+    assert [name for name, _, _ in _processes(None, simulate=False, mqtt=False, workers=1)] == [
+        "streams", "sink", "delivery", "api",
+    ]  # fmt: skip
 
 
 def test_pid_files_track_live_processes_and_stop_them(tmp_path: Path) -> None:
