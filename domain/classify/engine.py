@@ -726,10 +726,11 @@ served one query the cosine of an equal one). Emptied when full."""
 
 
 _CODE_PATTERN: Final = r"(?<!\d)\d{2}[ .]?\d{2}[ .]?\d{2}(?!\d)"
-_FIGURE_PATTERN: Final = r"(?<![^\W\d_])\d+(?:[.,' ]\d{3})*(?:[.,]\d+)?(?![^\W\d_])"
+_FIGURE_PATTERN: Final = r"(?<![^\W_])\d+(?:[.,' ]\d{3})*(?:[.,]\d+)?(?![^\W_])"
 _NUMBER: Final = re.compile(rf"(?P<code>{_CODE_PATTERN})|{_FIGURE_PATTERN}")
-"""A stand-alone number ("12", "1.800", "0,35"), not one inside a word ("co2", "h2so4"); an
-EWC code written in the text ("10 02 13") is kept (it is evidence)."""
+"""A stand-alone number ("12", "1.800", "0,35"), not one inside a word ("co2", "h2so4") nor
+any of a word's digits ("PM25", "R134a", "A380": neither side of a figure is a letter or a
+digit); an EWC code written in the text ("10 02 13") is kept (it is evidence)."""
 
 
 _DIGIT: Final = re.compile(r"\d")
