@@ -12,7 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Final
 
 import psycopg
 import typer
@@ -27,6 +27,7 @@ from runtime.settings import get_settings
 from sinks.migrate import migrate
 from streams.app import changelog_configs
 from symbiosis import background
+from symbiosis.config_errors import EXIT_USAGE, fail
 from symbiosis.pipeline import LocalPipeline
 from symbiosis.stack import StackOption
 from symbiosis.stack_settings import StackSettings, get_stack_settings
@@ -108,10 +109,11 @@ def up(
         typer.Option(
             "--workers",
             min=1,
-            help="Stream worker processes; they share the readings partitions (by site). One "
-            "is enough for a small park; a TEDA-size park (1,000 companies pushing every "
-            "second) needs two on a 2-core machine to alert within a second. At most "
-            "SYMBIOSIS_PARTITIONS.",
+            help="Stream workers to have running (streams, streams-1, ...); they share the "
+            "readings partitions by site. One is enough for a small park; a TEDA-size park "
+            "(1,000 companies pushing every second) needs two on a 2-core machine to alert "
+            "within a second. At most SYMBIOSIS_PARTITIONS. Running 'up' again with more starts "
+            "the missing ones; with fewer it stops none ('symbiosis down' stops them all).",
         ),
     ] = 1,
 ) -> None:
@@ -127,14 +129,14 @@ def up(
     above ends what ``--help`` shows).
     """  # noqa: D301 - \f ends what --help shows
     park_file = _park_file(park, no_park)
-    settings = _with_webhook_secret(get_stack_settings())
-    if workers > settings.partitions:
-        err.print(
-            f"--workers {workers}: more than the {settings.partitions} partitions "
+    partitions = get_stack_settings().partitions
+    if workers > partitions:
+        raise fail(
+            f"--workers {workers}: more than the {partitions} partitions of new topics "
             "(SYMBIOSIS_PARTITIONS); the extra workers would sit idle",
-            markup=False,
+            code=EXIT_USAGE,
         )
-        raise typer.Exit(2)
+    settings = _with_webhook_secret(get_stack_settings())
     configure_logging(level="WARNING")
     try:
         if stack:
@@ -246,7 +248,11 @@ def _start_pipeline(
     folder = background.run_dir(settings)
     alive = background.running(folder)
     started = []
-    for name, role, args in _processes(park_file, simulate=simulate, mqtt=mqtt, workers=workers):
+    processes = _processes(park_file, simulate=simulate, mqtt=mqtt, workers=workers)
+    if settings.metrics_port > 0:  # fixed ports: one started by a later `up` takes no other's
+        pipeline.ports.update({name: settings.metrics_port + _metrics_slot(name)
+                               for name, _, _ in processes})  # fmt: skip
+    for name, role, args in processes:
         if name not in alive:
             child = pipeline.start(role, name, args=args)
             background.record(folder, name, child.proc.pid)
@@ -257,14 +263,27 @@ def _start_pipeline(
     return started
 
 
+_SLOTS: Final = {
+    **{role: i + 1 for i, role in enumerate(PIPELINE)},
+    "mqtt-bridge": 5,
+    "simulator": 6,
+}
+"""Metrics port of each process of ``up``: ``SYMBIOSIS_METRICS_PORT`` + its slot."""
+
+
+def _metrics_slot(name: str) -> int:
+    """A process's fixed metrics slot: its role's, or after them for ``streams-N`` (N >= 1)."""
+    if name in _SLOTS:
+        return _SLOTS[name]
+    return len(_SLOTS) + int(name.removeprefix("streams-"))
+
+
 def _processes(
     park_file: Path | None, *, simulate: bool, mqtt: bool, workers: int
 ) -> list[tuple[str, str, list[str]]]:
     """(name, role, arguments) of each process ``up`` keeps running, in start order.
 
-    The first stream worker is ``streams``, the others ``streams-1``, ``streams-2``... after
-    the rest of the pipeline, so the pipeline's processes keep their metrics ports (the
-    children's ports follow their start order).
+    The first stream worker is ``streams``, the others ``streams-1``, ``streams-2``...
     """
     wanted: list[tuple[str, str, list[str]]] = [(role, role, []) for role in PIPELINE]
     wanted += [(f"streams-{i}", "streams", []) for i in range(1, workers)]

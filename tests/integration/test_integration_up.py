@@ -66,8 +66,7 @@ def up(stack: StackSettings) -> Iterator[Up]:
     env |= settings.child_env()
     env["COLUMNS"] = "200"
     first = subprocess.run(
-        [SYMBIOSIS, "up", "--no-stack", "--simulate", "--workers", "2"], env=env,
-        capture_output=True,
+        [SYMBIOSIS, "up", "--no-stack", "--simulate"], env=env, capture_output=True,
         text=True, timeout=240, check=False,
     )  # fmt: skip
     state = Up(settings, env, first.stdout.strip().splitlines()[-1] if first.stdout else "")
@@ -84,19 +83,26 @@ def test_up_prints_the_dashboard_and_where_the_token_is(up: Up) -> None:
     assert token_file.read_text().strip() == up.url.split("#token=", 1)[1]
     assert token_file.stat().st_mode & 0o077 == 0  # the operator's token: owner only
     running = background.running(background.run_dir(up.settings))
-    assert set(running) == {"streams", "sink", "delivery", "api", "streams-1", "simulator"}
+    assert set(running) == {"streams", "sink", "delivery", "api", "simulator"}
     again = up.run("up", "--no-stack", "--no-park")  # idempotent: starts only what is missing
     assert again.returncode == 0, again.stderr
     assert "started: nothing (all running)" in again.stderr
     assert again.stdout.strip() == up.url  # the same, still valid token
     assert background.running(background.run_dir(up.settings)) == running
+    # a second worker for a busier park: started beside the others, on a metrics port of its own
+    more = up.run("up", "--no-stack", "--no-park", "--workers", "2")
+    assert more.returncode == 0, more.stderr
+    assert "started: streams-1" in more.stderr
+    assert set(background.running(background.run_dir(up.settings))) == {*running, "streams-1"}
+    assert _get(f"http://127.0.0.1:{METRICS_PORT + 7}/healthz") == (200, "ok\n")
+    for port in range(METRICS_PORT + 1, METRICS_PORT + 5):  # the others still answer theirs
+        assert _get(f"http://127.0.0.1:{port}/healthz") == (200, "ok\n")
 
 
 def test_each_process_serves_its_own_metrics_and_health(up: Up) -> None:
-    # children get METRICS_PORT + 1, + 2 ... in start order: streams, sink, delivery, api, then
-    # the second stream worker
-    ports = {"sink": METRICS_PORT + 2, "delivery": METRICS_PORT + 3, "api": METRICS_PORT + 4,
-             "streams-1": METRICS_PORT + 5}  # fmt: skip
+    # each process of `up` has a fixed port: METRICS_PORT + 1, + 2 ... for streams, sink,
+    # delivery, api (then mqtt-bridge, simulator, streams-1, streams-2...)
+    ports = {"sink": METRICS_PORT + 2, "delivery": METRICS_PORT + 3, "api": METRICS_PORT + 4}
     for port in ports.values():
         assert _get(f"http://127.0.0.1:{port}/healthz") == (200, "ok\n")
     _, sink = _get(f"http://127.0.0.1:{ports['sink']}/metrics")
