@@ -72,7 +72,7 @@ LOAD_GENERATOR = "load generator (this process)"
 
 
 PROBE_EVERY_S = 0.25
-"""Shortest time between two probes (the alert latency's samples)."""
+"""Time between the probes left when the load ended (a load with fewer slices than probes)."""
 
 
 def build_park(streams: int, probes: int) -> Park:
@@ -292,8 +292,7 @@ def main() -> None:
         bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True,
         linger_ms=5, batch_size=1024 * 1024, max_request_size=16 * 1024 * 1024,
     )  # fmt: skip
-    latencies: list[float] = []
-    probe_log: list[tuple[float, float]] = []  # (sent at, latency)
+    probe_log: list[tuple[float, float]] = []  # (sent at, alert latency) of each probe
     sent_at: dict[str, float] = {}
     lag_samples: list[tuple[float, int, int]] = []
     stop = threading.Event()
@@ -310,7 +309,6 @@ def main() -> None:
                     alert = orjson.loads(rec.value)
                     if alert["event"] == "opened" and alert["stream"] in sent_at:
                         at = sent_at.pop(alert["stream"])
-                        latencies.append(now - at)
                         probe_log.append((at, now - at))
         consumer.close()
 
@@ -431,6 +429,7 @@ def main() -> None:
             + ", ".join(f"{at - began:.1f}: {lat * 1000:.0f}" for at, lat in sorted(probe_log)),
             file=sys.stderr,
         )
+    latencies = [latency for _, latency in probe_log]
     report(args, load, sent, n_records, t_produced, t_worker, t_stored, latencies, lag_samples,
            watch, copy, stored - total, ledger, peers)  # fmt: skip
 

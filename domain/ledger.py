@@ -130,8 +130,8 @@ class MeterWindow:
     def from_packed(cls, window_s: float, newest: float | None, data: bytes) -> MeterWindow:
         """Rebuild a window from :meth:`packed` and its newest time (``None``: never read).
 
-        The sums are recomputed in the readings' order, so they equal those of the window that
-        was packed, bit for bit (a window fed the same readings).
+        The sums are recomputed in the readings' order (without the drift of a window's running
+        sums, which add and subtract as readings come and go).
 
         Raises:
             ValueError: ``data`` is not a whole number of (time, value) pairs, holds a number
@@ -140,37 +140,44 @@ class MeterWindow:
         """
         if len(data) % 16:
             raise ValueError(f"a packed window holds pairs of doubles, not {len(data)} bytes")
-        window = cls(window_s)
-        samples = window.samples
+        samples = array("d")
         samples.frombytes(data)
         if not _LITTLE_ENDIAN:
             samples.byteswap()
-        window.newest = -math.inf if newest is None else float(newest)
-        if not all(map(math.isfinite, samples)):
-            raise ValueError("a packed window holds a number that is not finite")
-        times = samples[::2]
-        if any(a >= b for a, b in pairwise(times)) or (times and times[-1] > window.newest):
-            raise ValueError("a packed window holds times not increasing")
-        for v in samples[1::2]:
-            window.total += v
-            window.total_sq += v * v
-        return window
+        return cls._from_samples(window_s, newest, samples)
 
     @classmethod
-    def from_state(cls, window_s: float, state: list[Any]) -> MeterWindow:
+    def from_state(cls, window_s: float, state: Any) -> MeterWindow:
         """Rebuild a window from a JSON snapshot ``[newest, [[t, v], ...]]``.
 
         The form the stream worker wrote before 2026-12-05 (:meth:`packed` since): a worker
-        restored from an older changelog reads it. Sums recomputed as :meth:`from_packed` does.
+        restored from an older changelog reads it, checked as :meth:`from_packed` checks.
+
+        Raises:
+            ValueError: ``state`` is not of this form, or as :meth:`from_packed`.
         """
-        newest, pairs = state
-        window = cls(window_s)
-        for t, v in pairs:
-            window.samples.append(float(t))
-            window.samples.append(float(v))
+        try:
+            newest, pairs = state
+            samples = array("d", [x for t, v in pairs for x in (float(t), float(v))])
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"not a window snapshot [newest, [[t, v], ...]]: {e}") from e
+        return cls._from_samples(window_s, newest, samples)
+
+    @classmethod
+    def _from_samples(cls, window_s: float, newest: Any, samples: array[float]) -> MeterWindow:
+        """A window of these flat readings, checked; its sums recomputed in their order."""
+        if newest is not None and (type(newest) not in (int, float) or not math.isfinite(newest)):
+            raise ValueError(f"a window's newest time {newest!r} is not finite or not a number")
+        window = cls(window_s, samples)
+        window.newest = -math.inf if newest is None else float(newest)
+        if not all(map(math.isfinite, samples)):
+            raise ValueError("a window snapshot holds a number that is not finite")
+        times = samples[::2]
+        if any(a >= b for a, b in pairwise(times)) or (times and times[-1] > window.newest):
+            raise ValueError("a window snapshot holds times not increasing")
+        for v in samples[1::2]:
             window.total += v
             window.total_sq += v * v
-        window.newest = -math.inf if newest is None else float(newest)
         return window
 
 

@@ -389,15 +389,26 @@ def _decode(snapshot: bytes, window_s: float) -> tuple[dict[str, Any], dict[str,
     pairs (``MeterWindow.from_state``); a worker restored from an older changelog reads them.
 
     Raises:
-        ValueError: the snapshot is neither form (a packed part of the wrong length too).
+        ValueError: the snapshot is neither form, or damaged (a header of another shape, a
+            packed part of the wrong length, a window that could not have been written).
     """
     header, nul, body = snapshot.partition(b"\0")
     state = orjson.loads(header)
+    if not isinstance(state, dict) or "s" not in state or "m" not in state:
+        raise ValueError("a ledger snapshot's header is not an object with 's' and 'm'")
+    try:
+        return state, _meters(state["m"], nul, body, window_s)
+    except (TypeError, AttributeError) as e:  # a header field of another type
+        raise ValueError(f"a ledger snapshot's meters are not of its form: {e!r}") from e
+
+
+def _meters(listed: Any, nul: bytes, body: bytes, window_s: float) -> dict[str, MeterWindow]:
+    """The meter windows a snapshot's header lists (see :func:`_decode`)."""
     if not nul:
-        return state, {k: MeterWindow.from_state(window_s, v) for k, v in state["m"].items()}
+        return {k: MeterWindow.from_state(window_s, v) for k, v in listed.items()}
     meters: dict[str, MeterWindow] = {}
     at = 0
-    for meter, newest, count in state["m"]:
+    for meter, newest, count in listed:
         if type(count) is not int or count < 0:
             raise ValueError(f"a ledger snapshot gives meter {meter!r} {count!r} readings")
         size = 16 * count
@@ -407,4 +418,4 @@ def _decode(snapshot: bytes, window_s: float) -> tuple[dict[str, Any], dict[str,
         at += size
     if at != len(body):
         raise ValueError(f"a ledger snapshot holds {len(body) - at} bytes past its meters")
-    return state, meters
+    return meters

@@ -129,14 +129,14 @@ def up(
     above ends what ``--help`` shows).
     """  # noqa: D301 - \f ends what --help shows
     park_file = _park_file(park, no_park)
-    partitions = get_stack_settings().partitions
-    if workers > partitions:
+    stack_settings = get_stack_settings()
+    if workers > stack_settings.partitions:
         raise fail(
-            f"--workers {workers}: more than the {partitions} partitions of new topics "
-            "(SYMBIOSIS_PARTITIONS); the extra workers would sit idle",
+            f"--workers {workers}: more than the {stack_settings.partitions} partitions of new "
+            "topics (SYMBIOSIS_PARTITIONS); the extra workers would sit idle",
             code=EXIT_USAGE,
         )
-    settings = _with_webhook_secret(get_stack_settings())
+    settings = _with_webhook_secret(stack_settings)
     configure_logging(level="WARNING")
     try:
         if stack:

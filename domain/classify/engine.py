@@ -175,9 +175,8 @@ def _han_vocabulary() -> tuple[Mapping[str, LexiconTerm], int]:
     return single, max((len(w) for w in single), default=1)
 
 
-@lru_cache(maxsize=200_000)
 def word_tokens(lang: str, word: str) -> tuple[str, ...]:
-    """The tokens one folded word stands for in a language (cached: exports repeat words).
+    """The tokens one folded word stands for in a language (kept per word by its `_Word`).
 
     Its stem when known; else a compound's parts (compounding languages); else the known stem
     one edit away (five letters or more, and no language knows the word as it is); else its
@@ -1027,10 +1026,7 @@ def _conclusion_key(
         tuple([w.traits for w in _text(lang, folded_words).words]),
         similar.serial,
         _kind_names(shape.allowed),
-        shape.limit,
-        shape.label,
-        shape.mentioned,
-        shape.top,
+        *shape[2:],  # as in _shape_key: a field added to _TextShape is in both keys
     )
 
 

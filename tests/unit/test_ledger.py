@@ -197,3 +197,20 @@ def test_a_damaged_packed_window_is_refused(pairs, newest, reason) -> None:
     data = b"".join(struct.pack("<2d", t, v) for t, v in pairs)
     with pytest.raises(ValueError, match=reason):
         MeterWindow.from_packed(10, newest, data)
+
+
+@pytest.mark.parametrize(
+    ("state", "reason"),
+    [
+        ([1.0, [["nan", 1.0]]], "not finite"),  # a NaN time would never leave the window
+        ([2.0, [[2.0, 1.0], [1.0, 1.0]]], "not increasing"),
+        ([1.0, [[5.0, 1.0]]], "not increasing"),
+        ([[1.0], [[1.0, 1.0]]], "newest time"),
+        (["1e9", []], "newest time"),
+        ([1.0, [[1.0, [2]]]], "not a window snapshot"),
+        ({"newest": 1.0}, "not a window snapshot"),
+    ],
+)
+def test_a_damaged_json_window_is_refused_as_a_packed_one_is(state, reason) -> None:
+    with pytest.raises(ValueError, match=reason):
+        MeterWindow.from_state(10, state)

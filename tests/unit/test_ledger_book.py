@@ -148,3 +148,10 @@ def test_a_damaged_snapshot_is_refused_with_its_reason() -> None:
         state["m"][0][2] = count
         with pytest.raises(ValueError, match=reason):
             book().apply(following, orjson.dumps(state) + b"\0" + body)
+    # a header of another shape: a ValueError too (the stage refuses the batch with it)
+    headers = (b"[1, 2]", b'{"m": 5, "s": 0}', b'{"m": [["a", [1], 0]], "s": 0}',
+               b'{"m": [["a"]], "s": 0}', b'{"m": []}', b'{"m": {"a": 5}, "s": 0}')  # fmt: skip
+    for header in headers:
+        for damaged in (header + b"\0" + body, header):
+            with pytest.raises(ValueError, match=r"snapshot|newest|unpack"):
+                book().apply(following, damaged)
