@@ -35,7 +35,7 @@ from domain.errors import InvalidRecordError
 from schemas.alerts import Alert
 from schemas.ledger import LedgerEntry
 from schemas.offers import Offer
-from schemas.readings import EARLIEST_READING_TS, LATEST_READING_TS, ReadingBatch
+from schemas.readings import EARLIEST_READING_TS, LATEST_READING_TS, BatchFields
 from sinks.maintenance import ensure_partitions_for, partitioned_tables
 
 ReadingRow = tuple[str, datetime, str, float, str, str, str]
@@ -179,7 +179,7 @@ class Batch:
              Jsonb(orjson.loads(o.model_dump_json())))
         )  # fmt: skip
 
-    def add_readings(self, batch: ReadingBatch) -> None:
+    def add_readings(self, batch: BatchFields) -> None:
         """Queue every reading of a batch (one row each)."""
         self.readings.extend(
             (r.meter, r.ts, batch.stream, r.value, r.unit, r.quality.value, batch.batch_id)

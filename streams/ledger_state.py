@@ -25,7 +25,7 @@ from domain.figures import significant
 from domain.ledger import MeterWindow, stream_figures
 from domain.units import convert
 from schemas.ledger import LedgerEntry
-from schemas.readings import ReadingBatch, ReadingQuality
+from schemas.readings import BatchFields, ReadingQuality
 from schemas.registry import Exchange, Site, Stream
 
 
@@ -133,7 +133,7 @@ class LedgerBook:
 
     def apply(
         self,
-        batch: ReadingBatch,
+        batch: BatchFields,
         snapshot: bytes | None,
         *,
         partition: int = 0,
@@ -327,7 +327,7 @@ class LedgerBook:
         )  # fmt: skip
 
     def _entry(
-        self, site: Site, stream: Stream, windows: _Windows, batch: ReadingBatch
+        self, site: Site, stream: Stream, windows: _Windows, batch: BatchFields
     ) -> LedgerEntry:
         figures = stream_figures(windows.meters.values(), self.window_s)
         newest = figures.newest

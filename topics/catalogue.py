@@ -12,7 +12,7 @@ that both agree).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
@@ -41,6 +41,8 @@ class TopicSpec:
         key: What its records are keyed by.
         compacted: Kept as the latest record per key (the registry) rather than as history.
         registry: The kind of registry record it holds, for registry topics.
+        parse: How a value is validated, where not ``payload.model_validate_json`` (same
+            result and errors, faster).
     """
 
     field: str
@@ -48,10 +50,11 @@ class TopicSpec:
     key: str
     compacted: bool = False
     registry: RegistryKind | None = None
+    parse: Callable[[bytes], BaseModel] | None = None
 
 
 CATALOGUE: Final[tuple[TopicSpec, ...]] = (
-    TopicSpec("readings", ReadingsRecord, "site id"),
+    TopicSpec("readings", ReadingsRecord, "site id", parse=ReadingsRecord.from_json),
     TopicSpec("ledger", LedgerEntry, "stream id"),
     TopicSpec("alerts", Alert, "stream id"),
     TopicSpec("rejected", Rejection, "company or stage (may be empty)"),
@@ -83,7 +86,10 @@ def decode(topics: TopicIndex, name: str, value: bytes | None) -> BaseModel:
         KeyError: not a topic of the pipeline.
         pydantic.ValidationError: the value is not a valid payload of that topic.
     """
-    return topics[name].payload.model_validate_json(value or b"")
+    spec = topics[name]
+    if spec.parse is not None:
+        return spec.parse(value or b"")
+    return spec.payload.model_validate_json(value or b"")
 
 
 def topic_of(topics: Topics, kind: RegistryKind) -> str:

@@ -148,3 +148,58 @@ def test_a_bad_record_names_the_field_of_its_own_shape(raw: bytes, field: str) -
     with pytest.raises(ValidationError) as e:
         ReadingsRecord.model_validate_json(raw)
     assert field in {".".join(str(p) for p in err["loc"]) for err in e.value.errors()}
+
+
+def _either(raw: bytes) -> tuple[str, object]:
+    """What the union says of ``raw``: its dump, or its errors (type, location, message)."""
+    try:
+        return "valid", ReadingsRecord.model_validate_json(raw).model_dump(mode="json")
+    except ValidationError as e:
+        return "invalid", [(x["type"], x["loc"], x["msg"]) for x in e.errors()]
+
+
+def _from_json(raw: bytes) -> tuple[str, object]:
+    try:
+        record = ReadingsRecord.from_json(raw)
+    except ValidationError as e:
+        return "invalid", [(x["type"], x["loc"], x["msg"]) for x in e.errors()]
+    assert isinstance(record, ReadingsRecord)
+    return "valid", record.model_dump(mode="json")
+
+
+_RECORDS = [
+    _site_json(_stream_batch("a", 2), _stream_batch("b", 1)),
+    orjson.dumps(_stream_batch("a", 2)),
+    _site_json(),
+    _site_json({"batch_id": "x", "readings": []}),
+    orjson.dumps({"site": "plant", "batches": [], "stream": "a"}),
+    orjson.dumps({"stream": "a", "batch_id": "b"}),
+    b"[1]",
+    b'"batches"',
+    b'{"batches": 1}',
+    b'{"schema_version": 1, "batch_id": "x", "stream": "a", "readings": [], "batches": []}',
+    orjson.dumps({**_stream_batch("batches", 1), "batch_id": '"batches"'}),
+    # a duplicate key: the JSON parser keeps one, both paths must keep the same one
+    b'{"schema_version": 2, "site": "p", "batches": [], "batches": '
+    + orjson.dumps([_stream_batch("a", 1)])
+    + b"}",
+    _site_json({**_stream_batch("a", 1), "readings": [{"meter": "m", "ts": "x"}]}),
+    _site_json(_stream_batch("a", MAX_READINGS_PER_RECORD // 2 + 1), _stream_batch("b", 5_000)),
+    b"",
+    b"{",
+    b"\xff",
+]
+
+
+@pytest.mark.parametrize("raw", _RECORDS)
+def test_from_json_says_what_the_union_says(raw: bytes) -> None:
+    """The sink and the worker validate with from_json: same record or same errors."""
+    assert _from_json(raw) == _either(raw)
+
+
+def test_from_json_keeps_each_shape() -> None:
+    push = ReadingsRecord.from_json(_site_json(_stream_batch("a", 2)))
+    assert isinstance(push.root, SiteReadings)
+    assert push.readings == 2
+    lone = ReadingsRecord.from_json(orjson.dumps(_stream_batch("a", 2)))
+    assert isinstance(lone.root, ReadingBatch)
