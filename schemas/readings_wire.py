@@ -98,13 +98,24 @@ speed of a pattern starting with a digit class. A number can never match it, so 
 declined for its values; a string holding such text only is (the models then decide)."""
 
 
+def long_fraction(value: bytes) -> bool:
+    r"""Whether the JSON may hold a time with more than six fractional digits.
+
+    msgspec rounds such a fraction, the models truncate it: a fast reader leaves such a record
+    to the models. A ``\u`` escape anywhere counts as one: an escaped digit or ``.`` would hide
+    a long fraction from :data:`_LONG_FRACTION` (the doors never write one).
+    """
+    return b"\\u" in value or _LONG_FRACTION.search(value) is not None
+
+
 def _remember(known: set[str], text: str) -> None:
     if len(known) >= _KNOWN_MAX:
         known.clear()
     known.add(text)
 
 
-def _slug(text: str) -> bool:
+def slug_ok(text: str) -> bool:
+    """Whether ``text`` is a valid id (:data:`~schemas.common.Slug`), as written; remembered."""
     if text in _slugs:
         return True
     if _SLUG.fullmatch(text) is None:
@@ -113,7 +124,11 @@ def _slug(text: str) -> bool:
     return True
 
 
-def _unit(text: str) -> bool:
+def unit_ok(text: str) -> bool:
+    """Whether ``text`` is a unit the models take as written, nothing to strip; remembered.
+
+    As :data:`~schemas.units.UnitStr` checks it (after the models strip whitespace).
+    """
     if text in _units:
         return True
     if text != text.strip():
@@ -144,8 +159,8 @@ def _checked(batches: Sequence[WireBatch]) -> bool:
         times.extend(map(_TS, readings))
     return (
         len(times) <= MAX_READINGS_PER_RECORD
-        and all(map(_slug, ids - _slugs))
-        and all(map(_unit, units - _units))
+        and all(map(slug_ok, ids - _slugs))
+        and all(map(unit_ok, units - _units))
         and min(times) >= EARLIEST_READING_TS
         and max(times) <= LATEST_READING_TS
     )
@@ -160,11 +175,11 @@ def wire_batches(value: bytes) -> list[WireBatch] | None:
     (the doors never escape, so their records are answered).
     """
     try:
-        if b"\\u" in value or _LONG_FRACTION.search(value) is not None:
+        if long_fraction(value):
             return None
         if b'"batches"' in value:
             site = _SITE.decode(value)
-            if not _slug(site.site):
+            if not slug_ok(site.site):
                 return None
             batches = site.batches
         else:

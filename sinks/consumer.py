@@ -36,6 +36,7 @@ from runtime.probe_server import Heartbeat
 from runtime.settings import Settings
 from schemas.alerts import Alert
 from schemas.ledger import LedgerEntry
+from schemas.ledger_wire import WireLedgerEntry, wire_ledger_entry
 from schemas.offers import Offer
 from schemas.readings import RECORD_SHAPES, BatchFields, ReadingsRecord
 from schemas.readings_wire import wire_batches
@@ -80,7 +81,7 @@ class _Item:
 
     source: str
     value: bytes
-    model: _Readings | LedgerEntry | Alert | Offer
+    model: _Readings | LedgerEntry | WireLedgerEntry | Alert | Offer
 
     @property
     def rows(self) -> int:
@@ -97,7 +98,7 @@ def _batch_of(items: list[_Item]) -> Batch:
         if isinstance(it.model, _Readings):
             for one in it.model.batches:
                 batch.add_readings(one)
-        elif isinstance(it.model, LedgerEntry):
+        elif isinstance(it.model, LedgerEntry | WireLedgerEntry):
             batch.add_ledger(it.model)
         elif isinstance(it.model, Offer):
             batch.add_offer(it.model)
@@ -140,6 +141,7 @@ class Sink:
         self._events_in = {name: metrics.EVENTS_IN.labels(STAGE, name) for name in self._topics}
         self._readings_in = metrics.READINGS.labels(STAGE)
         self._readings_topic = t.readings
+        self._ledger_topic = t.ledger
         self._kafka_options = kafka_client_options(settings)
         self.consumer = KafkaConsumer(
             t.readings,
@@ -185,12 +187,10 @@ class Sink:
         """
         counted = self._events_in.get(topic)
         (counted if counted is not None else metrics.EVENTS_IN.labels(STAGE, topic)).inc()
-        model: _Readings | LedgerEntry | Alert | Offer
+        model: _Readings | LedgerEntry | WireLedgerEntry | Alert | Offer | None
         try:
-            wire = wire_batches(value) if topic == self._readings_topic and value else None
-            if wire is not None:
-                model = _Readings(wire, sum(len(b.readings) for b in wire))
-            else:
+            model = self._fast(topic, value)
+            if model is None:
                 decoded = decode(self._topics, topic, value)
                 if isinstance(decoded, ReadingsRecord):
                     model = _Readings(decoded.batches, decoded.readings)
@@ -209,6 +209,20 @@ class Sink:
             self._reject(source, value, f"cannot decode: {type(e).__name__}: {e}")
             return None
         return _Item(source, value or b"", model)
+
+    def _fast(self, topic: str, value: bytes | None) -> _Readings | WireLedgerEntry | None:
+        """A readings or ledger record through its fast reader; ``None``: ask the models.
+
+        The fast readers answer only with what the models would hold (``schemas/*_wire.py``).
+        """
+        if not value:
+            return None
+        if topic == self._readings_topic:
+            wire = wire_batches(value)
+            return None if wire is None else _Readings(wire, sum(len(b.readings) for b in wire))
+        if topic == self._ledger_topic:
+            return wire_ledger_entry(value)
+        return None
 
     def _reject(self, source: str, value: bytes | None, reason: str) -> None:
         self.stats.rejected += 1

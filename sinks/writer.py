@@ -34,6 +34,7 @@ from psycopg.types.json import Jsonb
 from domain.errors import InvalidRecordError
 from schemas.alerts import Alert
 from schemas.ledger import LedgerEntry
+from schemas.ledger_wire import WireLedgerEntry
 from schemas.offers import Offer
 from schemas.readings import EARLIEST_READING_TS, LATEST_READING_TS, BatchFields
 from sinks.maintenance import ensure_partitions_for, partitioned_tables
@@ -186,7 +187,7 @@ class Batch:
             for r in batch.readings
         )
 
-    def add_ledger(self, e: LedgerEntry) -> None:
+    def add_ledger(self, e: LedgerEntry | WireLedgerEntry) -> None:
         """Queue one ledger entry."""
         self.ledger.append(
             (e.stream, e.updated_at, e.site, e.kind.value, e.unit, e.window_s, e.measured,

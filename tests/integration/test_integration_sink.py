@@ -12,9 +12,9 @@ from kafka import KafkaProducer
 from ingest.batch_producer import ReadingsProducer
 from runtime.settings import Settings
 from schemas.ledger import LedgerEntry
-from schemas.readings import Reading, ReadingBatch, ReadingQuality, ReadingsRecord
+from schemas.readings import Reading, ReadingBatch, ReadingQuality
 from schemas.rejections import Rejection
-from sinks.consumer import Sink, _Item
+from sinks.consumer import Sink, _Item, _Readings
 from tests.helpers import T0, batch, consume_all, scalar, wait_for
 
 ATTACK_TS = "0001-01-01T00:00:00+23:59"  # year 0 in UTC: Python's datetime cannot convert it
@@ -200,13 +200,13 @@ def _constructed(stream: str, ts: datetime, quality: object = ReadingQuality.GOO
     model = ReadingBatch.model_construct(
         schema_version=1, batch_id=f"{stream}-b", stream=stream, readings=[reading]
     )
-    return _Item(f"readings/0/{stream}", stream.encode(), ReadingsRecord.model_construct(model))
+    return _Item(f"readings/0/{stream}", stream.encode(), _Readings([model], 1))
 
 
 def test_write_isolates_and_rejects_records_the_write_path_raises_on(settings: Settings) -> None:
     year1 = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=23, minutes=59)))
     good = [
-        _Item(f"readings/0/g{i}", b"g", ReadingsRecord(batch(f"g{i}", 3, start=10 * i)))
+        _Item(f"readings/0/g{i}", b"g", _Readings([batch(f"g{i}", 3, start=10 * i)], 3))
         for i in range(3)
     ]
     year0 = _constructed("year0", year1)  # the writer refuses times outside the window
