@@ -119,7 +119,7 @@ def _newest_event_time(items: list[_Item], refused: list[_Item]) -> float | None
         if not isinstance(it.model, _Readings) or id(it) in skip:
             continue
         try:
-            t = max(b.readings[-1].ts.timestamp() for b in it.model.batches)
+            t = max(b.readings[-1].ts for b in it.model.batches).timestamp()
         except (ArithmeticError, ValueError, OSError):  # the schema's window makes this moot
             continue
         if newest is None or t > newest:
@@ -185,8 +185,6 @@ class Sink:
         a validator raise something else (e.g. ``OverflowError`` converting an extreme
         timestamp to UTC) must not stop the sink on every restart.
         """
-        counted = self._events_in.get(topic)
-        (counted if counted is not None else metrics.EVENTS_IN.labels(STAGE, topic)).inc()
         model: _Readings | LedgerEntry | WireLedgerEntry | Alert | Offer | None
         try:
             model = self._fast(topic, value)
@@ -197,8 +195,6 @@ class Sink:
                 else:
                     assert isinstance(decoded, LedgerEntry | Alert | Offer)
                     model = decoded
-            if isinstance(model, _Readings):
-                self._readings_in.inc(model.count)
         except ValidationError as e:
             payload = self._topics[topic].payload if topic in self._topics else None
             tags = RECORD_SHAPES if payload is ReadingsRecord else None
@@ -209,6 +205,15 @@ class Sink:
             self._reject(source, value, f"cannot decode: {type(e).__name__}: {e}")
             return None
         return _Item(source, value or b"", model)
+
+    def _count_in(self, topic: str, records: int) -> None:
+        """Count records consumed, once per partition and poll.
+
+        A labelled counter takes a lock per call: per record it cost 5 % of the sink's CPU on
+        TEDA's shape.
+        """
+        counted = self._events_in.get(topic)
+        (counted if counted is not None else metrics.EVENTS_IN.labels(STAGE, topic)).inc(records)
 
     def _fast(self, topic: str, value: bytes | None) -> _Readings | WireLedgerEntry | None:
         """A readings or ledger record through its fast reader; ``None``: ask the models.
@@ -385,7 +390,9 @@ class Sink:
                     last_maintenance = time.monotonic()
                     self._maintain()
                 polled = self.consumer.poll(timeout_ms=200)
+                readings = 0
                 for tp, records in polled.items():
+                    self._count_in(tp.topic, len(records))
                     for rec in records:
                         pending += 1
                         item = self._decode(
@@ -394,6 +401,10 @@ class Sink:
                         if item is not None:
                             items.append(item)
                             rows += item.rows
+                            if isinstance(item.model, _Readings):
+                                readings += item.model.count
+                if readings:
+                    self._readings_in.inc(readings)
                 due = time.monotonic() - last_flush >= self.settings.sink_flush_s
                 if rows >= self.settings.sink_batch_rows or (due and pending):
                     self._flush(items)
