@@ -265,7 +265,9 @@ class _Worker:
     async def _apply(self, records: list[Incoming]) -> None:
         """Run readings records through the stage and publish what they give."""
         metrics.EVENTS_IN.labels(STAGE, self.settings.topics.readings).inc(len(records))
-        out = self.stage.process(records, self.ledger_state.get, self.alert_state.get)
+        # the tables' stores, read as they are written (publish): the table's own get adds
+        # faust's sensor call and two mapping layers per lookup (0.55 against 0.13 us)
+        out = self.stage.process(records, self.ledger_state.data.get, self.alert_state.data.get)
         await self.publish(out)
         metrics.READINGS.labels(STAGE).inc(out.readings)
 
@@ -343,7 +345,7 @@ class _Worker:
                 if not by_partition:
                     return
                 items = list(self.ledger_state.data.items())
-                out = self.stage.sweep(items, by_partition.get, self.alert_state.get)
+                out = self.stage.sweep(items, by_partition.get, self.alert_state.data.get)
                 await self.publish(out)
         finally:
             self.activity.end(batch=False)
