@@ -396,6 +396,13 @@ def _decode(snapshot: bytes, window_s: float) -> tuple[dict[str, Any], dict[str,
     state = orjson.loads(header)
     if not isinstance(state, dict) or "s" not in state or "m" not in state:
         raise ValueError("a ledger snapshot's header is not an object with 's' and 'm'")
+    for name in ("s", "z", "h"):  # times (Unix s) or None
+        t = state.get(name)
+        if t is not None and (type(t) not in (int, float) or not math.isfinite(t)):
+            raise ValueError(f"a ledger snapshot's header gives {name!r} {t!r}, not a time")
+    p = state.get("p")
+    if p is not None and (type(p) is not int or p < 0):
+        raise ValueError(f"a ledger snapshot's header gives partition {p!r}")
     try:
         return state, _meters(state["m"], nul, body, window_s)
     except (TypeError, AttributeError) as e:  # a header field of another type

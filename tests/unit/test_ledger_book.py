@@ -150,8 +150,12 @@ def test_a_damaged_snapshot_is_refused_with_its_reason() -> None:
             book().apply(following, orjson.dumps(state) + b"\0" + body)
     # a header of another shape: a ValueError too (the stage refuses the batch with it)
     headers = (b"[1, 2]", b'{"m": 5, "s": 0}', b'{"m": [["a", [1], 0]], "s": 0}',
-               b'{"m": [["a"]], "s": 0}', b'{"m": []}', b'{"m": {"a": 5}, "s": 0}')  # fmt: skip
+               b'{"m": [["a"]], "s": 0}', b'{"m": []}', b'{"m": {"a": 5}, "s": 0}',
+               b'{"m": [], "s": "0"}', b'{"m": [], "s": null, "z": true}',
+               b'{"m": [], "s": null, "h": [1]}', b'{"m": [], "s": null, "p": -1}',
+               b'{"m": [], "s": null, "p": 1.0}', b'{"m": [["a", 1e300, 0]], "s": null}',
+               b'{"m": {"a": [1e300, []]}, "s": null}')  # fmt: skip
     for header in headers:
         for damaged in (header + b"\0" + body, header):
-            with pytest.raises(ValueError, match=r"snapshot|newest|unpack"):
+            with pytest.raises(ValueError, match=r"snapshot|newest|unpack|partition"):
                 book().apply(following, damaged)
