@@ -8,7 +8,7 @@ same JSON into frozen structs with the same field names (:class:`WireReading`,
 :class:`WireBatch`), with the constraints msgspec can state (types, lengths, number bounds, a
 timezone on every time, no unknown field), and :func:`wire_batches` checks in Python what it
 cannot: identifiers against the slug pattern (remembered, since meters repeat every second),
-times within the readings' window, units through the same parser as the models (remembered),
+times within the readings' window, units through the same parser as the models (cached),
 strings with no surrounding whitespace (the models strip it), the record's total of readings.
 
 Guarantee: when :func:`wire_batches` answers, the models accept the record and hold the same
@@ -82,9 +82,8 @@ _BATCH: Final = msgspec.json.Decoder(WireBatch)
 
 _SLUG: Final = re.compile(SLUG_PATTERN)
 _KNOWN_MAX: Final = 200_000
-"""Identifiers and units remembered as valid; the memory is emptied when it is full."""
+"""Identifiers remembered as valid; the memory is emptied when it is full."""
 _slugs: set[str] = set()
-_units: set[str] = set()
 
 _METER: Final = attrgetter("meter")
 _UNIT: Final = attrgetter("unit")
@@ -108,36 +107,30 @@ def long_fraction(value: bytes) -> bool:
     return b"\\u" in value or _LONG_FRACTION.search(value) is not None
 
 
-def _remember(known: set[str], text: str) -> None:
-    if len(known) >= _KNOWN_MAX:
-        known.clear()
-    known.add(text)
-
-
 def slug_ok(text: str) -> bool:
     """Whether ``text`` is a valid id (:data:`~schemas.common.Slug`), as written; remembered."""
     if text in _slugs:
         return True
     if _SLUG.fullmatch(text) is None:
         return False
-    _remember(_slugs, text)
+    if len(_slugs) >= _KNOWN_MAX:
+        _slugs.clear()
+    _slugs.add(text)
     return True
 
 
 def unit_ok(text: str) -> bool:
-    """Whether ``text`` is a unit the models take as written, nothing to strip; remembered.
+    """Whether ``text`` is a unit the models take as written, nothing to strip.
 
-    As :data:`~schemas.units.UnitStr` checks it (after the models strip whitespace).
+    As :data:`~schemas.units.UnitStr` checks it (after the models strip whitespace), through
+    the same parser and its cache.
     """
-    if text in _units:
-        return True
     if text != text.strip():
         return False
     try:
         parse_unit(text)
     except ValueError:
         return False
-    _remember(_units, text)
     return True
 
 
@@ -160,7 +153,7 @@ def _checked(batches: Sequence[WireBatch]) -> bool:
     return (
         len(times) <= MAX_READINGS_PER_RECORD
         and all(map(slug_ok, ids - _slugs))
-        and all(map(unit_ok, units - _units))
+        and all(map(unit_ok, units))
         and min(times) >= EARLIEST_READING_TS
         and max(times) <= LATEST_READING_TS
     )

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, TypeVar
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 
 class Raw:
@@ -31,6 +34,29 @@ def escaped(draw: st.DrawFn, raw: bytes) -> bytes:
         b"\\u%04x" % c if i in at and chr(c) in "0123456789.:-MWa" else bytes([c])
         for i, c in enumerate(raw)
     )
+
+
+T = TypeVar("T")
+M = TypeVar("M")
+
+
+def agrees(
+    raw: bytes,
+    fast: Callable[[bytes], T | None],
+    model: Callable[[bytes], M],
+    view: Callable[[T | M], Any],
+) -> bool:
+    """Whether the fast reader answered ``raw``; fails the test if the model refuses it or
+    reads other values (``view``: what a stage reads of either)."""
+    answer = fast(raw)
+    if answer is None:
+        return False
+    try:
+        held = model(raw)
+    except ValidationError as e:
+        pytest.fail(f"the fast reader took {raw!r}, the model refuses it: {e}")
+    assert view(answer) == view(held), raw
+    return True
 
 
 def answered(records: st.SearchStrategy[bytes], agrees: Callable[[bytes], bool]) -> int:

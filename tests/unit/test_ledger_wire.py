@@ -15,11 +15,10 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
 from schemas.ledger import LedgerEntry
 from schemas.ledger_wire import WireLedgerEntry, wire_ledger_entry
-from tests.wire_fuzz import Raw, answered, escaped
+from tests.wire_fuzz import Raw, agrees, answered, escaped
 
 _FIELDS = (
     "schema_version", "stream", "site", "kind", "unit", "window_s", "measured", "committed",
@@ -57,16 +56,7 @@ def _values(e: LedgerEntry | WireLedgerEntry) -> tuple[Any, ...]:
 
 
 def _agrees(raw: bytes) -> bool:
-    """Whether the fast reader answered; fails the test if its answer is not the model's."""
-    fast = wire_ledger_entry(raw)
-    if fast is None:
-        return False
-    try:
-        model = LedgerEntry.model_validate_json(raw)
-    except ValidationError as e:
-        pytest.fail(f"the fast reader took {raw!r}, the model refuses it: {e}")
-    assert _values(fast) == _values(model), raw
-    return True
+    return agrees(raw, wire_ledger_entry, LedgerEntry.model_validate_json, _values)
 
 
 def test_it_answers_for_the_entries_the_workers_write() -> None:

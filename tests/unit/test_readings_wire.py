@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from schemas.readings import MAX_READINGS_PER_RECORD, BatchFields, ReadingBatch, ReadingsRecord
 from schemas.readings_wire import WireBatch, wire_batches
-from tests.wire_fuzz import Raw, answered, escaped
+from tests.wire_fuzz import Raw, agrees, answered, escaped
 
 Pairs = list[tuple[str, Any]]
 """A JSON object as key-value pairs, so a key can appear twice."""
@@ -62,16 +62,10 @@ def _view(batches: list[BatchFields]) -> list[tuple[Any, ...]]:
 
 
 def _agrees(raw: bytes) -> bool:
-    """Whether the fast reader answered; fails the test if its answer is not the models'."""
-    fast = wire_batches(raw)
-    if fast is None:
-        return False
-    try:
-        record = ReadingsRecord.model_validate_json(raw)
-    except ValidationError as e:
-        pytest.fail(f"the fast reader took {raw!r}, the models refuse it: {e}")
-    assert _view(list(fast)) == _view(list(record.batches)), raw
-    return True
+    return agrees(
+        raw, wire_batches, lambda b: ReadingsRecord.model_validate_json(b).batches,
+        lambda batches: _view(list(batches)),
+    )  # fmt: skip
 
 
 def test_it_answers_for_the_records_the_doors_write() -> None:
