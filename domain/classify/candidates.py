@@ -164,15 +164,59 @@ def _lexicon_priors(
     return priors
 
 
+_MIRROR_TAIL: Final = re.compile(r"\s*other than those mentioned in .*$")
+
+
+@cache
+def same_entries() -> Mapping[str, tuple[str, ...]]:
+    """Code -> the other codes whose English description is the same (its mirror reference aside).
+
+    The List of Waste repeats one kind of waste in each industry's sub-chapter: "sludges from
+    on-site effluent treatment" (19 codes), "materials unsuitable for consumption or processing"
+    (02 02 03, 02 03 04, 02 05 01...), "solid wastes from gas treatment". ``99`` entries ("wastes
+    not otherwise specified") are left out: they say nothing about the material.
+    """
+    by_text: dict[str, list[str]] = {}
+    for entry in catalogue().entries.values():
+        if not entry.code.endswith("99"):
+            by_text.setdefault(_MIRROR_TAIL.sub("", entry.description), []).append(entry.code)
+    return {
+        code: tuple(c for c in codes if c != code)
+        for codes in by_text.values()
+        if len(codes) > 1
+        for code in codes
+    }
+
+
+def _in_source(priors: Mapping[str, float], prefixes: tuple[str, ...]) -> dict[str, float]:
+    """The priors outside the source, carried to the same entries under it.
+
+    "Off-spec" from a dairy: 02 03 04 -> 02 05 01, both "materials unsuitable for consumption or
+    processing". A code already among the priors keeps its own.
+    """
+    carried: dict[str, float] = {}
+    same = same_entries()
+    for code, prior in priors.items():
+        if _under(code, prefixes):
+            continue
+        for twin in same.get(code, ()):
+            if _under(twin, prefixes) and twin not in priors:
+                carried[twin] = max(carried.get(twin, 0.0), prior)
+    return carried
+
+
 def _source_priors(
     priors: dict[str, float], prefixes: tuple[str, ...], by_similarity: Sequence[tuple[float, str]]
 ) -> dict[str, float]:
     """The priors narrowed to a source's (sub-)chapters, or its most similar codes there.
 
-    ``by_similarity``: ``(-similarity, code)`` pairs, best first, ties by code.
+    A prior outside the source first names the same entry under it, when the list has one
+    (:func:`same_entries`). ``by_similarity``: ``(-similarity, code)`` pairs, best first, ties by
+    code.
     """
     if not prefixes:
         return dict(priors)
+    priors = {**priors, **_in_source(priors, prefixes)}
     if any(_under(c, prefixes) for c in priors):
         return {
             c: p if _under(c, prefixes) else p * _OUTSIDE_SOURCE_FACTOR for c, p in priors.items()

@@ -591,13 +591,37 @@ def _after_destination(lang: str, folded_words: tuple[str, ...], match: _Match) 
 def _source_prefixes(
     lang: str, folded_words: tuple[str, ...], matches: list[_Match]
 ) -> tuple[str, ...]:
-    """The chapters the source terms point to, less those named as a destination."""
-    return tuple(
-        p
+    """The chapters the source terms point to, less those named as a destination.
+
+    * When the source terms disagree, the (sub-)chapters most of them name are kept: "ash from
+      EfW flue gas cleaning" names incineration (19 01) twice, a power station (10 01) once.
+    * Waste water treatment (19 08) named beside an industry (chapters 01 to 16) is that
+      industry's own effluent treatment, and the List of Waste classifies its sludges under the
+      industry (19 08 is for off-site plants): 19 08 is then left out.
+    """
+    named = [
+        m.term.prefixes
         for m in matches
         if m.term.kind == "source" and not _after_destination(lang, folded_words, m)
-        for p in m.term.prefixes
-    )
+    ]
+    support = {
+        p: sum(any(p.startswith(q) or q.startswith(p) for q in other) for other in named)
+        for each in named
+        for p in each
+    }
+    most = max(support.values(), default=0)
+    prefixes = tuple(p for p, n in support.items() if n == most)
+    if any(p.startswith(_OFF_SITE) for p in prefixes) and any(
+        p[:2] <= _LAST_INDUSTRY for p in prefixes
+    ):
+        return tuple(p for p in prefixes if not p.startswith(_OFF_SITE))
+    return prefixes
+
+
+_OFF_SITE: Final = "1908"
+"""Waste water treatment plants: off-site unless an industry is named beside them."""
+_LAST_INDUSTRY: Final = "16"
+"""The last chapter named by the industry a waste comes from (17 to 20 name other origins)."""
 
 
 class _Similar:

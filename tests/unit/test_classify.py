@@ -20,7 +20,7 @@ from domain.classify import (
     parse_row,
     tokenise,
 )
-from domain.classify.candidates import mentioned_codes
+from domain.classify.candidates import mentioned_codes, same_entries
 from domain.classify.evidence import kinds_for_unit
 from domain.errors import ClassificationError
 from domain.ewc import catalogue
@@ -549,3 +549,37 @@ def test_a_kind_the_rows_own_unit_contradicts_is_reviewed(text: str, unit: str |
     answer = classify(text, unit=unit)
     assert answer.kind is not ResourceKind.GAS or not answer.needs_review  # either right...
     assert answer.kind is ResourceKind.GAS or answer.needs_review  # ...or asked
+
+
+def test_the_list_repeats_an_entry_per_industry_and_not_its_99_codes() -> None:
+    same = same_entries()
+    assert {"020203", "020501", "020601", "020704"} <= set(same["020304"])
+    assert "030311" in same["020204"]  # "... other than those mentioned in 03 03 10" aside
+    assert not any(code.endswith("99") for code in same)
+    assert "190805" not in same  # urban waste water sludge has no twin
+
+
+@pytest.mark.parametrize(
+    ("text", "sub_chapter"),
+    [
+        ("sludge from wastewater treatment at the brewery", "0207"),
+        ("Schlamm aus betriebseigener Abwasserbehandlung, Papierfabrik", "0303"),
+        ("sludge from the wastewater treatment plant", "1908"),
+        ("Schlamm aus der Abwasserbehandlung", "1908"),
+    ],
+)
+def test_waste_water_treatment_beside_an_industry_is_the_industrys_own(
+    text: str, sub_chapter: str
+) -> None:
+    assert classify(text).candidates[0].sub_chapter == sub_chapter
+
+
+def test_an_entry_outside_the_source_is_carried_to_the_same_entry_under_it() -> None:
+    # "Fehlcharge" names 02 03 04 (fruit and vegetables); from a dairy, the same entry is 02 05 01
+    assert classify("Fehlcharge Molkerei").candidates[0].code == "020501"
+
+
+def test_the_source_most_terms_agree_on_narrows() -> None:
+    # EfW names incineration, an ESP incineration or a power station: incineration
+    answer = classify("filter ash from EfW flue gas cleaning, ESP hopper")
+    assert answer.candidates[0].sub_chapter == "1901"
