@@ -5,7 +5,9 @@
 * With no lexicon code, the similarity to the official texts of the description's language
   (and to the English texts, for the English words in it) proposes the codes.
 * A source term ("power station", "Kläranlage") keeps codes under its sub-chapters and halves the
-  others; if none lies under them, the most similar codes there (or its ``99`` code) are added.
+  others; a named code outside them also names the same entry under them (:func:`same_entries`:
+  "tar" names 05 01 08 *other tars*, from a coke oven 05 06 03 *other tars*); if none lies under
+  them, the most similar codes there (or its ``99`` code) are added.
 * Without a hazard word, mirror-hazardous entries are halved (the non-hazardous entry of a pair
   comes first); with one, non-hazardous entries are halved and the hazardous mirrors of the named
   codes added.
@@ -210,13 +212,10 @@ def _source_priors(
 ) -> dict[str, float]:
     """The priors narrowed to a source's (sub-)chapters, or its most similar codes there.
 
-    A prior outside the source first names the same entry under it, when the list has one
-    (:func:`same_entries`). ``by_similarity``: ``(-similarity, code)`` pairs, best first, ties by
-    code.
+    ``by_similarity``: ``(-similarity, code)`` pairs, best first, ties by code.
     """
     if not prefixes:
         return dict(priors)
-    priors = {**priors, **_in_source(priors, prefixes)}
     if any(_under(c, prefixes) for c in priors):
         return {
             c: p if _under(c, prefixes) else p * _OUTSIDE_SOURCE_FACTOR for c, p in priors.items()
@@ -321,6 +320,8 @@ def rank_candidates(
     named = _lexicon_priors(materials, head, details)
     for code, prior in mentioned.items():
         named[code] = max(named.get(code, 0.0), prior)
+    if prefixes:  # a named entry is named in the source's sub-chapter too
+        named.update(_in_source(named, prefixes))
     if by_similarity is None:  # sorting (-similarity, code) pairs runs in C
         by_similarity = sorted(zip(map(neg, sims.values()), sims, strict=True))
     priors = _source_priors(named, prefixes, by_similarity)

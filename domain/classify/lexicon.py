@@ -94,14 +94,12 @@ def parse_row(row: Mapping[str, str], line: int, lang: str = "en") -> LexiconTer
 
 def _files(lang: str) -> list[Traversable]:
     data = resources.files("domain") / "data"
-    if lang == "en":
-        return [data / "classification-lexicon.csv"]
     folder = data / "lexicon"
     extra = sorted(
         (f for f in folder.iterdir() if f.name.startswith(f"{lang}-") and f.name.endswith(".csv")),
         key=lambda f: f.name,
     )
-    main = folder / f"{lang}.csv"
+    main = data / "classification-lexicon.csv" if lang == "en" else folder / f"{lang}.csv"
     return [main, *extra] if main.is_file() else extra
 
 
@@ -109,8 +107,9 @@ def _files(lang: str) -> list[Traversable]:
 def lexicon(lang: str = "en") -> Mapping[tuple[str, ...], LexiconTerm]:
     """One language's lexicon keyed by its stemmed token sequence; loaded and checked once.
 
-    A language's files are ``lexicon/<lang>.csv`` (kind, source and hazard words), read first,
-    then ``lexicon/<lang>-*.csv`` (material names, sources) in name order. Rows whose ``term``
+    A language's files are ``lexicon/<lang>.csv`` (kind, source and hazard words; English:
+    ``classification-lexicon.csv``), read first, then ``lexicon/<lang>-*.csv`` (material names,
+    sources) in name order. Rows whose ``term``
     starts with ``#`` are headings, lines starting with ``#`` are comments. Within a file a later
     row with the same token sequence replaces an earlier one; across files the first file wins.
     A language without a file has an empty lexicon.

@@ -583,3 +583,15 @@ def test_the_source_most_terms_agree_on_narrows() -> None:
     # EfW names incineration, an ESP incineration or a power station: incineration
     answer = classify("filter ash from EfW flue gas cleaning, ESP hopper")
     assert answer.candidates[0].sub_chapter == "1901"
+
+
+@pytest.mark.parametrize(
+    ("text", "sub_chapter"),
+    [
+        ("spent grit from shot blasting", "1201"),
+        ("tar residue from the coke oven", "0506"),
+        ("sludge from the paint shop", "0801"),
+    ],
+)
+def test_english_reads_the_origins_the_other_languages_read(text: str, sub_chapter: str) -> None:
+    assert classify(text).candidates[0].sub_chapter == sub_chapter
