@@ -207,6 +207,48 @@ def _in_source(priors: Mapping[str, float], prefixes: tuple[str, ...]) -> dict[s
     return carried
 
 
+_UNNAMED_ENTRY: Final = 0.25
+"""The prior of an entry of a source's sub-chapter that nothing in the text names: its chapter
+is the answer's, its entry a guess, so it stays below the review threshold
+(:data:`~domain.classify.engine.CODE_REVIEW_BELOW`)."""
+# fmt: off
+_PLAIN_WORDS: Final = frozenset({
+    "and", "or", "of", "from", "in", "other", "than", "those", "mentioned", "containing",
+    "hazardous", "substances", "the", "with", "for", "not", "otherwise", "specified", "wastes",
+    "waste", "including", "excluding",
+})
+# fmt: on
+"""Words of the English entries that say nothing about the material itself."""
+
+
+@cache
+def _description_words(code: str) -> frozenset[str]:
+    """The words of a code's English entry that name its material (singular, lower case)."""
+    text = _MIRROR_TAIL.sub("", catalogue().entries[code].description).lower()
+    return frozenset(
+        w.removesuffix("s") for w in re.findall(r"[a-z]+", text) if w not in _PLAIN_WORDS
+    )
+
+
+def _nearest_under(ranked: tuple[str, ...], prefixes: tuple[str, ...]) -> list[str]:
+    """Under the source, the entries whose English text shares most words with a named code's.
+
+    For the first named code (``ranked``, best first) that shares a word with an entry under
+    ``prefixes``: those entries, most shared words first (then code order), at most five.
+    "Sludge" names 19 08 05 *sludges from treatment of urban waste water*; from an oil
+    separator (13 05) that is 13 05 02 *sludges from oil/water separators*. Empty when no named
+    code shares a word with the source's entries.
+    """
+    under = [c for c in catalogue().entries if _under(c, prefixes) and not c.endswith("99")]
+    for code in ranked:
+        words = _description_words(code)
+        shared = [(len(words & _description_words(c)), c) for c in under]
+        best = sorted((-n, c) for n, c in shared if n)
+        if best:
+            return [c for _, c in best[:5]]
+    return []
+
+
 def _source_priors(
     priors: dict[str, float], prefixes: tuple[str, ...], by_similarity: Sequence[tuple[float, str]]
 ) -> dict[str, float]:
@@ -223,10 +265,17 @@ def _source_priors(
     ewc = catalogue()
     inside = list(islice((c for s, c in by_similarity if s < 0.0 and _under(c, prefixes)), 5))
     if not inside:
+        inside = _nearest_under(tuple(sorted(priors, key=priors.__getitem__, reverse=True)),
+                                prefixes)  # fmt: skip
+    if not inside:
         inside = [f"{p}99" for p in prefixes if len(p) == 4 and f"{p}99" in ewc.entries]
     narrowed = {c: p * _OUTSIDE_SOURCE_FACTOR for c, p in priors.items()}
     for rank, code in enumerate(inside):
         narrowed[code] = max(narrowed.get(code, 0.0), 0.9 * (1.0 - _RANK_STEP * rank))
+    if not inside:  # nothing names an entry there: its entries, as a question to a person
+        sub_chapters = tuple(p for p in prefixes if len(p) == 4)
+        for code in islice((c for c in ewc.entries if _under(c, sub_chapters)), 5):
+            narrowed[code] = max(narrowed.get(code, 0.0), _UNNAMED_ENTRY)
     return narrowed
 
 
@@ -280,7 +329,9 @@ def _scores(
         if hazardous_hint:
             if code not in hazardous:
                 score *= _HAZARD_FACTOR
-        elif code in hazardous and (code in mirror_hazardous or code not in named):
+        elif code in hazardous and (
+            code in mirror_hazardous or (code not in named and not _under(code, prefixes))
+        ):  # an absolute entry under the source has no harmless twin ("Ölabscheider": 13 05)
             score *= _HAZARD_FACTOR
         if score > 0.0:
             scores[code] = min(1.0, score)

@@ -21,6 +21,7 @@ from domain.classify import (
     tokenise,
 )
 from domain.classify.candidates import mentioned_codes, same_entries
+from domain.classify.engine import CODE_REVIEW_BELOW
 from domain.classify.evidence import kinds_for_unit
 from domain.errors import ClassificationError
 from domain.ewc import catalogue
@@ -595,3 +596,43 @@ def test_the_source_most_terms_agree_on_narrows() -> None:
 )
 def test_english_reads_the_origins_the_other_languages_read(text: str, sub_chapter: str) -> None:
     assert classify(text).candidates[0].sub_chapter == sub_chapter
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sludge from the oil interceptor",
+        "Schlamm aus dem Ölabscheider",
+        "boues du séparateur d'hydrocarbures",
+        "lodos del separador de hidrocarburos",
+        "fango del disoleatore",
+        "osady z separatora olejowego",
+        "slib uit de olieafscheider",
+        "slam fra olieudskiller",
+        "slam från oljeavskiljare",
+    ],
+)
+def test_an_oil_separator_is_read_as_the_origin_of_its_sludge(text: str) -> None:
+    # 13 05 is absolute hazardous: no harmless twin to prefer without a hazard word
+    assert classify(text).candidates[0].sub_chapter == "1305"
+
+
+def test_a_named_code_outside_the_source_names_the_closest_entry_under_it() -> None:
+    # Italian has no official text: "fanghi" names 19 08 05 (sludges of urban waste water);
+    # from an oil separator the entry sharing its words is 13 05 02, sludges from separators
+    assert classify("fango del disoleatore").candidates[0].code == "130502"
+
+
+def test_a_source_whose_entry_nothing_names_gives_its_chapter_as_a_question() -> None:
+    answer = classify("Kemikalierester fra laboratorium")
+    assert answer.candidates[0].sub_chapter == "1605"
+    assert answer.needs_review
+    assert answer.candidates[0].confidence < CODE_REVIEW_BELOW
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["food waste from the supermarket", "Matavfall från butiker", "biorifiuti del supermercato"],
+)
+def test_retail_is_a_municipal_origin(text: str) -> None:
+    assert classify(text).candidates[0].chapter == "20"
