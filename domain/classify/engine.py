@@ -214,13 +214,23 @@ def word_tokens(lang: str, word: str) -> tuple[str, ...]:
 
 
 def _compound(lang: str, word: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
-    """A compound split into modifier and head, the head the longest known tail."""
-    for cut in range(_MIN_COMPOUND_MODIFIER, len(word) - _MIN_COMPOUND_HEAD + 1):
+    """A compound split into modifier and head, the head the longest known tail.
+
+    A head has four letters or more, or is one of :data:`_SHORT_HEADS` (*Restgas*).
+    """
+    for cut in range(_MIN_COMPOUND_MODIFIER, len(word) - _MIN_COMPOUND_HEAD + 2):
         head = stem(lang, word[cut:])
-        if len(head) >= _MIN_COMPOUND_HEAD and head in vocabulary:
+        if (len(head) >= _MIN_COMPOUND_HEAD and head in vocabulary) or head in _SHORT_HEADS:
             modifier = stem(lang, word[:cut].rstrip("s") or word[:cut])
             return (modifier, head)
     return ()
+
+
+_SHORT_HEADS: Final = frozenset({"gas"})
+"""Heads shorter than :data:`_MIN_COMPOUND_HEAD` a compound may end in: *gas* names its
+resource in every compounding language (*Restgas*, *Kokereigas*, *stortgas*, *røggas*), and
+few other words end in it. Not *ånga*'s stem *ang* (Swedish *ingång*) nor Danish *ilt*
+(*vejskilt*)."""
 
 
 class _Word(NamedTuple):

@@ -636,3 +636,10 @@ def test_a_source_whose_entry_nothing_names_gives_its_chapter_as_a_question() ->
 )
 def test_retail_is_a_municipal_origin(text: str) -> None:
     assert classify(text).candidates[0].chapter == "20"
+
+
+@pytest.mark.parametrize(
+    "text", ["brennbares Restgas Rußreaktor", "Prozessgas aus der Kokerei", "stortgas", "røggas"]
+)
+def test_a_compound_ending_in_gas_is_a_gas(text: str) -> None:
+    assert classify(text).kind is ResourceKind.GAS
