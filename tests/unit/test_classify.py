@@ -643,3 +643,17 @@ def test_retail_is_a_municipal_origin(text: str) -> None:
 )
 def test_a_compound_ending_in_gas_is_a_gas(text: str) -> None:
     assert classify(text).kind is ResourceKind.GAS
+
+
+@pytest.mark.parametrize(
+    ("text", "hazardous"),
+    [
+        ("EAF baghouse dust (zinc-bearing)", True),
+        ("Filterstaub, schwermetallhaltig", True),
+        ("boues chargées en métaux lourds", True),
+        ("sludge free of heavy metals", False),
+        ("lodos sin metales pesados", False),
+    ],
+)
+def test_heavy_metals_named_as_a_content_are_a_hazard_hint(text: str, hazardous: bool) -> None:
+    assert classify(text).hazardous_hint is hazardous
