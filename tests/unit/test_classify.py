@@ -657,3 +657,17 @@ def test_a_compound_ending_in_gas_is_a_gas(text: str) -> None:
 )
 def test_heavy_metals_named_as_a_content_are_a_hazard_hint(text: str, hazardous: bool) -> None:
     assert classify(text).hazardous_hint is hazardous
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("asbestos cement roof sheets", "170605"),  # a roof: construction, not cement making
+        ("Asfalt uden tjære, opbrudt", "170302"),  # tar named as absent
+        ("teerfreier Straßenaufbruch", "170302"),
+        ("Dachpappe", "170302"),  # roofing felt, not cardboard (Pappe)
+        ("tagpap fra nedrivning", "170302"),
+    ],
+)
+def test_roofs_roofing_felt_and_tar_free_asphalt(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
