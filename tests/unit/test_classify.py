@@ -671,3 +671,16 @@ def test_heavy_metals_named_as_a_content_are_a_hazard_hint(text: str, hazardous:
 )
 def test_roofs_roofing_felt_and_tar_free_asphalt(text: str, code: str) -> None:
     assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("IBA from the EfW, 0-32 mm", "190112"),
+        ("HMS 1&2 from demolition", "170405"),
+        ("stretch wrap, baled", "150102"),
+        ("spent yeast from the brewery", "020799"),
+    ],
+)
+def test_english_reads_the_names_plants_write(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
