@@ -25,6 +25,7 @@ from typing import Final, Literal
 
 from domain.classify.language import UNIT_SYMBOLS
 from domain.classify.lexicon import LexiconTerm
+from domain.classify.text import stem
 from domain.ewc import EwcEntry, catalogue
 
 _HEAD_WEIGHT: Final = 1.0
@@ -176,12 +177,15 @@ def same_entries() -> Mapping[str, tuple[str, ...]]:
     The List of Waste repeats one kind of waste in each industry's sub-chapter: "sludges from
     on-site effluent treatment" (19 codes), "materials unsuitable for consumption or processing"
     (02 02 03, 02 03 04, 02 05 01...), "solid wastes from gas treatment". ``99`` entries ("wastes
-    not otherwise specified") are left out: they say nothing about the material.
+    not otherwise specified") are left out: they say nothing about the material; and a
+    hazardous entry is never the twin of a non-hazardous one (19 08 07* and 19 09 05 read alike
+    once their references are cut).
     """
-    by_text: dict[str, list[str]] = {}
+    by_text: dict[tuple[str, bool], list[str]] = {}
     for entry in catalogue().entries.values():
         if not entry.code.endswith("99"):
-            by_text.setdefault(_MIRROR_TAIL.sub("", entry.description), []).append(entry.code)
+            text = _MIRROR_TAIL.sub("", entry.description)
+            by_text.setdefault((text, entry.hazardous), []).append(entry.code)
     return {
         code: tuple(c for c in codes if c != code)
         for codes in by_text.values()
@@ -215,7 +219,8 @@ is the answer's, its entry a guess, so it stays below the review threshold
 _PLAIN_WORDS: Final = frozenset({
     "and", "or", "of", "from", "in", "other", "than", "those", "mentioned", "containing",
     "hazardous", "substances", "the", "with", "for", "not", "otherwise", "specified", "wastes",
-    "waste", "including", "excluding",
+    "waste", "including", "excluding", "treatment", "site", "on", "off", "used", "production",
+    "processing", "process", "processes", "their", "by", "to", "as", "at", "e", "g", "i",
 })
 # fmt: on
 """Words of the English entries that say nothing about the material itself."""
@@ -223,18 +228,17 @@ _PLAIN_WORDS: Final = frozenset({
 
 @cache
 def _description_words(code: str) -> frozenset[str]:
-    """The words of a code's English entry that name its material (singular, lower case)."""
+    """The stems of a code's English entry that name its material (Snowball, lower case)."""
     text = _MIRROR_TAIL.sub("", catalogue().entries[code].description).lower()
-    return frozenset(
-        w.removesuffix("s") for w in re.findall(r"[a-z]+", text) if w not in _PLAIN_WORDS
-    )
+    return frozenset(stem("en", w) for w in re.findall(r"[a-z]+", text) if w not in _PLAIN_WORDS)
 
 
 def _nearest_under(ranked: tuple[str, ...], prefixes: tuple[str, ...]) -> list[str]:
     """Under the source, the entries whose English text shares most words with a named code's.
 
     For the first named code (``ranked``, best first) that shares a word with an entry under
-    ``prefixes``: those entries, most shared words first (then code order), at most five.
+    ``prefixes``: those entries, most shared words first (then code order), at most five; two
+    shared words at least (:data:`_MIN_SHARED_WORDS`).
     "Sludge" names 19 08 05 *sludges from treatment of urban waste water*; from an oil
     separator (13 05) that is 13 05 02 *sludges from oil/water separators*. Empty when no named
     code shares a word with the source's entries.
@@ -243,10 +247,15 @@ def _nearest_under(ranked: tuple[str, ...], prefixes: tuple[str, ...]) -> list[s
     for code in ranked:
         words = _description_words(code)
         shared = [(len(words & _description_words(c)), c) for c in under]
-        best = sorted((-n, c) for n, c in shared if n)
+        best = sorted((-n, c) for n, c in shared if n >= _MIN_SHARED_WORDS)
         if best:
             return [c for _, c in best[:5]]
     return []
+
+
+_MIN_SHARED_WORDS: Final = 2
+"""One shared word is too little: "sludges" alone would make a filter cake from a supermarket
+septic tank sludge (20 03 04)."""
 
 
 def _source_priors(
@@ -304,6 +313,14 @@ def _hazardous_codes() -> tuple[frozenset[str], frozenset[str]]:
     )
 
 
+@cache
+def _all_hazardous_sub_chapters() -> frozenset[str]:
+    """Sub-chapters with no non-hazardous entry (13 05 oil/water separator contents...)."""
+    entries = catalogue().entries.values()
+    harmless = {e.sub_chapter for e in entries if not e.hazardous}
+    return frozenset(e.sub_chapter for e in entries if e.sub_chapter not in harmless)
+
+
 def _scores(
     pool: set[str],
     priors: Mapping[str, float],
@@ -315,6 +332,7 @@ def _scores(
 ) -> dict[str, float]:
     """Each pooled code's score in (0, 1]: prior and similarity, source and hazard factors."""
     hazardous, mirror_hazardous = _hazardous_codes()
+    all_hazardous = _all_hazardous_sub_chapters()
     scores: dict[str, float] = {}
     floor = _PRIOR_FLOOR - _CONTEXT_WEIGHT * (1.0 - coverage)
     beside = _SIMILARITY_BESIDE_LEXICON + _CONTEXT_WEIGHT * (1.0 - coverage)
@@ -330,8 +348,9 @@ def _scores(
             if code not in hazardous:
                 score *= _HAZARD_FACTOR
         elif code in hazardous and (
-            code in mirror_hazardous or (code not in named and not _under(code, prefixes))
-        ):  # an absolute entry under the source has no harmless twin ("Ölabscheider": 13 05)
+            code in mirror_hazardous
+            or (code not in named and not (_under(code, prefixes) and code[:4] in all_hazardous))
+        ):  # under a source whose entries are all hazardous, none is ("Ölabscheider": 13 05)
             score *= _HAZARD_FACTOR
         if score > 0.0:
             scores[code] = min(1.0, score)

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache, partial
@@ -216,14 +216,23 @@ def word_tokens(lang: str, word: str) -> tuple[str, ...]:
 def _compound(lang: str, word: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
     """A compound split into modifier and head, the head the longest known tail.
 
-    A head has four letters or more, or is one of :data:`_SHORT_HEADS` (*Restgas*).
+    A head has four letters or more, or is one of :data:`_SHORT_HEADS` (*Restgas*,
+    *Prozessgas*) after a letter other than *g* or *a*: Swedish and Danish passives and
+    genitives end in *-ggas*, *-agas* (*läggas* is *lägga* + *s*, *upplagas* *upplaga* + *s*).
     """
     for cut in range(_MIN_COMPOUND_MODIFIER, len(word) - _MIN_COMPOUND_HEAD + 2):
         head = stem(lang, word[cut:])
-        if (len(head) >= _MIN_COMPOUND_HEAD and head in vocabulary) or head in _SHORT_HEADS:
+        if len(head) >= _MIN_COMPOUND_HEAD:
+            found = head in vocabulary
+        else:
+            found = head in _SHORT_HEADS and word[cut - 1] not in _NOT_BEFORE_SHORT_HEAD
+        if found:
             modifier = stem(lang, word[:cut].rstrip("s") or word[:cut])
             return (modifier, head)
     return ()
+
+
+_NOT_BEFORE_SHORT_HEAD: Final = frozenset("ga")
 
 
 _SHORT_HEADS: Final = frozenset({"gas"})
@@ -589,13 +598,25 @@ def _material_coverage(
 
 def _after_destination(lang: str, folded_words: tuple[str, ...], match: _Match) -> bool:
     """Whether a term sits in a phrase naming where the thing goes ("... to plasterboard")."""
+    return _in_destination(lang, folded_words)[match.first]
+
+
+@lru_cache(maxsize=16)
+def _in_destination(lang: str, folded_words: tuple[str, ...]) -> tuple[bool, ...]:
+    """Whether each word follows a destination word ("to", "für", "pour") before any preposition.
+
+    One pass over the text: asked once per term found, a backward scan per term cost a long
+    text the square of its length.
+    """
     destinations, stops = _destinations(lang), _stops(lang)
-    for i in range(match.first - 1, -1, -1):
-        if folded_words[i] in destinations:
-            return True
-        if folded_words[i] in stops:
-            return False
-    return False
+    inside, after = False, []
+    for word in folded_words:
+        after.append(inside)
+        if word in destinations:
+            inside = True
+        elif word in stops:
+            inside = False
+    return tuple(after)
 
 
 def _source_prefixes(
@@ -609,16 +630,17 @@ def _source_prefixes(
       industry's own effluent treatment, and the List of Waste classifies its sludges under the
       industry (19 08 is for off-site plants): 19 08 is then left out.
     """
-    named = [
+    named = Counter(
         m.term.prefixes
         for m in matches
         if m.term.kind == "source" and not _after_destination(lang, folded_words, m)
-    ]
+    )  # terms by their prefixes: a text repeating sources costs what its distinct ones cost
     support = {
-        p: sum(any(p.startswith(q) or q.startswith(p) for q in other) for other in named)
+        p: sum(n for other, n in named.items() if any(p.startswith(q) or q.startswith(p)
+                                                      for q in other))
         for each in named
         for p in each
-    }
+    }  # fmt: skip
     most = max(support.values(), default=0)
     prefixes = tuple(p for p, n in support.items() if n == most)
     if any(p.startswith(_OFF_SITE) for p in prefixes) and any(
