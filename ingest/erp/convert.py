@@ -104,6 +104,12 @@ a cell so, whose ``<value>`` is the cell above it in the group, marks a subtotal
 SUBTOTAL_PREFIXES: Final = ("total", "totale", "totaal", "summe")
 """Excel in other languages (French, Spanish, Italian, Dutch) writes ``Total <value>``."""
 
+DESCRIPTION_MAX: Final = next(
+    m.max_length for m in Offer.model_fields["description"].metadata if hasattr(m, "max_length")
+)
+"""The longest description an offer holds; a longer one is refused before the classifier reads
+it (an export's line may hold a megabyte, and reading costs time in proportion)."""
+
 REVIEW_CANDIDATES: Final = 3
 """Candidates kept on an offer the classifier is unsure of (the question put to a person)."""
 
@@ -350,8 +356,8 @@ class _Converter:
             values["classification"] = {"method": "erp"}
             return
         description = values.get("description")
-        if description is None:
-            return
+        if description is None or len(description) > DESCRIPTION_MAX:
+            return  # too long for an offer: refused for its length, not read first (its cost)
         unit = values.get("unit") if "unit" not in issues else None
         try:
             found = _classify(description, unit if isinstance(unit, str) else None)

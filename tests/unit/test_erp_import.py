@@ -1016,3 +1016,24 @@ def test_values_does_not_import_mapping() -> None:
         "unit": "t",
         "site": "board-plant",
     }
+
+
+def test_a_description_too_long_for_an_offer_is_refused_before_it_is_classified(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ingest.erp import convert
+
+    read: list[str] = []
+    real = convert._classify
+
+    def spy(description: str, unit: str | None) -> Any:
+        read.append(description)
+        return real(description, unit)
+
+    monkeypatch.setattr(convert, "_classify", spy)
+    long_text = "fly ash from the boiler " * 40  # 960 characters, over the offer's 500
+    offers, errors = split(read_simple(tmp_path, f"a,p,{long_text},,,1,t,,\nb,p,Gypsum,,,1,t,,\n"))
+    assert [o.id for o in offers] == ["b"]
+    assert [(e.line, [p.field for p in e.problems]) for e in errors] == [(2, ["Text"])]
+    assert "at most 500 characters" in errors[0].problems[0].reason
+    assert read == ["Gypsum"]  # the long one was never read by the classifier
