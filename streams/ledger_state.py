@@ -29,6 +29,21 @@ from schemas.readings import BatchFields, ReadingQuality
 from schemas.registry import Exchange, Site, Stream
 
 
+@dataclass(frozen=True, slots=True)
+class DamagedState:
+    """A stream's table value that could not be read; its windows started afresh.
+
+    Attributes:
+        stream: the stream's id.
+        reason: why the value was not a snapshot (:func:`_decode`'s message).
+        snapshot: the value as the table held it (for the rejected topic).
+    """
+
+    stream: str
+    reason: str
+    snapshot: bytes
+
+
 @dataclass(slots=True)
 class _Windows:
     meters: dict[str, MeterWindow] = field(default_factory=dict)
@@ -71,6 +86,12 @@ class LedgerBook:
         # stream id -> exchange id -> (exchange, quantity in the stream's unit)
         self._exchanges: dict[str, dict[str, tuple[Exchange, float]]] = {}
         self._windows: dict[str, _Windows] = {}
+        self._damaged: list[DamagedState] = []
+
+    def take_damaged(self) -> list[DamagedState]:
+        """The damaged table values met since the last call (each once), and forget them."""
+        found, self._damaged = self._damaged, []
+        return found
 
     def update_site(self, site: Site) -> None:
         """Register or replace a site and its streams (streams it no longer lists are dropped)."""
@@ -156,6 +177,11 @@ class LedgerBook:
         All or nothing: the batch is checked and converted before any window changes, and a
         failure afterwards drops the cached windows, so a rejected batch never leaves a trace
         in the ledger (the next batch starts again from the table's snapshot).
+
+        A table value that is no snapshot (damaged: :func:`_decode` refuses it) does not stop
+        the stream: its windows start afresh from this batch (the readings counted before are
+        lost to the ledger, not to the readings table), and the value is kept for
+        :meth:`take_damaged` to report.
 
         Args:
             batch: readings of one stream.
@@ -293,12 +319,17 @@ class LedgerBook:
             return cached
         windows = _Windows()
         if snapshot is not None:
-            state, windows.meters = _decode(snapshot, self.window_s)
-            windows.available_since = state["s"]
-            windows.stale_after = state.get("z")
-            windows.heard_at = state.get("h")
-            windows.partition = state.get("p")
-            windows.snapshot = snapshot
+            try:
+                state, meters = _decode(snapshot, self.window_s)
+            except ValueError as e:  # a damaged value never stops the stream: it starts afresh
+                self._damaged.append(DamagedState(stream_id, str(e), snapshot))
+            else:
+                windows.meters = meters
+                windows.available_since = state["s"]
+                windows.stale_after = state.get("z")
+                windows.heard_at = state.get("h")
+                windows.partition = state.get("p")
+            windows.snapshot = snapshot  # the same value again is not read (nor reported) again
         self._windows[stream_id] = windows
         return windows
 

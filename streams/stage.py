@@ -151,8 +151,18 @@ class ReadingsStage:
                     where = f"{rec.source} batch {i} ({batch.stream})"
                     source = where if len(batches) > 1 else rec.source
                     out.refused.append(Refused(source, reason, _payload(batch), internal))
+        self._report_damaged(out)
         _state_writes(streams, out)
         return out
+
+    def _report_damaged(self, out: StageOutput) -> None:
+        """The ledger table values the book could not read and started afresh, as refusals."""
+        for damaged in self.book.take_damaged():
+            log.error("streams.ledger_state_damaged", stream=damaged.stream, reason=damaged.reason)
+            reason = f"damaged ledger state, the stream's windows start afresh: {damaged.reason}"
+            out.refused.append(
+                Refused(f"ledger state of {damaged.stream}", reason, damaged.snapshot, True)
+            )
 
     def sweep(
         self,
@@ -198,6 +208,7 @@ class ReadingsStage:
             st = streams[key] = _Stream(partition, new, held, held, applied=True)
             out.ledger.append(entry)
             self._decide(entry, st, out)
+        self._report_damaged(out)
         _state_writes(streams, out)
         return out
 

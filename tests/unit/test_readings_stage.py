@@ -190,3 +190,28 @@ def test_an_invalid_push_is_refused_whole_naming_the_field() -> None:
     # pydantic input echo or link)
     assert out.refused[0].reason == "batches[0].readings[0].value: must be at most 1000000000000"
     assert not out.ledger
+
+
+def test_a_damaged_ledger_state_is_reported_and_the_stream_goes_on_from_a_fresh_window() -> None:
+    st, tables = stage(), Tables()
+    tables.ledger[b"heat"] = b'{"m": [["m1", 1e300, 0]], "s": null}\x00'  # damaged: refused
+    out = run(st, tables, [record("heat", 0, ("m1", 3.0, "MW"), ("m2", 3.0, "MW"))])
+    assert [e.measured for e in out.ledger] == [6.0]  # counted, as for a new stream
+    assert [(r.source, r.internal) for r in out.refused] == [("ledger state of heat", True)]
+    assert out.refused[0].reason.startswith("damaged ledger state, the stream's windows start")
+    assert out.refused[0].payload == b'{"m": [["m1", 1e300, 0]], "s": null}\x00'
+    assert [w.key for w in out.ledger_state] == [b"heat"]  # healed: a snapshot replaces it
+    again = run(st, tables, [record("heat", 1, ("m1", 4.0, "MW"), ("m2", 4.0, "MW"))])
+    assert not again.refused
+    assert [e.measured for e in again.ledger] == [7.0]
+
+
+def test_a_damaged_ledger_state_met_by_the_sweep_is_reported_once() -> None:
+    st = stage()
+    items = [(b"heat", b"\xff not a snapshot")]
+    first = st.sweep(items, lambda partition: 1e12, {}.get)
+    second = st.sweep(items, lambda partition: 1e12, {}.get)
+    assert [r.source for r in first.refused] == ["ledger state of heat"]
+    assert not second.refused
+    assert not first.ledger
+    assert not second.ledger
