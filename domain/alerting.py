@@ -21,6 +21,7 @@ snapshot cannot have changed without dumping it.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,6 +50,24 @@ class _PairState:
     last_quantity: float = 0.0
 
 
+def _pair(need: object, value: object) -> _PairState:
+    """One pair of a :meth:`AlertTracker.dump` snapshot, checked (see :meth:`AlertTracker.load`)."""
+    if not isinstance(need, str) or not isinstance(value, list) or len(value) != 4:
+        raise ValueError(f"alert state of need {need!r}: not a need and its four figures")
+    since, alert_id, sequence, last_quantity = value
+    if not _finite(since) or not _finite(last_quantity):
+        raise ValueError(f"alert state of need {need!r}: its times and quantity are not numbers")
+    if alert_id is not None and not isinstance(alert_id, str):
+        raise ValueError(f"alert state of need {need!r}: alert id {alert_id!r}")
+    if type(sequence) is not int or sequence < 0:
+        raise ValueError(f"alert state of need {need!r}: sequence {sequence!r}")
+    return _PairState(float(since), alert_id, sequence, float(last_quantity))
+
+
+def _finite(value: object) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)  # type: ignore[arg-type]
+
+
 @dataclass(slots=True)
 class AlertTracker:
     """Lifecycle state of every (stream, need) pair of the streams it is fed.
@@ -72,21 +91,21 @@ class AlertTracker:
             for need, st in self.streams.get(stream, {}).items()
         }
 
-    def load(self, stream: str, state: dict[str, list[Any]]) -> None:
-        """Replace one stream's pairs with a :meth:`dump` snapshot."""
+    def load(self, stream: str, state: object) -> None:
+        """Replace one stream's pairs with a :meth:`dump` snapshot.
+
+        Raises:
+            ValueError: ``state`` is not of :meth:`dump`'s form (which need, and why); the
+                stream's pairs are then left as they were.
+        """
+        if not isinstance(state, dict):
+            raise ValueError(f"an alert state is an object of needs, not {type(state).__name__}")
+        pairs = {need: _pair(need, value) for need, value in state.items()}
         self.revision += 1
-        if not state:
+        if not pairs:
             self.streams.pop(stream, None)
             return
-        self.streams[stream] = {
-            need: _PairState(
-                feasible_since=float(since),
-                alert_id=alert_id,
-                sequence=int(sequence),
-                last_quantity=float(last_quantity),
-            )
-            for need, (since, alert_id, sequence, last_quantity) in state.items()
-        }
+        self.streams[stream] = pairs
 
     def open_needs(self, stream: str, *, besides: Container[str] = ()) -> list[str]:
         """Needs with an open alert for ``stream`` (the caller re-checks them with hysteresis).

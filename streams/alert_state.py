@@ -19,6 +19,7 @@ from domain.alerting import AlertTracker
 from domain.matching import Matcher
 from schemas.alerts import Alert
 from schemas.ledger import LedgerEntry
+from streams.damaged import DamagedState
 
 
 class AlertBook:
@@ -35,6 +36,12 @@ class AlertBook:
         self.decisions = AlertDecisions(matcher, hysteresis=hysteresis)
         self.tracker = AlertTracker()
         self._snapshots: dict[str, bytes] = {}
+        self._damaged: list[DamagedState] = []
+
+    def take_damaged(self) -> list[DamagedState]:
+        """The damaged table values met since the last call, and forget them."""
+        found, self._damaged = self._damaged, []
+        return found
 
     @property
     def matcher(self) -> Matcher:
@@ -45,7 +52,10 @@ class AlertBook:
         """Lifecycle events caused by one ledger entry, and the stream's new snapshot.
 
         The snapshot returned is ``snapshot`` itself (no table write) when its bytes did not
-        change; it is not even dumped when this book wrote it and no pair changed.
+        change; it is not even dumped when this book wrote it and no pair changed. A table value
+        that is no lifecycle snapshot (damaged) does not stop the stream: its pairs start afresh
+        (an alert open before opens again), the new snapshot replaces the value, and the value
+        is kept for :meth:`take_damaged` to report.
 
         Raises:
             KeyError: the entry's stream is not registered with the matcher.
@@ -53,7 +63,12 @@ class AlertBook:
         stream = entry.stream
         ours = self._snapshots.get(stream) is snapshot
         if not ours:
-            self.tracker.load(stream, orjson.loads(snapshot) if snapshot is not None else {})
+            try:
+                self.tracker.load(stream, orjson.loads(snapshot) if snapshot is not None else {})
+            except ValueError as e:  # a damaged value never stops the stream: it starts afresh
+                assert snapshot is not None
+                self._damaged.append(DamagedState(stream, str(e), snapshot))
+                self.tracker.load(stream, {})
         revision = self.tracker.revision
         alerts = self.decisions.decide(entry, self.tracker)
         if ours and snapshot is not None and self.tracker.revision == revision:

@@ -27,21 +27,7 @@ from domain.units import convert
 from schemas.ledger import LedgerEntry
 from schemas.readings import BatchFields, ReadingQuality
 from schemas.registry import Exchange, Site, Stream
-
-
-@dataclass(frozen=True, slots=True)
-class DamagedState:
-    """A stream's table value that could not be read; its windows started afresh.
-
-    Attributes:
-        stream: the stream's id.
-        reason: why the value was not a snapshot (:func:`_decode`'s message).
-        snapshot: the value as the table held it (for the rejected topic).
-    """
-
-    stream: str
-    reason: str
-    snapshot: bytes
+from streams.damaged import DamagedState
 
 
 @dataclass(slots=True)

@@ -156,13 +156,17 @@ class ReadingsStage:
         return out
 
     def _report_damaged(self, out: StageOutput) -> None:
-        """The ledger table values the book could not read and started afresh, as refusals."""
-        for damaged in self.book.take_damaged():
-            log.error("streams.ledger_state_damaged", stream=damaged.stream, reason=damaged.reason)
-            reason = f"damaged ledger state, the stream's windows start afresh: {damaged.reason}"
-            out.refused.append(
-                Refused(f"ledger state of {damaged.stream}", reason, damaged.snapshot, True)
-            )
+        """The table values the books could not read and started afresh, as refusals."""
+        for table, what, found in (
+            ("ledger", "windows", self.book.take_damaged()),
+            ("alert", "alert lifecycles", self.alert_book.take_damaged()),
+        ):
+            for damaged in found:
+                stream, why = damaged.stream, damaged.reason
+                log.error(f"streams.{table}_state_damaged", stream=stream, reason=why)
+                reason = f"damaged {table} state, the stream's {what} start afresh: {why}"
+                out.refused.append(Refused(f"{table} state of {stream}", reason,
+                                           damaged.snapshot, True))  # fmt: skip
 
     def sweep(
         self,

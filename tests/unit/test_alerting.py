@@ -1,5 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from domain.alerting import AlertTracker
 from tests.helpers import Candidate, observe
 
@@ -94,3 +96,26 @@ def test_dump_and_load_continue_the_same_episode() -> None:
     resolved = observe(restored, "s1", at(1), [], [])[0]
     assert resolved.alert_id == opened.alert_id
     assert resolved.idempotency_key == f"{opened.alert_id}:2"
+
+
+@pytest.mark.parametrize(
+    ("state", "reason"),
+    [
+        ([1, 2], "an object of needs"),
+        ({"n": [0.0, None, 0]}, "four figures"),
+        ({"n": "x"}, "four figures"),
+        ({"n": [None, None, 0, 0.0]}, "not numbers"),
+        ({"n": [0.0, None, 0, float("inf")]}, "not numbers"),
+        ({"n": [True, None, 0, 0.0]}, "not numbers"),
+        ({"n": [0.0, 7, 0, 0.0]}, "alert id 7"),
+        ({"n": [0.0, None, -1, 0.0]}, "sequence -1"),
+        ({"n": [0.0, None, 1.5, 0.0]}, "sequence 1.5"),
+    ],
+)
+def test_a_damaged_lifecycle_snapshot_is_refused_and_the_pairs_stay(state, reason) -> None:
+    tr = AlertTracker()
+    tr.load("s1", {"n": [1.0, "a-1", 2, 3.0]})
+    before = tr.dump("s1")
+    with pytest.raises(ValueError, match=reason):
+        tr.load("s1", state)
+    assert tr.dump("s1") == before

@@ -215,3 +215,15 @@ def test_a_damaged_ledger_state_met_by_the_sweep_is_reported_once() -> None:
     assert not second.refused
     assert not first.ledger
     assert not second.ledger
+
+
+def test_a_damaged_alert_state_is_reported_and_the_lifecycles_start_afresh() -> None:
+    st, tables = stage(), Tables()
+    tables.alerts[b"heat"] = b'{"farm-heat": [0, 7, 0, 0]}'  # an alert id that is no id
+    out = run(st, tables, [record("heat", 0, ("m1", 3.0, "MW"), ("m2", 3.0, "MW"))])
+    assert [(a.event.value, a.need) for a in out.alerts] == [("opened", "farm-heat")]
+    assert [(r.source, r.internal) for r in out.refused] == [("alert state of heat", True)]
+    assert "alert id 7" in out.refused[0].reason
+    assert tables.alerts[b"heat"] != b'{"farm-heat": [0, 7, 0, 0]}'  # replaced
+    again = run(st, tables, [record("heat", 1, ("m1", 4.0, "MW"), ("m2", 4.0, "MW"))])
+    assert not again.refused
