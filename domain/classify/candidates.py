@@ -282,10 +282,30 @@ def _source_priors(
     for rank, code in enumerate(inside):
         narrowed[code] = max(narrowed.get(code, 0.0), 0.9 * (1.0 - _RANK_STEP * rank))
     if not inside:  # nothing names an entry there: its entries, as a question to a person
-        sub_chapters = tuple(p for p in prefixes if len(p) == 4)
-        for code in islice((c for c in ewc.entries if _under(c, sub_chapters)), 5):
+        for code in _unnamed_entries(prefixes):
             narrowed[code] = max(narrowed.get(code, 0.0), _UNNAMED_ENTRY)
     return narrowed
+
+
+@cache
+def _unnamed_entries(prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    """What a source proposes when nothing in the text names one of its entries.
+
+    A sub-chapter's first five entries; a chapter's mixed wastes (17 09 04 *mixed construction
+    and demolition wastes*, 20 03 01 *mixed municipal waste*; not a fraction such as 17 04 07
+    *mixed metals*), the list's own answer for an unsorted waste of that origin; nothing for a
+    chapter without one.
+    """
+    ewc = catalogue()
+    sub_chapters = tuple(p for p in prefixes if len(p) == 4)
+    found = list(islice((c for c in ewc.entries if _under(c, sub_chapters)), 5))
+    chapters = tuple(p for p in prefixes if len(p) == 2)
+    found += [
+        c for c, e in ewc.entries.items()
+        if _under(c, chapters) and not e.hazardous
+        and e.description.startswith("mixed ") and "waste" in e.description
+    ]  # fmt: skip
+    return tuple(found)
 
 
 @dataclass(frozen=True, slots=True)

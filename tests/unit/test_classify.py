@@ -722,3 +722,19 @@ def test_a_hazardous_entry_only_the_similarity_finds_under_a_source_stays_halved
     # 05 01 has harmless entries: 05 01 15* (spent filter clays) is not promoted over the
     # spent catalysts the text names
     assert classify("spent catalyst from refinery").candidates[0].sub_chapter == "1608"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("affald fra kantine", "200301"),
+        ("odpady ze sklepu", "200301"),
+        ("rifiuti del cantiere", "170904"),
+    ],
+)
+def test_an_origin_chapter_with_nothing_named_proposes_its_mixed_waste_as_a_question(
+    text: str, code: str
+) -> None:
+    answer = classify(text)
+    assert answer.candidates[0].code == code
+    assert answer.needs_review
