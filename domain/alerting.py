@@ -25,7 +25,9 @@ import math
 from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
+
+from schemas.alerts import Alert
 
 EventName = Literal["opened", "updated", "resolved"]
 
@@ -50,17 +52,23 @@ class _PairState:
     last_quantity: float = 0.0
 
 
+_ID_MAX: Final = next(
+    m.max_length for m in Alert.model_fields["alert_id"].metadata if hasattr(m, "max_length")
+)
+"""The longest alert id an alert holds (an id read from a snapshot must make a valid alert)."""
+
+
 def _pair(need: object, value: object) -> _PairState:
     """One pair of a :meth:`AlertTracker.dump` snapshot, checked (see :meth:`AlertTracker.load`)."""
     if not isinstance(need, str) or not isinstance(value, list) or len(value) != 4:
-        raise ValueError(f"alert state of need {need!r}: not a need and its four figures")
+        raise ValueError(f"alert state of need {need!r:.80}: not a need and its four figures")
     since, alert_id, sequence, last_quantity = value
     if not _finite(since) or not _finite(last_quantity):
-        raise ValueError(f"alert state of need {need!r}: its times and quantity are not numbers")
-    if alert_id is not None and not isinstance(alert_id, str):
-        raise ValueError(f"alert state of need {need!r}: alert id {alert_id!r}")
+        raise ValueError(f"alert state of need {need!r:.80}: its time and quantity are no numbers")
+    if alert_id is not None and not (isinstance(alert_id, str) and 0 < len(alert_id) <= _ID_MAX):
+        raise ValueError(f"alert state of need {need!r:.80}: alert id {alert_id!r:.100}")
     if type(sequence) is not int or sequence < 0:
-        raise ValueError(f"alert state of need {need!r}: sequence {sequence!r}")
+        raise ValueError(f"alert state of need {need!r:.80}: sequence {sequence!r:.40}")
     return _PairState(float(since), alert_id, sequence, float(last_quantity))
 
 
@@ -100,12 +108,34 @@ class AlertTracker:
         """
         if not isinstance(state, dict):
             raise ValueError(f"an alert state is an object of needs, not {type(state).__name__}")
-        pairs = {need: _pair(need, value) for need, value in state.items()}
+        self._set(stream, {need: _pair(need, value) for need, value in state.items()})
+
+    def load_readable(self, stream: str, state: object) -> list[str]:
+        """Load the pairs of a snapshot that are of :meth:`dump`'s form; say why not for others.
+
+        What a damaged table value still holds is kept (an open alert whose pair reads goes on
+        and resolves as usual); the other pairs start afresh. Returns the reasons, one per pair
+        (or one for the whole value) that was not loaded; empty when the value was whole.
+        """
+        if not isinstance(state, dict):
+            self._set(stream, {})
+            return [f"an alert state is an object of needs, not {type(state).__name__}"]
+        pairs: dict[str, _PairState] = {}
+        problems: list[str] = []
+        for need, value in state.items():
+            try:
+                pairs[need] = _pair(need, value)
+            except ValueError as e:
+                problems.append(str(e))
+        self._set(stream, pairs)
+        return problems
+
+    def _set(self, stream: str, pairs: dict[str, _PairState]) -> None:
         self.revision += 1
         if not pairs:
             self.streams.pop(stream, None)
-            return
-        self.streams[stream] = pairs
+        else:
+            self.streams[stream] = pairs
 
     def open_needs(self, stream: str, *, besides: Container[str] = ()) -> list[str]:
         """Needs with an open alert for ``stream`` (the caller re-checks them with hysteresis).

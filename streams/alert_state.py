@@ -53,24 +53,30 @@ class AlertBook:
 
         The snapshot returned is ``snapshot`` itself (no table write) when its bytes did not
         change; it is not even dumped when this book wrote it and no pair changed. A table value
-        that is no lifecycle snapshot (damaged) does not stop the stream: its pairs start afresh
-        (an alert open before opens again), the new snapshot replaces the value, and the value
-        is kept for :meth:`take_damaged` to report.
+        that is no lifecycle snapshot (damaged) does not stop the stream: the pairs that still
+        read go on, the others start afresh (an alert of theirs, if open, opens again under a
+        new id and the old id receives no event any more), the new snapshot replaces the value,
+        and the value is kept for :meth:`take_damaged` to report.
 
         Raises:
             KeyError: the entry's stream is not registered with the matcher.
         """
         stream = entry.stream
         ours = self._snapshots.get(stream) is snapshot
+        problems: list[str] = []
         if not ours:
             try:
-                self.tracker.load(stream, orjson.loads(snapshot) if snapshot is not None else {})
-            except ValueError as e:  # a damaged value never stops the stream: it starts afresh
-                assert snapshot is not None
-                self._damaged.append(DamagedState(stream, str(e), snapshot))
-                self.tracker.load(stream, {})
+                state = orjson.loads(snapshot) if snapshot is not None else {}
+            except orjson.JSONDecodeError as e:
+                state, problems = {}, [f"not JSON: {e}"]
+            # a damaged value never stops the stream: what still reads goes on, the rest
+            # starts afresh
+            problems += self.tracker.load_readable(stream, state)
         revision = self.tracker.revision
         alerts = self.decisions.decide(entry, self.tracker)
+        if problems:  # reported once the stream went on (a failed decision writes nothing)
+            assert snapshot is not None
+            self._damaged.append(DamagedState(stream, "; ".join(problems), snapshot))
         if ours and snapshot is not None and self.tracker.revision == revision:
             return alerts, snapshot  # this book wrote it and no pair changed: the same bytes
         new = orjson.dumps(self.tracker.dump(stream))

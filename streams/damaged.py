@@ -13,8 +13,12 @@ class DamagedState:
         stream: the stream's id.
         reason: why the value was not a snapshot.
         snapshot: the value as the table held it (for the rejected topic).
+        healed: the stream went on from a fresh state (its next snapshot replaces the value);
+            ``False`` when the value was met while nothing was applied (the stale sweep): the
+            stream starts afresh at its next batch.
     """
 
     stream: str
     reason: str
     snapshot: bytes
+    healed: bool = True

@@ -16,7 +16,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -25,9 +25,11 @@ from domain.figures import significant
 from domain.ledger import MeterWindow, stream_figures
 from domain.units import convert
 from schemas.ledger import LedgerEntry
-from schemas.readings import BatchFields, ReadingQuality
+from schemas.readings import LATEST_READING_TS, BatchFields, ReadingQuality
 from schemas.registry import Exchange, Site, Stream
 from streams.damaged import DamagedState
+
+_LATEST: Final = LATEST_READING_TS.timestamp()
 
 
 @dataclass(slots=True)
@@ -213,7 +215,7 @@ class LedgerBook:
                 good.append((r.meter, t, value))
             elif quality is ReadingQuality.BAD:
                 good.append((r.meter, t, None))
-        windows = self._windows_for(batch.stream, snapshot)
+        windows = self._windows_for(batch.stream, snapshot, applying=True)
         try:
             moved = counted = False
             by_meter = windows.meters
@@ -245,6 +247,8 @@ class LedgerBook:
             windows.snapshot = _encode(windows)
         except BaseException:
             self._windows.pop(batch.stream, None)
+            # a refused batch heals nothing: its damaged value is met (and reported) again
+            self._damaged = [d for d in self._damaged if d.stream != batch.stream]
             raise
         return entry, windows.snapshot
 
@@ -299,7 +303,9 @@ class LedgerBook:
             raise
         return entry, windows.snapshot
 
-    def _windows_for(self, stream_id: str, snapshot: bytes | None) -> _Windows:
+    def _windows_for(
+        self, stream_id: str, snapshot: bytes | None, *, applying: bool = False
+    ) -> _Windows:
         cached = self._windows.get(stream_id)
         if cached is not None and cached.snapshot is snapshot:
             return cached
@@ -308,7 +314,7 @@ class LedgerBook:
             try:
                 state, meters = _decode(snapshot, self.window_s)
             except ValueError as e:  # a damaged value never stops the stream: it starts afresh
-                self._damaged.append(DamagedState(stream_id, str(e), snapshot))
+                self._damaged.append(DamagedState(stream_id, str(e), snapshot, applying))
             else:
                 windows.meters = meters
                 windows.available_since = state["s"]
@@ -413,10 +419,10 @@ def _decode(snapshot: bytes, window_s: float) -> tuple[dict[str, Any], dict[str,
     state = orjson.loads(header)
     if not isinstance(state, dict) or "s" not in state or "m" not in state:
         raise ValueError("a ledger snapshot's header is not an object with 's' and 'm'")
-    for name in ("s", "z", "h"):  # times (Unix s) or None
+    for name in ("s", "z", "h"):  # times (Unix s) or None, of readings (1970 to 2200)
         t = state.get(name)
-        if t is not None and (type(t) not in (int, float) or not math.isfinite(t)):
-            raise ValueError(f"a ledger snapshot's header gives {name!r} {t!r}, not a time")
+        if t is not None and (type(t) not in (int, float) or not 0 <= t <= _LATEST):
+            raise ValueError(f"a ledger snapshot's header gives {name!r} {t!r:.40}, not a time")
     p = state.get("p")
     if p is not None and (type(p) is not int or p < 0):
         raise ValueError(f"a ledger snapshot's header gives partition {p!r}")

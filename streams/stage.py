@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 import structlog
 from pydantic import ValidationError
@@ -67,6 +68,10 @@ class Incoming:
     value: bytes
     received_at: float | None = None
     """The record's Kafka time (Unix seconds), what staleness is judged by."""
+
+
+_REASON_CHARS: Final = 500
+"""A damaged value's reason is cut to this (it may quote the value)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,9 +167,10 @@ class ReadingsStage:
             ("alert", "alert lifecycles", self.alert_book.take_damaged()),
         ):
             for damaged in found:
-                stream, why = damaged.stream, damaged.reason
+                stream, why = damaged.stream, damaged.reason[:_REASON_CHARS]
                 log.error(f"streams.{table}_state_damaged", stream=stream, reason=why)
-                reason = f"damaged {table} state, the stream's {what} start afresh: {why}"
+                when = "" if damaged.healed else " at its next batch"
+                reason = f"damaged {table} state, the stream's {what} start afresh{when}: {why}"
                 out.refused.append(Refused(f"{table} state of {stream}", reason,
                                            damaged.snapshot, True))  # fmt: skip
 

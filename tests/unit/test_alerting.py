@@ -104,9 +104,9 @@ def test_dump_and_load_continue_the_same_episode() -> None:
         ([1, 2], "an object of needs"),
         ({"n": [0.0, None, 0]}, "four figures"),
         ({"n": "x"}, "four figures"),
-        ({"n": [None, None, 0, 0.0]}, "not numbers"),
-        ({"n": [0.0, None, 0, float("inf")]}, "not numbers"),
-        ({"n": [True, None, 0, 0.0]}, "not numbers"),
+        ({"n": [None, None, 0, 0.0]}, "no numbers"),
+        ({"n": [0.0, None, 0, float("inf")]}, "no numbers"),
+        ({"n": [True, None, 0, 0.0]}, "no numbers"),
         ({"n": [0.0, 7, 0, 0.0]}, "alert id 7"),
         ({"n": [0.0, None, -1, 0.0]}, "sequence -1"),
         ({"n": [0.0, None, 1.5, 0.0]}, "sequence 1.5"),
@@ -119,3 +119,25 @@ def test_a_damaged_lifecycle_snapshot_is_refused_and_the_pairs_stay(state, reaso
     with pytest.raises(ValueError, match=reason):
         tr.load("s1", state)
     assert tr.dump("s1") == before
+
+
+def test_a_snapshot_round_tripped_through_json_loads_whole_numbers_too() -> None:
+    tr = AlertTracker()
+    tr.load("s1", {"n": [5, "a-1", 0, 3]})  # whole numbers where floats are kept
+    assert tr.dump("s1") == {"n": [5.0, "a-1", 0, 3.0]}
+
+
+@pytest.mark.parametrize("alert_id", ["", "x" * 81])
+def test_an_alert_id_no_alert_could_carry_is_refused(alert_id: str) -> None:
+    with pytest.raises(ValueError, match="alert id"):
+        AlertTracker().load("s1", {"n": [0.0, alert_id, 0, 0.0]})
+
+
+def test_a_partly_damaged_snapshot_keeps_the_pairs_that_read() -> None:
+    tr = AlertTracker()
+    problems = tr.load_readable("s1", {"good": [1.0, "a-1", 2, 3.0], "bad": [1.0, None, -1, 0.0]})
+    assert tr.dump("s1") == {"good": [1.0, "a-1", 2, 3.0]}
+    assert len(problems) == 1
+    assert "'bad'" in problems[0]
+    assert tr.load_readable("s1", [1]) == ["an alert state is an object of needs, not list"]
+    assert tr.dump("s1") == {}

@@ -188,3 +188,18 @@ def test_a_damaged_value_met_again_is_not_reported_again_and_a_batch_heals_it() 
     assert b.take_damaged() == []
     assert healed != damaged
     assert book().apply(batch(("a", 1, 5.0)), healed)[0].samples == 2
+
+
+@pytest.mark.parametrize("header", [b'{"m": [], "s": 1e300}', b'{"m": [], "s": null, "z": -1}'])
+def test_a_header_time_out_of_the_readings_range_is_damaged(header: bytes) -> None:
+    reason, _ = fresh_start(header, batch(("a", 1, 5.0)))
+    assert "not a time" in reason
+
+
+def test_a_refused_batch_heals_nothing_and_reports_nothing() -> None:
+    b = book()
+    with pytest.raises(InvalidRecordError):
+        b.apply(batch(("zz", 0, 1.0)), b"{broken")  # a meter the stream does not have
+    assert b.take_damaged() == []  # met again, and reported, with the next batch
+    b.apply(batch(("a", 0, 1.0)), b"{broken")
+    assert len(b.take_damaged()) == 1

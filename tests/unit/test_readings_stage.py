@@ -227,3 +227,39 @@ def test_a_damaged_alert_state_is_reported_and_the_lifecycles_start_afresh() -> 
     assert tables.alerts[b"heat"] != b'{"farm-heat": [0, 7, 0, 0]}'  # replaced
     again = run(st, tables, [record("heat", 1, ("m1", 4.0, "MW"), ("m2", 4.0, "MW"))])
     assert not again.refused
+
+
+def test_a_partly_damaged_alert_state_keeps_the_open_alerts_that_read() -> None:
+    st, tables = stage(), Tables()
+    opened = run(st, tables, [record("heat", 0, ("m1", 3.0, "MW"), ("m2", 3.0, "MW"))]).alerts
+    state = orjson.loads(tables.alerts[b"heat"])
+    state["gone"] = [0, None, -1, 0]  # a pair that does not read
+    tables.alerts[b"heat"] = orjson.dumps(state)
+    out = run(stage(), tables, [record("heat", 1, ("m1", 3.1, "MW"), ("m2", 3.0, "MW"))])
+    assert [r.source for r in out.refused] == ["alert state of heat"]
+    assert "'gone'" in out.refused[0].reason
+    assert [a.event.value for a in opened] == ["opened"]
+    assert not [a for a in out.alerts if a.event.value == "opened"]  # the open one goes on
+
+
+def test_a_damaged_alert_state_is_not_reported_while_its_entry_fails() -> None:
+    matcher = Matcher()  # knows no stream: every decision raises
+    book = LedgerBook(10.0)
+    for site in PARK.sites:
+        book.update_site(site)
+    st, tables = ReadingsStage(book, AlertBook(matcher, hysteresis=0.1)), Tables()
+    tables.alerts[b"heat"] = b"{broken"
+    out = run(st, tables, [record("heat", 0, ("m1", 3.0, "MW"), ("m2", 3.0, "MW"))])
+    assert [r.source for r in out.refused] == ["ledger entry of heat"]
+
+
+def test_a_damaged_ledger_state_met_by_the_sweep_says_when_the_stream_starts_afresh() -> None:
+    st, tables = stage(), Tables()
+    tables.ledger[b"heat"] = b"\xff not a snapshot"
+    swept = st.sweep(list(tables.ledger.items()), lambda partition: 1e12, {}.get)
+    assert swept.refused[0].reason.startswith(
+        "damaged ledger state, the stream's windows start afresh at its next batch"
+    )
+    out = run(st, tables, [record("heat", 0, ("m1", 3.0, "MW"), ("m2", 3.0, "MW"))])
+    assert not out.refused  # reported once, by the sweep
+    assert [e.measured for e in out.ledger] == [6.0]
