@@ -65,6 +65,7 @@ from domain.classify.text import (
     Memo,
     fold_words,
     has_han,
+    hyphen_joined,
     segment_han,
     spelled_out,
     stem,
@@ -452,15 +453,27 @@ volantes - chaudière CFB, silo 2"); brackets, commas and colons in their full-w
 
 
 def _main_clause(
-    lang: str, folded_words: tuple[str, ...], content: tuple[int, ...], limit: int
+    lang: str,
+    folded_words: tuple[str, ...],
+    content: tuple[int, ...],
+    limit: int,
+    joined: tuple[int, ...] = (),
 ) -> range:
-    """Words from the first content word to the next preposition or clause break."""
+    """Words from the first content word to the next preposition or clause break.
+
+    A preposition a hyphen joins (*fit-for-purpose water*, *oil-in-water emulsion*) is part of
+    a modifier and ends nothing.
+    """
     if not content:
         return range(0)
     start = content[0]
     stops = _stops(lang)
     end = next(
-        (i for i in range(start + 1, len(folded_words)) if folded_words[i] in stops),
+        (
+            i
+            for i in range(start + 1, len(folded_words))
+            if folded_words[i] in stops and i not in joined
+        ),
         len(folded_words),
     )
     if start < limit:
@@ -501,14 +514,13 @@ def _decide_kind(
     lang: str,
     folded_words: tuple[str, ...],
     matches: list[_Match],
-    allowed: frozenset[ResourceKind],
     recognised: float,
-    limit: int,
-    label: bool = False,
+    shape: _TextShape,
 ) -> _Kind:
     """Long because: the head rule, the material default and the unit evidence meet here."""
+    allowed, limit, label = shape.allowed, shape.limit, shape.label
     content = _content(lang, folded_words)
-    main = _main_clause(lang, folded_words, content, limit)
+    main = _main_clause(lang, folded_words, content, limit, shape.joined)
     fillers = _fillers(lang)
     resource = [
         m
@@ -873,6 +885,7 @@ def _answer(text: str, unit: str | None, top: int) -> Classification | str:
         allowed=allowed,
         limit=limit,
         label=label,
+        joined=hyphen_joined(folded),
         mentioned=tuple(mentioned_codes(folded).items()) if figures else (),
         top=top,
     )
@@ -892,6 +905,7 @@ class _TextShape(NamedTuple):
         allowed: the kinds the unit and the figures in the text allow.
         limit: how many words come before the first clause break.
         label: whether the words before that break are a label (:func:`_first_break`).
+        joined: the words a hyphen joins to the one before (:func:`hyphen_joined`).
         mentioned: the codes the text writes out, as :func:`mentioned_codes` gives them.
         top: the most candidates asked for.
     """
@@ -900,6 +914,7 @@ class _TextShape(NamedTuple):
     allowed: frozenset[ResourceKind]
     limit: int
     label: bool
+    joined: tuple[int, ...]
     mentioned: tuple[tuple[str, float], ...]
     top: int
 
@@ -907,7 +922,14 @@ class _TextShape(NamedTuple):
 _NOTHING: Final[frozenset[ResourceKind]] = frozenset()
 
 _ShapeKey = tuple[
-    str, tuple[str, ...], int, bool, tuple[tuple[str, float], ...], int, tuple[str | None, ...]
+    str,
+    tuple[str, ...],
+    int,
+    bool,
+    tuple[int, ...],
+    tuple[tuple[str, float], ...],
+    int,
+    tuple[str | None, ...],
 ]
 
 
@@ -1053,6 +1075,7 @@ _ConclusionKey = tuple[
     tuple[str, ...],
     int,
     bool,
+    tuple[int, ...],
     tuple[tuple[str, float], ...],
     int,
 ]
@@ -1097,7 +1120,7 @@ def _conclude(
     """The answer for a text read: its kind, a material's candidates, whether to ask a person."""
     allowed, limit = shape.allowed, shape.limit
     recognised = _recognised(lang, folded_words, matches)
-    decided = _decide_kind(lang, folded_words, matches, allowed, recognised, limit, shape.label)
+    decided = _decide_kind(lang, folded_words, matches, recognised, shape)
     hazardous_hint = any(m.term.kind == "hazard" for m in matches) and not any(
         m.term.kind == "safe" for m in matches
     )

@@ -121,6 +121,23 @@ def words(folded: str) -> list[str]:
     return found
 
 
+def hyphen_joined(folded: str) -> tuple[int, ...]:
+    """Positions (in :func:`words`) of the words a hyphen joins to the word before them.
+
+    ``"fit-for-purpose water"`` -> ``(1, 2)``: *for* and *purpose* are parts of one modifier,
+    and a preposition inside one ends no clause. Empty for a text without a hyphen.
+    """
+    if "-" not in folded:
+        return ()
+    return tuple(
+        i
+        for i, found in enumerate(_WORD.finditer(folded))
+        if found.start() >= 2
+        and folded[found.start() - 1] == "-"
+        and _WORD.match(folded, found.start() - 2) is not None
+    )
+
+
 def fold_words(text: str) -> tuple[str, tuple[str, ...]]:
     """``fold(text)`` and the words of it (:func:`words`), from each space-separated part's.
 

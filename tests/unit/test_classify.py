@@ -738,3 +738,24 @@ def test_an_origin_chapter_with_nothing_named_proposes_its_mixed_waste_as_a_ques
     answer = classify(text)
     assert answer.candidates[0].code == code
     assert answer.needs_review
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("fit-for-purpose water from the WWTP", ResourceKind.WATER),  # "for" joined: no clause end
+        ("fit for purpose water", ResourceKind.MATERIAL),  # without hyphens it still ends one
+        ("oil-in-water emulsion", ResourceKind.MATERIAL),
+    ],
+)
+def test_a_preposition_a_hyphen_joins_ends_no_clause(text: str, kind: ResourceKind) -> None:
+    assert classify(text).kind is kind
+
+
+def test_hyphen_joined_words_are_found_by_position() -> None:
+    from domain.classify.text import hyphen_joined
+
+    assert hyphen_joined("fit-for-purpose water") == (1, 2)
+    assert hyphen_joined("ash - silo 2") == ()  # a spaced dash is a break, not a join
+    assert hyphen_joined("-for") == ()
+    assert hyphen_joined("plain text") == ()
