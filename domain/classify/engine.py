@@ -468,11 +468,12 @@ def _main_clause(
         return range(0)
     start = content[0]
     stops = _stops(lang)
+    inside = frozenset(joined)  # a set: a text of hyphenated stops asks for each of its words
     end = next(
         (
             i
             for i in range(start + 1, len(folded_words))
-            if folded_words[i] in stops and i not in joined
+            if folded_words[i] in stops and i not in inside
         ),
         len(folded_words),
     )

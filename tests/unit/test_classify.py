@@ -424,6 +424,19 @@ def test_a_hostile_run_of_letters_costs_no_more_than_a_word(text: str) -> None:
     assert classify(text).kind is ResourceKind.MATERIAL
 
 
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sludge " + "power station coke oven paper mill brewery " * 3_000,  # 130 KB of origins
+        "sludge" + "-for" * 125_000,  # 500 KB of hyphen-joined prepositions
+    ],
+)
+def test_a_long_text_of_terms_costs_in_proportion_to_its_length(text: str) -> None:
+    """Each term found once asked a scan of the text (a minute on these before 2026-12-05)."""
+    assert classify(text).kind is ResourceKind.MATERIAL
+
+
 @pytest.mark.parametrize(
     ("text", "kind", "language"),
     [
