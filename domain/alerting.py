@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any, Final, Literal
 
 from schemas.alerts import Alert
+from schemas.common import max_length
 
 EventName = Literal["opened", "updated", "resolved"]
 
@@ -52,9 +53,7 @@ class _PairState:
     last_quantity: float = 0.0
 
 
-_ID_MAX: Final = next(
-    m.max_length for m in Alert.model_fields["alert_id"].metadata if hasattr(m, "max_length")
-)
+_ID_MAX: Final = max_length(Alert, "alert_id")
 """The longest alert id an alert holds (an id read from a snapshot must make a valid alert)."""
 
 
@@ -99,19 +98,8 @@ class AlertTracker:
             for need, st in self.streams.get(stream, {}).items()
         }
 
-    def load(self, stream: str, state: object) -> None:
-        """Replace one stream's pairs with a :meth:`dump` snapshot.
-
-        Raises:
-            ValueError: ``state`` is not of :meth:`dump`'s form (which need, and why); the
-                stream's pairs are then left as they were.
-        """
-        if not isinstance(state, dict):
-            raise ValueError(f"an alert state is an object of needs, not {type(state).__name__}")
-        self._set(stream, {need: _pair(need, value) for need, value in state.items()})
-
-    def load_readable(self, stream: str, state: object) -> list[str]:
-        """Load the pairs of a snapshot that are of :meth:`dump`'s form; say why not for others.
+    def load(self, stream: str, state: object) -> list[str]:
+        """Replace one stream's pairs with a :meth:`dump` snapshot; say what did not read.
 
         What a damaged table value still holds is kept (an open alert whose pair reads goes on
         and resolves as usual); the other pairs start afresh. Returns the reasons, one per pair

@@ -15,16 +15,12 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any, Final
 
-from schemas.readings import LATEST_READING_TS
+from schemas.readings import LATEST_READING_S
 
 _COMPACT_AT: Final = 64
 """A window drops the readings it evicted once they are this many numbers and half its array."""
 
 _LITTLE_ENDIAN: Final = sys.byteorder == "little"
-
-_LATEST: Final = LATEST_READING_TS.timestamp()
-"""No reading is newer (:data:`~schemas.readings.LATEST_READING_TS`): a snapshot's newest time
-after it would make the window ignore every reading to come."""
 
 
 @dataclass(slots=True)
@@ -174,7 +170,9 @@ class MeterWindow:
         """A window of these flat readings, checked; its sums recomputed in their order."""
         if newest is not None and (type(newest) not in (int, float) or not math.isfinite(newest)):
             raise ValueError(f"a window's newest time {newest!r} is not finite or not a number")
-        if newest is not None and newest > _LATEST:  # no reading is newer: it froze the meter
+        # no reading is newer: a newest time after it would make the window ignore every
+        # reading to come
+        if newest is not None and newest > LATEST_READING_S:
             raise ValueError(f"a window's newest time {newest!r} is after any reading's")
         window = cls(window_s, samples)
         window.newest = -math.inf if newest is None else float(newest)

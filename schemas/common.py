@@ -68,3 +68,16 @@ class StrictModel(BaseModel):
         validate_default=True,
         allow_inf_nan=False,
     )
+
+
+def max_length(model: type[BaseModel], field: str) -> int:
+    """The ``max_length`` a model's field declares (one source for the limits checked early).
+
+    Raises:
+        ValueError: the field declares none.
+    """
+    for constraint in model.model_fields[field].metadata:
+        limit = getattr(constraint, "max_length", None)
+        if isinstance(limit, int):
+            return limit
+    raise ValueError(f"{model.__name__}.{field} declares no max_length")

@@ -29,6 +29,10 @@ LATEST_READING_TS: Final = datetime(2200, 1, 1, tzinfo=UTC)
 """No reading is newer than this; far beyond any clock skew, far inside what every stage (Python,
 PostgreSQL, the partitioning) handles. Intake also refuses readings ahead of its own clock."""
 
+EARLIEST_READING_S: Final = EARLIEST_READING_TS.timestamp()
+LATEST_READING_S: Final = LATEST_READING_TS.timestamp()
+"""The same bounds as Unix seconds (how the worker's windows keep times)."""
+
 MAX_ABS_VALUE: Final = 1e12
 """No meter rate in any supported unit is this large; anything above would overflow sums."""
 

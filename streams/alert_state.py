@@ -71,7 +71,7 @@ class AlertBook:
                 state, problems = {}, [f"not JSON: {e}"]
             # a damaged value never stops the stream: what still reads goes on, the rest
             # starts afresh
-            problems += self.tracker.load_readable(stream, state)
+            problems += self.tracker.load(stream, state)
         revision = self.tracker.revision
         alerts = self.decisions.decide(entry, self.tracker)
         if problems:  # reported once the stream went on (a failed decision writes nothing)

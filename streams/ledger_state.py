@@ -16,7 +16,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any
 
 import orjson
 
@@ -25,11 +25,9 @@ from domain.figures import significant
 from domain.ledger import MeterWindow, stream_figures
 from domain.units import convert
 from schemas.ledger import LedgerEntry
-from schemas.readings import LATEST_READING_TS, BatchFields, ReadingQuality
+from schemas.readings import EARLIEST_READING_S, LATEST_READING_S, BatchFields, ReadingQuality
 from schemas.registry import Exchange, Site, Stream
 from streams.damaged import DamagedState
-
-_LATEST: Final = LATEST_READING_TS.timestamp()
 
 
 @dataclass(slots=True)
@@ -421,7 +419,9 @@ def _decode(snapshot: bytes, window_s: float) -> tuple[dict[str, Any], dict[str,
         raise ValueError("a ledger snapshot's header is not an object with 's' and 'm'")
     for name in ("s", "z", "h"):  # times (Unix s) or None, of readings (1970 to 2200)
         t = state.get(name)
-        if t is not None and (type(t) not in (int, float) or not 0 <= t <= _LATEST):
+        if t is not None and (
+            type(t) not in (int, float) or not EARLIEST_READING_S <= t <= LATEST_READING_S
+        ):
             raise ValueError(f"a ledger snapshot's header gives {name!r} {t!r:.40}, not a time")
     p = state.get("p")
     if p is not None and (type(p) is not int or p < 0):

@@ -23,6 +23,7 @@ from itertools import islice
 from operator import neg
 from typing import Final, Literal
 
+from domain.classify.grammar import FUNCTION_WORDS, PREPOSITIONS
 from domain.classify.language import UNIT_SYMBOLS
 from domain.classify.lexicon import LexiconTerm
 from domain.classify.text import stem
@@ -59,7 +60,12 @@ _NEXT_WORD: Final = re.compile(r"\s*([a-z0-9]+)")
 _QUANTITY_UNITS: Final = UNIT_SYMBOLS - {"a", "y", "d", "s", "c", "f", "w", "ar", "mon", "min"}
 """Units that make a six-digit number a quantity; not the one-letter words that are also
 prepositions ("CER 19 12 12 a recupero", "17 05 04 à valoriser", Polish "170504 w magazynie")."""
-_MIRROR_REF = re.compile(r"others? than (?:those|that|the wastes)? ?mentioned in ([\d ,and]+)")
+_MIRROR_PHRASE: Final = r"others? than (?:those|that|the wastes)? ?mentioned in "
+"""How a non-hazardous mirror entry names its hazardous siblings ("other than those mentioned in
+10 02 13")."""
+_MIRROR_REF = re.compile(_MIRROR_PHRASE + r"([\d ,and]+)")
+_MIRROR_TAIL: Final = re.compile(r"\s*" + _MIRROR_PHRASE + ".*$")
+"""That reference and what follows it, cut to compare two entries' own texts."""
 _CODE_REF = re.compile(r"\d\d \d\d \d\d")
 
 
@@ -167,9 +173,6 @@ def _lexicon_priors(
     return priors
 
 
-_MIRROR_TAIL: Final = re.compile(r"\s*other than those mentioned in .*$")
-
-
 @cache
 def same_entries() -> Mapping[str, tuple[str, ...]]:
     """Code -> the other codes whose English description is the same (its mirror reference aside).
@@ -215,22 +218,21 @@ _UNNAMED_ENTRY: Final = 0.25
 """The prior of an entry of a source's sub-chapter that nothing in the text names: its chapter
 is the answer's, its entry a guess, so it stays below the review threshold
 (:data:`~domain.classify.engine.CODE_REVIEW_BELOW`)."""
-# fmt: off
-_PLAIN_WORDS: Final = frozenset({
-    "and", "or", "of", "from", "in", "other", "than", "those", "mentioned", "containing",
-    "hazardous", "substances", "the", "with", "for", "not", "otherwise", "specified", "wastes",
-    "waste", "including", "excluding", "treatment", "site", "on", "off", "used", "production",
-    "processing", "process", "processes", "their", "by", "to", "as", "at", "e", "g", "i",
-})
-# fmt: on
-"""Words of the English entries that say nothing about the material itself."""
+_PLAIN_STEMS: Final = frozenset(
+    stem("en", w)
+    for w in FUNCTION_WORDS["en"]
+    | PREPOSITIONS["en"]
+    | {"substances", "treatment", "production", "processing", "process", "e", "g", "i"}
+)
+"""Stems of the English entries that say nothing about the material: the grammar's function
+words and prepositions, and the list's words of process."""
 
 
 @cache
 def _description_words(code: str) -> frozenset[str]:
     """The stems of a code's English entry that name its material (Snowball, lower case)."""
     text = _MIRROR_TAIL.sub("", catalogue().entries[code].description).lower()
-    return frozenset(stem("en", w) for w in re.findall(r"[a-z]+", text) if w not in _PLAIN_WORDS)
+    return frozenset(stem("en", w) for w in re.findall(r"[a-z]+", text)) - _PLAIN_STEMS
 
 
 def _nearest_under(ranked: tuple[str, ...], prefixes: tuple[str, ...]) -> list[str]:
@@ -243,7 +245,7 @@ def _nearest_under(ranked: tuple[str, ...], prefixes: tuple[str, ...]) -> list[s
     separator (13 05) that is 13 05 02 *sludges from oil/water separators*. Empty when no named
     code shares a word with the source's entries.
     """
-    under = [c for c in catalogue().entries if _under(c, prefixes) and not c.endswith("99")]
+    under = [c for c in _entries_under(prefixes) if not c.endswith("99")]
     for code in ranked:
         words = _description_words(code)
         shared = [(len(words & _description_words(c)), c) for c in under]
@@ -296,16 +298,19 @@ def _unnamed_entries(prefixes: tuple[str, ...]) -> tuple[str, ...]:
     *mixed metals*), the list's own answer for an unsorted waste of that origin; nothing for a
     chapter without one.
     """
-    ewc = catalogue()
-    sub_chapters = tuple(p for p in prefixes if len(p) == 4)
-    found = list(islice((c for c in ewc.entries if _under(c, sub_chapters)), 5))
-    chapters = tuple(p for p in prefixes if len(p) == 2)
+    entries = catalogue().entries
+    found = list(_entries_under(tuple(p for p in prefixes if len(p) == 4))[:5])
     found += [
-        c for c, e in ewc.entries.items()
-        if _under(c, chapters) and not e.hazardous
-        and e.description.startswith("mixed ") and "waste" in e.description
+        c for c in _entries_under(tuple(p for p in prefixes if len(p) == 2))
+        if not entries[c].hazardous and re.match(r"mixed .*waste", entries[c].description)
     ]  # fmt: skip
     return tuple(found)
+
+
+@cache
+def _entries_under(prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    """The codes under some (sub-)chapters, in the list's order."""
+    return tuple(c for c in catalogue().entries if _under(c, prefixes))
 
 
 @dataclass(frozen=True, slots=True)

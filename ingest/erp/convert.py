@@ -35,7 +35,7 @@ from ingest.erp.sources import (
     resolve_format,
 )
 from ingest.erp.values import _cell, _normalisers, normalised_defaults, slugify
-from schemas.common import ResourceKind
+from schemas.common import ResourceKind, max_length
 from schemas.offers import Offer
 
 ROW_FIELD: Final = "(row)"
@@ -104,9 +104,7 @@ a cell so, whose ``<value>`` is the cell above it in the group, marks a subtotal
 SUBTOTAL_PREFIXES: Final = ("total", "totale", "totaal", "summe")
 """Excel in other languages (French, Spanish, Italian, Dutch) writes ``Total <value>``."""
 
-DESCRIPTION_MAX: Final = next(
-    m.max_length for m in Offer.model_fields["description"].metadata if hasattr(m, "max_length")
-)
+DESCRIPTION_MAX: Final = max_length(Offer, "description")
 """The longest description an offer holds; a longer one is refused before the classifier reads
 it (an export's line may hold a megabyte, and reading costs time in proportion)."""
 
