@@ -255,6 +255,10 @@ def _nearest_under(ranked: tuple[str, ...], prefixes: tuple[str, ...]) -> list[s
     return []
 
 
+_BY_MATERIAL: Final = frozenset({"13", "14", "15", "16"})
+"""Chapters the List of Waste files by material whatever the origin (its introduction: when no
+code of the origin's chapter fits, look in 13, 14 and 15, then 16): oils, solvents, packaging,
+linings and refractories, batteries, catalysts, off-specification batches."""
 _MIN_SHARED_WORDS: Final = 2
 """One shared word is too little: "sludges" alone would make a filter cake from a supermarket
 septic tank sludge (20 03 04)."""
@@ -274,10 +278,17 @@ def _source_priors(
             c: p if _under(c, prefixes) else p * _OUTSIDE_SOURCE_FACTOR for c, p in priors.items()
         }
     ewc = catalogue()
+    named = tuple(sorted(priors, key=priors.__getitem__, reverse=True))
+    nearest = _nearest_under(named, prefixes)
+    if named and not nearest and named[0][:2] in _BY_MATERIAL and priors[named[0]] >= 1.0:
+        # the head's material is one the list files by material: linings from a smelter are 16 11
+        return dict(priors)
     inside = list(islice((c for s, c in by_similarity if s < 0.0 and _under(c, prefixes)), 5))
+    if inside and named:  # what names the named material first ("pickling acids"), a 99 last
+        words = _description_words(named[0])
+        inside.sort(key=lambda c: (c.endswith("99"), not words & _description_words(c)))
     if not inside:
-        inside = _nearest_under(tuple(sorted(priors, key=priors.__getitem__, reverse=True)),
-                                prefixes)  # fmt: skip
+        inside = nearest
     if not inside:
         inside = [f"{p}99" for p in prefixes if len(p) == 4 and f"{p}99" in ewc.entries]
     narrowed = {c: p * _OUTSIDE_SOURCE_FACTOR for c, p in priors.items()}

@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache, partial
 from itertools import chain, compress, count
@@ -48,6 +48,9 @@ from rapidfuzz.distance import OSA
 from domain.classify.candidates import EwcCandidate, mentioned_codes, rank_candidates
 from domain.classify.evidence import kinds_for_unit, kinds_in_text
 from domain.classify.grammar import (
+    ABSENT_AFTER,
+    ABSENT_BEFORE,
+    ABSENT_OF,
     COMPOUNDING,
     DESTINATIONS,
     FILLERS,
@@ -73,6 +76,7 @@ from domain.classify.text import (
     words,
 )
 from domain.errors import ClassificationError
+from domain.ewc import catalogue
 from schemas.common import ResourceKind
 
 KIND_REVIEW_BELOW: Final = 0.5
@@ -260,7 +264,8 @@ class _Word(NamedTuple):
             order.
         traits: what the grammar reads of it, as bits: ``content``, ``known``, and whether it
             is a preposition that ends a main clause (:func:`_stops`), a filler
-            (:func:`_fillers`), a destination word (:func:`_destinations`). With the terms
+            (:func:`_fillers`), a destination word (:func:`_destinations`), a word saying the
+            next or the previous material is absent (:func:`_absent`). With the terms
             found, all the steps after the reading ask of the word (:func:`_conclusion_key`).
     """
 
@@ -282,8 +287,10 @@ def _read_word(lang: str, word: str) -> _Word:
     han = has_han(word)
     content = word not in _skipped(lang) and not word[0].isdigit() and (len(word) > 1 or han)
     known = bool(tokens) and all(t in idf for t in tokens)
+    before, before_of, after = _absences(lang)
     flags = (content, known, word in _stops(lang), word in _fillers(lang),
-             word in _destinations(lang))  # fmt: skip
+             word in _destinations(lang), word in before, word in before_of,
+             word in after)  # fmt: skip
     return _Word(
         tokens=tokens,
         foreign=not han and lang not in languages,
@@ -379,6 +386,19 @@ def _stops(lang: str) -> frozenset[str]:
 def _fillers(lang: str) -> frozenset[str]:
     """The fillers of a language and of English."""
     return FILLERS[lang] | FILLERS["en"]
+
+
+@cache
+def _absences(lang: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """The words saying a material is absent, in a language and in English (:func:`_absent`).
+
+    Those before it, those before a preposition and it, those after it.
+    """
+    return (
+        ABSENT_BEFORE[lang] | ABSENT_BEFORE["en"],
+        ABSENT_OF[lang] | ABSENT_OF["en"],
+        ABSENT_AFTER[lang] | ABSENT_AFTER["en"],
+    )
 
 
 @cache
@@ -609,6 +629,73 @@ def _material_coverage(
     return sum(1 for i in content if i in covered) / len(content)
 
 
+_STOP: Final = 1 << 2
+_ABSENT_BEFORE: Final = 1 << 5
+_ABSENT_OF: Final = 1 << 6
+_ABSENT_AFTER: Final = 1 << 7
+"""Bits of :attr:`_Word.traits` (their order in :func:`_read_word`'s flags)."""
+
+
+def _absent(lang: str, folded_words: tuple[str, ...], match: _Match) -> bool:
+    """Whether the text says the term's material is absent.
+
+    "no insulation", "free of oil", "asbestos-free", "ohne Öl", "sans amiante"
+    (:data:`~domain.classify.grammar.ABSENT_BEFORE` and the two tables after it).
+    """
+    words = _text(lang, folded_words).words
+    first, after = match.first, match.last + 1
+    before = words[first - 1].traits if first else 0
+    if before & _ABSENT_BEFORE or (
+        before & _STOP and first > 1 and words[first - 2].traits & _ABSENT_OF
+    ):
+        return True
+    following = words[after].traits if after < len(words) else 0
+    # "sludge free of oil": the free is the oil's
+    of = following & _ABSENT_OF and after + 1 < len(words) and words[after + 1].traits & _STOP
+    return bool(following & _ABSENT_AFTER and not of)
+
+
+_ABSENCE: Final = _ABSENT_BEFORE | _ABSENT_OF | _ABSENT_AFTER
+
+
+def _absent_words(read: Sequence[_Word]) -> frozenset[int]:
+    """Positions of the content words a text says are absent, as :func:`_absent` reads them.
+
+    One word each: the first of a term after "no", the last before "free".
+    """
+    found = set()
+    for n, w in enumerate(read):
+        if w.traits & _ABSENT_BEFORE:
+            found.add(n + 1)
+        elif w.traits & _ABSENT_OF and n + 1 < len(read) and read[n + 1].traits & _STOP:
+            found.add(n + 2)
+        elif w.traits & _ABSENT_AFTER:
+            found.add(n - 1)
+    return frozenset(n for n in found if 0 <= n < len(read) and read[n].content)
+
+
+def _names_hazard(term: LexiconTerm) -> bool:
+    """A hazard word, or a material whose entries are all the hazardous half of a mirror pair.
+
+    Such a material is what makes a waste hazardous ("insulation containing asbestos" is
+    17 06 01*, not 17 06 04; oily rags, laboratory chemicals). An acid or a crude names entries
+    hazardous in any case and says nothing of the rest of the text ("acid whey").
+    """
+    return term.kind == "hazard" or (
+        term.kind == "material"
+        and bool(term.codes)
+        and _mirror_hazardous_codes().issuperset(term.codes)
+    )
+
+
+@cache
+def _mirror_hazardous_codes() -> frozenset[str]:
+    """The List of Waste's hazardous entries that have a harmless mirror."""
+    return frozenset(
+        e.code for e in catalogue().entries.values() if e.entry_type == "mirror_hazardous"
+    )
+
+
 def _after_destination(lang: str, folded_words: tuple[str, ...], match: _Match) -> bool:
     """Whether a term sits in a phrase naming where the thing goes ("... to plasterboard")."""
     return _in_destination(lang, folded_words)[match.first]
@@ -751,6 +838,10 @@ def _similar_query(lang: str, folded_words: tuple[str, ...]) -> _Query:
     share of the content words English knows).
     """
     read = _text(lang, folded_words).words
+    if any(w.traits & _ABSENCE for w in read):  # "no insulation": not a word to look up
+        absent = _absent_words(read)
+        read = tuple(w for n, w in enumerate(read) if n not in absent)
+        folded_words = tuple(word for n, word in enumerate(folded_words) if n not in absent)
     flat = chain.from_iterable
     tokens = tuple(chain(flat([w.indexed for w in read]), flat([w.similar for w in read])))
     query = frozenset(tokens)
@@ -766,7 +857,7 @@ def _similar_query(lang: str, folded_words: tuple[str, ...]) -> _Query:
         # English similarity by the share of words English knows, so one stray word ("base")
         # cannot find an English entry on its own.
         known = sum(1 for w in foreign if "en" in w.languages)
-        share = min(1.0, known / max(1, len(_text(lang, folded_words).content)))
+        share = min(1.0, known / max(1, sum(1 for w in read if w.content)))
     return _Query((lang, query, en_query, share), tokens, en_tokens)
 
 
@@ -1122,16 +1213,16 @@ def _conclude(
     allowed, limit = shape.allowed, shape.limit
     recognised = _recognised(lang, folded_words, matches)
     decided = _decide_kind(lang, folded_words, matches, recognised, shape)
-    hazardous_hint = any(m.term.kind == "hazard" for m in matches) and not any(
-        m.term.kind == "safe" for m in matches
-    )
+    present = [m for m in matches if not _absent(lang, folded_words, m)]
+    safe = any(m.term.kind == "safe" for m in matches)
+    hazardous_hint = not safe and any(_names_hazard(m.term) for m in present)
     candidates: tuple[EwcCandidate, ...] = ()
     margin = 1.0
     if decided.kind is ResourceKind.MATERIAL:
         head = decided.head.term if decided.head is not None else None
         materials = [
             m
-            for m in matches
+            for m in present
             if m.term.kind == "material" and not _after_destination(lang, folded_words, m)
         ]
         ranking = rank_candidates(

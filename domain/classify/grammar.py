@@ -161,3 +161,53 @@ DESTINATIONS: Final = _folded(
 )
 """Prepositions that name where a thing goes ("fly ash *to cement works*"): a source term after
 one says nothing about where the thing comes from."""
+
+ABSENT_BEFORE: Final = _folded(
+    {
+        "en": "no without",
+        "de": "ohne kein keine keiner",
+        "nl": "zonder geen",
+        "da": "uden ingen intet",
+        "sv": "utan ingen inget",
+        "fr": "sans",
+        "es": "sin",
+        "it": "senza",
+        "pl": "bez",
+        "zh": "",
+    }
+)
+"""Words that say the material named right after is absent ("no insulation", "sans amiante"):
+it names no code and no hazard."""
+
+ABSENT_OF: Final = _folded(
+    {
+        "en": "free",
+        "de": "frei",
+        "nl": "vrij",
+        "da": "fri",
+        "sv": "fri",
+        "fr": "exempt exempts exempte exemptes",
+        "es": "libre libres exento exenta exentos exentas",
+        "it": "privo priva privi prive esente esenti",
+        "pl": "wolny wolne wolna",
+        "zh": "",
+    }
+)
+"""The same with a preposition between ("free of oil", "frei von Öl", "exempt d'amiante"); right
+before a material they say something else ("free oil" is oil)."""
+
+ABSENT_AFTER: Final = _folded(
+    {
+        "en": "free",
+        "de": "frei",
+        "nl": "vrij",
+        "da": "fri",
+        "sv": "fri",
+        "fr": "",
+        "es": "",
+        "it": "",
+        "pl": "",
+        "zh": "",
+    }
+)
+"""Words that say the material named right before is absent ("oil free", "asbestos-free")."""

@@ -772,3 +772,101 @@ def test_hyphen_joined_words_are_found_by_position() -> None:
     assert hyphen_joined("ash - silo 2") == ()  # a spaced dash is a break, not a join
     assert hyphen_joined("-for") == ()
     assert hyphen_joined("plain text") == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "spent pot lining from aluminium smelter",
+        "refractory lining from the steel mill ladle",
+        "used engine oil from the rolling mill",
+    ],
+)
+def test_what_the_list_files_by_material_stays_there_whatever_the_origin(text: str) -> None:
+    # no entry of the smelter's or the steel mill's sub-chapter names a lining or an oil:
+    # the list's introduction sends such wastes to chapters 13 to 16
+    assert classify(text).candidates[0].chapter in {"13", "16"}
+
+
+def test_under_a_source_the_entry_naming_the_material_comes_before_its_99() -> None:
+    # "pickling" names 11 01; of its entries, "pickling acids" names what HCl is
+    answer = classify("HCl agotado del decapado")
+    assert answer.candidates[0].code == "110105"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("plasterboard offcuts", "170802"),
+        ("Gipskartonverschnitt", "170802"),
+        ("textile offcuts", "040222"),
+    ],
+)
+def test_an_offcut_is_of_the_material_named_before_it(text: str, code: str) -> None:
+    answer = classify(text)
+    assert answer.candidates[0].code == code
+    assert "030105" not in {c.code for c in answer.candidates[:1]}
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("plasterboard offcuts, dry, no insulation", "1706"),
+        ("plasterboard offcuts, free of insulation", "1706"),
+        ("Gipskarton ohne Dämmstoff", "1706"),
+        ("plaques de plâtre sans isolant", "1706"),
+    ],
+)
+def test_a_material_named_as_absent_names_no_code(text: str, absent: str) -> None:
+    answer = classify(text)
+    assert answer.candidates[0].code == "170802"
+    assert not answer.candidates[0].code.startswith(absent)
+
+
+@pytest.mark.parametrize("text", ["insulation, asbestos-free", "Dämmstoffe ohne Asbest"])
+def test_a_hazardous_material_named_as_absent_is_no_hazard(text: str) -> None:
+    answer = classify(text)
+    assert not answer.hazardous_hint
+    assert answer.candidates[0].code == "170604"
+
+
+def test_free_before_a_material_is_no_absence() -> None:
+    # "free oil" is oil that floats; "sludge free of oil" is still a sludge
+    assert "oil" in classify("sludge with free oil").matched_terms
+    assert classify("sludge with free oil").candidates[0].chapter in {"13", "19", "05"}
+    assert classify("sludge free of oil").candidates[0].code.startswith("19")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "insulation material containing asbestos",
+        "Dämmstoffe mit Asbest",
+        "isolant contenant de l'amiante",
+    ],
+)
+def test_a_material_that_makes_a_waste_hazardous_is_a_hazard_hint(text: str) -> None:
+    # asbestos names only the hazardous halves of mirror pairs (17 06 01*, 17 06 05*)
+    answer = classify(text)
+    assert answer.hazardous_hint
+    assert answer.candidates[0].hazardous
+
+
+def test_an_acid_is_no_hazard_hint_for_the_rest_of_the_text() -> None:
+    # acids name absolute hazardous entries; "acid whey" is whey
+    assert not classify("siero acido da produzione ricotta").hazardous_hint
+
+
+@pytest.mark.parametrize(
+    ("text", "sub_chapter"),
+    [
+        ("electric arc furnace dust", "1002"),
+        ("dust from the basic oxygen furnace", "1002"),
+        ("fibre rejects from the paper machine", "0303"),
+        ("aluminium turnings from the CNC shop", "1201"),
+    ],
+)
+def test_english_reads_the_full_names_of_its_abbreviated_origins(
+    text: str, sub_chapter: str
+) -> None:
+    assert classify(text).candidates[0].sub_chapter == sub_chapter
