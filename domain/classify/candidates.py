@@ -259,6 +259,9 @@ _BY_MATERIAL: Final = frozenset({"13", "14", "15", "16"})
 """Chapters the List of Waste files by material whatever the origin (its introduction: when no
 code of the origin's chapter fits, look in 13, 14 and 15, then 16): oils, solvents, packaging,
 linings and refractories, batteries, catalysts, off-specification batches."""
+_MIXED_WASTE: Final = re.compile(r"mixed .*waste")
+"""A chapter's unsorted waste: 17 09 04 *mixed construction and demolition wastes*, 20 03 01
+*mixed municipal waste* (not a fraction such as 17 04 07 *mixed metals*)."""
 _MIN_SHARED_WORDS: Final = 2
 """One shared word is too little: "sludges" alone would make a filter cake from a supermarket
 septic tank sludge (20 03 04)."""
@@ -295,8 +298,15 @@ def _source_priors(
     for rank, code in enumerate(inside):
         narrowed[code] = max(narrowed.get(code, 0.0), 0.9 * (1.0 - _RANK_STEP * rank))
     if not inside:  # nothing names an entry there: its entries, as a question to a person
+        # a mixed waste named ("rifiuti misti") is the origin chapter's own mixed waste
+        mixed = bool(named) and _MIXED_WASTE.match(ewc.entries[named[0]].description) is not None
         for code in _unnamed_entries(prefixes):
-            narrowed[code] = max(narrowed.get(code, 0.0), _UNNAMED_ENTRY)
+            prior = (
+                0.9
+                if mixed and _MIXED_WASTE.match(ewc.entries[code].description)
+                else _UNNAMED_ENTRY
+            )
+            narrowed[code] = max(narrowed.get(code, 0.0), prior)
     return narrowed
 
 
@@ -313,7 +323,7 @@ def _unnamed_entries(prefixes: tuple[str, ...]) -> tuple[str, ...]:
     found = list(_entries_under(tuple(p for p in prefixes if len(p) == 4))[:5])
     found += [
         c for c in _entries_under(tuple(p for p in prefixes if len(p) == 2))
-        if not entries[c].hazardous and re.match(r"mixed .*waste", entries[c].description)
+        if not entries[c].hazardous and _MIXED_WASTE.match(entries[c].description)
     ]  # fmt: skip
     return tuple(found)
 

@@ -870,3 +870,42 @@ def test_english_reads_the_full_names_of_its_abbreviated_origins(
     text: str, sub_chapter: str
 ) -> None:
     assert classify(text).candidates[0].sub_chapter == sub_chapter
+
+
+@pytest.mark.parametrize(
+    "text", ["rifiuti misti da costruzione e demolizione", "rifiuti misti dalla demolizione"]
+)
+def test_a_mixed_waste_from_an_origin_chapter_is_that_chapters_mixed_waste(text: str) -> None:
+    # Italian has no official text: "rifiuti misti" names 20 03 01 mixed municipal waste; from
+    # construction and demolition (17) that is 17 09 04, the chapter's own mixed waste
+    assert classify(text).candidates[0].code == "170904"
+
+
+@pytest.mark.parametrize(
+    ("text", "hazardous"),
+    [
+        ("fluorescent tubes containing mercury", True),
+        ("Cyanidhaltige Härtesalze", True),
+        ("déchets contenant de l'arsenic", True),
+        ("mercury-free batteries", False),
+        ("batteries sans mercure", False),
+    ],
+)
+def test_the_substances_the_list_names_as_hazardous_are_hazard_words(
+    text: str, hazardous: bool
+) -> None:
+    assert classify(text).hazardous_hint is hazardous
+
+
+@pytest.mark.parametrize(
+    ("text", "chapter"),
+    [
+        ("polvere di marmo", "01"),
+        ("marble sludge from the stone works", "01"),
+        ("Marmorschlamm", "01"),
+        ("DAF sludge", "19"),
+        ("sanding dust", "03"),
+    ],
+)
+def test_names_of_stone_effluent_and_workshop_by_products(text: str, chapter: str) -> None:
+    assert classify(text).candidates[0].chapter == chapter
