@@ -160,14 +160,23 @@ def _under(code: str, prefixes: tuple[str, ...]) -> bool:
 
 
 def _lexicon_priors(
-    materials: list[LexiconTerm], head: LexiconTerm | None, details: frozenset[int]
+    materials: list[LexiconTerm],
+    head: LexiconTerm | None,
+    details: frozenset[int],
+    preferred: frozenset[str] = frozenset(),
 ) -> dict[str, float]:
     priors: dict[str, float] = {}
     for n, term in enumerate(materials):
         weight = _HEAD_WEIGHT if term is head else _MODIFIER_WEIGHT
         if n in details and term is not head:
             weight = _DETAIL_WEIGHT
-        for rank, code in enumerate(term.codes):
+        codes = term.codes
+        if term is head and preferred:  # "fly ash ... wood": 10 01 03 before 10 01 02
+            codes = (
+                *(c for c in codes if c in preferred),
+                *(c for c in codes if c not in preferred),
+            )
+        for rank, code in enumerate(codes):
             prior = weight * max(0.5, 1.0 - _RANK_STEP * rank)
             priors[code] = max(priors.get(code, 0.0), prior)
     return priors
@@ -415,6 +424,7 @@ def rank_candidates(
     coverage: float = 1.0,
     details: frozenset[int] = frozenset(),
     by_similarity: Sequence[tuple[float, str]] | None = None,
+    preferred: frozenset[str] = frozenset(),
 ) -> Ranking:
     """The ``top`` best EWC codes for a material, best first (see the module docstring).
 
@@ -432,8 +442,10 @@ def rank_candidates(
         by_similarity: ``(-similarity, code)`` of every code of ``sims``, best first, ties by code,
             when the caller has it (a text's similarities are shared by many texts, and so is
             their order); computed from ``sims`` when ``None``.
+        preferred: the head's codes the rest of the text tells apart (they lead the head's).
     """
-    named = _lexicon_priors(materials, head, details)
+    told = frozenset(c for c in preferred if _under(c, prefixes)) if prefixes else preferred
+    named = _lexicon_priors(materials, head, details, told)  # under a source, what lies under it
     for code, prior in mentioned.items():
         named[code] = max(named.get(code, 0.0), prior)
     if prefixes:  # a named entry is named in the source's sub-chapter too

@@ -61,7 +61,7 @@ from domain.classify.grammar import (
 )
 from domain.classify.language import UNIT_SYMBOLS, guess_language, languages_of, letter_hints
 from domain.classify.lexicon import LexiconTerm, lexicon
-from domain.classify.references import reference_index, similarity_tokens
+from domain.classify.references import entry_tokens, reference_index, similarity_tokens
 from domain.classify.text import (
     LANGUAGES,
     SPELLED_OUT_LANGUAGES,
@@ -696,6 +696,37 @@ def _mirror_hazardous_codes() -> frozenset[str]:
     )
 
 
+def _told_apart(lang: str, folded_words: tuple[str, ...], head: _Match | None) -> frozenset[str]:
+    """The head term's codes the rest of the text tells apart from its others.
+
+    A code whose official text holds a word of the text outside the head that some of the
+    head's other codes lack: "fly ash from a wood chip boiler" names 10 01 03
+    *fly ash from peat and untreated wood* among the codes of *fly ash* (10 01 02 *coal fly
+    ash*...), in the text's language and, for its foreign words, in English. Empty when the
+    head has one code or none, or nothing tells them apart.
+    """
+    if head is None or len(head.term.codes) < 2:
+        return frozenset()
+    codes = frozenset(head.term.codes)
+    read = _text(lang, folded_words).words
+    english = _WORDS["en"]
+    own: set[str] = set()
+    foreign: set[str] = set()
+    for n, (w, word) in enumerate(zip(read, folded_words, strict=True)):
+        if head.first <= n <= head.last or not w.content:
+            continue
+        own.update(w.indexed, w.similar)
+        if w.foreign and lang != "en":
+            foreign.update(english[word].indexed)
+    found: set[str] = set()
+    for texts, tokens in ((entry_tokens(lang), own), (entry_tokens("en"), foreign)):
+        for token in tokens:
+            holding = {code for code in codes if token in texts.get(code, ())}
+            if len(holding) < len(codes):
+                found |= holding
+    return frozenset(found)
+
+
 def _after_destination(lang: str, folded_words: tuple[str, ...], match: _Match) -> bool:
     """Whether a term sits in a phrase naming where the thing goes ("... to plasterboard")."""
     return _in_destination(lang, folded_words)[match.first]
@@ -1220,11 +1251,8 @@ def _conclude(
     margin = 1.0
     if decided.kind is ResourceKind.MATERIAL:
         head = decided.head.term if decided.head is not None else None
-        materials = [
-            m
-            for m in present
-            if m.term.kind == "material" and not _after_destination(lang, folded_words, m)
-        ]
+        materials = [m for m in present if m.term.kind == "material"]
+        materials = [m for m in materials if not _after_destination(lang, folded_words, m)]
         ranking = rank_candidates(
             [m.term for m in materials],
             head if head is not None and head.kind == "material" else None,
@@ -1236,6 +1264,7 @@ def _conclude(
             coverage=_material_coverage(lang, folded_words, matches, decided.head),
             details=frozenset(n for n, m in enumerate(materials) if m.first >= limit),
             by_similarity=similar.ranked,
+            preferred=_told_apart(lang, folded_words, decided.head),
         )
         candidates, margin = ranking.candidates, ranking.chapter_margin
     contradicted = bool(allowed) and decided.kind not in allowed  # "Purge gas 300 Nm3/h"

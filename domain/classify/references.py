@@ -171,6 +171,28 @@ def similarity_tokens(lang: str, folded_words: Iterable[str]) -> list[str]:
 
 
 @cache
+def entry_tokens(lang: str) -> Mapping[str, frozenset[str]]:
+    """Code -> the tokens of its own text in a language (not its sub-chapter's title).
+
+    The index's tokens (:func:`similarity_tokens` of the words that are no function word or
+    preposition), less its boilerplate: what the entry itself says.
+    """
+    entries, _ = _texts(lang)
+    function_words = FUNCTION_WORDS.get(lang, frozenset()) | PREPOSITIONS.get(lang, frozenset())
+    boilerplate = reference_index(lang).boilerplate
+    return {
+        code: frozenset(
+            t
+            for t in similarity_tokens(
+                lang, [w for w in words(fold(text)) if w not in function_words]
+            )
+            if len(t) > 2 and not t.isdigit() and t not in boilerplate
+        )
+        for code, text in entries.items()
+    }
+
+
+@cache
 def reference_index(lang: str) -> ReferenceIndex:
     """The index of one language's List of Waste; built once per process.
 

@@ -909,3 +909,23 @@ def test_the_substances_the_list_names_as_hazardous_are_hazard_words(
 )
 def test_names_of_stone_effluent_and_workshop_by_products(text: str, chapter: str) -> None:
     assert classify(text).candidates[0].chapter == chapter
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("fly ash from a wood chip boiler", "100103"),
+        ("cendres volantes de chaudière bois", "100103"),
+        ("Flugasche aus der Holzfeuerung", "100103"),
+        ("coal fly ash", "100102"),
+        ("fly ash", "100102"),
+    ],
+)
+def test_the_rest_of_the_text_tells_the_heads_entries_apart(text: str, code: str) -> None:
+    # "fly ash" names 10 01 02 coal fly ash first; "wood" is in 10 01 03's own text only
+    assert classify(text).candidates[0].code == code
+
+
+def test_under_a_source_only_its_entries_are_told_apart() -> None:
+    # "Abgas" is in 10 02 14's text (steel) too, but the source is an incinerator (19 01)
+    assert classify("Filterkuchen RGR (Abgaswäsche), MVA").candidates[0].sub_chapter == "1901"
