@@ -929,3 +929,32 @@ def test_the_rest_of_the_text_tells_the_heads_entries_apart(text: str, code: str
 def test_under_a_source_only_its_entries_are_told_apart() -> None:
     # "Abgas" is in 10 02 14's text (steel) too, but the source is an incinerator (19 01)
     assert classify("Filterkuchen RGR (Abgaswäsche), MVA").candidates[0].sub_chapter == "1901"
+
+
+@pytest.mark.parametrize(
+    "text", ["EAF dust", "Polvo de acería", "Elektroofenstaub", "poussières d'aciérie électrique"]
+)
+def test_eaf_dust_is_hazardous_by_nature(text: str) -> None:
+    # zinc, lead and cadmium make electric arc furnace dust 10 02 07* in practice
+    answer = classify(text)
+    assert answer.candidates[0].code == "100207"
+    assert answer.hazardous_hint
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Escoria de horno alto granulada", "100202"),
+        ("E-Ofen Schlacke stückig", "100202"),
+        ("tar-containing asphalt planings", "170301"),
+    ],
+)
+def test_slag_word_orders_furnace_abbreviations_and_tar_content(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    "text", ["iron sludge from drinking water treatment", "slib van drinkwaterbereiding"]
+)
+def test_drinking_water_treatment_is_an_origin(text: str) -> None:
+    assert classify(text).candidates[0].sub_chapter == "1909"
