@@ -50,7 +50,9 @@ any sludge)."""
 _OUTSIDE_SOURCE_FACTOR: Final = 0.5
 _HAZARD_FACTOR: Final = 0.5
 
-_MENTION: Final = re.compile(r"(?<!\d)(\d{2})[ .]?(\d{2})[ .]?(\d{2})(?!\d)")
+CODE_PATTERN: Final = r"(?<!\d)(\d{2})[ .-]?(\d{2})[ .-]?(\d{2})(?!\d)"
+"""An EWC code written in a text: ``100102``, ``10 01 02``, ``10.01.02``, ``10-01-02``."""
+_MENTION: Final = re.compile(CODE_PATTERN)
 _OTHER_THAN: Final = re.compile(
     r"(?:other than|except|inne niz|autres? que|sauf|distint[oa]s? de|excepto|divers[oi] da|"
     r"andere als|ausser|mit ausnahme|anders dan|andet end|annat an|med undantag)\W+$"

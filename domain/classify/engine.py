@@ -45,12 +45,18 @@ from typing import Final, NamedTuple
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from domain.classify.candidates import EwcCandidate, mentioned_codes, rank_candidates
+from domain.classify.candidates import (
+    CODE_PATTERN,
+    EwcCandidate,
+    mentioned_codes,
+    rank_candidates,
+)
 from domain.classify.evidence import kinds_for_unit, kinds_in_text
 from domain.classify.grammar import (
     ABSENT_AFTER,
     ABSENT_BEFORE,
     ABSENT_OF,
+    CODE_LABELS,
     COMPOUNDING,
     DESTINATIONS,
     FILLERS,
@@ -281,7 +287,7 @@ class _Word(NamedTuple):
 
 def _read_word(lang: str, word: str) -> _Word:
     """:class:`_Word` of a folded word in a language, from the functions each field names."""
-    tokens = word_tokens(lang, word)
+    tokens = () if word in CODE_LABELS else word_tokens(lang, word)
     idf = reference_index(lang).idf
     languages = languages_of(word)
     han = has_han(word)
@@ -373,7 +379,14 @@ def _terms(lang: str) -> _Terms:
 @cache
 def _skipped(lang: str) -> frozenset[str]:
     """Words that are never content: function words, fillers, prepositions, units."""
-    return FUNCTION_WORDS[lang] | FILLERS[lang] | PREPOSITIONS[lang] | FILLERS["en"] | UNIT_WORDS
+    return (
+        FUNCTION_WORDS[lang]
+        | FILLERS[lang]
+        | PREPOSITIONS[lang]
+        | FILLERS["en"]
+        | UNIT_WORDS
+        | CODE_LABELS
+    )
 
 
 @cache
@@ -915,16 +928,15 @@ tokens, which can change the last bit of a cosine: the indexes' own caches by qu
 served one query the cosine of an equal one). Emptied when full."""
 
 
-_CODE_PATTERN: Final = r"(?<!\d)\d{2}[ .]?\d{2}[ .]?\d{2}(?!\d)"
 _FIGURE_PATTERN: Final = r"(?<![^\W_])\d+(?:[.,' ]\d{3})*(?:[.,]\d+)?(?![^\W_])"
-_NUMBER: Final = re.compile(rf"(?P<code>{_CODE_PATTERN})|{_FIGURE_PATTERN}")
+_NUMBER: Final = re.compile(rf"(?P<code>{CODE_PATTERN})|{_FIGURE_PATTERN}")
 """A stand-alone number ("12", "1.800", "0,35"), not one inside a word ("co2", "h2so4") nor
 any of a word's digits ("PM25", "R134a", "A380": neither side of a figure is a letter or a
 digit); an EWC code written in the text ("10 02 13") is kept (it is evidence)."""
 
 
 _DIGIT: Final = re.compile(r"\d")
-_CODE: Final = re.compile(_CODE_PATTERN)
+_CODE: Final = re.compile(CODE_PATTERN)
 _FIGURE: Final = re.compile(_FIGURE_PATTERN)
 
 

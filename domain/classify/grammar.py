@@ -81,6 +81,15 @@ FILLERS: Final = _folded(
 )
 """Words that say how much or whether, never what; skipped when looking for the head."""
 
+CODE_LABELS: Final = frozenset(
+    fold(
+        "ewc eer cer avv ler eak eural code codes codice codigo kod abfallschlüssel "
+        "abfallschluessel avfallskod afvalcode"
+    ).split()
+)
+"""The names of the List of Waste's codes in its languages (EWC, CER, AVV, LER, EAK, Eural...)
+and the word code, written before a code: no content, no term ("CER" is no Italian *cera*)."""
+
 UNIT_WORDS: Final[frozenset[str]] = frozenset(
     [
         "t",

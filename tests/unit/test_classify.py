@@ -958,3 +958,13 @@ def test_slag_word_orders_furnace_abbreviations_and_tar_content(text: str, code:
 )
 def test_drinking_water_treatment_is_an_origin(text: str) -> None:
     assert classify(text).candidates[0].sub_chapter == "1909"
+
+
+@pytest.mark.parametrize(
+    "text", ["rifiuti misti CER 17-09-04", "AVV 170904", "EWC code 17.09.04", "Eural 17 09 04"]
+)
+def test_a_code_written_after_its_label_is_read_and_the_label_is_no_word(text: str) -> None:
+    answer = classify(text)
+    assert answer.candidates[0].code == "170904"
+    assert answer.candidates[0].confidence >= 0.9
+    assert "cera" not in answer.matched_terms  # CER is the Italian list's name, not wax
