@@ -50,8 +50,9 @@ any sludge)."""
 _OUTSIDE_SOURCE_FACTOR: Final = 0.5
 _HAZARD_FACTOR: Final = 0.5
 
-CODE_PATTERN: Final = r"(?<!\d)(\d{2})[ .-]?(\d{2})[ .-]?(\d{2})(?!\d)"
-"""An EWC code written in a text: ``100102``, ``10 01 02``, ``10.01.02``, ``10-01-02``."""
+CODE_PATTERN: Final = r"(?<!\d)(\d{2})[ .]?(\d{2})[ .]?(\d{2})(?!\d)"
+"""An EWC code written in a text: ``100102``, ``10 01 02``, ``10.01.02`` (not ``17-02-01``:
+with hyphens, a date as often)."""
 _MENTION: Final = re.compile(CODE_PATTERN)
 _OTHER_THAN: Final = re.compile(
     r"(?:other than|except|inne niz|autres? que|sauf|distint[oa]s? de|excepto|divers[oi] da|"
@@ -225,6 +226,9 @@ def _in_source(priors: Mapping[str, float], prefixes: tuple[str, ...]) -> dict[s
     return carried
 
 
+_SOURCE_ENTRY: Final = 0.9
+"""The prior of the best entry found under a source for a material named outside it (then
+0.1 less per rank)."""
 _UNNAMED_ENTRY: Final = 0.25
 """The prior of an entry of a source's sub-chapter that nothing in the text names: its chapter
 is the answer's, its entry a guess, so it stays below the review threshold
@@ -293,8 +297,8 @@ def _source_priors(
         }
     ewc = catalogue()
     named = tuple(sorted(priors, key=priors.__getitem__, reverse=True))
-    nearest = _nearest_under(named, prefixes)
-    if named and not nearest and named[0][:2] in _BY_MATERIAL and priors[named[0]] >= 1.0:
+    by_material = bool(named) and named[0][:2] in _BY_MATERIAL and priors[named[0]] >= _HEAD_WEIGHT
+    if by_material and not _nearest_under(named, prefixes):
         # the head's material is one the list files by material: linings from a smelter are 16 11
         return dict(priors)
     inside = list(islice((c for s, c in by_similarity if s < 0.0 and _under(c, prefixes)), 5))
@@ -302,21 +306,18 @@ def _source_priors(
         words = _description_words(named[0])
         inside.sort(key=lambda c: (c.endswith("99"), not words & _description_words(c)))
     if not inside:
-        inside = nearest
+        inside = _nearest_under(named, prefixes)
     if not inside:
         inside = [f"{p}99" for p in prefixes if len(p) == 4 and f"{p}99" in ewc.entries]
     narrowed = {c: p * _OUTSIDE_SOURCE_FACTOR for c, p in priors.items()}
     for rank, code in enumerate(inside):
-        narrowed[code] = max(narrowed.get(code, 0.0), 0.9 * (1.0 - _RANK_STEP * rank))
+        narrowed[code] = max(narrowed.get(code, 0.0), _SOURCE_ENTRY * (1.0 - _RANK_STEP * rank))
     if not inside:  # nothing names an entry there: its entries, as a question to a person
         # a mixed waste named ("rifiuti misti") is the origin chapter's own mixed waste
         mixed = bool(named) and _MIXED_WASTE.match(ewc.entries[named[0]].description) is not None
         for code in _unnamed_entries(prefixes):
-            prior = (
-                0.9
-                if mixed and _MIXED_WASTE.match(ewc.entries[code].description)
-                else _UNNAMED_ENTRY
-            )
+            twin = mixed and _MIXED_WASTE.match(ewc.entries[code].description) is not None
+            prior = _SOURCE_ENTRY if twin else _UNNAMED_ENTRY
             narrowed[code] = max(narrowed.get(code, 0.0), prior)
     return narrowed
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache, partial
 from itertools import chain, compress, count
@@ -60,8 +60,10 @@ from domain.classify.grammar import (
     COMPOUNDING,
     DESTINATIONS,
     FILLERS,
+    FOUND,
     FUNCTION_WORDS,
     HEAD_FIRST,
+    NEGATIONS,
     PREPOSITIONS,
     UNIT_WORDS,
 )
@@ -293,10 +295,19 @@ def _read_word(lang: str, word: str) -> _Word:
     han = has_han(word)
     content = word not in _skipped(lang) and not word[0].isdigit() and (len(word) > 1 or han)
     known = bool(tokens) and all(t in idf for t in tokens)
-    before, before_of, after = _absences(lang)
-    flags = (content, known, word in _stops(lang), word in _fillers(lang),
-             word in _destinations(lang), word in before, word in before_of,
-             word in after)  # fmt: skip
+    before, before_of, after = _absence_words(lang)
+    flags = {
+        "content": content,
+        "known": known,
+        "stop": word in _stops(lang),
+        "filler": word in _fillers(lang),
+        "destination": word in _destinations(lang),
+        "absent_before": word in before,
+        "absent_of": word in before_of,
+        "absent_after": word in after,
+        "negation": word in NEGATIONS[lang] | NEGATIONS["en"],
+        "found": word in FOUND[lang] | FOUND["en"],
+    }
     return _Word(
         tokens=tokens,
         foreign=not han and lang not in languages,
@@ -305,7 +316,7 @@ def _read_word(lang: str, word: str) -> _Word:
         indexed=tuple(t for t in tokens if t in idf),
         similar=tuple(t for t in similarity_tokens(lang, (word,)) if t in idf),
         languages=tuple(sorted(languages, key=LANGUAGES.index)),
-        traits=sum(1 << bit for bit, flag in enumerate(flags) if flag),
+        traits=sum(_TRAIT[name] for name, flag in flags.items() if flag),
     )
 
 
@@ -402,7 +413,7 @@ def _fillers(lang: str) -> frozenset[str]:
 
 
 @cache
-def _absences(lang: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+def _absence_words(lang: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """The words saying a material is absent, in a language and in English (:func:`_absent`).
 
     Those before it, those before a preposition and it, those after it.
@@ -642,49 +653,93 @@ def _material_coverage(
     return sum(1 for i in content if i in covered) / len(content)
 
 
-_STOP: Final = 1 << 2
-_ABSENT_BEFORE: Final = 1 << 5
-_ABSENT_OF: Final = 1 << 6
-_ABSENT_AFTER: Final = 1 << 7
-"""Bits of :attr:`_Word.traits` (their order in :func:`_read_word`'s flags)."""
+_TRAITS: Final = (
+    "content",
+    "known",
+    "stop",
+    "filler",
+    "destination",
+    "absent_before",
+    "absent_of",
+    "absent_after",
+    "negation",
+    "found",
+)
+"""What :attr:`_Word.traits` holds of a word, one bit each in this order (:func:`_read_word`)."""
+_TRAIT: Final = {name: 1 << bit for bit, name in enumerate(_TRAITS)}
+_STOP: Final = _TRAIT["stop"]
+_ABSENT_BEFORE: Final = _TRAIT["absent_before"]
+_ABSENT_OF: Final = _TRAIT["absent_of"]
+_ABSENT_AFTER: Final = _TRAIT["absent_after"]
+_NEGATION: Final = _TRAIT["negation"]
+_FOUND: Final = _TRAIT["found"]
+_ABSENCE: Final = _ABSENT_BEFORE | _ABSENT_OF | _ABSENT_AFTER | _NEGATION | _FOUND
+"""The traits of the words that say a material is absent (never looked up in the texts)."""
 
 
-def _absent(lang: str, folded_words: tuple[str, ...], match: _Match) -> bool:
-    """Whether the text says the term's material is absent.
+def _absences(
+    lang: str, folded_words: tuple[str, ...], joined: tuple[int, ...]
+) -> tuple[tuple[int, tuple[int, ...]], ...]:
+    """The content words the text says are absent, each with the words that say so.
 
-    "no insulation", "free of oil", "asbestos-free", "ohne Öl", "sans amiante"
-    (:data:`~domain.classify.grammar.ABSENT_BEFORE` and the two tables after it).
+    The one grammar of absence: the word right after *no*, *without*, *ohne*, *sans*...
+    (:data:`~domain.classify.grammar.ABSENT_BEFORE`); after *free*, *frei*, *exempt*... and a
+    preposition ("free of oil", :data:`~domain.classify.grammar.ABSENT_OF`); before *free*,
+    *none*, *absent*... when that word ends the text or a hyphen joins it ("asbestos-free",
+    "asbestos: none"; "free lime" is lime, :data:`~domain.classify.grammar.ABSENT_AFTER`);
+    before a negated finding ("asbestos not detected"). A term is absent when one of its words
+    is (:func:`_absent`).
+
+    Args:
+        lang: the language the text is read in.
+        folded_words: its folded words.
+        joined: the words a hyphen joins to the one before (:attr:`_TextShape.joined`).
+
+    Returns:
+        ``(position of the absent word, positions of the words saying so)`` pairs.
     """
-    words = _text(lang, folded_words).words
-    first, after = match.first, match.last + 1
-    before = words[first - 1].traits if first else 0
-    if before & _ABSENT_BEFORE or (
-        before & _STOP and first > 1 and words[first - 2].traits & _ABSENT_OF
-    ):
-        return True
-    following = words[after].traits if after < len(words) else 0
-    # "sludge free of oil": the free is the oil's
-    of = following & _ABSENT_OF and after + 1 < len(words) and words[after + 1].traits & _STOP
-    return bool(following & _ABSENT_AFTER and not of)
-
-
-_ABSENCE: Final = _ABSENT_BEFORE | _ABSENT_OF | _ABSENT_AFTER
-
-
-def _absent_words(read: Sequence[_Word]) -> frozenset[int]:
-    """Positions of the content words a text says are absent, as :func:`_absent` reads them.
-
-    One word each: the first of a term after "no", the last before "free".
-    """
-    found = set()
+    read = _text(lang, folded_words).words
+    if not any(w.traits & _ABSENCE for w in read):
+        return ()
+    last = len(read) - 1
+    found: list[tuple[int, tuple[int, ...]]] = []
     for n, w in enumerate(read):
-        if w.traits & _ABSENT_BEFORE:
-            found.add(n + 1)
-        elif w.traits & _ABSENT_OF and n + 1 < len(read) and read[n + 1].traits & _STOP:
-            found.add(n + 2)
-        elif w.traits & _ABSENT_AFTER:
-            found.add(n - 1)
-    return frozenset(n for n in found if 0 <= n < len(read) and read[n].content)
+        traits = w.traits
+        if traits & _ABSENT_BEFORE:
+            found.append((n + 1, (n,)))
+        if traits & _ABSENT_OF and n < last and read[n + 1].traits & _STOP:
+            found.append((n + 2, (n, n + 1)))
+        if traits & _ABSENT_AFTER and (n == last or n in joined):
+            found.append((n - 1, (n,)))
+        if traits & _FOUND and n > 0 and read[n - 1].traits & _NEGATION:
+            found.append((n - 2, (n - 1, n)))
+    return tuple((a, cue) for a, cue in found if 0 <= a <= last and read[a].content)
+
+
+def _unread(
+    lang: str, folded_words: tuple[str, ...], matches: list[_Match], joined: tuple[int, ...]
+) -> frozenset[int]:
+    """The words the similarity leaves out: an absent material's and the words saying so.
+
+    "plasterboard without insulation" looks up *plasterboard* (neither *insulation* nor
+    *without*, which would find *cameras without batteries*). An absent word no term names
+    keeps its cue: "tanning liquor free of chromium" is the list's own words. A word of absence
+    saying nothing here ("free water") is left out too.
+    """
+    read = _text(lang, folded_words).words
+    pairs = _absences(lang, folded_words, joined)
+    absent = frozenset(a for a, _ in pairs)
+    covered = {n for m in matches if _absent(m, absent) for n in range(m.first, m.last + 1)}
+    cues = {n for _, cue in pairs for n in cue}
+    unread = set(covered)
+    unread.update(n for a, cue in pairs if a in covered for n in cue)
+    unread.update(n for n, w in enumerate(read) if w.traits & _ABSENCE and n not in cues)
+    return frozenset(unread)
+
+
+def _absent(match: _Match, absent: frozenset[int]) -> bool:
+    """Whether a term is one the text says is absent (a position of :func:`_absences`)."""
+    return any(n in absent for n in range(match.first, match.last + 1))
 
 
 def _names_hazard(term: LexiconTerm) -> bool:
@@ -709,13 +764,16 @@ def _mirror_hazardous_codes() -> frozenset[str]:
     )
 
 
-def _told_apart(lang: str, folded_words: tuple[str, ...], head: _Match | None) -> frozenset[str]:
-    """The head term's codes the rest of the text tells apart from its others.
+def _told_apart(
+    lang: str, folded_words: tuple[str, ...], head: _Match | None, present: list[_Match]
+) -> frozenset[str]:
+    """The head term's codes the text's other materials and origins tell apart from its others.
 
-    A code whose official text holds a word of the text outside the head that some of the
-    head's other codes lack: "fly ash from a wood chip boiler" names 10 01 03
-    *fly ash from peat and untreated wood* among the codes of *fly ash* (10 01 02 *coal fly
-    ash*...), in the text's language and, for its foreign words, in English. Empty when the
+    A code whose official text holds a word of another material or source term of the text
+    (not an absent one) that some of the head's other codes lack: in "fly ash from a wood chip
+    boiler", *wood chip* names 10 01 03 *fly ash from peat and untreated wood* among the codes
+    of *fly ash* (10 01 02 *coal fly ash*...). In the text's language and, for its foreign words,
+    in English. Words of no term ("production", "untreated") tell nothing apart. Empty when the
     head has one code or none, or nothing tells them apart.
     """
     if head is None or len(head.term.codes) < 2:
@@ -725,12 +783,13 @@ def _told_apart(lang: str, folded_words: tuple[str, ...], head: _Match | None) -
     english = _WORDS["en"]
     own: set[str] = set()
     foreign: set[str] = set()
-    for n, (w, word) in enumerate(zip(read, folded_words, strict=True)):
-        if head.first <= n <= head.last or not w.content:
+    for m in present:
+        if m is head or m.term.kind not in _TELLING_KINDS:
             continue
-        own.update(w.indexed, w.similar)
-        if w.foreign and lang != "en":
-            foreign.update(english[word].indexed)
+        for n in range(m.first, m.last + 1):
+            own.update(read[n].indexed, read[n].similar)
+            if read[n].foreign and lang != "en":
+                foreign.update(english[folded_words[n]].indexed)
     found: set[str] = set()
     for texts, tokens in ((entry_tokens(lang), own), (entry_tokens("en"), foreign)):
         for token in tokens:
@@ -738,6 +797,10 @@ def _told_apart(lang: str, folded_words: tuple[str, ...], head: _Match | None) -
             if len(holding) < len(codes):
                 found |= holding
     return frozenset(found)
+
+
+_TELLING_KINDS: Final = frozenset({"material", "source"})
+"""The terms whose words tell a head's codes apart (:func:`_told_apart`)."""
 
 
 def _after_destination(lang: str, folded_words: tuple[str, ...], match: _Match) -> bool:
@@ -856,14 +919,21 @@ class _Query(NamedTuple):
     en_tokens: tuple[str, ...]
 
 
-def _similarities(lang: str, folded_words: tuple[str, ...]) -> _Similar:
+def _similarities(
+    lang: str, folded_words: tuple[str, ...], dropped: frozenset[int] = frozenset()
+) -> _Similar:
     """The similarity of a text's words to the official texts of its language (and English's).
 
     Its words' tokens, stems and compound parts are compared with the texts of its language;
     the words the language does not know (:attr:`_Word.foreign`) also with the English texts,
     the higher similarity kept. Cached by what decides it (:attr:`_Query.key`).
+
+    Args:
+        lang: the language the text is read in.
+        folded_words: its folded words.
+        dropped: positions of words that are not looked up (the words of absent terms).
     """
-    query = _similar_query(lang, folded_words)
+    query = _similar_query(lang, folded_words, dropped)
     found = _SIMILAR.get(query.key)
     if found is None:
         found = _Similar(query)
@@ -873,19 +943,22 @@ def _similarities(lang: str, folded_words: tuple[str, ...]) -> _Similar:
     return found
 
 
-def _similar_query(lang: str, folded_words: tuple[str, ...]) -> _Query:
+def _similar_query(
+    lang: str, folded_words: tuple[str, ...], dropped: frozenset[int] = frozenset()
+) -> _Query:
     """A text's :class:`_Query`: its queries to the official texts and the English share.
 
     The tokens (each word's tokens first, then its stems and compound parts) its language's
     official texts hold; the tokens of its foreign words the English texts hold; and the weight
     of the English similarity (1.0 but for a language without official texts, where it is the
-    share of the content words English knows).
+    share of the content words English knows). The ``dropped`` words are not looked up
+    (:func:`_unread`).
     """
     read = _text(lang, folded_words).words
-    if any(w.traits & _ABSENCE for w in read):  # "no insulation": not a word to look up
-        absent = _absent_words(read)
-        read = tuple(w for n, w in enumerate(read) if n not in absent)
-        folded_words = tuple(word for n, word in enumerate(folded_words) if n not in absent)
+    if dropped:  # "plasterboard, no insulation"
+        kept = [n for n in range(len(read)) if n not in dropped]
+        read = tuple(read[n] for n in kept)
+        folded_words = tuple(folded_words[n] for n in kept)
     flat = chain.from_iterable
     tokens = tuple(chain(flat([w.indexed for w in read]), flat([w.similar for w in read])))
     query = frozenset(tokens)
@@ -1001,12 +1074,17 @@ def _classify_shape(text: str, unit: str | None, top: int) -> Classification | s
         return str(e)
 
 
+_NUMBER_SIGN: Final = re.compile(r"\bno\.(?!\w)", re.IGNORECASE)
+"""*No.* for number ("Item no. 4711", "Tank No. 3"): read as *nr*, never as the *no* of an
+absence ("plasterboard, no insulation")."""
+
+
 def _answer(text: str, unit: str | None, top: int) -> Classification | str:
     """:func:`_classify_shape` through :data:`_ANSWERS`.
 
     The answer of a text of the same shape when there is one (its ``text`` may be that text's).
     """
-    folded, folded_words = fold_words(text)
+    folded, folded_words = fold_words(_NUMBER_SIGN.sub(" nr ", text))
     if not folded_words:
         raise ClassificationError("it has no letters or digits")
     figures = _DIGIT.search(folded) is not None  # what the figures say needs a figure
@@ -1109,7 +1187,16 @@ def _inert(word: str) -> bool:
         return False  # languages_of knows every language's function words, fillers, prepositions
     if word in UNIT_WORDS or any(word in destinations for destinations in DESTINATIONS.values()):
         return False
+    if word in _GRAMMAR_WORDS:  # "frei", "ewc": they change answers where they stand
+        return False
     return not any(token in _vocabulary(lang) for lang, token in stems_everywhere(word))
+
+
+_GRAMMAR_WORDS: Final = CODE_LABELS.union(
+    *(table[lang] for table in (ABSENT_BEFORE, ABSENT_OF, ABSENT_AFTER, NEGATIONS, FOUND)
+      for lang in LANGUAGES)
+)  # fmt: skip
+"""Words of the grammar that no language's vocabulary lists: never inert."""
 
 
 @cache
@@ -1190,7 +1277,7 @@ def _reading(text: str, folded_words: tuple[str, ...]) -> tuple[str, list[_Match
 def _classify(text: str, folded_words: tuple[str, ...], shape: _TextShape) -> Classification | str:
     """The answer for a text (a refusal as its reason), through :data:`_CONCLUSIONS`."""
     lang, matches = _reading(text, folded_words)
-    similar = _similarities(lang, folded_words)
+    similar = _similarities(lang, folded_words, _unread(lang, folded_words, matches, shape.joined))
     key = _conclusion_key(lang, folded_words, matches, similar, shape)
     answer = _CONCLUSIONS.get(key)
     if answer is None:
@@ -1255,8 +1342,9 @@ def _conclude(
     """The answer for a text read: its kind, a material's candidates, whether to ask a person."""
     allowed, limit = shape.allowed, shape.limit
     recognised = _recognised(lang, folded_words, matches)
-    decided = _decide_kind(lang, folded_words, matches, recognised, shape)
-    present = [m for m in matches if not _absent(lang, folded_words, m)]
+    absent = frozenset(a for a, _ in _absences(lang, folded_words, shape.joined))
+    present = [m for m in matches if not _absent(m, absent)]  # "waste oil without water": oil
+    decided = _decide_kind(lang, folded_words, present, recognised, shape)
     safe = any(m.term.kind == "safe" for m in matches)
     hazardous_hint = not safe and any(_names_hazard(m.term) for m in present)
     candidates: tuple[EwcCandidate, ...] = ()
@@ -1276,7 +1364,7 @@ def _conclude(
             coverage=_material_coverage(lang, folded_words, matches, decided.head),
             details=frozenset(n for n, m in enumerate(materials) if m.first >= limit),
             by_similarity=similar.ranked,
-            preferred=_told_apart(lang, folded_words, decided.head),
+            preferred=_told_apart(lang, folded_words, decided.head, present),
         )
         candidates, margin = ranking.candidates, ranking.chapter_margin
     contradicted = bool(allowed) and decided.kind not in allowed  # "Purge gas 300 Nm3/h"

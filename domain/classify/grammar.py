@@ -83,12 +83,13 @@ FILLERS: Final = _folded(
 
 CODE_LABELS: Final = frozenset(
     fold(
-        "ewc eer cer avv ler eak eural code codes codice codigo kod abfallschlüssel "
-        "abfallschluessel avfallskod afvalcode"
+        "ewc eer cer avv ler eak eural abfallschlüssel abfallschluessel avfallskod afvalcode "
+        "euralcode"
     ).split()
 )
-"""The names of the List of Waste's codes in its languages (EWC, CER, AVV, LER, EAK, Eural...)
-and the word code, written before a code: no content, no term ("CER" is no Italian *cera*)."""
+"""The names of the List of Waste's codes in its languages (EWC, CER, AVV, LER, EAK, Eural...),
+written before a code: no content, no term ("CER" is no Italian *cera*). Not a bare *code*:
+"colour code red" says nothing of a list."""
 
 UNIT_WORDS: Final[frozenset[str]] = frozenset(
     [
@@ -207,16 +208,49 @@ before a material they say something else ("free oil" is oil)."""
 
 ABSENT_AFTER: Final = _folded(
     {
-        "en": "free",
-        "de": "frei",
-        "nl": "vrij",
-        "da": "fri",
-        "sv": "fri",
-        "fr": "",
-        "es": "",
-        "it": "",
-        "pl": "",
+        "en": "free none absent undetected",
+        "de": "frei keine keiner",
+        "nl": "vrij geen afwezig",
+        "da": "fri ingen",
+        "sv": "fri ingen inget",
+        "fr": "absent absente absents absentes neant",
+        "es": "ausente ausentes ninguno",
+        "it": "assente assenti nessuno",
+        "pl": "brak",
         "zh": "",
     }
 )
-"""Words that say the material named right before is absent ("oil free", "asbestos-free")."""
+"""Words that say the material named right before is absent when they end the text or a hyphen
+joins them to it ("insulation, asbestos-free", "asbestos: none"; "free lime" is lime)."""
+
+NEGATIONS: Final = _folded(
+    {
+        "en": "not",
+        "de": "nicht",
+        "nl": "niet",
+        "da": "ikke",
+        "sv": "inte ej",
+        "fr": "non pas",
+        "es": "no",
+        "it": "non",
+        "pl": "nie",
+        "zh": "",
+    }
+)
+"""The negation before a finding (:data:`FOUND`): "asbestos not detected"."""
+
+FOUND: Final = _folded(
+    {
+        "en": "detected found detectable",
+        "de": "nachweisbar nachgewiesen festgestellt",
+        "nl": "aangetoond gedetecteerd aantoonbaar",
+        "da": "pavist pavises",
+        "sv": "pavisat pavisad detekterad",
+        "fr": "detecte detectee detectes detectable",
+        "es": "detectado detectada detectable",
+        "it": "rilevato rilevata rilevabile",
+        "pl": "wykryto wykryty wykryte",
+        "zh": "",
+    }
+)
+"""Words of a finding: after a material and a negation (:data:`NEGATIONS`) it is absent."""

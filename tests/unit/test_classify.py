@@ -961,10 +961,56 @@ def test_drinking_water_treatment_is_an_origin(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["rifiuti misti CER 17-09-04", "AVV 170904", "EWC code 17.09.04", "Eural 17 09 04"]
+    "text", ["rifiuti misti CER 17 09 04", "AVV 170904", "EWC 17.09.04", "Eural 17 09 04"]
 )
 def test_a_code_written_after_its_label_is_read_and_the_label_is_no_word(text: str) -> None:
     answer = classify(text)
     assert answer.candidates[0].code == "170904"
     assert answer.candidates[0].confidence >= 0.9
     assert "cera" not in answer.matched_terms  # CER is the Italian list's name, not wax
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("slag from production", "100202"),  # a word of no term tells nothing apart
+        ("fly ash, no wood", "100102"),  # an absent material neither
+        ("tanning liquor free of chromium", "040105"),  # the list's own words stay looked up
+        ("plasterboard without insulation", "170802"),  # not cameras *without batteries*
+        ("old transformers", "160214"),  # the PCB twin needs a hazard word
+        ("mercury lamps", "200121"),
+    ],
+)
+def test_what_tells_entries_apart_and_what_does_not(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["asbestos not detected", "asbestos: none", "Asbest nicht nachweisbar", "amiante non détecté"],
+)
+def test_a_material_found_absent_is_no_hazard(text: str) -> None:
+    assert not classify(text).hazardous_hint
+
+
+@pytest.mark.parametrize(
+    ("text", "term"),
+    [
+        ("steel slag free lime", "steel slag"),  # free lime is lime, the slag is there
+        ("Bauschutt frei Haus", "bauschutt"),  # a delivery term
+        ("Item no. steel scrap 4711", "steel"),  # No. is a number
+    ],
+)
+def test_free_and_no_that_say_no_absence(text: str, term: str) -> None:
+    answer = classify(text)
+    assert term in answer.matched_terms
+    assert answer.candidates
+
+
+def test_an_absent_term_is_not_the_head() -> None:
+    assert classify("waste oil without water").kind is ResourceKind.MATERIAL
+
+
+def test_a_date_with_hyphens_is_no_code_and_a_bare_code_word_no_label() -> None:
+    assert "170201" not in {c.code for c in classify("Flugasche Lieferung 17-02-01").candidates}
+    assert classify("colour code red").needs_review

@@ -81,6 +81,9 @@ MEANINGFUL = [
     ("Schlamm", "les"),  # votes French
     ("boues", "rostasche"),
     ("Flugasche, Silo", "sludge"),  # an English word in a German text
+    ("Asbest", "frei"),  # a word of absence ("asbestos-free")
+    ("asbestos", "none"),  # another, after the material
+    ("sludge", "ewc"),  # a name of the List of Waste's codes: no content word
     ("Schlamm", "asch"),  # a German stem, not a word
     ("boues", "aci"),  # a French stem
     ("popiol", "cegl"),  # a Polish stem
