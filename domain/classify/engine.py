@@ -677,6 +677,7 @@ _ABSENCE: Final = _ABSENT_BEFORE | _ABSENT_OF | _ABSENT_AFTER | _NEGATION | _FOU
 """The traits of the words that say a material is absent (never looked up in the texts)."""
 
 
+@lru_cache(maxsize=16)
 def _absences(
     lang: str, folded_words: tuple[str, ...], joined: tuple[int, ...]
 ) -> tuple[tuple[int, tuple[int, ...]], ...]:
@@ -726,8 +727,10 @@ def _unread(
     keeps its cue: "tanning liquor free of chromium" is the list's own words. A word of absence
     saying nothing here ("free water") is left out too.
     """
-    read = _text(lang, folded_words).words
     pairs = _absences(lang, folded_words, joined)
+    if not pairs:
+        return _NOTHING_UNREAD
+    read = _text(lang, folded_words).words
     absent = frozenset(a for a, _ in pairs)
     covered = {n for m in matches if _absent(m, absent) for n in range(m.first, m.last + 1)}
     cues = {n for _, cue in pairs for n in cue}
@@ -735,6 +738,9 @@ def _unread(
     unread.update(n for a, cue in pairs if a in covered for n in cue)
     unread.update(n for n, w in enumerate(read) if w.traits & _ABSENCE and n not in cues)
     return frozenset(unread)
+
+
+_NOTHING_UNREAD: Final[frozenset[int]] = frozenset()
 
 
 def _absent(match: _Match, absent: frozenset[int]) -> bool:
@@ -1084,7 +1090,7 @@ def _answer(text: str, unit: str | None, top: int) -> Classification | str:
 
     The answer of a text of the same shape when there is one (its ``text`` may be that text's).
     """
-    folded, folded_words = fold_words(_NUMBER_SIGN.sub(" nr ", text))
+    folded, folded_words = fold_words(_NUMBER_SIGN.sub(" nr ", text) if "." in text else text)
     if not folded_words:
         raise ClassificationError("it has no letters or digits")
     figures = _DIGIT.search(folded) is not None  # what the figures say needs a figure
@@ -1343,7 +1349,7 @@ def _conclude(
     allowed, limit = shape.allowed, shape.limit
     recognised = _recognised(lang, folded_words, matches)
     absent = frozenset(a for a, _ in _absences(lang, folded_words, shape.joined))
-    present = [m for m in matches if not _absent(m, absent)]  # "waste oil without water": oil
+    present = [m for m in matches if not _absent(m, absent)] if absent else matches
     decided = _decide_kind(lang, folded_words, present, recognised, shape)
     safe = any(m.term.kind == "safe" for m in matches)
     hazardous_hint = not safe and any(_names_hazard(m.term) for m in present)
