@@ -121,8 +121,21 @@ def _mirror_siblings(entries: Iterable[EwcEntry]) -> dict[str, tuple[str, ...]]:
 
 @cache
 def mirrors() -> Mapping[str, tuple[str, ...]]:
-    """Non-hazardous mirror code -> its hazardous siblings (from the English texts)."""
-    return _mirror_siblings(catalogue().entries.values())
+    """Non-hazardous mirror code -> its hazardous siblings (from the English texts).
+
+    Packaging too: the list has one hazardous entry for every packaging material of 15 01,
+    15 01 10* *packaging containing residues of or contaminated by hazardous substances*
+    (contaminated plastic drums are not 15 01 02), though no 15 01 entry refers to it.
+    """
+    found = _mirror_siblings(catalogue().entries.values())
+    for entry in catalogue().entries.values():
+        if entry.sub_chapter == _PACKAGING and not entry.hazardous and entry.code not in found:
+            found[entry.code] = (_CONTAMINATED_PACKAGING,)
+    return found
+
+
+_PACKAGING: Final = "1501"
+_CONTAMINATED_PACKAGING: Final = "150110"
 
 
 @cache

@@ -1014,3 +1014,16 @@ def test_an_absent_term_is_not_the_head() -> None:
 def test_a_date_with_hyphens_is_no_code_and_a_bare_code_word_no_label() -> None:
     assert "170201" not in {c.code for c in classify("Flugasche Lieferung 17-02-01").candidates}
     assert classify("colour code red").needs_review
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Envases de plástico contaminados", "150110"),
+        ("contaminated plastic drums", "150110"),
+        ("Lege verpakkingen met restanten gevaarlijke stoffen", "150110"),
+        ("plastic packaging", "150102"),
+    ],
+)
+def test_contaminated_packaging_of_any_material_is_15_01_10(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
