@@ -68,15 +68,15 @@ def test_kind_floor(test_figures: dict[str, float | int]) -> None:
 
 
 def test_chapter_floor(test_figures: dict[str, float | int]) -> None:
-    assert test_figures["chapter"] >= 0.80  # target 0.90
+    assert test_figures["chapter"] >= 0.81  # target 0.90
 
 
 def test_exact_code_floor(test_figures: dict[str, float | int]) -> None:
-    assert test_figures["exact"] >= 0.61  # target 0.70
+    assert test_figures["exact"] >= 0.63  # target 0.70
 
 
 def test_chapter_floor_on_the_rows_not_abstained(test_figures: dict[str, float | int]) -> None:
-    assert test_figures["kept_chapter"] >= 0.91  # target 0.95
+    assert test_figures["kept_chapter"] >= 0.93  # target 0.95
 
 
 def test_abstaining_stays_a_minority(test_figures: dict[str, float | int]) -> None:
