@@ -1027,3 +1027,11 @@ def test_a_date_with_hyphens_is_no_code_and_a_bare_code_word_no_label() -> None:
 )
 def test_contaminated_packaging_of_any_material_is_15_01_10(text: str, code: str) -> None:
     assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "sub_chapter"),
+    [("ALU DROSS EX CASTHOUSE", "1003"), ("oyster shells from processing", "0202")],
+)
+def test_aluminium_dross_and_shells(text: str, sub_chapter: str) -> None:
+    assert classify(text).candidates[0].sub_chapter == sub_chapter
