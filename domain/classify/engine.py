@@ -531,6 +531,20 @@ _LABEL_NUMBER: Final = re.compile(r"(?<![\w.,-])\d+(?![\w.,%-])(?:\s*([a-z]+))?"
 _SIZES: Final = UNIT_SYMBOLS | {"mm", "cm", "um", "mesh", "x"}
 
 
+def _breaks(folded: str) -> tuple[int, ...]:
+    """Positions (in :func:`words`) of the words a clause break follows ("asbestos free, 12 t")."""
+    if _CLAUSE_BREAK.search(folded) is None:
+        return ()
+    ends: list[int] = []
+    seen = 0
+    for found in _CLAUSE_BREAK.finditer(folded):
+        before = len(words(folded[: found.start()]))
+        if before and before != seen:
+            ends.append(before - 1)
+            seen = before
+    return tuple(ends)
+
+
 def _first_break(folded: str, folded_words: tuple[str, ...]) -> tuple[int, bool]:
     """The words before the first clause break (all without one), and whether they are a label.
 
@@ -667,6 +681,7 @@ _TRAITS: Final = (
 )
 """What :attr:`_Word.traits` holds of a word, one bit each in this order (:func:`_read_word`)."""
 _TRAIT: Final = {name: 1 << bit for bit, name in enumerate(_TRAITS)}
+_CONTENT: Final = _TRAIT["content"]
 _STOP: Final = _TRAIT["stop"]
 _ABSENT_BEFORE: Final = _TRAIT["absent_before"]
 _ABSENT_OF: Final = _TRAIT["absent_of"]
@@ -679,22 +694,30 @@ _ABSENCE: Final = _ABSENT_BEFORE | _ABSENT_OF | _ABSENT_AFTER | _NEGATION | _FOU
 
 @lru_cache(maxsize=16)
 def _absences(
-    lang: str, folded_words: tuple[str, ...], joined: tuple[int, ...]
+    lang: str,
+    folded_words: tuple[str, ...],
+    joined: tuple[int, ...],
+    breaks: tuple[int, ...],
+    hazards: tuple[int, ...] = (),
 ) -> tuple[tuple[int, tuple[int, ...]], ...]:
     """The content words the text says are absent, each with the words that say so.
 
     The one grammar of absence: the word right after *no*, *without*, *ohne*, *sans*...
     (:data:`~domain.classify.grammar.ABSENT_BEFORE`); after *free*, *frei*, *exempt*... and a
     preposition ("free of oil", :data:`~domain.classify.grammar.ABSENT_OF`); before *free*,
-    *none*, *absent*... when that word ends the text or a hyphen joins it ("asbestos-free",
+    *none*, *absent*... when a hyphen joins that word or nothing that says what follows it (the
+    end of the text, a clause break, a figure or a unit: "asbestos-free", "asbestos free, 12 t",
     "asbestos: none"; "free lime" is lime, :data:`~domain.classify.grammar.ABSENT_AFTER`);
     before a negated finding ("asbestos not detected"). A term is absent when one of its words
-    is (:func:`_absent`).
+    is (:func:`_absent`): "hazardous substances: none" is no hazard.
 
     Args:
         lang: the language the text is read in.
         folded_words: its folded words.
         joined: the words a hyphen joins to the one before (:attr:`_TextShape.joined`).
+        breaks: the words a clause break follows (:attr:`_TextShape.breaks`).
+        hazards: the last words of the terms naming a hazard (:func:`_names_hazard`): *free*
+            after one is always an absence ("PCB free transformer", "asbestos free insulation").
 
     Returns:
         ``(position of the absent word, positions of the words saying so)`` pairs.
@@ -710,15 +733,16 @@ def _absences(
             found.append((n + 1, (n,)))
         if traits & _ABSENT_OF and n < last and read[n + 1].traits & _STOP:
             found.append((n + 2, (n, n + 1)))
-        if traits & _ABSENT_AFTER and (n == last or n in joined):
+        ends = n == last or n in breaks or not read[n + 1].traits & (_CONTENT | _STOP)
+        if traits & _ABSENT_AFTER and (ends or n in joined or n - 1 in hazards):
             found.append((n - 1, (n,)))
         if traits & _FOUND and n > 0 and read[n - 1].traits & _NEGATION:
             found.append((n - 2, (n - 1, n)))
-    return tuple((a, cue) for a, cue in found if 0 <= a <= last and read[a].content)
+    return tuple((a, cue) for a, cue in found if 0 <= a <= last)
 
 
 def _unread(
-    lang: str, folded_words: tuple[str, ...], matches: list[_Match], joined: tuple[int, ...]
+    lang: str, folded_words: tuple[str, ...], matches: list[_Match], shape: _TextShape
 ) -> frozenset[int]:
     """The words the similarity leaves out: an absent material's and the words saying so.
 
@@ -727,10 +751,10 @@ def _unread(
     keeps its cue: "tanning liquor free of chromium" is the list's own words. A word of absence
     saying nothing here ("free water") is left out too.
     """
-    pairs = _absences(lang, folded_words, joined)
-    if not pairs:
-        return _NOTHING_UNREAD
     read = _text(lang, folded_words).words
+    if not any(w.traits & _ABSENCE for w in read):
+        return _NOTHING_UNREAD
+    pairs = _absences(lang, folded_words, shape.joined, shape.breaks, _hazard_ends(matches))
     absent = frozenset(a for a, _ in pairs)
     covered = {n for m in matches if _absent(m, absent) for n in range(m.first, m.last + 1)}
     cues = {n for _, cue in pairs for n in cue}
@@ -741,6 +765,11 @@ def _unread(
 
 
 _NOTHING_UNREAD: Final[frozenset[int]] = frozenset()
+
+
+def _hazard_ends(matches: list[_Match]) -> tuple[int, ...]:
+    """The last word of each term naming a hazard (:func:`_absences`' ``hazards``)."""
+    return tuple(m.last for m in matches if _names_hazard(m.term))
 
 
 def _absent(match: _Match, absent: frozenset[int]) -> bool:
@@ -1051,7 +1080,7 @@ def classify(text: str, *, unit: str | None = None, top: int = 5) -> Classificat
         raise ValueError(f"top must be at least 1, got {top}")
     # The answer never depends on a figure's value, only on its being there ("12 bar"): an
     # export's rows that differ only in their figures share one classification.
-    answer = _classify_shape(_zero_figures(text), unit, top)
+    answer = _classify_shape(_zero_figures(_labelled(text)), unit, top)
     if isinstance(answer, str):
         raise ClassificationError(f"cannot classify {text!r}: {answer}")
     return answer if answer.text == text else _with_text(answer, text)
@@ -1083,6 +1112,32 @@ def _classify_shape(text: str, unit: str | None, top: int) -> Classification | s
 _NUMBER_SIGN: Final = re.compile(r"\bno\.(?!\w)", re.IGNORECASE)
 """*No.* for number ("Item no. 4711", "Tank No. 3"): read as *nr*, never as the *no* of an
 absence ("plasterboard, no insulation")."""
+_CODE_WORD: Final = re.compile(
+    r"\b(?:waste\s+)?(?:codes?|c[oó]digo|codice|kod|kode|koden|kod\s+odpadu)\b", re.IGNORECASE
+)
+"""A generic word for a code ("waste code 170904", "código LER", "kod 170904"): read as the
+list's name when the text writes a code, else as a word ("colour code red")."""
+_HYPHENATED_CODE: Final = re.compile(
+    r"\b(ewc|eer|cer|avv|ler|eak|eural)(\s*:?\s*)(\d{2})-(\d{2})-(\d{2})(?!\d)", re.IGNORECASE
+)
+"""A code written with hyphens after the list's name ("CER 17-09-04"); without the name, six
+digits with hyphens are a date as often."""
+
+
+def _labelled(text: str) -> str:
+    """``text`` with a code's generic label and a hyphenated labelled code in the list's terms.
+
+    *No.* is a number; "waste code 170904" and "código LER 17 09 04" read as "EWC 170904";
+    "CER 17-09-04" as "CER 17 09 04". A text without a digit or a full stop is returned as is.
+    """
+    if "." in text:
+        text = _NUMBER_SIGN.sub(" nr ", text)
+    if _DIGIT.search(text) is None:
+        return text
+    text = _HYPHENATED_CODE.sub(r"\1\2\3 \4 \5", text)
+    if _CODE.search(text) is not None:
+        text = _CODE_WORD.sub(" ewc ", text)
+    return text
 
 
 def _answer(text: str, unit: str | None, top: int) -> Classification | str:
@@ -1090,7 +1145,7 @@ def _answer(text: str, unit: str | None, top: int) -> Classification | str:
 
     The answer of a text of the same shape when there is one (its ``text`` may be that text's).
     """
-    folded, folded_words = fold_words(_NUMBER_SIGN.sub(" nr ", text) if "." in text else text)
+    folded, folded_words = fold_words(text)
     if not folded_words:
         raise ClassificationError("it has no letters or digits")
     figures = _DIGIT.search(folded) is not None  # what the figures say needs a figure
@@ -1105,6 +1160,7 @@ def _answer(text: str, unit: str | None, top: int) -> Classification | str:
         limit=limit,
         label=label,
         joined=hyphen_joined(folded),
+        breaks=_breaks(folded),
         mentioned=tuple(mentioned_codes(folded).items()) if figures else (),
         top=top,
     )
@@ -1125,6 +1181,7 @@ class _TextShape(NamedTuple):
         limit: how many words come before the first clause break.
         label: whether the words before that break are a label (:func:`_first_break`).
         joined: the words a hyphen joins to the one before (:func:`hyphen_joined`).
+        breaks: the words a clause break follows (:func:`_breaks`).
         mentioned: the codes the text writes out, as :func:`mentioned_codes` gives them.
         top: the most candidates asked for.
     """
@@ -1134,6 +1191,7 @@ class _TextShape(NamedTuple):
     limit: int
     label: bool
     joined: tuple[int, ...]
+    breaks: tuple[int, ...]
     mentioned: tuple[tuple[str, float], ...]
     top: int
 
@@ -1145,6 +1203,7 @@ _ShapeKey = tuple[
     tuple[str, ...],
     int,
     bool,
+    tuple[int, ...],
     tuple[int, ...],
     tuple[tuple[str, float], ...],
     int,
@@ -1283,7 +1342,7 @@ def _reading(text: str, folded_words: tuple[str, ...]) -> tuple[str, list[_Match
 def _classify(text: str, folded_words: tuple[str, ...], shape: _TextShape) -> Classification | str:
     """The answer for a text (a refusal as its reason), through :data:`_CONCLUSIONS`."""
     lang, matches = _reading(text, folded_words)
-    similar = _similarities(lang, folded_words, _unread(lang, folded_words, matches, shape.joined))
+    similar = _similarities(lang, folded_words, _unread(lang, folded_words, matches, shape))
     key = _conclusion_key(lang, folded_words, matches, similar, shape)
     answer = _CONCLUSIONS.get(key)
     if answer is None:
@@ -1303,6 +1362,7 @@ _ConclusionKey = tuple[
     tuple[str, ...],
     int,
     bool,
+    tuple[int, ...],
     tuple[int, ...],
     tuple[tuple[str, float], ...],
     int,
@@ -1348,7 +1408,8 @@ def _conclude(
     """The answer for a text read: its kind, a material's candidates, whether to ask a person."""
     allowed, limit = shape.allowed, shape.limit
     recognised = _recognised(lang, folded_words, matches)
-    absent = frozenset(a for a, _ in _absences(lang, folded_words, shape.joined))
+    pairs = _absences(lang, folded_words, shape.joined, shape.breaks, _hazard_ends(matches))
+    absent = frozenset(a for a, _ in pairs)
     present = [m for m in matches if not _absent(m, absent)] if absent else matches
     decided = _decide_kind(lang, folded_words, present, recognised, shape)
     safe = any(m.term.kind == "safe" for m in matches)

@@ -182,7 +182,7 @@ ABSENT_BEFORE: Final = _folded(
         "fr": "sans",
         "es": "sin",
         "it": "senza",
-        "pl": "bez",
+        "pl": "bez brak",
         "zh": "",
     }
 )

@@ -1035,3 +1035,30 @@ def test_contaminated_packaging_of_any_material_is_15_01_10(text: str, code: str
 )
 def test_aluminium_dross_and_shells(text: str, sub_chapter: str) -> None:
     assert classify(text).candidates[0].sub_chapter == sub_chapter
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Sawdust, without hazardous substances", "030105"),
+        ("Plastic packaging, hazardous substances: none", "150102"),
+        ("Plastic packaging, hazardous substances not detected", "150102"),
+        ("Mineral wool, asbestos free, 12 t", "170604"),
+        ("Mineral wool, asbestos free, bagged", "170604"),
+        ("PCB free transformer", "160214"),
+        ("Płyty gipsowe, brak azbestu", "170802"),
+    ],
+)
+def test_an_absent_hazard_in_an_export_row_is_no_hazard(text: str, code: str) -> None:
+    # a figure, a clause break or a noun after "free"; the hazard words themselves absent
+    answer = classify(text)
+    assert not answer.hazardous_hint
+    assert answer.candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    "text", ["código LER 17 09 04", "waste code 170904", "kod 170904", "CER 17-09-04"]
+)
+def test_a_generic_code_word_before_a_code_is_its_label(text: str) -> None:
+    assert classify(text).candidates[0].code == "170904"
+    assert classify(text).candidates[0].confidence >= 0.9
