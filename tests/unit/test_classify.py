@@ -1062,3 +1062,16 @@ def test_an_absent_hazard_in_an_export_row_is_no_hazard(text: str, code: str) ->
 def test_a_generic_code_word_before_a_code_is_its_label(text: str) -> None:
     assert classify(text).candidates[0].code == "170904"
     assert classify(text).candidates[0].confidence >= 0.9
+
+
+@pytest.mark.parametrize(
+    ("text", "sub_chapter"),
+    [
+        ("Scarti di lana da pettinatura", "0402"),
+        ("Solfato di sodio da cristallizzazione", "0603"),
+        ("Residui di verniciatura a polvere", "0802"),
+        ("Acque madri da sintesi farmaceutica", "0705"),
+    ],
+)
+def test_wool_salts_powder_coating_and_mother_liquors(text: str, sub_chapter: str) -> None:
+    assert classify(text).candidates[0].sub_chapter == sub_chapter
