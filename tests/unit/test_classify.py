@@ -1075,3 +1075,19 @@ def test_a_generic_code_word_before_a_code_is_its_label(text: str) -> None:
 )
 def test_wool_salts_powder_coating_and_mother_liquors(text: str, sub_chapter: str) -> None:
     assert classify(text).candidates[0].sub_chapter == sub_chapter
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("asbesthaltige Dämmstoffe", "170601"),
+        ("asbesthoudend dakafval", "170605"),
+        ("teerhaltiger Straßenaufbruch", "170301"),
+        ("Eternitplatten", "170605"),
+    ],
+)
+def test_asbestos_and_tar_as_a_compound_content_are_hazards(text: str, code: str) -> None:
+    # asbestos-containing insulation was 17 06 04 (harmless) without review
+    answer = classify(text)
+    assert answer.hazardous_hint
+    assert answer.candidates[0].code == code
