@@ -791,6 +791,34 @@ def _names_hazard(term: LexiconTerm) -> bool:
     )
 
 
+def _hazard_hint(matches: list[_Match], present: list[_Match], head: _Match | None) -> bool:
+    """Whether the text says its material is hazardous.
+
+    A hazard word, a material that makes a waste hazardous (:func:`_names_hazard`) or a head
+    naming only hazardous entries (:func:`_hazardous_head`), none of them absent, and no
+    word of safety ("non-hazardous", "tar-free") anywhere.
+    """
+    if any(m.term.kind == "safe" for m in matches):
+        return False
+    return any(_names_hazard(m.term) for m in present) or _hazardous_head(head)
+
+
+def _hazardous_head(head: _Match | None) -> bool:
+    """Whether the head is a material every entry of which is hazardous ("oily sludge").
+
+    Only the head: as a modifier such a word says less ("acid whey" is whey, "crude tank
+    bottoms" a sludge).
+    """
+    codes = head.term.codes if head is not None and head.term.kind == "material" else ()
+    return bool(codes) and _hazardous_entries().issuperset(codes)
+
+
+@cache
+def _hazardous_entries() -> frozenset[str]:
+    """The List of Waste's hazardous entries."""
+    return frozenset(e.code for e in catalogue().entries.values() if e.hazardous)
+
+
 @cache
 def _mirror_hazardous_codes() -> frozenset[str]:
     """The List of Waste's hazardous entries that have a harmless mirror."""
@@ -1412,8 +1440,7 @@ def _conclude(
     absent = frozenset(a for a, _ in pairs)
     present = [m for m in matches if not _absent(m, absent)] if absent else matches
     decided = _decide_kind(lang, folded_words, present, recognised, shape)
-    safe = any(m.term.kind == "safe" for m in matches)
-    hazardous_hint = not safe and any(_names_hazard(m.term) for m in present)
+    hazardous_hint = _hazard_hint(matches, present, decided.head)
     candidates: tuple[EwcCandidate, ...] = ()
     margin = 1.0
     if decided.kind is ResourceKind.MATERIAL:

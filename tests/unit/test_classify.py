@@ -1091,3 +1091,11 @@ def test_asbestos_and_tar_as_a_compound_content_are_hazards(text: str, code: str
     answer = classify(text)
     assert answer.hazardous_hint
     assert answer.candidates[0].code == code
+
+
+def test_a_head_naming_only_hazardous_entries_makes_the_text_hazardous() -> None:
+    # "oily sludge" names 05 01 06*, 13 05 02*...: from tank cleaning (16 07) not 16 07 99
+    answer = classify("oily sludge from tank cleaning")
+    assert answer.hazardous_hint
+    assert answer.candidates[0].hazardous
+    assert not classify("siero acido da produzione ricotta").hazardous_hint  # a modifier
