@@ -311,7 +311,8 @@ def _source_priors(
     ewc = catalogue()
     named = tuple(sorted(priors, key=priors.__getitem__, reverse=True))
     by_material = bool(named) and named[0][:2] in _BY_MATERIAL and priors[named[0]] >= _HEAD_WEIGHT
-    if by_material and not _nearest_under(named, prefixes):
+    nearest = _nearest_under(named, prefixes) if by_material else None
+    if by_material and not nearest:
         # the head's material is one the list files by material: linings from a smelter are 16 11
         return dict(priors)
     inside = list(islice((c for s, c in by_similarity if s < 0.0 and _under(c, prefixes)), 5))
@@ -319,7 +320,7 @@ def _source_priors(
         words = _description_words(named[0])
         inside.sort(key=lambda c: (c.endswith("99"), not words & _description_words(c)))
     if not inside:
-        inside = _nearest_under(named, prefixes)
+        inside = nearest if nearest is not None else _nearest_under(named, prefixes)
     if not inside:
         inside = [f"{p}99" for p in prefixes if len(p) == 4 and f"{p}99" in ewc.entries]
     narrowed = {c: p * _OUTSIDE_SOURCE_FACTOR for c, p in priors.items()}
@@ -375,7 +376,7 @@ class Ranking:
 
 
 @cache
-def _hazardous_codes() -> tuple[frozenset[str], frozenset[str]]:
+def hazardous_codes() -> tuple[frozenset[str], frozenset[str]]:
     """The hazardous codes, and the mirror-hazardous ones among them (the catalogue's flags)."""
     entries = catalogue().entries.values()
     return (
@@ -402,7 +403,7 @@ def _scores(
     coverage: float,
 ) -> dict[str, float]:
     """Each pooled code's score in (0, 1]: prior and similarity, source and hazard factors."""
-    hazardous, mirror_hazardous = _hazardous_codes()
+    hazardous, mirror_hazardous = hazardous_codes()
     all_hazardous = _all_hazardous_sub_chapters()
     scores: dict[str, float] = {}
     floor = _PRIOR_FLOOR - _CONTEXT_WEIGHT * (1.0 - coverage)

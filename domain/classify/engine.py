@@ -48,6 +48,7 @@ from rapidfuzz.distance import OSA
 from domain.classify.candidates import (
     CODE_PATTERN,
     EwcCandidate,
+    hazardous_codes,
     mentioned_codes,
     rank_candidates,
 )
@@ -84,7 +85,6 @@ from domain.classify.text import (
     words,
 )
 from domain.errors import ClassificationError
-from domain.ewc import catalogue
 from schemas.common import ResourceKind
 
 KIND_REVIEW_BELOW: Final = 0.5
@@ -295,18 +295,13 @@ def _read_word(lang: str, word: str) -> _Word:
     han = has_han(word)
     content = word not in _skipped(lang) and not word[0].isdigit() and (len(word) > 1 or han)
     known = bool(tokens) and all(t in idf for t in tokens)
-    before, before_of, after = _absence_words(lang)
     flags = {
         "content": content,
         "known": known,
         "stop": word in _stops(lang),
         "filler": word in _fillers(lang),
         "destination": word in _destinations(lang),
-        "absent_before": word in before,
-        "absent_of": word in before_of,
-        "absent_after": word in after,
-        "negation": word in NEGATIONS[lang] | NEGATIONS["en"],
-        "found": word in FOUND[lang] | FOUND["en"],
+        **{trait: word in table for trait, table in _absence_words(lang).items()},
     }
     return _Word(
         tokens=tokens,
@@ -412,17 +407,20 @@ def _fillers(lang: str) -> frozenset[str]:
     return FILLERS[lang] | FILLERS["en"]
 
 
-@cache
-def _absence_words(lang: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    """The words saying a material is absent, in a language and in English (:func:`_absent`).
+_ABSENCE_TABLES: Final = {
+    "absent_before": ABSENT_BEFORE,
+    "absent_of": ABSENT_OF,
+    "absent_after": ABSENT_AFTER,
+    "negation": NEGATIONS,
+    "found": FOUND,
+}
+"""The grammar's tables of the words of absence (:func:`_absences`), by the trait they give."""
 
-    Those before it, those before a preposition and it, those after it.
-    """
-    return (
-        ABSENT_BEFORE[lang] | ABSENT_BEFORE["en"],
-        ABSENT_OF[lang] | ABSENT_OF["en"],
-        ABSENT_AFTER[lang] | ABSENT_AFTER["en"],
-    )
+
+@cache
+def _absence_words(lang: str) -> dict[str, frozenset[str]]:
+    """Trait -> the words of absence of a language and of English (:data:`_ABSENCE_TABLES`)."""
+    return {trait: table[lang] | table["en"] for trait, table in _ABSENCE_TABLES.items()}
 
 
 @cache
@@ -785,9 +783,7 @@ def _names_hazard(term: LexiconTerm) -> bool:
     hazardous in any case and says nothing of the rest of the text ("acid whey").
     """
     return term.kind == "hazard" or (
-        term.kind == "material"
-        and bool(term.codes)
-        and _mirror_hazardous_codes().issuperset(term.codes)
+        term.kind == "material" and bool(term.codes) and hazardous_codes()[1].issuperset(term.codes)
     )
 
 
@@ -810,21 +806,7 @@ def _hazardous_head(head: _Match | None) -> bool:
     bottoms" a sludge).
     """
     codes = head.term.codes if head is not None and head.term.kind == "material" else ()
-    return bool(codes) and _hazardous_entries().issuperset(codes)
-
-
-@cache
-def _hazardous_entries() -> frozenset[str]:
-    """The List of Waste's hazardous entries."""
-    return frozenset(e.code for e in catalogue().entries.values() if e.hazardous)
-
-
-@cache
-def _mirror_hazardous_codes() -> frozenset[str]:
-    """The List of Waste's hazardous entries that have a harmless mirror."""
-    return frozenset(
-        e.code for e in catalogue().entries.values() if e.entry_type == "mirror_hazardous"
-    )
+    return bool(codes) and hazardous_codes()[0].issuperset(codes)
 
 
 def _told_apart(
@@ -1108,7 +1090,9 @@ def classify(text: str, *, unit: str | None = None, top: int = 5) -> Classificat
         raise ValueError(f"top must be at least 1, got {top}")
     # The answer never depends on a figure's value, only on its being there ("12 bar"): an
     # export's rows that differ only in their figures share one classification.
-    answer = _classify_shape(_zero_figures(_labelled(text)), unit, top)
+    # a labelled code's hyphens go before the figures are zeroed ("CER 17-09-04")
+    read = _HYPHENATED_CODE.sub(r"\1\2\3 \4 \5", text) if "-" in text else text
+    answer = _classify_shape(_zero_figures(read), unit, top)
     if isinstance(answer, str):
         raise ClassificationError(f"cannot classify {text!r}: {answer}")
     return answer if answer.text == text else _with_text(answer, text)
@@ -1153,16 +1137,14 @@ digits with hyphens are a date as often."""
 
 
 def _labelled(text: str) -> str:
-    """``text`` with a code's generic label and a hyphenated labelled code in the list's terms.
+    """``text`` with *No.* as a number and a code's generic label as the list's name.
 
-    *No.* is a number; "waste code 170904" and "código LER 17 09 04" read as "EWC 170904";
-    "CER 17-09-04" as "CER 17 09 04". A text without a digit or a full stop is returned as is.
+    "Item no. 4711" reads "Item nr 4711"; "waste code 170904" and "código LER 17 09 04" read
+    "EWC 170904" (a text's figures are zeroed by now, its codes kept: :func:`_zero_figures`).
+    Run once per text shape (:func:`_answer`), not per row of an export.
     """
     if "." in text:
         text = _NUMBER_SIGN.sub(" nr ", text)
-    if _DIGIT.search(text) is None:
-        return text
-    text = _HYPHENATED_CODE.sub(r"\1\2\3 \4 \5", text)
     if _CODE.search(text) is not None:
         text = _CODE_WORD.sub(" ewc ", text)
     return text
@@ -1173,7 +1155,7 @@ def _answer(text: str, unit: str | None, top: int) -> Classification | str:
 
     The answer of a text of the same shape when there is one (its ``text`` may be that text's).
     """
-    folded, folded_words = fold_words(text)
+    folded, folded_words = fold_words(_labelled(text))
     if not folded_words:
         raise ClassificationError("it has no letters or digits")
     figures = _DIGIT.search(folded) is not None  # what the figures say needs a figure
@@ -1226,17 +1208,11 @@ class _TextShape(NamedTuple):
 
 _NOTHING: Final[frozenset[ResourceKind]] = frozenset()
 
-_ShapeKey = tuple[
-    str,
-    tuple[str, ...],
-    int,
-    bool,
-    tuple[int, ...],
-    tuple[int, ...],
-    tuple[tuple[str, float], ...],
-    int,
-    tuple[str | None, ...],
+_ShapeFields = tuple[
+    int, bool, tuple[int, ...], tuple[int, ...], tuple[tuple[str, float], ...], int
 ]
+"""A shape's fields after its letters and kinds (``shape[2:]``), as both keys hold them."""
+_ShapeKey = tuple[str, tuple[str, ...], *_ShapeFields, tuple[str | None, ...]]
 
 
 def _shape_key(shape: _TextShape, words: tuple[str | None, ...]) -> _ShapeKey:
@@ -1286,9 +1262,8 @@ def _inert(word: str) -> bool:
 
 
 _GRAMMAR_WORDS: Final = CODE_LABELS.union(
-    *(table[lang] for table in (ABSENT_BEFORE, ABSENT_OF, ABSENT_AFTER, NEGATIONS, FOUND)
-      for lang in LANGUAGES)
-)  # fmt: skip
+    *(table[lang] for table in _ABSENCE_TABLES.values() for lang in LANGUAGES)
+)
 """Words of the grammar that no language's vocabulary lists: never inert."""
 
 
@@ -1388,12 +1363,7 @@ _ConclusionKey = tuple[
     tuple[int, ...],
     int,
     tuple[str, ...],
-    int,
-    bool,
-    tuple[int, ...],
-    tuple[int, ...],
-    tuple[tuple[str, float], ...],
-    int,
+    *_ShapeFields,
 ]
 
 

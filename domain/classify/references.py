@@ -178,18 +178,22 @@ def entry_tokens(lang: str) -> Mapping[str, frozenset[str]]:
     preposition), less its boilerplate: what the entry itself says.
     """
     entries, _ = _texts(lang)
-    function_words = FUNCTION_WORDS.get(lang, frozenset()) | PREPOSITIONS.get(lang, frozenset())
     boilerplate = reference_index(lang).boilerplate
     return {
-        code: frozenset(
-            t
-            for t in similarity_tokens(
-                lang, [w for w in words(fold(text)) if w not in function_words]
-            )
-            if len(t) > 2 and not t.isdigit() and t not in boilerplate
-        )
+        code: frozenset(_text_tokens(lang, _text_words(lang, text))) - boilerplate
         for code, text in entries.items()
     }
+
+
+def _text_words(lang: str, text: str) -> list[str]:
+    """An official text's folded words, less the language's function words and prepositions."""
+    skipped = FUNCTION_WORDS.get(lang, frozenset()) | PREPOSITIONS.get(lang, frozenset())
+    return [w for w in words(fold(text)) if w not in skipped]
+
+
+def _text_tokens(lang: str, text_words: list[str]) -> list[str]:
+    """The tokens an official text is indexed by (:func:`similarity_tokens`, no short ones)."""
+    return [t for t in similarity_tokens(lang, text_words) if len(t) > 2 and not t.isdigit()]
 
 
 @cache
@@ -203,18 +207,16 @@ def reference_index(lang: str) -> ReferenceIndex:
         ClassificationError: the text names a code that is not on the List of Waste.
     """
     entries, titles = _texts(lang)
-    function_words = FUNCTION_WORDS.get(lang, frozenset()) | PREPOSITIONS.get(lang, frozenset())
     weighted: dict[str, defaultdict[str, float]] = {}
     frequency: Counter[str] = Counter()
     folded_words: set[str] = set()
     for code, text in entries.items():
         tf: defaultdict[str, float] = defaultdict(float)
         for weight, part in ((1.0, text), (_SUBCHAPTER_TITLE_WEIGHT, titles.get(code[:4], ""))):
-            raw = [w for w in words(fold(part)) if w not in function_words]
+            raw = _text_words(lang, part)
             folded_words.update(raw)
-            for token in similarity_tokens(lang, raw):
-                if len(token) > 2 and not token.isdigit():
-                    tf[token] += weight
+            for token in _text_tokens(lang, raw):
+                tf[token] += weight
         weighted[code] = tf
         frequency.update(tf.keys())
     n = len(weighted)
