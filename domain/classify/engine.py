@@ -458,16 +458,54 @@ def _find_matches(
 
 
 def _all_matches(lang: str, folded_words: tuple[str, ...]) -> list[_Match]:
+    """The terms of a text read in a language, and those of the words it cannot read.
+
+    A word foreign to the language is looked up in English (plants write English trade words
+    in every language); and a word another language knows as its own is looked up in that
+    language when no code is named before it: an export mixes its languages (*Used Altöl ex
+    compressors, IBC*, *Waste Kartonage, baled*). After a material named in words read, such a
+    word is a detail (a stray word of another language rarely says more, and texts that read
+    alike share their conclusions).
+    """
     matches = _find_matches(lang, folded_words)
-    if lang == "en":
+    read = _text(lang, folded_words).words
+    foreign_words = [i for i, word in enumerate(read) if word.foreign]
+    if not foreign_words:
         return matches
     covered = {i for m in matches for i in range(m.first, m.last + 1)}
-    read = _text(lang, folded_words).words
-    foreign = frozenset([i for i, word in enumerate(read) if word.foreign and i not in covered])
-    if foreign and _may_start_a_term("en", [folded_words[i] for i in foreign]):
+    foreign = frozenset(foreign_words).difference(covered)
+    found = len(matches)
+    if lang != "en" and foreign and _may_start_a_term("en", [folded_words[i] for i in foreign]):
         matches += _find_matches("en", folded_words, foreign)
+        covered.update(i for m in matches[found:] for i in range(m.first, m.last + 1))
+    named = min((m.first for m in matches if m.term.codes), default=len(folded_words))
+    owned: dict[str, list[int]] = {}
+    for i in sorted(foreign - covered):
+        if i > named:
+            break  # a material is named before the word: the word is a detail
+        if len(folded_words[i]) < _MIN_OWNED_LENGTH:
+            continue  # "pak": Polish pitch, Dutch PAH
+        for other in read[i].languages:
+            if other not in (lang, "en"):
+                owned.setdefault(other, []).append(i)
+    for other, positions in owned.items():
+        if _may_start_a_term(other, [folded_words[i] for i in positions]):
+            mine = frozenset(positions) - covered
+            more = _find_matches(other, folded_words, mine) if mine else []
+            matches += more
+            covered.update(i for m in more for i in range(m.first, m.last + 1))
+    return _in_order(matches, found)
+
+
+def _in_order(matches: list[_Match], found: int) -> list[_Match]:
+    """``matches`` in text order (the first ``found`` are, and so is each batch after them)."""
+    if len(matches) > found:
         matches.sort(key=lambda m: m.first)
     return matches
+
+
+_MIN_OWNED_LENGTH: Final = 5
+"""The shortest word looked up in another language that knows it (:func:`_all_matches`)."""
 
 
 def _may_start_a_term(lang: str, some_words: list[str]) -> bool:
@@ -1337,9 +1375,23 @@ def _reading(text: str, folded_words: tuple[str, ...]) -> tuple[str, list[_Match
     others.pop(lang, None)
     for other in others:
         found = _all_matches(other, folded_words)
-        if any(m.term.kind in _UTILITY_KINDS and m.first not in covered for m in found):
+        if any(_utility_word_of(other, folded_words, m, covered) for m in found):
             return other, found
     return lang, matches
+
+
+def _utility_word_of(
+    lang: str, folded_words: tuple[str, ...], match: _Match, covered: set[int]
+) -> bool:
+    """Whether a match names a utility in words left unread that ``lang`` knows as its own.
+
+    *Dampf* in ``LP Dampf`` is German; *déposé* corrected to Swedish *deponi(gas)* is no word
+    of Swedish, and a French transformer is not landfill gas.
+    """
+    if match.term.kind not in _UTILITY_KINDS or match.first in covered:
+        return False
+    read = _text(lang, folded_words).words
+    return any(lang in read[i].languages for i in range(match.first, match.last + 1))
 
 
 def _classify(text: str, folded_words: tuple[str, ...], shape: _TextShape) -> Classification | str:
