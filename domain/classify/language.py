@@ -66,13 +66,28 @@ def languages_of(word: str) -> frozenset[str]:
         if hit:
             return hit
     if word.isalpha() and len(word) >= 2 * _MIN_PART - 1:
+        longest: frozenset[str] = frozenset()
         for cut in range(3, len(word) - _MIN_PART + 1):
             tail = known.get(word[cut:])
             if tail is not None:
                 compounding = tail & COMPOUNDING
                 if compounding:
-                    return compounding
+                    # both parts known in one language: "plast|rester" is Swedish, not a
+                    # German "plas|trester"; else the longest known last part
+                    whole = compounding & _modifier_languages(word[:cut], known)
+                    if whole:
+                        return whole
+                    longest = longest or compounding
+        return longest
     return frozenset()
+
+
+def _modifier_languages(modifier: str, known: Mapping[str, frozenset[str]]) -> frozenset[str]:
+    """The languages knowing a compound's first part, as it is or with a linking *s*."""
+    found = known.get(modifier, frozenset())
+    if modifier.endswith("s"):
+        found |= known.get(modifier[:-1], frozenset())
+    return found
 
 
 def guess_language(folded_words: Iterable[str], original: str) -> str:

@@ -1165,3 +1165,22 @@ def test_common_streams_are_named_in_every_language(text: str, code: str) -> Non
     # languages; the first candidate, or the second when its mirror half leads
     codes = [c.code for c in classify(text).candidates[:2]]
     assert code in codes
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "code"),
+    [
+        ("Kunststoffreste", "de", "070213"),
+        ("Dichtstoffreste", "de", "080410"),
+        ("Kunststofresten", "nl", "070213"),
+        ("plastrester", "sv", "070213"),
+    ],
+)
+def test_a_compound_of_remnants_is_read_in_the_language_of_both_its_parts(
+    text: str, language: str, code: str
+) -> None:
+    # "-reste", "-resten", "-rester" are words for remnants: the compound is its material's
+    # remnants (not textile "Stoffreste"), and "plast|rester" is Swedish, not a German
+    # "plas|trester" (pomace)
+    answer = classify(text)
+    assert (answer.language, answer.candidates[0].code) == (language, code)
