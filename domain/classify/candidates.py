@@ -226,17 +226,44 @@ def _in_source(priors: Mapping[str, float], prefixes: tuple[str, ...]) -> dict[s
     """The priors outside the source, carried to the same entries under it.
 
     "Off-spec" from a dairy: 02 03 04 -> 02 05 01, both "materials unsuitable for consumption or
-    processing". A code already among the priors keeps its own.
+    processing". A code already among the priors keeps its own. When no code has such a twin
+    there, a waste water treatment sludge is carried to the source's on-site effluent sludge
+    (:func:`_effluent_twins`).
     """
     carried: dict[str, float] = {}
-    same = same_entries()
-    for code, prior in priors.items():
-        if _under(code, prefixes):
-            continue
-        for twin in same.get(code, ()):
-            if _under(twin, prefixes) and twin not in priors:
-                carried[twin] = max(carried.get(twin, 0.0), prior)
+    for twins in (same_entries(), _effluent_twins()):  # the second when the first finds none
+        for code, prior in priors.items():
+            if _under(code, prefixes):
+                continue
+            for twin in twins.get(code, ()):
+                if _under(twin, prefixes) and twin not in priors:
+                    carried[twin] = max(carried.get(twin, 0.0), prior)
+        if carried:
+            break
     return carried
+
+
+@cache
+def _effluent_twins() -> Mapping[str, tuple[str, ...]]:
+    """A waste water treatment sludge (19 08) -> each industry's on-site effluent sludges.
+
+    The List of Waste files the sludge of a plant's own effluent treatment under the plant's
+    industry and keeps 19 08 for waste water treatment plants: "Fanghi da depurazione" from a
+    dairy is 02 05 02. Hazardous to hazardous, harmless to harmless.
+    """
+    entries = catalogue().entries.values()
+    on_site = [e for e in entries if _ON_SITE_SLUDGE.match(e.description)]
+    return {
+        e.code: tuple(o.code for o in on_site if o.hazardous == e.hazardous)
+        for e in entries
+        if e.sub_chapter == "1908" and _WASTE_WATER_SLUDGE.match(e.description)
+    }
+
+
+_ON_SITE_SLUDGE: Final = re.compile(
+    r"sludges?,? (?:in particular )?from on-site effluent treatment"
+)
+_WASTE_WATER_SLUDGE: Final = re.compile(r"sludges .*treatment of (?:urban|industrial) waste water")
 
 
 _SOURCE_ENTRY: Final = 0.9

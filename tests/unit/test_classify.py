@@ -1156,6 +1156,14 @@ def test_a_head_naming_only_hazardous_entries_makes_the_text_hazardous() -> None
         ("Koelkasten en vriezers met CFK, milieustraat", "200123"),
         ("Garze, bende e pannoloni non a rischio infettivo", "180104"),
         ("Kemikalierester fra laboratorium", "160506"),
+        ("MBT oversize rejects (2D fraction), trommel >80mm", "191212"),
+        ("Used bleach-fix (blix) ex photo minilab", "090105"),
+        ("Spent alkaline degreaser, pretreat tank dump", "110114"),
+        ("Desalter sludge, crude unit turnaround", "050102"),
+        ("Apparecchiature fuori uso (PC, stampanti, monitor LCD) da uffici", "160214"),
+        ("Smutsig aceton och tvättsprit från rengöring av formar", "140603"),
+        ("Boues de la STEP biologique d'une usine de cosmétiques", "070612"),
+        ("Made ground with ACM fragments ex footings dig", "170503"),
     ],
 )
 def test_common_streams_are_named_in_every_language(text: str, code: str) -> None:
@@ -1184,3 +1192,26 @@ def test_a_compound_of_remnants_is_read_in_the_language_of_both_its_parts(
     # "plas|trester" (pomace)
     answer = classify(text)
     assert (answer.language, answer.candidates[0].code) == (language, code)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Fanghi da depuratore aziendale caseificio, nastropressa 18% s.s.", "020502"),
+        ("Fanghi da depurazione acque, conceria", "040106"),
+    ],
+)
+def test_a_waste_water_sludge_from_an_industry_is_its_on_site_effluent_sludge(
+    text: str, code: str
+) -> None:
+    # "fanghi da depurazione" names 19 08 05 (waste water treatment plants); from a dairy or a
+    # tannery it is the industry's own effluent sludge (Italian has no official text to find it)
+    assert classify(text).candidates[0].code == code
+
+
+def test_rejects_name_no_industry_of_their_own() -> None:
+    # "rejects" are any process's: cork rejects are cork (03 01 01), not a pulp mill's rejects
+    assert (
+        classify("Cork dust & granulate rejects ex cork stopper factory").candidates[0].code
+        == "030101"
+    )
