@@ -59,6 +59,7 @@ from domain.classify.grammar import (
     ABSENT_OF,
     CODE_LABELS,
     COMPOUNDING,
+    CONTAINING,
     DESTINATIONS,
     FILLERS,
     FOUND,
@@ -302,6 +303,7 @@ def _read_word(lang: str, word: str) -> _Word:
         "filler": word in _fillers(lang),
         "destination": word in _destinations(lang),
         **{trait: word in table for trait, table in _absence_words(lang).items()},
+        "containing": word in _containing(lang),
     }
     return _Word(
         tokens=tokens,
@@ -421,6 +423,12 @@ _ABSENCE_TABLES: Final = {
 def _absence_words(lang: str) -> dict[str, frozenset[str]]:
     """Trait -> the words of absence of a language and of English (:data:`_ABSENCE_TABLES`)."""
     return {trait: table[lang] | table["en"] for trait, table in _ABSENCE_TABLES.items()}
+
+
+@cache
+def _containing(lang: str) -> frozenset[str]:
+    """The words naming a content in a language and in English (:data:`CONTAINING`)."""
+    return CONTAINING[lang] | CONTAINING["en"]
 
 
 @cache
@@ -714,6 +722,7 @@ _TRAITS: Final = (
     "absent_after",
     "negation",
     "found",
+    "containing",
 )
 """What :attr:`_Word.traits` holds of a word, one bit each in this order (:func:`_read_word`)."""
 _TRAIT: Final = {name: 1 << bit for bit, name in enumerate(_TRAITS)}
@@ -724,6 +733,7 @@ _ABSENT_OF: Final = _TRAIT["absent_of"]
 _ABSENT_AFTER: Final = _TRAIT["absent_after"]
 _NEGATION: Final = _TRAIT["negation"]
 _FOUND: Final = _TRAIT["found"]
+_CONTAINING: Final = _TRAIT["containing"]
 _ABSENCE: Final = _ABSENT_BEFORE | _ABSENT_OF | _ABSENT_AFTER | _NEGATION | _FOUND
 """The traits of the words that say a material is absent (never looked up in the texts)."""
 
@@ -825,16 +835,47 @@ def _names_hazard(term: LexiconTerm) -> bool:
     )
 
 
-def _hazard_hint(matches: list[_Match], present: list[_Match], head: _Match | None) -> bool:
+def _hazard_hint(
+    lang: str,
+    folded_words: tuple[str, ...],
+    matches: list[_Match],
+    present: list[_Match],
+    head: _Match | None,
+) -> bool:
     """Whether the text says its material is hazardous.
 
-    A hazard word, a material that makes a waste hazardous (:func:`_names_hazard`) or a head
-    naming only hazardous entries (:func:`_hazardous_head`), none of them absent, and no
-    word of safety ("non-hazardous", "tar-free") anywhere.
+    A hazard word, a material that makes a waste hazardous (:func:`_names_hazard`), a head
+    naming only hazardous entries (:func:`_hazardous_head`) or such a material named as a
+    content (:func:`_hazardous_content`), none of them absent, and no word of safety
+    ("non-hazardous", "tar-free") anywhere.
     """
     if any(m.term.kind == "safe" for m in matches):
         return False
-    return any(_names_hazard(m.term) for m in present) or _hazardous_head(head)
+    return (
+        any(_names_hazard(m.term) for m in present)
+        or _hazardous_head(head)
+        or _hazardous_content(lang, folded_words, present)
+    )
+
+
+def _hazardous_content(lang: str, folded_words: tuple[str, ...], present: list[_Match]) -> bool:
+    """Whether a material whose first entry is hazardous is named as a content.
+
+    Right after a word of :data:`~domain.classify.grammar.CONTAINING`: "degreasing bath
+    containing oil", "rags with solvent", "Putzlappen mit Öl" (oil is first 13 02 05*, edible
+    oil after); "acid whey" names its acid as no content, "concrete with reinforcement" no
+    hazardous material.
+    """
+    read = _text(lang, folded_words).words
+    hazardous = hazardous_codes()[0]
+    return any(
+        m.first > 0
+        and read[m.first - 1].traits & _CONTAINING
+        and m.term.kind == "material"
+        and m.term.codes
+        and m.term.codes[0] in hazardous
+        for m in present
+    )
 
 
 def _hazardous_head(head: _Match | None) -> bool:
@@ -1300,7 +1341,7 @@ def _inert(word: str) -> bool:
 
 
 _GRAMMAR_WORDS: Final = CODE_LABELS.union(
-    *(table[lang] for table in _ABSENCE_TABLES.values() for lang in LANGUAGES)
+    *(table[lang] for table in (*_ABSENCE_TABLES.values(), CONTAINING) for lang in LANGUAGES)
 )
 """Words of the grammar that no language's vocabulary lists: never inert."""
 
@@ -1462,7 +1503,7 @@ def _conclude(
     absent = frozenset(a for a, _ in pairs)
     present = [m for m in matches if not _absent(m, absent)] if absent else matches
     decided = _decide_kind(lang, folded_words, present, recognised, shape)
-    hazardous_hint = _hazard_hint(matches, present, decided.head)
+    hazardous_hint = _hazard_hint(lang, folded_words, matches, present, decided.head)
     candidates: tuple[EwcCandidate, ...] = ()
     margin = 1.0
     if decided.kind is ResourceKind.MATERIAL:

@@ -254,3 +254,20 @@ FOUND: Final = _folded(
     }
 )
 """Words of a finding: after a material and a negation (:data:`NEGATIONS`) it is absent."""
+
+CONTAINING: Final = _folded(
+    {
+        "en": "containing contains with incl including contaminated impregnated",
+        "de": "mit enthalt enthaltend inkl",
+        "nl": "met bevattende bevat",
+        "da": "med indeholdende indeholder",
+        "sv": "med innehallande innehaller",
+        "fr": "contenant contient avec",
+        "es": "con conteniendo contiene",
+        "it": "con contenente contenenti contiene",
+        "pl": "zawierajacy zawierajace zawierajaca zawiera",
+        "zh": "",
+    }
+)
+"""Words that name the material right after them as a content ("degreasing bath containing oil",
+"Putzlappen mit Öl"): a material whose entries are all hazardous makes the waste hazardous."""

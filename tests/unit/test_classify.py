@@ -1215,3 +1215,27 @@ def test_rejects_name_no_industry_of_their_own() -> None:
         classify("Cork dust & granulate rejects ex cork stopper factory").candidates[0].code
         == "030101"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("degreasing bath waste, alkaline, containing oil", "110113"),
+        ("Putzlappen mit Öl", "150202"),
+        ("sawdust with oil", "030104"),
+    ],
+)
+def test_a_hazardous_material_named_as_a_content_makes_the_waste_hazardous(
+    text: str, code: str
+) -> None:
+    # oil is first 13 02 05*: a bath, rags or sawdust "containing" or "with" it is hazardous
+    answer = classify(text)
+    assert answer.hazardous_hint
+    assert answer.candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    "text", ["acid whey", "Concrete with reinforcement", "Kartonage mit Folie"]
+)
+def test_a_harmless_content_or_a_modifier_names_no_hazard(text: str) -> None:
+    assert not classify(text).hazardous_hint
