@@ -613,6 +613,29 @@ class _Kind:
     confidence: float
 
 
+def _written_apart(first: _Match, last: _Match) -> bool:
+    """Whether two materials of a main clause are nouns written apart ("Flygaska biobränsle").
+
+    In a compounding language a compound is one word ("Holzasche"): nouns written apart are
+    an ERP's "material qualifier", and the first names the material.
+    """
+    return first.last < last.first and first.term.kind == last.term.kind == "material"
+
+
+def _last_not_formula(in_main: list[_Match]) -> _Match:
+    """The last term of a main clause, a chemical formula after another term aside.
+
+    "Beizsäure HF/HNO3", "Gips CaSO4": the formula says what the material holds; the word
+    before it names the material (a formula alone is the head: "H2SO4 verbraucht").
+    """
+    named = [m for m in in_main if not _FORMULA.fullmatch(" ".join(m.term.tokens))]
+    return named[-1] if named and named[-1] is not in_main[-1] else in_main[-1]
+
+
+_FORMULA: Final = re.compile(r"(?=[a-z()]*\d)[a-z()\d]+")
+"""A term that is one chemical formula ("hno3", "h2so4", "caso4"): letters and digits."""
+
+
 def _decide_kind(
     lang: str,
     folded_words: tuple[str, ...],
@@ -635,7 +658,9 @@ def _decide_kind(
     main_content = [i for i in content if i in main]
     head: _Match | None = None
     if in_main:
-        head = in_main[0] if lang in HEAD_FIRST else in_main[-1]
+        head = in_main[0] if lang in HEAD_FIRST else _last_not_formula(in_main)
+        if lang in COMPOUNDING and _written_apart(in_main[0], head):
+            head = in_main[0]  # "Asche Holz", "Flygaska biobränsle"
         heat = next((m for m in in_main if m.term.kind == "heat"), None)
         if heat is not None and head.term.kind == "water":
             head = heat  # "Abwärme Kühlwasser", "reflui termici ... acqua surriscaldata": heat

@@ -1239,3 +1239,34 @@ def test_a_hazardous_material_named_as_a_content_makes_the_waste_hazardous(
 )
 def test_a_harmless_content_or_a_modifier_names_no_hazard(text: str) -> None:
     assert not classify(text).hazardous_hint
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Beizsäure HF/HNO3 verbraucht aus Edelstahlbeize", "110105"),
+        ("H2SO4 verbraucht", "060101"),
+    ],
+)
+def test_a_formula_after_a_material_says_what_it_holds(text: str, code: str) -> None:
+    # "Beizsäure HF/HNO3": the pickling acid is the head, not nitric acid (06 01 05); a
+    # formula alone is its own head
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "chapter"),
+    [
+        ("Flygaska biobränsle", "10"),
+        ("Flugasche Biomasse", "10"),
+        ("flyveaske biomasse", "10"),
+        ("Schlacke Stahl", "10"),
+        ("Asche Holz", "10"),
+    ],
+)
+def test_two_nouns_written_apart_in_a_compounding_language_lead_with_the_first(
+    text: str, chapter: str
+) -> None:
+    # German, Dutch, Danish and Swedish write a compound as one word ("Holzasche"): nouns
+    # written apart are an ERP's "material qualifier", fly ash of biomass, not biomass
+    assert classify(text).candidates[0].chapter == chapter
