@@ -50,6 +50,7 @@ from domain.classify.candidates import (
     EwcCandidate,
     hazardous_codes,
     mentioned_codes,
+    mirrors,
     rank_candidates,
 )
 from domain.classify.evidence import kinds_for_unit, kinds_in_text
@@ -228,12 +229,15 @@ def word_tokens(lang: str, word: str) -> tuple[str, ...]:
 
 
 def _compound(lang: str, word: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
-    """A compound split into modifier and head, the head the longest known tail.
+    """A compound split into modifier and head, both known if they can be, the longest head first.
+
+    Else the head is the longest known tail.
 
     A head has four letters or more, or is one of :data:`_SHORT_HEADS` (*Restgas*,
     *Prozessgas*) after a letter other than *g* or *a*: Swedish and Danish passives and
     genitives end in *-ggas*, *-agas* (*läggas* is *lägga* + *s*, *upplagas* *upplaga* + *s*).
     """
+    longest: tuple[str, ...] = ()
     for cut in range(_MIN_COMPOUND_MODIFIER, len(word) - _MIN_COMPOUND_HEAD + 2):
         head = stem(lang, word[cut:])
         if len(head) >= _MIN_COMPOUND_HEAD:
@@ -242,8 +246,10 @@ def _compound(lang: str, word: str, vocabulary: frozenset[str]) -> tuple[str, ..
             found = head in _SHORT_HEADS and word[cut - 1] not in _NOT_BEFORE_SHORT_HEAD
         if found:
             modifier = stem(lang, word[:cut].rstrip("s") or word[:cut])
-            return (modifier, head)
-    return ()
+            if modifier in vocabulary:
+                return (modifier, head)  # "asphalt|reste", not "asphal|trester"
+            longest = longest or (modifier, head)
+    return longest
 
 
 _NOT_BEFORE_SHORT_HEAD: Final = frozenset("ga")
@@ -500,6 +506,7 @@ def _all_matches(lang: str, folded_words: tuple[str, ...]) -> list[_Match]:
         if _may_start_a_term(other, [folded_words[i] for i in positions]):
             mine = frozenset(positions) - covered
             more = _find_matches(other, folded_words, mine) if mine else []
+            more = [m for m in more if m.term.kind not in _UTILITY_KINDS]  # _reading's choice
             matches += more
             covered.update(i for m in more for i in range(m.first, m.last + 1))
     return _in_order(matches, found)
@@ -883,24 +890,62 @@ def _hazard_hint(
     )
 
 
-def _hazardous_content(lang: str, folded_words: tuple[str, ...], present: list[_Match]) -> bool:
-    """Whether a material whose first entry is hazardous is named as a content.
+def _has_mirror(term: LexiconTerm) -> bool:
+    """Whether a material names an entry with a hazardous twin that a content can make it.
 
-    Right after a word of :data:`~domain.classify.grammar.CONTAINING`: "degreasing bath
-    containing oil", "rags with solvent", "Putzlappen mit Öl" (oil is first 13 02 05*, edible
-    oil after); "acid whey" names its acid as no content, "concrete with reinforcement" no
-    hazardous material.
+    Rags, sawdust, a degreasing bath, packaging: 15 02 03 / 15 02 02*, 03 01 05 / 03 01 04*;
+    food waste has none, and "food waste with oil" is no oil waste.
+    """
+    twins = mirrors()
+    return term.kind == "material" and any(code in twins for code in term.codes)
+
+
+def _hazardous_content(lang: str, folded_words: tuple[str, ...], present: list[_Match]) -> bool:
+    """Whether a contaminant (:func:`_contaminant`) is named as a content.
+
+    (:func:`_named_as_content`) in a material that can be hazardous (:func:`_has_mirror`):
+    "degreasing bath containing oil", "rags soaked in solvent", "Putzlappen mit Öl" (oil is
+    first 13 02 05*, edible oil after); "acid whey" names its acid as no content, "concrete
+    with reinforcement" no contaminant, "food waste with oil" no material oil makes hazardous.
     """
     read = _text(lang, folded_words).words
-    hazardous = hazardous_codes()[0]
-    return any(
-        m.first > 0
-        and read[m.first - 1].traits & _CONTAINING
-        and m.term.kind == "material"
-        and m.term.codes
-        and m.term.codes[0] in hazardous
+    contents = [
+        m
         for m in present
+        if m.term.kind == "material"
+        and _contaminant(m.term.codes)
+        and _named_as_content([w.traits for w in read[: m.first]])
+    ]
+    return bool(contents) and any(_has_mirror(m.term) for m in present if m not in contents)
+
+
+def _contaminant(codes: tuple[str, ...]) -> bool:
+    """Whether a material's first entry is a hazardous oil or solvent (13, 14).
+
+    Such a content makes a waste hazardous; grease, soot, ink or a fridge in a waste do not
+    by themselves ("cardboard with grease", "paper with printing ink").
+    """
+    return (
+        bool(codes) and codes[0][:2] in _CONTAMINANT_CHAPTERS and codes[0] in hazardous_codes()[0]
     )
+
+
+_CONTAMINANT_CHAPTERS: Final = frozenset({"13", "14"})
+
+
+def _named_as_content(before: list[int]) -> bool:
+    """Whether the words before a material (their traits) name it as a content.
+
+    A word of :data:`~domain.classify.grammar.CONTAINING` right before it, or before a
+    preposition before it ("soaked in oil", "impregnati di olio"); not after a negation ("not
+    containing oil").
+    """
+    at = len(before) - 1
+    if at >= 1 and before[at] & _STOP and before[at - 1] & _CONTAINING:
+        at -= 1
+    if at < 0 or not before[at] & _CONTAINING:
+        return False
+    return not (at >= 1 and before[at - 1] & _NEGATION)
 
 
 def _hazardous_head(head: _Match | None) -> bool:

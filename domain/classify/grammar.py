@@ -257,17 +257,18 @@ FOUND: Final = _folded(
 
 CONTAINING: Final = _folded(
     {
-        "en": "containing contains with incl including contaminated impregnated",
-        "de": "mit enthalt enthaltend inkl",
-        "nl": "met bevattende bevat",
-        "da": "med indeholdende indeholder",
-        "sv": "med innehallande innehaller",
-        "fr": "contenant contient avec",
-        "es": "con conteniendo contiene",
-        "it": "con contenente contenenti contiene",
-        "pl": "zawierajacy zawierajace zawierajaca zawiera",
+        "en": "containing contains with w incl including contaminated impregnated soaked saturated",
+        "de": "mit enthalt enthaltend inkl getrankt verunreinigt",
+        "nl": "met bevattende bevat verontreinigd doordrenkt",
+        "da": "med indeholdende indeholder forurenet gennemvaedet",
+        "sv": "med innehallande innehaller fororenad fororenade indrankt indrankta",
+        "fr": "contient avec impregne impregnes impregnee impregnees souille souilles",
+        "es": "con conteniendo contiene impregnado impregnados impregnada impregnadas",
+        "it": "con contenente contenenti contiene impregnato impregnati sporco sporchi",
+        "pl": "z zawierajacy zawierajace zawierajaca zawiera nasaczone nasaczony",
         "zh": "",
     }
 )
-"""Words that name the material right after them as a content ("degreasing bath containing oil",
-"Putzlappen mit Öl"): a material whose entries are all hazardous makes the waste hazardous."""
+"""Words that name the material right after them, or after a preposition, as a content
+("degreasing bath containing oil", "Putzlappen mit Öl", "soaked in oil"): a hazardous oil or
+solvent named so makes the waste hazardous. French *contenant* is a container, not here."""

@@ -1270,3 +1270,42 @@ def test_two_nouns_written_apart_in_a_compounding_language_lead_with_the_first(
     # German, Dutch, Danish and Swedish write a compound as one word ("Holzasche"): nouns
     # written apart are an ERP's "material qualifier", fly ash of biomass, not biomass
     assert classify(text).candidates[0].chapter == chapter
+
+
+@pytest.mark.parametrize(
+    ("text", "not_code"),
+    [
+        ("Dampf 12 bar Druck", None),  # Druck is pressure, not a printer
+        ("Erdgas Druck 4 bar", None),
+        ("Smaltimento oli usati", "080112"),  # smaltimento is disposal, not enamel
+        ("Asphaltreste", "020304"),  # asphalt remnants, no Trester
+        ("Zementreste", "020304"),
+        ("Regenerationsabwasser Entsalzung", None),  # desalination, not a desalter
+        ("Cardboard with grease", "150110"),  # grease is no contaminant of packaging
+        ("Food waste with oil", "130205"),
+        ("Paper with printing ink", "080312"),
+        ("Soil not containing oil", "170503"),
+        ("Nitrogen purge", None),
+        ("Chilled water / refrigerant", None),
+        ("Pine needles and leaves", "180101"),
+        ("Abfall vom Abfallverband", "180104"),
+        ("Viti e materiale di fissaggio", "090104"),
+        ("Prodotti congelati scaduti", "200123"),
+        ("Varnished copper wire", "080112"),
+        ("TDI engine parts", "080501"),
+        ("Vetro colorato", "040217"),
+    ],
+)
+def test_words_that_share_a_stem_with_a_waste_name_it_not(text: str, not_code: str | None) -> None:
+    # false friends of the vocabulary: a utility stays a utility (None), a material does not
+    # get the code of the word it only looks like
+    answer = classify(text)
+    if not_code is None:
+        assert answer.kind is not ResourceKind.MATERIAL
+    else:
+        assert not_code not in [c.code for c in answer.candidates[:1]]
+
+
+@pytest.mark.parametrize("text", ["LP Dampf", "Hoogovengas Lot 4711"])
+def test_a_utility_word_of_another_language_still_names_the_reading(text: str) -> None:
+    assert classify(text).language in ("de", "nl")
