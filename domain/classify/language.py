@@ -101,8 +101,8 @@ def _inflected_languages(word: str) -> frozenset[str]:
     lexicon's *ontvettingsbad*) still says its language; a stem of six letters or more, so
     that short stems shared by chance vote for nothing.
     """
-    if not word.isalpha():
-        return frozenset()
+    if len(word) < _MIN_INFLECTED_STEM or not word.isalpha():
+        return frozenset()  # its stem is shorter still
     found = set()
     for lang in LANGUAGES:
         if lang == "zh":
