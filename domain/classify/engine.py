@@ -492,7 +492,10 @@ def _all_matches(lang: str, folded_words: tuple[str, ...]) -> list[_Match]:
     if lang != "en" and foreign and _may_start_a_term("en", [folded_words[i] for i in foreign]):
         matches += _find_matches("en", folded_words, foreign)
         covered.update(i for m in matches[found:] for i in range(m.first, m.last + 1))
-    named = min((m.first for m in matches if m.term.codes), default=len(folded_words))
+    named = min(
+        (m.first for m in matches if m.term.codes or m.term.kind in _UTILITY_KINDS),
+        default=len(folded_words),
+    )  # a material or a utility named before a word makes it a detail
     owned: dict[str, list[int]] = {}
     for i in sorted(foreign - covered):
         if i > named:
@@ -624,23 +627,18 @@ def _written_apart(first: _Match, last: _Match) -> bool:
     """Whether two materials of a main clause are nouns written apart ("Flygaska biobränsle").
 
     In a compounding language a compound is one word ("Holzasche"): nouns written apart are
-    an ERP's "material qualifier", and the first names the material.
+    an ERP's "material qualifier", and the first names the material; unless the last is a
+    form the material takes or a residue of a process (packaging, ash, slag, sludge: chapters
+    10, 15 and 19 first), the head in either order ("Metall Fässer", "Stahl Schlacke").
     """
-    return first.last < last.first and first.term.kind == last.term.kind == "material"
+    return (
+        first.last < last.first
+        and first.term.kind == last.term.kind == "material"
+        and not (last.term.codes and last.term.codes[0][:2] in _FORM_CHAPTERS)
+    )
 
 
-def _last_not_formula(in_main: list[_Match]) -> _Match:
-    """The last term of a main clause, a chemical formula after another term aside.
-
-    "Beizsäure HF/HNO3", "Gips CaSO4": the formula says what the material holds; the word
-    before it names the material (a formula alone is the head: "H2SO4 verbraucht").
-    """
-    named = [m for m in in_main if not _FORMULA.fullmatch(" ".join(m.term.tokens))]
-    return named[-1] if named and named[-1] is not in_main[-1] else in_main[-1]
-
-
-_FORMULA: Final = re.compile(r"(?=[a-z()]*\d)[a-z()\d]+")
-"""A term that is one chemical formula ("hno3", "h2so4", "caso4"): letters and digits."""
+_FORM_CHAPTERS: Final = frozenset({"10", "15", "19"})
 
 
 def _decide_kind(
@@ -665,7 +663,7 @@ def _decide_kind(
     main_content = [i for i in content if i in main]
     head: _Match | None = None
     if in_main:
-        head = in_main[0] if lang in HEAD_FIRST else _last_not_formula(in_main)
+        head = in_main[0] if lang in HEAD_FIRST else in_main[-1]
         if lang in COMPOUNDING and _written_apart(in_main[0], head):
             head = in_main[0]  # "Asche Holz", "Flygaska biobränsle"
         heat = next((m for m in in_main if m.term.kind == "heat"), None)

@@ -18,14 +18,7 @@ from typing import Final
 
 from domain.classify.grammar import COMPOUNDING, FILLERS, FUNCTION_WORDS, PREPOSITIONS
 from domain.classify.references import reference_index
-from domain.classify.text import (
-    LANGUAGES,
-    SPELLED_OUT_LANGUAGES,
-    Memo,
-    has_han,
-    spelled_out,
-    stem,
-)
+from domain.classify.text import LANGUAGES, SPELLED_OUT_LANGUAGES, Memo, has_han, spelled_out
 
 _MIN_PART: Final = 4
 _LETTER_HINTS: Final[Mapping[str, tuple[str, ...]]] = {
@@ -85,32 +78,8 @@ def languages_of(word: str) -> frozenset[str]:
                     if whole:
                         return whole
                     longest = longest or compounding
-        if longest:
-            return longest
-    return _inflected_languages(word)
-
-
-_MIN_INFLECTED_STEM: Final = 6
-"""The shortest stem that says a language by itself (shorter stems are shared by chance)."""
-
-
-def _inflected_languages(word: str) -> frozenset[str]:
-    """The languages whose vocabulary has the word's stem, when the word is not there as written.
-
-    A plural or a case the texts and lexicons do not write ("Ontvettingsbaden" beside the
-    lexicon's *ontvettingsbad*) still says its language; a stem of six letters or more, so
-    that short stems shared by chance vote for nothing.
-    """
-    if len(word) < _MIN_INFLECTED_STEM or not word.isalpha():
-        return frozenset()  # its stem is shorter still
-    found = set()
-    for lang in LANGUAGES:
-        if lang == "zh":
-            continue
-        token = stem(lang, word)
-        if len(token) >= _MIN_INFLECTED_STEM and token in reference_index(lang).vocabulary:
-            found.add(lang)
-    return frozenset(found)
+        return longest
+    return frozenset()
 
 
 def _modifier_languages(modifier: str, known: Mapping[str, frozenset[str]]) -> frozenset[str]:

@@ -257,13 +257,3 @@ def test_each_official_text_has_its_source_and_known_codes(lang: str) -> None:
     assert entries <= catalogue().entries.keys()
     assert len(entries) >= 0.9 * len(catalogue().entries)  # gaps are named in README-<lang>.md
     assert reference_index(lang).entries == len(entries)
-
-
-def test_a_word_inflected_as_no_text_writes_it_votes_through_its_stem() -> None:
-    # plurals and definite forms the texts and lexicons do not write: a stem of six letters
-    # or more that the language's vocabulary holds says the language
-    from domain.classify.language import languages_of
-
-    assert languages_of("flygaskor") == {"sv"}
-    assert languages_of("filterkagerne") == {"da"}
-    assert languages_of("afvalwateren") == {"nl"}
