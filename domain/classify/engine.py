@@ -624,21 +624,33 @@ class _Kind:
 
 
 def _written_apart(first: _Match, last: _Match) -> bool:
-    """Whether two materials of a main clause are nouns written apart ("Flygaska biobränsle").
+    """Whether the first of two material nouns written apart leads ("Flygaska biobränsle").
 
     In a compounding language a compound is one word ("Holzasche"): nouns written apart are
-    an ERP's "material qualifier", and the first names the material; unless the last is a
-    form the material takes or a residue of a process (packaging, ash, slag, sludge: chapters
-    10, 15 and 19 first), the head in either order ("Metall Fässer", "Stahl Schlacke").
+    an ERP's "material qualifier", and the first names the material ("Schlacke Stahl",
+    "KSS-Emulsion", "Cellenbeton puin"); unless the last is a form the material takes or a
+    residue of a process (ash, slag, packaging, batteries, sludge: chapters 10, 15, 16 and 19
+    first) or a chemical formula, which leads in either order ("Stahl Schlacke", "Metall
+    Fässer", "Blei Batterien", "Säure H2SO4"), but a residue in its container is the residue
+    ("Flugasche Big Bags").
     """
-    return (
-        first.last < last.first
-        and first.term.kind == last.term.kind == "material"
-        and not (last.term.codes and last.term.codes[0][:2] in _FORM_CHAPTERS)
+    if first.last >= last.first or not first.term.kind == last.term.kind == "material":
+        return False
+    first_chapter, last_chapter = _chapter(first.term), _chapter(last.term)
+    if first_chapter in _RESIDUE_CHAPTERS and last_chapter == "15":
+        return True  # a residue in its container: "Flugasche Big Bags"
+    return last_chapter not in _FORM_CHAPTERS and not any(
+        c.isdigit() for token in last.term.tokens for c in token
     )
 
 
-_FORM_CHAPTERS: Final = frozenset({"10", "15", "19"})
+def _chapter(term: LexiconTerm) -> str:
+    """The chapter of a term's first code ("" without codes)."""
+    return term.codes[0][:2] if term.codes else ""
+
+
+_FORM_CHAPTERS: Final = frozenset({"10", "15", "16", "19"})
+_RESIDUE_CHAPTERS: Final = frozenset({"10", "19"})
 
 
 def _decide_kind(
@@ -820,16 +832,18 @@ def _absences(
 def _unread(
     lang: str, folded_words: tuple[str, ...], matches: list[_Match], shape: _TextShape
 ) -> frozenset[int]:
-    """The words the similarity leaves out: an absent material's and the words saying so.
+    """The words the similarity leaves out: an absent material's, the words saying so, a content.
 
+    A contaminant named as a content is left out too (:func:`_content_words`).
     "plasterboard without insulation" looks up *plasterboard* (neither *insulation* nor
     *without*, which would find *cameras without batteries*). An absent word no term names
     keeps its cue: "tanning liquor free of chromium" is the list's own words. A word of absence
     saying nothing here ("free water") is left out too.
     """
     read = _text(lang, folded_words).words
+    contents = _content_words(read, matches)
     if not any(w.traits & _ABSENCE for w in read):
-        return _NOTHING_UNREAD
+        return contents
     pairs = _absences(lang, folded_words, shape.joined, shape.breaks, _hazard_ends(matches))
     absent = frozenset(a for a, _ in pairs)
     covered = {n for m in matches if _absent(m, absent) for n in range(m.first, m.last + 1)}
@@ -837,10 +851,28 @@ def _unread(
     unread = set(covered)
     unread.update(n for a, cue in pairs if a in covered for n in cue)
     unread.update(n for n, w in enumerate(read) if w.traits & _ABSENCE and n not in cues)
-    return frozenset(unread)
+    return frozenset(unread | contents)
 
 
 _NOTHING_UNREAD: Final[frozenset[int]] = frozenset()
+
+
+def _content_words(read: tuple[_Word, ...], matches: list[_Match]) -> frozenset[int]:
+    """The words of a contaminant named as a content ("rags soaked in oil": *oil*).
+
+    The similarity reads the material that holds it (rags: 15 02), not the oil's chapter
+    (13 08 99 *wastes not otherwise specified* matched *oil* best).
+    """
+    if not any(w.traits & _CONTAINING for w in read):
+        return _NOTHING_UNREAD
+    return frozenset(
+        n
+        for m in matches
+        if m.term.kind == "material"
+        and _contaminant(m.term.codes)
+        and _named_as_content([w.traits for w in read[: m.first]])
+        for n in range(m.first, m.last + 1)
+    )
 
 
 def _hazard_ends(matches: list[_Match]) -> tuple[int, ...]:
