@@ -476,10 +476,10 @@ def _all_matches(lang: str, folded_words: tuple[str, ...]) -> list[_Match]:
 
     A word foreign to the language is looked up in English (plants write English trade words
     in every language); and a word another language knows as its own is looked up in that
-    language when no code is named before it: an export mixes its languages (*Used Altöl ex
-    compressors, IBC*, *Waste Kartonage, baled*). After a material named in words read, such a
-    word is a detail (a stray word of another language rarely says more, and texts that read
-    alike share their conclusions).
+    language (for a material, a source or a hazard) when no code or utility is named before
+    it: an export mixes its languages (*Used Altöl ex compressors, IBC*, *Waste Kartonage*).
+    After a material or a utility named in words read, such a word is a detail (a stray word
+    of another language rarely says more, and texts that read alike share their conclusions).
     """
     matches = _find_matches(lang, folded_words)
     read = _text(lang, folded_words).words
@@ -499,7 +499,7 @@ def _all_matches(lang: str, folded_words: tuple[str, ...]) -> list[_Match]:
     owned: dict[str, list[int]] = {}
     for i in sorted(foreign - covered):
         if i > named:
-            break  # a material is named before the word: the word is a detail
+            break  # a material or a utility is named before the word: it is a detail
         if len(folded_words[i]) < _MIN_OWNED_LENGTH:
             continue  # "pak": Polish pitch, Dutch PAH
         for other in read[i].languages:
@@ -931,12 +931,13 @@ def _has_mirror(term: LexiconTerm) -> bool:
 
 
 def _hazardous_content(lang: str, folded_words: tuple[str, ...], present: list[_Match]) -> bool:
-    """Whether a contaminant (:func:`_contaminant`) is named as a content.
+    """Whether a contaminant is named as a content of a material that can be hazardous.
 
-    (:func:`_named_as_content`) in a material that can be hazardous (:func:`_has_mirror`):
-    "degreasing bath containing oil", "rags soaked in solvent", "Putzlappen mit Öl" (oil is
-    first 13 02 05*, edible oil after); "acid whey" names its acid as no content, "concrete
-    with reinforcement" no contaminant, "food waste with oil" no material oil makes hazardous.
+    A contaminant (:func:`_contaminant`) named as a content (:func:`_named_as_content`) beside
+    a material with a hazardous twin (:func:`_has_mirror`): "degreasing bath containing oil",
+    "rags soaked in solvent", "Putzlappen mit Öl" (oil is first 13 02 05*, edible oil after);
+    "acid whey" names its acid as no content, "concrete with reinforcement" no contaminant,
+    "food waste with oil" no material oil makes hazardous.
     """
     read = _text(lang, folded_words).words
     contents = [
