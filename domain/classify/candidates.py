@@ -230,16 +230,22 @@ def _in_source(priors: Mapping[str, float], prefixes: tuple[str, ...]) -> dict[s
     there, a waste water treatment sludge is carried to the source's on-site effluent sludge
     (:func:`_effluent_twins`).
     """
+    return _carried(priors, prefixes, same_entries()) or _carried(
+        priors, prefixes, _effluent_twins()
+    )
+
+
+def _carried(
+    priors: Mapping[str, float], prefixes: tuple[str, ...], twins: Mapping[str, tuple[str, ...]]
+) -> dict[str, float]:
+    """The priors outside the source, carried to their ``twins`` under it (not to a named one)."""
     carried: dict[str, float] = {}
-    for twins in (same_entries(), _effluent_twins()):  # the second when the first finds none
-        for code, prior in priors.items():
-            if _under(code, prefixes):
-                continue
-            for twin in twins.get(code, ()):
-                if _under(twin, prefixes) and twin not in priors:
-                    carried[twin] = max(carried.get(twin, 0.0), prior)
-        if carried:
-            break
+    for code, prior in priors.items():
+        if _under(code, prefixes):
+            continue
+        for twin in twins.get(code, ()):
+            if _under(twin, prefixes) and twin not in priors:
+                carried[twin] = max(carried.get(twin, 0.0), prior)
     return carried
 
 

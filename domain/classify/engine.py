@@ -854,25 +854,26 @@ def _unread(
     return frozenset(unread | contents)
 
 
-_NOTHING_UNREAD: Final[frozenset[int]] = frozenset()
-
-
 def _content_words(read: tuple[_Word, ...], matches: list[_Match]) -> frozenset[int]:
     """The words of a contaminant named as a content ("rags soaked in oil": *oil*).
 
     The similarity reads the material that holds it (rags: 15 02), not the oil's chapter
     (13 08 99 *wastes not otherwise specified* matched *oil* best).
     """
+    return frozenset(n for m in _contents(read, matches) for n in range(m.first, m.last + 1))
+
+
+def _contents(read: tuple[_Word, ...], matches: list[_Match]) -> list[_Match]:
+    """The contaminants (:func:`_contaminant`) named as a content (:func:`_named_as_content`)."""
     if not any(w.traits & _CONTAINING for w in read):
-        return _NOTHING_UNREAD
-    return frozenset(
-        n
+        return []
+    return [
+        m
         for m in matches
         if m.term.kind == "material"
         and _contaminant(m.term.codes)
-        and _named_as_content([w.traits for w in read[: m.first]])
-        for n in range(m.first, m.last + 1)
-    )
+        and _named_as_content(read, m.first)
+    ]
 
 
 def _hazard_ends(matches: list[_Match]) -> tuple[int, ...]:
@@ -907,8 +908,8 @@ def _hazard_hint(
     """Whether the text says its material is hazardous.
 
     A hazard word, a material that makes a waste hazardous (:func:`_names_hazard`), a head
-    naming only hazardous entries (:func:`_hazardous_head`) or such a material named as a
-    content (:func:`_hazardous_content`), none of them absent, and no word of safety
+    naming only hazardous entries (:func:`_hazardous_head`) or a hazardous oil or solvent named
+    as a content (:func:`_hazardous_content`), none of them absent, and no word of safety
     ("non-hazardous", "tar-free") anywhere.
     """
     if any(m.term.kind == "safe" for m in matches):
@@ -939,14 +940,7 @@ def _hazardous_content(lang: str, folded_words: tuple[str, ...], present: list[_
     "acid whey" names its acid as no content, "concrete with reinforcement" no contaminant,
     "food waste with oil" no material oil makes hazardous.
     """
-    read = _text(lang, folded_words).words
-    contents = [
-        m
-        for m in present
-        if m.term.kind == "material"
-        and _contaminant(m.term.codes)
-        and _named_as_content([w.traits for w in read[: m.first]])
-    ]
+    contents = _contents(_text(lang, folded_words).words, present)
     return bool(contents) and any(_has_mirror(m.term) for m in present if m not in contents)
 
 
@@ -964,19 +958,19 @@ def _contaminant(codes: tuple[str, ...]) -> bool:
 _CONTAMINANT_CHAPTERS: Final = frozenset({"13", "14"})
 
 
-def _named_as_content(before: list[int]) -> bool:
-    """Whether the words before a material (their traits) name it as a content.
+def _named_as_content(read: tuple[_Word, ...], first: int) -> bool:
+    """Whether the words before a material (its first word at ``first``) name it as a content.
 
     A word of :data:`~domain.classify.grammar.CONTAINING` right before it, or before a
     preposition before it ("soaked in oil", "impregnati di olio"); not after a negation ("not
     containing oil").
     """
-    at = len(before) - 1
-    if at >= 1 and before[at] & _STOP and before[at - 1] & _CONTAINING:
+    at = first - 1
+    if at >= 1 and read[at].traits & _STOP and read[at - 1].traits & _CONTAINING:
         at -= 1
-    if at < 0 or not before[at] & _CONTAINING:
+    if at < 0 or not read[at].traits & _CONTAINING:
         return False
-    return not (at >= 1 and before[at - 1] & _NEGATION)
+    return not (at >= 1 and read[at - 1].traits & _NEGATION)
 
 
 def _hazardous_head(head: _Match | None) -> bool:
