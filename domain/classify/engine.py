@@ -206,6 +206,11 @@ def word_tokens(lang: str, word: str) -> tuple[str, ...]:
     index = reference_index(lang)
     if token in index.vocabulary or not word.isalpha() or len(word) < _MIN_FUZZY_LENGTH:
         return (token,)
+    if lang == "sv":  # "vattenverket", "oljan": the noun with its article, which Snowball keeps
+        for base in _swedish_indefinite(word):
+            tokens = word_tokens(lang, base)
+            if all(t in index.vocabulary for t in tokens):
+                return tokens
     ascii_spelled = spelled_out(word) if lang in SPELLED_OUT_LANGUAGES else None
     if ascii_spelled is not None and stem(lang, ascii_spelled) in index.vocabulary:
         return (stem(lang, ascii_spelled),)  # "Abwaerme" is how ASCII writes Abwärme
@@ -226,6 +231,27 @@ def word_tokens(lang: str, word: str) -> tuple[str, ...]:
         score_cutoff=1,
     )
     return (found[0],) if found is not None else (token,)
+
+
+def _swedish_indefinite(word: str) -> tuple[str, ...]:
+    """The forms a Swedish noun written with its definite article may stand for, likeliest first.
+
+    Swedish writes the article on the noun, and Snowball's Swedish stemmer leaves much of it on:
+    *vattenverket* (*vattenverk* + *et*), *slammet* (*slam*, the consonant doubled), *bränslet*
+    (*bränsle* + *t*), *oljan* (*olja* + *n*). Bases shorter than four letters are not tried.
+    """
+    found: list[str] = []
+    if word.endswith("et"):
+        base = word[:-2]
+        if len(base) >= 2 and base[-1] == base[-2]:
+            base = base[:-1]  # "slammet": slam
+        found.append(base)
+    if word.endswith(("t", "n")):
+        found.append(word[:-1])
+    return tuple(b for b in found if len(b) >= _MIN_INDEFINITE)
+
+
+_MIN_INDEFINITE: Final = 4
 
 
 def _compound(lang: str, word: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
@@ -644,6 +670,21 @@ def _written_apart(first: _Match, last: _Match) -> bool:
     )
 
 
+def _names_a_state(term: LexiconTerm) -> bool:
+    """Whether a term names only off-specification batches (16 03; 02 03 04 beside them).
+
+    *Off-spec*, *Fehlcharge*, *non conforme* say what became of a product, not what it is:
+    beside a term that names the product (*whey permeate off-spec*, *Fehlcharge 2K-Lack*),
+    the product leads; alone, they name 16 03.
+    """
+    codes = term.codes
+    return bool(codes) and all(c[:4] == _OFF_SPEC or c == _UNSUITABLE for c in codes)
+
+
+_OFF_SPEC: Final = "1603"
+_UNSUITABLE: Final = "020304"
+
+
 def _chapter(term: LexiconTerm) -> str:
     """The chapter of a term's first code ("" without codes)."""
     return term.codes[0][:2] if term.codes else ""
@@ -678,6 +719,10 @@ def _decide_kind(
         head = in_main[0] if lang in HEAD_FIRST else in_main[-1]
         if lang in COMPOUNDING and _written_apart(in_main[0], head):
             head = in_main[0]  # "Asche Holz", "Flygaska biobränsle"
+        if _names_a_state(head.term):  # "Whey permeate off-spec": whey, off spec
+            named = [m for m in in_main if m.term.codes and not _names_a_state(m.term)]
+            if named:
+                head = named[0] if lang in HEAD_FIRST else named[-1]
         heat = next((m for m in in_main if m.term.kind == "heat"), None)
         if heat is not None and head.term.kind == "water":
             head = heat  # "Abwärme Kühlwasser", "reflui termici ... acqua surriscaldata": heat

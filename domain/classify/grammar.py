@@ -67,19 +67,25 @@ FUNCTION_WORDS: Final = _folded(
 FILLERS: Final = _folded(
     {
         "en": "by product byproduct coproduct surplus excess spare available export overflow "
-        "extra residual leftover approx",
-        "de": "nebenprodukt nebenprodukte koppelprodukt uberschuss uberschussig verfugbar rest",
-        "nl": "bijproduct restproduct overschot beschikbaar rest",
-        "da": "biprodukt restprodukt overskud overskydende tilgaengelig",
-        "sv": "biprodukt restprodukt overskott tillganglig",
-        "fr": "sous produit coproduit surplus excedent exces excedentaire disponible",
-        "es": "subproducto subproductos excedente excedentes exceso sobrante disponible",
-        "it": "sottoprodotto sottoprodotti eccesso eccedenza eccedente surplus disponibile",
-        "pl": "produkt uboczny nadwyzka nadmiar dostepny dostepna",
+        "extra residual leftover approx warehouse dept building bldg hall storeroom",
+        "de": "nebenprodukt nebenprodukte koppelprodukt uberschuss uberschussig verfugbar rest "
+        "abteilung halle gebaude",
+        "nl": "bijproduct restproduct overschot beschikbaar rest afdeling magazijn hal",
+        "da": "biprodukt restprodukt overskud overskydende tilgaengelig afdeling bygning hal lager",
+        "sv": "biprodukt restprodukt overskott tillganglig avdelning byggnad hall lager",
+        "fr": "sous produit coproduit surplus excedent exces excedentaire disponible entrepot "
+        "magasin hall",
+        "es": "subproducto subproductos excedente excedentes exceso sobrante disponible almacen "
+        "nave edificio departamento",
+        "it": "sottoprodotto sottoprodotti eccesso eccedenza eccedente surplus disponibile "
+        "magazzino capannone edificio",
+        "pl": "produkt uboczny nadwyzka nadmiar dostepny dostepna magazyn wydzial hala budynek",
         "zh": "",
     }
 )
-"""Words that say how much or whether, never what; skipped when looking for the head."""
+"""Words that say how much, whether or where in the plant (a warehouse, a hall, a department),
+never what; skipped when looking for the head, and known words of their language (a Spanish
+*almacén* is not corrected to the olive mill *almazara*)."""
 
 CODE_LABELS: Final = frozenset(
     fold(

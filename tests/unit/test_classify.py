@@ -1348,3 +1348,110 @@ def test_a_content_or_an_origin_leaves_the_material_its_own(text: str, code: str
     # best); garden prunings are green waste or plant tissue, 20 02 01 among the first two
     codes = [c.code for c in classify(text).candidates[:2]]
     assert code in codes if code else "200201" in codes
+
+
+@pytest.mark.parametrize(
+    ("text", "term"),
+    [
+        ("Kalkslam avhärdning, vattenverket", "vattenverk"),
+        ("slam från reningsverket", "reningsverk"),
+        ("aska från kraftvärmeverket", "kraftvärmeverk"),
+        ("spån från sågverket", "sågverk"),
+    ],
+)
+def test_a_swedish_noun_with_its_article_is_the_noun(text: str, term: str) -> None:
+    # Swedish writes "the" on the noun (-et, -t, -n) and Snowball leaves it on
+    assert term in classify(text).matched_terms
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Slaktblod kat. 3, tank", "020202"),
+        ("Visafval koppen/graten uit fileerafdeling", "020202"),
+        ("Baterías de litio-ion de herramientas portátiles, caja 40 kg", "160605"),
+    ],
+)
+def test_a_code_found_only_by_the_other_words_does_not_outrank_the_head(
+    text: str, code: str
+) -> None:
+    # "tank" found tank cleaning (16 07), a stray "deel" particulates, "ion" ion exchangers
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sickerwasser Deponie, 25 m3",
+        "Lixiviats ISDND pompés bassin nord, citerne 25 m3",
+        "lixiviados, cisterna 20 m3",
+        "percolato, autobotte 25 m3",
+        "lakvatten till extern rening",
+        "landfill leachate tanker 25 m3",
+    ],
+)
+def test_leachate_is_a_waste_in_every_language(text: str) -> None:
+    # English coded leachate as a waste (19 07); the other languages read it as water
+    found = classify(text)
+    assert found.kind is ResourceKind.MATERIAL
+    assert found.candidates[0].code[:4] == "1907"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Ammoniakaal etsmiddel met koper, PCB fabricage", "11"),
+        ("spent etchant, PCB line", "11"),
+        ("Afgekeurd bier retourpartij 4.200 L", "0207"),
+        ("Spent FCC cat fines ex regenerator cyclones, refinery", "160804"),
+        ("一般固废 废砂轮、砂纸（打磨工序）", "120121"),  # noqa: RUF001 - as a Chinese export writes it
+        ("含铜污泥 HW22 线路板厂废水处理站压滤", "19"),
+    ],
+)
+def test_etchants_beverages_catalyst_fines_and_a_chinese_plant_station(
+    text: str, code: str
+) -> None:
+    codes = [c.code for c in classify(text).candidates[:2]]
+    assert any(c.startswith(code) for c in codes), codes
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Whey permeate off-spec for landspreading, 30,000 ltrs (creamery)", "020501"),
+        ("off-spec product", "1603"),
+        ("produit non conforme", "1603"),
+    ],
+)
+def test_off_spec_says_what_became_of_a_product_not_what_it_is(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "term"),
+    [
+        ("Palets de madera rotos del almacén", "almazara"),
+        ("Visafval uit de fileerafdeling", None),
+    ],
+)
+def test_a_place_in_the_plant_is_no_origin_and_no_material(text: str, term: str | None) -> None:
+    # "almacén" (warehouse) was corrected to the olive mill "almazara" (02 03)
+    found = classify(text)
+    assert term not in found.matched_terms
+    assert not found.candidates[0].code.startswith(("0203", "10"))
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Selvdøde svin (kadavere) fra stald, afhentes af DAKA", "02"),
+        ("Jarositslam fra zinkudvinding", "110202"),
+        ("Anticongelante usado (refrigerante motor) - 2 x 1000 l IBC", "1601"),
+        ("Gemengde batterijen inzamelton winkel", "200133"),
+        ("Tank bottoms crude tank TK-104 clean-out, 2 x sucker truck loads", "050103"),
+        ("Kalkschlamm aus Wasserentkarbonisierung", "1909"),
+        ("Rifiuti a rischio infettivo reparto malattie infettive", "180103"),
+    ],
+)
+def test_carcasses_jarosite_antifreeze_batteries_and_tank_bottoms(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
