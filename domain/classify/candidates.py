@@ -473,6 +473,21 @@ def _scores(
     return scores
 
 
+def _told(
+    preferred: frozenset[str], head: LexiconTerm | None, prefixes: tuple[str, ...]
+) -> frozenset[str]:
+    """The head's codes that lead its others: what the text tells apart (``preferred``).
+
+    Under a source, only those under it; when none is, the head's codes under it
+    (*slagge fra forbrændingsanlæg*: 19 01 12 before the head's first, 10 02 02).
+    """
+    if not prefixes:
+        return preferred
+    return frozenset(c for c in preferred if _under(c, prefixes)) or frozenset(
+        c for c in (head.codes if head else ()) if _under(c, prefixes)
+    )
+
+
 @lru_cache(maxsize=4_096)
 def _head_reach(head: LexiconTerm) -> frozenset[str]:
     """The codes whose official text (in the head term's language) holds a token of the head.
@@ -517,8 +532,8 @@ def rank_candidates(
             (shared by the texts of one similarity); computed from ``sims`` when ``None``.
         preferred: the head's codes the rest of the text tells apart (they lead the head's).
     """
-    told = frozenset(c for c in preferred if _under(c, prefixes)) if prefixes else preferred
-    named = _lexicon_priors(materials, head, details, told)  # under a source, what lies under it
+    told = _told(preferred, head, prefixes)
+    named = _lexicon_priors(materials, head, details, told)
     for code, prior in mentioned.items():
         named[code] = max(named.get(code, 0.0), prior)
     if prefixes:  # a named entry is named in the source's sub-chapter too

@@ -207,10 +207,9 @@ def word_tokens(lang: str, word: str) -> tuple[str, ...]:
     if token in index.vocabulary or not word.isalpha() or len(word) < _MIN_FUZZY_LENGTH:
         return (token,)
     if lang == "sv":  # "vattenverket", "oljan": the noun with its article, which Snowball keeps
-        for base in _swedish_indefinite(word):
-            tokens = word_tokens(lang, base)
-            if all(t in index.vocabulary for t in tokens):
-                return tokens
+        known = _swedish_known(word, index.vocabulary)
+        if known:
+            return known
     ascii_spelled = spelled_out(word) if lang in SPELLED_OUT_LANGUAGES else None
     if ascii_spelled is not None and stem(lang, ascii_spelled) in index.vocabulary:
         return (stem(lang, ascii_spelled),)  # "Abwaerme" is how ASCII writes Abwärme
@@ -231,6 +230,27 @@ def word_tokens(lang: str, word: str) -> tuple[str, ...]:
         score_cutoff=1,
     )
     return (found[0],) if found is not None else (token,)
+
+
+def _swedish_known(word: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
+    """A Swedish word's known tokens as a compound, else as the noun without its article.
+
+    A compound of known parts is read as one first (*oljeabsorbent*, *stålplåt*: not an article
+    cut off); then each form :func:`_swedish_indefinite` gives, as a known stem or a compound of
+    known parts, never spell-corrected (*stålplå* is no *stall*); each also as ASCII spells it
+    out (*aangan*). Empty when neither is known.
+    """
+    for n, form in enumerate((word, *_swedish_indefinite(word))):
+        for spelled in (form, spelled_out(form)):  # "aangan": ångan as ASCII writes it
+            if spelled is None:
+                continue
+            token = stem("sv", spelled)
+            if n and token in vocabulary:
+                return (token,)
+            parts = _compound("sv", spelled, vocabulary)
+            if parts and all(p in vocabulary for p in parts):
+                return parts
+    return ()
 
 
 def _swedish_indefinite(word: str) -> tuple[str, ...]:
@@ -682,6 +702,7 @@ def _names_a_state(term: LexiconTerm) -> bool:
 
 
 _OFF_SPEC: Final = "1603"
+_PACKAGING: Final = "15"  # an off-spec lot in sacks is still the lot
 _UNSUITABLE: Final = "020304"
 
 
@@ -717,10 +738,13 @@ def _decide_kind(
     head: _Match | None = None
     if in_main:
         head = in_main[0] if lang in HEAD_FIRST else in_main[-1]
-        if lang in COMPOUNDING and _written_apart(in_main[0], head):
-            head = in_main[0]  # "Asche Holz", "Flygaska biobränsle"
+        # the first word's own head: "Bierfässer Edelstahl" leads with Fass, not Bier
+        lead = next(m for m in reversed(in_main) if m.first == in_main[0].first)
+        if lang in COMPOUNDING and _written_apart(lead, head):
+            head = lead  # "Asche Holz", "Flygaska biobränsle"
         if _names_a_state(head.term):  # "Whey permeate off-spec": whey, off spec
-            named = [m for m in in_main if m.term.codes and not _names_a_state(m.term)]
+            named = [m for m in in_main if m.term.codes and not _names_a_state(m.term)
+                     and _chapter(m.term) != _PACKAGING]  # fmt: skip
             if named:
                 head = named[0] if lang in HEAD_FIRST else named[-1]
         heat = next((m for m in in_main if m.term.kind == "heat"), None)

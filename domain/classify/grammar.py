@@ -71,12 +71,12 @@ FILLERS: Final = _folded(
         "de": "nebenprodukt nebenprodukte koppelprodukt uberschuss uberschussig verfugbar rest "
         "abteilung halle gebaude",
         "nl": "bijproduct restproduct overschot beschikbaar rest afdeling magazijn hal",
-        "da": "biprodukt restprodukt overskud overskydende tilgaengelig afdeling bygning hal lager",
-        "sv": "biprodukt restprodukt overskott tillganglig avdelning byggnad hall lager",
+        "da": "biprodukt restprodukt overskud overskydende tilgaengelig afdeling bygning hal",
+        "sv": "biprodukt restprodukt overskott tillganglig avdelning byggnad hall",
         "fr": "sous produit coproduit surplus excedent exces excedentaire disponible entrepot "
         "magasin hall",
         "es": "subproducto subproductos excedente excedentes exceso sobrante disponible almacen "
-        "nave edificio departamento",
+        "edificio departamento",
         "it": "sottoprodotto sottoprodotti eccesso eccedenza eccedente surplus disponibile "
         "magazzino capannone edificio",
         "pl": "produkt uboczny nadwyzka nadmiar dostepny dostepna magazyn wydzial hala budynek",

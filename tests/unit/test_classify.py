@@ -1448,10 +1448,98 @@ def test_a_place_in_the_plant_is_no_origin_and_no_material(text: str, term: str 
         ("Jarositslam fra zinkudvinding", "110202"),
         ("Anticongelante usado (refrigerante motor) - 2 x 1000 l IBC", "1601"),
         ("Gemengde batterijen inzamelton winkel", "200133"),
-        ("Tank bottoms crude tank TK-104 clean-out, 2 x sucker truck loads", "050103"),
+        ("Crude tank bottoms, TK-104 clean-out, 2 x sucker truck loads", "050103"),
+        ("diesel tank bottoms", "1607"),
         ("Kalkschlamm aus Wasserentkarbonisierung", "1909"),
         ("Rifiuti a rischio infettivo reparto malattie infettive", "180103"),
     ],
 )
 def test_carcasses_jarosite_antifreeze_batteries_and_tank_bottoms(text: str, code: str) -> None:
     assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Paint booth sludge, solvent based, haz", "080113"),
+        ("Pintura base disolvente caducada, RP, 12 latas", "080111"),
+        ("Altlacke lösemittelhaltig", "080111"),
+        ("Vernici e smalti a solvente scaduti in barattoli", "080111"),
+        ("Drukinktresten op oplosmiddelbasis, vaten 60 L", "080312"),
+    ],
+)
+def test_solvent_based_and_hazard_abbreviations_make_the_hazardous_entry(
+    text: str, code: str
+) -> None:
+    found = classify(text)
+    assert found.hazardous_hint
+    assert code in [c.code for c in found.candidates[:2]]
+
+
+def test_hp_steam_is_still_steam_beside_the_hazard_properties() -> None:
+    # HP1 ... HP15 are hazard properties; "HP" alone stays high pressure
+    assert classify("HP steam 40 bar").kind is ResourceKind.STEAM
+    assert classify("Fango disidratato da trattamento chimico fisico, HP14").hazardous_hint
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("磨床磨削油泥 HW08 900-200-08 0.9吨", "120118"),
+        ("有机化工装置 精馏残渣 HW11 900-013-11 桶装 9.3吨", "07"),
+        ("废油漆桶（沾染涂料）HW49 900-041-49 230个", "150110"),  # noqa: RUF001 - as written
+        ("QC实验室 检测废液 HW49 900-047-49 40kg/月", "160506"),
+        ("机加工车间 钢屑（车床、铣床）一般工业固体废物 外售回收 22吨", "120101"),  # noqa: RUF001
+    ],
+)
+def test_a_chinese_register_row_reads_its_waste_and_its_hw_category(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("slagge fra forbraendingsanlaeg", "190112"),
+        ("Slagge fra affaldsforbrændingsanlæg, oparbejdet til vejfyld", "190112"),
+        ("vliegas houtgestookte biomassacentrale", "100103"),
+    ],
+)
+def test_under_a_source_the_head_names_its_entry_there_first(text: str, code: str) -> None:
+    # slag names 10 02 02 first; at an incinerator its 19 01 12 leads (what the rest of the
+    # text tells apart still leads: wood-fired fly ash)
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Residui di sverniciatura con sverniciatore a solvente, telai reparto verniciatura",
+         "0801"),
+        ("Abbeizmittel Restmengen, 200-l-Fass", "080121"),
+        ("Tarra/aanhangende grond van bietenwassing, campagne 2023", "020401"),
+        ("Terres de lavage betteraves + cailloux, tare terre", "020401"),
+    ],
+)  # fmt: skip
+def test_paint_strippers_and_beet_soil(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("oljeabsorbent förorenat", "150202"),  # a compound, not "olje|absorben" + article
+        ("kasserad stålplåt", "170405"),  # not "stålplå" corrected to a stable
+        ("fondami di vernice", "0801"),  # Italian dregs, not crude tank bottoms
+        ("Bierfässer Edelstahl", "15"),  # the first word's head is the barrel
+        ("lodos de lixiviación de zinc", "19"),  # leaching, not leachate
+        ("lot non conforme sacs", "1603"),  # an off-spec lot in sacks is the lot
+        ("废水处理设备废铁", "120101"),  # scrap of the station's equipment
+    ],
+)
+def test_words_near_the_new_vocabulary_keep_their_own_reading(text: str, code: str) -> None:
+    codes = [c.code for c in classify(text).candidates[:2]]
+    assert any(c.startswith(code) for c in codes), codes
+
+
+def test_a_german_fish_bone_is_no_metal_burr() -> None:
+    assert "020202" not in [c.code for c in classify("Grate aus Entgratung").candidates]
