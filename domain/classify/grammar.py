@@ -38,7 +38,8 @@ PREPOSITIONS: Final = _folded(
         "fr": "de du des d pour avec en par à au aux après issu issus issue issues provenant sur "
         "sous chez",
         "es": "de del para con en por a al tras procedente procedentes sobre bajo desde",
-        "it": "di da del della dello dei degli delle dal dalla per con in a al allo su sul sulla",
+        "it": "di da d del della dello dei degli delle dal dalla dall dell per con in a al allo su "
+        "sul sulla",
         "pl": "z ze od do dla w we na przy po pod nad przez",
         "zh": "",
     }
@@ -78,7 +79,7 @@ FILLERS: Final = _folded(
         "es": "subproducto subproductos excedente excedentes exceso sobrante disponible almacen "
         "edificio departamento",
         "it": "sottoprodotto sottoprodotti eccesso eccedenza eccedente surplus disponibile "
-        "magazzino capannone edificio",
+        "magazzino capannone edificio conferimento conferimenti conferito",
         "pl": "produkt uboczny nadwyzka nadmiar dostepny dostepna magazyn wydzial hala budynek",
         "zh": "",
     }

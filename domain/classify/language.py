@@ -65,21 +65,29 @@ def languages_of(word: str) -> frozenset[str]:
         hit = known.get(ascii_spelled, frozenset()) & SPELLED_OUT_LANGUAGES
         if hit:
             return hit
-    if word.isalpha() and len(word) >= 2 * _MIN_PART - 1:
-        longest: frozenset[str] = frozenset()
-        for cut in range(3, len(word) - _MIN_PART + 1):
-            tail = known.get(word[cut:])
-            if tail is not None:
-                compounding = tail & COMPOUNDING
-                if compounding:
-                    # both parts known in one language: "plast|rester" is Swedish, not a
-                    # German "plas|trester"; else the longest known last part
-                    whole = compounding & _modifier_languages(word[:cut], known)
-                    if whole:
-                        return whole
-                    longest = longest or compounding
-        return longest
-    return frozenset()
+    found = _compound_languages(word, known)
+    if not found and ascii_spelled is not None:  # "elektroaltgeraete": Elektroaltgeräte
+        found = _compound_languages(ascii_spelled, known) & SPELLED_OUT_LANGUAGES
+    return found
+
+
+def _compound_languages(word: str, known: Mapping[str, frozenset[str]]) -> frozenset[str]:
+    """The compounding languages knowing a word's last part (both parts, when one does)."""
+    if not word.isalpha() or len(word) < 2 * _MIN_PART - 1:
+        return frozenset()
+    longest: frozenset[str] = frozenset()
+    for cut in range(3, len(word) - _MIN_PART + 1):
+        tail = known.get(word[cut:])
+        if tail is not None:
+            compounding = tail & COMPOUNDING
+            if compounding:
+                # both parts known in one language: "plast|rester" is Swedish, not a
+                # German "plas|trester"; else the longest known last part
+                whole = compounding & _modifier_languages(word[:cut], known)
+                if whole:
+                    return whole
+                longest = longest or compounding
+    return longest
 
 
 def _modifier_languages(modifier: str, known: Mapping[str, frozenset[str]]) -> frozenset[str]:

@@ -1543,3 +1543,28 @@ def test_words_near_the_new_vocabulary_keep_their_own_reading(text: str, code: s
 
 def test_a_german_fish_bone_is_no_metal_burr() -> None:
     assert "020202" not in [c.code for c in classify("Grate aus Entgratung").candidates]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Stracci e assorbenti sporchi d'olio, manutenzione presse", "150202"),
+        ("Elektroaltgeraete Buero (Drucker, Tastaturen, Kleingeraete), Gitterbox", "160214"),
+        ("Used silage wrap and bale netting from farm", "020104"),
+        ("Rientri latte e yogurt scaduti da GDO, non conformita qualita", "020501"),
+        ("Filterstøv fra posefilter på blysmelteværk (batterigenvinding)", "100404"),
+        ("Terre da scavo NON pericolose, 85 ton, conferimento a impianto di recupero", "170504"),
+        ("Shredder fines / residual fraction ex MRF picking line", "191212"),
+        ("Tryckimpregnerat virke från rivning (CCA)", "170204"),
+        ("Lackschlamm aus Nassabscheider, lösemittelhaltig", "080113"),
+        ("Plumas de matadero avícola, contenedor refrigerado", "020202"),
+        ("天然气净化厂硫磺回收装置不合格硫磺", "050702"),
+        ("电炉除尘灰，含锌约20%，吨袋", "100207"),  # noqa: RUF001 - as a Chinese export writes it
+        ("EAF-Filterstaub Elektrostahlwerk, Zn ca. 28 %, Pb-haltig, Big Bags", "100207"),
+    ],
+)
+def test_rows_of_probe_round_three(text: str, code: str) -> None:
+    # d' as a preposition after a content word, ASCII-spelled German compounds read as German,
+    # farm plastics, dairy, gas-cleaning dust under its industry, treated wood, paint sludge,
+    # feathers, sulphur, zinc and lead as hazards
+    assert classify(text).candidates[0].code == code
