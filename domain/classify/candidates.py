@@ -75,8 +75,9 @@ _MIRROR_PHRASE: Final = r"others? than (?:those|that|the wastes)? ?mentioned in 
 """How a non-hazardous mirror entry names its hazardous siblings ("other than those mentioned in
 10 02 13")."""
 _MIRROR_REF = re.compile(_MIRROR_PHRASE + r"([\d ,and]+)")
-_MIRROR_TAIL: Final = re.compile(r"\s*" + _MIRROR_PHRASE + ".*$")
-"""That reference and what follows it, cut to compare two entries' own texts."""
+_MIRROR_TAIL: Final = re.compile(r"\s*(?:" + _MIRROR_PHRASE + r".*|\(except [\d ,and]+\))$")
+"""That reference and what follows it, or an exception of codes (*sharps (except 18 01 03)*),
+cut to compare two entries' own texts."""
 _CODE_REF = re.compile(r"\d\d \d\d \d\d")
 
 

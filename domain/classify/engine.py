@@ -903,14 +903,15 @@ def _unread(
 ) -> frozenset[int]:
     """The words the similarity leaves out: an absent material's, the words saying so, a content.
 
-    A contaminant named as a content is left out too (:func:`_content_words`).
+    A contaminant named as a content is left out too (:func:`_content_words`), and a term naming
+    where the thing goes (:func:`_destination_words`).
     "plasterboard without insulation" looks up *plasterboard* (neither *insulation* nor
     *without*, which would find *cameras without batteries*). An absent word no term names
     keeps its cue: "tanning liquor free of chromium" is the list's own words. A word of absence
     saying nothing here ("free water") is left out too.
     """
     read = _text(lang, folded_words).words
-    contents = _content_words(read, matches)
+    contents = _content_words(read, matches) | _destination_words(lang, folded_words, matches)
     if not any(w.traits & _ABSENCE for w in read):
         return contents
     pairs = _absences(lang, folded_words, shape.joined, shape.breaks, _hazard_ends(matches))
@@ -921,6 +922,24 @@ def _unread(
     unread.update(n for a, cue in pairs if a in covered for n in cue)
     unread.update(n for n, w in enumerate(read) if w.traits & _ABSENCE and n not in cues)
     return frozenset(unread | contents)
+
+
+def _destination_words(
+    lang: str, folded_words: tuple[str, ...], matches: list[_Match]
+) -> frozenset[int]:
+    """The words of the terms naming where the thing goes ("SRF bales *to cement kiln*").
+
+    Where a waste goes says nothing of what it is: the term names no origin
+    (:func:`_after_destination`), and its words do not find the destination's entries either.
+    """
+    if not any(_in_destination(lang, folded_words)):
+        return frozenset()
+    return frozenset(
+        n
+        for m in matches
+        if _after_destination(lang, folded_words, m)
+        for n in range(m.first, m.last + 1)
+    )
 
 
 def _content_words(read: tuple[_Word, ...], matches: list[_Match]) -> frozenset[int]:

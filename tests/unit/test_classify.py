@@ -1593,3 +1593,31 @@ def test_rows_of_probe_round_four(text: str, code: str) -> None:
     # water there), bleaching earth by its refinery, generic rejects under their origin,
     # hardening salts, isopropyl alcohol, a metal concentrate, asbestos named as absent
     assert classify(text).candidates[0].code.startswith(code)
+
+
+def test_where_a_waste_goes_does_not_find_the_destination_s_entries() -> None:
+    # "to cement kiln" names no origin, and its words no longer find cement making (10 13)
+    found = classify("SRF bales 1.1t each x 22 to cement kiln, NCV 18 MJ/kg, wrapped")
+    assert [c.code for c in found.candidates] == ["191210"]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("清洗设备用的废丙酮，约300kg", "140603"),  # noqa: RUF001 - as a Chinese export writes it
+        ("破损木托盘", "150103"),
+        ("实验室过期废化学试剂", "160506"),
+        ("厂房改造拆除的废钢材、钢筋头", "170405"),
+        ("Aghi e taglienti da ambulatorio veterinario", "180201"),
+        ("kanyler og skalpeller i kanylebokse - bedriftssundhed", "180101"),
+        ("Résines échangeuses d'ions saturées - déminéralisation eau chaudière", "190905"),
+        ("szlam z cięcia płyt granitowych (nie zawiera subst. niebezp.)", "010413"),
+        ("gasolie vervuild met water, tank noodaggregaat", "130701"),
+        ("Expired 2K epoxy primer (solvent based) in original tins, 46 kg", "080111"),
+    ],
+)
+def test_rows_of_probe_round_five(text: str, code: str) -> None:
+    # solvents, pallets, reagents and demolition in Chinese; sharps carried to a vet's
+    # sub-chapter (the list says "sharps (except ...)" in both); demineralisation and stone
+    # cutting as origins; gas oil; a solvent-based primer
+    assert classify(text).candidates[0].code == code
