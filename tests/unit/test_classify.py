@@ -1621,3 +1621,17 @@ def test_rows_of_probe_round_five(text: str, code: str) -> None:
     # sub-chapter (the list says "sharps (except ...)" in both); demineralisation and stone
     # cutting as origins; gas oil; a solvent-based primer
     assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Serramenti in alluminio smontati (senza vetro)", "1"),  # frames, no greenhouse (02 01)
+        ("Pył aluminiowy ze szlifowania, odciąg stanowisk, big bag", "120104"),
+        ("Gully emptyings", "200306"),
+        ("Expired reagents lab", "160506"),
+        ("Glycol coolant spent", "1601"),
+    ],
+)
+def test_window_frames_grinding_gullies_reagents_and_coolant(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
