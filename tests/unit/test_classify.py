@@ -1635,3 +1635,8 @@ def test_rows_of_probe_round_five(text: str, code: str) -> None:
 )
 def test_window_frames_grinding_gullies_reagents_and_coolant(text: str, code: str) -> None:
     assert classify(text).candidates[0].code.startswith(code)
+
+
+def test_reverse_osmosis_concentrate_written_out_in_spanish_is_water() -> None:
+    text = "Concentrado de ósmosis inversa (rechazo RO), 20 m3/h, conductividad 6 mS/cm"
+    assert classify(text).kind is ResourceKind.WATER
