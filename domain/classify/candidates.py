@@ -459,7 +459,7 @@ def _scores(
             score = (beside if priors else _SIMILARITY_ONLY_SCALE) * sim
             if prefixes and not _under(code, prefixes):
                 score *= _OUTSIDE_SOURCE_FACTOR
-            if head_reach is not None and code not in head_reach:
+            if head_reach is not None and code not in head_reach and code[:4] not in head_reach:
                 score *= _AWAY_FROM_HEAD_FACTOR
         if hazardous_hint:
             if code not in hazardous:
@@ -490,16 +490,23 @@ def _told(
 
 
 @lru_cache(maxsize=4_096)
-def _head_reach(head: LexiconTerm) -> frozenset[str]:
-    """The codes whose official text (in the head term's language) holds a token of the head.
+def _head_reach(head: LexiconTerm) -> frozenset[str] | None:
+    """The codes and sub-chapters a code found by similarity alone may lie in at full weight.
 
-    A code found by similarity alone outside these was found by the text's other words (a
-    container, a place, an abbreviation), not by what the text is about: it weighs
+    The codes whose official text (in the head term's language) holds a token of the head,
+    and the sub-chapters of the head's own codes (*sludge ... desanding*: 19 08 02 beside the
+    head's 19 08 05). A code outside both was found by the text's other words (a container, a
+    place, an abbreviation), not by what the text is about: it weighs
     :data:`_AWAY_FROM_HEAD_FACTOR` beside the head's own codes (*Slaktblod kat. 3, tank* is
-    blood, not tank cleaning).
+    blood, not tank cleaning). ``None`` for a language without an official text (Italian,
+    Danish, Chinese): no text there can hold the head.
     """
-    postings = reference_index(head.lang).postings
-    return frozenset(code for token in head.tokens for code, _ in postings.get(token, ()))
+    index = reference_index(head.lang)
+    if not index.entries:
+        return None
+    postings = index.postings
+    found = {code for token in head.tokens for code, _ in postings.get(token, ())}
+    return frozenset(found | {code[:4] for code in head.codes})
 
 
 def rank_candidates(

@@ -206,15 +206,15 @@ def word_tokens(lang: str, word: str) -> tuple[str, ...]:
     index = reference_index(lang)
     if token in index.vocabulary or not word.isalpha() or len(word) < _MIN_FUZZY_LENGTH:
         return (token,)
-    if lang == "sv":  # "vattenverket", "oljan": the noun with its article, which Snowball keeps
-        known = _swedish_known(word, index.vocabulary)
-        if known:
-            return known
     ascii_spelled = spelled_out(word) if lang in SPELLED_OUT_LANGUAGES else None
     if ascii_spelled is not None and stem(lang, ascii_spelled) in index.vocabulary:
         return (stem(lang, ascii_spelled),)  # "Abwaerme" is how ASCII writes Abwärme
     if len(word) > _LONGEST_COMPOUND:
         return (token,)  # no compound nor misspelling of a known word: not worth a split
+    if lang == "sv":  # "vattenverket", "oljan": the noun with its article, which Snowball keeps
+        known = _swedish_known(word, index.vocabulary)
+        if known:
+            return known
     if lang in COMPOUNDING:
         parts = _compound(lang, word, index.vocabulary)
         if not parts and ascii_spelled is not None:  # "Laagtrycksaanga": Lågtrycksånga
@@ -257,14 +257,14 @@ def _swedish_indefinite(word: str) -> tuple[str, ...]:
     """The forms a Swedish noun written with its definite article may stand for, likeliest first.
 
     Swedish writes the article on the noun, and Snowball's Swedish stemmer leaves much of it on:
-    *vattenverket* (*vattenverk* + *et*), *slammet* (*slam*, the consonant doubled), *bränslet*
+    *vattenverket* (*vattenverk* + *et*), *slammet* (*slam*, its *m* doubled), *bränslet*
     (*bränsle* + *t*), *oljan* (*olja* + *n*). Bases shorter than four letters are not tried.
     """
     found: list[str] = []
     if word.endswith("et"):
         base = word[:-2]
-        if len(base) >= 2 and base[-1] == base[-2]:
-            base = base[:-1]  # "slammet": slam
+        if base.endswith("mm"):
+            base = base[:-1]  # "slammet": slam (not "stallet" a stål, nor "spannet" a spån)
         found.append(base)
     if word.endswith(("t", "n")):
         found.append(word[:-1])
@@ -803,14 +803,21 @@ def _recognised(lang: str, folded_words: tuple[str, ...], matches: list[_Match])
 
 
 def _material_coverage(
-    lang: str, folded_words: tuple[str, ...], matches: list[_Match], head: _Match | None
+    lang: str,
+    folded_words: tuple[str, ...],
+    matches: list[_Match],
+    head: _Match | None,
+    breaks: tuple[int, ...] = (),
 ) -> float:
     """Share of the content words the head material term covers (1.0 without content words).
 
     Generic material words ("scrap") count as covered; without a head carrying codes, every
-    material term counts. The words left uncovered are context for the similarity.
+    material term counts. The words left uncovered are context for the similarity; those of a
+    destination (:func:`_destination_words`, clause ``breaks`` as in :attr:`_TextShape.breaks`)
+    are not counted at all.
     """
-    content = _content(lang, folded_words)
+    unread = _destination_words(lang, folded_words, matches, breaks)
+    content = [n for n in _content(lang, folded_words) if n not in unread]
     if not content:
         return 1.0
     chosen = matches
@@ -911,7 +918,9 @@ def _unread(
     saying nothing here ("free water") is left out too.
     """
     read = _text(lang, folded_words).words
-    contents = _content_words(read, matches) | _destination_words(lang, folded_words, matches)
+    contents = _content_words(read, matches) | _destination_words(
+        lang, folded_words, matches, shape.breaks
+    )
     if not any(w.traits & _ABSENCE for w in read):
         return contents
     pairs = _absences(lang, folded_words, shape.joined, shape.breaks, _hazard_ends(matches))
@@ -925,20 +934,26 @@ def _unread(
 
 
 def _destination_words(
-    lang: str, folded_words: tuple[str, ...], matches: list[_Match]
+    lang: str, folded_words: tuple[str, ...], matches: list[_Match], breaks: tuple[int, ...]
 ) -> frozenset[int]:
     """The words of the terms naming where the thing goes ("SRF bales *to cement kiln*").
 
     Where a waste goes says nothing of what it is: the term names no origin
     (:func:`_after_destination`), and its words do not find the destination's entries either.
+    Only after a material named before the destination word, and up to the clause break that
+    follows the material ("For recycling: copper cable" is copper cable; "Sludge for land
+    spreading, dairy" a dairy's sludge).
     """
-    if not any(_in_destination(lang, folded_words)):
+    inside = _in_destination(lang, folded_words)
+    if not any(inside):
         return frozenset()
+    first = next((m.first for m in matches if m.term.kind == "material"), len(folded_words))
+    if first >= inside.index(True):
+        return frozenset()  # "For recycling: copper cable": no material before, nothing goes
+    ends = [b for b in breaks if b >= first]
+    end = ends[0] if ends else len(folded_words)  # to the clause break: "..., dairy" is an origin
     return frozenset(
-        n
-        for m in matches
-        if _after_destination(lang, folded_words, m)
-        for n in range(m.first, m.last + 1)
+        n for m in matches if m.first <= end and inside[m.first] for n in range(m.first, m.last + 1)
     )
 
 
@@ -979,11 +994,22 @@ def _names_hazard(term: LexiconTerm) -> bool:
 
     Such a material is what makes a waste hazardous ("insulation containing asbestos" is
     17 06 01*, not 17 06 04; oily rags, laboratory chemicals). An acid or a crude names entries
-    hazardous in any case and says nothing of the rest of the text ("acid whey").
+    hazardous in any case and says nothing of the rest of the text ("acid whey"). A category of
+    China's list of hazardous wastes (*HW12*, *HW50*) names a hazardous waste by definition.
     """
-    return term.kind == "hazard" or (
-        term.kind == "material" and bool(term.codes) and hazardous_codes()[1].issuperset(term.codes)
+    return (
+        term.kind == "hazard"
+        or (term.kind == "source" and _HAZARDOUS_CATEGORY.fullmatch(term.tokens[0]) is not None)
+        or (
+            term.kind == "material"
+            and bool(term.codes)
+            and hazardous_codes()[1].issuperset(term.codes)
+        )
     )
+
+
+_HAZARDOUS_CATEGORY: Final = re.compile(r"hw\d\d")
+"""A category of 国家危险废物名录 as registers write it beside the waste (*HW08*)."""
 
 
 def _hazard_hint(
@@ -1701,7 +1727,7 @@ def _conclude(
             dict(shape.mentioned),
             hazardous_hint=hazardous_hint,
             top=shape.top,
-            coverage=_material_coverage(lang, folded_words, matches, decided.head),
+            coverage=_material_coverage(lang, folded_words, matches, decided.head, shape.breaks),
             details=frozenset(n for n, m in enumerate(materials) if m.first >= limit),
             by_similarity=similar.ranked,
             preferred=_told_apart(lang, folded_words, decided.head, present),

@@ -77,7 +77,7 @@ FILLERS: Final = _folded(
         "fr": "sous produit coproduit surplus excedent exces excedentaire disponible entrepot "
         "magasin hall",
         "es": "subproducto subproductos excedente excedentes exceso sobrante disponible almacen "
-        "edificio departamento",
+        "edificio departamento haz",
         "it": "sottoprodotto sottoprodotti eccesso eccedenza eccedente surplus disponibile "
         "magazzino capannone edificio conferimento conferimenti conferito",
         "pl": "produkt uboczny nadwyzka nadmiar dostepny dostepna magazyn wydzial hala budynek",
@@ -86,7 +86,8 @@ FILLERS: Final = _folded(
 )
 """Words that say how much, whether or where in the plant (a warehouse, a hall, a department),
 never what; skipped when looking for the head, and known words of their language (a Spanish
-*almacén* is not corrected to the olive mill *almazara*)."""
+*almacén* is not corrected to the olive mill *almazara*; a Spanish *haz*, a bundle, is not the
+English abbreviation of hazardous)."""
 
 CODE_LABELS: Final = frozenset(
     fold(

@@ -1640,3 +1640,54 @@ def test_window_frames_grinding_gullies_reagents_and_coolant(text: str, code: st
 def test_reverse_osmosis_concentrate_written_out_in_spanish_is_water() -> None:
     text = "Concentrado de ósmosis inversa (rechazo RO), 20 m3/h, conductividad 6 mS/cm"
     assert classify(text).kind is ResourceKind.WATER
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Rejekt Papierfabrik", "030307"),
+        ("Rejekt aus Sortieranlage", "191212"),
+        ("Sludge from desanding", "190802"),  # the head's own sub-chapter keeps its weight
+        ("For recycling: copper cable", "170411"),  # no material before the destination
+        ("Zur Verwertung: Kupferkabel", "170411"),
+        ("Sludge for land spreading, dairy", "0205"),  # the origin after the clause break
+        ("化学品包装袋", "150110"),
+        ("塑料托盘", "150102"),
+        ("HW13 废离子交换树脂", "190905"),
+        ("HW50 废SCR催化剂", "160802"),  # a 名录 category is a hazardous waste
+        ("Lösningsmedelsbaserad färg", "080111"),
+        ("Haz de cables de cobre", "170411"),  # a Spanish bundle, no hazard
+        ("Teli per serre", "020104"),
+        ("Stallet, gödsel", "020106"),  # a stable is no steel: only -mm- is undoubled
+    ],
+)
+def test_rows_of_the_second_review(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "not_code"),
+    [
+        ("CRT screens", "190801"),  # screens are no screenings
+        ("Tyvek suits", "040210"),  # suits are no suint
+        ("Spruce offcuts", "070213"),  # spruce is no sprue
+        ("Beurre non conforme", "040222"),  # butter is no bourre
+        ("Material de descarte, plástico", "040101"),
+        ("Grigliato elettrosaldato", "190801"),  # a steel grating, no screenings
+        ("Wylewki betonowe", "070213"),
+        ("Jord fra afgravning", "120199"),
+        ("Kanaler af plast", "180101"),
+        ("Plats 3: blandat avfall", "120101"),  # a place is no sheet metal
+        ("Mastschweine verendet", "020704"),  # a pig is no wine
+        ("Disques durs DD serveurs", "160209"),
+        ("Latte di vernice vuote", "020501"),  # tins, not milk
+        ("Spent primers from ammunition testing", "080112"),
+    ],
+)
+def test_false_friends_of_the_new_vocabulary(text: str, not_code: str) -> None:
+    assert not_code not in [c.code for c in classify(text).candidates[:1]]
+
+
+def test_a_very_long_swedish_word_is_not_read_for_its_article() -> None:
+    # the article rule runs after the guard on long words (a 30,000-letter word took 2.5 s)
+    assert classify("a" * 300 + "et slam").kind is ResourceKind.MATERIAL
