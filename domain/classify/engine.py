@@ -999,7 +999,11 @@ def _names_hazard(term: LexiconTerm) -> bool:
     """
     return (
         term.kind == "hazard"
-        or (term.kind == "source" and _HAZARDOUS_CATEGORY.fullmatch(term.tokens[0]) is not None)
+        or (
+            term.kind == "source"
+            and len(term.tokens) == 1
+            and _HAZARDOUS_CATEGORY.fullmatch(term.tokens[0]) is not None
+        )
         or (
             term.kind == "material"
             and bool(term.codes)
