@@ -1691,3 +1691,22 @@ def test_false_friends_of_the_new_vocabulary(text: str, not_code: str) -> None:
 def test_a_very_long_swedish_word_is_not_read_for_its_article() -> None:
     # the article rule runs after the guard on long words (a 30,000-letter word took 2.5 s)
     assert classify("a" * 300 + "et slam").kind is ResourceKind.MATERIAL
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("淘汰CRT显示器及含电池办公设备", "1602"),  # was refused: 电 (electricity) was its head
+        ("硫酸装置排出的废稀硫酸 约65% 吨桶装", "060101"),
+        ("厂区雨水沟清淤底泥", "1705"),
+        ("Yeso rojo TiO2", "061101"),
+        ("Mercurio metallico recuperato da manometri e termometri dismessi", "160307"),
+        ("Kvicksilverhaltiga knappceller från mätinstrument", "160603"),
+        ("Kasseret træbeskyttelsesmiddel, organisk og halogenfrit", "0302"),
+        ("Lodos de limpieza de torres de refrigeración - batería de coque", "05"),
+    ],
+)
+def test_the_long_tail_of_the_list(text: str, code: str) -> None:
+    # rows drawn at random over all the list's entries: acids by name, red gypsum, metallic
+    # mercury, button cells, wood preservatives, a coke oven battery; words beginning with 电
+    assert classify(text).candidates[0].code.startswith(code)
