@@ -211,14 +211,15 @@ def word_tokens(lang: str, word: str) -> tuple[str, ...]:
         return (stem(lang, ascii_spelled),)  # "Abwaerme" is how ASCII writes Abwärme
     if len(word) > _LONGEST_COMPOUND:
         return (token,)  # no compound nor misspelling of a known word: not worth a split
-    if lang == "sv":  # "vattenverket", "oljan": the noun with its article, which Snowball keeps
-        known = _swedish_known(word, index.vocabulary)
-        if known:
-            return known
     if lang in COMPOUNDING:
         parts = _compound(lang, word, index.vocabulary)
         if not parts and ascii_spelled is not None:  # "Laagtrycksaanga": Lågtrycksånga
             parts = _compound(lang, ascii_spelled, index.vocabulary)
+        if lang == "sv" and not (parts and all(p in index.vocabulary for p in parts)):
+            # "vattenverket", "oljan": the noun with its article, which Snowball keeps
+            known = _swedish_without_article(word, index.vocabulary)
+            if known:
+                return known
         if parts:
             return parts
     if languages_of(word):
@@ -232,20 +233,20 @@ def word_tokens(lang: str, word: str) -> tuple[str, ...]:
     return (found[0],) if found is not None else (token,)
 
 
-def _swedish_known(word: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
-    """A Swedish word's known tokens as a compound, else as the noun without its article.
+def _swedish_without_article(word: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
+    """A Swedish word no compound of known parts reads, as the noun without its article.
 
-    A compound of known parts is read as one first (*oljeabsorbent*, *stålplåt*: not an article
-    cut off); then each form :func:`_swedish_indefinite` gives, as a known stem or a compound of
-    known parts, never spell-corrected (*stålplå* is no *stall*); each also as ASCII spells it
-    out (*aangan*). Empty when neither is known.
+    Each form :func:`_swedish_indefinite` gives, as a known stem or a compound of known parts,
+    never spell-corrected (*stålplå* is no *stall*), also as ASCII spells it out (*aangan*). The
+    caller tries the word as a compound first (*oljeabsorbent*, *stålplåt*: no article cut off).
+    Empty when no form is known.
     """
-    for n, form in enumerate((word, *_swedish_indefinite(word))):
+    for form in _swedish_indefinite(word):
         for spelled in (form, spelled_out(form)):  # "aangan": ångan as ASCII writes it
             if spelled is None:
                 continue
             token = stem("sv", spelled)
-            if n and token in vocabulary:
+            if token in vocabulary:
                 return (token,)
             parts = _compound("sv", spelled, vocabulary)
             if parts and all(p in vocabulary for p in parts):
@@ -807,17 +808,15 @@ def _material_coverage(
     folded_words: tuple[str, ...],
     matches: list[_Match],
     head: _Match | None,
-    breaks: tuple[int, ...] = (),
+    going: frozenset[int] = frozenset(),
 ) -> float:
     """Share of the content words the head material term covers (1.0 without content words).
 
     Generic material words ("scrap") count as covered; without a head carrying codes, every
-    material term counts. The words left uncovered are context for the similarity; those of a
-    destination (:func:`_destination_words`, clause ``breaks`` as in :attr:`_TextShape.breaks`)
-    are not counted at all.
+    material term counts. The words left uncovered are context for the similarity; the
+    ``going`` ones (a destination's, :func:`_destination_words`) are not counted at all.
     """
-    unread = _destination_words(lang, folded_words, matches, breaks)
-    content = [n for n in _content(lang, folded_words) if n not in unread]
+    content = [n for n in _content(lang, folded_words) if n not in going]
     if not content:
         return 1.0
     chosen = matches
@@ -906,21 +905,23 @@ def _absences(
 
 
 def _unread(
-    lang: str, folded_words: tuple[str, ...], matches: list[_Match], shape: _TextShape
+    lang: str,
+    folded_words: tuple[str, ...],
+    matches: list[_Match],
+    shape: _TextShape,
+    going: frozenset[int] = frozenset(),
 ) -> frozenset[int]:
     """The words the similarity leaves out: an absent material's, the words saying so, a content.
 
-    A contaminant named as a content is left out too (:func:`_content_words`), and a term naming
-    where the thing goes (:func:`_destination_words`).
+    A contaminant named as a content is left out too (:func:`_content_words`), and the
+    ``going`` words, a term naming where the thing goes (:func:`_destination_words`).
     "plasterboard without insulation" looks up *plasterboard* (neither *insulation* nor
     *without*, which would find *cameras without batteries*). An absent word no term names
     keeps its cue: "tanning liquor free of chromium" is the list's own words. A word of absence
     saying nothing here ("free water") is left out too.
     """
     read = _text(lang, folded_words).words
-    contents = _content_words(read, matches) | _destination_words(
-        lang, folded_words, matches, shape.breaks
-    )
+    contents = _content_words(read, matches) | going
     if not any(w.traits & _ABSENCE for w in read):
         return contents
     pairs = _absences(lang, folded_words, shape.joined, shape.breaks, _hazard_ends(matches))
@@ -1651,12 +1652,13 @@ def _utility_word_of(
 def _classify(text: str, folded_words: tuple[str, ...], shape: _TextShape) -> Classification | str:
     """The answer for a text (a refusal as its reason), through :data:`_CONCLUSIONS`."""
     lang, matches = _reading(text, folded_words)
-    similar = _similarities(lang, folded_words, _unread(lang, folded_words, matches, shape))
+    going = _destination_words(lang, folded_words, matches, shape.breaks)
+    similar = _similarities(lang, folded_words, _unread(lang, folded_words, matches, shape, going))
     key = _conclusion_key(lang, folded_words, matches, similar, shape)
     answer = _CONCLUSIONS.get(key)
     if answer is None:
         try:
-            answer = _conclude(text, lang, folded_words, matches, similar, shape)
+            answer = _conclude(text, lang, folded_words, matches, similar, shape, going)
         except ClassificationError as e:
             answer = str(e)
         _CONCLUSIONS.put(key, answer)
@@ -1708,8 +1710,13 @@ def _conclude(
     matches: list[_Match],
     similar: _Similar,
     shape: _TextShape,
+    going: frozenset[int] = frozenset(),
 ) -> Classification:
-    """The answer for a text read: its kind, a material's candidates, whether to ask a person."""
+    """The answer for a text read (``going``: its destination's words, :func:`_destination_words`).
+
+    Long because: the steps of a conclusion meet here in order (absence, kind, hazard, codes,
+    review), each a call.
+    """
     allowed, limit = shape.allowed, shape.limit
     recognised = _recognised(lang, folded_words, matches)
     pairs = _absences(lang, folded_words, shape.joined, shape.breaks, _hazard_ends(matches))
@@ -1731,7 +1738,7 @@ def _conclude(
             dict(shape.mentioned),
             hazardous_hint=hazardous_hint,
             top=shape.top,
-            coverage=_material_coverage(lang, folded_words, matches, decided.head, shape.breaks),
+            coverage=_material_coverage(lang, folded_words, matches, decided.head, going),
             details=frozenset(n for n, m in enumerate(materials) if m.first >= limit),
             by_similarity=similar.ranked,
             preferred=_told_apart(lang, folded_words, decided.head, present),
