@@ -11,6 +11,7 @@ import queue
 import socket
 import subprocess
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,7 +139,9 @@ class Session:
 
 def _session(broker: Broker, user: str | None, password: str | None = None) -> Session:
     settings = broker.settings(user, password)
-    return Session(mqtt_client(settings, f"test-{user}-{_free_port()}"), settings)
+    # a client id never used before: the bridge's sessions are persistent, and an id used by an
+    # earlier test (a free port can come back) got that test's subscriptions and queued messages
+    return Session(mqtt_client(settings, f"test-{user}-{uuid.uuid4().hex}"), settings)
 
 
 def test_anonymous_and_wrong_passwords_are_refused(broker: Broker) -> None:
