@@ -275,9 +275,43 @@ def _effluent_twins() -> Mapping[str, tuple[str, ...]]:
     }
 
 
+@cache
+def _biodegradable_twins() -> Mapping[str, str]:
+    """A code -> the readily biodegradable entry of its sub-chapter, where there is one.
+
+    The List of Waste gives machining, hydraulic, engine and insulating oils each an entry of
+    their own when readily biodegradable (12 01 19, 13 01 12, 13 02 07, 13 03 09); the other
+    entries of those sub-chapters (``99`` aside) point to it.
+    """
+    entries = catalogue().entries.values()
+    readily = {e.sub_chapter: e.code for e in entries if "readily biodegradable" in e.description}
+    return {
+        e.code: readily[e.sub_chapter]
+        for e in entries
+        if e.sub_chapter in readily and e.code != readily[e.sub_chapter]
+        and not e.code.endswith("99")
+    }  # fmt: skip
+
+
+def _readily_biodegradable(named: Mapping[str, float]) -> dict[str, float]:
+    """The readily biodegradable entries of the named codes' sub-chapters, with priors.
+
+    Each with the best prior of the codes naming it (or its own, when higher).
+    """
+    twins = _biodegradable_twins()
+    found: dict[str, float] = {}
+    for code, prior in named.items():
+        twin = twins.get(code)
+        if twin is not None:
+            found[twin] = max(found.get(twin, 0.0), named.get(twin, 0.0), prior)
+    return found
+
+
 _ON_SITE_SLUDGE: Final = re.compile(
-    r"sludges?,? (?:in particular )?from on-site effluent treatment"
+    r"(?:sludges?|solid wastes),? (?:in particular )?from on-site effluent treatment"
 )
+"""How an industry's entry names the sludge of its own effluent treatment; glass (10 11 20)
+says *solid wastes from on-site effluent treatment*."""
 _WASTE_WATER_SLUDGE: Final = re.compile(r"sludges .*treatment of (?:urban|industrial) waste water")
 
 
@@ -522,8 +556,11 @@ def rank_candidates(
     details: frozenset[int] = frozenset(),
     by_similarity: Sequence[tuple[float, str]] | None = None,
     preferred: frozenset[str] = frozenset(),
+    biodegradable: bool = False,
 ) -> Ranking:
     """The ``top`` best EWC codes for a material, best first (see the module docstring).
+
+    Long because: each of its many inputs is described below; the steps are calls.
 
     Args:
         materials: the material lexicon terms found in the text.
@@ -539,11 +576,15 @@ def rank_candidates(
         by_similarity: ``(-similarity, code)`` of every code of ``sims``, best first, ties by code
             (shared by the texts of one similarity); computed from ``sims`` when ``None``.
         preferred: the head's codes the rest of the text tells apart (they lead the head's).
+        biodegradable: the text says its material is biodegradable: a named oil is its
+            sub-chapter's readily biodegradable entry too (:func:`_biodegradable_twins`).
     """
     told = _told(preferred, head, prefixes)
     named = _lexicon_priors(materials, head, details, told)
     for code, prior in mentioned.items():
         named[code] = max(named.get(code, 0.0), prior)
+    if biodegradable:  # "biodegradable ester gear oil": 13 02 07 beside 13 02 05
+        named.update(_readily_biodegradable(named))
     if prefixes:  # a named entry is named in the source's sub-chapter too
         named.update(_in_source(named, prefixes))
     if by_similarity is None:  # sorting (-similarity, code) pairs runs in C

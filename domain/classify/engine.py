@@ -58,6 +58,7 @@ from domain.classify.grammar import (
     ABSENT_AFTER,
     ABSENT_BEFORE,
     ABSENT_OF,
+    BIODEGRADABLE,
     CODE_LABELS,
     COMPOUNDING,
     CONTAINING,
@@ -67,6 +68,7 @@ from domain.classify.grammar import (
     FUNCTION_WORDS,
     HEAD_FIRST,
     NEGATIONS,
+    PLAIN_WORDS,
     PREPOSITIONS,
     UNIT_WORDS,
 )
@@ -206,6 +208,8 @@ def word_tokens(lang: str, word: str) -> tuple[str, ...]:
     index = reference_index(lang)
     if token in index.vocabulary or not word.isalpha() or len(word) < _MIN_FUZZY_LENGTH:
         return (token,)
+    if word in PLAIN_WORDS[lang]:
+        return (token,)  # a word of the language, neither a compound nor a misspelling
     ascii_spelled = spelled_out(word) if lang in SPELLED_OUT_LANGUAGES else None
     if ascii_spelled is not None and stem(lang, ascii_spelled) in index.vocabulary:
         return (stem(lang, ascii_spelled),)  # "Abwaerme" is how ASCII writes Abwärme
@@ -357,6 +361,7 @@ def _read_word(lang: str, word: str) -> _Word:
         "destination": word in _destinations(lang),
         **{trait: word in table for trait, table in _absence_words(lang).items()},
         "containing": word in _containing(lang),
+        "biodegradable": word.startswith(BIODEGRADABLE),
     }
     return _Word(
         tokens=tokens,
@@ -840,6 +845,7 @@ _TRAITS: Final = (
     "negation",
     "found",
     "containing",
+    "biodegradable",
 )
 """What :attr:`_Word.traits` holds of a word, one bit each in this order (:func:`_read_word`)."""
 _TRAIT: Final = {name: 1 << bit for bit, name in enumerate(_TRAITS)}
@@ -851,6 +857,7 @@ _ABSENT_AFTER: Final = _TRAIT["absent_after"]
 _NEGATION: Final = _TRAIT["negation"]
 _FOUND: Final = _TRAIT["found"]
 _CONTAINING: Final = _TRAIT["containing"]
+_BIODEGRADABLE: Final = _TRAIT["biodegradable"]
 _ABSENCE: Final = _ABSENT_BEFORE | _ABSENT_OF | _ABSENT_AFTER | _NEGATION | _FOUND
 """The traits of the words that say a material is absent (never looked up in the texts)."""
 
@@ -1187,12 +1194,52 @@ def _source_prefixes(
         for p in each
     }  # fmt: skip
     most = max(support.values(), default=0)
-    prefixes = tuple(p for p, n in support.items() if n == most)
+    prefixes = _metal_named(
+        tuple(p for p, n in support.items() if n == most), lang, folded_words, matches
+    )
     if any(p.startswith(_OFF_SITE) for p in prefixes) and any(
         p[:2] <= _LAST_INDUSTRY for p in prefixes
     ):
         return tuple(p for p in prefixes if not p.startswith(_OFF_SITE))
     return prefixes
+
+
+def _metal_named(
+    prefixes: tuple[str, ...], lang: str, folded_words: tuple[str, ...], matches: list[_Match]
+) -> tuple[str, ...]:
+    """Metallurgy's sub-chapters narrowed to those of the metals the text names.
+
+    A foundry is 10 09 (ferrous casting) or 10 10 (non-ferrous); a smelter one of 10 03 to
+    10 08: *Filterstaub Alu-Gießerei* is 10 10, *ESP dust copper flash smelter* 10 06. A metal
+    is a material term naming one of 17 04 01 to 17 04 06 (copper, aluminium, lead, zinc,
+    iron and steel, tin). Sub-chapters outside metallurgy stay; unchanged when the sources name
+    one sub-chapter of metallurgy or none of the metals'.
+    """
+    if sum(p in _METALLURGY for p in prefixes) < 2:
+        return prefixes
+    metals: set[str] = set()
+    for m in matches:
+        if m.term.kind == "material" and not _after_destination(lang, folded_words, m):
+            named = [_METAL_ORIGINS[c] for c in m.term.codes if c in _METAL_ORIGINS]
+            if len(named) == 1:  # "mixed metals" or "scrap metal" name no one metal
+                metals.update(named[0])
+    if metals.isdisjoint(prefixes):
+        return prefixes
+    return tuple(p for p in prefixes if p in metals or p not in _METALLURGY)
+
+
+_METALLURGY: Final = frozenset(f"10{n:02d}" for n in range(2, 11))
+"""Iron and steel (10 02), the non-ferrous smelters (10 03 to 10 08), the foundries (10 09,
+10 10)."""
+_METAL_ORIGINS: Final = {
+    "170401": ("1006", "1010"),  # copper, bronze, brass
+    "170402": ("1003", "1010"),  # aluminium
+    "170403": ("1004", "1010"),  # lead
+    "170404": ("1005", "1010"),  # zinc
+    "170405": ("1002", "1009"),  # iron and steel
+    "170406": ("1008", "1010"),  # tin
+}
+"""A metal's entry in 17 04 -> the sub-chapters of its smelting and of its casting."""
 
 
 _OFF_SITE: Final = "1908"
@@ -1742,6 +1789,7 @@ def _conclude(
             details=frozenset(n for n, m in enumerate(materials) if m.first >= limit),
             by_similarity=similar.ranked,
             preferred=_told_apart(lang, folded_words, decided.head, present),
+            biodegradable=any(w.traits & _BIODEGRADABLE for w in _text(lang, folded_words).words),
         )
         candidates, margin = ranking.candidates, ranking.chapter_margin
     contradicted = bool(allowed) and decided.kind not in allowed  # "Purge gas 300 Nm3/h"

@@ -89,6 +89,24 @@ never what; skipped when looking for the head, and known words of their language
 *almacén* is not corrected to the olive mill *almazara*; a Spanish *haz*, a bundle, is not the
 English abbreviation of hazardous)."""
 
+PLAIN_WORDS: Final = _folded(
+    {
+        "en": "flash",
+        "de": "schalter",
+        "nl": "",
+        "da": "",
+        "sv": "rengjord rengjorda rengjort tomda tomma",
+        "fr": "fils lingot lingots salage",
+        "es": "",
+        "it": "",
+        "pl": "",
+        "zh": "",
+    }
+)
+"""Words of a language that name no material, one edit from a word that does: known words of
+their language, so never corrected to it (*flash* is no *flesh*, from *fleshings*; a
+*Schalter* no *Schale*; French *salage*, salting, no *sablage*)."""
+
 CODE_LABELS: Final = frozenset(
     fold(
         "ewc eer cer avv ler eak eural abfallschlüssel abfallschluessel avfallskod afvalcode "
@@ -280,3 +298,17 @@ CONTAINING: Final = _folded(
 """Words that name the material right after them, or after a preposition, as a content
 ("degreasing bath containing oil", "Putzlappen mit Öl", "soaked in oil"): a hazardous oil or
 solvent named so makes the waste hazardous. French *contenant* is a container, not here."""
+
+BIODEGRADABLE: Final = (
+    "biodegrad",
+    "bioabbaubar",
+    "abbaubar",
+    "afbreekba",
+    "bionedbryd",
+    "nedbrydel",
+    "nedbrytba",
+)
+"""How folded words saying *biodegradable* begin, in every language (*biodegradable*,
+*biodégradable*, *biodegradabile*, *biodegradowalny*, *biologisch abbaubar*, *biologisch
+afbreekbaar*, *bionedbrydelig*, *biologiskt nedbrytbar*): the List of Waste keeps readily
+biodegradable oils apart (12 01 19, 13 01 12, 13 02 07, 13 03 09)."""

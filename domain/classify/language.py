@@ -16,7 +16,13 @@ from collections.abc import Iterable, Mapping
 from functools import cache, lru_cache
 from typing import Final
 
-from domain.classify.grammar import COMPOUNDING, FILLERS, FUNCTION_WORDS, PREPOSITIONS
+from domain.classify.grammar import (
+    COMPOUNDING,
+    FILLERS,
+    FUNCTION_WORDS,
+    PLAIN_WORDS,
+    PREPOSITIONS,
+)
 from domain.classify.references import reference_index
 from domain.classify.text import LANGUAGES, SPELLED_OUT_LANGUAGES, Memo, has_han, spelled_out
 
@@ -47,7 +53,7 @@ def _word_languages() -> Mapping[str, frozenset[str]]:
     for lang in LANGUAGES:
         if lang == "zh":
             continue
-        grammar = FUNCTION_WORDS[lang] | PREPOSITIONS[lang] | FILLERS[lang]
+        grammar = FUNCTION_WORDS[lang] | PREPOSITIONS[lang] | FILLERS[lang] | PLAIN_WORDS[lang]
         for word in reference_index(lang).words | grammar:
             found[word].add(lang)
     return {w: frozenset(langs) for w, langs in found.items()}

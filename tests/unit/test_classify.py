@@ -1710,3 +1710,57 @@ def test_the_long_tail_of_the_list(text: str, code: str) -> None:
     # rows drawn at random over all the list's entries: acids by name, red gypsum, metallic
     # mercury, button cells, wood preservatives, a coke oven battery; words beginning with 电
     assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Biologisch abbaubares Hydrauliköl, Bagger", "130112"),
+        ("huile de boîte de vitesses biodégradable", "130207"),
+        ("Biodegradable transformer oil, substation 4", "130309"),
+    ],
+)
+def test_a_biodegradable_oil_is_its_sub_chapter_s_readily_biodegradable_entry(
+    text: str, code: str
+) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+def test_an_oil_not_said_biodegradable_is_not() -> None:
+    assert classify("Hydraulic oil, mineral").candidates[0].code != "130112"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Schlacke Gießerei, Messing", "1010"),
+        ("Slag from the bronze foundry", "1010"),
+        ("Slag, foundry, cast iron", "1009"),
+        ("Baghouse dust from the smelter, copper concentrate", "1006"),
+        ("Flue dust, smelter, lead bullion", "1004"),
+    ],
+)
+def test_a_metal_named_beside_a_foundry_or_smelter_picks_its_sub_chapter(
+    text: str, code: str
+) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
+
+
+def test_a_glassworks_own_effluent_treatment_is_its_solid_waste_entry() -> None:
+    # glass says "solid wastes from on-site effluent treatment" (10 11 20), not "sludges"
+    assert classify("Boues de la station d'épuration interne, verrerie").candidates[0].code == (
+        "101120"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "not_code"),
+    [
+        ("Flash dryer residue", "040101"),  # flash is no fleshings
+        ("Sel de salage et saumure", "120199"),  # salting is no sand blasting
+        ("Tömda och rengjorda stålfat", "170504"),  # cleaned is no soil
+        ("Defekte Schalter und Taster", "020301"),  # a switch is no peel (Schale)
+    ],
+)
+def test_plain_words_are_not_corrected_to_a_material(text: str, not_code: str) -> None:
+    assert not_code not in [c.code for c in classify(text).candidates[:1]]
