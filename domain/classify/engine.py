@@ -1677,23 +1677,27 @@ def _reading(text: str, folded_words: tuple[str, ...]) -> tuple[str, list[_Match
     others.pop(lang, None)
     for other in others:
         found = _all_matches(other, folded_words)
-        if any(_utility_word_of(other, folded_words, m, covered) for m in found):
+        if any(_utility_word_of(other, folded_words, m, covered, lang) for m in found):
             return other, found
     return lang, matches
 
 
 def _utility_word_of(
-    lang: str, folded_words: tuple[str, ...], match: _Match, covered: set[int]
+    lang: str, folded_words: tuple[str, ...], match: _Match, covered: set[int], voted: str
 ) -> bool:
     """Whether a match names a utility in words left unread that ``lang`` knows as its own.
 
     *Dampf* in ``LP Dampf`` is German; *déposé* corrected to Swedish *deponi(gas)* is no word
-    of Swedish, and a French transformer is not landfill gas.
+    of Swedish, and a French transformer is not landfill gas. Not a word the ``voted``
+    language knows too and read as no utility: *air* in *shredder air separator* is English.
     """
     if match.term.kind not in _UTILITY_KINDS or match.first in covered:
         return False
     read = _text(lang, folded_words).words
-    return any(lang in read[i].languages for i in range(match.first, match.last + 1))
+    span = range(match.first, match.last + 1)
+    return any(lang in read[i].languages for i in span) and not all(
+        voted in read[i].languages for i in span
+    )
 
 
 def _classify(text: str, folded_words: tuple[str, ...], shape: _TextShape) -> Classification | str:

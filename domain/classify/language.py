@@ -11,6 +11,7 @@ at once. Ties, and texts with no known word, go to English.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from functools import cache, lru_cache
@@ -153,6 +154,22 @@ def letter_hints(original: str) -> frozenset[str]:
     return frozenset(set(original.lower()) & _LETTER_HINTS.keys())
 
 
+_ELEMENT_SYMBOL_TEXT: Final = (
+    "ag al au ba br cd cl cr cu fe hg li mg mn mo ni pb pd pt rh sb sn ti tl zn zr"
+)
+_ELEMENT_SYMBOLS: Final = frozenset(_ELEMENT_SYMBOL_TEXT.split()) - frozenset().union(
+    *FUNCTION_WORDS.values(), *PREPOSITIONS.values()
+)
+"""Symbols of the metals and halogens waste rows name (*Pb*, *Cd*, *Zn/Pb*), less any a
+language's grammar holds (Spanish *ni*, *al*): the same in every language, they vote for none
+(*Pb-haltig* made German the language of an Italian row holding *Pb*)."""
+
+
+_CODE_LIKE: Final = re.compile(r"[a-z]{1,2}\d+[a-z]?")
+"""A code of a letter or two and digits: a hazard statement (*H314*), a hazardous property
+(*HP14*), a Chinese category (*HW08*), a refrigerant (*R134a*): the same in every language."""
+
+
 def _vote(word: str) -> tuple[tuple[str, float], ...] | None:
     """A folded word's vote in :func:`guess_language`.
 
@@ -161,7 +178,7 @@ def _vote(word: str) -> tuple[tuple[str, float], ...] | None:
     """
     if has_han(word):
         return None
-    if word.isdigit():
+    if word.isdigit() or word in _ELEMENT_SYMBOLS or _CODE_LIKE.fullmatch(word) is not None:
         return ()
     langs = languages_of(word)
     return tuple((lang, 1.0 / len(langs)) for lang in langs)

@@ -1764,3 +1764,27 @@ def test_a_glassworks_own_effluent_treatment_is_its_solid_waste_entry() -> None:
 )
 def test_plain_words_are_not_corrected_to_a_material(text: str, not_code: str) -> None:
     assert not_code not in [c.code for c in classify(text).candidates[:1]]
+
+
+def test_symbols_of_metals_vote_for_no_language() -> None:
+    # "Pb" is in German terms (Pb-haltig): it made this Italian row German
+    assert classify("Fanghi galvanici Cr Ni Pb").language == "it"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Reinigungsmittel Reste, H314", "200129"),
+        ("Farbreste H226 H336", "080111"),  # and the codes vote for no language (German)
+    ],
+)
+def test_a_clp_hazard_statement_names_a_hazard(text: str, code: str) -> None:
+    found = classify(text)
+    assert found.candidates[0].code == code
+    assert found.language == "de"
+
+
+def test_a_word_the_voted_language_knows_is_not_read_as_another_s_utility() -> None:
+    # French reads "air" as a gas; in an English row it is the shredder's air separator
+    found = classify("ASR light fraction from shredder air separator")
+    assert (found.language, found.kind) == ("en", ResourceKind.MATERIAL)
