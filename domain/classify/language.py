@@ -25,9 +25,19 @@ from domain.classify.grammar import (
     PREPOSITIONS,
 )
 from domain.classify.references import reference_index
-from domain.classify.text import LANGUAGES, SPELLED_OUT_LANGUAGES, Memo, has_han, spelled_out
+from domain.classify.text import (
+    LANGUAGES,
+    SPELLED_OUT_LANGUAGES,
+    Memo,
+    has_han,
+    spelled_out,
+    stems_everywhere,
+)
 
 _MIN_PART: Final = 4
+_MIN_STEMMED: Final = 5
+"""A word no language knows as it is votes for the languages knowing its stem, from five
+letters (:func:`_stem_languages`)."""
 _LETTER_HINTS: Final[Mapping[str, tuple[str, ...]]] = {
     "ł": ("pl",), "ą": ("pl",), "ę": ("pl",), "ś": ("pl",), "ć": ("pl",), "ń": ("pl",),
     "ż": ("pl",), "ź": ("pl",), "ø": ("da",), "æ": ("da",), "å": ("sv", "da"),
@@ -180,8 +190,24 @@ def _vote(word: str) -> tuple[tuple[str, float], ...] | None:
         return None
     if word.isdigit() or word in _ELEMENT_SYMBOLS or _CODE_LIKE.fullmatch(word) is not None:
         return ()
-    langs = languages_of(word)
+    langs = languages_of(word) or _stem_languages(word)
     return tuple((lang, 1.0 / len(langs)) for lang in langs)
+
+
+def _stem_languages(word: str) -> frozenset[str]:
+    """The languages knowing the stem of a word none knows as it is (five letters or more).
+
+    An inflection votes for its language (Swedish *pallar*, plural of a known *pall*; Italian
+    *rifiuto* beside a known *rifiuti*); it is not read as that language's word elsewhere (a
+    German *Mulde* is no Danish *muld*).
+    """
+    if len(word) < _MIN_STEMMED or not word.isalpha():
+        return frozenset()
+    return frozenset(
+        lang
+        for lang, token in stems_everywhere(word)
+        if lang != "zh" and token != word and token in reference_index(lang).vocabulary
+    )
 
 
 _VOTES: Final = Memo(_vote, 200_000)

@@ -1788,3 +1788,36 @@ def test_a_word_the_voted_language_knows_is_not_read_as_another_s_utility() -> N
     # French reads "air" as a gas; in an English row it is the shredder's air separator
     found = classify("ASR light fraction from shredder air separator")
     assert (found.language, found.kind) == ("en", ResourceKind.MATERIAL)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Platinnetze aus der Ammoniakoxidation", "160801"),
+        ("Syretjære fra koksværk", "0506"),
+        ("Balayures de voirie, secteur nord", "200303"),
+        ("Trasiga pallar", "150103"),  # an inflection votes for its language
+        ("Bilvrag, miljøbehandlet", "160106"),
+        ("Alkaliske batterier fra kontoret", "160604"),
+        ("Ontharingsslib looierij", "040102"),
+        ("Restos de creosota, postes de madera", "03"),
+        ("Kiselgur från ölfiltrering", "02"),
+        ("Lodos de la depuradora interna de una fábrica de baldosas", "101213"),
+        ("Goudrons acides, régénération des huiles usagées", "191102"),
+        ("Acque madri, sintesi fitofarmaci", "0704"),
+        ("Pyrolyserückstand aus Altreifen", "1901"),
+        ("农药生产母液", "070401"),
+        ("废纽扣电池", "1606"),
+    ],
+)
+def test_rows_of_the_random_long_tail(text: str, code: str) -> None:
+    # entries drawn at random over the whole list: acid tars, catalyst gauzes, sweepings,
+    # pallets, depolluted vehicles, liming, creosote, kieselguhr; a plant's own effluent
+    # treatment, oil re-refining, pesticide synthesis as origins; Chinese makers and cells
+    assert classify(text).candidates[0].code.startswith(code)
+
+
+def test_not_hazardous_as_identified_in_chinese_makes_the_harmless_entry() -> None:
+    found = classify("园区污水处理厂生化污泥 经鉴别不属危废")
+    assert not found.hazardous_hint
+    assert not found.candidates[0].hazardous
