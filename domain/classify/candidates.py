@@ -237,10 +237,13 @@ def _in_source(priors: Mapping[str, float], prefixes: tuple[str, ...]) -> dict[s
     "Off-spec" from a dairy: 02 03 04 -> 02 05 01, both "materials unsuitable for consumption or
     processing". A code already among the priors keeps its own. When no code has such a twin
     there, a waste water treatment sludge is carried to the source's on-site effluent sludge
-    (:func:`_effluent_twins`).
+    (:func:`_effluent_twins`), and a solvent to the source's solvents and washing liquids
+    (:func:`_solvent_twins`).
     """
-    return _carried(priors, prefixes, same_entries()) or _carried(
-        priors, prefixes, _effluent_twins()
+    return (
+        _carried(priors, prefixes, same_entries())
+        or _carried(priors, prefixes, _effluent_twins())
+        or _carried(priors, prefixes, _solvent_twins())
     )
 
 
@@ -305,6 +308,24 @@ def _readily_biodegradable(named: Mapping[str, float]) -> dict[str, float]:
         if twin is not None:
             found[twin] = max(found.get(twin, 0.0), named.get(twin, 0.0), prior)
     return found
+
+
+@cache
+def _solvent_twins() -> Mapping[str, tuple[str, ...]]:
+    """A solvent of chapter 14 -> the organic chemical industries' solvents and washing liquids.
+
+    Chapter 14 holds solvents no origin's chapter covers; the organic chemical processes of
+    chapter 07 have their own: *Lösemittelgemisch aus der Wirkstoffproduktion* is 07 05 04
+    *other organic solvents, washing liquids and mother liquors*, a halogenated one 07 05 03.
+    """
+    entries = catalogue().entries.values()
+    halogenated = tuple(e.code for e in entries if _HALOGENATED_LIQUORS.match(e.description))
+    other = tuple(e.code for e in entries if _OTHER_LIQUORS.match(e.description))
+    return {"140602": halogenated, "140603": other}
+
+
+_HALOGENATED_LIQUORS: Final = re.compile(r"organic halogenated solvents, washing liquids")
+_OTHER_LIQUORS: Final = re.compile(r"other organic solvents, washing liquids")
 
 
 _ON_SITE_SLUDGE: Final = re.compile(

@@ -1177,7 +1177,9 @@ def _source_prefixes(
     """The chapters the source terms point to, less those named as a destination.
 
     * When the source terms disagree, the (sub-)chapters most of them name are kept: "ash from
-      EfW flue gas cleaning" names incineration (19 01) twice, a power station (10 01) once.
+      EfW flue gas cleaning" names incineration (19 01) twice, a power station (10 01) once;
+      of a chapter and a sub-chapter in it, the sub-chapter (a dye maker, 07 03, beside
+      China's category HW11 of still bottoms, chapter 07).
     * Waste water treatment (19 08) named beside an industry (chapters 01 to 16) is that
       industry's own effluent treatment, and the List of Waste classifies its sludges under the
       industry (19 08 is for off-site plants): 19 08 is then left out.
@@ -1194,9 +1196,9 @@ def _source_prefixes(
         for p in each
     }  # fmt: skip
     most = max(support.values(), default=0)
-    prefixes = _metal_named(
-        tuple(p for p, n in support.items() if n == most), lang, folded_words, matches
-    )
+    best = [p for p, n in support.items() if n == most]
+    best = [p for p in best if not any(q != p and q.startswith(p) for q in best)]
+    prefixes = _metal_named(tuple(best), lang, folded_words, matches)
     if any(p.startswith(_OFF_SITE) for p in prefixes) and any(
         p[:2] <= _LAST_INDUSTRY for p in prefixes
     ):

@@ -1821,3 +1821,33 @@ def test_not_hazardous_as_identified_in_chinese_makes_the_harmless_entry() -> No
     found = classify("园区污水处理厂生化污泥 经鉴别不属危废")
     assert not found.hazardous_hint
     assert not found.candidates[0].hazardous
+
+
+def test_a_sub_chapter_named_within_a_chapter_named_is_the_origin() -> None:
+    # a dye maker (07 03) beside China's category of still bottoms HW11 (chapter 07)
+    assert classify("染料生产 精馏釜残 HW11").candidates[0].code == "070308"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Solvent mixture from API production, non-halogenated", "070504"),
+        ("Dichlormethan aus der Wirkstoffproduktion", "070503"),
+        ("Solvent mixture, paint shop", "140603"),  # no chemical process named: chapter 14
+    ],
+)
+def test_a_solvent_from_an_organic_chemical_process_is_that_process_s_entry(
+    text: str, code: str
+) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Phosphorschlacke, Halde 2", "060902"),
+        ("Flüssiger Ersatzbrennstoff, Tank 3", "190208"),
+    ],
+)
+def test_phosphorus_slag_and_liquid_fuel_blended_from_wastes(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
