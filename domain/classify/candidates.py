@@ -237,13 +237,14 @@ def _in_source(priors: Mapping[str, float], prefixes: tuple[str, ...]) -> dict[s
     "Off-spec" from a dairy: 02 03 04 -> 02 05 01, both "materials unsuitable for consumption or
     processing". A code already among the priors keeps its own. When no code has such a twin
     there, a waste water treatment sludge is carried to the source's on-site effluent sludge
-    (:func:`_effluent_twins`), and a solvent to the source's solvents and washing liquids
-    (:func:`_solvent_twins`).
+    (:func:`_effluent_twins`), a solvent to the source's solvents and washing liquids
+    (:func:`_solvent_twins`), an acid or a base to pickling's (:func:`_pickling_twins`).
     """
     return (
         _carried(priors, prefixes, same_entries())
         or _carried(priors, prefixes, _effluent_twins())
         or _carried(priors, prefixes, _solvent_twins())
+        or _carried(priors, prefixes, _pickling_twins())
     )
 
 
@@ -322,6 +323,21 @@ def _solvent_twins() -> Mapping[str, tuple[str, ...]]:
     halogenated = tuple(e.code for e in entries if _HALOGENATED_LIQUORS.match(e.description))
     other = tuple(e.code for e in entries if _OTHER_LIQUORS.match(e.description))
     return {"140602": halogenated, "140603": other}
+
+
+@cache
+def _pickling_twins() -> Mapping[str, tuple[str, ...]]:
+    """An acid (06 01) -> pickling acids (11 01 05), a base (06 02) -> pickling bases (11 01 07).
+
+    *Acido solforico esausto, linea di decapaggio* is a pickling acid: the surface treatment of
+    metals files its spent acids and bases by use, not by substance.
+    """
+    entries = catalogue().entries.values()
+    return {
+        e.code: ("110105",) if e.sub_chapter == "0601" else ("110107",)
+        for e in entries
+        if e.sub_chapter in ("0601", "0602") and not e.code.endswith("99")
+    }
 
 
 _HALOGENATED_LIQUORS: Final = re.compile(r"organic halogenated solvents, washing liquids")

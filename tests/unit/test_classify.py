@@ -1878,3 +1878,30 @@ def test_rows_of_the_confidently_wrong_answers(text: str, code: str) -> None:
     # exchange regenerant, phosphating, concrete washout, paint tins, rags, separator sludge,
     # spent caustic, GRP; pharma, incineration, CNC wood, hospitals as origins
     assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Eisenschrott aus der Schlacke der MVA", "190102"),  # ferrous from bottom ash
+        ("Leere Spraydosen aus der Werkstatt", "150111"),
+        ("Anodenreste aus der Aluminiumelektrolyse", "100302"),
+        ("Zunderschlamm ölhaltig, Warmwalzwerk", "100211"),
+        ("Pulverlackreste aus der Beschichtungsanlage", "080201"),
+        ("Siebsand aus der Bauschuttaufbereitung", "191209"),
+        ("Glasurschlamm, Fliesenwerk", "1012"),
+        ("Glasschleifschlamm, Floatglas", "1011"),
+        ("Spent nickel plating bath", "110198"),
+        ("Verbrauchtes Flussmittel, Feuerverzinkerei", "110504"),
+        ("Ontvettingsbaden, voorbehandeling", "1101"),
+        ("Acido solforico esausto, linea di decapaggio", "110105"),
+        ("Boden aus dem Bodenreinigungszentrum, biologisch behandelt", "1913"),
+        ("Gummiabfälle aus dem Gummiwerk", "0702"),
+        ("Gewerbemischabfall, Container 10 m³", "200301"),
+    ],
+)
+def test_rows_the_origin_or_a_trade_word_decides(text: str, code: str) -> None:
+    # ferrous metal sorted out of slag, empty aerosols, anode butts, scale pit sludge, powder
+    # coatings, screen sand, glaze, glass grinding, plating baths, flux; pickling lines,
+    # soil treatment centres, rubber works as origins
+    assert classify(text).candidates[0].code.startswith(code)
