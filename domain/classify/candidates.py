@@ -285,7 +285,7 @@ def _biodegradable_twins() -> Mapping[str, str]:
 
     The List of Waste gives machining, hydraulic, engine and insulating oils each an entry of
     their own when readily biodegradable (12 01 19, 13 01 12, 13 02 07, 13 03 09); the other
-    entries of those sub-chapters (``99`` aside) point to it.
+    oils of those sub-chapters point to it (not swarf, emulsions or grit).
     """
     entries = catalogue().entries.values()
     readily = {e.sub_chapter: e.code for e in entries if "readily biodegradable" in e.description}
@@ -293,8 +293,18 @@ def _biodegradable_twins() -> Mapping[str, str]:
         e.code: readily[e.sub_chapter]
         for e in entries
         if e.sub_chapter in readily and e.code != readily[e.sub_chapter]
-        and not e.code.endswith("99")
+        and _AN_OIL.search(e.description.split(" (")[0]) is not None
     }  # fmt: skip
+
+
+@cache
+def _readily_entries() -> frozenset[str]:
+    """The readily biodegradable entries (12 01 19, 13 01 12, 13 02 07, 13 03 09)."""
+    return frozenset(_biodegradable_twins().values())
+
+
+_AN_OIL: Final = re.compile(r"\boils?\b")
+"""An entry naming an oil (before any bracket): not filings, emulsions or blasting grit."""
 
 
 def _readily_biodegradable(named: Mapping[str, float]) -> dict[str, float]:
@@ -593,7 +603,7 @@ def rank_candidates(
     details: frozenset[int] = frozenset(),
     by_similarity: Sequence[tuple[float, str]] | None = None,
     preferred: frozenset[str] = frozenset(),
-    biodegradable: bool = False,
+    biodegradable: bool | None = None,
 ) -> Ranking:
     """The ``top`` best EWC codes for a material, best first (see the module docstring).
 
@@ -613,8 +623,9 @@ def rank_candidates(
         by_similarity: ``(-similarity, code)`` of every code of ``sims``, best first, ties by code
             (shared by the texts of one similarity); computed from ``sims`` when ``None``.
         preferred: the head's codes the rest of the text tells apart (they lead the head's).
-        biodegradable: the text says its material is biodegradable: a named oil is its
-            sub-chapter's readily biodegradable entry too (:func:`_biodegradable_twins`).
+        biodegradable: the text says its material is biodegradable (a named oil is its
+            sub-chapter's readily biodegradable entry too, :func:`_biodegradable_twins`), says
+            it is not (those entries weigh half), or neither (``None``).
     """
     told = _told(preferred, head, prefixes)
     named = _lexicon_priors(materials, head, details, told)
@@ -637,6 +648,10 @@ def rank_candidates(
     pool = set(priors) | {code for _, code in by_similarity[: max(2 * top, 10)]}
     reach = _head_reach(head) if head is not None and head.codes else None
     scores = _scores(pool, priors, named, sims, prefixes, hazardous_hint, coverage, reach)
+    if biodegradable is False:  # "not readily biodegradable" names those entries' words
+        scores = {
+            c: v * _HAZARD_FACTOR if c in _readily_entries() else v for c, v in scores.items()
+        }
     ranked = [code for _, code in sorted(zip(map(neg, scores.values()), scores, strict=True))]
     margin = 0.0
     if ranked:

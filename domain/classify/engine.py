@@ -204,12 +204,12 @@ def word_tokens(lang: str, word: str) -> tuple[str, ...]:
             return ()
         vocabulary, longest = _han_vocabulary()
         return tuple(segment_han(word, vocabulary, longest))
+    if word in PLAIN_WORDS[lang]:
+        return (word,)  # a word of the language naming no material, whatever its stem names
     token = stem(lang, word)
     index = reference_index(lang)
     if token in index.vocabulary or not word.isalpha() or len(word) < _MIN_FUZZY_LENGTH:
         return (token,)
-    if word in PLAIN_WORDS[lang]:
-        return (token,)  # a word of the language, neither a compound nor a misspelling
     ascii_spelled = spelled_out(word) if lang in SPELLED_OUT_LANGUAGES else None
     if ascii_spelled is not None and stem(lang, ascii_spelled) in index.vocabulary:
         return (stem(lang, ascii_spelled),)  # "Abwaerme" is how ASCII writes Abwärme
@@ -1206,6 +1206,32 @@ def _source_prefixes(
     return prefixes
 
 
+def _said_biodegradable(lang: str, folded_words: tuple[str, ...]) -> bool | None:
+    """Whether the text says its material is biodegradable, that it is not, or neither.
+
+    ``True``, ``False`` or ``None``. A word of :data:`~domain.classify.grammar.BIODEGRADABLE`
+    says it, unless a negation or a word of difficulty stands in the two words before it: then
+    it is denied (*not readily biodegradable*, *non-biodegradable*, *nicht biologisch
+    abbaubar*, *schwer abbaubar*).
+    """
+    read = _text(lang, folded_words).words
+    said: bool | None = None
+    for n, word in enumerate(read):
+        if word.traits & _BIODEGRADABLE:
+            denied = any(
+                read[k].traits & _NEGATION or folded_words[k] in _NOT_EASILY
+                for k in range(max(0, n - 2), n)
+            )
+            if not denied:
+                return True
+            said = False
+    return said
+
+
+_NOT_EASILY: Final = frozenset({"non", "schwer", "poorly", "hardly", "slecht", "difficilmente"})
+"""Words before *biodegradable* that deny it, beside each language's negations."""
+
+
 def _metal_named(
     prefixes: tuple[str, ...], lang: str, folded_words: tuple[str, ...], matches: list[_Match]
 ) -> tuple[str, ...]:
@@ -1795,7 +1821,7 @@ def _conclude(
             details=frozenset(n for n, m in enumerate(materials) if m.first >= limit),
             by_similarity=similar.ranked,
             preferred=_told_apart(lang, folded_words, decided.head, present),
-            biodegradable=any(w.traits & _BIODEGRADABLE for w in _text(lang, folded_words).words),
+            biodegradable=_said_biodegradable(lang, folded_words),
         )
         candidates, margin = ranking.candidates, ranking.chapter_margin
     contradicted = bool(allowed) and decided.kind not in allowed  # "Purge gas 300 Nm3/h"

@@ -95,7 +95,7 @@ PLAIN_WORDS: Final = _folded(
         "de": "schalter",
         "nl": "",
         "da": "",
-        "sv": "rengjord rengjorda rengjort tomda tomma",
+        "sv": "rengjord rengjorda rengjort trasig trasiga trasigt",
         "fr": "fils lingot lingots salage",
         "es": "",
         "it": "",
@@ -105,7 +105,8 @@ PLAIN_WORDS: Final = _folded(
 )
 """Words of a language that name no material, one edit from a word that does: known words of
 their language, so never corrected to it (*flash* is no *flesh*, from *fleshings*; a
-*Schalter* no *Schale*; French *salage*, salting, no *sablage*)."""
+*Schalter* no *Schale*; French *salage*, salting, no *sablage*; Swedish *trasig*, broken,
+whose stem is that of *trasa*, a rag)."""
 
 CODE_LABELS: Final = frozenset(
     fold(
@@ -184,7 +185,7 @@ UNIT_WORDS: Final[frozenset[str]] = frozenset(
 DESTINATIONS: Final = _folded(
     {
         "en": "to for",
-        "de": "zur zum fur nach",
+        "de": "zur zum fur",
         "nl": "naar voor",
         "da": "til",
         "sv": "till for",

@@ -35,8 +35,8 @@ from domain.classify.text import (
 )
 
 _MIN_PART: Final = 4
-_MIN_STEMMED: Final = 5
-"""A word no language knows as it is votes for the languages knowing its stem, from five
+_MIN_STEMMED: Final = 6
+"""A word no language knows as it is votes for the languages knowing its stem, from six
 letters (:func:`_stem_languages`)."""
 _LETTER_HINTS: Final[Mapping[str, tuple[str, ...]]] = {
     "ł": ("pl",), "ą": ("pl",), "ę": ("pl",), "ś": ("pl",), "ć": ("pl",), "ń": ("pl",),
@@ -145,6 +145,10 @@ def guess_language(folded_words: Iterable[str], original: str) -> str:
         for char in set(original.lower()) & _LETTER_HINTS.keys():
             for lang in _LETTER_HINTS[char]:
                 votes[lang] += _LETTER_VOTE / len(_LETTER_HINTS[char])
+    if not votes:  # no word known as it is: the languages knowing their stems ("pallar")
+        for word in folded_words:
+            for lang in _STEM_VOTES[word]:
+                votes[lang] += 1.0
     if not votes:
         return "en"
     best = max(votes.values())
@@ -190,7 +194,7 @@ def _vote(word: str) -> tuple[tuple[str, float], ...] | None:
         return None
     if word.isdigit() or word in _ELEMENT_SYMBOLS or _CODE_LIKE.fullmatch(word) is not None:
         return ()
-    langs = languages_of(word) or _stem_languages(word)
+    langs = languages_of(word)
     return tuple((lang, 1.0 / len(langs)) for lang in langs)
 
 
@@ -198,10 +202,10 @@ def _stem_languages(word: str) -> frozenset[str]:
     """The languages knowing the stem of a word none knows as it is (five letters or more).
 
     An inflection votes for its language (Swedish *pallar*, plural of a known *pall*; Italian
-    *rifiuto* beside a known *rifiuti*); it is not read as that language's word elsewhere (a
-    German *Mulde* is no Danish *muld*).
+    *rifiuto* beside a known *rifiuti*) when no word of the text is known as it is (an English
+    *refrigeration* beside *oil* is no French word); it is not read as that language's word.
     """
-    if len(word) < _MIN_STEMMED or not word.isalpha():
+    if len(word) < _MIN_STEMMED or not word.isalpha() or has_han(word):
         return frozenset()
     return frozenset(
         lang
@@ -211,4 +215,6 @@ def _stem_languages(word: str) -> frozenset[str]:
 
 
 _VOTES: Final = Memo(_vote, 200_000)
+_STEM_VOTES: Final = Memo(_stem_languages, 200_000)
+"""Folded word -> :func:`_stem_languages`, filled per word on first sight."""
 """Folded word -> :func:`_vote`, filled per word on first sight."""

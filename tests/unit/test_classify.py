@@ -1905,3 +1905,32 @@ def test_rows_the_origin_or_a_trade_word_decides(text: str, code: str) -> None:
     # coatings, screen sand, glaze, glass grinding, plating baths, flux; pickling lines,
     # soil treatment centres, rubber works as origins
     assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "not_code"),
+    [
+        ("Poussières de captation", "1909"),  # dust extraction is no water intake (captage)
+        ("Colori e vernici di scarto", "0402"),  # colours are no textile dyestuffs
+        ("Hydraulic oil, not readily biodegradable", "130112"),
+        ("Hydrauliköl, nicht biologisch abbaubar", "130112"),
+        ("Aluminium swarf with biodegradable coolant", "120119"),  # swarf is no oil
+        ("Hausmüll Kehricht Abfuhr", "200303"),  # Swiss refuse, no street sweepings
+        ("Reinigungsmittel H290", "200129"),  # corrosive to metals: no hazardous property
+        ("Bouteilles de gaz azote H280", "150110"),  # gas under pressure: likewise
+        ("农药包装废物", "0704"),  # pesticide packaging: a product, no pesticide maker
+        ("Residuos de taller de carrocería", "160106"),  # a body shop, no car wreck
+        ("Trockenlegung Keller Bauschutt", "1601"),  # damp-proofing a cellar
+        ("Trasigt glas", "1502"),  # broken (trasig) is no rag (trasa)
+    ],
+)
+def test_false_friends_found_by_the_review_of_the_long_tail(text: str, not_code: str) -> None:
+    assert not [c.code for c in classify(text).candidates[:1] if c.code.startswith(not_code)]
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("Refrigeration oil", "en"), ("Cisterna olio", "it"), ("Trasiga pallar", "sv")],
+)
+def test_a_stem_votes_only_when_no_word_is_known_as_it_is(text: str, language: str) -> None:
+    assert classify(text).language == language
