@@ -68,6 +68,7 @@ from domain.classify.grammar import (
     FUNCTION_WORDS,
     HEAD_FIRST,
     NEGATIONS,
+    NOT_EASILY,
     PLAIN_WORDS,
     PREPOSITIONS,
     UNIT_WORDS,
@@ -362,6 +363,7 @@ def _read_word(lang: str, word: str) -> _Word:
         **{trait: word in table for trait, table in _absence_words(lang).items()},
         "containing": word in _containing(lang),
         "biodegradable": word.startswith(BIODEGRADABLE),
+        "not_easily": word in NOT_EASILY,
     }
     return _Word(
         tokens=tokens,
@@ -846,6 +848,7 @@ _TRAITS: Final = (
     "found",
     "containing",
     "biodegradable",
+    "not_easily",
 )
 """What :attr:`_Word.traits` holds of a word, one bit each in this order (:func:`_read_word`)."""
 _TRAIT: Final = {name: 1 << bit for bit, name in enumerate(_TRAITS)}
@@ -858,6 +861,7 @@ _NEGATION: Final = _TRAIT["negation"]
 _FOUND: Final = _TRAIT["found"]
 _CONTAINING: Final = _TRAIT["containing"]
 _BIODEGRADABLE: Final = _TRAIT["biodegradable"]
+_DENYING: Final = _TRAIT["negation"] | _TRAIT["not_easily"]
 _ABSENCE: Final = _ABSENT_BEFORE | _ABSENT_OF | _ABSENT_AFTER | _NEGATION | _FOUND
 """The traits of the words that say a material is absent (never looked up in the texts)."""
 
@@ -1218,18 +1222,11 @@ def _said_biodegradable(lang: str, folded_words: tuple[str, ...]) -> bool | None
     said: bool | None = None
     for n, word in enumerate(read):
         if word.traits & _BIODEGRADABLE:
-            denied = any(
-                read[k].traits & _NEGATION or folded_words[k] in _NOT_EASILY
-                for k in range(max(0, n - 2), n)
-            )
+            denied = any(read[k].traits & _DENYING for k in range(max(0, n - 2), n))
             if not denied:
                 return True
             said = False
     return said
-
-
-_NOT_EASILY: Final = frozenset({"non", "schwer", "poorly", "hardly", "slecht", "difficilmente"})
-"""Words before *biodegradable* that deny it, beside each language's negations."""
 
 
 def _metal_named(
@@ -1630,7 +1627,8 @@ def _inert(word: str) -> bool:
 
 
 _GRAMMAR_WORDS: Final = CODE_LABELS.union(
-    *(table[lang] for table in (*_ABSENCE_TABLES.values(), CONTAINING) for lang in LANGUAGES)
+    *(table[lang] for table in (*_ABSENCE_TABLES.values(), CONTAINING) for lang in LANGUAGES),
+    NOT_EASILY,
 )
 """Words of the grammar that no language's vocabulary lists: never inert."""
 

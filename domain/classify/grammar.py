@@ -313,3 +313,7 @@ BIODEGRADABLE: Final = (
 *biodégradable*, *biodegradabile*, *biodegradowalny*, *biologisch abbaubar*, *biologisch
 afbreekbaar*, *bionedbrydelig*, *biologiskt nedbrytbar*): the List of Waste keeps readily
 biodegradable oils apart (12 01 19, 13 01 12, 13 02 07, 13 03 09)."""
+
+NOT_EASILY: Final = frozenset({"non", "schwer", "poorly", "hardly", "slecht", "difficilmente"})
+"""Words before *biodegradable* that deny it (*non-biodegradable*, *schwer abbaubar*), beside
+each language's negations: a word trait, so texts differing in them are not answered alike."""

@@ -556,3 +556,17 @@ def test_cached_candidates_carry_the_confidence_of_a_fresh_ranking() -> None:
     fly_ash = _fresh("Fly ash")
     assert not isinstance(fly_ash, str)
     assert len({c.confidence for c in fly_ash.candidates}) > 1  # not one made-up confidence
+
+
+@pytest.mark.parametrize(
+    ("seed", "text"),
+    [
+        ("rotes abbaubares Hydrauliköl", "schwer abbaubares Hydrauliköl"),
+        ("murky biodegradable hydraulic oil", "poorly biodegradable hydraulic oil"),
+    ],
+)
+def test_a_word_denying_biodegradability_keeps_its_own_answer(seed: str, text: str) -> None:
+    # the words differ in no other trait: a text served from the other's conclusion would
+    # call a poorly degradable oil readily biodegradable
+    assert not _same(_fresh(seed), _fresh(text))
+    assert _same(_served(seed, text), _fresh(text))
