@@ -238,7 +238,7 @@ def _in_source(priors: Mapping[str, float], prefixes: tuple[str, ...]) -> dict[s
     processing". A code already among the priors keeps its own. When no code has such a twin
     there, a waste water treatment sludge is carried to the source's on-site effluent sludge
     (:func:`_effluent_twins`), a solvent to the source's solvents and washing liquids
-    (:func:`_solvent_twins`), an acid or a base to pickling's (:func:`_pickling_twins`).
+    (:func:`_solvent_twins`), an acid to metal surface treatment's (:func:`_pickling_twins`).
     """
     return (
         _carried(priors, prefixes, same_entries())
@@ -337,16 +337,18 @@ def _solvent_twins() -> Mapping[str, tuple[str, ...]]:
 
 @cache
 def _pickling_twins() -> Mapping[str, tuple[str, ...]]:
-    """An acid (06 01) -> pickling acids (11 01 05), a base (06 02) -> pickling bases (11 01 07).
+    """An acid (06 01) -> the acids of metal surface treatment (11 01 05, 11 01 06).
 
-    *Acido solforico esausto, linea di decapaggio* is a pickling acid: the surface treatment of
-    metals files its spent acids and bases by use, not by substance.
+    The surface treatment of metals files its spent acids by use, not by substance: pickling
+    acids (11 01 05, most of them: *Acido cloridrico di decapaggio*) and acids not otherwise
+    specified (11 01 06: anodising, etching); the text's similarity to each tells them apart.
+    Bases have no such pair there (a degreasing bath's is 11 01 13, a pickling bath's 11 01 07).
     """
     entries = catalogue().entries.values()
     return {
-        e.code: ("110105",) if e.sub_chapter == "0601" else ("110107",)
+        e.code: ("110105", "110106")
         for e in entries
-        if e.sub_chapter in ("0601", "0602") and not e.code.endswith("99")
+        if e.sub_chapter == "0601" and not e.code.endswith("99")
     }
 
 

@@ -59,6 +59,7 @@ from domain.classify.grammar import (
     ABSENT_BEFORE,
     ABSENT_OF,
     BIODEGRADABLE,
+    BIODEGRADABLE_ADVERBS,
     CODE_LABELS,
     COMPOUNDING,
     CONTAINING,
@@ -1214,16 +1215,19 @@ def _said_biodegradable(lang: str, folded_words: tuple[str, ...]) -> bool | None
     """Whether the text says its material is biodegradable, that it is not, or neither.
 
     ``True``, ``False`` or ``None``. A word of :data:`~domain.classify.grammar.BIODEGRADABLE`
-    says it, unless a negation or a word of difficulty stands in the two words before it: then
-    it is denied (*not readily biodegradable*, *non-biodegradable*, *nicht biologisch
-    abbaubar*, *schwer abbaubar*).
+    says it, unless the word right before it (or before its adverb, *readily*, *biologisch*)
+    is a negation or a word of difficulty: then it is denied (*not readily biodegradable*,
+    *non-biodegradable*, *nicht biologisch abbaubar*, *schwer abbaubar*); a negation of another
+    word (*non-toxic, biodegradable*) denies nothing.
     """
     read = _text(lang, folded_words).words
     said: bool | None = None
     for n, word in enumerate(read):
         if word.traits & _BIODEGRADABLE:
-            denied = any(read[k].traits & _DENYING for k in range(max(0, n - 2), n))
-            if not denied:
+            before = n - 1
+            if before >= 1 and folded_words[before] in BIODEGRADABLE_ADVERBS:
+                before -= 1  # "not readily biodegradable", "nicht biologisch abbaubar"
+            if before < 0 or not read[before].traits & _DENYING:
                 return True
             said = False
     return said

@@ -185,7 +185,7 @@ UNIT_WORDS: Final[frozenset[str]] = frozenset(
 DESTINATIONS: Final = _folded(
     {
         "en": "to for",
-        "de": "zur zum fur",
+        "de": "zur zum fur nach",
         "nl": "naar voor",
         "da": "til",
         "sv": "till for",
@@ -317,3 +317,9 @@ biodegradable oils apart (12 01 19, 13 01 12, 13 02 07, 13 03 09)."""
 NOT_EASILY: Final = frozenset({"non", "schwer", "poorly", "hardly", "slecht", "difficilmente"})
 """Words before *biodegradable* that deny it (*non-biodegradable*, *schwer abbaubar*), beside
 each language's negations: a word trait, so texts differing in them are not answered alike."""
+
+BIODEGRADABLE_ADVERBS: Final = frozenset(
+    {"readily", "easily", "biologisch", "biologisk", "biologiskt", "leicht", "facilmente",
+     "facilement", "latwo", "gemakkelijk", "let", "latt"}
+)  # fmt: skip
+"""Folded words between a negation and *biodegradable* (*not readily biodegradable*)."""

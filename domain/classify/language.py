@@ -199,7 +199,7 @@ def _vote(word: str) -> tuple[tuple[str, float], ...] | None:
 
 
 def _stem_languages(word: str) -> frozenset[str]:
-    """The languages knowing the stem of a word none knows as it is (five letters or more).
+    """The languages knowing the stem of a word none knows as it is (six letters or more).
 
     An inflection votes for its language (Swedish *pallar*, plural of a known *pall*; Italian
     *rifiuto* beside a known *rifiuti*) when no word of the text is known as it is (an English
@@ -215,6 +215,6 @@ def _stem_languages(word: str) -> frozenset[str]:
 
 
 _VOTES: Final = Memo(_vote, 200_000)
+"""Folded word -> :func:`_vote`, filled per word on first sight."""
 _STEM_VOTES: Final = Memo(_stem_languages, 200_000)
 """Folded word -> :func:`_stem_languages`, filled per word on first sight."""
-"""Folded word -> :func:`_vote`, filled per word on first sight."""
