@@ -68,11 +68,11 @@ def test_kind_floor(test_figures: dict[str, float | int]) -> None:
 
 
 def test_chapter_floor(test_figures: dict[str, float | int]) -> None:
-    assert test_figures["chapter"] >= 0.84  # target 0.90
+    assert test_figures["chapter"] >= 0.85  # target 0.90
 
 
 def test_exact_code_floor(test_figures: dict[str, float | int]) -> None:
-    assert test_figures["exact"] >= 0.67  # target 0.70
+    assert test_figures["exact"] >= 0.70  # the target
 
 
 def test_chapter_floor_on_the_rows_not_abstained(test_figures: dict[str, float | int]) -> None:
