@@ -57,6 +57,8 @@ term, when the head names codes: the other words found it (*Visafval ... uit fil
 is fish, not particulates through a stray *deel*). Chosen on the dev split and the probes (0.5
 to 0.8 alike on dev)."""
 _HAZARD_FACTOR: Final = 0.5
+_DENIED_FACTOR: Final = 0.5
+"""Weighs the readily biodegradable entries of a text saying its oil is not."""
 
 CODE_PATTERN: Final = r"(?<!\d)(\d{2})[ .]?(\d{2})[ .]?(\d{2})(?!\d)"
 """An EWC code written in a text: ``100102``, ``10 01 02``, ``10.01.02`` (not ``17-02-01``:
@@ -652,7 +654,7 @@ def rank_candidates(
     scores = _scores(pool, priors, named, sims, prefixes, hazardous_hint, coverage, reach)
     if biodegradable is False:  # "not readily biodegradable" names those entries' words
         scores = {
-            c: v * _HAZARD_FACTOR if c in _readily_entries() else v for c, v in scores.items()
+            c: v * _DENIED_FACTOR if c in _readily_entries() else v for c, v in scores.items()
         }
     ranked = [code for _, code in sorted(zip(map(neg, scores.values()), scores, strict=True))]
     margin = 0.0

@@ -365,6 +365,7 @@ def _read_word(lang: str, word: str) -> _Word:
         "containing": word in _containing(lang),
         "biodegradable": word.startswith(BIODEGRADABLE),
         "not_easily": word in NOT_EASILY,
+        "bio_adverb": word in BIODEGRADABLE_ADVERBS,
     }
     return _Word(
         tokens=tokens,
@@ -850,6 +851,7 @@ _TRAITS: Final = (
     "containing",
     "biodegradable",
     "not_easily",
+    "bio_adverb",
 )
 """What :attr:`_Word.traits` holds of a word, one bit each in this order (:func:`_read_word`)."""
 _TRAIT: Final = {name: 1 << bit for bit, name in enumerate(_TRAITS)}
@@ -863,6 +865,7 @@ _FOUND: Final = _TRAIT["found"]
 _CONTAINING: Final = _TRAIT["containing"]
 _BIODEGRADABLE: Final = _TRAIT["biodegradable"]
 _DENYING: Final = _TRAIT["negation"] | _TRAIT["not_easily"]
+_BIO_ADVERB: Final = _TRAIT["bio_adverb"]
 _ABSENCE: Final = _ABSENT_BEFORE | _ABSENT_OF | _ABSENT_AFTER | _NEGATION | _FOUND
 """The traits of the words that say a material is absent (never looked up in the texts)."""
 
@@ -1225,7 +1228,7 @@ def _said_biodegradable(lang: str, folded_words: tuple[str, ...]) -> bool | None
     for n, word in enumerate(read):
         if word.traits & _BIODEGRADABLE:
             before = n - 1
-            if before >= 1 and folded_words[before] in BIODEGRADABLE_ADVERBS:
+            if before >= 1 and read[before].traits & _BIO_ADVERB:
                 before -= 1  # "not readily biodegradable", "nicht biologisch abbaubar"
             if before < 0 or not read[before].traits & _DENYING:
                 return True
@@ -1633,6 +1636,7 @@ def _inert(word: str) -> bool:
 _GRAMMAR_WORDS: Final = CODE_LABELS.union(
     *(table[lang] for table in (*_ABSENCE_TABLES.values(), CONTAINING) for lang in LANGUAGES),
     NOT_EASILY,
+    BIODEGRADABLE_ADVERBS,
 )
 """Words of the grammar that no language's vocabulary lists: never inert."""
 

@@ -322,4 +322,5 @@ BIODEGRADABLE_ADVERBS: Final = frozenset(
     {"readily", "easily", "biologisch", "biologisk", "biologiskt", "leicht", "facilmente",
      "facilement", "latwo", "gemakkelijk", "let", "latt"}
 )  # fmt: skip
-"""Folded words between a negation and *biodegradable* (*not readily biodegradable*)."""
+"""Folded words between a negation and *biodegradable* (*not readily biodegradable*): a word
+trait, as :data:`NOT_EASILY` is."""
