@@ -147,8 +147,9 @@ def guess_language(folded_words: Iterable[str], original: str) -> str:
                 votes[lang] += _LETTER_VOTE / len(_LETTER_HINTS[char])
     if not votes:  # no word known as it is: the languages knowing their stems ("pallar")
         for word in folded_words:
-            for lang in _STEM_VOTES[word]:
-                votes[lang] += 1.0
+            langs = _STEM_VOTES[word]
+            for lang in langs:
+                votes[lang] += 1.0 / len(langs)  # split as a known word's vote is
     if not votes:
         return "en"
     best = max(votes.values())
