@@ -240,13 +240,18 @@ def _in_source(priors: Mapping[str, float], prefixes: tuple[str, ...]) -> dict[s
     processing". A code already among the priors keeps its own. When no code has such a twin
     there, a waste water treatment sludge is carried to the source's on-site effluent sludge
     (:func:`_effluent_twins`), a solvent to the source's solvents and washing liquids
-    (:func:`_solvent_twins`), an acid to metal surface treatment's (:func:`_pickling_twins`).
+    (:func:`_solvent_twins`), an acid to metal surface treatment's (:func:`_pickling_twins`), a
+    material a household brings to a recycling centre to its separately collected fraction
+    (:func:`_municipal_twins`; only where the source is a place collecting them by material,
+    a recycling centre: a shop's or canteen's photochemicals stay the photographic industry's).
     """
     return (
         _carried(priors, prefixes, same_entries())
         or _carried(priors, prefixes, _effluent_twins())
         or _carried(priors, prefixes, _solvent_twins())
         or _carried(priors, prefixes, _pickling_twins())
+        or (_SEPARATELY_COLLECTED in prefixes and _carried(priors, prefixes, _municipal_twins()))
+        or {}
     )
 
 
@@ -352,6 +357,53 @@ def _pickling_twins() -> Mapping[str, tuple[str, ...]]:
         for e in entries
         if e.sub_chapter == "0601" and not e.code.endswith("99")
     }
+
+
+@cache
+def _municipal_twins() -> Mapping[str, tuple[str, ...]]:
+    """A material named elsewhere in the list -> its separately collected municipal fraction.
+
+    Chapter 20 files what households and recycling centres collect by material, not by the
+    industry it came from: used engine oil brought to a *punto limpio* is 20 01 26, garden
+    furniture at a *PSZOK* 20 01 39, a car battery 20 01 33. Packaging (15 01) is not carried:
+    separately collected packaging stays packaging (Commission notice 2018/C 124/01, 1.3).
+    Hazardous to hazardous, harmless to harmless (:data:`_MUNICIPAL_FRACTIONS`).
+    """
+    twins: dict[str, list[str]] = {}
+    for fraction, codes in _MUNICIPAL_FRACTIONS.items():
+        for code in codes:
+            twins.setdefault(code, []).append(fraction)
+    return {code: tuple(fractions) for code, fractions in twins.items()}
+
+
+_SEPARATELY_COLLECTED: Final = "2001"
+"""Municipal wastes' separately collected fractions, the sub-chapter of a recycling centre."""
+_MUNICIPAL_FRACTIONS: Final = {
+    "200101": ("191201",),  # paper and cardboard
+    "200102": ("170202", "191205", "101112"),  # glass
+    "200111": ("040221", "040222", "191208"),  # textiles
+    "200113": ("140602", "140603", "070104"),  # solvents
+    "200114": ("060101", "060102", "060104", "060105", "060106"),  # acids
+    "200115": ("060201", "060203", "060204", "060205"),  # alkalines
+    "200117": ("090101", "090102", "090103", "090104", "090105"),  # photochemicals
+    "200119": ("020108",),  # pesticides
+    "200123": ("160211",),  # discarded equipment containing chlorofluorocarbons
+    "200126": ("130110", "130111", "130113", "130205", "130206", "130208", "130307", "130308"),
+    "200127": ("080111",),  # paint containing dangerous substances
+    "200128": ("080112",),  # paint
+    "200131": ("180108",),  # cytotoxic and cytostatic medicines
+    "200132": ("180109",),  # medicines
+    "200133": ("160601", "160602", "160603", "160606"),  # batteries (hazardous)
+    "200134": ("160604", "160605"),  # batteries
+    "200135": ("160213",),  # electrical equipment with hazardous components
+    "200136": ("160214",),  # electrical equipment
+    "200137": ("170204", "191206"),  # wood containing dangerous substances
+    "200138": ("170201", "191207", "030105"),  # wood
+    "200139": ("170203", "191204", "070213", "120105", "160119"),  # plastics
+    "200140": ("170401", "170402", "170403", "170404", "170405", "170406", "170407",
+               "191202", "191203", "160117", "160118"),  # metals
+}  # fmt: skip
+"""A separately collected municipal fraction (20 01) -> the entries elsewhere for its material."""
 
 
 _HALOGENATED_LIQUORS: Final = re.compile(r"organic halogenated solvents, washing liquids")

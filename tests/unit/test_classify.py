@@ -1978,3 +1978,45 @@ def test_rows_of_the_held_out_random_entries(text: str, code: str) -> None:
     found = classify(text)
     assert found.kind is ResourceKind.MATERIAL
     assert found.candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Aceite mineral usado entregado por particulares, punto limpio", "200126"),
+        ("Altöl aus Privathaushalten, Wertstoffhof", "200126"),
+        ("Starterbatterie, Recyclinghof", "200133"),
+        ("Used engine oil, workshop", "130205"),  # no recycling centre: the oil's own entry
+    ],
+)
+def test_a_recycling_centre_files_a_material_under_its_separately_collected_fraction(
+    text: str, code: str
+) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # session 17 (2026-12-06): origins and materials of held-out register rows
+        ("Fanghi depuratore interno reparto pigmenti organici (metalli pesanti)", "0703"),
+        ("Förbrukade lösningsmedel (aceton/etanol), finkemikalieproduktion", "0707"),
+        ("Solvants chlorés usagés, atelier polymérisation", "070203"),
+        ("Brugte tonerpatroner, kontor", "0803"),
+        ("Zużyte baterie rtęciowe guzikowe", "160603"),
+        ("Kalkslam fra afhærdning, vandværk", "190903"),
+        ("Flotationsafgang m. tungmetaller (sulfidmalm)", "0103"),
+        ("Diaframmi in amianto esausti celle elettrolisi cloro-soda", "060701"),
+        ("Verglasungsprodukt aus Plasmaverglasungsanlage", "190401"),
+        ("Clorato di sodio scaduto da magazzino", "160904"),
+        ("机加工车间尼龙塑料车削屑", "120105"),
+        ("炭黑装置废炭黑 袋装", "0613"),
+        # a Romance foundry beside a non-ferrous metal is its smelter
+        ("Lodos depuración agua refrigeración - fundición de zinc", "1005"),
+        ("Sables de fonderie usagés", "1009"),
+        # "pvc-fabrik" made "fabrik" a word: this compound lost its "kemikaliefabrik"
+        ("Tvättaceton från reaktorrengöring, baskemikaliefabrik", "07"),
+    ],
+)
+def test_vocabulary_of_session_17(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
