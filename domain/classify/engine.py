@@ -72,6 +72,7 @@ from domain.classify.grammar import (
     NOT_EASILY,
     PLAIN_WORDS,
     PREPOSITIONS,
+    SURPLUS_HEADS,
     UNIT_WORDS,
 )
 from domain.classify.language import UNIT_SYMBOLS, guess_language, languages_of, letter_hints
@@ -159,6 +160,7 @@ class _Match(NamedTuple):
     term: LexiconTerm
     first: int  # first word index covered
     last: int  # last word index covered
+    inside: bool = False  # it ends before its last word does: a compound's modifier
 
 
 @cache
@@ -289,20 +291,45 @@ def _compound(lang: str, word: str, vocabulary: frozenset[str]) -> tuple[str, ..
     A head has four letters or more, or is one of :data:`_SHORT_HEADS` (*Restgas*,
     *Prozessgas*) after a letter other than *g* or *a*: Swedish and Danish passives and
     genitives end in *-ggas*, *-agas* (*läggas* is *lägga* + *s*, *upplagas* *upplaga* + *s*).
+    A word saying it is surplus is a head too (*Dampf|überschuss*,
+    :data:`~domain.classify.grammar.SURPLUS_HEADS`).
     """
     longest: tuple[str, ...] = ()
+    surplus = SURPLUS_HEADS[lang]
     for cut in range(_MIN_COMPOUND_MODIFIER, len(word) - _MIN_COMPOUND_HEAD + 2):
         head = stem(lang, word[cut:])
         if len(head) >= _MIN_COMPOUND_HEAD:
-            found = head in vocabulary
+            found = head in vocabulary or word[cut:] in surplus
         else:
             found = head in _SHORT_HEADS and word[cut - 1] not in _NOT_BEFORE_SHORT_HEAD
         if found:
-            modifier = stem(lang, word[:cut].rstrip("s") or word[:cut])
+            raw = word[:cut]  # with or without one linking s ("Prozess" keeps both of its)
+            forms = (raw[:-1], raw) if raw.endswith("s") and cut > 1 else (raw,)
+            stems = [stem(lang, f) for f in forms]
+            modifier = next((m for m in stems if m in vocabulary), stems[0])
             if modifier in vocabulary:
                 return (modifier, head)  # "asphalt|reste", not "asphal|trester"
-            longest = longest or (modifier, head)
+            if not longest:
+                # "Prozess|dampf|überschuss": a modifier of two known words
+                long_enough = cut >= _MIN_SPLIT_MODIFIER
+                inner = _compound(lang, word[:cut], vocabulary) if long_enough else ()
+                known = (
+                    inner
+                    and len(inner[0]) >= _MIN_COMPOUND_HEAD
+                    and all(p in vocabulary and p not in _skipped_stems(lang) for p in inner)
+                )  # "underjords|gruva" is no "und|jord|gruva"
+                longest = (*inner, head) if known else (modifier, head)
     return longest
+
+
+@cache
+def _skipped_stems(lang: str) -> frozenset[str]:
+    """The stems of the words that are never content (:func:`_skipped`): no part of a compound."""
+    return frozenset(stem(lang, w) for w in _skipped(lang))
+
+
+_MIN_SPLIT_MODIFIER: Final = 8
+"""The shortest modifier read as a compound of its own (*prozess|dampf*, not *bas*)."""
 
 
 _NOT_BEFORE_SHORT_HEAD: Final = frozenset("ga")
@@ -521,7 +548,8 @@ def _find_matches(
             term = by_tokens.get(tokens[i : i + size])
             first, last = owners[i], owners[i + size - 1]
             if term is not None and (allowed is None or {first, last} <= allowed):
-                matches.append(_Match(term, first, last))
+                inside = i + size < n and owners[i + size] == last  # "water|basis"
+                matches.append(_Match(term, first, last, inside))
                 end = i + size
                 break
     return matches
@@ -757,6 +785,11 @@ def _decide_kind(
                      and _chapter(m.term) != _PACKAGING]  # fmt: skip
             if named:
                 head = named[0] if lang in HEAD_FIRST else named[-1]
+        if head.inside and head.term.kind in _UTILITY_KINDS:
+            # "Lijmslib waterbasis": water-based says what the sludge is made with
+            whole = [m for m in in_main if m.term.kind == "material" and not m.inside]
+            if whole:
+                head = whole[0] if lang in HEAD_FIRST else whole[-1]
         heat = next((m for m in in_main if m.term.kind == "heat"), None)
         if heat is not None and head.term.kind == "water":
             head = heat  # "Abwärme Kühlwasser", "reflui termici ... acqua surriscaldata": heat
@@ -1752,7 +1785,7 @@ def _classify(text: str, folded_words: tuple[str, ...], shape: _TextShape) -> Cl
 
 _ConclusionKey = tuple[
     str,
-    tuple[tuple[str, tuple[str, ...], int, int], ...],
+    tuple[tuple[str, tuple[str, ...], int, int, bool], ...],
     tuple[int, ...],
     int,
     tuple[str, ...],
@@ -1780,7 +1813,7 @@ def _conclusion_key(
     """
     return (
         lang,
-        tuple([(m.term.lang, m.term.tokens, m.first, m.last) for m in matches]),
+        tuple([(m.term.lang, m.term.tokens, m.first, m.last, m.inside) for m in matches]),
         tuple([w.traits for w in _text(lang, folded_words).words]),
         similar.serial,
         _kind_names(shape.allowed),

@@ -89,6 +89,24 @@ never what; skipped when looking for the head, and known words of their language
 *almacén* is not corrected to the olive mill *almazara*; a Spanish *haz*, a bundle, is not the
 English abbreviation of hazardous)."""
 
+SURPLUS_HEADS: Final = _folded(
+    {
+        "en": "",
+        "de": "uberschuss nebenprodukt koppelprodukt",
+        "nl": "overschot bijproduct restproduct",
+        "da": "overskud biprodukt restprodukt",
+        "sv": "overskott biprodukt restprodukt",
+        "fr": "",
+        "es": "",
+        "it": "",
+        "pl": "",
+        "zh": "",
+    }
+)
+"""Fillers that end a compound whose first part names the resource (*Dampfüberschuss*,
+*stoomoverschot*, *Kalknebenprodukt*): the compound is split there, so its first part is read.
+Not the fillers of place (*Lackabteilung* is a paint shop, not paint)."""
+
 PLAIN_WORDS: Final = _folded(
     {
         "en": "flash",

@@ -21,7 +21,7 @@ from domain.classify import (
     tokenise,
 )
 from domain.classify.candidates import mentioned_codes, same_entries
-from domain.classify.engine import CODE_REVIEW_BELOW
+from domain.classify.engine import CODE_REVIEW_BELOW, word_tokens
 from domain.classify.evidence import kinds_for_unit
 from domain.errors import ClassificationError
 from domain.ewc import catalogue
@@ -2020,3 +2020,41 @@ def test_a_recycling_centre_files_a_material_under_its_separately_collected_frac
 )
 def test_vocabulary_of_session_17(text: str, code: str) -> None:
     assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Dampfüberschuss 12 t/h", ResourceKind.STEAM),
+        ("Prozessdampfüberschuss", ResourceKind.STEAM),  # three words in one
+        ("Wärmeüberschuss Ofen 3", ResourceKind.HEAT),
+        ("stoomoverschot", ResourceKind.STEAM),
+        ("Dampoverskud 4 bar", ResourceKind.STEAM),
+        ("Ångöverskott", ResourceKind.STEAM),
+        ("Kühlwasser", ResourceKind.WATER),
+    ],
+)
+def test_a_word_of_surplus_ends_a_compound_naming_the_resource(
+    text: str, kind: ResourceKind
+) -> None:
+    assert classify(text).kind is kind
+
+
+def test_a_utility_in_a_compound_s_first_part_is_not_what_the_row_is() -> None:
+    # water-based says what the glue sludge is made with, as the sludge is the row
+    assert classify("Lijmslib waterbasis, spoelwater lijmmachine").kind is ResourceKind.MATERIAL
+
+
+@pytest.mark.parametrize(
+    ("lang", "word", "tokens"),
+    [
+        ("de", "prozessdampf", ("prozess", "dampf")),  # both s of Prozess kept
+        ("de", "gichtgasschlamm", ("gichtgas", "schlamm")),  # and Gichtgas's s
+        ("de", "teilereinigungsanlage", ("teil", "reinig", "anlag")),
+        ("sv", "underjordsgruva", ("underjord", "gruv")),  # no "und|jord"
+    ],
+)
+def test_compounds_split_where_their_words_are_known(
+    lang: str, word: str, tokens: tuple[str, ...]
+) -> None:
+    assert word_tokens(lang, word) == tokens
