@@ -326,11 +326,17 @@ BIODEGRADABLE: Final = (
     "bionedbryd",
     "nedbrydel",
     "nedbrytba",
+    "hees",
+    "hetg",
+    "hepg",
+    "hepr",
 )
 """How folded words saying *biodegradable* begin, in every language (*biodegradable*,
 *biodégradable*, *biodegradabile*, *biodegradowalny*, *biologisch abbaubar*, *biologisch
-afbreekbaar*, *bionedbrydelig*, *biologiskt nedbrytbar*): the List of Waste keeps readily
-biodegradable oils apart (12 01 19, 13 01 12, 13 02 07, 13 03 09)."""
+afbreekbaar*, *bionedbrydelig*, *biologiskt nedbrytbar*), and the classes of environmentally
+acceptable hydraulic fluids of ISO 15380 (HEES, HETG, HEPG, HEPR: readily biodegradable by
+definition): the List of Waste keeps readily biodegradable oils apart (12 01 19, 13 01 12,
+13 02 07, 13 03 09)."""
 
 NOT_EASILY: Final = frozenset({"non", "schwer", "poorly", "hardly", "slecht", "difficilmente"})
 """Words before *biodegradable* that deny it (*non-biodegradable*, *schwer abbaubar*), beside

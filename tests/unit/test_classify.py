@@ -2058,3 +2058,24 @@ def test_compounds_split_where_their_words_are_known(
     lang: str, word: str, tokens: tuple[str, ...]
 ) -> None:
     assert word_tokens(lang, word) == tokens
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # session 17 (2026-12-06), second batch
+        ("Spild af glasmængde m. blyoxid fra mængdehus, glasværk", "1011"),
+        ("Affald fra appretering/efterbehandling, tekstilfarveri", "040215"),
+        ("Crasses noires four rotatif, affinage alu 2e fusion", "100309"),
+        ("Fanghi di inchiostro con solventi, tipografia", "080314"),
+        ("Binderreste Phenolharz, Kernmacherei NE-Gießerei", "1010"),
+        ("Filterstaub Kupolofen", "1009"),
+        ("Filterkuchen RGR Glaswanne, bleihaltig", "1011"),
+        ("废液态催化剂 HW50 化工车间", "160806"),
+        ("Hydraulic oil HEES, excavators", "130112"),  # ISO 15380: readily biodegradable
+        ("Escorias negras de horno eléctrico", "1002"),  # black slag is steel's, not dross
+        ("Ölabscheiderinhalt", "1305"),  # a phrase's compound must not stop its split
+    ],
+)
+def test_vocabulary_of_session_17_second_batch(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
