@@ -240,18 +240,13 @@ def _in_source(priors: Mapping[str, float], prefixes: tuple[str, ...]) -> dict[s
     processing". A code already among the priors keeps its own. When no code has such a twin
     there, a waste water treatment sludge is carried to the source's on-site effluent sludge
     (:func:`_effluent_twins`), a solvent to the source's solvents and washing liquids
-    (:func:`_solvent_twins`), an acid to metal surface treatment's (:func:`_pickling_twins`), a
-    material a household brings to a recycling centre to its separately collected fraction
-    (:func:`_municipal_twins`; only where the source is a place collecting them by material,
-    a recycling centre: a shop's or canteen's photochemicals stay the photographic industry's).
+    (:func:`_solvent_twins`), an acid to metal surface treatment's (:func:`_pickling_twins`).
     """
     return (
         _carried(priors, prefixes, same_entries())
         or _carried(priors, prefixes, _effluent_twins())
         or _carried(priors, prefixes, _solvent_twins())
         or _carried(priors, prefixes, _pickling_twins())
-        or (_SEPARATELY_COLLECTED in prefixes and _carried(priors, prefixes, _municipal_twins()))
-        or {}
     )
 
 
@@ -366,8 +361,10 @@ def _municipal_twins() -> Mapping[str, tuple[str, ...]]:
     Chapter 20 files what households and recycling centres collect by material, not by the
     industry it came from: used engine oil brought to a *punto limpio* is 20 01 26, garden
     furniture at a *PSZOK* 20 01 39, a car battery 20 01 33. Packaging (15 01) is not carried:
-    separately collected packaging stays packaging (Commission notice 2018/C 124/01, 1.3).
-    Hazardous to hazardous, harmless to harmless (:data:`_MUNICIPAL_FRACTIONS`).
+    separately collected packaging stays packaging (Commission notice 2018/C 124/01, 1.3), and
+    rubble or plasterboard stay construction wastes (only wood, glass, plastics and metals of
+    chapter 17 have a fraction). Hazardous to hazardous, harmless to harmless
+    (:data:`_MUNICIPAL_FRACTIONS`).
     """
     twins: dict[str, list[str]] = {}
     for fraction, codes in _MUNICIPAL_FRACTIONS.items():
@@ -376,8 +373,39 @@ def _municipal_twins() -> Mapping[str, tuple[str, ...]]:
     return {code: tuple(fractions) for code, fractions in twins.items()}
 
 
-_SEPARATELY_COLLECTED: Final = "2001"
-"""Municipal wastes' separately collected fractions, the sub-chapter of a recycling centre."""
+_RECYCLING_CENTRE: Final = frozenset({"2001", "2002", "2003"})
+"""How the lexicon names a recycling centre: by the three sub-chapters of chapter 20 it collects
+(households, shops and canteens name the chapter, 20). It is read as the chapter, except that a
+material named there is its separately collected fraction too (:func:`_collected`)."""
+
+
+def _recycling_centre(prefixes: tuple[str, ...]) -> tuple[bool, tuple[str, ...]]:
+    """Whether the sources name a recycling centre, and the prefixes with it read as chapter 20."""
+    if not _RECYCLING_CENTRE.issubset(prefixes):
+        return False, prefixes
+    rest = tuple(p for p in prefixes if p not in _RECYCLING_CENTRE)
+    return True, rest if _MUNICIPAL in rest else (*rest, _MUNICIPAL)
+
+
+def _collected(
+    named: Mapping[str, float], head: LexiconTerm | None, prefixes: tuple[str, ...]
+) -> dict[str, float]:
+    """The head's codes carried to their separately collected fractions (:func:`_municipal_twins`).
+
+    Only the head's: the oil left in a canister brought to a recycling centre does not make the
+    canister oil; and not packaging's (15 01), which stays packaging there too.
+    """
+    if head is None or not head.codes or head.codes[0].startswith(_PACKAGING):
+        return {}
+    own = {code: named[code] for code in head.codes if code in named}
+    return {
+        code: prior
+        for code, prior in _carried(own, prefixes, _municipal_twins()).items()
+        if prior > named.get(code, 0.0)
+    }
+
+
+_MUNICIPAL: Final = "20"
 _MUNICIPAL_FRACTIONS: Final = {
     "200101": ("191201",),  # paper and cardboard
     "200102": ("170202", "191205", "101112"),  # glass
@@ -462,10 +490,24 @@ def _nearest_under(ranked: tuple[str, ...], prefixes: tuple[str, ...]) -> list[s
     return []
 
 
-_BY_MATERIAL: Final = frozenset({"13", "14", "15", "16"})
+def _named_under(code: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether an entry under the source shares a word with ``code``'s (a 99 aside)."""
+    words = _description_words(code)
+    return any(
+        not c.endswith("99") and not words.isdisjoint(_description_words(c))
+        for c in _entries_under(prefixes)
+    )
+
+
+_BY_MATERIAL: Final = frozenset({"13", "14", "15", "16", "1705", "1706"})
 """Chapters the List of Waste files by material whatever the origin (its introduction: when no
 code of the origin's chapter fits, look in 13, 14 and 15, then 16): oils, solvents, packaging,
-linings and refractories, batteries, catalysts, off-specification batches."""
+linings and refractories, batteries, catalysts, off-specification batches; and of construction
+and demolition wastes, soil ("including excavated soil from contaminated sites", chapter 17's
+title: the soil dug up at an old filling station is 17 05, not the station's fuels) and
+insulation and asbestos (17 06: pipe lagging from a boiler house), unless the origin has an
+entry of its own naming it (a sugar factory's beet soil is 02 04 01). Not the other C&D
+materials: a brickworks' rejected bricks are its own (10 12 08), a tin smelter's tin its dross."""
 _MIXED_WASTE: Final = re.compile(r"mixed .*waste")
 """A chapter's unsorted waste: 17 09 04 *mixed construction and demolition wastes*, 20 03 01
 *mixed municipal waste* (not a fraction such as 17 04 07 *mixed metals*)."""
@@ -489,7 +531,14 @@ def _source_priors(
         }
     ewc = catalogue()
     named = tuple(sorted(priors, key=priors.__getitem__, reverse=True))
-    by_material = bool(named) and named[0][:2] in _BY_MATERIAL and priors[named[0]] >= _HEAD_WEIGHT
+    by_material = (
+        bool(named)
+        and priors[named[0]] >= _HEAD_WEIGHT
+        and (
+            named[0][:2] in _BY_MATERIAL
+            or (named[0][:4] in _BY_MATERIAL and not _named_under(named[0], prefixes))
+        )
+    )
     nearest = _nearest_under(named, prefixes) if by_material else None
     if by_material and not nearest:
         # the head's material is one the list files by material: linings from a smelter are 16 11
@@ -683,6 +732,7 @@ def rank_candidates(
             sub-chapter's readily biodegradable entry too, :func:`_biodegradable_twins`), says
             it is not (those entries weigh half), or neither (``None``).
     """
+    collected, prefixes = _recycling_centre(prefixes)
     told = _told(preferred, head, prefixes)
     named = _lexicon_priors(materials, head, details, told)
     for code, prior in mentioned.items():
@@ -691,6 +741,8 @@ def rank_candidates(
         named.update(_readily_biodegradable(named))
     if prefixes:  # a named entry is named in the source's sub-chapter too
         named.update(_in_source(named, prefixes))
+    if collected:  # "Altöl, Wertstoffhof": 20 01 26 beside 13 02 05
+        named.update(_collected(named, head, prefixes))
     if by_similarity is None:  # sorting (-similarity, code) pairs runs in C
         by_similarity = sorted(zip(map(neg, sims.values()), sims, strict=True))
     priors = _source_priors(named, prefixes, by_similarity)

@@ -60,6 +60,7 @@ from domain.classify.grammar import (
     ABSENT_OF,
     BIODEGRADABLE,
     BIODEGRADABLE_ADVERBS,
+    CAST_ALLOYS,
     CODE_LABELS,
     COMPOUNDING,
     CONTAINING,
@@ -1277,8 +1278,10 @@ def _metal_named(
     A foundry is 10 09 (ferrous casting) or 10 10 (non-ferrous); a smelter one of 10 03 to
     10 08: *Filterstaub Alu-Gießerei* is 10 10, *ESP dust copper flash smelter* 10 06. A metal
     is a material term naming one of 17 04 01 to 17 04 06 (copper, aluminium, lead, zinc,
-    iron and steel, tin). Sub-chapters outside metallurgy stay; unchanged when the sources name
-    one sub-chapter of metallurgy or none of the metals'.
+    iron and steel, tin); brass and bronze are cast, not smelted (:data:`~domain.classify.
+    grammar.CAST_ALLOYS`). A word meaning both a foundry and a smelter (*fonderie*,
+    *fundición*, *fonderia*) with no metal beside it is a foundry. Sub-chapters outside
+    metallurgy stay; unchanged when the sources name one sub-chapter of metallurgy.
     """
     if sum(p in _METALLURGY for p in prefixes) < 2:
         return prefixes
@@ -1287,10 +1290,24 @@ def _metal_named(
         if m.term.kind == "material" and not _after_destination(lang, folded_words, m):
             named = [_METAL_ORIGINS[c] for c in m.term.codes if c in _METAL_ORIGINS]
             if len(named) == 1:  # "mixed metals" or "scrap metal" name no one metal
-                metals.update(named[0])
+                cast = not _cast_alloys(m.term.lang).isdisjoint(m.term.tokens)
+                metals.update(named[0][1:] if cast else named[0])  # (smelting, casting)
     if metals.isdisjoint(prefixes):
+        if any(p in _FOUNDRIES for p in prefixes):  # "poussières de fonderie": a foundry's
+            return tuple(p for p in prefixes if p not in _SMELTERS)
         return prefixes
     return tuple(p for p in prefixes if p in metals or p not in _METALLURGY)
+
+
+@cache
+def _cast_alloys(lang: str) -> frozenset[str]:
+    """The stems of :data:`~domain.classify.grammar.CAST_ALLOYS` in a language."""
+    return frozenset(stem(lang, w) for w in CAST_ALLOYS[lang])
+
+
+_FOUNDRIES: Final = frozenset({"1009", "1010"})
+_SMELTERS: Final = frozenset(f"10{n:02d}" for n in range(3, 9))
+"""The non-ferrous smelters (10 03 to 10 08)."""
 
 
 _METALLURGY: Final = frozenset(f"10{n:02d}" for n in range(2, 11))

@@ -107,6 +107,23 @@ SURPLUS_HEADS: Final = _folded(
 *stoomoverschot*, *Kalknebenprodukt*): the compound is split there, so its first part is read.
 Not the fillers of place (*Lackabteilung* is a paint shop, not paint)."""
 
+CAST_ALLOYS: Final = _folded(
+    {
+        "en": "brass bronze gunmetal",
+        "de": "messing bronze rotguss",
+        "nl": "messing brons",
+        "da": "messing bronze",
+        "sv": "massing brons",
+        "fr": "laiton bronze",
+        "es": "laton bronce",
+        "it": "ottone bronzo",
+        "pl": "mosiadz braz",
+        "zh": "",
+    }
+)
+"""Copper alloys that are cast, not smelted: beside a word meaning both foundry and smelter
+(*fonderie*, *fundición*, *fonderia*), a brass or bronze works is a foundry (10 10)."""
+
 PLAIN_WORDS: Final = _folded(
     {
         "en": "flash",

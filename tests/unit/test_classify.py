@@ -2079,3 +2079,35 @@ def test_compounds_split_where_their_words_are_known(
 )
 def test_vocabulary_of_session_17_second_batch(text: str, code: str) -> None:
     assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Grunt z wykopu skażony ropopochodnymi (stara stacja paliw)", "1705"),
+        ("Pipe lagging asbesthoudend, removed from boiler house", "1706"),
+        ("Kasserat tegel fel-bränt, tegelbruket", "1012"),  # a brickworks' bricks are its own
+    ],
+)
+def test_soil_and_insulation_are_filed_by_material_whatever_the_site(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # false friends a review of session 17's words found
+        ("Bauschutt Wertstoffhof", "170107"),  # rubble is no municipal fraction
+        ("Styropor Wertstoffhof", "150102"),  # packaging stays packaging
+        ("Kanister mit Altölresten Wertstoffhof", "150110"),  # the canister, not its oil
+        ("Poussières de fonderie", "1009"),  # no metal named: a foundry
+        ("Fonderie de laiton poussières", "1010"),  # brass is cast, not smelted
+        ("houten kozijnen met dubbele verglazing", "1702"),  # glazing, not vitrification
+        ("chipfabriek zuurafval", "0601"),  # a chip fab makes no crisps
+        ("每日化验废液", "160506"),  # 每日 化验, no 日化 (daily chemicals)
+        ("UV-Polymerisation Lackreste", "0801"),  # curing paint, not a polymer plant
+        ("Residuos de desbaste EDAR", "190801"),
+    ],
+)
+def test_session_17_words_keep_to_their_meaning(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
