@@ -771,7 +771,9 @@ def _decide_kind(
         for m in matches
         if m.term.kind in _RESOURCE_KINDS
         and not all(w in fillers for w in folded_words[m.first : m.last + 1])
-    ]  # "H2 Nebenprodukt": a word saying it is surplus never says what it is
+        and not (m.inside and m.term.kind == "none")
+    ]  # "H2 Nebenprodukt": a word saying it is surplus never says what it is; nor does a
+    # compound's first part naming no resource ("wervel|stroom|scheider": an eddy current)
     in_main = [m for m in resource if m.first in main]
     main_content = [i for i in content if i in main]
     head: _Match | None = None

@@ -2111,3 +2111,9 @@ def test_soil_and_insulation_are_filed_by_material_whatever_the_site(text: str, 
 )
 def test_session_17_words_keep_to_their_meaning(text: str, code: str) -> None:
     assert classify(text).candidates[0].code.startswith(code)
+
+
+def test_a_compound_s_first_part_naming_no_resource_is_no_head() -> None:
+    # "wervel|stroom|scheider": an eddy current separator, not electricity
+    found = classify("Non-ferro fractie wervelstroomscheider sorteerinstallatie")
+    assert found.candidates[0].code == "191203"
