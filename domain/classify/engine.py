@@ -528,9 +528,16 @@ def _destinations(lang: str) -> frozenset[str]:
 
 
 def _find_matches(
-    lang: str, folded_words: tuple[str, ...], allowed: frozenset[int] | None = None
+    lang: str,
+    folded_words: tuple[str, ...],
+    allowed: frozenset[int] | None = None,
+    breaks: tuple[int, ...] = (),
 ) -> list[_Match]:
-    """Longest lexicon term at each position, left to right, non-overlapping."""
+    """Longest lexicon term at each position, left to right, non-overlapping.
+
+    A term of several words never spans a clause break (``breaks``: the words one follows):
+    *settling tank, farm packhouse* names no tank farm.
+    """
     terms = _terms(lang)
     text = _text(lang, folded_words)
     tokens, owners = text.tokens, text.owners
@@ -548,7 +555,11 @@ def _find_matches(
                 continue
             term = by_tokens.get(tokens[i : i + size])
             first, last = owners[i], owners[i + size - 1]
-            if term is not None and (allowed is None or {first, last} <= allowed):
+            if (
+                term is not None
+                and (allowed is None or {first, last} <= allowed)
+                and (first == last or not any(first <= b < last for b in breaks))
+            ):
                 inside = i + size < n and owners[i + size] == last  # "water|basis"
                 matches.append(_Match(term, first, last, inside))
                 end = i + size
@@ -556,7 +567,9 @@ def _find_matches(
     return matches
 
 
-def _all_matches(lang: str, folded_words: tuple[str, ...]) -> list[_Match]:
+def _all_matches(
+    lang: str, folded_words: tuple[str, ...], breaks: tuple[int, ...] = ()
+) -> list[_Match]:
     """The terms of a text read in a language, and those of the words it cannot read.
 
     A word foreign to the language is looked up in English (plants write English trade words
@@ -566,7 +579,7 @@ def _all_matches(lang: str, folded_words: tuple[str, ...]) -> list[_Match]:
     After a material or a utility named in words read, such a word is a detail (a stray word
     of another language rarely says more, and texts that read alike share their conclusions).
     """
-    matches = _find_matches(lang, folded_words)
+    matches = _find_matches(lang, folded_words, breaks=breaks)
     read = _text(lang, folded_words).words
     foreign_words = [i for i, word in enumerate(read) if word.foreign]
     if not foreign_words:
@@ -575,7 +588,7 @@ def _all_matches(lang: str, folded_words: tuple[str, ...]) -> list[_Match]:
     foreign = frozenset(foreign_words).difference(covered)
     found = len(matches)
     if lang != "en" and foreign and _may_start_a_term("en", [folded_words[i] for i in foreign]):
-        matches += _find_matches("en", folded_words, foreign)
+        matches += _find_matches("en", folded_words, foreign, breaks)
         covered.update(i for m in matches[found:] for i in range(m.first, m.last + 1))
     named = min(
         (m.first for m in matches if m.term.codes or m.term.kind in _UTILITY_KINDS),
@@ -593,7 +606,7 @@ def _all_matches(lang: str, folded_words: tuple[str, ...]) -> list[_Match]:
     for other, positions in owned.items():
         if _may_start_a_term(other, [folded_words[i] for i in positions]):
             mine = frozenset(positions) - covered
-            more = _find_matches(other, folded_words, mine) if mine else []
+            more = _find_matches(other, folded_words, mine, breaks) if mine else []
             more = [m for m in more if m.term.kind not in _UTILITY_KINDS]  # _reading's choice
             matches += more
             covered.update(i for m in more for i in range(m.first, m.last + 1))
@@ -1226,7 +1239,8 @@ def _source_prefixes(
       China's category HW11 of still bottoms, chapter 07).
     * Waste water treatment (19 08) named beside an industry (chapters 01 to 16) is that
       industry's own effluent treatment, and the List of Waste classifies its sludges under the
-      industry (19 08 is for off-site plants): 19 08 is then left out.
+      industry (19 08 is for off-site plants): 19 08 is then left out, and water preparation
+      (19 09) with it when the industry is another word's (a word naming both, *waterzuivering*).
     """
     named = Counter(
         m.term.prefixes
@@ -1246,7 +1260,14 @@ def _source_prefixes(
     if any(p.startswith(_OFF_SITE) for p in prefixes) and any(
         p[:2] <= _LAST_INDUSTRY for p in prefixes
     ):
-        return tuple(p for p in prefixes if not p.startswith(_OFF_SITE))
+        elsewhere = any(
+            p in prefixes and p[:2] <= _LAST_INDUSTRY
+            for each in named
+            if not any(q.startswith(_OFF_SITE) for q in each)
+            for p in each
+        )  # an industry named by another word: "eigen waterzuivering, suikerfabriek"
+        gone = (_OFF_SITE, _WATER_PREPARATION) if elsewhere else (_OFF_SITE,)
+        return tuple(p for p in prefixes if not p.startswith(gone))
     return prefixes
 
 
@@ -1326,6 +1347,9 @@ _METAL_ORIGINS: Final = {
 """A metal's entry in 17 04 -> the sub-chapters of its smelting and of its casting."""
 
 
+_WATER_PREPARATION: Final = "1909"
+"""Water for human consumption or industrial use: a word of water treatment may name it and
+19 08 both (Dutch *waterzuivering*); beside an industry, that is the industry's own."""
 _OFF_SITE: Final = "1908"
 """Waste water treatment plants: off-site unless an industry is named beside them."""
 _LAST_INDUSTRY: Final = "16"
@@ -1743,7 +1767,9 @@ _CONCLUSIONS: Final = _AnswerCache(65_536)
 its kind being decided and its codes ranked again."""
 
 
-def _reading(text: str, folded_words: tuple[str, ...]) -> tuple[str, list[_Match]]:
+def _reading(
+    text: str, folded_words: tuple[str, ...], breaks: tuple[int, ...] = ()
+) -> tuple[str, list[_Match]]:
     """The language a text is read in, and its terms in that language.
 
     The language the words vote for; but when it finds no resource term in the text and
@@ -1753,7 +1779,7 @@ def _reading(text: str, folded_words: tuple[str, ...]) -> tuple[str, list[_Match
     language names materials better than another language's stray word, on the dev split.)
     """
     lang = guess_language(folded_words, text)
-    matches = _all_matches(lang, folded_words)
+    matches = _all_matches(lang, folded_words, breaks)
     if any(m.term.kind in _RESOURCE_KINDS for m in matches):
         return lang, matches
     covered = {i for m in matches for i in range(m.first, m.last + 1)}
@@ -1762,7 +1788,7 @@ def _reading(text: str, folded_words: tuple[str, ...]) -> tuple[str, list[_Match
     others = dict.fromkeys(chain.from_iterable(uncovered))  # in the order the words name them
     others.pop(lang, None)
     for other in others:
-        found = _all_matches(other, folded_words)
+        found = _all_matches(other, folded_words, breaks)
         if any(_utility_word_of(other, folded_words, m, covered, lang) for m in found):
             return other, found
     return lang, matches
@@ -1788,7 +1814,7 @@ def _utility_word_of(
 
 def _classify(text: str, folded_words: tuple[str, ...], shape: _TextShape) -> Classification | str:
     """The answer for a text (a refusal as its reason), through :data:`_CONCLUSIONS`."""
-    lang, matches = _reading(text, folded_words)
+    lang, matches = _reading(text, folded_words, shape.breaks)
     going = _destination_words(lang, folded_words, matches, shape.breaks)
     similar = _similarities(lang, folded_words, _unread(lang, folded_words, matches, shape, going))
     key = _conclusion_key(lang, folded_words, matches, similar, shape)

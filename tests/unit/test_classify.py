@@ -2117,3 +2117,38 @@ def test_a_compound_s_first_part_naming_no_resource_is_no_head() -> None:
     # "wervel|stroom|scheider": an eddy current separator, not electricity
     found = classify("Non-ferro fractie wervelstroomscheider sorteerinstallatie")
     assert found.candidates[0].code == "191203"
+
+
+def test_a_term_of_several_words_never_spans_a_clause_break() -> None:
+    # "settling tank, farm packhouse": no tank farm (an oil depot)
+    found = classify("Veg wash sludge from settling tank, farm packhouse")
+    assert "tank farm" not in found.matched_terms
+    assert found.candidates[0].code == "020101"
+
+
+def test_water_purification_beside_an_industry_is_its_own_effluent_treatment() -> None:
+    # "waterzuivering" names 19 08 and 19 09; beside a sugar factory, neither is the origin
+    codes = [c.code for c in classify("Slib eigen waterzuivering suikerfabriek").candidates]
+    assert "020403" in codes[:2]
+    assert not any(c.startswith("1909") for c in codes)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # session 17 (2026-12-06), third batch
+        ("Olieholdigt bilgevand fra kajkloak, havneterminal", "1304"),
+        ("Hydrogen peroxyde 35%, out of date, lab stores", "160903"),
+        ("Residus chlorosilanes unite silicones, fûts 200 l", "060802"),
+        ("Osad z zakładowej oczyszczalni ścieków, wytwórnia PVC", "0702"),
+        ("Lodos EDAR propia, fábrica de fitosanitarios", "0704"),
+        ("Waschschlamm Kieswaschanlage", "0104"),
+        ("Vandbaseret malingslam fra lakering", "0801"),
+        ("Terra e sassi da manutenzione parchi e giardini", "2002"),
+        ("果汁加工厂污水站污泥", "0203"),
+        ("废柴油 HW08 900-249-08", "130701"),
+        ("Trasformatore dismesso", "160214"),  # no PCB said: the harmless entry
+    ],
+)
+def test_vocabulary_of_session_17_third_batch(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
