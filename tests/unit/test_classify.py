@@ -2152,3 +2152,18 @@ def test_water_purification_beside_an_industry_is_its_own_effluent_treatment() -
 )
 def test_vocabulary_of_session_17_third_batch(text: str, code: str) -> None:
     assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # session 17 (2026-12-06), fourth batch: oils told apart by what the text says of them
+        ("Synthetic gear oil (PAO) drained from wind turbine gearboxes", "130206"),
+        ("Gechloreerde minerale isolatieolie uit oude trafo", "130306"),
+        ("Przepracowany olej hydrauliczny mineralny chlorowany, beczki", "130109"),
+        ("Kolbaserad infodring elektrolysceller (SPL), farligt", "161101"),
+        ("再生铝黑渣 HW48", "100309"),
+    ],
+)
+def test_vocabulary_of_session_17_fourth_batch(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
