@@ -390,14 +390,18 @@ def _recycling_centre(prefixes: tuple[str, ...]) -> tuple[bool, tuple[str, ...]]
 def _collected(
     named: Mapping[str, float], head: LexiconTerm | None, prefixes: tuple[str, ...]
 ) -> dict[str, float]:
-    """The head's codes carried to their separately collected fractions (:func:`_municipal_twins`).
+    """The named codes carried to their separately collected fractions (:func:`_municipal_twins`).
 
-    Only the head's: the oil left in a canister brought to a recycling centre does not make the
-    canister oil; and not packaging's (15 01), which stays packaging there too.
+    The head's when there is one: the oil left in a canister brought to a recycling centre does
+    not make the canister oil; and not packaging's (15 01), which stays packaging there too.
+    Without a head (*Wertstoffhof, Altöl*: the place leads), every named code but packaging's.
     """
-    if head is None or not head.codes or head.codes[0].startswith(_PACKAGING):
-        return {}
-    own = {code: named[code] for code in head.codes if code in named}
+    if head is not None and head.codes:
+        if head.codes[0].startswith(_PACKAGING):
+            return {}
+        own = {code: named[code] for code in head.codes if code in named}
+    else:
+        own = {code: prior for code, prior in named.items() if not code.startswith(_PACKAGING)}
     return {
         code: prior
         for code, prior in _carried(own, prefixes, _municipal_twins()).items()

@@ -528,20 +528,18 @@ def _destinations(lang: str) -> frozenset[str]:
 
 
 def _find_matches(
-    lang: str,
-    folded_words: tuple[str, ...],
-    allowed: frozenset[int] | None = None,
-    breaks: tuple[int, ...] = (),
+    lang: str, folded_words: tuple[str, ...], allowed: frozenset[int] | None = None
 ) -> list[_Match]:
     """Longest lexicon term at each position, left to right, non-overlapping.
 
-    A term of several words never spans a clause break (``breaks``: the words one follows):
-    *settling tank, farm packhouse* names no tank farm.
+    A term ending inside a word is *inside* (a compound's first part), unless the rest of the
+    word only says it is surplus (*Dampf|überschuss*, :func:`_surplus_stems`).
     """
     terms = _terms(lang)
     text = _text(lang, folded_words)
     tokens, owners = text.tokens, text.owners
     sizes, by_tokens = terms.sizes, terms.by_tokens
+    surplus = _surplus_stems(lang)
     matches: list[_Match] = []
     if sizes.keys().isdisjoint(tokens):
         return matches  # no term starts with any of the tokens (one test in C)
@@ -555,21 +553,24 @@ def _find_matches(
                 continue
             term = by_tokens.get(tokens[i : i + size])
             first, last = owners[i], owners[i + size - 1]
-            if (
-                term is not None
-                and (allowed is None or {first, last} <= allowed)
-                and (first == last or not any(first <= b < last for b in breaks))
-            ):
-                inside = i + size < n and owners[i + size] == last  # "water|basis"
+            if term is not None and (allowed is None or {first, last} <= allowed):
+                j = i + size  # the rest of the word: "water|basis" is inside, "Dampf|über..." not
+                while j < n and owners[j] == last and tokens[j] in surplus:
+                    j += 1
+                inside = j < n and owners[j] == last
                 matches.append(_Match(term, first, last, inside))
                 end = i + size
                 break
     return matches
 
 
-def _all_matches(
-    lang: str, folded_words: tuple[str, ...], breaks: tuple[int, ...] = ()
-) -> list[_Match]:
+@cache
+def _surplus_stems(lang: str) -> frozenset[str]:
+    """The tokens of the words of surplus that end a compound (:data:`SURPLUS_HEADS`)."""
+    return frozenset(stem(lang, w) for w in SURPLUS_HEADS[lang]) | SURPLUS_HEADS[lang]
+
+
+def _all_matches(lang: str, folded_words: tuple[str, ...]) -> list[_Match]:
     """The terms of a text read in a language, and those of the words it cannot read.
 
     A word foreign to the language is looked up in English (plants write English trade words
@@ -579,7 +580,7 @@ def _all_matches(
     After a material or a utility named in words read, such a word is a detail (a stray word
     of another language rarely says more, and texts that read alike share their conclusions).
     """
-    matches = _find_matches(lang, folded_words, breaks=breaks)
+    matches = _find_matches(lang, folded_words)
     read = _text(lang, folded_words).words
     foreign_words = [i for i, word in enumerate(read) if word.foreign]
     if not foreign_words:
@@ -588,7 +589,7 @@ def _all_matches(
     foreign = frozenset(foreign_words).difference(covered)
     found = len(matches)
     if lang != "en" and foreign and _may_start_a_term("en", [folded_words[i] for i in foreign]):
-        matches += _find_matches("en", folded_words, foreign, breaks)
+        matches += _find_matches("en", folded_words, foreign)
         covered.update(i for m in matches[found:] for i in range(m.first, m.last + 1))
     named = min(
         (m.first for m in matches if m.term.codes or m.term.kind in _UTILITY_KINDS),
@@ -606,7 +607,7 @@ def _all_matches(
     for other, positions in owned.items():
         if _may_start_a_term(other, [folded_words[i] for i in positions]):
             mine = frozenset(positions) - covered
-            more = _find_matches(other, folded_words, mine, breaks) if mine else []
+            more = _find_matches(other, folded_words, mine) if mine else []
             more = [m for m in more if m.term.kind not in _UTILITY_KINDS]  # _reading's choice
             matches += more
             covered.update(i for m in more for i in range(m.first, m.last + 1))
@@ -1767,9 +1768,7 @@ _CONCLUSIONS: Final = _AnswerCache(65_536)
 its kind being decided and its codes ranked again."""
 
 
-def _reading(
-    text: str, folded_words: tuple[str, ...], breaks: tuple[int, ...] = ()
-) -> tuple[str, list[_Match]]:
+def _reading(text: str, folded_words: tuple[str, ...]) -> tuple[str, list[_Match]]:
     """The language a text is read in, and its terms in that language.
 
     The language the words vote for; but when it finds no resource term in the text and
@@ -1779,7 +1778,7 @@ def _reading(
     language names materials better than another language's stray word, on the dev split.)
     """
     lang = guess_language(folded_words, text)
-    matches = _all_matches(lang, folded_words, breaks)
+    matches = _all_matches(lang, folded_words)
     if any(m.term.kind in _RESOURCE_KINDS for m in matches):
         return lang, matches
     covered = {i for m in matches for i in range(m.first, m.last + 1)}
@@ -1788,7 +1787,7 @@ def _reading(
     others = dict.fromkeys(chain.from_iterable(uncovered))  # in the order the words name them
     others.pop(lang, None)
     for other in others:
-        found = _all_matches(other, folded_words, breaks)
+        found = _all_matches(other, folded_words)
         if any(_utility_word_of(other, folded_words, m, covered, lang) for m in found):
             return other, found
     return lang, matches
@@ -1814,7 +1813,7 @@ def _utility_word_of(
 
 def _classify(text: str, folded_words: tuple[str, ...], shape: _TextShape) -> Classification | str:
     """The answer for a text (a refusal as its reason), through :data:`_CONCLUSIONS`."""
-    lang, matches = _reading(text, folded_words, shape.breaks)
+    lang, matches = _reading(text, folded_words)
     going = _destination_words(lang, folded_words, matches, shape.breaks)
     similar = _similarities(lang, folded_words, _unread(lang, folded_words, matches, shape, going))
     key = _conclusion_key(lang, folded_words, matches, similar, shape)
