@@ -2168,3 +2168,22 @@ def test_vocabulary_of_session_17_fourth_batch(text: str, code: str) -> None:
 def test_electricity_before_a_word_of_surplus_is_still_refused(text: str) -> None:
     with pytest.raises(ClassificationError):
         classify(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # session 17 (2026-12-06), fifth batch
+        ("Honschlamm ölhaltig, Honmaschine Halle 2", "120118"),
+        ("Slam fra eget renseanlæg, farvestoffabrik, farligt", "070311"),
+        ("Filterkuchen Abwasserbehandlung Glasfabrik (bleihaltig)", "1011"),
+        ("Produktionsbruch Faserzementplatten asbestfrei, Plattenwerk", "101311"),
+        ("Ammoniakwasser Restmenge, gefährlich, 1 IBC", "060203"),
+        ("Soufre hors spéc., unité de désulfuration du gaz naturel", "050702"),
+        ("Lodo depuradora propia tintoreria (colorantes + cromo)", "0402"),
+        ("废机油滤芯 HW08", "160107"),
+        ("Coloranti e pigmenti scaduti, tintoria tessile, fusti", "04"),  # dyes, not their maker
+    ],
+)
+def test_vocabulary_of_session_17_fifth_batch(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
