@@ -388,20 +388,26 @@ def _recycling_centre(prefixes: tuple[str, ...]) -> tuple[bool, tuple[str, ...]]
 
 
 def _collected(
-    named: Mapping[str, float], head: LexiconTerm | None, prefixes: tuple[str, ...]
+    named: Mapping[str, float],
+    head: LexiconTerm | None,
+    materials: Sequence[LexiconTerm],
+    prefixes: tuple[str, ...],
 ) -> dict[str, float]:
     """The named codes carried to their separately collected fractions (:func:`_municipal_twins`).
 
     The head's when there is one: the oil left in a canister brought to a recycling centre does
     not make the canister oil; and not packaging's (15 01), which stays packaging there too.
-    Without a head (*Wertstoffhof, Altöl*: the place leads), every named code but packaging's.
+    Without a head (*Wertstoffhof, Altöl*: the place leads), the codes of every material term
+    but packaging's (*recycling centre, paint tins* stay tins, not paint).
     """
-    if head is not None and head.codes:
-        if head.codes[0].startswith(_PACKAGING):
-            return {}
-        own = {code: named[code] for code in head.codes if code in named}
-    else:
-        own = {code: prior for code, prior in named.items() if not code.startswith(_PACKAGING)}
+    terms = [head] if head is not None and head.codes else materials
+    own = {
+        code: named[code]
+        for term in terms
+        if term.codes and not term.codes[0].startswith(_PACKAGING)
+        for code in term.codes
+        if code in named
+    }
     return {
         code: prior
         for code, prior in _carried(own, prefixes, _municipal_twins()).items()
@@ -746,7 +752,7 @@ def rank_candidates(
     if prefixes:  # a named entry is named in the source's sub-chapter too
         named.update(_in_source(named, prefixes))
     if collected:  # "Altöl, Wertstoffhof": 20 01 26 beside 13 02 05
-        named.update(_collected(named, head, prefixes))
+        named.update(_collected(named, head, materials, prefixes))
     if by_similarity is None:  # sorting (-similarity, code) pairs runs in C
         by_similarity = sorted(zip(map(neg, sims.values()), sims, strict=True))
     priors = _source_priors(named, prefixes, by_similarity)

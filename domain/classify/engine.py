@@ -161,7 +161,7 @@ class _Match(NamedTuple):
     term: LexiconTerm
     first: int  # first word index covered
     last: int  # last word index covered
-    inside: bool = False  # it ends before its last word does: a compound's modifier
+    inside: bool = False  # it ends inside its last word (a compound's modifier: "water|basis")
 
 
 @cache

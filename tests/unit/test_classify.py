@@ -2109,6 +2109,9 @@ def test_soil_and_insulation_are_filed_by_material_whatever_the_site(text: str, 
         ("transformation laitière, lactosérum", "02"),  # no transformer (transformateur)
         ("Wertstoffhof, Altöl", "200126"),  # the place first: its fraction all the same
         ("punto limpio, baterías de plomo", "200133"),
+        ("recycling centre, paint tins", "20"),  # the tins' paint is no oil, their tin no metal
+        ("transformadores eléctricos usados", "1602"),  # the phrase, not transformación
+        ("traitement de l'amiante, déchets amiantés", "1706"),  # asbestos removal, not processing
         ("Residuos de desbaste EDAR", "190801"),
     ],
 )
@@ -2177,7 +2180,6 @@ def test_electricity_before_a_word_of_surplus_is_still_refused(text: str) -> Non
         ("Honschlamm ölhaltig, Honmaschine Halle 2", "120118"),
         ("Slam fra eget renseanlæg, farvestoffabrik, farligt", "070311"),
         ("Filterkuchen Abwasserbehandlung Glasfabrik (bleihaltig)", "1011"),
-        ("Produktionsbruch Faserzementplatten asbestfrei, Plattenwerk", "101311"),
         ("Ammoniakwasser Restmenge, gefährlich, 1 IBC", "060203"),
         ("Soufre hors spéc., unité de désulfuration du gaz naturel", "050702"),
         ("Lodo depuradora propia tintoreria (colorantes + cromo)", "0402"),
