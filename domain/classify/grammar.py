@@ -128,7 +128,7 @@ PLAIN_WORDS: Final = _folded(
     {
         "en": "flash",
         "de": "schalter",
-        "nl": "",
+        "nl": "stomerij stomerijen",
         "da": "",
         "sv": "rengjord rengjorda rengjort trasig trasiga trasigt",
         "fr": "fils lingot lingots salage",

@@ -20,7 +20,8 @@ from importlib.resources.abc import Traversable
 from types import MappingProxyType
 from typing import Final, Literal, cast, get_args
 
-from domain.classify.text import LANGUAGES, fold, stems, words
+from domain.classify.grammar import PLAIN_WORDS
+from domain.classify.text import LANGUAGES, fold, stem, words
 from domain.errors import ClassificationError
 from domain.ewc import catalogue
 
@@ -65,7 +66,8 @@ def parse_row(row: Mapping[str, str], line: int, lang: str = "en") -> LexiconTer
     kind = (row.get("kind") or "").strip()
     if kind not in LEXICON_KINDS:
         raise ClassificationError(f"{where}: kind {kind!r} is not one of {sorted(LEXICON_KINDS)}")
-    tokens = stems(lang, words(fold(row.get("term") or "")))
+    plain = PLAIN_WORDS.get(lang, frozenset())  # read as themselves, as in a text (*stomerij*)
+    tokens = tuple(w if w in plain else stem(lang, w) for w in words(fold(row.get("term") or "")))
     if not tokens:
         raise ClassificationError(f"{where}: empty term")
     refs = tuple((row.get("ewc") or "").split())

@@ -2189,3 +2189,25 @@ def test_electricity_before_a_word_of_surplus_is_still_refused(text: str) -> Non
 )
 def test_vocabulary_of_session_17_fifth_batch(text: str, code: str) -> None:
     assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # session 17 (2026-12-06), sixth batch
+        ("Biologisk nedbrydelig gearolie", "130207"),  # said biodegradable: that entry leads
+        ("Afgewerkt PER stomerij", "material"),  # a dry cleaner, not steam (stoom)
+        ("Tejas y ladrillos cocidos rotos (rechazo de horno), fábrica cerámica", "101208"),
+        ("Afgekeurde oefenmunitie schietvereniging", "160401"),
+        ("Asfaltsfräs tjärfri, vägarbete", "170302"),
+        ("Morchie di verniciatura a solvente, fusti", "0801"),
+        ("Bariumsulfatslam m. kviksølv, klor-alkali anlæg, farligt", "060703"),
+        ("废制动液 汽修车间 200L桶", "160113"),
+    ],
+)
+def test_vocabulary_of_session_17_sixth_batch(text: str, code: str) -> None:
+    found = classify(text)
+    if code == "material":
+        assert found.kind is ResourceKind.MATERIAL
+    else:
+        assert found.candidates[0].code.startswith(code)
