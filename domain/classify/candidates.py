@@ -483,12 +483,19 @@ def _description_words(code: str) -> frozenset[str]:
     return frozenset(stem("en", w) for w in re.findall(r"[a-z]+", text)) - _PLAIN_STEMS
 
 
-def _nearest_under(ranked: tuple[str, ...], prefixes: tuple[str, ...]) -> list[str]:
+_MIN_SHARED_WORDS: Final = 2
+"""One shared word is too little: "sludges" alone would make a filter cake from a supermarket
+septic tank sludge (20 03 04)."""
+
+
+def _nearest_under(
+    ranked: tuple[str, ...], prefixes: tuple[str, ...], least: int = _MIN_SHARED_WORDS
+) -> list[str]:
     """Under the source, the entries whose English text shares most words with a named code's.
 
     For the first named code (``ranked``, best first) that shares a word with an entry under
     ``prefixes``: those entries, most shared words first (then code order), at most five; two
-    shared words at least (:data:`_MIN_SHARED_WORDS`).
+    shared words at least (``least``; :data:`_MIN_SHARED_WORDS`).
     "Sludge" names 19 08 05 *sludges from treatment of urban waste water*; from an oil
     separator (13 05) that is 13 05 02 *sludges from oil/water separators*. Empty when no named
     code shares a word with the source's entries.
@@ -497,19 +504,10 @@ def _nearest_under(ranked: tuple[str, ...], prefixes: tuple[str, ...]) -> list[s
     for code in ranked:
         words = _description_words(code)
         shared = [(len(words & _description_words(c)), c) for c in under]
-        best = sorted((-n, c) for n, c in shared if n >= _MIN_SHARED_WORDS)
+        best = sorted((-n, c) for n, c in shared if n >= least)
         if best:
             return [c for _, c in best[:5]]
     return []
-
-
-def _named_under(code: str, prefixes: tuple[str, ...]) -> bool:
-    """Whether an entry under the source shares a word with ``code``'s (a 99 aside)."""
-    words = _description_words(code)
-    return any(
-        not c.endswith("99") and not words.isdisjoint(_description_words(c))
-        for c in _entries_under(prefixes)
-    )
 
 
 _BY_MATERIAL: Final = frozenset({"13", "14", "15", "16", "1705", "1706"})
@@ -524,9 +522,6 @@ materials: a brickworks' rejected bricks are its own (10 12 08), a tin smelter's
 _MIXED_WASTE: Final = re.compile(r"mixed .*waste")
 """A chapter's unsorted waste: 17 09 04 *mixed construction and demolition wastes*, 20 03 01
 *mixed municipal waste* (not a fraction such as 17 04 07 *mixed metals*)."""
-_MIN_SHARED_WORDS: Final = 2
-"""One shared word is too little: "sludges" alone would make a filter cake from a supermarket
-septic tank sludge (20 03 04)."""
 
 
 def _source_priors(
@@ -549,7 +544,7 @@ def _source_priors(
         and priors[named[0]] >= _HEAD_WEIGHT
         and (
             named[0][:2] in _BY_MATERIAL
-            or (named[0][:4] in _BY_MATERIAL and not _named_under(named[0], prefixes))
+            or (named[0][:4] in _BY_MATERIAL and not _nearest_under(named[:1], prefixes, 1))
         )
     )
     nearest = _nearest_under(named, prefixes) if by_material else None

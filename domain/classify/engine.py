@@ -296,11 +296,11 @@ def _compound(lang: str, word: str, vocabulary: frozenset[str]) -> tuple[str, ..
     :data:`~domain.classify.grammar.SURPLUS_HEADS`).
     """
     longest: tuple[str, ...] = ()
-    surplus = SURPLUS_HEADS[lang]
+    surplus = _surplus_stems(lang)
     for cut in range(_MIN_COMPOUND_MODIFIER, len(word) - _MIN_COMPOUND_HEAD + 2):
         head = stem(lang, word[cut:])
         if len(head) >= _MIN_COMPOUND_HEAD:
-            found = head in vocabulary or word[cut:] in surplus
+            found = head in vocabulary or head in surplus
         else:
             found = head in _SHORT_HEADS and word[cut - 1] not in _NOT_BEFORE_SHORT_HEAD
         if found:
@@ -321,6 +321,15 @@ def _compound(lang: str, word: str, vocabulary: frozenset[str]) -> tuple[str, ..
                 )  # "underjords|gruva" is no "und|jord|gruva"
                 longest = (*inner, head) if known else (modifier, head)
     return longest
+
+
+@cache
+def _surplus_stems(lang: str) -> frozenset[str]:
+    """The stems of the words of surplus that end a compound (:data:`SURPLUS_HEADS`).
+
+    The head :func:`_compound` splits off, and the token :func:`_find_matches` reads past.
+    """
+    return frozenset(stem(lang, w) for w in SURPLUS_HEADS[lang])
 
 
 @cache
@@ -562,12 +571,6 @@ def _find_matches(
                 end = i + size
                 break
     return matches
-
-
-@cache
-def _surplus_stems(lang: str) -> frozenset[str]:
-    """The tokens of the words of surplus that end a compound (:data:`SURPLUS_HEADS`)."""
-    return frozenset(stem(lang, w) for w in SURPLUS_HEADS[lang]) | SURPLUS_HEADS[lang]
 
 
 def _all_matches(lang: str, folded_words: tuple[str, ...]) -> list[_Match]:
