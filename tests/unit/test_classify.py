@@ -2016,6 +2016,52 @@ def test_a_recycling_centre_files_a_material_under_its_separately_collected_frac
         ("Sables de fonderie usagés", "1009"),
         # "pvc-fabrik" made "fabrik" a word: this compound lost its "kemikaliefabrik"
         ("Tvättaceton från reaktorrengöring, baskemikaliefabrik", "07"),
+        # session 17 (2026-12-06), second batch
+        ("Spild af glasmængde m. blyoxid fra mængdehus, glasværk", "1011"),
+        ("Affald fra appretering/efterbehandling, tekstilfarveri", "040215"),
+        ("Crasses noires four rotatif, affinage alu 2e fusion", "100309"),
+        ("Fanghi di inchiostro con solventi, tipografia", "080314"),
+        ("Binderreste Phenolharz, Kernmacherei NE-Gießerei", "1010"),
+        ("Filterstaub Kupolofen", "1009"),
+        ("Filterkuchen RGR Glaswanne, bleihaltig", "1011"),
+        ("废液态催化剂 HW50 化工车间", "160806"),
+        ("Hydraulic oil HEES, excavators", "130112"),  # ISO 15380: readily biodegradable
+        ("Escorias negras de horno eléctrico", "1002"),  # black slag is steel's, not dross
+        ("Ölabscheiderinhalt", "1305"),  # a phrase's compound must not stop its split
+        # session 17 (2026-12-06), third batch
+        ("Olieholdigt bilgevand fra kajkloak, havneterminal", "1304"),
+        ("Hydrogen peroxyde 35%, out of date, lab stores", "160903"),
+        ("Residus chlorosilanes unite silicones, fûts 200 l", "060802"),
+        ("Osad z zakładowej oczyszczalni ścieków, wytwórnia PVC", "0702"),
+        ("Lodos EDAR propia, fábrica de fitosanitarios", "0704"),
+        ("Waschschlamm Kieswaschanlage", "0104"),
+        ("Vandbaseret malingslam fra lakering", "0801"),
+        ("Terra e sassi da manutenzione parchi e giardini", "2002"),
+        ("果汁加工厂污水站污泥", "0203"),
+        ("废柴油 HW08 900-249-08", "130701"),
+        # session 17 (2026-12-06), fourth batch: oils told apart by what the text says of them
+        ("Synthetic gear oil (PAO) drained from wind turbine gearboxes", "130206"),
+        ("Gechloreerde minerale isolatieolie uit oude trafo", "130306"),
+        ("Przepracowany olej hydrauliczny mineralny chlorowany, beczki", "130109"),
+        ("Kolbaserad infodring elektrolysceller (SPL), farligt", "161101"),
+        ("再生铝黑渣 HW48", "100309"),
+        # session 17 (2026-12-06), fifth batch
+        ("Honschlamm ölhaltig, Honmaschine Halle 2", "120118"),
+        ("Slam fra eget renseanlæg, farvestoffabrik, farligt", "070311"),
+        ("Filterkuchen Abwasserbehandlung Glasfabrik (bleihaltig)", "1011"),
+        ("Ammoniakwasser Restmenge, gefährlich, 1 IBC", "060203"),
+        ("Soufre hors spéc., unité de désulfuration du gaz naturel", "050702"),
+        ("Lodo depuradora propia tintoreria (colorantes + cromo)", "0402"),
+        ("废机油滤芯 HW08", "160107"),
+        ("Coloranti e pigmenti scaduti, tintoria tessile, fusti", "04"),  # dyes, not their maker
+        # session 17 (2026-12-06), sixth batch
+        ("Biologisk nedbrydelig gearolie", "130207"),  # said biodegradable: that entry leads
+        ("Tejas y ladrillos cocidos rotos (rechazo de horno), fábrica cerámica", "101208"),
+        ("Afgekeurde oefenmunitie schietvereniging", "160401"),
+        ("Asfaltsfräs tjärfri, vägarbete", "170302"),
+        ("Morchie di verniciatura a solvente, fusti", "0801"),
+        ("Bariumsulfatslam m. kviksølv, klor-alkali anlæg, farligt", "060703"),
+        ("废制动液 汽修车间 200L桶", "160113"),
     ],
 )
 def test_vocabulary_of_session_17(text: str, code: str) -> None:
@@ -2058,27 +2104,6 @@ def test_compounds_split_where_their_words_are_known(
     lang: str, word: str, tokens: tuple[str, ...]
 ) -> None:
     assert word_tokens(lang, word) == tokens
-
-
-@pytest.mark.parametrize(
-    ("text", "code"),
-    [
-        # session 17 (2026-12-06), second batch
-        ("Spild af glasmængde m. blyoxid fra mængdehus, glasværk", "1011"),
-        ("Affald fra appretering/efterbehandling, tekstilfarveri", "040215"),
-        ("Crasses noires four rotatif, affinage alu 2e fusion", "100309"),
-        ("Fanghi di inchiostro con solventi, tipografia", "080314"),
-        ("Binderreste Phenolharz, Kernmacherei NE-Gießerei", "1010"),
-        ("Filterstaub Kupolofen", "1009"),
-        ("Filterkuchen RGR Glaswanne, bleihaltig", "1011"),
-        ("废液态催化剂 HW50 化工车间", "160806"),
-        ("Hydraulic oil HEES, excavators", "130112"),  # ISO 15380: readily biodegradable
-        ("Escorias negras de horno eléctrico", "1002"),  # black slag is steel's, not dross
-        ("Ölabscheiderinhalt", "1305"),  # a phrase's compound must not stop its split
-    ],
-)
-def test_vocabulary_of_session_17_second_batch(text: str, code: str) -> None:
-    assert classify(text).candidates[0].code.startswith(code)
 
 
 @pytest.mark.parametrize(
@@ -2132,82 +2157,12 @@ def test_water_purification_beside_an_industry_is_its_own_effluent_treatment() -
     assert not any(c.startswith("1909") for c in codes)
 
 
-@pytest.mark.parametrize(
-    ("text", "code"),
-    [
-        # session 17 (2026-12-06), third batch
-        ("Olieholdigt bilgevand fra kajkloak, havneterminal", "1304"),
-        ("Hydrogen peroxyde 35%, out of date, lab stores", "160903"),
-        ("Residus chlorosilanes unite silicones, fûts 200 l", "060802"),
-        ("Osad z zakładowej oczyszczalni ścieków, wytwórnia PVC", "0702"),
-        ("Lodos EDAR propia, fábrica de fitosanitarios", "0704"),
-        ("Waschschlamm Kieswaschanlage", "0104"),
-        ("Vandbaseret malingslam fra lakering", "0801"),
-        ("Terra e sassi da manutenzione parchi e giardini", "2002"),
-        ("果汁加工厂污水站污泥", "0203"),
-        ("废柴油 HW08 900-249-08", "130701"),
-    ],
-)
-def test_vocabulary_of_session_17_third_batch(text: str, code: str) -> None:
-    assert classify(text).candidates[0].code.startswith(code)
-
-
-@pytest.mark.parametrize(
-    ("text", "code"),
-    [
-        # session 17 (2026-12-06), fourth batch: oils told apart by what the text says of them
-        ("Synthetic gear oil (PAO) drained from wind turbine gearboxes", "130206"),
-        ("Gechloreerde minerale isolatieolie uit oude trafo", "130306"),
-        ("Przepracowany olej hydrauliczny mineralny chlorowany, beczki", "130109"),
-        ("Kolbaserad infodring elektrolysceller (SPL), farligt", "161101"),
-        ("再生铝黑渣 HW48", "100309"),
-    ],
-)
-def test_vocabulary_of_session_17_fourth_batch(text: str, code: str) -> None:
-    assert classify(text).candidates[0].code == code
-
-
 @pytest.mark.parametrize("text", ["stroomoverschot windpark", "Stromüberschuss BHKW"])
 def test_electricity_before_a_word_of_surplus_is_still_refused(text: str) -> None:
     with pytest.raises(ClassificationError):
         classify(text)
 
 
-@pytest.mark.parametrize(
-    ("text", "code"),
-    [
-        # session 17 (2026-12-06), fifth batch
-        ("Honschlamm ölhaltig, Honmaschine Halle 2", "120118"),
-        ("Slam fra eget renseanlæg, farvestoffabrik, farligt", "070311"),
-        ("Filterkuchen Abwasserbehandlung Glasfabrik (bleihaltig)", "1011"),
-        ("Ammoniakwasser Restmenge, gefährlich, 1 IBC", "060203"),
-        ("Soufre hors spéc., unité de désulfuration du gaz naturel", "050702"),
-        ("Lodo depuradora propia tintoreria (colorantes + cromo)", "0402"),
-        ("废机油滤芯 HW08", "160107"),
-        ("Coloranti e pigmenti scaduti, tintoria tessile, fusti", "04"),  # dyes, not their maker
-    ],
-)
-def test_vocabulary_of_session_17_fifth_batch(text: str, code: str) -> None:
-    assert classify(text).candidates[0].code.startswith(code)
-
-
-@pytest.mark.parametrize(
-    ("text", "code"),
-    [
-        # session 17 (2026-12-06), sixth batch
-        ("Biologisk nedbrydelig gearolie", "130207"),  # said biodegradable: that entry leads
-        ("Afgewerkt PER stomerij", "material"),  # a dry cleaner, not steam (stoom)
-        ("Tejas y ladrillos cocidos rotos (rechazo de horno), fábrica cerámica", "101208"),
-        ("Afgekeurde oefenmunitie schietvereniging", "160401"),
-        ("Asfaltsfräs tjärfri, vägarbete", "170302"),
-        ("Morchie di verniciatura a solvente, fusti", "0801"),
-        ("Bariumsulfatslam m. kviksølv, klor-alkali anlæg, farligt", "060703"),
-        ("废制动液 汽修车间 200L桶", "160113"),
-    ],
-)
-def test_vocabulary_of_session_17_sixth_batch(text: str, code: str) -> None:
-    found = classify(text)
-    if code == "material":
-        assert found.kind is ResourceKind.MATERIAL
-    else:
-        assert found.candidates[0].code.startswith(code)
+def test_a_dutch_dry_cleaner_is_no_steam() -> None:
+    # "stomerij" stems to "stoom" (steam): a plain word, read as itself in terms and texts
+    assert classify("Afgewerkt PER stomerij").kind is ResourceKind.MATERIAL
