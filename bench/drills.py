@@ -66,6 +66,7 @@ from kafka import KafkaAdminClient
 from paho.mqtt.enums import CallbackAPIVersion
 
 from ingest.api import tokens
+from runtime.waiting import tail
 from schemas.common import ResourceKind
 from schemas.registry import Need, Park, Site, Stream
 from symbiosis.local_kafka import LocalKafka
@@ -245,21 +246,33 @@ class Drill:
         """Until a reading and a ledger entry stamped after ``since_ms`` are stored."""
         since = datetime.fromtimestamp(since_ms / 1000, UTC)
         deadline = time.monotonic() + timeout_s
+        seen: tuple[object, ...] | None = None
         while time.monotonic() < deadline:
             self.pipeline.check()
             try:
                 with psycopg.connect(self.settings.database_url, connect_timeout=3) as conn:
-                    row = conn.execute(
+                    seen = conn.execute(
                         "SELECT EXISTS (SELECT 1 FROM readings WHERE ts > %s),"
                         " EXISTS (SELECT 1 FROM ledger WHERE updated_at > %s)",
                         (since, since),
                     ).fetchone()
-                if row is not None and row[0] and row[1]:
+                if seen is not None and seen[0] and seen[1]:
                     return
             except psycopg.Error:
                 pass
             time.sleep(0.25)
-        raise SystemExit(f"the pipeline did not recover in {timeout_s:.0f} s")
+        # what was missing, and the logs of the two children that store it (the run's stdout
+        # is all a CI failure shows; the logs stay on the machine that ran it)
+        readings, ledger = seen if seen is not None else ("unknown", "unknown")
+        logs = "".join(
+            f"\n--- last lines of {child.log_path} ---\n{tail(child.log_path, 60)}"
+            for name, child in self.pipeline.children.items()
+            if name in ("streams", "sink")
+        )
+        raise SystemExit(
+            f"the pipeline did not recover in {timeout_s:.0f} s (new readings stored: "
+            f"{readings}, new ledger entries stored: {ledger}){logs}"
+        )
 
 
 @dataclass

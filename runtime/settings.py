@@ -228,6 +228,15 @@ class Settings(LogSettings):
         "worker's in-memory tables it saves nothing: faust drops it after each rebalance and "
         "restores a partition it is given from its changelog's start either way.",
     )
+    streams_stall_s: float = Field(
+        default=120.0,
+        ge=0,
+        le=86_400,
+        description="A stream worker whose partitions have had records waiting this long with "
+        "no offset committed and no table restored exits (code 75) for its supervisor to start "
+        "it again: faust-streaming can stop for good inside a rebalance (streams/stall.py). "
+        "0 turns the watch off.",
+    )
     streams_batch_s: float = Field(
         default=0.05,
         gt=0,

@@ -61,6 +61,7 @@ from streams.ledger_state import LedgerBook
 from streams.refetch import Gap, GapCheck, RefetchGuard, StageActivity
 from streams.registry import RegistryView
 from streams.stage import Incoming, ReadingsStage, StageOutput
+from streams.stall import EXIT_RESTART
 from topics.batch_producer import BatchProducer, OutRecord
 from topics.kafka_admin import committed_offsets, group_lag_by_topic
 from topics.kafka_security import faust_broker_credentials, kafka_client_options
@@ -77,7 +78,7 @@ _T = TypeVar("_T")
 GAP_RETRY_S: Final = 30.0
 """How long a gap's lookup or read waits for Kafka before the worker exits (a rebalance waits
 for the agent, up to faust's rebalance timeout of 60 s)."""
-EXIT_GAP_UNFILLED: Final = 75  # EX_TEMPFAIL: start the worker again
+EXIT_GAP_UNFILLED: Final = EXIT_RESTART  # EX_TEMPFAIL: start the worker again
 
 LEDGER_TABLE = "ledger-state"
 ALERT_TABLE = "alert-state"

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
 import faust
 import structlog
+from kafka.errors import KafkaError
 
 from runtime import metrics
 from runtime.heap import collect_less_often
 from runtime.logs import configure_logging
 from runtime.settings import Settings
-from streams.app import create_app
-from topics.kafka_admin import wait_members_departed
+from streams.app import STAGE, create_app
+from streams.stall import EXIT_RESTART, Look, look_at, watch
+from topics.kafka_admin import committed_offsets, end_offsets, wait_members_departed
 from topics.kafka_security import kafka_client_options
 
 log = structlog.get_logger(__name__)
@@ -36,4 +43,44 @@ def main(settings: Settings) -> None:
     )  # fmt: skip
     log.info("streams.group_settled", waited_s=round(waited, 1))
     app = create_app(settings)
+    if settings.streams_stall_s > 0:
+        options = kafka_client_options(settings)
+        watch(settings.streams_stall_s, lambda: _look(app, settings, options), _exit_stalled)
     faust.Worker(app, loglevel="INFO", redirect_stdouts=False).execute_from_commandline()
+
+
+def _look(app: faust.App, settings: Settings, options: Mapping[str, Any]) -> Look | None:
+    """The stall watch's look (:mod:`streams.stall`), from the watch's thread.
+
+    Reads only what faust replaces rather than changes in place (its assignment set) or only
+    counts up (its recovery's offsets), and asks Kafka with clients of its own. None when Kafka
+    does not answer.
+    """
+    readings = settings.topics.readings
+    assigned = getattr(app, "_assignment", None) or set()
+    held = {tp.partition for tp in assigned if tp.topic == readings}
+    try:
+        ends = end_offsets(settings.kafka_bootstrap, [readings], options)
+        committed = committed_offsets(settings.kafka_bootstrap, settings.streams_group, options)
+    except (KafkaError, OSError):
+        return None
+    recovery = getattr(app.tables, "recovery", None)
+    restored = sum(
+        sum(dict(getattr(recovery, name, None) or {}).values())
+        for name in ("active_offsets", "standby_offsets")
+    )
+    return look_at(
+        {tp.partition: offset for tp, offset in ends.items()},
+        {p: offset for (topic, p), offset in committed.items() if topic == readings},
+        held,
+        restored,
+    )
+
+
+def _exit_stalled(waited_s: float) -> None:
+    """Log, count, and end the process for its supervisor to start again."""
+    metrics.FAILURES.labels(STAGE, "stalled").inc()
+    log.critical("streams.stalled", waited_s=round(waited_s, 1),
+                 action="exit; a restart reads again from the committed offsets")  # fmt: skip
+    logging.shutdown()
+    os._exit(EXIT_RESTART)

@@ -25,6 +25,7 @@ from runtime.waiting import tail
 from schemas.registry import Park
 from sinks.migrate import migrate
 from streams.app import changelog_configs
+from streams.stall import EXIT_RESTART
 from symbiosis.procs import terminate
 from symbiosis.stack_settings import StackSettings
 from topics.kafka_admin import group_lag, recreate_topics
@@ -166,8 +167,20 @@ class LocalPipeline:
         return self.start(self.children[name].role, name)
 
     def check(self) -> None:
-        """Raise if any child has died."""
-        for child in self.children.values():
+        """Raise if any child has died; start again one that exited asking for it.
+
+        A child that exits with :data:`~streams.stall.EXIT_RESTART` (a stalled stream worker,
+        or one that left a gap for a replay) is started again at once, as Kubernetes or
+        compose's ``restart:`` would (logged as ``pipeline.restarted``).
+
+        Raises:
+            PipelineError: a child exited otherwise (the message holds its log's tail).
+        """
+        for name, child in list(self.children.items()):
+            if not child.killed and child.proc.poll() == EXIT_RESTART:
+                log.warning("pipeline.restarted", child=name, code=EXIT_RESTART)
+                self.restart(name)
+                continue
             child.check()
 
     def stop(self) -> None:

@@ -34,7 +34,7 @@ def test_every_fault_once_under_load_loses_nothing(stack: Settings) -> None:
     )  # fmt: skip
     lines = done.stdout.strip().splitlines()
     # the verdict is the last line; without it, the drill stopped: say why (its stderr)
-    why = done.stdout[-2000:] + done.stderr[-4000:]
+    why = done.stdout[-2000:] + done.stderr[-12000:]
     assert lines, why
     assert lines[-1].startswith("{"), why
     verdict = json.loads(lines[-1])
@@ -67,7 +67,7 @@ def test_a_three_node_cluster_loses_nothing_when_each_node_is_killed_in_turn(
         cluster.down()
     lines = done.stdout.strip().splitlines()
     # the verdict is the last line; without it, the drill stopped: say why (its stderr)
-    why = done.stdout[-2000:] + done.stderr[-4000:]
+    why = done.stdout[-2000:] + done.stderr[-12000:]
     assert lines, why
     assert lines[-1].startswith("{"), why
     verdict = json.loads(lines[-1])
