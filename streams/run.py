@@ -15,9 +15,9 @@ from runtime import metrics
 from runtime.heap import collect_less_often
 from runtime.logs import configure_logging
 from runtime.settings import Settings
-from streams.app import STAGE, create_app
+from streams.app import create_app
 from streams.stall import EXIT_RESTART, Look, look_at, watch
-from topics.kafka_admin import committed_offsets, end_offsets, wait_members_departed
+from topics.kafka_admin import committed_offsets, log_bounds, wait_members_departed
 from topics.kafka_security import kafka_client_options
 
 log = structlog.get_logger(__name__)
@@ -52,34 +52,34 @@ def main(settings: Settings) -> None:
 def _look(app: faust.App, settings: Settings, options: Mapping[str, Any]) -> Look | None:
     """The stall watch's look (:mod:`streams.stall`), from the watch's thread.
 
-    Reads only what faust replaces rather than changes in place (its assignment set) or only
-    counts up (its recovery's offsets), and asks Kafka with clients of its own. None when Kafka
-    does not answer.
+    Reads only what faust replaces rather than changes in place (its assignment set, None
+    until the first one) or only counts up (its recovery's offsets), and never builds one of
+    faust's lazy objects (the table manager and its recovery are read only once they exist: a
+    recovery built on this thread would get an event loop that never runs). Asks Kafka with
+    clients of its own. None when Kafka does not answer.
     """
     readings = settings.topics.readings
-    assigned = getattr(app, "_assignment", None) or set()
-    held = {tp.partition for tp in assigned if tp.topic == readings}
+    assigned = getattr(app, "_assignment", None)
+    held = None if assigned is None else {tp.partition for tp in assigned if tp.topic == readings}
     try:
-        ends = end_offsets(settings.kafka_bootstrap, [readings], options)
+        bounds = log_bounds(settings.kafka_bootstrap, [readings], options)
         committed = committed_offsets(settings.kafka_bootstrap, settings.streams_group, options)
     except (KafkaError, OSError):
         return None
-    recovery = getattr(app.tables, "recovery", None)
-    restored = sum(
-        sum(dict(getattr(recovery, name, None) or {}).values())
-        for name in ("active_offsets", "standby_offsets")
-    )
+    recovery = getattr(app.__dict__.get("tables"), "_recovery", None)
+    offsets = dict(getattr(recovery, "active_offsets", None) or {})
+    restored = sum(offset for offset in offsets.values() if offset is not None)
     return look_at(
-        {tp.partition: offset for tp, offset in ends.items()},
+        {tp.partition: end for tp, (_, end) in bounds.items()},
         {p: offset for (topic, p), offset in committed.items() if topic == readings},
         held,
         restored,
+        starts={tp.partition: start for tp, (start, _) in bounds.items()},
     )
 
 
 def _exit_stalled(waited_s: float) -> None:
     """Log, count, and end the process for its supervisor to start again."""
-    metrics.FAILURES.labels(STAGE, "stalled").inc()
     log.critical("streams.stalled", waited_s=round(waited_s, 1),
                  action="exit; a restart reads again from the committed offsets")  # fmt: skip
     logging.shutdown()

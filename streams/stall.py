@@ -6,31 +6,34 @@ gets it going again; a new process does. The watch runs in a thread of its own (
 loop cannot stop it) and judges only what Kafka says, so it needs no help from the stuck code:
 
 - **waiting**: records of the readings partitions the worker holds that its group has not
-  committed (every readings partition while it holds none: a worker stuck joining its group,
-  or held back with the whole group), less one offset per partition: a transaction's commit
-  marker at a partition's end is never committed past (faust commits after the last record it
-  was given), and an idle worker must not be taken for a stalled one;
-- **progress**: the group's committed offsets of those partitions, and how far faust's table
-  recovery has read (a long restore is work, not a stall).
+  committed, counted from the log's first offset (records deleted by retention wait for
+  nobody) and less one offset per partition (a transaction's commit marker at a partition's
+  end is never committed past: faust commits after the last record it was given). A worker
+  never given partitions (stuck joining its group) is judged by every partition; one given
+  none (more workers than partitions) holds nothing and waits for nothing;
+- **progress**: per partition, the group's committed offset; for all of them, how far faust's
+  table recovery has read (a long restore is work, not a stall).
 
-A worker is stalled when records have been waiting, with no progress, for ``stall_s`` without a
-break (:class:`StallWatch`). It then logs ``streams.stalled``, counts
-``symbiosis_failures_total{stage="streams", reason="stalled"}`` and exits with
-:data:`EXIT_RESTART`; its supervisor (Kubernetes, compose's ``restart:``, the local pipeline)
-starts it again, and the new process reads from the group's committed offsets: nothing
-acknowledged is lost, what is read twice is a replay (same idempotency keys).
+A worker is stalled when one of its partitions has had records waiting, with no progress, for
+``stall_s`` without a break (:class:`StallWatch`). It then logs ``streams.stalled`` (critical,
+the signal to alert on: a counter set just before the exit would never be scraped) and exits
+with :data:`EXIT_RESTART`; its supervisor (Kubernetes, compose's ``restart:``, the local
+pipeline) starts it again, and the new process reads from the group's committed offsets:
+nothing acknowledged is lost, what is read twice is a replay (same idempotency keys).
 
-When Kafka does not answer nothing is judged and the clock starts again: a worker that cannot
+When Kafka does not answer nothing is judged and the clocks start again: a worker that cannot
 reach Kafka is not helped by a restart. A worker with nothing waiting is never stalled, however
-long it is idle.
+long it is idle. What the watch cannot tell from a stall: a worker whose readings partitions
+answer while a changelog or output partition it writes to is offline for longer than
+``stall_s``; it is restarted, which costs a rebalance and nothing else.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Collection, Hashable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from typing import Final
 
 import structlog
@@ -45,55 +48,72 @@ EXIT_RESTART: Final = 75
 
 @dataclass(frozen=True)
 class Look:
-    """One look at the worker's partitions: records waiting, and what moves when work is done."""
+    """One look at the worker's readings partitions."""
 
-    waiting: int
-    progress: Hashable
+    waiting: Mapping[int, int]
+    """Partition -> records waiting in it beyond a commit marker's offset."""
+    done: Mapping[int, int]
+    """Partition -> where the group's work on it stands (what moves when work is done)."""
+    restored: int = 0
+    """Changelog records faust's table recovery has read so far (a long restore is work)."""
 
 
 def look_at(
     ends: Mapping[int, int],
     committed: Mapping[int, int],
-    held: Collection[int],
+    held: Collection[int] | None,
     restored: int = 0,
+    starts: Mapping[int, int] | None = None,
 ) -> Look:
-    """What waits in the ``held`` readings partitions, and what moves when work is done.
-
-    All of ``ends`` count while none is held; one offset at each partition's end is left out
-    (it may be a commit marker).
+    """What waits in the ``held`` readings partitions.
 
     Args:
         ends: partition -> its end offset (the next record to be written).
         committed: partition -> the group's committed offset (missing: nothing committed).
-        held: the partitions the worker holds now.
+        held: the partitions the worker holds now; None when it has never been given any (a
+            worker stuck joining its group: every partition counts). An empty set holds none.
         restored: changelog records faust's table recovery has read so far.
+        starts: partition -> its first offset still in the log: records before it were
+            deleted (retention), so nothing waits there, committed or not.
     """
-    mine = sorted(p for p in ends if not held or p in held)
-    waiting = sum(max(ends[p] - committed.get(p, 0) - MARKER_OFFSETS, 0) for p in mine)
-    return Look(waiting, (tuple((p, committed.get(p, 0)) for p in mine), restored))
+    mine = sorted(ends) if held is None else sorted(p for p in ends if p in held)
+    first = starts or {}
+    done = {p: max(committed.get(p, 0), first.get(p, 0)) for p in mine}
+    waiting = {p: max(ends[p] - done[p] - MARKER_OFFSETS, 0) for p in mine}
+    return Look(waiting, done, restored)
 
 
 @dataclass
 class StallWatch:
-    """Whether records have waited without progress for ``stall_s`` without a break.
+    """Whether a partition has had records waiting without progress for ``stall_s``.
 
     Fed one :class:`Look` (or None: Kafka did not answer) at a time, with the monotonic time.
-    Nothing waiting, any change of progress, or an unknown look starts the clock again.
+    Each partition has its own clock (one stuck partition is not hidden by the others'
+    commits); it starts again when the partition's work moves or nothing waits in it. Any
+    progress of the table recovery, or an unknown look, starts every clock again.
     """
 
     stall_s: float
-    _since: float | None = None
-    _progress: Hashable | None = None
+    _since: dict[int, tuple[float, int]] = field(default_factory=dict)
+    """Partition -> since when records have waited in it, and where its work stood then."""
+    _restored: int | None = None
 
     def observe(self, now: float, seen: Look | None) -> float:
-        """Seconds records have waited without progress so far (0: not stalled)."""
-        if seen is None or seen.waiting <= 0:
-            self._since = self._progress = None
+        """The longest any partition has had records waiting without progress (0: none)."""
+        if seen is None or seen.restored != self._restored:
+            self._since.clear()
+            self._restored = None if seen is None else seen.restored
+        if seen is None:
             return 0.0
-        if self._since is None or seen.progress != self._progress:
-            self._since, self._progress = now, seen.progress
-            return 0.0
-        return now - self._since
+        since: dict[int, tuple[float, int]] = {}
+        for p, waiting in seen.waiting.items():
+            if waiting <= 0:
+                continue
+            done = seen.done.get(p, 0)
+            started, was = self._since.get(p, (now, done))
+            since[p] = (started if was == done else now, done)
+        self._since = since
+        return max((now - started for started, _ in since.values()), default=0.0)
 
     def stalled(self, now: float, seen: Look | None) -> bool:
         """:meth:`observe`, then whether that reached ``stall_s``."""

@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 import psycopg
 import structlog
@@ -43,6 +44,10 @@ ROLES: dict[str, list[str]] = {
     "simulator": ["symbiosis.simulate_process"],
 }
 """Child role -> ``python -m`` arguments."""
+
+MAX_RESTARTS: Final = 3
+"""Restarts of one child asked for by its exit code before :meth:`LocalPipeline.check` gives
+up and raises: a child that keeps asking is broken, not stalled."""
 
 
 @dataclass
@@ -76,6 +81,8 @@ class LocalPipeline:
     settings: StackSettings
     children: dict[str, Child] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
+    restarts: dict[str, int] = field(default_factory=dict)
+    """Child name -> times :meth:`check` started it again because it asked to be."""
 
     def metrics_port(self, name: str) -> int:
         """The metrics port of child ``name``; 0 when metrics are off.
@@ -166,19 +173,24 @@ class LocalPipeline:
         """
         return self.start(self.children[name].role, name)
 
-    def check(self) -> None:
+    def check(self, *, restart: bool = True) -> None:
         """Raise if any child has died; start again one that exited asking for it.
 
-        A child that exits with :data:`~streams.stall.EXIT_RESTART` (a stalled stream worker,
-        or one that left a gap for a replay) is started again at once, as Kubernetes or
-        compose's ``restart:`` would (logged as ``pipeline.restarted``).
+        With ``restart``, a child that exits with :data:`~streams.stall.EXIT_RESTART` (a
+        stalled stream worker, or one that left a gap for a replay) is started again at once,
+        as Kubernetes or compose's ``restart:`` would (logged as ``pipeline.restarted`` and
+        counted in :attr:`restarts`), up to :data:`MAX_RESTARTS` times per child.
 
         Raises:
-            PipelineError: a child exited otherwise (the message holds its log's tail).
+            PipelineError: a child exited otherwise, or asked for one restart too many (the
+                message holds its log's tail).
         """
         for name, child in list(self.children.items()):
-            if not child.killed and child.proc.poll() == EXIT_RESTART:
-                log.warning("pipeline.restarted", child=name, code=EXIT_RESTART)
+            asked = not child.killed and child.proc.poll() == EXIT_RESTART
+            if restart and asked and self.restarts.get(name, 0) < MAX_RESTARTS:
+                self.restarts[name] = self.restarts.get(name, 0) + 1
+                log.warning("pipeline.restarted", child=name, code=EXIT_RESTART,
+                            times=self.restarts[name])  # fmt: skip
                 self.restart(name)
                 continue
             child.check()

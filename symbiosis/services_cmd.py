@@ -259,7 +259,7 @@ def _start_pipeline(
             started.append(name)
     _wait_api(settings, pipeline)
     time.sleep(1.0)  # a process that cannot start (a busy port, bad settings) dies at once
-    pipeline.check()
+    pipeline.check(restart=False)  # a restart here would run without a pid file
     return started
 
 
@@ -298,7 +298,7 @@ def _wait_api(settings: StackSettings, pipeline: LocalPipeline, timeout_s: float
     url = f"http://{settings.api_host}:{settings.api_port}/healthz"
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        pipeline.check()
+        pipeline.check(restart=False)  # `up` records pids: it restarts nothing itself
         try:
             with urllib.request.urlopen(url, timeout=2) as answer:
                 if answer.status == 200:

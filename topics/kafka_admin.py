@@ -198,6 +198,13 @@ def end_offsets(
     bootstrap: str, topics: Iterable[str], options: Mapping[str, Any] | None = None
 ) -> dict[TopicPartition, int]:
     """The next offset of every partition of ``topics`` (what a reader has when it is done)."""
+    return {tp: end for tp, (_, end) in log_bounds(bootstrap, topics, options).items()}
+
+
+def log_bounds(
+    bootstrap: str, topics: Iterable[str], options: Mapping[str, Any] | None = None
+) -> dict[TopicPartition, tuple[int, int]]:
+    """Every partition of ``topics``: its first offset still in the log, and its end offset."""
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, **(options or {})
     )
@@ -207,7 +214,9 @@ def end_offsets(
             for t in topics
             for p in sorted(consumer.partitions_for_topic(t) or ())
         ]
-        return dict(consumer.end_offsets(partitions))
+        starts = consumer.beginning_offsets(partitions)
+        ends = consumer.end_offsets(partitions)
+        return {tp: (starts[tp], ends[tp]) for tp in partitions}
     finally:
         consumer.close()
 

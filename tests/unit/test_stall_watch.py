@@ -11,44 +11,58 @@ from pathlib import Path
 import pytest
 
 from streams.stall import EXIT_RESTART, Look, StallWatch, look_at, watch
-from symbiosis.pipeline import Child, LocalPipeline, PipelineError
+from symbiosis.pipeline import MAX_RESTARTS, Child, LocalPipeline, PipelineError
 from symbiosis.stack_settings import StackSettings
 
 
 def test_waiting_counts_the_held_partitions_beyond_a_commit_marker() -> None:
     ends, committed = {0: 100, 1: 50, 2: 7}, {0: 40, 1: 49}
-    assert look_at(ends, committed, {0}).waiting == 59  # 60 behind, one may be a marker
-    assert look_at(ends, committed, {1}).waiting == 0  # only a marker's offset: idle
-    assert look_at(ends, committed, {2}).waiting == 6  # nothing committed: from offset 0
+    assert look_at(ends, committed, {0}).waiting == {0: 59}  # 60 behind, one may be a marker
+    assert look_at(ends, committed, {1}).waiting == {1: 0}  # only a marker's offset: idle
+    assert look_at(ends, committed, {2}).waiting == {2: 6}  # nothing committed: from offset 0
 
 
-def test_a_worker_holding_nothing_is_judged_by_every_partition() -> None:
-    assert look_at({0: 10, 1: 10}, {0: 10}, set()).waiting == 9
+def test_records_deleted_by_retention_wait_for_nobody() -> None:
+    seen = look_at({0: 500}, {}, {0}, starts={0: 500})
+    assert seen.waiting == {0: 0}
+    assert look_at({0: 500}, {0: 100}, {0}, starts={0: 450}).waiting == {0: 49}
 
 
-def test_progress_is_the_held_partitions_commits_and_the_tables_restored() -> None:
-    before = look_at({0: 100, 1: 100}, {0: 10, 1: 10}, {0})
-    assert look_at({0: 100, 1: 100}, {0: 10, 1: 90}, {0}).progress == before.progress
-    assert look_at({0: 100, 1: 100}, {0: 11, 1: 10}, {0}).progress != before.progress
-    assert look_at({0: 100, 1: 100}, {0: 10, 1: 10}, {0}, 5).progress != before.progress
+def test_a_worker_never_assigned_is_judged_by_every_partition() -> None:
+    assert look_at({0: 10, 1: 10}, {0: 10}, None).waiting == {0: 0, 1: 9}
+
+
+def test_a_worker_assigned_no_partition_waits_for_nothing() -> None:
+    # more workers than partitions: the extra one must not answer for the others' partitions
+    assert look_at({0: 10, 1: 10}, {}, set()).waiting == {}
+
+
+def _look(waiting: dict[int, int], done: dict[int, int], restored: int = 0) -> Look:
+    return Look(waiting, done, restored)
 
 
 def test_stalled_after_waiting_without_progress_for_stall_s() -> None:
     w = StallWatch(60.0)
-    stuck = Look(500, ("offsets", 0))
-    assert not w.stalled(0.0, stuck)
-    assert not w.stalled(59.0, Look(900, ("offsets", 0)))  # more waiting is no progress
-    assert w.stalled(60.0, Look(900, ("offsets", 0)))
+    assert not w.stalled(0.0, _look({0: 500}, {0: 7}))
+    assert not w.stalled(59.0, _look({0: 900}, {0: 7}))  # more waiting is no progress
+    assert w.stalled(60.0, _look({0: 900}, {0: 7}))
+
+
+def test_one_stuck_partition_is_not_hidden_by_the_others_commits() -> None:
+    w = StallWatch(60.0)
+    for t in range(0, 61, 10):
+        stalled = w.stalled(float(t), _look({0: 500, 1: 20}, {0: 7, 1: 1_000 + t}))
+    assert stalled
 
 
 @pytest.mark.parametrize(
     "interruption",
-    [Look(500, ("offsets", 1)), Look(0, ("offsets", 0)), None],
-    ids=["progress", "nothing waiting", "Kafka did not answer"],
+    [_look({0: 500}, {0: 8}), _look({0: 0}, {0: 7}), _look({0: 500}, {0: 7}, 3), None],
+    ids=["progress", "nothing waiting", "tables restored", "Kafka did not answer"],
 )
 def test_the_clock_starts_again(interruption: Look | None) -> None:
     w = StallWatch(60.0)
-    stuck = Look(500, ("offsets", 0))
+    stuck = _look({0: 500}, {0: 7})
     w.observe(0.0, stuck)
     w.observe(50.0, interruption)
     assert w.observe(100.0, stuck) < 60.0
@@ -57,7 +71,7 @@ def test_the_clock_starts_again(interruption: Look | None) -> None:
 
 def test_an_idle_worker_is_never_stalled() -> None:
     w = StallWatch(1.0)
-    assert not any(w.stalled(float(t), Look(0, ())) for t in range(1_000))
+    assert not any(w.stalled(float(t), _look({0: 0}, {0: 5})) for t in range(1_000))
 
 
 def test_the_watch_thread_calls_on_stall_once_and_ends() -> None:
@@ -69,7 +83,9 @@ def test_the_watch_thread_calls_on_stall_once_and_ends() -> None:
         called.append(waited)
         done.set()
 
-    thread = watch(30.0, lambda: Look(5, "same"), on_stall, every_s=0.001, clock=ticks.__next__)
+    thread = watch(
+        30.0, lambda: _look({0: 5}, {0: 1}), on_stall, every_s=0.001, clock=ticks.__next__
+    )
     assert done.wait(5.0)
     thread.join(5.0)
     assert not thread.is_alive()
@@ -107,6 +123,26 @@ def test_the_local_pipeline_starts_again_a_child_that_asks_for_it(
     monkeypatch.setattr(pipeline, "restart", restarted.append)
     pipeline.check()
     assert restarted == ["streams"]
+
+
+def test_the_local_pipeline_gives_up_on_a_child_that_keeps_asking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline = LocalPipeline(StackSettings(stack_dir=tmp_path))
+    pipeline.children["streams"] = _child(tmp_path, EXIT_RESTART)
+    monkeypatch.setattr(pipeline, "restart", lambda name: None)  # it exits 75 again at once
+    for _ in range(MAX_RESTARTS):
+        pipeline.check()
+    with pytest.raises(PipelineError, match="last words"):
+        pipeline.check()
+    assert pipeline.restarts == {"streams": MAX_RESTARTS}
+
+
+def test_symbiosis_up_restarts_nothing_itself(tmp_path: Path) -> None:
+    pipeline = LocalPipeline(StackSettings(stack_dir=tmp_path))
+    pipeline.children["streams"] = _child(tmp_path, EXIT_RESTART)
+    with pytest.raises(PipelineError, match="code 75"):
+        pipeline.check(restart=False)
 
 
 def test_the_local_pipeline_raises_for_a_child_that_crashed(tmp_path: Path) -> None:
