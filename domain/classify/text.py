@@ -69,6 +69,15 @@ _SPELLING: Final[Mapping[str, str]] = {
 """English whole-word rewrites applied before stemming (US to UK, irregular plurals)."""
 
 
+_WITH_SHORT: Final = re.compile(r"\bw/(?!o\W*emuls)(o\b)?\s*")
+"""English shorthand for *with* (``w/``) and *without* (``w/o``), spelt out before words are
+split: a bare *w* is Polish *in*. Not a *W/O emulsion* (water in oil)."""
+
+
+def _with_spelt(found: re.Match[str]) -> str:
+    return "without " if found.group(1) else "with "
+
+
 def fold(text: str) -> str:
     """Case-fold and strip accents: what both sides of every comparison see.
 
@@ -76,6 +85,8 @@ def fold(text: str) -> str:
     ``"Nm³/h"`` -> ``"nm3/h"``, ``"180 °C"`` -> ``"180  deg c"``. Chinese passes unchanged.
     """
     folded = text.casefold()
+    if "w/" in folded:  # English shorthand: "drums w/o lids", "rags w/ oil"
+        folded = _WITH_SHORT.sub(_with_spelt, folded)
     if folded.isascii():  # nothing to translate: the table folds letters outside ASCII only
         return folded
     folded = folded.translate(_FOLD_TABLE)

@@ -2069,6 +2069,58 @@ def test_vocabulary_of_session_17(text: str, code: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # session 18 (2026-12-06): aqueous liquid wastes, and where an origin's entry fits
+        ("Wässrige Abfälle, IBC", "161002"),
+        ("Wässrige Abfälle aus der Lackiererei", "0801"),  # the paint shop's own aqueous entry
+        ("Residuos acuosos de la cabina de pintura", "0801"),
+        ("Empty drums w/ paint residues", "150110"),  # w/ is with: the drums are the row
+        ("Insulation w/o asbestos", "170604"),  # w/o is without
+        ("大件垃圾 旧沙发", "200307"),
+        ("铝熔炼浮渣 危险废物", "100315"),
+        ("铅浮渣", "100402"),
+        ("渗透剂空罐", "150104"),  # the can, not what was in it
+        ("废水性漆 铁桶装", "0801"),  # water-based paint, not 废水 (waste water) + 性漆
+        ("Filterkoek, kunststofproductie", "0702"),
+        ("WWTP sludge, fine chem plant", "0707"),
+        ("Panelli di filtrazione fumi, alluminio secondario", "1003"),
+        ("Krätze aus der Bleiraffination, gefährlich", "100402"),
+        ("Ni-Cd batteries", "160602"),  # which of the head's kind: not 16 06 05 other batteries
+        ("papemballage", "150101"),
+        ("磷化线磷化渣", "1101"),
+        ("废漆渣 不含有害物质", "080114"),  # says it holds none: not 有害, hazardous
+        ("废漆渣 无有害成分", "080114"),
+        ("Farbschlamm, Spritzkabine", "0801"),  # Farb- is Farbe: paint, not sewage sludge
+        ("ceneri di zinco, zincatura a caldo", "110502"),
+        ("Moderlud fra finkemisk produktion", "0707"),
+        ("Slaktavfall från slakteri", "020202"),
+    ],
+)
+def test_vocabulary_of_session_18(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Koncentraty wodne, substancje niebezpieczne",
+        "Vandigt affald, IBC",
+        "rifiuti acquosi",
+        "Wässrige Abfälle",
+        "waterig afval",
+    ],
+)
+def test_aqueous_wastes_are_materials_not_water(text: str) -> None:
+    assert classify(text).kind is ResourceKind.MATERIAL
+
+
+def test_scum_is_not_a_smelters_dross() -> None:
+    # 浮渣 is dross at a smelter and scum at a flotation unit or a grease trap
+    assert not any(c.code.startswith("10") for c in classify("气浮浮渣").candidates)
+
+
+@pytest.mark.parametrize(
     ("text", "kind"),
     [
         ("Dampfüberschuss 12 t/h", ResourceKind.STEAM),

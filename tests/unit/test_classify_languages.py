@@ -222,6 +222,14 @@ def test_fold_removes_accents_and_keeps_chinese() -> None:
     assert "3" in fold("Nm³/h")
 
 
+def test_fold_spells_out_english_with_and_without() -> None:
+    assert fold("Drums w/o lids") == "drums without lids"
+    assert fold("Rags w/ oil") == "rags with oil"
+    assert fold("Rags w/oil") == "rags with oil"
+    assert fold("W/O emulsion") == "w/o emulsion"  # water in oil
+    assert fold("Lampy LED w kartonach") == "lampy led w kartonach"  # Polish w: in
+
+
 # --- the shipped data files ---------------------------------------------------------------
 
 
