@@ -196,15 +196,10 @@ def _lexicon_priors(
     preferred: frozenset[str] = frozenset(),
 ) -> dict[str, float]:
     priors: dict[str, float] = {}
-    kind_of = (
-        head.codes[0][:4] if head is not None and head.codes and _catch_all(head.codes[0]) else None
-    )
     for n, term in enumerate(materials):
         weight = _HEAD_WEIGHT if term is head else _MODIFIER_WEIGHT
         if n in details and term is not head:
             weight = _DETAIL_WEIGHT
-        elif term is not head and term.codes and term.codes[0][:4] == kind_of:
-            weight = _HEAD_WEIGHT  # which of the head's kind: "Ni-Cd batteries" are 16 06 02
         codes = term.codes
         if term is head and preferred:  # "fly ash ... wood": 10 01 03 before 10 01 02
             codes = (
@@ -215,18 +210,6 @@ def _lexicon_priors(
             prior = weight * max(0.5, 1.0 - _RANK_STEP * rank)
             priors[code] = max(priors.get(code, 0.0), prior)
     return priors
-
-
-@cache
-def _catch_all(code: str) -> bool:
-    """Whether an entry is its sub-chapter's catch-all for a kind of thing.
-
-    16 06 05 *other batteries and accumulators*, 15 01 06 *mixed packaging*: a modifier naming
-    another entry of the sub-chapter says which one it is (*Ni-Cd batteries*: 16 06 02, *paper
-    packaging*: 15 01 01), and weighs as the head does.
-    """
-    entry = catalogue().entries.get(code)
-    return entry is not None and entry.description.startswith(("other ", "mixed "))
 
 
 @cache

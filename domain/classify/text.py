@@ -69,13 +69,22 @@ _SPELLING: Final[Mapping[str, str]] = {
 """English whole-word rewrites applied before stemming (US to UK, irregular plurals)."""
 
 
-_WITH_SHORT: Final = re.compile(r"\bw/(?!o\W*emuls)(o\b)?\s*")
-"""English shorthand for *with* (``w/``) and *without* (``w/o``), spelt out before words are
-split: a bare *w* is Polish *in*. Not a *W/O emulsion* (water in oil)."""
+_WITH_SHORT: Final = re.compile(r"(?<=\w )[wW]/([oO])? +(?![#\d]|[eE][mM][uU][lL][sS])(?=\w)")
+"""English shorthand for *with* (``w/``) and *without* (``w/o``) between two words: "drums w/o
+lids", "rags w/ oil". Not at the text's start nor before a figure or ``#`` (*W/O #55213* is a
+work order), not before *emulsion* (*W/O emulsion* is water in oil), not joined to a letter
+(Polish *w/g*, *w/w*: according to, above-mentioned; *w/w* a mass fraction)."""
 
 
 def _with_spelt(found: re.Match[str]) -> str:
     return "without " if found.group(1) else "with "
+
+
+def spell_out(text: str) -> str:
+    """``text`` with English shorthand written out (:data:`_WITH_SHORT`); others unchanged."""
+    if "/" not in text:
+        return text
+    return _WITH_SHORT.sub(_with_spelt, text)
 
 
 def fold(text: str) -> str:
@@ -85,8 +94,6 @@ def fold(text: str) -> str:
     ``"Nm³/h"`` -> ``"nm3/h"``, ``"180 °C"`` -> ``"180  deg c"``. Chinese passes unchanged.
     """
     folded = text.casefold()
-    if "w/" in folded:  # English shorthand: "drums w/o lids", "rags w/ oil"
-        folded = _WITH_SHORT.sub(_with_spelt, folded)
     if folded.isascii():  # nothing to translate: the table folds letters outside ASCII only
         return folded
     folded = folded.translate(_FOLD_TABLE)
@@ -159,6 +166,7 @@ def fold_words(text: str) -> tuple[str, tuple[str, ...]]:
     (:data:`_PARTS`). A text with other spacing (tabs, runs of spaces, no-break spaces) is
     folded whole.
     """
+    text = spell_out(text)
     parts = text.split()
     if " ".join(parts) != text:
         folded = fold(text)

@@ -2080,17 +2080,16 @@ def test_vocabulary_of_session_17(text: str, code: str) -> None:
         ("大件垃圾 旧沙发", "200307"),
         ("铝熔炼浮渣 危险废物", "100315"),
         ("铅浮渣", "100402"),
-        ("渗透剂空罐", "150104"),  # the can, not what was in it
+        ("渗透剂废空罐", "150104"),  # the can, not what was in it
         ("废水性漆 铁桶装", "0801"),  # water-based paint, not 废水 (waste water) + 性漆
         ("Filterkoek, kunststofproductie", "0702"),
         ("WWTP sludge, fine chem plant", "0707"),
         ("Panelli di filtrazione fumi, alluminio secondario", "1003"),
         ("Krätze aus der Bleiraffination, gefährlich", "100402"),
-        ("Ni-Cd batteries", "160602"),  # which of the head's kind: not 16 06 05 other batteries
-        ("papemballage", "150101"),
         ("磷化线磷化渣", "1101"),
         ("废漆渣 不含有害物质", "080114"),  # says it holds none: not 有害, hazardous
         ("废漆渣 无有害成分", "080114"),
+        ("水性漆 含溶剂 废液", "080111"),  # a solvent content makes the paint hazardous
         ("Farbschlamm, Spritzkabine", "0801"),  # Farb- is Farbe: paint, not sewage sludge
         ("ceneri di zinco, zincatura a caldo", "110502"),
         ("Moderlud fra finkemisk produktion", "0707"),

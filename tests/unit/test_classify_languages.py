@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from domain.classify import LANGUAGES, classify, lexicon
 from domain.classify.references import reference_index
-from domain.classify.text import fold, words
+from domain.classify.text import fold, fold_words, words
 from domain.errors import ClassificationError
 from domain.ewc import catalogue
 from schemas.common import ResourceKind
@@ -222,12 +222,23 @@ def test_fold_removes_accents_and_keeps_chinese() -> None:
     assert "3" in fold("Nm³/h")
 
 
-def test_fold_spells_out_english_with_and_without() -> None:
-    assert fold("Drums w/o lids") == "drums without lids"
-    assert fold("Rags w/ oil") == "rags with oil"
-    assert fold("Rags w/oil") == "rags with oil"
-    assert fold("W/O emulsion") == "w/o emulsion"  # water in oil
-    assert fold("Lampy LED w kartonach") == "lampy led w kartonach"  # Polish w: in
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("Drums w/o lids", "drums without lids"),
+        ("DRUMS W/O LIDS", "drums without lids"),
+        ("Rags w/ oil", "rags with oil"),
+        ("W/O emulsion", "w/o emulsion"),  # water in oil
+        ("Oily W/O emulsion", "oily w/o emulsion"),
+        ("W/O asbestos lagging", "w/o asbestos lagging"),  # a work order at the start
+        ("Sheets, W/O #55213", "sheets, w/o #55213"),
+        ("Rozpuszczalniki w/g karty", "rozpuszczalniki w/g karty"),  # Polish: according to
+        ("Acid 15% w/w HCl", "acid 15% w/w hcl"),
+        ("Lampy LED w kartonach", "lampy led w kartonach"),  # Polish w: in
+    ],
+)
+def test_english_with_and_without_are_spelt_out_between_words(text: str, folded: str) -> None:
+    assert fold_words(text)[0] == folded
 
 
 # --- the shipped data files ---------------------------------------------------------------
