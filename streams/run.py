@@ -79,7 +79,7 @@ def _look(app: faust.App, settings: Settings, options: Mapping[str, Any]) -> Loo
 
 
 def _exit_stalled(waited_s: float) -> None:
-    """Log, count, and end the process for its supervisor to start again."""
+    """Log, and end the process for its supervisor to start again."""
     log.critical("streams.stalled", waited_s=round(waited_s, 1),
                  action="exit; a restart reads again from the committed offsets")  # fmt: skip
     logging.shutdown()
