@@ -235,7 +235,7 @@ class Settings(LogSettings):
         description="A stream worker whose partitions have had records waiting this long with "
         "no offset committed and no table restored exits (code 75) for its supervisor to start "
         "it again: faust-streaming can stop for good inside a rebalance (streams/stall.py). "
-        "0 turns the watch off.",
+        "0 judges nothing (the thread still reports the group's lag).",
     )
     streams_batch_s: float = Field(
         default=0.05,

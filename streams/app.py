@@ -1,4 +1,4 @@
-"""The stream worker: a faust app with one agent, a registry follower and a lag timer.
+"""The stream worker: a faust app with one agent, a registry follower and two timers.
 
 - ``follow_registry`` (task): every worker reads the whole compacted registry topics (sites,
   needs, exchanges) into its matcher and ledger book, so a need registered while it runs is
@@ -63,14 +63,13 @@ from streams.registry import RegistryView
 from streams.stage import Incoming, ReadingsStage, StageOutput
 from streams.stall import EXIT_RESTART
 from topics.batch_producer import BatchProducer, OutRecord
-from topics.kafka_admin import committed_offsets, group_lag_by_topic
+from topics.kafka_admin import committed_offsets
 from topics.kafka_security import faust_broker_credentials, kafka_client_options
 from topics.range_reader import read_range
 
 log = structlog.get_logger(__name__)
 
 STAGE = "streams"
-LAG_EVERY_S = 15.0  # each probe opens admin connections: keep it off the hot path
 REFETCH_EVERY_S = 5.0
 REFETCH_QUIET_S = 15.0  # idle this long (and 4 batch intervals) before a position is doubted
 
@@ -108,8 +107,8 @@ def changelog_configs(settings: Settings) -> dict[str, dict[str, str]]:
 def create_app(settings: Settings) -> faust.App:
     """Build the worker's faust app from ``settings`` (no environment reads).
 
-    The app is wired from small parts: the registry follower task, the agent, the lag and
-    staleness timers, each defined by its own function around the plain stage objects of
+    The app is wired from small parts: the registry follower task, the agent, the staleness
+    and refetch timers, each defined by its own function around the plain stage objects of
     :class:`_Worker` (:class:`LedgerBook`, :class:`AlertBook`, :class:`RegistryView`).
     """
     app = _faust_app(settings)
@@ -117,7 +116,6 @@ def create_app(settings: Settings) -> faust.App:
     _output_producer(app, worker)
     _follow_registry(app, worker)
     _readings_agent(app, worker)
-    _lag_timer(app, worker)
     _stale_timer(app, worker)
     _refetch_timer(app, worker)
     t = settings.topics
@@ -465,24 +463,6 @@ def _readings_agent(app: faust.App, w: _Worker) -> None:
         async for events in stream.take_events(s.streams_batch_records, within=s.streams_batch_s):
             await w.process(events)
             yield None
-
-
-def _lag_timer(app: faust.App, w: _Worker) -> None:
-    """Consumer lag of the worker's group, for the dashboards (never stops the worker)."""
-    s = w.settings
-
-    @app.timer(interval=LAG_EVERY_S)
-    async def report_lag() -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            lag = await loop.run_in_executor(
-                None, group_lag_by_topic, s.kafka_bootstrap, s.streams_group,
-                [s.topics.readings], w.options,
-            )  # fmt: skip
-        except KafkaError as e:
-            log.warning("streams.lag_unavailable", error=str(e))
-            return
-        metrics.set_lag(s.streams_group, lag)
 
 
 def _stale_timer(app: faust.App, w: _Worker) -> None:

@@ -43,39 +43,41 @@ def main(settings: Settings) -> None:
     )  # fmt: skip
     log.info("streams.group_settled", waited_s=round(waited, 1))
     app = create_app(settings)
-    if settings.streams_stall_s > 0:
-        options = kafka_client_options(settings)
-        watch(settings.streams_stall_s, lambda: _look(app, settings, options), _exit_stalled)
+    # the group's lag for the dashboards and the stall watch, from a thread of their own (a
+    # stuck event loop stops neither)
+    options = kafka_client_options(settings)
+    watch(settings.streams_stall_s, lambda: _look(app, settings, options), _exit_stalled)
     faust.Worker(app, loglevel="INFO", redirect_stdouts=False).execute_from_commandline()
 
 
 def _look(app: faust.App, settings: Settings, options: Mapping[str, Any]) -> Look | None:
     """The stall watch's look (:mod:`streams.stall`), from the watch's thread.
 
-    Reads only what faust replaces rather than changes in place (its assignment set, None
-    until the first one) or only counts up (its recovery's offsets), and never builds one of
-    faust's lazy objects (the table manager and its recovery are read only once they exist: a
-    recovery built on this thread would get an event loop that never runs). Asks Kafka with
-    clients of its own. None when Kafka does not answer.
+    On the way it publishes the group's lag on the readings topic
+    (``symbiosis_consumer_lag_records``): from this thread, it goes on when the event loop is
+    stuck. Reads only what faust replaces rather than changes in place (its assignment set,
+    None until the first one) or only counts up (its recovery's offsets), and never builds one
+    of faust's lazy objects (the table manager and its recovery are read only once they exist:
+    a recovery built on this thread would get an event loop that never runs). Asks Kafka with
+    clients of its own. None when Kafka does not answer (logged).
     """
-    readings = settings.topics.readings
+    readings, group = settings.topics.readings, settings.streams_group
     assigned = getattr(app, "_assignment", None)
     held = None if assigned is None else {tp.partition for tp in assigned if tp.topic == readings}
     try:
         bounds = log_bounds(settings.kafka_bootstrap, [readings], options)
-        committed = committed_offsets(settings.kafka_bootstrap, settings.streams_group, options)
-    except (KafkaError, OSError):
+        committed = committed_offsets(settings.kafka_bootstrap, group, options)
+    except (KafkaError, OSError) as e:
+        log.warning("streams.lag_unavailable", error=str(e))
         return None
+    ends = {tp.partition: end for tp, (_, end) in bounds.items()}
+    done = {p: offset for (topic, p), offset in committed.items() if topic == readings}
+    metrics.set_lag(group, {readings: sum(max(end - done.get(p, 0), 0) for p, end in ends.items())})
     recovery = getattr(app.__dict__.get("tables"), "_recovery", None)
     offsets = dict(getattr(recovery, "active_offsets", None) or {})
     restored = sum(offset for offset in offsets.values() if offset is not None)
-    return look_at(
-        {tp.partition: end for tp, (_, end) in bounds.items()},
-        {p: offset for (topic, p), offset in committed.items() if topic == readings},
-        held,
-        restored,
-        starts={tp.partition: start for tp, (start, _) in bounds.items()},
-    )
+    starts = {tp.partition: start for tp, (start, _) in bounds.items()}
+    return look_at(ends, done, held, restored, starts=starts)
 
 
 def _exit_stalled(waited_s: float) -> None:

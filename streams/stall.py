@@ -131,12 +131,16 @@ def watch(
 ) -> threading.Thread:
     """Start a daemon thread that calls ``look`` every ``every_s`` and ``on_stall`` once stalled.
 
-    ``every_s`` defaults to a sixth of ``stall_s`` (1 s to 15 s). ``look`` returns None when
-    Kafka did not answer; an exception it raises is logged and counts as None. ``on_stall``
-    gets the seconds stalled; it is expected to end the process, and the thread ends after it.
+    ``every_s`` defaults to a sixth of ``stall_s`` (1 s to 15 s; 15 s when ``stall_s`` is 0,
+    which judges nothing: the looks go on for what they do on the way). ``look`` returns None
+    when Kafka did not answer; an exception it raises is logged and counts as None.
+    ``on_stall`` gets the seconds stalled; it is expected to end the process, and the thread
+    ends after it.
     """
     watcher = StallWatch(stall_s)
     pause = every_s if every_s is not None else min(max(stall_s / 6, 1.0), 15.0)
+    if every_s is None and stall_s <= 0:
+        pause = 15.0
     stopping = stop or threading.Event()
 
     def run() -> None:
@@ -147,7 +151,7 @@ def watch(
                 log.warning("streams.stall_look_failed", error=repr(e)[:300])
                 seen = None
             waited = watcher.observe(clock(), seen)
-            if waited >= stall_s:
+            if 0 < stall_s <= waited:
                 on_stall(waited)
                 return
 

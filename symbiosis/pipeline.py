@@ -187,10 +187,10 @@ class LocalPipeline:
         """
         for name, child in list(self.children.items()):
             asked = not child.killed and child.proc.poll() == EXIT_RESTART
-            if restart and asked and self.restarts.get(name, 0) < MAX_RESTARTS:
-                self.restarts[name] = self.restarts.get(name, 0) + 1
-                log.warning("pipeline.restarted", child=name, code=EXIT_RESTART,
-                            times=self.restarts[name])  # fmt: skip
+            times = self.restarts.get(name, 0) + 1
+            if restart and asked and times <= MAX_RESTARTS:
+                self.restarts[name] = times
+                log.warning("pipeline.restarted", child=name, code=EXIT_RESTART, times=times)
                 self.restart(name)
                 continue
             child.check()

@@ -9,6 +9,7 @@ import pytest
 from faust.types import TP
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
+from prometheus_client import REGISTRY
 
 from runtime.settings import Settings
 from streams.run import _look
@@ -46,6 +47,11 @@ def test_the_look_counts_uncommitted_records_of_the_held_partitions(settings: Se
     assert held is not None
     assert held.waiting == {0: 10 - 4 - 1}  # one offset at each end may be a commit marker
     assert held.done == {0: 4}
+    lag = REGISTRY.get_sample_value(
+        "symbiosis_consumer_lag_records",
+        {"group": settings.streams_group, "topic": readings},
+    )
+    assert lag == (10 - 4) + (3 - 0)  # the group's lag, published on the way
     never_assigned = _look(_app(None), settings, {})
     assert never_assigned is not None
     assert never_assigned.waiting == {0: 10 - 4 - 1, 1: 3 - 0 - 1}

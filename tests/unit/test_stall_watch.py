@@ -92,6 +92,24 @@ def test_the_watch_thread_calls_on_stall_once_and_ends() -> None:
     assert called == [30.0]
 
 
+def test_a_watch_of_zero_seconds_looks_and_judges_nothing() -> None:
+    ticks = itertools.count(0.0, 1_000.0)
+    looked = threading.Event()
+    called: list[float] = []
+    stop = threading.Event()
+
+    def look() -> Look:
+        looked.set()
+        return _look({0: 5}, {0: 1})
+
+    thread = watch(0.0, look, called.append, every_s=0.001, stop=stop, clock=ticks.__next__)
+    assert looked.wait(5.0)
+    threading.Event().wait(0.05)
+    stop.set()
+    thread.join(5.0)
+    assert called == []
+
+
 def test_a_look_that_raises_is_never_a_stall() -> None:
     def look() -> Look | None:
         raise OSError("Kafka refused the connection")
