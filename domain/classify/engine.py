@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache, partial
 from itertools import chain, compress, count
@@ -929,7 +929,7 @@ def _absences(
     folded_words: tuple[str, ...],
     joined: tuple[int, ...],
     breaks: tuple[int, ...],
-    hazards: tuple[int, ...] = (),
+    matches: tuple[_Match, ...] = (),
 ) -> tuple[tuple[int, tuple[int, ...]], ...]:
     """The content words the text says are absent, each with the words that say so.
 
@@ -939,16 +939,25 @@ def _absences(
     *none*, *absent*... when a hyphen joins that word or nothing that says what follows it (the
     end of the text, a clause break, a figure or a unit: "asbestos-free", "asbestos free, 12 t",
     "asbestos: none"; "free lime" is lime, :data:`~domain.classify.grammar.ABSENT_AFTER`);
-    before a negated finding ("asbestos not detected"). A term is absent when one of its words
-    is (:func:`_absent`): "hazardous substances: none" is no hazard.
+    before a negated finding ("asbestos not detected"); after a word of content negated, in
+    either order, and the prepositions or articles after it ("not containing dangerous
+    substances", "non souillés par des huiles", "indeholder ikke olie"). A term is absent when
+    one of its words is (:func:`_absent`): "hazardous substances: none" is no hazard. A term
+    naming a hazard is absent after a negation ("not corrosive", "ikke ætsende") and after an
+    absent word no term names in its clause, which modifies it ("sans pictogramme GHS05" is no
+    hazard; not "without lid steel drums": a material stays).
+
+    Long because: each pattern of absence is one test on a word's traits, in one pass, so that
+    all of them read the same positions.
 
     Args:
         lang: the language the text is read in.
         folded_words: its folded words.
         joined: the words a hyphen joins to the one before (:attr:`_TextShape.joined`).
         breaks: the words a clause break follows (:attr:`_TextShape.breaks`).
-        hazards: the last words of the terms naming a hazard (:func:`_names_hazard`): *free*
-            after one is always an absence ("PCB free transformer", "asbestos free insulation").
+        matches: the terms found in the text. *free* after the last word of one naming a
+            hazard (:func:`_names_hazard`) is always an absence ("PCB free transformer",
+            "asbestos free insulation").
 
     Returns:
         ``(position of the absent word, positions of the words saying so)`` pairs.
@@ -957,6 +966,8 @@ def _absences(
     if not any(w.traits & _ABSENCE for w in read):
         return ()
     last = len(read) - 1
+    hazards = _hazard_ends(matches)
+    hazard_starts = {m.first for m in matches if _names_hazard(m.term)}
     found: list[tuple[int, tuple[int, ...]]] = []
     for n, w in enumerate(read):
         traits = w.traits
@@ -969,6 +980,27 @@ def _absences(
             found.append((n - 1, (n,)))
         if traits & _FOUND and n > 0 and read[n - 1].traits & _NEGATION:
             found.append((n - 2, (n - 1, n)))
+        if n < last and (
+            (traits & _NEGATION and read[n + 1].traits & _CONTAINING)
+            or (traits & _CONTAINING and not traits & _STOP and read[n + 1].traits & _NEGATION)
+        ):  # not "met niet uitgeharde verf": a preposition's content is not negated
+            a = n + 2  # past "with", "par des": "not contaminated with oil"
+            while a < min(last, n + 4) and not read[a].traits & _CONTENT:
+                a += 1
+            found.append((a, tuple(range(n, a))))
+        if traits & _NEGATION and n + 1 in hazard_starts:  # "not corrosive", "ikke ætsende"
+            found.append((n + 1, (n,)))
+    if found and hazard_starts:
+        covered = {n for m in matches for n in range(m.first, m.last + 1)}
+        found += [
+            (a + 1, cue)
+            for a, cue in found
+            if 0 <= a < last
+            and a not in covered
+            and a + 1 in hazard_starts
+            and a not in breaks
+            and read[a].traits & _CONTENT
+        ]
     return tuple((a, cue) for a, cue in found if 0 <= a <= last)
 
 
@@ -992,7 +1024,7 @@ def _unread(
     contents = _content_words(read, matches) | going
     if not any(w.traits & _ABSENCE for w in read):
         return contents
-    pairs = _absences(lang, folded_words, shape.joined, shape.breaks, _hazard_ends(matches))
+    pairs = _absences(lang, folded_words, shape.joined, shape.breaks, tuple(matches))
     absent = frozenset(a for a, _ in pairs)
     covered = {n for m in matches if _absent(m, absent) for n in range(m.first, m.last + 1)}
     cues = {n for _, cue in pairs for n in cue}
@@ -1048,7 +1080,7 @@ def _contents(read: tuple[_Word, ...], matches: list[_Match]) -> list[_Match]:
     ]
 
 
-def _hazard_ends(matches: list[_Match]) -> tuple[int, ...]:
+def _hazard_ends(matches: Sequence[_Match]) -> tuple[int, ...]:
     """The last word of each term naming a hazard (:func:`_absences`' ``hazards``)."""
     return tuple(m.last for m in matches if _names_hazard(m.term))
 
@@ -1884,7 +1916,7 @@ def _conclude(
     """
     allowed, limit = shape.allowed, shape.limit
     recognised = _recognised(lang, folded_words, matches)
-    pairs = _absences(lang, folded_words, shape.joined, shape.breaks, _hazard_ends(matches))
+    pairs = _absences(lang, folded_words, shape.joined, shape.breaks, tuple(matches))
     absent = frozenset(a for a, _ in pairs)
     present = [m for m in matches if not _absent(m, absent)] if absent else matches
     decided = _decide_kind(lang, folded_words, present, recognised, shape)

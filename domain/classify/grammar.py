@@ -291,7 +291,7 @@ NEGATIONS: Final = _folded(
         "de": "nicht",
         "nl": "niet",
         "da": "ikke",
-        "sv": "inte ej",
+        "sv": "inte ej icke",
         "fr": "non pas",
         "es": "no",
         "it": "non",
@@ -324,7 +324,10 @@ CONTAINING: Final = _folded(
         "nl": "met bevattende bevat verontreinigd doordrenkt",
         "da": "med indeholdende indeholder forurenet gennemvaedet",
         "sv": "med innehallande innehaller fororenad fororenade indrankt indrankta",
-        "fr": "contient avec impregne impregnes impregnee impregnees souille souilles",
+        "fr": (
+            "contient avec impregne impregnes impregnee impregnees souille souilles souillee "
+            "souillees"
+        ),
         "es": "con conteniendo contiene impregnado impregnados impregnada impregnadas",
         "it": "con contenente contenenti contiene impregnato impregnati sporco sporchi",
         "pl": "z zawierajacy zawierajace zawierajaca zawiera nasaczone nasaczony",

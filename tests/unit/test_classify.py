@@ -2120,6 +2120,54 @@ def test_scum_is_not_a_smelters_dross() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Kaliumpermanganat Restbestand, abgelaufen, Eimer 25 kg", "160901"),
+        ("permanganato potásico caducado", "160901"),
+        ("废高锰酸钾 过期 桶装", "160901"),
+        ("Drankkartons afkeur afvullijn, perscontainer", "150105"),
+        ("Brugte jutesække fra råvarer, baller", "150109"),
+        ("sacchi di juta usati", "150109"),
+        ("废镍镉电池 应急照明更换", "160602"),
+        ("混合包装废物 压缩箱", "150106"),
+        ("Slag from silver refinery furnace, drums", "1007"),
+        ("Sulphuric acid from a nickel refinery", "060101"),  # not a petroleum refinery's acid
+        ("Reinigungsmittelreste ätzend, Kanister 10 l", "200129"),  # corrosive: the hazardous twin
+        ("Reinigungsmittelreste GHS05, Kanister 10 l", "200129"),  # the corrosion pictogram
+    ],
+)
+def test_vocabulary_of_session_19(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Bituminous mixtures without coal tar", "170302"),
+        ("Asphalt free of coal tar, road milling", "170302"),
+        ("asphalt not containing coal tar", "170302"),
+        ("Soil not containing dangerous substances", "170504"),
+        ("paint sludge not containing solvents", "080114"),
+        ("Gleba nie zawierająca substancji niebezpiecznych", "170504"),
+        ("Jord som inte innehåller farliga ämnen", "170504"),
+        ("Absorbents not contaminated with oil", "150203"),
+    ],
+)
+def test_a_negated_content_and_a_modified_term_are_absent(text: str, code: str) -> None:
+    answer = classify(text)
+    assert not answer.hazardous_hint
+    assert answer.candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Soil contaminated with oil", "paint sludge containing solvents", "Farbreste, giftig"],
+)
+def test_a_content_not_negated_stays_a_hazard(text: str) -> None:
+    assert classify(text).hazardous_hint
+
+
+@pytest.mark.parametrize(
     ("text", "kind"),
     [
         ("Dampfüberschuss 12 t/h", ResourceKind.STEAM),
@@ -2217,3 +2265,41 @@ def test_electricity_before_a_word_of_surplus_is_still_refused(text: str) -> Non
 def test_a_dutch_dry_cleaner_is_no_steam() -> None:
     # "stomerij" stems to "stoom" (steam): a plain word, read as itself in terms and texts
     assert classify("Afgewerkt PER stomerij").kind is ResourceKind.MATERIAL
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Ohne Deckel Stahlfässer", "150104"),  # the lid is absent, not the drums
+        ("Without rim tyres", "160103"),
+        ("Sans clous palettes bois", "150103"),
+        ("Blik met niet uitgeharde verf", "080112"),  # "with" and a negated participle
+        ("Solidified waste, non-hazardous", "190307"),  # the harmless twin first
+    ],
+)
+def test_an_absence_takes_no_material_it_does_not_name(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Cleaning agent, not corrosive",
+        "Rengøringsmiddel, ikke ætsende",
+        "Rengöringsmedel, icke frätande",
+        "Farby nie toksyczne",
+        "无腐蚀性废液",
+        "耐腐蚀性塑料",
+        "Anti-corrosive paint residues",
+        "Nettoyant sans pictogramme GHS05",  # a hazard term after an absent word
+    ],
+)
+def test_a_hazard_word_negated_or_resisted_is_no_hazard(text: str) -> None:
+    assert not classify(text).hazardous_hint
+
+
+def test_a_pictogram_code_votes_for_no_language() -> None:
+    answer = classify("Verf GHS02 GHS07")
+    assert answer.language == "nl"
+    assert answer.hazardous_hint
+    assert answer.candidates[0].code == "080111"
