@@ -296,7 +296,9 @@ def _compound(lang: str, word: str, vocabulary: frozenset[str]) -> tuple[str, ..
     :data:`~domain.classify.grammar.SURPLUS_HEADS`).
     """
     longest: tuple[str, ...] = ()
+    known_stems: tuple[str, ...] = ()
     surplus = _surplus_stems(lang)
+    surface = reference_index(lang).words
     for cut in range(_MIN_COMPOUND_MODIFIER, len(word) - _MIN_COMPOUND_HEAD + 2):
         head = stem(lang, word[cut:])
         if len(head) >= _MIN_COMPOUND_HEAD:
@@ -309,7 +311,12 @@ def _compound(lang: str, word: str, vocabulary: frozenset[str]) -> tuple[str, ..
             stems = [stem(lang, f) for f in forms]
             modifier = next((m for m in stems if m in vocabulary), stems[0])
             if modifier in vocabulary:
-                return (modifier, head)  # "asphalt|reste", not "asphal|trester"
+                if not _inside_a_word(lang, word, cut, modifier, surface):
+                    return (modifier, head)  # "asphalt|reste", not "asphal|trester"
+                # "asbes|treste" stems as "asbest|reste" does: a cut inside a word written
+                # out gives way to a later cut after it
+                known_stems = known_stems or (modifier, head)
+                continue
             if not longest:
                 # "Prozess|dampf|überschuss": a modifier of two known words
                 long_enough = cut >= _MIN_SPLIT_MODIFIER
@@ -320,7 +327,22 @@ def _compound(lang: str, word: str, vocabulary: frozenset[str]) -> tuple[str, ..
                     and all(p in vocabulary and p not in _skipped_stems(lang) for p in inner)
                 )  # "underjords|gruva" is no "und|jord|gruva"
                 longest = (*inner, head) if known else (modifier, head)
-    return longest
+    return known_stems or longest
+
+
+def _inside_a_word(lang: str, word: str, cut: int, modifier: str, surface: frozenset[str]) -> bool:
+    """Whether a compound's cut falls inside its modifier.
+
+    True when ``word[:cut]`` is no word as written but one or two letters short of one with
+    its stem (*asbes* of *asbest*).
+    """
+    if word[:cut] in surface:
+        return False
+    return any(
+        word[: cut + n] in surface and stem(lang, word[: cut + n]) == modifier
+        for n in (1, 2)
+        if cut + n < len(word)
+    )
 
 
 @cache

@@ -127,8 +127,8 @@ CAST_ALLOYS: Final = _folded(
 PLAIN_WORDS: Final = _folded(
     {
         "en": "flash",
-        "de": "schalter",
-        "nl": "stomerij stomerijen",
+        "de": "schalter verpackt eingepackt abgepackt",
+        "nl": "stomerij stomerijen verpakt ingepakt",
         "da": "",
         "sv": "rengjord rengjorda rengjort trasig trasiga trasigt",
         "fr": "fils lingot lingots salage",
@@ -141,7 +141,8 @@ PLAIN_WORDS: Final = _folded(
 """Words of a language that name no material, one edit from a word that does: known words of
 their language, so never corrected to it (*flash* is no *flesh*, from *fleshings*; a
 *Schalter* no *Schale*; French *salage*, salting, no *sablage*; Swedish *trasig*, broken,
-whose stem is that of *trasa*, a rag)."""
+whose stem is that of *trasa*, a rag); or whose stem is a material's (German *verpackt*,
+Dutch *verpakt*, packed, are not packaging: *Asbestreste staubdicht verpackt*)."""
 
 CODE_LABELS: Final = frozenset(
     fold(

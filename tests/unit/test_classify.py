@@ -2134,6 +2134,18 @@ def test_scum_is_not_a_smelters_dross() -> None:
         ("Sulphuric acid from a nickel refinery", "060101"),  # not a petroleum refinery's acid
         ("Reinigungsmittelreste ätzend, Kanister 10 l", "200129"),  # corrosive: the hazardous twin
         ("Reinigungsmittelreste GHS05, Kanister 10 l", "200129"),  # the corrosion pictogram
+        ("Triossido di arsenico, residui, fusti", "060403"),
+        ("Förbrukad sulfaminsyralösning från avkalkning, fat 200 l", "060106"),
+        ("钛白粉中和工序钛石膏", "061101"),
+        ("Jord og sten fra pleje af grønne områder, container", "200202"),
+        ("Cartón de embalaje compactado en balas", "150101"),
+        ("Residui spazzamento strade, cassone", "200303"),
+        ("Spent FCC e-cat from cat cracker, hopper trucks", "160804"),
+        ("Used hydraulic oil, 205L drums", "130110"),
+        ("Jernstøv fra slibning, udsugning", "120102"),
+        ("水泥窑灰 除尘器收集", "101306"),
+        ("Trasigt planglas fönsterbyte", "170202"),
+        ("Grease trap contents, tankered", "190809"),  # not edible oil collected apart
     ],
 )
 def test_vocabulary_of_session_19(text: str, code: str) -> None:
@@ -2303,3 +2315,23 @@ def test_a_pictogram_code_votes_for_no_language() -> None:
     assert answer.language == "nl"
     assert answer.hazardous_hint
     assert answer.candidates[0].code == "080111"
+
+
+@pytest.mark.parametrize(
+    ("lang", "word", "parts"),
+    [
+        ("de", "asbestreste", ("asb", "rest")),  # not "asbes|treste", which stems the same
+        ("de", "laborchemikalienreste", ("labor", "chemikalienr")),  # "labor" is a word
+    ],
+)
+def test_a_compound_splits_after_a_word_as_written(
+    lang: str, word: str, parts: tuple[str, ...]
+) -> None:
+    assert word_tokens(lang, word) == parts
+
+
+@pytest.mark.parametrize("text", ["Asbestreste staubdicht verpackt", "Asbest, verpakt in big bags"])
+def test_packed_is_no_packaging(text: str) -> None:
+    answer = classify(text)
+    assert answer.hazardous_hint
+    assert answer.candidates[0].code == "170605"
