@@ -519,6 +519,10 @@ title: the soil dug up at an old filling station is 17 05, not the station's fue
 insulation and asbestos (17 06: pipe lagging from a boiler house), unless the origin has an
 entry of its own naming it (a sugar factory's beet soil is 02 04 01). Not the other C&D
 materials: a brickworks' rejected bricks are its own (10 12 08), a tin smelter's tin its dross."""
+_WHEREVER_FOUND: Final = frozenset({"190809", "190810"})
+"""Entries named by what the waste is, wherever it arises: the contents of a grease or oil
+separator (19 08 09, 19 08 10) at a canteen, a restaurant or a plant are those entries, not the
+origin's edible oil (20 01 25) or kitchen waste."""
 _MIXED_WASTE: Final = re.compile(r"mixed .*waste")
 """A chapter's unsorted waste: 17 09 04 *mixed construction and demolition wastes*, 20 03 01
 *mixed municipal waste* (not a fraction such as 17 04 07 *mixed metals*)."""
@@ -539,6 +543,8 @@ def _source_priors(
         }
     ewc = catalogue()
     named = tuple(sorted(priors, key=priors.__getitem__, reverse=True))
+    if named and named[0] in _WHEREVER_FOUND and priors[named[0]] >= _HEAD_WEIGHT:
+        return dict(priors)  # a canteen's grease trap holds 19 08 09, not its edible oil
     by_material = (
         bool(named)
         and priors[named[0]] >= _HEAD_WEIGHT

@@ -853,6 +853,8 @@ def _decide_kind(
         )
     if head is not None:
         kind = ResourceKind(head.term.kind)
+        if kind is ResourceKind.WATER and any(_is_category(m.term) for m in matches):
+            kind = ResourceKind.MATERIAL  # "漂洗废水 HW17": a listed hazardous waste, no water
         confidence = 0.6 + 0.35 * recognised
         rivals = {m.term.kind for m in resource if m.term.kind not in {head.term.kind, "material"}}
         if rivals:
@@ -1122,11 +1124,7 @@ def _names_hazard(term: LexiconTerm) -> bool:
     """
     return (
         term.kind == "hazard"
-        or (
-            term.kind == "source"
-            and len(term.tokens) == 1
-            and _HAZARDOUS_CATEGORY.fullmatch(term.tokens[0]) is not None
-        )
+        or _is_category(term)
         or (
             term.kind == "material"
             and bool(term.codes)
@@ -1136,6 +1134,15 @@ def _names_hazard(term: LexiconTerm) -> bool:
 
 
 _HAZARDOUS_CATEGORY: Final = re.compile(r"hw\d\d")
+
+
+def _is_category(term: LexiconTerm) -> bool:
+    """A category of China's list of hazardous wastes (*HW17*): it names a hazardous waste."""
+    return (
+        term.kind == "source"
+        and len(term.tokens) == 1
+        and _HAZARDOUS_CATEGORY.fullmatch(term.tokens[0]) is not None
+    )
 """A category of 国家危险废物名录 as registers write it beside the waste (*HW08*)."""
 
 

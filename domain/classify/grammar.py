@@ -128,7 +128,7 @@ PLAIN_WORDS: Final = _folded(
     {
         "en": "flash",
         "de": "schalter verpackt eingepackt abgepackt",
-        "nl": "stomerij stomerijen verpakt ingepakt",
+        "nl": "stomerij stomerijen verpakt ingepakt loods loodsen",
         "da": "",
         "sv": "rengjord rengjorda rengjort trasig trasiga trasigt",
         "fr": "fils lingot lingots salage",
@@ -142,7 +142,8 @@ PLAIN_WORDS: Final = _folded(
 their language, so never corrected to it (*flash* is no *flesh*, from *fleshings*; a
 *Schalter* no *Schale*; French *salage*, salting, no *sablage*; Swedish *trasig*, broken,
 whose stem is that of *trasa*, a rag); or whose stem is a material's (German *verpackt*,
-Dutch *verpakt*, packed, are not packaging: *Asbestreste staubdicht verpackt*)."""
+Dutch *verpakt*, packed, are not packaging: *Asbestreste staubdicht verpackt*; Dutch *loods*,
+a shed, is no *lood*, lead)."""
 
 CODE_LABELS: Final = frozenset(
     fold(

@@ -2335,3 +2335,42 @@ def test_packed_is_no_packaging(text: str) -> None:
     answer = classify(text)
     assert answer.hazardous_hint
     assert answer.candidates[0].code == "170605"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Vetafscheider inhoud bedrijfsrestaurant, zuigwagen",
+        "Fettavskiljarslam från personalrestaurang, slamsugning",
+        "Fettabscheiderinhalt Kantine, Speisefette, Saugwagen",
+    ],
+)
+def test_a_grease_trap_holds_its_own_entry_wherever_it_is(text: str) -> None:
+    # a canteen is a municipal origin, and its grease trap still 19 08 09 (not 20 01 25)
+    assert classify(text).candidates[0].code == "190809"
+
+
+def test_frying_oil_from_a_canteen_stays_edible_oil() -> None:
+    assert classify("Frityrolja från personalrestaurang").candidates[0].code == "200125"
+
+
+def test_a_listed_hazardous_waste_is_no_water() -> None:
+    answer = classify("镀镍线漂洗废水 HW17")  # rinse water of a plating line, category HW17
+    assert answer.kind is ResourceKind.MATERIAL
+    assert answer.hazardous_hint
+    assert classify("镀镍线漂洗废水").kind is ResourceKind.WATER  # without it, waste water
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Asbesthoudende golfplaten dak loods, verpakt", "170605"),  # a shed, not lead
+        ("Toner e cartucce esauste stampanti uffici", "080318"),
+        ("Gipsskivor spill nybyggnation", "170802"),
+        ("Brugte filterposer fra støvfilter", "150203"),
+        ("Film retractil PE de palets", "150102"),
+        ("喷漆房废过滤棉 含漆 HW49", "150202"),
+    ],
+)
+def test_vocabulary_of_session_19_common_flows(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
