@@ -1143,6 +1143,8 @@ def _is_category(term: LexiconTerm) -> bool:
         and len(term.tokens) == 1
         and _HAZARDOUS_CATEGORY.fullmatch(term.tokens[0]) is not None
     )
+
+
 """A category of 国家危险废物名录 as registers write it beside the waste (*HW08*)."""
 
 

@@ -2146,6 +2146,10 @@ def test_scum_is_not_a_smelters_dross() -> None:
         ("水泥窑灰 除尘器收集", "101306"),
         ("Trasigt planglas fönsterbyte", "170202"),
         ("Grease trap contents, tankered", "190809"),  # not edible oil collected apart
+        ("Gasflessen met onbekende restinhoud, laboratorium", "1605"),  # not glass bottles
+        ("Seam sealer waste from body shop, skips", "080410"),
+        ("Liquidi penetranti esausti controllo cricche, fustini", "1009"),
+        ("Udtjente SCR-katalysatorelementer (DeNOx)", "1608"),
     ],
 )
 def test_vocabulary_of_session_19(text: str, code: str) -> None:
@@ -2370,6 +2374,9 @@ def test_a_listed_hazardous_waste_is_no_water() -> None:
         ("Brugte filterposer fra støvfilter", "150203"),
         ("Film retractil PE de palets", "150102"),
         ("喷漆房废过滤棉 含漆 HW49", "150202"),
+        ("Office waste paper incl. confidential shredding, 1100l bins", "200101"),
+        ("Leergebinde m. Farbresten", "150110"),
+        ("Kable miedziane z demontażu instalacji elektrycznej", "170411"),  # no car
     ],
 )
 def test_vocabulary_of_session_19_common_flows(text: str, code: str) -> None:
