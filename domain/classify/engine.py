@@ -1105,7 +1105,7 @@ def _contents(read: tuple[_Word, ...], matches: list[_Match]) -> list[_Match]:
 
 
 def _hazard_ends(matches: Sequence[_Match]) -> tuple[int, ...]:
-    """The last word of each term naming a hazard (:func:`_absences`' ``hazards``)."""
+    """The last word of each term naming a hazard (*free* after one is an absence)."""
     return tuple(m.last for m in matches if _names_hazard(m.term))
 
 
@@ -1134,6 +1134,7 @@ def _names_hazard(term: LexiconTerm) -> bool:
 
 
 _HAZARDOUS_CATEGORY: Final = re.compile(r"hw\d\d")
+"""A category of 国家危险废物名录 as registers write it beside the waste (*HW08*)."""
 
 
 def _is_category(term: LexiconTerm) -> bool:
@@ -1143,9 +1144,6 @@ def _is_category(term: LexiconTerm) -> bool:
         and len(term.tokens) == 1
         and _HAZARDOUS_CATEGORY.fullmatch(term.tokens[0]) is not None
     )
-
-
-"""A category of 国家危险废物名录 as registers write it beside the waste (*HW08*)."""
 
 
 def _hazard_hint(
