@@ -522,7 +522,8 @@ materials: a brickworks' rejected bricks are its own (10 12 08), a tin smelter's
 _WHEREVER_FOUND: Final = frozenset({"190809", "190810"})
 """Entries named by what the waste is, wherever it arises: the contents of a grease or oil
 separator (19 08 09, 19 08 10) at a canteen, a restaurant or a plant are those entries, not the
-origin's edible oil (20 01 25) or kitchen waste."""
+origin's edible oil (20 01 25) or kitchen waste. Only for a term of the main clause naming one
+first (a grease trap), not for a word that also names it (*grease*, *fat*: 12 01 12 first)."""
 _MIXED_WASTE: Final = re.compile(r"mixed .*waste")
 """A chapter's unsorted waste: 17 09 04 *mixed construction and demolition wastes*, 20 03 01
 *mixed municipal waste* (not a fraction such as 17 04 07 *mixed metals*)."""
@@ -543,8 +544,6 @@ def _source_priors(
         }
     ewc = catalogue()
     named = tuple(sorted(priors, key=priors.__getitem__, reverse=True))
-    if named and named[0] in _WHEREVER_FOUND and priors[named[0]] >= _HEAD_WEIGHT:
-        return dict(priors)  # a canteen's grease trap holds 19 08 09, not its edible oil
     by_material = (
         bool(named)
         and priors[named[0]] >= _HEAD_WEIGHT
@@ -763,7 +762,14 @@ def rank_candidates(
         named.update(_collected(named, head, materials, prefixes))
     if by_similarity is None:  # sorting (-similarity, code) pairs runs in C
         by_similarity = sorted(zip(map(neg, sims.values()), sims, strict=True))
-    priors = _source_priors(named, prefixes, by_similarity)
+    if any(
+        term.codes[:1] and term.codes[0] in _WHEREVER_FOUND
+        for n, term in enumerate(materials)
+        if term is head or n not in details
+    ):  # a canteen's grease trap holds 19 08 09, not the canteen's edible oil
+        priors = dict(named)
+    else:
+        priors = _source_priors(named, prefixes, by_similarity)
     from_lexicon = set(named)
     if hazardous_hint:
         for code in list(priors):

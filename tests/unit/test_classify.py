@@ -2347,6 +2347,8 @@ def test_packed_is_no_packaging(text: str) -> None:
         "Vetafscheider inhoud bedrijfsrestaurant, zuigwagen",
         "Fettavskiljarslam från personalrestaurang, slamsugning",
         "Fettabscheiderinhalt Kantine, Speisefette, Saugwagen",
+        "Schlamm aus Fettabscheider Kantine",  # a sludge named first
+        "Boues de séparateur à graisses restaurant",
     ],
 )
 def test_a_grease_trap_holds_its_own_entry_wherever_it_is(text: str) -> None:
@@ -2356,6 +2358,13 @@ def test_a_grease_trap_holds_its_own_entry_wherever_it_is(text: str) -> None:
 
 def test_frying_oil_from_a_canteen_stays_edible_oil() -> None:
     assert classify("Frityrolja från personalrestaurang").candidates[0].code == "200125"
+    # a word that also names 19 08 09 (grease, fat: 12 01 12 first) keeps its origin's entry
+    assert classify("Grasso da macellazione avicola").candidates[0].code.startswith("02")
+
+
+def test_a_drum_of_thinner_is_packaging_and_a_binder_not_always_a_foundrys() -> None:
+    assert classify("稀释剂桶").candidates[0].code == "150110"
+    assert not any(c.code.startswith("10") for c in classify("Legante bituminoso").candidates)
 
 
 def test_a_listed_hazardous_waste_is_no_water() -> None:
