@@ -2386,6 +2386,11 @@ def test_a_listed_hazardous_waste_is_no_water() -> None:
         ("Office waste paper incl. confidential shredding, 1100l bins", "200101"),
         ("Leergebinde m. Farbresten", "150110"),
         ("Kable miedziane z demontażu instalacji elektrycznej", "170411"),  # no car
+        ("Ziehemulsion verbraucht aus Drahtzug", "120109"),
+        ("Kapotte pallets en kistenhout, container", "150103"),
+        ("Slibepapir og slibeskiver, brugte", "120121"),
+        ("Fired brick rejects from kiln unloading", "101208"),
+        ("32%液碱不合格品 槽车", "060204"),
     ],
 )
 def test_vocabulary_of_session_19_common_flows(text: str, code: str) -> None:
