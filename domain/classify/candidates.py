@@ -763,10 +763,10 @@ def rank_candidates(
     if by_similarity is None:  # sorting (-similarity, code) pairs runs in C
         by_similarity = sorted(zip(map(neg, sims.values()), sims, strict=True))
     if any(
-        term.codes[:1] and term.codes[0] in _WHEREVER_FOUND
+        term.codes and term.codes[0] in _WHEREVER_FOUND
         for n, term in enumerate(materials)
         if term is head or n not in details
-    ):  # a canteen's grease trap holds 19 08 09, not the canteen's edible oil
+    ):  # named by what it is: no source narrows it (a canteen's grease trap is 19 08 09)
         priors = dict(named)
     else:
         priors = _source_priors(named, prefixes, by_similarity)

@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache, partial
 from itertools import chain, compress, count
@@ -990,8 +990,9 @@ def _absences(
     if not any(w.traits & _ABSENCE for w in read):
         return ()
     last = len(read) - 1
-    hazards = _hazard_ends(matches)
-    hazard_starts = {m.first for m in matches if _names_hazard(m.term)}
+    naming = [m for m in matches if _names_hazard(m.term)]
+    hazards = {m.last for m in naming}  # "free" after one is always an absence
+    hazard_starts = {m.first for m in naming}
     found: list[tuple[int, tuple[int, ...]]] = []
     for n, w in enumerate(read):
         traits = w.traits
@@ -1102,11 +1103,6 @@ def _contents(read: tuple[_Word, ...], matches: list[_Match]) -> list[_Match]:
         and _contaminant(m.term.codes)
         and _named_as_content(read, m.first)
     ]
-
-
-def _hazard_ends(matches: Sequence[_Match]) -> tuple[int, ...]:
-    """The last word of each term naming a hazard (*free* after one is an absence)."""
-    return tuple(m.last for m in matches if _names_hazard(m.term))
 
 
 def _absent(match: _Match, absent: frozenset[int]) -> bool:

@@ -2395,3 +2395,70 @@ def test_a_listed_hazardous_waste_is_no_water() -> None:
 )
 def test_vocabulary_of_session_19_common_flows(text: str, code: str) -> None:
     assert classify(text).candidates[0].code == code
+
+
+_ABSENCE_WORDS = [
+    "not",
+    "no",
+    "without",
+    "containing",
+    "contains",
+    "with",
+    "free",
+    "of",
+    "coal",
+    "tar",
+    "asbestos",
+    "corrosive",
+    "ghs05",
+    "nicht",
+    "enthält",
+    "ohne",
+    "Öl",
+    "ikke",
+    "indeholder",
+    "olie",
+    "icke",
+    "frätande",
+    "inte",
+    "innehåller",
+    "non",
+    "contenente",
+    "nie",
+    "zawierająca",
+    "sans",
+    "souillées",
+    "par",
+    "des",
+    "huiles",
+    "HW17",
+    "废水",
+    "无腐蚀性",
+    "腐蚀性",
+    ",",
+    ":",
+    "-",
+    "12",
+    "t/a",
+    "Fettabscheider",
+    "Kantine",
+    "Asbestreste",
+    "verpackt",
+    "loods",
+    "sludge",
+    "drums",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_ABSENCE_WORDS), min_size=1, max_size=9))
+def test_words_of_absence_in_any_order_give_an_answer_or_a_classification_error(
+    words: list[str],
+) -> None:
+    # negations, contents and hazards at the ends of a text, doubled or alone
+    try:
+        result = classify(" ".join(words), top=3)
+    except ClassificationError:
+        return
+    assert isinstance(result, Classification)
+    assert all(c.code.isdigit() and len(c.code) == 6 for c in result.candidates)
