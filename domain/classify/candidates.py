@@ -35,6 +35,9 @@ from domain.ewc import EwcEntry, catalogue
 _HEAD_WEIGHT: Final = 1.0
 _MODIFIER_WEIGHT: Final = 0.85
 _DETAIL_WEIGHT: Final = 0.6
+_CONTAINER_WEIGHT: Final = 0.3
+"""Packaging named after the clause break beside a head that names no entry ("aqueous waste,
+IBC"): what holds the waste, the answer only when the words find nothing better."""
 """A material term outside the main clause ("..., biomass fuel", "(spent lime + PAC)")."""
 _RANK_STEP: Final = 0.1
 _PRIOR_FLOOR: Final = 0.9
@@ -200,16 +203,24 @@ def _lexicon_priors(
         weight = _HEAD_WEIGHT if term is head else _MODIFIER_WEIGHT
         if n in details and term is not head:
             weight = _DETAIL_WEIGHT
+            if head is not None and not head.codes and names_packaging(term):
+                weight = _CONTAINER_WEIGHT  # "Wässrige Abfälle, IBC": what holds the head
         codes = term.codes
         if term is head and preferred:  # "fly ash ... wood": 10 01 03 before 10 01 02
             codes = (
                 *(c for c in codes if c in preferred),
+                *sorted(preferred.difference(codes)),  # "catalyst Pd": 16 08 01, not its own
                 *(c for c in codes if c not in preferred),
             )
         for rank, code in enumerate(codes):
             prior = weight * max(0.5, 1.0 - _RANK_STEP * rank)
             priors[code] = max(priors.get(code, 0.0), prior)
     return priors
+
+
+def names_packaging(term: LexiconTerm) -> bool:
+    """Whether a term names packaging only (its entries all of 15 01)."""
+    return bool(term.codes) and all(code.startswith(_PACKAGING) for code in term.codes)
 
 
 @cache
@@ -679,11 +690,13 @@ def _told(
     """The head's codes that lead its others: what the text tells apart (``preferred``).
 
     Under a source, only those under it; when none is, the head's codes under it
-    (*slagge fra forbrændingsanlæg*: 19 01 12 before the head's first, 10 02 02).
+    (*slagge fra forbrændingsanlæg*: 19 01 12 before the head's first, 10 02 02). A code the
+    text names beside the head's own (a catalyst's metal) stays wherever the source is.
     """
     if not prefixes:
         return preferred
-    return frozenset(c for c in preferred if _under(c, prefixes)) or frozenset(
+    own = head.codes if head else ()
+    return frozenset(c for c in preferred if _under(c, prefixes) or c not in own) or frozenset(
         c for c in (head.codes if head else ()) if _under(c, prefixes)
     )
 
@@ -740,7 +753,8 @@ def rank_candidates(
         details: positions in ``materials`` of terms outside the main clause (weighed less).
         by_similarity: ``(-similarity, code)`` of every code of ``sims``, best first, ties by code
             (shared by the texts of one similarity); computed from ``sims`` when ``None``.
-        preferred: the head's codes the rest of the text tells apart (they lead the head's).
+        preferred: the codes the rest of the text tells apart: the head's own, or one it names
+            beside them (a catalyst's metal: 16 08 01); they lead the head's.
         biodegradable: the text says its material is biodegradable (a named oil is its
             sub-chapter's readily biodegradable entry too, :func:`_biodegradable_twins`), says
             it is not (those entries weigh half), or neither (``None``).

@@ -51,6 +51,7 @@ from domain.classify.candidates import (
     hazardous_codes,
     mentioned_codes,
     mirrors,
+    names_packaging,
     rank_candidates,
 )
 from domain.classify.evidence import kinds_for_unit, kinds_in_text
@@ -61,18 +62,22 @@ from domain.classify.grammar import (
     BIODEGRADABLE,
     BIODEGRADABLE_ADVERBS,
     CAST_ALLOYS,
+    CATALYST_METALS,
     CODE_LABELS,
     COMPOUNDING,
     CONTAINING,
     DESTINATIONS,
+    EMPTY,
     FILLERS,
     FOUND,
     FUNCTION_WORDS,
     HEAD_FIRST,
     NEGATIONS,
     NOT_EASILY,
+    NOT_METALS,
     PLAIN_WORDS,
     PREPOSITIONS,
+    RESIDUES,
     SURPLUS_HEADS,
     UNIT_WORDS,
 )
@@ -392,8 +397,10 @@ class _Word(NamedTuple):
         traits: what the grammar reads of it, as bits: ``content``, ``known``, and whether it
             is a preposition that ends a main clause (:func:`_stops`), a filler
             (:func:`_fillers`), a destination word (:func:`_destinations`), a word saying the
-            next or the previous material is absent (:func:`_absent`). With the terms
-            found, all the steps after the reading ask of the word (:func:`_conclusion_key`).
+            next or the previous material is absent (:func:`_absent`), a word naming a
+            content, a residue or an empty container (:func:`_contents`), a catalyst's metal
+            (:func:`_catalyst_metal`). With the terms found, all the steps after the reading
+            ask of the word (:func:`_conclusion_key`).
     """
 
     tokens: tuple[str, ...]
@@ -422,6 +429,10 @@ def _read_word(lang: str, word: str) -> _Word:
         "destination": word in _destinations(lang),
         **{trait: word in table for trait, table in _absence_words(lang).items()},
         "containing": word in _containing(lang),
+        "residue": word in _residues(lang),
+        "empty": word in EMPTY[lang] or word in EMPTY["en"],
+        "precious_metal": _names_metal(lang, word, _PRECIOUS_CATALYST),
+        "hazardous_metal": _names_metal(lang, word, _HAZARDOUS_CATALYST),
         "biodegradable": word.startswith(BIODEGRADABLE),
         "not_easily": word in NOT_EASILY,
         "bio_adverb": word in BIODEGRADABLE_ADVERBS,
@@ -550,6 +561,60 @@ def _absence_words(lang: str) -> dict[str, frozenset[str]]:
 def _containing(lang: str) -> frozenset[str]:
     """The words naming a content in a language and in English (:data:`CONTAINING`)."""
     return CONTAINING[lang] | CONTAINING["en"]
+
+
+_PRECIOUS_CATALYST: Final = "160801"
+_HAZARDOUS_CATALYST: Final = "160802"
+_ANY_CATALYST: Final = "160803"
+"""*Spent catalysts containing transition metals ... not otherwise specified*: a head with this
+entry names a catalyst of no particular kind (a FCC catalyst, 16 08 04, has its own)."""
+_NO: Final = "无"
+"""The Chinese *without* a character of a metal may follow in a word (*无铬催化剂*)."""
+
+
+def _names_metal(lang: str, word: str, code: str) -> bool:
+    """Whether a word names a metal of a catalyst's entry (:data:`CATALYST_METALS`)."""
+    metals = CATALYST_METALS[code]
+    if has_han(word):
+        return any(char in metals and word[n - 1 : n] != _NO for n, char in enumerate(word))
+    return word in metals and word not in NOT_METALS[lang]
+
+
+def _catalyst_metal(
+    lang: str,
+    folded_words: tuple[str, ...],
+    head: _Match | None,
+    absent: frozenset[int] = frozenset(),
+) -> frozenset[str]:
+    """The entry of a spent catalyst the metals the text names tell (empty: none told).
+
+    The head is a catalyst of no particular kind (its entries all of 16 08, among them
+    16 08 03) and a word not said absent (``absent``: :func:`_absences`; *nickel-free*,
+    *ohne Chrom*) names a precious metal (16 08 01: *Catalyseur Pd*, *Malla catal. Pt/Rh*,
+    *废钯碳催化剂*) or else a dangerous transition metal (16 08 02: *catalizador CoMo*,
+    *HT-shift kat. Fe/Cr*, *SCR (V2O5/TiO2)*). A FCC catalyst with nickel stays 16 08 04.
+    """
+    codes = head.term.codes if head is not None else ()
+    if _ANY_CATALYST not in codes or not all(c.startswith(_CATALYSTS) for c in codes):
+        return frozenset()
+    traits = 0
+    for n, word in enumerate(_text(lang, folded_words).words):
+        if n not in absent:
+            traits |= word.traits
+    if traits & _PRECIOUS_METAL:
+        return frozenset({_PRECIOUS_CATALYST})
+    if traits & _HAZARDOUS_METAL:
+        return frozenset({_HAZARDOUS_CATALYST})
+    return frozenset()
+
+
+_CATALYSTS: Final = "1608"
+
+
+@cache
+def _residues(lang: str) -> frozenset[str]:
+    """The words of what is left in a container in a language and in English (:data:`RESIDUES`)."""
+    return RESIDUES[lang] | RESIDUES["en"]
 
 
 @cache
@@ -755,14 +820,14 @@ def _written_apart(first: _Match, last: _Match) -> bool:
     "KSS-Emulsion", "Cellenbeton puin"); unless the last is a form the material takes or a
     residue of a process (ash, slag, packaging, batteries, sludge: chapters 10, 15, 16 and 19
     first) or a chemical formula, which leads in either order ("Stahl Schlacke", "Metall
-    Fässer", "Blei Batterien", "Säure H2SO4"), but a residue in its container is the residue
-    ("Flugasche Big Bags").
+    Fässer", "Blei Batterien", "Säure H2SO4"), but a residue or an aqueous liquid waste in its
+    container is what it holds ("Flugasche Big Bags", "Wässrige Abfälle, IBC").
     """
     if first.last >= last.first or not first.term.kind == last.term.kind == "material":
         return False
-    first_chapter, last_chapter = _chapter(first.term), _chapter(last.term)
-    if first_chapter in _RESIDUE_CHAPTERS and last_chapter == "15":
-        return True  # a residue in its container: "Flugasche Big Bags"
+    last_chapter = _chapter(last.term)
+    if first.term.codes and first.term.codes[0].startswith(_HELD) and last_chapter == "15":
+        return True  # a residue in its container: "Flugasche Big Bags", "Wässrige Abfälle, IBC"
     return last_chapter not in _FORM_CHAPTERS and not any(
         c.isdigit() for token in last.term.tokens for c in token
     )
@@ -790,7 +855,12 @@ def _chapter(term: LexiconTerm) -> str:
 
 
 _FORM_CHAPTERS: Final = frozenset({"10", "15", "16", "19"})
-_RESIDUE_CHAPTERS: Final = frozenset({"10", "19"})
+_HEAT_CARRIERS: Final = frozenset({"water", "gas"})
+"""What a heat named beside it is carried by: the heat is the resource (*Abwärme Rauchgas*)."""
+
+_HELD: Final = ("10", "19", "1610")
+"""Wastes a container named beside them holds: residues of processes (10, 19) and aqueous
+liquid wastes (16 10), which have no other form."""
 
 
 def _decide_kind(
@@ -813,7 +883,9 @@ def _decide_kind(
         and not (m.inside and m.term.kind == "none")
     ]  # "H2 Nebenprodukt": a word saying it is surplus never says what it is; nor does a
     # compound's first part naming no resource ("wervel|stroom|scheider": an eddy current)
-    in_main = [m for m in resource if m.first in main]
+    # a term beginning with a filler reaches into the clause ("empty aerosol cans", "leere
+    # Spraydosen": the filler starts no clause, the term does)
+    in_main = [m for m in resource if m.first in main or m.first < main.start <= m.last]
     main_content = [i for i in content if i in main]
     head: _Match | None = None
     if in_main:
@@ -833,8 +905,8 @@ def _decide_kind(
             if whole:
                 head = whole[0] if lang in HEAD_FIRST else whole[-1]
         heat = next((m for m in in_main if m.term.kind == "heat"), None)
-        if heat is not None and head.term.kind == "water":
-            head = heat  # "Abwärme Kühlwasser", "reflui termici ... acqua surriscaldata": heat
+        if heat is not None and head.term.kind in _HEAT_CARRIERS:
+            head = heat  # "Abwärme Kühlwasser", "Restwarmte rookgas WKK": the heat they carry
         if lang in HEAD_FIRST and head.first != main_content[0]:
             first_word = main_content[0]
             covered = any(m.first <= first_word <= m.last for m in matches)
@@ -861,6 +933,8 @@ def _decide_kind(
             confidence -= 0.15
         if kind is ResourceKind.HEAT and ResourceKind.STEAM in allowed and kind not in allowed:
             kind = ResourceKind.STEAM
+        elif kind is ResourceKind.WATER and ResourceKind.HEAT in allowed and kind not in allowed:
+            kind = ResourceKind.HEAT  # "Warm retourwater 40 °C, 25.000 GJ/jr": its heat
         elif allowed and kind not in allowed:
             confidence -= _CONFLICT_PENALTY
         return _Kind(kind, head, _clamp(confidence))
@@ -895,12 +969,15 @@ def _material_coverage(
     matches: list[_Match],
     head: _Match | None,
     going: frozenset[int] = frozenset(),
+    metals: bool = False,
 ) -> float:
     """Share of the content words the head material term covers (1.0 without content words).
 
-    Generic material words ("scrap") count as covered; without a head carrying codes, every
-    material term counts. The words left uncovered are context for the similarity; the
-    ``going`` ones (a destination's, :func:`_destination_words`) are not counted at all.
+    Generic material words ("scrap") count as covered, and with ``metals`` (the head is a
+    catalyst its metals told: :func:`_catalyst_metal`) the metal words; without a head
+    carrying codes, every material term counts. The
+    words left uncovered are context for the similarity; the ``going`` ones (a destination's,
+    :func:`_destination_words`) are not counted at all.
     """
     content = [n for n in _content(lang, folded_words) if n not in going]
     if not content:
@@ -911,6 +988,9 @@ def _material_coverage(
             m for m in matches if m is head or (m.term.kind == "material" and not m.term.codes)
         ]
     covered = {i for m in chosen if m.term.kind == "material" for i in range(m.first, m.last + 1)}
+    if metals:  # "spent nickel catalyst": the metal too
+        read = _text(lang, folded_words).words
+        covered.update(i for i in content if read[i].traits & _METAL)
     return sum(1 for i in content if i in covered) / len(content)
 
 
@@ -926,6 +1006,10 @@ _TRAITS: Final = (
     "negation",
     "found",
     "containing",
+    "residue",
+    "empty",
+    "precious_metal",
+    "hazardous_metal",
     "biodegradable",
     "not_easily",
     "bio_adverb",
@@ -940,6 +1024,11 @@ _ABSENT_AFTER: Final = _TRAIT["absent_after"]
 _NEGATION: Final = _TRAIT["negation"]
 _FOUND: Final = _TRAIT["found"]
 _CONTAINING: Final = _TRAIT["containing"]
+_RESIDUE: Final = _TRAIT["residue"]
+_EMPTY: Final = _TRAIT["empty"]
+_PRECIOUS_METAL: Final = _TRAIT["precious_metal"]
+_HAZARDOUS_METAL: Final = _TRAIT["hazardous_metal"]
+_METAL: Final = _PRECIOUS_METAL | _HAZARDOUS_METAL
 _BIODEGRADABLE: Final = _TRAIT["biodegradable"]
 _DENYING: Final = _TRAIT["negation"] | _TRAIT["not_easily"]
 _BIO_ADVERB: Final = _TRAIT["bio_adverb"]
@@ -1038,7 +1127,8 @@ def _unread(
 ) -> frozenset[int]:
     """The words the similarity leaves out: an absent material's, the words saying so, a content.
 
-    A contaminant named as a content is left out too (:func:`_content_words`), and the
+    A content is left out too (:func:`_content_words`: a contaminant, a chemical packaging
+    held), and the
     ``going`` words, a term naming where the thing goes (:func:`_destination_words`).
     "plasterboard without insulation" looks up *plasterboard* (neither *insulation* nor
     *without*, which would find *cameras without batteries*). An absent word no term names
@@ -1084,25 +1174,98 @@ def _destination_words(
 
 
 def _content_words(read: tuple[_Word, ...], matches: list[_Match]) -> frozenset[int]:
-    """The words of a contaminant named as a content ("rags soaked in oil": *oil*).
+    """The words of a content (:func:`_contents`: "rags soaked in oil": *oil*).
 
-    The similarity reads the material that holds it (rags: 15 02), not the oil's chapter
-    (13 08 99 *wastes not otherwise specified* matched *oil* best).
+    The similarity reads the material that holds it (rags: 15 02; drums with paint residues:
+    15 01), not the oil's chapter (13 08 99 *wastes not otherwise specified* matched *oil*
+    best).
     """
     return frozenset(n for m in _contents(read, matches) for n in range(m.first, m.last + 1))
 
 
 def _contents(read: tuple[_Word, ...], matches: list[_Match]) -> list[_Match]:
-    """The contaminants (:func:`_contaminant`) named as a content (:func:`_named_as_content`)."""
-    if not any(w.traits & _CONTAINING for w in read):
+    """The contaminants named as a content, and the chemicals packaging held.
+
+    A contaminant (:func:`_contaminant`) named as a content (:func:`_named_as_content`), and a
+    chemical beside packaging and a word of residue or emptiness (:func:`_residues_held`).
+    """
+    named = []
+    if any(w.traits & _CONTAINING for w in read):
+        named = [
+            m
+            for m in matches
+            if m.term.kind == "material"
+            and _contaminant(m.term.codes)
+            and _named_as_content(read, m.first)
+        ]
+    if any(w.traits & (_RESIDUE | _EMPTY) for w in read):
+        named.extend(m for m in _residues_held(read, matches) if m not in named)
+    return named
+
+
+def _residues_held(read: tuple[_Word, ...], matches: list[_Match]) -> list[_Match]:
+    """The chemicals named as held by packaging the text names.
+
+    A term of packaging (its entries all of 15 01), a word of residue or of emptiness not said
+    absent (:data:`~domain.classify.grammar.RESIDUES`, :data:`~domain.classify.grammar.EMPTY`;
+    not *ohne Restanhaftungen*, *sans restes*), and a chemical (:func:`_chemical`): "drums
+    with paint residues", "fusti vuoti con residui di vernice", "Fässer mit Restanhaftungen von
+    Lacken", "Lege IBC's fosforzuur", "Tomma dunkar myrsyra". *Packaging containing residues
+    of ... hazardous substances* is 15 01 10*, as waste guidance writes it for paint, oil,
+    solvent and chemical containers. A residue of wood, gypsum, glass, soil or cement is none
+    ("big bags with cement residues", "restes de bois, palettes"), nor a chemical without
+    packaging ("wood with paint residues" is painted wood).
+    """
+    if not any(names_packaging(m.term) for m in matches):
         return []
-    return [
-        m
-        for m in matches
-        if m.term.kind == "material"
-        and _contaminant(m.term.codes)
-        and _named_as_content(read, m.first)
+    said = [
+        n
+        for n, w in enumerate(read)
+        if w.traits & (_RESIDUE | _EMPTY) and not _said_absent(read, n)
     ]
+    if not said:
+        return []
+    return [m for m in matches if _chemical(m.term)]
+
+
+def _said_absent(read: tuple[_Word, ...], n: int) -> bool:
+    """Whether a word is said absent.
+
+    A word of absence right before it, or before a preposition before it (*ohne
+    Restanhaftungen*, *sans restes*, *free of residues*), or right after it (*residue-free*).
+    """
+    before = n - 1
+    if before >= 1 and read[before].traits & _STOP:
+        before -= 1
+    denying = _NEGATION | _ABSENT_BEFORE
+    return (before >= 0 and bool(read[before].traits & denying)) or (
+        n + 1 < len(read) and bool(read[n + 1].traits & _ABSENT_AFTER)
+    )
+
+
+def _chemical(term: LexiconTerm) -> bool:
+    """Whether a material is a chemical whose residue makes packaging hazardous.
+
+    Its first entry is hazardous (an acid, a caustic, an oil), or it is of the chapters of
+    chemicals, oils and solvents (06, 07, 08, 13, 14; 16 05) with a hazardous entry or the
+    other half of a mirror pair (paint: 08 01 12 / 08 01 11*; not plastics, 07 02 13).
+    """
+    codes = term.codes
+    if term.kind != "material" or not codes or names_packaging(term):
+        return False
+    if codes[0] in hazardous_codes()[0]:
+        return True
+    twins = mirrors()
+    return codes[0].startswith(_CHEMICALS) and any(
+        code in hazardous_codes()[0] or (code in twins and not code.startswith(_PACKAGING_CODES))
+        for code in codes
+    )  # a plastic's 15 01 02 has a twin, 15 01 10*, which says nothing of the plastic
+
+
+_PACKAGING_CODES: Final = "1501"
+
+
+_CHEMICALS: Final = ("06", "07", "08", "13", "14", "1605")
 
 
 def _absent(match: _Match, absent: frozenset[int]) -> bool:
@@ -1148,13 +1311,15 @@ def _hazard_hint(
     matches: list[_Match],
     present: list[_Match],
     head: _Match | None,
+    catalyst: frozenset[str] = frozenset(),
 ) -> bool:
     """Whether the text says its material is hazardous.
 
     A hazard word, a material that makes a waste hazardous (:func:`_names_hazard`), a head
-    naming only hazardous entries (:func:`_hazardous_head`) or a hazardous oil or solvent named
-    as a content (:func:`_hazardous_content`), none of them absent, and no word of safety
-    ("non-hazardous", "tar-free") anywhere.
+    naming only hazardous entries (:func:`_hazardous_head`), a hazardous oil or solvent named
+    as a content (:func:`_hazardous_content`) or a dangerous transition metal of a catalyst
+    (``catalyst``: what :func:`_catalyst_metal` told), none of them absent, and no word of
+    safety ("non-hazardous", "tar-free") anywhere.
     """
     if any(m.term.kind == "safe" for m in matches):
         return False
@@ -1162,6 +1327,7 @@ def _hazard_hint(
         any(_names_hazard(m.term) for m in present)
         or _hazardous_head(head)
         or _hazardous_content(lang, folded_words, present)
+        or _HAZARDOUS_CATALYST in catalyst
     )
 
 
@@ -1176,13 +1342,14 @@ def _has_mirror(term: LexiconTerm) -> bool:
 
 
 def _hazardous_content(lang: str, folded_words: tuple[str, ...], present: list[_Match]) -> bool:
-    """Whether a contaminant is named as a content of a material that can be hazardous.
+    """Whether a content (:func:`_contents`) is named in a material that can be hazardous.
 
-    A contaminant (:func:`_contaminant`) named as a content (:func:`_named_as_content`) beside
-    a material with a hazardous twin (:func:`_has_mirror`): "degreasing bath containing oil",
-    "rags soaked in solvent", "Putzlappen mit Öl" (oil is first 13 02 05*, edible oil after);
-    "acid whey" names its acid as no content, "concrete with reinforcement" no contaminant,
-    "food waste with oil" no material oil makes hazardous.
+    A contaminant (:func:`_contaminant`) named as a content (:func:`_named_as_content`), or a
+    chemical packaging held (:func:`_residues_held`), beside a material with a hazardous twin
+    (:func:`_has_mirror`): "degreasing bath containing oil", "rags soaked in solvent",
+    "Putzlappen mit Öl" (oil is first 13 02 05*, edible oil after), "drums with paint
+    residues" (15 01 10*); "acid whey" names its acid as no content, "concrete with
+    reinforcement" no contaminant, "food waste with oil" no material oil makes hazardous.
     """
     contents = _contents(_text(lang, folded_words).words, present)
     return bool(contents) and any(_has_mirror(m.term) for m in present if m not in contents)
@@ -1771,7 +1938,12 @@ def _inert(word: str) -> bool:
 
 
 _GRAMMAR_WORDS: Final = CODE_LABELS.union(
-    *(table[lang] for table in (*_ABSENCE_TABLES.values(), CONTAINING) for lang in LANGUAGES),
+    *(
+        table[lang]
+        for table in (*_ABSENCE_TABLES.values(), CONTAINING, RESIDUES)
+        for lang in LANGUAGES
+    ),
+    *CATALYST_METALS.values(),
     NOT_EASILY,
     BIODEGRADABLE_ADVERBS,
 )
@@ -1945,7 +2117,8 @@ def _conclude(
     absent = frozenset(a for a, _ in pairs)
     present = [m for m in matches if not _absent(m, absent)] if absent else matches
     decided = _decide_kind(lang, folded_words, present, recognised, shape)
-    hazardous_hint = _hazard_hint(lang, folded_words, matches, present, decided.head)
+    catalyst = _catalyst_metal(lang, folded_words, decided.head, absent)
+    hazardous_hint = _hazard_hint(lang, folded_words, matches, present, decided.head, catalyst)
     candidates: tuple[EwcCandidate, ...] = ()
     margin = 1.0
     if decided.kind is ResourceKind.MATERIAL:
@@ -1960,10 +2133,12 @@ def _conclude(
             dict(shape.mentioned),
             hazardous_hint=hazardous_hint,
             top=shape.top,
-            coverage=_material_coverage(lang, folded_words, matches, decided.head, going),
+            coverage=_material_coverage(
+                lang, folded_words, matches, decided.head, going, bool(catalyst)
+            ),
             details=frozenset(n for n, m in enumerate(materials) if m.first >= limit),
             by_similarity=similar.ranked,
-            preferred=_told_apart(lang, folded_words, decided.head, present),
+            preferred=_told_apart(lang, folded_words, decided.head, present) | catalyst,
             biodegradable=_said_biodegradable(lang, folded_words),
         )
         candidates, margin = ranking.candidates, ranking.chapter_margin

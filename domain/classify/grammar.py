@@ -65,37 +65,62 @@ FUNCTION_WORDS: Final = _folded(
     }
 )
 
-FILLERS: Final = _folded(
+EMPTY: Final = _folded(
     {
-        "en": "by product byproduct coproduct surplus excess spare available export overflow "
-        "extra residual leftover approx warehouse dept building bldg hall storeroom",
-        "de": "nebenprodukt nebenprodukte koppelprodukt uberschuss uberschussig verfugbar rest "
-        "abteilung halle gebaude",
-        "nl": "bijproduct restproduct overschot beschikbaar rest afdeling magazijn hal",
-        "da": "biprodukt restprodukt overskud overskydende tilgaengelig afdeling bygning hal",
-        "sv": "biprodukt restprodukt overskott tillganglig avdelning byggnad hall",
-        "fr": "sous produit coproduit surplus excedent exces excedentaire disponible entrepot "
-        "magasin hall",
-        "es": "subproducto subproductos excedente excedentes exceso sobrante disponible almacen "
-        "edificio departamento haz",
-        "it": "sottoprodotto sottoprodotti eccesso eccedenza eccedente surplus disponibile "
-        "magazzino capannone edificio conferimento conferimenti conferito",
-        "pl": "produkt uboczny nadwyzka nadmiar dostepny dostepna magazyn wydzial hala budynek",
+        "en": "empty emptied",
+        "de": "leer leere leeren leerer entleert entleerte",
+        "nl": "leeg lege geleegd geleegde",
+        "da": "tom tomme tomt tomte",
+        "sv": "tom tomma tomt tomd tomda",
+        "fr": "vide vides",
+        "es": "vacio vacios vacia vacias vaciado vaciados",
+        "it": "vuoto vuoti vuota vuote svuotato svuotati",
+        "pl": "pusty puste pusta pustych oprozniony oproznione",
         "zh": "",
     }
 )
+"""Words saying a container is empty (*leere Fässer*, *puste beczki*): fillers, and beside
+packaging and a chemical they say the packaging held it (*Lege IBC's fosforzuur*). Not French
+*vidange*, which names a used oil (*huiles de vidange*), nor Dutch *leer* (leather)."""
+
+FILLERS: Final = {
+    lang: words | EMPTY[lang]
+    for lang, words in _folded(
+        {
+            "en": "by product byproduct coproduct surplus excess spare available export "
+            "overflow extra residual leftover approx warehouse dept building bldg hall "
+            "storeroom return",
+            "de": "nebenprodukt nebenprodukte koppelprodukt uberschuss uberschussig verfugbar "
+            "rest abteilung halle gebaude rucklauf",
+            "nl": "bijproduct restproduct overschot beschikbaar rest afdeling magazijn hal retour",
+            "da": "biprodukt restprodukt overskud overskydende tilgaengelig afdeling bygning hal "
+            "retur",
+            "sv": "biprodukt restprodukt overskott tillganglig avdelning byggnad hall retur",
+            "fr": "sous produit coproduit surplus excedent exces excedentaire disponible "
+            "entrepot magasin hall retour",
+            "es": "subproducto subproductos excedente excedentes exceso sobrante disponible "
+            "almacen edificio departamento haz retorno",
+            "it": "sottoprodotto sottoprodotti eccesso eccedenza eccedente surplus disponibile "
+            "magazzino capannone edificio conferimento conferimenti conferito ritorno",
+            "pl": "produkt uboczny nadwyzka nadmiar dostepny dostepna magazyn wydzial hala "
+            "budynek powrot",
+            "zh": "",
+        }
+    ).items()
+}
 """Words that say how much, whether or where in the plant (a warehouse, a hall, a department),
-never what; skipped when looking for the head, and known words of their language (a Spanish
-*almacén* is not corrected to the olive mill *almazara*; a Spanish *haz*, a bundle, is not the
-English abbreviation of hazardous)."""
+whether a container is empty (:data:`EMPTY`), whether a flow returns (*Retour condensats*,
+*Kylvattenretur*), never what: no clause starts with one (a term may: *empty aerosol cans*),
+and known words of their language (a Spanish *almacén* is not corrected to the olive mill
+*almazara*; a Spanish *haz*, a bundle, is not the English abbreviation of hazardous)."""
 
 SURPLUS_HEADS: Final = _folded(
     {
         "en": "",
-        "de": "uberschuss nebenprodukt koppelprodukt",
-        "nl": "overschot bijproduct restproduct",
-        "da": "overskud biprodukt restprodukt",
-        "sv": "overskott biprodukt restprodukt",
+        "de": "uberschuss nebenprodukt koppelprodukt rucklauf",
+        "nl": "overschot bijproduct restproduct retour",
+        "da": "overskud biprodukt restprodukt retur",
+        "sv": "overskott biprodukt restprodukt retur",
         "fr": "",
         "es": "",
         "it": "",
@@ -104,8 +129,9 @@ SURPLUS_HEADS: Final = _folded(
     }
 )
 """Fillers that end a compound whose first part names the resource (*Dampfüberschuss*,
-*stoomoverschot*, *Kalknebenprodukt*): the compound is split there, so its first part is read.
-Not the fillers of place (*Lackabteilung* is a paint shop, not paint)."""
+*stoomoverschot*, *Kalknebenprodukt*; a return flow, *Kondensatrücklauf*, *Kylvattenretur*):
+the compound is split there, so its first part is read. Not the fillers of place
+(*Lackabteilung* is a paint shop, not paint)."""
 
 CAST_ALLOYS: Final = _folded(
     {
@@ -340,6 +366,25 @@ CONTAINING: Final = _folded(
 ("degreasing bath containing oil", "Putzlappen mit Öl", "soaked in oil"): a hazardous oil or
 solvent named so makes the waste hazardous. French *contenant* is a container, not here."""
 
+RESIDUES: Final = _folded(
+    {
+        "en": "residue residues remnants remains leftovers",
+        "de": "rest reste resten restanhaftung restanhaftungen anhaftungen restinhalt restinhalten",
+        "nl": "rest resten restant restanten restjes",
+        "da": "rest rester restindhold",
+        "sv": "rest rester restinnehall",
+        "fr": "residu residus reste restes",
+        "es": "residuo residuos resto restos",
+        "it": "residuo residui resto resti",
+        "pl": "resztka resztki resztkami pozostalosc pozostalosci pozostalosciami",
+        "zh": "",
+    }
+)
+"""Words of what is left in a container ("drums with paint residues", "fusti con residui di
+vernice", "Fässer mit Restanhaftungen von Lacken"): beside packaging, a chemical named in the
+text (an acid, a paint, an oil, a solvent) makes the packaging 15 01 10*; leftovers of wood,
+gypsum or glass do not."""
+
 BIODEGRADABLE: Final = (
     "biodegrad",
     "bioabbaubar",
@@ -359,6 +404,51 @@ afbreekbaar*, *bionedbrydelig*, *biologiskt nedbrytbar*), and the classes of env
 acceptable hydraulic fluids of ISO 15380 (HEES, HETG, HEPG, HEPR: readily biodegradable by
 definition): the List of Waste keeps readily biodegradable oils apart (12 01 19, 13 01 12,
 13 02 07, 13 03 09)."""
+
+CATALYST_METALS: Final = {
+    "160801": frozenset(
+        fold(
+            "pd pt rh ru pdc ptrh palladium platinum rhodium iridium rhenium ruthenium silver "
+            "platin silber platine argent paladio platino rodio plata palladio argento pallad "
+            "palladu platyna platyny rodu srebro platina rodium zilver solv"
+        ).split()
+    )
+    | frozenset("钯 铂 铑 铱 铼 钌"),
+    "160802": frozenset(
+        fold(
+            "ni cr cu mo como nimo v2o5 nickel chromium chrome vanadium cobalt copper "
+            "nickelhaltig chrom kobalt kupfer cuivre niquel cromo vanadio cobalto cobre nichel "
+            "rame nikiel niklu niklowy niklowe niklowa chromu wanad wanadu kobaltu miedz nikkel "
+            "chroom koper krom kobber vanadin kobolt koppar molybden molybdenum molybdan "
+            "molibdeno"
+        ).split()
+    )
+    | frozenset("镍 铬 钒 钴 铜 钼"),
+}
+"""Metals that tell a spent catalyst's entry (any language, symbols as plants write them: *Pd/C*,
+*CoMo*, *Fe/Cr*, *V2O5*): the precious metals of 16 08 01 (*gold, silver, rhenium, rhodium,
+palladium, iridium or platinum*; ruthenium beside them), and the transition metals the List's
+note names as dangerous of 16 08 02 (nickel, chromium, vanadium, cobalt, copper; molybdenum
+comes with cobalt or nickel in hydrotreating catalysts). Chinese characters are read inside a
+word (*废钯碳催化剂*). Not the symbols or names that are common words in some language (*Au*,
+*Ag*, *Ir*, *Re*, *V*, *Co*, *gold*, English *rod*), nor :data:`NOT_METALS`."""
+
+NOT_METALS: Final = _folded(
+    {
+        "en": "",
+        "de": "",
+        "nl": "",
+        "da": "",
+        "sv": "ni",
+        "fr": "",
+        "es": "ni como",
+        "it": "como",
+        "pl": "",
+        "zh": "",
+    }
+)
+"""Metal words of :data:`CATALYST_METALS` that are words of a language: Spanish *ni* (nor),
+*como* (as), Italian *como*, Swedish *ni* (you)."""
 
 NOT_EASILY: Final = frozenset({"non", "schwer", "poorly", "hardly", "slecht", "difficilmente"})
 """Words before *biodegradable* that deny it (*non-biodegradable*, *schwer abbaubar*), beside

@@ -2462,3 +2462,201 @@ def test_words_of_absence_in_any_order_give_an_answer_or_a_classification_error(
         return
     assert isinstance(result, Classification)
     assert all(c.code.isdigit() and len(c.code) == 6 for c in result.candidates)
+
+
+# --- session 20: residues in packaging, empty containers, catalysts' metals ----------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "empty drums with paint residues",
+        "Leere Fässer mit Restanhaftungen von Lacken",
+        "fusti vuoti con residui di vernice",
+        "lege vaten met restanten olie",
+        "puste beczki z resztkami farby",
+        "tomma fat med rester av lösningsmedel",
+        "fûts vides avec résidus de solvants",
+        "envases vacíos con restos de pintura",
+        "tomme dunke med rester af maling",
+        "IBC mit Resten von Natronlauge",
+        "IBC with residues of caustic soda",
+        "Lege IBC's fosforzuur (degumming), raffinaderij",  # emptied: it held the acid
+        "leere Kanister Salzsäure",
+        "empty drums of caustic soda",
+    ],
+)
+def test_packaging_holding_residues_of_a_hazardous_material_is_15_01_10(text: str) -> None:
+    result = classify(text)
+    assert result.candidates[0].code == "150110"
+    assert result.hazardous_hint
+
+
+@pytest.mark.parametrize(
+    ("text", "chapter"),
+    [
+        ("big bags with cement residues", "15"),  # cement has no hazardous entry
+        ("wood with paint residues", "17"),  # no packaging: painted wood
+        ("paint residues", "08"),  # the residue is the waste
+        ("Fässer ohne Restanhaftungen von Lacken", "08"),  # residues said absent
+        ("fusti senza residui di vernice", "15"),
+        ("bidons sans restes de peinture", "08"),
+        ("envases sin restos de pintura", "15"),
+        ("restes de bois, palettes", "03"),  # leftovers of wood, no chemical
+        ("Glas Reste, Flaschen", "10"),
+        ("Paletten, Holz Reste", "15"),
+        ("plastic residues, packaging film", "07"),  # a plastic's twin is the packaging's
+        ("big bags with fly ash residues", "10"),
+    ],
+)
+def test_a_residue_makes_no_hazard_without_packaging_or_a_hazardous_material(
+    text: str, chapter: str
+) -> None:
+    result = classify(text)
+    assert result.candidates[0].chapter == chapter
+    assert result.candidates[0].code != "150110"
+    assert not result.hazardous_hint
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["puste beczki", "fusti vuoti", "bidones vacíos", "tomma fat", "lege vaten", "fûts vides"],
+)
+def test_an_empty_container_is_its_packaging(text: str) -> None:
+    assert classify(text).candidates[0].code == "150104"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("puste aerozole", "150111"), ("leere Farbdosen", "150110"), ("empty paint tins", "150110")],
+)
+def test_terms_beginning_with_a_word_of_emptiness_are_still_found(text: str, code: str) -> None:
+    result = classify(text)
+    assert result.candidates[0].code == code
+    assert result.candidates[0].confidence >= 0.85  # the term is the head, not a modifier
+
+
+@pytest.mark.parametrize(
+    "text", ["empty aerosol cans", "leere Spraydosen", "puste aerozole", "tomma sprayburkar"]
+)
+def test_empty_pressure_containers_keep_their_hazard(text: str) -> None:
+    result = classify(text)
+    assert result.candidates[0].code == "150111"
+    assert result.hazardous_hint
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("residuos, bidones", "150104"),  # a word of no entry: its container, for review
+        ("Abfall, Kanister", "150104"),
+        ("Wässrige Abfälle, IBC", "161002"),  # what the words find comes before
+    ],
+)
+def test_a_container_after_a_head_of_no_entry_is_a_fallback(text: str, code: str) -> None:
+    result = classify(text)
+    assert result.candidates[0].code == code
+    assert result.needs_review
+
+
+@pytest.mark.parametrize("text", ["IBC leer", "IBC vides", "lege IBC's", "tomme IBC", "IBC vuoti"])
+def test_an_ibc_is_packaging_in_every_language(text: str) -> None:
+    assert classify(text).candidates[0].sub_chapter == "1501"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Catalyseur Pd hydrogenation acetylene use 3,1 t", "160801"),
+        ("Pd catalyst", "160801"),
+        ("废钯碳催化剂\uff08Pd/C\uff0c氢化工序\uff09\uff0c密封桶", "160801"),
+        ("spent nickel catalyst", "160802"),
+        ("spent CoMo catalyst", "160802"),
+        ("SCR catalyst elements, V2O5", "160802"),
+        ("废镍催化剂", "160802"),
+        ("spent catalyst", "160803"),  # no metal named: the head's own first entry
+        ("catalizador agotado, tal como sale", "160803"),  # Spanish como is a word
+        ("FCC catalyst", "160804"),
+        ("FCC catalyst fines with nickel", "160804"),  # its own entry
+        ("katalizator niklowy zużyty", "160802"),
+        ("catalyst without nickel", "160803"),  # a metal said absent
+        ("nickel-free catalyst", "160803"),
+        ("Katalysator ohne Chrom", "160803"),
+        ("\u65e0\u94ec\u50ac\u5316\u5242", "160803"),  # 无铬催化剂: chromium-free
+        ("catalizador agotado, ni ácido ni base", "160803"),  # Spanish ni: nor
+        ("spent catalyst, Smith & Co", "160803"),  # no symbol that is a common word
+        ("spent catalyst, rod shaped", "160803"),
+    ],
+)
+def test_a_catalyst_s_metal_tells_its_entry(text: str, code: str) -> None:
+    result = classify(text)
+    assert result.candidates[0].code == code
+    assert result.hazardous_hint is (code == "160802")
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("huiles de fond de cale, citerne", "130403"),
+        ("kromgarvevæske, tank", "040104"),
+        ("Afgewerkte tandwielolie, vaten", "130205"),
+        ("Getriebeöl gebraucht", "130205"),
+        ("Kupferätze ammoniakalisch, IBC", "110107"),
+        ("mozziconi elettrodi, cassone", "120113"),
+        ("Kronkorken, Mulde", "150104"),
+        ("teli filtranti esausti", "150203"),
+        ("tamiz molecular agotado", "070110"),
+        ("saturationsslam fra saftrensning", "020402"),
+        ("岩棉", "170604"),
+        ("日光灯管", "200121"),
+        ("碎玻璃瓶\uff08啤酒瓶\uff09", "150107"),
+    ],
+)
+def test_vocabulary_of_session_20_plant_lists(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Abwärme Rauchgas nach ECO Kessel 3, ca. 140 °C, 2,3 MW", ResourceKind.HEAT),
+        ("Restwarmte rookgas WKK, 120 °C, ca. 1,5 MW", ResourceKind.HEAT),
+        ("Rauchgas 120 °C 50.000 Nm3/h", ResourceKind.GAS),  # no heat named: the gas
+        ("Warm retourwater koelcircuit 40°C, 25.000 GJ/jr", ResourceKind.HEAT),  # in energy
+        ("Retour condensats atelier 2, 8 m3/h, 85 °C", ResourceKind.WATER),
+        ("Kondensatrücklauf, 6 m³/h", ResourceKind.WATER),
+        ("Kond.-Rücklauf Trocknerei, 6 m³/h, 90 °C", ResourceKind.WATER),
+        ("Kylvattenretur 25 grader, 300 m3/h", ResourceKind.WATER),
+        ("Permeado de osmosis inversa, 25 m3/h", ResourceKind.WATER),
+        ("Purges de déconcentration, 20 m3/h", ResourceKind.WATER),
+        ("Revaporizado de purgas caldera (flash), 0,8 t/h", ResourceKind.STEAM),
+        ("flashånga 2 bar", ResourceKind.STEAM),
+        ("Oily compressor condensate, 200 L drums", ResourceKind.MATERIAL),
+    ],
+)
+def test_utilities_as_plants_name_them(text: str, kind: ResourceKind) -> None:
+    assert classify(text).kind is kind
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Rejeskaller fra pillemaskiner, rejepilleri", "020202"),
+        ("Carne scaduta / resi da clienti, cat. 3", "020203"),
+        ("Os et dechets de decoupe cat. 3", "020202"),
+        ("Graugussspäne (GJL) Kurbelgehäusefertigung", "120101"),
+        ("Kompressorolie fra NH3 køleanlæg", "130205"),
+        ("Smältlimsrester (hotmelt) från bokbinderi", "080410"),
+        ("Metales no férreos (aluminio) del separador de corrientes de Foucault", "191203"),
+        ("Ferro da deferrizzazione legno post-consumo", "191202"),
+        ("Zwart-witontwikkelaar op waterbasis", "090101"),
+        ("CTP-Entwickler verbraucht", "090102"),
+        ("虾壳", "020202"),
+    ],
+)
+def test_vocabulary_of_session_20_third_batch(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+def test_anodising_is_the_origin_of_its_sludge() -> None:
+    assert classify("Eloxalschlamm").candidates[0].sub_chapter == "1101"

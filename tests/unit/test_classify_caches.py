@@ -87,6 +87,9 @@ MEANINGFUL = [
     ("Schlamm", "asch"),  # a German stem, not a word
     ("boues", "aci"),  # a French stem
     ("popiol", "cegl"),  # a Polish stem
+    ("spent catalyst,", "pd"),  # a catalyst's metal (16 08 01)
+    ("spent catalyst,", "cu"),  # another (16 08 02*)
+    ("Fässer mit", "rest"),  # a word of residue beside packaging
 ]
 
 
