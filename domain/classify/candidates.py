@@ -35,10 +35,10 @@ from domain.ewc import EwcEntry, catalogue
 _HEAD_WEIGHT: Final = 1.0
 _MODIFIER_WEIGHT: Final = 0.85
 _DETAIL_WEIGHT: Final = 0.6
+"""A material term outside the main clause ("..., biomass fuel", "(spent lime + PAC)")."""
 _CONTAINER_WEIGHT: Final = 0.3
 """Packaging named after the clause break beside a head that names no entry ("aqueous waste,
 IBC"): what holds the waste, the answer only when the words find nothing better."""
-"""A material term outside the main clause ("..., biomass fuel", "(spent lime + PAC)")."""
 _RANK_STEP: Final = 0.1
 _PRIOR_FLOOR: Final = 0.9
 """A lexicon code scores prior x (0.9 + 0.1 x similarity) when its terms cover the whole text:

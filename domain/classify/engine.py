@@ -72,6 +72,7 @@ from domain.classify.grammar import (
     FOUND,
     FUNCTION_WORDS,
     HEAD_FIRST,
+    LINKING,
     NEGATIONS,
     NOT_EASILY,
     NOT_METALS,
@@ -430,6 +431,7 @@ def _read_word(lang: str, word: str) -> _Word:
         **{trait: word in table for trait, table in _absence_words(lang).items()},
         "containing": word in _containing(lang),
         "residue": word in _residues(lang),
+        "linking": word in LINKING[lang] or word in LINKING["en"],
         "empty": word in EMPTY[lang] or word in EMPTY["en"],
         "precious_metal": _names_metal(lang, word, _PRECIOUS_CATALYST),
         "hazardous_metal": _names_metal(lang, word, _HAZARDOUS_CATALYST),
@@ -565,9 +567,10 @@ def _containing(lang: str) -> frozenset[str]:
 
 _PRECIOUS_CATALYST: Final = "160801"
 _HAZARDOUS_CATALYST: Final = "160802"
-_ANY_CATALYST: Final = "160803"
-"""*Spent catalysts containing transition metals ... not otherwise specified*: a head with this
-entry names a catalyst of no particular kind (a FCC catalyst, 16 08 04, has its own)."""
+_TOLD_BY_METAL: Final = frozenset({"160801", "160802", "160803"})
+"""The entries of spent catalysts a metal tells apart (precious, dangerous transition metals,
+others): a head naming one of these first names a catalyst by its metals (a FCC catalyst,
+16 08 04, a liquid one, 16 08 06, have entries of their own)."""
 _NO: Final = "无"
 """The Chinese *without* a character of a metal may follow in a word (*无铬催化剂*)."""
 
@@ -588,14 +591,15 @@ def _catalyst_metal(
 ) -> frozenset[str]:
     """The entry of a spent catalyst the metals the text names tell (empty: none told).
 
-    The head is a catalyst of no particular kind (its entries all of 16 08, among them
-    16 08 03) and a word not said absent (``absent``: :func:`_absences`; *nickel-free*,
-    *ohne Chrom*) names a precious metal (16 08 01: *Catalyseur Pd*, *Malla catal. Pt/Rh*,
-    *废钯碳催化剂*) or else a dangerous transition metal (16 08 02: *catalizador CoMo*,
-    *HT-shift kat. Fe/Cr*, *SCR (V2O5/TiO2)*). A FCC catalyst with nickel stays 16 08 04.
+    The head is a catalyst named by its metals (its entries all of 16 08, the first among
+    16 08 01 to 16 08 03: :data:`_TOLD_BY_METAL`) and a word not said absent (``absent``:
+    :func:`_absences`; *nickel-free*, *ohne Chrom*) names a precious metal (16 08 01:
+    *Catalyseur Pd*, *Malla catal. Pt/Rh*, *废钯碳催化剂*) or else a dangerous transition metal
+    (16 08 02: *catalizador CoMo*, *HT-shift kat. Fe/Cr*, *SCR (V2O5/TiO2)*). A FCC catalyst
+    with nickel stays 16 08 04.
     """
     codes = head.term.codes if head is not None else ()
-    if _ANY_CATALYST not in codes or not all(c.startswith(_CATALYSTS) for c in codes):
+    if not codes or codes[0] not in _TOLD_BY_METAL or not all(c[:4] == "1608" for c in codes):
         return frozenset()
     traits = 0
     for n, word in enumerate(_text(lang, folded_words).words):
@@ -606,9 +610,6 @@ def _catalyst_metal(
     if traits & _HAZARDOUS_METAL:
         return frozenset({_HAZARDOUS_CATALYST})
     return frozenset()
-
-
-_CATALYSTS: Final = "1608"
 
 
 @cache
@@ -855,9 +856,6 @@ def _chapter(term: LexiconTerm) -> str:
 
 
 _FORM_CHAPTERS: Final = frozenset({"10", "15", "16", "19"})
-_HEAT_CARRIERS: Final = frozenset({"water", "gas"})
-"""What a heat named beside it is carried by: the heat is the resource (*Abwärme Rauchgas*)."""
-
 _HELD: Final = ("10", "19", "1610")
 """Wastes a container named beside them holds: residues of processes (10, 19) and aqueous
 liquid wastes (16 10), which have no other form."""
@@ -883,9 +881,18 @@ def _decide_kind(
         and not (m.inside and m.term.kind == "none")
     ]  # "H2 Nebenprodukt": a word saying it is surplus never says what it is; nor does a
     # compound's first part naming no resource ("wervel|stroom|scheider": an eddy current)
-    # a term beginning with a filler reaches into the clause ("empty aerosol cans", "leere
-    # Spraydosen": the filler starts no clause, the term does)
-    in_main = [m for m in resource if m.first in main or m.first < main.start <= m.last]
+    # a term beginning with a word of emptiness reaches into the clause ("empty aerosol cans",
+    # "leere Spraydosen": the filler starts no clause, the term does)
+    empty = EMPTY[lang] | EMPTY["en"]
+    in_main = [
+        m
+        for m in resource
+        if m.first in main
+        or (
+            m.first < main.start <= m.last
+            and all(w in empty for w in folded_words[m.first : main.start])
+        )
+    ]
     main_content = [i for i in content if i in main]
     head: _Match | None = None
     if in_main:
@@ -905,8 +912,12 @@ def _decide_kind(
             if whole:
                 head = whole[0] if lang in HEAD_FIRST else whole[-1]
         heat = next((m for m in in_main if m.term.kind == "heat"), None)
-        if heat is not None and head.term.kind in _HEAT_CARRIERS:
-            head = heat  # "Abwärme Kühlwasser", "Restwarmte rookgas WKK": the heat they carry
+        if heat is not None and (
+            head.term.kind == "water"
+            or (head.term.kind == "gas" and (not allowed or ResourceKind.HEAT in allowed))
+        ):  # "Abwärme Kühlwasser", "Restwarmte rookgas WKK": the heat they carry (not a gas
+            # metered in Nm3/h: "heat treatment furnace exhaust gas, 30,000 Nm3/h")
+            head = heat
         if lang in HEAD_FIRST and head.first != main_content[0]:
             first_word = main_content[0]
             covered = any(m.first <= first_word <= m.last for m in matches)
@@ -1007,6 +1018,7 @@ _TRAITS: Final = (
     "found",
     "containing",
     "residue",
+    "linking",
     "empty",
     "precious_metal",
     "hazardous_metal",
@@ -1026,6 +1038,7 @@ _FOUND: Final = _TRAIT["found"]
 _CONTAINING: Final = _TRAIT["containing"]
 _RESIDUE: Final = _TRAIT["residue"]
 _EMPTY: Final = _TRAIT["empty"]
+_LINKING: Final = _TRAIT["linking"]
 _PRECIOUS_METAL: Final = _TRAIT["precious_metal"]
 _HAZARDOUS_METAL: Final = _TRAIT["hazardous_metal"]
 _METAL: Final = _PRECIOUS_METAL | _HAZARDOUS_METAL
@@ -1204,19 +1217,24 @@ def _contents(read: tuple[_Word, ...], matches: list[_Match]) -> list[_Match]:
 
 
 def _residues_held(read: tuple[_Word, ...], matches: list[_Match]) -> list[_Match]:
-    """The chemicals named as held by packaging the text names.
+    """The chemicals named as held by the packaging the text is about.
 
-    A term of packaging (its entries all of 15 01), a word of residue or of emptiness not said
-    absent (:data:`~domain.classify.grammar.RESIDUES`, :data:`~domain.classify.grammar.EMPTY`;
-    not *ohne Restanhaftungen*, *sans restes*), and a chemical (:func:`_chemical`): "drums
-    with paint residues", "fusti vuoti con residui di vernice", "Fässer mit Restanhaftungen von
-    Lacken", "Lege IBC's fosforzuur", "Tomma dunkar myrsyra". *Packaging containing residues
-    of ... hazardous substances* is 15 01 10*, as waste guidance writes it for paint, oil,
-    solvent and chemical containers. A residue of wood, gypsum, glass, soil or cement is none
-    ("big bags with cement residues", "restes de bois, palettes"), nor a chemical without
-    packaging ("wood with paint residues" is painted wood).
+    The text's first material is packaging (its entries all of 15 01), and a chemical
+    (:func:`_chemical`) is tied to it or to a word of residue or emptiness not said absent
+    (:data:`~domain.classify.grammar.RESIDUES`, :data:`~domain.classify.grammar.EMPTY`; not
+    *ohne Restanhaftungen*, *sans restes*): right after it, past a word of content or of
+    (*with*, *of*, *mit*, *di*...), or right before a word of residue: "drums with paint
+    residues", "fusti vuoti con residui di vernice", "Fässer mit Restanhaftungen von Lacken",
+    "Lege IBC's fosforzuur", "Tomma dunkar myrsyra", "empty drums of caustic soda", "lege
+    vaten met restanten olie". *Packaging containing residues of ... hazardous substances* is
+    15 01 10*, as waste guidance writes it for paint, oil, solvent and chemical containers.
+    Not a residue of wood, gypsum, glass or cement ("big bags with cement residues"), nor a
+    packaging line or a store named after the residue ("glue residues from packaging line",
+    "empty pallets from acid store"), nor a chemical without packaging ("wood with paint
+    residues" is painted wood).
     """
-    if not any(names_packaging(m.term) for m in matches):
+    materials = [m for m in matches if m.term.kind == "material"]
+    if not materials or not names_packaging(min(materials, key=lambda m: m.first).term):
         return []
     said = [
         n
@@ -1225,7 +1243,29 @@ def _residues_held(read: tuple[_Word, ...], matches: list[_Match]) -> list[_Matc
     ]
     if not said:
         return []
-    return [m for m in matches if _chemical(m.term)]
+    ends = {n for n in said} | {m.last for m in materials if names_packaging(m.term)}
+    tying = _CONTAINING | _LINKING
+    held = []
+    for m in materials:
+        if not _chemical(m.term):
+            continue
+        before = _word_before(read, m.first, tying)
+        if before >= 0 and read[before].traits & tying:
+            before = _word_before(read, before, tying)
+        if before in ends or (m.last + 1 in said and read[m.last + 1].traits & _RESIDUE):
+            held.append(m)
+    return held
+
+
+def _word_before(read: tuple[_Word, ...], n: int, tying: int) -> int:
+    """The position of the word before ``n`` past letters and figures ("IBC's": *ibc*).
+
+    A content word, a preposition or a ``tying`` word stops the search; -1 at the start.
+    """
+    before = n - 1
+    while before >= 0 and not read[before].traits & (_CONTENT | _STOP | tying):
+        before -= 1
+    return before
 
 
 def _said_absent(read: tuple[_Word, ...], n: int) -> bool:

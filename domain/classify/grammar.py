@@ -385,6 +385,24 @@ vernice", "Fässer mit Restanhaftungen von Lacken"): beside packaging, a chemica
 text (an acid, a paint, an oil, a solvent) makes the packaging 15 01 10*; leftovers of wood,
 gypsum or glass do not."""
 
+LINKING: Final = _folded(
+    {
+        "en": "of",
+        "de": "von vom",
+        "nl": "van",
+        "da": "af",
+        "sv": "av",
+        "fr": "de d du des",
+        "es": "de del",
+        "it": "di del della dei degli delle",
+        "pl": "",
+        "zh": "",
+    }
+)
+"""Prepositions that tie a chemical to the word before it (*residues of paint*, *residui di
+vernice*, *drums of caustic soda*): with :data:`CONTAINING`, the only words that may stand
+between them (*from*, *aus*, *ex* name an origin: *empty pallets from the acid store*)."""
+
 BIODEGRADABLE: Final = (
     "biodegrad",
     "bioabbaubar",

@@ -2507,6 +2507,10 @@ def test_packaging_holding_residues_of_a_hazardous_material_is_15_01_10(text: st
         ("Paletten, Holz Reste", "15"),
         ("plastic residues, packaging film", "07"),  # a plastic's twin is the packaging's
         ("big bags with fly ash residues", "10"),
+        ("hot melt residues from packaging line", "15"),  # a line, not what held it
+        ("Restes de colle, ligne d'emballage", "08"),
+        ("Empty pallets from acid store", "06"),  # a store named after the pallets
+        ("Paint residues, packaging department", "08"),
     ],
 )
 def test_a_residue_makes_no_hazard_without_packaging_or_a_hazardous_material(
@@ -2579,6 +2583,8 @@ def test_an_ibc_is_packaging_in_every_language(text: str) -> None:
         ("FCC catalyst", "160804"),
         ("FCC catalyst fines with nickel", "160804"),  # its own entry
         ("katalizator niklowy zużyty", "160802"),
+        ("HDS catalyst", "160802"),  # hydrotreating: NiMo, CoMo
+        ("Spent hydrotreating catalyst Co/Mo/W/Ni", "160802"),
         ("catalyst without nickel", "160803"),  # a metal said absent
         ("nickel-free catalyst", "160803"),
         ("Katalysator ohne Chrom", "160803"),
@@ -2622,6 +2628,7 @@ def test_vocabulary_of_session_20_plant_lists(text: str, code: str) -> None:
         ("Abwärme Rauchgas nach ECO Kessel 3, ca. 140 °C, 2,3 MW", ResourceKind.HEAT),
         ("Restwarmte rookgas WKK, 120 °C, ca. 1,5 MW", ResourceKind.HEAT),
         ("Rauchgas 120 °C 50.000 Nm3/h", ResourceKind.GAS),  # no heat named: the gas
+        ("heat treatment furnace exhaust gas, 30,000 Nm3/h", ResourceKind.GAS),  # its unit
         ("Warm retourwater koelcircuit 40°C, 25.000 GJ/jr", ResourceKind.HEAT),  # in energy
         ("Retour condensats atelier 2, 8 m3/h, 85 °C", ResourceKind.WATER),
         ("Kondensatrücklauf, 6 m³/h", ResourceKind.WATER),
@@ -2655,6 +2662,19 @@ def test_utilities_as_plants_name_them(text: str, kind: ResourceKind) -> None:
     ],
 )
 def test_vocabulary_of_session_20_third_batch(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Waste oil, 1000 l IBC", "130205"),  # a term after a word no filler is no head
+        ("residual oil, IBC", "130701"),
+        ("Chapas de acero, recortes", "170405"),  # steel sheets, not bottle caps
+        ("Potatoes and vegetables, canteen waste", "200108"),
+    ],
+)
+def test_session_20_words_keep_to_their_meaning(text: str, code: str) -> None:
     assert classify(text).candidates[0].code == code
 
 
