@@ -834,6 +834,32 @@ def _written_apart(first: _Match, last: _Match) -> bool:
     )
 
 
+def _held_in(folded_words: tuple[str, ...], in_main: list[_Match], head: _Match) -> _Match:
+    """The material a Chinese row names before its container, else the container (``head``).
+
+    A register writes the waste, then its category, form and container (*废磷酸 HW34
+    900-300-34 IBC*, *废防冻液(乙二醇) ... IBC吨桶*, *废钯碳催化剂 ... 密封桶*): the last term, the
+    head of a Chinese phrase, is then the container, and the waste a material with entries
+    written in an earlier word. A container named in the waste's own word is the waste
+    (*废油漆桶*, paint drums), and one said empty too (*空桶*).
+    """
+    if folded_words[head.first].startswith(_EMPTY_ZH):
+        return head
+    held = [
+        m
+        for m in in_main
+        if m.term.kind == "material"
+        and m.term.codes
+        and not names_packaging(m.term)
+        and m.last < head.first
+    ]
+    return held[-1] if held else head
+
+
+_EMPTY_ZH: Final = "空"
+"""Chinese *empty*, written before the container (*空桶*, *空吨桶*)."""
+
+
 def _names_a_state(term: LexiconTerm) -> bool:
     """Whether a term names only off-specification batches (16 03; 02 03 04 beside them).
 
@@ -911,6 +937,8 @@ def _decide_kind(
             whole = [m for m in in_main if m.term.kind == "material" and not m.inside]
             if whole:
                 head = whole[0] if lang in HEAD_FIRST else whole[-1]
+        if lang == "zh" and names_packaging(head.term):
+            head = _held_in(folded_words, in_main, head)
         heat = next((m for m in in_main if m.term.kind == "heat"), None)
         if heat is not None and (
             head.term.kind == "water"
@@ -2171,7 +2199,9 @@ def _conclude(
             _source_prefixes(lang, folded_words, matches),
             similar.scores,
             dict(shape.mentioned),
-            hazardous_hint=hazardous_hint,
+            # a precious-metal catalyst's entry is no mirror: a hazard said (a Chinese HW50)
+            # does not rank it down
+            hazardous_hint=hazardous_hint and _PRECIOUS_CATALYST not in catalyst,
             top=shape.top,
             coverage=_material_coverage(
                 lang, folded_words, matches, decided.head, going, bool(catalyst)

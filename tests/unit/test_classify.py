@@ -2678,5 +2678,47 @@ def test_session_20_words_keep_to_their_meaning(text: str, code: str) -> None:
     assert classify(text).candidates[0].code == code
 
 
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Feuerlöscher Pulver ABC 6kg abgelaufen, 14 Stk", "160505"),
+        ("Brandslukkere udløbet, 10 stk", "160505"),
+        ("Hydraulikoel mineral. (HLP46) Altöl, 200l Fass", "130110"),  # not a fertiliser
+        ("Hydraulolja, mineralisk, från pressens hydraulsystem", "130110"),
+        ("Frostschutz Ethylenglykol aus Kälteanlage abgel., IBC 1000l", "160114"),
+        ("Glikol propylenowy z instalacji chłodniczej", "160115"),
+        ("ölverschm. Putzlappen u. Bindemittel, 200l Deckelfass", "150202"),
+        ("Tubes fluo + lampes a decharge, caisse 1 m3", "200121"),
+        ("Lead acid batts ex forklifts, 6 units on pallet", "160601"),
+        ("Elmotorer kasserade, 12 st", "160214"),
+        ("Zmiotki z placu zakładowego, kontener 7m3", "200303"),
+    ],
+)
+def test_vocabulary_of_session_20_maintenance_wastes(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("湿法刻蚀 废磷酸 HW34 900-300-34 IBC 120吨/年", "060104"),  # the container comes last
+        ("乳品厂 过期退货乳制品 SW13 托盘 80 t/a", "020501"),
+        ("加氢车间 废钯碳催化剂 HW50 271-006-50 密封桶 1.2吨/年", "160801"),  # HW50 or not
+        ("废油漆桶", "150110"),  # a container in the waste's own word is the waste
+        ("空桶", "150110"),
+        ("注塑车间 废水口料、不良品(PP/ABS) 吨袋", "120105"),  # sprues, not waste water
+        ("变压器油, 不含PCB", "130307"),  # the oil, not the transformer
+        ("变压器", "160214"),
+        ("IT部门 报废电脑、显示器", "160214"),  # 电脑 is no electricity
+    ],
+)
+def test_a_chinese_register_names_the_waste_before_its_container(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+def test_conductivity_is_no_electricity() -> None:
+    assert classify("纯水站 RO浓水 电导率约2000μS/cm 20万立方米/年").kind is ResourceKind.WATER
+
+
 def test_anodising_is_the_origin_of_its_sludge() -> None:
     assert classify("Eloxalschlamm").candidates[0].sub_chapter == "1101"
