@@ -840,10 +840,14 @@ def _held_in(folded_words: tuple[str, ...], in_main: list[_Match], head: _Match)
     A register writes the waste, then its category, form and container (*废磷酸 HW34
     900-300-34 IBC*, *废防冻液(乙二醇) ... IBC吨桶*, *废钯碳催化剂 ... 密封桶*): the last term, the
     head of a Chinese phrase, is then the container, and the waste a material with entries
-    written in an earlier word. A container named in the waste's own word is the waste
-    (*废油漆桶*, paint drums), and one said empty too (*空桶*).
+    that ends an earlier word (not one inside a place's name: *磷酸车间*, *化学品仓库*). The
+    container is the waste when its word says it is waste, contaminated or empty (*废包装桶*,
+    *沾染...废包装袋*, *空桶*, *废空桶*) or the row names the packaging's own category
+    (*HW49 900-041-49*: packaging and containers that held hazardous waste).
     """
-    if folded_words[head.first].startswith(_EMPTY_ZH):
+    if any(mark in folded_words[head.first] for mark in _WASTE_CONTAINER) or _packaging_code(
+        folded_words
+    ):
         return head
     held = [
         m
@@ -852,12 +856,21 @@ def _held_in(folded_words: tuple[str, ...], in_main: list[_Match], head: _Match)
         and m.term.codes
         and not names_packaging(m.term)
         and m.last < head.first
+        and folded_words[m.last].endswith(m.term.tokens[-1])
     ]
     return held[-1] if held else head
 
 
-_EMPTY_ZH: Final = "空"
-"""Chinese *empty*, written before the container (*空桶*, *空吨桶*)."""
+_WASTE_CONTAINER: Final = ("废", "空", "沾染")
+"""Chinese *waste*, *empty*, *contaminated*: a container word holding one is the waste."""
+
+
+def _packaging_code(folded_words: tuple[str, ...]) -> bool:
+    """Whether a row writes the code 900-041-49 (HW49: packaging that held hazardous waste)."""
+    return any(folded_words[n : n + 3] == _PACKAGING_CODE for n in range(len(folded_words) - 2))
+
+
+_PACKAGING_CODE: Final = ("900", "041", "49")
 
 
 def _names_a_state(term: LexiconTerm) -> bool:

@@ -431,7 +431,7 @@ CATALYST_METALS: Final = {
             "palladu platyna platyny rodu srebro platina rodium zilver solv"
         ).split()
     )
-    | frozenset("钯 铂 铑 铱 铼 钌"),
+    | frozenset("钯 铂 铑 铱 铼 钌 银"),
     "160802": frozenset(
         fold(
             "ni cr cu mo como nimo v2o5 nickel chromium chrome vanadium cobalt copper "

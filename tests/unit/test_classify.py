@@ -2681,6 +2681,22 @@ def test_session_20_words_keep_to_their_meaning(text: str, code: str) -> None:
 @pytest.mark.parametrize(
     ("text", "code"),
     [
+        ("Altes Trafo-Öl, 200l Fass", "130307"),  # the oil, not the transformer
+        ("ethylene glycol coolant spent, IBC 1000 l", "160114"),
+        ("propylene glycol coolant spent", "160115"),
+    ],
+)
+def test_oils_and_coolants_named_with_their_equipment(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+def test_a_transformer_s_cooling_water_is_water() -> None:
+    assert classify("Kühlwasser Trafo 10 m3/h").kind is ResourceKind.WATER
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
         ("Feuerlöscher Pulver ABC 6kg abgelaufen, 14 Stk", "160505"),
         ("Brandslukkere udløbet, 10 stk", "160505"),
         ("Hydraulikoel mineral. (HLP46) Altöl, 200l Fass", "130110"),  # not a fertiliser
@@ -2710,6 +2726,12 @@ def test_vocabulary_of_session_20_maintenance_wastes(text: str, code: str) -> No
         ("变压器油, 不含PCB", "130307"),  # the oil, not the transformer
         ("变压器", "160214"),
         ("IT部门 报废电脑、显示器", "160214"),  # 电脑 is no electricity
+        ("化学品 废包装桶 HW49 900-041-49 12吨/年", "150110"),  # the container is the waste
+        ("化学品仓库 废包装桶", "150110"),  # a warehouse's name holds no content
+        ("变压器油 废空桶", "150110"),
+        ("废银催化剂 HW50", "160801"),
+        ("废丙二醇甲醚醋酸酯 HW06", "140603"),  # PGMEA, a solvent: no propylene glycol
+        ("安全气囊布 边角料", "040222"),  # air-bag fabric, not an air bag
     ],
 )
 def test_a_chinese_register_names_the_waste_before_its_container(text: str, code: str) -> None:
