@@ -395,12 +395,13 @@ LINKING: Final = _folded(
         "fr": "de d du des",
         "es": "de del",
         "it": "di del della dei degli delle",
-        "pl": "",
+        "pl": "po",
         "zh": "",
     }
 )
 """Prepositions that tie a chemical to the word before it (*residues of paint*, *residui di
-vernice*, *drums of caustic soda*): with :data:`CONTAINING`, the only words that may stand
+vernice*, *drums of caustic soda*, Polish *beczki po farbach*, drums that held paint): with
+:data:`CONTAINING`, the only words that may stand
 between them (*from*, *aus*, *ex* name an origin: *empty pallets from the acid store*)."""
 
 BIODEGRADABLE: Final = (

@@ -2738,6 +2738,41 @@ def test_a_chinese_register_names_the_waste_before_its_container(text: str, code
     assert classify(text).candidates[0].code == code
 
 
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("常减压装置 电脱盐罐排泥 HW08 半固态 吨桶 120吨/年", "050102"),  # desalting
+        ("电芯车间 化成分容不合格电芯 固态 塑料周转箱 150t/a", "160605"),  # battery cells
+        ("碱回收车间 苛化白泥 SW15 半固态 散装", "030309"),
+        ("纺纱车间 落棉、回花 SW14 固态 打包", "040221"),
+        ("废电池含电解液", "160605"),
+    ],
+)
+def test_electricity_inside_a_chinese_word_refuses_nothing(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+def test_electricity_alone_is_still_no_resource() -> None:
+    with pytest.raises(ClassificationError):
+        classify("电")
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Tomme ståltromler m. rester af hydraulikolie, 25 stk på palle", "150110"),
+        ("Lege vaten/jerrycans met restanten gewasbeschermingsmiddel", "150110"),
+        ("Lege harsvaten en IBC's met resten epoxyhars/harder", "150110"),
+        ("puste beczki po farbach", "150110"),  # po: the drums held paint
+        ("Oljiga trasor och absorbenter från underhåll, fat 200 l", "150202"),
+        ("Spent green sand (bentonite) from knock-out grid", "100908"),
+        ("沾树脂的废手套、抹布, 桶装", "150202"),
+    ],
+)
+def test_vocabulary_of_session_20_ten_more_plants(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
 def test_conductivity_is_no_electricity() -> None:
     assert classify("纯水站 RO浓水 电导率约2000μS/cm 20万立方米/年").kind is ResourceKind.WATER
 
