@@ -834,21 +834,6 @@ def _written_apart(first: _Match, last: _Match) -> bool:
     )
 
 
-def _character_inside(folded_words: tuple[str, ...], match: _Match) -> bool:
-    """Whether a term naming no resource is one Chinese character inside a longer word.
-
-    *电* (electricity) alone, or as the word, says the row is no resource; inside a word the
-    vocabulary does not know it says nothing (*电收尘*, an electrostatic precipitator, *电脱盐*,
-    electric desalting, *电芯*, a battery cell): the row is not refused for it.
-    """
-    return (
-        match.term.kind == "none"
-        and len(match.term.term) == 1
-        and has_han(match.term.term)
-        and len(folded_words[match.first]) > 1
-    )
-
-
 def _held_in(folded_words: tuple[str, ...], in_main: list[_Match], head: _Match) -> _Match:
     """The material a Chinese row names before its container, else the container (``head``).
 
@@ -933,7 +918,6 @@ def _decide_kind(
         if m.term.kind in _RESOURCE_KINDS
         and not all(w in fillers for w in folded_words[m.first : m.last + 1])
         and not (m.inside and m.term.kind == "none")
-        and not _character_inside(folded_words, m)
     ]  # "H2 Nebenprodukt": a word saying it is surplus never says what it is; nor does a
     # compound's first part naming no resource ("wervel|stroom|scheider": an eddy current)
     # a term beginning with a word of emptiness reaches into the clause ("empty aerosol cans",

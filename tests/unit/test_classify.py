@@ -2748,13 +2748,41 @@ def test_a_chinese_register_names_the_waste_before_its_container(text: str, code
         ("废电池含电解液", "160605"),
     ],
 )
-def test_electricity_inside_a_chinese_word_refuses_nothing(text: str, code: str) -> None:
+def test_chinese_words_holding_electricity_name_what_they_are(text: str, code: str) -> None:
     assert classify(text).candidates[0].code == code
 
 
-def test_electricity_alone_is_still_no_resource() -> None:
+@pytest.mark.parametrize("text", ["电", "用电量 800kWh/d", "余热 电"])
+def test_electricity_is_still_no_resource(text: str) -> None:
     with pytest.raises(ClassificationError):
-        classify("电")
+        classify(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("电除尘灰 固态 罐车 3万t/a", "100208"),  # the dust, not the precipitator
+        ("铜冶炼 熔炼炉电收尘白烟尘 HW48 固态 吨袋", "100603"),
+        ("纯碱厂 碱渣", "060399"),  # a soda-ash plant's, not a refinery's spent caustic
+        ("废钢砂轮片", "120121"),  # grinding wheels, not steel grit
+    ],
+)
+def test_chinese_words_keep_to_their_meaning(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Puste beczki po oleju, umyte",
+        "Empty containers of plant protection products, triple rinsed",
+        "Lege verpakkingen gewasbeschermingsmiddelen, gereinigd",
+    ],
+)
+def test_packaging_said_cleaned_holds_no_hazard(text: str) -> None:
+    result = classify(text)
+    assert result.candidates[0].code != "150110"
+    assert not result.hazardous_hint
 
 
 @pytest.mark.parametrize(
