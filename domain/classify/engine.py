@@ -571,6 +571,7 @@ _TOLD_BY_METAL: Final = frozenset({"160801", "160802", "160803"})
 """The entries of spent catalysts a metal tells apart (precious, dangerous transition metals,
 others): a head naming one of these first names a catalyst by its metals (a FCC catalyst,
 16 08 04, a liquid one, 16 08 06, have entries of their own)."""
+_CATALYSTS: Final = "1608"
 _NO: Final = "无"
 """The Chinese *without* a character of a metal may follow in a word (*无铬催化剂*)."""
 
@@ -599,7 +600,7 @@ def _catalyst_metal(
     with nickel stays 16 08 04.
     """
     codes = head.term.codes if head is not None else ()
-    if not codes or codes[0] not in _TOLD_BY_METAL or not all(c[:4] == "1608" for c in codes):
+    if not codes or codes[0] not in _TOLD_BY_METAL or not all(c[:4] == _CATALYSTS for c in codes):
         return frozenset()
     traits = 0
     for n, word in enumerate(_text(lang, folded_words).words):
@@ -1027,9 +1028,9 @@ def _material_coverage(
 
     Generic material words ("scrap") count as covered, and with ``metals`` (the head is a
     catalyst its metals told: :func:`_catalyst_metal`) the metal words; without a head
-    carrying codes, every material term counts. The
-    words left uncovered are context for the similarity; the ``going`` ones (a destination's,
-    :func:`_destination_words`) are not counted at all.
+    carrying codes, every material term counts. The words left uncovered are context for the
+    similarity; the ``going`` ones (a destination's, :func:`_destination_words`) are not
+    counted at all.
     """
     content = [n for n in _content(lang, folded_words) if n not in going]
     if not content:
@@ -1182,8 +1183,8 @@ def _unread(
     """The words the similarity leaves out: an absent material's, the words saying so, a content.
 
     A content is left out too (:func:`_content_words`: a contaminant, a chemical packaging
-    held), and the
-    ``going`` words, a term naming where the thing goes (:func:`_destination_words`).
+    held), and the ``going`` words, a term naming where the thing goes
+    (:func:`_destination_words`).
     "plasterboard without insulation" looks up *plasterboard* (neither *insulation* nor
     *without*, which would find *cameras without batteries*). An absent word no term names
     keeps its cue: "tanning liquor free of chromium" is the list's own words. A word of absence
@@ -1284,7 +1285,7 @@ def _residues_held(read: tuple[_Word, ...], matches: list[_Match]) -> list[_Matc
     ]
     if not said:
         return []
-    ends = {n for n in said} | {m.last for m in materials if names_packaging(m.term)}
+    ends = set(said) | {m.last for m in materials if names_packaging(m.term)}
     tying = _CONTAINING | _LINKING
     held = []
     for m in materials:
@@ -1344,8 +1345,6 @@ def _chemical(term: LexiconTerm) -> bool:
 
 
 _PACKAGING_CODES: Final = "1501"
-
-
 _CHEMICALS: Final = ("06", "07", "08", "13", "14", "1605")
 
 
