@@ -220,7 +220,12 @@ def _lexicon_priors(
 
 def names_packaging(term: LexiconTerm) -> bool:
     """Whether a term names packaging only (its entries all of 15 01)."""
-    return bool(term.codes) and all(code.startswith(_PACKAGING) for code in term.codes)
+    return bool(term.codes) and all(map(is_packaging, term.codes))
+
+
+def is_packaging(code: str) -> bool:
+    """Whether an entry is one of 15 01, packaging."""
+    return code.startswith(_PACKAGING)
 
 
 @cache
@@ -697,7 +702,7 @@ def _told(
         return preferred
     own = head.codes if head else ()
     return frozenset(c for c in preferred if _under(c, prefixes) or c not in own) or frozenset(
-        c for c in (head.codes if head else ()) if _under(c, prefixes)
+        c for c in own if _under(c, prefixes)
     )
 
 

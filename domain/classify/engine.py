@@ -49,6 +49,7 @@ from domain.classify.candidates import (
     CODE_PATTERN,
     EwcCandidate,
     hazardous_codes,
+    is_packaging,
     mentioned_codes,
     mirrors,
     names_packaging,
@@ -923,14 +924,14 @@ def _decide_kind(
     # compound's first part naming no resource ("wervel|stroom|scheider": an eddy current)
     # a term beginning with a word of emptiness reaches into the clause ("empty aerosol cans",
     # "leere Spraydosen": the filler starts no clause, the term does)
-    empty = EMPTY[lang] | EMPTY["en"]
+    read = _text(lang, folded_words).words
     in_main = [
         m
         for m in resource
         if m.first in main
         or (
             m.first < main.start <= m.last
-            and all(w in empty for w in folded_words[m.first : main.start])
+            and all(w.traits & _EMPTY for w in read[m.first : main.start])
         )
     ]
     main_content = [i for i in content if i in main]
@@ -1191,11 +1192,11 @@ def _unread(
     saying nothing here ("free water") is left out too.
     """
     read = _text(lang, folded_words).words
-    contents = _content_words(read, matches) | going
     if not any(w.traits & _ABSENCE for w in read):
-        return contents
+        return _content_words(read, matches) | going
     pairs = _absences(lang, folded_words, shape.joined, shape.breaks, tuple(matches))
     absent = frozenset(a for a, _ in pairs)
+    contents = _content_words(read, matches, absent) | going
     covered = {n for m in matches if _absent(m, absent) for n in range(m.first, m.last + 1)}
     cues = {n for _, cue in pairs for n in cue}
     unread = set(covered)
@@ -1228,21 +1229,29 @@ def _destination_words(
     )
 
 
-def _content_words(read: tuple[_Word, ...], matches: list[_Match]) -> frozenset[int]:
+def _content_words(
+    read: tuple[_Word, ...], matches: list[_Match], absent: frozenset[int] = frozenset()
+) -> frozenset[int]:
     """The words of a content (:func:`_contents`: "rags soaked in oil": *oil*).
 
     The similarity reads the material that holds it (rags: 15 02; drums with paint residues:
     15 01), not the oil's chapter (13 08 99 *wastes not otherwise specified* matched *oil*
     best).
     """
-    return frozenset(n for m in _contents(read, matches) for n in range(m.first, m.last + 1))
+    return frozenset(
+        n for m in _contents(read, matches, absent) for n in range(m.first, m.last + 1)
+    )
 
 
-def _contents(read: tuple[_Word, ...], matches: list[_Match]) -> list[_Match]:
+def _contents(
+    read: tuple[_Word, ...], matches: list[_Match], absent: frozenset[int] = frozenset()
+) -> list[_Match]:
     """The contaminants named as a content, and the chemicals packaging held.
 
     A contaminant (:func:`_contaminant`) named as a content (:func:`_named_as_content`), and a
-    chemical beside packaging and a word of residue or emptiness (:func:`_residues_held`).
+    chemical beside packaging and a word of residue or emptiness not in ``absent`` (the
+    positions :func:`_absences` gives: *ohne Restanhaftungen*, *residue-free*) (see
+    :func:`_residues_held`).
     """
     named = []
     if any(w.traits & _CONTAINING for w in read):
@@ -1254,11 +1263,13 @@ def _contents(read: tuple[_Word, ...], matches: list[_Match]) -> list[_Match]:
             and _named_as_content(read, m.first)
         ]
     if any(w.traits & (_RESIDUE | _EMPTY) for w in read):
-        named.extend(m for m in _residues_held(read, matches) if m not in named)
+        named.extend(m for m in _residues_held(read, matches, absent) if m not in named)
     return named
 
 
-def _residues_held(read: tuple[_Word, ...], matches: list[_Match]) -> list[_Match]:
+def _residues_held(
+    read: tuple[_Word, ...], matches: list[_Match], absent: frozenset[int]
+) -> list[_Match]:
     """The chemicals named as held by the packaging the text is about.
 
     The text's first material is packaging (its entries all of 15 01), and a chemical
@@ -1278,11 +1289,7 @@ def _residues_held(read: tuple[_Word, ...], matches: list[_Match]) -> list[_Matc
     materials = [m for m in matches if m.term.kind == "material"]
     if not materials or not names_packaging(min(materials, key=lambda m: m.first).term):
         return []
-    said = [
-        n
-        for n, w in enumerate(read)
-        if w.traits & (_RESIDUE | _EMPTY) and not _said_absent(read, n)
-    ]
+    said = [n for n, w in enumerate(read) if w.traits & (_RESIDUE | _EMPTY) and n not in absent]
     if not said:
         return []
     ends = set(said) | {m.last for m in materials if names_packaging(m.term)}
@@ -1310,21 +1317,6 @@ def _word_before(read: tuple[_Word, ...], n: int, tying: int) -> int:
     return before
 
 
-def _said_absent(read: tuple[_Word, ...], n: int) -> bool:
-    """Whether a word is said absent.
-
-    A word of absence right before it, or before a preposition before it (*ohne
-    Restanhaftungen*, *sans restes*, *free of residues*), or right after it (*residue-free*).
-    """
-    before = n - 1
-    if before >= 1 and read[before].traits & _STOP:
-        before -= 1
-    denying = _NEGATION | _ABSENT_BEFORE
-    return (before >= 0 and bool(read[before].traits & denying)) or (
-        n + 1 < len(read) and bool(read[n + 1].traits & _ABSENT_AFTER)
-    )
-
-
 def _chemical(term: LexiconTerm) -> bool:
     """Whether a material is a chemical whose residue makes packaging hazardous.
 
@@ -1339,12 +1331,10 @@ def _chemical(term: LexiconTerm) -> bool:
         return True
     twins = mirrors()
     return codes[0].startswith(_CHEMICALS) and any(
-        code in hazardous_codes()[0] or (code in twins and not code.startswith(_PACKAGING_CODES))
-        for code in codes
+        code in hazardous_codes()[0] or (code in twins and not is_packaging(code)) for code in codes
     )  # a plastic's 15 01 02 has a twin, 15 01 10*, which says nothing of the plastic
 
 
-_PACKAGING_CODES: Final = "1501"
 _CHEMICALS: Final = ("06", "07", "08", "13", "14", "1605")
 
 
@@ -1392,6 +1382,7 @@ def _hazard_hint(
     present: list[_Match],
     head: _Match | None,
     catalyst: frozenset[str] = frozenset(),
+    absent: frozenset[int] = frozenset(),
 ) -> bool:
     """Whether the text says its material is hazardous.
 
@@ -1406,7 +1397,7 @@ def _hazard_hint(
     return (
         any(_names_hazard(m.term) for m in present)
         or _hazardous_head(head)
-        or _hazardous_content(lang, folded_words, present)
+        or _hazardous_content(lang, folded_words, present, absent)
         or _HAZARDOUS_CATALYST in catalyst
     )
 
@@ -1421,7 +1412,12 @@ def _has_mirror(term: LexiconTerm) -> bool:
     return term.kind == "material" and any(code in twins for code in term.codes)
 
 
-def _hazardous_content(lang: str, folded_words: tuple[str, ...], present: list[_Match]) -> bool:
+def _hazardous_content(
+    lang: str,
+    folded_words: tuple[str, ...],
+    present: list[_Match],
+    absent: frozenset[int] = frozenset(),
+) -> bool:
     """Whether a content (:func:`_contents`) is named in a material that can be hazardous.
 
     A contaminant (:func:`_contaminant`) named as a content (:func:`_named_as_content`), or a
@@ -1431,7 +1427,7 @@ def _hazardous_content(lang: str, folded_words: tuple[str, ...], present: list[_
     residues" (15 01 10*); "acid whey" names its acid as no content, "concrete with
     reinforcement" no contaminant, "food waste with oil" no material oil makes hazardous.
     """
-    contents = _contents(_text(lang, folded_words).words, present)
+    contents = _contents(_text(lang, folded_words).words, present, absent)
     return bool(contents) and any(_has_mirror(m.term) for m in present if m not in contents)
 
 
@@ -2198,7 +2194,9 @@ def _conclude(
     present = [m for m in matches if not _absent(m, absent)] if absent else matches
     decided = _decide_kind(lang, folded_words, present, recognised, shape)
     catalyst = _catalyst_metal(lang, folded_words, decided.head, absent)
-    hazardous_hint = _hazard_hint(lang, folded_words, matches, present, decided.head, catalyst)
+    hazardous_hint = _hazard_hint(
+        lang, folded_words, matches, present, decided.head, catalyst, absent
+    )
     candidates: tuple[EwcCandidate, ...] = ()
     margin = 1.0
     if decided.kind is ResourceKind.MATERIAL:
