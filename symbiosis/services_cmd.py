@@ -120,8 +120,9 @@ def up(
     """Start the whole local pipeline in the background and keep it up.
 
     Kafka and PostgreSQL (the local stack), the stream worker, the sink, the webhook delivery
-    and the HTTP API with the dashboard; topics and tables are kept (nothing is reset). Prints
-    the dashboard's URL and where the operator token is stored. Running it again starts only
+    and the HTTP API with the dashboard; topics and tables are kept (nothing is reset). Once
+    each process it started answers its health check, prints the dashboard's URL and where the
+    operator token is stored. Running it again starts only
     what is not running. Stop everything with 'symbiosis down'.
 
     \f
@@ -252,12 +253,14 @@ def _start_pipeline(
     if settings.metrics_port > 0:  # fixed ports: one started by a later `up` takes no other's
         pipeline.ports.update({name: settings.metrics_port + _metrics_slot(name)
                                for name, _, _ in processes})  # fmt: skip
+    probed = []
     for name, role, args in processes:
         if name not in alive:
             child = pipeline.start(role, name, args=args)
             background.record(folder, name, child.proc.pid)
             started.append(name)
-    _wait_api(settings, pipeline)
+            probed += [] if role in _UNPROBED else [name]
+    _wait_answering(settings, pipeline, probed)
     time.sleep(1.0)  # a process that cannot start (a busy port, bad settings) dies at once
     pipeline.check(restart=False)  # a restart here would run without a pid file
     return started
@@ -269,6 +272,9 @@ _SLOTS: Final = {
     "simulator": 6,
 }
 """Metrics port of each process of ``up``: ``SYMBIOSIS_METRICS_PORT`` + its slot."""
+
+_UNPROBED: Final = frozenset({"simulator"})
+"""Roles that serve no ``/healthz`` (the simulator stands in for plant historians)."""
 
 
 def _metrics_slot(name: str) -> int:
@@ -294,19 +300,40 @@ def _processes(
     return wanted
 
 
-def _wait_api(settings: StackSettings, pipeline: LocalPipeline, timeout_s: float = 60.0) -> None:
-    url = f"http://{settings.api_host}:{settings.api_port}/healthz"
+def _wait_answering(
+    settings: StackSettings, pipeline: LocalPipeline, started: list[str], timeout_s: float = 60.0
+) -> None:
+    """Return once the API and each process named in ``started`` answer their ``/healthz``.
+
+    A process's health port opens only once it has imported its libraries (seconds on a busy
+    machine), so ``up`` returning means what it printed is reachable.
+
+    Raises:
+        PipelineError: a process died meanwhile (its log's tail in the message), or one did
+            not answer within ``timeout_s`` (the first such URL in the message).
+    """
+    listening_on_all = settings.metrics_host in ("0.0.0.0", "::")  # noqa: S104 - read, not bound
+    host = "127.0.0.1" if listening_on_all else settings.metrics_host
+    waiting = [f"http://{settings.api_host}:{settings.api_port}/healthz"]
+    if settings.metrics_port > 0:
+        waiting += [f"http://{host}:{pipeline.ports[name]}/healthz" for name in started]
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    while waiting and time.monotonic() < deadline:
         pipeline.check(restart=False)  # `up` records pids: it restarts nothing itself
-        try:
-            with urllib.request.urlopen(url, timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.5)
-    raise PipelineError(f"the API did not answer {url} in {timeout_s:.0f} s")
+        waiting = [url for url in waiting if not _answers(url)]
+        if waiting:
+            time.sleep(0.5)
+    if waiting:
+        raise PipelineError(f"no answer from {waiting[0]} in {timeout_s:.0f} s")
+
+
+def _answers(url: str) -> bool:
+    """Whether ``url`` answers 200 now."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 - http:// built here
+            return bool(answer.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 def _operator_token(settings: StackSettings) -> str:
