@@ -25,7 +25,7 @@ from itertools import islice
 from operator import neg
 from typing import Final, Literal
 
-from domain.classify.grammar import FUNCTION_WORDS, PREPOSITIONS
+from domain.classify.grammar import CODE_LABELS, FUNCTION_WORDS, PREPOSITIONS
 from domain.classify.language import UNIT_SYMBOLS
 from domain.classify.lexicon import LexiconTerm
 from domain.classify.references import reference_index
@@ -63,18 +63,41 @@ _HAZARD_FACTOR: Final = 0.5
 _UNSAID_FACTOR: Final = 0.9
 """The prior left to an oil's entry when the text says biodegradable and the readily
 biodegradable entry of its sub-chapter is proposed beside it (that one leads)."""
+_UNWRITTEN_FACTOR: Final = 0.7
+"""Weighs the codes a text does not write when it writes one as a code (*Szlam z oczyszczania
+gazu wielkopiecowego, 10 02 13*): a source or a head naming another entry does not overrule
+the plant's own code."""
 _DENIED_FACTOR: Final = 0.5
-"""Weighs the readily biodegradable entries of a text saying its oil is not."""
+"""Weighs the readily biodegradable entries of a text saying its oil is not, and the entries
+a text saying halogenated (or not) contradicts (:func:`_halogen_said`)."""
 
 CODE_PATTERN: Final = r"(?<!\d)(\d{2})[ .]?(\d{2})[ .]?(\d{2})(?!\d)"
 """An EWC code written in a text: ``100102``, ``10 01 02``, ``10.01.02`` (not ``17-02-01``:
 with hyphens, a date as often)."""
 _MENTION: Final = re.compile(CODE_PATTERN)
 _OTHER_THAN: Final = re.compile(
-    r"(?:other than|except|inne niz|autres? que|sauf|distint[oa]s? de|excepto|divers[oi] da|"
-    r"andere als|ausser|mit ausnahme|anders dan|andet end|annat an|med undantag)\W+$"
+    r"(?:other than|except|inn[aey] niz|autres? que|sauf|distint[oa]s? de|excepto|divers[oi] da|"
+    r"andere als|ausser|mit ausnahme|anders dan|andre end|andet end|annat an|med undantag)"
+    r"(?:\W+(?:those|that|the|wastes|mentioned|listed|in|under|wymienione|wymienionych|w|ceux|"
+    r"celles|vises|visees|a|la|rubrique|los|las|especificados|especificadas|en|el|codigo|quelli|"
+    r"quelle|di|cui|alla|voce|derjenigen|die|unter|genannten|van|bedoeld|genoemd|dem|der|er|"
+    r"naevnt|i|det|som|anges|av)){0,6}\W+$"
 )
-"""Words before a written code that point to its non-hazardous mirror ("other than 10 02 13")."""
+"""Words before a written code that point to its non-hazardous mirror ("other than 10 02 13"),
+and the words the official texts put between them ("other than those mentioned in", "inne niż
+wymienione w", "autres que ceux visés à la rubrique", "andre end dem, der er nævnt i"); no
+other word ("inne niż niebezpieczne, kod 19 12 12" names 19 12 12)."""
+_CODE_WORDS: Final = frozenset(
+    {*CODE_LABELS, "kod", "code", "codice", "codigo", "kode", "abfallcode"}
+)
+"""Words that say the number after them is a code of the List (with :data:`CODE_LABELS`: *kod
+02 02 01*, *code déchet*, *waste code*); not *no.* or *Nr.*, which number orders too."""
+_WRITTEN_AS_CODE: Final = re.compile(r"\d\d \d\d \d\d|\d\d[ .]?\d\d[ .]?\d\d ?\*")
+"""A code written as the List writes it (*10 02 13*) or with its asterisk (``100213*``)."""
+_BARE_NUMBER: Final = 0.9
+"""The prior of a six-digit number on the list written with no sign of being a code (*PO
+150110*, *Charge 17.04.05*): an order number or a date as often. A code written as a code
+(:func:`mentioned_codes`) has 1.0, leads the others and stands whatever the source."""
 _NEXT_WORD: Final = re.compile(r"\s*([a-z0-9]+)")
 _QUANTITY_UNITS: Final = UNIT_SYMBOLS - {"a", "y", "d", "s", "c", "f", "w", "ar", "mon", "min"}
 """Units that make a six-digit number a quantity; not the one-letter words that are also
@@ -166,11 +189,14 @@ def _mirrors_of() -> Mapping[str, tuple[str, ...]]:
 
 
 def mentioned_codes(folded: str) -> dict[str, float]:
-    """EWC codes a description writes out, as priors (1.0).
+    """EWC codes a description writes out, as priors.
 
     ``"... (inne niż 10 02 13)"`` / ``"other than 10 02 13"`` name the non-hazardous mirror
     entry that refers to 10 02 13; a code written alone names itself. Numbers that are not
-    codes on the list, or that a unit follows (``170504 kg``), are ignored.
+    codes on the list, or that a unit follows (``170504 kg``), are ignored. 1.0 for a code
+    written as one: as the List writes it (``10 02 13``), with its asterisk, after a code's
+    name (*EWC*, *kod*, *code*: :data:`_CODE_WORDS`) or after *other than*;
+    :data:`_BARE_NUMBER` for a bare number (``PO 150110``, ``16.01.03``).
     """
     ewc = catalogue()
     named: dict[str, float] = {}
@@ -181,10 +207,15 @@ def mentioned_codes(folded: str) -> dict[str, float]:
         after = _NEXT_WORD.match(folded, found.end())
         if found.group().isdigit() and after is not None and after.group(1) in _QUANTITY_UNITS:
             continue  # "170504 kg": a quantity that reads like a code
-        before = folded[max(0, found.start() - 40) : found.start()]
+        before = folded[max(0, found.start() - 60) : found.start()]
         negated = _OTHER_THAN.search(before.replace("*", " "))
+        written = (
+            negated is not None
+            or _WRITTEN_AS_CODE.match(folded, found.start()) is not None
+            or bool(_CODE_WORDS.intersection(re.findall(r"[a-z]+", before)[-3:]))
+        )
         for target in _mirrors_of().get(code, ()) if negated else (code,):
-            named[target] = 1.0
+            named[target] = max(named.get(target, 0.0), 1.0 if written else _BARE_NUMBER)
     return named
 
 
@@ -340,6 +371,58 @@ def _readily_biodegradable(named: Mapping[str, float]) -> dict[str, float]:
         if twin is not None:
             found[twin] = max(found.get(twin, 0.0), named.get(twin, 0.0), prior)
     return found
+
+
+@cache
+def _halogen_twins() -> Mapping[bool, Mapping[str, str]]:
+    """Halogenated or not -> each entry of a halogen pair -> the entry a text saying so means.
+
+    The List of Waste gives halogenated solvents, still bottoms, filter cakes and oils entries
+    of their own beside the others of their sub-chapter (07 05 07* *halogenated still bottoms
+    and reaction residues* beside 07 05 08* *other still bottoms...*; 12 01 06/07, 13 01 09/10,
+    14 06 02/03...): two entries of one sub-chapter whose texts are the same but for
+    *halogenated*, *chlorinated*, *containing halogens* against *other*, *non-chlorinated*,
+    *free of halogens*. ``True`` maps the other entry to the halogenated one, ``False`` the
+    reverse.
+    """
+    pairs: dict[tuple[str, str], list[tuple[bool, str]]] = {}
+    for entry in catalogue().entries.values():
+        text = _MIRROR_TAIL.sub("", entry.description.lower()).replace("-", " ")
+        said_so = _HALOGENATED_ENTRY.search(text) is not None
+        pairs.setdefault(
+            (entry.sub_chapter, " ".join(_HALOGEN_WORDS.sub(" ", text).split())), []
+        ).append((said_so, entry.code))
+    said: dict[bool, dict[str, str]] = {True: {}, False: {}}
+    for twins in pairs.values():
+        if len(twins) == 2 and twins[0][0] != twins[1][0]:
+            (_, other), (_, halogenated) = sorted(twins)
+            said[True][other] = halogenated
+            said[False][halogenated] = other
+    return said
+
+
+_HALOGEN_WORDS: Final = re.compile(
+    r"\b(?:non chlorinated|chlorinated|halogenated|containing halogens|free of halogens|other)\b"
+)
+_HALOGENATED_ENTRY: Final = re.compile(
+    r"(?<!non )\b(?:halogenated|chlorinated|containing halogens)\b"
+)
+
+
+def _halogen_said(named: Mapping[str, float], halogenated: bool) -> dict[str, float]:
+    """The named codes' halogen twins the text means, and the named codes it contradicts.
+
+    Each twin with the best prior of the codes naming it (or its own, when higher); each
+    contradicted code with its prior times :data:`_DENIED_FACTOR`.
+    """
+    twins = _halogen_twins()[halogenated]
+    said: dict[str, float] = {}
+    for code, prior in named.items():
+        twin = twins.get(code)
+        if twin is not None:
+            said[twin] = max(said.get(twin, 0.0), named.get(twin, 0.0), prior)
+            said[code] = min(said.get(code, prior), prior * _DENIED_FACTOR)
+    return said
 
 
 @cache
@@ -510,7 +593,8 @@ def _nearest_under(
     """Under the source, the entries whose English text shares most words with a named code's.
 
     For the first named code (``ranked``, best first) that shares a word with an entry under
-    ``prefixes``: those entries, most shared words first (then code order), at most five; two
+    ``prefixes``: those entries, most shared words first (then an entry before its halogenated
+    twin, which a text must say: :func:`_halogen_twins`; then code order), at most five; two
     shared words at least (``least``; :data:`_MIN_SHARED_WORDS`).
     "Sludge" names 19 08 05 *sludges from treatment of urban waste water*; from an oil
     separator (13 05) that is 13 05 02 *sludges from oil/water separators*. Empty when no named
@@ -520,13 +604,14 @@ def _nearest_under(
     for code in ranked:
         words = _description_words(code)
         shared = [(len(words & _description_words(c)), c) for c in under]
-        best = sorted((-n, c) for n, c in shared if n >= least)
+        halogenated = _halogen_twins()[False]  # unsaid: the other entry before it
+        best = sorted((-n, c in halogenated, c) for n, c in shared if n >= least)
         if best:
-            return [c for _, c in best[:5]]
+            return [c for _, _, c in best[:5]]
     return []
 
 
-_BY_MATERIAL: Final = frozenset({"13", "14", "15", "16", "1705", "1706"})
+_BY_MATERIAL: Final = frozenset({"13", "14", "15", "16", "1705", "1706", "0805"})
 """Chapters the List of Waste files by material whatever the origin (its introduction: when no
 code of the origin's chapter fits, look in 13, 14 and 15, then 16): oils, solvents, packaging,
 linings and refractories, batteries, catalysts, off-specification batches; and of construction
@@ -534,7 +619,9 @@ and demolition wastes, soil ("including excavated soil from contaminated sites",
 title: the soil dug up at an old filling station is 17 05, not the station's fuels) and
 insulation and asbestos (17 06: pipe lagging from a boiler house), unless the origin has an
 entry of its own naming it (a sugar factory's beet soil is 02 04 01). Not the other C&D
-materials: a brickworks' rejected bricks are its own (10 12 08), a tin smelter's tin its dross."""
+materials: a brickworks' rejected bricks are its own (10 12 08), a tin smelter's tin its dross.
+And isocyanates (08 05 01, *wastes not otherwise specified in 08*: an adhesives or coatings
+maker's MDI residues)."""
 _WHEREVER_FOUND: Final = frozenset({"190809", "190810"})
 """Entries named by what the waste is, wherever it arises: the contents of a grease or oil
 separator (19 08 09, 19 08 10) at a canteen, a restaurant or a plant are those entries, not the
@@ -659,8 +746,16 @@ def _scores(
     hazardous_hint: bool,
     coverage: float,
     head_reach: frozenset[str] | None = None,
+    carried: frozenset[str] = frozenset(),
+    written: frozenset[str] = frozenset(),
 ) -> dict[str, float]:
-    """Each pooled code's score in (0, 1]: prior and similarity, source and hazard factors."""
+    """Each pooled code's score in (0, 1]: prior and similarity, source and hazard factors.
+
+    ``carried``: the entries under the source that a named material is there
+    (:func:`_nearest_under`); a hazardous one is no more halved than the named code.
+    ``written``: the codes the text writes as codes; a hazardous one is not halved either
+    (``EWC 17 05 03*``: the plant says it).
+    """
     hazardous, mirror_hazardous = hazardous_codes()
     all_hazardous = _all_hazardous_sub_chapters()
     scores: dict[str, float] = {}
@@ -679,10 +774,19 @@ def _scores(
         if hazardous_hint:
             if code not in hazardous:
                 score *= _HAZARD_FACTOR
-        elif code in hazardous and (
-            code in mirror_hazardous
-            or (code not in named and not (_under(code, prefixes) and code[:4] in all_hazardous))
-        ):  # under a source whose entries are all hazardous, none is ("Ölabscheider": 13 05)
+        elif (
+            code in hazardous
+            and code not in written
+            and (
+                code in mirror_hazardous
+                or (
+                    code not in named
+                    and code not in carried
+                    and not (_under(code, prefixes) and code[:4] in all_hazardous)
+                )
+            )
+        ):  # under a source whose entries are all hazardous, none is ("Ölabscheider": 13 05);
+            # nor the entry there a named material is ("filter cake", fine chemicals: 07 07 10)
             score *= _HAZARD_FACTOR
         if score > 0.0:
             scores[code] = min(1.0, score)
@@ -740,6 +844,7 @@ def rank_candidates(
     by_similarity: Sequence[tuple[float, str]] | None = None,
     preferred: frozenset[str] = frozenset(),
     biodegradable: bool | None = None,
+    halogenated: bool | None = None,
 ) -> Ranking:
     """The ``top`` best EWC codes for a material, best first (see the module docstring).
 
@@ -763,6 +868,9 @@ def rank_candidates(
         biodegradable: the text says its material is biodegradable (a named oil is its
             sub-chapter's readily biodegradable entry too, :func:`_biodegradable_twins`), says
             it is not (those entries weigh half), or neither (``None``).
+        halogenated: the text says its material is halogenated (a named entry with a
+            halogenated twin is that twin, :func:`_halogen_twins`; the named one weighs half),
+            says it is not (the reverse), or neither (``None``).
     """
     collected, prefixes = _recycling_centre(prefixes)
     told = _told(preferred, head, prefixes)
@@ -789,6 +897,11 @@ def rank_candidates(
         priors = dict(named)
     else:
         priors = _source_priors(named, prefixes, by_similarity)
+    written = frozenset(c for c, prior in mentioned.items() if prior >= 1.0)
+    for code in written:  # written by the plant as a code: whatever the source says
+        priors[code] = 1.0
+    if halogenated is not None:  # "chlorowcowane": 07 05 07 before 07 05 08
+        priors.update(_halogen_said(priors, halogenated))
     from_lexicon = set(named)
     if hazardous_hint:
         for code in list(priors):
@@ -798,7 +911,18 @@ def rank_candidates(
                     from_lexicon.add(sibling)
     pool = set(priors) | {code for _, code in by_similarity[: max(2 * top, 10)]}
     reach = _head_reach(head) if head is not None and head.codes else None
-    scores = _scores(pool, priors, named, sims, prefixes, hazardous_hint, coverage, reach)
+    carried = (
+        frozenset(
+            _nearest_under(tuple(sorted(named, key=named.__getitem__, reverse=True)), prefixes)
+        )
+        if prefixes and named
+        else frozenset()
+    )
+    scores = _scores(
+        pool, priors, named, sims, prefixes, hazardous_hint, coverage, reach, carried, written
+    )
+    if written:  # "kod 02 02 01": the code the plant wrote leads those it did not
+        scores = {c: v if c in written else v * _UNWRITTEN_FACTOR for c, v in scores.items()}
     if biodegradable is False:  # "not readily biodegradable" names those entries' words
         scores = {
             c: v * _DENIED_FACTOR if c in _readily_entries() else v for c, v in scores.items()

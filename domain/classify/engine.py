@@ -60,6 +60,7 @@ from domain.classify.grammar import (
     ABSENT_AFTER,
     ABSENT_BEFORE,
     ABSENT_OF,
+    BESIDE_HALOGEN,
     BIODEGRADABLE,
     BIODEGRADABLE_ADVERBS,
     CAST_ALLOYS,
@@ -72,10 +73,16 @@ from domain.classify.grammar import (
     FILLERS,
     FOUND,
     FUNCTION_WORDS,
+    HALOGEN_FREE,
+    HALOGEN_FREE_HAN,
+    HALOGENATED,
+    HALOGENATED_HAN,
+    HALOGENATED_WORDS,
     HEAD_FIRST,
     LINKING,
     NEGATIONS,
     NOT_EASILY,
+    NOT_HALOGENATED,
     NOT_METALS,
     PLAIN_WORDS,
     PREPOSITIONS,
@@ -401,7 +408,8 @@ class _Word(NamedTuple):
             (:func:`_fillers`), a destination word (:func:`_destinations`), a word saying the
             next or the previous material is absent (:func:`_absent`), a word naming a
             content, a residue or an empty container (:func:`_contents`), a catalyst's metal
-            (:func:`_catalyst_metal`). With the terms found, all the steps after the reading
+            (:func:`_catalyst_metal`), a word saying halogenated or not
+            (:func:`_said_halogenated`). With the terms found, all the steps after the reading
             ask of the word (:func:`_conclusion_key`).
     """
 
@@ -439,6 +447,7 @@ def _read_word(lang: str, word: str) -> _Word:
         "biodegradable": word.startswith(BIODEGRADABLE),
         "not_easily": word in NOT_EASILY,
         "bio_adverb": word in BIODEGRADABLE_ADVERBS,
+        **_halogen_traits(word, han),
     }
     return _Word(
         tokens=tokens,
@@ -450,6 +459,25 @@ def _read_word(lang: str, word: str) -> _Word:
         languages=tuple(sorted(languages, key=LANGUAGES.index)),
         traits=sum(_TRAIT[name] for name, flag in flags.items() if flag),
     )
+
+
+def _halogen_traits(word: str, han: bool) -> dict[str, bool]:
+    """The halogen traits of a folded word: what it says of a waste being halogenated.
+
+    ``halogenated``: it says so; ``halogen_free``: it says not (a word saying the contrary is
+    read first: *ohalogenerade*, *halogenfrei*, *非卤代*); ``beside_halogen``: beside one, it
+    makes it no statement (*lamps*, *content*).
+    """
+    beside = word in BESIDE_HALOGEN
+    if han:
+        free = any(h in word for h in HALOGEN_FREE_HAN)
+        said = any(h in word.replace("含氯化", "") for h in HALOGENATED_HAN)
+        return {"halogen_free": free, "halogenated": not free and said, "beside_halogen": beside}
+    free = word.startswith(HALOGEN_FREE)
+    said = word in HALOGENATED_WORDS or (
+        word.startswith(HALOGENATED) and not word.startswith(NOT_HALOGENATED)
+    )
+    return {"halogen_free": free, "halogenated": not free and said, "beside_halogen": beside}
 
 
 class _Text(NamedTuple):
@@ -1068,6 +1096,9 @@ _TRAITS: Final = (
     "biodegradable",
     "not_easily",
     "bio_adverb",
+    "halogenated",
+    "halogen_free",
+    "beside_halogen",
 )
 """What :attr:`_Word.traits` holds of a word, one bit each in this order (:func:`_read_word`)."""
 _TRAIT: Final = {name: 1 << bit for bit, name in enumerate(_TRAITS)}
@@ -1088,6 +1119,9 @@ _METAL: Final = _PRECIOUS_METAL | _HAZARDOUS_METAL
 _BIODEGRADABLE: Final = _TRAIT["biodegradable"]
 _DENYING: Final = _TRAIT["negation"] | _TRAIT["not_easily"]
 _BIO_ADVERB: Final = _TRAIT["bio_adverb"]
+_HALOGENATED: Final = _TRAIT["halogenated"]
+_HALOGEN_FREE: Final = _TRAIT["halogen_free"]
+_BESIDE_HALOGEN: Final = _TRAIT["beside_halogen"]
 _ABSENCE: Final = _ABSENT_BEFORE | _ABSENT_OF | _ABSENT_AFTER | _NEGATION | _FOUND
 """The traits of the words that say a material is absent (never looked up in the texts)."""
 
@@ -1597,6 +1631,56 @@ def _said_biodegradable(lang: str, folded_words: tuple[str, ...]) -> bool | None
     return said
 
 
+def _said_halogenated(
+    lang: str,
+    folded_words: tuple[str, ...],
+    absent: frozenset[int],
+    matches: list[_Match],
+    breaks: tuple[int, ...],
+) -> bool | None:
+    """Whether the text says its material is halogenated (or chlorinated), not, or neither.
+
+    ``True``, ``False`` or ``None``: what the first word saying it says, among the words within
+    two of a material term (*Résidus de distillation chlorés*; not *Altöl, Kühlwasser
+    chloriert*). A word of :data:`~domain.classify.grammar.HALOGENATED` says it, unless it is said
+    absent (:func:`_absences`: *free of halogens*, *sans halogènes*), a negation or *non* comes
+    right before it (*non halogenated*, *nicht chloriert*) or before a word of content right
+    before it (*nie zawierają chlorowców*), or *free* right after it (*halogen free solvent*):
+    then it is denied, as by a word of :data:`~domain.classify.grammar.HALOGEN_FREE`
+    (*ohalogenerade*, *halogenfrei*, *非卤代*). Beside a lamp or a content measured
+    (:data:`~domain.classify.grammar.BESIDE_HALOGEN`: *halogen lamps*, *teneur en halogènes*,
+    *halogens < 1000 ppm*) or before a figure, it says nothing.
+    """
+    read = _text(lang, folded_words).words
+    last = len(read) - 1
+    near = {
+        n
+        for m in matches
+        if m.term.kind == "material"
+        for n in range(max(0, m.first - 2), min(last, m.last + 2) + 1)
+    }
+    for n, word in enumerate(read):
+        if n not in near or not word.traits & (_HALOGENATED | _HALOGEN_FREE):
+            continue
+        if any(
+            read[b].traits & _BESIDE_HALOGEN for b in (n - 2, n - 1, n + 1, n + 2) if 0 <= b <= last
+        ) or (n < last and folded_words[n + 1][0].isdigit()):
+            continue  # "halogen lamps", "Halogene < 1000 ppm": nothing said of the waste
+        return not (
+            word.traits & _HALOGEN_FREE
+            or n in absent
+            or (n > 0 and read[n - 1].traits & _DENYING)
+            or (
+                n > 1
+                and read[n - 2].traits & _DENYING
+                and read[n - 1].traits & _CONTAINING
+                and n - 1 not in breaks
+            )
+            or (n < last and read[n + 1].traits & _ABSENT_AFTER)
+        )
+    return None
+
+
 def _metal_named(
     prefixes: tuple[str, ...], lang: str, folded_words: tuple[str, ...], matches: list[_Match]
 ) -> tuple[str, ...]:
@@ -2010,6 +2094,8 @@ def _inert(word: str) -> bool:
         return False
     if word in _GRAMMAR_WORDS:  # "frei", "ewc": they change answers where they stand
         return False
+    if word.startswith(_GRAMMAR_PREFIXES):  # "lckw", "hees": read by how they begin
+        return False
     return not any(token in _vocabulary(lang) for lang, token in stems_everywhere(word))
 
 
@@ -2024,6 +2110,8 @@ _GRAMMAR_WORDS: Final = CODE_LABELS.union(
     BIODEGRADABLE_ADVERBS,
 )
 """Words of the grammar that no language's vocabulary lists: never inert."""
+_GRAMMAR_PREFIXES: Final = (*BIODEGRADABLE, *HALOGENATED, *HALOGEN_FREE, *HALOGENATED_WORDS)
+"""How words of the grammar read by their beginning begin: never inert either."""
 
 
 @cache
@@ -2220,6 +2308,7 @@ def _conclude(
             by_similarity=similar.ranked,
             preferred=_told_apart(lang, folded_words, decided.head, present) | catalyst,
             biodegradable=_said_biodegradable(lang, folded_words),
+            halogenated=_said_halogenated(lang, folded_words, absent, present, shape.breaks),
         )
         candidates, margin = ranking.candidates, ranking.chapter_margin
     contradicted = bool(allowed) and decided.kind not in allowed  # "Purge gas 300 Nm3/h"

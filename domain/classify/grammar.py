@@ -479,3 +479,92 @@ BIODEGRADABLE_ADVERBS: Final = frozenset(
 )  # fmt: skip
 """Folded words between a negation and *biodegradable* (*not readily biodegradable*): a word
 trait, as :data:`NOT_EASILY` is."""
+
+HALOGENATED: Final = (
+    "halogen",
+    "halogeen",
+    "gehalogen",
+    "alogen",
+    "chlorinated",
+    "chloriert",
+    "chlores",
+    "chloree",
+    "clorurat",
+    "gechloreerd",
+    "chlorowc",
+    "chlorowane",
+    "chlorowany",
+    "chlorowana",
+    "kloreret",
+    "klorerad",
+    "ckw",
+    "lckw",
+)
+"""How folded words saying *halogenated* or *chlorinated* begin, in every language
+(*halogenated*, *halogeniert*, *halogénés*, *halogenados*, *alogenati*, *gehalogeneerd*,
+*halogenowane*, *chlorowcowane*, *halogenerede*, *halogenerade*, *chlorés*, *clorurati*,
+*klorerade*, the halogens themselves; German *CKW*, *LCKW*: chlorinated hydrocarbons; not the
+process, *chlorination*, *chlorowania*, *clorador*). The List
+of Waste keeps halogenated solvents, still bottoms, filter cakes and oils apart from the
+others (07 xx 03/04, 07 xx 07/08, 07 xx 09/10, 12 01 06/07, 13 01 09/10, 14 06 02/03...).
+Not French *chloré* in the singular masculine: folded, it is *chlore*, chlorine. A word that
+begins so and says the contrary is read first (:data:`HALOGEN_FREE`)."""
+
+HALOGENATED_WORDS: Final = frozenset({"clorado", "clorados", "clorada", "cloradas"})
+"""Words saying *chlorinated* that do not begin the way :data:`HALOGENATED` reads (Spanish
+*clorado*: its beginning is *clorador*'s, a chlorinator's)."""
+
+HALOGEN_FREE: Final = (
+    "nonhalogen",
+    "unhalogen",
+    "nichthalogen",
+    "ohalogen",
+    "niehalogen",
+    "niechlorow",
+    "nonchlorinat",
+    "unchlorinat",
+    "halogenfr",
+    "halogeenvrij",
+    "chlorfrei",
+    "chloorvrij",
+    "klorfri",
+    "nonalogenat",
+    "halogenarm",
+)
+"""How folded words saying *not halogenated* in one word begin (*non-halogenated* written
+whole, Swedish *ohalogenerade*, Polish *niechlorowcowane*, *halogenfrei*, *halogenfri*,
+*halogeenvrij*). Written apart (*non halogenated*, *halogen free*, *sans halogènes*), a
+negation or an absence says it (:data:`NEGATIONS`, :data:`ABSENT_BEFORE`...)."""
+
+HALOGENATED_HAN: Final = ("含卤", "卤代", "含氯", "氯代")
+"""Chinese words saying a waste holds halogens or is chlorinated (*含卤精馏残渣*), read inside
+a word; not 含氯 before 化 (*含氯化钠*: it holds a chloride, sodium chloride)."""
+
+NOT_HALOGENATED: Final = (
+    "halogenlamp",
+    "halogenstrahl",
+    "halogenleucht",
+    "halogenspot",
+    "halogenlicht",
+    "halogenbirn",
+    "halogengehalt",
+    "halogengehalte",
+    "halogenindhold",
+    "halogeenlamp",
+)
+"""Words that begin as :data:`HALOGENATED` does and say nothing of the waste: halogen lamps
+(*Halogenlampen*, *halogenlamper*), a halogen content measured (*Halogengehalt < 0,2 %*,
+which as often says the waste is not halogenated)."""
+
+BESIDE_HALOGEN: Final = frozenset(
+    fold(
+        "lamp lamps lampe lampen lamper lampor lampa lampy lampade lamparas lampara lampes bulb "
+        "bulbs spot spots strahler content gehalt teneur contenido contenuto zawartosc gehalte "
+        "indhold halt ppm"
+    ).split()
+)
+"""Words beside a word of :data:`HALOGENATED` that make it no statement about the waste (*halogen
+lamps*, *lampes halogènes*, *halogen content*, *teneur en halogènes*, *Halogene < 1000 ppm*)."""
+
+HALOGEN_FREE_HAN: Final = ("非卤", "无卤", "不含卤", "不含氯", "非含卤")
+"""Chinese words saying a waste holds no halogen (*非卤代*, *无卤*), read inside a word."""

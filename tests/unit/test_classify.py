@@ -570,7 +570,7 @@ def test_a_material_after_a_label_stays_a_material_and_no_break_no_label() -> No
 def test_a_quantity_that_reads_like_a_code_is_no_code() -> None:
     assert mentioned_codes("flugasche 170504 kg") == {}
     assert mentioned_codes("flugasche 17 05 04") == {"170504": 1.0}
-    assert mentioned_codes("ash (170504), 20 t") == {"170504": 1.0}
+    assert mentioned_codes("ash (170504), 20 t") == {"170504": 0.9}  # bare: less than a code
 
 
 def test_a_code_before_a_preposition_stays_a_code() -> None:
@@ -2807,3 +2807,105 @@ def test_conductivity_is_no_electricity() -> None:
 
 def test_anodising_is_the_origin_of_its_sludge() -> None:
     assert classify("Eloxalschlamm").candidates[0].sub_chapter == "1101"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Pozostałości podestylacyjne chlorowcowane z produkcji farmaceutycznej", "070507"),
+        ("Résidus de distillation chlorés, unité chimie fine", "070707"),
+        ("Halogenated filter cakes from pharmaceutical production", "070509"),
+        ("Huile de coupe entière chlorée usagée, fûts", "120106"),
+        ("农药生产 含卤精馏残渣", "070407"),
+    ],
+)
+def test_a_waste_said_halogenated_is_its_halogenated_entry(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Destillationsrester ohalogenerade, tillverkning av tvättmedel", "070608"),
+        ("Filterkuchen nicht halogeniert, Pharmaproduktion", "070510"),
+        ("non-halogenated still bottoms, pharma", "070508"),
+        ("精细化工车间 滤饼（非卤代）", "070710"),  # noqa: RUF001
+        ("精细化工车间 滤饼", "070710"),  # unsaid: the other entry, as hazardous as the named one
+    ],
+)
+def test_a_waste_said_not_halogenated_is_the_other_entry(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Szlam z mokrego oczyszczania gazu wielkopiecowego, zaw. Zn/Pb, 10 02 13*", "100213"),
+        ("Osady z mycia i czyszczenia hali uboju, kod 02 02 01", "020201"),
+        ("Osady z zakładowej oczyszczalni ścieków inne niż w 07 04 11", "070412"),
+        ("Odpadowy toner drukarski inny niż w 08 03 17", "080318"),
+        ("Sludge, other than those mentioned in 19 08 13", "190814"),
+    ],
+)
+def test_the_code_a_plant_writes_leads(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Sludge from DAF unit, effluent treatment, dairy", "020502"),
+        ("Isocyanaatresten MDI in vaten, PU-lijmfabriek", "080501"),
+        ("Placek filtracyjny z oczyszczania spalin, spalarnia odpadów", "190105"),
+    ],
+)
+def test_origins_of_session_21(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Lampade fluorescenti esauste, manutenzione elettrica", "200121"),
+        ("Art 770145 | Tomma metallfat 200 l, rengjorda | förråd", "150104"),
+        ("锅炉补给水处理站废阴/阳离子交换树脂，约3吨/年", "190905"),  # noqa: RUF001
+        ("Polvo de cemento recogido en filtros de mangas, 300 t/año", "101306"),
+        ("Huile thermique usagée, circuit fluide caloporteur, fûts", "130307"),
+        ("Scarti impasto crudo prima della cottura, 1.500 t/a", "101201"),
+        ("Vandige vaskevæsker fra pigmentfabrik, 250 m3/år", "070301"),
+        ("制革车间含铬鞣制废液，桶装", "040104"),  # noqa: RUF001
+        ("Slib eigen AWZI PVC-fabriek, bevat geen gevaarlijke stoffen", "070212"),
+        ("Polvere di ottone da smerigliatura, aspirazione", "120104"),
+    ],
+)
+def test_vocabulary_of_session_21_three_parks(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Aceite hidráulico del clorador de la piscina", "130110"),  # a chlorinator
+        ("Hydraulic oil, pool chlorination plant", "130113"),  # the process, not the oil
+        ("Altöl, Halogengehalt < 0,2 %", "130205"),  # a content measured
+        ("Lösemittel, Halogenlampen-Fertigung", "140603"),  # lamps
+        ("农药车间精馏残渣（含氯化钠）", "070408"),  # noqa: RUF001 - a chloride, not chlorinated
+        ("Zużyte rozpuszczalniki, nie zawierają chlorowców", "140603"),
+    ],
+)
+def test_words_that_only_look_halogenated_say_nothing(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Paper packaging, PO 150110", "150101"),
+        ("Klärschlamm, Abholung 16.01.03", "190805"),  # a date
+        ("Mixed packaging waste, container 191212", "150106"),
+        ("Odpady inne niż niebezpieczne z sortowania, kod 19 12 12", "191212"),
+        ("Soil EWC 17 05 03* from fuel station", "170503"),  # hazardous, as the plant writes
+    ],
+)
+def test_a_number_leads_only_when_written_as_a_code(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code

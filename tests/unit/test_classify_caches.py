@@ -90,6 +90,8 @@ MEANINGFUL = [
     ("spent catalyst,", "pd"),  # a catalyst's metal (16 08 01)
     ("spent catalyst,", "cu"),  # another (16 08 02*)
     ("Fässer mit", "rest"),  # a word of residue beside packaging
+    ("Lösemittelgemisch", "lckw"),  # halogenated (14 06 02), read by how it begins
+    ("Destillationsrückstände Pharma", "ckw"),  # halogenated still bottoms (07 05 07)
 ]
 
 
@@ -139,7 +141,7 @@ def test_letters_that_name_a_language_are_part_of_the_shape() -> None:
         ("Fly ash, steam", "Fly ash steam"),  # the clause break
         ("Condensate 12 . bar", "Condensate 12 bar"),  # a pressure written
         ("Residue 12 . MW", "Residue 12 MW"),  # an energy written
-        ("Slag other than" + " " * 40 + "10 02 13", "Slag other than 10 02 13"),  # a mirror
+        ("Slag other than" + " " * 70 + "10 02 13", "Slag other than 10 02 13"),  # a mirror
     ],
 )
 def test_texts_of_the_same_words_and_another_shape_are_not_confused(seed: str, text: str) -> None:
