@@ -2909,3 +2909,29 @@ def test_words_that_only_look_halogenated_say_nothing(text: str, code: str) -> N
 )
 def test_a_number_leads_only_when_written_as_a_code(text: str, code: str) -> None:
     assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Condizionatori split dismessi con gas R410A, 5 unità", "160211"),
+        ("Kobberrør og messingfittings fra VVS-renovering, 180 kg", "170401"),
+        ("Spent Claus catalyst, alumina", "160807"),
+        ("Alkylierungsschlamm sauer (H2SO4-Alky), 8 t", "050104"),
+        ("Argiles usagées du clay treater kérosène, 18 t, big bags", "050115"),
+        ("Regeneratievloeistof demi na neutralisatie (HCl/NaOH), 50 m3", "190906"),
+        ("电泳槽超滤排放液|HW12 900-252-12|阴极电泳|液态|IBC吨桶", "080119"),
+        ("废拉延油 HW08 900-249-08 冲压线 液态 200L桶", "120107"),
+        ("珩磨油泥 HW08 缸孔珩磨 半固态 200L铁桶", "120118"),
+        ("废菲林(含银底片) 光绘房 固态 纸箱", "090107"),
+        ("隔油池废油脂", "190809"),
+    ],
+)
+def test_vocabulary_of_session_21_three_more_parks(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+def test_a_count_is_a_unit_not_a_word_of_the_waste() -> None:
+    # "stk" is no uncovered word of the waste that would shift the weight to the similarity
+    text = "Kasserede køleskabe/frysere med CFC/HFC, ca. 12 stk."
+    assert classify(text).candidates[0].code == "160211"
