@@ -748,6 +748,7 @@ def _scores(
     head_reach: frozenset[str] | None = None,
     carried: frozenset[str] = frozenset(),
     written: frozenset[str] = frozenset(),
+    beyond_head: frozenset[str] | None = None,
 ) -> dict[str, float]:
     """Each pooled code's score in (0, 1]: prior and similarity, source and hazard factors.
 
@@ -771,6 +772,8 @@ def _scores(
                 score *= _OUTSIDE_SOURCE_FACTOR
             if head_reach is not None and code not in head_reach and code[:4] not in head_reach:
                 score *= _AWAY_FROM_HEAD_FACTOR
+            elif beyond_head is not None and code not in beyond_head:
+                score *= _AWAY_FROM_HEAD_FACTOR  # the head's words alone: a sibling unnamed
         if hazardous_hint:
             if code not in hazardous:
                 score *= _HAZARD_FACTOR
@@ -845,6 +848,7 @@ def rank_candidates(
     preferred: frozenset[str] = frozenset(),
     biodegradable: bool | None = None,
     halogenated: bool | None = None,
+    beyond_head: frozenset[str] | None = None,
 ) -> Ranking:
     """The ``top`` best EWC codes for a material, best first (see the module docstring).
 
@@ -871,6 +875,9 @@ def rank_candidates(
         halogenated: the text says its material is halogenated (a named entry with a
             halogenated twin is that twin, :func:`_halogen_twins`; the named one weighs half),
             says it is not (the reverse), or neither (``None``).
+        beyond_head: the codes the text's words beside the head find (``None``: no head
+            naming codes); a code only the similarity proposes and only the head's words find
+            weighs :data:`_AWAY_FROM_HEAD_FACTOR`, as one only the other words find does.
     """
     collected, prefixes = _recycling_centre(prefixes)
     told = _told(preferred, head, prefixes)
@@ -919,8 +926,9 @@ def rank_candidates(
         else frozenset()
     )
     scores = _scores(
-        pool, priors, named, sims, prefixes, hazardous_hint, coverage, reach, carried, written
-    )
+        pool, priors, named, sims, prefixes, hazardous_hint, coverage, reach, carried, written,
+        beyond_head,
+    )  # fmt: skip
     if written:  # "kod 02 02 01": the code the plant wrote leads those it did not
         scores = {c: v if c in written else v * _UNWRITTEN_FACTOR for c, v in scores.items()}
     if biodegradable is False:  # "not readily biodegradable" names those entries' words

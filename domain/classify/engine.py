@@ -1681,6 +1681,37 @@ def _said_halogenated(
     return None
 
 
+def _beyond_head(
+    lang: str, folded_words: tuple[str, ...], head: _Match | None, query: _Query
+) -> frozenset[str] | None:
+    """The codes the text's words beside the head find (``None``: no head naming codes).
+
+    The codes whose official text (in the text's language) holds a token of a word the head
+    does not cover, or that the English query finds (its words are foreign ones). A code the
+    similarity alone proposes and only the head's words find is a sibling of the head's codes
+    that the lexicon did not name (*Starterbatterien ... (LKW/PKW)*: 16 06 02 *Ni-Cd-Batterien*
+    through *Batterien* alone): it weighs less
+    (:func:`~domain.classify.candidates.rank_candidates`).
+    """
+    if head is None or not head.term.codes or head.term.kind != "material":
+        return None
+    read = _text(lang, folded_words).words
+    own = frozenset(
+        t for n in range(head.first, head.last + 1) for t in (*read[n].indexed, *read[n].similar)
+    )
+    found = _found_by(lang, frozenset(query.tokens) - own)
+    if query.en_tokens:
+        found = found | _found_by("en", frozenset(query.en_tokens))
+    return found
+
+
+@lru_cache(maxsize=16_384)
+def _found_by(lang: str, tokens: frozenset[str]) -> frozenset[str]:
+    """The codes whose official text in ``lang`` holds one of ``tokens``."""
+    postings = reference_index(lang).postings
+    return frozenset(code for t in tokens for code, _ in postings.get(t, ()))
+
+
 def _metal_named(
     prefixes: tuple[str, ...], lang: str, folded_words: tuple[str, ...], matches: list[_Match]
 ) -> tuple[str, ...]:
@@ -2307,6 +2338,7 @@ def _conclude(
             details=frozenset(n for n, m in enumerate(materials) if m.first >= limit),
             by_similarity=similar.ranked,
             preferred=_told_apart(lang, folded_words, decided.head, present) | catalyst,
+            beyond_head=_beyond_head(lang, folded_words, decided.head, similar.query),
             biodegradable=_said_biodegradable(lang, folded_words),
             halogenated=_said_halogenated(lang, folded_words, absent, present, shape.breaks),
         )

@@ -241,19 +241,17 @@ UNIT_WORDS: Final[frozenset[str]] = frozenset(
         "h1",
         "s",
         "min",
-        "pcs",
-        "pc",
         "stk",
         "stck",
         "uds",
         "szt",
         "sztuk",
         "stuks",
-        "pz",
     ]
 )
 """Unit words that appear inside descriptions ("12 bar", "40 kNm3/h"), counts too (*18 uds*,
-*6 stk*, *4 szt*); never a head."""
+*6 stk*, *4 szt*; not *pc*, *pcs*, *pz*: polycarbonate and personal computers too); never a
+head."""
 
 DESTINATIONS: Final = _folded(
     {
