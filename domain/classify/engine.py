@@ -1705,11 +1705,15 @@ def _beyond_head(
     return found
 
 
-@lru_cache(maxsize=16_384)
 def _found_by(lang: str, tokens: frozenset[str]) -> frozenset[str]:
     """The codes whose official text in ``lang`` holds one of ``tokens``."""
-    postings = reference_index(lang).postings
-    return frozenset(code for t in tokens for code, _ in postings.get(t, ()))
+    return frozenset().union(*[_holding(lang, t) for t in tokens])
+
+
+@lru_cache(maxsize=65_536)
+def _holding(lang: str, token: str) -> frozenset[str]:
+    """The codes whose official text in ``lang`` holds ``token`` (one set per token, kept)."""
+    return frozenset(code for code, _ in reference_index(lang).postings.get(token, ()))
 
 
 def _metal_named(
