@@ -374,6 +374,19 @@ def _readily_biodegradable(named: Mapping[str, float]) -> dict[str, float]:
 
 
 @cache
+def _by_content() -> frozenset[str]:
+    """The entries defined by a hazardous content (*... containing hazardous substances*).
+
+    A text names them by the content (*catalyseur usé au mercure*: 16 08 07, *spent catalysts
+    contaminated with hazardous substances*), words no official text holds: the head's words
+    alone finding one says nothing against it.
+    """
+    return frozenset(
+        e.code for e in catalogue().entries.values() if "hazardous substances" in e.description
+    )
+
+
+@cache
 def _halogen_twins() -> Mapping[bool, Mapping[str, str]]:
     """Halogenated or not -> each entry of a halogen pair -> the entry a text saying so means.
 
@@ -601,10 +614,10 @@ def _nearest_under(
     code shares a word with the source's entries.
     """
     under = [c for c in _entries_under(prefixes) if not c.endswith("99")]
+    halogenated = _halogen_twins()[False]  # unsaid: the other entry before it
     for code in ranked:
         words = _description_words(code)
         shared = [(len(words & _description_words(c)), c) for c in under]
-        halogenated = _halogen_twins()[False]  # unsaid: the other entry before it
         best = sorted((-n, c in halogenated, c) for n, c in shared if n >= least)
         if best:
             return [c for _, _, c in best[:5]]
@@ -755,7 +768,7 @@ def _scores(
     ``carried``: the entries under the source that a named material is there
     (:func:`_nearest_under`); a hazardous one is no more halved than the named code.
     ``written``: the codes the text writes as codes; a hazardous one is not halved either
-    (``EWC 17 05 03*``: the plant says it).
+    (``EWC 17 05 03*``: the plant says it). ``beyond_head``: as :func:`rank_candidates` has it.
     """
     hazardous, mirror_hazardous = hazardous_codes()
     all_hazardous = _all_hazardous_sub_chapters()
@@ -772,7 +785,7 @@ def _scores(
                 score *= _OUTSIDE_SOURCE_FACTOR
             if head_reach is not None and code not in head_reach and code[:4] not in head_reach:
                 score *= _AWAY_FROM_HEAD_FACTOR
-            elif beyond_head is not None and code not in beyond_head:
+            elif beyond_head is not None and code not in beyond_head | _by_content():
                 score *= _AWAY_FROM_HEAD_FACTOR  # the head's words alone: a sibling unnamed
         if hazardous_hint:
             if code not in hazardous:

@@ -1649,7 +1649,7 @@ def _said_halogenated(
     then it is denied, as by a word of :data:`~domain.classify.grammar.HALOGEN_FREE`
     (*ohalogenerade*, *halogenfrei*, *非卤代*). Beside a lamp or a content measured
     (:data:`~domain.classify.grammar.BESIDE_HALOGEN`: *halogen lamps*, *teneur en halogènes*,
-    *halogens < 1000 ppm*) or before a figure, it says nothing.
+    *halogens < 1000 ppm*), it says nothing.
     """
     read = _text(lang, folded_words).words
     last = len(read) - 1
@@ -1664,8 +1664,8 @@ def _said_halogenated(
             continue
         if any(
             read[b].traits & _BESIDE_HALOGEN for b in (n - 2, n - 1, n + 1, n + 2) if 0 <= b <= last
-        ) or (n < last and folded_words[n + 1][0].isdigit()):
-            continue  # "halogen lamps", "Halogene < 1000 ppm": nothing said of the waste
+        ):  # "halogen lamps", "Halogene < 1000 ppm": nothing said of the waste (read by traits
+            continue  # alone, as every step after the reading: the answer's cache key holds them)
         return not (
             word.traits & _HALOGEN_FREE
             or n in absent
@@ -1686,8 +1686,8 @@ def _beyond_head(
 ) -> frozenset[str] | None:
     """The codes the text's words beside the head find (``None``: no head naming codes).
 
-    The codes whose official text (in the text's language) holds a token of a word the head
-    does not cover, or that the English query finds (its words are foreign ones). A code the
+    The codes whose official text holds a token of a word the head does not cover, in the
+    text's language or, for its foreign words, in English. A code the
     similarity alone proposes and only the head's words find is a sibling of the head's codes
     that the lexicon did not name (*Starterbatterien ... (LKW/PKW)*: 16 06 02 *Ni-Cd-Batterien*
     through *Batterien* alone): it weighs less
@@ -1695,13 +1695,20 @@ def _beyond_head(
     """
     if head is None or not head.term.codes or head.term.kind != "material":
         return None
+    if not reference_index(lang).entries:
+        return None  # no official text in the language: its similarity is not the head's
     read = _text(lang, folded_words).words
-    own = frozenset(
-        t for n in range(head.first, head.last + 1) for t in (*read[n].indexed, *read[n].similar)
-    )
+    english = _WORDS["en"]
+    covered = range(head.first, head.last + 1)
+    own = frozenset(t for n in covered for t in (*read[n].indexed, *read[n].similar))
+    own_en = frozenset(
+        t
+        for n in covered
+        for t in (*english[folded_words[n]].indexed, *english[folded_words[n]].similar)
+    )  # a head word read as English ("gebruikte catalyst") finds its siblings there too
     found = _found_by(lang, frozenset(query.tokens) - own)
     if query.en_tokens:
-        found = found | _found_by("en", frozenset(query.en_tokens))
+        found = found | _found_by("en", frozenset(query.en_tokens) - own_en)
     return found
 
 

@@ -39,13 +39,18 @@ def _serve(port: int) -> ThreadingHTTPServer:
     return server
 
 
+def _stop(servers: list[ThreadingHTTPServer]) -> None:
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[StackSettings]:
     settings = StackSettings(stack_dir=tmp_path, api_port=_free_port(), metrics_port=_free_port())
     server = _serve(settings.api_port)
     yield settings
-    server.shutdown()
-    server.server_close()
+    _stop([server])
 
 
 def test_up_waits_for_a_worker_whose_health_port_opens_late(api: StackSettings) -> None:
@@ -62,9 +67,7 @@ def test_up_waits_for_a_worker_whose_health_port_opens_late(api: StackSettings) 
         assert servers
     finally:
         timer.join()
-        for server in servers:
-            server.shutdown()
-            server.server_close()
+        _stop(servers)
 
 
 def test_up_names_the_process_that_never_answers(api: StackSettings) -> None:
@@ -81,5 +84,4 @@ def test_up_asks_only_the_api_when_metrics_are_off(tmp_path: Path) -> None:
     try:
         _wait_answering(settings, LocalPipeline(settings), ["streams", "sink"], timeout_s=5)
     finally:
-        server.shutdown()
-        server.server_close()
+        _stop([server])
