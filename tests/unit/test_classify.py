@@ -2947,3 +2947,17 @@ def test_a_count_is_a_unit_not_a_word_of_the_waste() -> None:
 def test_a_sibling_only_the_heads_own_words_find_does_not_lead(text: str, code: str) -> None:
     # the similarity finds 16 06 02 through "Batterien" and dust through "polvo" alone
     assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("废机油桶 HW49 900-041-49", "150110"),  # a drum that held waste oil
+        ("光刻胶瓶 空瓶", "150110"),
+        ("剥离液桶", "150110"),
+        ("废机油桶装", "130205"),  # waste oil, packed in drums
+        ("光刻胶瓶装 0.2t/a", "080111"),
+    ],
+)
+def test_a_chinese_drum_written_with_its_chemical_is_the_drum(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
