@@ -2957,6 +2957,8 @@ def test_a_sibling_only_the_heads_own_words_find_does_not_lead(text: str, code: 
         ("剥离液桶", "150110"),
         ("废机油桶装", "130205"),  # waste oil, packed in drums
         ("光刻胶瓶装 0.2t/a", "080111"),
+        ("溶剂桶清洗废液", "160709"),  # the drum's washing liquid: drum cleaning
+        ("印刷机油墨渣 HW12", "080314"),  # a printing machine's ink, not machine oil
     ],
 )
 def test_a_chinese_drum_written_with_its_chemical_is_the_drum(text: str, code: str) -> None:
