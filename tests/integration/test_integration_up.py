@@ -120,7 +120,12 @@ def test_the_dashboard_after_up_shows_kpis_map_labels_and_alerts(up: Up) -> None
         assert wait_for(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, rows)) >= 5, 150)
         assert driver.find_element(By.ID, "kpi-co2e").text not in ("", "-")
         assert driver.find_element(By.ID, "kpi-potential").text not in ("", "-", "0")
-        labels = [t.text for t in driver.find_elements(By.CSS_SELECTOR, "#map-svg g.site text")]
+        # read in one script: the map is redrawn on each refresh, an element found before a
+        # redraw is stale after it
+        labels: list[str] = driver.execute_script(
+            "return [...document.querySelectorAll('#map-svg g.site text')]"
+            ".map((t) => t.textContent)"
+        )
         assert "asnaes" in " ".join(labels), labels
         shown: list[list[str]] = driver.execute_script(
             "return [...document.querySelectorAll('#alerts tbody tr[data-alert]')]"
