@@ -19,11 +19,12 @@ import typer
 from pydantic import SecretStr
 from rich.console import Console
 
-from domain.errors import PipelineError, StackError, SymbiosisError
+from domain.errors import PipelineError, StackError, SymbiosisError, UnavailableError
 from domain.park import bundled_park_path, load_park
 from ingest.api import tokens
 from runtime.logs import configure_logging
 from runtime.settings import get_settings
+from runtime.waiting import wait_until
 from sinks.migrate import migrate
 from streams.app import changelog_configs
 from symbiosis import background
@@ -317,14 +318,16 @@ def _wait_answering(
     waiting = [f"http://{settings.api_host}:{settings.api_port}/healthz"]
     if settings.metrics_port > 0:
         waiting += [f"http://{host}:{pipeline.ports[name]}/healthz" for name in started]
-    deadline = time.monotonic() + timeout_s
-    while waiting and time.monotonic() < deadline:
+
+    def answered() -> bool:
         pipeline.check(restart=False)  # `up` records pids: it restarts nothing itself
-        waiting = [url for url in waiting if not _answers(url)]
-        if waiting:
-            time.sleep(0.5)
-    if waiting:
-        raise PipelineError(f"no answer from {waiting[0]} in {timeout_s:.0f} s")
+        waiting[:] = [url for url in waiting if not _answers(url)]
+        return not waiting
+
+    try:  # a process that died raises its PipelineError from answered(), its log's tail in it
+        wait_until(answered, timeout_s=timeout_s, what="/healthz")
+    except UnavailableError as e:
+        raise PipelineError(f"no answer from {waiting[0]} in {timeout_s:.0f} s") from e
 
 
 def _answers(url: str) -> bool:

@@ -600,9 +600,10 @@ _MIN_SHARED_WORDS: Final = 2
 septic tank sludge (20 03 04)."""
 
 
+@lru_cache(maxsize=4_096)
 def _nearest_under(
     ranked: tuple[str, ...], prefixes: tuple[str, ...], least: int = _MIN_SHARED_WORDS
-) -> list[str]:
+) -> tuple[str, ...]:
     """Under the source, the entries whose English text shares most words with a named code's.
 
     For the first named code (``ranked``, best first) that shares a word with an entry under
@@ -620,8 +621,8 @@ def _nearest_under(
         shared = [(len(words & _description_words(c)), c) for c in under]
         best = sorted((-n, c in halogenated, c) for n, c in shared if n >= least)
         if best:
-            return [c for _, _, c in best[:5]]
-    return []
+            return tuple(c for _, _, c in best[:5])
+    return ()
 
 
 _BY_MATERIAL: Final = frozenset({"13", "14", "15", "16", "1705", "1706", "0805"})
@@ -672,10 +673,12 @@ def _source_priors(
     if by_material and not nearest:
         # the head's material is one the list files by material: linings from a smelter are 16 11
         return dict(priors)
-    inside = list(islice((c for s, c in by_similarity if s < 0.0 and _under(c, prefixes)), 5))
+    inside: Sequence[str] = list(
+        islice((c for s, c in by_similarity if s < 0.0 and _under(c, prefixes)), 5)
+    )
     if inside and named:  # what names the named material first ("pickling acids"), a 99 last
         words = _description_words(named[0])
-        inside.sort(key=lambda c: (c.endswith("99"), not words & _description_words(c)))
+        inside = sorted(inside, key=lambda c: (c.endswith("99"), not words & _description_words(c)))
     if not inside:
         inside = nearest if nearest is not None else _nearest_under(named, prefixes)
     if not inside:
@@ -772,6 +775,7 @@ def _scores(
     """
     hazardous, mirror_hazardous = hazardous_codes()
     all_hazardous = _all_hazardous_sub_chapters()
+    by_content = _by_content()
     scores: dict[str, float] = {}
     floor = _PRIOR_FLOOR - _CONTEXT_WEIGHT * (1.0 - coverage)
     beside = _SIMILARITY_BESIDE_LEXICON + _CONTEXT_WEIGHT * (1.0 - coverage)
@@ -785,7 +789,7 @@ def _scores(
                 score *= _OUTSIDE_SOURCE_FACTOR
             if head_reach is not None and code not in head_reach and code[:4] not in head_reach:
                 score *= _AWAY_FROM_HEAD_FACTOR
-            elif beyond_head is not None and code not in beyond_head | _by_content():
+            elif beyond_head is not None and code not in beyond_head and code not in by_content:
                 score *= _AWAY_FROM_HEAD_FACTOR  # the head's words alone: a sibling unnamed
         if hazardous_hint:
             if code not in hazardous:

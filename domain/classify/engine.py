@@ -1652,6 +1652,8 @@ def _said_halogenated(
     *halogens < 1000 ppm*), it says nothing.
     """
     read = _text(lang, folded_words).words
+    if not any(w.traits & (_HALOGENATED | _HALOGEN_FREE) for w in read):
+        return None  # most texts: no word to read
     last = len(read) - 1
     near = {
         n
