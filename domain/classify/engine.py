@@ -67,6 +67,7 @@ from domain.classify.grammar import (
     CATALYST_METALS,
     CODE_LABELS,
     COMPOUNDING,
+    CONNECTORS,
     CONTAINING,
     DESTINATIONS,
     EMPTY,
@@ -540,7 +541,20 @@ class _Terms:
 
 @cache
 def _terms(lang: str) -> _Terms:
-    terms = lexicon(lang)
+    """The lexicon's terms by token sequence, each also without its connecting words.
+
+    A term of three words or more whose connectors (:data:`CONNECTORS`: *of*, the articles)
+    are left out is found as the term (*Lodos separador hidrocarburos*: *lodos de separador de
+    hidrocarburos*), unless another term has those words.
+    """
+    terms: dict[tuple[str, ...], LexiconTerm] = dict(lexicon(lang))
+    plain = PLAIN_WORDS.get(lang, frozenset())
+    joins = frozenset(w if w in plain else stem(lang, w) for w in CONNECTORS[lang])
+    for key, term in list(terms.items()):
+        if len(key) > 2 and not joins.isdisjoint(key):
+            short = tuple(t for t in key if t not in joins)
+            if len(short) > 1:
+                terms.setdefault(short, term)
     sizes: dict[str, set[int]] = {}
     for key in terms:
         sizes.setdefault(key[0], set()).add(len(key))
@@ -822,14 +836,15 @@ def _breaks(folded: str) -> tuple[int, ...]:
 def _first_break(folded: str, folded_words: tuple[str, ...]) -> tuple[int, bool]:
     """The words before the first clause break (all without one), and whether they are a label.
 
-    A label is not what the row is: it ends with a colon, also full-width (``Plant 2: LP
-    steam``) or holds a plain number that is no quantity nor size (``Unit 300 - cooling
-    water``); ``Biochar 20 mm - heat treated``, ``Compost 0-10, water 40%`` have none.
+    A label is not what the row is: it ends with a colon or a semicolon, also full-width
+    (``Plant 2: LP steam``, ``Equinor Kalundborg; Flydende svovl``) or holds a plain number
+    that is no quantity nor size (``Unit 300 - cooling water``); ``Biochar 20 mm - heat
+    treated``, ``Compost 0-10, water 40%`` have none.
     """
     found = _CLAUSE_BREAK.search(folded)
     if found is None:
         return len(folded_words), False
-    label = found.group() in (":", "\uff1a") or any(
+    label = found.group() in (":", ";", "\uff1a", "\uff1b") or any(
         m.group(1) is None or m.group(1) not in _SIZES
         for m in _LABEL_NUMBER.finditer(folded, 0, found.start())
     )
@@ -975,9 +990,13 @@ def _decide_kind(
                      and _chapter(m.term) != _PACKAGING]  # fmt: skip
             if named:
                 head = named[0] if lang in HEAD_FIRST else named[-1]
-        if head.inside and head.term.kind in _UTILITY_KINDS:
-            # "Lijmslib waterbasis": water-based says what the sludge is made with
-            whole = [m for m in in_main if m.term.kind == "material" and not m.inside]
+        termed = {i for m in matches for i in range(m.first, m.last + 1)}
+        modifier = head.last + 1 in shape.joined and head.last + 1 not in termed
+        if (head.inside or modifier) and head.term.kind in _UTILITY_KINDS:
+            # "Lijmslib waterbasis": water-based says what the sludge is made with; "Spent
+            # caustic LPG-vask": the LPG of a hyphenated word says what was washed
+            whole = [m for m in in_main if m.term.kind == "material" and not m.inside
+                     and (head.inside or m.last < head.first)]  # fmt: skip
             if whole:
                 head = whole[0] if lang in HEAD_FIRST else whole[-1]
         if lang == "zh" and names_packaging(head.term):
@@ -999,8 +1018,11 @@ def _decide_kind(
     elif label:
         # a label before the break ("Plant 2: LP steam", "Unit 300 - cooling water"): what
         # follows says what it is ("Biochar - heat treated" has no label: a material)
-        head = next((m for m in resource if m.first >= max(main.stop, limit)
-                     and m.term.kind in _UTILITY_KINDS), None)  # fmt: skip
+        after = [m for m in resource if m.first >= max(main.stop, limit)]
+        head = next((m for m in after if m.term.kind in _UTILITY_KINDS), None)
+        if head is None:  # "Equinor; Flydende svovl; tankvogn 130 °C": the material named
+            head = next((m for m in after if m.term.kind == "material" and m.term.codes
+                         and not m.inside), None)  # fmt: skip
     if head is not None and head.term.kind == "none":
         raise ClassificationError(
             f"{head.term.term!r} is not a heat, steam, water, material or gas resource"
@@ -1642,10 +1664,12 @@ def _said_halogenated(
 
     ``True``, ``False`` or ``None``: what the first word saying it says, among the words within
     two of a material term (*Résidus de distillation chlorés*; not *Altöl, Kühlwasser
-    chloriert*). A word of :data:`~domain.classify.grammar.HALOGENATED` says it, unless it is said
-    absent (:func:`_absences`: *free of halogens*, *sans halogènes*), a negation or *non* comes
-    right before it (*non halogenated*, *nicht chloriert*) or before a word of content right
-    before it (*nie zawierają chlorowców*), or *free* right after it (*halogen free solvent*):
+    chloriert*) and the words opening a clause of their own after the first (*Lösemittel,
+    Reaktorspülung, nicht halogeniert*). A word of :data:`~domain.classify.grammar.HALOGENATED`
+    says it, unless it is said absent (:func:`_absences`: *free of halogens*, *sans
+    halogènes*), a negation or *non* comes right before it (*non halogenated*, *nicht
+    chloriert*) or before a word of content right before it (*nie zawierają chlorowców*), or
+    *free* right after it (*halogen free solvent*):
     then it is denied, as by a word of :data:`~domain.classify.grammar.HALOGEN_FREE`
     (*ohalogenerade*, *halogenfrei*, *非卤代*). Beside a lamp or a content measured
     (:data:`~domain.classify.grammar.BESIDE_HALOGEN`: *halogen lamps*, *teneur en halogènes*,
@@ -1661,9 +1685,19 @@ def _said_halogenated(
         if m.term.kind == "material"
         for n in range(max(0, m.first - 2), min(last, m.last + 2) + 1)
     }
+    if not near:
+        return None
+    # a clause of its own says it of the row's material ("Lösemittel, ..., nicht halogeniert")
+    starts = {0, *(b + 1 for b in breaks)}
     for n, word in enumerate(read):
-        if n not in near or not word.traits & (_HALOGENATED | _HALOGEN_FREE):
+        if not word.traits & (_HALOGENATED | _HALOGEN_FREE):
             continue
+        if n not in near:
+            s = n
+            while s > 0 and s not in starts and read[s - 1].traits & _DENYING:
+                s -= 1
+            if s not in starts or s == 0:
+                continue
         if any(
             read[b].traits & _BESIDE_HALOGEN for b in (n - 2, n - 1, n + 1, n + 2) if 0 <= b <= last
         ):  # "halogen lamps", "Halogene < 1000 ppm": nothing said of the waste (read by traits

@@ -46,6 +46,24 @@ PREPOSITIONS: Final = _folded(
 )
 """Words that end the main clause (a preposition as the text's first word does not)."""
 
+CONNECTORS: Final = _folded(
+    {
+        "en": "of the",
+        "de": "der die das den dem des von vom",
+        "nl": "van de het der",
+        "da": "af",
+        "sv": "av",
+        "fr": "de du des d la le les l",
+        "es": "de del la el los las",
+        "it": "di da d del della dello dei degli delle dal dalla dall dell il lo la i gli le l",
+        "pl": "",
+        "zh": "",
+    }
+)
+"""Words joining a name's nouns that a terse text leaves out (*Lodos separador hidrocarburos*
+for *lodos de separador de hidrocarburos*, *boues décanteur*): "of" and the articles, never a
+word that changes the meaning (*without*, *from* a place, a negation)."""
+
 FUNCTION_WORDS: Final = _folded(
     {
         "en": "a an and or the as other than those that not no only such its their per approx "
