@@ -171,8 +171,8 @@ CAST_ALLOYS: Final = _folded(
 PLAIN_WORDS: Final = _folded(
     {
         "en": "flash",
-        "de": "schalter verpackt eingepackt abgepackt",
-        "nl": "stomerij stomerijen verpakt ingepakt loods loodsen",
+        "de": "schalter verpackt eingepackt abgepackt tankwagen saugwagen",
+        "nl": "stomerij stomerijen verpakt ingepakt loods loodsen tankwagen tankwagens",
         "da": "",
         "sv": "rengjord rengjorda rengjort trasig trasiga trasigt",
         "fr": "fils lingot lingots salage",
@@ -187,7 +187,7 @@ their language, so never corrected to it (*flash* is no *flesh*, from *fleshings
 *Schalter* no *Schale*; French *salage*, salting, no *sablage*; Swedish *trasig*, broken,
 whose stem is that of *trasa*, a rag); or whose stem is a material's (German *verpackt*,
 Dutch *verpakt*, packed, are not packaging: *Asbestreste staubdicht verpackt*; Dutch *loods*,
-a shed, is no *lood*, lead)."""
+a shed, is no *lood*, lead; a *Tankwagen*, the truck a waste leaves in, is no *Tanklager*)."""
 
 CODE_LABELS: Final = frozenset(
     fold(

@@ -2963,3 +2963,77 @@ def test_a_sibling_only_the_heads_own_words_find_does_not_lead(text: str, code: 
 )
 def test_a_chinese_drum_written_with_its_chemical_is_the_drum(text: str, code: str) -> None:
     assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Lodos separador hidrocarburos lavadero camiones", "130502"),  # lodos de separador de ...
+        ("Polveri abbattimento fumi acciaieria (con sostanze pericolose), big bag", "100207"),
+        ("Moderlud krystallisation, finkemisk produktion", "070701"),
+    ],
+)
+def test_a_term_is_found_without_its_connecting_words(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Equinor Kalundborg; Flydende svovl fra Claus-anlæg; tankvogn 130 °C",
+        "Equinor; Liquid sulphur from Claus unit; 130 °C",
+    ],
+)
+def test_a_first_field_ending_in_a_semicolon_is_a_label(text: str) -> None:
+    # the plant's name is no resource: the material after it is, whatever its temperature
+    result = classify(text)
+    assert result.kind.value == "material"
+    assert result.candidates[0].code == "050116"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Spent caustic LPG-vask", "spent caustic LPG-wasser, sulfidisch"],
+)
+def test_a_utility_modifying_a_hyphenated_word_is_not_the_head(text: str) -> None:
+    result = classify(text)
+    assert result.kind.value == "material"
+    assert result.candidates[0].code in {"050111", "060204"}
+
+
+def test_not_halogenated_in_a_clause_of_its_own_says_it_of_the_row() -> None:
+    text = "Reinigungslösemittel Aceton/Methanol, Reaktorspülung API-Anlage, nicht halogeniert"
+    assert classify(text).candidates[0].code == "140603"
+
+
+def test_a_tank_truck_is_no_tank_farm() -> None:
+    # "Tankwagen" was corrected to "Tanklager" (a tank farm, an origin of chapter 13)
+    assert "tanklager" not in classify("Altöl, Tankwagen 20 m3").matched_terms
+
+
+def test_a_self_heating_hazard_offers_no_heat() -> None:
+    text = "Turnaround HDS-2 | brugt katalysator CoMo/Al2O3 | selvopvarmende, UN3190 | 64 tromler"
+    result = classify(text)
+    assert result.kind.value == "material"
+    assert result.candidates[0].code == "160802"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Koelwaterslib zinksmelter, niet gevaarlijk", "100509"),
+        ("Slam fra behandling af kølevand (kalk, okker), kraftværk", "100126"),
+        ("Mercure métal ex-cellules", "160307"),
+        ("Acide sulfurique usé séchage chlore, citerne", "060704"),
+        ("Augusta | acque di lavaggio cisterne con residui stirene | autobotte 28 m3", "160708"),
+        ("Restos comedor, contenedor marrón", "200108"),
+        ("损伤性废物（针头）", "180101"),
+        ("手术室 病理性废物（切除组织） 冷藏暂存", "180102"),
+        ("冷库制冷系统检修 回收R22 钢瓶装 约0.5吨", "140601"),
+        ("钢筋头", "170405"),
+        ("吊顶纸面石膏板边角料 约6吨", "170802"),
+        ("过期酸奶退货", "020501"),
+    ],
+)
+def test_vocabulary_of_session_22_six_parks(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
