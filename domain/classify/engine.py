@@ -543,17 +543,18 @@ class _Terms:
 def _terms(lang: str) -> _Terms:
     """The lexicon's terms by token sequence, each also without its connecting words.
 
-    A term of three words or more whose connectors (:data:`CONNECTORS`: *of*, the articles)
-    are left out is found as the term (*Lodos separador hidrocarburos*: *lodos de separador de
-    hidrocarburos*), unless another term has those words.
+    A material's name whose connectors (:data:`CONNECTORS`: *of*, the articles) are left out is
+    found as the name when three words or more remain (*Lodos separador hidrocarburos*: *lodos de
+    separador de hidrocarburos*), unless another term has those words; two words side by side
+    are as often two things (*cendres centrale*, *huile transformée*).
     """
     terms: dict[tuple[str, ...], LexiconTerm] = dict(lexicon(lang))
     plain = PLAIN_WORDS.get(lang, frozenset())
     joins = frozenset(w if w in plain else stem(lang, w) for w in CONNECTORS[lang])
     for key, term in list(terms.items()):
-        if len(key) > 2 and not joins.isdisjoint(key):
+        if term.kind == "material" and len(key) > 2 and not joins.isdisjoint(key):
             short = tuple(t for t in key if t not in joins)
-            if len(short) > 1:
+            if len(short) > 2:  # two words side by side are as often two things
                 terms.setdefault(short, term)
     sizes: dict[str, set[int]] = {}
     for key in terms:
@@ -836,15 +837,16 @@ def _breaks(folded: str) -> tuple[int, ...]:
 def _first_break(folded: str, folded_words: tuple[str, ...]) -> tuple[int, bool]:
     """The words before the first clause break (all without one), and whether they are a label.
 
-    A label is not what the row is: it ends with a colon or a semicolon, also full-width
-    (``Plant 2: LP steam``, ``Equinor Kalundborg; Flydende svovl``) or holds a plain number
-    that is no quantity nor size (``Unit 300 - cooling water``); ``Biochar 20 mm - heat
-    treated``, ``Compost 0-10, water 40%`` have none.
+    A label is not what the row is: it ends with a colon, also full-width (``Plant 2: LP
+    steam``) or holds a plain number that is no quantity nor size (``Unit 300 - cooling
+    water``); ``Biochar 20 mm - heat treated``, ``Compost 0-10, water 40%`` have none. Not a
+    semicolon: the first field is as often the material (``Paraffingatsch; Heißwasser-
+    Begleitheizung``) as the plant's name.
     """
     found = _CLAUSE_BREAK.search(folded)
     if found is None:
         return len(folded_words), False
-    label = found.group() in (":", ";", "\uff1a", "\uff1b") or any(
+    label = found.group() in (":", "\uff1a") or any(
         m.group(1) is None or m.group(1) not in _SIZES
         for m in _LABEL_NUMBER.finditer(folded, 0, found.start())
     )
@@ -991,7 +993,12 @@ def _decide_kind(
             if named:
                 head = named[0] if lang in HEAD_FIRST else named[-1]
         termed = {i for m in matches for i in range(m.first, m.last + 1)}
-        modifier = head.last + 1 in shape.joined and head.last + 1 not in termed
+        modifier = (  # "LPG-vask": a gas naming what a hyphenated process word treats
+            head.term.kind == "gas"
+            and head.last + 1 in shape.joined
+            and head.last + 1 not in termed
+            and (not allowed or ResourceKind.MATERIAL in allowed)
+        )  # not "Dampf-Lieferung, 20 t/h", "steam-export": a utility offered
         if (head.inside or modifier) and head.term.kind in _UTILITY_KINDS:
             # "Lijmslib waterbasis": water-based says what the sludge is made with; "Spent
             # caustic LPG-vask": the LPG of a hyphenated word says what was washed
@@ -1020,7 +1027,8 @@ def _decide_kind(
         # follows says what it is ("Biochar - heat treated" has no label: a material)
         after = [m for m in resource if m.first >= max(main.stop, limit)]
         head = next((m for m in after if m.term.kind in _UTILITY_KINDS), None)
-        if head is None:  # "Equinor; Flydende svovl; tankvogn 130 °C": the material named
+        if head is None and allowed and ResourceKind.MATERIAL not in allowed:
+            # "Plant 2: spent catalyst, 200 °C": the material named, not a heat the unit says
             head = next((m for m in after if m.term.kind == "material" and m.term.codes
                          and not m.inside), None)  # fmt: skip
     if head is not None and head.term.kind == "none":
@@ -1692,11 +1700,11 @@ def _said_halogenated(
     for n, word in enumerate(read):
         if not word.traits & (_HALOGENATED | _HALOGEN_FREE):
             continue
-        if n not in near:
+        if n not in near:  # the clause says only that ("..., nicht halogeniert, FP < 23 °C")
             s = n
             while s > 0 and s not in starts and read[s - 1].traits & _DENYING:
                 s -= 1
-            if s not in starts or s == 0:
+            if s not in starts or s == 0 or not (n == last or n in breaks):
                 continue
         if any(
             read[b].traits & _BESIDE_HALOGEN for b in (n - 2, n - 1, n + 1, n + 2) if 0 <= b <= last
