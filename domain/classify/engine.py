@@ -1695,17 +1695,11 @@ def _said_halogenated(
     }
     if not near:
         return None
-    # a clause of its own says it of the row's material ("Lösemittel, ..., nicht halogeniert")
-    starts = {0, *(b + 1 for b in breaks)}
     for n, word in enumerate(read):
         if not word.traits & (_HALOGENATED | _HALOGEN_FREE):
             continue
-        if n not in near:  # the clause says only that ("..., nicht halogeniert, FP < 23 °C")
-            s = n
-            while s > 0 and s not in starts and read[s - 1].traits & _DENYING:
-                s -= 1
-            if s not in starts or s == 0 or not (n == last or n in breaks):
-                continue
+        if n not in near and not _a_clause_of_its_own(read, n, breaks):
+            continue
         if any(
             read[b].traits & _BESIDE_HALOGEN for b in (n - 2, n - 1, n + 1, n + 2) if 0 <= b <= last
         ):  # "halogen lamps", "Halogene < 1000 ppm": nothing said of the waste (read by traits
@@ -1723,6 +1717,19 @@ def _said_halogenated(
             or (n < last and read[n + 1].traits & _ABSENT_AFTER)
         )
     return None
+
+
+def _a_clause_of_its_own(read: tuple[_Word, ...], n: int, breaks: tuple[int, ...]) -> bool:
+    """Whether word ``n`` (with the denials before it) is a clause after the first, and ends it.
+
+    Such a clause says its word of the row's material (*Lösemittel, Reaktorspülung, nicht
+    halogeniert, FP < 23 °C*); one saying more does not (*chlorinated paraffin-free*).
+    """
+    starts = {b + 1 for b in breaks}
+    first = n
+    while first > 0 and first not in starts and read[first - 1].traits & _DENYING:
+        first -= 1
+    return first in starts and (n == len(read) - 1 or n in breaks)
 
 
 def _beyond_head(
