@@ -67,7 +67,6 @@ from domain.classify.grammar import (
     CATALYST_METALS,
     CODE_LABELS,
     COMPOUNDING,
-    CONNECTORS,
     CONTAINING,
     DESTINATIONS,
     EMPTY,
@@ -541,21 +540,7 @@ class _Terms:
 
 @cache
 def _terms(lang: str) -> _Terms:
-    """The lexicon's terms by token sequence, each also without its connecting words.
-
-    A material's name whose connectors (:data:`CONNECTORS`: *of*, the articles) are left out is
-    found as the name when three words or more remain (*Lodos separador hidrocarburos*: *lodos de
-    separador de hidrocarburos*), unless another term has those words; two words side by side
-    are as often two things (*cendres centrale*, *huile transformée*).
-    """
-    terms: dict[tuple[str, ...], LexiconTerm] = dict(lexicon(lang))
-    plain = PLAIN_WORDS.get(lang, frozenset())
-    joins = frozenset(w if w in plain else stem(lang, w) for w in CONNECTORS[lang])
-    for key, term in list(terms.items()):
-        if term.kind == "material" and len(key) > 2 and not joins.isdisjoint(key):
-            short = tuple(t for t in key if t not in joins)
-            if len(short) > 2:  # two words side by side are as often two things
-                terms.setdefault(short, term)
+    terms = lexicon(lang)
     sizes: dict[str, set[int]] = {}
     for key in terms:
         sizes.setdefault(key[0], set()).add(len(key))
@@ -992,18 +977,9 @@ def _decide_kind(
                      and _chapter(m.term) != _PACKAGING]  # fmt: skip
             if named:
                 head = named[0] if lang in HEAD_FIRST else named[-1]
-        termed = {i for m in matches for i in range(m.first, m.last + 1)}
-        modifier = (  # "LPG-vask": a gas naming what a hyphenated process word treats
-            head.term.kind == "gas"
-            and head.last + 1 in shape.joined
-            and head.last + 1 not in termed
-            and (not allowed or ResourceKind.MATERIAL in allowed)
-        )  # not "Dampf-Lieferung, 20 t/h", "steam-export": a utility offered
-        if (head.inside or modifier) and head.term.kind in _UTILITY_KINDS:
-            # "Lijmslib waterbasis": water-based says what the sludge is made with; "Spent
-            # caustic LPG-vask": the LPG of a hyphenated word says what was washed
-            whole = [m for m in in_main if m.term.kind == "material" and not m.inside
-                     and (head.inside or m.last < head.first)]  # fmt: skip
+        if head.inside and head.term.kind in _UTILITY_KINDS:
+            # "Lijmslib waterbasis": water-based says what the sludge is made with
+            whole = [m for m in in_main if m.term.kind == "material" and not m.inside]
             if whole:
                 head = whole[0] if lang in HEAD_FIRST else whole[-1]
         if lang == "zh" and names_packaging(head.term):
@@ -1025,12 +1001,8 @@ def _decide_kind(
     elif label:
         # a label before the break ("Plant 2: LP steam", "Unit 300 - cooling water"): what
         # follows says what it is ("Biochar - heat treated" has no label: a material)
-        after = [m for m in resource if m.first >= max(main.stop, limit)]
-        head = next((m for m in after if m.term.kind in _UTILITY_KINDS), None)
-        if head is None and allowed and ResourceKind.MATERIAL not in allowed:
-            # "Plant 2: spent catalyst, 200 °C": the material named, not a heat the unit says
-            head = next((m for m in after if m.term.kind == "material" and m.term.codes
-                         and not m.inside), None)  # fmt: skip
+        head = next((m for m in resource if m.first >= max(main.stop, limit)
+                     and m.term.kind in _UTILITY_KINDS), None)  # fmt: skip
     if head is not None and head.term.kind == "none":
         raise ClassificationError(
             f"{head.term.term!r} is not a heat, steam, water, material or gas resource"
@@ -1672,12 +1644,11 @@ def _said_halogenated(
 
     ``True``, ``False`` or ``None``: what the first word saying it says, among the words within
     two of a material term (*Résidus de distillation chlorés*; not *Altöl, Kühlwasser
-    chloriert*) and the words opening a clause of their own after the first (*Lösemittel,
-    Reaktorspülung, nicht halogeniert*). A word of :data:`~domain.classify.grammar.HALOGENATED`
-    says it, unless it is said absent (:func:`_absences`: *free of halogens*, *sans
-    halogènes*), a negation or *non* comes right before it (*non halogenated*, *nicht
-    chloriert*) or before a word of content right before it (*nie zawierają chlorowców*), or
-    *free* right after it (*halogen free solvent*):
+    chloriert*, nor a form's field, *halogeniert: nein*). A word of
+    :data:`~domain.classify.grammar.HALOGENATED` says it, unless it is said absent
+    (:func:`_absences`: *free of halogens*, *sans halogènes*), a negation or *non* comes right
+    before it (*non halogenated*, *nicht chloriert*) or before a word of content right before
+    it (*nie zawierają chlorowców*), or *free* right after it (*halogen free solvent*):
     then it is denied, as by a word of :data:`~domain.classify.grammar.HALOGEN_FREE`
     (*ohalogenerade*, *halogenfrei*, *非卤代*). Beside a lamp or a content measured
     (:data:`~domain.classify.grammar.BESIDE_HALOGEN`: *halogen lamps*, *teneur en halogènes*,
@@ -1693,12 +1664,8 @@ def _said_halogenated(
         if m.term.kind == "material"
         for n in range(max(0, m.first - 2), min(last, m.last + 2) + 1)
     }
-    if not near:
-        return None
     for n, word in enumerate(read):
-        if not word.traits & (_HALOGENATED | _HALOGEN_FREE):
-            continue
-        if n not in near and not _a_clause_of_its_own(read, n, breaks):
+        if n not in near or not word.traits & (_HALOGENATED | _HALOGEN_FREE):
             continue
         if any(
             read[b].traits & _BESIDE_HALOGEN for b in (n - 2, n - 1, n + 1, n + 2) if 0 <= b <= last
@@ -1717,19 +1684,6 @@ def _said_halogenated(
             or (n < last and read[n + 1].traits & _ABSENT_AFTER)
         )
     return None
-
-
-def _a_clause_of_its_own(read: tuple[_Word, ...], n: int, breaks: tuple[int, ...]) -> bool:
-    """Whether word ``n`` (with the denials before it) is a clause after the first, and ends it.
-
-    Such a clause says its word of the row's material (*Lösemittel, Reaktorspülung, nicht
-    halogeniert, FP < 23 °C*); one saying more does not (*chlorinated paraffin-free*).
-    """
-    starts = {b + 1 for b in breaks}
-    first = n
-    while first > 0 and first not in starts and read[first - 1].traits & _DENYING:
-        first -= 1
-    return first in starts and (n == len(read) - 1 or n in breaks)
 
 
 def _beyond_head(

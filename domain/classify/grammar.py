@@ -46,24 +46,6 @@ PREPOSITIONS: Final = _folded(
 )
 """Words that end the main clause (a preposition as the text's first word does not)."""
 
-CONNECTORS: Final = _folded(
-    {
-        "en": "of the",
-        "de": "der die das den dem des von vom",
-        "nl": "van de het der",
-        "da": "af",
-        "sv": "av",
-        "fr": "de du des d la le les l",
-        "es": "de del la el los las",
-        "it": "di da d del della dello dei degli delle dal dalla dall dell il lo la i gli le l",
-        "pl": "",
-        "zh": "",
-    }
-)
-"""Words joining a name's nouns that a terse text leaves out (*Lodos separador hidrocarburos*
-for *lodos de separador de hidrocarburos*, *boues décanteur*): "of" and the articles, never a
-word that changes the meaning (*without*, *from* a place, a negation)."""
-
 FUNCTION_WORDS: Final = _folded(
     {
         "en": "a an and or the as other than those that not no only such its their per approx "
@@ -171,10 +153,12 @@ CAST_ALLOYS: Final = _folded(
 PLAIN_WORDS: Final = _folded(
     {
         "en": "flash",
-        "de": "schalter verpackt eingepackt abgepackt tankwagen saugwagen",
-        "nl": "stomerij stomerijen verpakt ingepakt loods loodsen tankwagen tankwagens",
-        "da": "",
-        "sv": "rengjord rengjorda rengjort trasig trasiga trasigt",
+        "de": "schalter verpackt eingepackt abgepackt tankwagen saugwagen selbsterhitzend "
+        "selbsterhitzungsfahig",
+        "nl": "stomerij stomerijen verpakt ingepakt loods loodsen tankwagen tankwagens "
+        "zelfverhittend",
+        "da": "selvopvarmende",
+        "sv": "rengjord rengjorda rengjort trasig trasiga trasigt sjalvuppvarmande",
         "fr": "fils lingot lingots salage",
         "es": "",
         "it": "",
@@ -187,7 +171,8 @@ their language, so never corrected to it (*flash* is no *flesh*, from *fleshings
 *Schalter* no *Schale*; French *salage*, salting, no *sablage*; Swedish *trasig*, broken,
 whose stem is that of *trasa*, a rag); or whose stem is a material's (German *verpackt*,
 Dutch *verpakt*, packed, are not packaging: *Asbestreste staubdicht verpackt*; Dutch *loods*,
-a shed, is no *lood*, lead; a *Tankwagen*, the truck a waste leaves in, is no *Tanklager*)."""
+a shed, is no *lood*, lead; a *Tankwagen*, the truck a waste leaves in, is no *Tanklager*;
+*selvopvarmende*, self-heating, a hazard of the material, offers no *varme*)."""
 
 CODE_LABELS: Final = frozenset(
     fold(
