@@ -60,6 +60,7 @@ from domain.classify.grammar import (
     ABSENT_AFTER,
     ABSENT_BEFORE,
     ABSENT_OF,
+    ANSWER_NO,
     BESIDE_HALOGEN,
     BIODEGRADABLE,
     BIODEGRADABLE_ADVERBS,
@@ -448,6 +449,7 @@ def _read_word(lang: str, word: str) -> _Word:
         "not_easily": word in NOT_EASILY,
         "bio_adverb": word in BIODEGRADABLE_ADVERBS,
         **_halogen_traits(word, han),
+        "answer_no": word in ANSWER_NO[lang] or word in ANSWER_NO["en"],
     }
     return _Word(
         tokens=tokens,
@@ -1101,6 +1103,7 @@ _TRAITS: Final = (
     "halogenated",
     "halogen_free",
     "beside_halogen",
+    "answer_no",
 )
 """What :attr:`_Word.traits` holds of a word, one bit each in this order (:func:`_read_word`)."""
 _TRAIT: Final = {name: 1 << bit for bit, name in enumerate(_TRAITS)}
@@ -1123,6 +1126,7 @@ _DENYING: Final = _TRAIT["negation"] | _TRAIT["not_easily"]
 _BIO_ADVERB: Final = _TRAIT["bio_adverb"]
 _HALOGENATED: Final = _TRAIT["halogenated"]
 _HALOGEN_FREE: Final = _TRAIT["halogen_free"]
+_ANSWER_NO: Final = _TRAIT["answer_no"]
 _BESIDE_HALOGEN: Final = _TRAIT["beside_halogen"]
 _ABSENCE: Final = _ABSENT_BEFORE | _ABSENT_OF | _ABSENT_AFTER | _NEGATION | _FOUND
 """The traits of the words that say a material is absent (never looked up in the texts)."""
@@ -1644,11 +1648,12 @@ def _said_halogenated(
 
     ``True``, ``False`` or ``None``: what the first word saying it says, among the words within
     two of a material term (*Résidus de distillation chlorés*; not *Altöl, Kühlwasser
-    chloriert*, nor a form's field, *halogeniert: nein*). A word of
-    :data:`~domain.classify.grammar.HALOGENATED` says it, unless it is said absent
-    (:func:`_absences`: *free of halogens*, *sans halogènes*), a negation or *non* comes right
-    before it (*non halogenated*, *nicht chloriert*) or before a word of content right before
-    it (*nie zawierają chlorowców*), or *free* right after it (*halogen free solvent*):
+    chloriert*). A word of :data:`~domain.classify.grammar.HALOGENATED` says it, unless it is
+    said absent (:func:`_absences`: *free of halogens*, *sans halogènes*), a negation or *non*
+    comes right before it (*non halogenated*, *nicht chloriert*) or before a word of content
+    right before it (*nie zawierają chlorowców*), *free* comes right after it (*halogen free
+    solvent*) or a form's *no* after its colon (*halogeniert: nein*,
+    :data:`~domain.classify.grammar.ANSWER_NO`):
     then it is denied, as by a word of :data:`~domain.classify.grammar.HALOGEN_FREE`
     (*ohalogenerade*, *halogenfrei*, *非卤代*). Beside a lamp or a content measured
     (:data:`~domain.classify.grammar.BESIDE_HALOGEN`: *halogen lamps*, *teneur en halogènes*,
@@ -1682,6 +1687,7 @@ def _said_halogenated(
                 and n - 1 not in breaks
             )
             or (n < last and read[n + 1].traits & _ABSENT_AFTER)
+            or (n < last and n in breaks and read[n + 1].traits & _ANSWER_NO)
         )
     return None
 
@@ -2153,6 +2159,7 @@ _GRAMMAR_WORDS: Final = CODE_LABELS.union(
         for lang in LANGUAGES
     ),
     *CATALYST_METALS.values(),
+    *ANSWER_NO.values(),
     NOT_EASILY,
     BIODEGRADABLE_ADVERBS,
 )

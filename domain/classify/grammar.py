@@ -577,5 +577,22 @@ BESIDE_HALOGEN: Final = frozenset(
 """Words beside a word of :data:`HALOGENATED` that make it no statement about the waste (*halogen
 lamps*, *lampes halogènes*, *halogen content*, *teneur en halogènes*, *Halogene < 1000 ppm*)."""
 
+ANSWER_NO: Final = _folded(
+    {
+        "en": "no n",
+        "de": "nein",
+        "nl": "nee",
+        "da": "nej",
+        "sv": "nej",
+        "fr": "non",
+        "es": "no",
+        "it": "no",
+        "pl": "nie",
+        "zh": "",
+    }
+)
+"""A form's *no* after its field's name (*halogeniert: nein*, *chlorinated: no*): the field says
+the waste is not that."""
+
 HALOGEN_FREE_HAN: Final = ("非卤", "无卤", "不含卤", "不含氯", "非含卤")
 """Chinese words saying a waste holds no halogen (*非卤代*, *无卤*), read inside a word."""

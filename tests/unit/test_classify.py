@@ -2985,10 +2985,16 @@ def test_a_utility_offered_in_a_hyphenated_word_stays_the_utility(text: str) -> 
 
 @pytest.mark.parametrize(
     "text",
-    ["Altöl aus Kompressoren; halogeniert: nein; 2 IBC", "Altöl gemischt; Kühlwasser; chloriert"],
+    [
+        "Altöl aus Kompressoren; halogeniert: nein; 2 IBC",
+        "Altöl gemischt; Kühlwasser; chloriert",
+        "Altöl; halogeniert: nein",  # the field beside the oil, answered no
+        "Used engine oil, chlorinated: no, 2 IBC",
+    ],
 )
 def test_a_halogen_word_in_another_field_says_nothing_of_the_oil(text: str) -> None:
-    # a form's field ("halogeniert: nein") or another thing's ("Kühlwasser; chloriert")
+    # a form's field answered no ("halogeniert: nein") or another thing's ("Kühlwasser;
+    # chloriert")
     assert classify(text).candidates[0].code == "130205"
 
 
