@@ -396,7 +396,9 @@ def _halogen_twins() -> Mapping[bool, Mapping[str, str]]:
     14 06 02/03...): two entries of one sub-chapter whose texts are the same but for
     *halogenated*, *chlorinated*, *containing halogens* against *other*, *non-chlorinated*,
     *free of halogens*. ``True`` maps the other entry to the halogenated one, ``False`` the
-    reverse.
+    reverse. ``True`` also maps each organic chemical process's *aqueous washing liquids and
+    mother liquors* (07 xx 01) to its *organic halogenated solvents, washing liquids and mother
+    liquors* (07 xx 03): a halogenated mother liquor is not aqueous.
     """
     pairs: dict[tuple[str, str], list[tuple[bool, str]]] = {}
     for entry in catalogue().entries.values():
@@ -411,6 +413,17 @@ def _halogen_twins() -> Mapping[bool, Mapping[str, str]]:
             (_, other), (_, halogenated) = sorted(twins)
             said[True][other] = halogenated
             said[False][halogenated] = other
+    # a mother liquor said to be halogenated is no aqueous one: each organic chemical
+    # process files it with its halogenated solvents (07 05 01 -> 07 05 03)
+    halogenated_liquors = {
+        e.sub_chapter: e.code
+        for e in catalogue().entries.values()
+        if _HALOGENATED_LIQUORS.match(e.description)
+    }
+    for entry in catalogue().entries.values():
+        liquors = halogenated_liquors.get(entry.sub_chapter)
+        if liquors is not None and _AQUEOUS_LIQUORS.match(entry.description):
+            said[True][entry.code] = liquors
     return said
 
 
@@ -561,6 +574,7 @@ _MUNICIPAL_FRACTIONS: Final = {
 
 _HALOGENATED_LIQUORS: Final = re.compile(r"organic halogenated solvents, washing liquids")
 _OTHER_LIQUORS: Final = re.compile(r"other organic solvents, washing liquids")
+_AQUEOUS_LIQUORS: Final = re.compile(r"aqueous washing liquids and mother liquors")
 
 
 _ON_SITE_SLUDGE: Final = re.compile(
