@@ -3084,3 +3084,24 @@ def test_a_halogenated_mother_liquor_is_filed_with_the_halogenated_solvents() ->
 )
 def test_vocabulary_of_session_23_six_sectors(text: str, code: str) -> None:
     assert classify(text).candidates[0].code == code
+
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Kraftwerk, Asche", "100101"),  # the origin's own entry for the material
+        ("tannery, sludge", "040106"),
+        ("Zuckerfabrik | Carbokalk | 20.000 t/a", "020402"),
+        ("restaurant, huile usagée", "200125"),
+        ("foundry, drums of binder", "100914"),
+        ("chlorine drying, sulphuric acid", "060704"),
+        ("sewage works, sand from grit chamber", "190802"),
+        ("MRF, plastic film", "191204"),
+    ],
+)
+def test_a_plant_named_first_still_files_its_own_materials(text: str, code: str) -> None:
+    # tried in session 23 and taken back: the first field naming only the plant, the first
+    # material after it as the head ("paper mill, used oil"); a review found the plant's own
+    # entries lost (a restaurant's cooking oil, a foundry's binder in drums, grit-chamber sand)
+    assert classify(text).candidates[0].code == code
