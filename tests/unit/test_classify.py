@@ -3086,7 +3086,6 @@ def test_vocabulary_of_session_23_six_sectors(text: str, code: str) -> None:
     assert classify(text).candidates[0].code == code
 
 
-
 @pytest.mark.parametrize(
     ("text", "code"),
     [
