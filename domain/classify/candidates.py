@@ -415,11 +415,7 @@ def _halogen_twins() -> Mapping[bool, Mapping[str, str]]:
             said[False][halogenated] = other
     # a mother liquor said to be halogenated is no aqueous one: each organic chemical
     # process files it with its halogenated solvents (07 05 01 -> 07 05 03)
-    halogenated_liquors = {
-        e.sub_chapter: e.code
-        for e in catalogue().entries.values()
-        if _HALOGENATED_LIQUORS.match(e.description)
-    }
+    halogenated_liquors = {code[:4]: code for code in _solvent_twins()["140602"]}
     for entry in catalogue().entries.values():
         liquors = halogenated_liquors.get(entry.sub_chapter)
         if liquors is not None and _AQUEOUS_LIQUORS.match(entry.description):
