@@ -38,7 +38,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache, partial
-from itertools import chain, compress, count
+from itertools import chain, compress, count, pairwise
 from operator import neg
 from typing import Final, NamedTuple
 
@@ -70,6 +70,8 @@ from domain.classify.grammar import (
     COMPOUNDING,
     CONTAINING,
     DESTINATIONS,
+    DRUMS,
+    DRUMS_HAN,
     EMPTY,
     FILLERS,
     FOUND,
@@ -88,7 +90,12 @@ from domain.classify.grammar import (
     PLAIN_WORDS,
     PREPOSITIONS,
     RESIDUES,
+    SPENT_WATER,
     SURPLUS_HEADS,
+    TANKER_PAIRS,
+    TANKERS,
+    TANKERS_HAN,
+    TREATED_WATER,
     UNIT_WORDS,
 )
 from domain.classify.language import UNIT_SYMBOLS, guess_language, languages_of, letter_hints
@@ -108,6 +115,7 @@ from domain.classify.text import (
     words,
 )
 from domain.errors import ClassificationError
+from domain.ewc import catalogue
 from schemas.common import ResourceKind
 
 KIND_REVIEW_BELOW: Final = 0.5
@@ -770,6 +778,8 @@ _CLAUSE_BREAK: Final = re.compile(
 )
 """Punctuation after which a description gives details, not what the thing is ("Cendres
 volantes - chaudière CFB, silo 2"); brackets, commas and colons in their full-width forms too."""
+_BAR: Final = re.compile(r"\|")
+"""The bar between an export's columns (*Beizspülwasser | 25 m³/Woche | Tankfahrzeug*)."""
 
 
 def _main_clause(
@@ -807,13 +817,17 @@ _LABEL_NUMBER: Final = re.compile(r"(?<![\w.,-])\d+(?![\w.,%-])(?:\s*([a-z]+))?"
 _SIZES: Final = UNIT_SYMBOLS | {"mm", "cm", "um", "mesh", "x"}
 
 
-def _breaks(folded: str) -> tuple[int, ...]:
-    """Positions (in :func:`words`) of the words a clause break follows ("asbestos free, 12 t")."""
-    if _CLAUSE_BREAK.search(folded) is None:
+def _breaks(folded: str, pattern: re.Pattern[str] = _CLAUSE_BREAK) -> tuple[int, ...]:
+    """Positions (in :func:`words`) of the words a clause break follows ("asbestos free, 12 t").
+
+    ``pattern``: what breaks a clause (:data:`_CLAUSE_BREAK`; :data:`_BAR` for an export's
+    column bars).
+    """
+    if pattern.search(folded) is None:
         return ()
     ends: list[int] = []
     seen = 0
-    for found in _CLAUSE_BREAK.finditer(folded):
+    for found in pattern.finditer(folded):
         before = len(words(folded[: found.start()]))
         if before and before != seen:
             ends.append(before - 1)
@@ -923,6 +937,134 @@ _PACKAGING: Final = "15"  # an off-spec lot in sacks is still the lot
 _UNSUITABLE: Final = "020304"
 
 
+_HAN_VEHICLE: Final = "车"
+"""The last character of every Chinese tanker (:data:`~domain.classify.grammar.TANKERS_HAN`)."""
+_PER_HOUR: Final = frozenset({"h", "hr", "hour", "std", "uur", "time", "tim", "godz", "s", "小时"})
+_FLOW_UNITS: Final = ("m3", "t", "l", "kg", "吨")
+"""A flow per hour or second (*90 m3/h*, *2 l/s*, *10 吨/小时*): water runs through a pipe."""
+_HAN_DRUM: Final = "桶"
+"""The character of every Chinese drum (:data:`~domain.classify.grammar.DRUMS_HAN`)."""
+_NO_DISPOSAL: Final[tuple[int, ...]] = ()
+
+Disposal = tuple[int, ...]
+"""What a text says of a water's disposal (:func:`_disposal`): empty when its water is not
+spent (or was treated, or goes on through a pipe); else ``-1`` followed by the positions of the
+words naming a tanker or a drum the lexicon does not list. Plain integers: part of
+:func:`_conclusion_key`."""
+
+
+def _disposal(lang: str, folded_words: tuple[str, ...], shape: _TextShape) -> Disposal:
+    """What a text says of a water's disposal (:data:`Disposal`).
+
+    Spent: a word of the first clause (after a label: the next one too) says the water is
+    spent (:data:`~domain.classify.grammar.SPENT_WATER`) and no word of the text says it was
+    treated, is reused or goes through a pipe (:data:`~domain.classify.grammar.TREATED_WATER`,
+    not after a negation: *not treated*) and no flow per hour or second is written (*90 m3/h*:
+    a pipe's). Then the positions of a road tanker or vacuum truck
+    (:data:`~domain.classify.grammar.TANKERS`, :data:`~domain.classify.grammar.TANKER_PAIRS`,
+    :data:`~domain.classify.grammar.TANKERS_HAN`) or a drum the lexicon does not list
+    (:data:`~domain.classify.grammar.DRUMS`, :data:`~domain.classify.grammar.DRUMS_HAN`).
+    Inert words (:func:`_inert`) count for nothing, so texts of one shape say the same.
+    """
+    stop = shape.limit or len(folded_words)
+    if shape.label:  # "ENGINE PLANT 2; spent coolant (water soluble)": the clause after it too
+        stop = next((end + 1 for end in shape.breaks if end >= stop), len(folded_words))
+    stems = _spent_stems(lang)
+    inside = lang in COMPOUNDING or lang == "zh"
+    if not any(
+        (any(s in w for s in stems) if inside else w.startswith(stems))
+        for w in folded_words[:stop]
+        if not _INERT[w]
+    ):
+        return _NO_DISPOSAL
+    if any(w in _PER_HOUR for w in folded_words[1:]) and any(
+        prev in _FLOW_UNITS or prev.endswith(_FLOW_UNITS)
+        for prev, w in pairwise(folded_words)
+        if w in _PER_HOUR
+    ):
+        return _NO_DISPOSAL  # "Spent cooling water, 90 m3/h": a flow through a pipe
+    treated, negations = _treated_words(lang), NEGATIONS[lang] | NEGATIONS["en"]
+    for n, w in enumerate(folded_words):
+        if (w in treated or (lang == "zh" and any(t in w for t in treated))) and not (
+            n and folded_words[n - 1] in negations
+        ):
+            return _NO_DISPOSAL
+    carried = [
+        n
+        for n, w in enumerate(folded_words)
+        if w in TANKERS
+        or w in DRUMS
+        or (n + 1 < len(folded_words) and (w, folded_words[n + 1]) in TANKER_PAIRS)
+        or (_HAN_VEHICLE in w and any(t in w for t in TANKERS_HAN))
+        or (_HAN_DRUM in w and any(t in w for t in DRUMS_HAN))
+    ]
+    return (-1, *carried)
+
+
+@cache
+def _spent_stems(lang: str) -> tuple[str, ...]:
+    """The words saying a water is spent, in a language and in English (:func:`_disposal`)."""
+    return tuple(sorted(SPENT_WATER[lang] | SPENT_WATER["en"]))
+
+
+@cache
+def _treated_words(lang: str) -> frozenset[str]:
+    """The words saying a water was treated, in a language and in English (:func:`_disposal`)."""
+    return TREATED_WATER[lang] | TREATED_WATER["en"]
+
+
+_LIQUID: Final = re.compile(
+    r"aqueous|liquid|water|washing|rinsing|liquor|leachate|emulsion|solution|effluent|bilge"
+)
+"""What the List's text of a liquid waste says (:func:`_liquid_codes`)."""
+
+
+@cache
+def _liquid_codes() -> frozenset[str]:
+    """The entries whose text names a liquid (*aqueous*, *washing*, *liquor*, *emulsion*...)."""
+    return frozenset(
+        e.code for e in catalogue().entries.values() if _LIQUID.search(e.description.lower())
+    )
+
+
+def _handled_as_waste(
+    lang: str,
+    folded_words: tuple[str, ...],
+    matches: list[_Match],
+    head: _Match,
+    shape: _TextShape,
+    disposal: Disposal,
+) -> bool:
+    """Whether a water text says it is a liquid waste disposed of, not water offered.
+
+    A spent water (wash, rinse, waste or oily water, a mother liquor: :func:`_disposal`) put in
+    a container or a road tanker named after its own clause, or written with the code of a
+    liquid waste: a plant offering water to a neighbour pipes it; one that fills containers
+    or tankers with its wash water disposes of a liquid waste (a material with entries). Not a
+    clean water in a tanker ("demin water, by tanker if needed"), a treated or piped one, what
+    is washed (*rinse water from the bottle washer*, *Waschwasser aus Tankwagen-Reinigung*),
+    a container after a destination word ("to flash drum") nor the code of another waste of
+    the site (*we also dispose 15 01 10 packaging*).
+    """
+    if not disposal:
+        return False
+    liquid = _liquid_codes()
+    if any(prior >= 1.0 and code in liquid for code, prior in shape.mentioned):
+        return True
+    clause_end = min(
+        (end for end in (*shape.breaks, *shape.bars) if end >= head.last), default=len(folded_words)
+    )
+    if any(n > clause_end for n in disposal[1:]):
+        return True
+    return any(
+        m.first > clause_end
+        and m.term.kind == "material"
+        and names_packaging(m.term)
+        and not _after_destination(lang, folded_words, m)
+        for m in matches
+    )
+
+
 def _chapter(term: LexiconTerm) -> str:
     """The chapter of a term's first code ("" without codes)."""
     return term.codes[0][:2] if term.codes else ""
@@ -940,8 +1082,12 @@ def _decide_kind(
     matches: list[_Match],
     recognised: float,
     shape: _TextShape,
+    disposal: Disposal = (),
 ) -> _Kind:
-    """Long because: the head rule, the material default and the unit evidence meet here."""
+    """Long because: the head rule, the material default and the unit evidence meet here.
+
+    ``disposal``: what the text says of a water's disposal (:func:`_disposal`).
+    """
     allowed, limit, label = shape.allowed, shape.limit, shape.label
     content = _content(lang, folded_words)
     main = _main_clause(lang, folded_words, content, limit, shape.joined)
@@ -1011,7 +1157,10 @@ def _decide_kind(
         )
     if head is not None:
         kind = ResourceKind(head.term.kind)
-        if kind is ResourceKind.WATER and any(_is_category(m.term) for m in matches):
+        if kind is ResourceKind.WATER and (
+            any(_is_category(m.term) for m in matches)
+            or _handled_as_waste(lang, folded_words, matches, head, shape, disposal)
+        ):
             kind = ResourceKind.MATERIAL  # "漂洗废水 HW17": a listed hazardous waste, no water
         confidence = 0.6 + 0.35 * recognised
         rivals = {m.term.kind for m in resource if m.term.kind not in {head.term.kind, "material"}}
@@ -2060,6 +2209,7 @@ def _answer(text: str, unit: str | None, top: int) -> Classification | str:
         label=label,
         joined=hyphen_joined(folded),
         breaks=_breaks(folded),
+        bars=_breaks(folded, _BAR) if "|" in folded else (),
         mentioned=tuple(mentioned_codes(folded).items()) if figures else (),
         top=top,
     )
@@ -2081,6 +2231,7 @@ class _TextShape(NamedTuple):
         label: whether the words before that break are a label (:func:`_first_break`).
         joined: the words a hyphen joins to the one before (:func:`hyphen_joined`).
         breaks: the words a clause break follows (:func:`_breaks`).
+        bars: the words a column bar follows (*Spülwasser | IBC*: :data:`_BAR`).
         mentioned: the codes the text writes out, as :func:`mentioned_codes` gives them.
         top: the most candidates asked for.
     """
@@ -2091,6 +2242,7 @@ class _TextShape(NamedTuple):
     label: bool
     joined: tuple[int, ...]
     breaks: tuple[int, ...]
+    bars: tuple[int, ...]
     mentioned: tuple[tuple[str, float], ...]
     top: int
 
@@ -2098,7 +2250,7 @@ class _TextShape(NamedTuple):
 _NOTHING: Final[frozenset[ResourceKind]] = frozenset()
 
 _ShapeFields = tuple[
-    int, bool, tuple[int, ...], tuple[int, ...], tuple[tuple[str, float], ...], int
+    int, bool, tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[tuple[str, float], ...], int
 ]
 """A shape's fields after its letters and kinds (``shape[2:]``), as both keys hold them."""
 _ShapeKey = tuple[str, tuple[str, ...], *_ShapeFields, tuple[str | None, ...]]
@@ -2162,6 +2314,10 @@ _GRAMMAR_WORDS: Final = CODE_LABELS.union(
     *ANSWER_NO.values(),
     NOT_EASILY,
     BIODEGRADABLE_ADVERBS,
+    TANKERS,
+    *TANKER_PAIRS,
+    DRUMS,
+    _PER_HOUR,
 )
 """Words of the grammar that no language's vocabulary lists: never inert."""
 _GRAMMAR_PREFIXES: Final = (*BIODEGRADABLE, *HALOGENATED, *HALOGEN_FREE, *HALOGENATED_WORDS)
@@ -2266,11 +2422,12 @@ def _classify(text: str, folded_words: tuple[str, ...], shape: _TextShape) -> Cl
     lang, matches = _reading(text, folded_words)
     going = _destination_words(lang, folded_words, matches, shape.breaks)
     similar = _similarities(lang, folded_words, _unread(lang, folded_words, matches, shape, going))
-    key = _conclusion_key(lang, folded_words, matches, similar, shape)
+    disposal = _disposal(lang, folded_words, shape)
+    key = _conclusion_key(lang, folded_words, matches, similar, shape, disposal)
     answer = _CONCLUSIONS.get(key)
     if answer is None:
         try:
-            answer = _conclude(text, lang, folded_words, matches, similar, shape, going)
+            answer = _conclude(text, lang, folded_words, matches, similar, shape, going, disposal)
         except ClassificationError as e:
             answer = str(e)
         _CONCLUSIONS.put(key, answer)
@@ -2284,6 +2441,7 @@ _ConclusionKey = tuple[
     int,
     tuple[str, ...],
     *_ShapeFields,
+    tuple[int, ...],
 ]
 
 
@@ -2293,6 +2451,7 @@ def _conclusion_key(
     matches: list[_Match],
     similar: _Similar,
     shape: _TextShape,
+    disposal: Disposal = (),
 ) -> _ConclusionKey:
     """Everything :func:`_conclude` reads of a text once its language and terms are known.
 
@@ -2301,7 +2460,8 @@ def _conclusion_key(
     recognised share, the coverage and the destinations read words only through these); the
     similarity (by its serial: a similarity is computed once per query while cached, and no
     serial is used twice, so a key never names another similarity); the kinds the figures and
-    the unit allow, the clause break, the label, the codes written and ``top``. Texts of one
+    the unit allow, the clause break, the label, the codes written and ``top``; what the text
+    says of a water's disposal (:func:`_disposal`). Texts of one
     key get one answer whatever their words (only ``text`` differs, set by :func:`classify`).
     Strings, numbers and tuples of them: the garbage collector stops tracking such a key.
     """
@@ -2312,6 +2472,7 @@ def _conclusion_key(
         similar.serial,
         _kind_names(shape.allowed),
         *shape[2:],  # as in _shape_key: a field added to _TextShape is in both keys
+        disposal,
     )
 
 
@@ -2323,8 +2484,11 @@ def _conclude(
     similar: _Similar,
     shape: _TextShape,
     going: frozenset[int] = frozenset(),
+    disposal: Disposal = (),
 ) -> Classification:
     """The answer for a text read (``going``: its destination's words, :func:`_destination_words`).
+
+    ``disposal``: what the text says of a water's disposal (:func:`_disposal`).
 
     Long because: the steps of a conclusion meet here in order (absence, kind, hazard, codes,
     review), each a call.
@@ -2334,7 +2498,7 @@ def _conclude(
     pairs = _absences(lang, folded_words, shape.joined, shape.breaks, tuple(matches))
     absent = frozenset(a for a, _ in pairs)
     present = [m for m in matches if not _absent(m, absent)] if absent else matches
-    decided = _decide_kind(lang, folded_words, present, recognised, shape)
+    decided = _decide_kind(lang, folded_words, present, recognised, shape, disposal)
     catalyst = _catalyst_metal(lang, folded_words, decided.head, absent)
     hazardous_hint = _hazard_hint(
         lang, folded_words, matches, present, decided.head, catalyst, absent
@@ -2345,6 +2509,9 @@ def _conclude(
         head = decided.head.term if decided.head is not None else None
         materials = [m for m in present if m.term.kind == "material"]
         materials = [m for m in materials if not _after_destination(lang, folded_words, m)]
+        if decided.head is not None and decided.head.term.kind == "water":
+            # a liquid waste in its container: the IBC holds it, it is not the waste
+            materials = [m for m in materials if not names_packaging(m.term)]
         ranking = rank_candidates(
             [m.term for m in materials],
             head if head is not None and head.kind == "material" else None,

@@ -396,6 +396,101 @@ vernice", "Fässer mit Restanhaftungen von Lacken"): beside packaging, a chemica
 text (an acid, a paint, an oil, a solvent) makes the packaging 15 01 10*; leftovers of wood,
 gypsum or glass do not."""
 
+TANKERS: Final = frozenset(
+    fold(
+        "tankwagen tankwagens tankfahrzeug tankzug saugwagen saugfahrzeug tankauto tankautos "
+        "zuigwagen zuigauto tankvogn tankvogne tankbil tankbiler tankbilar slamsuger vakuumbil "
+        "slambil slamsugningsbil autobotte autobotti autocisterna autocisterne autospurgo "
+        "cysterna cysterny cysterna autocysterna beczkowoz beczkowozem asenizacyjny "
+        "asenizacyjnym hydrocureuse hydrocureur cuba cisterna cisternas tanker tankers "
+        "tankered bowser tkw tankfahrzeugen vakuumfahrzeug vacuumwagen kolkenzuiger sugebil "
+        "spolbil canaljet"
+    ).split()
+)
+"""Road vehicles that carry a liquid waste away (*Tankwagen*, *autobotte*, *vakuumbil*, the
+Spanish *cuba*, the Polish *wóz asenizacyjny*), the same in every language: a spent water
+(:data:`SPENT_WATER`) written with one is a liquid waste collected, not water offered to a
+neighbour (water is piped; a clean water "by tanker if needed" stays water). Italian and French
+*cisterna*, *citerne* alone are cisterns too (rain water): only with their vehicle
+(:data:`TANKER_PAIRS`)."""
+TANKER_PAIRS: Final = frozenset(
+    tuple(fold(pair).split())
+    for pair in (
+        "tank truck", "tanker truck", "road tanker", "vacuum truck", "vac truck",
+        "gully sucker", "gulley emptier", "sucker truck", "camion citerne", "camions citernes",
+        "camion vidangeur", "camion cisterna", "camiones cisterna", "camion aspirador",
+        "camion de succion", "canal jet",
+    )
+)  # fmt: skip
+"""Two-word names of those vehicles (:data:`TANKERS`)."""
+TANKERS_HAN: Final = ("槽车", "罐车", "吸污车")
+"""Chinese tank and vacuum trucks (:data:`TANKERS`), found inside a longer word."""
+DRUMS: Final = frozenset(
+    fold(
+        "tromle tromler palletank palletanke dunk dunkar mauzer mauzery mauzerach grg tote "
+        "totes carboy carboys jerricane jerricanes garrafa garrafas tanica taniche"
+    ).split()
+)
+"""Containers a liquid waste is filled into that the lexicon does not list as packaging (Danish
+drums and pallet tanks, the Polish *mauzer* and the Spanish *GRG*: IBCs): for the same rule as
+:data:`TANKERS`."""
+DRUMS_HAN: Final = ("吨桶", "铁桶", "塑料桶", "升桶", "桶装")
+"""Chinese IBCs, steel and plastic drums, *in drums* (:data:`DRUMS`), inside a longer word."""
+
+SPENT_WATER: Final = _folded(
+    {
+        "en": "wash washing washings rinse rinsing rinses cleaning contaminated polluted oily "
+        "dirty bilge leachate spent mother waste wastewater",
+        "de": "wasch spul reinigung abwasser schmutz verschmutzt belastet verunreinigt "
+        "kontaminiert olhaltig sicker beiz mutterlauge presswasser",
+        "nl": "waswater spoel reiniging afvalwater verontreinigd vervuild oliehoudend percolaat "
+        "afgewerkt moederloog",
+        "da": "vaskevand skyl rensevand rengoringsvand spildevand forurenet beskidt olieholdig "
+        "perkolat moderlud",
+        "sv": "tvatt skolj rengoring avlopp spillvatten fororenat fororenade oljehaltig "
+        "oljefororenat lakvatten moderlut",
+        "fr": "lavage rincage nettoyage usee usees polluee polluees souillee souillees chargee "
+        "chargees huileuse huileuses lixiviat meres residuaires",
+        "es": "lavado limpieza enjuague baldeo residual residuales contaminada contaminadas sucia "
+        "sucias oleosa oleosas hidrocarburada lixiviado lixiviados madres",
+        "it": "lavaggio risciacquo pulizia reflue reflua contaminate contaminata inquinat esaust "
+        "oleose oleosa sentina percolato madri",
+        "pl": "mycia myciu plukania popluczne zanieczyszczona zanieczyszczone zaolejona "
+        "zaolejone brudna odciek scieki sciekow pomacierzyst",
+        "zh": "废水 清洗 冲洗 漂洗 洗涤 含油 污水 渗滤液 母液",
+    }
+)
+"""Words saying a water is spent (wash, rinse, cleaning, waste or oily water, leachate, a
+mother liquor): the water a plant disposes of, not one it offers. Matched as the beginning of
+a word, and inside one in the compounding languages and Chinese (*Beizspülwasser*,
+*tankrensevand*, *储罐清洗废水*)."""
+TREATED_WATER: Final = _folded(
+    {
+        "en": "treated purified reclaimed recycled reused reuse piped pipe pipeline pipework "
+        "sewer circuit loop",
+        "de": "gereinigt gereinigtes gereinigte geklart geklartes aufbereitet aufbereitetes "
+        "aufbereitete behandelt behandeltes wiederverwendet wiederverwendung leitung "
+        "rohrleitung kanal kanalisation kreislauf",
+        "nl": "gezuiverd gezuiverde gereinigd gereinigde behandeld behandelde hergebruik "
+        "hergebruikt leiding pijpleiding riool kringloop",
+        "da": "renset rensede behandlet genbrug genbruges genanvendt rorledning ledning kloak",
+        "sv": "renat renad renade behandlat behandlade ateranvands ateranvant ateranvandning "
+        "ledning rorledning avloppsnatet",
+        "fr": "traitee traitees epuree epurees recyclee recyclees reutilisee reutilisees "
+        "reutilisation traitement canalisation conduite egout",
+        "es": "depurada depuradas tratada tratadas regenerada regeneradas reciclada recicladas "
+        "reutilizada reutilizadas reutilizacion reutiliza tuberia colector alcantarillado",
+        "it": "depurata depurate trattata trattate affinate riutilizzata riutilizzate "
+        "riutilizzo riuso recuperate recuperata riciclate riciclata condotta tubazione "
+        "fognatura",
+        "pl": "oczyszczona oczyszczone oczyszczeniu ponownie rurociag rurociagiem rurociagu "
+        "kanalizacji kanalizacja obieg",
+        "zh": "中水 处理后 再生水 回用 达标 管道 管网 回收利用",
+    }
+)
+"""Words saying a spent water was treated or goes on as water (*gereinigtes Abwasser*, *中水*,
+*reused*, *piped*, *Rohrleitung*, *to sewer*): a water offered again or sent through a pipe,
+whatever it was. Not after a negation (*not treated*, *non traitées*)."""
 LINKING: Final = _folded(
     {
         "en": "of",

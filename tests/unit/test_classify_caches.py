@@ -385,16 +385,17 @@ def test_a_shapes_key_tells_shapes_apart_and_is_left_untracked() -> None:
     words = ("fango", None)
     gas, steam = frozenset({ResourceKind.GAS}), frozenset({ResourceKind.GAS, ResourceKind.STEAM})
     shapes = [
-        engine._TextShape(frozenset(), frozenset(), 2, False, (), (), (), 5),
-        engine._TextShape(frozenset("ò"), frozenset(), 2, False, (), (), (), 5),
-        engine._TextShape(frozenset(), gas, 2, False, (), (), (), 5),
-        engine._TextShape(frozenset(), steam, 2, False, (), (), (), 5),
-        engine._TextShape(frozenset(), frozenset(), 1, False, (), (), (), 5),
-        engine._TextShape(frozenset(), frozenset(), 2, True, (), (), (), 5),
-        engine._TextShape(frozenset(), frozenset(), 2, False, (1,), (), (), 5),
-        engine._TextShape(frozenset(), frozenset(), 2, False, (), (0,), (), 5),
-        engine._TextShape(frozenset(), frozenset(), 2, False, (), (), (("100102", 1.0),), 5),
-        engine._TextShape(frozenset(), frozenset(), 2, False, (), (), (), 3),
+        engine._TextShape(frozenset(), frozenset(), 2, False, (), (), (), (), 5),
+        engine._TextShape(frozenset("ò"), frozenset(), 2, False, (), (), (), (), 5),
+        engine._TextShape(frozenset(), gas, 2, False, (), (), (), (), 5),
+        engine._TextShape(frozenset(), steam, 2, False, (), (), (), (), 5),
+        engine._TextShape(frozenset(), frozenset(), 1, False, (), (), (), (), 5),
+        engine._TextShape(frozenset(), frozenset(), 2, True, (), (), (), (), 5),
+        engine._TextShape(frozenset(), frozenset(), 2, False, (1,), (), (), (), 5),
+        engine._TextShape(frozenset(), frozenset(), 2, False, (), (0,), (), (), 5),
+        engine._TextShape(frozenset(), frozenset(), 2, False, (), (), (0,), (), 5),
+        engine._TextShape(frozenset(), frozenset(), 2, False, (), (), (), (("100102", 1.0),), 5),
+        engine._TextShape(frozenset(), frozenset(), 2, False, (), (), (), (), 3),
     ]
     keys = [engine._shape_key(shape, words) for shape in shapes]
     assert len(set(keys)) == len(shapes)
