@@ -939,7 +939,9 @@ _UNSUITABLE: Final = "020304"
 
 _HAN_VEHICLE: Final = "车"
 """The last character of every Chinese tanker (:data:`~domain.classify.grammar.TANKERS_HAN`)."""
-_PER_HOUR: Final = frozenset({"h", "hr", "hour", "std", "uur", "time", "tim", "godz", "s", "小时"})
+_PER_HOUR: Final = frozenset(
+    {"h", "hr", "hour", "std", "u", "uur", "time", "tim", "godz", "s", "小时"}
+)
 _FLOW_UNITS: Final = ("m3", "t", "l", "kg", "吨")
 """A flow per hour or second (*90 m3/h*, *2 l/s*, *10 吨/小时*): water runs through a pipe."""
 _HAN_DRUM: Final = "桶"

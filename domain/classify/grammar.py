@@ -404,7 +404,7 @@ TANKERS: Final = frozenset(
         "cysterna cysterny cysterna autocysterna beczkowoz beczkowozem asenizacyjny "
         "asenizacyjnym hydrocureuse hydrocureur cuba cisterna cisternas tanker tankers "
         "tankered bowser tkw tankfahrzeugen vakuumfahrzeug vacuumwagen kolkenzuiger sugebil "
-        "spolbil canaljet"
+        "spolbil canaljet zuigwagens sugbil slamsugning"
     ).split()
 )
 """Road vehicles that carry a liquid waste away (*Tankwagen*, *autobotte*, *vakuumbil*, the
@@ -442,20 +442,21 @@ SPENT_WATER: Final = _folded(
         "en": "wash washing washings rinse rinsing rinses cleaning contaminated polluted oily "
         "dirty bilge leachate spent mother waste wastewater",
         "de": "wasch spul reinigung abwasser schmutz verschmutzt belastet verunreinigt "
-        "kontaminiert olhaltig sicker beiz mutterlauge presswasser",
+        "kontaminiert olhaltig sicker beiz spuel mutterlauge presswasser",
         "nl": "waswater spoel reiniging afvalwater verontreinigd vervuild oliehoudend percolaat "
         "afgewerkt moederloog",
-        "da": "vaskevand skyl rensevand rengoringsvand spildevand forurenet beskidt olieholdig "
+        "da": "vaskevand skyl rensevand rengoring spildevand forurenet beskidt olieholdig "
         "perkolat moderlud",
-        "sv": "tvatt skolj rengoring avlopp spillvatten fororenat fororenade oljehaltig "
+        "sv": "tvatt skolj rengoring avlopp spillvatten fororenat fororenade smutsig oljehaltig "
         "oljefororenat lakvatten moderlut",
-        "fr": "lavage rincage nettoyage usee usees polluee polluees souillee souillees chargee "
+        "fr": "lavage rincage nettoyage usee usees polluee polluees contaminee contaminees "
+        "souillee souillees chargee "
         "chargees huileuse huileuses lixiviat meres residuaires",
         "es": "lavado limpieza enjuague baldeo residual residuales contaminada contaminadas sucia "
         "sucias oleosa oleosas hidrocarburada lixiviado lixiviados madres",
         "it": "lavaggio risciacquo pulizia reflue reflua contaminate contaminata inquinat esaust "
         "oleose oleosa sentina percolato madri",
-        "pl": "mycia myciu plukania popluczne zanieczyszczona zanieczyszczone zaolejona "
+        "pl": "mycia myciu plukania popluczn zanieczyszczona zanieczyszczone zaolejona "
         "zaolejone brudna odciek scieki sciekow pomacierzyst",
         "zh": "废水 清洗 冲洗 漂洗 洗涤 含油 污水 渗滤液 母液",
     }
@@ -466,31 +467,39 @@ a word, and inside one in the compounding languages and Chinese (*Beizspülwasse
 *tankrensevand*, *储罐清洗废水*)."""
 TREATED_WATER: Final = _folded(
     {
-        "en": "treated purified reclaimed recycled reused reuse piped pipe pipeline pipework "
-        "sewer circuit loop",
+        "en": "treated purified reclaimed clarified recycled recirculated reused reuse piped "
+        "sewer potable irrigation suitable neighbour neighbor",
         "de": "gereinigt gereinigtes gereinigte geklart geklartes aufbereitet aufbereitetes "
         "aufbereitete behandelt behandeltes wiederverwendet wiederverwendung leitung "
-        "rohrleitung kanal kanalisation kreislauf",
-        "nl": "gezuiverd gezuiverde gereinigd gereinigde behandeld behandelde hergebruik "
-        "hergebruikt leiding pijpleiding riool kringloop",
-        "da": "renset rensede behandlet genbrug genbruges genanvendt rorledning ledning kloak",
+        "rohrleitung kanal kanalisation kreislauf sauber sauberes geeignet bewasserung "
+        "nachbarbetrieb",
+        "nl": "gezuiverd gezuiverde gereinigd gereinigde geklaard behandeld behandelde "
+        "gerecycled hergebruik hergebruikt leiding pijpleiding riool kringloop schoon "
+        "beregening buurbedrijf",
+        "da": "renset rensede klaret behandlet genbrug genbruges genanvendt rorledning ledning "
+        "kloak rent vanding egnet nabovirksomhed",
         "sv": "renat renad renade behandlat behandlade ateranvands ateranvant ateranvandning "
-        "ledning rorledning avloppsnatet",
-        "fr": "traitee traitees epuree epurees recyclee recyclees reutilisee reutilisees "
-        "reutilisation traitement canalisation conduite egout",
-        "es": "depurada depuradas tratada tratadas regenerada regeneradas reciclada recicladas "
-        "reutilizada reutilizadas reutilizacion reutiliza tuberia colector alcantarillado",
-        "it": "depurata depurate trattata trattate affinate riutilizzata riutilizzate "
-        "riutilizzo riuso recuperate recuperata riciclate riciclata condotta tubazione "
-        "fognatura",
-        "pl": "oczyszczona oczyszczone oczyszczeniu ponownie rurociag rurociagiem rurociagu "
-        "kanalizacji kanalizacja obieg",
-        "zh": "中水 处理后 再生水 回用 达标 管道 管网 回收利用",
+        "ledning rorledning avloppsnatet ren bevattning grannforetag",
+        "fr": "traitee traitees epuree epurees clarifiee clarifiees recyclee recyclees "
+        "reutilisee reutilisees reutilisation canalisation conduite egout propre propres "
+        "potable irrigation voisin voisine",
+        "es": "depurada depuradas tratada tratadas clarificada clarificadas regenerada "
+        "regeneradas reciclada recicladas reutilizada reutilizadas reutilizacion reutiliza "
+        "tuberia colector alcantarillado limpia limpias potable riego apta aptas vecina",
+        "it": "depurata depurate trattata trattate chiarificata chiarificate affinate "
+        "riutilizzata riutilizzate riutilizzo riuso recuperate recuperata riciclate "
+        "riciclata condotta tubazione fognatura pulita pulite potabile irrigazione idonea "
+        "idonee",
+        "pl": "oczyszczona oczyszczone oczyszczeniu sklarowana ponownie rurociag rurociagiem "
+        "rurociagu kanalizacji kanalizacja obieg zawracana czysta pitnej nawadniania",
+        "zh": "中水 处理后 再生水 回用 达标 管道 管网 回收利用 澄清 干净 灌溉 邻厂 饮用",
     }
 )
 """Words saying a spent water was treated or goes on as water (*gereinigtes Abwasser*, *中水*,
-*reused*, *piped*, *Rohrleitung*, *to sewer*): a water offered again or sent through a pipe,
-whatever it was. Not after a negation (*not treated*, *non traitées*)."""
+*reused*, *piped*, *Rohrleitung*, *to sewer*, *sauber*, *for irrigation*, *to the neighbour*): a
+water offered again or sent through a pipe, whatever it was. Not after a negation (*not
+treated*, *non traitées*). Not *traitement* (*traitement de surface* is plating), *circuit*
+or *pipeline* (a circuit's or a pipeline's flushing water is a waste)."""
 LINKING: Final = _folded(
     {
         "en": "of",

@@ -2392,6 +2392,9 @@ def test_a_listed_hazardous_waste_is_no_water() -> None:
         "Agua de limpieza de depósitos, retirada con cuba, 10 m3",
         "Beizspülwasser | 25 m³/Woche | Tankfahrzeug | AVV 110105*",  # an export's columns
         "Wash water, not treated, in IBCs",
+        "Eaux de rinçage chromatées, ligne de traitement de surface, GRV 1000 L",  # plating
+        "Boiler cleaning water (acid), after chemical clean, 40 m3, road tanker",
+        "Woda popłuczna z chromowania, mauzer 1000 l",
         "CIP 清洗碱性废水，pH 12，H314，吨桶",  # noqa: RUF001
         "刨花板 施胶系统清洗废水（含脲醛胶），IBC吨桶，约 60 吨/年",  # noqa: RUF001
     ],
@@ -2433,6 +2436,11 @@ def test_a_water_collected_as_a_waste_is_a_material(text: str) -> None:
         "Geklärtes Abwasser, Tankwagen für Straßenreinigung",
         "Spent cooling water, 90 m3/h; drum cooler",
         "罐车清洗废水，15吨/天，管道排入园区污水厂",  # noqa: RUF001
+        # a third: an offer said by the water's quality or use, clarified, a flow per hour
+        "Eaux de lavage des légumes, propres, pour irrigation, enlèvement par camion citerne",
+        "Bottle rinse water, potable quality, can be collected in 1000 l IBCs",
+        "Sand washing water, clarified and recirculated, surplus by bowser",
+        "Spoelwater laatste spoelbad (demi-kwaliteit), 6 m3/u, IBC voor monsters",
     ],
 )
 def test_a_water_offered_stays_water(text: str) -> None:
