@@ -948,15 +948,15 @@ _HAN_DRUM: Final = "桶"
 """The character of every Chinese drum (:data:`~domain.classify.grammar.DRUMS_HAN`)."""
 _NO_DISPOSAL: Final[tuple[int, ...]] = ()
 
-Disposal = tuple[int, ...]
+_Disposal = tuple[int, ...]
 """What a text says of a water's disposal (:func:`_disposal`): empty when its water is not
 spent (or was treated, or goes on through a pipe); else ``-1`` followed by the positions of the
 words naming a tanker or a drum the lexicon does not list. Plain integers: part of
 :func:`_conclusion_key`."""
 
 
-def _disposal(lang: str, folded_words: tuple[str, ...], shape: _TextShape) -> Disposal:
-    """What a text says of a water's disposal (:data:`Disposal`).
+def _disposal(lang: str, folded_words: tuple[str, ...], shape: _TextShape) -> _Disposal:
+    """What a text says of a water's disposal (:data:`_Disposal`).
 
     Spent: a word of the first clause (after a label: the next one too) says the water is
     spent (:data:`~domain.classify.grammar.SPENT_WATER`) and no word of the text says it was
@@ -1035,7 +1035,7 @@ def _handled_as_waste(
     matches: list[_Match],
     head: _Match,
     shape: _TextShape,
-    disposal: Disposal,
+    disposal: _Disposal,
 ) -> bool:
     """Whether a water text says it is a liquid waste disposed of, not water offered.
 
@@ -1084,7 +1084,7 @@ def _decide_kind(
     matches: list[_Match],
     recognised: float,
     shape: _TextShape,
-    disposal: Disposal = (),
+    disposal: _Disposal = (),
 ) -> _Kind:
     """Long because: the head rule, the material default and the unit evidence meet here.
 
@@ -2170,7 +2170,7 @@ _CODE_WORD: Final = re.compile(
 """A generic word for a code ("waste code 170904", "código LER", "kod 170904"): read as the
 list's name when the text writes a code, else as a word ("colour code red")."""
 _HYPHENATED_CODE: Final = re.compile(
-    r"\b(ewc|eer|cer|avv|ler|eak|eural)(\s*:?\s*)(\d{2})-(\d{2})-(\d{2})(?!\d)", re.IGNORECASE
+    r"\b(ewc|eer|cer|ced|avv|ler|eak|eural)(\s*:?\s*)(\d{2})-(\d{2})-(\d{2})(?!\d)", re.IGNORECASE
 )
 """A code written with hyphens after the list's name ("CER 17-09-04"); without the name, six
 digits with hyphens are a date as often."""
@@ -2453,7 +2453,7 @@ def _conclusion_key(
     matches: list[_Match],
     similar: _Similar,
     shape: _TextShape,
-    disposal: Disposal = (),
+    disposal: _Disposal = (),
 ) -> _ConclusionKey:
     """Everything :func:`_conclude` reads of a text once its language and terms are known.
 
@@ -2486,7 +2486,7 @@ def _conclude(
     similar: _Similar,
     shape: _TextShape,
     going: frozenset[int] = frozenset(),
-    disposal: Disposal = (),
+    disposal: _Disposal = (),
 ) -> Classification:
     """The answer for a text read (``going``: its destination's words, :func:`_destination_words`).
 

@@ -176,7 +176,7 @@ a shed, is no *lood*, lead; a *Tankwagen*, the truck a waste leaves in, is no *T
 
 CODE_LABELS: Final = frozenset(
     fold(
-        "ewc eer cer avv ler eak eural abfallschlüssel abfallschluessel avfallskod afvalcode "
+        "ewc eer cer ced avv ler eak eural abfallschlüssel abfallschluessel avfallskod afvalcode "
         "euralcode"
     ).split()
 )
@@ -440,29 +440,30 @@ DRUMS_HAN: Final = ("吨桶", "铁桶", "塑料桶", "升桶", "桶装")
 SPENT_WATER: Final = _folded(
     {
         "en": "wash washing washings rinse rinsing rinses cleaning contaminated polluted oily "
-        "dirty bilge leachate spent mother waste wastewater",
-        "de": "wasch spul reinigung abwasser schmutz verschmutzt belastet verunreinigt "
-        "kontaminiert olhaltig sicker beiz spuel mutterlauge presswasser",
+        "dirty bilge leachate spent mother waste wastewater glycol interceptor separator",
+        "de": "wasch spul spuel reinigung abwasser schmutz verschmutzt belastet verunreinigt "
+        "kontaminiert olhaltig sicker beiz mutterlauge presswasser glykol abscheider",
         "nl": "waswater spoel reiniging afvalwater verontreinigd vervuild oliehoudend percolaat "
-        "afgewerkt moederloog",
+        "afgewerkt moederloog glycol afscheider",
         "da": "vaskevand skyl rensevand rengoring spildevand forurenet beskidt olieholdig "
-        "perkolat moderlud",
+        "perkolat moderlud glykol udskiller",
         "sv": "tvatt skolj rengoring avlopp spillvatten fororenat fororenade smutsig oljehaltig "
-        "oljefororenat lakvatten moderlut",
+        "oljefororenat lakvatten moderlut glykol avskiljare",
         "fr": "lavage rincage nettoyage usee usees polluee polluees contaminee contaminees "
-        "souillee souillees chargee "
-        "chargees huileuse huileuses lixiviat meres residuaires",
+        "souillee souillees chargee chargees huileuse huileuses lixiviat meres residuaires "
+        "glycol separateur",
         "es": "lavado limpieza enjuague baldeo residual residuales contaminada contaminadas sucia "
-        "sucias oleosa oleosas hidrocarburada lixiviado lixiviados madres",
+        "sucias oleosa oleosas hidrocarburada lixiviado lixiviados madres glicol separador",
         "it": "lavaggio risciacquo pulizia reflue reflua contaminate contaminata inquinat esaust "
-        "oleose oleosa sentina percolato madri",
+        "oleose oleosa sentina percolato madri glicole disoleatore separatore",
         "pl": "mycia myciu plukania popluczn zanieczyszczona zanieczyszczone zaolejona "
-        "zaolejone brudna odciek scieki sciekow pomacierzyst",
-        "zh": "废水 清洗 冲洗 漂洗 洗涤 含油 污水 渗滤液 母液",
+        "zaolejone brudna odciek scieki sciekow pomacierzyst glikol separator",
+        "zh": "废水 清洗 冲洗 漂洗 洗涤 含油 污水 渗滤液 母液 乙二醇 隔油",
     }
 )
 """Words saying a water is spent (wash, rinse, cleaning, waste or oily water, leachate, a
-mother liquor): the water a plant disposes of, not one it offers. Matched as the beginning of
+mother liquor, glycol water, an oil separator's water): the water a plant disposes of, not one
+it offers. Matched as the beginning of
 a word, and inside one in the compounding languages and Chinese (*Beizspülwasser*,
 *tankrensevand*, *储罐清洗废水*)."""
 TREATED_WATER: Final = _folded(

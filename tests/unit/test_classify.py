@@ -2395,6 +2395,8 @@ def test_a_listed_hazardous_waste_is_no_water() -> None:
         "Eaux de rinçage chromatées, ligne de traitement de surface, GRV 1000 L",  # plating
         "Boiler cleaning water (acid), after chemical clean, 40 m3, road tanker",
         "Woda popłuczna z chromowania, mauzer 1000 l",
+        "Glykolholdigt vand, køleanlæg tømt, tankbil",  # glycol drained from a chiller
+        "Water from oil interceptor, emptied by vacuum tanker",
         "CIP 清洗碱性废水，pH 12，H314，吨桶",  # noqa: RUF001
         "刨花板 施胶系统清洗废水（含脲醛胶），IBC吨桶，约 60 吨/年",  # noqa: RUF001
     ],
