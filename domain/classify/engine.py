@@ -2320,6 +2320,7 @@ _GRAMMAR_WORDS: Final = CODE_LABELS.union(
     *TANKER_PAIRS,
     DRUMS,
     _PER_HOUR,
+    *TREATED_WATER.values(),
 )
 """Words of the grammar that no language's vocabulary lists: never inert."""
 _GRAMMAR_PREFIXES: Final = (*BIODEGRADABLE, *HALOGENATED, *HALOGEN_FREE, *HALOGENATED_WORDS)

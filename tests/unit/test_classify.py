@@ -2455,6 +2455,9 @@ def test_a_tanker_word_is_part_of_the_answers_key() -> None:
     for tanker, unknown in (("autobotte", "autobotto"), ("Saugwagen", "Saugwogen")):
         assert classify(f"Spülwasser aus Passivierung, {tanker}").kind is ResourceKind.MATERIAL
         assert classify(f"Spülwasser aus Passivierung, {unknown}").kind is ResourceKind.WATER
+    # a short word saying the water is offered ("apta": fit for) is no stranger's abbreviation
+    assert classify("Agua de lavado, zzqx, IBC").kind is ResourceKind.MATERIAL
+    assert classify("Agua de lavado, apta, IBC").kind is ResourceKind.WATER
     # and a column bar, which ends the water's clause as a comma does
     assert classify("Spülwasser aus Passivierung | Tankwagen").kind is ResourceKind.MATERIAL
     assert classify("Spülwasser aus Passivierung Tankwagen").kind is ResourceKind.WATER
