@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import re
 import threading
+from bisect import bisect_left
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -105,6 +106,7 @@ from domain.classify.text import (
     LANGUAGES,
     SPELLED_OUT_LANGUAGES,
     Memo,
+    fold,
     fold_words,
     has_han,
     hyphen_joined,
@@ -817,17 +819,28 @@ _LABEL_NUMBER: Final = re.compile(r"(?<![\w.,-])\d+(?![\w.,%-])(?:\s*([a-z]+))?"
 _SIZES: Final = UNIT_SYMBOLS | {"mm", "cm", "um", "mesh", "x"}
 
 
-def _breaks(folded: str, pattern: re.Pattern[str] = _CLAUSE_BREAK) -> tuple[int, ...]:
-    """Positions (in :func:`words`) of the words a clause break follows ("asbestos free, 12 t").
+def _bars(folded: str) -> tuple[int, ...]:
+    """Positions (in :func:`words`) of the words a column bar follows (*Spülwasser | IBC*).
 
-    ``pattern``: what breaks a clause (:data:`_CLAUSE_BREAK`; :data:`_BAR` for an export's
-    column bars).
+    One pass: the words between two bars are counted once (no word holds a bar).
     """
-    if pattern.search(folded) is None:
+    ends: list[int] = []
+    before = at = 0
+    for found in _BAR.finditer(folded):
+        before += len(words(folded[at : found.start()]))
+        at = found.end()
+        if before and (not ends or ends[-1] != before - 1):
+            ends.append(before - 1)
+    return tuple(ends)
+
+
+def _breaks(folded: str) -> tuple[int, ...]:
+    """Positions (in :func:`words`) of the words a clause break follows ("asbestos free, 12 t")."""
+    if _CLAUSE_BREAK.search(folded) is None:
         return ()
     ends: list[int] = []
     seen = 0
-    for found in pattern.finditer(folded):
+    for found in _CLAUSE_BREAK.finditer(folded):
         before = len(words(folded[: found.start()]))
         if before and before != seen:
             ends.append(before - 1)
@@ -939,68 +952,106 @@ _UNSUITABLE: Final = "020304"
 
 _HAN_VEHICLE: Final = "车"
 """The last character of every Chinese tanker (:data:`~domain.classify.grammar.TANKERS_HAN`)."""
+_HAN_DRUM: Final = "桶"
+"""The character of every Chinese drum (:data:`~domain.classify.grammar.DRUMS_HAN`)."""
 _PER_HOUR: Final = frozenset(
     {"h", "hr", "hour", "std", "u", "uur", "time", "tim", "godz", "s", "小时"}
 )
-_FLOW_UNITS: Final = ("m3", "t", "l", "kg", "吨")
-"""A flow per hour or second (*90 m3/h*, *2 l/s*, *10 吨/小时*): water runs through a pipe."""
-_HAN_DRUM: Final = "桶"
-"""The character of every Chinese drum (:data:`~domain.classify.grammar.DRUMS_HAN`)."""
-_NO_DISPOSAL: Final[tuple[int, ...]] = ()
+"""The hour or second of a flow (*90 m3/h*, *6 m3/u*, *2 l/s*), after a :data:`_FLOW_UNIT`."""
+_FLOW_UNIT: Final = re.compile(r"\d*(?:m3|t|l|kg|吨)")
+"""A unit of a flow, alone or after its figure (``m3``, ``5m3``): water per hour runs in a pipe."""
+_ORIGINS: Final = frozenset(
+    fold("from ex aus von vom de du des del dalla dal da van uit fra från z ze").split()
+)
+"""Words before what a water comes from (*Rinse water, from IBC cleaning*): a container or a
+tanker after one is what was washed, not what the water is collected in."""
+_NEGATED_BEFORE: Final = frozenset(
+    fold("no not non nicht kein keine ikke inte ej nie niet geen pas sin senza bez").split()
+)
+"""Words that, one or two words before a word saying the water is treated or reused, deny it
+(*not yet treated*, *no reuse possible*)."""
+_HAN_NEGATIONS: Final = ("未", "不", "无", "非")
+"""Chinese *not*, *no*, *non-*, before a treated word inside a Chinese word (*未达标*,
+*不可回用*)."""
 
-_Disposal = tuple[int, ...]
-"""What a text says of a water's disposal (:func:`_disposal`): empty when its water is not
-spent (or was treated, or goes on through a pipe); else ``-1`` followed by the positions of the
-words naming a tanker or a drum the lexicon does not list. Plain integers: part of
-:func:`_conclusion_key`."""
+_Disposal = tuple[tuple[int, ...], tuple[int, ...]]
+"""What a text says of a water's disposal (:func:`_disposal`): the positions of the words
+saying it is spent, and of those naming a tanker or a drum the lexicon does not list. Plain
+integers: part of :func:`_conclusion_key`."""
+_NOT_SPENT: Final[_Disposal] = ((), ())
+"""The :data:`_Disposal` of a text saying nothing of a spent water, or that it is treated,
+reused, piped or a flow per hour."""
 
 
 def _disposal(lang: str, folded_words: tuple[str, ...], shape: _TextShape) -> _Disposal:
     """What a text says of a water's disposal (:data:`_Disposal`).
 
-    Spent: a word of the first clause (after a label: the next one too) says the water is
-    spent (:data:`~domain.classify.grammar.SPENT_WATER`) and no word of the text says it was
-    treated, is reused or goes through a pipe (:data:`~domain.classify.grammar.TREATED_WATER`,
-    not after a negation: *not treated*) and no flow per hour or second is written (*90 m3/h*:
-    a pipe's). Then the positions of a road tanker or vacuum truck
-    (:data:`~domain.classify.grammar.TANKERS`, :data:`~domain.classify.grammar.TANKER_PAIRS`,
-    :data:`~domain.classify.grammar.TANKERS_HAN`) or a drum the lexicon does not list
-    (:data:`~domain.classify.grammar.DRUMS`, :data:`~domain.classify.grammar.DRUMS_HAN`).
-    Inert words (:func:`_inert`) count for nothing, so texts of one shape say the same.
+    The words saying the water is spent (:data:`~domain.classify.grammar.SPENT_WATER`; where
+    they count is the head's business, :func:`_handled_as_waste`), unless a word of the text
+    says it is treated, reused or piped (:data:`~domain.classify.grammar.TREATED_WATER`; not a
+    word denied one or two words before, *not yet treated*, or a Chinese one after 未, 不...)
+    or a flow per hour or second is written (*90 m3/h*: a pipe's). Then the road tankers and
+    vacuum trucks (:data:`~domain.classify.grammar.TANKERS`,
+    :data:`~domain.classify.grammar.TANKER_PAIRS`, :data:`~domain.classify.grammar.TANKERS_HAN`)
+    and the drums the lexicon does not list (:data:`~domain.classify.grammar.DRUMS`,
+    :data:`~domain.classify.grammar.DRUMS_HAN`), but not one after an origin word in its clause
+    (:data:`_ORIGINS`: *from IBC cleaning*). Inert words (:func:`_inert`) count for nothing, so
+    texts of one shape say the same.
     """
-    stop = shape.limit or len(folded_words)
-    if shape.label:  # "ENGINE PLANT 2; spent coolant (water soluble)": the clause after it too
-        stop = next((end + 1 for end in shape.breaks if end >= stop), len(folded_words))
     stems = _spent_stems(lang)
     inside = lang in COMPOUNDING or lang == "zh"
-    if not any(
-        (any(s in w for s in stems) if inside else w.startswith(stems))
-        for w in folded_words[:stop]
-        if not _INERT[w]
-    ):
-        return _NO_DISPOSAL
-    if any(w in _PER_HOUR for w in folded_words[1:]) and any(
-        prev in _FLOW_UNITS or prev.endswith(_FLOW_UNITS)
-        for prev, w in pairwise(folded_words)
-        if w in _PER_HOUR
-    ):
-        return _NO_DISPOSAL  # "Spent cooling water, 90 m3/h": a flow through a pipe
-    treated, negations = _treated_words(lang), NEGATIONS[lang] | NEGATIONS["en"]
-    for n, w in enumerate(folded_words):
-        if (w in treated or (lang == "zh" and any(t in w for t in treated))) and not (
-            n and folded_words[n - 1] in negations
-        ):
-            return _NO_DISPOSAL
-    carried = [
+    spent = tuple(
         n
         for n, w in enumerate(folded_words)
-        if w in TANKERS
-        or w in DRUMS
-        or (n + 1 < len(folded_words) and (w, folded_words[n + 1]) in TANKER_PAIRS)
-        or (_HAN_VEHICLE in w and any(t in w for t in TANKERS_HAN))
-        or (_HAN_DRUM in w and any(t in w for t in DRUMS_HAN))
-    ]
-    return (-1, *carried)
+        if not _INERT[w] and (any(s in w for s in stems) if inside else w.startswith(stems))
+    )
+    if not spent:
+        return _NOT_SPENT
+    if any(
+        w in _PER_HOUR and _FLOW_UNIT.fullmatch(prev) is not None
+        for prev, w in pairwise(folded_words)
+    ):
+        return _NOT_SPENT  # "Spent cooling water, 90 m3/h": a flow through a pipe
+    if _said_treated(lang, folded_words):
+        return _NOT_SPENT
+    ends = sorted({*shape.breaks, *shape.bars})
+    carried = tuple(
+        n
+        for n, w in enumerate(folded_words)
+        if (
+            w in TANKERS
+            or w in DRUMS
+            or (n + 1 < len(folded_words) and (w, folded_words[n + 1]) in TANKER_PAIRS)
+            or (_HAN_VEHICLE in w and any(t in w for t in TANKERS_HAN))
+            or (_HAN_DRUM in w and any(t in w for t in DRUMS_HAN))
+        )
+        and not _ORIGINS.intersection(folded_words[max(n - 2, _clause_start(ends, n)) : n])
+    )
+    return spent, carried
+
+
+def _clause_start(ends: list[int], n: int) -> int:
+    """The first word of the clause holding word ``n`` (``ends``: sorted last words of clauses)."""
+    at = bisect_left(ends, n)
+    return ends[at - 1] + 1 if at else 0
+
+
+def _han_said(word: str, said: str) -> bool:
+    """Whether a Chinese word holds ``said`` with no negation just before it (*不可回用*: no)."""
+    at = word.find(said)
+    return at >= 0 and not any(x in word[max(at - 2, 0) : at] for x in _HAN_NEGATIONS)
+
+
+def _said_treated(lang: str, folded_words: tuple[str, ...]) -> bool:
+    """Whether a word says the water is treated, reused or piped, and none denies it."""
+    treated = _treated_words(lang)
+    for n, w in enumerate(folded_words):
+        if lang == "zh":
+            if any(_han_said(w, t) for t in treated):
+                return True
+        elif w in treated and _NEGATED_BEFORE.isdisjoint(folded_words[max(n - 2, 0) : n]):
+            return True
+    return False
 
 
 @cache
@@ -1016,16 +1067,19 @@ def _treated_words(lang: str) -> frozenset[str]:
 
 
 _LIQUID: Final = re.compile(
-    r"aqueous|liquid|water|washing|rinsing|liquor|leachate|emulsion|solution|effluent|bilge"
+    r"aqueous|liquid|washing|rinsing|liquor|leachate|emulsion|solution|bilge|oily water"
 )
-"""What the List's text of a liquid waste says (:func:`_liquid_codes`)."""
+"""What the List's text of a liquid waste says (:func:`_liquid_codes`); not a sludge's (*sludges
+from on-site effluent treatment*, *sludges from washing and cleaning*)."""
 
 
 @cache
 def _liquid_codes() -> frozenset[str]:
     """The entries whose text names a liquid (*aqueous*, *washing*, *liquor*, *emulsion*...)."""
     return frozenset(
-        e.code for e in catalogue().entries.values() if _LIQUID.search(e.description.lower())
+        e.code
+        for e in catalogue().entries.values()
+        if _LIQUID.search(e.description.lower()) and "sludge" not in e.description.lower()
     )
 
 
@@ -1039,30 +1093,36 @@ def _handled_as_waste(
 ) -> bool:
     """Whether a water text says it is a liquid waste disposed of, not water offered.
 
-    A spent water (wash, rinse, waste or oily water, a mother liquor: :func:`_disposal`) put in
-    a container or a road tanker named after its own clause, or written with the code of a
-    liquid waste: a plant offering water to a neighbour pipes it; one that fills containers
-    or tankers with its wash water disposes of a liquid waste (a material with entries). Not a
-    clean water in a tanker ("demin water, by tanker if needed"), a treated or piped one, what
-    is washed (*rinse water from the bottle washer*, *Waschwasser aus Tankwagen-Reinigung*),
-    a container after a destination word ("to flash drum") nor the code of another waste of
-    the site (*we also dispose 15 01 10 packaging*).
+    A spent water (a word saying so before the end of the head's clause: wash, rinse, waste
+    or oily water, a mother liquor, :func:`_disposal`) put in a container or a road tanker
+    named after that clause, or written with the code of a liquid waste: a plant offering
+    water to a neighbour pipes it; one that fills containers or tankers with its wash water
+    disposes of a liquid waste (a material with entries). Not a clean water in a tanker
+    ("demin water, by tanker if needed"), a treated or piped one, what is washed (*rinse water
+    from the bottle washer*, *Waschwasser, aus Tankwagen-Reinigung*, *Rinse water (from IBC
+    cleaning)*: an origin word before it), a container after a destination word ("to flash
+    drum") nor the code of another waste of the site (*we also dispose 15 01 10 packaging*).
     """
-    if not disposal:
+    spent, carried = disposal
+    clause_end = min(
+        (end for end in (*shape.breaks, *shape.bars) if end >= head.last), default=len(folded_words)
+    )
+    if not any(n <= clause_end for n in spent):  # "Process water | cleaning station | tote"
         return False
     liquid = _liquid_codes()
     if any(prior >= 1.0 and code in liquid for code, prior in shape.mentioned):
         return True
-    clause_end = min(
-        (end for end in (*shape.breaks, *shape.bars) if end >= head.last), default=len(folded_words)
-    )
-    if any(n > clause_end for n in disposal[1:]):
+    if any(n > clause_end for n in carried):
         return True
+    ends = sorted({*shape.breaks, *shape.bars})
     return any(
         m.first > clause_end
         and m.term.kind == "material"
         and names_packaging(m.term)
         and not _after_destination(lang, folded_words, m)
+        and not _ORIGINS.intersection(
+            folded_words[max(m.first - 2, _clause_start(ends, m.first)) : m.first]
+        )
         for m in matches
     )
 
@@ -1084,7 +1144,7 @@ def _decide_kind(
     matches: list[_Match],
     recognised: float,
     shape: _TextShape,
-    disposal: _Disposal = (),
+    disposal: _Disposal,
 ) -> _Kind:
     """Long because: the head rule, the material default and the unit evidence meet here.
 
@@ -2211,7 +2271,7 @@ def _answer(text: str, unit: str | None, top: int) -> Classification | str:
         label=label,
         joined=hyphen_joined(folded),
         breaks=_breaks(folded),
-        bars=_breaks(folded, _BAR) if "|" in folded else (),
+        bars=_bars(folded) if "|" in folded else (),
         mentioned=tuple(mentioned_codes(folded).items()) if figures else (),
         top=top,
     )
@@ -2444,7 +2504,7 @@ _ConclusionKey = tuple[
     int,
     tuple[str, ...],
     *_ShapeFields,
-    tuple[int, ...],
+    _Disposal,
 ]
 
 
@@ -2454,7 +2514,7 @@ def _conclusion_key(
     matches: list[_Match],
     similar: _Similar,
     shape: _TextShape,
-    disposal: _Disposal = (),
+    disposal: _Disposal,
 ) -> _ConclusionKey:
     """Everything :func:`_conclude` reads of a text once its language and terms are known.
 
@@ -2486,8 +2546,8 @@ def _conclude(
     matches: list[_Match],
     similar: _Similar,
     shape: _TextShape,
-    going: frozenset[int] = frozenset(),
-    disposal: _Disposal = (),
+    going: frozenset[int],
+    disposal: _Disposal,
 ) -> Classification:
     """The answer for a text read (``going``: its destination's words, :func:`_destination_words`).
 

@@ -401,7 +401,7 @@ TANKERS: Final = frozenset(
         "tankwagen tankwagens tankfahrzeug tankzug saugwagen saugfahrzeug tankauto tankautos "
         "zuigwagen zuigauto tankvogn tankvogne tankbil tankbiler tankbilar slamsuger vakuumbil "
         "slambil slamsugningsbil autobotte autobotti autocisterna autocisterne autospurgo "
-        "cysterna cysterny cysterna autocysterna beczkowoz beczkowozem asenizacyjny "
+        "cysterna cysterny autocysterna beczkowoz beczkowozem asenizacyjny "
         "asenizacyjnym hydrocureuse hydrocureur cuba cisterna cisternas tanker tankers "
         "tankered bowser tkw tankfahrzeugen vakuumfahrzeug vacuumwagen kolkenzuiger sugebil "
         "spolbil canaljet zuigwagens sugbil slamsugning"
@@ -493,7 +493,8 @@ TREATED_WATER: Final = _folded(
         "idonee",
         "pl": "oczyszczona oczyszczone oczyszczeniu sklarowana ponownie rurociag rurociagiem "
         "rurociagu kanalizacji kanalizacja obieg zawracana czysta pitnej nawadniania",
-        "zh": "中水 处理后 再生水 回用 达标 管道 管网 回收利用 澄清 干净 灌溉 邻厂 饮用",
+        "zh": "中水 处理后 再生水 回用 达标 管道送 管道输送 管道排 经管道 管网 回收利用 澄清 干净 "
+        "灌溉 邻厂 饮用",
     }
 )
 """Words saying a spent water was treated or goes on as water (*gereinigtes Abwasser*, *中水*,
