@@ -819,14 +819,16 @@ _LABEL_NUMBER: Final = re.compile(r"(?<![\w.,-])\d+(?![\w.,%-])(?:\s*([a-z]+))?"
 _SIZES: Final = UNIT_SYMBOLS | {"mm", "cm", "um", "mesh", "x"}
 
 
-def _bars(folded: str) -> tuple[int, ...]:
-    """Positions (in :func:`words`) of the words a column bar follows (*Spülwasser | IBC*).
+def _breaks(folded: str, pattern: re.Pattern[str] = _CLAUSE_BREAK) -> tuple[int, ...]:
+    """Positions (in :func:`words`) of the words a clause break follows ("asbestos free, 12 t").
 
-    One pass: the words between two bars are counted once (no word holds a bar).
+    ``pattern``: what breaks a clause (:data:`_CLAUSE_BREAK`; :data:`_BAR`, an export's column
+    bars). One pass: no break is a letter or a digit, so no word spans one, and the words
+    between two breaks are counted once.
     """
     ends: list[int] = []
     before = at = 0
-    for found in _BAR.finditer(folded):
+    for found in pattern.finditer(folded):
         before += len(words(folded[at : found.start()]))
         at = found.end()
         if before and (not ends or ends[-1] != before - 1):
@@ -834,18 +836,21 @@ def _bars(folded: str) -> tuple[int, ...]:
     return tuple(ends)
 
 
-def _breaks(folded: str) -> tuple[int, ...]:
-    """Positions (in :func:`words`) of the words a clause break follows ("asbestos free, 12 t")."""
-    if _CLAUSE_BREAK.search(folded) is None:
-        return ()
-    ends: list[int] = []
-    seen = 0
-    for found in _CLAUSE_BREAK.finditer(folded):
-        before = len(words(folded[: found.start()]))
-        if before and before != seen:
-            ends.append(before - 1)
-            seen = before
-    return tuple(ends)
+def _clause_ends(shape: _TextShape) -> list[int]:
+    """The last word of each clause, ascending: before a clause break or a column bar."""
+    return sorted({*shape.breaks, *shape.bars})
+
+
+def _clause_start(ends: list[int], n: int) -> int:
+    """The first word of the clause holding word ``n`` (``ends``: sorted last words of clauses)."""
+    at = bisect_left(ends, n)
+    return ends[at - 1] + 1 if at else 0
+
+
+def _clause_end(ends: list[int], n: int) -> int | None:
+    """The last word of the clause holding word ``n`` (``None``: the text's last word)."""
+    at = bisect_left(ends, n)
+    return ends[at] if at < len(ends) else None
 
 
 def _first_break(folded: str, folded_words: tuple[str, ...]) -> tuple[int, bool]:
@@ -983,7 +988,9 @@ _NOT_SPENT: Final[_Disposal] = ((), ())
 reused, piped or a flow per hour."""
 
 
-def _disposal(lang: str, folded_words: tuple[str, ...], shape: _TextShape) -> _Disposal:
+def _disposal(
+    lang: str, folded_words: tuple[str, ...], matches: list[_Match], shape: _TextShape
+) -> _Disposal:
     """What a text says of a water's disposal (:data:`_Disposal`).
 
     The words saying the water is spent (:data:`~domain.classify.grammar.SPENT_WATER`; where
@@ -996,8 +1003,11 @@ def _disposal(lang: str, folded_words: tuple[str, ...], shape: _TextShape) -> _D
     and the drums the lexicon does not list (:data:`~domain.classify.grammar.DRUMS`,
     :data:`~domain.classify.grammar.DRUMS_HAN`), but not one after an origin word in its clause
     (:data:`_ORIGINS`: *from IBC cleaning*). Inert words (:func:`_inert`) count for nothing, so
-    texts of one shape say the same.
+    texts of one shape say the same. Nothing when no water term was read (most texts: the
+    terms are in :func:`_conclusion_key` too).
     """
+    if not any(m.term.kind == "water" for m in matches):
+        return _NOT_SPENT
     stems = _spent_stems(lang)
     inside = lang in COMPOUNDING or lang == "zh"
     spent = tuple(
@@ -1014,7 +1024,7 @@ def _disposal(lang: str, folded_words: tuple[str, ...], shape: _TextShape) -> _D
         return _NOT_SPENT  # "Spent cooling water, 90 m3/h": a flow through a pipe
     if _said_treated(lang, folded_words):
         return _NOT_SPENT
-    ends = sorted({*shape.breaks, *shape.bars})
+    ends = _clause_ends(shape)
     carried = tuple(
         n
         for n, w in enumerate(folded_words)
@@ -1028,12 +1038,6 @@ def _disposal(lang: str, folded_words: tuple[str, ...], shape: _TextShape) -> _D
         and not _ORIGINS.intersection(folded_words[max(n - 2, _clause_start(ends, n)) : n])
     )
     return spent, carried
-
-
-def _clause_start(ends: list[int], n: int) -> int:
-    """The first word of the clause holding word ``n`` (``ends``: sorted last words of clauses)."""
-    at = bisect_left(ends, n)
-    return ends[at - 1] + 1 if at else 0
 
 
 def _han_said(word: str, said: str) -> bool:
@@ -1076,11 +1080,8 @@ from on-site effluent treatment*, *sludges from washing and cleaning*)."""
 @cache
 def _liquid_codes() -> frozenset[str]:
     """The entries whose text names a liquid (*aqueous*, *washing*, *liquor*, *emulsion*...)."""
-    return frozenset(
-        e.code
-        for e in catalogue().entries.values()
-        if _LIQUID.search(e.description.lower()) and "sludge" not in e.description.lower()
-    )
+    texts = ((e.code, e.description.lower()) for e in catalogue().entries.values())
+    return frozenset(code for code, text in texts if _LIQUID.search(text) and "sludge" not in text)
 
 
 def _handled_as_waste(
@@ -1104,9 +1105,10 @@ def _handled_as_waste(
     drum") nor the code of another waste of the site (*we also dispose 15 01 10 packaging*).
     """
     spent, carried = disposal
-    clause_end = min(
-        (end for end in (*shape.breaks, *shape.bars) if end >= head.last), default=len(folded_words)
-    )
+    ends = _clause_ends(shape)
+    clause_end = _clause_end(ends, head.last)
+    if clause_end is None:
+        clause_end = len(folded_words)
     if not any(n <= clause_end for n in spent):  # "Process water | cleaning station | tote"
         return False
     liquid = _liquid_codes()
@@ -1114,7 +1116,6 @@ def _handled_as_waste(
         return True
     if any(n > clause_end for n in carried):
         return True
-    ends = sorted({*shape.breaks, *shape.bars})
     return any(
         m.first > clause_end
         and m.term.kind == "material"
@@ -2271,7 +2272,7 @@ def _answer(text: str, unit: str | None, top: int) -> Classification | str:
         label=label,
         joined=hyphen_joined(folded),
         breaks=_breaks(folded),
-        bars=_bars(folded) if "|" in folded else (),
+        bars=_breaks(folded, _BAR) if "|" in folded else (),
         mentioned=tuple(mentioned_codes(folded).items()) if figures else (),
         top=top,
     )
@@ -2485,7 +2486,7 @@ def _classify(text: str, folded_words: tuple[str, ...], shape: _TextShape) -> Cl
     lang, matches = _reading(text, folded_words)
     going = _destination_words(lang, folded_words, matches, shape.breaks)
     similar = _similarities(lang, folded_words, _unread(lang, folded_words, matches, shape, going))
-    disposal = _disposal(lang, folded_words, shape)
+    disposal = _disposal(lang, folded_words, matches, shape)
     key = _conclusion_key(lang, folded_words, matches, similar, shape, disposal)
     answer = _CONCLUSIONS.get(key)
     if answer is None:

@@ -2455,23 +2455,6 @@ def test_a_water_offered_stays_water(text: str) -> None:
     assert classify(text).kind in {ResourceKind.WATER, ResourceKind.HEAT}
 
 
-def test_a_tanker_word_is_part_of_the_answers_key() -> None:
-    # an answer is reused for texts of the same shape: a tanker in one must not answer the other
-    # (an unknown word of the same length reads the same: same traits, no similarity)
-    for tanker, unknown in (("autobotte", "autobotto"), ("Saugwagen", "Saugwogen")):
-        assert classify(f"Spülwasser aus Passivierung, {tanker}").kind is ResourceKind.MATERIAL
-        assert classify(f"Spülwasser aus Passivierung, {unknown}").kind is ResourceKind.WATER
-    # a short word saying the water is offered ("apta": fit for) is no stranger's abbreviation,
-    # and one ending like a unit before a per-hour is no unit
-    assert classify("Spent wash water xqt/h, IBC").kind is ResourceKind.MATERIAL
-    assert classify("Spent wash water xqz/h, IBC").kind is ResourceKind.MATERIAL
-    assert classify("Agua de lavado, zzqx, IBC").kind is ResourceKind.MATERIAL
-    assert classify("Agua de lavado, apta, IBC").kind is ResourceKind.WATER
-    # and a column bar, which ends the water's clause as a comma does
-    assert classify("Spülwasser aus Passivierung | Tankwagen").kind is ResourceKind.MATERIAL
-    assert classify("Spülwasser aus Passivierung Tankwagen").kind is ResourceKind.WATER
-
-
 @pytest.mark.parametrize(
     ("text", "code"),
     [

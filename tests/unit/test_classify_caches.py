@@ -427,6 +427,22 @@ def test_a_text_folds_and_splits_as_its_parts_do(parts: list[str], spaces: str) 
         assert text_module.fold_words(text) == (folded, tuple(text_module.words(folded)))
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from("ab1余热 ,;:|()-\u2013\uff0c\uff08\uff09"), max_size=40),
+    st.sampled_from([engine._CLAUSE_BREAK, engine._BAR]),
+)
+def test_a_break_follows_the_words_before_it(text: str, pattern: object) -> None:
+    # counted in one pass, the breaks are where counting the words before each one puts them
+    assert isinstance(pattern, type(engine._BAR))
+    expected: list[int] = []
+    for found in pattern.finditer(text):
+        before = len(text_module.words(text[: found.start()]))
+        if before and (not expected or expected[-1] != before - 1):
+            expected.append(before - 1)
+    assert engine._breaks(text, pattern) == tuple(expected)
+
+
 def test_the_parts_cache_serves_what_it_computed() -> None:
     text_module._PARTS.clear()
     text = "Popiół lotny 0 t/a (inne niż 10 01 04), Abwärme 90 °C"
@@ -530,6 +546,16 @@ CONCLUSION_PAIRS = [
     ("dla Air comprimé excédentaire 0 bar, réseau usine", {"unit": "t/a", "top": 1},
      "Air comprimé coarse excédentaire 7 bar, réseau usine", {"unit": "t/a", "top": 1}),
     ("Fly ash qwrtzv", {"top": 5}, "Fly ash zyxwvq", {"top": 1}),  # top
+    # what a water's disposal reads (engine._disposal): a tanker against an unknown word of
+    # the same length (same traits, no similarity), a short word of an offer ("apta") against
+    # a stranger's abbreviation, a column bar against none
+    ("Spülwasser aus Passivierung, autobotto", {}, "Spülwasser aus Passivierung, autobotte", {}),
+    ("Spülwasser aus Passivierung, autobotte", {}, "Spülwasser aus Passivierung, autobotto", {}),
+    ("Spülwasser aus Passivierung, Saugwogen", {}, "Spülwasser aus Passivierung, Saugwagen", {}),
+    ("Agua de lavado, zzqx, IBC", {}, "Agua de lavado, apta, IBC", {}),
+    ("Agua de lavado, apta, IBC", {}, "Agua de lavado, zzqx, IBC", {}),
+    ("Spülwasser aus Passivierung Tankwagen", {}, "Spülwasser aus Passivierung | Tankwagen", {}),
+    ("Spent wash water xqz/h, IBC", {}, "Spent wash water xqt/h, IBC", {}),
 ]  # fmt: skip
 
 
