@@ -84,6 +84,7 @@ from domain.classify.grammar import (
     HALOGENATED_WORDS,
     HEAD_FIRST,
     LINKING,
+    MACHINES,
     NEGATIONS,
     NOT_EASILY,
     NOT_HALOGENATED,
@@ -460,6 +461,7 @@ def _read_word(lang: str, word: str) -> _Word:
         "bio_adverb": word in BIODEGRADABLE_ADVERBS,
         **_halogen_traits(word, han),
         "answer_no": word in ANSWER_NO[lang] or word in ANSWER_NO["en"],
+        "machine": len(tokens) > 1 and tokens[-1] in _machine_stems(lang),
     }
     return _Word(
         tokens=tokens,
@@ -557,6 +559,12 @@ def _terms(lang: str) -> _Terms:
     for key in terms:
         sizes.setdefault(key[0], set()).add(len(key))
     return _Terms(terms, {t: tuple(sorted(n, reverse=True)) for t, n in sizes.items()})
+
+
+@cache
+def _machine_stems(lang: str) -> frozenset[str]:
+    """The stems of the machines a compound may end in (:data:`MACHINES`)."""
+    return frozenset(stem(lang, w) for w in MACHINES.get(lang, ()))
 
 
 @cache
@@ -1193,6 +1201,12 @@ def _decide_kind(
             whole = [m for m in in_main if m.term.kind == "material" and not m.inside]
             if whole:
                 head = whole[0] if lang in HEAD_FIRST else whole[-1]
+        if head.inside and head.term.kind == "material" and read[head.last].traits & _MACHINE:
+            # "Abwärme Papier|maschine", "Kühlwasser Glas|ofen": a machine named by its
+            # material; the utility beside it is the resource
+            utilities = [m for m in in_main if m.term.kind in _UTILITY_KINDS and not m.inside]
+            if utilities:
+                head = utilities[0] if lang in HEAD_FIRST else utilities[-1]
         if lang == "zh" and names_packaging(head.term):
             head = _held_in(folded_words, in_main, head)
         heat = next((m for m in in_main if m.term.kind == "heat"), None)
@@ -1316,6 +1330,7 @@ _TRAITS: Final = (
     "halogen_free",
     "beside_halogen",
     "answer_no",
+    "machine",
 )
 """What :attr:`_Word.traits` holds of a word, one bit each in this order (:func:`_read_word`)."""
 _TRAIT: Final = {name: 1 << bit for bit, name in enumerate(_TRAITS)}
@@ -1339,6 +1354,7 @@ _BIO_ADVERB: Final = _TRAIT["bio_adverb"]
 _HALOGENATED: Final = _TRAIT["halogenated"]
 _HALOGEN_FREE: Final = _TRAIT["halogen_free"]
 _ANSWER_NO: Final = _TRAIT["answer_no"]
+_MACHINE: Final = _TRAIT["machine"]
 _BESIDE_HALOGEN: Final = _TRAIT["beside_halogen"]
 _ABSENCE: Final = _ABSENT_BEFORE | _ABSENT_OF | _ABSENT_AFTER | _NEGATION | _FOUND
 """The traits of the words that say a material is absent (never looked up in the texts)."""
@@ -1650,7 +1666,27 @@ def _hazard_hint(
         any(_names_hazard(m.term) for m in present)
         or _hazardous_head(head)
         or _hazardous_content(lang, folded_words, present, absent)
+        or _soiled_wipes(present)
         or _HAZARDOUS_CATALYST in catalyst
+    )
+
+
+_WIPES: Final = "150203"
+"""Absorbents, filter materials, wiping cloths, protective clothing (the harmless half)."""
+
+
+def _soiled_wipes(present: list[_Match]) -> bool:
+    """Whether an absorbent or a rag is named beside a hazardous oil or solvent.
+
+    What 15 02 holds is named by what it soaked up: *oil absorbent*, *absorbant huile*,
+    *olieklude* (a compound read as *olie* and *klude*), *poetsdoeken olie* are 15 02 02*
+    "contaminated by hazardous substances", wherever the oil is written (a content after
+    *with* is :func:`_hazardous_content`'s). The oil must be a contaminant
+    (:func:`_contaminant`: edible oil, grease or ink are not) and another term than the rag.
+    """
+    wipes = [m for m in present if m.term.kind == "material" and _WIPES in m.term.codes]
+    return bool(wipes) and any(
+        m.term.kind == "material" and _contaminant(m.term.codes) and m not in wipes for m in present
     )
 
 

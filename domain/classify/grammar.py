@@ -133,6 +133,20 @@ SURPLUS_HEADS: Final = _folded(
 the compound is split there, so its first part is read. Not the fillers of place
 (*Lackabteilung* is a paint shop, not paint)."""
 
+MACHINES: Final = _folded(
+    {
+        "de": "maschine maschinen ofen trockner presse anlage linie spritzguss extruder mühle "
+        "kompressor",
+        "nl": "machine oven droger pers installatie lijn extruder molen compressor",
+        "da": "maskine ovn tørrer presse anlæg linje ekstruder mølle kompressor",
+        "sv": "maskin ugn tork press anläggning linje extruder kvarn kompressor",
+    }
+)
+"""Machines and plant lines a compounding language names by what they make or work
+(*Papier|maschine*, *Glas|ofen*, *Kunststoff|spritzguss*, *pappers|maskin*, *papier|machine*):
+such a compound is the machine, not its material, so a heat, steam, water or gas named beside
+it is the resource (*Abwärme Papiermaschine*, *Kühlwasser Glasofen*)."""
+
 CAST_ALLOYS: Final = _folded(
     {
         "en": "brass bronze gunmetal",

@@ -270,7 +270,7 @@ def stems_everywhere(word: str) -> list[tuple[str, str]]:
         return [(lang, _english_stem(word) if lang == "en" else word) for lang in LANGUAGES]
     found = [("en", _english_stem(word))]
     for lang, stemmer in _stemmers():
-        stemmed: str = stemmer.stemWord(word)
+        stemmed: str = stemmer.stemWord(_unfolded_ending(lang, word))
         found.append((lang, stemmed if len(stemmed) >= 3 else word))
     found.append(("zh", word))
     return found
@@ -293,8 +293,21 @@ def stem(lang: str, word: str) -> str:
         return _english_stem(word)
     if lang == "zh" or not word.isalpha():
         return word
-    stemmed: str = _stemmer(lang).stemWord(word)
+    stemmed: str = _stemmer(lang).stemWord(_unfolded_ending(lang, word))
     return stemmed if len(stemmed) >= 3 else word
+
+
+def _unfolded_ending(lang: str, word: str) -> str:
+    """A folded word as Snowball would stem its accented form alike.
+
+    French: folding turns a feminine participle's *-ée(s)* into *-ee(s)*, which Snowball
+    stems apart from the masculine (*contaminee* -> *contamine*, *contamine* -> *contamin*):
+    one *e* goes, so *contaminée*, *contaminées*, *contaminé* and *contaminés* share a stem,
+    as *polluée* and *pollué*, *souillées* and *souillé*.
+    """
+    if lang == "fr" and len(word) > 4 and word.endswith(("ee", "ees")):
+        return word[:-2] + word[-1] if word[-1] == "s" else word[:-1]
+    return word
 
 
 def stems(lang: str, folded_words: Iterable[str]) -> tuple[str, ...]:

@@ -3185,3 +3185,82 @@ def test_a_plant_named_first_still_files_its_own_materials(text: str, code: str)
     # material after it as the head ("paper mill, used oil"); a review found the plant's own
     # entries lost (a restaurant's cooking oil, a foundry's binder in drums, grit-chamber sand)
     assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # session 25, from probe sets of six sectors: the forms contamination is written in
+        ("Terres polluées aux hydrocarbures, chantier ZAC Nord", "170503"),  # French -ées
+        ("Plaques fibres-ciment amiantées (toiture)", "170605"),
+        ("Teerhoudend asfalt (TAG) >75 mg/kg PAK", "170301"),
+        ("Gleisschotter Werksbahn, Herbizide belastet", "170507"),
+        ("Slijpslib oliehoudend", "120118"),
+        ("Oljehaltigt slipslam", "120118"),
+    ],
+)
+def test_contamination_said_in_any_form_makes_the_waste_hazardous(text: str, code: str) -> None:
+    answer = classify(text)
+    assert answer.hazardous_hint
+    assert answer.candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "oil absorbent",
+        "absorbant huile",
+        "Olieklude + absorbent (sugeservietter), værksted",  # a compound: olie|klude
+        "poetsdoeken olie",
+        "Ölbindemittel gebraucht, Fass",
+        "stracci oleosi",
+    ],
+)
+def test_a_rag_or_absorbent_named_with_oil_is_the_contaminated_one(text: str) -> None:
+    # 15 02 02* "contaminated by hazardous substances", wherever the oil is written
+    assert classify(text).candidates[0].code == "150202"
+
+
+@pytest.mark.parametrize("text", ["rags, no oil", "cardboard with grease", "Putzlappen"])
+def test_a_rag_without_a_hazardous_oil_stays_harmless(text: str) -> None:
+    assert not classify(text).hazardous_hint
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Abwärme Trockenpartie Papiermaschine 3 MW", ResourceKind.HEAT),
+        ("Spillvärme pappersmaskin", ResourceKind.HEAT),
+        ("Restwarmte papiermachine", ResourceKind.HEAT),
+        ("Abwärme Glasofen", ResourceKind.HEAT),
+        ("Abwärme Kunststoffspritzguss", ResourceKind.HEAT),
+        ("Kühlwasser Glasofen", ResourceKind.WATER),
+    ],
+)
+def test_a_utility_beside_a_machine_named_by_its_material_is_the_utility(
+    text: str, kind: ResourceKind
+) -> None:
+    # Papier|maschine is a machine, not paper: the waste heat beside it is the resource
+    assert classify(text).kind is kind
+
+
+def test_a_material_beside_a_machine_stays_the_material() -> None:
+    answer = classify("Glasofen Ausbruch")  # no utility named: the furnace's material
+    assert answer.kind is ResourceKind.MATERIAL
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gasflaschen leer",
+        "Bouteilles gaz vides (propane) retour fournisseur",
+        "Bombole vuote azoto/argon fuori uso, laboratorio",
+        "botellas de gas",
+        "gasflaskor tomma",
+        "gasflasker, tomme",
+    ],
+)
+def test_gas_cylinders_are_gases_in_pressure_containers(text: str) -> None:
+    answer = classify(text)
+    assert answer.kind is ResourceKind.MATERIAL
+    assert answer.candidates[0].code == "160505"

@@ -556,6 +556,8 @@ CONCLUSION_PAIRS = [
     ("Agua de lavado, apta, IBC", {}, "Agua de lavado, zzqx, IBC", {}),
     ("Spülwasser aus Passivierung Tankwagen", {}, "Spülwasser aus Passivierung | Tankwagen", {}),
     ("Spent wash water xqz/h, IBC", {}, "Spent wash water xqt/h, IBC", {}),
+    # a compound ending in a machine (the same terms as one ending in another known word)
+    ("Abwärme Glasschmelze", {}, "Abwärme Glasofen", {}),
 ]  # fmt: skip
 
 
