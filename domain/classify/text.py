@@ -268,10 +268,10 @@ def stems_everywhere(word: str) -> list[tuple[str, str]]:
     """
     if not word.isalpha():
         return [(lang, _english_stem(word) if lang == "en" else word) for lang in LANGUAGES]
-    found = [("en", _english_stem(word))]
+    found = [("en", _same_making("en", _english_stem(word)))]
     for lang, stemmer in _stemmers():
         stemmed: str = stemmer.stemWord(_unfolded_ending(lang, word))
-        found.append((lang, stemmed if len(stemmed) >= 3 else word))
+        found.append((lang, _same_making(lang, stemmed) if len(stemmed) >= 3 else word))
     found.append(("zh", word))
     return found
 
@@ -290,11 +290,52 @@ def stem(lang: str, word: str) -> str:
     stays ``"gas"``).
     """
     if lang == "en":
-        return _english_stem(word)
+        return _same_making("en", _english_stem(word))
     if lang == "zh" or not word.isalpha():
         return word
     stemmed: str = _stemmer(lang).stemWord(_unfolded_ending(lang, word))
-    return stemmed if len(stemmed) >= 3 else word
+    return _same_making(lang, stemmed) if len(stemmed) >= 3 else word
+
+
+_MAKING: Final[Mapping[str, str]] = {
+    "en": "manufacture manufacturing synthesis",
+    "de": "produktion herstellung fertigung synthese",
+    "fr": "production fabrication synthese elaboration",
+    "es": "produccion fabricacion sintesis elaboracion",
+    "it": "produzione fabbricazione sintesi",
+    "pl": "produkcja produkcji wytwarzanie wytwarzania synteza syntezy",
+    "nl": "productie fabricage vervaardiging synthese",
+    "da": "produktion fremstilling syntese",
+    "sv": "produktion tillverkning syntes",
+}
+"""The words of each language for making something, which name one process (folded): a plant
+writes *fabrication de principes actifs* where the list and the lexicon say *production*,
+*Farbstoffsynthese* for *Farbstoffherstellung*, *producción de plaguicidas* for
+*fabricación*. Each stems to the first's stem (:func:`_same_making`), in texts, terms and
+official texts alike."""
+
+
+_COMPOUND_MAKING: Final[Mapping[str, tuple[str, tuple[str, ...]]]] = {
+    lang: (_MAKING[lang].split()[0], tuple(_MAKING[lang].split()[1:]))
+    for lang in ("de", "nl", "da", "sv")
+}
+"""A compounding language's first word for making, and the others a compound may end in."""
+
+
+@cache
+def _making_stems(lang: str) -> Mapping[str, str]:
+    """A stem of a word of :data:`_MAKING` -> the stem of its language's first word."""
+    found = _MAKING[lang].split()
+    if lang == "en":
+        own = [_english_stem(w) for w in found]
+    else:
+        own = [_stemmer(lang).stemWord(w) for w in found]
+    return {s: own[0] for s in own}
+
+
+def _same_making(lang: str, stemmed: str) -> str:
+    """``stemmed``, or the one stem of the words for making (:data:`_MAKING`) when it is one."""
+    return _making_stems(lang).get(stemmed, stemmed)
 
 
 def _unfolded_ending(lang: str, word: str) -> str:
@@ -307,6 +348,13 @@ def _unfolded_ending(lang: str, word: str) -> str:
     """
     if lang == "fr" and len(word) > 4 and word.endswith(("ee", "ees")):
         return word[:-2] + word[-1] if word[-1] == "s" else word[:-1]
+    if lang in _COMPOUND_MAKING:
+        first, endings = _COMPOUND_MAKING[lang]
+        for ending in endings:
+            if word.endswith(ending) and len(word) > len(ending) + 2:
+                # "Farbstoff|synthese" as "Farbstoff|produktion", as the lexicon's
+                # "Farbstoff|herstellung" is: one word, one stem
+                return word[: -len(ending)] + first
     return word
 
 

@@ -3264,3 +3264,20 @@ def test_gas_cylinders_are_gases_in_pressure_containers(text: str) -> None:
     answer = classify(text)
     assert answer.kind is ResourceKind.MATERIAL
     assert answer.candidates[0].code == "160505"
+
+
+@pytest.mark.parametrize(
+    ("text", "sub_chapter"),
+    [
+        ("Gâteaux de filtration filtre-presse, fabrication de principes actifs", "0705"),
+        ("Tortas de filtración producción de plaguicidas", "0704"),
+        ("Filterkuchen Kammerfilterpresse Farbstoffsynthese", "0703"),  # a compound's ending
+        ("Nutsche filter cake, azo dye synthesis, wet", "0703"),
+    ],
+)
+def test_a_process_named_by_another_word_for_making_is_the_same_process(
+    text: str, sub_chapter: str
+) -> None:
+    # the lexicon says "production de principe actif", "fabricación de plaguicidas",
+    # "Farbstoffherstellung", "dye manufacture": a plant writes another word for making
+    assert classify(text).candidates[0].sub_chapter == sub_chapter
