@@ -1767,8 +1767,12 @@ def _told_apart(
     (not an absent one) that some of the head's other codes lack: in "fly ash from a wood chip
     boiler", *wood chip* names 10 01 03 *fly ash from peat and untreated wood* among the codes
     of *fly ash* (10 01 02 *coal fly ash*...). In the text's language and, for its foreign words,
-    in English. Words of no term ("production", "untreated") tell nothing apart. Empty when the
-    head has one code or none, or nothing tells them apart.
+    in English. Words of no term ("production", "untreated") tell nothing apart. A head code
+    another material of the text names too is told apart as well, in a detail too: *copper*
+    names 12 01 03 *non-ferrous metal filings and turnings* among the codes of *turnings*
+    (12 01 01 first), *bottles* 15 01 07 among those of *Glas Reste*, *pickling liquor* 11 01 05
+    among those of *waste acid* (*废酸*, its pickling liquor in brackets).
+    Empty when the head has one code or none, or nothing tells them apart.
     """
     if head is None or len(head.term.codes) < 2:
         return frozenset()
@@ -1790,7 +1794,33 @@ def _told_apart(
             holding = {code for code in codes if token in texts.get(code, ())}
             if len(holding) < len(codes):
                 found |= holding
+    named = {
+        c for m in present if m is not head and m.term.kind == "material" for c in m.term.codes
+    }
+    shared = codes & named
+    if len(shared) < len(codes):
+        found |= shared  # "copper turnings", "Svarvspån aluminium": a metal's non-ferrous filings
     return frozenset(found)
+
+
+def _mixture(materials: list[_Match], prefixes: tuple[str, ...]) -> frozenset[str]:
+    """The List's entry for a mixture of the materials named, when it has one.
+
+    Two materials that each name a member of 17 01 07 *mixtures of concrete, bricks, tiles
+    and ceramics* first (*concrete and bricks mixed*, *Tegl og beton blandet*, *béton et
+    briques*) are that mixture, unless an origin outside chapter 17 is named (*brick and tile
+    rejects from the kiln*: 10 12).
+    """
+    if prefixes and not all(p.startswith("17") for p in prefixes):
+        return frozenset()
+    firsts = {m.term.codes[0] for m in materials if m.term.codes}
+    return frozenset(
+        mixture for mixture, members in _MIXTURES.items() if len(firsts & members) >= 2
+    )
+
+
+_MIXTURES: Final = {"170107": frozenset({"170101", "170102", "170103"})}
+"""A mixture entry of the List of Waste -> the entries whose materials it mixes."""
 
 
 _TELLING_KINDS: Final = frozenset({"material", "source"})
@@ -2612,10 +2642,11 @@ def _conclude(
         if decided.head is not None and decided.head.term.kind == "water":
             # a liquid waste in its container: the IBC holds it, it is not the waste
             materials = [m for m in materials if not names_packaging(m.term)]
+        prefixes = _source_prefixes(lang, folded_words, matches)
         ranking = rank_candidates(
             [m.term for m in materials],
             head if head is not None and head.kind == "material" else None,
-            _source_prefixes(lang, folded_words, matches),
+            prefixes,
             similar.scores,
             dict(shape.mentioned),
             # a precious-metal catalyst's entry is no mirror: a hazard said (a Chinese HW50)
@@ -2627,7 +2658,9 @@ def _conclude(
             ),
             details=frozenset(n for n, m in enumerate(materials) if m.first >= limit),
             by_similarity=similar.ranked,
-            preferred=_told_apart(lang, folded_words, decided.head, present) | catalyst,
+            preferred=_told_apart(lang, folded_words, decided.head, present)
+            | catalyst
+            | _mixture(materials, prefixes),
             beyond_head=_beyond_head(lang, folded_words, decided.head, similar.query),
             biodegradable=_said_biodegradable(lang, folded_words),
             halogenated=_said_halogenated(lang, folded_words, absent, present, shape.breaks),

@@ -2584,7 +2584,7 @@ def test_packaging_holding_residues_of_a_hazardous_material_is_15_01_10(text: st
         ("bidons sans restes de peinture", "08"),
         ("envases sin restos de pintura", "15"),
         ("restes de bois, palettes", "03"),  # leftovers of wood, no chemical
-        ("Glas Reste, Flaschen", "10"),
+        ("Glas Reste, Flaschen", "15"),  # glass as bottles: glass packaging, no hazard
         ("Paletten, Holz Reste", "15"),
         ("plastic residues, packaging film", "07"),  # a plastic's twin is the packaging's
         ("big bags with fly ash residues", "10"),
@@ -3281,3 +3281,40 @@ def test_a_process_named_by_another_word_for_making_is_the_same_process(
     # the lexicon says "production de principe actif", "fabricación de plaguicidas",
     # "Farbstoffherstellung", "dye manufacture": a plant writes another word for making
     assert classify(text).candidates[0].sub_chapter == sub_chapter
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Svarvspån aluminium", "120103"),  # a metal names the non-ferrous turnings
+        ("copper turnings", "120103"),
+        ("steel turnings", "120101"),
+        ("Stretch wrap / LDPE film from pallet unwrapping, clear", "150102"),
+        ("PE stretch wrap / polythene packaging, clear, baled", "150102"),
+    ],
+)
+def test_a_code_of_the_head_another_material_names_leads(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "concrete and bricks mixed",
+        "Beton und Ziegel gemischt",
+        "béton et briques en mélange",
+        "mezcla de hormigón y ladrillos",
+        "Tegl og beton blandet",
+        "mixed concrete, brick and tile rubble",
+    ],
+)
+def test_two_members_of_a_mixture_entry_are_the_mixture(text: str) -> None:
+    assert classify(text).candidates[0].code == "170107"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("concrete, no bricks", "170101"), ("Brick rubble", "170102"), ("Beton", "170101")],
+)
+def test_one_member_of_a_mixture_entry_is_itself(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
