@@ -1859,6 +1859,8 @@ def _source_prefixes(
       EfW flue gas cleaning" names incineration (19 01) twice, a power station (10 01) once;
       of a chapter and a sub-chapter in it, the sub-chapter (a dye maker, 07 03, beside
       China's category HW11 of still bottoms, chapter 07).
+    * Flue gas cleaning (an incinerator's or a power plant's, 19 01 and 10 01) named beside
+      another origin is that origin's: a cement kiln's, a steelworks', an EfW plant's.
     * Waste water treatment (19 08) named beside an industry (chapters 01 to 16) is that
       industry's own effluent treatment, and the List of Waste classifies its sludges under the
       industry (19 08 is for off-site plants): 19 08 is then left out, and water preparation
@@ -1869,6 +1871,8 @@ def _source_prefixes(
         for m in matches
         if m.term.kind == "source" and not _after_destination(lang, folded_words, m)
     )  # terms by their prefixes: a text repeating sources costs what its distinct ones cost
+    if len(named) > 1:
+        named.pop(_GAS_CLEANING, None)  # "fly ash from flue gas cleaning, cement kiln": 10 13
     support = {
         p: sum(n for other, n in named.items() if any(p.startswith(q) or q.startswith(p)
                                                       for q in other))
@@ -1891,6 +1895,11 @@ def _source_prefixes(
         gone = (_OFF_SITE, _WATER_PREPARATION) if elsewhere else (_OFF_SITE,)
         return tuple(p for p in prefixes if not p.startswith(gone))
     return prefixes
+
+
+_GAS_CLEANING: Final = ("1901", "1001")
+"""The origins flue gas cleaning names alone (the lexicons' *flue gas treatment*,
+*Rauchgasreinigung*, *traitement des fumées*...)."""
 
 
 def _said_biodegradable(lang: str, folded_words: tuple[str, ...]) -> bool | None:

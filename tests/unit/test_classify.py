@@ -3318,3 +3318,19 @@ def test_two_members_of_a_mixture_entry_are_the_mixture(text: str) -> None:
 )
 def test_one_member_of_a_mixture_entry_is_itself(text: str, code: str) -> None:
     assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "sub_chapter"),
+    [
+        ("Spent activated carbon from flue gas treatment", "1901"),  # 19 01 10*, its own text
+        ("Aktivkohle aus der Rauchgasreinigung", "1901"),
+        ("fly ash from flue gas cleaning, cement kiln", "1013"),  # the kiln's gas cleaning
+        ("Filterstaub Rauchgasreinigung Gießerei", "1009"),
+        ("Gips aus Rauchgasreinigung Kraftwerk", "1001"),
+    ],
+)
+def test_flue_gas_cleaning_is_an_incinerators_unless_another_origin_is_named(
+    text: str, sub_chapter: str
+) -> None:
+    assert classify(text).candidates[0].sub_chapter == sub_chapter
