@@ -3334,3 +3334,23 @@ def test_flue_gas_cleaning_is_an_incinerators_unless_another_origin_is_named(
     text: str, sub_chapter: str
 ) -> None:
     assert classify(text).candidates[0].sub_chapter == sub_chapter
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("屠宰下脚料（骨头、内脏）", "020202"),  # noqa: RUF001 - bones and offal of slaughter
+        ("废糖蜜，制糖车间", "020499"),  # noqa: RUF001
+        ("工程渣土（基坑开挖土方）", "170504"),  # noqa: RUF001
+        ("吨袋（空）原料包装", "150102"),  # noqa: RUF001
+        ("huesos de matadero", "020202"),
+        ("Knochen", "020202"),
+        ("Comber noil / cotton fibre waste, spinning mill", "040222"),
+    ],
+)
+def test_vocabulary_of_session_25(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+def test_landfill_gas_in_chinese_is_a_gas() -> None:
+    assert classify("填埋气（沼气）发电").kind is ResourceKind.GAS  # noqa: RUF001
