@@ -3345,11 +3345,15 @@ def test_flue_gas_cleaning_is_an_incinerators_unless_another_origin_is_named(
         ("吨袋（空）原料包装", "150102"),  # noqa: RUF001
         ("huesos de matadero", "020202"),
         ("Knochen", "020202"),
-        ("Comber noil / cotton fibre waste, spinning mill", "040222"),
     ],
 )
 def test_vocabulary_of_session_25(text: str, code: str) -> None:
     assert classify(text).candidates[0].code == code
+
+
+def test_a_spinning_mill_is_a_textile_mill() -> None:
+    answer = classify("Comber noil / cotton fibre waste, spinning mill")
+    assert answer.candidates[0].sub_chapter == "0402"  # textile fibres, not paper fibres
 
 
 def test_landfill_gas_in_chinese_is_a_gas() -> None:
