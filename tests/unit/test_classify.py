@@ -3345,6 +3345,11 @@ def test_flue_gas_cleaning_is_an_incinerators_unless_another_origin_is_named(
         ("吨袋（空）原料包装", "150102"),  # noqa: RUF001
         ("huesos de matadero", "020202"),
         ("Knochen", "020202"),
+        ("Gleisschotter", "170508"),
+        ("Balasto de vía férrea", "170508"),  # the ballast, not the ferrous metal
+        ("Spoorballast ProRail", "170508"),
+        ("Demolition timber grade C", "170201"),
+        ("Kernbruch ungegossen", "100906"),
     ],
 )
 def test_vocabulary_of_session_25(text: str, code: str) -> None:
