@@ -86,12 +86,14 @@ from domain.classify.grammar import (
     LINKING,
     MACHINES,
     NEGATIONS,
+    NOT_BEFORE_SHORT_HEAD,
     NOT_EASILY,
     NOT_HALOGENATED,
     NOT_METALS,
     PLAIN_WORDS,
     PREPOSITIONS,
     RESIDUES,
+    SHORT_HEADS,
     SPENT_WATER,
     SURPLUS_HEADS,
     TANKER_PAIRS,
@@ -315,9 +317,9 @@ def _compound(lang: str, word: str, vocabulary: frozenset[str]) -> tuple[str, ..
 
     Else the head is the longest known tail.
 
-    A head has four letters or more, or is one of :data:`_SHORT_HEADS` (*Restgas*,
-    *Prozessgas*) after a letter other than *g* or *a*: Swedish and Danish passives and
-    genitives end in *-ggas*, *-agas* (*läggas* is *lägga* + *s*, *upplagas* *upplaga* + *s*).
+    A head has four letters or more, or is one of :data:`~domain.classify.grammar.SHORT_HEADS`
+    (*Restgas*, *Prozessgas*) after a letter other than *g* or *a*: Swedish and Danish passives
+    and genitives end in *-ggas*, *-agas* (*läggas* is *lägga* + *s*, *upplagas* *upplaga* + *s*).
     A word saying it is surplus is a head too (*Dampf|überschuss*,
     :data:`~domain.classify.grammar.SURPLUS_HEADS`).
     """
@@ -330,7 +332,7 @@ def _compound(lang: str, word: str, vocabulary: frozenset[str]) -> tuple[str, ..
         if len(head) >= _MIN_COMPOUND_HEAD:
             found = head in vocabulary or head in surplus
         else:
-            found = head in _SHORT_HEADS and word[cut - 1] not in _NOT_BEFORE_SHORT_HEAD
+            found = head in SHORT_HEADS and word[cut - 1] not in NOT_BEFORE_SHORT_HEAD
         if found:
             raw = word[:cut]  # with or without one linking s ("Prozess" keeps both of its)
             forms = (raw[:-1], raw) if raw.endswith("s") and cut > 1 else (raw,)
@@ -388,16 +390,6 @@ def _skipped_stems(lang: str) -> frozenset[str]:
 
 _MIN_SPLIT_MODIFIER: Final = 8
 """The shortest modifier read as a compound of its own (*prozess|dampf*, not *bas*)."""
-
-
-_NOT_BEFORE_SHORT_HEAD: Final = frozenset("ga")
-
-
-_SHORT_HEADS: Final = frozenset({"gas"})
-"""Heads shorter than :data:`_MIN_COMPOUND_HEAD` a compound may end in: *gas* names its
-resource in every compounding language (*Restgas*, *Kokereigas*, *stortgas*, *røggas*), and
-few other words end in it. Not *ånga*'s stem *ang* (Swedish *ingång*) nor Danish *ilt*
-(*vejskilt*)."""
 
 
 class _Word(NamedTuple):

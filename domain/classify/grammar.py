@@ -133,6 +133,15 @@ SURPLUS_HEADS: Final = _folded(
 the compound is split there, so its first part is read. Not the fillers of place
 (*Lackabteilung* is a paint shop, not paint)."""
 
+SHORT_HEADS: Final = frozenset({"gas"})
+"""Heads shorter than four letters a compound may end in: *gas* names its resource in every
+compounding language (*Restgas*, *Kokereigas*, *stortgas*, *røggas*), and few other words end
+in it. Not *ånga*'s stem *ang* (Swedish *ingång*) nor Danish *ilt* (*vejskilt*)."""
+
+NOT_BEFORE_SHORT_HEAD: Final = frozenset("ga")
+"""Letters a short head does not follow: Swedish and Danish passives and genitives end in
+*-ggas*, *-agas* (*läggas* is *lägga* + *s*, *upplagas* *upplaga* + *s*)."""
+
 MACHINES: Final = _folded(
     {
         "de": "maschine maschinen ofen trockner presse anlage linie spritzguss extruder mühle "

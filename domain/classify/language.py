@@ -21,8 +21,10 @@ from domain.classify.grammar import (
     COMPOUNDING,
     FILLERS,
     FUNCTION_WORDS,
+    NOT_BEFORE_SHORT_HEAD,
     PLAIN_WORDS,
     PREPOSITIONS,
+    SHORT_HEADS,
 )
 from domain.classify.references import reference_index
 from domain.classify.text import (
@@ -93,7 +95,12 @@ def _compound_languages(word: str, known: Mapping[str, frozenset[str]]) -> froze
     if not word.isalpha() or len(word) < 2 * _MIN_PART - 1:
         return frozenset()
     longest: frozenset[str] = frozenset()
-    for cut in range(3, len(word) - _MIN_PART + 1):
+    cuts = list(range(3, len(word) - _MIN_PART + 1))
+    for short in SHORT_HEADS:  # "Rest|gas", "Fackel|gas": a short head after a modifier
+        cut = len(word) - len(short)
+        if word.endswith(short) and cut >= _MIN_PART and word[cut - 1] not in NOT_BEFORE_SHORT_HEAD:
+            cuts.append(cut)
+    for cut in cuts:
         tail = known.get(word[cut:])
         if tail is not None:
             compounding = tail & COMPOUNDING

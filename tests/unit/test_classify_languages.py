@@ -302,3 +302,14 @@ def test_forms_and_words_that_name_one_thing_share_a_stem(
 
 def test_a_french_word_ending_in_ee_keeps_its_other_letters() -> None:
     assert stem("fr", "fumees") == stem("fr", "fumee") != stem("fr", "fumier")
+
+
+@pytest.mark.parametrize(
+    "text", ["Restgas", "Fackelgas", "Raffineriegas", "Heizgas", "Grubengas", "fakkelgas"]
+)
+def test_a_one_word_gas_compound_is_read_in_its_language(text: str) -> None:
+    # "Rest|gas": the short head gas after a modifier votes for the compounding languages,
+    # as the compound split reads it (English would read nothing, and call it a material)
+    answer = classify(text)
+    assert answer.language != "en"
+    assert answer.kind is ResourceKind.GAS
