@@ -1199,6 +1199,13 @@ def _decide_kind(
             utilities = [m for m in in_main if m.term.kind in _UTILITY_KINDS and not m.inside]
             if utilities:
                 head = utilities[0] if lang in HEAD_FIRST else utilities[-1]
+        if head.term.kind == "none":
+            # "Li-ion batteries energy storage system", "afval|stroom" (a waste stream), "电动
+            # 汽车": a word naming no resource heads nothing when the clause names a material
+            # (beside a utility it stays: "Biogas Strom" is electricity, no gas)
+            named = [m for m in in_main if m.term.kind == "material"]
+            if named:
+                head = named[0] if lang in HEAD_FIRST else named[-1]
         if lang == "zh" and names_packaging(head.term):
             head = _held_in(folded_words, in_main, head)
         heat = next((m for m in in_main if m.term.kind == "heat"), None)

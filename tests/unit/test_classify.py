@@ -3363,3 +3363,21 @@ def test_a_spinning_mill_is_a_textile_mill() -> None:
 
 def test_landfill_gas_in_chinese_is_a_gas() -> None:
     assert classify("填埋气（沼气）发电").kind is ResourceKind.GAS  # noqa: RUF001
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Li-ion batteries energy storage system",
+        "退役动力电池 磷酸铁锂 电动汽车",  # an EV's battery: 电 is no head beside 电池
+        "afvalstroom",  # Dutch: a waste stream, no electricity
+    ],
+)
+def test_a_word_naming_no_resource_gives_way_to_a_material_in_its_clause(text: str) -> None:
+    assert classify(text).kind is ResourceKind.MATERIAL
+
+
+@pytest.mark.parametrize("text", ["Strom", "Biogas Strom 500 kW", "electricity surplus 5 MW"])
+def test_electricity_is_still_refused_beside_a_utility(text: str) -> None:
+    with pytest.raises(ClassificationError, match="not a heat, steam, water, material or gas"):
+        classify(text)
