@@ -71,6 +71,8 @@ from domain.classify.grammar import (
     COMPOUNDING,
     CONTAINING,
     DESTINATIONS,
+    DISPOSED,
+    DISPOSED_HAN,
     DRUMS,
     DRUMS_HAN,
     EMPTY,
@@ -979,11 +981,11 @@ _HAN_NEGATIONS: Final = ("未", "不", "无", "非")
 """Chinese *not*, *no*, *non-*, before a treated word inside a Chinese word (*未达标*,
 *不可回用*)."""
 
-_Disposal = tuple[tuple[int, ...], tuple[int, ...]]
+_Disposal = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]
 """What a text says of a water's disposal (:func:`_disposal`): the positions of the words
-saying it is spent, and of those naming a tanker or a drum the lexicon does not list. Plain
-integers: part of :func:`_conclusion_key`."""
-_NOT_SPENT: Final[_Disposal] = ((), ())
+saying it is spent, of those naming a tanker or a drum the lexicon does not list, and of those
+saying it is disposed of. Plain integers: part of :func:`_conclusion_key`."""
+_NOT_SPENT: Final[_Disposal] = ((), (), ())
 """The :data:`_Disposal` of a text saying nothing of a spent water, or that it is treated,
 reused, piped or a flow per hour."""
 
@@ -1002,7 +1004,9 @@ def _disposal(
     :data:`~domain.classify.grammar.TANKER_PAIRS`, :data:`~domain.classify.grammar.TANKERS_HAN`)
     and the drums the lexicon does not list (:data:`~domain.classify.grammar.DRUMS`,
     :data:`~domain.classify.grammar.DRUMS_HAN`), but not one after an origin word in its clause
-    (:data:`_ORIGINS`: *from IBC cleaning*). Inert words (:func:`_inert`) count for nothing, so
+    (:data:`_ORIGINS`: *from IBC cleaning*); and the words saying it is disposed of
+    (:data:`~domain.classify.grammar.DISPOSED`, :data:`~domain.classify.grammar.DISPOSED_HAN`).
+    Inert words (:func:`_inert`) count for nothing, so
     texts of one shape say the same. Nothing when no water term was read (most texts: the
     terms are in :func:`_conclusion_key` too).
     """
@@ -1037,7 +1041,12 @@ def _disposal(
         )
         and not _ORIGINS.intersection(folded_words[max(n - 2, _clause_start(ends, n)) : n])
     )
-    return spent, carried
+    disposed = tuple(
+        n
+        for n, w in enumerate(folded_words)
+        if w in DISPOSED or (lang == "zh" and any(_han_said(w, d) for d in DISPOSED_HAN))
+    )
+    return spent, carried, disposed
 
 
 def _han_said(word: str, said: str) -> bool:
@@ -1098,19 +1107,23 @@ def _handled_as_waste(
     or oily water, a mother liquor, :func:`_disposal`) put in a container or a road tanker
     named after that clause, or written with the code of a liquid waste: a plant offering
     water to a neighbour pipes it; one that fills containers or tankers with its wash water
-    disposes of a liquid waste (a material with entries). Not a clean water in a tanker
+    disposes of a liquid waste (a material with entries); so does one that says, after the
+    water, that it is disposed of (:data:`~domain.classify.grammar.DISPOSED`: *zur Entsorgung*,
+    *à éliminer*, *委托处置*). Not a clean water in a tanker
     ("demin water, by tanker if needed"), a treated or piped one, what is washed (*rinse water
     from the bottle washer*, *Waschwasser, aus Tankwagen-Reinigung*, *Rinse water (from IBC
     cleaning)*: an origin word before it), a container after a destination word ("to flash
     drum") nor the code of another waste of the site (*we also dispose 15 01 10 packaging*).
     """
-    spent, carried = disposal
+    spent, carried, disposed = disposal
     ends = _clause_ends(shape)
     clause_end = _clause_end(ends, head.last)
     if clause_end is None:
         clause_end = len(folded_words)
     if not any(n <= clause_end for n in spent):  # "Process water | cleaning station | tote"
         return False
+    if any(n > head.last for n in disposed):
+        return True  # "Ölhaltiges Abwasser zur Entsorgung", "含油废水 委托处置"
     liquid = _liquid_codes()
     if any(prior >= 1.0 and code in liquid for code, prior in shape.mentioned):
         return True
@@ -2454,6 +2467,7 @@ _GRAMMAR_WORDS: Final = CODE_LABELS.union(
     TANKERS,
     *TANKER_PAIRS,
     DRUMS,
+    DISPOSED,
     _PER_HOUR,
     *TREATED_WATER.values(),
 )

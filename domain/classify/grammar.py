@@ -448,6 +448,21 @@ TANKER_PAIRS: Final = frozenset(
 """Two-word names of those vehicles (:data:`TANKERS`)."""
 TANKERS_HAN: Final = ("槽车", "罐车", "吸污车")
 """Chinese tank and vacuum trucks (:data:`TANKERS`), found inside a longer word."""
+DISPOSED: Final = frozenset(
+    fold(
+        "disposal dispose disposed entsorgung entsorgen entsorgt elimination eliminer "
+        "eliminacion smaltimento smaltire smaltita smaltito unieszkodliwienia "
+        "unieszkodliwienie utylizacji utylizacja bortskaffelse bortskaffes omhandertagande "
+        "destruktion"
+    ).split()
+)
+"""Words saying a thing is disposed of as a waste (*zur Entsorgung*, *for disposal*, *à
+éliminer*, *til bortskaffelse*, *do unieszkodliwienia*): a spent water (:data:`SPENT_WATER`)
+said to be so is a liquid waste, not water offered (it need not name its tanker). Not Dutch
+*afvoer*, which also names a drain or a pipe."""
+DISPOSED_HAN: Final = ("处置", "危废")
+"""Chinese *disposal* (*委托处置*) and *hazardous waste* (:data:`DISPOSED`), inside a word."""
+
 DRUMS: Final = frozenset(
     fold(
         "tromle tromler palletank palletanke dunk dunkar mauzer mauzery mauzerach grg tote "

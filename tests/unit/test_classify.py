@@ -2401,6 +2401,12 @@ def test_a_listed_hazardous_waste_is_no_water() -> None:
         "Water from oil interceptor, emptied by vacuum tanker",
         "CIP 清洗碱性废水，pH 12，H314，吨桶",  # noqa: RUF001
         "刨花板 施胶系统清洗废水（含脲醛胶），IBC吨桶，约 60 吨/年",  # noqa: RUF001
+        # session 25: said to be disposed of, no container named
+        "Ölhaltiges Abwasser zur Entsorgung",
+        "Oily wastewater for disposal",
+        "eaux de lavage huileuses à éliminer",
+        "olieholdigt spildevand til bortskaffelse",
+        "隔油池含油废水 委托处置",
     ],
 )
 def test_a_water_collected_as_a_waste_is_a_material(text: str) -> None:
@@ -2449,6 +2455,8 @@ def test_a_water_collected_as_a_waste_is_a_material(text: str) -> None:
         "Process water | cleaning station | tote",
         "Rinse water (from IBC cleaning)",
         "Process waste water; WWTP sludge EWC 19 08 05 handled separately",
+        "Treated wastewater, no disposal needed, to irrigation",
+        "Waste water to disposal via sewer pipe 20 m3/h",
     ],
 )
 def test_a_water_offered_stays_water(text: str) -> None:
