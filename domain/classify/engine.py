@@ -76,6 +76,7 @@ from domain.classify.grammar import (
     DRUMS,
     DRUMS_HAN,
     EMPTY,
+    EQUIPMENT,
     FILLERS,
     FOUND,
     FUNCTION_WORDS,
@@ -456,6 +457,7 @@ def _read_word(lang: str, word: str) -> _Word:
         **_halogen_traits(word, han),
         "answer_no": word in ANSWER_NO[lang] or word in ANSWER_NO["en"],
         "machine": len(tokens) > 1 and tokens[-1] in _machine_stems(lang),
+        "equipment": word in EQUIPMENT.get(lang, ()),
     }
     return _Word(
         tokens=tokens,
@@ -1190,6 +1192,7 @@ def _decide_kind(
     ]
     main_content = [i for i in content if i in main]
     head: _Match | None = None
+    equipment = False  # the text names a utility's equipment, not the utility
     if in_main:
         head = in_main[0] if lang in HEAD_FIRST else in_main[-1]
         # the first word's own head: "Bierfässer Edelstahl" leads with Fass, not Bier
@@ -1206,6 +1209,14 @@ def _decide_kind(
             whole = [m for m in in_main if m.term.kind == "material" and not m.inside]
             if whole:
                 head = whole[0] if lang in HEAD_FIRST else whole[-1]
+            elif read[head.last].traits & _MACHINE:
+                # "Kühlwasser|pumpe", "Wärme|tauscher": the pump, no water; a utility
+                # written apart beside it still is one ("Abwärme Wärmetauscher")
+                apart = [m for m in in_main if m.term.kind in _UTILITY_KINDS and not m.inside]
+                if apart:
+                    head = apart[0] if lang in HEAD_FIRST else apart[-1]
+                else:
+                    equipment = True
         if head.inside and head.term.kind == "material" and read[head.last].traits & _MACHINE:
             # "Abwärme Papier|maschine", "Kühlwasser Glas|ofen": a machine named by its
             # material; the utility beside it is the resource
@@ -1240,6 +1251,17 @@ def _decide_kind(
         # follows says what it is ("Biochar - heat treated" has no label: a material)
         head = next((m for m in resource if m.first >= max(main.stop, limit)
                      and m.term.kind in _UTILITY_KINDS), None)  # fmt: skip
+    if (
+        head is not None
+        and head.term.kind in _UTILITY_KINDS
+        and lang not in HEAD_FIRST
+        and main_content
+        and main_content[-1] > head.last
+        and read[main_content[-1]].traits & _EQUIPMENT
+    ):
+        equipment = True  # "Heat exchanger tubes, copper", "Steam trap, defective"
+    if equipment:
+        head = None  # the material default, or what the units allow
     if head is not None and head.term.kind == "none":
         raise ClassificationError(
             f"{head.term.term!r} is not a heat, steam, water, material or gas resource"
@@ -1343,6 +1365,7 @@ _TRAITS: Final = (
     "beside_halogen",
     "answer_no",
     "machine",
+    "equipment",
 )
 """What :attr:`_Word.traits` holds of a word, one bit each in this order (:func:`_read_word`)."""
 _TRAIT: Final = {name: 1 << bit for bit, name in enumerate(_TRAITS)}
@@ -1367,6 +1390,7 @@ _HALOGENATED: Final = _TRAIT["halogenated"]
 _HALOGEN_FREE: Final = _TRAIT["halogen_free"]
 _ANSWER_NO: Final = _TRAIT["answer_no"]
 _MACHINE: Final = _TRAIT["machine"]
+_EQUIPMENT: Final = _TRAIT["equipment"]
 _BESIDE_HALOGEN: Final = _TRAIT["beside_halogen"]
 _ABSENCE: Final = _ABSENT_BEFORE | _ABSENT_OF | _ABSENT_AFTER | _NEGATION | _FOUND
 """The traits of the words that say a material is absent (never looked up in the texts)."""
@@ -2468,6 +2492,7 @@ _GRAMMAR_WORDS: Final = CODE_LABELS.union(
     *TANKER_PAIRS,
     DRUMS,
     DISPOSED,
+    *EQUIPMENT.values(),
     _PER_HOUR,
     *TREATED_WATER.values(),
 )

@@ -145,16 +145,32 @@ NOT_BEFORE_SHORT_HEAD: Final = frozenset("ga")
 MACHINES: Final = _folded(
     {
         "de": "maschine maschinen ofen trockner presse anlage linie spritzguss extruder mühle "
-        "kompressor",
-        "nl": "machine oven droger pers installatie lijn extruder molen compressor",
-        "da": "maskine ovn tørrer presse anlæg linje ekstruder mølle kompressor",
-        "sv": "maskin ugn tork press anläggning linje extruder kvarn kompressor",
+        "kompressor pumpe pumpen tauscher",
+        "nl": "machine oven droger pers installatie lijn extruder molen compressor pomp pompen "
+        "wisselaar",
+        "da": "maskine ovn tørrer presse anlæg linje ekstruder mølle kompressor pumpe pumper "
+        "veksler",
+        "sv": "maskin ugn tork press anläggning linje extruder kvarn kompressor pump pumpar "
+        "växlare",
     }
 )
 """Machines and plant lines a compounding language names by what they make or work
 (*Papier|maschine*, *Glas|ofen*, *Kunststoff|spritzguss*, *pappers|maskin*, *papier|machine*):
 such a compound is the machine, not its material, so a heat, steam, water or gas named beside
-it is the resource (*Abwärme Papiermaschine*, *Kühlwasser Glasofen*)."""
+it is the resource (*Abwärme Papiermaschine*, *Kühlwasser Glasofen*); a utility it is named by
+is no resource either (*Kühlwasser|pumpe*, *Wärme|tauscher*: the pump, the exchanger)."""
+
+EQUIPMENT: Final = _folded(
+    {
+        "en": "exchanger exchangers pump pumps hose hoses trap traps valve valves softener "
+        "softeners dewar dewars fan fans motor motors compressor compressors heater heaters "
+        "cooler coolers chiller chillers radiator radiators meter meters tube tubes coil coils",
+    }
+)
+"""Equipment English names after the utility it works (*heat exchanger*, *cooling water pump*,
+*steam trap*, *water softener*, *nitrogen dewar*): ending the main clause, the text names the
+equipment (scrap, a spare, a defect), no utility offered (*Heat pump output 400 kW* ends in
+its output; a unit of energy or flow still decides for the utility)."""
 
 CAST_ALLOYS: Final = _folded(
     {

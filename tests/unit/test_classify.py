@@ -3389,3 +3389,35 @@ def test_a_word_naming_no_resource_gives_way_to_a_material_in_its_clause(text: s
 def test_electricity_is_still_refused_beside_a_utility(text: str) -> None:
     with pytest.raises(ClassificationError, match="not a heat, steam, water, material or gas"):
         classify(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Heat exchanger tubes, copper, scrap",
+        "Cooling water pump, scrap",
+        "Steam trap, defective",
+        "Heat pump (R134a) decommissioned",
+        "Nitrogen dewar",
+        "Kühlwasserpumpe defekt",  # Kühlwasser|pumpe: the pump
+        "Wärmetauscher Schrott",
+    ],
+)
+def test_a_utilitys_equipment_is_no_utility(text: str) -> None:
+    assert classify(text).kind is ResourceKind.MATERIAL
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Heat pump HP3 output 400 kW at 65 °C available to district network", ResourceKind.HEAT),
+        ("Compressed air compressor 3 surplus 500 Nm3/h", ResourceKind.GAS),  # the unit decides
+        ("Abwärme Wärmetauscher 2 MW", ResourceKind.HEAT),
+        ("Wärmepumpe 400 kW", ResourceKind.HEAT),
+        ("Cooling water 40 m3/h from heat exchanger", ResourceKind.WATER),
+    ],
+)
+def test_a_utility_named_with_its_equipment_stays_the_utility(
+    text: str, kind: ResourceKind
+) -> None:
+    assert classify(text).kind is kind

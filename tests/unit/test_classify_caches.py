@@ -558,6 +558,8 @@ CONCLUSION_PAIRS = [
     ("Spent wash water xqz/h, IBC", {}, "Spent wash water xqt/h, IBC", {}),
     # a compound ending in a machine (the same terms as one ending in another known word)
     ("Abwärme Glasschmelze", {}, "Abwärme Glasofen", {}),
+    ("Steam trap, defective", {}, "Steam tray, defective", {}),  # equipment: a word's trait
+    ("Steam tray, defective", {}, "Steam trap, defective", {}),
 ]  # fmt: skip
 
 
