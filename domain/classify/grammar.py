@@ -200,7 +200,7 @@ PLAIN_WORDS: Final = _folded(
         "sv": "rengjord rengjorda rengjort trasig trasiga trasigt sjalvuppvarmande",
         "fr": "fils lingot lingots salage",
         "es": "",
-        "it": "",
+        "it": "cava cave",
         "pl": "",
         "zh": "",
     }
@@ -211,7 +211,8 @@ their language, so never corrected to it (*flash* is no *flesh*, from *fleshings
 whose stem is that of *trasa*, a rag); or whose stem is a material's (German *verpackt*,
 Dutch *verpakt*, packed, are not packaging: *Asbestreste staubdicht verpackt*; Dutch *loods*,
 a shed, is no *lood*, lead; a *Tankwagen*, the truck a waste leaves in, is no *Tanklager*;
-*selvopvarmende*, self-heating, a hazard of the material, offers no *varme*)."""
+*selvopvarmende*, self-heating, a hazard of the material, offers no *varme*; Italian *cava*,
+a quarry, whose stem is that of *cavi*, cables)."""
 
 CODE_LABELS: Final = frozenset(
     fold(

@@ -3358,6 +3358,8 @@ def test_flue_gas_cleaning_is_an_incinerators_unless_another_origin_is_named(
         ("Spoorballast ProRail", "170508"),
         ("Demolition timber grade C", "170201"),
         ("Kernbruch ungegossen", "100906"),
+        ("Avbaningsmassor från kalkstensbrott", "010102"),  # massor: masses, no pulp
+        ("bergmassor", "010102"),
     ],
 )
 def test_vocabulary_of_session_25(text: str, code: str) -> None:
@@ -3421,3 +3423,10 @@ def test_a_utility_named_with_its_equipment_stays_the_utility(
     text: str, kind: ResourceKind
 ) -> None:
     assert classify(text).kind is kind
+
+
+def test_an_italian_quarry_is_no_cable() -> None:
+    # cava (a quarry) stems as cavi (cables): read as itself, an origin in chapter 01
+    answer = classify("Scarti di pietra (informi), cava di porfido")
+    assert not any(c.code.startswith("17") for c in answer.candidates)
+    assert classify("cavi di rame").candidates[0].code == "170411"
