@@ -4,9 +4,9 @@ The set and its split are described in ``bench/classify_eval.py``; the table in
 docs/classification.md comes from ``python bench/classify_eval.py``. Floors are checked on
 ``test`` only (never tuned on).
 
-The floors below are what the classifier holds today, pinned so that it cannot fall back. The
-targets of issue 13 are higher (chapter 0.90, exact code 0.70, chapter 0.95 on the rows not
-abstained) and are not reached yet: see docs/classification.md.
+The floors below are what the classifier holds today, pinned so that it cannot fall back. Of
+the targets of issue 13 (chapter 0.90, exact code 0.70, chapter 0.95 on the rows not
+abstained), chapter is not reached yet (0.893 on 2026-12-07): see docs/classification.md.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def test_kind_floor(test_figures: dict[str, float | int]) -> None:
 
 
 def test_chapter_floor(test_figures: dict[str, float | int]) -> None:
-    assert test_figures["chapter"] >= 0.85  # target 0.90
+    assert test_figures["chapter"] >= 0.88  # target 0.90
 
 
 def test_exact_code_floor(test_figures: dict[str, float | int]) -> None:
@@ -76,7 +76,7 @@ def test_exact_code_floor(test_figures: dict[str, float | int]) -> None:
 
 
 def test_chapter_floor_on_the_rows_not_abstained(test_figures: dict[str, float | int]) -> None:
-    assert test_figures["kept_chapter"] >= 0.93  # target 0.95
+    assert test_figures["kept_chapter"] >= 0.95  # the target
 
 
 def test_abstaining_stays_a_minority(test_figures: dict[str, float | int]) -> None:
