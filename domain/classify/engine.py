@@ -1294,6 +1294,25 @@ def _decide_kind(
     return _Kind(ResourceKind.MATERIAL, None, _clamp(confidence))
 
 
+def _only_a_form(head: _Match | None, present: list[_Match]) -> bool:
+    """Whether the text names only a form any industry's waste takes, nothing that says whose.
+
+    A one-word head whose entries span :data:`_FORM_SPAN` chapters or more (*sludge*,
+    *Schlamm*, *ash*: sewage works, metal plating, power plants...) with no other material nor an
+    origin in the text (nor a code written, the caller's part): its first entry is a guess,
+    so the row is asked about.
+    """
+    if head is None or head.term.kind != "material" or len(head.term.tokens) != 1:
+        return False  # a term of more words names more than a form ("écumes de sucrerie")
+    if len({c[:2] for c in head.term.codes}) < _FORM_SPAN:
+        return False
+    return not any(m is not head and m.term.kind in _TELLING_KINDS for m in present)
+
+
+_FORM_SPAN: Final = 3
+"""Chapters a head's entries span from which it names a form, not a waste (:func:`_only_a_form`)."""
+
+
 def _clamp(value: float) -> float:
     return round(min(1.0, max(0.0, value)), 3)
 
@@ -2723,6 +2742,7 @@ def _conclude(
                 not candidates
                 or candidates[0].confidence < CODE_REVIEW_BELOW
                 or margin < CHAPTER_MARGIN_BELOW
+                or (not shape.mentioned and _only_a_form(decided.head, present))
             )
         )
     )

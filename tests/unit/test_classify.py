@@ -3430,3 +3430,18 @@ def test_an_italian_quarry_is_no_cable() -> None:
     answer = classify("Scarti di pietra (informi), cava di porfido")
     assert not any(c.code.startswith("17") for c in answer.candidates)
     assert classify("cavi di rame").candidates[0].code == "170411"
+
+
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [
+        ("sludge", True),  # a form any industry's waste takes: 19 08 05 would be a guess
+        ("Schlamm", True),
+        ("玻璃磨边污泥", True),
+        ("sewage sludge", False),  # a term of more words says whose
+        ("Schlamm aus Galvanik", False),  # an origin says whose
+        ("sludge, EWC 19 08 05", False),  # a code written says which
+    ],
+)
+def test_a_form_alone_is_asked_about(text: str, asked: bool) -> None:
+    assert classify(text).needs_review is asked
