@@ -104,6 +104,7 @@ from domain.classify.grammar import (
     TANKERS_HAN,
     TREATED_WATER,
     UNIT_WORDS,
+    UNUSED,
 )
 from domain.classify.language import UNIT_SYMBOLS, guess_language, languages_of, letter_hints
 from domain.classify.lexicon import LexiconTerm, lexicon
@@ -458,6 +459,8 @@ def _read_word(lang: str, word: str) -> _Word:
         "answer_no": word in ANSWER_NO[lang] or word in ANSWER_NO["en"],
         "machine": len(tokens) > 1 and tokens[-1] in _machine_stems(lang),
         "equipment": word in EQUIPMENT.get(lang, ()),
+        "partly_read": han and sum(map(len, tokens)) < len(word),
+        "unused": word in UNUSED,
     }
     return _Word(
         tokens=tokens,
@@ -1046,8 +1049,9 @@ def _disposal(
     disposed = tuple(
         n
         for n, w in enumerate(folded_words)
-        if w in DISPOSED or (lang == "zh" and any(_han_said(w, d) for d in DISPOSED_HAN))
-    )
+        if (w in DISPOSED and _NEGATED_BEFORE.isdisjoint(folded_words[max(n - 2, 0) : n]))
+        or (lang == "zh" and any(_han_said(w, d) for d in DISPOSED_HAN))
+    )  # not denied: "not for disposal", "keine Entsorgung", "non à éliminer"
     return spent, carried, disposed
 
 
@@ -1124,7 +1128,13 @@ def _handled_as_waste(
         clause_end = len(folded_words)
     if not any(n <= clause_end for n in spent):  # "Process water | cleaning station | tote"
         return False
-    if any(n > head.last for n in disposed):
+    if any(
+        n > head.last
+        and not any(
+            m.term.kind == "material" and head.last < m.first < n for m in matches
+        )  # "Rinse water; sludge for disposal": the sludge is disposed of
+        for n in disposed
+    ):
         return True  # "Ölhaltiges Abwasser zur Entsorgung", "含油废水 委托处置"
     liquid = _liquid_codes()
     if any(prior >= 1.0 and code in liquid for code, prior in shape.mentioned):
@@ -1210,8 +1220,8 @@ def _decide_kind(
             if whole:
                 head = whole[0] if lang in HEAD_FIRST else whole[-1]
             elif read[head.last].traits & _MACHINE:
-                # "Kühlwasser|pumpe", "Wärme|tauscher": the pump, no water; a utility
-                # written apart beside it still is one ("Abwärme Wärmetauscher")
+                # "Dampf|maschine": a steam engine, no steam; a utility written apart beside
+                # it still is one ("Abwärme Dampfmaschine")
                 apart = [m for m in in_main if m.term.kind in _UTILITY_KINDS and not m.inside]
                 if apart:
                     head = apart[0] if lang in HEAD_FIRST else apart[-1]
@@ -1223,10 +1233,11 @@ def _decide_kind(
             utilities = [m for m in in_main if m.term.kind in _UTILITY_KINDS and not m.inside]
             if utilities:
                 head = utilities[0] if lang in HEAD_FIRST else utilities[-1]
-        if head.term.kind == "none":
-            # "Li-ion batteries energy storage system", "afval|stroom" (a waste stream), "电动
-            # 汽车": a word naming no resource heads nothing when the clause names a material
-            # (beside a utility it stays: "Biogas Strom" is electricity, no gas)
+        if head.term.kind == "none" and _modifies_a_noun(head, main_content, matches, read):
+            # "Li-ion batteries energy storage system", "退役动力电池 ... 电动汽车": a word
+            # naming no resource before a noun no term reads (a storage system, a car) heads
+            # nothing when the clause names a material; "Biomass electricity", "Holzstrom"
+            # end in it (electricity, refused), and beside a utility it stays ("Biogas Strom")
             named = [m for m in in_main if m.term.kind == "material"]
             if named:
                 head = named[0] if lang in HEAD_FIRST else named[-1]
@@ -1251,13 +1262,13 @@ def _decide_kind(
         # follows says what it is ("Biochar - heat treated" has no label: a material)
         head = next((m for m in resource if m.first >= max(main.stop, limit)
                      and m.term.kind in _UTILITY_KINDS), None)  # fmt: skip
+    after = [i for i in main_content if head is not None and i > head.last]
     if (
         head is not None
         and head.term.kind in _UTILITY_KINDS
         and lang not in HEAD_FIRST
-        and main_content
-        and main_content[-1] > head.last
-        and read[main_content[-1]].traits & _EQUIPMENT
+        and after
+        and all(read[i].traits & _EQUIPMENT for i in after)
     ):
         equipment = True  # "Heat exchanger tubes, copper", "Steam trap, defective"
     if equipment:
@@ -1292,6 +1303,22 @@ def _decide_kind(
     if allowed and ResourceKind.MATERIAL not in allowed:
         confidence -= _CONFLICT_PENALTY
     return _Kind(ResourceKind.MATERIAL, None, _clamp(confidence))
+
+
+def _modifies_a_noun(
+    head: _Match, main_content: list[int], matches: list[_Match], read: tuple[_Word, ...]
+) -> bool:
+    """Whether a content word no term covers follows a term in the main clause.
+
+    The term then names what the unread noun is for or made of (*energy storage system*), not
+    the thing itself; so does a term in a Chinese run its vocabulary reads only in part
+    (*电动汽车*, an electric car: 电 and characters no word holds). Read from the words'
+    positions, their traits and the terms (all in the key).
+    """
+    if read[head.last].traits & _PARTLY_READ:
+        return True
+    covered = {i for m in matches for i in range(m.first, m.last + 1)}
+    return any(i > head.last and i not in covered for i in main_content)
 
 
 def _only_a_form(head: _Match | None, present: list[_Match]) -> bool:
@@ -1385,6 +1412,8 @@ _TRAITS: Final = (
     "answer_no",
     "machine",
     "equipment",
+    "partly_read",
+    "unused",
 )
 """What :attr:`_Word.traits` holds of a word, one bit each in this order (:func:`_read_word`)."""
 _TRAIT: Final = {name: 1 << bit for bit, name in enumerate(_TRAITS)}
@@ -1410,6 +1439,8 @@ _HALOGEN_FREE: Final = _TRAIT["halogen_free"]
 _ANSWER_NO: Final = _TRAIT["answer_no"]
 _MACHINE: Final = _TRAIT["machine"]
 _EQUIPMENT: Final = _TRAIT["equipment"]
+_PARTLY_READ: Final = _TRAIT["partly_read"]
+_UNUSED: Final = _TRAIT["unused"]
 _BESIDE_HALOGEN: Final = _TRAIT["beside_halogen"]
 _ABSENCE: Final = _ABSENT_BEFORE | _ABSENT_OF | _ABSENT_AFTER | _NEGATION | _FOUND
 """The traits of the words that say a material is absent (never looked up in the texts)."""
@@ -1721,7 +1752,7 @@ def _hazard_hint(
         any(_names_hazard(m.term) for m in present)
         or _hazardous_head(head)
         or _hazardous_content(lang, folded_words, present, absent)
-        or _soiled_wipes(present)
+        or _soiled_wipes(lang, folded_words, present)
         or _HAZARDOUS_CATALYST in catalyst
     )
 
@@ -1730,19 +1761,33 @@ _WIPES: Final = "150203"
 """Absorbents, filter materials, wiping cloths, protective clothing (the harmless half)."""
 
 
-def _soiled_wipes(present: list[_Match]) -> bool:
+def _soiled_wipes(lang: str, folded_words: tuple[str, ...], present: list[_Match]) -> bool:
     """Whether an absorbent or a rag is named beside a hazardous oil or solvent.
 
     What 15 02 holds is named by what it soaked up: *oil absorbent*, *absorbant huile*,
     *olieklude* (a compound read as *olie* and *klude*), *poetsdoeken olie* are 15 02 02*
     "contaminated by hazardous substances", wherever the oil is written (a content after
     *with* is :func:`_hazardous_content`'s). The oil must be a contaminant
-    (:func:`_contaminant`: edible oil, grease or ink are not) and another term than the rag.
+    (:func:`_contaminant`: edible oil, grease or ink are not), no fuel (13 07: *Air filters,
+    diesel engines* name the engines' fuel), another term than the rag, and not named as what
+    the absorbent is for (*for oil spills*); nothing said unused (*Oil absorbent, unused*).
     """
     wipes = [m for m in present if m.term.kind == "material" and _WIPES in m.term.codes]
-    return bool(wipes) and any(
-        m.term.kind == "material" and _contaminant(m.term.codes) and m not in wipes for m in present
+    if not wipes or any(w.traits & _UNUSED for w in _text(lang, folded_words).words):
+        return False
+    return any(
+        m.term.kind == "material"
+        and _contaminant(m.term.codes)
+        and not m.term.codes[0].startswith(_FUELS)
+        and m not in wipes
+        and not _after_destination(lang, folded_words, m)
+        for m in present
     )
+
+
+_FUELS: Final = "1307"
+"""Wastes of liquid fuels (fuel oil, diesel, petrol): a fuel named beside a filter is its
+engine's, not what it soaked up."""
 
 
 def _has_mirror(term: LexiconTerm) -> bool:
@@ -1863,8 +1908,9 @@ def _mixture(materials: list[_Match], prefixes: tuple[str, ...]) -> frozenset[st
 
     Two materials that each name a member of 17 01 07 *mixtures of concrete, bricks, tiles
     and ceramics* first (*concrete and bricks mixed*, *Tegl og beton blandet*, *béton et
-    briques*) are that mixture, unless an origin outside chapter 17 is named (*brick and tile
-    rejects from the kiln*: 10 12).
+    briques*) are that mixture, unless an origin outside chapter 17 is named (*broken bricks
+    and tiles from the brickworks*: 10 12 08; a *kiln* is no origin the lexicon reads, so
+    *rejects from the kiln* stay the mixture).
     """
     if prefixes and not all(p.startswith("17") for p in prefixes):
         return frozenset()
@@ -1887,13 +1933,29 @@ def _after_destination(lang: str, folded_words: tuple[str, ...], match: _Match) 
     return _in_destination(lang, folded_words)[match.first]
 
 
-@lru_cache(maxsize=16)
 def _in_destination(lang: str, folded_words: tuple[str, ...]) -> tuple[bool, ...]:
     """Whether each word follows a destination word ("to", "für", "pour") before any preposition.
 
     One pass over the text: asked once per term found, a backward scan per term cost a long
-    text the square of its length.
+    text the square of its length. Kept per language for the last words asked about, by
+    identity (:data:`_LAST_DESTINATION`): a cache keyed by the words would hash the whole text
+    at every ask, the square of its length again.
     """
+    last = _LAST_DESTINATION.get(lang)
+    if last is not None and last[0] is folded_words:
+        return last[1]
+    found = _read_destination(lang, folded_words)
+    _LAST_DESTINATION[lang] = (folded_words, found)
+    return found
+
+
+_LAST_DESTINATION: Final[dict[str, tuple[tuple[str, ...], tuple[bool, ...]]]] = {}
+"""Language -> the last words :func:`_in_destination` read and its answer (safe across threads
+as :data:`_LAST_TEXT` is)."""
+
+
+def _read_destination(lang: str, folded_words: tuple[str, ...]) -> tuple[bool, ...]:
+    """:func:`_in_destination`, computed."""
     destinations, stops = _destinations(lang), _stops(lang)
     inside, after = False, []
     for word in folded_words:
@@ -2512,6 +2574,7 @@ _GRAMMAR_WORDS: Final = CODE_LABELS.union(
     DRUMS,
     DISPOSED,
     *EQUIPMENT.values(),
+    UNUSED,
     _PER_HOUR,
     *TREATED_WATER.values(),
 )

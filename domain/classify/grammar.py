@@ -30,7 +30,7 @@ def _folded(table: Mapping[str, str]) -> dict[str, frozenset[str]]:
 
 PREPOSITIONS: Final = _folded(
     {
-        "en": "from of for with in by to at after via on ex",
+        "en": "from of for with in by to at after via on ex through",
         "de": "aus von vom für mit in im bei beim zur zum nach ab auf an unter über durch",
         "nl": "van uit voor met in bij na op aan door naar",
         "da": "fra af til med i ved efter på",
@@ -144,33 +144,33 @@ NOT_BEFORE_SHORT_HEAD: Final = frozenset("ga")
 
 MACHINES: Final = _folded(
     {
-        "de": "maschine maschinen ofen trockner presse anlage linie spritzguss extruder mühle "
-        "kompressor pumpe pumpen tauscher",
-        "nl": "machine oven droger pers installatie lijn extruder molen compressor pomp pompen "
-        "wisselaar",
-        "da": "maskine ovn tørrer presse anlæg linje ekstruder mølle kompressor pumpe pumper "
-        "veksler",
-        "sv": "maskin ugn tork press anläggning linje extruder kvarn kompressor pump pumpar "
-        "växlare",
+        "de": "maschine maschinen ofen trockner presse spritzguss extruder mühle kompressor",
+        "nl": "machine oven droger pers extruder molen compressor",
+        "da": "maskine tørrer presse ekstruder mølle kompressor",
+        "sv": "maskin tork press extruder kvarn kompressor",
     }
 )
-"""Machines and plant lines a compounding language names by what they make or work
-(*Papier|maschine*, *Glas|ofen*, *Kunststoff|spritzguss*, *pappers|maskin*, *papier|machine*):
-such a compound is the machine, not its material, so a heat, steam, water or gas named beside
-it is the resource (*Abwärme Papiermaschine*, *Kühlwasser Glasofen*); a utility it is named by
-is no resource either (*Kühlwasser|pumpe*, *Wärme|tauscher*: the pump, the exchanger)."""
+"""Machines a compounding language names by what they make or work (*Papier|maschine*,
+*Glas|ofen*, *Kunststoff|spritzguss*, *pappers|maskin*, *papier|machine*): such a compound is
+the machine, not its material, so a heat, steam, water or gas named beside it is the resource
+(*Abwärme Papiermaschine*, *Kühlwasser Glasofen*); nor is a utility it is named by the resource
+(*Dampf|maschine*, a steam engine). A compound is only split at a known last part, so a word no
+text knows here changes nothing. Not a plant (*Kühlwasser|anlage* is the cooling water
+system's water)."""
 
 EQUIPMENT: Final = _folded(
     {
         "en": "exchanger exchangers pump pumps hose hoses trap traps valve valves softener "
         "softeners dewar dewars fan fans motor motors compressor compressors heater heaters "
-        "cooler coolers chiller chillers radiator radiators meter meters tube tubes coil coils",
+        "cooler coolers chiller chillers radiator radiators tube tubes coil coils",
     }
 )
 """Equipment English names after the utility it works (*heat exchanger*, *cooling water pump*,
-*steam trap*, *water softener*, *nitrogen dewar*): ending the main clause, the text names the
-equipment (scrap, a spare, a defect), no utility offered (*Heat pump output 400 kW* ends in
-its output; a unit of energy or flow still decides for the utility)."""
+*steam trap*, *water softener*, *nitrogen dewar*): when every content word of the main clause
+after the utility is one, the text names the equipment (scrap, a spare, a defect), no utility
+offered (*Heat pump output 400 kW* goes on with its output, *Cooling water through plate heat
+exchanger* with a route; a unit of energy or flow still decides for the utility). Not a meter,
+which is also a unit written out (*500 cubic meters*)."""
 
 CAST_ALLOYS: Final = _folded(
     {
@@ -479,6 +479,16 @@ said to be so is a liquid waste, not water offered (it need not name its tanker)
 *afvoer*, which also names a drain or a pipe."""
 DISPOSED_HAN: Final = ("处置", "危废")
 """Chinese *disposal* (*委托处置*) and *hazardous waste* (:data:`DISPOSED`), inside a word."""
+
+UNUSED: Final = frozenset(
+    fold(
+        "unused new unbenutzt ungebraucht neu neuf neuve neufs neuves inutilisé inutilisés "
+        "nuevo nuevos nueva nuevas inutilizzato inutilizzati nuovo nuovi nieużywany "
+        "nieużywane ongebruikt nieuw ubrugt ubrugte oanvänd oanvända"
+    ).split()
+)
+"""Words saying a thing was never used (*Oil absorbent, unused*): an absorbent named for oil is
+then no contaminated one."""
 
 DRUMS: Final = frozenset(
     fold(

@@ -95,12 +95,14 @@ def _compound_languages(word: str, known: Mapping[str, frozenset[str]]) -> froze
     if not word.isalpha() or len(word) < 2 * _MIN_PART - 1:
         return frozenset()
     longest: frozenset[str] = frozenset()
-    cuts = list(range(3, len(word) - _MIN_PART + 1))
-    for short in SHORT_HEADS:  # "Rest|gas", "Fackel|gas": a short head after a modifier
+    for short in SHORT_HEADS:  # "Rest|gas", "Raffinerie|gas": a short head after a known word
         cut = len(word) - len(short)
         if word.endswith(short) and cut >= _MIN_PART and word[cut - 1] not in NOT_BEFORE_SHORT_HEAD:
-            cuts.append(cut)
-    for cut in cuts:
+            short_langs = known.get(short, frozenset()) & COMPOUNDING
+            known_both = short_langs & _modifier_languages(word[:cut], known)
+            if known_both:  # not a Spanish plural (lechu|gas, bode|gas): its first part is no word
+                return known_both
+    for cut in range(3, len(word) - _MIN_PART + 1):
         tail = known.get(word[cut:])
         if tail is not None:
             compounding = tail & COMPOUNDING

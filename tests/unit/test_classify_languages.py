@@ -313,3 +313,9 @@ def test_a_one_word_gas_compound_is_read_in_its_language(text: str) -> None:
     answer = classify(text)
     assert answer.language != "en"
     assert answer.kind is ResourceKind.GAS
+
+
+@pytest.mark.parametrize("text", ["Lechugas podridas", "Bodegas"])
+def test_a_plural_ending_in_gas_is_no_gas_compound(text: str) -> None:
+    # lechu|gas, bode|gas: a short head counts after a first part some language knows
+    assert classify(text).kind is ResourceKind.MATERIAL
