@@ -417,7 +417,11 @@ class _Word(NamedTuple):
             next or the previous material is absent (:func:`_absent`), a word naming a
             content, a residue or an empty container (:func:`_contents`), a catalyst's metal
             (:func:`_catalyst_metal`), a word saying halogenated or not
-            (:func:`_said_halogenated`). With the terms found, all the steps after the reading
+            (:func:`_said_halogenated`), a compound ending in a machine
+            (:data:`~domain.classify.grammar.MACHINES`), a utility's equipment
+            (:data:`~domain.classify.grammar.EQUIPMENT`), a Chinese run its vocabulary reads
+            in part (:func:`_modifies_a_noun`), a word saying a thing is unused
+            (:func:`_soiled_wipes`). With the terms found, all the steps after the reading
             ask of the word (:func:`_conclusion_key`).
     """
 
