@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache, partial
 from itertools import chain, compress, count, pairwise
 from operator import neg
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, TypeVar
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -513,25 +513,32 @@ class _Text(NamedTuple):
     content: tuple[int, ...]
 
 
-def _text(lang: str, folded_words: tuple[str, ...]) -> _Text:
-    """:class:`_Text` of a text's words in a language.
+_Read = TypeVar("_Read")
 
-    Kept per language for the last words read (:data:`_LAST_TEXT`): one classification asks
-    for it some ten times (the matches, the content words, the similarity, the kind...) with
-    the very same tuple of words, and a test of identity is all a hit costs.
+
+def _kept_by_identity(
+    read: Callable[[str, tuple[str, ...]], _Read],
+) -> Callable[[str, tuple[str, ...]], _Read]:
+    """``read``, kept per language for the last tuple of words it read, by identity.
+
+    One classification asks such a reading many times with the very same tuple of words, and a
+    test of identity is all a hit costs (a cache keyed by the words would hash the whole text
+    at every ask: the square of a long text's length). Safe across threads: an entry is
+    replaced whole, and one whose words are the very tuple asked about holds its reading (the
+    entry keeps the tuple alive, so no other tuple can take its identity).
     """
-    last = _LAST_TEXT.get(lang)
-    if last is not None and last[0] is folded_words:
-        return last[1]
-    found = _read_text(lang, folded_words)
-    _LAST_TEXT[lang] = (folded_words, found)
-    return found
+    last: dict[str, tuple[tuple[str, ...], _Read]] = {}
 
+    def kept(lang: str, folded_words: tuple[str, ...]) -> _Read:
+        found = last.get(lang)
+        if found is not None and found[0] is folded_words:
+            return found[1]
+        answer = read(lang, folded_words)
+        last[lang] = (folded_words, answer)
+        return answer
 
-_LAST_TEXT: Final[dict[str, tuple[tuple[str, ...], _Text]]] = {}
-"""Language -> the last words read in it and their :class:`_Text`. Safe across threads: an
-entry is replaced whole, and one whose words are the very tuple asked about holds its reading
-(the entry keeps the tuple alive, so no other tuple can take its identity)."""
+    kept.__doc__ = read.__doc__
+    return kept
 
 
 def _read_text(lang: str, folded_words: tuple[str, ...]) -> _Text:
@@ -545,6 +552,12 @@ def _read_text(lang: str, folded_words: tuple[str, ...]) -> _Text:
         owners = tuple([i for i, word in enumerate(per_word) for _ in word])
     content = tuple(compress(range(len(read)), [word.content for word in read]))
     return _Text(read, tokens, owners, content)
+
+
+_text: Final = _kept_by_identity(_read_text)
+""":class:`_Text` of a text's words in a language (:func:`_read_text`), kept for the last words
+read: one classification asks for it some ten times (the matches, the content words, the
+similarity, the kind...)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -1937,29 +1950,12 @@ def _after_destination(lang: str, folded_words: tuple[str, ...], match: _Match) 
     return _in_destination(lang, folded_words)[match.first]
 
 
-def _in_destination(lang: str, folded_words: tuple[str, ...]) -> tuple[bool, ...]:
+def _read_destination(lang: str, folded_words: tuple[str, ...]) -> tuple[bool, ...]:
     """Whether each word follows a destination word ("to", "für", "pour") before any preposition.
 
-    One pass over the text: asked once per term found, a backward scan per term cost a long
-    text the square of its length. Kept per language for the last words asked about, by
-    identity (:data:`_LAST_DESTINATION`): a cache keyed by the words would hash the whole text
-    at every ask, the square of its length again.
+    One pass over the text: asked once per term found (:data:`_in_destination`, which keeps
+    it), a backward scan per term cost a long text the square of its length.
     """
-    last = _LAST_DESTINATION.get(lang)
-    if last is not None and last[0] is folded_words:
-        return last[1]
-    found = _read_destination(lang, folded_words)
-    _LAST_DESTINATION[lang] = (folded_words, found)
-    return found
-
-
-_LAST_DESTINATION: Final[dict[str, tuple[tuple[str, ...], tuple[bool, ...]]]] = {}
-"""Language -> the last words :func:`_in_destination` read and its answer (safe across threads
-as :data:`_LAST_TEXT` is)."""
-
-
-def _read_destination(lang: str, folded_words: tuple[str, ...]) -> tuple[bool, ...]:
-    """:func:`_in_destination`, computed."""
     destinations, stops = _destinations(lang), _stops(lang)
     inside, after = False, []
     for word in folded_words:
@@ -1969,6 +1965,10 @@ def _read_destination(lang: str, folded_words: tuple[str, ...]) -> tuple[bool, .
         elif word in stops:
             inside = False
     return tuple(after)
+
+
+_in_destination: Final = _kept_by_identity(_read_destination)
+""":func:`_read_destination`, kept for the last words read."""
 
 
 def _source_prefixes(

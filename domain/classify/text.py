@@ -267,11 +267,9 @@ def stems_everywhere(word: str) -> list[tuple[str, str]]:
     Uncached, for a word seen for the first time (is it known in any language?).
     """
     if not word.isalpha():
-        return [(lang, _english_stem(word) if lang == "en" else word) for lang in LANGUAGES]
-    found = [("en", _same_making("en", _english_stem(word)))]
-    for lang, stemmer in _stemmers():
-        stemmed: str = stemmer.stemWord(_unfolded_ending(lang, word))
-        found.append((lang, _same_making(lang, stemmed) if len(stemmed) >= 3 else word))
+        return [(lang, _english(word) if lang == "en" else word) for lang in LANGUAGES]
+    found = [("en", _english(word))]
+    found += [(lang, _snowball(lang, stemmer, word)) for lang, stemmer in _stemmers()]
     found.append(("zh", word))
     return found
 
@@ -290,10 +288,25 @@ def stem(lang: str, word: str) -> str:
     stays ``"gas"``).
     """
     if lang == "en":
-        return _same_making("en", _english_stem(word))
+        return _english(word)
     if lang == "zh" or not word.isalpha():
         return word
-    stemmed: str = _stemmer(lang).stemWord(_unfolded_ending(lang, word))
+    return _snowball(lang, _stemmer(lang), word)
+
+
+def _english(word: str) -> str:
+    """The English stem of a folded word (:func:`stem`'s)."""
+    return _same_making("en", _english_stem(word))
+
+
+def _snowball(lang: str, stemmer: Stemmer.Stemmer, word: str) -> str:
+    """The Snowball stem of a folded alphabetic word (:func:`stem`'s, for every language's).
+
+    The word is first written as its accented form would stem (:func:`_before_stemming`); the
+    stem of a word for making is its language's one (:func:`_same_making`); a stem shorter than
+    three letters falls back to the word.
+    """
+    stemmed: str = stemmer.stemWord(_before_stemming(lang, word))
     return _same_making(lang, stemmed) if len(stemmed) >= 3 else word
 
 
@@ -338,13 +351,14 @@ def _same_making(lang: str, stemmed: str) -> str:
     return _making_stems(lang).get(stemmed, stemmed)
 
 
-def _unfolded_ending(lang: str, word: str) -> str:
-    """A folded word as Snowball would stem its accented form alike.
+def _before_stemming(lang: str, word: str) -> str:
+    """A folded word as Snowball should see it.
 
     French: folding turns a feminine participle's *-ée(s)* into *-ee(s)*, which Snowball
     stems apart from the masculine (*contaminee* -> *contamine*, *contamine* -> *contamin*):
     one *e* goes, so *contaminée*, *contaminées*, *contaminé* and *contaminés* share a stem,
-    as *polluée* and *pollué*, *souillées* and *souillé*.
+    as *polluée* and *pollué*, *souillées* and *souillé*. A compounding language: a compound
+    ending in a word for making ends in the language's first one (:data:`_COMPOUND_MAKING`).
     """
     if lang == "fr" and len(word) > 4 and word.endswith(("ee", "ees")):
         return word[:-2] + word[-1] if word[-1] == "s" else word[:-1]
