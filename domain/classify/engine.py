@@ -88,6 +88,8 @@ from domain.classify.grammar import (
     HEAD_FIRST,
     LINKING,
     MACHINES,
+    MADE_HERE,
+    MADE_HERE_HAN,
     NEGATIONS,
     NOT_BEFORE_SHORT_HEAD,
     NOT_EASILY,
@@ -465,6 +467,7 @@ def _read_word(lang: str, word: str) -> _Word:
         "equipment": word in EQUIPMENT.get(lang, ()),
         "partly_read": han and sum(map(len, tokens)) < len(word),
         "unused": word in UNUSED,
+        "made_here": _says_made_here(lang, word, han),
     }
     return _Word(
         tokens=tokens,
@@ -476,6 +479,22 @@ def _read_word(lang: str, word: str) -> _Word:
         languages=tuple(sorted(languages, key=LANGUAGES.index)),
         traits=sum(_TRAIT[name] for name, flag in flags.items() if flag),
     )
+
+
+def _says_made_here(lang: str, word: str, han: bool) -> bool:
+    """Whether a folded word says its waste was made where it arises (:data:`MADE_HERE`).
+
+    How it starts, in the text's language or English, or how a compound ends in a compounding
+    language (*isolatie|fabriek*); a Chinese run holding one (:data:`MADE_HERE_HAN`).
+    """
+    if han:
+        return any(h in word for h in MADE_HERE_HAN)
+    for part in chain(MADE_HERE.get(lang, ()), MADE_HERE["en"]):
+        if word.startswith(part) or (
+            lang in COMPOUNDING and len(word) > len(part) + 2 and word.endswith(part)
+        ):
+            return True
+    return False
 
 
 def _halogen_traits(word: str, han: bool) -> dict[str, bool]:
@@ -1279,6 +1298,8 @@ def _decide_kind(
         # follows says what it is ("Biochar - heat treated" has no label: a material)
         head = next((m for m in resource if m.first >= max(main.stop, limit)
                      and m.term.kind in _UTILITY_KINDS), None)  # fmt: skip
+        if head is None:  # "Keramische fabriek: afgekeurde wandtegels": the tiles
+            head = _head_after_label(lang, folded_words, content, resource, shape)
     after = [i for i in main_content if head is not None and i > head.last]
     if (
         head is not None
@@ -1320,6 +1341,37 @@ def _decide_kind(
     if allowed and ResourceKind.MATERIAL not in allowed:
         confidence -= _CONFLICT_PENALTY
     return _Kind(ResourceKind.MATERIAL, None, _clamp(confidence))
+
+
+def _head_after_label(
+    lang: str,
+    folded_words: tuple[str, ...],
+    content: tuple[int, ...],
+    resource: list[_Match],
+    shape: _TextShape,
+) -> _Match | None:
+    """The material heading the clause after a label (*Pastificio: pasta fuori specifica*).
+
+    A label names the plant, the line or the place (:func:`_first_break`); the clause after it
+    says what the row is, read as a main clause is (from its first content word to a
+    preposition or the next break, its head on its language's side). ``None`` when no material
+    term lies there, or a word no term reads leads a head-first clause (*piezas rotas*).
+    """
+    rest = tuple(i for i in content if i >= shape.limit)
+    if not rest:
+        return None
+    last = _clause_end(_clause_ends(shape), rest[0])
+    clause = _main_clause(
+        lang, folded_words, rest, len(folded_words) if last is None else last + 1, shape.joined
+    )
+    named = [m for m in resource if m.first in clause and m.term.kind == "material"]
+    if not named:
+        return None
+    if lang in HEAD_FIRST:
+        if named[0].first != rest[0]:
+            return None  # "piezas rotas ...": an unread noun leads
+        return named[0]
+    return named[-1]
 
 
 def _modifies_a_noun(
@@ -1379,11 +1431,13 @@ def _material_coverage(
     head: _Match | None,
     going: frozenset[int] = frozenset(),
     metals: bool = False,
+    made: bool = False,
 ) -> float:
     """Share of the content words the head material term covers (1.0 without content words).
 
     Generic material words ("scrap") count as covered, and with ``metals`` (the head is a
-    catalyst its metals told: :func:`_catalyst_metal`) the metal words; without a head
+    catalyst its metals told: :func:`_catalyst_metal`) the metal words, with ``made`` (the
+    text says where it was made: :func:`_made_here`) the words saying so; without a head
     carrying codes, every material term counts. The words left uncovered are context for the
     similarity; the ``going`` ones (a destination's, :func:`_destination_words`) are not
     counted at all.
@@ -1397,9 +1451,10 @@ def _material_coverage(
             m for m in matches if m is head or (m.term.kind == "material" and not m.term.codes)
         ]
     covered = {i for m in chosen if m.term.kind == "material" for i in range(m.first, m.last + 1)}
-    if metals:  # "spent nickel catalyst": the metal too
+    if metals or made:  # "spent nickel catalyst": the metal too; "Ziegel Ausschuss": both
         read = _text(lang, folded_words).words
-        covered.update(i for i in content if read[i].traits & _METAL)
+        said = (_METAL if metals else 0) | (_MADE_HERE if made else 0)
+        covered.update(i for i in content if read[i].traits & said)
     return sum(1 for i in content if i in covered) / len(content)
 
 
@@ -1431,6 +1486,7 @@ _TRAITS: Final = (
     "equipment",
     "partly_read",
     "unused",
+    "made_here",
 )
 """What :attr:`_Word.traits` holds of a word, one bit each in this order (:func:`_read_word`)."""
 _TRAIT: Final = {name: 1 << bit for bit, name in enumerate(_TRAITS)}
@@ -1442,6 +1498,7 @@ _ABSENT_AFTER: Final = _TRAIT["absent_after"]
 _NEGATION: Final = _TRAIT["negation"]
 _FOUND: Final = _TRAIT["found"]
 _CONTAINING: Final = _TRAIT["containing"]
+_MADE_HERE: Final = _TRAIT["made_here"]
 _RESIDUE: Final = _TRAIT["residue"]
 _EMPTY: Final = _TRAIT["empty"]
 _LINKING: Final = _TRAIT["linking"]
@@ -1920,6 +1977,15 @@ def _told_apart(
     return frozenset(found)
 
 
+def _told_here(told: frozenset[str], made: frozenset[str]) -> frozenset[str]:
+    """The codes told apart (:func:`_told_apart`) narrowed to the maker's (:func:`_made_here`).
+
+    Those of ``told`` that are the maker's, else all the maker's; ``told`` when nothing says
+    the material was made there.
+    """
+    return (told & made) or made if made else told
+
+
 def _mixture(materials: list[_Match], prefixes: tuple[str, ...]) -> frozenset[str]:
     """The List's entry for a mixture of the materials named, when it has one.
 
@@ -1939,6 +2005,39 @@ def _mixture(materials: list[_Match], prefixes: tuple[str, ...]) -> frozenset[st
 
 _MIXTURES: Final = {"170107": frozenset({"170101", "170102", "170103"})}
 """A mixture entry of the List of Waste -> the entries whose materials it mixes."""
+
+
+def _made_here(lang: str, folded_words: tuple[str, ...], head: _Match | None) -> frozenset[str]:
+    """The head's entries where it is made, when the text says it was made where it arises.
+
+    A material the List files first where it is used up (:data:`_USED_UP`) and also under the
+    industry making it (chapters 01 to 12): a word of :data:`MADE_HERE` outside a destination
+    (*cullet, hot end rejects*: 10 11 12, not 19 12 05; *Steinwolle Produktionsabfälle*: 10 11
+    03, not 17 06 04; not *cullet for container production*) makes those entries lead. Not
+    for a head naming a state (*off-spec*: its own rule). Empty otherwise.
+    """
+    if head is None or head.term.kind != "material" or _names_a_state(head.term):
+        return frozenset()
+    codes = head.term.codes
+    if not codes or codes[0][:2] not in _USED_UP:
+        return frozenset()  # solvents, oils, packaging: filed by material wherever made
+    making = frozenset(c for c in codes if c[:2] <= _LAST_MAKING_CHAPTER)
+    if not making:
+        return frozenset()
+    going = _in_destination(lang, folded_words)
+    for n, word in enumerate(_text(lang, folded_words).words):
+        if word.traits & _MADE_HERE and not going[n] and not head.first <= n <= head.last:
+            return making  # not the head's own word: a *sorting reject* is no maker's
+    return frozenset()
+
+
+_USED_UP: Final = frozenset({"17", "19", "20"})
+"""The chapters of a material used up: construction and demolition, waste treatment, municipal.
+A head whose first entry lies elsewhere (solvents 14 06, oils 13, packaging 15 01) is filed by
+material wherever it arises: *Lösemittel, Lampenfertigung* stays 14 06 03."""
+_LAST_MAKING_CHAPTER: Final = "12"
+"""The List's chapters by the industry a waste comes from end with 12 (shaping and treating
+metals and plastics); 13 to 20 file it by material or where it was used up."""
 
 
 _TELLING_KINDS: Final = frozenset({"material", "source"})
@@ -2776,6 +2875,7 @@ def _conclude(
             # a liquid waste in its container: the IBC holds it, it is not the waste
             materials = [m for m in materials if not names_packaging(m.term)]
         prefixes = _source_prefixes(lang, folded_words, matches)
+        made = _made_here(lang, folded_words, decided.head)
         ranking = rank_candidates(
             [m.term for m in materials],
             head if head is not None and head.kind == "material" else None,
@@ -2787,11 +2887,11 @@ def _conclude(
             hazardous_hint=hazardous_hint and _PRECIOUS_CATALYST not in catalyst,
             top=shape.top,
             coverage=_material_coverage(
-                lang, folded_words, matches, decided.head, going, bool(catalyst)
+                lang, folded_words, matches, decided.head, going, bool(catalyst), bool(made)
             ),
             details=frozenset(n for n, m in enumerate(materials) if m.first >= limit),
             by_similarity=similar.ranked,
-            preferred=_told_apart(lang, folded_words, decided.head, present)
+            preferred=_told_here(_told_apart(lang, folded_words, decided.head, present), made)
             | catalyst
             | _mixture(materials, prefixes),
             beyond_head=_beyond_head(lang, folded_words, decided.head, similar.query),

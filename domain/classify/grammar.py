@@ -172,6 +172,30 @@ offered (*Heat pump output 400 kW* goes on with its output, *Cooling water throu
 exchanger* with a route; a unit of energy or flow still decides for the utility). Not a meter,
 which is also a unit written out (*500 cubic meters*)."""
 
+MADE_HERE: Final[Mapping[str, tuple[str, ...]]] = {
+    lang: tuple(fold(text).split())
+    for lang, text in {
+        "en": "production manufactur reject factory factories",
+        "de": "produktion herstellung fertigung ausschuss fehlprodukt fabrik",
+        "fr": "production fabrication rebut usine",
+        "es": "produccion fabricacion rechazo fabrica",
+        "it": "produzion fabbricazion fabbrica stabiliment",
+        "pl": "produkc wytwarzani braki wybrakowan fabryk",
+        "nl": "productie fabricage afgekeurd uitval fabriek",
+        "da": "produktion fremstilling afvist kassation kasseret fabrik",
+        "sv": "produktion tillverkning kassation kasserad fabrik",
+    }.items()
+}
+"""How a word starts or a compound ends when it says the waste was made where it arises: a
+plant's production, its rejects, its factory (*production rejects*, *Produktionsabfälle*,
+*rebuts de fabrication*, *rechazo línea*, *braki produkcyjne*, *afgekeurde*, *Glaswol
+isolatiefabriek*). Folded, read in the text's language and in English. A material the List
+files both where it is made and where it is used up (*cullet* 10 11 12 or 19 12 05, *rock
+wool* 10 11 03 or 17 06 04, *tiles* 10 12 08 or 17 01 03) is then the maker's."""
+MADE_HERE_HAN: Final = ("生产", "次品", "不合格", "残次", "工厂", "车间")
+"""Chinese words of :data:`MADE_HERE` inside a longer run: production, rejects, substandard,
+defective, factory, workshop."""
+
 CAST_ALLOYS: Final = _folded(
     {
         "en": "brass bronze gunmetal",

@@ -3471,3 +3471,46 @@ def test_an_italian_quarry_is_no_cable() -> None:
 )
 def test_a_form_alone_is_asked_about(text: str, asked: bool) -> None:
     assert classify(text).needs_review is asked
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Cullet - hot end rejects flint containers ex line 3", "101112"),
+        ("Glasskår fra produktion (flaskeglas), afvist", "101112"),
+        ("Steinwolle Produktionsabfälle, Werk 2", "101103"),
+        ("Stenuld produktionsspild (kantafskær)", "101103"),
+        ("Glasull spill, isoleringsfabrik", "101103"),  # a compound ending in a factory
+        ("floor tiles, production rejects", "101208"),
+        ("Ziegel Ausschuss", "101208"),
+    ],
+)
+def test_a_material_made_where_it_arises_is_the_makers(text: str, code: str) -> None:
+    # the List files cullet, rock wool and tiles both where they are made (10 11, 10 12) and
+    # where they are used up (19 12, 17): a production word says which
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Steinwolle, Rückbau Halle 3", "170604"),  # no word of making
+        ("roof tiles", "170103"),
+        ("Cullet for container production", "191205"),  # a destination: where it goes
+        ("sorting reject", "191212"),  # the head's own word: a sorting plant's reject
+    ],
+)
+def test_a_material_not_said_made_there_keeps_its_first_entry(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Keramische fabriek: afgekeurde gebakken wandtegels, breuk", "101208"),
+        ("Poultry processing: feathers, heads & feet, Cat 3 ABP, line 2", "020202"),
+    ],
+)
+def test_the_material_after_a_label_heads_the_row(text: str, code: str) -> None:
+    # the label names the plant or the line; the clause after it says what the row is
+    assert classify(text).candidates[0].code == code
