@@ -2013,7 +2013,8 @@ def _made_here(lang: str, folded_words: tuple[str, ...], head: _Match | None) ->
     A material the List files first where it is used up (:data:`_USED_UP`) and also under the
     industry making it (chapters 01 to 12): a word of :data:`MADE_HERE` outside a destination
     (*cullet, hot end rejects*: 10 11 12, not 19 12 05; *Steinwolle Produktionsabfälle*: 10 11
-    03, not 17 06 04; not *cullet for container production*) makes those entries lead. Not
+    03, not 17 06 04; not *cullet for container production*) makes those entries lead, with
+    the maker's entry of the head's first (:data:`_MAKERS`: *Ziegel Ausschuss* 10 12 08). Not
     for a head naming a state (*off-spec*: its own rule). Empty otherwise.
     """
     if head is None or head.term.kind != "material" or _names_a_state(head.term):
@@ -2021,13 +2022,15 @@ def _made_here(lang: str, folded_words: tuple[str, ...], head: _Match | None) ->
     codes = head.term.codes
     if not codes or codes[0][:2] not in _USED_UP:
         return frozenset()  # solvents, oils, packaging: filed by material wherever made
-    making = frozenset(c for c in codes if c[:2] <= _LAST_MAKING_CHAPTER)
+    making = {c for c in codes if c[:2] <= _LAST_MAKING_CHAPTER}
+    if codes[0] in _MAKERS:
+        making.add(_MAKERS[codes[0]])
     if not making:
         return frozenset()
     going = _in_destination(lang, folded_words)
     for n, word in enumerate(_text(lang, folded_words).words):
         if word.traits & _MADE_HERE and not going[n] and not head.first <= n <= head.last:
-            return making  # not the head's own word: a *sorting reject* is no maker's
+            return frozenset(making)  # not the head's own word: a *sorting reject*
     return frozenset()
 
 
@@ -2035,6 +2038,20 @@ _USED_UP: Final = frozenset({"17", "19", "20"})
 """The chapters of a material used up: construction and demolition, waste treatment, municipal.
 A head whose first entry lies elsewhere (solvents 14 06, oils 13, packaging 15 01) is filed by
 material wherever it arises: *Lösemittel, Lampenfertigung* stays 14 06 03."""
+_MAKERS: Final = {
+    "170101": "101314",  # concrete: waste concrete and concrete sludge
+    "170102": "101208",  # bricks: waste ceramics, bricks, tiles (after thermal processing)
+    "170103": "101208",  # tiles and ceramics
+    "170202": "101112",  # glass: waste glass other than 10 11 11
+    "191205": "101112",
+    "200102": "101112",
+    "170604": "101103",  # insulation (mineral wool): waste glass-based fibrous materials
+    "170802": "101399",  # gypsum-based construction materials: plaster products, n.o.s.
+}
+"""A used-up entry of chapters 17, 19 or 20 -> the entry of the industry making that material,
+for :func:`_made_here`: the maker's entry is not one of the term's codes, so a plain *tiles*,
+*Gipskarton* or *stenuld* keeps its one code and is not asked about; only a text saying the
+material was made there reaches the maker's."""
 _LAST_MAKING_CHAPTER: Final = "12"
 """The List's chapters by the industry a waste comes from end with 12 (shaping and treating
 metals and plastics); 13 to 20 file it by material or where it was used up."""

@@ -3514,3 +3514,28 @@ def test_a_material_not_said_made_there_keeps_its_first_entry(text: str, code: s
 def test_the_material_after_a_label_heads_the_row(text: str, code: str) -> None:
     # the label names the plant or the line; the clause after it says what the row is
     assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("农作物秸秆", "020103"),
+        ("畜禽粪便（猪粪）", "020106"),  # noqa: RUF001 - full-width brackets, as registers write
+        ("病死畜禽", "020102"),
+        ("豆渣 豆制品厂", "020304"),
+        ("食用菌菌渣 种植基地", "020103"),  # not the pharmaceutical mycelium of 菌渣
+        ("Pig slurry, lagoon", "020106"),
+        ("Spent mushroom compost", "020103"),
+        ("Dybstrøelse fra kvægstald", "020106"),
+        ("Restos de poda de olivar", "020199"),  # an olive grove is a farm
+        ("Kalkugnsdamm från kalkbruk", "101304"),  # a lime works, no paper mill (bruk)
+        ("Fibre cement sheet offcuts", "101311"),
+        ("Fibercementplader afskær, produktion", "101311"),
+        ("Chutes de plaques fibres-ciment", "101311"),
+        ("Plaques fibres-ciment amiantées (toiture)", "170605"),  # a hazard said
+        ("GK-Plattenwerk: Fehlproduktion, Plattenverschnitt", "101399"),  # the maker's entry
+        ("Gipskarton", "170802"),
+    ],
+)
+def test_vocabulary_of_session_26(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
