@@ -2088,7 +2088,7 @@ _in_destination: Final = _kept_by_identity(_read_destination)
 
 
 def _source_prefixes(
-    lang: str, folded_words: tuple[str, ...], matches: list[_Match]
+    lang: str, folded_words: tuple[str, ...], matches: list[_Match], head: _Match | None = None
 ) -> tuple[str, ...]:
     """The chapters the source terms point to, less those named as a destination.
 
@@ -2101,7 +2101,10 @@ def _source_prefixes(
     * Waste water treatment (19 08) named beside an industry (chapters 01 to 16) is that
       industry's own effluent treatment, and the List of Waste classifies its sludges under the
       industry (19 08 is for off-site plants): 19 08 is then left out, and water preparation
-      (19 09) with it when the industry is another word's (a word naming both, *waterzuivering*).
+      (19 09) with it when the industry is another word's (a word naming both, *waterzuivering*);
+      words naming the treatment alone do not outvote the industry however many they are;
+      nor does such treatment alone overrule a ``head`` all of whose entries are industries'
+      (*Galvanikschlamm aus der Abwasserbehandlung* is the plating shop's: 11 01 09).
     """
     named = Counter(
         m.term.prefixes
@@ -2110,6 +2113,11 @@ def _source_prefixes(
     )  # terms by their prefixes: a text repeating sources costs what its distinct ones cost
     if len(named) > 1:
         named.pop(_GAS_CLEANING, None)  # "fly ash from flue gas cleaning, cement kiln": 10 13
+    if any(any(p[:2] <= _LAST_INDUSTRY for p in each) for each in named):
+        for each in [e for e in named if all(p.startswith(_OFF_SITE) for p in e)]:
+            # "osady z oczyszczania ścieków ... w zakładowej oczyszczalni mleczarni": the
+            # dairy's own effluent treatment, however many words name the treatment
+            del named[each]
     support = {
         p: sum(n for other, n in named.items() if any(p.startswith(q) or q.startswith(p)
                                                       for q in other))
@@ -2120,6 +2128,15 @@ def _source_prefixes(
     best = [p for p, n in support.items() if n == most]
     best = [p for p in best if not any(q != p and q.startswith(p) for q in best)]
     prefixes = _metal_named(tuple(best), lang, folded_words, matches)
+    if (
+        prefixes
+        and all(p.startswith(_OFF_SITE) for p in prefixes)
+        and head is not None
+        and head.term.kind == "material"
+        and head.term.codes
+        and all(c[:2] <= _LAST_MAKING_CHAPTER for c in head.term.codes)
+    ):  # not a generic reject (*Refus dégrillage STEP*: paper rejects first, and 19 12 12)
+        return ()
     if any(p.startswith(_OFF_SITE) for p in prefixes) and any(
         p[:2] <= _LAST_INDUSTRY for p in prefixes
     ):
@@ -2891,7 +2908,7 @@ def _conclude(
         if decided.head is not None and decided.head.term.kind == "water":
             # a liquid waste in its container: the IBC holds it, it is not the waste
             materials = [m for m in materials if not names_packaging(m.term)]
-        prefixes = _source_prefixes(lang, folded_words, matches)
+        prefixes = _source_prefixes(lang, folded_words, matches, decided.head)
         made = _made_here(lang, folded_words, decided.head)
         ranking = rank_candidates(
             [m.term for m in materials],

@@ -3539,3 +3539,18 @@ def test_the_material_after_a_label_heads_the_row(text: str, code: str) -> None:
 )
 def test_vocabulary_of_session_26(text: str, code: str) -> None:
     assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "sub_chapter"),
+    [
+        # two words for the treatment, one for the dairy: the dairy's own effluent sludge
+        ("Osady z oczyszczania ścieków przemysłowych w zakładowej oczyszczalni mleczarni", "0205"),
+        ("Szlamy galwaniczne z oczyszczalni ścieków", "1101"),  # the head names its industry
+        ("Galvanikschlamm aus der Abwasserbehandlung", "1101"),
+        ("Schlamm aus der Abwasserbehandlung", "1908"),  # a sludge of no industry
+        ("Refus dégrillage STEP 45 000 EH", "1908"),  # rejects of any process: the plant's
+    ],
+)
+def test_waste_water_treatment_gives_way_to_the_industry(text: str, sub_chapter: str) -> None:
+    assert classify(text).candidates[0].sub_chapter == sub_chapter
