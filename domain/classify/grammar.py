@@ -215,7 +215,7 @@ CAST_ALLOYS: Final = _folded(
 
 PLAIN_WORDS: Final = _folded(
     {
-        "en": "flash",
+        "en": "flash fitter fitters broiler broilers filleting",
         "de": "schalter verpackt eingepackt abgepackt tankwagen saugwagen selbsterhitzend "
         "selbsterhitzungsfahig",
         "nl": "stomerij stomerijen verpakt ingepakt loods loodsen tankwagen tankwagens "

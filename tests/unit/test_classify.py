@@ -3554,3 +3554,16 @@ def test_vocabulary_of_session_26(text: str, code: str) -> None:
 )
 def test_waste_water_treatment_gives_way_to_the_industry(text: str, sub_chapter: str) -> None:
     assert classify(text).candidates[0].sub_chapter == sub_chapter
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Window fitter: old double glazed units", "170202"),  # a fitter is no filter
+        ("Broiler litter (shavings + droppings) house 1-6 cleanout", "020106"),  # no boiler
+        ("Salmon filleting trimmings and frames, processing factory", "020202"),  # no filler
+        ("Glaszetter: vervangen ruiten", "170202"),
+    ],
+)
+def test_words_one_letter_from_another_material_are_themselves(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
