@@ -90,6 +90,7 @@ from domain.classify.grammar import (
     MACHINES,
     MADE_HERE,
     MADE_HERE_HAN,
+    MAKING,
     NEGATIONS,
     NOT_BEFORE_SHORT_HEAD,
     NOT_EASILY,
@@ -97,6 +98,8 @@ from domain.classify.grammar import (
     NOT_METALS,
     PLAIN_WORDS,
     PREPOSITIONS,
+    REBUILDING,
+    REBUILDING_HAN,
     RESIDUES,
     SHORT_HEADS,
     SPENT_WATER,
@@ -468,6 +471,12 @@ def _read_word(lang: str, word: str) -> _Word:
         "partly_read": han and sum(map(len, tokens)) < len(word),
         "unused": word in UNUSED,
         "made_here": _says_made_here(lang, word, han),
+        "making": not han and _starts_or_ends(lang, word, MAKING),
+        "rebuilding": (
+            any(h in word for h in REBUILDING_HAN)
+            if han
+            else word in REBUILDING.get(lang, ()) or word in REBUILDING["en"]
+        ),
     }
     return _Word(
         tokens=tokens,
@@ -484,14 +493,31 @@ def _read_word(lang: str, word: str) -> _Word:
 def _says_made_here(lang: str, word: str, han: bool) -> bool:
     """Whether a folded word says its waste was made where it arises (:data:`MADE_HERE`).
 
-    How it starts, in the text's language or English, or how a compound ends in a compounding
-    language (*isolatie|fabriek*); a Chinese run holding one (:data:`MADE_HERE_HAN`).
+    A Chinese run holding such a word (:data:`MADE_HERE_HAN`); else :func:`_starts_or_ends`.
     """
     if han:
         return any(h in word for h in MADE_HERE_HAN)
-    for part in chain(MADE_HERE.get(lang, ()), MADE_HERE["en"]):
-        if word.startswith(part) or (
-            lang in COMPOUNDING and len(word) > len(part) + 2 and word.endswith(part)
+    return _starts_or_ends(lang, word, MADE_HERE)
+
+
+def _starts_or_ends(lang: str, word: str, table: Mapping[str, tuple[str, ...]]) -> bool:
+    """Whether a folded word holds an entry of ``table`` as the entry's marks say.
+
+    ``word`` whole, ``word*`` at its start, ``*word`` at the end of a compound of a
+    compounding language (*isolatie|fabriek*) and whole, ``~word`` at such an end only; the
+    entries of the word's language and of English.
+    """
+    for entry in chain(table.get(lang, ()), table["en"]):
+        part = entry.strip("*~")
+        if word == part and entry[0] != "~":
+            return True
+        if entry.endswith("*") and word.startswith(part):
+            return True
+        if (
+            entry.startswith(("*", "~"))
+            and lang in COMPOUNDING
+            and len(word) > len(part) + 2
+            and word.endswith(part)
         ):
             return True
     return False
@@ -1233,10 +1259,25 @@ def _decide_kind(
         if m.first in main
         or (
             m.first < main.start <= m.last
-            and all(w.traits & _EMPTY for w in read[m.first : main.start])
+            and not any(w.traits & _CONTENT for w in read[m.first : main.start])
         )
     ]
     main_content = [i for i in content if i in main]
+    if in_main and label and all(m.last < limit and m.term.kind == "material" for m in in_main):
+        # "Glass plant: cooling water return", "Steel works / BOF shop: converter gas": the
+        # label's material names the plant, the clause after it what the row is (not a
+        # container: "Altöl: 5 t, Fässer" stays oil; a utility named in the label is the row:
+        # "Waste heat recovery HX-203: flue gas 180->90°C")
+        later, _ = _head_after_label(lang, folded_words, content, resource, shape)
+        if later is not None and (
+            later.term.kind != "material"
+            or (
+                later.term.codes
+                and not names_packaging(later.term)
+                and not _names_a_state(later.term)
+            )
+        ):  # not a form or a state of the label's material ("GK-Plattenwerk: Fehlproduktion")
+            in_main = []
     head: _Match | None = None
     equipment = False  # the text names a utility's equipment, not the utility
     if in_main:
@@ -1296,10 +1337,10 @@ def _decide_kind(
     elif label:
         # a label before the break ("Plant 2: LP steam", "Unit 300 - cooling water"): what
         # follows says what it is ("Biochar - heat treated" has no label: a material)
-        head = next((m for m in resource if m.first >= max(main.stop, limit)
-                     and m.term.kind in _UTILITY_KINDS), None)  # fmt: skip
-        if head is None:  # "Keramische fabriek: afgekeurde wandtegels": the tiles
-            head = _head_after_label(lang, folded_words, content, resource, shape)
+        head, main_content = _head_after_label(lang, folded_words, content, resource, shape)
+        if head is None:
+            head = next((m for m in resource if m.first >= max(main.stop, limit)
+                         and m.term.kind in _UTILITY_KINDS), None)  # fmt: skip
     after = [i for i in main_content if head is not None and i > head.last]
     if (
         head is not None
@@ -1349,29 +1390,43 @@ def _head_after_label(
     content: tuple[int, ...],
     resource: list[_Match],
     shape: _TextShape,
-) -> _Match | None:
-    """The material heading the clause after a label (*Pastificio: pasta fuori specifica*).
+) -> tuple[_Match | None, list[int]]:
+    """The resource heading the clause after a label, and that clause's content words.
 
     A label names the plant, the line or the place (:func:`_first_break`); the clause after it
-    says what the row is, read as a main clause is (from its first content word to a
-    preposition or the next break, its head on its language's side). ``None`` when no material
-    term lies there, or a word no term reads leads a head-first clause (*piezas rotas*).
+    says what the row is (*Pastificio: pasta fuori specifica*, *Plant 2: LP steam*, *Reparto
+    verniciatura: fanghi di vernice all'acqua*), read as a main clause is (from its first
+    content word to a preposition or the next break, its head on its language's side, a
+    compound's written apart as :func:`_decide_kind` reads it). No head when no resource term
+    lies there, a word no term reads leads a head-first clause (*piezas rotas*), or the head
+    is a container (*Lager 5: IBC mit Säureresten*: what it holds, the terms all weighed as
+    details).
     """
     rest = tuple(i for i in content if i >= shape.limit)
     if not rest:
-        return None
+        return None, []
     last = _clause_end(_clause_ends(shape), rest[0])
     clause = _main_clause(
         lang, folded_words, rest, len(folded_words) if last is None else last + 1, shape.joined
     )
-    named = [m for m in resource if m.first in clause and m.term.kind == "material"]
-    if not named:
-        return None
-    if lang in HEAD_FIRST:
-        if named[0].first != rest[0]:
-            return None  # "piezas rotas ...": an unread noun leads
-        return named[0]
-    return named[-1]
+    read = _text(lang, folded_words).words
+    named = [
+        m
+        for m in resource
+        if m.first in clause
+        and m.term.kind != "none"
+        and not (m.inside and read[m.last].traits & _MACHINE)
+    ]  # "Werk 2: Kühlwasser Glas|ofen": a machine named by its material, as without the label
+    words = [i for i in rest if i in clause]
+    if not named or (lang in HEAD_FIRST and named[0].first != rest[0]):
+        return None, words
+    head = named[0] if lang in HEAD_FIRST else named[-1]
+    lead = next(m for m in reversed(named) if m.first == named[0].first)
+    if lang in COMPOUNDING and _written_apart(lead, head):
+        head = lead  # "Kessel 2: Asche Holz", as without the label
+    if head.term.kind == "material" and names_packaging(head.term):
+        return None, words  # "Lager 5: IBC mit Säureresten": what the IBC holds, as before
+    return head, words
 
 
 def _modifies_a_noun(
@@ -1487,6 +1542,8 @@ _TRAITS: Final = (
     "partly_read",
     "unused",
     "made_here",
+    "making",
+    "rebuilding",
 )
 """What :attr:`_Word.traits` holds of a word, one bit each in this order (:func:`_read_word`)."""
 _TRAIT: Final = {name: 1 << bit for bit, name in enumerate(_TRAITS)}
@@ -1499,6 +1556,8 @@ _NEGATION: Final = _TRAIT["negation"]
 _FOUND: Final = _TRAIT["found"]
 _CONTAINING: Final = _TRAIT["containing"]
 _MADE_HERE: Final = _TRAIT["made_here"]
+_MAKING: Final = _TRAIT["making"]
+_REBUILDING: Final = _TRAIT["rebuilding"]
 _RESIDUE: Final = _TRAIT["residue"]
 _EMPTY: Final = _TRAIT["empty"]
 _LINKING: Final = _TRAIT["linking"]
@@ -1977,13 +2036,35 @@ def _told_apart(
     return frozenset(found)
 
 
-def _told_here(told: frozenset[str], made: frozenset[str]) -> frozenset[str]:
-    """The codes told apart (:func:`_told_apart`) narrowed to the maker's (:func:`_made_here`).
+def _details(
+    materials: list[_Match], head: _Match | None, limit: int, shape: _TextShape
+) -> frozenset[int]:
+    """Positions in ``materials`` of the terms outside the head's clause (weighed less).
 
-    Those of ``told`` that are the maker's, else all the maker's; ``told`` when nothing says
-    the material was made there.
+    The terms after the first clause break; when the head follows a label
+    (:func:`_head_after_label`), the terms outside the head's clause: the label's and those
+    after that clause (*Lager 5: IBC mit Säureresten*).
     """
-    return (told & made) or made if made else told
+    if head is None or head.first < limit:
+        return frozenset(n for n, m in enumerate(materials) if m.first >= limit)
+    last = _clause_end(_clause_ends(shape), head.first)
+    return frozenset(
+        n
+        for n, m in enumerate(materials)
+        if m.first < limit or (last is not None and m.first > last)
+    )
+
+
+def _told_here(told: frozenset[str], made: frozenset[str]) -> frozenset[str]:
+    """The codes told apart (:func:`_told_apart`), or the maker's (:func:`_made_here`).
+
+    Those told apart that are the maker's; else what the text told apart, which says more
+    than a word of making (*Glasscherben, Flaschen, Ausschuss Abfüllung*: the bottles, 15 01
+    07); else the maker's.
+    """
+    if not made:
+        return told
+    return (told & made) or told or made
 
 
 def _mixture(materials: list[_Match], prefixes: tuple[str, ...]) -> frozenset[str]:
@@ -2008,30 +2089,35 @@ _MIXTURES: Final = {"170107": frozenset({"170101", "170102", "170103"})}
 
 
 def _made_here(lang: str, folded_words: tuple[str, ...], head: _Match | None) -> frozenset[str]:
-    """The head's entries where it is made, when the text says it was made where it arises.
+    """The maker's entries of the head, when the text says it was made where it arises.
 
-    A material the List files first where it is used up (:data:`_USED_UP`) and also under the
-    industry making it (chapters 01 to 12): a word of :data:`MADE_HERE` outside a destination
-    (*cullet, hot end rejects*: 10 11 12, not 19 12 05; *Steinwolle Produktionsabfälle*: 10 11
-    03, not 17 06 04; not *cullet for container production*) makes those entries lead, with
-    the maker's entry of the head's first (:data:`_MAKERS`: *Ziegel Ausschuss* 10 12 08). Not
-    for a head naming a state (*off-spec*: its own rule). Empty otherwise.
+    A material the List files where it is used up (:data:`_USED_UP`) and, made, under the
+    industry making it (:data:`_MAKERS`): a word of :data:`MADE_HERE` outside a destination and
+    outside the head (*cullet, hot end rejects*: 10 11 12, not 19 12 05; *Steinwolle
+    Produktionsabfälle*: 10 11 03, not 17 06 04; not *cullet for container production*, nor a
+    *sorting reject*) makes the maker's entry lead, and the head's own entries in its
+    sub-chapter. Not for a head naming a state (*off-spec*: its own rule), nor beside a word
+    naming a building's repair or demolition (:data:`REBUILDING`: *Gipskarton aus Umbau der
+    Produktionshalle*), nor for a head whose entries in chapters 01 to 12 are not a maker's
+    (*sludge from production* is no paper mill's). Empty otherwise.
     """
     if head is None or head.term.kind != "material" or _names_a_state(head.term):
         return frozenset()
     codes = head.term.codes
-    if not codes or codes[0][:2] not in _USED_UP:
+    makers = {_MAKERS[c] for c in codes if c in _MAKERS}
+    if not codes or codes[0][:2] not in _USED_UP or not makers:
         return frozenset()  # solvents, oils, packaging: filed by material wherever made
-    making = {c for c in codes if c[:2] <= _LAST_MAKING_CHAPTER}
-    if codes[0] in _MAKERS:
-        making.add(_MAKERS[codes[0]])
-    if not making:
-        return frozenset()
+    sub_chapters = {m[:4] for m in makers}
+    making = makers | {c for c in codes if c[:4] in sub_chapters}
     going = _in_destination(lang, folded_words)
+    said = False
     for n, word in enumerate(_text(lang, folded_words).words):
-        if word.traits & _MADE_HERE and not going[n] and not head.first <= n <= head.last:
-            return frozenset(making)  # not the head's own word: a *sorting reject*
-    return frozenset()
+        if word.traits & _REBUILDING:
+            return frozenset()
+        said = said or bool(
+            word.traits & _MADE_HERE and not going[n] and not head.first <= n <= head.last
+        )
+    return frozenset(making) if said else frozenset()
 
 
 _USED_UP: Final = frozenset({"17", "19", "20"})
@@ -2111,6 +2197,9 @@ def _source_prefixes(
         for m in matches
         if m.term.kind == "source" and not _after_destination(lang, folded_words, m)
     )  # terms by their prefixes: a text repeating sources costs what its distinct ones cost
+    named.update(
+        _making_prefixes(m.term) for m in _made_materials(lang, folded_words, matches, head)
+    )
     if len(named) > 1:
         named.pop(_GAS_CLEANING, None)  # "fly ash from flue gas cleaning, cement kiln": 10 13
     if any(any(p[:2] <= _LAST_INDUSTRY for p in each) for each in named):
@@ -2128,6 +2217,16 @@ def _source_prefixes(
     best = [p for p, n in support.items() if n == most]
     best = [p for p in best if not any(q != p and q.startswith(p) for q in best)]
     prefixes = _metal_named(tuple(best), lang, folded_words, matches)
+    return _on_site(prefixes, named, head)
+
+
+def _on_site(
+    prefixes: tuple[str, ...], named: Counter[tuple[str, ...]], head: _Match | None
+) -> tuple[str, ...]:
+    """The origins less waste water treatment where an industry treats its own effluent.
+
+    ``named``: the sources' prefixes as :func:`_source_prefixes` counted them. See there.
+    """
     if (
         prefixes
         and all(p.startswith(_OFF_SITE) for p in prefixes)
@@ -2149,6 +2248,82 @@ def _source_prefixes(
         gone = (_OFF_SITE, _WATER_PREPARATION) if elsewhere else (_OFF_SITE,)
         return tuple(p for p in prefixes if not p.startswith(gone))
     return prefixes
+
+
+def _made_materials(
+    lang: str, folded_words: tuple[str, ...], matches: list[_Match], head: _Match | None
+) -> list[_Match]:
+    """The material terms whose making the text names as an origin (:func:`_making_prefixes`).
+
+    A material term other than the head beside a word for making
+    (:data:`~domain.classify.grammar.MAKING`), before it with at most two words that are never
+    content between (*fremstilling af PVC*, *synthèse des principes actifs*, *wytwórni tworzyw
+    sztucznych*) or, in a language putting the head last, right before it (*PVC production*),
+    names the making of that material as an origin (:func:`_making_prefixes`). Not in a
+    head-first language's *tortas de filtración producción de ...*: the cakes of a production.
+    Nothing for a material no industry makes in the List (oil, packaging) nor one in a
+    destination (*sand for glass production*).
+    """
+    read = _text(lang, folded_words).words
+    skipped = _skipped(lang)
+    found: list[_Match] = []
+    for m in matches:
+        if m is head or m.term.kind != "material" or m.inside:
+            continue
+        if not _making_prefixes(m.term) or _after_destination(lang, folded_words, m):
+            continue
+        after = (
+            lang not in HEAD_FIRST
+            and m.last + 1 < len(read)
+            and bool(read[m.last + 1].traits & _MAKING)
+        )
+        before = False
+        n = m.first - 1
+        while n >= 0 and m.first - n <= _MAKING_REACH:
+            if read[n].traits & _MAKING:
+                before = True
+                break
+            if folded_words[n] not in skipped:
+                break
+            n -= 1
+        if after or before:
+            found.append(m)
+    return found
+
+
+def _making_prefixes(term: LexiconTerm) -> tuple[str, ...]:
+    """Where a material is made: the sub-chapter of its first entry, a making industry's.
+
+    A sub-chapter of chapters 01 to 12 whose title names making (:func:`_making_sub_chapters`:
+    PVC's 07 02 13, *the MFSU of plastics*); not where it is used (alumina's 10 03 05,
+    *aluminium thermal metallurgy*), nor a later entry naming it as another making's residue
+    (gypsum's 06 09 04 of phosphorus chemicals; concrete's 10 13 14 after 17 01 01).
+    """
+    first = term.codes[0][:4] if term.codes else ""
+    return (first,) if first in _making_sub_chapters() else ()
+
+
+@cache
+def _making_sub_chapters() -> frozenset[str]:
+    """The List's sub-chapters of chapters 01 to 12 whose title names making or an industry.
+
+    *Manufacture*, *MFSU*, *production*, *processing*, *industry* (:data:`_MAKING_TITLE`).
+    """
+    ewc = catalogue()
+    return frozenset(
+        p
+        for p in ewc.titles
+        if len(p) == 4 and p[:2] <= _LAST_MAKING_CHAPTER and _MAKING_TITLE.search(ewc.title(p))
+    )
+
+
+_MAKING_TITLE: Final = re.compile(r"manufactur|mfsu|msfu|production|processing|industry", re.I)
+"""Words of a sub-chapter title naming making (*MSFU*: the List's own spelling in 06 09)."""
+
+
+_MAKING_REACH: Final = 3
+"""How far before a material its word for making may stand: two words never content between
+(*synthèse des principes actifs*, *production of the resins*)."""
 
 
 _GAS_CLEANING: Final = ("1901", "1001")
@@ -2905,12 +3080,18 @@ def _conclude(
         head = decided.head.term if decided.head is not None else None
         materials = [m for m in present if m.term.kind == "material"]
         materials = [m for m in materials if not _after_destination(lang, folded_words, m)]
+        made_of = _made_materials(lang, folded_words, matches, decided.head)
+        if made_of:  # "Filter cake from PVC production": PVC names the origin, not the waste
+            materials = [m for m in materials if m is decided.head or m not in made_of]
         if decided.head is not None and decided.head.term.kind == "water":
             # a liquid waste in its container: the IBC holds it, it is not the waste
             materials = [m for m in materials if not names_packaging(m.term)]
         prefixes = _source_prefixes(lang, folded_words, matches, decided.head)
         made = _made_here(lang, folded_words, decided.head)
-        ranking = rank_candidates(
+        if made and prefixes:  # "Pipe lagging removed from factory boiler house": 10 01's
+            made = frozenset(c for c in made if c.startswith(prefixes))
+        rank = partial(
+            rank_candidates,
             [m.term for m in materials],
             head if head is not None and head.kind == "material" else None,
             prefixes,
@@ -2920,10 +3101,7 @@ def _conclude(
             # does not rank it down
             hazardous_hint=hazardous_hint and _PRECIOUS_CATALYST not in catalyst,
             top=shape.top,
-            coverage=_material_coverage(
-                lang, folded_words, matches, decided.head, going, bool(catalyst), bool(made)
-            ),
-            details=frozenset(n for n, m in enumerate(materials) if m.first >= limit),
+            details=_details(materials, decided.head, limit, shape),
             by_similarity=similar.ranked,
             preferred=_told_here(_told_apart(lang, folded_words, decided.head, present), made)
             | catalyst
@@ -2932,6 +3110,11 @@ def _conclude(
             biodegradable=_said_biodegradable(lang, folded_words),
             halogenated=_said_halogenated(lang, folded_words, absent, present, shape.breaks),
         )
+        cover = partial(_material_coverage, lang, folded_words, matches, decided.head, going)
+        ranking = rank(coverage=cover(bool(catalyst), bool(made)))
+        if made and ranking.candidates and ranking.candidates[0].code not in made:
+            # the words saying where it was made told nothing: they are context again
+            ranking = rank(coverage=cover(bool(catalyst)))
         candidates, margin = ranking.candidates, ranking.chapter_margin
     contradicted = bool(allowed) and decided.kind not in allowed  # "Purge gas 300 Nm3/h"
     review = (

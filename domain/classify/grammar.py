@@ -172,29 +172,81 @@ offered (*Heat pump output 400 kW* goes on with its output, *Cooling water throu
 exchanger* with a route; a unit of energy or flow still decides for the utility). Not a meter,
 which is also a unit written out (*500 cubic meters*)."""
 
-MADE_HERE: Final[Mapping[str, tuple[str, ...]]] = {
-    lang: tuple(fold(text).split())
-    for lang, text in {
-        "en": "production manufactur reject factory factories",
-        "de": "produktion herstellung fertigung ausschuss fehlprodukt fabrik",
-        "fr": "production fabrication rebut usine",
-        "es": "produccion fabricacion rechazo fabrica",
-        "it": "produzion fabbricazion fabbrica stabiliment",
-        "pl": "produkc wytwarzani braki wybrakowan fabryk",
-        "nl": "productie fabricage afgekeurd uitval fabriek",
-        "da": "produktion fremstilling afvist kassation kasseret fabrik",
-        "sv": "produktion tillverkning kassation kasserad fabrik",
-    }.items()
-}
-"""How a word starts or a compound ends when it says the waste was made where it arises: a
-plant's production, its rejects, its factory (*production rejects*, *Produktionsabfälle*,
-*rebuts de fabrication*, *rechazo línea*, *braki produkcyjne*, *afgekeurde*, *Glaswol
-isolatiefabriek*). Folded, read in the text's language and in English. A material the List
-files both where it is made and where it is used up (*cullet* 10 11 12 or 19 12 05, *rock
-wool* 10 11 03 or 17 06 04, *tiles* 10 12 08 or 17 01 03) is then the maker's."""
-MADE_HERE_HAN: Final = ("生产", "次品", "不合格", "残次", "工厂", "车间")
+
+def _marked(table: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """Folded entries of a word table, whose marks say how a word holds them.
+
+    ``word`` whole, ``word*`` at its start, ``*word`` at a compound's end (and whole),
+    ``~word`` at a compound's end only.
+    """
+    return {lang: tuple(fold(text).split()) for lang, text in table.items()}
+
+
+MAKING: Final = _marked(
+    {
+        "en": "production* manufactur* factory factories",
+        "de": "*produktion* herstellung* fertigung* *fabrik fabriken",
+        "fr": "production* fabrication* synthese* usine usines",
+        "es": "produccion* fabricacion* sintesis fabrica fabricas",
+        "it": "produzion* fabbricazion* sintesi fabbrica fabbriche stabilimento stabilimenti",
+        "pl": "produkc* wytwornia wytworni wytwornie fabryka fabryki fabryce fabryk",
+        "nl": "*productie* fabricage* synthese *fabriek fabrieken",
+        "da": "*produktion* fremstilling* syntese *fabrik fabrikken fabrikker",
+        "sv": "*produktion* tillverkning* syntes *fabrik fabriken fabriker",
+    }
+)
+"""Words naming making or the factory that makes (marks as :func:`_marked`): with a material
+beside them, the origin that material's making is (*fremstilling af PVC*, *Filter cake from
+PVC production*, *wytwórni tworzyw sztucznych*: 07 02). Read in the text's language and in
+English. Not a word that also names a place's repair (*Wieder|herstellung*) nor a waste's
+generation (Polish *wytwarzanie odpadów*, a register's field)."""
+
+MADE_HERE: Final = _marked(
+    {
+        "en": "production* manufactur* reject rejects rejected",
+        "de": "*produktion* herstellung* fertigung* ausschuss* *ausschuss fehlprodukt* ~fabrik",
+        "fr": "production* fabrication* synthese* rebut rebuts",
+        "es": "produccion* fabricacion* sintesis rechazo rechazos rechazado rechazados "
+        "rechazada rechazadas",
+        "it": "produzion* fabbricazion* sintesi",
+        "pl": "produkc* braki wybrakowane wybrakowany wybrakowana",
+        "nl": "*productie* fabricage* synthese afgekeurd afgekeurde uitval ~fabriek",
+        "da": "*produktion* fremstilling* syntese afvist afviste kassation ~fabrik",
+        "sv": "*produktion* tillverkning* syntes kassation kassationer ~fabrik",
+    }
+)
+"""Words saying the waste was made where it arises (marks as :func:`_marked`, and ``~word`` at
+a compound's end only): making (as :data:`MAKING`), a plant's rejects (*production rejects*,
+*Produktionsabfälle*, *rebuts de fabrication*, *rechazo línea*, *braki produkcyjne*,
+*afgekeurde*) and a compound naming the factory by what it makes (*Glaswol isolatiefabriek*).
+Not a bare factory (*usine*, *Fabrik*: the buyer's or the place as often: *Calcin,
+destinataire : usine Saint-Gobain*) nor a word for throwing away (Swedish *kasserad*, Danish
+*kasseret*: any discarded thing). A material the List files both where it is made and where
+it is used up (*cullet* 10 11 12 or 19 12 05, *rock wool* 10 11 03 or 17 06 04, *tiles* 10 12
+08 or 17 01 03) is then the maker's, unless the text names a rebuilding (:data:`REBUILDING`)."""
+
+REBUILDING: Final = _folded(
+    {
+        "en": "renovation renovations refurbishment refurb refit stripout strip-out demolition "
+        "demolished dismantling retrofit reroofing resurfacing removal",
+        "de": "umbau umbauten renovierung sanierung abriss ruckbau abbruch modernisierung",
+        "fr": "renovation demolition rehabilitation deconstruction",
+        "es": "reforma reformas demolicion rehabilitacion desmontaje desmantelamiento",
+        "it": "ristrutturazione demolizione rifacimento rimozione smantellamento",
+        "pl": "remont remontu remoncie rozbiorka rozbiorki wyburzenie",
+        "nl": "renovatie sloop verbouwing",
+        "da": "renovering nedrivning ombygning",
+        "sv": "renovering rivning ombyggnad takbyte",
+    }
+)
+"""Words naming a building's repair or demolition: a material said made where it arises beside
+one was built in and taken out (*Gipskartonplatten aus Umbau der Produktionshalle*, *Tegels uit
+renovatie fabriekshal*): no maker's (:func:`~domain.classify.engine._made_here`)."""
+REBUILDING_HAN: Final = ("改造", "装修", "拆除", "翻新")
+"""Chinese words of :data:`REBUILDING` inside a longer run."""
+MADE_HERE_HAN: Final = ("生产", "次品", "不合格", "残次")
 """Chinese words of :data:`MADE_HERE` inside a longer run: production, rejects, substandard,
-defective, factory, workshop."""
+defective (not a workshop or a factory, 车间, 工厂: places as often)."""
 
 CAST_ALLOYS: Final = _folded(
     {
@@ -217,12 +269,13 @@ PLAIN_WORDS: Final = _folded(
     {
         "en": "flash fitter fitters broiler broilers filleting",
         "de": "schalter verpackt eingepackt abgepackt tankwagen saugwagen selbsterhitzend "
-        "selbsterhitzungsfahig",
+        "selbsterhitzungsfahig fabrik fabriken",
         "nl": "stomerij stomerijen verpakt ingepakt loods loodsen tankwagen tankwagens "
         "zelfverhittend",
-        "da": "selvopvarmende",
-        "sv": "rengjord rengjorda rengjort trasig trasiga trasigt sjalvuppvarmande",
-        "fr": "fils lingot lingots salage",
+        "da": "selvopvarmende fabrik fabrikken fabrikker",
+        "sv": "rengjord rengjorda rengjort trasig trasiga trasigt sjalvuppvarmande fabrik "
+        "fabriken fabriker",
+        "fr": "fils lingot lingots salage saint sainte",
         "es": "",
         "it": "cava cave",
         "pl": "",
@@ -232,11 +285,13 @@ PLAIN_WORDS: Final = _folded(
 """Words of a language that name no material, one edit from a word that does: known words of
 their language, so never corrected to it (*flash* is no *flesh*, from *fleshings*; a
 *Schalter* no *Schale*; French *salage*, salting, no *sablage*; Swedish *trasig*, broken,
-whose stem is that of *trasa*, a rag); or whose stem is a material's (German *verpackt*,
-Dutch *verpakt*, packed, are not packaging: *Asbestreste staubdicht verpackt*; Dutch *loods*,
-a shed, is no *lood*, lead; a *Tankwagen*, the truck a waste leaves in, is no *Tanklager*;
-*selvopvarmende*, self-heating, a hazard of the material, offers no *varme*; Italian *cava*,
-a quarry, whose stem is that of *cavi*, cables)."""
+whose stem is that of *trasa*, a rag; a window *fitter* no *filter*, a *broiler* no *boiler*,
+*filleting* no *filler*; a *Fabrik*, a factory, no English *fabric*; the *Saint* of a company's
+name no *suint*); or whose stem is a
+material's (German *verpackt*, Dutch *verpakt*, packed, are not packaging: *Asbestreste
+staubdicht verpackt*; Dutch *loods*, a shed, is no *lood*, lead; a *Tankwagen*, the truck a
+waste leaves in, is no *Tanklager*; *selvopvarmende*, self-heating, a hazard of the material,
+offers no *varme*; Italian *cava*, a quarry, whose stem is that of *cavi*, cables)."""
 
 CODE_LABELS: Final = frozenset(
     fold(
@@ -335,7 +390,9 @@ DESTINATIONS: Final = _folded(
     }
 )
 """Prepositions that name where a thing goes ("fly ash *to cement works*"): a source term after
-one says nothing about where the thing comes from."""
+one says nothing about where the thing comes from. Not a register's buyer field (*customer:*,
+*destinataire :*): a clause break does not end a destination, so *Customer 55 - empty drums*
+would lose its drums."""
 
 ABSENT_BEFORE: Final = _folded(
     {
