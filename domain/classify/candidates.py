@@ -646,6 +646,10 @@ entry of its own naming it (a sugar factory's beet soil is 02 04 01). Not the ot
 materials: a brickworks' rejected bricks are its own (10 12 08), a tin smelter's tin its dross.
 And isocyanates (08 05 01, *wastes not otherwise specified in 08*: an adhesives or coatings
 maker's MDI residues)."""
+_OFF_SPEC: Final = "1603"
+"""Off-specification batches and unused products: under a named origin, that origin's entries
+(*Kassation fra glasuldsproduktion*: 10 11), as the List files a chapter 16 entry only when no
+origin's fits."""
 _WHEREVER_FOUND: Final = frozenset({"190809", "190810"})
 """Entries named by what the waste is, wherever it arises: the contents of a grease or oil
 separator (19 08 09, 19 08 10) at a canteen, a restaurant or a plant are those entries, not the
@@ -674,6 +678,7 @@ def _source_priors(
     by_material = (
         bool(named)
         and priors[named[0]] >= _HEAD_WEIGHT
+        and named[0][:4] != _OFF_SPEC  # a state of what the source made, no material
         and (
             named[0][:2] in _BY_MATERIAL
             or (named[0][:4] in _BY_MATERIAL and not _nearest_under(named[:1], prefixes, 1))

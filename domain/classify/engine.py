@@ -36,7 +36,7 @@ import re
 import threading
 from bisect import bisect_left
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache, partial
 from itertools import chain, compress, count, pairwise
@@ -2174,7 +2174,11 @@ _in_destination: Final = _kept_by_identity(_read_destination)
 
 
 def _source_prefixes(
-    lang: str, folded_words: tuple[str, ...], matches: list[_Match], head: _Match | None = None
+    lang: str,
+    folded_words: tuple[str, ...],
+    matches: list[_Match],
+    head: _Match | None = None,
+    ends: Sequence[int] = (),
 ) -> tuple[str, ...]:
     """The chapters the source terms point to, less those named as a destination.
 
@@ -2198,7 +2202,7 @@ def _source_prefixes(
         if m.term.kind == "source" and not _after_destination(lang, folded_words, m)
     )  # terms by their prefixes: a text repeating sources costs what its distinct ones cost
     named.update(
-        _making_prefixes(m.term) for m in _made_materials(lang, folded_words, matches, head)
+        _making_prefixes(m.term) for m in _made_materials(lang, folded_words, matches, head, ends)
     )
     if len(named) > 1:
         named.pop(_GAS_CLEANING, None)  # "fly ash from flue gas cleaning, cement kiln": 10 13
@@ -2251,7 +2255,11 @@ def _on_site(
 
 
 def _made_materials(
-    lang: str, folded_words: tuple[str, ...], matches: list[_Match], head: _Match | None
+    lang: str,
+    folded_words: tuple[str, ...],
+    matches: list[_Match],
+    head: _Match | None,
+    ends: Sequence[int] = (),
 ) -> list[_Match]:
     """The material terms whose making the text names as an origin (:func:`_making_prefixes`).
 
@@ -2260,26 +2268,34 @@ def _made_materials(
     content between (*fremstilling af PVC*, *synthèse des principes actifs*, *wytwórni tworzyw
     sztucznych*) or, in a language putting the head last, right before it (*PVC production*),
     names the making of that material as an origin (:func:`_making_prefixes`). Not in a
-    head-first language's *tortas de filtración producción de ...*: the cakes of a production.
+    head-first language's *tortas de filtración producción de ...*: the cakes of a production;
+    not across a clause break (``ends``: the clauses' last words; *concrete - factory yard*).
+    A compound ending in a word for making names its first part's (*glasulds|produktion*).
     Nothing for a material no industry makes in the List (oil, packaging) nor one in a
     destination (*sand for glass production*).
     """
     read = _text(lang, folded_words).words
     skipped = _skipped(lang)
     found: list[_Match] = []
+    closing = frozenset(ends)
     for m in matches:
-        if m is head or m.term.kind != "material" or m.inside:
+        if m is head or m.term.kind != "material":
             continue
         if not _making_prefixes(m.term) or _after_destination(lang, folded_words, m):
             continue
+        if m.inside:  # "Kassation fra glasulds|produktion"
+            if read[m.last].traits & _MAKING and folded_words[m.last] not in _WHOLE_MAKING:
+                found.append(m)
+            continue
         after = (
             lang not in HEAD_FIRST
+            and m.last not in closing
             and m.last + 1 < len(read)
             and bool(read[m.last + 1].traits & _MAKING)
         )
         before = False
         n = m.first - 1
-        while n >= 0 and m.first - n <= _MAKING_REACH:
+        while n >= 0 and m.first - n <= _MAKING_REACH and n not in closing:
             if read[n].traits & _MAKING:
                 before = True
                 break
@@ -2295,12 +2311,14 @@ def _making_prefixes(term: LexiconTerm) -> tuple[str, ...]:
     """Where a material is made: the sub-chapter of its first entry, a making industry's.
 
     A sub-chapter of chapters 01 to 12 whose title names making (:func:`_making_sub_chapters`:
-    PVC's 07 02 13, *the MFSU of plastics*); not where it is used (alumina's 10 03 05,
+    PVC's 07 02 13, *the MFSU of plastics*), or the maker's of a used-up first entry
+    (:data:`_MAKERS`: glass wool's 17 06 04, 10 11); not where it is used (alumina's 10 03 05,
     *aluminium thermal metallurgy*), nor a later entry naming it as another making's residue
-    (gypsum's 06 09 04 of phosphorus chemicals; concrete's 10 13 14 after 17 01 01).
+    (gypsum's 06 09 04 of phosphorus chemicals).
     """
-    first = term.codes[0][:4] if term.codes else ""
-    return (first,) if first in _making_sub_chapters() else ()
+    first = term.codes[0] if term.codes else ""
+    sub_chapter = _MAKERS.get(first, first)[:4]
+    return (sub_chapter,) if sub_chapter in _making_sub_chapters() else ()
 
 
 @cache
@@ -2321,6 +2339,8 @@ _MAKING_TITLE: Final = re.compile(r"manufactur|mfsu|msfu|production|processing|i
 """Words of a sub-chapter title naming making (*MSFU*: the List's own spelling in 06 09)."""
 
 
+_WHOLE_MAKING: Final = frozenset(w.strip("*~") for words in MAKING.values() for w in words)
+"""The words for making themselves: no compound naming what it makes."""
 _MAKING_REACH: Final = 3
 """How far before a material its word for making may stand: two words never content between
 (*synthèse des principes actifs*, *production of the resins*)."""
@@ -3080,13 +3100,14 @@ def _conclude(
         head = decided.head.term if decided.head is not None else None
         materials = [m for m in present if m.term.kind == "material"]
         materials = [m for m in materials if not _after_destination(lang, folded_words, m)]
-        made_of = _made_materials(lang, folded_words, matches, decided.head)
+        ends = _clause_ends(shape)
+        made_of = _made_materials(lang, folded_words, matches, decided.head, ends)
         if made_of:  # "Filter cake from PVC production": PVC names the origin, not the waste
             materials = [m for m in materials if m is decided.head or m not in made_of]
         if decided.head is not None and decided.head.term.kind == "water":
             # a liquid waste in its container: the IBC holds it, it is not the waste
             materials = [m for m in materials if not names_packaging(m.term)]
-        prefixes = _source_prefixes(lang, folded_words, matches, decided.head)
+        prefixes = _source_prefixes(lang, folded_words, matches, decided.head, ends)
         made = _made_here(lang, folded_words, decided.head)
         if made and prefixes:  # "Pipe lagging removed from factory boiler house": 10 01's
             made = frozenset(c for c in made if c.startswith(prefixes))

@@ -3638,3 +3638,29 @@ def test_a_label_reads_the_clause_after_it_as_a_row_is_read(text: str, code: str
 
 def test_a_machine_named_by_its_material_after_a_label_is_no_head() -> None:
     assert classify("Werk 2: Kühlwasser Glasofen").kind is ResourceKind.WATER
+
+
+@pytest.mark.parametrize(
+    ("text", "sub_chapter"),
+    [
+        ("Kassation fra glasuldsproduktion (fiberaffald)", "1011"),  # a compound of making
+        ("Fehlcharge Lack, Lackfabrik", "0801"),
+        ("Off-spec batch from the dairy", "0205"),
+    ],
+)
+def test_an_off_spec_batch_of_a_named_origin_is_the_origins(text: str, sub_chapter: str) -> None:
+    # 16 03 only when no origin's entry fits
+    assert classify(text).candidates[0].sub_chapter == sub_chapter
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("家具厂生产边角料：刨花板、密度板下脚料", "030105"),  # noqa: RUF001 - as registers write
+        ("服装厂裁剪边角料，涤纶面料", "040222"),  # noqa: RUF001
+        ("涂料厂不合格品（溶剂型涂料）批次T-0912", "080111"),  # noqa: RUF001
+        ("Tiles, bricks, concrete - factory yard", "170107"),  # no making across a break
+    ],
+)
+def test_vocabulary_of_session_26_factories(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
