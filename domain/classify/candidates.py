@@ -228,6 +228,7 @@ def _lexicon_priors(
     head: LexiconTerm | None,
     details: frozenset[int],
     preferred: frozenset[str] = frozenset(),
+    firm: bool = False,
 ) -> dict[str, float]:
     priors: dict[str, float] = {}
     for n, term in enumerate(materials):
@@ -245,8 +246,16 @@ def _lexicon_priors(
             )
         for rank, code in enumerate(codes):
             prior = weight * max(0.5, 1.0 - _RANK_STEP * rank)
+            if firm and term is head and code not in preferred:
+                prior *= _FIRM_FACTOR  # "cardboard boxes from deliveries": not 20 01 01
             priors[code] = max(priors.get(code, 0.0), prior)
     return priors
+
+
+_FIRM_FACTOR: Final = 0.8
+"""Weighs the head's codes other than those the text settles (``firm`` in
+:func:`rank_candidates`: a maker's entry said made there, packaging said delivered), so the
+similarity of a text to the others' official texts does not bring them back."""
 
 
 def names_packaging(term: LexiconTerm) -> bool:
@@ -881,6 +890,7 @@ def rank_candidates(
     biodegradable: bool | None = None,
     halogenated: bool | None = None,
     beyond_head: frozenset[str] | None = None,
+    firm: bool = False,
 ) -> Ranking:
     """The ``top`` best EWC codes for a material, best first (see the module docstring).
 
@@ -910,10 +920,12 @@ def rank_candidates(
         beyond_head: the codes the text's words beside the head find (``None``: no head
             naming codes); a code only the similarity proposes and only the head's words find
             weighs :data:`_AWAY_FROM_HEAD_FACTOR`, as one only the other words find does.
+        firm: ``preferred`` is settled by the text (where it was made, goods delivered): the
+            head's other codes weigh :data:`_FIRM_FACTOR` more.
     """
     collected, prefixes = _recycling_centre(prefixes)
     told = _told(preferred, head, prefixes)
-    named = _lexicon_priors(materials, head, details, told)
+    named = _lexicon_priors(materials, head, details, told, firm)
     for code, prior in mentioned.items():
         named[code] = max(named.get(code, 0.0), prior)
     if biodegradable:  # "biodegradable ester gear oil": 13 02 07 before 13 02 05

@@ -70,6 +70,8 @@ from domain.classify.grammar import (
     CODE_LABELS,
     COMPOUNDING,
     CONTAINING,
+    DELIVERIES,
+    DELIVERIES_HAN,
     DESTINATIONS,
     DISPOSED,
     DISPOSED_HAN,
@@ -472,6 +474,11 @@ def _read_word(lang: str, word: str) -> _Word:
         "unused": word in UNUSED,
         "made_here": _says_made_here(lang, word, han),
         "making": not han and _starts_or_ends(lang, word, MAKING),
+        "delivered": (
+            any(h in word for h in DELIVERIES_HAN)
+            if han
+            else _starts_or_ends(lang, word, DELIVERIES)
+        ),
         "rebuilding": (
             any(h in word for h in REBUILDING_HAN)
             if han
@@ -1399,8 +1406,8 @@ def _head_after_label(
     content word to a preposition or the next break, its head on its language's side, a
     compound's written apart as :func:`_decide_kind` reads it). No head when no resource term
     lies there, a word no term reads leads a head-first clause (*piezas rotas*), or the head
-    is a container (*Lager 5: IBC mit Säureresten*: what it holds, the terms all weighed as
-    details).
+    is a container another material follows (*Lager 5: IBC mit Säureresten*: what it holds,
+    the terms all weighed as details; *Butik: wellpapp* is the cardboard).
     """
     rest = tuple(i for i in content if i >= shape.limit)
     if not rest:
@@ -1424,7 +1431,11 @@ def _head_after_label(
     lead = next(m for m in reversed(named) if m.first == named[0].first)
     if lang in COMPOUNDING and _written_apart(lead, head):
         head = lead  # "Kessel 2: Asche Holz", as without the label
-    if head.term.kind == "material" and names_packaging(head.term):
+    if (
+        head.term.kind == "material"
+        and names_packaging(head.term)
+        and any(m.first > head.last and m.term.kind == "material" for m in resource)
+    ):
         return None, words  # "Lager 5: IBC mit Säureresten": what the IBC holds, as before
     return head, words
 
@@ -1487,12 +1498,14 @@ def _material_coverage(
     going: frozenset[int] = frozenset(),
     metals: bool = False,
     made: bool = False,
+    delivered: bool = False,
 ) -> float:
     """Share of the content words the head material term covers (1.0 without content words).
 
     Generic material words ("scrap") count as covered, and with ``metals`` (the head is a
     catalyst its metals told: :func:`_catalyst_metal`) the metal words, with ``made`` (the
-    text says where it was made: :func:`_made_here`) the words saying so; without a head
+    text says where it was made: :func:`_made_here`) or ``delivered`` (what goods came in:
+    :func:`_delivered`) the words saying so; without a head
     carrying codes, every material term counts. The words left uncovered are context for the
     similarity; the ``going`` ones (a destination's, :func:`_destination_words`) are not
     counted at all.
@@ -1506,9 +1519,13 @@ def _material_coverage(
             m for m in matches if m is head or (m.term.kind == "material" and not m.term.codes)
         ]
     covered = {i for m in chosen if m.term.kind == "material" for i in range(m.first, m.last + 1)}
-    if metals or made:  # "spent nickel catalyst": the metal too; "Ziegel Ausschuss": both
+    if metals or made or delivered:  # "spent nickel catalyst": the metal too
         read = _text(lang, folded_words).words
-        said = (_METAL if metals else 0) | (_MADE_HERE if made else 0)
+        said = (
+            (_METAL if metals else 0)
+            | (_MADE_HERE if made else 0)
+            | (_DELIVERED if delivered else 0)
+        )
         covered.update(i for i in content if read[i].traits & said)
     return sum(1 for i in content if i in covered) / len(content)
 
@@ -1544,6 +1561,7 @@ _TRAITS: Final = (
     "made_here",
     "making",
     "rebuilding",
+    "delivered",
 )
 """What :attr:`_Word.traits` holds of a word, one bit each in this order (:func:`_read_word`)."""
 _TRAIT: Final = {name: 1 << bit for bit, name in enumerate(_TRAITS)}
@@ -1558,6 +1576,7 @@ _CONTAINING: Final = _TRAIT["containing"]
 _MADE_HERE: Final = _TRAIT["made_here"]
 _MAKING: Final = _TRAIT["making"]
 _REBUILDING: Final = _TRAIT["rebuilding"]
+_DELIVERED: Final = _TRAIT["delivered"]
 _RESIDUE: Final = _TRAIT["residue"]
 _EMPTY: Final = _TRAIT["empty"]
 _LINKING: Final = _TRAIT["linking"]
@@ -2120,6 +2139,27 @@ def _made_here(lang: str, folded_words: tuple[str, ...], head: _Match | None) ->
     return frozenset(making) if said else frozenset()
 
 
+def _delivered(lang: str, folded_words: tuple[str, ...], head: _Match | None) -> frozenset[str]:
+    """The head's packaging entries (15 01), when the text says it came with goods delivered.
+
+    A word of :data:`~domain.classify.grammar.DELIVERIES` outside a destination (*Supermarket
+    back of store: baled cardboard boxes from deliveries*, *Pap og plastfolie fra
+    varemodtagelse*): the packaging the goods came in. Empty otherwise.
+    """
+    if head is None or head.term.kind != "material":
+        return frozenset()
+    packaging = frozenset(c for c in head.term.codes if is_packaging(c))
+    if not packaging:
+        return frozenset()
+    going = _in_destination(lang, folded_words)
+    for n, word in enumerate(_text(lang, folded_words).words):
+        if word.traits & _DELIVERED and not going[n]:
+            return packaging
+    return frozenset()
+
+
+_MUNICIPAL: Final = "20"
+"""Municipal wastes, a shop's among them."""
 _USED_UP: Final = frozenset({"17", "19", "20"})
 """The chapters of a material used up: construction and demolition, waste treatment, municipal.
 A head whose first entry lies elsewhere (solvents 14 06, oils 13, packaging 15 01) is filed by
@@ -3104,11 +3144,18 @@ def _conclude(
         made_of = _made_materials(lang, folded_words, matches, decided.head, ends)
         if made_of:  # "Filter cake from PVC production": PVC names the origin, not the waste
             materials = [m for m in materials if m is decided.head or m not in made_of]
+        if decided.head is not None and decided.head.term.codes:
+            # "Fehlchargen Dispersionsfarbe": the paint off spec is the paint (08 01 12); the
+            # state's own entries (16 03) are for a product the text does not name
+            materials = [m for m in materials if m is decided.head or not _names_a_state(m.term)]
         if decided.head is not None and decided.head.term.kind == "water":
             # a liquid waste in its container: the IBC holds it, it is not the waste
             materials = [m for m in materials if not names_packaging(m.term)]
         prefixes = _source_prefixes(lang, folded_words, matches, decided.head, ends)
-        made = _made_here(lang, folded_words, decided.head)
+        delivered = _delivered(lang, folded_words, decided.head)
+        if delivered:  # what goods came in is packaging, a shop's (20) or anyone's
+            prefixes = tuple(p for p in prefixes if not p.startswith(_MUNICIPAL))
+        made = frozenset() if delivered else _made_here(lang, folded_words, decided.head)
         if made and prefixes:  # "Pipe lagging removed from factory boiler house": 10 01's
             made = frozenset(c for c in made if c.startswith(prefixes))
         rank = partial(
@@ -3124,15 +3171,19 @@ def _conclude(
             top=shape.top,
             details=_details(materials, decided.head, limit, shape),
             by_similarity=similar.ranked,
-            preferred=_told_here(_told_apart(lang, folded_words, decided.head, present), made)
+            preferred=(
+                delivered
+                or _told_here(_told_apart(lang, folded_words, decided.head, present), made)
+            )
             | catalyst
             | _mixture(materials, prefixes),
             beyond_head=_beyond_head(lang, folded_words, decided.head, similar.query),
             biodegradable=_said_biodegradable(lang, folded_words),
             halogenated=_said_halogenated(lang, folded_words, absent, present, shape.breaks),
+            firm=bool(delivered or made),
         )
         cover = partial(_material_coverage, lang, folded_words, matches, decided.head, going)
-        ranking = rank(coverage=cover(bool(catalyst), bool(made)))
+        ranking = rank(coverage=cover(bool(catalyst), bool(made), bool(delivered)))
         if made and ranking.candidates and ranking.candidates[0].code not in made:
             # the words saying where it was made told nothing: they are context again
             ranking = rank(coverage=cover(bool(catalyst)))

@@ -225,6 +225,25 @@ destinataire : usine Saint-Gobain*) nor a word for throwing away (Swedish *kasse
 it is used up (*cullet* 10 11 12 or 19 12 05, *rock wool* 10 11 03 or 17 06 04, *tiles* 10 12
 08 or 17 01 03) is then the maker's, unless the text names a rebuilding (:data:`REBUILDING`)."""
 
+DELIVERIES: Final = _marked(
+    {
+        "en": "delivery deliveries delivered goods-in goodsin",
+        "de": "lieferung* anlieferung* wareneingang* *lieferung",
+        "fr": "livraison* reception",
+        "es": "recepcion entrega entregas mercancia mercancias",
+        "it": "consegna consegne ricevimento",
+        "pl": "dostaw* dostawy",
+        "nl": "levering* leveranties ontvangst",
+        "da": "levering* varemodtagelse* *levering",
+        "sv": "leverans* varumottagning* *leverans* varuleveranser",
+    }
+)
+"""Words saying what came in with goods delivered (marks as :func:`_marked`): a material named
+with one is their packaging (*cardboard boxes from incoming deliveries*, *Wellpapp från
+leveranser, butik*, *Karton en papier van leveringen*: 15 01, not a shop's municipal 20 01)."""
+DELIVERIES_HAN: Final = ("来料", "进货", "收货", "到货")
+"""Chinese words of :data:`DELIVERIES` inside a longer run."""
+
 REBUILDING: Final = _folded(
     {
         "en": "renovation renovations refurbishment refurb refit stripout strip-out demolition "

@@ -3664,3 +3664,30 @@ def test_an_off_spec_batch_of_a_named_origin_is_the_origins(text: str, sub_chapt
 )
 def test_vocabulary_of_session_26_factories(text: str, code: str) -> None:
     assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Supermarket back of store: baled cardboard boxes from deliveries", "150101"),
+        ("Butik: wellpapp från varuleveranser, balad", "150101"),
+        ("Karton en papier van leveringen, winkel", "150101"),
+        ("cardboard, supermarket", "200101"),  # no delivery said: a shop's municipal fraction
+    ],
+)
+def test_what_came_in_with_deliveries_is_packaging(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Fehlchargen Dispersionsfarbe wasserbasiert, lösemittelfrei", "080112"),
+        ("Extrusion Halle 2: Anfahrbrocken und Fehlchargen PE-HD, nicht mahlbar", "070213"),
+        ("Plasterbord manufacture - wet end rejects and board offcuts", "101399"),
+    ],
+)
+def test_a_product_named_beside_its_state_or_its_making_is_that(text: str, code: str) -> None:
+    # an off-spec batch of a named product is the product's entry, not 16 03; a maker's
+    # entry said made there is not brought back to the used-up one by similarity
+    assert classify(text).candidates[0].code == code
