@@ -80,6 +80,7 @@ from domain.classify.grammar import (
     EMPTY,
     EQUIPMENT,
     FILLERS,
+    FILLING,
     FOUND,
     FUNCTION_WORDS,
     HALOGEN_FREE,
@@ -102,6 +103,7 @@ from domain.classify.grammar import (
     PREPOSITIONS,
     REBUILDING,
     REBUILDING_HAN,
+    RECEIVERS,
     RESIDUES,
     SHORT_HEADS,
     SPENT_WATER,
@@ -479,6 +481,8 @@ def _read_word(lang: str, word: str) -> _Word:
             if han
             else _starts_or_ends(lang, word, DELIVERIES)
         ),
+        "receiver": word in RECEIVERS.get(lang, ()) or word in RECEIVERS["en"],
+        "filling": word in FILLING.get(lang, ()) or word in FILLING["en"],
         "rebuilding": (
             any(h in word for h in REBUILDING_HAN)
             if han
@@ -1271,19 +1275,22 @@ def _decide_kind(
     ]
     main_content = [i for i in content if i in main]
     if in_main and label and all(m.last < limit and m.term.kind == "material" for m in in_main):
-        # "Glass plant: cooling water return", "Steel works / BOF shop: converter gas": the
-        # label's material names the plant, the clause after it what the row is (not a
-        # container: "Altöl: 5 t, Fässer" stays oil; a utility named in the label is the row:
-        # "Waste heat recovery HX-203: flue gas 180->90°C")
+        # "Glass plant: cooling water return", "Steel works / BOF shop: converter gas",
+        # "Cerámica Castellón / horno túnel: aceite usado": the label's material names the
+        # plant, what follows it is the row (a utility named in the label is the row: "Waste
+        # heat recovery HX-203: flue gas 180->90°C")
         later, _ = _head_after_label(lang, folded_words, content, resource, shape)
+        named_words = {n for m in in_main for n in range(m.first, m.last + 1)}
+        plant = any(n not in named_words for n in main_content)  # "Glass plant", "Batteries"
         if later is not None and (
-            later.term.kind != "material"
+            later.term.kind in _UTILITY_KINDS
             or (
-                later.term.codes
+                plant
+                and later.term.codes
                 and not names_packaging(later.term)
                 and not _names_a_state(later.term)
             )
-        ):  # not a form or a state of the label's material ("GK-Plattenwerk: Fehlproduktion")
+        ):  # a material after a label that is only a material is its detail: "Batteries: lead"
             in_main = []
     head: _Match | None = None
     equipment = False  # the text names a utility's equipment, not the utility
@@ -1431,6 +1438,12 @@ def _head_after_label(
     lead = next(m for m in reversed(named) if m.first == named[0].first)
     if lang in COMPOUNDING and _written_apart(lead, head):
         head = lead  # "Kessel 2: Asche Holz", as without the label
+    heat = next((m for m in named if m.term.kind == "heat"), None)
+    if heat is not None and (
+        head.term.kind == "water"
+        or (head.term.kind == "gas" and (not shape.allowed or ResourceKind.HEAT in shape.allowed))
+    ):  # "Werk 2: Abwärme Kühlwasser": the heat it carries, as without the label
+        head = heat
     if (
         head.term.kind == "material"
         and names_packaging(head.term)
@@ -1562,6 +1575,8 @@ _TRAITS: Final = (
     "making",
     "rebuilding",
     "delivered",
+    "receiver",
+    "filling",
 )
 """What :attr:`_Word.traits` holds of a word, one bit each in this order (:func:`_read_word`)."""
 _TRAIT: Final = {name: 1 << bit for bit, name in enumerate(_TRAITS)}
@@ -1577,6 +1592,8 @@ _MADE_HERE: Final = _TRAIT["made_here"]
 _MAKING: Final = _TRAIT["making"]
 _REBUILDING: Final = _TRAIT["rebuilding"]
 _DELIVERED: Final = _TRAIT["delivered"]
+_RECEIVER: Final = _TRAIT["receiver"]
+_FILLING: Final = _TRAIT["filling"]
 _RESIDUE: Final = _TRAIT["residue"]
 _EMPTY: Final = _TRAIT["empty"]
 _LINKING: Final = _TRAIT["linking"]
@@ -2074,16 +2091,17 @@ def _details(
     )
 
 
-def _told_here(told: frozenset[str], made: frozenset[str]) -> frozenset[str]:
+def _told_here(told: frozenset[str], made: frozenset[str], filled: bool) -> frozenset[str]:
     """The codes told apart (:func:`_told_apart`), or the maker's (:func:`_made_here`).
 
-    Those told apart that are the maker's; else what the text told apart, which says more
-    than a word of making (*Glasscherben, Flaschen, Ausschuss Abfüllung*: the bottles, 15 01
-    07); else the maker's.
+    Those told apart that are the maker's; else, where the text names filling (``filled``,
+    :data:`~domain.classify.grammar.FILLING`), what it told apart (*Glasscherben, Flaschen,
+    Ausschuss Abfüllung*: the bottles filled, 15 01 07); else the maker's (*Glasskår fra
+    produktion (flaskeglas), afvist*: 10 11 12).
     """
     if not made:
         return told
-    return (told & made) or told or made
+    return (told & made) or (told if filled and told else made)
 
 
 def _mixture(materials: list[_Match], prefixes: tuple[str, ...]) -> frozenset[str]:
@@ -2236,10 +2254,13 @@ def _source_prefixes(
       nor does such treatment alone overrule a ``head`` all of whose entries are industries'
       (*Galvanikschlamm aus der Abwasserbehandlung* is the plating shop's: 11 01 09).
     """
+    read = _text(lang, folded_words).words
     named = Counter(
         m.term.prefixes
         for m in matches
-        if m.term.kind == "source" and not _after_destination(lang, folded_words, m)
+        if m.term.kind == "source"
+        and not _after_destination(lang, folded_words, m)
+        and not _received(read, m.first)  # "Klärschlamm ..., Abnehmer: Zementwerk"
     )  # terms by their prefixes: a text repeating sources costs what its distinct ones cost
     named.update(
         _making_prefixes(m.term) for m in _made_materials(lang, folded_words, matches, head, ends)
@@ -2318,33 +2339,56 @@ def _made_materials(
     skipped = _skipped(lang)
     found: list[_Match] = []
     closing = frozenset(ends)
+    going = _in_destination(lang, folded_words)
+    if (
+        head is not None
+        and head.term.codes
+        and head.term.codes[0][:2] in _BY_USE
+        and not _names_a_state(head.term)
+    ):
+        return found  # "Copper cable from glass production": the cable's, wherever it was
     for m in matches:
         if m is head or m.term.kind != "material":
             continue
-        if not _making_prefixes(m.term) or _after_destination(lang, folded_words, m):
+        if not _making_prefixes(m.term) or going[m.first]:
             continue
         if m.inside:  # "Kassation fra glasulds|produktion"
             if read[m.last].traits & _MAKING and folded_words[m.last] not in _WHOLE_MAKING:
                 found.append(m)
             continue
+        at = m.last + 1  # "PVC production"
         after = (
             lang not in HEAD_FIRST
             and m.last not in closing
-            and m.last + 1 < len(read)
-            and bool(read[m.last + 1].traits & _MAKING)
+            and at < len(read)
+            and bool(read[at].traits & _MAKING)
         )
-        before = False
-        n = m.first - 1
-        while n >= 0 and m.first - n <= _MAKING_REACH and n not in closing:
-            if read[n].traits & _MAKING:
-                before = True
-                break
-            if folded_words[n] not in skipped:
-                break
-            n -= 1
-        if after or before:
-            found.append(m)
+        if not after:
+            at = m.first - 1  # "fremstilling af PVC"
+            while at >= 0 and m.first - at <= _MAKING_REACH and at not in closing:
+                if read[at].traits & _MAKING or folded_words[at] not in skipped:
+                    break
+                at -= 1
+        if at < 0 or not read[at].traits & _MAKING or going[at] or _received(read, at):
+            continue  # "Sand for the manufacture of glass", "customer: PVC factory"
+        found.append(m)
     return found
+
+
+def _received(read: tuple[_Word, ...], n: int) -> bool:
+    """Whether a receiver field's word (*customer:*, *Abnehmer:*) stands just before word ``n``.
+
+    Within three words: what follows names where the waste goes, not where it comes from.
+    """
+    return any(w.traits & _RECEIVER for w in read[max(0, n - _RECEIVER_REACH) : n])
+
+
+_RECEIVER_REACH: Final = 3
+"""How far before an origin a receiver field's word may stand (*odbiorca: wytwórnia tworzyw*)."""
+_BY_USE: Final = frozenset({"15", "16", "17", "20"})
+"""Chapters filing a material by what it is wherever used (packaging, not otherwise specified,
+construction and demolition, municipal): a head there keeps its entries beside a making named
+(*Świetlówki z wytwórni tworzyw sztucznych* are lamps, 20 01 21)."""
 
 
 def _making_prefixes(term: LexiconTerm) -> tuple[str, ...]:
@@ -3142,8 +3186,16 @@ def _conclude(
         materials = [m for m in materials if not _after_destination(lang, folded_words, m)]
         ends = _clause_ends(shape)
         made_of = _made_materials(lang, folded_words, matches, decided.head, ends)
-        if made_of:  # "Filter cake from PVC production": PVC names the origin, not the waste
-            materials = [m for m in materials if m is decided.head or m not in made_of]
+        if made_of:
+            # "Filter cake from PVC production": PVC names the origin, not the waste; beside a
+            # head of no codes it is the waste in the first clause ("Produktionsabfall Holz")
+            # and only an origin after it ("Metal scrap, production of glass")
+            coded = decided.head is not None and bool(decided.head.term.codes)
+            materials = [
+                m
+                for m in materials
+                if m is decided.head or m not in made_of or (not coded and m.first < limit)
+            ]
         if decided.head is not None and decided.head.term.codes:
             # "Fehlchargen Dispersionsfarbe": the paint off spec is the paint (08 01 12); the
             # state's own entries (16 03) are for a product the text does not name
@@ -3173,7 +3225,11 @@ def _conclude(
             by_similarity=similar.ranked,
             preferred=(
                 delivered
-                or _told_here(_told_apart(lang, folded_words, decided.head, present), made)
+                or _told_here(
+                    _told_apart(lang, folded_words, decided.head, present),
+                    made,
+                    any(w.traits & _FILLING for w in _text(lang, folded_words).words),
+                )
             )
             | catalyst
             | _mixture(materials, prefixes),

@@ -244,14 +244,46 @@ leveranser, butik*, *Karton en papier van leveringen*: 15 01, not a shop's munic
 DELIVERIES_HAN: Final = ("来料", "进货", "收货", "到货")
 """Chinese words of :data:`DELIVERIES` inside a longer run."""
 
+RECEIVERS: Final = _folded(
+    {
+        "en": "customer consignee receiver recipient buyer",
+        "de": "abnehmer empfanger kunde",
+        "fr": "destinataire client",
+        "es": "destinatario cliente",
+        "it": "destinatario cliente",
+        "pl": "odbiorca odbiorcy klient",
+        "nl": "afnemer ontvanger klant",
+        "da": "aftager modtager kunde",
+        "sv": "mottagare kund",
+    }
+)
+"""Words heading a register's receiver field (*customer:*, *Abnehmer:*, *odbiorca:*): an origin
+or a making named within three words after one is where the waste goes (*Klärschlamm ...,
+Abnehmer: Zementwerk* stays 19 08 05; *Sewage sludge, customer: PVC factory*)."""
+FILLING: Final = _folded(
+    {
+        "en": "filling bottling",
+        "de": "abfullung abfullanlage abfullerei",
+        "fr": "embouteillage remplissage",
+        "es": "embotellado envasado llenado",
+        "it": "imbottigliamento riempimento",
+        "pl": "rozlewnia rozlewni napelnianie",
+        "nl": "afvulling afvullen bottelarij",
+        "da": "aftapning tapperi",
+        "sv": "tappning tapperi",
+    }
+)
+"""Words for filling containers (*Glasscherben, Flaschen, Ausschuss Abfüllung*): rejects there
+are the containers filled, what the text tells apart (15 01 07), not their maker's."""
+
 REBUILDING: Final = _folded(
     {
         "en": "renovation renovations refurbishment refurb refit stripout strip-out demolition "
-        "demolished dismantling retrofit reroofing resurfacing removal",
+        "demolished dismantling retrofit reroofing resurfacing",
         "de": "umbau umbauten renovierung sanierung abriss ruckbau abbruch modernisierung",
         "fr": "renovation demolition rehabilitation deconstruction",
         "es": "reforma reformas demolicion rehabilitacion desmontaje desmantelamiento",
-        "it": "ristrutturazione demolizione rifacimento rimozione smantellamento",
+        "it": "ristrutturazione demolizione rifacimento smantellamento",
         "pl": "remont remontu remoncie rozbiorka rozbiorki wyburzenie",
         "nl": "renovatie sloop verbouwing",
         "da": "renovering nedrivning ombygning",

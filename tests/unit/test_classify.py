@@ -3691,3 +3691,33 @@ def test_a_product_named_beside_its_state_or_its_making_is_that(text: str, code:
     # an off-spec batch of a named product is the product's entry, not 16 03; a maker's
     # entry said made there is not brought back to the used-up one by similarity
     assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Wood production waste", "030105"),  # the wood is the waste beside a word of no code
+        ("Odpady produkcyjne drewno", "030105"),
+        ("Sand for the manufacture of glass", "010409"),  # making in a destination
+        ("Copper cable from glass production", "170411"),  # a cable wherever it was
+        ("Świetlówki z wytwórni tworzyw sztucznych", "200121"),
+        ("Sewage sludge, municipal, customer: PVC factory", "200306"),  # a receiver field
+        ("Klärschlamm aus der kommunalen Kläranlage, Abwasserbehandlung, Abnehmer: Zementwerk",
+         "190805"),
+        ("Batteries: lead", "160601"),  # a material after a label naming one is its detail
+        ("Öl: Schlamm", "130205"),
+        ("Glasskår fra produktion (flaskeglas), afvist", "101112"),  # the maker's
+        ("Glasscherben, Flaschen, Ausschuss Abfüllung", "150107"),  # the bottles filled
+        ("Tiles, production rejects, collection and removal", "101208"),
+    ],
+)  # fmt: skip
+def test_a_second_review_of_made_and_labels(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Werk 2: Abwärme Kühlwasser", "Plant 2: waste heat cooling water", "Werk 2: Abwärme Rauchgas"],
+)
+def test_the_heat_a_utility_carries_after_a_label_is_the_row(text: str) -> None:
+    assert classify(text).kind is ResourceKind.HEAT
