@@ -329,7 +329,7 @@ PLAIN_WORDS: Final = _folded(
         "fr": "fils lingot lingots salage saint sainte",
         "es": "",
         "it": "cava cave",
-        "pl": "",
+        "pl": "rozbior rozbioru",
         "zh": "",
     }
 )
@@ -338,11 +338,12 @@ their language, so never corrected to it (*flash* is no *flesh*, from *fleshings
 *Schalter* no *Schale*; French *salage*, salting, no *sablage*; Swedish *trasig*, broken,
 whose stem is that of *trasa*, a rag; a window *fitter* no *filter*, a *broiler* no *boiler*,
 *filleting* no *filler*; a *Fabrik*, a factory, no English *fabric*; the *Saint* of a company's
-name no *suint*); or whose stem is a
-material's (German *verpackt*, Dutch *verpakt*, packed, are not packaging: *Asbestreste
-staubdicht verpackt*; Dutch *loods*, a shed, is no *lood*, lead; a *Tankwagen*, the truck a
-waste leaves in, is no *Tanklager*; *selvopvarmende*, self-heating, a hazard of the material,
-offers no *varme*; Italian *cava*, a quarry, whose stem is that of *cavi*, cables)."""
+name no *suint*; Polish *rozbiór*, a carcass's cutting, no *rozbiórka*, demolition); or whose
+stem is a material's (German *verpackt*, Dutch *verpakt*, packed, are not packaging:
+*Asbestreste staubdicht verpackt*; Dutch *loods*, a shed, is no *lood*, lead; a *Tankwagen*,
+the truck a waste leaves in, is no *Tanklager*; *selvopvarmende*, self-heating, a hazard of
+the material, offers no *varme*; Italian *cava*, a quarry, whose stem is that of *cavi*,
+cables)."""
 
 CODE_LABELS: Final = frozenset(
     fold(

@@ -3721,3 +3721,21 @@ def test_a_second_review_of_made_and_labels(text: str, code: str) -> None:
 )
 def test_the_heat_a_utility_carries_after_a_label_is_the_row(text: str) -> None:
     assert classify(text).kind is ResourceKind.HEAT
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Cement plant Kiln 1: fluorescent tubes from relamping, 300 pcs", "200121"),
+        ("Out-of-date flour and dough scraps from bakery line 2", "020601"),  # no anode scraps
+        ("Hårdzink från förzinkningsgrytan", "110501"),
+    ],
+)
+def test_vocabulary_of_session_26_third_batch(text: str, code: str) -> None:
+    # a municipal fraction collected separately (20 01) keeps its entry under a plant's name
+    assert classify(text).candidates[0].code == code
+
+
+def test_a_carcass_cutting_is_no_demolition() -> None:
+    answer = classify("Odpady poubojowe kat. 3 (kości, tłuszcz) rozbiór")
+    assert not any(c.code.startswith("17") for c in answer.candidates)
