@@ -2072,6 +2072,25 @@ def _told_apart(
     return frozenset(found)
 
 
+def _lead(lang: str, head: _Match | None, materials: list[_Match], limit: int) -> _Match | None:
+    """The material whose codes the row is: the head, or beside a head of no codes its nearest.
+
+    A head naming only a form (*rejects*, *scrap*, *Abfall*, *边角料*) says nothing of which
+    entry: the nearest material term naming codes in its clause on the side its language puts
+    modifiers (*Float line cullet rejects*: the cullet; *scarti di vetro*: the glass) leads the
+    ranking when the text says where it was made or that it came with deliveries. The head
+    itself otherwise, and when none is near.
+    """
+    if head is None or head.term.kind != "material" or head.term.codes:
+        return head
+    same = [m for m in materials if m.term.codes and (m.first < limit) == (head.first < limit)]
+    if lang in HEAD_FIRST:
+        after = [m for m in same if m.first > head.last]
+        return after[0] if after else head
+    before = [m for m in same if m.last < head.first]
+    return before[-1] if before else head
+
+
 def _details(
     materials: list[_Match], head: _Match | None, limit: int, shape: _TextShape
 ) -> frozenset[int]:
@@ -3181,9 +3200,9 @@ def _conclude(
     candidates: tuple[EwcCandidate, ...] = ()
     margin = 1.0
     if decided.kind is ResourceKind.MATERIAL:
-        head = decided.head.term if decided.head is not None else None
         materials = [m for m in present if m.term.kind == "material"]
         materials = [m for m in materials if not _after_destination(lang, folded_words, m)]
+        lead = _lead(lang, decided.head, materials, limit)
         ends = _clause_ends(shape)
         made_of = _made_materials(lang, folded_words, matches, decided.head, ends)
         if made_of:
@@ -3204,12 +3223,15 @@ def _conclude(
             # a liquid waste in its container: the IBC holds it, it is not the waste
             materials = [m for m in materials if not names_packaging(m.term)]
         prefixes = _source_prefixes(lang, folded_words, matches, decided.head, ends)
-        delivered = _delivered(lang, folded_words, decided.head)
+        delivered = _delivered(lang, folded_words, lead)
         if delivered:  # what goods came in is packaging, a shop's (20) or anyone's
             prefixes = tuple(p for p in prefixes if not p.startswith(_MUNICIPAL))
-        made = frozenset() if delivered else _made_here(lang, folded_words, decided.head)
+        made = frozenset() if delivered else _made_here(lang, folded_words, lead)
         if made and prefixes:  # "Pipe lagging removed from factory boiler house": 10 01's
             made = frozenset(c for c in made if c.startswith(prefixes))
+        # the head ranked: beside a head of no codes, the material said made or delivered
+        ranked = lead if (made or delivered) else decided.head
+        head = ranked.term if ranked is not None else None
         rank = partial(
             rank_candidates,
             [m.term for m in materials],

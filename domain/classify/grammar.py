@@ -209,7 +209,7 @@ MADE_HERE: Final = _marked(
         "es": "produccion* fabricacion* sintesis rechazo rechazos rechazado rechazados "
         "rechazada rechazadas",
         "it": "produzion* fabbricazion* sintesi",
-        "pl": "produkc* braki wybrakowane wybrakowany wybrakowana",
+        "pl": "produkc* braki wybrakowane wybrakowany wybrakowana odrzut odrzuty odrzucone",
         "nl": "*productie* fabricage* synthese afgekeurd afgekeurde uitval ~fabriek",
         "da": "*produktion* fremstilling* syntese afvist afviste kassation ~fabrik",
         "sv": "*produktion* tillverkning* syntes kassation kassationer ~fabrik",

@@ -3739,3 +3739,17 @@ def test_vocabulary_of_session_26_third_batch(text: str, code: str) -> None:
 def test_a_carcass_cutting_is_no_demolition() -> None:
     answer = classify("Odpady poubojowe kat. 3 (kości, tłuszcz) rozbiór")
     assert not any(c.code.startswith("17") for c in answer.candidates)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Float line cullet rejects, off-spec glass not returned to batch house", "101112"),
+        ("Stłuczka szklana z linii float, odrzuty jakościowe", "101112"),
+        ("浮法线冷端切边碎玻璃", "101112"),
+        ("Residuos de tejidos vegetales (restos de poda y hoja) - finca", "020103"),  # no tejas
+    ],
+)
+def test_a_head_naming_a_form_reads_the_material_beside_it(text: str, code: str) -> None:
+    # "rejects" names no entry: the cullet beside it is what was made there
+    assert classify(text).candidates[0].code == code
