@@ -1261,8 +1261,9 @@ def _decide_kind(
         and not (m.inside and m.term.kind == "none")
     ]  # "H2 Nebenprodukt": a word saying it is surplus never says what it is; nor does a
     # compound's first part naming no resource ("wervel|stroom|scheider": an eddy current)
-    # a term beginning with a word of emptiness reaches into the clause ("empty aerosol cans",
-    # "leere Spraydosen": the filler starts no clause, the term does)
+    # a term beginning with words that are no content reaches into the clause ("empty aerosol
+    # cans", "leere Spraydosen": the filler starts no clause, the term does; "Waste oil": the
+    # oil heads it, and only its own entries' siblings come after it)
     read = _text(lang, folded_words).words
     in_main = [
         m
