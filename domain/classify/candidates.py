@@ -644,7 +644,7 @@ def _nearest_under(
     return ()
 
 
-_BY_MATERIAL: Final = frozenset({"13", "14", "15", "16", "1705", "1706", "0805", "2001"})
+_BY_MATERIAL: Final = frozenset({"13", "14", "15", "16", "1705", "1706", "0805"})
 """Chapters the List of Waste files by material whatever the origin (its introduction: when no
 code of the origin's chapter fits, look in 13, 14 and 15, then 16): oils, solvents, packaging,
 linings and refractories, batteries, catalysts, off-specification batches; and of construction

@@ -2073,23 +2073,29 @@ def _told_apart(
     return frozenset(found)
 
 
-def _lead(lang: str, head: _Match | None, materials: list[_Match], limit: int) -> _Match | None:
-    """The material whose codes the row is: the head, or beside a head of no codes its nearest.
+def _lead(
+    lang: str, folded_words: tuple[str, ...], head: _Match | None, materials: list[_Match]
+) -> _Match | None:
+    """The material whose codes the row is: the head, or right beside a head of no codes.
 
     A head naming only a form (*rejects*, *scrap*, *Abfall*, *边角料*) says nothing of which
-    entry: the nearest material term naming codes in its clause on the side its language puts
-    modifiers (*Float line cullet rejects*: the cullet; *scarti di vetro*: the glass) leads the
-    ranking when the text says where it was made or that it came with deliveries. The head
-    itself otherwise, and when none is near.
+    entry: the material term naming codes written next to it, nothing but words that are no
+    content between, on the side its language puts modifiers (*Float line cullet rejects*: the
+    cullet; *scarti di vetro*: the glass) is read through it when the text says where it was
+    made or that it came with deliveries. The head itself otherwise.
     """
     if head is None or head.term.kind != "material" or head.term.codes:
         return head
-    same = [m for m in materials if m.term.codes and (m.first < limit) == (head.first < limit)]
-    if lang in HEAD_FIRST:
-        after = [m for m in same if m.first > head.last]
-        return after[0] if after else head
-    before = [m for m in same if m.last < head.first]
-    return before[-1] if before else head
+    skipped = _skipped(lang)
+    for m in materials:
+        if not m.term.codes or m is head:
+            continue
+        gap = range(head.last + 1, m.first) if lang in HEAD_FIRST else range(m.last + 1, head.first)
+        if (m.first > head.last) == (lang in HEAD_FIRST) and all(
+            folded_words[n] in skipped for n in gap
+        ):
+            return m
+    return head
 
 
 def _details(
@@ -2145,7 +2151,9 @@ _MIXTURES: Final = {"170107": frozenset({"170101", "170102", "170103"})}
 """A mixture entry of the List of Waste -> the entries whose materials it mixes."""
 
 
-def _made_here(lang: str, folded_words: tuple[str, ...], head: _Match | None) -> frozenset[str]:
+def _made_here(
+    lang: str, folded_words: tuple[str, ...], head: _Match | None, beside: _Match | None = None
+) -> frozenset[str]:
     """The maker's entries of the head, when the text says it was made where it arises.
 
     A material the List files where it is used up (:data:`_USED_UP`) and, made, under the
@@ -2161,7 +2169,11 @@ def _made_here(lang: str, folded_words: tuple[str, ...], head: _Match | None) ->
     if head is None or head.term.kind != "material" or _names_a_state(head.term):
         return frozenset()
     codes = head.term.codes
-    makers = {_MAKERS[c] for c in codes if c in _MAKERS}
+    makers = {
+        _MAKERS[c]
+        for c in codes
+        if c in _MAKERS and (c not in _LISTED_MAKERS or _MAKERS[c] in codes)
+    }
     if not codes or codes[0][:2] not in _USED_UP or not makers:
         return frozenset()  # solvents, oils, packaging: filed by material wherever made
     sub_chapters = {m[:4] for m in makers}
@@ -2172,7 +2184,10 @@ def _made_here(lang: str, folded_words: tuple[str, ...], head: _Match | None) ->
         if word.traits & _REBUILDING:
             return frozenset()
         said = said or bool(
-            word.traits & _MADE_HERE and not going[n] and not head.first <= n <= head.last
+            word.traits & _MADE_HERE
+            and not going[n]
+            and not head.first <= n <= head.last
+            and not (beside is not None and beside.first <= n <= beside.last)
         )
     return frozenset(making) if said else frozenset()
 
@@ -2216,6 +2231,9 @@ _MAKERS: Final = {
 for :func:`_made_here`: the maker's entry is not one of the term's codes, so a plain *tiles*,
 *Gipskarton* or *stenuld* keeps its one code and is not asked about; only a text saying the
 material was made there reaches the maker's."""
+_LISTED_MAKERS: Final = frozenset({"170604"})
+"""Used-up entries whose maker's applies only to a term listing it: insulation is mineral wool's
+maker's (10 11 03) only when the term says mineral, glass or rock wool, not EPS or a cable's."""
 _LAST_MAKING_CHAPTER: Final = "12"
 """The List's chapters by the industry a waste comes from end with 12 (shaping and treating
 metals and plastics); 13 to 20 file it by material or where it was used up."""
@@ -3203,7 +3221,6 @@ def _conclude(
     if decided.kind is ResourceKind.MATERIAL:
         materials = [m for m in present if m.term.kind == "material"]
         materials = [m for m in materials if not _after_destination(lang, folded_words, m)]
-        lead = _lead(lang, decided.head, materials, limit)
         ends = _clause_ends(shape)
         made_of = _made_materials(lang, folded_words, matches, decided.head, ends)
         if made_of:
@@ -3224,10 +3241,11 @@ def _conclude(
             # a liquid waste in its container: the IBC holds it, it is not the waste
             materials = [m for m in materials if not names_packaging(m.term)]
         prefixes = _source_prefixes(lang, folded_words, matches, decided.head, ends)
+        lead = _lead(lang, folded_words, decided.head, materials)
         delivered = _delivered(lang, folded_words, lead)
         if delivered:  # what goods came in is packaging, a shop's (20) or anyone's
             prefixes = tuple(p for p in prefixes if not p.startswith(_MUNICIPAL))
-        made = frozenset() if delivered else _made_here(lang, folded_words, lead)
+        made = frozenset() if delivered else _made_here(lang, folded_words, lead, decided.head)
         if made and prefixes:  # "Pipe lagging removed from factory boiler house": 10 01's
             made = frozenset(c for c in made if c.startswith(prefixes))
         # the head ranked: beside a head of no codes, the material said made or delivered

@@ -209,7 +209,7 @@ MADE_HERE: Final = _marked(
         "es": "produccion* fabricacion* sintesis rechazo rechazos rechazado rechazados "
         "rechazada rechazadas",
         "it": "produzion* fabbricazion* sintesi",
-        "pl": "produkc* braki wybrakowane wybrakowany wybrakowana odrzut odrzuty odrzucone",
+        "pl": "produkc* braki wybrakowane wybrakowany wybrakowana",
         "nl": "*productie* fabricage* synthese afgekeurd afgekeurde uitval ~fabriek",
         "da": "*produktion* fremstilling* syntese afvist afviste kassation ~fabrik",
         "sv": "*produktion* tillverkning* syntes kassation kassationer ~fabrik",
@@ -229,9 +229,9 @@ DELIVERIES: Final = _marked(
     {
         "en": "delivery deliveries delivered goods-in goodsin",
         "de": "lieferung* anlieferung* wareneingang* *lieferung",
-        "fr": "livraison* reception",
-        "es": "recepcion entrega entregas mercancia mercancias",
-        "it": "consegna consegne ricevimento",
+        "fr": "livraison*",
+        "es": "entrega entregas mercancia mercancias",
+        "it": "consegna consegne",
         "pl": "dostaw* dostawy",
         "nl": "levering* leveranties ontvangst",
         "da": "levering* varemodtagelse* *levering",
@@ -240,7 +240,8 @@ DELIVERIES: Final = _marked(
 )
 """Words saying what came in with goods delivered (marks as :func:`_marked`): a material named
 with one is their packaging (*cardboard boxes from incoming deliveries*, *Wellpapp från
-leveranser, butik*, *Karton en papier van leveringen*: 15 01, not a shop's municipal 20 01)."""
+leveranser, butik*, *Karton en papier van leveringen*: 15 01, not a shop's municipal 20 01).
+Not a reception (*réception*, *recepción*, *ricevimento*): a civic amenity site's too."""
 DELIVERIES_HAN: Final = ("来料", "进货", "收货", "到货")
 """Chinese words of :data:`DELIVERIES` inside a longer run."""
 
@@ -327,8 +328,8 @@ PLAIN_WORDS: Final = _folded(
         "sv": "rengjord rengjorda rengjort trasig trasiga trasigt sjalvuppvarmande fabrik "
         "fabriken fabriker",
         "fr": "fils lingot lingots salage saint sainte",
-        "es": "",
-        "it": "cava cave",
+        "es": "tejido tejidos",
+        "it": "cava cave conferiti conferito",
         "pl": "rozbior rozbioru",
         "zh": "",
     }
@@ -338,7 +339,8 @@ their language, so never corrected to it (*flash* is no *flesh*, from *fleshings
 *Schalter* no *Schale*; French *salage*, salting, no *sablage*; Swedish *trasig*, broken,
 whose stem is that of *trasa*, a rag; a window *fitter* no *filter*, a *broiler* no *boiler*,
 *filleting* no *filler*; a *Fabrik*, a factory, no English *fabric*; the *Saint* of a company's
-name no *suint*; Polish *rozbiór*, a carcass's cutting, no *rozbiórka*, demolition); or whose
+name no *suint*; Polish *rozbiór*, a carcass's cutting, no *rozbiórka*, demolition; Spanish
+*tejidos*, tissues, no *tejas*; Italian *conferiti*, delivered to a site, no *conceria*); or whose
 stem is a material's (German *verpackt*, Dutch *verpakt*, packed, are not packaging:
 *Asbestreste staubdicht verpackt*; Dutch *loods*, a shed, is no *lood*, lead; a *Tankwagen*,
 the truck a waste leaves in, is no *Tanklager*; *selvopvarmende*, self-heating, a hazard of
