@@ -474,13 +474,9 @@ def _read_word(lang: str, word: str) -> _Word:
         "equipment": word in EQUIPMENT.get(lang, ()),
         "partly_read": han and sum(map(len, tokens)) < len(word),
         "unused": word in UNUSED,
-        "made_here": _says_made_here(lang, word, han),
+        "made_here": _holds(lang, word, han, MADE_HERE, MADE_HERE_HAN),
         "making": not han and _starts_or_ends(lang, word, MAKING),
-        "delivered": (
-            any(h in word for h in DELIVERIES_HAN)
-            if han
-            else _starts_or_ends(lang, word, DELIVERIES)
-        ),
+        "delivered": _holds(lang, word, han, DELIVERIES, DELIVERIES_HAN),
         "receiver": word in RECEIVERS.get(lang, ()) or word in RECEIVERS["en"],
         "filling": word in FILLING.get(lang, ()) or word in FILLING["en"],
         "rebuilding": (
@@ -501,14 +497,21 @@ def _read_word(lang: str, word: str) -> _Word:
     )
 
 
-def _says_made_here(lang: str, word: str, han: bool) -> bool:
-    """Whether a folded word says its waste was made where it arises (:data:`MADE_HERE`).
+def _holds(
+    lang: str,
+    word: str,
+    han: bool,
+    table: Mapping[str, tuple[str, ...]],
+    han_words: tuple[str, ...],
+) -> bool:
+    """Whether a folded word holds an entry of a marked word table, or a Chinese run a word.
 
-    A Chinese run holding such a word (:data:`MADE_HERE_HAN`); else :func:`_starts_or_ends`.
+    :func:`_starts_or_ends` reads the table; a Chinese run holds one of ``han_words`` inside
+    it (*生产*, *来料*).
     """
     if han:
-        return any(h in word for h in MADE_HERE_HAN)
-    return _starts_or_ends(lang, word, MADE_HERE)
+        return any(h in word for h in han_words)
+    return _starts_or_ends(lang, word, table)
 
 
 def _starts_or_ends(lang: str, word: str, table: Mapping[str, tuple[str, ...]]) -> bool:
@@ -2274,9 +2277,12 @@ def _source_prefixes(
     folded_words: tuple[str, ...],
     matches: list[_Match],
     head: _Match | None = None,
-    ends: Sequence[int] = (),
+    made_of: Sequence[_Match] = (),
 ) -> tuple[str, ...]:
     """The chapters the source terms point to, less those named as a destination.
+
+    ``made_of``: the materials whose making the text names (:func:`_made_materials`), each an
+    origin as a source term is.
 
     * When the source terms disagree, the (sub-)chapters most of them name are kept: "ash from
       EfW flue gas cleaning" names incineration (19 01) twice, a power station (10 01) once;
@@ -2300,9 +2306,7 @@ def _source_prefixes(
         and not _after_destination(lang, folded_words, m)
         and not _received(read, m.first)  # "Klärschlamm ..., Abnehmer: Zementwerk"
     )  # terms by their prefixes: a text repeating sources costs what its distinct ones cost
-    named.update(
-        _making_prefixes(m.term) for m in _made_materials(lang, folded_words, matches, head, ends)
-    )
+    named.update(_making_prefixes(m.term) for m in made_of)
     if len(named) > 1:
         named.pop(_GAS_CLEANING, None)  # "fly ash from flue gas cleaning, cement kiln": 10 13
     if any(any(p[:2] <= _LAST_INDUSTRY for p in each) for each in named):
@@ -3240,7 +3244,7 @@ def _conclude(
         if decided.head is not None and decided.head.term.kind == "water":
             # a liquid waste in its container: the IBC holds it, it is not the waste
             materials = [m for m in materials if not names_packaging(m.term)]
-        prefixes = _source_prefixes(lang, folded_words, matches, decided.head, ends)
+        prefixes = _source_prefixes(lang, folded_words, matches, decided.head, made_of)
         lead = _lead(lang, folded_words, decided.head, materials)
         delivered = _delivered(lang, folded_words, lead)
         if delivered:  # what goods came in is packaging, a shop's (20) or anyone's
