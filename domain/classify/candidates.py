@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -239,8 +240,11 @@ def _lexicon_priors(
                 weight = _CONTAINER_WEIGHT  # "Wässrige Abfälle, IBC": what holds the head
         codes = term.codes
         if term is head and preferred:  # "fly ash ... wood": 10 01 03 before 10 01 02
+            # among them first the one most of the text's other materials name ("aluminium
+            # draaisel en spanen": 12 01 03, which the aluminium names too, before 12 01 01)
+            naming = Counter(c for m in materials if m is not head for c in set(m.codes))
             codes = (
-                *(c for c in codes if c in preferred),
+                *sorted((c for c in codes if c in preferred), key=lambda c: -naming[c]),
                 *sorted(preferred.difference(codes)),  # "catalyst Pd": 16 08 01, not its own
                 *(c for c in codes if c not in preferred),
             )
@@ -655,7 +659,7 @@ entry of its own naming it (a sugar factory's beet soil is 02 04 01). Not the ot
 materials: a brickworks' rejected bricks are its own (10 12 08), a tin smelter's tin its dross.
 And isocyanates (08 05 01, *wastes not otherwise specified in 08*: an adhesives or coatings
 maker's MDI residues)."""
-_OFF_SPEC: Final = "1603"
+OFF_SPEC: Final = "1603"
 """Off-specification batches and unused products: under a named origin, that origin's entries
 (*Kassation fra glasuldsproduktion*: 10 11), as the List files a chapter 16 entry only when no
 origin's fits."""
@@ -687,7 +691,7 @@ def _source_priors(
     by_material = (
         bool(named)
         and priors[named[0]] >= _HEAD_WEIGHT
-        and named[0][:4] != _OFF_SPEC  # a state of what the source made, no material
+        and named[0][:4] != OFF_SPEC  # a state of what the source made, no material
         and (
             named[0][:2] in _BY_MATERIAL
             or (named[0][:4] in _BY_MATERIAL and not _nearest_under(named[:1], prefixes, 1))
@@ -789,13 +793,15 @@ def _scores(
     carried: frozenset[str] = frozenset(),
     written: frozenset[str] = frozenset(),
     beyond_head: frozenset[str] | None = None,
+    untwinned: frozenset[str] = frozenset(),
 ) -> dict[str, float]:
     """Each pooled code's score in (0, 1]: prior and similarity, source and hazard factors.
 
-    ``carried``: the entries under the source that a named material is there
-    (:func:`_nearest_under`); a hazardous one is no more halved than the named code.
-    ``written``: the codes the text writes as codes; a hazardous one is not halved either
-    (``EWC 17 05 03*``: the plant says it). ``beyond_head``: as :func:`rank_candidates` has it.
+    ``carried``: the entries under the source a named material is there (:func:`_nearest_under`)
+    and ``written``, the codes the text writes (``EWC 17 05 03*``): a hazardous one is not
+    halved. ``beyond_head``: as :func:`rank_candidates` has it. ``untwinned``: codes the text
+    tells apart with no hazardous twin, which a hazard word (it says which twin) does not halve
+    (*Stålspåner ... olieholdige*: 12 01 01, not 03 01 04).
     """
     hazardous, mirror_hazardous = hazardous_codes()
     all_hazardous = _all_hazardous_sub_chapters()
@@ -816,7 +822,7 @@ def _scores(
             elif beyond_head is not None and code not in beyond_head and code not in by_content:
                 score *= _AWAY_FROM_HEAD_FACTOR  # the head's words alone: a sibling unnamed
         if hazardous_hint:
-            if code not in hazardous:
+            if code not in hazardous and code not in untwinned:
                 score *= _HAZARD_FACTOR
         elif (
             code in hazardous
@@ -969,9 +975,10 @@ def rank_candidates(
         if prefixes and named
         else frozenset()
     )
+    untwinned = frozenset(c for c in preferred if not mirrors().get(c)) if hazardous_hint else None
     scores = _scores(
         pool, priors, named, sims, prefixes, hazardous_hint, coverage, reach, carried, written,
-        beyond_head,
+        beyond_head, untwinned or frozenset(),
     )  # fmt: skip
     if written:  # "kod 02 02 01": the code the plant wrote leads those it did not
         scores = {c: v if c in written else v * _UNWRITTEN_FACTOR for c, v in scores.items()}

@@ -48,6 +48,7 @@ from rapidfuzz.distance import OSA
 
 from domain.classify.candidates import (
     CODE_PATTERN,
+    OFF_SPEC,
     EwcCandidate,
     hazardous_codes,
     is_packaging,
@@ -970,14 +971,18 @@ def _written_apart(first: _Match, last: _Match) -> bool:
     "KSS-Emulsion", "Cellenbeton puin"); unless the last is a form the material takes or a
     residue of a process (ash, slag, packaging, batteries, sludge: chapters 10, 15, 16 and 19
     first) or a chemical formula, which leads in either order ("Stahl Schlacke", "Metall
-    Fässer", "Blei Batterien", "Säure H2SO4"), but a residue or an aqueous liquid waste in its
-    container is what it holds ("Flugasche Big Bags", "Wässrige Abfälle, IBC").
+    Fässer", "Blei Batterien", "Säure H2SO4"), or names an entry of the first (the form that
+    material takes: "Aluminium draaispanen", the shavings' 12 01 03), but a residue or an
+    aqueous liquid waste in its container is what it holds ("Flugasche Big Bags", "Wässrige
+    Abfälle, IBC").
     """
     if first.last >= last.first or not first.term.kind == last.term.kind == "material":
         return False
     last_chapter = _chapter(last.term)
     if first.term.codes and first.term.codes[0].startswith(_HELD) and last_chapter == "15":
         return True  # a residue in its container: "Flugasche Big Bags", "Wässrige Abfälle, IBC"
+    if not set(first.term.codes).isdisjoint(last.term.codes):
+        return False  # the form the material takes: "Aluminium draaispanen", "Messing spåner"
     return last_chapter not in _FORM_CHAPTERS and not any(
         c.isdigit() for token in last.term.tokens for c in token
     )
@@ -1030,10 +1035,9 @@ def _names_a_state(term: LexiconTerm) -> bool:
     the product leads; alone, they name 16 03.
     """
     codes = term.codes
-    return bool(codes) and all(c[:4] == _OFF_SPEC or c == _UNSUITABLE for c in codes)
+    return bool(codes) and all(c[:4] == OFF_SPEC or c == _UNSUITABLE for c in codes)
 
 
-_OFF_SPEC: Final = "1603"
 _PACKAGING: Final = "15"  # an off-spec lot in sacks is still the lot
 _UNSUITABLE: Final = "020304"
 
@@ -2076,6 +2080,29 @@ def _told_apart(
     return frozenset(found)
 
 
+def _named_twice(
+    head: _Match | None, materials: list[_Match], prefixes: tuple[str, ...]
+) -> frozenset[str]:
+    """The head's codes another material of the text names too; empty when it names them all.
+
+    Those of them the text tells apart are settled (``firm`` in the ranking): the material
+    and the form it takes name one entry between them (*Messing draaispanen*:
+    brass and shavings, 12 01 03 among the shavings' wood and metal entries): what the text
+    settles, as a place of making does, which a similarity to the other entries' official
+    texts (the wood shavings' *spanen*) does not undo. Under a named origin only when one of
+    them lies under it (the origin decides otherwise: *Asbestos pipe lagging ex boiler house*),
+    and not for packaging (*Container glass plant ... rejects, amber bottles*: the plant's own).
+    """
+    if head is None or len(head.term.codes) < 2:
+        return frozenset()
+    named = {c for m in materials if m is not head for c in m.term.codes}
+    # packaging named twice is no more settled: a glass plant's bottles are its product
+    shared = {c for c in named.intersection(head.term.codes) if not is_packaging(c)}
+    if prefixes:
+        shared = {c for c in shared if c.startswith(prefixes)}
+    return frozenset(shared) if len(shared) < len(head.term.codes) else frozenset()
+
+
 def _lead(
     lang: str, folded_words: tuple[str, ...], head: _Match | None, materials: list[_Match]
 ) -> _Match | None:
@@ -2229,6 +2256,7 @@ _MAKERS: Final = {
     "200102": "101112",
     "170604": "101103",  # insulation (mineral wool): waste glass-based fibrous materials
     "170802": "101399",  # gypsum-based construction materials: plaster products, n.o.s.
+    "191204": "070299",  # rubber (and plastics): the MFSU of plastics and synthetic rubber
 }
 """A used-up entry of chapters 17, 19 or 20 -> the entry of the industry making that material,
 for :func:`_made_here`: the maker's entry is not one of the term's codes, so a plain *tiles*,
@@ -2438,13 +2466,33 @@ def _making_prefixes(term: LexiconTerm) -> tuple[str, ...]:
 
     A sub-chapter of chapters 01 to 12 whose title names making (:func:`_making_sub_chapters`:
     PVC's 07 02 13, *the MFSU of plastics*), or the maker's of a used-up first entry
-    (:data:`_MAKERS`: glass wool's 17 06 04, 10 11); not where it is used (alumina's 10 03 05,
+    (:data:`_MAKERS`: glass wool's 17 06 04, 10 11), or of a product's (:data:`_MADE_BY`:
+    pesticides' 02 01 09, 07 04); not where it is used (alumina's 10 03 05,
     *aluminium thermal metallurgy*), nor a later entry naming it as another making's residue
     (gypsum's 06 09 04 of phosphorus chemicals).
     """
     first = term.codes[0] if term.codes else ""
-    sub_chapter = _MAKERS.get(first, first)[:4]
+    sub_chapter = _MADE_BY.get(first) or _MAKERS.get(first, first)[:4]
     return (sub_chapter,) if sub_chapter in _making_sub_chapters() else ()
+
+
+_MADE_BY: Final = {
+    "020108": "0704",  # agrochemical waste: the MFSU of organic plant protection products
+    "020109": "0704",
+    "200119": "0704",  # pesticides
+    "200129": "0706",  # detergents: the MFSU of soaps and detergents
+    "200130": "0706",
+    "040216": "0703",  # dyestuffs and pigments (a textile mill's): organic dyes and pigments
+    "040217": "0703",
+    "200131": "0705",  # medicines: the MFSU of pharmaceuticals
+    "200132": "0705",
+    "180108": "0705",
+    "180109": "0705",
+}
+"""A product's first entry where it is used up or applied -> the sub-chapter of the industry
+making it, for :func:`_making_prefixes` only (*Filterkuchen aus der Herstellung von
+Pflanzenschutzmitteln*: 07 04; *produktion af vaskemidler*: 07 06): the product named alone
+keeps its entries."""
 
 
 @cache
@@ -3254,6 +3302,12 @@ def _conclude(
             made = frozenset(c for c in made if c.startswith(prefixes))
         # the head ranked: beside a head of no codes, the material said made or delivered
         ranked = lead if (made or delivered) else decided.head
+        told = delivered or _told_here(
+            _told_apart(lang, folded_words, decided.head, present),
+            made,
+            any(w.traits & _FILLING for w in _text(lang, folded_words).words),
+        )
+        twice = _named_twice(decided.head, materials, prefixes) & told
         head = ranked.term if ranked is not None else None
         rank = partial(
             rank_candidates,
@@ -3268,20 +3322,11 @@ def _conclude(
             top=shape.top,
             details=_details(materials, decided.head, limit, shape),
             by_similarity=similar.ranked,
-            preferred=(
-                delivered
-                or _told_here(
-                    _told_apart(lang, folded_words, decided.head, present),
-                    made,
-                    any(w.traits & _FILLING for w in _text(lang, folded_words).words),
-                )
-            )
-            | catalyst
-            | _mixture(materials, prefixes),
+            preferred=told | catalyst | _mixture(materials, prefixes),
             beyond_head=_beyond_head(lang, folded_words, decided.head, similar.query),
             biodegradable=_said_biodegradable(lang, folded_words),
             halogenated=_said_halogenated(lang, folded_words, absent, present, shape.breaks),
-            firm=bool(delivered or made),
+            firm=bool(delivered or made or twice),
         )
         cover = partial(_material_coverage, lang, folded_words, matches, decided.head, going)
         ranking = rank(coverage=cover(bool(catalyst), bool(made), bool(delivered)))

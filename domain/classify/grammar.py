@@ -184,20 +184,25 @@ def _marked(table: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
 
 MAKING: Final = _marked(
     {
-        "en": "production* manufactur* factory factories",
-        "de": "*produktion* herstellung* fertigung* *fabrik fabriken",
-        "fr": "production* fabrication* synthese* usine usines",
-        "es": "produccion* fabricacion* sintesis fabrica fabricas",
-        "it": "produzion* fabbricazion* sintesi fabbrica fabbriche stabilimento stabilimenti",
-        "pl": "produkc* wytwornia wytworni wytwornie fabryka fabryki fabryce fabryk",
-        "nl": "*productie* fabricage* synthese *fabriek fabrieken",
-        "da": "*produktion* fremstilling* syntese *fabrik fabrikken fabrikker",
-        "sv": "*produktion* tillverkning* syntes *fabrik fabriken fabriker",
+        "en": "production* manufactur* factory factories crystallisation crystallization",
+        "de": "*produktion* herstellung* fertigung* *fabrik fabriken kristallisation",
+        "fr": "production* fabrication* synthese* usine usines cristallisation",
+        "es": "produccion* fabricacion* sintesis fabrica fabricas cristalizacion",
+        "it": "produzion* fabbricazion* sintesi fabbrica fabbriche stabilimento stabilimenti "
+        "cristallizzazione",
+        "pl": "produkc* wytwornia wytworni wytwornie fabryka fabryki fabryce fabryk "
+        "wydzial wydzialu wydziale krystalizacja krystalizacji",
+        "nl": "*productie* fabricage* synthese *fabriek fabrieken kristallisatie",
+        "da": "*produktion* fremstilling* syntese *fabrik fabrikken fabrikker krystallisation",
+        "sv": "*produktion* tillverkning* *framstallning* syntes *fabrik fabriken fabriker "
+        "kristallisation",
     }
 )
 """Words naming making or the factory that makes (marks as :func:`_marked`): with a material
 beside them, the origin that material's making is (*fremstilling af PVC*, *Filter cake from
-PVC production*, *wytwórni tworzyw sztucznych*: 07 02). Read in the text's language and in
+PVC production*, *wytwórni tworzyw sztucznych*: 07 02; a plant's department named by its
+product, *wydział pestycydów*: 07 04; the crystallisation that makes it, *Moderlut från
+kristallisation av bekämpningsmedel*). Read in the text's language and in
 English. Not a word that also names a place's repair (*Wieder|herstellung*) nor a waste's
 generation (Polish *wytwarzanie odpadów*, a register's field)."""
 
@@ -212,7 +217,7 @@ MADE_HERE: Final = _marked(
         "pl": "produkc* braki wybrakowane wybrakowany wybrakowana",
         "nl": "*productie* fabricage* synthese afgekeurd afgekeurde uitval ~fabriek",
         "da": "*produktion* fremstilling* syntese afvist afviste kassation ~fabrik",
-        "sv": "*produktion* tillverkning* syntes kassation kassationer ~fabrik",
+        "sv": "*produktion* tillverkning* *framstallning* syntes kassation kassationer ~fabrik",
     }
 )
 """Words saying the waste was made where it arises (marks as :func:`_marked`, and ``~word`` at

@@ -3764,3 +3764,73 @@ def test_a_head_naming_a_form_reads_the_material_beside_it(text: str, code: str)
 )
 def test_a_third_review_of_forms_and_fractions(text: str, code: str) -> None:
     assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Messing draaispanen", "120103"),
+        ("Alu-spåner fra fræsning", "120103"),
+        ("Kupfer Späne, Dreherei", "120103"),
+        ("Stålspåner fra drejebænke, olieholdige", "120101"),  # the oil names no wood twin
+        ("Virutas de mecanizado de latón, torno 4", "120103"),
+    ],
+)
+def test_a_metal_and_the_shavings_it_makes_name_its_filings(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Holz Späne", "030105"),
+        ("Spåner fra høvleriet", "030105"),
+        ("Pflanzenschutzmittel, abgelaufen", "020109"),  # the product alone: where it is used
+    ],
+)
+def test_what_a_form_or_product_names_alone_stays(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "sub_chapter"),
+    [
+        ("Filterkuchen aus der Herstellung von Pflanzenschutzmitteln, halogenhaltig", "0704"),
+        ("Filterkage, ikke-halogeneret, fra produktion af vaskemidler", "0706"),
+        ("Filterkaka från färgämnesframställning, halogenfri", "0703"),
+        ("Placek filtracyjny \u2013 wydział pestycydów", "0704"),
+        ("Moderlut från kristallisation av bekämpningsmedel", "0704"),
+        ("Mutterlauge aus der Wirkstoffsynthese", "0705"),
+    ],
+)
+def test_the_making_of_a_product_is_the_origin(text: str, sub_chapter: str) -> None:
+    assert classify(text).candidates[0].code[:4] == sub_chapter
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Frakcja nadsitowa z sortowni", "191212"),
+        ("Frakcja podsitowa 0-80 mm z mechanicznego przetwarzania odpadów", "191212"),
+        ("Siebunterlauf aus der Aufbereitung", "191212"),
+        ("screen undersize 0-40 mm ex MRF", "191212"),
+        ("Kesselasche MVA Linie 2", "190112"),  # AVV 19 01 12: Rost- und Kesselaschen
+        ("eaux mères aqueuses", "070101"),  # organic chemistry's, not a salt works' bittern
+    ],
+)
+def test_vocabulary_of_session_27(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Gummiabfälle aus der Produktion", "070299"),  # made there: the rubber maker's
+        ("Gummiaffald, vulkaniseret, fra afgratning - gummivarefabrik", "070299"),
+        ("rubber", "191204"),  # alone: where it is used up
+        ("Dewatered biosludge, site ETP of pesticide formulation plant", "070412"),
+        ("biosludge from the municipal WWTP", "190805"),
+    ],
+)
+def test_a_rubber_plant_and_its_own_sludges(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
