@@ -73,6 +73,7 @@ from domain.classify.grammar import (
     CONTAINING,
     DELIVERIES,
     DELIVERIES_HAN,
+    DESTINATION_STARTS_ZH,
     DESTINATIONS,
     DISPOSED,
     DISPOSED_HAN,
@@ -877,6 +878,7 @@ def _main_clause(
 ) -> range:
     """Words from the first content word to the next preposition or clause break.
 
+    In Chinese a word beginning where the thing goes ends it too (:data:`DESTINATION_STARTS_ZH`).
     A preposition a hyphen joins (*fit-for-purpose water*, *oil-in-water emulsion*) is part of
     a modifier and ends nothing.
     """
@@ -885,11 +887,13 @@ def _main_clause(
     start = content[0]
     stops = _stops(lang)
     inside = frozenset(joined)  # a set: a text of hyphenated stops asks for each of its words
+    starts = DESTINATION_STARTS_ZH if lang == "zh" else ()
     end = next(
         (
             i
             for i in range(start + 1, len(folded_words))
-            if folded_words[i] in stops and i not in inside
+            if (folded_words[i] in stops and i not in inside)
+            or (starts and folded_words[i].startswith(starts))
         ),
         len(folded_words),
     )
@@ -2286,8 +2290,11 @@ def _read_destination(lang: str, folded_words: tuple[str, ...]) -> tuple[bool, .
     it), a backward scan per term cost a long text the square of its length.
     """
     destinations, stops = _destinations(lang), _stops(lang)
+    starts = DESTINATION_STARTS_ZH if lang == "zh" else ()
     inside, after = False, []
     for word in folded_words:
+        if starts and word.startswith(starts):
+            inside = True  # "外售水泥厂": the word itself goes
         after.append(inside)
         if word in destinations:
             inside = True

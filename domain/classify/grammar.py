@@ -453,6 +453,15 @@ one says nothing about where the thing comes from. Not a register's buyer field 
 *destinataire :*): a clause break does not end a destination, so *Customer 55 - empty drums*
 would lose its drums."""
 
+DESTINATION_STARTS_ZH: Final = (
+    "外售", "售给", "售往", "销往", "外运", "运往", "运至", "送往", "送至", "送", "可供", "供给",
+    "可用于", "用于", "交由",
+)  # fmt: skip
+"""Chinese words that begin where a thing goes, written together with it in one word
+(*粉煤灰 外售水泥厂*: sold to a cement plant; *填埋气 可供发电*: available for power
+generation): the word holding one and the words after it are a destination, as after
+:data:`DESTINATIONS`, and end the main clause. Not a bare 供 (*供热* is heat supply)."""
+
 ABSENT_BEFORE: Final = _folded(
     {
         "en": "no without",

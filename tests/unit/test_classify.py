@@ -3463,7 +3463,7 @@ def test_an_italian_quarry_is_no_cable() -> None:
     [
         ("sludge", True),  # a form any industry's waste takes: 19 08 05 would be a guess
         ("Schlamm", True),
-        ("玻璃磨边污泥", True),
+        ("磨边污泥", True),  # an edge grinding's: the glass's (玻璃磨边污泥) is told
         ("sewage sludge", False),  # a term of more words says whose
         ("Schlamm aus Galvanik", False),  # an origin says whose
         ("sludge, EWC 19 08 05", False),  # a code written says which
@@ -3834,3 +3834,44 @@ def test_vocabulary_of_session_27(text: str, code: str) -> None:
 )
 def test_a_rubber_plant_and_its_own_sludges(text: str, code: str) -> None:
     assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "code"),
+    [
+        ("填埋气 甲烷含量50% 可供发电", ResourceKind.GAS, None),  # for power generation
+        ("沼气 用于发电", ResourceKind.GAS, None),
+        ("粉煤灰 外售水泥厂", ResourceKind.MATERIAL, "100102"),  # sold to: no origin
+        ("余热 供热", ResourceKind.HEAT, None),  # heat supply is no destination
+    ],
+)
+def test_a_chinese_destination_written_with_its_word(
+    text: str, kind: ResourceKind, code: str | None
+) -> None:
+    answer = classify(text)
+    assert answer.kind is kind
+    assert (answer.candidates[0].code if answer.candidates else None) == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("slipslam från glasbruk", "101114"),
+        ("玻璃磨边污泥", "101114"),
+        ("Schleifschlamm", "120115"),  # alone: metal machining's
+        ("Polvere di levigatura MDF, filtro a maniche", "030105"),
+        ("Slibestøv fra MDF-produktion, posefilter", "030105"),
+        ("中密度纤维板砂光粉\uff0c布袋除尘器", "030105"),
+        ("Schleifstaub", "120101"),  # alone: metal filings
+        ("scorie TMV", "190112"),
+        ("Yeso artificial de la DGC, para cementeras", "100105"),
+        ("Harkroostervuil inlaat RWZI", "190801"),
+    ],
+)
+def test_grinding_and_sanding_by_their_origin_and_plant_abbreviations(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+def test_mono_incineration_is_an_incinerator() -> None:
+    answer = classify("Aske fra monoforbrænding af spildevandsslam, filteraske")
+    assert answer.candidates[0].code.startswith("1901")
