@@ -248,9 +248,10 @@ def _lexicon_priors(
                 *sorted(preferred.difference(codes)),  # "catalyst Pd": 16 08 01, not its own
                 *(c for c in codes if c not in preferred),
             )
+        settles = not preferred.isdisjoint(codes)  # "Aluminium draaispanen": not 17 04 02
         for rank, code in enumerate(codes):
             prior = weight * max(0.5, 1.0 - _RANK_STEP * rank)
-            if firm and term is head and code not in preferred:
+            if firm and code not in preferred and (term is head or settles):
                 prior *= _FIRM_FACTOR  # "cardboard boxes from deliveries": not 20 01 01
             priors[code] = max(priors.get(code, 0.0), prior)
     return priors
@@ -793,15 +794,12 @@ def _scores(
     carried: frozenset[str] = frozenset(),
     written: frozenset[str] = frozenset(),
     beyond_head: frozenset[str] | None = None,
-    untwinned: frozenset[str] = frozenset(),
 ) -> dict[str, float]:
     """Each pooled code's score in (0, 1]: prior and similarity, source and hazard factors.
 
     ``carried``: the entries under the source a named material is there (:func:`_nearest_under`)
     and ``written``, the codes the text writes (``EWC 17 05 03*``): a hazardous one is not
-    halved. ``beyond_head``: as :func:`rank_candidates` has it. ``untwinned``: codes the text
-    tells apart with no hazardous twin, which a hazard word (it says which twin) does not halve
-    (*Stålspåner ... olieholdige*: 12 01 01, not 03 01 04).
+    halved. ``beyond_head``: as :func:`rank_candidates` has it.
     """
     hazardous, mirror_hazardous = hazardous_codes()
     all_hazardous = _all_hazardous_sub_chapters()
@@ -822,7 +820,7 @@ def _scores(
             elif beyond_head is not None and code not in beyond_head and code not in by_content:
                 score *= _AWAY_FROM_HEAD_FACTOR  # the head's words alone: a sibling unnamed
         if hazardous_hint:
-            if code not in hazardous and code not in untwinned:
+            if code not in hazardous:
                 score *= _HAZARD_FACTOR
         elif (
             code in hazardous
@@ -961,7 +959,10 @@ def rank_candidates(
         priors.update(_halogen_said(priors, halogenated))
     from_lexicon = set(named)
     if hazardous_hint:
-        for code in list(priors):
+        # the hazard says which twin of what the text tells apart, not of the head's other
+        # entries ("Stålspåner ... olieholdige": 12 01 01, not the wood shavings' 03 01 04)
+        settled = preferred.intersection(priors)
+        for code in [c for c in priors if not settled or c in settled]:
             for sibling in mirrors().get(code, ()):
                 priors[sibling] = max(priors.get(sibling, 0.0), priors[code])
                 if code in named:
@@ -975,10 +976,9 @@ def rank_candidates(
         if prefixes and named
         else frozenset()
     )
-    untwinned = frozenset(c for c in preferred if not mirrors().get(c)) if hazardous_hint else None
     scores = _scores(
         pool, priors, named, sims, prefixes, hazardous_hint, coverage, reach, carried, written,
-        beyond_head, untwinned or frozenset(),
+        beyond_head,
     )  # fmt: skip
     if written:  # "kod 02 02 01": the code the plant wrote leads those it did not
         scores = {c: v if c in written else v * _UNWRITTEN_FACTOR for c, v in scores.items()}

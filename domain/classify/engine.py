@@ -985,8 +985,10 @@ def _written_apart(first: _Match, last: _Match) -> bool:
     last_chapter = _chapter(last.term)
     if first.term.codes and first.term.codes[0].startswith(_HELD) and last_chapter == "15":
         return True  # a residue in its container: "Flugasche Big Bags", "Wässrige Abfälle, IBC"
-    if not set(first.term.codes).isdisjoint(last.term.codes):
-        return False  # the form the material takes: "Aluminium draaispanen", "Messing spåner"
+    shared = not set(first.term.codes).isdisjoint(last.term.codes)
+    if shared and not is_packaging(first.term.codes[0]):
+        return False  # the form the material takes: "Aluminium draaispanen" ("Paletten Holz":
+        # the container leads, as any other)
     return last_chapter not in _FORM_CHAPTERS and not any(
         c.isdigit() for token in last.term.tokens for c in token
     )
@@ -2219,6 +2221,7 @@ def _made_here(
             return frozenset()
         said = said or bool(
             word.traits & _MADE_HERE
+            and not word.traits & _MACHINE  # "von Produktions|maschinen": a machine's
             and not going[n]
             and not head.first <= n <= head.last
             and not (beside is not None and beside.first <= n <= beside.last)
@@ -2245,8 +2248,6 @@ def _delivered(lang: str, folded_words: tuple[str, ...], head: _Match | None) ->
     return frozenset()
 
 
-_MUNICIPAL: Final = "20"
-"""Municipal wastes, a shop's among them."""
 _USED_UP: Final = frozenset({"17", "19", "20"})
 """The chapters of a material used up: construction and demolition, waste treatment, municipal.
 A head whose first entry lies elsewhere (solvents 14 06, oils 13, packaging 15 01) is filed by
@@ -2266,9 +2267,11 @@ _MAKERS: Final = {
 for :func:`_made_here`: the maker's entry is not one of the term's codes, so a plain *tiles*,
 *Gipskarton* or *stenuld* keeps its one code and is not asked about; only a text saying the
 material was made there reaches the maker's."""
-_LISTED_MAKERS: Final = frozenset({"170604"})
+_LISTED_MAKERS: Final = frozenset({"170604", "191204"})
 """Used-up entries whose maker's applies only to a term listing it: insulation is mineral wool's
-maker's (10 11 03) only when the term says mineral, glass or rock wool, not EPS or a cable's."""
+maker's (10 11 03) only when the term says mineral, glass or rock wool, not EPS or a cable's;
+rubber the rubber maker's (07 02 99) only when the term names it, not crumb rubber (19 12 04:
+made by treating wastes)."""
 _LAST_MAKING_CHAPTER: Final = "12"
 """The List's chapters by the industry a waste comes from end with 12 (shaping and treating
 metals and plastics); 13 to 20 file it by material or where it was used up."""
@@ -2446,6 +2449,8 @@ def _made_materials(
                 if read[at].traits & _MAKING or folded_words[at] not in skipped:
                     break
                 at -= 1
+            if at in closing or not folded_words[at].startswith(_MAKING_STARTS):
+                continue  # "värmeframställning, träflis"; "Textil|fabrik Farbstoffe"
         if at < 0 or not read[at].traits & _MAKING or going[at] or _received(read, at):
             continue  # "Sand for the manufacture of glass", "customer: PVC factory"
         found.append(m)
@@ -2522,6 +2527,9 @@ _MAKING_TITLE: Final = re.compile(r"manufactur|mfsu|msfu|production|processing|i
 
 _WHOLE_MAKING: Final = frozenset(w.strip("*~") for words in MAKING.values() for w in words)
 """The words for making themselves: no compound naming what it makes."""
+_MAKING_STARTS: Final = tuple(sorted(_WHOLE_MAKING))
+"""A word before a material names its making only when it begins with a word for making
+(*Herstellungs-*, *fabrication*), not as a compound's end (*Textil|fabrik*: the textiles')."""
 _MAKING_REACH: Final = 3
 """How far before a material its word for making may stand: two words never content between
 (*synthèse des principes actifs*, *production of the resins*)."""
@@ -3302,8 +3310,8 @@ def _conclude(
         prefixes = _source_prefixes(lang, folded_words, matches, decided.head, made_of)
         lead = _lead(lang, folded_words, decided.head, materials)
         delivered = _delivered(lang, folded_words, lead)
-        if delivered:  # what goods came in is packaging, a shop's (20) or anyone's
-            prefixes = tuple(p for p in prefixes if not p.startswith(_MUNICIPAL))
+        if delivered:  # what goods came in is packaging, a shop's (20) or anyone's, and the
+            prefixes = ()  # goods no origin ("houten pallets, ontvangst suiker": not 02 04)
         made = frozenset() if delivered else _made_here(lang, folded_words, lead, decided.head)
         if made and prefixes:  # "Pipe lagging removed from factory boiler house": 10 01's
             made = frozenset(c for c in made if c.startswith(prefixes))
