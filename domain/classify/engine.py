@@ -97,6 +97,7 @@ from domain.classify.grammar import (
     MADE_HERE_HAN,
     MAKING,
     NEGATIONS,
+    NO_DESTINATION_ZH,
     NOT_BEFORE_SHORT_HEAD,
     NOT_EASILY,
     NOT_HALOGENATED,
@@ -887,13 +888,12 @@ def _main_clause(
     start = content[0]
     stops = _stops(lang)
     inside = frozenset(joined)  # a set: a text of hyphenated stops asks for each of its words
-    starts = DESTINATION_STARTS_ZH if lang == "zh" else ()
+    zh = lang == "zh"
     end = next(
         (
             i
             for i in range(start + 1, len(folded_words))
-            if (folded_words[i] in stops and i not in inside)
-            or (starts and folded_words[i].startswith(starts))
+            if (folded_words[i] in stops and i not in inside) or (zh and _goes_zh(folded_words, i))
         ),
         len(folded_words),
     )
@@ -2248,6 +2248,8 @@ def _delivered(lang: str, folded_words: tuple[str, ...], head: _Match | None) ->
     return frozenset()
 
 
+_MUNICIPAL: Final = "20"
+"""Municipal wastes, a shop's among them."""
 _USED_UP: Final = frozenset({"17", "19", "20"})
 """The chapters of a material used up: construction and demolition, waste treatment, municipal.
 A head whose first entry lies elsewhere (solvents 14 06, oils 13, packaging 15 01) is filed by
@@ -2293,10 +2295,10 @@ def _read_destination(lang: str, folded_words: tuple[str, ...]) -> tuple[bool, .
     it), a backward scan per term cost a long text the square of its length.
     """
     destinations, stops = _destinations(lang), _stops(lang)
-    starts = DESTINATION_STARTS_ZH if lang == "zh" else ()
+    zh = lang == "zh"
     inside, after = False, []
-    for word in folded_words:
-        if starts and word.startswith(starts):
+    for n, word in enumerate(folded_words):
+        if zh and _goes_zh(folded_words, n):
             inside = True  # "外售水泥厂": the word itself goes
         after.append(inside)
         if word in destinations:
@@ -2304,6 +2306,17 @@ def _read_destination(lang: str, folded_words: tuple[str, ...]) -> tuple[bool, .
         elif word in stops:
             inside = False
     return tuple(after)
+
+
+def _goes_zh(folded_words: tuple[str, ...], n: int) -> bool:
+    """Whether Chinese word ``n`` begins where the thing goes (:data:`DESTINATION_STARTS_ZH`)."""
+    word = folded_words[n]
+    return (
+        n > 0
+        and word.startswith(DESTINATION_STARTS_ZH)
+        and not word.startswith(NO_DESTINATION_ZH)
+        and "的" not in word
+    )
 
 
 _in_destination: Final = _kept_by_identity(_read_destination)
@@ -3310,8 +3323,8 @@ def _conclude(
         prefixes = _source_prefixes(lang, folded_words, matches, decided.head, made_of)
         lead = _lead(lang, folded_words, decided.head, materials)
         delivered = _delivered(lang, folded_words, lead)
-        if delivered:  # what goods came in is packaging, a shop's (20) or anyone's, and the
-            prefixes = ()  # goods no origin ("houten pallets, ontvangst suiker": not 02 04)
+        if delivered:  # what goods came in is packaging, a shop's (20) or anyone's
+            prefixes = tuple(p for p in prefixes if not p.startswith(_MUNICIPAL))
         made = frozenset() if delivered else _made_here(lang, folded_words, lead, decided.head)
         if made and prefixes:  # "Pipe lagging removed from factory boiler house": 10 01's
             made = frozenset(c for c in made if c.startswith(prefixes))

@@ -3899,7 +3899,7 @@ def test_spent_activated_carbon_is_its_origins_absorbent(text: str, code: str) -
         ("Big Bags Kunststoff", "150102"),
         ("Aluminium draaispanen", "120103"),
         ("Mutterlauge aus der Saline", "060314"),  # a salt works' bittern
-        ("Eaux mères de salines", "060314"),
+        ("Eaux mères, marais salants", "060314"),
         ("Folie Kunststoff, ölverschmiert", "150110"),
         ("Aska från värmeframställning, träflis", "100101"),  # no making across the comma
         ("Kapotte houten pallets (EUR), ontvangst suiker en concentraat", "150103"),
@@ -3917,3 +3917,45 @@ def test_a_hazard_word_keeps_a_told_untwinned_code_asked_about() -> None:
 def test_a_compound_naming_its_own_product_makes_no_other() -> None:
     answer = classify("Slam mejerifabrik rengöringsmedel")  # a dairy's, not detergent making
     assert not answer.candidates[0].code.startswith("07")
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("轴承厂磨床含油磨削污泥", "120118"),
+        ("蔬菜加工车间下脚料", "020399"),
+        ("Backbruch, Kekslinie 4", "020601"),
+        ("Lots déclassés biscuiterie", "020601"),  # the off-spec lots of a named origin
+    ],
+)
+def test_vocabulary_of_session_27_second_batch(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("送风机废润滑油", "130205"),  # a blower's oil: 送 begins no destination here
+        ("废物名称 送风机废润滑油 去向 交由有资质单位处置", "130205"),
+        ("用于喷涂的废油漆桶", "150110"),  # "used for spraying": a modifier, no destination
+        ("送货托盘", "150103"),
+        ("Glasbruch aus der Glashütte, Lieferung an Aufbereiter", "101112"),  # goes out
+        ("Frisdrank met suiker, afgekeurde batch, bottelarij", "020702"),  # sugar: no origin
+        ("Residui salini da trattamento fumi", "100119"),  # salini: no salt works
+        ("Polvere di levigatura metalli", "120101"),
+    ],
+)
+def test_a_second_review_of_session_27(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "chapter"),
+    [
+        ("剩余污泥（生化） 送电厂掺烧", "19"),  # sent to a power plant: not its waste
+        ("拆除废岩棉 送建筑垃圾场", "17"),
+        ("废润滑油 送货区", "13"),  # a delivery area names no destination
+    ],
+)
+def test_a_chinese_word_beginning_with_song_sends_it_there(text: str, chapter: str) -> None:
+    assert classify(text).candidates[0].code[:2] == chapter
