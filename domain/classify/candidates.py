@@ -649,7 +649,7 @@ def _nearest_under(
     return ()
 
 
-_BY_MATERIAL: Final = frozenset({"13", "14", "15", "16", "1705", "1706", "0805"})
+_BY_MATERIAL: Final = frozenset({"13", "14", "15", "16", "1705", "1706", "0805", "1909"})
 """Chapters the List of Waste files by material whatever the origin (its introduction: when no
 code of the origin's chapter fits, look in 13, 14 and 15, then 16): oils, solvents, packaging,
 linings and refractories, batteries, catalysts, off-specification batches; and of construction
@@ -659,7 +659,8 @@ insulation and asbestos (17 06: pipe lagging from a boiler house), unless the or
 entry of its own naming it (a sugar factory's beet soil is 02 04 01). Not the other C&D
 materials: a brickworks' rejected bricks are its own (10 12 08), a tin smelter's tin its dross.
 And isocyanates (08 05 01, *wastes not otherwise specified in 08*: an adhesives or coatings
-maker's MDI residues)."""
+maker's MDI residues), and the residues of preparing water (19 09: the spent resins of a boiler
+house's demineralisation, unless the origin has its own, a plating shop's 11 01 16)."""
 OFF_SPEC: Final = "1603"
 """Off-specification batches and unused products: under a named origin, that origin's entries
 (*Kassation fra glasuldsproduktion*: 10 11), as the List files a chapter 16 entry only when no

@@ -3959,3 +3959,20 @@ def test_a_second_review_of_session_27(text: str, code: str) -> None:
 )
 def test_a_chinese_word_beginning_with_song_sends_it_there(text: str, chapter: str) -> None:
     assert classify(text).candidates[0].code[:2] == chapter
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Exhausted cation/anion resins, condensate polishing, boiler house", "190905"),
+        ("Ionenaustauscherharz Galvanik", "110116"),  # an origin with its own entry keeps it
+        ("Scrapped chiller (R134a charge)", "160211"),
+        ("Kasserede kølekompressorer med HFC-fyldning", "160211"),
+        ("Recortes de espuma PU - moldeo", "070213"),  # foam, not dross skimmings
+        ("脱脂废槽液 涂装前处理 HW17", "110113"),
+        ("RTO蓄热陶瓷 报废更换", "161106"),
+        ("焊渣 二氧化碳保护焊", "120113"),  # the welding's gas names no resource
+    ],
+)
+def test_vocabulary_of_session_27_a_chinese_park(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
