@@ -3952,7 +3952,7 @@ def test_a_second_review_of_session_27(text: str, code: str) -> None:
 @pytest.mark.parametrize(
     ("text", "chapter"),
     [
-        ("剩余污泥（生化） 送电厂掺烧", "19"),  # sent to a power plant: not its waste
+        ("剩余污泥\uff08生化\uff09 送电厂掺烧", "19"),  # sent to a power plant: not its waste
         ("拆除废岩棉 送建筑垃圾场", "17"),
         ("废润滑油 送货区", "13"),  # a delivery area names no destination
     ],
