@@ -2091,13 +2091,13 @@ def _named_twice(
 ) -> frozenset[str]:
     """The head's codes another material of the text names too; empty when it names them all.
 
-    Those of them the text tells apart are settled (``firm`` in the ranking): the material
-    and the form it takes name one entry between them (*Messing draaispanen*:
-    brass and shavings, 12 01 03 among the shavings' wood and metal entries): what the text
-    settles, as a place of making does, which a similarity to the other entries' official
-    texts (the wood shavings' *spanen*) does not undo. Under a named origin only when one of
-    them lies under it (the origin decides otherwise: *Asbestos pipe lagging ex boiler house*),
-    and not for packaging (*Container glass plant ... rejects, amber bottles*: the plant's own).
+    Those of them the text tells apart are settled (``firm`` in the ranking), as a place of
+    making settles them: the material and the form it takes name one entry between them
+    (*Messing draaispanen*: brass and shavings, 12 01 03 among the shavings' wood and metal
+    entries), which a similarity to the other entries' official texts (the wood shavings'
+    *spanen*) does not undo. Under a named origin only those under it (the origin decides
+    otherwise: *Asbestos pipe lagging ex boiler house*), and no packaging (*Container glass
+    plant ... rejects, amber bottles*: the plant's own).
     """
     if head is None or len(head.term.codes) < 2:
         return frozenset()
@@ -2462,7 +2462,7 @@ def _made_materials(
                 if read[at].traits & _MAKING or folded_words[at] not in skipped:
                     break
                 at -= 1
-            if at in closing or not folded_words[at].startswith(_MAKING_STARTS):
+            if at < 0 or at in closing or not folded_words[at].startswith(_MAKING_STARTS):
                 continue  # "värmeframställning, träflis"; "Textil|fabrik Farbstoffe"
         if at < 0 or not read[at].traits & _MAKING or going[at] or _received(read, at):
             continue  # "Sand for the manufacture of glass", "customer: PVC factory"
