@@ -458,15 +458,15 @@ DESTINATION_STARTS_ZH: Final = (
     "外售", "售给", "售往", "销往", "外运", "运往", "运至", "送往", "送至", "送", "可供", "可用于",
     "用于", "交由",
 )  # fmt: skip
-NO_DESTINATION_ZH: Final = ("送风", "送料", "送货", "送检", "送样", "送水", "送粉", "送气", "送达")
-"""Words beginning with 送 that name a thing, not where it goes (*送风机*, a blower; *送料机*,
-a feeder; *送货托盘*, delivery pallets; *送检*, sent for testing)."""
 """Chinese words that begin where a thing goes, written together with it in one word
 (*粉煤灰 外售水泥厂*: sold to a cement plant; *填埋气 可供发电*: available for power
 generation): the word holding one and the words after it are a destination, as after
 :data:`DESTINATIONS`, and end the main clause; not the text's first word, nor one holding 的
 (*用于喷涂的废油漆桶*: paint buckets used for spraying), nor one of :data:`NO_DESTINATION_ZH`
 (*送风机*). Not a bare 供 (*供热*, heat supply; *供给泵*, a feed pump)."""
+NO_DESTINATION_ZH: Final = ("送风", "送料", "送货", "送检", "送样", "送水", "送粉", "送气", "送达")
+"""Words beginning with 送 that name a thing, not where it goes (*送风机*, a blower; *送料机*,
+a feeder; *送货托盘*, delivery pallets; *送检*, sent for testing)."""
 
 ABSENT_BEFORE: Final = _folded(
     {
