@@ -753,12 +753,16 @@ def _destinations(lang: str) -> frozenset[str]:
 
 
 def _find_matches(
-    lang: str, folded_words: tuple[str, ...], allowed: frozenset[int] | None = None
+    lang: str,
+    folded_words: tuple[str, ...],
+    allowed: frozenset[int] | None = None,
+    breaks: tuple[int, ...] = (),
 ) -> list[_Match]:
     """Longest lexicon term at each position, left to right, non-overlapping.
 
     A term ending inside a word is *inside* (a compound's first part), unless the rest of the
-    word only says it is surplus (*Dampf|überschuss*, :func:`_surplus_stems`).
+    word only says it is surplus (*Dampf|überschuss*, :func:`_surplus_stems`); none reaches
+    from words of no content across a clause break (:func:`_across_a_break`).
     """
     terms = _terms(lang)
     text = _text(lang, folded_words)
@@ -778,7 +782,11 @@ def _find_matches(
                 continue
             term = by_tokens.get(tokens[i : i + size])
             first, last = owners[i], owners[i + size - 1]
-            if term is not None and (allowed is None or {first, last} <= allowed):
+            if (
+                term is not None
+                and (allowed is None or {first, last} <= allowed)
+                and not (breaks and first < last and _across_a_break(text, first, last, breaks))
+            ):
                 j = i + size  # the rest of the word: "water|basis" is inside, "Dampf|über..." not
                 while j < n and owners[j] == last and tokens[j] in surplus:
                     j += 1
@@ -789,7 +797,24 @@ def _find_matches(
     return matches
 
 
-def _all_matches(lang: str, folded_words: tuple[str, ...]) -> list[_Match]:
+def _across_a_break(text: _Text, first: int, last: int, breaks: tuple[int, ...]) -> bool:
+    """Whether words ``first..last`` reach from words of no content across a clause break.
+
+    ``breaks``: the words a clause break follows. *Rags and wipes waste, oil contaminated*
+    names no waste oil (*waste* is no content word: the oil is what the rags hold); a material
+    and its qualifier after a comma are one term (*Hydraulolja, mineralisk*), as is a term
+    written with its own comma (*groente-, fruit- en tuinafval*).
+    """
+    words = text.words
+    return any(
+        first <= b < last and not any(words[k].traits & _CONTENT for k in range(first, b + 1))
+        for b in breaks
+    )
+
+
+def _all_matches(
+    lang: str, folded_words: tuple[str, ...], breaks: tuple[int, ...] = ()
+) -> list[_Match]:
     """The terms of a text read in a language, and those of the words it cannot read.
 
     A word foreign to the language is looked up in English (plants write English trade words
@@ -799,7 +824,7 @@ def _all_matches(lang: str, folded_words: tuple[str, ...]) -> list[_Match]:
     After a material or a utility named in words read, such a word is a detail (a stray word
     of another language rarely says more, and texts that read alike share their conclusions).
     """
-    matches = _find_matches(lang, folded_words)
+    matches = _find_matches(lang, folded_words, breaks=breaks)
     read = _text(lang, folded_words).words
     foreign_words = [i for i, word in enumerate(read) if word.foreign]
     if not foreign_words:
@@ -808,7 +833,7 @@ def _all_matches(lang: str, folded_words: tuple[str, ...]) -> list[_Match]:
     foreign = frozenset(foreign_words).difference(covered)
     found = len(matches)
     if lang != "en" and foreign and _may_start_a_term("en", [folded_words[i] for i in foreign]):
-        matches += _find_matches("en", folded_words, foreign)
+        matches += _find_matches("en", folded_words, foreign, breaks)
         covered.update(i for m in matches[found:] for i in range(m.first, m.last + 1))
     named = min(
         (m.first for m in matches if m.term.codes or m.term.kind in _UTILITY_KINDS),
@@ -826,7 +851,7 @@ def _all_matches(lang: str, folded_words: tuple[str, ...]) -> list[_Match]:
     for other, positions in owned.items():
         if _may_start_a_term(other, [folded_words[i] for i in positions]):
             mine = frozenset(positions) - covered
-            more = _find_matches(other, folded_words, mine) if mine else []
+            more = _find_matches(other, folded_words, mine, breaks) if mine else []
             more = [m for m in more if m.term.kind not in _UTILITY_KINDS]  # _reading's choice
             matches += more
             covered.update(i for m in more for i in range(m.first, m.last + 1))
@@ -3167,7 +3192,9 @@ _CONCLUSIONS: Final = _AnswerCache(65_536)
 its kind being decided and its codes ranked again."""
 
 
-def _reading(text: str, folded_words: tuple[str, ...]) -> tuple[str, list[_Match]]:
+def _reading(
+    text: str, folded_words: tuple[str, ...], breaks: tuple[int, ...] = ()
+) -> tuple[str, list[_Match]]:
     """The language a text is read in, and its terms in that language.
 
     The language the words vote for; but when it finds no resource term in the text and
@@ -3177,7 +3204,7 @@ def _reading(text: str, folded_words: tuple[str, ...]) -> tuple[str, list[_Match
     language names materials better than another language's stray word, on the dev split.)
     """
     lang = guess_language(folded_words, text)
-    matches = _all_matches(lang, folded_words)
+    matches = _all_matches(lang, folded_words, breaks)
     if any(m.term.kind in _RESOURCE_KINDS for m in matches):
         return lang, matches
     covered = {i for m in matches for i in range(m.first, m.last + 1)}
@@ -3186,7 +3213,7 @@ def _reading(text: str, folded_words: tuple[str, ...]) -> tuple[str, list[_Match
     others = dict.fromkeys(chain.from_iterable(uncovered))  # in the order the words name them
     others.pop(lang, None)
     for other in others:
-        found = _all_matches(other, folded_words)
+        found = _all_matches(other, folded_words, breaks)
         if any(_utility_word_of(other, folded_words, m, covered, lang) for m in found):
             return other, found
     return lang, matches
@@ -3212,7 +3239,7 @@ def _utility_word_of(
 
 def _classify(text: str, folded_words: tuple[str, ...], shape: _TextShape) -> Classification | str:
     """The answer for a text (a refusal as its reason), through :data:`_CONCLUSIONS`."""
-    lang, matches = _reading(text, folded_words)
+    lang, matches = _reading(text, folded_words, shape.breaks)
     going = _destination_words(lang, folded_words, matches, shape.breaks)
     similar = _similarities(lang, folded_words, _unread(lang, folded_words, matches, shape, going))
     disposal = _disposal(lang, folded_words, matches, shape)

@@ -3976,3 +3976,15 @@ def test_a_chinese_word_beginning_with_song_sends_it_there(text: str, chapter: s
 )
 def test_vocabulary_of_session_27_a_chinese_park(text: str, code: str) -> None:
     assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("rags and wipes waste, oil contaminated", "150202"),  # no "waste oil" across the comma
+        ("Absorbent pads & spill-kit waste (solvent contaminated)", "150202"),
+        ("groente-, fruit- en tuinafval", "200201"),  # a term written with its own comma
+    ],
+)
+def test_no_term_spans_a_clause_break(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
