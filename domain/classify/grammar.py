@@ -324,8 +324,8 @@ CAST_ALLOYS: Final = _folded(
 
 PLAIN_WORDS: Final = _folded(
     {
-        "en": "flash fitter fitters broiler broilers filleting",
-        "de": "mischkessel ruhrkessel reaktionskessel schalter verpackt eingepackt abgepackt "
+        "en": "flash fitter fitters broiler broilers filleting wafer wafers",
+        "de": "wafer mischkessel ruhrkessel reaktionskessel schalter verpackt eingepackt abgepackt "
         "tankwagen saugwagen selbsterhitzend "
         "selbsterhitzungsfahig fabrik fabriken",
         "nl": "stomerij stomerijen verpakt ingepakt loods loodsen tankwagen tankwagens "

@@ -3988,3 +3988,32 @@ def test_vocabulary_of_session_27_a_chinese_park(text: str, code: str) -> None:
 )
 def test_no_term_spans_a_clause_break(text: str, code: str) -> None:
     assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("OBM cuttings ex shale shakers, rig NS-7", "010505"),
+        ("Recortes de perforación con lodo base aceite", "010505"),
+        ("油基钻井泥浆及钻屑", "010505"),
+        ("Molchschlamm aus Erdgasfernleitung", "050799"),
+        ("Fanghi da dissalatore greggio, unità topping", "050102"),
+        ("Avskiljarslam, tankbilstvätt", "130502"),
+        ("Filterkage fra filterpresse, enzymfabrikken", "070510"),  # as enzymproduktion
+        ("Gebruikte bleekaarde uit raffinage van plantaardige olie", "020399"),
+        ("Opakowania papierowe i tekturowe, magazyn", "150101"),  # no board mill
+        ("Fish silage (acid-preserved viscera), salmon processing", "020202"),
+        ("聚乙烯装置不合格粒料及过渡料", "070213"),
+        ("冷库报废冷柜 含R22制冷剂", "160211"),
+        ("超纯水系统混床失效树脂", "190905"),  # a material, not the ultrapure water
+        ("Pièces anatomiques, bloc opératoire", "180102"),
+        ("Utgångna blodpåsar från blodcentralen", "180102"),
+        ("Fissaggio esausto radiologia", "090104"),
+    ],
+)
+def test_vocabulary_of_session_27_four_more_parks(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+def test_a_wafer_is_no_water() -> None:
+    assert classify("Broken wafers from production line").kind is ResourceKind.MATERIAL
