@@ -661,6 +661,8 @@ materials: a brickworks' rejected bricks are its own (10 12 08), a tin smelter's
 And isocyanates (08 05 01, *wastes not otherwise specified in 08*: an adhesives or coatings
 maker's MDI residues), and the residues of preparing water (19 09: the spent resins of a boiler
 house's demineralisation, unless the origin has its own, a plating shop's 11 01 16)."""
+_LAST_MAKER: Final = "12"
+"""The List's chapters by the industry a waste comes from end with 12."""
 OFF_SPEC: Final = "1603"
 """Off-specification batches and unused products: under a named origin, that origin's entries
 (*Kassation fra glasuldsproduktion*: 10 11), as the List files a chapter 16 entry only when no
@@ -673,6 +675,19 @@ first (a grease trap), not for a word that also names it (*grease*, *fat*: 12 01
 _MIXED_WASTE: Final = re.compile(r"mixed .*waste")
 """A chapter's unsorted waste: 17 09 04 *mixed construction and demolition wastes*, 20 03 01
 *mixed municipal waste* (not a fraction such as 17 04 07 *mixed metals*)."""
+
+
+def _another_industry(code: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether ``code`` lies under another industry (chapters 01 to 12) than the named origins.
+
+    Not one the List files by material itself (isocyanates' 08 05: :data:`_BY_MATERIAL`).
+    """
+    return (
+        code[:2] <= _LAST_MAKER
+        and not _under(code, prefixes)
+        and code[:2] not in _BY_MATERIAL
+        and code[:4] not in _BY_MATERIAL
+    )
 
 
 def _source_priors(
@@ -701,8 +716,13 @@ def _source_priors(
     )
     nearest = _nearest_under(named, prefixes) if by_material else None
     if by_material and not nearest:
-        # the head's material is one the list files by material: linings from a smelter are 16 11
-        return dict(priors)
+        # the head's material is one the list files by material: linings from a smelter are 16 11;
+        # not another industry's entry the term also lists (a power plant's spent resins: 19 09
+        # 05, not plating's 11 01 16)
+        return {
+            c: p * _OUTSIDE_SOURCE_FACTOR if _another_industry(c, prefixes) else p
+            for c, p in priors.items()
+        }
     inside: Sequence[str] = list(
         islice((c for s, c in by_similarity if s < 0.0 and _under(c, prefixes)), 5)
     )

@@ -803,8 +803,11 @@ def _across_a_break(text: _Text, first: int, last: int, breaks: tuple[int, ...])
     ``breaks``: the words a clause break follows. *Rags and wipes waste, oil contaminated*
     names no waste oil (*waste* is no content word: the oil is what the rags hold); a material
     and its qualifier after a comma are one term (*Hydraulolja, mineralisk*), as is a term
-    written with its own comma (*groente-, fruit- en tuinafval*).
+    written with its own comma (*groente-, fruit- en tuinafval*), and one opening the text (an
+    ERP's *WASTE, OIL, HYDRAULIC*).
     """
+    if first == 0:
+        return False
     words = text.words
     return any(
         first <= b < last and not any(words[k].traits & _CONTENT for k in range(first, b + 1))
@@ -2400,7 +2403,18 @@ def _source_prefixes(
     best = [p for p, n in support.items() if n == most]
     best = [p for p in best if not any(q != p and q.startswith(p) for q in best)]
     prefixes = _metal_named(tuple(best), lang, folded_words, matches)
-    return _on_site(prefixes, named, head)
+    prefixes = _on_site(prefixes, named, head)
+    if _COMBUSTION in prefixes and (_INCINERATION,) in named:  # an incinerator named alone:
+        prefixes = tuple(p for p in prefixes if p != _COMBUSTION)  # the boiler is its boiler
+    return prefixes
+
+
+_INCINERATION: Final = "1901"
+_COMBUSTION: Final = "1001"
+"""Waste incineration and combustion plants: a word naming only an incinerator beside one
+naming a boiler (*Pannaska från fluidbäddpanna i avfallsförbränningsanläggningen*, *Bäddsand
+från CFB-panna, avfallsförbränning*) makes the boiler the incinerator's and its residues 19
+01's; a word naming both (flue gas cleaning, an electrostatic precipitator) changes nothing."""
 
 
 def _on_site(
