@@ -661,8 +661,9 @@ materials: a brickworks' rejected bricks are its own (10 12 08), a tin smelter's
 And isocyanates (08 05 01, *wastes not otherwise specified in 08*: an adhesives or coatings
 maker's MDI residues), and the residues of preparing water (19 09: the spent resins of a boiler
 house's demineralisation, unless the origin has its own, a plating shop's 11 01 16)."""
-_LAST_MAKER: Final = "12"
-"""The List's chapters by the industry a waste comes from end with 12."""
+LAST_MAKING_CHAPTER: Final = "12"
+"""The List's chapters by the industry a waste comes from end with 12 (shaping and treating
+metals and plastics); 13 to 20 file it by material or where it was used up."""
 OFF_SPEC: Final = "1603"
 """Off-specification batches and unused products: under a named origin, that origin's entries
 (*Kassation fra glasuldsproduktion*: 10 11), as the List files a chapter 16 entry only when no
@@ -683,7 +684,7 @@ def _another_industry(code: str, prefixes: tuple[str, ...]) -> bool:
     Not one the List files by material itself (isocyanates' 08 05: :data:`_BY_MATERIAL`).
     """
     return (
-        code[:2] <= _LAST_MAKER
+        code[:2] <= LAST_MAKING_CHAPTER
         and not _under(code, prefixes)
         and code[:2] not in _BY_MATERIAL
         and code[:4] not in _BY_MATERIAL

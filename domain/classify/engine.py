@@ -48,6 +48,7 @@ from rapidfuzz.distance import OSA
 
 from domain.classify.candidates import (
     CODE_PATTERN,
+    LAST_MAKING_CHAPTER,
     OFF_SPEC,
     EwcCandidate,
     hazardous_codes,
@@ -2105,13 +2106,17 @@ def _told_apart(
             holding = {code for code in codes if token in texts.get(code, ())}
             if len(holding) < len(codes):
                 found |= holding
-    named = {
-        c for m in present if m is not head and m.term.kind == "material" for c in m.term.codes
-    }
-    shared = codes & named
+    shared = _named_by_others(head, [m for m in present if m.term.kind == "material"])
     if len(shared) < len(codes):
         found |= shared  # "copper turnings", "Svarvspån aluminium": a metal's non-ferrous filings
     return frozenset(found)
+
+
+def _named_by_others(head: _Match, materials: list[_Match]) -> frozenset[str]:
+    """The head's codes the other ``materials`` name too."""
+    return frozenset(head.term.codes).intersection(
+        c for m in materials if m is not head for c in m.term.codes
+    )
 
 
 def _named_twice(
@@ -2127,14 +2132,15 @@ def _named_twice(
     otherwise: *Asbestos pipe lagging ex boiler house*), and no packaging (*Container glass
     plant ... rejects, amber bottles*: the plant's own).
     """
-    if head is None or len(head.term.codes) < 2:
+    if head is None:
         return frozenset()
-    named = {c for m in materials if m is not head for c in m.term.codes}
     # packaging named twice is no more settled: a glass plant's bottles are its product
-    shared = {c for c in named.intersection(head.term.codes) if not is_packaging(c)}
-    if prefixes:
-        shared = {c for c in shared if c.startswith(prefixes)}
-    return frozenset(shared) if len(shared) < len(head.term.codes) else frozenset()
+    shared = frozenset(
+        c
+        for c in _named_by_others(head, materials)
+        if not is_packaging(c) and (not prefixes or c.startswith(prefixes))
+    )
+    return shared if len(shared) < len(head.term.codes) else frozenset()
 
 
 def _lead(
@@ -2302,9 +2308,6 @@ _LISTED_MAKERS: Final = frozenset({"170604", "191204"})
 maker's (10 11 03) only when the term says mineral, glass or rock wool, not EPS or a cable's;
 rubber the rubber maker's (07 02 99) only when the term names it, not crumb rubber (19 12 04:
 made by treating wastes)."""
-_LAST_MAKING_CHAPTER: Final = "12"
-"""The List's chapters by the industry a waste comes from end with 12 (shaping and treating
-metals and plastics); 13 to 20 file it by material or where it was used up."""
 
 
 _TELLING_KINDS: Final = frozenset({"material", "source"})
@@ -2430,7 +2433,7 @@ def _on_site(
         and head is not None
         and head.term.kind == "material"
         and head.term.codes
-        and all(c[:2] <= _LAST_MAKING_CHAPTER for c in head.term.codes)
+        and all(c[:2] <= LAST_MAKING_CHAPTER for c in head.term.codes)
     ):  # not a generic reject (*Refus dégrillage STEP*: paper rejects first, and 19 12 12)
         return ()
     if any(p.startswith(_OFF_SITE) for p in prefixes) and any(
@@ -2569,7 +2572,7 @@ def _making_sub_chapters() -> frozenset[str]:
     return frozenset(
         p
         for p in ewc.titles
-        if len(p) == 4 and p[:2] <= _LAST_MAKING_CHAPTER and _MAKING_TITLE.search(ewc.title(p))
+        if len(p) == 4 and p[:2] <= LAST_MAKING_CHAPTER and _MAKING_TITLE.search(ewc.title(p))
     )
 
 
