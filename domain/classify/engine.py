@@ -110,6 +110,7 @@ from domain.classify.grammar import (
     RECEIVERS,
     RESIDUES,
     SHORT_HEADS,
+    SOILED,
     SPENT_WATER,
     SURPLUS_HEADS,
     TANKER_PAIRS,
@@ -743,8 +744,11 @@ def _catalyst_metal(
 
 @cache
 def _residues(lang: str) -> frozenset[str]:
-    """The words of what is left in a container in a language and in English (:data:`RESIDUES`)."""
-    return RESIDUES[lang] | RESIDUES["en"]
+    """The words of what is left in a container or soils it, in a language and in English.
+
+    :data:`~domain.classify.grammar.RESIDUES` and :data:`~domain.classify.grammar.SOILED`.
+    """
+    return RESIDUES[lang] | RESIDUES["en"] | SOILED[lang] | SOILED["en"]
 
 
 @cache
@@ -970,8 +974,14 @@ def _clause_end(ends: list[int], n: int) -> int | None:
     return ends[at] if at < len(ends) else None
 
 
-def _first_break(folded: str, folded_words: tuple[str, ...]) -> tuple[int, bool]:
-    """The words before the first clause break (all without one), and whether they are a label.
+def _clauses(folded: str, n_words: int) -> tuple[int, bool, bool, tuple[int, ...]]:
+    """The words before the first clause break, their label and dash, and every break.
+
+    Whether those words are a label, and whether a spaced dash ends them (*Almacén central -
+    palets rotos*).
+
+    ``n_words``: how many words ``folded`` has (the first item when it has no break). The
+    breaks are what :func:`_breaks` gives, counted in the same pass.
 
     A label is not what the row is: it ends with a colon, also full-width (``Plant 2: LP
     steam``) or holds a plain number that is no quantity nor size (``Unit 300 - cooling
@@ -979,14 +989,24 @@ def _first_break(folded: str, folded_words: tuple[str, ...]) -> tuple[int, bool]
     semicolon: the first field is as often the material (``Paraffingatsch; Heißwasser-
     Begleitheizung``) as the plant's name.
     """
-    found = _CLAUSE_BREAK.search(folded)
-    if found is None:
-        return len(folded_words), False
-    label = found.group() in (":", "\uff1a") or any(
+    ends: list[int] = []
+    before = at = 0
+    first: re.Match[str] | None = None
+    limit = n_words
+    for found in _CLAUSE_BREAK.finditer(folded):
+        before += len(words(folded[at : found.start()]))
+        at = found.end()
+        if first is None:
+            first, limit = found, before
+        if before and (not ends or ends[-1] != before - 1):
+            ends.append(before - 1)
+    if first is None:
+        return n_words, False, False, ()
+    label = first.group() in (":", "\uff1a") or any(
         m.group(1) is None or m.group(1) not in _SIZES
-        for m in _LABEL_NUMBER.finditer(folded, 0, found.start())
+        for m in _LABEL_NUMBER.finditer(folded, 0, first.start())
     )
-    return len(words(folded[: found.start()])), label
+    return limit, label, len(first.group()) == 3, tuple(ends)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1301,7 +1321,16 @@ def _decide_kind(
         if m.term.kind in _RESOURCE_KINDS
         and not all(w in fillers for w in folded_words[m.first : m.last + 1])
         and not (m.inside and m.term.kind == "none")
-    ]  # "H2 Nebenprodukt": a word saying it is surplus never says what it is; nor does a
+        and not (
+            m.term.kind in _UTILITY_KINDS
+            and m.last + 1 in shape.joined
+            and lang not in COMPOUNDING
+            and folded_words[m.last + 1] not in fillers
+        )
+    ]  # "H2 Nebenprodukt": a word saying it is surplus never says what it is; a utility
+    # joined by a hyphen to the word after it says how a thing was made ("bottom ash, water-
+    # quenched", "gas-fired kiln", "steam-cleaned drums"; not "steam-export", offered, nor
+    # in a compounding language, whose hyphen writes a compound, "CO2-levering"); nor does a
     # compound's first part naming no resource ("wervel|stroom|scheider": an eddy current)
     # a term beginning with words that are no content reaches into the clause ("empty aerosol
     # cans", "leere Spraydosen": the filler starts no clause, the term does; "Waste oil": the
@@ -1398,7 +1427,19 @@ def _decide_kind(
         if head is None:
             head = next((m for m in resource if m.first >= max(main.stop, limit)
                          and m.term.kind in _UTILITY_KINDS), None)  # fmt: skip
-    after = [i for i in main_content if head is not None and i > head.last]
+    elif shape.dash:
+        # a place no term reads before a spaced dash (*Almacén central - palets de madera
+        # rotos*, *Slipverkstad - slipslam*): the clause after it names the row when a term
+        # heading it names a material, as after a label; else the first clause stays the
+        # head's place. Not a utility: after a material no term reads it is a detail
+        # (*Biochar - heat treated*), after a place as often the place's liquid waste
+        # (*Tankreiniging - waswater*), which the material default and the units read as before
+        after_dash, words_after = _head_after_label(lang, folded_words, content, resource, shape)
+        if after_dash is not None and after_dash.term.kind == "material":
+            head, main_content = after_dash, words_after
+    after = [
+        i for i in main_content if head is not None and i > head.last and not _tag(folded_words[i])
+    ]  # "Steam trap ST-12, defective": a tag names the trap, it is no noun of its own
     if (
         head is not None
         and head.term.kind in _UTILITY_KINDS
@@ -1441,6 +1482,14 @@ def _decide_kind(
     return _Kind(ResourceKind.MATERIAL, None, _clamp(confidence))
 
 
+def _tag(word: str) -> bool:
+    """Whether a folded word is a tag, no noun: with figures (*P3*) or inert (*CW*).
+
+    :func:`_inert`: no answer tells such words apart, so none is told apart by this either.
+    """
+    return not word.isalpha() or _INERT[word]
+
+
 def _head_after_label(
     lang: str,
     folded_words: tuple[str, ...],
@@ -1450,7 +1499,7 @@ def _head_after_label(
 ) -> tuple[_Match | None, list[int]]:
     """The resource heading the clause after a label, and that clause's content words.
 
-    A label names the plant, the line or the place (:func:`_first_break`); the clause after it
+    A label names the plant, the line or the place (:func:`_clauses`); the clause after it
     says what the row is (*Pastificio: pasta fuori specifica*, *Plant 2: LP steam*, *Reparto
     verniciatura: fanghi di vernice all'acqua*), read as a main clause is (from its first
     content word to a preposition or the next break, its head on its language's side, a
@@ -1867,6 +1916,8 @@ def _residues_held(
         before = _word_before(read, m.first, tying)
         if before >= 0 and read[before].traits & tying:
             before = _word_before(read, before, tying)
+        if before >= 1 and read[before].traits & _STOP and read[before - 1].traits & _RESIDUE:
+            before -= 1  # "souillés par des isocyanates", "contaminati da resine"
         if before in ends or (m.last + 1 in said and read[m.last + 1].traits & _RESIDUE):
             held.append(m)
     return held
@@ -3014,7 +3065,7 @@ def _labelled(text: str) -> str:
     """
     if "." in text:
         text = _NUMBER_SIGN.sub(" nr ", text)
-    if _CODE.search(text) is not None:
+    if _DIGIT.search(text) is not None and _CODE.search(text) is not None:
         text = _CODE_WORD.sub(" ewc ", text)
     return text
 
@@ -3032,14 +3083,15 @@ def _answer(text: str, unit: str | None, top: int) -> Classification | str:
     if unit:
         from_unit = kinds_for_unit(unit)
         allowed = (allowed & from_unit or from_unit) if allowed else from_unit
-    limit, label = _first_break(folded, folded_words)
+    limit, label, dash, breaks = _clauses(folded, len(folded_words))
     shape = _TextShape(
         letters=letter_hints(text),
         allowed=allowed,
         limit=limit,
         label=label,
+        dash=dash,
         joined=hyphen_joined(folded),
-        breaks=_breaks(folded),
+        breaks=breaks,
         bars=_breaks(folded, _BAR) if "|" in folded else (),
         mentioned=tuple(mentioned_codes(folded).items()) if figures else (),
         top=top,
@@ -3059,7 +3111,8 @@ class _TextShape(NamedTuple):
         letters: the letters in the text that hint at a language (:func:`letter_hints`).
         allowed: the kinds the unit and the figures in the text allow.
         limit: how many words come before the first clause break.
-        label: whether the words before that break are a label (:func:`_first_break`).
+        label: whether the words before that break are a label (:func:`_clauses`).
+        dash: whether that break is a spaced dash (*Almacén central - palets rotos*).
         joined: the words a hyphen joins to the one before (:func:`hyphen_joined`).
         breaks: the words a clause break follows (:func:`_breaks`).
         bars: the words a column bar follows (*Spülwasser | IBC*: :data:`_BAR`).
@@ -3071,6 +3124,7 @@ class _TextShape(NamedTuple):
     allowed: frozenset[ResourceKind]
     limit: int
     label: bool
+    dash: bool
     joined: tuple[int, ...]
     breaks: tuple[int, ...]
     bars: tuple[int, ...]
@@ -3081,7 +3135,14 @@ class _TextShape(NamedTuple):
 _NOTHING: Final[frozenset[ResourceKind]] = frozenset()
 
 _ShapeFields = tuple[
-    int, bool, tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[tuple[str, float], ...], int
+    int,
+    bool,
+    bool,
+    tuple[int, ...],
+    tuple[int, ...],
+    tuple[int, ...],
+    tuple[tuple[str, float], ...],
+    int,
 ]
 """A shape's fields after its letters and kinds (``shape[2:]``), as both keys hold them."""
 _ShapeKey = tuple[str, tuple[str, ...], *_ShapeFields, tuple[str | None, ...]]

@@ -591,6 +591,33 @@ vernice", "Fässer mit Restanhaftungen von Lacken"): beside packaging, a chemica
 text (an acid, a paint, an oil, a solvent) makes the packaging 15 01 10*; leftovers of wood,
 gypsum or glass do not."""
 
+SOILED: Final = _folded(
+    {
+        "en": "contaminated soiled polluted",
+        "de": (
+            "verunreinigt verunreinigte verunreinigten verschmutzt verschmutzte verschmutzten "
+            "kontaminiert kontaminierte kontaminierten"
+        ),
+        "nl": "verontreinigd verontreinigde vervuild vervuilde gecontamineerd gecontamineerde",
+        "da": "forurenet forurenede tilsmudset tilsmudsede kontamineret kontaminerede",
+        "sv": "förorenad förorenade förorenat kontaminerad kontaminerade nedsmutsad nedsmutsade",
+        "fr": (
+            "souillé souillés souillée souillées contaminé contaminés contaminée contaminées "
+            "pollué pollués polluée polluées"
+        ),
+        "es": "contaminado contaminados contaminada contaminadas",
+        "it": "contaminato contaminati contaminata contaminate sporco sporchi sporca sporche",
+        "pl": (
+            "zanieczyszczony zanieczyszczone zanieczyszczona zanieczyszczonych skażony skażone "
+            "skażona skażonych"
+        ),
+        "zh": "",
+    }
+)
+"""Words saying a thing is soiled by what follows or comes before it (*Bidons souillés d'acide
+nitrique*, *Kanister verunreinigt mit Salzsäure*, *drums, acid contaminated*): beside
+packaging they say what it held, as a word of residue does (:data:`RESIDUES`)."""
+
 TANKERS: Final = frozenset(
     fold(
         "tankwagen tankwagens tankfahrzeug tankzug saugwagen saugfahrzeug tankauto tankautos "

@@ -4040,3 +4040,65 @@ def test_a_third_review_of_session_27(text: str, code: str) -> None:
 
 def test_a_chiller_beside_waste_heat_is_the_heat() -> None:
     assert classify("Abwärme Chiller Halle 3").kind is ResourceKind.HEAT
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Lager Ost - Holzpaletten, beschädigt", "150103"),
+        ("Entrepôt central - film étirable PE", "150102"),
+        ("Centro logístico - cartón de embalajes", "150101"),
+        ("Tankreiniging - waswater, oliehoudend", "160708"),  # a water after a place: as before
+    ],
+)
+def test_a_place_no_term_reads_before_a_dash_leaves_the_row_to_the_clause_after(
+    text: str, code: str
+) -> None:
+    # "Almacén central - palets de madera rotos": the warehouse's words no longer rank the codes
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Kanister verunreinigt mit Salzsäure",
+        "Fûts acier souillés par des isocyanates",
+        "Bidones contaminados con ácido clorhídrico",
+        "Drums, acid contaminated",
+    ],
+)
+def test_packaging_a_chemical_soiled_is_packaging_that_held_it(text: str) -> None:
+    # a word of soiling says what the packaging held, as a word of residue does: 15 01 10*
+    assert classify(text).candidates[0].code == "150110"
+
+
+def test_soil_a_chemical_soiled_is_no_packaging() -> None:
+    assert classify("Soil contaminated with acid").candidates[0].code == "170503"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Line 2 slag, water-cooled",  # how the slag was made, after a label naming the line
+        "Kiln 3 dust, gas-fired kiln",
+        "Steam trap ST-12, defective",  # a tag between the equipment and the rest
+        "Cooling water pump CW-P3, scrapped",
+    ],
+)
+def test_a_utility_that_says_how_a_thing_was_made_or_what_it_served_is_no_utility(
+    text: str,
+) -> None:
+    assert classify(text).kind is ResourceKind.MATERIAL
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("CO2-levering aan kassen, zomer", ResourceKind.GAS),  # a compound: the CO2's supply
+        ("Cooling water CW-3", ResourceKind.WATER),  # a tag alone names the water's circuit
+    ],
+)
+def test_a_utility_before_a_hyphen_or_a_tag_can_still_be_the_row(
+    text: str, kind: ResourceKind
+) -> None:
+    assert classify(text).kind is kind

@@ -385,17 +385,20 @@ def test_a_shapes_key_tells_shapes_apart_and_is_left_untracked() -> None:
     words = ("fango", None)
     gas, steam = frozenset({ResourceKind.GAS}), frozenset({ResourceKind.GAS, ResourceKind.STEAM})
     shapes = [
-        engine._TextShape(frozenset(), frozenset(), 2, False, (), (), (), (), 5),
-        engine._TextShape(frozenset("ò"), frozenset(), 2, False, (), (), (), (), 5),
-        engine._TextShape(frozenset(), gas, 2, False, (), (), (), (), 5),
-        engine._TextShape(frozenset(), steam, 2, False, (), (), (), (), 5),
-        engine._TextShape(frozenset(), frozenset(), 1, False, (), (), (), (), 5),
-        engine._TextShape(frozenset(), frozenset(), 2, True, (), (), (), (), 5),
-        engine._TextShape(frozenset(), frozenset(), 2, False, (1,), (), (), (), 5),
-        engine._TextShape(frozenset(), frozenset(), 2, False, (), (0,), (), (), 5),
-        engine._TextShape(frozenset(), frozenset(), 2, False, (), (), (0,), (), 5),
-        engine._TextShape(frozenset(), frozenset(), 2, False, (), (), (), (("100102", 1.0),), 5),
-        engine._TextShape(frozenset(), frozenset(), 2, False, (), (), (), (), 3),
+        engine._TextShape(frozenset(), frozenset(), 2, False, False, (), (), (), (), 5),
+        engine._TextShape(frozenset("ò"), frozenset(), 2, False, False, (), (), (), (), 5),
+        engine._TextShape(frozenset(), gas, 2, False, False, (), (), (), (), 5),
+        engine._TextShape(frozenset(), steam, 2, False, False, (), (), (), (), 5),
+        engine._TextShape(frozenset(), frozenset(), 1, False, False, (), (), (), (), 5),
+        engine._TextShape(frozenset(), frozenset(), 2, True, False, (), (), (), (), 5),
+        engine._TextShape(frozenset(), frozenset(), 2, False, True, (), (), (), (), 5),
+        engine._TextShape(frozenset(), frozenset(), 2, False, False, (1,), (), (), (), 5),
+        engine._TextShape(frozenset(), frozenset(), 2, False, False, (), (0,), (), (), 5),
+        engine._TextShape(frozenset(), frozenset(), 2, False, False, (), (), (0,), (), 5),
+        engine._TextShape(
+            frozenset(), frozenset(), 2, False, False, (), (), (), (("100102", 1.0),), 5
+        ),
+        engine._TextShape(frozenset(), frozenset(), 2, False, False, (), (), (), (), 3),
     ]
     keys = [engine._shape_key(shape, words) for shape in shapes]
     assert len(set(keys)) == len(shapes)
@@ -441,6 +444,37 @@ def test_a_break_follows_the_words_before_it(text: str, pattern: object) -> None
         if before and (not expected or expected[-1] != before - 1):
             expected.append(before - 1)
     assert engine._breaks(text, pattern) == tuple(expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab1余热 ,;:|()-\u2013\uff0c\uff08\uff1a"), max_size=40))
+def test_the_first_clause_and_the_breaks_come_from_one_pass(text: str) -> None:
+    # the words before the first break are those a search for it counts; the breaks, _breaks'
+    n_words = len(text_module.words(text))
+    first = engine._CLAUSE_BREAK.search(text)
+    limit = n_words if first is None else len(text_module.words(text[: first.start()]))
+    got = engine._clauses(text, n_words)
+    assert got[2] == (first is not None and len(first.group()) == 3)
+    assert got[0] == limit
+    assert got[3] == engine._breaks(text)
+    if first is None:
+        assert got[1] is False
+    elif first.group() in (":", "\uff1a"):
+        assert got[1] is True
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("unit 300 - cooling water", True),
+        ("plant 2: lp steam", True),
+        ("biochar 0 mm - heat treated", False),
+        ("flugasche, silo 2", False),
+        ("flugasche 0 t/a", False),
+    ],
+)
+def test_a_label_is_a_colon_or_a_number_no_unit_follows(text: str, label: bool) -> None:
+    assert engine._clauses(text, len(text_module.words(text)))[1] is label
 
 
 def test_the_parts_cache_serves_what_it_computed() -> None:
