@@ -1539,9 +1539,13 @@ def _head_after_label(
     if (
         head.term.kind == "material"
         and names_packaging(head.term)
-        and any(m.first > head.last and m.term.kind == "material" for m in resource)
-    ):
-        return None, words  # "Lager 5: IBC mit Säureresten": what the IBC holds, as before
+        and any(
+            m.first > head.last and m.term.kind == "material" and not names_packaging(m.term)
+            for m in resource
+        )
+    ):  # "Lager 5: IBC mit Säureresten": what the IBC holds, as before; not a word naming
+        # packaging itself ("Lackdosen mit Restanhaftungen": residues in cans are 15 01 10*)
+        return None, words
     return head, words
 
 

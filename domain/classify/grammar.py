@@ -184,14 +184,15 @@ def _marked(table: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
 
 MAKING: Final = _marked(
     {
-        "en": "production* manufactur* factory factories crystallisation crystallization",
-        "de": "*produktion* herstellung* fertigung* *fabrik fabriken kristallisation",
+        "en": "production* manufactur* factory factories plant plants crystallisation "
+        "crystallization",
+        "de": "*produktion* herstellung* fertigung* *fabrik fabriken *betrieb kristallisation",
         "fr": "production* fabrication* synthese* usine usines cristallisation",
-        "es": "produccion* fabricacion* sintesis fabrica fabricas cristalizacion",
+        "es": "produccion* fabricacion* sintesis fabrica fabricas planta plantas cristalizacion",
         "it": "produzion* fabbricazion* sintesi fabbrica fabbriche stabilimento stabilimenti "
-        "cristallizzazione",
-        "pl": "produkc* wytwornia wytworni wytwornie fabryka fabryki fabryce fabryk "
-        "wydzial wydzialu wydziale krystalizacja krystalizacji",
+        "impianto impianti cristallizzazione",
+        "pl": "produkc* wytwornia wytworni wytwornie fabryka fabryki fabryce fabryk zaklad "
+        "zakladu zakladzie wydzial wydzialu wydziale krystalizacja krystalizacji",
         "nl": "*productie* fabricage* synthese *fabriek fabrieken kristallisatie",
         "da": "*produktion* fremstilling* syntese *fabrik fabrikken fabrikker krystallisation",
         "sv": "*produktion* tillverkning* *framstallning* syntes *fabrik fabriken fabriker "

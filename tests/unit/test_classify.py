@@ -4102,3 +4102,43 @@ def test_a_utility_before_a_hyphen_or_a_tag_can_still_be_the_row(
     text: str, kind: ResourceKind
 ) -> None:
     assert classify(text).kind is kind
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Recortes de PVC", "070213"),
+        ("Chutes de PVC", "070213"),
+        ("Scarti PVC rigido", "070213"),
+        ("Odpady PCW", "070213"),  # Polish writes PVC as PCW
+        ("Film PE usado", "070213"),  # not a spent catalyst's 16 08
+    ],
+)
+def test_plastics_by_their_abbreviations_in_every_language(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Lodos de la depuradora propia, planta de PVC",
+        "Fanghi depurazione interna impianto PVC",
+        "Schlamm aus betriebseigener Abwasserbehandlung PVC-Betrieb",
+        "Osady z oczyszczalni zakładu PCW",
+    ],
+)
+def test_a_plant_named_by_its_product_is_the_origin_of_its_own_effluent_sludge(text: str) -> None:
+    # the plastics maker's on-site effluent sludge (07 02 12), not a municipal plant's 19 08 05
+    assert classify(text).candidates[0].code == "070212"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Lackiererei L2: leere Lackdosen mit Restanhaftungen, 3 t",
+        "Halle 3: Fässer mit Restanhaftungen",
+    ],
+)
+def test_packaging_after_a_label_with_a_word_of_residues_is_the_packaging(text: str) -> None:
+    # residues in cans are no other material the cans hold: 15 01 10*, not the paint shop's
+    assert classify(text).candidates[0].code == "150110"
