@@ -2382,15 +2382,16 @@ def _read_destination(lang: str, folded_words: tuple[str, ...]) -> tuple[bool, .
     """
     destinations, stops = _destinations(lang), _stops(lang)
     zh = lang == "zh"
-    inside, after = False, []
+    inside, after, last = False, [], ""
     for n, word in enumerate(folded_words):
         if zh and _goes_zh(folded_words, n):
             inside = True  # "外售水泥厂": the word itself goes
         after.append(inside)
         if word in destinations:
             inside = True
-        elif word in stops:
-            inside = False
+        elif word in stops and not (last in destinations and last not in stops):
+            inside = False  # not the preposition a sending takes: "expédié en cimenterie"
+        last = word
     return tuple(after)
 
 

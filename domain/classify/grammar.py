@@ -30,7 +30,7 @@ def _folded(table: Mapping[str, str]) -> dict[str, frozenset[str]]:
 
 PREPOSITIONS: Final = _folded(
     {
-        "en": "from of for with in by to at after via on ex through",
+        "en": "from of for with in by to at after via on ex through that which",
         "de": "aus von vom für mit in im bei beim zur zum nach ab auf an unter über durch",
         "nl": "van uit voor met in bij na op aan door naar",
         "da": "fra af til med i ved efter på",
@@ -44,7 +44,9 @@ PREPOSITIONS: Final = _folded(
         "zh": "",
     }
 )
-"""Words that end the main clause (a preposition as the text's first word does not)."""
+"""Words that end the main clause (a preposition as the text's first word does not): the
+prepositions, and English *that* and *which*, which begin a relative clause (*Empty drums that
+contained solvent* are drums)."""
 
 FUNCTION_WORDS: Final = _folded(
     {
@@ -89,30 +91,36 @@ FILLERS: Final = {
         {
             "en": "by product byproduct coproduct surplus excess spare available export "
             "overflow extra residual leftover approx warehouse dept building bldg hall "
-            "storeroom return",
+            "storeroom return daily weekly monthly yearly annually hourly",
             "de": "nebenprodukt nebenprodukte koppelprodukt uberschuss uberschussig verfugbar "
-            "rest abteilung halle gebaude rucklauf",
-            "nl": "bijproduct restproduct overschot beschikbaar rest afdeling magazijn hal retour",
+            "rest abteilung halle gebaude rucklauf täglich wöchentlich monatlich jährlich",
+            "nl": "bijproduct restproduct overschot beschikbaar rest afdeling magazijn hal retour "
+            "dagelijks wekelijks maandelijks jaarlijks",
             "da": "biprodukt restprodukt overskud overskydende tilgaengelig afdeling bygning hal "
-            "retur",
-            "sv": "biprodukt restprodukt overskott tillganglig avdelning byggnad hall retur",
+            "retur dagligt ugentligt månedligt årligt",
+            "sv": "biprodukt restprodukt overskott tillganglig avdelning byggnad hall retur "
+            "dagligen veckovis månadsvis årligen",
             "fr": "sous produit coproduit surplus excedent exces excedentaire disponible "
-            "entrepot magasin hall retour",
+            "entrepot magasin hall retour quotidiennement hebdomadaire mensuellement "
+            "annuellement",
             "es": "subproducto subproductos excedente excedentes exceso sobrante disponible "
-            "almacen edificio departamento haz retorno",
+            "almacen edificio departamento haz retorno sala salas diariamente semanalmente "
+            "mensualmente anualmente",
             "it": "sottoprodotto sottoprodotti eccesso eccedenza eccedente surplus disponibile "
-            "magazzino capannone edificio conferimento conferimenti conferito ritorno",
+            "magazzino capannone edificio conferimento conferimenti conferito ritorno sala "
+            "giornalmente settimanalmente mensilmente annualmente",
             "pl": "produkt uboczny nadwyzka nadmiar dostepny dostepna magazyn wydzial hala "
-            "budynek powrot",
+            "budynek powrot dziennie tygodniowo miesięcznie rocznie",
             "zh": "",
         }
     ).items()
 }
-"""Words that say how much, whether or where in the plant (a warehouse, a hall, a department),
-whether a container is empty (:data:`EMPTY`), whether a flow returns (*Retour condensats*,
-*Kylvattenretur*), never what: no clause starts with one (a term may: *empty aerosol cans*),
-and known words of their language (a Spanish *almacén* is not corrected to the olive mill
-*almazara*; a Spanish *haz*, a bundle, is not the English abbreviation of hazardous)."""
+"""Words that say how much, how often, whether or where in the plant (a warehouse, a hall, a
+department, a room), whether a container is empty (:data:`EMPTY`), whether a flow returns
+(*Retour condensats*, *Kylvattenretur*), never what: no clause starts with one (a term may:
+*empty aerosol cans*), and known words of their language (a Spanish *almacén* is not corrected
+to the olive mill *almazara*; a Spanish *haz*, a bundle, is not the English abbreviation of
+hazardous; *collected daily* is no dairy's)."""
 
 SURPLUS_HEADS: Final = _folded(
     {
@@ -443,15 +451,17 @@ DESTINATIONS: Final = _folded(
         "nl": "naar voor",
         "da": "til",
         "sv": "till for",
-        "fr": "pour vers",
-        "es": "para hacia",
-        "it": "per verso",
+        "fr": "pour vers expédié expédiée expédiés expédiées envoyé envoyée envoyés envoyées",
+        "es": "para hacia enviado enviada enviados enviadas",
+        "it": "per verso inviato inviata inviati inviate spedito spedita spediti spedite",
         "pl": "dla do",
         "zh": "",
     }
 )
-"""Prepositions that name where a thing goes ("fly ash *to cement works*"): a source term after
-one says nothing about where the thing comes from. Not a register's buyer field (*customer:*,
+"""Prepositions that name where a thing goes ("fly ash *to cement works*"), and in the
+Romance languages the participles of sending that take the place of one (*expédié en
+cimenterie*, *enviado a cementera*): a source term after one says nothing about where the
+thing comes from. Not a register's buyer field (*customer:*,
 *destinataire :*): a clause break does not end a destination, so *Customer 55 - empty drums*
 would lose its drums."""
 
@@ -594,30 +604,39 @@ gypsum or glass do not."""
 
 SOILED: Final = _folded(
     {
-        "en": "contaminated soiled polluted",
+        "en": "contaminated soiled polluted contained",
         "de": (
             "verunreinigt verunreinigte verunreinigten verschmutzt verschmutzte verschmutzten "
-            "kontaminiert kontaminierte kontaminierten"
+            "kontaminiert kontaminierte kontaminierten enthielten enthielt"
         ),
-        "nl": "verontreinigd verontreinigde vervuild vervuilde gecontamineerd gecontamineerde",
-        "da": "forurenet forurenede tilsmudset tilsmudsede kontamineret kontaminerede",
-        "sv": "förorenad förorenade förorenat kontaminerad kontaminerade nedsmutsad nedsmutsade",
+        "nl": (
+            "verontreinigd verontreinigde vervuild vervuilde gecontamineerd gecontamineerde bevatte"
+        ),
+        "da": "forurenet forurenede tilsmudset tilsmudsede kontamineret kontaminerede indeholdt",
+        "sv": (
+            "förorenad förorenade förorenat kontaminerad kontaminerade nedsmutsad nedsmutsade "
+            "innehöll"
+        ),
         "fr": (
             "souillé souillés souillée souillées contaminé contaminés contaminée contaminées "
-            "pollué pollués polluée polluées"
+            "pollué pollués polluée polluées contenaient contenait"
         ),
-        "es": "contaminado contaminados contaminada contaminadas",
-        "it": "contaminato contaminati contaminata contaminate sporco sporchi sporca sporche",
+        "es": "contaminado contaminados contaminada contaminadas contenían contenía",
+        "it": (
+            "contaminato contaminati contaminata contaminate sporco sporchi sporca sporche "
+            "contenevano conteneva"
+        ),
         "pl": (
             "zanieczyszczony zanieczyszczone zanieczyszczona zanieczyszczonych skażony skażone "
-            "skażona skażonych"
+            "skażona skażonych zawierały zawierała"
         ),
         "zh": "",
     }
 )
-"""Words saying a thing is soiled by what follows or comes before it (*Bidons souillés d'acide
-nitrique*, *Kanister verunreinigt mit Salzsäure*, *drums, acid contaminated*): beside
-packaging they say what it held, as a word of residue does (:data:`RESIDUES`)."""
+"""Words saying a thing is soiled by what follows or comes before it, or held what follows
+(*Bidons souillés d'acide nitrique*, *Kanister verunreinigt mit Salzsäure*, *drums, acid
+contaminated*, *bidones que contenían disolvente*): beside packaging they say what it held, as
+a word of residue does (:data:`RESIDUES`)."""
 
 TANKERS: Final = frozenset(
     fold(

@@ -4142,3 +4142,17 @@ def test_a_plant_named_by_its_product_is_the_origin_of_its_own_effluent_sludge(t
 def test_packaging_after_a_label_with_a_word_of_residues_is_the_packaging(text: str) -> None:
     # residues in cans are no other material the cans hold: 15 01 10*, not the paint shop's
     assert classify(text).candidates[0].code == "150110"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Empty drums that contained solvent", "150110"),  # a relative clause: drums
+        ("Bidones metálicos vacíos que contenían disolvente", "150110"),
+        ("Screenings, collected daily", "190801"),  # daily is no dairy
+        ("Laitier de haut fourneau granulé, expédié en cimenterie", "1002"),  # goes there
+        ("Cenizas volantes enviadas a cementera", "100102"),
+    ],
+)
+def test_what_a_text_says_of_its_container_schedule_and_destination(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
