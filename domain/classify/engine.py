@@ -1276,6 +1276,8 @@ def _handled_as_waste(
         return True
     if any(n > clause_end for n in carried):
         return True
+    if _chemical_carried(lang, folded_words, matches, head, shape):
+        return True  # "aguas de limpieza con restos de fenol", "Spülwasser mit Chromsäure"
     return any(
         m.first > clause_end
         and m.term.kind == "material"
@@ -1286,6 +1288,44 @@ def _handled_as_waste(
         )
         for m in matches
     )
+
+
+def _chemical_carried(
+    lang: str,
+    folded_words: tuple[str, ...],
+    matches: list[_Match],
+    head: _Match,
+    shape: _TextShape,
+) -> bool:
+    """Whether a chemical is named as what a spent water carries, after it and not absent.
+
+    A chemical (:func:`_chemical`: an acid, a caustic, a solvent, an oil...) after the water,
+    with a word of containing, residue or soiling before it, past *of* (*aguas de limpieza con
+    restos de fenol*, *Spülwasser mit Chromsäure*, *eaux de rinçage souillées par des
+    solvants*), or a word of residue right after it: a spent water carrying one is its liquid
+    waste. Not one said absent (*Spülwasser, frei von Öl*).
+    """
+    read = _text(lang, folded_words).words
+    tying = _CONTAINING | _RESIDUE | _LINKING
+    absent: frozenset[int] = frozenset()
+    if any(w.traits & _ABSENCE for w in read):
+        pairs = _absences(lang, folded_words, shape.joined, shape.breaks, tuple(matches))
+        absent = frozenset(a for a, _ in pairs)
+    for m in matches:
+        if m.first <= head.last or not _chemical(m.term) or _absent(m, absent):
+            continue
+        before = _word_before(read, m.first, tying)
+        while (
+            before > head.last
+            and not read[before].traits & (_CONTAINING | _RESIDUE)
+            and read[before].traits & (_LINKING | _STOP)
+        ):
+            before = _word_before(read, before, tying)  # "restos de", "souillées par des"
+        if before > head.last and read[before].traits & (_CONTAINING | _RESIDUE):
+            return True
+        if m.last + 1 < len(read) and read[m.last + 1].traits & _RESIDUE:
+            return True  # "Spülwasser mit Säure-Resten"
+    return False
 
 
 def _chapter(term: LexiconTerm) -> str:

@@ -4156,3 +4156,33 @@ def test_packaging_after_a_label_with_a_word_of_residues_is_the_packaging(text: 
 )
 def test_what_a_text_says_of_its_container_schedule_and_destination(text: str, code: str) -> None:
     assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Spülwasser mit Chromsäure", ResourceKind.MATERIAL),  # a spent water carrying acid
+        ("Rinse water containing acid", ResourceKind.MATERIAL),
+        ("Eaux de rinçage souillées par des solvants", ResourceKind.MATERIAL),
+        ("Spülwasser, frei von Öl", ResourceKind.WATER),  # the chemical said absent
+        ("Rinse water, not containing oil", ResourceKind.WATER),
+        ("Cooling water with biocide", ResourceKind.WATER),  # no spent water, no chemical
+    ],
+)
+def test_a_spent_water_carrying_a_chemical_is_its_liquid_waste(
+    text: str, kind: ResourceKind
+) -> None:
+    assert classify(text).kind is kind
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("IPA", "140603"),
+        ("Zinc ash skimmed from hot-dip galv kettle", "110502"),
+        ("AC roofing sheets removed from farm building", "170605"),
+        ("Sludge from chemical clean of boiler tubes, CCGT station", "1001"),
+    ],
+)
+def test_abbreviations_of_uk_and_irish_waste_returns(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
