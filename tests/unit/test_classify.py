@@ -4186,3 +4186,15 @@ def test_a_spent_water_carrying_a_chemical_is_its_liquid_waste(
 )
 def test_abbreviations_of_uk_and_irish_waste_returns(text: str, code: str) -> None:
     assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Filter cake Cr/Ni plating effluent plant", "1101"),  # a plant, no effluent offered
+        ("Recycled fibre mill ETP sludge, belt press cake", "0303"),  # the mill's own ETP
+        ("Blanking offcuts, steel sheet, transfer press P1", "1201"),
+    ],
+)
+def test_an_industrys_own_effluent_plant_and_presses(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
