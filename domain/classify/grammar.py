@@ -446,13 +446,13 @@ head."""
 
 DESTINATIONS: Final = _folded(
     {
-        "en": "to for",
+        "en": "to for before",
         "de": "zur zum fur nach",
         "nl": "naar voor",
-        "da": "til",
-        "sv": "till for",
-        "fr": "pour vers expédié expédiée expédiés expédiées envoyé envoyée envoyés envoyées",
-        "es": "para hacia enviado enviada enviados enviadas",
+        "da": "til før",
+        "sv": "till for före",
+        "fr": "pour vers avant expédié expédiée expédiés expédiées envoyé envoyée envoyés envoyées",
+        "es": "para hacia antes enviado enviada enviados enviadas",
         "it": "per verso inviato inviata inviati inviate spedito spedita spediti spedite",
         "pl": "dla do",
         "zh": "",
@@ -460,8 +460,10 @@ DESTINATIONS: Final = _folded(
 )
 """Prepositions that name where a thing goes ("fly ash *to cement works*"), and in the
 Romance languages the participles of sending that take the place of one (*expédié en
-cimenterie*, *enviado a cementera*): a source term after one says nothing about where the
-thing comes from. Not a register's buyer field (*customer:*,
+cimenterie*, *enviado a cementera*), or what comes after it (*before powder coating*, *före
+pulverlackering*: the coating line is where the degreased parts go; not German *vor*, Italian
+*prima* nor Polish *przed*, as often a place or *first*): a source term after one
+says nothing about where the thing comes from. Not a register's buyer field (*customer:*,
 *destinataire :*): a clause break does not end a destination, so *Customer 55 - empty drums*
 would lose its drums."""
 

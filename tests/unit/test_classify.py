@@ -4198,3 +4198,15 @@ def test_abbreviations_of_uk_and_irish_waste_returns(text: str, code: str) -> No
 )
 def test_an_industrys_own_effluent_plant_and_presses(text: str, code: str) -> None:
     assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Degreasing bath, spent, pretreatment before powder coating",
+        "Avfettningsbad, förbrukat, förbehandling före pulverlackering",
+    ],
+)
+def test_what_comes_after_a_waste_is_no_origin(text: str) -> None:
+    # the coating line is where the degreased parts go: surface treatment's 11 01
+    assert classify(text).candidates[0].code.startswith("1101")
