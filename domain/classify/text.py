@@ -357,11 +357,19 @@ def _before_stemming(lang: str, word: str) -> str:
     French: folding turns a feminine participle's *-ée(s)* into *-ee(s)*, which Snowball
     stems apart from the masculine (*contaminee* -> *contamine*, *contamine* -> *contamin*):
     one *e* goes, so *contaminée*, *contaminées*, *contaminé* and *contaminés* share a stem,
-    as *polluée* and *pollué*, *souillées* and *souillé*. A compounding language: a compound
+    as *polluée* and *pollué*, *souillées* and *souillé*. Polish: Snowball leaves a genitive
+    plural's *-ów* and a mobile *e* (*płytek*, *worek*, *piasek*) in the stem, so *osadów*
+    stems apart from *osady* and *płytek* from *płytki*: the ending goes first (*osad*, *płytk*).
+    A compounding language: a compound
     ending in a word for making ends in the language's first one (:data:`_COMPOUND_MAKING`).
     """
     if lang == "fr" and len(word) > 4 and word.endswith(("ee", "ees")):
         return word[:-2] + word[-1] if word[-1] == "s" else word[:-1]
+    if lang == "pl" and len(word) >= 5 and word.isalpha():
+        if word.endswith("ow"):  # a genitive plural: "osadów", "olejów" stem as "osady", "oleje"
+            return word[:-2]
+        if word.endswith("ek"):  # a mobile e: "płytek", "worek" stem as "płytki", "worki"
+            return word[:-2] + "k"
     if lang in _COMPOUND_MAKING:
         first, endings = _COMPOUND_MAKING[lang]
         for ending in endings:

@@ -4210,3 +4210,15 @@ def test_an_industrys_own_effluent_plant_and_presses(text: str, code: str) -> No
 def test_what_comes_after_a_waste_is_no_origin(text: str) -> None:
     # the coating line is where the degreased parts go: surface treatment's 11 01
     assert classify(text).candidates[0].code.startswith("1101")
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Braki produkcyjne płytek ceramicznych po wypale", "101208"),  # płytek: płytki
+        ("Osad z zakładowej oczyszczalni ścieków, wytwórnia kosmetyków", "0706"),  # -ów
+        ("Pozostałości podestylacyjne z produkcji farmaceutyków", "0705"),
+    ],
+)
+def test_polish_genitive_plurals_stem_as_their_nominatives(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
