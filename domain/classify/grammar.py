@@ -193,25 +193,28 @@ def _marked(table: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
 MAKING: Final = _marked(
     {
         "en": "production* manufactur* factory factories plant plants crystallisation "
-        "crystallization",
-        "de": "*produktion* herstellung* fertigung* *fabrik fabriken *betrieb kristallisation",
-        "fr": "production* fabrication* synthese* usine usines cristallisation",
-        "es": "produccion* fabricacion* sintesis fabrica fabricas planta plantas cristalizacion",
+        "crystallization prod mfg fab",
+        "de": "*produktion* herstellung* fertigung* *fabrik fabriken *betrieb kristallisation "
+        "prod herst",
+        "fr": "production* fabrication* synthese* usine usines cristallisation prod fab",
+        "es": "produccion* fabricacion* sintesis fabrica fabricas planta plantas cristalizacion "
+        "prod fab",
         "it": "produzion* fabbricazion* sintesi fabbrica fabbriche stabilimento stabilimenti "
-        "impianto impianti cristallizzazione",
+        "impianto impianti cristallizzazione prod stab",
         "pl": "produkc* wytwornia wytworni wytwornie fabryka fabryki fabryce fabryk zaklad "
-        "zakladu zakladzie wydzial wydzialu wydziale krystalizacja krystalizacji",
-        "nl": "*productie* fabricage* synthese *fabriek fabrieken kristallisatie",
-        "da": "*produktion* fremstilling* syntese *fabrik fabrikken fabrikker krystallisation",
+        "zakladu zakladzie wydzial wydzialu wydziale krystalizacja krystalizacji prod zakl wydz",
+        "nl": "*productie* fabricage* synthese *fabriek fabrieken kristallisatie prod",
+        "da": "*produktion* fremstilling* syntese *fabrik fabrikken fabrikker krystallisation prod",
         "sv": "*produktion* tillverkning* *framstallning* syntes *fabrik fabriken fabriker "
-        "kristallisation",
+        "kristallisation prod tillv",
     }
 )
 """Words naming making or the factory that makes (marks as :func:`_marked`): with a material
 beside them, the origin that material's making is (*fremstilling af PVC*, *Filter cake from
 PVC production*, *wytwórni tworzyw sztucznych*: 07 02; a plant's department named by its
 product, *wydział pestycydów*: 07 04; the crystallisation that makes it, *Moderlut från
-kristallisation av bekämpningsmedel*). Read in the text's language and in
+kristallisation av bekämpningsmedel*), and their abbreviations in registers (*prod.*, *fab.*,
+*stab.*, *zakł.*). Read in the text's language and in
 English. Not a word that also names a place's repair (*Wieder|herstellung*) nor a waste's
 generation (Polish *wytwarzanie odpadów*, a register's field)."""
 

@@ -4222,3 +4222,15 @@ def test_what_comes_after_a_waste_is_no_origin(text: str) -> None:
 )
 def test_polish_genitive_plurals_stem_as_their_nominatives(text: str, code: str) -> None:
     assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Diclorometano sucio, lavado de reactores, fab. de fitosanitarios", "0704"),
+        ("Filter cake, prod. of pesticides", "0704"),
+        ("Tierras de filtración agotadas, refinería", "050115"),  # no soil
+    ],
+)
+def test_making_abbreviated_and_filter_earths(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
