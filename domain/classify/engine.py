@@ -76,6 +76,7 @@ from domain.classify.grammar import (
     DELIVERIES_HAN,
     DESTINATION_STARTS_ZH,
     DESTINATIONS,
+    DIRECTIONS,
     DISPOSED,
     DISPOSED_HAN,
     DRUMS,
@@ -103,6 +104,7 @@ from domain.classify.grammar import (
     NOT_EASILY,
     NOT_HALOGENATED,
     NOT_METALS,
+    PLACES,
     PLAIN_WORDS,
     PREPOSITIONS,
     REBUILDING,
@@ -1364,13 +1366,13 @@ def _decide_kind(
         and not (
             m.term.kind in _UTILITY_KINDS
             and m.last + 1 in shape.joined
-            and lang not in COMPOUNDING
-            and folded_words[m.last + 1] not in fillers
+            and lang == "en"
+            and folded_words[m.last + 1].endswith("ed")
         )
     ]  # "H2 Nebenprodukt": a word saying it is surplus never says what it is; a utility
-    # joined by a hyphen to the word after it says how a thing was made ("bottom ash, water-
-    # quenched", "gas-fired kiln", "steam-cleaned drums"; not "steam-export", offered, nor
-    # in a compounding language, whose hyphen writes a compound, "CO2-levering"); nor does a
+    # joined by a hyphen to an English participle says how a thing was made ("bottom ash,
+    # water-quenched", "gas-fired kiln", "steam-cleaned drums"; not "steam-export" nor
+    # "Steam-net surplus", nouns it is offered by); nor does a
     # compound's first part naming no resource ("wervel|stroom|scheider": an eddy current)
     # a term beginning with words that are no content reaches into the clause ("empty aerosol
     # cans", "leere Spraydosen": the filler starts no clause, the term does; "Waste oil": the
@@ -1467,12 +1469,12 @@ def _decide_kind(
         if head is None:
             head = next((m for m in resource if m.first >= max(main.stop, limit)
                          and m.term.kind in _UTILITY_KINDS), None)  # fmt: skip
-    elif shape.dash:
-        # a place no term reads before a spaced dash (*Almacén central - palets de madera
-        # rotos*, *Slipverkstad - slipslam*): the clause after it names the row when a term
-        # heading it names a material, as after a label; else the first clause stays the
-        # head's place. Not a utility: after a material no term reads it is a detail
-        # (*Biochar - heat treated*), after a place as often the place's liquid waste
+    elif shape.dash and _place_before_the_break(lang, folded_words, matches, limit):
+        # a place before a spaced dash and no resource term (*Almacén central - palets de
+        # madera rotos*, *Fleet workshop - scrap tyres*): the clause after it names the row
+        # when a term heading it names a material, as after a label; else the first clause
+        # stays the head's place. Not a utility: after a material no term reads it is a
+        # detail (*Biochar - heat treated*), after a place as often the place's liquid waste
         # (*Tankreiniging - waswater*), which the material default and the units read as before
         after_dash, words_after = _head_after_label(lang, folded_words, content, resource, shape)
         if after_dash is not None and after_dash.term.kind == "material":
@@ -1520,6 +1522,32 @@ def _decide_kind(
     if allowed and ResourceKind.MATERIAL not in allowed:
         confidence -= _CONFLICT_PENALTY
     return _Kind(ResourceKind.MATERIAL, None, _clamp(confidence))
+
+
+def _place_before_the_break(
+    lang: str, folded_words: tuple[str, ...], matches: list[_Match], limit: int
+) -> bool:
+    """Whether the words before the first clause break name a place or an origin.
+
+    A word of where in the plant (:data:`~domain.classify.grammar.PLACES`: *almacén*,
+    *workshop*, *Slipverkstad*), a source term (*Raffineria*) or a word for making (*Fábrica
+    de vidrio hueco*): not a substance no term reads (*Beryllium oxide - dust*, *Mercury -
+    sludge* stay what they name).
+    """
+    read = _text(lang, folded_words).words
+    places = _places(lang)
+    ends = lang in COMPOUNDING
+    return (
+        any(w in places or (ends and w.endswith(places)) for w in folded_words[:limit])
+        or any(w.traits & _MAKING for w in read[:limit])
+        or any(m.term.kind == "source" and m.first < limit for m in matches)
+    )
+
+
+@cache
+def _places(lang: str) -> tuple[str, ...]:
+    """The words naming a place in a plant in a language and in English (:data:`PLACES`)."""
+    return tuple(sorted(PLACES[lang] | PLACES["en"]))
 
 
 def _tag(word: str) -> bool:
@@ -2420,7 +2448,7 @@ def _read_destination(lang: str, folded_words: tuple[str, ...]) -> tuple[bool, .
     One pass over the text: asked once per term found (:data:`_in_destination`, which keeps
     it), a backward scan per term cost a long text the square of its length.
     """
-    destinations, stops = _destinations(lang), _stops(lang)
+    destinations, stops, directions = _destinations(lang), _stops(lang), DIRECTIONS[lang]
     zh = lang == "zh"
     inside, after, last = False, [], ""
     for n, word in enumerate(folded_words):
@@ -2429,8 +2457,10 @@ def _read_destination(lang: str, folded_words: tuple[str, ...]) -> tuple[bool, .
         after.append(inside)
         if word in destinations:
             inside = True
-        elif word in stops and not (last in destinations and last not in stops):
-            inside = False  # not the preposition a sending takes: "expédié en cimenterie"
+        elif word in stops and not (
+            word in directions and last in destinations and last not in stops
+        ):
+            inside = False  # not the direction a sending takes: "expédié en cimenterie"
         last = word
     return tuple(after)
 
@@ -2514,6 +2544,32 @@ _COMBUSTION: Final = "1001"
 naming a boiler (*Pannaska från fluidbäddpanna i avfallsförbränningsanläggningen*, *Bäddsand
 från CFB-panna, avfallsförbränning*) makes the boiler the incinerator's and its residues 19
 01's; a word naming both (flue gas cleaning, an electrostatic precipitator) changes nothing."""
+
+
+def _burnt_anywhere(head: _Match | None, prefixes: tuple[str, ...]) -> bool:
+    """Whether the head is a combustion residue beside origins that burn nothing themselves.
+
+    Ash, slag and boiler dust whose first entry is 10 01's (*wastes from power stations and
+    other combustion plants*) come from a boiler wherever it stands: a sawmill's, a paper
+    mill's, a furniture factory's fly ash is 10 01's, not the industry's (whose chapters
+    hold no ash). Origins of thermal processes (10) or of incineration and treatment (19)
+    have entries of their own and keep them (a steelworks' dust, an incinerator's ash).
+    """
+    return (
+        head is not None
+        and bool(prefixes)
+        and bool(head.term.codes)
+        and head.term.codes[0] in _ASHES
+        and not any(p.startswith(_BURNING_CHAPTERS) for p in prefixes)
+    )
+
+
+_BURNING_CHAPTERS: Final = ("10", "19")
+_ASHES: Final = frozenset(
+    {"100101", "100102", "100103", "100104", "100113", "100114", "100115", "100116", "100117"}
+)
+"""10 01's ashes, slags and boiler dusts (not its flue gas desulphurisation gypsum, 10 01 05,
+which a titanium dioxide works' *Gips poreakcyjny* names too)."""
 
 
 def _on_site(
@@ -3471,6 +3527,8 @@ def _conclude(
             # a liquid waste in its container: the IBC holds it, it is not the waste
             materials = [m for m in materials if not names_packaging(m.term)]
         prefixes = _source_prefixes(lang, folded_words, matches, decided.head, made_of)
+        if _burnt_anywhere(decided.head, prefixes):
+            prefixes = ()  # "Wood factory fly ash": the factory's boiler, 10 01
         lead = _lead(lang, folded_words, decided.head, materials)
         delivered = _delivered(lang, folded_words, lead)
         if delivered:  # what goods came in is packaging, a shop's (20) or anyone's

@@ -30,7 +30,7 @@ def _folded(table: Mapping[str, str]) -> dict[str, frozenset[str]]:
 
 PREPOSITIONS: Final = _folded(
     {
-        "en": "from of for with in by to at after via on ex through that which",
+        "en": "from of for with in by to at after via on ex through",
         "de": "aus von vom für mit in im bei beim zur zum nach ab auf an unter über durch",
         "nl": "van uit voor met in bij na op aan door naar",
         "da": "fra af til med i ved efter på",
@@ -44,9 +44,7 @@ PREPOSITIONS: Final = _folded(
         "zh": "",
     }
 )
-"""Words that end the main clause (a preposition as the text's first word does not): the
-prepositions, and English *that* and *which*, which begin a relative clause (*Empty drums that
-contained solvent* are drums)."""
+"""Words that end the main clause (a preposition as the text's first word does not)."""
 
 FUNCTION_WORDS: Final = _folded(
     {
@@ -122,6 +120,25 @@ department, a room), whether a container is empty (:data:`EMPTY`), whether a flo
 to the olive mill *almazara*; a Spanish *haz*, a bundle, is not the English abbreviation of
 hazardous; *collected daily* is no dairy's)."""
 
+PLACES: Final = _folded(
+    {
+        "en": "warehouse workshop store stores storeroom yard depot hall building dept "
+        "department bay area centre center",
+        "de": "lager werkstatt halle gebäude abteilung bauhof hof bereich",
+        "nl": "magazijn werkplaats opslag hal afdeling gebouw terrein",
+        "da": "lager værksted hal afdeling bygning plads",
+        "sv": "lager verkstad hall avdelning byggnad förråd",
+        "fr": "entrepôt magasin atelier dépôt hall bâtiment service zone centre",
+        "es": "almacén taller nave edificio departamento patio zona centro",
+        "it": "magazzino officina deposito capannone edificio reparto area centro",
+        "pl": "magazyn warsztat hala budynek wydział plac centrum",
+        "zh": "",
+    }
+)
+"""Words naming a place in a plant (a warehouse, a workshop, a hall): before a spaced dash
+with no resource term, a place the row comes from, not what it is (*Almacén central - palets
+rotos*; a compounding language's compound ending in one too, *Slipverkstad*, *Zentrallager*)."""
+
 SURPLUS_HEADS: Final = _folded(
     {
         "en": "",
@@ -194,7 +211,7 @@ MAKING: Final = _marked(
     {
         "en": "production* manufactur* factory factories plant plants crystallisation "
         "crystallization prod mfg fab",
-        "de": "*produktion* herstellung* fertigung* *fabrik fabriken *betrieb kristallisation "
+        "de": "*produktion* herstellung* fertigung* *fabrik fabriken betrieb kristallisation "
         "prod herst",
         "fr": "production* fabrication* synthese* usine usines cristallisation prod fab",
         "es": "produccion* fabricacion* sintesis fabrica fabricas planta plantas cristalizacion "
@@ -470,6 +487,24 @@ says nothing about where the thing comes from. Not a register's buyer field (*cu
 *destinataire :*): a clause break does not end a destination, so *Customer 55 - empty drums*
 would lose its drums."""
 
+DIRECTIONS: Final = _folded(
+    {
+        "en": "to into",
+        "de": "zu zur zum nach in",
+        "nl": "naar",
+        "da": "til",
+        "sv": "till",
+        "fr": "à a au aux en vers",
+        "es": "a al hacia",
+        "it": "a al alla allo ai agli alle in presso",
+        "pl": "do",
+        "zh": "",
+    }
+)
+"""Prepositions of direction: the one a sending participle of :data:`DESTINATIONS` takes
+(*expédié en cimenterie*, *enviado a cementera*), which keeps naming where the thing goes;
+any other (*envoyées par la papeterie*, *inviati dalla cartiera*) names where it came from."""
+
 DESTINATION_STARTS_ZH: Final = (
     "外售", "售给", "售往", "销往", "外运", "运往", "运至", "送往", "送至", "送", "可供", "可用于",
     "用于", "交由",
@@ -741,39 +776,42 @@ a word, and inside one in the compounding languages and Chinese (*Beizspülwasse
 TREATED_WATER: Final = _folded(
     {
         "en": "treated purified reclaimed clarified recycled recirculated reused reuse piped "
-        "sewer potable irrigation suitable neighbour neighbor",
+        "sewer potable irrigation suitable neighbour neighbor neutralised neutralized",
         "de": "gereinigt gereinigtes gereinigte geklart geklartes aufbereitet aufbereitetes "
         "aufbereitete behandelt behandeltes wiederverwendet wiederverwendung leitung "
         "rohrleitung kanal kanalisation kreislauf sauber sauberes geeignet bewasserung "
-        "nachbarbetrieb",
+        "nachbarbetrieb neutralisiert neutralisiertes neutralisierte",
         "nl": "gezuiverd gezuiverde gereinigd gereinigde geklaard behandeld behandelde "
         "gerecycled hergebruik hergebruikt leiding pijpleiding riool kringloop schoon "
-        "beregening buurbedrijf",
+        "beregening buurbedrijf geneutraliseerd geneutraliseerde",
         "da": "renset rensede klaret behandlet genbrug genbruges genanvendt rorledning ledning "
-        "kloak rent vanding egnet nabovirksomhed",
+        "kloak rent vanding egnet nabovirksomhed neutraliseret",
         "sv": "renat renad renade behandlat behandlade ateranvands ateranvant ateranvandning "
-        "ledning rorledning avloppsnatet ren bevattning grannforetag",
+        "ledning rorledning avloppsnatet ren bevattning grannforetag neutraliserat "
+        "neutraliserade",
         "fr": "traitee traitees epuree epurees clarifiee clarifiees recyclee recyclees "
         "reutilisee reutilisees reutilisation canalisation conduite egout propre propres "
-        "potable irrigation voisin voisine",
+        "potable irrigation voisin voisine neutralisee neutralisees",
         "es": "depurada depuradas tratada tratadas clarificada clarificadas regenerada "
         "regeneradas reciclada recicladas reutilizada reutilizadas reutilizacion reutiliza "
-        "tuberia colector alcantarillado limpia limpias potable riego apta aptas vecina",
+        "tuberia colector alcantarillado limpia limpias potable riego apta aptas vecina "
+        "neutralizada neutralizadas",
         "it": "depurata depurate trattata trattate chiarificata chiarificate affinate "
         "riutilizzata riutilizzate riutilizzo riuso recuperate recuperata riciclate "
         "riciclata condotta tubazione fognatura pulita pulite potabile irrigazione idonea "
-        "idonee",
+        "idonee neutralizzata neutralizzate",
         "pl": "oczyszczona oczyszczone oczyszczeniu sklarowana ponownie rurociag rurociagiem "
-        "rurociagu kanalizacji kanalizacja obieg zawracana czysta pitnej nawadniania",
+        "rurociagu kanalizacji kanalizacja obieg zawracana czysta pitnej nawadniania "
+        "zneutralizowana zneutralizowane",
         "zh": "中水 处理后 再生水 回用 达标 管道送 管道输送 管道排 经管道 管网 回收利用 澄清 干净 "
         "灌溉 邻厂 饮用",
     }
 )
 """Words saying a spent water was treated or goes on as water (*gereinigtes Abwasser*, *中水*,
-*reused*, *piped*, *Rohrleitung*, *to sewer*, *sauber*, *for irrigation*, *to the neighbour*): a
-water offered again or sent through a pipe, whatever it was. Not after a negation (*not
-treated*, *non traitées*). Not *traitement* (*traitement de surface* is plating), *circuit*
-or *pipeline* (a circuit's or a pipeline's flushing water is a waste)."""
+*neutralised with caustic soda*, *reused*, *piped*, *Rohrleitung*, *to sewer*, *sauber*, *for
+irrigation*, *to the neighbour*): a water offered again or sent through a pipe, whatever it was.
+Not after a negation (*not treated*, *non traitées*). Not *traitement* (*traitement de surface*
+is plating), *circuit* or *pipeline* (a circuit's or a pipeline's flushing water is a waste)."""
 LINKING: Final = _folded(
     {
         "en": "of",
