@@ -2565,6 +2565,26 @@ def _burnt_anywhere(head: _Match | None, prefixes: tuple[str, ...]) -> bool:
 
 
 _BURNING_CHAPTERS: Final = ("10", "19")
+
+
+def _made_by_treatment(head: _Match | None, prefixes: tuple[str, ...]) -> bool:
+    """Whether the head is what a treatment plant makes, beside origins that are its inputs.
+
+    Digestate, compost, refuse-derived fuel and an incinerator's ash (every entry of the head
+    in 19 01, 19 05, 19 06 or 19 12) are the treatment plant's whatever it was fed: *Whole
+    digestate, AD plant fed with food-processing residues* is 19 06 06, *Compost from brewery
+    spent grains* 19 05 03; the industries and households named are its inputs.
+    """
+    return (
+        head is not None
+        and bool(prefixes)
+        and bool(head.term.codes)
+        and all(c.startswith(_TREATMENT_PRODUCTS) for c in head.term.codes)
+        and all(p[:2] <= LAST_MAKING_CHAPTER or p.startswith(_MUNICIPAL) for p in prefixes)
+    )
+
+
+_TREATMENT_PRODUCTS: Final = ("1901", "1905", "1906", "1912")
 _ASHES: Final = frozenset(
     {"100101", "100102", "100103", "100104", "100113", "100114", "100115", "100116", "100117"}
 )
@@ -3527,7 +3547,7 @@ def _conclude(
             # a liquid waste in its container: the IBC holds it, it is not the waste
             materials = [m for m in materials if not names_packaging(m.term)]
         prefixes = _source_prefixes(lang, folded_words, matches, decided.head, made_of)
-        if _burnt_anywhere(decided.head, prefixes):
+        if _burnt_anywhere(decided.head, prefixes) or _made_by_treatment(decided.head, prefixes):
             prefixes = ()  # "Wood factory fly ash": the factory's boiler, 10 01
         lead = _lead(lang, folded_words, decided.head, materials)
         delivered = _delivered(lang, folded_words, lead)

@@ -4263,3 +4263,14 @@ def test_a_first_review_of_session_28(text: str, code: str) -> None:
 )
 def test_a_first_review_of_session_28_kinds(text: str, kind: ResourceKind) -> None:
     assert classify(text).kind is kind
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Whole digestate, AD plant fed with food-processing residues and cattle slurry",
+        "Digestate, biogas plant fed with dairy and slaughterhouse wastes",
+    ],
+)
+def test_what_a_treatment_plant_makes_is_its_own_whatever_it_was_fed(text: str) -> None:
+    assert classify(text).candidates[0].code.startswith("1906")
