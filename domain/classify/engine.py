@@ -365,8 +365,9 @@ def _compound(lang: str, word: str, vocabulary: frozenset[str]) -> tuple[str, ..
                 # out gives way to a later cut after it
                 known_stems = known_stems or (modifier, head)
                 continue
-            if not longest:
-                # "Prozess|dampf|überschuss": a modifier of two known words
+            if not longest and cut > _MIN_COMPOUND_MODIFIER:
+                # "Prozess|dampf|überschuss": a modifier of two known words; an unknown one
+                # of three letters is a prefix, no word ("ver|sand" is Versand, shipping)
                 long_enough = cut >= _MIN_SPLIT_MODIFIER
                 inner = _compound(lang, word[:cut], vocabulary) if long_enough else ()
                 known = (

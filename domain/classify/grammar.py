@@ -89,26 +89,26 @@ FILLERS: Final = {
         {
             "en": "by product byproduct coproduct surplus excess spare available export "
             "overflow extra residual leftover approx warehouse dept building bldg hall "
-            "storeroom return daily weekly monthly yearly annually hourly",
+            "storeroom return daily weekly monthly yearly annually hourly degrees",
             "de": "nebenprodukt nebenprodukte koppelprodukt uberschuss uberschussig verfugbar "
-            "rest abteilung halle gebaude rucklauf täglich wöchentlich monatlich jährlich",
+            "rest abteilung halle gebaude rucklauf täglich wöchentlich monatlich jährlich grad",
             "nl": "bijproduct restproduct overschot beschikbaar rest afdeling magazijn hal retour "
-            "dagelijks wekelijks maandelijks jaarlijks",
+            "dagelijks wekelijks maandelijks jaarlijks graden",
             "da": "biprodukt restprodukt overskud overskydende tilgaengelig afdeling bygning hal "
-            "retur dagligt ugentligt månedligt årligt",
+            "retur dagligt ugentligt månedligt årligt grader",
             "sv": "biprodukt restprodukt overskott tillganglig avdelning byggnad hall retur "
-            "dagligen veckovis månadsvis årligen",
+            "dagligen veckovis månadsvis årligen grader",
             "fr": "sous produit coproduit surplus excedent exces excedentaire disponible "
             "entrepot magasin hall retour quotidiennement hebdomadaire mensuellement "
-            "annuellement",
+            "annuellement degres",
             "es": "subproducto subproductos excedente excedentes exceso sobrante disponible "
             "almacen edificio departamento haz retorno sala salas diariamente semanalmente "
-            "mensualmente anualmente",
+            "mensualmente anualmente grados",
             "it": "sottoprodotto sottoprodotti eccesso eccedenza eccedente surplus disponibile "
             "magazzino capannone edificio conferimento conferimenti conferito ritorno sala "
-            "giornalmente settimanalmente mensilmente annualmente",
+            "giornalmente settimanalmente mensilmente annualmente gradi",
             "pl": "produkt uboczny nadwyzka nadmiar dostepny dostepna magazyn wydzial hala "
-            "budynek powrot dziennie tygodniowo miesięcznie rocznie",
+            "budynek powrot dziennie tygodniowo miesięcznie rocznie stopni",
             "zh": "",
         }
     ).items()
@@ -356,7 +356,7 @@ PLAIN_WORDS: Final = _folded(
         "en": "flash fitter fitters broiler broilers filleting wafer wafers",
         "de": "wafer mischkessel ruhrkessel reaktionskessel schalter verpackt eingepackt abgepackt "
         "tankwagen saugwagen selbsterhitzend "
-        "selbsterhitzungsfahig fabrik fabriken",
+        "selbsterhitzungsfahig fabrik fabriken versand stapler gabelstapler",
         "nl": "stomerij stomerijen verpakt ingepakt loods loodsen tankwagen tankwagens "
         "zelfverhittend",
         "da": "selvopvarmende fabrik fabrikken fabrikker",

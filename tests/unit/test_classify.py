@@ -4274,3 +4274,22 @@ def test_a_first_review_of_session_28_kinds(text: str, kind: ResourceKind) -> No
 )
 def test_what_a_treatment_plant_makes_is_its_own_whatever_it_was_fed(text: str) -> None:
     assert classify(text).candidates[0].code.startswith("1906")
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Rode gips uit neutralisatie TiO2-productie", "061101"),  # TiO2 names its making
+        ("Slib eigen AWZI zuivelbedrijf, ontwaterd", "0205"),  # the dairy's own plant
+        ("Lodos EDAR propia curtidos al cromo", "0401"),
+        ("Afgekeurde gevelstenen na ovenbrand, steenbakkerij", "1012"),  # no facade of 17
+        ("Kartonagen aus Versand", "1501"),  # Versand is no sand
+        ("Fuhrpark/Stapler - Altreifen", "160103"),  # a forklift is no steel
+    ],
+)
+def test_vocabulary_of_session_28_registers(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
+
+
+def test_degrees_are_no_fish_bones() -> None:
+    assert classify("Restwarmte koelwater 35 graden, circa 20 MW").kind is ResourceKind.HEAT
