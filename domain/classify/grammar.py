@@ -221,9 +221,10 @@ MAKING: Final = _marked(
         "pl": "produkc* wytwornia wytworni wytwornie fabryka fabryki fabryce fabryk zaklad "
         "zakladu zakladzie wydzial wydzialu wydziale krystalizacja krystalizacji prod zakl wydz",
         "nl": "*productie* fabricage* synthese *fabriek fabrieken kristallisatie prod",
-        "da": "*produktion* fremstilling* syntese *fabrik fabrikken fabrikker krystallisation prod",
+        "da": "*produktion* fremstilling* syntese *fabrik fabrikken fabrikker fabrikkens "
+        "krystallisation prod",
         "sv": "*produktion* tillverkning* *framstallning* syntes *fabrik fabriken fabriker "
-        "kristallisation prod tillv",
+        "fabrikens kristallisation prod tillv",
     }
 )
 """Words naming making or the factory that makes (marks as :func:`_marked`): with a material

@@ -4293,3 +4293,25 @@ def test_vocabulary_of_session_28_registers(text: str, code: str) -> None:
 
 def test_degrees_are_no_fish_bones() -> None:
     assert classify("Restwarmte koelwater 35 graden, circa 20 MW").kind is ResourceKind.HEAT
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("CO2 aus der Fermentation, 99,9 %, verflüssigt", ResourceKind.GAS),  # the formula
+        ("Väte i överskott från krackern, 95 % H2", ResourceKind.GAS),
+    ],
+)
+def test_gases_by_their_formulas_in_every_language(text: str, kind: ResourceKind) -> None:
+    assert classify(text).kind is kind
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Slam från PVC-fabrikens reningsverk", "0702"),  # the factory's, genitive
+        ("Förbrukad lut, sulfidhaltig, eten-krackern", "0701"),  # an ethylene cracker
+    ],
+)
+def test_a_cracker_and_a_factorys_genitive_are_origins(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
