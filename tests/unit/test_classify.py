@@ -4315,3 +4315,15 @@ def test_gases_by_their_formulas_in_every_language(text: str, kind: ResourceKind
 )
 def test_a_cracker_and_a_factorys_genitive_are_origins(text: str, code: str) -> None:
     assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("冲压车间 冷轧钢板冲压边角料", "1201"),  # 冷轧|钢板 is no 轧钢, steel rolling
+        ("沥青路面铣刨料 不含煤焦油", "170302"),  # no coal tar
+        ("铸铁件车间 浇注后旧砂 落砂", "1009"),
+    ],
+)
+def test_chinese_vocabulary_of_session_28(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
