@@ -1491,6 +1491,15 @@ def _decide_kind(
         and all(read[i].traits & _EQUIPMENT for i in after)
     ):
         equipment = True  # "Heat exchanger tubes, copper", "Steam trap, defective"
+    if (
+        head is not None
+        and head.term.kind == "material"
+        and head.term.codes[:1] == (_DISCARDED_EQUIPMENT,)
+        and allowed
+        and ResourceKind.MATERIAL not in allowed
+    ):  # "Abwärme Wärmetauscher 3 MW": the equipment the heat is offered from
+        head = next((m for m in resource if m.term.kind in _UTILITY_KINDS), None)
+        equipment = head is None
     if equipment:
         head = None  # the material default, or what the units allow
     if head is not None and head.term.kind == "none":
@@ -2566,6 +2575,8 @@ def _burnt_anywhere(head: _Match | None, prefixes: tuple[str, ...]) -> bool:
 
 
 _BURNING_CHAPTERS: Final = ("10", "19")
+_DISCARDED_EQUIPMENT: Final = "160214"
+"""Discarded equipment (16 02 14): a heat exchanger, a transformer, an electric motor."""
 
 
 def _made_by_treatment(head: _Match | None, prefixes: tuple[str, ...]) -> bool:

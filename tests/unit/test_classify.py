@@ -4327,3 +4327,18 @@ def test_a_cracker_and_a_factorys_genitive_are_origins(text: str, code: str) -> 
 )
 def test_chinese_vocabulary_of_session_28(text: str, code: str) -> None:
     assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Udtjent pladevarmeveksler, skrottet", "报废板式换热器", "Heat exchanger, scrapped, 2 t"],
+)
+def test_a_scrapped_heat_exchanger_is_discarded_equipment(text: str) -> None:
+    assert classify(text).candidates[0].code == "160214"
+
+
+@pytest.mark.parametrize(
+    "text", ["Abwärme Wärmetauscher 3 MW", "Heat recovery heat exchanger, 2 MW"]
+)
+def test_heat_offered_from_a_heat_exchanger_is_the_heat(text: str) -> None:
+    assert classify(text).kind is ResourceKind.HEAT
