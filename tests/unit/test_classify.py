@@ -4342,3 +4342,14 @@ def test_a_scrapped_heat_exchanger_is_discarded_equipment(text: str) -> None:
 )
 def test_heat_offered_from_a_heat_exchanger_is_the_heat(text: str) -> None:
     assert classify(text).kind is ResourceKind.HEAT
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("DASRI piquants-coupants, laboratoire d'analyses médicales", "1801"),  # no lab chemicals
+        ("生物质锅炉布袋除尘飞灰", "1001"),  # a boiler's fly ash
+    ],
+)
+def test_a_medical_laboratory_and_a_boiler_are_origins(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
