@@ -365,9 +365,8 @@ def _compound(lang: str, word: str, vocabulary: frozenset[str]) -> tuple[str, ..
                 # out gives way to a later cut after it
                 known_stems = known_stems or (modifier, head)
                 continue
-            if not longest and cut > _MIN_COMPOUND_MODIFIER:
-                # "Prozess|dampf|überschuss": a modifier of two known words; an unknown one
-                # of three letters is a prefix, no word ("ver|sand" is Versand, shipping)
+            if not longest:
+                # "Prozess|dampf|überschuss": a modifier of two known words
                 long_enough = cut >= _MIN_SPLIT_MODIFIER
                 inner = _compound(lang, word[:cut], vocabulary) if long_enough else ()
                 known = (
@@ -1415,6 +1414,8 @@ def _decide_kind(
         lead = next(m for m in reversed(in_main) if m.first == in_main[0].first)
         if lang in COMPOUNDING and _written_apart(lead, head):
             head = lead  # "Asche Holz", "Flygaska biobränsle"
+        if lang in COMPOUNDING and _formula(head.term) and lead.term.kind == "material":
+            head = lead  # "Gasflaschen CO2 leer", "Feuerlöscher CO2": what holds the gas
         if _names_a_state(head.term):  # "Whey permeate off-spec": whey, off spec
             named = [m for m in in_main if m.term.codes and not _names_a_state(m.term)
                      and _chapter(m.term) != _PACKAGING]  # fmt: skip
@@ -1558,6 +1559,15 @@ def _place_before_the_break(
 def _places(lang: str) -> tuple[str, ...]:
     """The words naming a place in a plant in a language and in English (:data:`PLACES`)."""
     return tuple(sorted(PLACES[lang] | PLACES["en"]))
+
+
+def _formula(term: LexiconTerm) -> bool:
+    """Whether a utility term is a chemical formula (*CO2*, *H2*, *NH3*).
+
+    A compounding language's row writes one after what holds it (*Gasflaschen CO2*) as often
+    as alone.
+    """
+    return term.kind in _UTILITY_KINDS and any(ch.isdigit() for ch in term.term)
 
 
 def _tag(word: str) -> bool:
@@ -2563,15 +2573,34 @@ def _burnt_anywhere(head: _Match | None, prefixes: tuple[str, ...]) -> bool:
     other combustion plants*) come from a boiler wherever it stands: a sawmill's, a paper
     mill's, a furniture factory's fly ash is 10 01's, not the industry's (whose chapters
     hold no ash). Origins of thermal processes (10) or of incineration and treatment (19)
-    have entries of their own and keep them (a steelworks' dust, an incinerator's ash).
+    have entries of their own and keep them (a steelworks' dust, an incinerator's ash), as
+    does any origin with an ash or slag of its own (:func:`_has_ashes`: a galvanizer's).
     """
     return (
         head is not None
         and bool(prefixes)
         and bool(head.term.codes)
         and head.term.codes[0] in _ASHES
-        and not any(p.startswith(_BURNING_CHAPTERS) for p in prefixes)
+        and not any(p.startswith(_BURNING_CHAPTERS) or _has_ashes(p) for p in prefixes)
     )
+
+
+@cache
+def _has_ashes(prefix: str) -> bool:
+    """Whether an origin's (sub-)chapter has entries of its own ash, slag or dust.
+
+    Hot-dip galvanising's zinc ash (11 05 02), phosphorus chemistry's slag (06 09 02): such an
+    origin's ash is its own, not a boiler's.
+    """
+    ewc = catalogue()
+    return any(
+        _ASH_WORDS.search(ewc.entries[c].description) is not None
+        for c in ewc.entries
+        if c.startswith(prefix)
+    )
+
+
+_ASH_WORDS: Final = re.compile(r"\b(?:ash|ashes|slags?|dross|skimmings)\b", re.IGNORECASE)
 
 
 _BURNING_CHAPTERS: Final = ("10", "19")
@@ -2582,21 +2611,29 @@ _DISCARDED_EQUIPMENT: Final = "160214"
 def _made_by_treatment(head: _Match | None, prefixes: tuple[str, ...]) -> bool:
     """Whether the head is what a treatment plant makes, beside origins that are its inputs.
 
-    Digestate, compost, refuse-derived fuel and an incinerator's ash (every entry of the head
-    in 19 01, 19 05, 19 06 or 19 12) are the treatment plant's whatever it was fed: *Whole
-    digestate, AD plant fed with food-processing residues* is 19 06 06, *Compost from brewery
-    spent grains* 19 05 03; the industries and households named are its inputs.
+    Digestate, compost, refuse-derived fuel and an incinerator's bottom or fly ash (every
+    entry of the head one of :data:`_TREATMENT_PRODUCTS`) are the treatment plant's whatever
+    it was fed: *Whole digestate, AD plant fed with food-processing residues* is 19 06 06;
+    the farms, food plants and households named are its inputs. Not a sorting reject or a
+    shredder's scrap (a paper mill's rejects are its own, 03 03), nor beside a thermal
+    process (10: a cement kiln's residues are its own).
     """
     return (
         head is not None
         and bool(prefixes)
         and bool(head.term.codes)
-        and all(c.startswith(_TREATMENT_PRODUCTS) for c in head.term.codes)
-        and all(p[:2] <= LAST_MAKING_CHAPTER or p.startswith(_MUNICIPAL) for p in prefixes)
+        and all(c in _TREATMENT_PRODUCTS for c in head.term.codes)
+        and all(p[:2] < _THERMAL or p.startswith(_MUNICIPAL) for p in prefixes)
     )
 
 
-_TREATMENT_PRODUCTS: Final = ("1901", "1905", "1906", "1912")
+_TREATMENT_PRODUCTS: Final = frozenset(
+    {"190503", "190603", "190604", "190605", "190606", "191210", "190111", "190112", "190113",
+     "190114"}
+)  # fmt: skip
+"""Compost, digestate and liquor of anaerobic treatment, refuse-derived fuel, an
+incinerator's bottom and fly ash: what a treatment plant makes of what it is fed."""
+_THERMAL: Final = "10"
 _ASHES: Final = frozenset(
     {"100101", "100102", "100103", "100104", "100113", "100114", "100115", "100116", "100117"}
 )

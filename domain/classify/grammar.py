@@ -217,7 +217,7 @@ MAKING: Final = _marked(
         "es": "produccion* fabricacion* sintesis fabrica fabricas planta plantas cristalizacion "
         "prod fab",
         "it": "produzion* fabbricazion* sintesi fabbrica fabbriche stabilimento stabilimenti "
-        "impianto impianti cristallizzazione prod stab",
+        "impianto impianti cristallizzazione prod",
         "pl": "produkc* wytwornia wytworni wytwornie fabryka fabryki fabryce fabryk zaklad "
         "zakladu zakladzie wydzial wydzialu wydziale krystalizacja krystalizacji prod zakl wydz",
         "nl": "*productie* fabricage* synthese *fabriek fabrieken kristallisatie prod",
@@ -232,7 +232,7 @@ beside them, the origin that material's making is (*fremstilling af PVC*, *Filte
 PVC production*, *wytwórni tworzyw sztucznych*: 07 02; a plant's department named by its
 product, *wydział pestycydów*: 07 04; the crystallisation that makes it, *Moderlut från
 kristallisation av bekämpningsmedel*), and their abbreviations in registers (*prod.*, *fab.*,
-*stab.*, *zakł.*). Read in the text's language and in
+*zakł.*; not Italian *stab.*, as often *stabilizzato*). Read in the text's language and in
 English. Not a word that also names a place's repair (*Wieder|herstellung*) nor a waste's
 generation (Polish *wytwarzanie odpadów*, a register's field)."""
 
@@ -467,13 +467,13 @@ head."""
 
 DESTINATIONS: Final = _folded(
     {
-        "en": "to for before",
+        "en": "to for",
         "de": "zur zum fur nach",
         "nl": "naar voor",
-        "da": "til før",
-        "sv": "till for före",
-        "fr": "pour vers avant expédié expédiée expédiés expédiées envoyé envoyée envoyés envoyées",
-        "es": "para hacia antes enviado enviada enviados enviadas",
+        "da": "til",
+        "sv": "till for",
+        "fr": "pour vers expédié expédiée expédiés expédiées envoyé envoyée envoyés envoyées",
+        "es": "para hacia enviado enviada enviados enviadas",
         "it": "per verso inviato inviata inviati inviate spedito spedita spediti spedite",
         "pl": "dla do",
         "zh": "",
@@ -481,10 +481,8 @@ DESTINATIONS: Final = _folded(
 )
 """Prepositions that name where a thing goes ("fly ash *to cement works*"), and in the
 Romance languages the participles of sending that take the place of one (*expédié en
-cimenterie*, *enviado a cementera*), or what comes after it (*before powder coating*, *före
-pulverlackering*: the coating line is where the degreased parts go; not German *vor*, Italian
-*prima* nor Polish *przed*, as often a place or *first*): a source term after one
-says nothing about where the thing comes from. Not a register's buyer field (*customer:*,
+cimenterie*, *enviado a cementera*): a source term after one says nothing about where the
+thing comes from. Not a register's buyer field (*customer:*,
 *destinataire :*): a clause break does not end a destination, so *Customer 55 - empty drums*
 would lose its drums."""
 

@@ -306,8 +306,11 @@ def _snowball(lang: str, stemmer: Stemmer.Stemmer, word: str) -> str:
     stem of a word for making is its language's one (:func:`_same_making`); a stem shorter than
     three letters falls back to the word.
     """
-    stemmed: str = stemmer.stemWord(_before_stemming(lang, word))
-    return _same_making(lang, stemmed) if len(stemmed) >= 3 else word
+    prepared = _before_stemming(lang, word)
+    stemmed: str = stemmer.stemWord(prepared)
+    if len(stemmed) >= 3:
+        return _same_making(lang, stemmed)
+    return prepared if lang == "pl" else word  # "olejów": "olej", not "ol" nor "olejow"
 
 
 _MAKING: Final[Mapping[str, str]] = {
