@@ -304,7 +304,8 @@ def _snowball(lang: str, stemmer: Stemmer.Stemmer, word: str) -> str:
 
     The word is first written as its accented form would stem (:func:`_before_stemming`); the
     stem of a word for making is its language's one (:func:`_same_making`); a stem shorter than
-    three letters falls back to the word.
+    three letters falls back to the word (Polish: to the word without the ending
+    :func:`_before_stemming` takes off, *olejów* as *olej*).
     """
     prepared = _before_stemming(lang, word)
     stemmed: str = stemmer.stemWord(prepared)
