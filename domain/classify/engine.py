@@ -2587,10 +2587,11 @@ def _burnt_anywhere(head: _Match | None, prefixes: tuple[str, ...]) -> bool:
 
 @cache
 def _has_ashes(prefix: str) -> bool:
-    """Whether an origin's (sub-)chapter has entries of its own ash, slag or dust.
+    """Whether an origin's (sub-)chapter has entries of its own ash or slag.
 
-    Hot-dip galvanising's zinc ash (11 05 02), phosphorus chemistry's slag (06 09 02): such an
-    origin's ash is its own, not a boiler's.
+    An ash, slag, dross or skimmings in an entry's text: hot-dip galvanising's zinc ash
+    (11 05 02), phosphorus chemistry's slag (06 09 02); such an origin's ash is its own, not a
+    boiler's.
     """
     ewc = catalogue()
     return any(
@@ -3369,9 +3370,10 @@ def _inert(word: str) -> bool:
 _GRAMMAR_WORDS: Final = CODE_LABELS.union(
     *(
         table[lang]
-        for table in (*_ABSENCE_TABLES.values(), CONTAINING, RESIDUES)
+        for table in (*_ABSENCE_TABLES.values(), CONTAINING, RESIDUES, SOILED, PLACES)
         for lang in LANGUAGES
     ),
+    (w for words in MAKING.values() for w in words if w.isalpha()),  # "fab", "prod", "zakl"
     *CATALYST_METALS.values(),
     *ANSWER_NO.values(),
     NOT_EASILY,

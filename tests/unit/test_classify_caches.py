@@ -640,3 +640,14 @@ def test_a_word_denying_biodegradability_keeps_its_own_answer(seed: str, text: s
     # call a poorly degradable oil readily biodegradable
     assert not _same(_fresh(seed), _fresh(text))
     assert _same(_served(seed, text), _fresh(text))
+
+
+def test_words_of_making_places_and_soiling_are_never_inert() -> None:
+    # an inert word shares its answer with every other inert word where it stands: "fab." must
+    # not answer as "xqz." does, nor "bay" before a dash as an unknown tag
+    from domain.classify.grammar import MAKING, PLACES, SOILED
+
+    words = {w for table in (PLACES, SOILED) for ws in table.values() for w in ws}
+    words |= {w for ws in MAKING.values() for w in ws if w.isalpha()}
+    assert {"fab", "prod", "zakl", "bay", "nave"} <= words
+    assert [w for w in sorted(words) if engine._INERT[w]] == []
