@@ -3607,8 +3607,14 @@ def _conclude(
         made = frozenset() if delivered else _made_here(lang, folded_words, lead, decided.head)
         if made and prefixes:  # "Pipe lagging removed from factory boiler house": 10 01's
             made = frozenset(c for c in made if c.startswith(prefixes))
-        # the head ranked: beside a head of no codes, the material said made or delivered
-        ranked = lead if (made or delivered) else decided.head
+        # the head ranked: beside a head of no codes, the material said made or delivered,
+        # or a chemical ("Toluene waste from stencil cleaning": the solvent, 14 06 03)
+        ranked = (
+            lead
+            if made or delivered or (lead is not None and lead is not decided.head
+                                     and _chemical(lead.term))
+            else decided.head
+        )  # fmt: skip
         told = delivered or _told_here(
             _told_apart(lang, folded_words, decided.head, present),
             made,

@@ -2599,7 +2599,7 @@ def test_packaging_holding_residues_of_a_hazardous_material_is_15_01_10(text: st
         ("Paletten, Holz Reste", "15"),
         ("plastic residues, packaging film", "07"),  # a plastic's twin is the packaging's
         ("big bags with fly ash residues", "10"),
-        ("hot melt residues from packaging line", "15"),  # a line, not what held it
+        ("hot melt residues from packaging line", "08"),  # a line, not what held it: the glue
         ("Restes de colle, ligne d'emballage", "08"),
         ("Empty pallets from acid store", "06"),  # a store named after the pallets
         ("Paint residues, packaging department", "08"),
@@ -4359,3 +4359,12 @@ def test_a_medical_laboratory_and_a_boiler_are_origins(text: str, code: str) -> 
 )
 def test_a_second_review_of_session_28(text: str, code: str) -> None:
     assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Toluene waste from stencil cleaning", "IPA waste from stencil cleaning"],
+)
+def test_a_chemical_before_a_head_of_no_codes_names_the_entry(text: str) -> None:
+    # the solvent is the waste, not the flue gas cleaning the similarity read in "cleaning"
+    assert classify(text).candidates[0].code == "140603"
