@@ -3609,12 +3609,8 @@ def _conclude(
             made = frozenset(c for c in made if c.startswith(prefixes))
         # the head ranked: beside a head of no codes, the material said made or delivered,
         # or a chemical ("Toluene waste from stencil cleaning": the solvent, 14 06 03)
-        ranked = (
-            lead
-            if made or delivered or (lead is not None and lead is not decided.head
-                                     and _chemical(lead.term))
-            else decided.head
-        )  # fmt: skip
+        chemical = lead is not None and lead is not decided.head and _chemical(lead.term)
+        ranked = lead if (made or delivered or chemical) else decided.head
         told = delivered or _told_here(
             _told_apart(lang, folded_words, decided.head, present),
             made,
