@@ -2525,6 +2525,9 @@ def _source_prefixes(
       words naming the treatment alone do not outvote the industry however many they are;
       nor does such treatment alone overrule a ``head`` all of whose entries are industries'
       (*Galvanikschlamm aus der Abwasserbehandlung* is the plating shop's: 11 01 09).
+    * No origin is the head's where it names a boiler's ash beside industries that burn
+      nothing of their own (:func:`_burnt_anywhere`), or what a treatment plant makes beside
+      what it was fed (:func:`_made_by_treatment`).
     """
     read = _text(lang, folded_words).words
     named = Counter(
@@ -2555,6 +2558,8 @@ def _source_prefixes(
     prefixes = _on_site(prefixes, named, head)
     if _COMBUSTION in prefixes and (_INCINERATION,) in named:  # an incinerator named alone:
         prefixes = tuple(p for p in prefixes if p != _COMBUSTION)  # the boiler is its boiler
+    if _burnt_anywhere(head, prefixes) or _made_by_treatment(head, prefixes):
+        return ()  # "Wood factory fly ash": the factory's boiler, 10 01
     return prefixes
 
 
@@ -3598,8 +3603,6 @@ def _conclude(
             # a liquid waste in its container: the IBC holds it, it is not the waste
             materials = [m for m in materials if not names_packaging(m.term)]
         prefixes = _source_prefixes(lang, folded_words, matches, decided.head, made_of)
-        if _burnt_anywhere(decided.head, prefixes) or _made_by_treatment(decided.head, prefixes):
-            prefixes = ()  # "Wood factory fly ash": the factory's boiler, 10 01
         lead = _lead(lang, folded_words, decided.head, materials)
         delivered = _delivered(lang, folded_words, lead)
         if delivered:  # what goods came in is packaging, a shop's (20) or anyone's
