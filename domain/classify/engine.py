@@ -2525,9 +2525,8 @@ def _source_prefixes(
       words naming the treatment alone do not outvote the industry however many they are;
       nor does such treatment alone overrule a ``head`` all of whose entries are industries'
       (*Galvanikschlamm aus der Abwasserbehandlung* is the plating shop's: 11 01 09).
-    * No origin is the head's where it names a boiler's ash beside industries that burn
-      nothing of their own (:func:`_burnt_anywhere`), or what a treatment plant makes beside
-      what it was fed (:func:`_made_by_treatment`).
+    * None is kept for a boiler's ash (:func:`_burnt_anywhere`) nor a treatment plant's
+      product beside its inputs (:func:`_made_by_treatment`).
     """
     read = _text(lang, folded_words).words
     named = Counter(
