@@ -976,6 +976,16 @@ def _clause_end(ends: list[int], n: int) -> int | None:
     return ends[at] if at < len(ends) else None
 
 
+def _word_count(part: str) -> int:
+    """How many words (:func:`words`) a part of a folded text has."""
+    return len(words(part))
+
+
+_WORD_COUNTS: Final = Memo(_word_count, 100_000)
+"""The words of each part of a text between clause breaks, counted once per part: an export
+repeats its parts (*Flugasche*, *Silo 0*) and a text new in one word is new in one part."""
+
+
 def _clauses(folded: str, n_words: int) -> tuple[int, bool, bool, tuple[int, ...]]:
     """The words before the first clause break, their label and dash, and every break.
 
@@ -996,7 +1006,7 @@ def _clauses(folded: str, n_words: int) -> tuple[int, bool, bool, tuple[int, ...
     first: re.Match[str] | None = None
     limit = n_words
     for found in _CLAUSE_BREAK.finditer(folded):
-        before += len(words(folded[at : found.start()]))
+        before += _WORD_COUNTS[folded[at : found.start()]]
         at = found.end()
         if first is None:
             first, limit = found, before

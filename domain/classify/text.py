@@ -139,13 +139,18 @@ def words(folded: str) -> list[str]:
     return found
 
 
+_INNER_HYPHEN: Final = re.compile(r"\w-\w")
+"""A hyphen between two letters or digits: a text without one (*Unit 0 - cooling water*, a
+spaced dash) joins no words, and is not read word by word for them."""
+
+
 def hyphen_joined(folded: str) -> tuple[int, ...]:
     """Positions (in :func:`words`) of the words a hyphen joins to the word before them.
 
     ``"fit-for-purpose water"`` -> ``(1, 2)``: *for* and *purpose* are parts of one modifier,
     and a preposition inside one ends no clause. Empty for a text without a hyphen.
     """
-    if "-" not in folded:
+    if "-" not in folded or _INNER_HYPHEN.search(folded) is None:
         return ()
     return tuple(
         i
