@@ -1508,9 +1508,9 @@ def _decide_kind(
         and head.term.codes[:1] == (_DISCARDED_EQUIPMENT,)
         and allowed
         and ResourceKind.MATERIAL not in allowed
-    ):  # "Abwärme Wärmetauscher 3 MW": the equipment the heat is offered from
-        head = next((m for m in resource if m.term.kind in _UTILITY_KINDS), None)
-        equipment = head is None
+    ):  # "Abwärme Wärmetauscher 3 MW": the equipment the heat is offered from; with no
+        # utility named, the units are the equipment's rating ("scrapped motors 45 kW")
+        head = next((m for m in resource if m.term.kind in _UTILITY_KINDS), head)
     if equipment:
         head = None  # the material default, or what the units allow
     if head is not None and head.term.kind == "none":

@@ -354,7 +354,7 @@ CAST_ALLOYS: Final = _folded(
 
 PLAIN_WORDS: Final = _folded(
     {
-        "en": "flash fitter fitters broiler broilers filleting wafer wafers",
+        "en": "flash fitter fitters broiler broilers filleting wafer wafers stem stems",
         "de": "wafer mischkessel ruhrkessel reaktionskessel schalter verpackt eingepackt abgepackt "
         "tankwagen saugwagen selbsterhitzend "
         "selbsterhitzungsfahig fabrik fabriken versand stapler gabelstapler",
@@ -370,18 +370,17 @@ PLAIN_WORDS: Final = _folded(
         "zh": "",
     }
 )
-"""Words of a language that name no material, one edit from a word that does: known words of
-their language, so never corrected to it (*flash* is no *flesh*, from *fleshings*; a
-*Schalter* no *Schale*; French *salage*, salting, no *sablage*; Swedish *trasig*, broken,
-whose stem is that of *trasa*, a rag; a window *fitter* no *filter*, a *broiler* no *boiler*,
-*filleting* no *filler*; a *Fabrik*, a factory, no English *fabric*; the *Saint* of a company's
+"""Words of a language that name no material, one edit from a word that does: known words of their
+language, so never corrected to it (*flash* is no *flesh*, from *fleshings*; a *Schalter* no
+*Schale*; French *salage*, salting, no *sablage*; Swedish *trasig*, broken, whose stem is that of
+*trasa*, a rag; a window *fitter* no *filter*, a *broiler* no *boiler*, *filleting* no *filler*, a
+tobacco *stem* no *steam*; a *Fabrik*, a factory, no English *fabric*; the *Saint* of a company's
 name no *suint*; Polish *rozbiór*, a carcass's cutting, no *rozbiórka*, demolition; Spanish
 *tejidos*, tissues, no *tejas*; Italian *conferiti*, delivered to a site, no *conceria*); or whose
-stem is a material's (German *verpackt*, Dutch *verpakt*, packed, are not packaging:
-*Asbestreste staubdicht verpackt*; Dutch *loods*, a shed, is no *lood*, lead; a *Tankwagen*,
-the truck a waste leaves in, is no *Tanklager*; *selvopvarmende*, self-heating, a hazard of
-the material, offers no *varme*; Italian *cava*, a quarry, whose stem is that of *cavi*,
-cables)."""
+stem is a material's (German *verpackt*, Dutch *verpakt*, packed, are not packaging: *Asbestreste
+staubdicht verpackt*; Dutch *loods*, a shed, is no *lood*, lead; a *Tankwagen*, the truck a waste
+leaves in, is no *Tanklager*; *selvopvarmende*, self-heating, a hazard of the material, offers no
+*varme*; Italian *cava*, a quarry, whose stem is that of *cavi*, cables)."""
 
 CODE_LABELS: Final = frozenset(
     fold(

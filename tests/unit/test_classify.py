@@ -4368,3 +4368,29 @@ def test_a_second_review_of_session_28(text: str, code: str) -> None:
 def test_a_chemical_before_a_head_of_no_codes_names_the_entry(text: str) -> None:
     # the solvent is the waste, not the flue gas cleaning the similarity read in "cleaning"
     assert classify(text).candidates[0].code == "140603"
+
+
+@pytest.mark.parametrize(
+    "text", ["scrapped electric motors 45 kW", "Elektromotoren ausgebaut, 5-90 kW"]
+)
+def test_a_power_rating_of_scrapped_equipment_leaves_it_a_material(text: str) -> None:
+    # no heat is named: the kW are the motors' rating, not heat offered from them
+    answer = classify(text)
+    assert answer.kind is ResourceKind.MATERIAL
+    assert answer.candidates[0].code == "160214"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("tobacco stems, cigarette factory", "0203"),  # a stem is no steam
+        ("Scarti di lavorazione tabacco (costole e polveri), manifattura", "0203"),
+        ("Boues de nettoyage des cuves de stockage résines", "1607"),  # the article *des*
+        ("甲苯储罐清罐污泥", "1607"),
+        ("制糖厂 甜菜清洗泥土", "020401"),
+        ("白酒厂 蒸馏后丢糟 批次J-0815", "020702"),
+        ("屠宰车间 猪骨及脂肪边角料", "020202"),
+    ],
+)
+def test_tobacco_tank_cleaning_and_food_plants_of_session_29(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
