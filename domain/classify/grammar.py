@@ -209,10 +209,10 @@ def _marked(table: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
 
 MAKING: Final = _marked(
     {
-        "en": "production* manufactur* factory factories plant plants crystallisation "
-        "crystallization prod mfg fab",
-        "de": "*produktion* herstellung* fertigung* *fabrik fabriken betrieb kristallisation "
-        "prod herst",
+        "en": "production* manufactur* synthesis making factory factories plant plants "
+        "crystallisation crystallization prod mfg fab",
+        "de": "*produktion* herstellung* fertigung* *synthese *fabrik fabriken betrieb "
+        "kristallisation prod herst",
         "fr": "production* fabrication* synthese* usine usines cristallisation prod fab",
         "es": "produccion* fabricacion* sintesis fabrica fabricas planta plantas cristalizacion "
         "prod fab",
@@ -220,10 +220,10 @@ MAKING: Final = _marked(
         "impianto impianti cristallizzazione prod",
         "pl": "produkc* wytwornia wytworni wytwornie fabryka fabryki fabryce fabryk zaklad "
         "zakladu zakladzie wydzial wydzialu wydziale krystalizacja krystalizacji prod zakl wydz",
-        "nl": "*productie* fabricage* synthese *fabriek fabrieken kristallisatie prod",
-        "da": "*produktion* fremstilling* syntese *fabrik fabrikken fabrikker fabrikkens "
+        "nl": "*productie* *fabricage* synthese *fabriek fabrieken kristallisatie prod",
+        "da": "*produktion* *fremstilling* syntese *fabrik fabrikken fabrikker fabrikkens "
         "krystallisation prod",
-        "sv": "*produktion* tillverkning* *framstallning* syntes *fabrik fabriken fabriker "
+        "sv": "*produktion* *tillverkning* *framstallning* syntes *fabrik fabriken fabriker "
         "fabrikens kristallisation prod tillv",
     }
 )

@@ -4394,3 +4394,22 @@ def test_a_power_rating_of_scrapped_equipment_leaves_it_a_material(text: str) ->
 )
 def test_tobacco_tank_cleaning_and_food_plants_of_session_29(text: str, code: str) -> None:
     assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Gâteau de filtre-presse, synthèse de tensioactifs", "0706"),  # surfactants' making
+        ("Filterkaka från fettsyrarening, tvåltillverkning", "0706"),  # tvål|tillverkning
+        ("Filterkage fra sæbefremstilling", "0706"),
+        ("filter cake from soap making", "0706"),
+        ("Tortas de filtración, fabricación de biocidas", "0704"),
+        ("Muterlauge wässrig aus Azofarbstoff-Synthese", "0703"),  # German *Synthese*
+    ],
+)
+def test_the_making_of_soaps_surfactants_and_biocides_is_an_origin(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
+
+
+def test_a_soap_named_alone_keeps_its_entry_where_used() -> None:
+    assert classify("Seifenreste").candidates[0].code == "200130"
