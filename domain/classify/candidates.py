@@ -234,6 +234,8 @@ def _lexicon_priors(
     priors: dict[str, float] = {}
     for n, term in enumerate(materials):
         weight = _HEAD_WEIGHT if term is head else _MODIFIER_WEIGHT
+        if term is not head and head is not None and names_packaging(head):
+            weight = _DETAIL_WEIGHT  # "canettes aluminium": what the packaging is made of
         if n in details and term is not head:
             weight = _DETAIL_WEIGHT
             if head is not None and not head.codes and names_packaging(term):

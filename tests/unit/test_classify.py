@@ -2590,18 +2590,18 @@ def test_packaging_holding_residues_of_a_hazardous_material_is_15_01_10(text: st
         ("big bags with cement residues", "15"),  # cement has no hazardous entry
         ("wood with paint residues", "17"),  # no packaging: painted wood
         ("paint residues", "08"),  # the residue is the waste
-        ("Fässer ohne Restanhaftungen von Lacken", "08"),  # residues said absent
+        ("Fässer ohne Restanhaftungen von Lacken", "15"),  # residues said absent: the drums
         ("fusti senza residui di vernice", "15"),
-        ("bidons sans restes de peinture", "08"),
+        ("bidons sans restes de peinture", "15"),
         ("envases sin restos de pintura", "15"),
         ("restes de bois, palettes", "03"),  # leftovers of wood, no chemical
         ("Glas Reste, Flaschen", "15"),  # glass as bottles: glass packaging, no hazard
         ("Paletten, Holz Reste", "15"),
         ("plastic residues, packaging film", "07"),  # a plastic's twin is the packaging's
-        ("big bags with fly ash residues", "10"),
+        ("big bags with fly ash residues", "15"),  # as with cement residues
         ("hot melt residues from packaging line", "08"),  # a line, not what held it: the glue
         ("Restes de colle, ligne d'emballage", "08"),
-        ("Empty pallets from acid store", "06"),  # a store named after the pallets
+        ("Empty pallets from acid store", "15"),  # the pallets, from a store named after acid
         ("Paint residues, packaging department", "08"),
     ],
 )
@@ -4413,3 +4413,18 @@ def test_the_making_of_soaps_surfactants_and_biocides_is_an_origin(text: str, co
 
 def test_a_soap_named_alone_keeps_its_entry_where_used() -> None:
     assert classify("Seifenreste").candidates[0].code == "200130"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("canettes aluminium", "150104"),  # cans of aluminium: no aluminium of demolition
+        ("Latas de aluminio vacías deformadas", "150104"),
+        ("Lege drankblikjes uit afvullijn, gedeukt", "150104"),
+        ("aluminiumburkar", "150104"),
+        ("Empty 200 L steel drums with isocyanate hardener residues", "150110"),
+        ("Broken wood pallets from goods-in warehouse", "150103"),
+    ],
+)
+def test_what_packaging_is_made_of_or_held_leaves_it_packaging(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
