@@ -4428,3 +4428,17 @@ def test_a_soap_named_alone_keeps_its_entry_where_used() -> None:
 )
 def test_what_packaging_is_made_of_or_held_leaves_it_packaging(text: str, code: str) -> None:
     assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("PE film offcuts, extrusion line 2", "0702"),  # no photographic film
+        ("PA66 scrap, compounding", "0702"),  # no aluminium
+        ("Afgekeurde partij PS-korrels (off-spec), extruderlijn 4", "0702"),
+        ("Scarti di produzione PA66 (spurghi di estrusione)", "0702"),
+        ("ABS regrind", "0702"),
+    ],
+)
+def test_plastics_abbreviations_english_and_others_lacked(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
