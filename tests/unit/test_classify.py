@@ -2814,7 +2814,7 @@ def test_vocabulary_of_session_20_maintenance_wastes(text: str, code: str) -> No
         ("加氢车间 废钯碳催化剂 HW50 271-006-50 密封桶 1.2吨/年", "160801"),  # HW50 or not
         ("废油漆桶", "150110"),  # a container in the waste's own word is the waste
         ("空桶", "150110"),
-        ("注塑车间 废水口料、不良品(PP/ABS) 吨袋", "120105"),  # sprues, not waste water
+        ("注塑车间 废水口料、不良品(PP/ABS) 吨袋", "070213"),  # sprues, no waste water: the plastic
         ("变压器油, 不含PCB", "130307"),  # the oil, not the transformer
         ("变压器", "160214"),
         ("IT部门 报废电脑、显示器", "160214"),  # 电脑 is no electricity
