@@ -4442,3 +4442,22 @@ def test_what_packaging_is_made_of_or_held_leaves_it_packaging(text: str, code: 
 )
 def test_plastics_abbreviations_english_and_others_lacked(text: str, code: str) -> None:
     assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Sfridi laterizi cotti (mattoni forati rotti) della fornace", "101208"),  # fired
+        ("Scarto crudo (verde) da pressatura", "101201"),  # unfired
+        ("Kasserede gipsforme fra sanitetsfabrik", "101206"),
+        ("Kasserade anodstumpar från elektrolyshallen", "100302"),
+        ("Lodos de torre de refrigeración", "100126"),
+    ],
+)
+def test_ceramic_rejects_moulds_anode_stubs_and_cooling_tower_sludge(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+def test_a_pump_store_clearout_with_motor_ratings_is_a_material() -> None:
+    text = "3 x centrifugal pumps c/w motors (KSB 45 kW), pump house Bldg 14, drained"
+    assert classify(text).kind is ResourceKind.MATERIAL
