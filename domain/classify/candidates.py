@@ -40,6 +40,9 @@ _DETAIL_WEIGHT: Final = 0.6
 _CONTAINER_WEIGHT: Final = 0.3
 """Packaging named after the clause break beside a head that names no entry ("aqueous waste,
 IBC"): what holds the waste, the answer only when the words find nothing better."""
+_CHEMICAL_ONLY: Final = ("160508",)
+"""The codes of a basic chemical named as such (*phenol*, *Styrol*): beside a head, what the
+waste held or where it was made, weighed as a container is."""
 _RANK_STEP: Final = 0.1
 _PRIOR_FLOOR: Final = 0.9
 """A lexicon code scores prior x (0.9 + 0.1 x similarity) when its terms cover the whole text:
@@ -236,6 +239,8 @@ def _lexicon_priors(
         weight = _HEAD_WEIGHT if term is head else _MODIFIER_WEIGHT
         if term is not head and head is not None and names_packaging(head):
             weight = _DETAIL_WEIGHT  # "canettes aluminium": what the packaging is made of
+        if term is not head and head is not None and term.codes == _CHEMICAL_ONLY:
+            weight = _CONTAINER_WEIGHT  # "Reinigingsslib opslagtank styreen": what it held
         if n in details and term is not head:
             weight = _DETAIL_WEIGHT
             if head is not None and not head.codes and names_packaging(term):

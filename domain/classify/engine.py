@@ -2695,16 +2695,13 @@ def _made_materials(
 ) -> list[_Match]:
     """The material terms whose making the text names as an origin (:func:`_making_prefixes`).
 
-    A material term other than the head beside a word for making
-    (:data:`~domain.classify.grammar.MAKING`), before it with at most two words that are never
-    content between (*fremstilling af PVC*, *synthèse des principes actifs*, *wytwórni tworzyw
-    sztucznych*) or, in a language putting the head last, right before it (*PVC production*),
-    names the making of that material as an origin (:func:`_making_prefixes`). Not in a
-    head-first language's *tortas de filtración producción de ...*: the cakes of a production;
-    not across a clause break (``ends``: the clauses' last words; *concrete - factory yard*).
-    A compound ending in a word for making names its first part's (*glasulds|produktion*).
-    Nothing for a material no industry makes in the List (oil, packaging) nor one in a
-    destination (*sand for glass production*).
+    A material term other than the head beside a word for making (:data:`MAKING`): before
+    it, with at most two words never content between (*fremstilling af PVC*, *wytwórni
+    tworzyw*; in a head-last language one at least: *alky unit acid sludge*), or
+    right after it in a head-last language (*PVC production*). Not in *tortas de filtración
+    producción de ...*: the cakes of a production; not across a clause break (``ends``). A
+    compound ending in a word for making names its first part's (*glasulds|produktion*); no
+    material no industry makes in the List (oil, packaging) nor one in a destination has one.
     """
     read = _text(lang, folded_words).words
     skipped = _skipped(lang)
@@ -2742,6 +2739,8 @@ def _made_materials(
                 at -= 1
             if at < 0 or at in closing or not folded_words[at].startswith(_MAKING_STARTS):
                 continue  # "värmeframställning, träflis"; "Textil|fabrik Farbstoffe"
+            if lang not in HEAD_FIRST and m.first - at < 2:
+                continue
         if at < 0 or not read[at].traits & _MAKING or going[at] or _received(read, at):
             continue  # "Sand for the manufacture of glass", "customer: PVC factory"
         found.append(m)
@@ -2791,6 +2790,8 @@ _MADE_BY: Final = {
     "200132": "0705",
     "180108": "0705",
     "180109": "0705",
+    "160508": "0701",  # a basic organic chemical: the MFSU of them
+    "140603": "0701",  # a solvent (methanol, toluene): made as a basic organic chemical
 }
 """A product's first entry where it is used up or applied -> the sub-chapter of the industry
 making it, for :func:`_making_prefixes` only (*Filterkuchen aus der Herstellung von

@@ -210,21 +210,23 @@ def _marked(table: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
 MAKING: Final = _marked(
     {
         "en": "production* manufactur* synthesis making factory factories plant plants "
-        "crystallisation crystallization prod mfg fab",
+        "crystallisation crystallization prod mfg fab unit units",
         "de": "*produktion* herstellung* fertigung* *synthese *fabrik fabriken betrieb "
-        "kristallisation prod herst",
-        "fr": "production* fabrication* synthese* usine usines cristallisation prod fab",
+        "kristallisation prod herst *anlage",
+        "fr": "production* fabrication* synthese* usine usines cristallisation prod fab unite "
+        "unites",
         "es": "produccion* fabricacion* sintesis fabrica fabricas planta plantas cristalizacion "
-        "prod fab",
+        "prod fab unidad",
         "it": "produzion* fabbricazion* sintesi fabbrica fabbriche stabilimento stabilimenti "
         "impianto impianti cristallizzazione prod",
         "pl": "produkc* wytwornia wytworni wytwornie fabryka fabryki fabryce fabryk zaklad "
-        "zakladu zakladzie wydzial wydzialu wydziale krystalizacja krystalizacji prod zakl wydz",
-        "nl": "*productie* *fabricage* synthese *fabriek fabrieken kristallisatie prod",
+        "zakladu zakladzie wydzial wydzialu wydziale krystalizacja krystalizacji prod zakl wydz "
+        "instalacja instalacji",
+        "nl": "*productie* *fabricage* synthese *fabriek fabrieken kristallisatie prod installatie",
         "da": "*produktion* *fremstilling* syntese *fabrik fabrikken fabrikker fabrikkens "
-        "krystallisation prod",
+        "krystallisation prod ~anlæg",
         "sv": "*produktion* *tillverkning* *framstallning* syntes *fabrik fabriken fabriker "
-        "fabrikens kristallisation prod tillv",
+        "fabrikens kristallisation prod tillv ~anläggning",
     }
 )
 """Words naming making or the factory that makes (marks as :func:`_marked`): with a material
@@ -360,7 +362,7 @@ PLAIN_WORDS: Final = _folded(
         "selbsterhitzungsfahig fabrik fabriken versand stapler gabelstapler",
         "nl": "stomerij stomerijen verpakt ingepakt loods loodsen tankwagen tankwagens "
         "zelfverhittend",
-        "da": "selvopvarmende fabrik fabrikken fabrikker",
+        "da": "selvopvarmende fabrik fabrikken fabrikker styretavle styretavler styretavlen",
         "sv": "rengjord rengjorda rengjort trasig trasiga trasigt sjalvuppvarmande fabrik "
         "fabriken fabriker",
         "fr": "fils lingot lingots salage saint sainte",
@@ -374,13 +376,14 @@ PLAIN_WORDS: Final = _folded(
 language, so never corrected to it (*flash* is no *flesh*, from *fleshings*; a *Schalter* no
 *Schale*; French *salage*, salting, no *sablage*; Swedish *trasig*, broken, whose stem is that of
 *trasa*, a rag; a window *fitter* no *filter*, a *broiler* no *boiler*, *filleting* no *filler*, a
-tobacco *stem* no *steam*; a *Fabrik*, a factory, no English *fabric*; the *Saint* of a company's
-name no *suint*; Polish *rozbiór*, a carcass's cutting, no *rozbiórka*, demolition; Spanish
-*tejidos*, tissues, no *tejas*; Italian *conferiti*, delivered to a site, no *conceria*); or whose
-stem is a material's (German *verpackt*, Dutch *verpakt*, packed, are not packaging: *Asbestreste
-staubdicht verpackt*; Dutch *loods*, a shed, is no *lood*, lead; a *Tankwagen*, the truck a waste
-leaves in, is no *Tanklager*; *selvopvarmende*, self-heating, a hazard of the material, offers no
-*varme*; Italian *cava*, a quarry, whose stem is that of *cavi*, cables)."""
+tobacco *stem* no *steam*; a Danish *styretavle*, a control panel, no *styren*; a *Fabrik*, a
+factory, no English *fabric*; the *Saint* of a company's name no *suint*; Polish *rozbiór*, a
+carcass's cutting, no *rozbiórka*, demolition; Spanish *tejidos*, tissues, no *tejas*; Italian
+*conferiti*, delivered to a site, no *conceria*); or whose stem is a material's (German *verpackt*,
+Dutch *verpakt*, packed, are not packaging: *Asbestreste staubdicht verpackt*; Dutch *loods*, a
+shed, is no *lood*, lead; a *Tankwagen*, the truck a waste leaves in, is no *Tanklager*;
+*selvopvarmende*, self-heating, a hazard of the material, offers no *varme*; Italian *cava*, a
+quarry, whose stem is that of *cavi*, cables)."""
 
 CODE_LABELS: Final = frozenset(
     fold(

@@ -4461,3 +4461,32 @@ def test_ceramic_rejects_moulds_anode_stubs_and_cooling_tower_sludge(text: str, 
 def test_a_pump_store_clearout_with_motor_ratings_is_a_material() -> None:
     text = "3 x centrifugal pumps c/w motors (KSB 45 kW), pump house Bldg 14, drained"
     assert classify(text).kind is ResourceKind.MATERIAL
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Phenol unit C-402 heavy ends / tar", "070108"),  # a chemical's unit makes it
+        ("Goudrons lourds de distillation, unité caprolactame", "0701"),
+        ("Fondos de columna de destilación, planta de ácido acrílico", "0701"),
+        ("Spent alumina desiccant from process gas dryer, ethylene oxide unit", "0701"),
+        ("Zużyty węgiel aktywny, instalacja tlenku etylenu", "0701"),
+        ("phenol", "160508"),  # named alone: a discarded organic chemical
+    ],
+)
+def test_a_basic_organic_chemical_beside_its_plant_names_07_01(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("H2SO4 alky unit acid sludge", "0501"),  # "unit acid": no making of an acid
+        ("Kasserede frekvensomformere og styretavler", "1602"),  # a control panel, no styrene
+        ("Restos de limpieza de cisternas de benceno", "1607"),  # what the tank held
+    ],
+)
+def test_a_chemical_or_a_making_word_in_the_wrong_place_names_no_origin(
+    text: str, code: str
+) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
