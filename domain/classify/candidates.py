@@ -40,9 +40,32 @@ _DETAIL_WEIGHT: Final = 0.6
 _CONTAINER_WEIGHT: Final = 0.3
 """Packaging named after the clause break beside a head that names no entry ("aqueous waste,
 IBC"): what holds the waste, the answer only when the words find nothing better."""
-_CHEMICAL_ONLY: Final = ("160508",)
-"""The codes of a basic chemical named as such (*phenol*, *Styrol*): beside a head, what the
-waste held or where it was made, weighed as a container is."""
+_MADE_OF: Final = (
+    "1702",
+    "1704",
+    "191201",
+    "191202",
+    "191203",
+    "191204",
+    "191205",
+    "191207",
+    "200101",
+    "200102",
+    "200138",
+    "200139",
+    "200140",
+)
+"""Entries naming a material by what things are made of (wood, glass, plastic, a metal, paper)."""
+
+
+def _made_of(term: LexiconTerm) -> bool:
+    """Whether a term names what things are made of (*aluminium*, *Kunststoff*), no content."""
+    return any(code.startswith(_MADE_OF) for code in term.codes)
+
+
+_CHEMICAL_ONLY: Final = ("070199", "160508")
+"""The codes of a basic organic chemical named as such (*phenol*, *Styrol*): beside a head,
+what the waste held or where it was made, weighed as a container is."""
 _RANK_STEP: Final = 0.1
 _PRIOR_FLOOR: Final = 0.9
 """A lexicon code scores prior x (0.9 + 0.1 x similarity) when its terms cover the whole text:
@@ -237,7 +260,7 @@ def _lexicon_priors(
     priors: dict[str, float] = {}
     for n, term in enumerate(materials):
         weight = _HEAD_WEIGHT if term is head else _MODIFIER_WEIGHT
-        if term is not head and head is not None and names_packaging(head):
+        if term is not head and head is not None and names_packaging(head) and _made_of(term):
             weight = _DETAIL_WEIGHT  # "canettes aluminium": what the packaging is made of
         if term is not head and head is not None and term.codes == _CHEMICAL_ONLY:
             weight = _CONTAINER_WEIGHT  # "Reinigingsslib opslagtank styreen": what it held

@@ -1508,9 +1508,9 @@ def _decide_kind(
         and head.term.codes[:1] == (_DISCARDED_EQUIPMENT,)
         and allowed
         and ResourceKind.MATERIAL not in allowed
-    ):  # "Abwärme Wärmetauscher 3 MW": the equipment the heat is offered from; with no
-        # utility named, the units are the equipment's rating ("scrapped motors 45 kW")
-        head = next((m for m in resource if m.term.kind in _UTILITY_KINDS), head)
+    ):  # "Abwärme Wärmetauscher 3 MW": the equipment the heat is offered from
+        head = next((m for m in resource if m.term.kind in _UTILITY_KINDS), None)
+        equipment = head is None
     if equipment:
         head = None  # the material default, or what the units allow
     if head is not None and head.term.kind == "none":
@@ -2739,12 +2739,22 @@ def _made_materials(
                 at -= 1
             if at < 0 or at in closing or not folded_words[at].startswith(_MAKING_STARTS):
                 continue  # "värmeframställning, träflis"; "Textil|fabrik Farbstoffe"
-            if lang not in HEAD_FIRST and m.first - at < 2:
+            if lang not in HEAD_FIRST and m.first - at < 2 and _modified(folded_words, at, skipped):
                 continue
         if at < 0 or not read[at].traits & _MAKING or going[at] or _received(read, at):
             continue  # "Sand for the manufacture of glass", "customer: PVC factory"
         found.append(m)
     return found
+
+
+def _modified(folded_words: tuple[str, ...], at: int, skipped: frozenset[str]) -> bool:
+    """Whether a content word stands right before word ``at`` (*alky unit*, not *Herstellung*).
+
+    A head-last making word with a modifier of its own names a unit (*alky unit acid sludge*:
+    no acid's making); one opening the text or its clause names what follows (*manufacture
+    PVC sludge*).
+    """
+    return at > 0 and folded_words[at - 1] not in skipped and folded_words[at - 1].isalpha()
 
 
 def _received(read: tuple[_Word, ...], n: int) -> bool:
@@ -2790,7 +2800,6 @@ _MADE_BY: Final = {
     "200132": "0705",
     "180108": "0705",
     "180109": "0705",
-    "160508": "0701",  # a basic organic chemical: the MFSU of them
     "140603": "0701",  # a solvent (methanol, toluene): made as a basic organic chemical
 }
 """A product's first entry where it is used up or applied -> the sub-chapter of the industry
