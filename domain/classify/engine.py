@@ -2697,11 +2697,12 @@ def _made_materials(
 
     A material term other than the head beside a word for making (:data:`MAKING`): before
     it, with at most two words never content between (*fremstilling af PVC*, *wytwórni
-    tworzyw*; in a head-last language one at least: *alky unit acid sludge*), or
-    right after it in a head-last language (*PVC production*). Not in *tortas de filtración
-    producción de ...*: the cakes of a production; not across a clause break (``ends``). A
-    compound ending in a word for making names its first part's (*glasulds|produktion*); no
-    material no industry makes in the List (oil, packaging) nor one in a destination has one.
+    tworzyw*; in a head-last language not a making word with a modifier, *alky unit acid
+    sludge*: :func:`_modified`), or right after it in a head-last language (*PVC production*).
+    Not in *tortas de filtración producción de ...*: the cakes of a production; nor across a clause
+    break (``ends``). A compound ending in a word for making names its first part's
+    (*glasulds|produktion*); no material no industry makes in the List (oil, packaging) nor one
+    in a destination has one.
     """
     read = _text(lang, folded_words).words
     skipped = _skipped(lang)
