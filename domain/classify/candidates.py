@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from itertools import islice
+from itertools import chain, islice
 from operator import neg
 from typing import Final, Literal
 
@@ -40,32 +40,6 @@ _DETAIL_WEIGHT: Final = 0.6
 _CONTAINER_WEIGHT: Final = 0.3
 """Packaging named after the clause break beside a head that names no entry ("aqueous waste,
 IBC"): what holds the waste, the answer only when the words find nothing better."""
-_MADE_OF: Final = (
-    "1702",
-    "1704",
-    "191201",
-    "191202",
-    "191203",
-    "191204",
-    "191205",
-    "191207",
-    "200101",
-    "200102",
-    "200138",
-    "200139",
-    "200140",
-)
-"""Entries naming a material by what things are made of (wood, glass, plastic, a metal, paper)."""
-
-
-def _made_of(term: LexiconTerm) -> bool:
-    """Whether a term names what things are made of (*aluminium*, *Kunststoff*), no content."""
-    return any(code.startswith(_MADE_OF) for code in term.codes)
-
-
-_CHEMICAL_ONLY: Final = ("070199", "160508")
-"""The codes of a basic organic chemical named as such (*phenol*, *Styrol*): beside a head,
-what the waste held or where it was made, weighed as a container is."""
 _RANK_STEP: Final = 0.1
 _PRIOR_FLOOR: Final = 0.9
 """A lexicon code scores prior x (0.9 + 0.1 x similarity) when its terms cover the whole text:
@@ -262,8 +236,6 @@ def _lexicon_priors(
         weight = _HEAD_WEIGHT if term is head else _MODIFIER_WEIGHT
         if term is not head and head is not None and names_packaging(head) and _made_of(term):
             weight = _DETAIL_WEIGHT  # "canettes aluminium": what the packaging is made of
-        if term is not head and head is not None and term.codes == _CHEMICAL_ONLY:
-            weight = _CONTAINER_WEIGHT  # "Reinigingsslib opslagtank styreen": what it held
         if n in details and term is not head:
             weight = _DETAIL_WEIGHT
             if head is not None and not head.codes and names_packaging(term):
@@ -610,6 +582,19 @@ _MUNICIPAL_FRACTIONS: Final = {
                "191202", "191203", "160117", "160118"),  # metals
 }  # fmt: skip
 """A separately collected municipal fraction (20 01) -> the entries elsewhere for its material."""
+_MADE_OF: Final = frozenset(
+    chain.from_iterable(
+        (fraction, *_MUNICIPAL_FRACTIONS[fraction])
+        for fraction in ("200101", "200102", "200138", "200139", "200140")
+    )
+)
+"""Entries naming what things are made of: paper, glass, wood, plastics, metals, each as a
+municipal fraction and as its entries elsewhere."""
+
+
+def _made_of(term: LexiconTerm) -> bool:
+    """Whether a term names what things are made of (*aluminium*, *Kunststoff*), no content."""
+    return not _MADE_OF.isdisjoint(term.codes)
 
 
 _HALOGENATED_LIQUORS: Final = re.compile(r"organic halogenated solvents, washing liquids")

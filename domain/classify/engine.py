@@ -2695,14 +2695,13 @@ def _made_materials(
 ) -> list[_Match]:
     """The material terms whose making the text names as an origin (:func:`_making_prefixes`).
 
-    A material term other than the head beside a word for making (:data:`MAKING`): before
-    it, with at most two words never content between (*fremstilling af PVC*, *wytwórni
-    tworzyw*; in a head-last language not a making word with a modifier, *alky unit acid
-    sludge*: :func:`_modified`), or right after it in a head-last language (*PVC production*).
-    Not in *tortas de filtración producción de ...*: the cakes of a production; nor across a clause
-    break (``ends``). A compound ending in a word for making names its first part's
-    (*glasulds|produktion*); no material no industry makes in the List (oil, packaging) nor one
-    in a destination has one.
+    A material term other than the head beside a word for making (:data:`MAKING`): before it,
+    with at most two words never content between (*fremstilling af PVC*, *wytwórni tworzyw*;
+    in a head-last language not after a making word's own modifier, :func:`_modified`), or
+    right after it in a head-last language (*PVC production*). Not in *tortas de filtración
+    producción de ...*: the cakes of a production; nor across a clause break (``ends``). A
+    compound ending in a word for making names its first part's (*glasulds|produktion*); no
+    material no industry makes (oil, packaging) nor one in a destination has one.
     """
     read = _text(lang, folded_words).words
     skipped = _skipped(lang)
@@ -2740,7 +2739,8 @@ def _made_materials(
                 at -= 1
             if at < 0 or at in closing or not folded_words[at].startswith(_MAKING_STARTS):
                 continue  # "värmeframställning, träflis"; "Textil|fabrik Farbstoffe"
-            if lang not in HEAD_FIRST and m.first - at < 2 and _modified(folded_words, at, skipped):
+            unit = lang not in HEAD_FIRST and m.first - at < 2  # "alky unit acid sludge"
+            if unit and _modified(folded_words, at, skipped, closing):
                 continue
         if at < 0 or not read[at].traits & _MAKING or going[at] or _received(read, at):
             continue  # "Sand for the manufacture of glass", "customer: PVC factory"
@@ -2748,14 +2748,17 @@ def _made_materials(
     return found
 
 
-def _modified(folded_words: tuple[str, ...], at: int, skipped: frozenset[str]) -> bool:
-    """Whether a content word stands right before word ``at`` (*alky unit*, not *Herstellung*).
+def _modified(
+    folded_words: tuple[str, ...], at: int, skipped: frozenset[str], closing: frozenset[int]
+) -> bool:
+    """Whether a content word of its clause stands right before word ``at`` (*alky unit*).
 
     A head-last making word with a modifier of its own names a unit (*alky unit acid sludge*:
     no acid's making); one opening the text or its clause names what follows (*manufacture
-    PVC sludge*).
+    PVC sludge*, *the manufacture PVC sludge*). ``closing``: the clauses' last words.
     """
-    return at > 0 and folded_words[at - 1] not in skipped and folded_words[at - 1].isalpha()
+    before = at - 1
+    return before >= 0 and before not in closing and folded_words[before] not in skipped
 
 
 def _received(read: tuple[_Word, ...], n: int) -> bool:

@@ -4467,6 +4467,7 @@ def test_a_basic_organic_chemical_beside_its_plant_names_07_01(text: str, code: 
     ("text", "code"),
     [
         ("H2SO4 alky unit acid sludge", "0501"),  # "unit acid": no making of an acid
+        ("the manufacture PVC sludge", "0702"),  # a making word opening its clause
         ("Kasserede frekvensomformere og styretavler", "1602"),  # a control panel, no styrene
         ("Restos de limpieza de cisternas de benceno", "1607"),  # what the tank held
     ],
