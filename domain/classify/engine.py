@@ -287,7 +287,41 @@ def word_tokens(lang: str, word: str) -> tuple[str, ...]:
         scorer=OSA.distance,
         score_cutoff=1,
     )
-    return (found[0],) if found is not None else (token,)
+    if found is not None:
+        return (found[0],)
+    if lang in COMPOUNDING:
+        return _known_modifier(lang, word, index.vocabulary) or (token,)
+    return (token,)
+
+
+def _known_modifier(lang: str, word: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
+    """A compound whose head no text knows, as its known modifier and that head's stem.
+
+    *Katalysator|korrels*, *Katalysator|kugeln*, *katalysator|fyld*: the shape or container a
+    plant writes after a material is often a word no reference text holds, so no cut of
+    :func:`_compound` is found, yet the modifier says what the row is. The longest known
+    modifier of :data:`_MIN_KNOWN_MODIFIER` letters or more, a word the texts write as it is
+    (with or without a linking *s*; *fjernvarm|erør* is no cut), never a word that is never
+    content, before a head of :data:`_MIN_COMPOUND_HEAD` letters or
+    more. Empty when there is none; the caller tries it only after spelling correction found
+    nothing, so a misspelled compound is corrected first.
+    """
+    skipped = _skipped_stems(lang)
+    surface = reference_index(lang).words
+    if any(word.endswith(free) for free in ABSENT_AFTER[lang] | ABSENT_OF[lang]):
+        return ()  # "asbest|frei": what is absent is no reading of the word
+    for cut in range(len(word) - _MIN_COMPOUND_HEAD, _MIN_KNOWN_MODIFIER - 1, -1):
+        raw = word[:cut]
+        head = stem(lang, word[cut:])
+        for form in (raw[:-1], raw) if raw.endswith("s") else (raw,):
+            modifier = stem(lang, form)
+            if form in surface and modifier in vocabulary and modifier not in skipped:
+                return (modifier, head)
+    return ()
+
+
+_MIN_KNOWN_MODIFIER: Final = 6
+"""The shortest modifier read alone before a head no text knows (*katalysator|korrels*)."""
 
 
 def _swedish_without_article(word: str, vocabulary: frozenset[str]) -> tuple[str, ...]:

@@ -4476,3 +4476,71 @@ def test_a_chemical_or_a_making_word_in_the_wrong_place_names_no_origin(
     text: str, code: str
 ) -> None:
     assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Verbruikte CoMo katalysatorkorrels uit hydrotreater, in big bags", "1608"),
+        ("katalysatorfyld brugt", "1608"),  # a shape or filling no text knows after a material
+        ("Bremsbelaege asbestfrei, Demontage Halle 3", "160112"),  # "-frei" is no reading
+    ],
+)
+def test_a_compound_whose_head_no_text_knows_reads_its_modifier(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
+
+
+def test_a_modifier_cut_inside_a_word_is_no_reading() -> None:
+    # "fjernvarm|erør" would be district heat: the pipes are a material
+    text = "Udskiftede fjernvarmerør (stål) fra ledningsrenovering"
+    assert classify(text).kind.value == "material"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Destillationsrest fra eddikesyreanlæg, tjæreagtig", "070108"),  # no distillery
+        ("destillationsrest fra whiskydestilleri", "020702"),
+        ("聚丙烯装置不合格品 粉料 批号PP2407", "070213"),  # polymers by Chinese names
+        ("聚氯乙烯管材边角料", "0702"),
+    ],
+)
+def test_danish_still_bottoms_and_chinese_polymer_names(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Carbón activo agotado filtros planta tratamiento agua de aporte", "190904"),
+        ("Carboni attivi esausti dal trattamento acqua di processo (impianto demi)", "190904"),
+        ("Fanghi di decarbonatazione, impianto trattamento acqua industriale", "190903"),
+        ("charbon actif usé, traitement d'eau de chaudière", "190904"),
+        ("lodos planta tratamiento aguas residuales", "1908"),  # waste water stays 19 08
+        ("boues station de traitement d'eau usée", "1908"),
+    ],
+)
+def test_industrial_water_preparation_is_19_09_in_more_languages(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize("text", ["agua de aporte 20 m3/h", "acqua di reintegro 5 m3/h"])
+def test_make_up_water_offered_stays_water(text: str) -> None:
+    assert classify(text).kind.value == "water"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("PVC window frames from house renovation", "170203"),  # renovation is construction
+        ("PVC-kozijnen gedemonteerd bij renovatie woningen", "170203"),
+        ("装修垃圾：废石膏板", "170802"),  # noqa: RUF001 (a Chinese register's colon)
+        ("Kasserade kylmöbler (frysboxar) med HFC, personalmatsal", "200123"),
+        ("Shredderschroot uit autoshredder, E40 kwaliteit", "191001"),
+        ("Shredder-NE-Schwerfraktion (Zorba) nach Wirbelstromscheider", "191002"),
+        ("Car shredder ASR after Fe and NF separation", "1910"),
+        ("Precast concrete works own rejects - cracked hollowcore slabs", "101314"),
+    ],
+)
+def test_renovation_shredder_fractions_and_refrigerated_cabinets(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
