@@ -2317,15 +2317,18 @@ def _named_twice(
     entries), which a similarity to the other entries' official texts (the wood shavings'
     *spanen*) does not undo. Under a named origin only those under it (the origin decides
     otherwise: *Asbestos pipe lagging ex boiler house*), and no packaging (*Container glass
-    plant ... rejects, amber bottles*: the plant's own).
+    plant ... rejects, amber bottles*: the plant's own) unless the head names packaging first
+    and no origin is named (*OCC cardboard baled*).
     """
     if head is None:
         return frozenset()
-    # packaging named twice is no more settled: a glass plant's bottles are its product
+    # packaging named twice is no more settled (a glass plant's bottles are its product)
+    # unless the head is packaging first, and no origin is named (*OCC cardboard*: 15 01 01)
+    packaging_first = not prefixes and is_packaging(next(iter(head.term.codes), ""))
     shared = frozenset(
         c
         for c in _named_by_others(head, materials)
-        if not is_packaging(c) and (not prefixes or c.startswith(prefixes))
+        if (packaging_first or not is_packaging(c)) and (not prefixes or c.startswith(prefixes))
     )
     return shared if len(shared) < len(head.term.codes) else frozenset()
 

@@ -264,7 +264,7 @@ it is used up (*cullet* 10 11 12 or 19 12 05, *rock wool* 10 11 03 or 17 06 04, 
 
 DELIVERIES: Final = _marked(
     {
-        "en": "delivery deliveries delivered goods-in goodsin",
+        "en": "delivery deliveries delivered goods-in goodsin inbound incoming",
         "de": "lieferung* anlieferung* wareneingang* *lieferung",
         "fr": "livraison*",
         "es": "entrega entregas mercancia mercancias",
@@ -272,7 +272,7 @@ DELIVERIES: Final = _marked(
         "pl": "dostaw* dostawy",
         "nl": "levering* leveranties ontvangst",
         "da": "levering* varemodtagelse* *levering",
-        "sv": "leverans* varumottagning* *leverans* varuleveranser",
+        "sv": "leverans* varumottagning* *leverans* *leveranser inleverans*",
     }
 )
 """Words saying what came in with goods delivered (marks as :func:`_marked`): a material named
@@ -367,7 +367,7 @@ PLAIN_WORDS: Final = _folded(
         "fabriken fabriker",
         "fr": "fils lingot lingots salage saint sainte",
         "es": "tejido tejidos",
-        "it": "cava cave conferiti conferito",
+        "it": "cava cave conferiti conferito composto composta composti composte",
         "pl": "rozbior rozbioru",
         "zh": "",
     }
@@ -379,7 +379,8 @@ language, so never corrected to it (*flash* is no *flesh*, from *fleshings*; a *
 tobacco *stem* no *steam*; a Danish *styretavle*, a control panel, no *styren*; a *Fabrik*, a
 factory, no English *fabric*; the *Saint* of a company's name no *suint*; Polish *rozbiór*, a
 carcass's cutting, no *rozbiórka*, demolition; Spanish *tejidos*, tissues, no *tejas*; Italian
-*conferiti*, delivered to a site, no *conceria*); or whose stem is a material's (German *verpackt*,
+*conferiti*, delivered to a site, no *conceria*; Italian *composto*, compound, as in *mangime
+composto*, compound feed, is no *compost*); or whose stem is a material's (German *verpackt*,
 Dutch *verpakt*, packed, are not packaging: *Asbestreste staubdicht verpackt*; Dutch *loods*, a
 shed, is no *lood*, lead; a *Tankwagen*, the truck a waste leaves in, is no *Tanklager*;
 *selvopvarmende*, self-heating, a hazard of the material, offers no *varme*; Italian *cava*, a

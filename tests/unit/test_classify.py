@@ -4544,3 +4544,41 @@ def test_make_up_water_offered_stays_water(text: str) -> None:
 )
 def test_renovation_shredder_fractions_and_refrigerated_cabinets(text: str, code: str) -> None:
     assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Mangime composto fuori specifica, lotto 4471", "0203"),  # compound feed, no compost
+        ("Utgånget foder (pellets) från fodersilo, mögelangripet", "0203"),
+        ("Futtermittel verdorben", "0203"),
+        ("过期饲料", "0203"),
+        ("Olio esausto di frittura reparto snack", "200125"),  # no engine oil
+        ("zużyty olej po smażeniu", "200125"),
+        ("Kości i ścinki tłuszczu z rozbioru półtusz wieprzowych, kat. 3", "0202"),
+        ("graisse animale", "0202"),  # no spent fat of machining
+    ],
+)
+def test_feed_frying_oil_and_animal_fat_are_food_wastes(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
+
+
+def test_compost_is_still_compost_in_italian() -> None:
+    assert classify("ammendante compostato misto").candidates[0].code == "190503"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "OCC cardboard baled, warehouse DC-North, approx 12 bales/wk",  # OCC: packaging again
+        "Cardboard boxes (flattened) from inbound parts logistics, baler 2",
+        "Wellpapp och kartong från inleveranser, balat",
+    ],
+)
+def test_cardboard_said_packaging_or_delivered_is_packaging(text: str) -> None:
+    assert classify(text).candidates[0].code == "150101"
+
+
+def test_a_plants_own_bottles_stay_its_product() -> None:
+    text = "Container glass plant - hot end rejects from IS machine, amber bottles"
+    assert classify(text).candidates[0].code == "101112"
