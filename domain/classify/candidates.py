@@ -683,10 +683,11 @@ OFF_SPEC: Final = "1603"
 """Off-specification batches and unused products: under a named origin, that origin's entries
 (*Kassation fra glasuldsproduktion*: 10 11), as the List files a chapter 16 entry only when no
 origin's fits."""
-_WHEREVER_FOUND: Final = frozenset({"190809", "190810"})
+_WHEREVER_FOUND: Final = frozenset({"190809", "190810", "200121"})
 """Entries named by what the waste is, wherever it arises: the contents of a grease or oil
 separator (19 08 09, 19 08 10) at a canteen, a restaurant or a plant are those entries, not the
-origin's edible oil (20 01 25) or kitchen waste. Only for a term of the main clause naming one
+origin's edible oil (20 01 25) or kitchen waste; fluorescent tubes (20 01 21) a cement plant
+relamps are no kiln's waste. Only for a term of the main clause naming one
 first (a grease trap), not for a word that also names it (*grease*, *fat*: 12 01 12 first)."""
 _MIXED_WASTE: Final = re.compile(r"mixed .*waste")
 """A chapter's unsorted waste: 17 09 04 *mixed construction and demolition wastes*, 20 03 01

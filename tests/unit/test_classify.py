@@ -4582,3 +4582,23 @@ def test_cardboard_said_packaging_or_delivered_is_packaging(text: str) -> None:
 def test_a_plants_own_bottles_stay_its_product() -> None:
     text = "Container glass plant - hot end rejects from IS machine, amber bottles"
     assert classify(text).candidates[0].code == "101112"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Cooling water pump CW-P3 (motor + casing), scrapped, power station", "160214"),
+        ("Scrapped chiller (R134a charge) from central utility building", "160211"),
+        ("Kaltwassersatz ausgemustert (R134a-Füllung) aus Kälteanlage Halle 5", "160211"),
+        ("Cement plant Kiln 1: fluorescent tubes from relamping, 300 pcs", "200121"),
+    ],
+)
+def test_scrapped_pumps_chillers_and_lamps_are_what_they_are(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code == code
+
+
+@pytest.mark.parametrize(
+    "text", ["Heat pump output 400 kW", "Wärmepumpe 400 kW Abwärme", "pompa di calore 200 kW"]
+)
+def test_a_heat_pumps_output_stays_heat(text: str) -> None:
+    assert classify(text).kind.value == "heat"
