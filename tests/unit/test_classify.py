@@ -4607,3 +4607,15 @@ def test_scrapped_pumps_and_lamps_are_what_they_are(text: str, code: str) -> Non
 )
 def test_a_heat_pumps_output_stays_heat(text: str) -> None:
     assert classify(text).kind.value == "heat"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Vlakglas uit kozijnvervanging", "170202"),  # a window frame replaced: construction
+        ("Vlakglas van vervangen ramen, bouwproject", "170202"),
+        ("boues de traitement des eaux usées", "1908"),  # waste water, no water preparation
+    ],
+)
+def test_window_glass_replaced_and_french_sewage_sludge(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
