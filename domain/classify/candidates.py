@@ -234,7 +234,12 @@ def _lexicon_priors(
     priors: dict[str, float] = {}
     for n, term in enumerate(materials):
         weight = _HEAD_WEIGHT if term is head else _MODIFIER_WEIGHT
-        if term is not head and head is not None and names_packaging(head) and _made_of(term):
+        if (
+            term is not head
+            and head is not None
+            and names_packaging(head)
+            and names_what_things_are_made_of(term)
+        ):
             weight = _DETAIL_WEIGHT  # "canettes aluminium": what the packaging is made of
         if n in details and term is not head:
             weight = _DETAIL_WEIGHT
@@ -592,7 +597,7 @@ _MADE_OF: Final = frozenset(
 municipal fraction and as its entries elsewhere."""
 
 
-def _made_of(term: LexiconTerm) -> bool:
+def names_what_things_are_made_of(term: LexiconTerm) -> bool:
     """Whether a term names what things are made of (*aluminium*, *Kunststoff*), no content."""
     return not _MADE_OF.isdisjoint(term.codes)
 

@@ -56,6 +56,7 @@ from domain.classify.candidates import (
     mentioned_codes,
     mirrors,
     names_packaging,
+    names_what_things_are_made_of,
     rank_candidates,
 )
 from domain.classify.evidence import kinds_for_unit, kinds_in_text
@@ -294,6 +295,20 @@ def word_tokens(lang: str, word: str) -> tuple[str, ...]:
     return (token,)
 
 
+def _guessed_head(lang: str, tokens: tuple[str, ...], han: bool) -> bool:
+    """Whether a word was read by its modifier alone (:func:`_known_modifier`).
+
+    Its last token is then a head no text knows (nor a word of surplus, *Dampf|überschuss*).
+    """
+    vocabulary = reference_index(lang).vocabulary
+    return (
+        not han
+        and len(tokens) > 1
+        and tokens[-1] not in vocabulary
+        and tokens[-1] not in _surplus_stems(lang)
+    )
+
+
 def _known_modifier(lang: str, word: str, vocabulary: frozenset[str]) -> tuple[str, ...]:
     """A compound whose head no text knows, as its known modifier and that head's stem.
 
@@ -302,20 +317,31 @@ def _known_modifier(lang: str, word: str, vocabulary: frozenset[str]) -> tuple[s
     :func:`_compound` is found, yet the modifier says what the row is. The longest known
     modifier of :data:`_MIN_KNOWN_MODIFIER` letters or more, a word the texts write as it is
     (with or without a linking *s*; *fjernvarm|erør* is no cut), never a word that is never
-    content, before a head of :data:`_MIN_COMPOUND_HEAD` letters or
-    more. Empty when there is none; the caller tries it only after spelling correction found
-    nothing, so a misspelled compound is corrected first.
+    content, before a head of :data:`_MIN_COMPOUND_HEAD` letters or more. The caller tries it
+    only after spelling correction found nothing, so a misspelled compound is corrected first;
+    the answer it leads to is then left for review (``guessed_head``: *Hydrauliköl|schläuche*
+    are hoses, not the oil).
+
+    Empty when there is none, when the head says the modifier is absent (*asbest|freier*,
+    *asbest|fritt*, *asbest|vrije*), or when the modifier names a utility (*Fernwärme|rohre*,
+    *Kühlwasser|pumpe*, *Druckluft|schläuche*: the pipe, the pump, the hose, no heat, water or
+    gas offered).
     """
     skipped = _skipped_stems(lang)
     surface = reference_index(lang).words
-    if any(word.endswith(free) for free in ABSENT_AFTER[lang] | ABSENT_OF[lang]):
-        return ()  # "asbest|frei": what is absent is no reading of the word
+    absent = tuple(ABSENT_AFTER[lang] | ABSENT_OF[lang])
+    terms, english = lexicon(lang), lexicon("en")
     for cut in range(len(word) - _MIN_COMPOUND_HEAD, _MIN_KNOWN_MODIFIER - 1, -1):
-        raw = word[:cut]
-        head = stem(lang, word[cut:])
+        raw, tail = word[:cut], word[cut:]
+        if tail.startswith(absent):
+            return ()  # "asbest|freie": what is absent is no reading of the word
+        head = stem(lang, tail)
         for form in (raw[:-1], raw) if raw.endswith("s") else (raw,):
             modifier = stem(lang, form)
             if form in surface and modifier in vocabulary and modifier not in skipped:
+                term = terms.get((modifier,)) or english.get((modifier,))
+                if term is not None and term.kind != "material":
+                    return ()  # "Fernwärme|rohre": the pipes of a utility
                 return (modifier, head)
     return ()
 
@@ -470,7 +496,8 @@ class _Word(NamedTuple):
             (:func:`_said_halogenated`), a compound ending in a machine
             (:data:`~domain.classify.grammar.MACHINES`), a utility's equipment
             (:data:`~domain.classify.grammar.EQUIPMENT`), a Chinese run its vocabulary reads
-            in part (:func:`_modifies_a_noun`), a word saying a thing is unused
+            in part (:func:`_modifies_a_noun`), a compound read by its modifier alone
+            (:func:`_known_modifier`), a word saying a thing is unused
             (:func:`_soiled_wipes`). With the terms found, all the steps after the reading
             ask of the word (:func:`_conclusion_key`).
     """
@@ -514,6 +541,7 @@ def _read_word(lang: str, word: str) -> _Word:
         "machine": len(tokens) > 1 and tokens[-1] in _machine_stems(lang),
         "equipment": word in EQUIPMENT.get(lang, ()),
         "partly_read": han and sum(map(len, tokens)) < len(word),
+        "guessed_head": _guessed_head(lang, tokens, han),
         "unused": word in UNUSED,
         "made_here": _holds(lang, word, han, MADE_HERE, MADE_HERE_HAN),
         "making": not han and _starts_or_ends(lang, word, MAKING),
@@ -1668,17 +1696,29 @@ def _head_after_label(
         or (head.term.kind == "gas" and (not shape.allowed or ResourceKind.HEAT in shape.allowed))
     ):  # "Werk 2: Abwärme Kühlwasser": the heat it carries, as without the label
         head = heat
-    if (
+    if _holds_another_material(head, resource):
+        return None, words
+    return head, words
+
+
+def _holds_another_material(head: _Match, resource: list[_Match]) -> bool:
+    """Whether a packaging head is followed by a material it holds, which is then the row.
+
+    *Lager 5: IBC mit Säureresten*: what the IBC holds. Not a word naming packaging itself
+    (*Lackdosen mit Restanhaftungen*: residues in cans are 15 01 10*) nor what packaging is made
+    of (*Caseificio: imballaggi in cartone*: the packaging).
+    """
+    return (
         head.term.kind == "material"
         and names_packaging(head.term)
         and any(
-            m.first > head.last and m.term.kind == "material" and not names_packaging(m.term)
+            m.first > head.last
+            and m.term.kind == "material"
+            and not names_packaging(m.term)
+            and not names_what_things_are_made_of(m.term)
             for m in resource
         )
-    ):  # "Lager 5: IBC mit Säureresten": what the IBC holds, as before; not a word naming
-        # packaging itself ("Lackdosen mit Restanhaftungen": residues in cans are 15 01 10*)
-        return None, words
-    return head, words
+    )
 
 
 def _modifies_a_noun(
@@ -1798,6 +1838,7 @@ _TRAITS: Final = (
     "machine",
     "equipment",
     "partly_read",
+    "guessed_head",
     "unused",
     "made_here",
     "making",
@@ -1837,6 +1878,7 @@ _ANSWER_NO: Final = _TRAIT["answer_no"]
 _MACHINE: Final = _TRAIT["machine"]
 _EQUIPMENT: Final = _TRAIT["equipment"]
 _PARTLY_READ: Final = _TRAIT["partly_read"]
+_GUESSED_HEAD: Final = _TRAIT["guessed_head"]
 _UNUSED: Final = _TRAIT["unused"]
 _BESIDE_HALOGEN: Final = _TRAIT["beside_halogen"]
 _ABSENCE: Final = _ABSENT_BEFORE | _ABSENT_OF | _ABSENT_AFTER | _NEGATION | _FOUND
@@ -3717,6 +3759,12 @@ def _conclude(
                 or candidates[0].confidence < CODE_REVIEW_BELOW
                 or margin < CHAPTER_MARGIN_BELOW
                 or (not shape.mentioned and _only_a_form(decided.head, present))
+                or (
+                    decided.head is not None
+                    and bool(
+                        _text(lang, folded_words).words[decided.head.last].traits & _GUESSED_HEAD
+                    )
+                )  # "Hydrauliköl|schläuche": read by the modifier of an unknown head
             )
         )
     )

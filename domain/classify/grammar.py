@@ -356,7 +356,7 @@ CAST_ALLOYS: Final = _folded(
 
 PLAIN_WORDS: Final = _folded(
     {
-        "en": "flash fitter fitters broiler broilers filleting wafer wafers stem stems",
+        "en": "flash fitter fitters broiler broilers filleting wafer wafers stem stems skimmed",
         "de": "wafer mischkessel ruhrkessel reaktionskessel schalter verpackt eingepackt abgepackt "
         "tankwagen saugwagen selbsterhitzend "
         "selbsterhitzungsfahig fabrik fabriken versand stapler gabelstapler",
@@ -365,24 +365,27 @@ PLAIN_WORDS: Final = _folded(
         "da": "selvopvarmende fabrik fabrikken fabrikker styretavle styretavler styretavlen",
         "sv": "rengjord rengjorda rengjort trasig trasiga trasigt sjalvuppvarmande fabrik "
         "fabriken fabriker",
-        "fr": "fils lingot lingots salage saint sainte",
+        "fr": "fils lingot lingots salage saint sainte chants",
         "es": "tejido tejidos",
-        "it": "cava cave conferiti conferito composto composta composti composte",
+        "it": "cava cave conferiti conferito composto composta composti composte plastificato "
+        "plastificata plastificati plastificate argento",
         "pl": "rozbior rozbioru",
         "zh": "",
     }
 )
 """Words of a language that name no material, one edit from a word that does: known words of their
 language, so never corrected to it (*flash* is no *flesh*, from *fleshings*; a *Schalter* no
-*Schale*; French *salage*, salting, no *sablage*; Swedish *trasig*, broken, whose stem is that of
-*trasa*, a rag; a window *fitter* no *filter*, a *broiler* no *boiler*, *filleting* no *filler*, a
-tobacco *stem* no *steam*; a Danish *styretavle*, a control panel, no *styren*; a *Fabrik*, a
-factory, no English *fabric*; the *Saint* of a company's name no *suint*; Polish *rozbiór*, a
-carcass's cutting, no *rozbiórka*, demolition; Spanish *tejidos*, tissues, no *tejas*; Italian
-*conferiti*, delivered to a site, no *conceria*; Italian *composto*, compound, as in *mangime
-composto*, compound feed, is no *compost*); or whose stem is a material's (German *verpackt*,
-Dutch *verpakt*, packed, are not packaging: *Asbestreste staubdicht verpackt*; Dutch *loods*, a
-shed, is no *lood*, lead; a *Tankwagen*, the truck a waste leaves in, is no *Tanklager*;
+*Schale*; French *salage*, salting, no *sablage*; Swedish *trasig*, broken, whose stem is that
+of *trasa*, a rag; a window *fitter* no *filter*, a *broiler* no *boiler*, *filleting* no
+*filler*, a tobacco *stem* no *steam*; a sludge *skimmed* off no dross *skimmings*; a Danish
+*styretavle*, a control panel, no *styren*; a *Fabrik*, a factory, no English *fabric*; the
+*Saint* of a company's name no *suint*; Polish *rozbiór*, a carcass's cutting, no *rozbiórka*,
+demolition; Spanish *tejidos*, tissues, no *tejas*; Italian *conferiti*, delivered to a site, no
+*conceria*; Italian *composto*, compound, as in *mangime composto*, compound feed, is no
+*compost*; *plastificato*, plasticised, no *pastificio*; *argento*, silver, no *agente*; French
+*chants*, edge bands, no *chantier*); or whose stem is a material's (German *verpackt*, Dutch
+*verpakt*, packed, are not packaging: *Asbestreste staubdicht verpackt*; Dutch *loods*, a shed,
+is no *lood*, lead; a *Tankwagen*, the truck a waste leaves in, is no *Tanklager*;
 *selvopvarmende*, self-heating, a hazard of the material, offers no *varme*; Italian *cava*, a
 quarry, whose stem is that of *cavi*, cables)."""
 

